@@ -1,0 +1,25 @@
+"""The one root of seatsync's expected failures.
+
+Each subclass's docstring is the message a person reads; ``str(error)`` adds
+the specifics given when it was raised. Unexpected failures are anything else.
+"""
+
+from __future__ import annotations
+
+
+class SeatsyncError(Exception):
+    """Something went wrong in seatsync."""
+
+    def __init__(self, detail: str = "", **context: object) -> None:
+        self.detail = detail
+        self.context = context
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        head = (self.__doc__ or type(self).__name__).strip().splitlines()[0]
+        return f"{head} {self.detail}".strip() if self.detail else head
+
+
+class ConfigurationError(SeatsyncError):
+    """seatsync is not set up for this."""

@@ -1,0 +1,113 @@
+"""The PSA port: what seatsync needs of any PSA, in PSA-neutral terms.
+
+Designed against ConnectWise PSA (agreement additions), Datto Autotask
+(contract services with dated adjustments) and HaloPSA (recurring-invoice
+lines). Identifiers are strings. Dates are the billing core's: ``effective``
+is the first day a change applies, ``end`` the last day a line bills.
+
+Each adapter says in ``capabilities`` which operations its PSA has natively
+and which it builds from others (e.g. a dated quantity change is native in
+Autotask and emulated in ConnectWise by a quantity change plus a prorate
+addition written by seatsync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from app.billing.types import Agreement, BillingOption, Line, LineKind, Product
+from app.errors import SeatsyncError
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaCompany:
+    id: str
+    name: str
+    identifier: str = ""
+    domains: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """Which port operations the PSA maps natively (True) or emulates (False)."""
+
+    dated_quantity_change: bool
+    dated_lines: bool
+    cancel_from_date: bool
+    max_description_length: int
+    marker_field: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewLine:
+    """A line to create: the main line of a row, or a dated prorate/credit line."""
+
+    agreement_id: str
+    product_id: str
+    kind: LineKind
+    quantity: int
+    unit_price: Decimal
+    start: date
+    end: date | None
+    description: str
+    marker: str
+    billing_option: BillingOption = BillingOption.BILLABLE
+    amount: Decimal | None = None  # dated lines: the exact amount seatsync computed
+
+
+class PsaError(SeatsyncError):
+    """The PSA refused or failed a request."""
+
+
+class PsaAuthError(PsaError):
+    """The PSA did not accept the credentials."""
+
+
+class PsaPermissionError(PsaError):
+    """The PSA's API user lacks a permission seatsync needs."""
+
+
+class PsaNotFound(PsaError):
+    """The PSA has no such record."""
+
+
+class PsaUnavailable(PsaError):
+    """The PSA did not answer in time, or answered with a server error."""
+
+    #: True when a write may have been applied although no answer came back.
+    maybe_applied: bool = False
+
+
+@runtime_checkable
+class PsaPort(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def test_connection(self) -> None:
+        """Raise a PsaError naming exactly what is wrong, or return."""
+
+    def list_companies(self) -> list[PsaCompany]: ...
+
+    def list_agreements(self, company_id: str | None = None) -> list[Agreement]: ...
+
+    def list_products(self) -> list[Product]: ...
+
+    def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]:
+        """Every line of the agreement (owned or not), optionally only these products."""
+
+    def create_line(self, line: NewLine) -> Line: ...
+
+    def set_quantity(self, line: Line, quantity: int, effective: date) -> Line: ...
+
+    def add_dated_line(self, line: NewLine) -> Line:
+        """A prorate (kind PRORATE) or credit (kind CREDIT, negative quantity) line."""
+
+    def cancel_line(self, line: Line, effective: date) -> Line:
+        """Stop billing ``line`` from ``effective`` (its last billed day is the day before)."""
+
+    def update_description(self, line: Line, description: str) -> Line: ...
