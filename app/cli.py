@@ -1,16 +1,35 @@
-"""Headless commands (argparse). No Qt import on this path."""
+"""Headless commands (argparse). No Qt import on this path.
+
+Each command lives in its own module under ``app/commands/`` with
+``register(subparsers)`` adding its parser and setting ``func`` (called with
+the parsed arguments, returning the exit code).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 
 from app import __version__
+from app.errors import SeatsyncError
+
+#: Modules under app/commands, in the order --help lists them.
+COMMANDS = ("plan",)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seatsync", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="seatsync",
+        description="Keeps MSP customers' PSA agreements in step with their Microsoft 365 licenses. "
+        "Without a command, opens the window.",
+    )
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
-    parser.add_subparsers(dest="command")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"app.commands.{name}").register(subparsers)
     return parser
 
 
@@ -20,4 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.app import run_window  # Qt is imported only here
 
         return run_window()
-    return 0
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except SeatsyncError as error:
+        print(f"seatsync: {error}", file=sys.stderr)
+        return EXIT_ERROR

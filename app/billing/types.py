@@ -302,6 +302,7 @@ class Mapping:
     description_override: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "basis", QuantityBasis(self.basis))
         if self.included_quantity < 0 or self.minimum_quantity < 0:
             raise ValueError("included and minimum quantities cannot be negative")
 

@@ -1,0 +1,334 @@
+"""The planner: what must change in the PSA so it bills what the tenant has.
+
+``plan(inventory, mappings, exclusions, agreements, current_lines, today)``
+is a pure function: the same inputs give the same plan, and planning
+against the lines a plan produced gives an empty plan. docs/billing.md
+states each rule with a worked example.
+
+Dates. D is the day of the change (today, or a row's override start date on
+its first sync); [S, E] is the agreement's billing period containing D.
+- The main line carries the new quantity from the next period (E + 1);
+  a change on the first day of a period (D = S) takes effect for the whole
+  period on the main line itself, with no prorate or credit line.
+- An increase of d seats on a prorating agreement adds a prorate line for d
+  seats covering [D, E].
+- A decrease of d seats adds a credit line for -d seats covering [D, E] when
+  the agreement prorates and the mapping allows negative proration.
+- A quantity of zero (or a license gone from the tenant) cancels the main
+  line from E + 1 (or from D with a credit line, under negative proration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from app.billing.description import line_description
+from app.billing.periods import Period, agreement_period, days_between
+from app.billing.proration import line_amount, prorated_amount
+from app.billing.quantities import RowCounts, billed_quantity, row_counts
+from app.billing.types import (
+    MARKER_PREFIX,
+    Agreement,
+    AgreementStatus,
+    Basis,
+    BillingOption,
+    Exclusion,
+    Finding,
+    FindingKind,
+    Line,
+    LineKind,
+    Mapping,
+    Operation,
+    OpKind,
+    Plan,
+    QuantityBasis,
+    RowKey,
+    TenantInventory,
+)
+
+KEY_VERSION = "v1"
+_ONE_DAY = timedelta(days=1)
+_ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanOptions:
+    #: The PSA's limit on a line description (ConnectWise: 6,000).
+    max_description_length: int = 6000
+    #: A decrease of more than half a line's seats, and at least this many,
+    #: is reported as a suspicious drop (the approval guards hold it).
+    suspicious_drop_seats: int = 3
+
+
+def main_marker(row: RowKey) -> str:
+    """The marker of a row's main line: ``seatsync:<row digest>``."""
+    return f"{MARKER_PREFIX}{row.digest}"
+
+
+def dated_marker(row: RowKey, kind: LineKind, day: date, before: int, after: int) -> str:
+    """The marker of a prorate or credit line (at most 50 characters)."""
+    letter = "p" if kind is LineKind.PRORATE else "c"
+    return f"{main_marker(row)}:{letter}{day:%Y%m%d}:{before}>{after}"
+
+
+def operation_key(*parts: object) -> str:
+    """A versioned, deterministic key: the same change always gets the same key."""
+    raw = "|".join(str(p) for p in (KEY_VERSION, *parts))
+    return f"{KEY_VERSION}-{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
+def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
+         agreements: Iterable[Agreement], current_lines: Iterable[Line], today: date,
+         options: PlanOptions = PlanOptions()) -> Plan:
+    """Operations and findings that bring the PSA in step with ``inventory``."""
+    tenant = inventory.tenant_id
+    exclusions = tuple(exclusions)
+
+    def excluded(sku_id: str) -> bool:
+        return any(e.covers(tenant, sku_id) for e in exclusions)
+
+    rows = sorted((m for m in mappings if m.tenant_id == tenant and not excluded(m.sku_id)),
+                  key=lambda m: m.row.digest)
+    by_id = {a.id: a for a in agreements}
+    lines = tuple(current_lines)
+    operations: list[Operation] = []
+    findings = _license_findings(inventory, rows, excluded)
+    duplicates_seen: set[str] = set()
+    for mapping in rows:
+        agreement = by_id.get(mapping.agreement_id)
+        problem = _mapping_problem(mapping, agreement)
+        if problem is not None:
+            findings.append(problem)
+            continue
+        assert agreement is not None
+        row = _RowPlanner(mapping, agreement, inventory, lines, today, options)
+        operations.extend(row.operations())
+        findings.extend(row.findings)
+        for line in lines:
+            if (not line.owned and line.agreement_id == agreement.id and line.id not in duplicates_seen
+                    and line.product_id == mapping.profile.product.id and not line.ended_before(today)):
+                duplicates_seen.add(line.id)
+                findings.append(Finding(
+                    kind=FindingKind.POSSIBLE_DUPLICATE, tenant_id=tenant, sku_id=mapping.sku_id,
+                    agreement_id=agreement.id, line_id=line.id,
+                    message=f"line {line.id} bills {mapping.profile.product.identifier or line.product_id} "
+                            f"×{line.quantity} on this agreement but is not managed by seatsync"))
+    return Plan(operations=tuple(operations), findings=tuple(findings))
+
+
+def _license_findings(inventory: TenantInventory, rows: Sequence[Mapping], excluded) -> list[Finding]:
+    tenant = inventory.tenant_id
+    mapped = {(m.sku_id.lower(), m.subscription_id) for m in rows}
+    findings: list[Finding] = []
+    for lic in inventory.licenses:
+        sku = lic.sku_id.lower()
+        if excluded(lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
+            continue
+        label = lic.name or lic.part_number or lic.sku_id
+        split = {sub for s, sub in mapped if s == sku and sub}
+        if not any(s == sku for s, _ in mapped):
+            findings.append(Finding(kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
+                                    message=f"{label} ({lic.assigned} assigned of {lic.purchased}) "
+                                            "has no billing profile"))
+        elif split and (sku, "") not in mapped:
+            for sub in lic.subscriptions:
+                if sub.status == "active" and sub.id not in split:
+                    findings.append(Finding(
+                        kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
+                        message=f"subscription {sub.offer_name or sub.id} of {label} has no billing profile"))
+        committed = sum(s.quantity for s in lic.subscriptions if s.is_annual_commitment and s.status == "active")
+        if committed > lic.assigned:
+            findings.append(Finding(kind=FindingKind.COMMITMENT_ABOVE_USAGE, tenant_id=tenant, sku_id=lic.sku_id,
+                                    message=f"{label}: {committed} seats committed annually, "
+                                            f"{lic.assigned} assigned"))
+        if lic.unassigned:
+            findings.append(Finding(kind=FindingKind.UNASSIGNED_SEATS, tenant_id=tenant, sku_id=lic.sku_id,
+                                    message=f"{label}: {lic.unassigned} of {lic.purchased} seats unassigned"))
+    return findings
+
+
+def _mapping_problem(mapping: Mapping, agreement: Agreement | None) -> Finding | None:
+    def finding(kind: FindingKind, message: str) -> Finding:
+        return Finding(kind=kind, tenant_id=mapping.tenant_id, sku_id=mapping.sku_id,
+                       agreement_id=mapping.agreement_id, message=message)
+
+    product = mapping.profile.product
+    if agreement is None:
+        return finding(FindingKind.MISSING_AGREEMENT, f"agreement {mapping.agreement_id} does not exist in the PSA")
+    if agreement.status is not AgreementStatus.ACTIVE:
+        return finding(FindingKind.INACTIVE_AGREEMENT, f"agreement {agreement.name or agreement.id} is "
+                                                       f"{agreement.status.value}")
+    if not mapping.profile.allows(agreement):
+        return finding(FindingKind.AGREEMENT_TYPE_NOT_ALLOWED,
+                       f"billing profile {mapping.profile.name} may not be used on agreements of type "
+                       f"{agreement.type_name!r}")
+    if not product.active:
+        return finding(FindingKind.INACTIVE_PRODUCT, f"product {product.identifier or product.id} is inactive "
+                                                     "in the PSA")
+    return None
+
+
+class _RowPlanner:
+    """Plans one mapped row: the main line, its dated lines and its description."""
+
+    def __init__(self, mapping: Mapping, agreement: Agreement, inventory: TenantInventory,
+                 lines: tuple[Line, ...], today: date, options: PlanOptions) -> None:
+        self.m = mapping
+        self.agreement = agreement
+        self.today = today
+        self.options = options
+        self.findings: list[Finding] = []
+        self.row = mapping.row
+        self.marker = main_marker(self.row)
+        self.lines = lines
+        self.counts = row_counts(mapping, inventory)
+        custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
+        present = custom or inventory.license(mapping.sku_id) is not None
+        self.quantity = (billed_quantity(self.counts.base, mapping.included_quantity, mapping.minimum_quantity)
+                         if present else 0)
+        profile = mapping.profile
+        self.unit_price = profile.price.unit_price(profile.product.price, agreement.currency)
+        self.billable = profile.billing_option is BillingOption.BILLABLE
+        self.description = self._description(self.counts)
+
+    def _description(self, counts: RowCounts) -> str:
+        head = self.m.description_override or self.m.profile.product.description
+        names = None
+        if self.m.usernames_in_description and counts.users is not None:
+            names = [u.upn for u in counts.users]
+        unassigned = counts.unassigned if self.m.bill_unassigned else 0
+        return line_description(head, names, unassigned, self.options.max_description_length)
+
+    def _finding(self, kind: FindingKind, message: str, line_id: str = "") -> None:
+        self.findings.append(Finding(kind=kind, tenant_id=self.m.tenant_id, sku_id=self.m.sku_id,
+                                     agreement_id=self.agreement.id, line_id=line_id, message=message))
+
+    def operations(self) -> list[Operation]:
+        mains = [ln for ln in self.lines if ln.marker == self.marker and ln.kind is LineKind.MAIN
+                 and not ln.ended_before(self.today)]
+        open_lines = [ln for ln in mains if ln.end is None]
+        if len(open_lines) > 1:
+            self._finding(FindingKind.DUPLICATE_OWNED_LINE,
+                          f"{len(open_lines)} open lines carry this row's marker: "
+                          f"{', '.join(ln.id for ln in open_lines)}; cancel all but one")
+            return []
+        line = open_lines[0] if open_lines else None
+        ops: list[Operation] = []
+        if line is not None and (line.agreement_id != self.agreement.id
+                                 or line.product_id != self.m.profile.product.id):
+            # The mapping moved to another agreement or product: the old line
+            # stops at the end of its period and the new one starts after it.
+            period = agreement_period(self.agreement, self.today)
+            ops.append(self._cancel(line, period, period.next_start))
+            return ops + self._create(period.next_start, prorate=False)
+        if line is None:
+            closing = [ln.end for ln in mains if ln.end is not None]
+            if closing:
+                return self._create(max(closing) + _ONE_DAY, prorate=False)
+            ever = any(ln.marker == self.marker for ln in self.lines)
+            start = self.m.start_date_override if self.m.start_date_override and not ever else self.today
+            return self._create(start, prorate=True)
+        return self._change(line)
+
+    # -- the three cases ---------------------------------------------------
+
+    def _create(self, start: date, prorate: bool) -> list[Operation]:
+        if self.quantity == 0:
+            return []
+        period = agreement_period(self.agreement, start)
+        first_day = start == period.start
+        effective = start if first_day else period.next_start
+        ops = [self._op(OpKind.CREATE_LINE, period, effective, marker=self.marker, quantity=self.quantity,
+                        before=0, amount=self._amount(self.quantity), description=self.description)]
+        if (prorate and not first_day and self.agreement.prorates and self.billable
+                and period.end >= self.today):
+            ops.extend(self._dated(LineKind.PRORATE, period, start, 0, self.quantity))
+        return ops
+
+    def _change(self, line: Line) -> list[Operation]:
+        if line.last_written_quantity is not None and line.quantity != line.last_written_quantity:
+            self._finding(FindingKind.MANUAL_EDIT,
+                          f"line {line.id} holds {line.quantity} seats; seatsync last wrote "
+                          f"{line.last_written_quantity}", line.id)
+        ops: list[Operation] = []
+        period = agreement_period(self.agreement, self.today)
+        first_day = self.today == period.start
+        effective = period.start if first_day else period.next_start
+        delta = self.quantity - line.quantity
+        prorating = self.agreement.prorates and self.billable and not first_day
+        if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
+            self._finding(FindingKind.SUSPICIOUS_DROP,
+                          f"seats would fall from {line.quantity} to {self.quantity}", line.id)
+        if self.quantity == 0:
+            if prorating and self.m.negative_proration:
+                return [self._cancel(line, period, self.today),
+                        *self._dated(LineKind.CREDIT, period, self.today, line.quantity, 0)]
+            return [self._cancel(line, period, effective)]
+        if delta:
+            ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
+                                quantity=self.quantity, before=line.quantity,
+                                amount=self._amount(self.quantity)))
+            if delta > 0 and prorating:
+                ops.extend(self._dated(LineKind.PRORATE, period, self.today, line.quantity, self.quantity))
+            elif delta < 0 and prorating and self.m.negative_proration:
+                ops.extend(self._dated(LineKind.CREDIT, period, self.today, line.quantity, self.quantity))
+        if self.description != line.description:
+            ops.append(self._op(OpKind.UPDATE_DESCRIPTION, period, self.today, marker=self.marker,
+                                line_id=line.id, quantity=self.quantity, before=line.quantity,
+                                description=self.description))
+        return ops
+
+    def _cancel(self, line: Line, period: Period, effective: date) -> Operation:
+        return self._op(OpKind.CANCEL_LINE, period, effective, marker=line.marker, line_id=line.id,
+                        quantity=0, before=line.quantity, agreement_id=line.agreement_id,
+                        product_id=line.product_id)
+
+    # -- building operations -------------------------------------------------
+
+    def _amount(self, quantity: int) -> Decimal:
+        return line_amount(quantity, self.unit_price, self.agreement.currency) if self.billable else _ZERO
+
+    def _dated(self, kind: LineKind, period: Period, day: date, before: int, after: int) -> list[Operation]:
+        """A prorate or credit line, unless the PSA already holds it (read, never counted)."""
+        marker = dated_marker(self.row, kind, day, before, after)
+        if any(ln.marker == marker for ln in self.lines):
+            return []
+        seats = after - before
+        amount = prorated_amount(seats, self.unit_price, day, period, self.agreement.currency)
+        basis = self._basis(period, days_held=days_between(day, period.end),
+                            formula=f"{seats} × {self.unit_price} × {days_between(day, period.end)}"
+                                    f"/{period.days} days = {amount}")
+        op_kind = OpKind.ADD_PRORATE if kind is LineKind.PRORATE else OpKind.ADD_CREDIT
+        return [self._op(op_kind, period, day, marker=marker, quantity=seats, before=before, end=period.end,
+                         amount=amount, basis=basis,
+                         description=self.m.description_override or self.m.profile.product.description)]
+
+    def _basis(self, period: Period, days_held: int | None = None, formula: str = "") -> Basis:
+        c = self.counts
+        if not formula:
+            formula = (f"max(max({c.base} − {self.m.included_quantity}, 0), {self.m.minimum_quantity}) "
+                       f"= {self.quantity} × {self.unit_price}")
+        return Basis(purchased=c.purchased, assigned=c.assigned, unassigned=c.unassigned, base=c.base,
+                     included=self.m.included_quantity, minimum=self.m.minimum_quantity,
+                     period_start=period.start, period_end=period.end, days_held=days_held,
+                     days_in_period=period.days, formula=formula)
+
+    def _op(self, kind: OpKind, period: Period, effective: date, *, marker: str, quantity: int, before: int,
+            line_id: str = "", end: date | None = None, amount: Decimal = _ZERO, description: str = "",
+            basis: Basis | None = None, agreement_id: str | None = None,
+            product_id: str | None = None) -> Operation:
+        agreement_id = agreement_id or self.agreement.id
+        product_id = product_id or self.m.profile.product.id
+        key = operation_key(self.m.tenant_id, agreement_id, product_id, period.start, marker, kind.value,
+                            before, quantity, effective, description if kind is OpKind.UPDATE_DESCRIPTION else "")
+        return Operation(key=key, kind=kind, row=self.row, agreement_id=agreement_id, product_id=product_id,
+                         marker=marker, effective=effective, line_id=line_id, end=end, quantity=quantity,
+                         before=before, unit_price=self.unit_price,
+                         amount=amount,
+                         description=description, billing_option=self.m.profile.billing_option,
+                         basis=basis or self._basis(period))
+

@@ -1,0 +1,113 @@
+"""Quantities of a mapped license row (DESIGN §2).
+
+    base     = assigned | purchased ("bill unassigned seats") | a custom rule
+    billable = max(base - included_quantity, 0)
+    quantity = max(billable, minimum_quantity)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.billing.types import License, Mapping, QuantityBasis, Subscription, TenantInventory, User
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowCounts:
+    """The counts behind one row, kept as the basis of its operations."""
+
+    purchased: int
+    assigned: int
+    base: int
+    users: tuple[User, ...] | None  # the users counted, when known
+
+    @property
+    def unassigned(self) -> int:
+        return max(self.purchased - self.assigned, 0)
+
+
+def billed_quantity(base: int, included: int = 0, minimum: int = 0) -> int:
+    """max(max(base - included, 0), minimum)."""
+    for name, value in (("base", base), ("included", included), ("minimum", minimum)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number of seats >= 0, not {value!r}")
+    return max(max(base - included, 0), minimum)
+
+
+def allocate_assigned(lic: License) -> dict[str, int]:
+    """Share a license's assigned seats among its subscriptions (split rows).
+
+    Graph assigns seats per SKU, not per subscription, so a split license
+    fills its subscriptions in a fixed order: annual commitments first (the
+    seats the MSP pays for regardless), earliest commitment end first, then
+    monthly ones, each up to its quantity; seats assigned beyond every
+    subscription's quantity go to the last one.
+    """
+    subs = sorted(
+        (s for s in lic.subscriptions if s.status == "active"),
+        key=lambda s: (not s.is_annual_commitment, s.commitment_end or date.max, s.id),
+    )
+    left = lic.assigned
+    shares: dict[str, int] = {}
+    for sub in subs:
+        take = min(left, sub.quantity)
+        shares[sub.id] = take
+        left -= take
+    if subs and left:
+        shares[subs[-1].id] += left
+    return shares
+
+
+def row_counts(mapping: Mapping, inventory: TenantInventory) -> RowCounts:
+    """Purchased, assigned and base counts for a mapping's row."""
+    if mapping.basis is QuantityBasis.UPN_DOMAIN:
+        domain = mapping.basis_param.strip().lower().lstrip("@")
+        users = tuple(u for u in _users(inventory, mapping) if u.sku_ids and u.upn_domain == domain)
+        return RowCounts(purchased=len(users), assigned=len(users), base=len(users), users=users)
+    if mapping.basis is QuantityBasis.SUM_OF_LICENSES:
+        skus = [s.strip().lower() for s in mapping.basis_param.split(",") if s.strip()]
+        total = sum(lic.assigned for lic in inventory.licenses if lic.sku_id.lower() in skus)
+        return RowCounts(purchased=total, assigned=total, base=total, users=None)
+
+    lic = inventory.license(mapping.sku_id)
+    if lic is None:
+        return RowCounts(purchased=0, assigned=0, base=0, users=() if inventory.users is not None else None)
+    sku_users = None
+    if inventory.users is not None:
+        sku_users = tuple(u for u in inventory.users if mapping.sku_id.lower() in {s.lower() for s in u.sku_ids})
+    if mapping.user_filter is not None:
+        # A filtered row bills the matching assigned users; unassigned seats
+        # cannot be attributed to one filter, so they are never billed here.
+        users = tuple(u for u in _require(sku_users, mapping) if mapping.user_filter.matches(u))
+        return RowCounts(purchased=len(users), assigned=len(users), base=len(users), users=users)
+    if mapping.subscription_id:
+        sub = _subscription(lic, mapping.subscription_id)
+        purchased = sub.quantity if sub and sub.status == "active" else 0
+        assigned = allocate_assigned(lic).get(mapping.subscription_id, 0)
+        base = purchased if mapping.bill_unassigned else assigned
+        return RowCounts(purchased=purchased, assigned=assigned, base=base, users=None)
+    base = lic.purchased if mapping.bill_unassigned else lic.assigned
+    return RowCounts(purchased=lic.purchased, assigned=lic.assigned, base=base, users=sku_users)
+
+
+def needs_users(mappings: list[Mapping] | tuple[Mapping, ...]) -> bool:
+    """Whether planning these mappings needs the tenant's users read."""
+    return any(m.user_filter or m.usernames_in_description or m.basis is QuantityBasis.UPN_DOMAIN
+               for m in mappings)
+
+
+def _users(inventory: TenantInventory, mapping: Mapping) -> tuple[User, ...]:
+    return _require(inventory.users, mapping)
+
+
+def _require(users: tuple[User, ...] | None, mapping: Mapping) -> tuple[User, ...]:
+    if users is None:
+        raise ValueError(f"the row {mapping.sku_id} of tenant {mapping.tenant_id} needs the tenant's users, "
+                         "which were not read")
+    return users
+
+
+def _subscription(lic: License, subscription_id: str) -> Subscription | None:
+    return next((s for s in lic.subscriptions if s.id == subscription_id), None)
+

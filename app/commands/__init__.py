@@ -1,0 +1,1 @@
+"""Headless commands of ``python main.py COMMAND`` (see app/cli.py)."""

@@ -1,0 +1,126 @@
+"""What the planner reports instead of (or beside) writing (DESIGN §2, §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.billing.plan import plan
+from app.billing.types import (
+    AgreementStatus,
+    Exclusion,
+    FindingKind,
+    Line,
+    Subscription,
+    Term,
+)
+from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile
+
+TODAY = date(2026, 1, 16)
+F = FindingKind
+
+
+def kinds(result):
+    return sorted(f.kind for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("name", "mappings", "agreements", "findings"),
+    [
+        ("a license without mapping is unmapped", [], [agreement()], [F.UNMAPPED_LICENSE]),
+        ("mapped to an agreement the PSA lacks", [mapping()], [], [F.MISSING_AGREEMENT]),
+        ("mapped to a cancelled agreement", [mapping()], [agreement(status=AgreementStatus.CANCELLED)],
+         [F.INACTIVE_AGREEMENT]),
+        ("the profile does not allow the agreement's type",
+         [mapping(profile=profile(types=frozenset({"Managed Services"})))], [agreement()],
+         [F.AGREEMENT_TYPE_NOT_ALLOWED]),
+        ("the product is inactive", [mapping(profile=profile(product_=product(active=False)))], [agreement()],
+         [F.INACTIVE_PRODUCT]),
+    ],
+)
+def test_a_mapping_that_cannot_be_billed_is_a_finding_and_writes_nothing(name, mappings, agreements, findings):
+    result = plan(inventory(lic(10, 10)), mappings, [], agreements, [], TODAY)
+    assert result.operations == ()
+    assert kinds(result) == findings
+
+
+@pytest.mark.parametrize("exclusion", [Exclusion(sku_id=SKU), Exclusion(sku_id=SKU.upper(), tenant_id=TENANT)])
+def test_excluded_licenses_raise_nothing(exclusion):
+    subs = (Subscription(id="s", sku_id=SKU, quantity=30, term=Term.YEAR),)
+    inv = inventory(lic(40, 10, subscriptions=subs))  # unmapped, unassigned, committed above usage
+    m = mapping()
+    for mappings, lines in (([], []), ([m], [main_line(5, m)])):
+        result = plan(inv, mappings, [exclusion], [agreement()], lines, TODAY)
+        assert result.operations == () and result.findings == ()
+
+
+def test_an_exclusion_for_another_tenant_does_not_apply():
+    result = plan(inventory(lic(10, 10)), [], [Exclusion(sku_id=SKU, tenant_id="other")], [agreement()], [], TODAY)
+    assert kinds(result) == [F.UNMAPPED_LICENSE]
+
+
+def test_annual_commitment_above_usage_is_a_finding_not_an_error():
+    subs = (Subscription(id="y", sku_id=SKU, quantity=25, term=Term.YEAR, commitment_end=date(2026, 9, 30)),)
+    m = mapping()
+    result = plan(inventory(lic(25, 20, subscriptions=subs)), [m], [], [agreement()], [main_line(20, m)], TODAY)
+    assert kinds(result) == [F.COMMITMENT_ABOVE_USAGE, F.UNASSIGNED_SEATS]
+    assert result.operations == ()
+
+
+def test_a_line_not_owned_billing_the_same_product_is_a_possible_duplicate():
+    m = mapping()
+    foreign = Line(id="X7", agreement_id="A1", product_id="P1", quantity=10, marker="Cloudconsole")
+    other_product = Line(id="X8", agreement_id="A1", product_id="P2", quantity=10)
+    result = plan(inventory(lic(10, 10)), [m], [], [agreement()], [main_line(10, m), foreign, other_product], TODAY)
+    assert [(f.kind, f.line_id) for f in result.findings] == [(F.POSSIBLE_DUPLICATE, "X7")]
+    assert result.operations == ()
+
+
+def test_a_manual_edit_of_an_owned_line_is_reported_and_corrected():
+    m = mapping()
+    edited = main_line(8, m, last_written_quantity=10)
+    result = plan(inventory(lic(10, 10)), [m], [], [agreement()], [edited], TODAY)
+    assert kinds(result) == [F.MANUAL_EDIT]
+    assert [(op.kind.value, op.quantity) for op in result.operations] == [("set_quantity", 10), ("add_prorate", 2)]
+
+
+def test_a_large_drop_is_suspicious():
+    m = mapping()
+    result = plan(inventory(lic(40, 4)), [m], [], [agreement()], [main_line(30, m)], TODAY)
+    assert F.SUSPICIOUS_DROP in kinds(result)
+    small = plan(inventory(lic(40, 28)), [m], [], [agreement()], [main_line(30, m)], TODAY)
+    assert F.SUSPICIOUS_DROP not in kinds(small)
+
+
+def test_two_open_owned_lines_for_one_row_stop_that_row():
+    m = mapping()
+    result = plan(inventory(lic(10, 12)), [m], [], [agreement()],
+                  [main_line(10, m), main_line(10, m, id="L2")], TODAY)
+    assert kinds(result) == [F.DUPLICATE_OWNED_LINE] and result.operations == ()
+
+
+def test_a_split_license_reports_its_unmapped_subscriptions():
+    subs = (Subscription(id="m", sku_id=SKU, quantity=5), Subscription(id="y", sku_id=SKU, quantity=5, term=Term.YEAR))
+    m = mapping(subscription_id="m")
+    result = plan(inventory(lic(10, 10, subscriptions=subs)), [m], [], [agreement()], [], TODAY)
+    assert [f.kind for f in result.findings] == [F.UNMAPPED_LICENSE]
+    assert "y" in result.findings[0].message
+
+
+def test_a_mapping_moved_to_another_agreement_cancels_the_old_line_and_starts_the_new():
+    from dataclasses import replace
+
+    m = mapping()
+    old = main_line(10, m)
+    moved = replace(m, agreement_id="A2")
+    a2 = replace(agreement(), id="A2")
+    result = plan(inventory(lic(10, 10)), [moved], [], [agreement(), a2], [old], TODAY)
+    assert [(op.kind.value, op.agreement_id, op.effective) for op in result.operations] == [
+        ("cancel_line", "A1", date(2026, 2, 1)), ("create_line", "A2", date(2026, 2, 1))]
+
+
+def test_the_second_tenant_license_row_is_planned_independently():
+    m1, m2 = mapping(), mapping(sku=SKU2, profile=profile(product_=product(id="P2")))
+    result = plan(inventory(lic(10, 10), lic(5, 5, sku=SKU2)), [m1, m2], [], [agreement()], [], date(2026, 1, 1))
+    assert sorted((op.product_id, op.quantity) for op in result.operations) == [("P1", 10), ("P2", 5)]

@@ -1,0 +1,64 @@
+"""The import rules of DESIGN §5, checked on the source (a new violation fails here)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            found.append((node.lineno, "." * node.level + (node.module or "")))
+    return found
+
+
+def billing_violations(folder: Path) -> list[str]:
+    """Imports in the billing core of anything but the standard library and the core itself."""
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        for line, module in imports_of(path):
+            root = module.split(".")[0]
+            if module.startswith("."):
+                continue  # relative: inside the package
+            if module == "app.billing" or module.startswith("app.billing."):
+                continue
+            if root not in STDLIB:
+                bad.append(f"{path.name}:{line} imports {module}")
+    return bad
+
+
+def qt_violations(folder: Path) -> list[str]:
+    return [f"{path}:{line} imports {module}" for path in sorted(folder.rglob("*.py"))
+            for line, module in imports_of(path) if module.split(".")[0] in {"PySide6", "shiboken6", "PyQt6"}]
+
+
+def test_the_billing_core_imports_only_the_standard_library():
+    assert billing_violations(ROOT / "app" / "billing") == []
+
+
+def test_services_models_and_sandboxes_never_import_qt():
+    for folder in ("services", "models", "sandbox", "billing", "commands"):
+        assert qt_violations(ROOT / "app" / folder) == [], folder
+
+
+@pytest.mark.parametrize("line", ["import requests", "from app.models import db", "from PySide6 import QtCore",
+                                  "import peewee as pw"])
+def test_the_rule_catches_a_forbidden_import(tmp_path, line):
+    core = tmp_path / "app" / "billing"
+    core.mkdir(parents=True)
+    (core / "ok.py").write_text("from decimal import Decimal\nfrom app.billing.types import Line\n")
+    (core / "bad.py").write_text(f"{line}\n")
+    assert [v.split(" imports ")[1] for v in billing_violations(core)] == [line.split()[1]]
