@@ -18,7 +18,7 @@ class SeatsyncError(Exception):
     @property
     def message(self) -> str:
         head = (self.__doc__ or type(self).__name__).strip().splitlines()[0]
-        return f"{head} {self.detail}".strip() if self.detail else head
+        return f"{head.rstrip('.')}: {self.detail}" if self.detail else head
 
 
 class ConfigurationError(SeatsyncError):

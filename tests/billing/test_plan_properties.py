@@ -82,3 +82,15 @@ def test_a_license_that_disappears_is_cancelled_and_nothing_is_left_billing(lics
     for m in maps:
         still = [ln for ln in gone if ln.marker == f"seatsync:{m.row.digest}" and ln.end is None]
         assert still == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(licenses(), licenses(), mappings(), agreements(), days)
+def test_a_plan_survives_json_exactly(before, after, maps, agr, today):
+    import json
+
+    from app.billing.serialize import plan_from_data, plan_to_data
+
+    lines = apply_plan((), plan(inventory(*before), maps, [], [agr], [], today))
+    result = plan(inventory(*after), maps, [], [agr], lines, today + timedelta(days=20))
+    assert plan_from_data(json.loads(json.dumps(plan_to_data(result)))) == result

@@ -1,0 +1,74 @@
+"""The headless entry point: python main.py --help | --version | plan | demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+from app.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+
+
+def test_help_lists_the_commands():
+    result = run_main("--help")
+    assert result.returncode == 0
+    assert "plan" in result.stdout and "demo" in result.stdout
+
+
+def test_version():
+    result = run_main("--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"seatsync {__version__}")
+
+
+def test_plan_of_the_example_prints_a_table(capsys):
+    assert main(["plan", "--example"]) == 0
+    out = capsys.readouterr().out
+    assert "Plan as of 2026-11-16" in out
+    assert "add prorate line  +2" in out  # Contoso: 21 → 23 seats mid-November
+    assert "7 operation(s), 6 finding(s) across 3 tenant(s)." in out
+
+
+def test_plan_json_is_machine_readable(capsys):
+    assert main(["plan", "--example", "--json", "--today", "2026-11-01"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["today"] == "2026-11-01"
+    contoso = data["tenants"][0]
+    assert contoso["tenant"] == "Contoso Dental"
+    # On the first day of the period: no prorate or credit lines, amounts as strings.
+    assert [(op["kind"], op["quantity"], op["amount"]) for op in contoso["operations"]] == [
+        ("set_quantity", 23, "506.00"), ("set_quantity", 4, "16.00")]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["plan", "--today", "2026-13-01"], 2, "invalid fromisoformat value"),
+    (["plan", "--bogus"], 2, "unrecognized arguments"),
+    (["nosuchcommand"], 2, "invalid choice"),
+    (["plan"], 1, "no PSA and Microsoft connection to plan against"),
+])
+def test_bad_arguments_give_a_clear_error_and_exit_code(args, code, message):
+    result = run_main(*args)
+    assert result.returncode == code
+    assert message in result.stderr
+
+
+def test_the_headless_path_never_imports_qt():
+    code = ("import sys; from app.cli import main; main(['plan', '--example', '--json']); "
+            "sys.exit(1 if any(m.split('.')[0] == 'PySide6' for m in sys.modules) else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_demo_prints_the_example_plan(capsys):
+    assert main(["demo"]) == 0
+    assert "across 3 tenant(s)" in capsys.readouterr().out
