@@ -5,6 +5,11 @@ is a pure function: the same inputs give the same plan, and planning
 against the lines a plan produced gives an empty plan. docs/billing.md
 states each rule with a worked example.
 
+Order. Within a row, a prorate or credit line comes before the change of
+the main line it belongs to: if the main line's change is lost (a crash, a
+lost response), the next plan still sees the old quantity and plans it
+again, while the dated line already written is recognised and not repeated.
+
 Dates. D is the day of the change (today, or a row's override start date on
 its first sync); [S, E] is the agreement's billing period containing D.
 - The main line carries the new quantity from the next period (E + 1);
@@ -242,11 +247,12 @@ class _RowPlanner:
         period = agreement_period(self.agreement, start)
         first_day = start == period.start
         effective = start if first_day else period.next_start
-        ops = [self._op(OpKind.CREATE_LINE, period, effective, marker=self.marker, quantity=self.quantity,
-                        before=0, amount=self._amount(self.quantity), description=self.description)]
+        ops = []
         if (prorate and not first_day and self.agreement.prorates and self.billable
                 and period.end >= self.today):
             ops.extend(self._dated(LineKind.PRORATE, period, start, 0, self.quantity))
+        ops.append(self._op(OpKind.CREATE_LINE, period, effective, marker=self.marker, quantity=self.quantity,
+                            before=0, amount=self._amount(self.quantity), description=self.description))
         return ops
 
     def _change(self, line: Line) -> list[Operation]:
@@ -265,17 +271,17 @@ class _RowPlanner:
                           f"seats would fall from {line.quantity} to {self.quantity}", line.id)
         if self.quantity == 0:
             if prorating and self.m.negative_proration:
-                return [self._cancel(line, period, self.today),
-                        *self._dated(LineKind.CREDIT, period, self.today, line.quantity, 0)]
+                return [*self._dated(LineKind.CREDIT, period, self.today, line.quantity, 0),
+                        self._cancel(line, period, self.today)]
             return [self._cancel(line, period, effective)]
         if delta:
-            ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
-                                quantity=self.quantity, before=line.quantity,
-                                amount=self._amount(self.quantity)))
             if delta > 0 and prorating:
                 ops.extend(self._dated(LineKind.PRORATE, period, self.today, line.quantity, self.quantity))
             elif delta < 0 and prorating and self.m.negative_proration:
                 ops.extend(self._dated(LineKind.CREDIT, period, self.today, line.quantity, self.quantity))
+            ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
+                                quantity=self.quantity, before=line.quantity,
+                                amount=self._amount(self.quantity)))
         if self.description != line.description:
             ops.append(self._op(OpKind.UPDATE_DESCRIPTION, period, self.today, marker=self.marker,
                                 line_id=line.id, quantity=self.quantity, before=line.quantity,
@@ -293,9 +299,18 @@ class _RowPlanner:
         return line_amount(quantity, self.unit_price, self.agreement.currency) if self.billable else _ZERO
 
     def _dated(self, kind: LineKind, period: Period, day: date, before: int, after: int) -> list[Operation]:
-        """A prorate or credit line, unless the PSA already holds it (read, never counted)."""
+        """A prorate or credit line, unless the PSA already holds it (read, never counted).
+
+        "Already holds" means a dated line of this row, of this kind and for the
+        same change of seats, within this period, whatever day it was written:
+        a main line whose update was lost after its prorate line was written
+        must not get a second prorate line on a later day.
+        """
         marker = dated_marker(self.row, kind, day, before, after)
-        if any(ln.marker == marker for ln in self.lines):
+        head, _, tail = marker.rpartition(":")
+        head = head[: -len(f"{day:%Y%m%d}")]
+        if any(ln.marker.startswith(head) and ln.marker.endswith(f":{tail}") and ln.start in period
+               for ln in self.lines):
             return []
         seats = after - before
         amount = prorated_amount(seats, self.unit_price, day, period, self.agreement.currency)

@@ -82,7 +82,7 @@ def test_a_manual_edit_of_an_owned_line_is_reported_and_corrected():
     edited = main_line(8, m, last_written_quantity=10)
     result = plan(inventory(lic(10, 10)), [m], [], [agreement()], [edited], TODAY)
     assert kinds(result) == [F.MANUAL_EDIT]
-    assert [(op.kind.value, op.quantity) for op in result.operations] == [("set_quantity", 10), ("add_prorate", 2)]
+    assert [(op.kind.value, op.quantity) for op in result.operations] == [("add_prorate", 2), ("set_quantity", 10)]
 
 
 def test_a_large_drop_is_suspicious():

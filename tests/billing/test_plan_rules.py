@@ -35,35 +35,35 @@ class Case:
 
 CASES = [
     Case("new row mid-month on a prorating agreement", d(2026, 1, 16), 10, None,
-         [(CREATE, 10, d(2026, 2, 1), None, "220.00"), (PRORATE, 10, d(2026, 1, 16), d(2026, 1, 31), "113.55")]),
+         [(PRORATE, 10, d(2026, 1, 16), d(2026, 1, 31), "113.55"), (CREATE, 10, d(2026, 2, 1), None, "220.00")]),
     Case("new row on the first day of the period", d(2026, 1, 1), 10, None,
          [(CREATE, 10, d(2026, 1, 1), None, "220.00")]),
     Case("new row on an agreement that does not prorate", d(2026, 1, 16), 10, None,
          [(CREATE, 10, d(2026, 2, 1), None, "220.00")], agreement={"prorates": False}),
     Case("increase mid-month, 31-day month", d(2026, 1, 16), 13, 10,
-         [(SET, 13, d(2026, 2, 1), None, "286.00"), (PRORATE, 3, d(2026, 1, 16), d(2026, 1, 31), "34.06")]),
+         [(PRORATE, 3, d(2026, 1, 16), d(2026, 1, 31), "34.06"), (SET, 13, d(2026, 2, 1), None, "286.00")]),
     Case("increase on an agreement that does not prorate", d(2026, 1, 16), 13, 10,
          [(SET, 13, d(2026, 2, 1), None, "286.00")], agreement={"prorates": False}),
     Case("increase on the last day of the period", d(2026, 1, 31), 13, 10,
-         [(SET, 13, d(2026, 2, 1), None, "286.00"), (PRORATE, 3, d(2026, 1, 31), d(2026, 1, 31), "2.13")]),
+         [(PRORATE, 3, d(2026, 1, 31), d(2026, 1, 31), "2.13"), (SET, 13, d(2026, 2, 1), None, "286.00")]),
     Case("increase on the first day of the period", d(2026, 2, 1), 13, 10,
          [(SET, 13, d(2026, 2, 1), None, "286.00")]),
     Case("increase mid-February (28 days)", d(2026, 2, 15), 13, 10,
-         [(SET, 13, d(2026, 3, 1), None, "286.00"), (PRORATE, 3, d(2026, 2, 15), d(2026, 2, 28), "33.00")]),
+         [(PRORATE, 3, d(2026, 2, 15), d(2026, 2, 28), "33.00"), (SET, 13, d(2026, 3, 1), None, "286.00")]),
     Case("increase mid-February in a leap year (29 days)", d(2028, 2, 15), 13, 10,
-         [(SET, 13, d(2028, 3, 1), None, "286.00"), (PRORATE, 3, d(2028, 2, 15), d(2028, 2, 29), "34.14")]),
+         [(PRORATE, 3, d(2028, 2, 15), d(2028, 2, 29), "34.14"), (SET, 13, d(2028, 3, 1), None, "286.00")]),
     Case("increase in a 30-day month", d(2026, 4, 16), 12, 10,
-         [(SET, 12, d(2026, 5, 1), None, "264.00"), (PRORATE, 2, d(2026, 4, 16), d(2026, 4, 30), "22.00")]),
+         [(PRORATE, 2, d(2026, 4, 16), d(2026, 4, 30), "22.00"), (SET, 12, d(2026, 5, 1), None, "264.00")]),
     Case("increase on an annual agreement", d(2026, 7, 1), 7, 5,
-         [(SET, 7, d(2027, 1, 1), None, "1848.00"), (PRORATE, 2, d(2026, 7, 1), d(2026, 12, 31), "266.17")],
+         [(PRORATE, 2, d(2026, 7, 1), d(2026, 12, 31), "266.17"), (SET, 7, d(2027, 1, 1), None, "1848.00")],
          agreement={"cycle": Cycle.ANNUAL}, mapping={"profile": profile("264.00")}),
     Case("increase on an anniversary agreement started on the 31st", d(2026, 2, 10), 12, 10,
-         [(SET, 12, d(2026, 2, 28), None, "264.00"), (PRORATE, 2, d(2026, 2, 10), d(2026, 2, 27), "28.29")],
+         [(PRORATE, 2, d(2026, 2, 10), d(2026, 2, 27), "28.29"), (SET, 12, d(2026, 2, 28), None, "264.00")],
          agreement={"anchor": Anchor.ANNIVERSARY, "start": d(2025, 1, 31)}),
     Case("decrease without negative proration: from the next period", d(2026, 1, 16), 10, 13,
          [(SET, 10, d(2026, 2, 1), None, "220.00")]),
     Case("decrease with negative proration: a credit line", d(2026, 1, 16), 10, 13,
-         [(SET, 10, d(2026, 2, 1), None, "220.00"), (CREDIT, -3, d(2026, 1, 16), d(2026, 1, 31), "-34.06")],
+         [(CREDIT, -3, d(2026, 1, 16), d(2026, 1, 31), "-34.06"), (SET, 10, d(2026, 2, 1), None, "220.00")],
          mapping={"negative_proration": True}),
     Case("negative proration on an agreement that does not prorate", d(2026, 1, 16), 10, 13,
          [(SET, 10, d(2026, 2, 1), None, "220.00")], agreement={"prorates": False},
@@ -71,7 +71,7 @@ CASES = [
     Case("license gone from the tenant: cancelled from the next period", d(2026, 1, 16), None, 10,
          [(CANCEL, 0, d(2026, 2, 1), None, "0.00")]),
     Case("license gone, negative proration: cancelled from the day, credited", d(2026, 1, 16), None, 10,
-         [(CANCEL, 0, d(2026, 1, 16), None, "0.00"), (CREDIT, -10, d(2026, 1, 16), d(2026, 1, 31), "-113.55")],
+         [(CREDIT, -10, d(2026, 1, 16), d(2026, 1, 31), "-113.55"), (CANCEL, 0, d(2026, 1, 16), None, "0.00")],
          mapping={"negative_proration": True}),
     Case("quantity falls to zero: the line is cancelled", d(2026, 1, 16), 0, 10,
          [(CANCEL, 0, d(2026, 2, 1), None, "0.00")]),
@@ -86,7 +86,7 @@ CASES = [
     Case("override start date on the 1st of next month (migration)", d(2026, 1, 16), 10, None,
          [(CREATE, 10, d(2026, 2, 1), None, "220.00")], mapping={"start_date_override": d(2026, 2, 1)}),
     Case("override start date earlier in this period: prorated from it", d(2026, 1, 16), 10, None,
-         [(CREATE, 10, d(2026, 2, 1), None, "220.00"), (PRORATE, 10, d(2026, 1, 10), d(2026, 1, 31), "156.13")],
+         [(PRORATE, 10, d(2026, 1, 10), d(2026, 1, 31), "156.13"), (CREATE, 10, d(2026, 2, 1), None, "220.00")],
          mapping={"start_date_override": d(2026, 1, 10)}),
     Case("no-charge profile: no money, no prorate line", d(2026, 1, 16), 13, 10,
          [(SET, 13, d(2026, 2, 1), None, "0.00")],
@@ -110,7 +110,7 @@ def test_operations_carry_their_basis_and_a_stable_key():
     first = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m)], d(2026, 1, 16))
     again = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m)], d(2026, 1, 16))
     assert first == again
-    set_op, prorate = first.operations
+    prorate, set_op = first.operations
     assert (set_op.basis.assigned, set_op.basis.purchased, set_op.basis.included, set_op.quantity) == (13, 20, 1, 12)
     assert prorate.basis.formula == "2 × 22.00 × 16/31 days = 22.71"
     assert (prorate.basis.days_held, prorate.basis.days_in_period) == (16, 31)
@@ -121,13 +121,16 @@ def test_operations_carry_their_basis_and_a_stable_key():
 def test_a_dated_line_already_in_the_psa_is_not_planned_again():
     m = mapping()
     first = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m)], d(2026, 1, 16))
-    prorate = first.operations[1]
+    prorate = first.operations[0]
     from app.billing.types import Line, LineKind
 
     written = Line(id="L9", agreement_id="A1", product_id="P1", kind=LineKind.PRORATE, quantity=3,
                    start=prorate.effective, end=prorate.end, marker=prorate.marker, amount=prorate.amount)
-    again = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m), written], d(2026, 1, 16))
-    assert [op.kind for op in again.operations] == [SET]
+    for day in (d(2026, 1, 16), d(2026, 1, 20)):  # the same day, or a later one in the period
+        again = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m), written], day)
+        assert [op.kind for op in again.operations] == [SET]
+    next_period = plan(inventory(lic(20, 13)), [m], [], [agreement()], [main_line(10, m), written], d(2026, 2, 3))
+    assert [op.kind for op in next_period.operations] == [PRORATE, SET]
 
 
 def test_description_with_usernames_and_unassigned():
