@@ -454,6 +454,7 @@ class FindingKind(StrEnum):
     MANUAL_EDIT = "manual_edit"
     SUSPICIOUS_DROP = "suspicious_drop"
     UNASSIGNED_SEATS = "unassigned_seats"
+    VERIFY_MISMATCH = "verify_mismatch"  # read back after a write, the PSA differs
 
 
 @dataclass(frozen=True, kw_only=True)

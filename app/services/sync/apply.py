@@ -1,0 +1,139 @@
+"""Apply: each operation journaled before its PSA call and settled after.
+
+Exactly once (DESIGN §3): an operation whose call failed in a way that may
+have applied it (a lost response, a timeout after sending, a crash) stays
+``unknown``/``pending`` in the journal. Before anything else, the next run
+reads the PSA and settles it: applied (then it is audited) or not applied
+(then the fresh plan decides again). Nothing is ever re-sent blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from app.billing.proration import line_amount
+from app.billing.types import BillingOption, Line, LineKind, Operation, OpKind
+from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
+from app.services.sync.store import AuditRecord, JournalState, SyncStore
+
+
+class TenantAborted(Exception):
+    """A write's outcome is unknown: stop this tenant until the PSA is read again."""
+
+
+@dataclass
+class ApplyResult:
+    applied: list[Operation] = field(default_factory=list)
+    failed: list[tuple[Operation, str]] = field(default_factory=list)
+    recovered: list[Operation] = field(default_factory=list)
+
+
+def is_applied(op: Operation, lines: Iterable[Line]) -> tuple[bool, str]:
+    """Whether the PSA's lines already show ``op``'s effect, and the line's id."""
+    lines = list(lines)
+    if op.kind in (OpKind.CREATE_LINE, OpKind.ADD_PRORATE, OpKind.ADD_CREDIT):
+        for line in lines:
+            if line.marker == op.marker and (op.kind is not OpKind.CREATE_LINE or line.end is None):
+                return True, line.id
+        return False, ""
+    line = next((ln for ln in lines if ln.id == op.line_id), None)
+    if line is None:
+        # A cancelled line that never billed may be removed by the PSA.
+        return op.kind is OpKind.CANCEL_LINE, op.line_id
+    if op.kind is OpKind.SET_QUANTITY:
+        return line.quantity == op.quantity, line.id
+    if op.kind is OpKind.CANCEL_LINE:
+        return line.end is not None and line.end <= op.effective - timedelta(days=1), line.id
+    return line.description == op.description, line.id
+
+
+class Applier:
+    """Writes one tenant's operations through the PSA port."""
+
+    def __init__(self, psa: PsaPort, store: SyncStore, *, tenant_id: str, company: str, actor: str,
+                 now: Callable[[], datetime]) -> None:
+        self.psa = psa
+        self.store = store
+        self.tenant_id = tenant_id
+        self.company = company
+        self.actor = actor
+        self.now = now
+
+    def settle(self, lines: list[Line]) -> list[Operation]:
+        """Settle journal entries left pending or unknown, by what the PSA shows."""
+        recovered = []
+        for op in self.store.unsettled(self.tenant_id):
+            applied, line_id = is_applied(op, lines)
+            if applied:
+                self.store.journal_set(op.key, JournalState.DONE, psa_id=line_id)
+                self._audit(op, line_id, "recovered: the PSA shows this change, whose answer was lost")
+                recovered.append(op)
+            else:
+                self.store.journal_set(op.key, JournalState.NOT_APPLIED)
+        return recovered
+
+    def apply(self, ops: Iterable[Operation], lines: list[Line]) -> ApplyResult:
+        """Apply ``ops`` in order. A refused operation skips the rest of its row."""
+        result = ApplyResult()
+        by_id = {line.id: line for line in lines}
+        by_marker = {line.marker: line for line in lines if line.owned and line.kind is LineKind.MAIN
+                     and line.end is None}
+        broken_rows = set()
+        for op in ops:
+            if op.row in broken_rows or not self.store.journal_begin(self.tenant_id, op):
+                continue
+            try:
+                line = self._execute(op, by_id, by_marker)
+            except PsaUnavailable as error:
+                state = JournalState.UNKNOWN if error.maybe_applied else JournalState.FAILED
+                self.store.journal_set(op.key, state, error=str(error))
+                raise TenantAborted(str(error)) from error
+            except PsaError as error:
+                self.store.journal_set(op.key, JournalState.FAILED, error=str(error))
+                result.failed.append((op, str(error)))
+                broken_rows.add(op.row)
+                continue
+            self.store.journal_set(op.key, JournalState.DONE, psa_id=line.id)
+            self._audit(op, line.id, op.basis.formula or op.kind.value)
+            by_id[line.id] = line
+            if line.kind is LineKind.MAIN:
+                by_marker[line.marker] = line
+            result.applied.append(op)
+        return result
+
+    def _execute(self, op: Operation, by_id: dict[str, Line], by_marker: dict[str, Line]) -> Line:
+        if op.kind is OpKind.CREATE_LINE:
+            return self.psa.create_line(self._new_line(op, LineKind.MAIN))
+        if op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT):
+            kind = LineKind.PRORATE if op.kind is OpKind.ADD_PRORATE else LineKind.CREDIT
+            return self.psa.add_dated_line(self._new_line(op, kind))
+        line = by_id.get(op.line_id) or by_marker.get(op.marker)
+        if line is None:
+            raise PsaError(f"line {op.line_id or op.marker} is no longer in the PSA")
+        if op.kind is OpKind.SET_QUANTITY:
+            return self.psa.set_quantity(line, op.quantity, op.effective)
+        if op.kind is OpKind.CANCEL_LINE:
+            return self.psa.cancel_line(line, op.effective)
+        return self.psa.update_description(line, op.description)
+
+    @staticmethod
+    def _new_line(op: Operation, kind: LineKind) -> NewLine:
+        return NewLine(agreement_id=op.agreement_id, product_id=op.product_id, kind=kind, quantity=op.quantity,
+                       unit_price=op.unit_price, start=op.effective, end=op.end, description=op.description,
+                       marker=op.marker, billing_option=op.billing_option,
+                       amount=op.amount if kind is not LineKind.MAIN else None)
+
+    def _audit(self, op: Operation, psa_id: str, reason: str) -> None:
+        dated = op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT)
+        billable = op.billing_option is BillingOption.BILLABLE
+        before_amount = line_amount(op.before, op.unit_price) if billable and not dated else Decimal("0.00")
+        after_amount = before_amount if op.kind is OpKind.UPDATE_DESCRIPTION else op.amount
+        self.store.audit(AuditRecord(
+            at=self.now(), actor=self.actor, tenant_id=self.tenant_id, company=self.company,
+            agreement_id=op.agreement_id, product_id=op.product_id, operation=op.kind.value,
+            before_quantity=0 if dated else op.before, after_quantity=op.quantity, before_amount=before_amount,
+            after_amount=after_amount, reason=reason, psa_record_id=psa_id, op_key=op.key))
+

@@ -1,0 +1,63 @@
+"""Approval: which planned operations go now and which wait for a person.
+
+Operations are decided row by row: a prorate or credit line and the change
+of its main line go together or wait together, so the PSA never holds half
+a change. A row waits when
+- the policy holds it (hold all; or hold decreases and the row decreases),
+- a change of seats on a line exceeds the per-line cap,
+- the planner found a suspicious drop on it,
+- the run already let through the per-run cap of operations,
+unless a person approved exactly these operations (their keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.billing.types import FindingKind, Operation, OpKind, Plan, RowKey
+from app.services.sync.store import ApprovalMode, ApprovalPolicy
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    go: tuple[Operation, ...]
+    held: tuple[tuple[Operation, str], ...]  # (operation, why it waits)
+
+
+def decide(plan: Plan, policy: ApprovalPolicy, approved: Iterable[str] = ()) -> Decision:
+    approved = set(approved)
+    rows: dict[RowKey, list[Operation]] = {}
+    for op in plan.operations:
+        rows.setdefault(op.row, []).append(op)
+    dropping = {(f.tenant_id, f.sku_id.lower()) for f in plan.findings if f.kind is FindingKind.SUSPICIOUS_DROP}
+    go: list[Operation] = []
+    held: list[tuple[Operation, str]] = []
+    for row, ops in rows.items():
+        reason = _reason(row, ops, policy, dropping)
+        if reason and all(op.key in approved for op in ops):
+            reason = ""
+        elif not reason and policy.max_operations_per_run is not None and (
+                len(go) + len(ops) > policy.max_operations_per_run):
+            reason = f"more than {policy.max_operations_per_run} changes in one run"
+        if reason:
+            held.extend((op, reason) for op in ops)
+        else:
+            go.extend(ops)
+    return Decision(go=tuple(go), held=tuple(held))
+
+
+def _reason(row: RowKey, ops: list[Operation], policy: ApprovalPolicy, dropping: set[tuple[str, str]]) -> str:
+    if policy.mode is ApprovalMode.HOLD_ALL:
+        return "the approval policy holds every change"
+    if policy.mode is ApprovalMode.HOLD_DECREASES and any(op.is_decrease for op in ops):
+        return "the approval policy holds decreases"
+    if (row.tenant_id, row.sku_id.lower()) in dropping and any(op.is_decrease for op in ops):
+        return "seats drop suspiciously"
+    cap = policy.max_seats_per_line
+    if cap is not None:
+        for op in ops:
+            if op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) and abs(
+                    op.quantity - op.before) > cap:
+                return f"a change of {abs(op.quantity - op.before)} seats exceeds the cap of {cap} per line"
+    return ""

@@ -1,0 +1,226 @@
+"""One tenant's sync: fetch → plan → approve → apply → verify (DESIGN §3).
+
+``SyncEngine.dry_run`` stops after approve and returns exactly what ``sync``
+would apply; ``sync`` holds the tenant's lock (across processes, through the
+store) for the whole run, settles what an earlier run left unknown, and
+never lets one tenant's failure reach another (``run_many``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from app.billing.plan import PlanOptions, plan
+from app.billing.quantities import needs_users
+from app.billing.types import (
+    Agreement,
+    Finding,
+    FindingKind,
+    Line,
+    Mapping,
+    Operation,
+    Plan,
+    Product,
+    TenantInventory,
+)
+from app.errors import SeatsyncError
+from app.services.psa.port import PsaPort
+from app.services.sync.apply import Applier, TenantAborted, is_applied
+from app.services.sync.approval import decide
+from app.services.sync.store import SyncStore, TenantSetup, utc_now
+
+log = logging.getLogger(__name__)
+
+#: Fetches one tenant's inventory; raises a SeatsyncError when the read
+#: failed, was partial or came back empty where there were seats.
+InventoryFetcher = Callable[[str, bool], TenantInventory]
+
+
+class Status(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    BUSY = "busy"  # another worker or process is syncing this tenant
+    PLANNED = "planned"  # a dry run
+
+
+@dataclass
+class TenantResult:
+    tenant_id: str
+    name: str = ""
+    status: Status = Status.OK
+    plan: Plan | None = None
+    go: list[Operation] = field(default_factory=list)
+    applied: list[Operation] = field(default_factory=list)
+    held: list[tuple[Operation, str]] = field(default_factory=list)
+    failed: list[tuple[Operation, str]] = field(default_factory=list)
+    recovered: list[Operation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def writes(self) -> int:
+        return len(self.applied)
+
+
+class PsaCatalog:
+    """Agreements and products read once per run and shared by every tenant of it."""
+
+    def __init__(self, psa: PsaPort) -> None:
+        self.psa = psa
+        self._lock = threading.Lock()
+        self._agreements: dict[str, Agreement] | None = None
+        self._products: dict[str, Product] | None = None
+
+    def agreements(self) -> dict[str, Agreement]:
+        with self._lock:
+            if self._agreements is None:
+                self._agreements = {a.id: a for a in self.psa.list_agreements()}
+            return self._agreements
+
+    def products(self) -> dict[str, Product]:
+        with self._lock:
+            if self._products is None:
+                self._products = {p.id: p for p in self.psa.list_products()}
+            return self._products
+
+
+def with_current_products(mappings: Iterable[Mapping], products: dict[str, Product]) -> tuple[Mapping, ...]:
+    """Mappings whose profiles carry the PSA's current price and state of their product."""
+    out = []
+    for m in mappings:
+        product = products.get(m.profile.product.id) or replace(m.profile.product, active=False)
+        out.append(replace(m, profile=replace(m.profile, product=product)))
+    return tuple(out)
+
+
+class SyncEngine:
+    def __init__(self, *, psa: PsaPort, fetch_inventory: InventoryFetcher, store: SyncStore,
+                 actor: str = "seatsync", catalog: PsaCatalog | None = None,
+                 today: Callable[[], date] = date.today, now: Callable[[], datetime] = utc_now,
+                 lock_ttl_seconds: float = 900.0, options: PlanOptions | None = None) -> None:
+        self.psa = psa
+        self.fetch_inventory = fetch_inventory
+        self.store = store
+        self.actor = actor
+        self.catalog = catalog or PsaCatalog(psa)
+        self.today = today
+        self.now = now
+        self.lock_ttl = lock_ttl_seconds
+        self.options = options or PlanOptions(max_description_length=psa.capabilities.max_description_length)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    # -- the stages ----------------------------------------------------------
+
+    def _read(self, setup: TenantSetup) -> tuple[TenantInventory, tuple[Mapping, ...], list[Line]]:
+        mappings = with_current_products(setup.mappings, self.catalog.products())
+        inventory = self.fetch_inventory(setup.tenant_id, needs_users(mappings))
+        return inventory, mappings, self._lines(setup, mappings)
+
+    def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping]) -> list[Line]:
+        agreements = {m.agreement_id for m in mappings} | self.store.known_agreements(setup.tenant_id)
+        written = self.store.last_written(setup.tenant_id)
+        lines = []
+        for agreement_id in sorted(agreements):
+            if agreement_id not in self.catalog.agreements():
+                continue  # the planner reports the missing agreement
+            for line in self.psa.list_lines(agreement_id):
+                if line.owned and line.marker in written:
+                    line = replace(line, last_written_quantity=written[line.marker])
+                lines.append(line)
+        return lines
+
+    def _plan(self, setup: TenantSetup, inventory: TenantInventory, mappings: tuple[Mapping, ...],
+              lines: list[Line]) -> Plan:
+        return plan(inventory, mappings, setup.exclusions, self.catalog.agreements().values(), lines,
+                    self.today(), self.options)
+
+    def dry_run(self, tenant_id: str) -> TenantResult:
+        """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""
+        setup = self.store.setup(tenant_id)
+        result = TenantResult(tenant_id=tenant_id, name=setup.name, status=Status.PLANNED)
+        try:
+            inventory, mappings, lines = self._read(setup)
+            result.plan = self._plan(setup, inventory, mappings, lines)
+        except SeatsyncError as error:
+            return replace(result, status=Status.FAILED, error=str(error))
+        decision = decide(result.plan, setup.policy, self.store.approved_keys(tenant_id))
+        result.go, result.held = list(decision.go), list(decision.held)
+        result.findings = list(result.plan.findings)
+        return result
+
+    def sync(self, tenant_id: str) -> TenantResult:
+        setup = self.store.setup(tenant_id)
+        result = TenantResult(tenant_id=tenant_id, name=setup.name)
+        if not self.store.try_lock(tenant_id, self.owner, self.lock_ttl):
+            return replace(result, status=Status.BUSY, error="another sync of this tenant is running")
+        try:
+            self._sync_locked(setup, result)
+        except TenantAborted as error:
+            result.status, result.error = Status.FAILED, f"stopped after a write whose outcome is unknown: {error}"
+        except SeatsyncError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        finally:
+            self.store.unlock(tenant_id, self.owner)
+        return result
+
+    def _sync_locked(self, setup: TenantSetup, result: TenantResult) -> None:
+        inventory, mappings, lines = self._read(setup)
+        applier = Applier(self.psa, self.store, tenant_id=setup.tenant_id, company=setup.company_name,
+                          actor=self.actor, now=self.now)
+        result.recovered = applier.settle(lines)
+        if result.recovered:
+            lines = self._lines(setup, mappings)
+        result.plan = self._plan(setup, inventory, mappings, lines)
+        decision = decide(result.plan, setup.policy, self.store.approved_keys(setup.tenant_id))
+        result.go, result.held = list(decision.go), list(decision.held)
+        for op, why in decision.held:
+            self.store.hold(setup.tenant_id, op, why)
+        applied = applier.apply(decision.go, lines)
+        result.applied, result.failed = applied.applied, applied.failed
+        self.store.held_done(setup.tenant_id, [op.key for op in applied.applied],
+                             [op.key for op in result.plan.operations])
+        result.findings = list(result.plan.findings) + self._verify(setup, mappings, applied.applied)
+        if applied.failed:
+            result.status, result.error = Status.FAILED, "; ".join(why for _, why in applied.failed)
+
+    def _verify(self, setup: TenantSetup, mappings: tuple[Mapping, ...], applied: list[Operation]) -> list[Finding]:
+        """Read back what was written; a difference is a finding."""
+        if not applied:
+            return []
+        lines = self._lines(setup, mappings)
+        return [Finding(kind=FindingKind.VERIFY_MISMATCH, tenant_id=setup.tenant_id, sku_id=op.row.sku_id,
+                        agreement_id=op.agreement_id, line_id=op.line_id,
+                        message=f"the PSA does not show {op.kind.value} ({op.before} → {op.quantity}) after "
+                                "writing it")
+                for op in applied if not is_applied(op, lines)[0]]
+
+
+def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8, dry_run: bool = False,
+             progress: Callable[[TenantResult], None] | None = None) -> list[TenantResult]:
+    """Sync (or plan) many tenants in parallel; one tenant's failure never stops another."""
+    ids = list(tenant_ids)
+    step = engine.dry_run if dry_run else engine.sync
+    results: dict[str, TenantResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:
+        futures = {pool.submit(step, tenant_id): tenant_id for tenant_id in ids}
+        for future in as_completed(futures):
+            tenant_id = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - an unexpected failure stays with its tenant
+                log.exception("sync of tenant %s failed unexpectedly", tenant_id)
+                result = TenantResult(tenant_id=tenant_id, status=Status.FAILED,
+                                      error=f"unexpected error: {type(error).__name__}: {error}")
+            results[tenant_id] = result
+            if progress:
+                progress(result)
+    return [results[t] for t in ids]

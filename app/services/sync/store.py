@@ -1,0 +1,231 @@
+"""What the sync engine needs to remember, as a port, and an in-memory store.
+
+The database implementation (app/services/sync/db_store.py) keeps the same
+promises on SQLite or PostgreSQL; ``MemorySyncStore`` runs the engine's
+tests and a headless dry run without a database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from app.billing.types import Exclusion, Mapping, Operation
+
+
+class ApprovalMode(StrEnum):
+    APPLY_ALL = "apply_all"
+    HOLD_DECREASES = "hold_decreases"  # apply increases, hold decreases
+    HOLD_ALL = "hold_all"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalPolicy:
+    mode: ApprovalMode = ApprovalMode.APPLY_ALL
+    #: Hold a change of more seats than this on one line (None: no cap).
+    max_seats_per_line: int | None = None
+    #: Hold operations beyond this many in one run of one tenant (None: no cap).
+    max_operations_per_run: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantSetup:
+    """Everything about one tenant the planner needs besides Microsoft and the PSA."""
+
+    tenant_id: str
+    name: str
+    mappings: tuple[Mapping, ...]
+    exclusions: tuple[Exclusion, ...]
+    policy: ApprovalPolicy = ApprovalPolicy()
+    company_name: str = ""
+
+
+class JournalState(StrEnum):
+    PENDING = "pending"  # written before the PSA call
+    DONE = "done"  # the PSA confirmed it
+    UNKNOWN = "unknown"  # the call failed in a way that may have applied it
+    FAILED = "failed"  # the PSA refused it: nothing was written
+    NOT_APPLIED = "not_applied"  # reconciled: the PSA never applied it
+
+
+class HeldState(StrEnum):
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPLIED = "applied"
+    SUPERSEDED = "superseded"  # the tenant changed; a newer plan replaced it
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord:
+    """One write to a PSA. Never holds a secret."""
+
+    at: datetime
+    actor: str
+    tenant_id: str
+    company: str
+    agreement_id: str
+    product_id: str
+    operation: str
+    before_quantity: int
+    after_quantity: int
+    before_amount: Decimal
+    after_amount: Decimal
+    reason: str
+    psa_record_id: str
+    op_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldOperation:
+    tenant_id: str
+    operation: Operation
+    reason: str
+    state: HeldState = HeldState.HELD
+    decided_by: str = ""
+
+
+class SyncStore(Protocol):
+    def setup(self, tenant_id: str) -> TenantSetup: ...
+
+    # the journal (DESIGN §3): one entry per operation key
+    def journal_begin(self, tenant_id: str, op: Operation) -> bool:
+        """Record ``op`` as pending; False when its key is already done."""
+
+    def journal_set(self, key: str, state: JournalState, *, psa_id: str = "", error: str = "") -> None: ...
+
+    def unsettled(self, tenant_id: str) -> list[Operation]:
+        """Operations pending or unknown: the PSA must be read before anything is retried."""
+
+    def last_written(self, tenant_id: str) -> dict[str, int]:
+        """The quantity seatsync last wrote to each owned main line, by marker."""
+
+    def known_agreements(self, tenant_id: str) -> set[str]:
+        """Agreements seatsync has written to for this tenant (lines may remain there)."""
+
+    def audit(self, record: AuditRecord) -> None: ...
+
+    # approvals
+    def hold(self, tenant_id: str, op: Operation, reason: str) -> None: ...
+
+    def approved_keys(self, tenant_id: str) -> set[str]: ...
+
+    def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
+        """Mark approved operations applied, and held ones no longer planned superseded."""
+
+    # one sync per tenant at a time, across processes
+    def try_lock(self, tenant_id: str, owner: str, ttl_seconds: float) -> bool: ...
+
+    def unlock(self, tenant_id: str, owner: str) -> None: ...
+
+
+@dataclass
+class _Entry:
+    tenant_id: str
+    op: Operation
+    state: JournalState
+    psa_id: str = ""
+    error: str = ""
+
+
+@dataclass
+class MemorySyncStore:
+    """A SyncStore in memory (thread-safe): tests and headless dry runs."""
+
+    setups: dict[str, TenantSetup] = field(default_factory=dict)
+    journal: dict[str, _Entry] = field(default_factory=dict)
+    audits: list[AuditRecord] = field(default_factory=list)
+    held: dict[str, HeldOperation] = field(default_factory=dict)
+    locks: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def setup(self, tenant_id: str) -> TenantSetup:
+        return self.setups[tenant_id]
+
+    def journal_begin(self, tenant_id: str, op: Operation) -> bool:
+        with self._lock:
+            entry = self.journal.get(op.key)
+            if entry and entry.state is JournalState.DONE:
+                return False
+            self.journal[op.key] = _Entry(tenant_id, op, JournalState.PENDING)
+            return True
+
+    def journal_set(self, key: str, state: JournalState, *, psa_id: str = "", error: str = "") -> None:
+        with self._lock:
+            entry = self.journal[key]
+            entry.state, entry.psa_id, entry.error = state, psa_id or entry.psa_id, error
+
+    def unsettled(self, tenant_id: str) -> list[Operation]:
+        with self._lock:
+            return [e.op for e in self.journal.values() if e.tenant_id == tenant_id
+                    and e.state in (JournalState.PENDING, JournalState.UNKNOWN)]
+
+    def last_written(self, tenant_id: str) -> dict[str, int]:
+        with self._lock:
+            out: dict[str, int] = {}
+            for e in self.journal.values():  # insertion order: later writes win
+                if e.tenant_id == tenant_id and e.state is JournalState.DONE and e.op.kind.value in (
+                        "create_line", "set_quantity"):
+                    out[e.op.marker] = e.op.quantity
+            return out
+
+    def known_agreements(self, tenant_id: str) -> set[str]:
+        with self._lock:
+            return {e.op.agreement_id for e in self.journal.values()
+                    if e.tenant_id == tenant_id and e.state is JournalState.DONE}
+
+    def audit(self, record: AuditRecord) -> None:
+        with self._lock:
+            self.audits.append(record)
+
+    def hold(self, tenant_id: str, op: Operation, reason: str) -> None:
+        with self._lock:
+            current = self.held.get(op.key)
+            if current is None or current.state is HeldState.SUPERSEDED:
+                self.held[op.key] = HeldOperation(tenant_id=tenant_id, operation=op, reason=reason)
+
+    def decide(self, key: str, approve: bool, who: str) -> None:
+        with self._lock:
+            state = HeldState.APPROVED if approve else HeldState.REJECTED
+            self.held[key] = replace(self.held[key], state=state, decided_by=who)
+
+    def approved_keys(self, tenant_id: str) -> set[str]:
+        with self._lock:
+            return {k for k, h in self.held.items() if h.tenant_id == tenant_id and h.state is HeldState.APPROVED}
+
+    def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
+        applied, current = set(applied), set(current)
+        with self._lock:
+            for key, h in list(self.held.items()):
+                if h.tenant_id != tenant_id:
+                    continue
+                if key in applied:
+                    self.held[key] = replace(h, state=HeldState.APPLIED)
+                elif key not in current and h.state in (HeldState.HELD, HeldState.APPROVED):
+                    self.held[key] = replace(h, state=HeldState.SUPERSEDED)
+
+    def try_lock(self, tenant_id: str, owner: str, ttl_seconds: float) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            holder = self.locks.get(tenant_id)
+            if holder and holder[0] != owner and holder[1] > now:
+                return False
+            self.locks[tenant_id] = (owner, now + ttl_seconds)
+            return True
+
+    def unlock(self, tenant_id: str, owner: str) -> None:
+        with self._lock:
+            if self.locks.get(tenant_id, ("",))[0] == owner:
+                del self.locks[tenant_id]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,160 @@
+"""The sync engine on the in-memory PSA: fetch → plan → approve → apply → verify."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+from app.billing.types import Exclusion, FindingKind, LineKind
+from app.services.psa.port import PsaUnavailable, PsaValidationError
+from app.services.sync.engine import Status, run_many
+from app.services.sync.store import ApprovalMode, ApprovalPolicy, JournalState
+from tests.sync.conftest import EXO, NEW_SKU, SPB
+
+JAN = date(2026, 1, 1)
+
+
+def test_first_sync_creates_the_lines_and_a_second_writes_nothing(world):
+    world.tenant("t1")
+    first = world.engine().sync("t1")
+    assert (first.status, first.writes) == (Status.OK, 2)
+    assert world.owned() == [("main", world.product, 10, JAN, None, None),
+                             ("main", world.exo_product, 4, JAN, None, None)]
+    second = world.engine().sync("t1")
+    assert (second.status, second.writes, second.plan.operations) == (Status.OK, 0, ())
+    assert len(world.store.audits) == 2
+
+
+def test_seats_added_mid_month_raise_the_main_line_and_add_one_prorate_line(world):
+    world.tenant("t1")
+    world.engine().sync("t1")
+    world.microsoft.seats("t1", SPB, 13)
+    world.today[0] = date(2026, 1, 16)
+    result = world.engine().sync("t1")
+    assert [op.kind.value for op in result.applied] == ["add_prorate", "set_quantity"]
+    assert world.owned()[0] == ("main", world.product, 13, JAN, None, None)
+    assert ("prorate", world.product, 3, date(2026, 1, 16), date(2026, 1, 31), Decimal("34.06")) in world.owned()
+    audit = world.store.audits[-1]
+    assert (audit.before_quantity, audit.after_quantity, audit.before_amount, audit.after_amount) == (
+        10, 13, Decimal("220.00"), Decimal("286.00"))
+    assert world.engine().sync("t1").writes == 0
+
+
+def test_seats_removed_with_negative_proration_add_a_credit(world):
+    world.tenant("t1", negative_proration=True)
+    world.engine().sync("t1")
+    world.microsoft.seats("t1", SPB, 8)
+    world.today[0] = date(2026, 1, 16)
+    world.engine().sync("t1")
+    assert ("credit", world.product, -2, date(2026, 1, 16), date(2026, 1, 31), Decimal("-22.71")) in world.owned()
+
+
+def test_a_new_sku_is_a_finding_and_writes_nothing(world):
+    world.tenant("t1")
+    world.engine().sync("t1")
+    world.microsoft.seats("t1", NEW_SKU, 5)
+    result = world.engine().sync("t1")
+    assert result.writes == 0
+    unmapped = [f.sku_id for f in result.findings if f.kind is FindingKind.UNMAPPED_LICENSE]
+    assert unmapped == [NEW_SKU]
+
+
+def test_an_excluded_sku_is_left_alone(world):
+    world.tenant("t1")
+    world.store.setups["t1"] = replace(world.store.setups["t1"], exclusions=(Exclusion(sku_id=EXO),))
+    result = world.engine().sync("t1")
+    assert [op.product_id for op in result.applied] == [world.product]
+    assert all(f.sku_id != EXO for f in result.findings)
+
+
+def test_a_manual_edit_of_an_owned_line_is_reported_and_set_right(world):
+    world.tenant("t1")
+    world.engine().sync("t1")
+    line = next(ln for ln in world.psa.list_lines(world.agreement) if ln.product_id == world.product)
+    world.psa.edit_line_quantity(line.id, 7)
+    world.today[0] = date(2026, 1, 1)
+    result = world.engine().sync("t1")
+    assert FindingKind.MANUAL_EDIT in [f.kind for f in result.findings]
+    assert world.psa.line(line.id).quantity == 10
+
+
+def test_a_failed_read_writes_nothing(world):
+    world.tenant("t1")
+    world.engine().sync("t1")
+    world.microsoft.failing.add("t1")
+    result = world.engine().sync("t1")
+    assert (result.status, result.writes) == (Status.FAILED, 0)
+    assert "no licenses" in result.error
+
+
+def test_a_lost_response_is_settled_by_reading_the_psa_never_by_sending_again(world):
+    world.tenant("t1")
+    world.psa.fail_next("create_line", PsaUnavailable("timed out", maybe_applied=True), apply=True)
+    first = world.engine().sync("t1")
+    assert first.status is Status.FAILED and "unknown" in first.error
+    assert [e.state for e in world.store.journal.values()] == [JournalState.UNKNOWN]
+    second = world.engine().sync("t1")
+    assert [op.kind.value for op in second.recovered] == ["create_line"]
+    assert sorted(ln.product_id for ln in world.psa.list_lines(world.agreement)) == [world.product, world.exo_product]
+    assert len(world.store.audits) == 2  # one per write, the recovered one included
+
+
+def test_a_refused_write_skips_its_row_and_not_the_others(world):
+    world.tenant("t1")
+    world.psa.fail_next("create_line", PsaValidationError("product inactive"))
+    result = world.engine().sync("t1")
+    assert result.status is Status.FAILED and "product inactive" in result.error
+    assert len(result.applied) == 1
+
+
+def test_decreases_wait_for_approval_under_that_policy(world):
+    world.tenant("t1")
+    world.store.setups["t1"] = replace(world.store.setups["t1"],
+                                       policy=ApprovalPolicy(mode=ApprovalMode.HOLD_DECREASES))
+    world.engine().sync("t1")
+    world.microsoft.seats("t1", SPB, 9)
+    world.microsoft.seats("t1", EXO, 6)
+    result = world.engine().sync("t1")
+    assert [op.product_id for op in result.applied] == [world.exo_product]
+    (held, why), = result.held
+    assert (held.quantity, why) == (9, "the approval policy holds decreases")
+    world.store.decide(held.key, approve=True, who="ana")
+    after = world.engine().sync("t1")
+    assert [op.key for op in after.applied] == [held.key]
+    assert world.store.held[held.key].state.value == "applied"
+
+
+def test_caps_hold_large_changes(world):
+    world.tenant("t1")
+    world.store.setups["t1"] = replace(world.store.setups["t1"], policy=ApprovalPolicy(max_seats_per_line=5))
+    result = world.engine().sync("t1")
+    assert [op.product_id for op in result.applied] == [world.exo_product]
+    assert "exceeds the cap of 5" in result.held[0][1]
+
+
+def test_the_dry_run_is_exactly_what_the_sync_applies(world):
+    world.tenant("t1")
+    world.engine().sync("t1")
+    world.microsoft.seats("t1", SPB, 15)
+    world.today[0] = date(2026, 1, 20)
+    dry = world.engine().dry_run("t1")
+    assert world.psa.write_count == 2  # the dry run wrote nothing
+    real = world.engine().sync("t1")
+    assert [op.key for op in dry.go] == [op.key for op in real.applied] and dry.go
+
+
+def test_a_busy_tenant_is_skipped_not_synced_twice(world):
+    world.tenant("t1")
+    assert world.store.try_lock("t1", "another-process", 60)
+    result = world.engine().sync("t1")
+    assert (result.status, result.writes) == (Status.BUSY, 0)
+
+
+def test_one_tenants_failure_never_stops_the_others(world):
+    for t in ("t1", "t2", "t3"):
+        world.tenant(t, agreement=world.psa.add_agreement(world.psa.list_companies()[0].id, name=t))
+    world.microsoft.failing.add("t2")
+    results = run_many(world.engine(), ["t1", "t2", "t3"], workers=3)
+    assert [r.status for r in results] == [Status.OK, Status.FAILED, Status.OK]
+    assert sum(r.writes for r in results) == 4
