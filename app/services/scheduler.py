@@ -1,0 +1,145 @@
+"""Background sync on a schedule, and "Sync now", with APScheduler.
+
+The schedule is rebuilt from settings at every start (APScheduler's memory
+job store) and the time of the last completed scheduled run is kept in the
+app's database: that is all a missed run needs. APScheduler 3 ships no job
+store for peewee, and the jobs hold live objects (the engine, its
+sessions) that a persistent job store would have to pickle. docs/architecture.md
+says more.
+
+- A daily job at the configured time; ``misfire_grace_time=None`` and
+  ``coalesce=True``: a run missed while the computer slept runs once, late,
+  when it wakes.
+- A run missed while seatsync was not running at all runs at the next start
+  (``catch_up``).
+- "Sync now" for one target (a company, or everything) while the same
+  target is already syncing is coalesced into the running one.
+- Jobs run on APScheduler's pool threads and only call ``run_sync``; whoever
+  needs to know (the window, the tray) listens through ``on_started`` and
+  ``on_finished``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_PAUSED
+from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+ALL = "*"  # the target "every company"
+DAILY_JOB = "daily-sync"
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    enabled: bool = True
+    daily_at: time = time(6, 0)
+
+
+class SyncScheduler:
+    def __init__(self, run_sync: Callable[[str], Any], *, settings: ScheduleSettings,
+                 last_run: Callable[[], datetime | None], set_last_run: Callable[[datetime], None],
+                 now: Callable[[], datetime] = datetime.now,
+                 on_started: Callable[[str], None] | None = None,
+                 on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> None:
+        self._run_sync = run_sync
+        self.settings = settings
+        self._last_run = last_run
+        self._set_last_run = set_last_run
+        self._now = now
+        self._on_started = on_started or (lambda target: None)
+        self._on_finished = on_finished or (lambda target, result, error: None)
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._scheduler.start()
+        self.apply(self.settings)
+        if self.settings.enabled and self.missed_run():
+            log.info("a scheduled sync was missed while seatsync was not running: running it now")
+            self.sync_now(ALL, scheduled=True)
+
+    def shutdown(self, wait: bool = False) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+
+    def apply(self, settings: ScheduleSettings) -> None:
+        """Take new schedule settings (daily time, enabled) without a restart."""
+        self.settings = settings
+        if self._scheduler.get_job(DAILY_JOB):
+            self._scheduler.remove_job(DAILY_JOB)
+        if settings.enabled:
+            trigger = CronTrigger(hour=settings.daily_at.hour, minute=settings.daily_at.minute)
+            self._scheduler.add_job(self._job, trigger, args=(ALL, True), id=DAILY_JOB, name="daily sync")
+
+    @property
+    def paused(self) -> bool:
+        return self._scheduler.state == STATE_PAUSED
+
+    def pause(self) -> None:
+        self._scheduler.pause()
+
+    def resume(self) -> None:
+        self._scheduler.resume()
+
+    def next_run(self) -> datetime | None:
+        job = self._scheduler.get_job(DAILY_JOB)
+        return job.next_run_time if job else None
+
+    # -- running -----------------------------------------------------------------
+
+    def missed_run(self) -> bool:
+        """Whether the most recent scheduled time passed without a completed run."""
+        now = self._now()
+        due = datetime.combine(now.date(), self.settings.daily_at, tzinfo=now.tzinfo)
+        if due > now:
+            due -= timedelta(days=1)
+        last = self._last_run()
+        return last is None or last < due
+
+    def is_running(self, target: str) -> bool:
+        with self._lock:
+            return target in self._running or ALL in self._running
+
+    def sync_now(self, target: str = ALL, *, scheduled: bool = False) -> bool:
+        """Queue a sync of ``target``; False when it is already syncing (coalesced)."""
+        if self.is_running(target):
+            return False
+        self._scheduler.add_job(self._job, args=(target, scheduled), id=f"now:{target}", replace_existing=True,
+                                name=f"sync {target}")
+        return True
+
+    def _job(self, target: str, scheduled: bool) -> None:
+        with self._lock:
+            if target in self._running or ALL in self._running:
+                return
+            self._running.add(target)
+        self._on_started(target)
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self._run_sync(target)
+            if scheduled and target == ALL:
+                self._set_last_run(self._now())
+        except Exception as exc:  # noqa: BLE001 - reported to the listener, never lost
+            log.exception("sync of %s failed", target)
+            error = exc
+        finally:
+            with self._lock:
+                self._running.discard(target)
+        self._on_finished(target, result, error)
