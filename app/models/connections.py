@@ -1,0 +1,97 @@
+"""Who seatsync talks to, and the customers it knows: connections, companies, tenants.
+
+Only non-secret settings are stored here; every credential is in the OS
+keyring (app/services/secrets.py).
+"""
+
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, ForeignKeyField, TextField
+
+from app.models.database import BaseModel, one_of
+from app.models.fields import InstantField, JsonField
+
+PSA_KINDS = ("connectwise", "autotask", "halopsa")
+CONSENT_STATUSES = ("unknown", "granted", "missing", "expired", "revoked")
+
+
+class PsaConnection(BaseModel):
+    """A PSA account: its kind, display name and non-secret settings.
+
+    ``settings`` holds e.g. {"site": ..., "company_id": ..., "client_id": ...}
+    (ConnectWise), {"zone": ..., "username": ...} (Autotask), {"url": ...,
+    "client_id": ..., "tenant": ...} (HaloPSA).
+    """
+
+    kind = CharField(max_length=16, constraints=[one_of("kind", PSA_KINDS)])
+    name = CharField(max_length=200)
+    settings = JsonField(default=dict)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "psa_connection"
+
+
+class MicrosoftConnection(BaseModel):
+    """The partner's Microsoft app (its client secret is in the keyring)."""
+
+    name = CharField(max_length=200)
+    partner_tenant_id = CharField(max_length=64)
+    client_id = CharField(max_length=64)
+    authority_url = TextField()
+    graph_url = TextField()
+    partner_center_url = TextField()
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "microsoft_connection"
+
+
+class PsaCompany(BaseModel):
+    """A PSA company (ConnectWise company, Autotask company, Halo client)."""
+
+    connection = ForeignKeyField(PsaConnection, backref="companies", on_delete="CASCADE")
+    psa_id = CharField(max_length=64)
+    name = CharField(max_length=300)
+    identifier = CharField(max_length=100, default="")
+    domains = JsonField(default=list)
+    active = BooleanField(default=True)
+
+    class Meta:
+        table_name = "psa_company"
+        indexes = ((("connection", "psa_id"), True),)
+
+
+class Tenant(BaseModel):
+    """A customer's Microsoft 365 tenant, added from Partner Center."""
+
+    tenant_id = CharField(max_length=64, unique=True)  # the directory's GUID
+    name = CharField(max_length=300)
+    default_domain = CharField(max_length=300, default="")
+    verified_domains = JsonField(default=list)
+    consent_status = CharField(
+        max_length=16, default="unknown", constraints=[one_of("consent_status", CONSENT_STATUSES)]
+    )
+    partner = ForeignKeyField(MicrosoftConnection, null=True, backref="tenants", on_delete="SET NULL")
+    added_at = InstantField()
+
+    class Meta:
+        table_name = "tenant"
+
+
+class TenantCompany(BaseModel):
+    """A tenant billed to a PSA company, wholly or for the users a filter selects.
+
+    ``filter_field`` is '' for the whole tenant, else a FilterField value
+    (office, department, city, state, upn_domain, group).
+    """
+
+    tenant = ForeignKeyField(Tenant, backref="company_links", on_delete="CASCADE")
+    company = ForeignKeyField(PsaCompany, backref="tenant_links", on_delete="CASCADE")
+    filter_field = CharField(max_length=32, default="")
+    filter_value = CharField(max_length=300, default="")
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "tenant_company"
+        indexes = ((("tenant", "company", "filter_field", "filter_value"), True),)

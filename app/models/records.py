@@ -1,0 +1,205 @@
+"""Values the repositories return for what the billing core has no type for.
+
+Frozen keyword-only dataclasses: callers never hold a peewee row. ``id``
+fields are the database's own ids; PSA and Microsoft ids are text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from app.billing.types import Operation, UserFilter
+from app.errors import SeatsyncError
+
+
+class RecordNotFound(SeatsyncError):
+    """seatsync has no such record."""
+
+
+class RecordInUse(SeatsyncError):
+    """The record is still in use and cannot be removed."""
+
+
+class JournalConflict(SeatsyncError):
+    """The journal entry is not in a state that allows this."""
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaConnectionRecord:
+    id: int
+    kind: str  # connectwise | autotask | halopsa
+    name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _frozen_mapping(self.settings))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MicrosoftConnectionRecord:
+    id: int
+    name: str
+    partner_tenant_id: str
+    client_id: str
+    authority_url: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com"
+    partner_center_url: str = "https://api.partnercenter.microsoft.com"
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyRecord:
+    id: int
+    connection_id: int
+    psa_id: str
+    name: str
+    identifier: str = ""
+    domains: tuple[str, ...] = ()
+    active: bool = True
+
+
+class ConsentStatus(StrEnum):
+    UNKNOWN = "unknown"
+    GRANTED = "granted"
+    MISSING = "missing"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantRecord:
+    tenant_id: str  # the directory's GUID
+    name: str
+    default_domain: str = ""
+    verified_domains: tuple[str, ...] = ()
+    consent_status: ConsentStatus = ConsentStatus.UNKNOWN
+    partner_id: int | None = None
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyLink:
+    """A tenant billed to a PSA company, for all its users or those ``user_filter`` selects."""
+
+    tenant_id: str
+    company_id: int
+    company_psa_id: str
+    company_name: str
+    user_filter: UserFilter | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeatPoint:
+    """One point of the seats-over-time chart (zeros when the license was absent)."""
+
+    fetched_at: datetime
+    purchased: int
+    assigned: int
+
+    @property
+    def unassigned(self) -> int:
+        return max(self.purchased - self.assigned, 0)
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncRunRecord:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: RunStatus
+    trigger: str
+    scope: str = ""
+    operations_planned: int = 0
+    operations_applied: int = 0
+    operations_failed: int = 0
+    operations_held: int = 0
+    findings: int = 0
+    tenants_synced: int = 0
+    tenants_failed: int = 0
+    error: str = ""
+
+
+class JournalState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    HELD = "held"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalRecord:
+    """An operation in the journal. ``attempts`` > 1 on a pending entry means an
+    earlier attempt may have reached the PSA: read the PSA before writing again."""
+
+    op_key: str
+    state: JournalState
+    operation_json: str
+    tenant_id: str = ""
+    psa_record_id: str = ""
+    attempts: int = 0
+    error: str = ""
+    sync_run_id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def operation(self) -> Operation:
+        from app.models.codec import operation_from_json
+
+        return operation_from_json(self.operation_json)
+
+
+class HeldStatus(StrEnum):
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldRecord:
+    entry: JournalRecord
+    status: HeldStatus
+    reason: str = ""
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord:
+    """One write to a PSA: who, when, where, from what to what, and why."""
+
+    id: int
+    at: datetime
+    actor: str
+    tenant_id: str = ""
+    company_id: str = ""
+    company_name: str = ""
+    agreement_id: str = ""
+    product_id: str = ""
+    action: str = ""
+    before_quantity: int | None = None
+    after_quantity: int | None = None
+    before_amount: Decimal | None = None
+    after_amount: Decimal | None = None
+    reason: str = ""
+    psa_record_id: str = ""
+    op_key: str = ""

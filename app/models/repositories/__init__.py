@@ -1,0 +1,33 @@
+"""Repositories: the only code that reads and writes the models.
+
+They take and return the billing core's types (app/billing/types.py) or the
+frozen records of app/models/records.py, never a peewee row.
+"""
+
+from __future__ import annotations
+
+from app.models.repositories.audit import AuditLog
+from app.models.repositories.catalog import Catalog, Profiles
+from app.models.repositories.connections import MicrosoftConnections, PsaConnections
+from app.models.repositories.customers import Companies, Tenants
+from app.models.repositories.inventory import Inventory
+from app.models.repositories.journal import Journal
+from app.models.repositories.locks import Locks
+from app.models.repositories.mappings import Exclusions, Mappings
+from app.models.repositories.runs import SyncRuns
+
+__all__ = [
+    "AuditLog",
+    "Catalog",
+    "Companies",
+    "Exclusions",
+    "Inventory",
+    "Journal",
+    "Locks",
+    "Mappings",
+    "MicrosoftConnections",
+    "Profiles",
+    "PsaConnections",
+    "SyncRuns",
+    "Tenants",
+]

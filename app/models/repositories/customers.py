@@ -1,0 +1,196 @@
+"""PSA companies, Microsoft tenants, and which tenant bills to which company."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from app.billing.types import FilterField, UserFilter
+from app.models.connections import PsaCompany, PsaConnection, Tenant, TenantCompany
+from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
+from app.models.repositories._base import Repository
+
+
+class CompanyLike(Protocol):
+    """What a PSA adapter reports of a company (app.services.psa.port.PsaCompany fits)."""
+
+    id: str
+    name: str
+    identifier: str
+    domains: Sequence[str]
+    active: bool
+
+
+def _company(row: PsaCompany) -> CompanyRecord:
+    return CompanyRecord(
+        id=row.id,
+        connection_id=row.connection_id,
+        psa_id=row.psa_id,
+        name=row.name,
+        identifier=row.identifier,
+        domains=tuple(row.domains),
+        active=row.active,
+    )
+
+
+class Companies(Repository):
+    def replace(self, connection_id: int, companies: Iterable[CompanyLike]) -> list[CompanyRecord]:
+        """Store the PSA's companies as read now. Companies no longer listed are kept,
+        marked inactive, because tenants may still be linked to them."""
+        if PsaConnection.get_or_none(PsaConnection.id == connection_id) is None:
+            raise RecordNotFound(f"(PSA connection {connection_id})")
+        with self.atomic():
+            existing = {row.psa_id: row for row in PsaCompany.select().where(PsaCompany.connection == connection_id)}
+            seen = set()
+            for company in companies:
+                psa_id = str(company.id)
+                seen.add(psa_id)
+                row = existing.get(psa_id) or PsaCompany(connection=connection_id, psa_id=psa_id)
+                row.name = company.name
+                row.identifier = company.identifier
+                row.domains = sorted({d.lower() for d in company.domains})
+                row.active = company.active
+                row.save()
+            for psa_id, row in existing.items():
+                if psa_id not in seen and row.active:
+                    row.active = False
+                    row.save()
+        return self.all(connection_id)
+
+    def all(self, connection_id: int | None = None) -> list[CompanyRecord]:
+        query = PsaCompany.select().order_by(PsaCompany.name, PsaCompany.id)
+        if connection_id is not None:
+            query = query.where(PsaCompany.connection == connection_id)
+        return [_company(row) for row in query]
+
+    def get(self, company_id: int) -> CompanyRecord:
+        row = PsaCompany.get_or_none(PsaCompany.id == company_id)
+        if row is None:
+            raise RecordNotFound(f"(PSA company {company_id})")
+        return _company(row)
+
+    def by_psa_id(self, connection_id: int, psa_id: str) -> CompanyRecord | None:
+        row = PsaCompany.get_or_none((PsaCompany.connection == connection_id) & (PsaCompany.psa_id == str(psa_id)))
+        return None if row is None else _company(row)
+
+
+def _tenant(row: Tenant) -> TenantRecord:
+    return TenantRecord(
+        tenant_id=row.tenant_id,
+        name=row.name,
+        default_domain=row.default_domain,
+        verified_domains=tuple(row.verified_domains),
+        consent_status=ConsentStatus(row.consent_status),
+        partner_id=row.partner_id,
+        added_at=row.added_at,
+    )
+
+
+def tenant_row(tenant_id: str) -> Tenant:
+    """The tenant's row; RecordNotFound naming the tenant when it was never added."""
+    row = Tenant.get_or_none(Tenant.tenant_id == tenant_id)
+    if row is None:
+        raise RecordNotFound(f"(tenant {tenant_id}: add it under Customers first)")
+    return row
+
+
+def _link(row: TenantCompany) -> CompanyLink:
+    user_filter = (
+        UserFilter(field=FilterField(row.filter_field), value=row.filter_value) if row.filter_field else None
+    )
+    return CompanyLink(
+        tenant_id=row.tenant.tenant_id,
+        company_id=row.company_id,
+        company_psa_id=row.company.psa_id,
+        company_name=row.company.name,
+        user_filter=user_filter,
+    )
+
+
+class Tenants(Repository):
+    def add(self, record: TenantRecord) -> TenantRecord:
+        """Add the tenant, or update its name, domains, consent and partner if known."""
+        values = {
+            "name": record.name,
+            "default_domain": record.default_domain,
+            "verified_domains": sorted({d.lower() for d in record.verified_domains}),
+            "consent_status": ConsentStatus(record.consent_status).value,
+            "partner": record.partner_id,
+        }
+        with self.atomic():
+            row = Tenant.get_or_none(Tenant.tenant_id == record.tenant_id)
+            if row is None:
+                row = Tenant.create(tenant_id=record.tenant_id, added_at=record.added_at or self._now(), **values)
+            else:
+                Tenant.update(**values).where(Tenant.id == row.id).execute()
+        return self.get(record.tenant_id)
+
+    def get(self, tenant_id: str) -> TenantRecord:
+        return _tenant(tenant_row(tenant_id))
+
+    def find(self, tenant_id: str) -> TenantRecord | None:
+        row = Tenant.get_or_none(Tenant.tenant_id == tenant_id)
+        return None if row is None else _tenant(row)
+
+    def all(self) -> list[TenantRecord]:
+        return [_tenant(row) for row in Tenant.select().order_by(Tenant.name, Tenant.id)]
+
+    def set_consent(self, tenant_id: str, status: ConsentStatus | str) -> None:
+        status = ConsentStatus(status)
+        Tenant.update(consent_status=status.value).where(Tenant.id == tenant_row(tenant_id).id).execute()
+
+    def remove(self, tenant_id: str) -> None:
+        """Remove the tenant with its links, mappings, exclusions and snapshots (the audit stays)."""
+        tenant_row(tenant_id).delete_instance()
+
+    # --- tenant <-> company -------------------------------------------------
+
+    def link(self, tenant_id: str, company_id: int, user_filter: UserFilter | None = None) -> CompanyLink:
+        tenant = tenant_row(tenant_id)
+        company = PsaCompany.get_or_none(PsaCompany.id == company_id)
+        if company is None:
+            raise RecordNotFound(f"(PSA company {company_id})")
+        field, value = (user_filter.field.value, user_filter.value.strip()) if user_filter else ("", "")
+        row = TenantCompany.get_or_none(
+            (TenantCompany.tenant == tenant)
+            & (TenantCompany.company == company)
+            & (TenantCompany.filter_field == field)
+            & (TenantCompany.filter_value == value)
+        )
+        if row is None:
+            row = TenantCompany.create(
+                tenant=tenant, company=company, filter_field=field, filter_value=value, created_at=self._now()
+            )
+        return _link(row)
+
+    def unlink(self, tenant_id: str, company_id: int, user_filter: UserFilter | None = None) -> bool:
+        field, value = (user_filter.field.value, user_filter.value.strip()) if user_filter else ("", "")
+        return bool(
+            TenantCompany.delete()
+            .where(
+                (TenantCompany.tenant == tenant_row(tenant_id))
+                & (TenantCompany.company == company_id)
+                & (TenantCompany.filter_field == field)
+                & (TenantCompany.filter_value == value)
+            )
+            .execute()
+        )
+
+    def links_of_tenant(self, tenant_id: str) -> list[CompanyLink]:
+        return self._links(TenantCompany.tenant == tenant_row(tenant_id))
+
+    def links_of_company(self, company_id: int) -> list[CompanyLink]:
+        return self._links(TenantCompany.company == company_id)
+
+    @staticmethod
+    def _links(condition) -> list[CompanyLink]:  # type: ignore[no-untyped-def]
+        query = (
+            TenantCompany.select(TenantCompany, Tenant, PsaCompany)
+            .join(Tenant)
+            .switch(TenantCompany)
+            .join(PsaCompany)
+            .where(condition)
+            .order_by(Tenant.name, PsaCompany.name, TenantCompany.id)
+        )
+        return [_link(row) for row in query]
+

@@ -1,0 +1,191 @@
+"""Inventory snapshots: a TenantInventory as read, kept for charts and reports.
+
+Licenses and subscriptions round-trip in the order they were read. Users
+are not kept: a snapshot read back has ``users=None``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from peewee import fn
+
+from app.billing import types as core
+from app.models.connections import Tenant
+from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
+from app.models.records import RecordNotFound, SeatPoint
+from app.models.repositories._base import Repository
+from app.models.repositories.customers import tenant_row
+
+
+def _subscription(row: SnapshotSubscription) -> core.Subscription:
+    return core.Subscription(
+        id=row.subscription_id,
+        sku_id=row.sku_id,
+        offer_name=row.offer_name,
+        quantity=row.quantity,
+        term=core.Term(row.term),
+        billing_cycle=core.Cycle(row.billing_cycle),
+        status=row.status,
+        commitment_end=row.commitment_end,
+        cancellation_allowed_until=row.cancellation_allowed_until,
+        auto_renew=row.auto_renew,
+        is_trial=row.is_trial,
+    )
+
+
+class Inventory(Repository):
+    def save(self, inventory: core.TenantInventory) -> int:
+        """Keep the inventory as a snapshot; return its id. The tenant must have been added."""
+        if inventory.fetched_at is None:
+            raise ValueError(f"the inventory of tenant {inventory.tenant_id} has no fetched_at; a snapshot needs one")
+        tenant = tenant_row(inventory.tenant_id)
+        with self.atomic():
+            snapshot = InventorySnapshot.create(tenant=tenant, name=inventory.name, fetched_at=inventory.fetched_at)
+            for lic in inventory.licenses:
+                license_row = SnapshotLicense.create(
+                    snapshot=snapshot,
+                    sku_id=lic.sku_id,
+                    part_number=lic.part_number,
+                    name=lic.name,
+                    enabled=lic.enabled,
+                    warning=lic.warning,
+                    suspended=lic.suspended,
+                    locked_out=lic.locked_out,
+                    consumed=lic.consumed,
+                )
+                for sub in lic.subscriptions:
+                    SnapshotSubscription.create(
+                        license=license_row,
+                        subscription_id=sub.id,
+                        sku_id=sub.sku_id,
+                        offer_name=sub.offer_name,
+                        quantity=sub.quantity,
+                        term=sub.term.value,
+                        billing_cycle=sub.billing_cycle.value,
+                        status=sub.status,
+                        commitment_end=sub.commitment_end,
+                        cancellation_allowed_until=sub.cancellation_allowed_until,
+                        auto_renew=sub.auto_renew,
+                        is_trial=sub.is_trial,
+                    )
+        return snapshot.id
+
+    def load(self, snapshot_id: int) -> core.TenantInventory:
+        snapshot = (
+            InventorySnapshot.select(InventorySnapshot, Tenant)
+            .join(Tenant)
+            .where(InventorySnapshot.id == snapshot_id)
+            .first()
+        )
+        if snapshot is None:
+            raise RecordNotFound(f"(inventory snapshot {snapshot_id})")
+        licenses = list(
+            SnapshotLicense.select().where(SnapshotLicense.snapshot == snapshot).order_by(SnapshotLicense.id)
+        )
+        subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
+        if licenses:
+            query = (
+                SnapshotSubscription.select()
+                .where(SnapshotSubscription.license.in_([row.id for row in licenses]))
+                .order_by(SnapshotSubscription.id)
+            )
+            for row in query:
+                subscriptions[row.license_id].append(_subscription(row))
+        return core.TenantInventory(
+            tenant_id=snapshot.tenant.tenant_id,
+            name=snapshot.name,
+            fetched_at=snapshot.fetched_at,
+            licenses=tuple(
+                core.License(
+                    sku_id=row.sku_id,
+                    part_number=row.part_number,
+                    name=row.name,
+                    enabled=row.enabled,
+                    warning=row.warning,
+                    suspended=row.suspended,
+                    locked_out=row.locked_out,
+                    consumed=row.consumed,
+                    subscriptions=tuple(subscriptions[row.id]),
+                )
+                for row in licenses
+            ),
+            users=None,
+        )
+
+    def latest(self, tenant_id: str) -> core.TenantInventory | None:
+        """The tenant's most recent snapshot, or None when it was never read."""
+        snapshot_id = (
+            InventorySnapshot.select(InventorySnapshot.id)
+            .join(Tenant)
+            .where(Tenant.tenant_id == tenant_id)
+            .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc())
+            .scalar()
+        )
+        return None if snapshot_id is None else self.load(snapshot_id)
+
+    def latest_all(self) -> dict[str, core.TenantInventory]:
+        """Every tenant's most recent snapshot (the reconciliation report's input)."""
+        return {inv.tenant_id: inv for inv in (self.load(i) for i in self._latest_ids())}
+
+    def history(
+        self, tenant_id: str, sku_id: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[SeatPoint]:
+        """The license's seats at every read of the tenant in [since, until), oldest first.
+
+        A read where the tenant did not have the license is a point at zero.
+        """
+        query = (
+            InventorySnapshot.select(InventorySnapshot.id, InventorySnapshot.fetched_at)
+            .where(InventorySnapshot.tenant == tenant_row(tenant_id))
+            .order_by(InventorySnapshot.fetched_at, InventorySnapshot.id)
+        )
+        if since is not None:
+            query = query.where(InventorySnapshot.fetched_at >= since)
+        if until is not None:
+            query = query.where(InventorySnapshot.fetched_at < until)
+        snapshots = list(query)
+        counts = {
+            row.snapshot_id: row
+            for row in SnapshotLicense.select().where(
+                (SnapshotLicense.sku_id == sku_id) & SnapshotLicense.snapshot.in_([s.id for s in snapshots])
+            )
+        }
+        points = []
+        for snapshot in snapshots:
+            row = counts.get(snapshot.id)
+            points.append(
+                SeatPoint(
+                    fetched_at=snapshot.fetched_at,
+                    purchased=0 if row is None else row.enabled + row.warning,
+                    assigned=0 if row is None else row.consumed,
+                )
+            )
+        return points
+
+    def prune(self, before: datetime) -> int:
+        """Delete snapshots read before ``before``, keeping each tenant's latest; return how many."""
+        keep = self._latest_ids()
+        with self.atomic():
+            query = InventorySnapshot.delete().where(InventorySnapshot.fetched_at < before)
+            if keep:
+                query = query.where(InventorySnapshot.id.not_in(keep))
+            return query.execute()
+
+    @staticmethod
+    def _latest_ids() -> list[int]:
+        latest = (
+            InventorySnapshot.select(InventorySnapshot.tenant, fn.MAX(InventorySnapshot.fetched_at).alias("at"))
+            .group_by(InventorySnapshot.tenant)
+            .alias("latest")
+        )
+        query = (
+            InventorySnapshot.select(fn.MAX(InventorySnapshot.id).alias("id"))
+            .join(
+                latest,
+                on=(InventorySnapshot.tenant == latest.c.tenant_id) & (InventorySnapshot.fetched_at == latest.c.at),
+            )
+            .group_by(InventorySnapshot.tenant)
+        )
+        return [row.id for row in query]

@@ -1,0 +1,42 @@
+"""Named locks with an expiry, in the database: one sync per tenant at a time,
+also when several technicians' apps (or a headless runner) share one database.
+
+A holder that dies leaves a lock that expires after its time to live; a
+holder still working renews it by acquiring it again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.models.repositories._base import Repository
+from app.models.sync import SyncLock
+
+
+class Locks(Repository):
+    def acquire(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Take (or renew, if ``owner`` holds it) the lock; False when someone else holds it."""
+        if not name or not owner:
+            raise ValueError("a lock needs a name and an owner")
+        if ttl_seconds <= 0:
+            raise ValueError(f"a lock's time to live must be positive, not {ttl_seconds}")
+        now = self._now()
+        expires = now + timedelta(seconds=ttl_seconds)
+        with self.atomic():
+            SyncLock.delete().where((SyncLock.name == name) & (SyncLock.expires_at <= now)).execute()
+            SyncLock.insert(name=name, owner=owner, acquired_at=now, expires_at=expires).on_conflict_ignore().execute()
+            renewed = (
+                SyncLock.update(expires_at=expires)
+                .where((SyncLock.name == name) & (SyncLock.owner == owner))
+                .execute()
+            )
+        return bool(renewed)
+
+    def release(self, name: str, owner: str) -> bool:
+        """Give the lock up; False when ``owner`` did not hold it."""
+        return bool(SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == owner)).execute())
+
+    def holder(self, name: str) -> str | None:
+        """Who holds the lock now (None: free or expired)."""
+        row = SyncLock.get_or_none((SyncLock.name == name) & (SyncLock.expires_at > self._now()))
+        return None if row is None else row.owner

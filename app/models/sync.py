@@ -1,0 +1,115 @@
+"""The sync's records: runs, the operation journal, held operations, the audit log.
+
+The journal makes every PSA write happen exactly once: an operation is
+written here (pending) before its API call and marked done after, under a
+deterministic key. The audit log is history: it keeps identifiers as text,
+not foreign keys, so removing a tenant or a connection never rewrites it.
+Neither ever holds a secret.
+"""
+
+from __future__ import annotations
+
+from peewee import SQL, CharField, ForeignKeyField, IntegerField, TextField
+
+from app.models.database import BaseModel, one_of
+from app.models.fields import InstantField, MoneyField
+
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "cancelled")
+JOURNAL_STATES = ("pending", "done", "failed", "held")
+HELD_STATUSES = ("held", "approved", "rejected")
+
+
+class SyncRun(BaseModel):
+    started_at = InstantField()
+    finished_at = InstantField(null=True)
+    status = CharField(max_length=16, default="running", constraints=[one_of("status", RUN_STATUSES)])
+    trigger = CharField(max_length=16, default="manual")  # schedule | manual | headless
+    scope = CharField(max_length=64, default="")  # '' : all companies, else a PSA company id
+    operations_planned = IntegerField(default=0)
+    operations_applied = IntegerField(default=0)
+    operations_failed = IntegerField(default=0)
+    findings = IntegerField(default=0)
+    error = TextField(default="")
+    # Added by migration 0002.
+    tenants_synced = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    tenants_failed = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    operations_held = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+
+    class Meta:
+        table_name = "sync_run"
+        indexes = ((("started_at",), False),)
+
+
+class JournalEntry(BaseModel):
+    op_key = CharField(max_length=128, unique=True)
+    state = CharField(max_length=16, default="pending", constraints=[one_of("state", JOURNAL_STATES)])
+    operation = TextField()  # the Operation as canonical JSON (app/models/codec.py)
+    tenant_id = CharField(max_length=64, default="")
+    psa_record_id = CharField(max_length=64, default="")
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    sync_run = ForeignKeyField(SyncRun, null=True, backref="journal", on_delete="SET NULL")
+    created_at = InstantField()
+    updated_at = InstantField()
+
+    class Meta:
+        table_name = "journal_entry"
+        indexes = ((("state",), False), (("tenant_id",), False))
+
+
+class HeldOperation(BaseModel):
+    """An operation waiting for a person (approval policy or a change cap)."""
+
+    entry = ForeignKeyField(JournalEntry, unique=True, backref="holds", on_delete="CASCADE")
+    status = CharField(max_length=16, default="held", constraints=[one_of("status", HELD_STATUSES)])
+    reason = TextField(default="")
+    decided_by = CharField(max_length=200, default="")
+    decided_at = InstantField(null=True)
+    created_at = InstantField()
+
+    class Meta:
+        table_name = "held_operation"
+        indexes = ((("status",), False),)
+
+
+class AuditEntry(BaseModel):
+    """One write to a PSA, explained."""
+
+    at = InstantField()
+    actor = CharField(max_length=200)  # "sync (schedule)", "sync (manual: alice)", "alice"
+    tenant_id = CharField(max_length=64, default="")
+    company_id = CharField(max_length=64, default="")
+    company_name = CharField(max_length=300, default="")
+    agreement_id = CharField(max_length=64, default="")
+    product_id = CharField(max_length=64, default="")
+    action = CharField(max_length=32, default="")  # the operation kind
+    before_quantity = IntegerField(null=True)
+    after_quantity = IntegerField(null=True)
+    before_amount = MoneyField(null=True)
+    after_amount = MoneyField(null=True)
+    reason = TextField(default="")
+    psa_record_id = CharField(max_length=64, default="")
+    op_key = CharField(max_length=128, default="")
+
+    class Meta:
+        table_name = "audit_entry"
+        indexes = (
+            (("at",), False),
+            (("company_id", "at"), False),
+            (("agreement_id", "at"), False),
+            (("product_id", "at"), False),
+        )
+
+
+
+class SyncLock(BaseModel):
+    """Who syncs a tenant right now: one sync per tenant, across every app sharing
+    the database. A lock past ``expires_at`` is stale (its holder died). Added by 0002."""
+
+    name = CharField(max_length=128, primary_key=True)  # e.g. "tenant:<GUID>"
+    owner = CharField(max_length=200)
+    acquired_at = InstantField()
+    expires_at = InstantField()
+
+    class Meta:
+        table_name = "sync_lock"

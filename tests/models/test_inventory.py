@@ -1,0 +1,95 @@
+"""Inventory snapshots: round trip, seats over time, latest per tenant, pruning."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from app.billing import types as core
+from app.models.records import RecordNotFound, SeatPoint
+from app.models.repositories import Inventory
+from tests.models.factories import BP, E3, FETCHED, OTHER_TENANT, TENANT, tenant
+
+
+def _inventory(
+    at: datetime = FETCHED, consumed: int = 8, with_e3: bool = True, tenant_id: str = TENANT
+) -> core.TenantInventory:
+    bp = core.License(
+        sku_id=BP, part_number="SPB", name="Microsoft 365 Business Premium", enabled=10, warning=2, suspended=1,
+        locked_out=1, consumed=consumed,
+        subscriptions=(
+            core.Subscription(id="S-annual", sku_id=BP, offer_name="BP (NCE annual)", quantity=9,
+                              term=core.Term.YEAR, billing_cycle=core.Cycle.MONTHLY, status="active",
+                              commitment_end=date(2025, 1, 31), cancellation_allowed_until=date(2024, 2, 7)),
+            core.Subscription(id="S-monthly", sku_id=BP, quantity=3, auto_renew=False, is_trial=True,
+                              status="suspended"),
+        ),
+    )
+    e3 = core.License(sku_id=E3, part_number="ENTERPRISEPACK", enabled=5, consumed=5)
+    return core.TenantInventory(
+        tenant_id=tenant_id, name="Contoso Ltd", fetched_at=at, licenses=(bp, e3) if with_e3 else (bp,)
+    )
+
+
+@pytest.fixture
+def contoso(database):
+    return tenant()
+
+
+def test_a_snapshot_round_trips_without_users(contoso):
+    inventory = _inventory()
+    users = (core.User(id="u1", upn="a@contoso.com"),)
+    snapshot_id = Inventory().save(core.TenantInventory(**{**inventory.__dict__, "users": users}))
+    assert Inventory().load(snapshot_id) == inventory
+    assert Inventory().latest(TENANT) == inventory
+
+
+def test_an_empty_inventory_round_trips(contoso):
+    empty = core.TenantInventory(tenant_id=TENANT, name="Contoso Ltd", fetched_at=FETCHED)
+    assert Inventory().load(Inventory().save(empty)) == empty
+
+
+def test_a_snapshot_needs_its_read_time_and_a_known_tenant(contoso):
+    with pytest.raises(ValueError, match="fetched_at"):
+        Inventory().save(core.TenantInventory(tenant_id=TENANT))
+    with pytest.raises(RecordNotFound, match=OTHER_TENANT):
+        Inventory().save(_inventory(tenant_id=OTHER_TENANT))
+    with pytest.raises(RecordNotFound, match="snapshot 404"):
+        Inventory().load(404)
+
+
+def test_latest_is_the_most_recent_read(contoso):
+    assert Inventory().latest(TENANT) is None
+    Inventory().save(_inventory(at=FETCHED + timedelta(days=1), consumed=9))
+    Inventory().save(_inventory(at=FETCHED, consumed=7))  # an older read stored later
+    assert Inventory().latest(TENANT).licenses[0].consumed == 9
+
+
+def test_seats_over_time_with_zeros_where_the_license_was_absent(contoso):
+    day = timedelta(days=1)
+    Inventory().save(_inventory(at=FETCHED, consumed=8))
+    Inventory().save(_inventory(at=FETCHED + day, consumed=11, with_e3=False))
+    Inventory().save(_inventory(at=FETCHED + 2 * day, consumed=6))
+    assert Inventory().history(TENANT, BP) == [
+        SeatPoint(fetched_at=FETCHED, purchased=12, assigned=8),
+        SeatPoint(fetched_at=FETCHED + day, purchased=12, assigned=11),
+        SeatPoint(fetched_at=FETCHED + 2 * day, purchased=12, assigned=6),
+    ]
+    assert [p.purchased for p in Inventory().history(TENANT, E3)] == [5, 0, 5]
+    assert [p.fetched_at for p in Inventory().history(TENANT, E3, since=FETCHED + day, until=FETCHED + 2 * day)] == [
+        FETCHED + day]
+    assert Inventory().history(TENANT, BP)[1].unassigned == 1
+
+
+def test_latest_all_and_prune_keep_each_tenants_latest(contoso):
+    tenant(OTHER_TENANT, "Other")
+    old = FETCHED - timedelta(days=400)
+    Inventory().save(_inventory(at=old))
+    Inventory().save(_inventory(at=FETCHED))
+    Inventory().save(_inventory(at=old, tenant_id=OTHER_TENANT))  # its only snapshot
+    latest = Inventory().latest_all()
+    assert {t: inv.fetched_at for t, inv in latest.items()} == {TENANT: FETCHED, OTHER_TENANT: old}
+    assert Inventory().prune(before=FETCHED - timedelta(days=30)) == 1
+    assert [p.fetched_at for p in Inventory().history(TENANT, BP)] == [FETCHED]
+    assert Inventory().latest(OTHER_TENANT) is not None

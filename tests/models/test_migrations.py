@@ -1,0 +1,266 @@
+"""Migrations: fresh databases, upgrades that keep data, refusal of newer databases."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from app import __version__
+from app.billing import types as core
+from app.models import DatabaseTooNew, close_database, current_version, latest_version, migrate, open_database
+from app.models import schema as schema
+from app.models.database import BaseModel, sqlite_database
+from app.models.fields import instant_text
+from app.models.records import ConsentStatus, HeldStatus, JournalState, RunStatus
+from app.models.repositories import (
+    AuditLog,
+    Catalog,
+    Companies,
+    Exclusions,
+    Inventory,
+    Journal,
+    Mappings,
+    MicrosoftConnections,
+    Profiles,
+    PsaConnections,
+    SyncRuns,
+    Tenants,
+)
+from app.services.settings import ApprovalPolicy, Settings
+
+V1 = importlib.import_module("app.models.migrations.0001_initial")
+T0 = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
+TENANT = "8c1f3a2e-0d4b-4a57-9b7e-1f2a3b4c5d6e"
+SKU = "c42b9cae-ea4f-4ab7-9717-81576235ccac"
+
+
+def _app_models() -> list[type[BaseModel]]:
+    importlib.import_module("app.models.repositories")  # imports every model module
+
+    def walk(cls):  # type: ignore[no-untyped-def]
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    return [m for m in walk(BaseModel) if m.__module__.startswith("app.models.")]
+
+
+def _schema(db) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return db.execute_sql(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+        "AND name != 'schema_version' ORDER BY name"
+    ).fetchall()
+
+
+def test_discovered_migrations_are_numbered_without_gaps():
+    migrations = schema.discover()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert migrations[0].name == "0001_initial" and latest_version() == len(migrations) >= 2
+
+
+def test_a_new_database_is_at_the_latest_version_in_wal_with_foreign_keys(tmp_path):
+    db = open_database(tmp_path / "new" / "seatsync.db")
+    try:
+        assert current_version(db) == latest_version()
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert migrate(db) == []  # nothing left to apply
+    finally:
+        close_database()
+
+
+def test_migrations_build_exactly_the_schema_the_models_declare(tmp_path):
+    migrated = sqlite_database(tmp_path / "migrated.db")
+    migrate(migrated)
+    declared = sqlite_database(tmp_path / "declared.db")
+    models = _app_models()
+    with declared.bind_ctx(models):
+        declared.create_tables(models)
+    try:
+        assert _schema(migrated) == _schema(declared)
+    finally:
+        migrated.close()
+        declared.close()
+
+
+def _fill_v1(db) -> None:  # type: ignore[no-untyped-def]
+    """One or more rows in every table of version 1, written as version 1 wrote them."""
+    t = instant_text(T0)
+    m = {model.__name__: model for model in V1.MODELS}
+    psa = m["PsaConnection"].create(
+        kind="connectwise", name="Main", settings='{"company_id":"acme","site":"na.myconnectwise.net"}', created_at=t
+    )
+    ms = m["MicrosoftConnection"].create(
+        name="Partner", partner_tenant_id="p-1", client_id="app-1", authority_url="https://login.example",
+        graph_url="https://graph.example", partner_center_url="https://pc.example", created_at=t,
+    )
+    company = m["PsaCompany"].create(
+        connection=psa, psa_id="19", name="Contoso", identifier="CONTOSO", domains='["contoso.com"]', active=True
+    )
+    tenant = m["Tenant"].create(
+        tenant_id=TENANT, name="Contoso Ltd", default_domain="contoso.com", verified_domains='["contoso.com"]',
+        consent_status="granted", partner=ms, added_at=t,
+    )
+    m["TenantCompany"].create(tenant=tenant, company=company, filter_field="office", filter_value="Leeds", created_at=t)
+    m["PsaAgreement"].create(
+        connection=psa, psa_id="A7", company_psa_id="19", name="Managed 365", type_name="MSP", cycle="monthly",
+        anchor="calendar", start="2024-01-01", prorates=True, status="active", currency="GBP", fetched_at=t,
+    )
+    product = m["PsaProduct"].create(
+        connection=psa, psa_id="P1", identifier="M365-BP", description="Business Premium", price="18.10",
+        cost="15.4000", active=True, fetched_at=t,
+    )
+    profile = m["BillingProfile"].create(
+        name="BP retail", product=product, price_kind="percent", price_fixed=None, price_percent="12.5",
+        billing_option="billable", allowed_agreement_types='["MSP"]', created_at=t, updated_at=t,
+    )
+    m["Mapping"].create(
+        tenant=tenant, sku_id=SKU, subscription_id="", filter_field="office", filter_value="Leeds", profile=profile,
+        agreement_psa_id="A7", basis="purchased", basis_param="", usernames_in_description=True,
+        start_date_override="2024-04-01", negative_proration=False, included_quantity=2, minimum_quantity=5,
+        description_override="Seats", created_at=t, updated_at=t,
+    )
+    m["Exclusion"].create(tenant=None, sku_id="f30db892-07e9-47e9-837c-80727f46fd3d", reason="Flow Free", created_at=t)
+    snapshot = m["InventorySnapshot"].create(tenant=tenant, name="Contoso Ltd", fetched_at=t)
+    lic = m["SnapshotLicense"].create(
+        snapshot=snapshot, sku_id=SKU, part_number="SPB", name="Business Premium", enabled=10, warning=1,
+        suspended=0, locked_out=0, consumed=8,
+    )
+    m["SnapshotSubscription"].create(
+        license=lic, subscription_id="S1", sku_id=SKU, offer_name="BP annual", quantity=11, term="P1Y",
+        billing_cycle="monthly", status="active", commitment_end="2025-02-28", cancellation_allowed_until=None,
+        auto_renew=True, is_trial=False,
+    )
+    run = m["SyncRun"].create(
+        started_at=t, finished_at=t, status="succeeded", trigger="schedule", scope="", operations_planned=3,
+        operations_applied=2, operations_failed=1, findings=4, error="",
+    )
+    entry = m["JournalEntry"].create(
+        op_key="op-held", state="held", operation='{"v":1}', tenant_id=TENANT, psa_record_id="", attempts=0,
+        error="", sync_run=run, created_at=t, updated_at=t,
+    )
+    m["JournalEntry"].create(
+        op_key="op-done", state="done", operation='{"v":1}', tenant_id=TENANT, psa_record_id="991", attempts=1,
+        error="", sync_run=run, created_at=t, updated_at=t,
+    )
+    m["HeldOperation"].create(
+        entry=entry, status="held", reason="decrease", decided_by="", decided_at=None, created_at=t
+    )
+    m["AuditEntry"].create(
+        at=t, actor="sync (schedule)", tenant_id=TENANT, company_id="19", company_name="Contoso", agreement_id="A7",
+        product_id="P1", action="set_quantity", before_quantity=7, after_quantity=8, before_amount="126.70",
+        after_amount="144.80", reason="assigned 8", psa_record_id="991", op_key="op-done",
+    )
+    m["Setting"].create(key="approval.policy", value='"hold_decreases"', updated_at=t)
+
+
+def test_a_version_1_database_with_data_upgrades_intact(tmp_path):
+    path = tmp_path / "v1.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=1) == [1]
+    with old.bind_ctx(V1.MODELS):
+        _fill_v1(old)
+        counts = {model._meta.table_name: model.select().count() for model in V1.MODELS}
+    assert all(counts.values()), f"every v1 table holds data: {counts}"
+    old.close()
+
+    db = open_database(path)
+    try:
+        assert current_version(db) == latest_version()
+        for table, count in counts.items():
+            assert db.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] == count, table
+
+        [psa] = PsaConnections().all()
+        assert (psa.kind, psa.name, dict(psa.settings)) == (
+            "connectwise", "Main", {"company_id": "acme", "site": "na.myconnectwise.net"})
+        assert MicrosoftConnections().all()[0].partner_tenant_id == "p-1"
+        [company] = Companies().all()
+        assert (company.psa_id, company.domains) == ("19", ("contoso.com",))
+        tenant = Tenants().get(TENANT)
+        assert (tenant.consent_status, tenant.added_at) == (ConsentStatus.GRANTED, T0)
+        [link] = Tenants().links_of_tenant(TENANT)
+        assert link.user_filter == core.UserFilter(field=core.FilterField.OFFICE, value="Leeds")
+        [agreement] = Catalog().agreements(psa.id)
+        assert (agreement.start, agreement.currency) == (date(2024, 1, 1), "GBP")
+        [profile] = Profiles().all()
+        assert profile.product.price.as_tuple() == Decimal("18.10").as_tuple()
+        assert profile.product.cost.as_tuple() == Decimal("15.4000").as_tuple()
+        assert profile.price == core.PricePolicy(kind=core.PriceKind.PERCENT, percent=Decimal("12.5"))
+        [mapping] = Mappings().for_tenant(TENANT)
+        assert (mapping.basis, mapping.start_date_override, mapping.minimum_quantity) == (
+            core.QuantityBasis.PURCHASED, date(2024, 4, 1), 5)
+        assert Exclusions().all()[0].reason == "Flow Free"
+        inventory = Inventory().latest(TENANT)
+        assert inventory is not None and inventory.licenses[0].purchased == 11
+        assert inventory.licenses[0].subscriptions[0].commitment_end == date(2025, 2, 28)
+        [run] = SyncRuns().recent()
+        assert (run.status, run.operations_applied, run.findings) == (RunStatus.SUCCEEDED, 2, 4)
+        assert (run.tenants_synced, run.tenants_failed, run.operations_held) == (0, 0, 0)  # new in v2
+        assert Journal().get("op-done").state is JournalState.DONE
+        [held] = Journal().held()
+        assert (held.status, held.reason, held.entry.op_key) == (HeldStatus.HELD, "decrease", "op-held")
+        [audit] = AuditLog().query(company="19")
+        assert (audit.before_amount, audit.after_amount) == (Decimal("126.70"), Decimal("144.80"))
+        assert Settings().approval_policy() is ApprovalPolicy.HOLD_DECREASES
+    finally:
+        close_database()
+
+
+def _digest(path) -> str:  # type: ignore[no-untyped-def]
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_database_from_a_newer_seatsync_is_refused_untouched(tmp_path):
+    path = tmp_path / "future.db"
+    db = open_database(path)
+    newer = latest_version() + 1
+    db.execute_sql(
+        "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+        (newer, f"{newer:04d}_from_the_future", instant_text(T0)),
+    )
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    close_database()
+    before = _digest(path)
+
+    with pytest.raises(DatabaseTooNew) as raised:
+        open_database(path)
+
+    message = str(raised.value)
+    assert str(path) in message
+    assert f"schema version {newer}" in message
+    assert f"seatsync {__version__}" in message and f"up to {latest_version()}" in message
+    assert "update seatsync" in message.lower()
+    assert raised.value.context["found"] == newer
+    assert _digest(path) == before
+
+
+def test_a_failing_migration_leaves_the_database_at_the_last_good_version(tmp_path, monkeypatch):
+    real = schema.discover()
+
+    def broken_up(db) -> None:  # type: ignore[no-untyped-def]
+        db.execute_sql("CREATE TABLE half_done (id INTEGER)")
+        raise RuntimeError("disk on fire")
+
+    broken = schema.Migration(version=2, name="0002_broken", up=broken_up)
+    monkeypatch.setattr(schema, "discover", lambda: (real[0], broken))
+    db = sqlite_database(tmp_path / "broken.db")
+    try:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            migrate(db)
+        assert current_version(db) == 1
+        assert "half_done" not in db.get_tables()
+    finally:
+        db.close()
+
+
+def test_migrating_to_an_unknown_target_is_refused(tmp_path):
+    db = sqlite_database(tmp_path / "x.db")
+    try:
+        with pytest.raises(ValueError, match="no migration 99"):
+            migrate(db, target=99)
+    finally:
+        db.close()
