@@ -52,6 +52,7 @@ class Request:
     body: bytes = b""
     params: dict[str, str] = field(default_factory=dict)  # from the route pattern
     url: str = ""  # the full request target, path and query
+    base_url: str = ""  # scheme://host[:port] as the client addressed the server (for absolute links)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """A query parameter, matched case-insensitively as OData and CW do."""
@@ -203,6 +204,9 @@ class SandboxServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's
+            # algorithm and the client's delayed ACK add ~40 ms to every response.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -235,8 +239,9 @@ class SandboxServer:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"sandbox-{self.port}",
-                                        daemon=True)
+        # A short poll interval: stop() (shutdown) waits up to one interval.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
         return self
 
@@ -267,8 +272,10 @@ class SandboxServer:
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        host = h.headers.get("Host") or f"127.0.0.1:{self.port}"
         request = Request(h.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                          CaseInsensitiveDict(h.headers.items()), body, url=h.path)
+                          CaseInsensitiveDict(h.headers.items()), body, url=h.path,
+                          base_url=f"{'https' if self.tls else 'http'}://{host}")
         resolved = self.app.resolve(h.command, parts.path)
         route_name = resolved[0] if resolved else "(unknown)"
         with self._counter_lock:

@@ -41,6 +41,7 @@ class Capabilities:
     cancel_from_date: bool
     max_description_length: int
     marker_field: str
+    max_marker_length: int = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +58,25 @@ class NewLine:
     description: str
     marker: str
     billing_option: BillingOption = BillingOption.BILLABLE
-    amount: Decimal | None = None  # dated lines: the exact amount seatsync computed
+    # Dated lines: the exact amount seatsync computed, signed like ``quantity``
+    # (a credit is negative). The PSA must bill exactly this and not prorate again.
+    amount: Decimal | None = None
+
+
+def check_dated_line(line: NewLine) -> None:
+    """Refuse a malformed dated line before anything is sent (a programming error)."""
+    if line.kind not in (LineKind.PRORATE, LineKind.CREDIT):
+        raise ValueError(f"a dated line is a prorate or credit line, not {line.kind.value}")
+    if line.amount is None or line.end is None:
+        raise ValueError("a dated line needs its exact amount and its last day")
+    if line.end < line.start:
+        raise ValueError(f"a dated line cannot end ({line.end}) before it starts ({line.start})")
+    if line.kind is LineKind.PRORATE and line.quantity <= 0:
+        raise ValueError(f"a prorate line has a positive quantity, not {line.quantity}")
+    if line.kind is LineKind.CREDIT and line.quantity >= 0:
+        raise ValueError(f"a credit line has a negative quantity, not {line.quantity}")
+    if line.amount and (line.amount > 0) != (line.quantity > 0):
+        raise ValueError(f"a dated line's amount ({line.amount}) has the sign of its quantity ({line.quantity})")
 
 
 class PsaError(SeatsyncError):
@@ -76,11 +95,19 @@ class PsaNotFound(PsaError):
     """The PSA has no such record."""
 
 
+class PsaValidationError(PsaError):
+    """The PSA refused the record as invalid."""
+
+
 class PsaUnavailable(PsaError):
     """The PSA did not answer in time, or answered with a server error."""
 
     #: True when a write may have been applied although no answer came back.
     maybe_applied: bool = False
+
+    def __init__(self, detail: str = "", *, maybe_applied: bool = False, **context: object) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(detail, **context)
 
 
 @runtime_checkable
@@ -108,6 +135,11 @@ class PsaPort(Protocol):
         """A prorate (kind PRORATE) or credit (kind CREDIT, negative quantity) line."""
 
     def cancel_line(self, line: Line, effective: date) -> Line:
-        """Stop billing ``line`` from ``effective`` (its last billed day is the day before)."""
+        """Stop billing ``line`` from ``effective`` (its last billed day is the day before).
+
+        When ``effective`` is on or before the line's start the line never
+        bills: the PSA may remove it; the returned line's ``end`` is then
+        ``effective`` minus one day all the same.
+        """
 
     def update_description(self, line: Line, description: str) -> Line: ...

@@ -1,0 +1,267 @@
+"""A thin client for the ConnectWise PSA REST API v3.0 (APIS.md §B1).
+
+- Auth: ``Authorization: Basic base64("{companyId}+{publicKey}:{privateKey}")``
+  plus the ``clientId`` header on every call.
+- Codebase discovery: ``GET {site}/login/companyinfo/{companyId}`` answers
+  ``{"Codebase": "v2025_1/"}``; the API is then ``{site}/{codebase}apis/3.0``.
+- ``Accept: application/vnd.connectwise.com+json; version=2025.8`` pins the
+  schema version of tests/specs/connectwise.subset.json.
+- Lists follow the Link header's rel="next" (navigable, or forward-only
+  with ``pageId``) at up to 1,000 records a page.
+- PATCH takes an array of ``{op, path, value}``.
+- Throttling, retries and timeouts are HttpApi's: 429 honours Retry-After,
+  reads retry on 5xx, writes are never blindly retried and surface as
+  ``PsaUnavailable(maybe_applied=True)`` when the answer was lost.
+- Numbers are read as Decimal and written exactly: money never passes through float.
+- Errors become the port's typed errors with what to do about them; no
+  key or header ever appears in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from app.services.http import HttpApi, RetryPolicy, Throttled, Unavailable
+from app.services.psa.port import (
+    PsaAuthError,
+    PsaError,
+    PsaNotFound,
+    PsaPermissionError,
+    PsaUnavailable,
+    PsaValidationError,
+)
+
+API_VERSION = "2025.8"
+ACCEPT = f"application/vnd.connectwise.com+json; version={API_VERSION}"
+MAX_PAGE_SIZE = 1000
+
+#: Security-role modules behind each path (System > Security Roles), for 403 messages.
+MODULES = (
+    ("/company/companies", "Companies > Company Maintenance"),
+    ("/company/contacts", "Companies > Contacts"),
+    ("/finance/agreements", "Finance > Agreements"),
+    ("/finance/billingCycles", "Finance > Agreements"),
+    ("/procurement/catalog", "Procurement > Product Catalog"),
+)
+LEVELS = {"GET": "Inquire", "POST": "Add", "PATCH": "Edit", "PUT": "Edit", "DELETE": "Delete"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectWiseCredentials:
+    """How to reach one ConnectWise site. ``site`` is e.g. https://api-na.myconnectwise.net."""
+
+    site: str
+    company_id: str
+    public_key: str
+    private_key: str = field(repr=False)
+    client_id: str
+    codebase: str = ""  # discovered from the site when empty
+
+
+class ConnectWiseClient:
+    """JSON over HTTP to one ConnectWise site, through one HttpApi."""
+
+    def __init__(self, credentials: ConnectWiseCredentials, *, verify: bool | str = True,
+                 page_size: int = MAX_PAGE_SIZE, max_concurrency: int = 8,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 timeout: tuple[float, float] = (3.05, 30.0)) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+        self.credentials = credentials
+        self.page_size = page_size
+        self.site = credentials.site.rstrip("/")
+        if not self.site.startswith(("http://", "https://")):
+            self.site = f"https://{self.site}"
+        user = f"{credentials.company_id}+{credentials.public_key}:{credentials.private_key}"
+        headers = {"Authorization": "Basic " + base64.b64encode(user.encode("utf-8")).decode("ascii"),
+                   "Accept": ACCEPT}
+        if credentials.client_id:
+            headers["clientId"] = credentials.client_id
+        self.http = HttpApi(name="ConnectWise", base_url=self.site, verify=verify, max_concurrency=max_concurrency,
+                            retry=retry or RetryPolicy(), sleep=sleep, timeout=timeout, default_headers=headers)
+        self._codebase = credentials.codebase.strip("/")
+        self._discovery = threading.Lock()
+
+    def close(self) -> None:
+        self.http.session.close()
+
+    def __enter__(self) -> ConnectWiseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- codebase -----------------------------------------------------------
+
+    @property
+    def codebase(self) -> str:
+        """The site's codebase (e.g. "v2025_1"), asked of the site once."""
+        with self._discovery:
+            if not self._codebase:
+                self._codebase = self._discover()
+            return self._codebase
+
+    def _discover(self) -> str:
+        company = self.credentials.company_id
+        try:
+            response = self.http.request("GET", f"{self.site}/login/companyinfo/{company}",
+                                         endpoint="/login/companyinfo")
+        except (Unavailable, Throttled) as error:
+            raise PsaUnavailable(f"ConnectWise site {self.site} did not answer the codebase lookup "
+                                 f"({error.detail}); check the site address") from error
+        info = _decode(response) if response.status_code == 200 else None
+        codebase = info.get("Codebase") if isinstance(info, dict) else None
+        if not isinstance(codebase, str) or not codebase.strip("/"):
+            raise PsaAuthError(f"ConnectWise site {self.site} does not know the company id {company!r}: "
+                               "use the company id you type when you log in to ConnectWise")
+        return codebase.strip("/")
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else \
+            f"{self.site}/{self.codebase}/apis/3.0/{path.lstrip('/')}"
+
+    # -- verbs --------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+                headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200,)) -> requests.Response:
+        url = self.url(path)
+        endpoint = _endpoint(path)
+        send_headers = dict(headers or {})
+        data = None
+        if body is not None:
+            data = encode(body)
+            send_headers["Content-Type"] = "application/json"
+        try:
+            response = self.http.request(method, url, params=params, data=data, headers=send_headers,
+                                         endpoint=endpoint)
+        except Throttled as error:
+            raise PsaUnavailable(f"ConnectWise kept throttling {method} {endpoint}; try again in a few minutes",
+                                 maybe_applied=False) from error
+        except Unavailable as error:
+            raise PsaUnavailable(f"ConnectWise did not answer {method} {endpoint} ({error.detail})",
+                                 maybe_applied=error.maybe_applied) from error
+        if response.status_code not in expect:
+            raise self._error(response, method, endpoint)
+        return response
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return _decode(self.request("GET", path, params=params))
+
+    def post(self, path: str, body: Any) -> Any:
+        return _decode(self.request("POST", path, body=body, expect=(200, 201)))
+
+    def patch(self, path: str, operations: list[dict[str, Any]]) -> Any:
+        return _decode(self.request("PATCH", path, body=operations))
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path, expect=(200, 204))
+
+    def count(self, path: str, conditions: str | None = None) -> int:
+        answer = self.get(f"{path.rstrip('/')}/count", {"conditions": conditions} if conditions else None)
+        if not isinstance(answer, dict) or not isinstance(answer.get("count"), int):
+            raise PsaError(f"ConnectWise answered {path}/count with {answer!r} instead of a count")
+        return answer["count"]
+
+    def list(self, path: str, *, conditions: str | None = None, fields: str | None = None,
+             order_by: str | None = None, forward_only: bool = False) -> list[dict[str, Any]]:
+        """Every record of a collection, page after page along the Link header."""
+        params: dict[str, Any] | None = {"pageSize": self.page_size}
+        assert params is not None
+        if conditions:
+            params["conditions"] = conditions
+        if fields:
+            params["fields"] = fields
+        if order_by and not forward_only:
+            params["orderBy"] = order_by
+        headers = {"pagination-type": "forward-only"} if forward_only else None
+        url = path
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            response = self.request("GET", url, params=params, headers=headers)
+            page = _decode(response)
+            if not isinstance(page, list) or not all(isinstance(r, dict) for r in page):
+                raise PsaError(f"ConnectWise answered {_endpoint(path)} with something other than a list of records")
+            records.extend(page)
+            following = response.links.get("next", {}).get("url")
+            if not following or not page:
+                return records
+            if following in seen:
+                raise PsaError(f"ConnectWise's paging of {_endpoint(path)} went round in a circle")
+            seen.add(following)
+            url, params = following, None  # the link carries every parameter
+
+    # -- errors -------------------------------------------------------------
+
+    def _error(self, response: requests.Response, method: str, endpoint: str) -> PsaError:
+        body = _decode(response, strict=False)
+        code = body.get("code", "") if isinstance(body, dict) else ""
+        message = body.get("message", "") if isinstance(body, dict) else ""
+        details = [f"{e.get('field') or e.get('resource') or ''}: {e.get('message', '')}".strip(": ")
+                   for e in ((body.get("errors") or []) if isinstance(body, dict) else []) if isinstance(e, dict)]
+        said = "; ".join(x for x in (message, *details) if x) or f"HTTP {response.status_code}"
+        status = response.status_code
+        if status == 401:
+            if "clientid" in f"{code} {message}".lower():
+                return PsaAuthError("ConnectWise requires a clientId with every request: register one at "
+                                    "developer.connectwise.com/ClientID and enter it in the PSA settings")
+            return PsaAuthError(f"ConnectWise refused the API keys for company {self.credentials.company_id!r}: "
+                                "check the company id and the API member's public and private keys")
+        if status == 403:
+            module = next((m for prefix, m in MODULES if endpoint.startswith(prefix)), endpoint)
+            level = LEVELS.get(method, method)
+            return PsaPermissionError(f"the API member's security role needs {level} level on {module} "
+                                      f"(ConnectWise refused {method} {endpoint}: {said})")
+        if status == 404:
+            return PsaNotFound(f"ConnectWise has no such record ({method} {endpoint}): {said}")
+        if status == 400:
+            return PsaValidationError(f"ConnectWise refused {method} {endpoint}: {said}")
+        return PsaError(f"ConnectWise answered HTTP {status} to {method} {endpoint}: {said}")
+
+
+def _endpoint(path: str) -> str:
+    """The path without host, codebase, query or ids: how requests are counted and named."""
+    path = re.sub(r"^https?://[^/]+", "", path.split("?")[0])
+    path = re.sub(r"^/[^/]+/apis/3\.0", "", path)
+    return re.sub(r"/\d+(?=/|$)", "/{id}", path)
+
+
+def _decode(response: requests.Response, *, strict: bool = True) -> Any:
+    try:
+        return json.loads(response.content or b"null", parse_float=Decimal)
+    except ValueError:
+        if not strict:
+            return None
+        raise PsaError(f"ConnectWise answered {_endpoint(response.url or '')} with something that is not JSON "
+                       f"(HTTP {response.status_code}); check the site address") from None
+
+
+_NUMBER = "\u0000num:"
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError("refusing to send a float: money and quantities go as Decimal or int")
+    if isinstance(value, Decimal):
+        return f"{_NUMBER}{value}"
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
+
+
+def encode(payload: Any) -> bytes:
+    """JSON with Decimal written digit for digit (json.dumps would need a float)."""
+    text = json.dumps(_exact(payload), ensure_ascii=False)
+    return re.sub(r'"\\u0000num:([-+0-9.Ee]+)"', r"\1", text).encode("utf-8")

@@ -1,0 +1,225 @@
+"""ConnectWise records <-> the port's values (field names: tests/specs/connectwise.subset.json).
+
+Decisions recorded here:
+
+- Company domains: the host of ``website`` (without "www.") plus the
+  words of the custom field captioned "M365 Domains" (configurable),
+  separated by commas, semicolons or spaces. ConnectWise has no domain field;
+  a custom field is what MSPs add for this.
+- Agreement cycle from ``billingCycle.name`` (ConnectWise's default cycle
+  names "Monthly" and "Yearly"; "Annual" is read too). Agreements on other
+  cycles (quarterly, weekly, ...) are left out: seatsync bills monthly and
+  annual periods only. The anchor is the calendar, except a yearly agreement
+  whose ``invoicingCycle`` is ContractYear, which runs from its start date.
+- Product description: the catalog item's ``customerDescription`` (what
+  ConnectWise itself puts on an invoice line), else its ``description``.
+  Bundles are left out (they cannot be agreement additions).
+- Lines are agreement additions; the marker is ``serialNumber`` (50
+  characters), the description ``invoiceDescription`` (6,000 characters).
+- Dated (prorate/credit) lines are additions from ``effectiveDate`` = first
+  day to ``cancelledDate`` = last day, with ``prorateCurrentPeriodFlag``
+  false so ConnectWise bills them in full and does not prorate them again.
+  When the amount divides exactly into cents per seat they are written as
+  ``quantity = ±seats`` × ``unitPrice = amount / seats``; otherwise as
+  ``quantity = ±1`` × ``unitPrice = |amount|`` (a per-seat price would need
+  fractions of a cent and the invoice would not add up to the amount).
+  Either way ``extPrice`` is exactly the amount, and the invoice description
+  ends with a line such as "Prorated: 3 seats at 12.00 from 2025-03-10 to
+  2025-03-31" (or "Credited: ..."), which says what the charge is and lets
+  seatsync read the seats, seat price and kind back.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from app.billing.money import to_money
+from app.billing.types import (
+    Agreement,
+    AgreementStatus,
+    Anchor,
+    BillingOption,
+    Cycle,
+    Line,
+    LineKind,
+    Product,
+)
+from app.services.psa.port import NewLine, PsaCompany, PsaError, PsaValidationError
+
+MAX_DESCRIPTION = 6000
+MAX_SERIAL = 50
+CENT = Decimal("0.01")
+BILL_CUSTOMER = {BillingOption.BILLABLE: "Billable", BillingOption.NON_BILLABLE: "DoNotBill",
+                 BillingOption.NO_CHARGE: "NoCharge"}
+CYCLES = {"monthly": Cycle.MONTHLY, "yearly": Cycle.ANNUAL, "annual": Cycle.ANNUAL, "annually": Cycle.ANNUAL}
+STATUSES = {"active": AgreementStatus.ACTIVE, "inactive": AgreementStatus.INACTIVE,
+            "cancelled": AgreementStatus.CANCELLED, "expired": AgreementStatus.EXPIRED}
+_DATED = re.compile(r"(?:^|\n)(Prorated|Credited): (\d+) seats? at (\d+(?:\.\d+)?) "
+                    r"from (\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})$")
+
+
+def iso(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def parse_day(value: Any, what: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        text = str(value)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
+    except ValueError:
+        raise PsaError(f"ConnectWise sent {what} as {value!r}, which is not a date") from None
+
+
+def _ref_id(record: dict[str, Any], name: str, what: str) -> str:
+    ref = record.get(name)
+    if not isinstance(ref, dict) or ref.get("id") is None:
+        raise PsaError(f"ConnectWise sent {what} without its {name}")
+    return str(ref["id"])
+
+
+def _id(record: dict[str, Any], what: str) -> str:
+    if record.get("id") is None:
+        raise PsaError(f"ConnectWise sent {what} without an id")
+    return str(record["id"])
+
+
+def company_from(record: dict[str, Any], domains_field: str) -> PsaCompany:
+    cid = _id(record, "a company")
+    domains: list[str] = []
+    website = str(record.get("website") or "").strip().lower()
+    if website:
+        host = re.sub(r"^[a-z]+://", "", website).split("/")[0].split(":")[0]
+        domains.append(host.removeprefix("www."))
+    for custom in record.get("customFields") or []:
+        if isinstance(custom, dict) and str(custom.get("caption", "")).casefold() == domains_field.casefold():
+            domains.extend(d.lower() for d in re.split(r"[,;\s]+", str(custom.get("value") or "")) if d)
+    status = str((record.get("status") or {}).get("name", "")).casefold()
+    return PsaCompany(id=cid, name=str(record.get("name") or ""), identifier=str(record.get("identifier") or ""),
+                      domains=tuple(dict.fromkeys(d for d in domains if "." in d)),
+                      active=not record.get("deletedFlag") and status != "inactive")
+
+
+def agreement_from(record: dict[str, Any]) -> Agreement | None:
+    """The agreement, or None when it bills on a cycle seatsync does not handle."""
+    aid = _id(record, "an agreement")
+    cycle = CYCLES.get(str((record.get("billingCycle") or {}).get("name", "")).casefold())
+    if cycle is None:
+        return None
+    status = STATUSES.get(str(record.get("agreementStatus") or "active").casefold(), AgreementStatus.INACTIVE)
+    if record.get("cancelledFlag"):
+        status = AgreementStatus.CANCELLED
+    anchor = Anchor.ANNIVERSARY if cycle is Cycle.ANNUAL and record.get("invoicingCycle") == "ContractYear" \
+        else Anchor.CALENDAR
+    start = parse_day(record.get("startDate"), f"the start date of agreement {aid}")
+    return Agreement(id=aid, company_id=_ref_id(record, "company", f"agreement {aid}"),
+                     name=str(record.get("name") or ""), type_name=str((record.get("type") or {}).get("name") or ""),
+                     cycle=cycle, anchor=anchor, start=start or date(2000, 1, 1),
+                     prorates=bool(record.get("prorateFlag")), status=status,
+                     currency=str((record.get("currency") or {}).get("currencyCode") or "USD"))
+
+
+def product_from(record: dict[str, Any]) -> Product | None:
+    """The catalog item, or None for a bundle (bundles cannot be additions)."""
+    pid = _id(record, "a catalog item")
+    if record.get("productClass") == "Bundle":
+        return None
+    description = str(record.get("customerDescription") or "").strip() or str(record.get("description") or "")
+    return Product(id=pid, identifier=str(record.get("identifier") or ""), description=description,
+                   price=_money(record.get("price"), f"the price of product {pid}"),
+                   cost=_money(record.get("cost"), f"the cost of product {pid}"),
+                   active=not record.get("inactiveFlag"))
+
+
+def _money(value: Any, what: str) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    try:
+        return to_money(value)
+    except (TypeError, ValueError):
+        raise PsaError(f"ConnectWise sent {what} as {value!r}, which is not a number") from None
+
+
+def _quantity(value: Any, what: str) -> int:
+    return int(_money(value, what).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def main_body(line: NewLine) -> dict[str, Any]:
+    check_text(line.description, line.marker)
+    body: dict[str, Any] = {
+        "product": {"id": _numeric(line.product_id, "product")}, "quantity": line.quantity,
+        "unitPrice": to_money(line.unit_price), "billCustomer": BILL_CUSTOMER[line.billing_option],
+        "effectiveDate": iso(line.start), "serialNumber": line.marker, "invoiceDescription": line.description,
+    }
+    if line.end is not None:
+        body["cancelledDate"] = iso(line.end)
+    return body
+
+
+def dated_body(line: NewLine) -> dict[str, Any]:
+    assert line.amount is not None and line.end is not None  # checked by check_dated_line
+    amount = to_money(line.amount)
+    per_seat = amount / line.quantity
+    exact = per_seat == per_seat.quantize(CENT) and per_seat * line.quantity == amount
+    if exact:
+        quantity, unit = line.quantity, per_seat.quantize(CENT)
+    else:
+        quantity, unit = (1 if line.quantity > 0 else -1), abs(amount)
+    description = dated_description(line.description, line.kind, line.quantity, to_money(line.unit_price),
+                                    line.start, line.end)
+    check_text(description, line.marker)
+    return {"product": {"id": _numeric(line.product_id, "product")}, "quantity": quantity, "unitPrice": unit,
+            "billCustomer": BILL_CUSTOMER[line.billing_option], "effectiveDate": iso(line.start),
+            "cancelledDate": iso(line.end), "prorateCurrentPeriodFlag": False, "serialNumber": line.marker,
+            "invoiceDescription": description}
+
+
+def dated_description(text: str, kind: LineKind, quantity: int, unit_price: Decimal, start: date, end: date) -> str:
+    seats = abs(quantity)
+    label = "Credited" if kind is LineKind.CREDIT else "Prorated"
+    tail = f"{label}: {seats} seat{'s' if seats != 1 else ''} at {unit_price} from {start} to {end}"
+    room = MAX_DESCRIPTION - len(tail) - 1
+    if not text:
+        return tail
+    return f"{text if len(text) <= room else text[: room - 1] + '…'}\n{tail}"
+
+
+def check_text(description: str, marker: str) -> None:
+    if len(description) > MAX_DESCRIPTION:
+        raise PsaValidationError(f"description is {len(description)} characters; ConnectWise keeps at most "
+                                 f"{MAX_DESCRIPTION} in invoiceDescription")
+    if len(marker) > MAX_SERIAL:
+        raise PsaValidationError(f"marker {marker!r} is longer than the {MAX_SERIAL} characters of serialNumber")
+
+
+def _numeric(value: str, what: str) -> int:
+    if not str(value).isdigit():
+        raise PsaError(f"{value!r} is not a ConnectWise {what} id")
+    return int(value)
+
+
+def line_from(record: dict[str, Any], agreement_id: str) -> Line:
+    lid = _id(record, f"an addition of agreement {agreement_id}")
+    what = f"addition {lid}"
+    quantity = _quantity(record.get("quantity"), f"the quantity of {what}")
+    unit_price = _money(record.get("unitPrice"), f"the unit price of {what}")
+    marker = str(record.get("serialNumber") or "")
+    description = str(record.get("invoiceDescription") or "")
+    line = Line(id=lid, agreement_id=str(record.get("agreementId") or agreement_id),
+                product_id=_ref_id(record, "product", what), quantity=quantity, unit_price=unit_price,
+                start=parse_day(record.get("effectiveDate"), f"the effective date of {what}"),
+                end=parse_day(record.get("cancelledDate"), f"the cancelled date of {what}"),
+                description=description, marker=marker)
+    match = _DATED.search(description) if line.owned else None
+    if match is None:
+        return line
+    label, seats, seat_price = match.group(1), int(match.group(2)), Decimal(match.group(3))
+    kind = LineKind.CREDIT if label == "Credited" else LineKind.PRORATE
+    amount = (_money(record.get("quantity"), what) * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Line(id=line.id, agreement_id=line.agreement_id, product_id=line.product_id, kind=kind,
+                quantity=-seats if kind is LineKind.CREDIT else seats, unit_price=seat_price, start=line.start,
+                end=line.end, description=description[: match.start()], marker=marker, amount=amount)

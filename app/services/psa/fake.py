@@ -1,0 +1,345 @@
+"""An in-memory PSA: the reference implementation of ``PsaPort``.
+
+``FakePsa`` behaves as the port promises (dated quantities, dated lines with
+exact amounts, cancellation from a date, typed errors) without any HTTP, so
+the sync engine's tests run whole use cases against it. It is thread-safe
+(one lock around all state) and ships seeding helpers for tests and the
+demo, plus hooks that act like a person in the PSA (``edit_line_quantity``,
+``add_foreign_line``) and like a flaky network (``fail_next``).
+
+Every line keeps the history of its quantities by effective date
+(``quantity_history``) so tests can check that a change was dated, as a PSA
+with native dated changes (Autotask) would hold it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from app.billing.money import to_money
+from app.billing.types import (
+    Agreement,
+    AgreementStatus,
+    Anchor,
+    BillingOption,
+    Cycle,
+    Line,
+    LineKind,
+    Product,
+)
+from app.services.psa.port import (
+    Capabilities,
+    NewLine,
+    PsaCompany,
+    PsaError,
+    PsaNotFound,
+    PsaValidationError,
+    check_dated_line,
+)
+
+FAKE_CAPABILITIES = Capabilities(
+    dated_quantity_change=True,
+    dated_lines=True,
+    cancel_from_date=True,
+    max_description_length=6000,
+    marker_field="marker",
+    max_marker_length=50,
+)
+
+
+@dataclass
+class _Failure:
+    operation: str
+    error: PsaError
+    apply: bool
+    times: int
+
+
+@dataclass
+class _Record:
+    """A line as the fake stores it, with the history of its quantities."""
+
+    line: Line
+    billing_option: BillingOption = BillingOption.BILLABLE
+    quantity_history: list[tuple[date, int]] = field(default_factory=list)
+
+
+class FakePsa:
+    """An in-memory PsaPort. Identifiers are decimal strings, counted from 1 per kind."""
+
+    name = "fake"
+
+    def __init__(self, *, capabilities: Capabilities = FAKE_CAPABILITIES) -> None:
+        self.capabilities = capabilities
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._companies: dict[str, PsaCompany] = {}
+        self._agreements: dict[str, Agreement] = {}
+        self._products: dict[str, Product] = {}
+        self._lines: dict[str, _Record] = {}
+        self._failures: list[_Failure] = []
+        self.connection_error: PsaError | None = None
+        #: (operation, subject id) of every call, in order: reads and writes.
+        self.calls: list[tuple[str, str]] = []
+
+    # -- seeding ----------------------------------------------------------
+
+    def _next_id(self) -> str:
+        return str(next(self._ids))
+
+    def add_company(self, name: str, *, domains: Iterable[str] = (), identifier: str = "",
+                    active: bool = True) -> str:
+        with self._lock:
+            cid = self._next_id()
+            self._companies[cid] = PsaCompany(
+                id=cid, name=name, identifier=identifier or name.replace(" ", "")[:25],
+                domains=tuple(d.lower() for d in domains), active=active)
+            return cid
+
+    def add_agreement(self, company_id: str, *, name: str = "Managed services", type_name: str = "Managed",
+                      cycle: Cycle = Cycle.MONTHLY, anchor: Anchor = Anchor.CALENDAR,
+                      start: date = date(2024, 1, 1), prorates: bool = True,
+                      status: AgreementStatus = AgreementStatus.ACTIVE, currency: str = "USD") -> str:
+        with self._lock:
+            if company_id not in self._companies:
+                raise PsaNotFound(f"company {company_id}")
+            aid = self._next_id()
+            self._agreements[aid] = Agreement(
+                id=aid, company_id=company_id, name=name, type_name=type_name, cycle=cycle, anchor=anchor,
+                start=start, prorates=prorates, status=status, currency=currency)
+            return aid
+
+    def add_product(self, identifier: str, *, description: str = "", price: Decimal | str | int = "0",
+                    cost: Decimal | str | int = "0", active: bool = True) -> str:
+        with self._lock:
+            pid = self._next_id()
+            self._products[pid] = Product(id=pid, identifier=identifier, description=description or identifier,
+                                          price=to_money(price), cost=to_money(cost), active=active)
+            return pid
+
+    def set_agreement_status(self, agreement_id: str, status: AgreementStatus) -> None:
+        with self._lock:
+            self._agreements[agreement_id] = replace(self._agreement(agreement_id), status=status)
+
+    def set_product_active(self, product_id: str, active: bool) -> None:
+        with self._lock:
+            self._products[product_id] = replace(self._product(product_id), active=active)
+
+    def add_foreign_line(self, agreement_id: str, product_id: str, quantity: int, *,
+                         unit_price: Decimal | str | None = None, description: str = "", marker: str = "",
+                         start: date | None = None) -> Line:
+        """A line seatsync does not own, as a person or another tool would add it."""
+        with self._lock:
+            agreement = self._agreement(agreement_id)
+            product = self._product(product_id)
+            line = Line(id=self._next_id(), agreement_id=agreement_id, product_id=product_id,
+                        kind=LineKind.MAIN, quantity=quantity,
+                        unit_price=product.price if unit_price is None else to_money(unit_price),
+                        start=start or agreement.start, description=description or product.description,
+                        marker=marker)
+            self._lines[line.id] = _Record(line, quantity_history=[(line.start or agreement.start, quantity)])
+            return line
+
+    def edit_line_quantity(self, line_id: str, quantity: int) -> None:
+        """Change a line behind seatsync's back, as a person in the PSA would."""
+        with self._lock:
+            record = self._record(line_id)
+            record.line = replace(record.line, quantity=quantity)
+            record.quantity_history.append((record.quantity_history[-1][0], quantity))
+
+    def remove_line(self, line_id: str) -> None:
+        """Delete a line outright, as a person in the PSA could."""
+        with self._lock:
+            self._record(line_id)
+            del self._lines[line_id]
+
+    def quantity_history(self, line_id: str) -> list[tuple[date, int]]:
+        """(effective date, quantity) of every change to the line, oldest first."""
+        with self._lock:
+            return list(self._record(line_id).quantity_history)
+
+    def line(self, line_id: str) -> Line:
+        with self._lock:
+            return self._record(line_id).line
+
+    def lines(self) -> list[Line]:
+        """Every line of every agreement (for assertions)."""
+        with self._lock:
+            return [r.line for r in self._lines.values()]
+
+    # -- failure injection --------------------------------------------------
+
+    def fail_next(self, operation: str, error: PsaError, *, apply: bool = False, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``operation`` (a port method name) raise ``error``.
+
+        With ``apply=True`` a write is applied first and the error raised after,
+        as when the PSA applied a request whose response was lost.
+        """
+        with self._lock:
+            self._failures.append(_Failure(operation, error, apply, times))
+
+    def _take_failure(self, operation: str) -> _Failure | None:
+        for failure in self._failures:
+            if failure.operation == operation:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+                return failure
+        return None
+
+    def _enter(self, operation: str, subject: str = "") -> _Failure | None:
+        self.calls.append((operation, subject))
+        failure = self._take_failure(operation)
+        if failure is not None and not failure.apply:
+            raise failure.error
+        return failure
+
+    @staticmethod
+    def _leave(failure: _Failure | None) -> None:
+        if failure is not None:
+            raise failure.error
+
+    @property
+    def write_count(self) -> int:
+        with self._lock:
+            return sum(1 for op, _ in self.calls if op in _WRITES)
+
+    # -- lookups ----------------------------------------------------------
+
+    def _agreement(self, agreement_id: str) -> Agreement:
+        try:
+            return self._agreements[agreement_id]
+        except KeyError:
+            raise PsaNotFound(f"agreement {agreement_id!r}: it may have been deleted in the PSA") from None
+
+    def _product(self, product_id: str) -> Product:
+        try:
+            return self._products[product_id]
+        except KeyError:
+            raise PsaNotFound(f"product {product_id!r}: it may have been removed from the catalog") from None
+
+    def _record(self, line_id: str) -> _Record:
+        try:
+            return self._lines[line_id]
+        except KeyError:
+            raise PsaNotFound(f"line {line_id!r}: it may have been deleted in the PSA") from None
+
+    # -- the port ---------------------------------------------------------
+
+    def test_connection(self) -> None:
+        with self._lock:
+            self._leave(self._enter("test_connection"))
+            if self.connection_error is not None:
+                raise self.connection_error
+
+    def list_companies(self) -> list[PsaCompany]:
+        with self._lock:
+            self._leave(self._enter("list_companies"))
+            return sorted(self._companies.values(), key=lambda c: int(c.id))
+
+    def list_agreements(self, company_id: str | None = None) -> list[Agreement]:
+        with self._lock:
+            self._leave(self._enter("list_agreements", company_id or ""))
+            return [a for a in sorted(self._agreements.values(), key=lambda a: int(a.id))
+                    if company_id is None or a.company_id == company_id]
+
+    def list_products(self) -> list[Product]:
+        with self._lock:
+            self._leave(self._enter("list_products"))
+            return sorted(self._products.values(), key=lambda p: int(p.id))
+
+    def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]:
+        with self._lock:
+            self._leave(self._enter("list_lines", agreement_id))
+            self._agreement(agreement_id)
+            wanted = None if product_ids is None else set(product_ids)
+            return [r.line for r in sorted(self._lines.values(), key=lambda r: int(r.line.id))
+                    if r.line.agreement_id == agreement_id and (wanted is None or r.line.product_id in wanted)]
+
+    def _check_new(self, line: NewLine) -> Product:
+        self._agreement(line.agreement_id)
+        product = self._product(line.product_id)
+        if not product.active:
+            raise PsaValidationError(
+                f"product {product.identifier!r} (id {product.id}) is inactive in the catalog: "
+                "reactivate it or choose another product")
+        self._check_text(line.description, line.marker)
+        return product
+
+    def _check_text(self, description: str, marker: str | None = None) -> None:
+        if len(description) > self.capabilities.max_description_length:
+            raise PsaValidationError(
+                f"description is {len(description)} characters; at most "
+                f"{self.capabilities.max_description_length} are allowed")
+        if marker is not None and len(marker) > self.capabilities.max_marker_length:
+            raise PsaValidationError(
+                f"marker {marker!r} is longer than {self.capabilities.max_marker_length} characters")
+
+    def create_line(self, line: NewLine) -> Line:
+        if line.kind is not LineKind.MAIN:
+            raise ValueError("create_line writes main lines; use add_dated_line for prorate and credit lines")
+        if line.quantity < 0:
+            raise ValueError(f"a main line cannot have a negative quantity ({line.quantity})")
+        with self._lock:
+            failure = self._enter("create_line", line.agreement_id)
+            self._check_new(line)
+            created = Line(id=self._next_id(), agreement_id=line.agreement_id, product_id=line.product_id,
+                           kind=LineKind.MAIN, quantity=line.quantity, unit_price=line.unit_price,
+                           start=line.start, end=line.end, description=line.description, marker=line.marker)
+            self._lines[created.id] = _Record(created, line.billing_option, [(line.start, line.quantity)])
+            self._leave(failure)
+            return created
+
+    def set_quantity(self, line: Line, quantity: int, effective: date) -> Line:
+        if quantity < 0:
+            raise ValueError(f"a line's quantity cannot be negative ({quantity})")
+        with self._lock:
+            failure = self._enter("set_quantity", line.id)
+            record = self._record(line.id)
+            record.line = replace(record.line, quantity=quantity)
+            record.quantity_history.append((effective, quantity))
+            self._leave(failure)
+            return record.line
+
+    def add_dated_line(self, line: NewLine) -> Line:
+        check_dated_line(line)
+        with self._lock:
+            failure = self._enter("add_dated_line", line.agreement_id)
+            self._check_new(line)
+            created = Line(id=self._next_id(), agreement_id=line.agreement_id, product_id=line.product_id,
+                           kind=line.kind, quantity=line.quantity, unit_price=line.unit_price,
+                           start=line.start, end=line.end, description=line.description, marker=line.marker,
+                           amount=line.amount)
+            self._lines[created.id] = _Record(created, line.billing_option, [(line.start, line.quantity)])
+            self._leave(failure)
+            return created
+
+    def cancel_line(self, line: Line, effective: date) -> Line:
+        with self._lock:
+            failure = self._enter("cancel_line", line.id)
+            record = self._record(line.id)
+            last = effective - timedelta(days=1)
+            if record.line.start is not None and effective <= record.line.start:
+                del self._lines[line.id]  # never billed: the PSA removes it
+                self._leave(failure)
+                return replace(record.line, end=last)
+            record.line = replace(record.line, end=last)
+            self._leave(failure)
+            return record.line
+
+    def update_description(self, line: Line, description: str) -> Line:
+        with self._lock:
+            failure = self._enter("update_description", line.id)
+            record = self._record(line.id)
+            self._check_text(description)
+            record.line = replace(record.line, description=description)
+            self._leave(failure)
+            return record.line
+
+
+_WRITES = frozenset({"create_line", "set_quantity", "add_dated_line", "cancel_line", "update_description"})

@@ -1,0 +1,315 @@
+"""The one contract every PSA adapter passes (DESIGN §7), against its sandbox.
+
+Use: subclass ``PsaContract`` in a ``test_*.py`` module and give the class a
+pytest fixture ``psa_env`` that returns a fresh ``PsaEnv`` per test::
+
+    class TestMyPsaContract(PsaContract):
+        @pytest.fixture
+        def psa_env(self, tmp_path):
+            ...start the sandbox, seed it, build the adapter...
+            yield PsaEnv(psa=adapter, company_id=..., ...)
+            ...stop the sandbox, close the client...
+
+What the environment must hold (seed it; the tests only read these ids):
+
+- ``psa``: the ``PsaPort`` under test, connected to a fresh PSA (sandbox).
+- ``company_id``: an active company owning the three agreements below.
+- ``agreement_prorating``: active, monthly, prorating, started on or before
+  2025-01-01 with no end in 2025, with no lines.
+- ``agreement_flat``: like the one above but not prorating.
+- ``agreement_inactive``: a status other than active (inactive, cancelled, expired).
+- ``product_id``, ``product_other``: two active catalog products with a price above zero.
+- ``inactive_product_id``: a catalog product marked inactive.
+- ``edit_line_quantity(line_id, quantity)``: changes a line's quantity in the
+  PSA behind seatsync's back, as a person would (not through ``psa``).
+- ``add_foreign_line(agreement_id, product_id, quantity) -> str``: adds a
+  line seatsync does not own (no marker), as a person or another tool would,
+  and returns its id.
+
+Dates: the tests write lines dated in March 2025 (period 2025-03-01..31).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.billing.types import Agreement, AgreementStatus, Anchor, Cycle, Line, LineKind, Product
+from app.services.psa.port import (
+    NewLine,
+    PsaCompany,
+    PsaError,
+    PsaNotFound,
+    PsaPort,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaEnv:
+    psa: PsaPort
+    company_id: str
+    agreement_prorating: str
+    agreement_flat: str
+    agreement_inactive: str
+    product_id: str
+    product_other: str
+    inactive_product_id: str
+    edit_line_quantity: Callable[[str, int], None]
+    add_foreign_line: Callable[[str, str, int], str]
+
+
+START = date(2025, 3, 1)
+CHANGE = date(2025, 3, 10)
+PERIOD_END = date(2025, 3, 31)
+PRICE = Decimal("12.00")
+
+
+def main_line(env: PsaEnv, *, agreement: str | None = None, product: str | None = None, quantity: int = 5,
+              marker: str = "seatsync:a1b2c3d4e5f6", description: str = "Microsoft 365 Business Premium",
+              start: date = START) -> NewLine:
+    return NewLine(agreement_id=agreement or env.agreement_prorating, product_id=product or env.product_id,
+                   kind=LineKind.MAIN, quantity=quantity, unit_price=PRICE, start=start, end=None,
+                   description=description, marker=marker)
+
+
+def dated_line(env: PsaEnv, *, kind: LineKind, seats: int, amount: str,
+               marker: str = "seatsync:a1b2c3d4e5f6:p") -> NewLine:
+    return NewLine(agreement_id=env.agreement_prorating, product_id=env.product_id, kind=kind, quantity=seats,
+                   unit_price=PRICE, start=CHANGE, end=PERIOD_END,
+                   description=f"Microsoft 365 Business Premium ({kind.value})", marker=marker,
+                   amount=Decimal(amount))
+
+
+def only(lines: list[Line], line_id: str) -> Line:
+    found = [line for line in lines if line.id == line_id]
+    assert len(found) == 1, f"line {line_id} listed {len(found)} times in {lines}"
+    return found[0]
+
+
+class PsaContract:
+    """The tests every PsaPort implementation must pass (see the module docstring)."""
+
+    # -- reference data ---------------------------------------------------
+
+    def test_connection_succeeds(self, psa_env: PsaEnv) -> None:
+        assert psa_env.psa.test_connection() is None
+
+    def test_capabilities_are_declared(self, psa_env: PsaEnv) -> None:
+        caps = psa_env.psa.capabilities
+        assert caps.max_description_length > 0 and caps.max_marker_length >= 21
+        assert caps.marker_field and isinstance(psa_env.psa.name, str) and psa_env.psa.name
+
+    def test_companies_are_listed_with_their_fields(self, psa_env: PsaEnv) -> None:
+        companies = psa_env.psa.list_companies()
+        assert all(isinstance(c, PsaCompany) for c in companies)
+        assert all(isinstance(c.id, str) and isinstance(c.name, str) for c in companies)
+        assert all(isinstance(c.domains, tuple) and all(isinstance(d, str) for d in c.domains) for c in companies)
+        mine = [c for c in companies if c.id == psa_env.company_id]
+        assert len(mine) == 1 and mine[0].name and mine[0].active
+        assert len({c.id for c in companies}) == len(companies)
+
+    def test_agreements_carry_cycle_anchor_prorates_status_and_type(self, psa_env: PsaEnv) -> None:
+        agreements = {a.id: a for a in psa_env.psa.list_agreements()}
+        assert all(isinstance(a, Agreement) for a in agreements.values())
+        prorating = agreements[psa_env.agreement_prorating]
+        flat = agreements[psa_env.agreement_flat]
+        inactive = agreements[psa_env.agreement_inactive]
+        assert prorating.company_id == flat.company_id == psa_env.company_id
+        assert prorating.prorates is True and flat.prorates is False
+        assert prorating.status is AgreementStatus.ACTIVE and flat.status is AgreementStatus.ACTIVE
+        assert inactive.status is not AgreementStatus.ACTIVE and isinstance(inactive.status, AgreementStatus)
+        assert prorating.cycle is Cycle.MONTHLY and isinstance(prorating.anchor, Anchor)
+        assert isinstance(prorating.start, date) and prorating.start <= date(2025, 1, 1)
+        assert isinstance(prorating.type_name, str) and prorating.type_name
+        assert isinstance(prorating.currency, str) and len(prorating.currency) == 3
+
+    def test_agreements_filter_by_company(self, psa_env: PsaEnv) -> None:
+        everything = psa_env.psa.list_agreements()
+        mine = psa_env.psa.list_agreements(psa_env.company_id)
+        assert {psa_env.agreement_prorating, psa_env.agreement_flat} <= {a.id for a in mine}
+        assert all(a.company_id == psa_env.company_id for a in mine)
+        assert {a.id for a in mine} <= {a.id for a in everything}
+
+    def test_products_carry_decimal_prices_and_active_flag(self, psa_env: PsaEnv) -> None:
+        products = {p.id: p for p in psa_env.psa.list_products()}
+        assert all(isinstance(p, Product) and isinstance(p.price, Decimal) for p in products.values())
+        for pid in (psa_env.product_id, psa_env.product_other):
+            assert products[pid].active is True and products[pid].price > 0
+            assert products[pid].identifier or products[pid].description
+        assert products[psa_env.inactive_product_id].active is False
+
+    # -- main lines --------------------------------------------------------
+
+    def test_create_main_line_and_read_it_back(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        assert isinstance(created.id, str) and created.id
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id)
+        for line in (created, listed):
+            assert line.agreement_id == psa_env.agreement_prorating and line.product_id == psa_env.product_id
+            assert line.kind is LineKind.MAIN and line.quantity == 5 and line.unit_price == PRICE
+            assert line.marker == "seatsync:a1b2c3d4e5f6" and line.owned
+            assert line.description == "Microsoft 365 Business Premium"
+            assert line.start == START and line.end is None
+
+    def test_main_line_on_a_flat_agreement(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env, agreement=psa_env.agreement_flat, quantity=2))
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_flat), created.id)
+        assert listed.quantity == 2 and listed.kind is LineKind.MAIN and listed.owned
+
+    def test_marker_at_the_longest_allowed_round_trips(self, psa_env: PsaEnv) -> None:
+        marker = ("seatsync:" + "x" * 100)[: psa_env.psa.capabilities.max_marker_length]
+        created = psa_env.psa.create_line(main_line(psa_env, marker=marker))
+        assert only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id).marker == marker
+
+    def test_set_quantity_from_a_date(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        changed = psa_env.psa.set_quantity(created, 8, CHANGE)
+        assert changed.id == created.id and changed.quantity == 8
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id)
+        assert listed.quantity == 8 and listed.unit_price == PRICE and listed.marker == created.marker
+        assert listed.end is None
+
+    def test_set_quantity_down_to_zero(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        psa_env.psa.set_quantity(created, 0, CHANGE)
+        assert only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id).quantity == 0
+
+    def test_cancel_from_a_date_ends_the_day_before(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        effective = date(2025, 4, 1)
+        cancelled = psa_env.psa.cancel_line(created, effective)
+        assert cancelled.end == effective - timedelta(days=1)
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id)
+        assert listed.end == date(2025, 3, 31) and listed.ended_before(effective)
+        assert not listed.ended_before(date(2025, 3, 31))
+
+    def test_cancel_on_the_start_day_means_never_billed(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        cancelled = psa_env.psa.cancel_line(created, START)
+        assert cancelled.end == START - timedelta(days=1)
+        remaining = [line for line in psa_env.psa.list_lines(psa_env.agreement_prorating) if line.id == created.id]
+        assert all(line.end is not None and line.end < START for line in remaining)
+
+    def test_update_description(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        text = "Microsoft 365 Business Premium\nalice@contoso.com\nbob@contoso.com\n2 unassigned"
+        updated = psa_env.psa.update_description(created, text)
+        assert updated.description == text
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id)
+        assert listed.description == text and listed.quantity == 5 and listed.marker == created.marker
+
+    def test_update_description_at_the_psa_maximum(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        longest = ("Seat list " * 1000)[: psa_env.psa.capabilities.max_description_length]
+        psa_env.psa.update_description(created, longest)
+        assert only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id).description == longest
+
+    # -- dated lines -------------------------------------------------------
+
+    @pytest.mark.parametrize(("seats", "amount"), [(3, "25.55"), (2, "10.00"), (1, "0.39"), (7, "54.19")])
+    def test_prorate_line_bills_exactly_its_amount(self, psa_env: PsaEnv, seats: int, amount: str) -> None:
+        written = psa_env.psa.add_dated_line(dated_line(psa_env, kind=LineKind.PRORATE, seats=seats, amount=amount))
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), written.id)
+        for line in (written, listed):
+            assert line.kind is LineKind.PRORATE and line.quantity == seats
+            assert line.amount == Decimal(amount) and line.amount.as_tuple().exponent == -2
+            assert line.start == CHANGE and line.end == PERIOD_END
+            assert line.marker == "seatsync:a1b2c3d4e5f6:p" and line.owned
+            assert line.description == "Microsoft 365 Business Premium (prorate)"
+
+    @pytest.mark.parametrize(("seats", "amount"), [(-3, "-25.55"), (-4, "-30.96")])
+    def test_credit_line_bills_exactly_its_negative_amount(self, psa_env: PsaEnv, seats: int, amount: str) -> None:
+        written = psa_env.psa.add_dated_line(dated_line(psa_env, kind=LineKind.CREDIT, seats=seats, amount=amount))
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), written.id)
+        assert listed.kind is LineKind.CREDIT and listed.quantity == seats
+        assert listed.amount == Decimal(amount) and listed.start == CHANGE and listed.end == PERIOD_END
+
+    def test_main_and_dated_lines_are_listed_together(self, psa_env: PsaEnv) -> None:
+        main = psa_env.psa.create_line(main_line(psa_env))
+        prorate = psa_env.psa.add_dated_line(dated_line(psa_env, kind=LineKind.PRORATE, seats=3, amount="25.55"))
+        kinds = {line.id: line.kind for line in psa_env.psa.list_lines(psa_env.agreement_prorating)}
+        assert kinds == {main.id: LineKind.MAIN, prorate.id: LineKind.PRORATE}
+        assert only(psa_env.psa.list_lines(psa_env.agreement_prorating), main.id).amount is None
+
+    def test_a_malformed_dated_line_is_refused_before_sending(self, psa_env: PsaEnv) -> None:
+        with pytest.raises(ValueError):
+            psa_env.psa.add_dated_line(dated_line(psa_env, kind=LineKind.CREDIT, seats=3, amount="25.55"))
+        with pytest.raises(ValueError):
+            psa_env.psa.add_dated_line(main_line(psa_env))
+        assert psa_env.psa.list_lines(psa_env.agreement_prorating) == []
+
+    # -- ownership -----------------------------------------------------------
+
+    def test_list_lines_filters_by_product(self, psa_env: PsaEnv) -> None:
+        a = psa_env.psa.create_line(main_line(psa_env))
+        b = psa_env.psa.create_line(main_line(psa_env, product=psa_env.product_other, marker="seatsync:bbbbbbbbbbbb"))
+        psa = psa_env.psa
+        assert {line.id for line in psa.list_lines(psa_env.agreement_prorating, [psa_env.product_id])} == {a.id}
+        assert {line.id for line in psa.list_lines(psa_env.agreement_prorating, [psa_env.product_other])} == {b.id}
+        both = [psa_env.product_id, psa_env.product_other]
+        assert {line.id for line in psa.list_lines(psa_env.agreement_prorating, both)} == {a.id, b.id}
+        assert {line.id for line in psa.list_lines(psa_env.agreement_prorating)} == {a.id, b.id}
+        assert psa.list_lines(psa_env.agreement_prorating, []) == []
+
+    def test_foreign_lines_are_listed_but_not_owned(self, psa_env: PsaEnv) -> None:
+        mine = psa_env.psa.create_line(main_line(psa_env))
+        foreign_id = psa_env.add_foreign_line(psa_env.agreement_prorating, psa_env.product_id, 4)
+        lines = psa_env.psa.list_lines(psa_env.agreement_prorating, [psa_env.product_id])
+        foreign = only(lines, foreign_id)
+        assert not foreign.owned and foreign.quantity == 4 and foreign.product_id == psa_env.product_id
+        assert foreign.kind is LineKind.MAIN
+        assert only(lines, mine.id).owned
+
+    def test_a_manual_quantity_edit_is_seen(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        psa_env.edit_line_quantity(created.id, 11)
+        listed = only(psa_env.psa.list_lines(psa_env.agreement_prorating), created.id)
+        assert listed.quantity == 11 and listed.owned
+
+    def test_lines_stay_on_their_own_agreement(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        assert psa_env.psa.list_lines(psa_env.agreement_flat) == []
+        assert [line.id for line in psa_env.psa.list_lines(psa_env.agreement_prorating)] == [created.id]
+
+    # -- errors ------------------------------------------------------------
+
+    def test_unknown_agreement_is_not_found(self, psa_env: PsaEnv) -> None:
+        with pytest.raises(PsaNotFound):
+            psa_env.psa.list_lines("987654")
+        with pytest.raises(PsaNotFound):
+            psa_env.psa.create_line(main_line(psa_env, agreement="987654"))
+
+    def test_unknown_line_is_not_found(self, psa_env: PsaEnv) -> None:
+        created = psa_env.psa.create_line(main_line(psa_env))
+        ghost = Line(id="987654", agreement_id=created.agreement_id, product_id=created.product_id,
+                     quantity=1, marker=created.marker)
+        with pytest.raises(PsaNotFound):
+            psa_env.psa.set_quantity(ghost, 2, CHANGE)
+        with pytest.raises(PsaNotFound):
+            psa_env.psa.cancel_line(ghost, date(2025, 4, 1))
+
+    def test_inactive_product_is_refused_by_name(self, psa_env: PsaEnv) -> None:
+        product = {p.id: p for p in psa_env.psa.list_products()}[psa_env.inactive_product_id]
+        with pytest.raises(PsaError) as caught:
+            psa_env.psa.create_line(main_line(psa_env, product=psa_env.inactive_product_id))
+        assert not isinstance(caught.value, PsaNotFound)
+        text = str(caught.value)
+        assert product.id in text or (product.identifier and product.identifier in text), text
+        assert psa_env.psa.list_lines(psa_env.agreement_prorating) == []
+
+    # -- reads are reads ---------------------------------------------------
+
+    def test_reads_are_idempotent(self, psa_env: PsaEnv) -> None:
+        psa = psa_env.psa
+        psa.create_line(main_line(psa_env))
+        psa.add_dated_line(dated_line(psa_env, kind=LineKind.PRORATE, seats=3, amount="25.55"))
+        first = (psa.list_companies(), psa.list_agreements(), psa.list_products(),
+                 psa.list_lines(psa_env.agreement_prorating))
+        second = (psa.list_companies(), psa.list_agreements(), psa.list_products(),
+                  psa.list_lines(psa_env.agreement_prorating))
+        assert first == second
+        assert len(first[3]) == 2
