@@ -1,0 +1,168 @@
+"""Halo records to the port's values, and the few Halo fields seatsync owns.
+
+Decisions (see README.md beside this file for the reasons):
+- companies = Clients; domains from the client's ``domain`` field (split on
+  ";", "," or spaces), its Azure tenants' ``azure_tenant_domain`` and the host
+  of its ``website``;
+- agreements = ClientContracts; the billing cycle from ``billingperiod``, the
+  period anchor from ``start_date``, the prorate setting from the contract
+  custom field ``CFseatsyncProrate`` (absent: prorates);
+- lines = recurring-invoice lines (InvoiceDetail); the ownership marker in
+  ``comment_2``; a prorate or credit is a one-time charge line
+  (``onetimecharge``) whose ``baseprice`` holds the full-period unit price.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.billing.money import minor_unit, round_money
+from app.billing.types import Agreement, AgreementStatus, Anchor, Cycle, Line, LineKind, Product
+from app.services.psa.halopsa import wire
+from app.services.psa.halopsa.errors import HaloMalformedResponse
+from app.services.psa.port import PsaCompany
+
+MARKER_FIELD = "comment_2"
+PRORATE_FIELD = "CFseatsyncProrate"
+#: Halo's text columns hold 4000 characters (Item.extra_invoice_description is
+#: the one the spec states) [U for line descriptions].
+MAX_DESCRIPTION = 4000
+#: comment_2 has no stated length; 100 characters is far below any Halo text
+#: column and far above seatsync's markers (about 30) [U].
+MAX_MARKER = 100
+_NO = frozenset({"0", "false", "no", "off", "n"})
+
+
+def _field(record: Mapping[str, Any], name: str, what: str, parse: Any) -> Any:
+    try:
+        return parse(record.get(name))
+    except (ValueError, ArithmeticError, TypeError):
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds "
+                                    f"{record.get(name)!r})") from None
+
+
+def _record_id(record: Any, what: str) -> str:
+    if not isinstance(record, Mapping) or isinstance(record.get("id"), bool) or not isinstance(record.get("id"), int):
+        raise HaloMalformedResponse(f"(a {what} without a numeric id)")
+    return str(record["id"])
+
+
+def domains_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    found: list[str] = []
+    for part in re.split(r"[;,\s]+", str(record.get("domain") or "")):
+        found.append(part)
+    for tenant in record.get("azure_tenants") or []:
+        if isinstance(tenant, Mapping):
+            found.append(str(tenant.get("azure_tenant_domain") or ""))
+    website = str(record.get("website") or "").strip()
+    if website:
+        host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+        found.append(host.removeprefix("www."))
+    seen: dict[str, None] = {}
+    for domain in found:
+        domain = domain.strip().lower().lstrip("@").rstrip(".")
+        if domain and "." in domain:
+            seen.setdefault(domain, None)
+    return tuple(seen)
+
+
+def company_from(record: Any) -> PsaCompany:
+    company_id = _record_id(record, "client")
+    return PsaCompany(id=company_id, name=str(record.get("name") or f"Client {company_id}"),
+                      identifier=str(record.get("ref") or ""), domains=domains_of(record),
+                      active=not record.get("inactive"))
+
+
+def prorates(record: Mapping[str, Any], field_name: str = PRORATE_FIELD) -> bool:
+    for custom in record.get("customfields") or []:
+        if isinstance(custom, Mapping) and str(custom.get("name", "")).lower() == field_name.lower():
+            value = custom.get("value")
+            if value is None or value == "":
+                return True
+            return str(value).strip().lower() not in _NO
+    return True
+
+
+def agreement_from(record: Any, *, today: date, currency: str, periods: Mapping[int, Cycle],
+                   prorate_field: str = PRORATE_FIELD) -> Agreement:
+    agreement_id = _record_id(record, "contract")
+    start = _field(record, "start_date", "contract", wire.parse_date)
+    end = _field(record, "end_date", "contract", wire.parse_date)
+    cycle = periods.get(record.get("billingperiod"))  # type: ignore[arg-type]
+    if record.get("active") is False or cycle is None:
+        # A billing period seatsync cannot bill (weekly, quarterly...) reads as
+        # inactive: the plan reports it and writes nothing to it.
+        status = AgreementStatus.INACTIVE
+    elif record.get("expired") or (end is not None and end < today):
+        status = AgreementStatus.EXPIRED
+    else:
+        status = AgreementStatus.ACTIVE
+    return Agreement(id=agreement_id, company_id=str(record.get("client_id") or ""),
+                     name=str(record.get("ref") or f"Contract {agreement_id}"),
+                     type_name=str(record.get("contracttype_name") or ""), cycle=cycle or Cycle.MONTHLY,
+                     anchor=Anchor.ANNIVERSARY if start else Anchor.CALENDAR, start=start or date(2000, 1, 1),
+                     prorates=prorates(record, prorate_field), status=status, currency=currency)
+
+
+def product_from(record: Any, *, active: bool) -> Product:
+    product_id = _record_id(record, "item")
+    recurring = bool(record.get("isrecurringitem"))
+    price = _field(record, "recurringprice" if recurring else "baseprice", "item", wire.to_decimal)
+    if price is None:
+        price = _field(record, "baseprice", "item", wire.to_decimal)
+    cost = _field(record, "recurringcost" if recurring else "costprice", "item", wire.to_decimal)
+    name = str(record.get("name") or f"Item {product_id}")
+    return Product(id=product_id, identifier=name, description=str(record.get("description") or name),
+                   price=price or Decimal(0), cost=cost or Decimal(0), active=active)
+
+
+def split_description(text: str) -> tuple[str, str]:
+    """(item_shortdescription, item_longdescription): the first line is the
+    invoice line's title, the rest (usernames, "N unassigned") its details."""
+    short, _, rest = text.partition("\n")
+    return short, rest
+
+
+def line_from(record: Any, *, agreement_id: str, today: date, currency: str) -> Line:
+    line_id = _record_id(record, "recurring invoice line")
+    qty = _field(record, "qty_order", "line", wire.to_decimal) or Decimal(0)
+    unit = _field(record, "unit_price", "line", wire.to_decimal) or Decimal(0)
+    start = _field(record, "startdate", "line", wire.parse_date)
+    end = _field(record, "enddate", "line", wire.parse_date)
+    if record.get("isinactive") and (end is None or end >= today):
+        # Ticked inactive in Halo: it bills nothing from today on.
+        end = today - timedelta(days=1)
+    kind, amount, price = LineKind.MAIN, None, unit
+    if record.get("onetimecharge"):
+        kind = LineKind.PRORATE if qty >= 0 else LineKind.CREDIT
+        amount = round_money(qty * unit, currency)
+        base = _field(record, "baseprice", "line", wire.to_decimal)
+        price = base if base is not None else unit
+    short = str(record.get("item_shortdescription") or "")
+    details = str(record.get("item_longdescription") or "")
+    item = record.get("_itemid")
+    return Line(id=line_id, agreement_id=agreement_id, product_id="" if item is None else str(item), kind=kind,
+                quantity=int(qty.to_integral_value(rounding=ROUND_HALF_UP)), unit_price=price, start=start,
+                end=end, description=f"{short}\n{details}" if details else short,
+                marker=str(record.get(MARKER_FIELD) or ""), amount=amount)
+
+
+def per_seat_price(amount: Decimal, quantity: int, currency: str) -> Decimal:
+    """A unit price u with round(quantity × u) == amount exactly (half-up, minor unit).
+
+    Halo computes a line's total as quantity × unit price rounded to the
+    invoice's decimals; carrying enough decimals in u makes that total the
+    amount seatsync computed, while the invoice still shows the seat count.
+    """
+    if quantity == 0:
+        raise ValueError("a dated line needs a non-zero quantity")
+    digits = minor_unit(currency) + len(str(abs(quantity))) + 1
+    unit = (amount / quantity).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    if round_money(unit * quantity, currency) != amount:
+        raise ArithmeticError(f"cannot price {quantity} seats at exactly {amount}")
+    return unit.normalize() if unit != 0 else Decimal(0)
