@@ -85,9 +85,11 @@ class HttpApi:
         self.counts: Counter[tuple[str, str]] = Counter()
         self._count_lock = threading.Lock()
         self.session.verify = self.verify
-        # REQUESTS_CA_BUNDLE in the environment would override ``verify``:
-        # the session's own trust setting must win (APIS.md §F).
-        self.session.trust_env = False
+        # With a certificate authority of its own (the sandboxes), the session's
+        # trust must win over REQUESTS_CA_BUNDLE in the environment (APIS.md §F).
+        # Otherwise the environment's proxies and CA bundle apply, as MSP
+        # networks often need.
+        self.session.trust_env = not isinstance(self.verify, str)
         self.session.headers.update(self.default_headers)
 
     def url(self, path: str) -> str:

@@ -1,0 +1,145 @@
+"""The Microsoft sandbox: Entra ID's token endpoint, Graph and Partner Center in one app.
+
+One ``SandboxApp`` serves the three APIs on one loopback server, over TLS
+(msal refuses an authority that is not https, APIS.md §F):
+
+- ``/{tenant}/v2.0/.well-known/openid-configuration``, ``/{tenant}/oauth2/v2.0/token``
+- ``/v1.0/subscribedSkus``, ``/v1.0/directory/subscriptions``, ``/v1.0/users``
+- ``/v1/customers``, ``/v1/customers/{id}``, ``/v1/customers/{id}/subscriptions``
+
+Tokens are opaque, bound to a tenant and an audience, and expire on the
+sandbox's clock (injectable). Throttling, faults and errors come back in
+each API's own shape: ``resolve`` runs first on the request's thread and
+notes which API was asked, so ``throttled``/``server_error`` can answer the
+way that API does.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.sandbox.microsoft import entra, graph, partner_center
+from app.sandbox.microsoft.common import api_of
+from app.sandbox.microsoft.odata import Cursor
+from app.sandbox.microsoft.scenario import Scenario
+from app.sandbox.server import HttpError, Request, Response, SandboxApp, SandboxServer
+from app.services.microsoft.config import MicrosoftSettings
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    tenant_id: str
+    audience: str
+    client_id: str
+    expires_at: float
+
+
+class MicrosoftSandbox(SandboxApp):
+    def __init__(self, scenario: Scenario, *, now: Callable[[], float] = time.time, token_lifetime: int = 3599,
+                 users_page_default: int = 100, skus_page_size: int | None = None,
+                 customers_page_default: int = 100) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.lock = scenario.lock  # one lock for the world and the routes
+        self.now = now
+        self.token_lifetime = token_lifetime
+        self.users_page_default = users_page_default
+        self.skus_page_size = skus_page_size  # Graph does not page subscribedSkus today; tests may ask it to
+        self.customers_page_default = customers_page_default
+        self.cursor = Cursor(secrets.token_bytes(16))
+        #: Tests set this to corrupt a response: tamper(route, payload) -> payload.
+        self.tamper: Callable[[str, Any], Any] | None = None
+        self._grants: dict[str, Grant] = {}
+        self.tokens_issued = 0
+        #: (MS-RequestId, MS-CorrelationId) of the latest Partner Center requests, oldest first.
+        self.partner_center_ids: deque[tuple[str, str]] = deque(maxlen=10_000)
+        self._api = threading.local()
+        entra.register(self)
+        graph.register(self)
+        partner_center.register(self)
+
+    # -- one API per path prefix -------------------------------------------
+
+    def resolve(self, method: str, path: str):  # type: ignore[no-untyped-def]
+        self._api.kind = api_of(path)
+        return super().resolve(method, path)
+
+    def _kind(self) -> str:
+        return getattr(self._api, "kind", "entra")
+
+    def throttled(self, retry_after: int | None) -> Response:
+        kind = self._kind()
+        if kind == "graph":
+            return graph.throttled(self, retry_after)
+        if kind == "partner_center":
+            return partner_center.throttled(retry_after)
+        return entra.throttled(retry_after)
+
+    def server_error(self, status: int) -> Response:
+        kind = self._kind()
+        if kind == "graph":
+            return graph.error(status, "serviceNotAvailable" if status == 503 else "generalException",
+                               "The service is temporarily unavailable." if status >= 502 else
+                               "General exception while processing.")
+        if kind == "partner_center":
+            return partner_center.error(status, str(status), "The service encountered an error.")
+        return entra.error(status, "temporarily_unavailable", 50196, "The server is temporarily unavailable.")
+
+    def not_found(self, request: Request) -> Response:
+        kind = api_of(request.path)
+        if kind == "graph":
+            segment = request.path.rstrip("/").rsplit("/", 1)[-1]
+            return graph.error(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+        if kind == "partner_center":
+            return partner_center.error(404, "404", "The requested resource was not found.")
+        return Response.html("<html><body>Not found</body></html>", 404)
+
+    # -- tokens -------------------------------------------------------------
+
+    def issue(self, tenant_id: str, audience: str, client_id: str) -> tuple[str, int]:
+        token = "sbx." + secrets.token_urlsafe(32)
+        with self.lock:
+            now = self.now()
+            if len(self._grants) > 50_000:  # forget expired grants now and then
+                self._grants = {k: g for k, g in self._grants.items() if g.expires_at > now}
+            self._grants[token] = Grant(tenant_id=tenant_id, audience=audience, client_id=client_id,
+                                        expires_at=now + self.token_lifetime)
+            self.tokens_issued += 1
+        return token, self.token_lifetime
+
+    def grant(self, request: Request, audience: str, refuse: Callable[[str], Response]) -> Grant:
+        """The grant of the request's bearer token, or ``refuse(reason)`` raised as its 401."""
+        header = request.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HttpError(refuse("Access token is empty."))
+        found = self._grants.get(token.strip())
+        if found is None:
+            raise HttpError(refuse("Access token validation failure. Invalid audience."))
+        if found.audience != audience:
+            raise HttpError(refuse("Access token validation failure. Invalid audience."))
+        if self.now() >= found.expires_at:
+            raise HttpError(refuse("Lifetime validation failed, the token is expired."))
+        return found
+
+    def revoke_tokens(self) -> None:
+        """Forget every token issued (as after a password reset or a key roll-over)."""
+        with self.lock:
+            self._grants.clear()
+
+    # -- wiring a client to it ---------------------------------------------
+
+    def settings(self, server: SandboxServer) -> MicrosoftSettings:
+        """Settings that point seatsync's Microsoft clients at this sandbox."""
+        if server.tls is None:
+            raise ValueError("the Microsoft sandbox must be served over TLS (msal needs an https authority)")
+        host = server.url.split("://", 1)[1]
+        return MicrosoftSettings(client_id=self.scenario.client_id, client_secret=self.scenario.client_secret,
+                                 partner_tenant_id=self.scenario.partner_tenant_id, authority_host=host,
+                                 graph_url=f"{server.url}/v1.0", partner_center_url=f"{server.url}/v1",
+                                 ca_file=server.tls.ca)

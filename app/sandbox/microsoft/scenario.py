@@ -1,0 +1,343 @@
+"""Seeded customer tenants for the Microsoft sandbox, and time that can move.
+
+``generate(n, seed)`` builds ``n`` realistic tenants from ``random.Random(seed)``:
+a name, a default (onmicrosoft) domain and verified domains, offices,
+users with departments, cities and states, a suite (Business Basic,
+Standard, Premium, Office 365 E3, Microsoft 365 E3/E5) with monthly and
+annual NCE subscriptions, add-ons (Exchange Online, Teams Phone, Power BI
+Pro), free SKUs (Power Automate Free, Fabric Free), some unassigned seats,
+and one tenant where seatsync's app has no consent. The same seed gives
+the same world; 1,000 tenants take about a second.
+
+The ``Scenario`` then changes like the real world: users come and go, seats
+are bought and released, a new SKU appears, consent or GDAP expires, the
+date moves and subscriptions renew. Every change takes the scenario's lock,
+which the sandbox's routes hold while they read.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app.sandbox.microsoft import names
+from app.sandbox.microsoft.model import (
+    TERM_MONTHS,
+    SandboxSubscription,
+    SandboxTenant,
+    SandboxUser,
+    TenantProfile,
+    add_months,
+)
+from app.sandbox.microsoft.offers import OFFERS, SUITES
+from app.services.catalogue import SkuCatalogue
+
+DEFAULT_TODAY = date(2026, 3, 15)
+SIZES = ((1, 9, 30), (10, 49, 45), (50, 299, 20), (300, 1200, 5))  # (min users, max users, weight %)
+
+
+@dataclass
+class Scenario:
+    seed: int
+    today: date
+    partner_tenant_id: str
+    partner_name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    tenants: dict[str, SandboxTenant] = field(default_factory=dict)
+    secret_expired: bool = False
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    catalogue: SkuCatalogue = field(default_factory=SkuCatalogue.load, repr=False)
+    _domains: dict[str, SandboxTenant] | None = field(default=None, repr=False)
+    _domains_of: set[str] = field(default_factory=set, repr=False)
+
+    # -- reading ------------------------------------------------------------
+
+    def tenant(self, key: str) -> SandboxTenant | None:
+        """A tenant by id or by any of its domains (Entra accepts both)."""
+        key = key.lower()
+        found = self.tenants.get(key)
+        if found is None:
+            found = self._by_domain().get(key)
+        return found
+
+    def _by_domain(self) -> dict[str, SandboxTenant]:
+        # Domains are set when a tenant is made and never change.
+        if self._domains is None or len(self._domains_of) != len(self.tenants):
+            self._domains = {d: t for t in self.tenants.values() for d in (t.default_domain, *t.domains)}
+            self._domains_of = set(self.tenants)
+        return self._domains
+
+    def profiles(self) -> tuple[TenantProfile, ...]:
+        """Every tenant's name and domains, for building matching PSA companies."""
+        with self.lock:
+            return tuple(TenantProfile(id=t.id, name=t.name, default_domain=t.default_domain,
+                                       domains=tuple(t.domains)) for t in self.tenants.values())
+
+    @property
+    def unconsented(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.tenants.values() if not t.consent)
+
+    def sku_id(self, sku: str) -> str:
+        """A SKU id from an id or a part number."""
+        return sku.lower() if "-" in sku else self.catalogue.sku_id(sku)
+
+    def _tenant(self, tenant_id: str) -> SandboxTenant:
+        found = self.tenant(tenant_id)
+        if found is None:
+            raise KeyError(f"the scenario has no tenant {tenant_id}")
+        return found
+
+    @staticmethod
+    def _check_free(t: SandboxTenant, sku_id: str, count: int) -> None:
+        units = t.units(sku_id)
+        free = units["enabled"] + units["warning"] - t.holders(sku_id)
+        if count > free:
+            raise ValueError(f"tenant {t.id} has {max(free, 0)} free seats of {sku_id}, not {count}: add seats first")
+
+    # -- time and change ----------------------------------------------------
+
+    def set_date(self, day: date) -> None:
+        """Move the world to ``day``: terms renew (or expire); GDAP past its end lapses."""
+        with self.lock:
+            self.today = day
+            for t in self.tenants.values():
+                for sub in t.subscriptions:
+                    sub.renew_until(day)
+
+    def add_users(self, tenant_id: str, count: int, sku: str | None = None) -> list[SandboxUser]:
+        with self.lock:
+            t = self._tenant(tenant_id)
+            if sku:
+                self._check_free(t, self.sku_id(sku), count)
+            users = [_user(self.rng, t, len(t.users) + i) for i in range(count)]
+            t.users.extend(users)
+            if sku:
+                self.assign(t.id, sku, count, users)
+            return users
+
+    def remove_users(self, tenant_id: str, count: int) -> list[SandboxUser]:
+        """Delete the last ``count`` users (their licenses are freed)."""
+        with self.lock:
+            t = self._tenant(tenant_id)
+            removed, t.users = t.users[len(t.users) - count:], t.users[: len(t.users) - count]
+            return removed
+
+    def assign(self, tenant_id: str, sku: str, count: int, users: list[SandboxUser] | None = None) -> int:
+        """Give ``sku`` to ``count`` users who lack it, as Microsoft would: only from free seats."""
+        with self.lock:
+            t, sku_id = self._tenant(tenant_id), self.sku_id(sku)
+            self._check_free(t, sku_id, count)
+            done = 0
+            for u in users if users is not None else t.users:
+                if done == count:
+                    break
+                if sku_id not in u.sku_ids:
+                    u.sku_ids.append(sku_id)
+                    done += 1
+            return done
+
+    def unassign(self, tenant_id: str, sku: str, count: int) -> int:
+        with self.lock:
+            t, sku_id = self._tenant(tenant_id), self.sku_id(sku)
+            done = 0
+            for u in reversed(t.users):
+                if done == count:
+                    break
+                if sku_id in u.sku_ids:
+                    u.sku_ids.remove(sku_id)
+                    done += 1
+            return done
+
+    def add_seats(self, tenant_id: str, sku: str, delta: int) -> SandboxSubscription:
+        """Buy (or release, when negative) seats on the SKU's monthly subscription if it has one."""
+        with self.lock:
+            t, sku_id = self._tenant(tenant_id), self.sku_id(sku)
+            subs = [s for s in t.subscriptions if s.sku_id == sku_id and s.status == "active"]
+            if not subs:
+                raise KeyError(f"tenant {tenant_id} has no active subscription of {sku}")
+            sub = next((s for s in subs if s.term == "P1M"), subs[-1])
+            if sub.quantity + delta < 0:
+                raise ValueError(f"{sub.id} has {sub.quantity} seats; cannot release {-delta}")
+            sub.quantity += delta
+            return sub
+
+    def add_sku(self, tenant_id: str, sku: str, seats: int, *, assigned: int = 0, term: str = "P1M",
+                billing_cycle: str = "monthly") -> SandboxSubscription:
+        """A new subscription (a SKU the tenant may not have had), bought today."""
+        with self.lock:
+            t = self._tenant(tenant_id)
+            sub = _subscription(self.rng, self.catalogue, sku, seats, term, billing_cycle, self.today, self.today)
+            t.subscriptions.append(sub)
+            if assigned:
+                self.assign(tenant_id, sub.sku_id, assigned)
+            return sub
+
+    def set_status(self, tenant_id: str, subscription_id: str, status: str) -> None:
+        """Partner Center status: active | expired (Graph Warning) | suspended | disabled | deleted."""
+        with self.lock:
+            t = self._tenant(tenant_id)
+            sub = next(s for s in t.subscriptions if s.id == subscription_id)
+            sub.status = status
+
+    def revoke_consent(self, tenant_id: str) -> None:
+        with self.lock:
+            self._tenant(tenant_id).consent = False
+
+    def grant_consent(self, tenant_id: str) -> None:
+        with self.lock:
+            self._tenant(tenant_id).consent = True
+
+    def expire_gdap(self, tenant_id: str) -> None:
+        with self.lock:
+            self._tenant(tenant_id).gdap_until = self.today - timedelta(days=1)
+
+    def renew_gdap(self, tenant_id: str, days: int = 730) -> None:
+        with self.lock:
+            self._tenant(tenant_id).gdap_until = self.today + timedelta(days=days)
+
+    def end_reseller_relationship(self, tenant_id: str) -> None:
+        with self.lock:
+            self._tenant(tenant_id).reseller = False
+
+
+def generate(n: int, seed: int = 0, *, today: date = DEFAULT_TODAY, catalogue: SkuCatalogue | None = None) -> Scenario:
+    """``n`` tenants, deterministic for ``seed``."""
+    rng = random.Random(seed)
+    scenario = Scenario(seed=seed, today=today, partner_tenant_id=_uuid(rng), partner_name="Sandbox MSP Ltd",
+                        client_id=_uuid(rng), client_secret=f"sbx~{rng.getrandbits(160):040x}", rng=rng,
+                        catalogue=catalogue or SkuCatalogue.load())
+    taken_names: set[str] = set()
+    taken_slugs: set[str] = set()
+    for index in range(n):
+        tenant = _tenant(rng, scenario, index, taken_names, taken_slugs)
+        scenario.tenants[tenant.id] = tenant
+    if n > 1:  # one customer never consented seatsync's app
+        list(scenario.tenants.values())[rng.randrange(1, n)].consent = False
+    return scenario
+
+
+# -- generation -------------------------------------------------------------
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", ascii_text.lower())
+
+
+def _tenant(rng: random.Random, sc: Scenario, index: int, taken_names: set[str],
+            taken_slugs: set[str]) -> SandboxTenant:
+    # taken_slugs holds both onmicrosoft names and verified domains.
+    while True:
+        prefix, noun, trade = rng.choice(names.PREFIXES), rng.choice(names.NOUNS), rng.choice(names.TRADES)
+        suffix, tld = rng.choice(names.SUFFIXES)
+        base = f"{prefix} {noun}" if rng.random() < 0.5 else f"{prefix}{noun.lower()}"
+        name = " ".join(p for p in (base, trade, suffix) if p)
+        slug = _slug(base) + ("" if rng.random() < 0.6 else _slug(trade))
+        if slug not in taken_slugs and name.lower() not in taken_names and f"{slug}{tld}" not in taken_slugs:
+            break
+    taken_names.add(name.lower())
+    taken_slugs.add(slug)
+    domains = [f"{slug}{tld}"]
+    if rng.random() < 0.3:  # a second brand or an older name
+        other = _slug(base) if slug != _slug(base) else f"{slug}{_slug(trade)}"
+        domains.append(f"{other}.com" if tld != ".com" or other != slug else f"{other}.net")
+    # A verified domain belongs to one tenant only.
+    domains = [d for d in domains if d not in taken_slugs]
+    taken_slugs.update(domains)
+    offices = rng.sample(names.OFFICES, rng.choice((1, 1, 1, 2, 2, 3)))
+    created = sc.today - timedelta(days=rng.randrange(60, 3000))
+    tenant = SandboxTenant(id=_uuid(rng), name=name, default_domain=f"{slug}.onmicrosoft.com", domains=domains,
+                           offices=offices, created=created, commerce_id=_uuid(rng),
+                           gdap_until=sc.today + timedelta(days=rng.randrange(30, 730)))
+    low, high, _ = rng.choices(SIZES, weights=[w for *_, w in SIZES])[0]
+    tenant.users = [_user(rng, tenant, i) for i in range(rng.randint(low, high))]
+    _licenses(rng, sc, tenant)
+    return tenant
+
+
+def _user(rng: random.Random, tenant: SandboxTenant, index: int) -> SandboxUser:
+    given, surname = rng.choice(names.GIVEN), rng.choice(names.SURNAMES)
+    office = rng.choice(tenant.offices)
+    domain = tenant.domains[0] if tenant.domains else tenant.default_domain
+    return SandboxUser(
+        id=_uuid(rng), upn=f"{_slug(given)}.{_slug(surname)}{index}@{domain}",
+        display_name=f"{given} {surname}", given_name=given, surname=surname, office=office.name,
+        department=rng.choice(names.DEPARTMENTS), city=office.city, state=office.state,
+        job_title=rng.choice(names.TITLES), enabled=rng.random() > 0.03,
+    )
+
+
+def _licenses(rng: random.Random, sc: Scenario, t: SandboxTenant) -> None:
+    users = t.users
+    suite = rng.choices([s for s, _ in SUITES], weights=[w for _, w in SUITES])[0]
+    licensed = users[: max(1, round(len(users) * rng.uniform(0.8, 1.0)))]
+    spare = 0 if rng.random() < 0.4 else rng.randint(1, max(1, len(users) // 10 + 2))
+    _buy(rng, sc, t, suite, licensed, len(licensed) + spare, split=True)
+
+    rest = users[len(licensed):]
+    if rest and rng.random() < 0.5:  # frontline staff with mailboxes only
+        _buy(rng, sc, t, "EXCHANGESTANDARD", rest, len(rest) + rng.randint(0, 2))
+    if len(licensed) >= 5 and rng.random() < 0.2:
+        _buy(rng, sc, t, "MCOEV", rng.sample(licensed, max(1, len(licensed) // 4)), None)
+    if rng.random() < 0.25:
+        _buy(rng, sc, t, "POWER_BI_PRO", rng.sample(users, max(1, len(users) // 8)), None)
+    if rng.random() < 0.4:
+        _buy(rng, sc, t, "FLOW_FREE", rng.sample(users, max(1, len(users) // 5)), None)
+    if rng.random() < 0.2:
+        _buy(rng, sc, t, "POWER_BI_STANDARD", rng.sample(users, max(1, len(users) // 6)), None)
+
+
+def _buy(rng: random.Random, sc: Scenario, t: SandboxTenant, part: str, holders: list[SandboxUser],
+         seats: int | None, split: bool = False) -> None:
+    offer = OFFERS[part]
+    sku_id = sc.catalogue.sku_id(part)
+    for u in holders:
+        u.sku_ids.append(sku_id)
+    if not offer.paid:
+        t.subscriptions.append(_subscription(rng, sc.catalogue, part, offer.free_units, "P1M", "monthly",
+                                             t.created, sc.today, in_partner_center=False))
+        return
+    seats = len(holders) + rng.randint(0, 1) if seats is None else seats
+    kind = rng.random()
+    if split and kind < 0.2 and seats >= 4:  # an annual base plus a monthly top-up
+        base = seats - rng.randint(1, max(1, seats // 4))
+        plans = [(base, "P1Y", rng.choice(("monthly", "annual"))), (seats - base, "P1M", "monthly")]
+    elif kind < 0.65:
+        plans = [(seats, "P1Y", rng.choice(("monthly", "monthly", "annual")))]
+    else:
+        plans = [(seats, "P1M", "monthly")]
+    for quantity, term, cycle in plans:
+        bought = sc.today - timedelta(days=rng.randrange(1, 700))
+        t.subscriptions.append(_subscription(rng, sc.catalogue, part, quantity, term, cycle, bought, sc.today))
+
+
+def _subscription(rng: random.Random, catalogue: SkuCatalogue, part: str, quantity: int, term: str, cycle: str,
+                  bought: date, today: date, *, in_partner_center: bool = True) -> SandboxSubscription:
+    sku_id = part.lower() if "-" in part else catalogue.sku_id(part)
+    info = catalogue.get(sku_id)
+    part_number = info.part_number if info else part
+    offer = OFFERS.get(part_number)
+    months = TERM_MONTHS[term]
+    elapsed = (today.year - bought.year) * 12 + today.month - bought.month
+    terms = max(0, elapsed // months)
+    while terms and add_months(bought, months * terms) > today:
+        terms -= 1
+    while add_months(bought, months * (terms + 1)) <= today:
+        terms += 1
+    return SandboxSubscription(
+        id=_uuid(rng), directory_id=_uuid(rng), sku_id=sku_id, part_number=part_number,
+        offer_id=offer.offer_id if offer else "", offer_name=info.name if info else part_number,
+        quantity=quantity, term=term, billing_cycle=cycle, created=bought, terms=terms,
+        in_partner_center=in_partner_center and bool(offer and offer.paid),
+    )

@@ -1,0 +1,46 @@
+"""Reading many tenants at once, with a cap, each tenant on its own.
+
+One tenant's failure never stops the others (DESIGN §3): each result is the
+value or the exception that tenant raised. The per-API concurrency caps of
+``HttpApi`` still hold underneath; ``max_workers`` bounds the tenants in
+flight (and so the memory their inventories hold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DEFAULT_WORKERS = 8
+
+
+def for_each_tenant(tenants: Iterable[K], work: Callable[[K], V], *, max_workers: int = DEFAULT_WORKERS,
+                    on_done: Callable[[K, V | BaseException], None] | None = None) -> dict[K, V | Exception]:
+    """Run ``work(tenant)`` for every tenant on at most ``max_workers`` threads.
+
+    Returns tenant -> result or the Exception it raised, in input order.
+    ``on_done`` is called from the worker thread as each tenant finishes
+    (progress reporting); it must be quick and thread-safe.
+    """
+    if max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    keys = list(dict.fromkeys(tenants))
+
+    def run(key: K) -> V | Exception:
+        try:
+            outcome: V | Exception = work(key)
+        except Exception as error:  # noqa: BLE001 - reported per tenant, never lost
+            outcome = error
+        if on_done is not None:
+            on_done(key, outcome)
+        return outcome
+
+    if not keys:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(keys)), thread_name_prefix="tenant") as pool:
+        results = list(pool.map(run, keys))
+    return dict(zip(keys, results))

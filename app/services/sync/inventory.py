@@ -1,0 +1,110 @@
+"""One tenant's Microsoft 365 inventory, read whole or not at all.
+
+``InventoryService.fetch`` reads a tenant's licenses (Graph subscribedSkus),
+the subscriptions under them (Graph directory subscriptions joined to
+Partner Center's terms) and, when asked, its users, into a
+``TenantInventory``. DESIGN §3: a read that fails, is partial, or returns
+zero where there were seats before stops that tenant's sync, so this never
+returns an inventory it is not sure of: it raises ``InventoryRefused``
+(with the underlying typed error as ``cause``) and the sync writes nothing
+for that tenant. A good read is saved as the tenant's latest snapshot.
+
+The store is a small port (``InventoryStore``) the database implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Protocol
+
+from app.billing.types import TenantInventory
+from app.errors import SeatsyncError
+from app.services.catalogue import SkuCatalogue
+from app.services.microsoft.errors import TenantNotFound
+from app.services.microsoft.graph import GraphClient
+from app.services.microsoft.mapping import licenses_from_graph, user_from_graph
+from app.services.microsoft.partner_center import PartnerCenterClient
+from app.services.microsoft.pool import DEFAULT_WORKERS, for_each_tenant
+
+
+class InventoryStore(Protocol):
+    def last_seat_total(self, tenant_id: str) -> int | None:
+        """Purchased seats of the tenant's last good snapshot (``seat_total``), None if never read."""
+        ...
+
+    def save_snapshot(self, inventory: TenantInventory) -> None: ...
+
+
+class InventoryRefused(SeatsyncError):
+    """This tenant's licenses could not be read completely, so it was not synced; nothing was changed."""
+
+    def __init__(self, detail: str = "", *, tenant_id: str, cause: BaseException | None = None) -> None:
+        self.tenant_id = tenant_id
+        self.cause = cause
+        super().__init__(detail, tenant_id=tenant_id)
+
+
+def seat_total(inventory: TenantInventory) -> int:
+    """Purchased seats across the tenant's licenses: what "there were seats" compares."""
+    return sum(lic.purchased for lic in inventory.licenses)
+
+
+class InventoryService:
+    def __init__(self, graph: GraphClient, partner_center: PartnerCenterClient | None, catalogue: SkuCatalogue,
+                 store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.graph = graph
+        self.partner_center = partner_center
+        self.catalogue = catalogue
+        self.store = store
+        self.now = now
+
+    def fetch(self, tenant_id: str, *, name: str = "", with_users: bool = False) -> TenantInventory:
+        """The tenant's inventory, or ``InventoryRefused``; saved as its snapshot when good."""
+        tenant_id = tenant_id.lower()
+        try:
+            inventory = self._read(tenant_id, name, with_users)
+        except SeatsyncError as error:
+            why = str(error) if tenant_id in str(error) else f"(tenant {tenant_id}) {error}"
+            raise InventoryRefused(why, tenant_id=tenant_id, cause=error) from error
+        self._check(inventory)
+        self.store.save_snapshot(inventory)
+        return inventory
+
+    def fetch_many(self, tenant_ids: Iterable[str], *, with_users: bool = False,
+                   max_workers: int = DEFAULT_WORKERS,
+                   on_done: Callable[[str, object], None] | None = None) -> dict[str, TenantInventory | Exception]:
+        """Each tenant on its own: one's failure never stops the others (DESIGN §3)."""
+        return for_each_tenant(tenant_ids, lambda t: self.fetch(t, with_users=with_users),
+                               max_workers=max_workers, on_done=on_done)
+
+    def _read(self, tenant_id: str, name: str, with_users: bool) -> TenantInventory:
+        fetched_at = self.now()
+        skus = self.graph.subscribed_skus(tenant_id)
+        directory = self.graph.directory_subscriptions(tenant_id)
+        terms = None
+        if self.partner_center is not None:
+            try:
+                terms = self.partner_center.subscriptions(tenant_id)
+            except TenantNotFound:
+                terms = None  # consented directly, not a Partner Center customer: Graph's view is all there is
+        licenses = licenses_from_graph(skus, directory, terms, self.catalogue)
+        users = tuple(user_from_graph(u) for u in self.graph.users(tenant_id)) if with_users else None
+        return TenantInventory(tenant_id=tenant_id, name=name, fetched_at=fetched_at, licenses=licenses, users=users)
+
+    def _check(self, inventory: TenantInventory) -> None:
+        """Refuse an empty or partial read (DESIGN §3: never write a decrease from it)."""
+        tenant = inventory.tenant_id
+        before = self.store.last_seat_total(tenant)
+        now = seat_total(inventory)
+        if before and now == 0:
+            what = "no licenses" if not inventory.licenses else "licenses with no purchased seats"
+            raise InventoryRefused(f"(tenant {tenant}: Microsoft returned {what}, where the last read had {before} "
+                                   "seats; the next sync reads it again)",
+                                   tenant_id=tenant)
+        if inventory.users is not None:
+            consumed = sum(lic.consumed for lic in inventory.licenses)
+            holders = sum(1 for user in inventory.users if user.sku_ids)
+            if consumed and not holders:
+                raise InventoryRefused(f"(tenant {tenant}: {consumed} licenses are assigned but no user with a "
+                                       "license was returned)", tenant_id=tenant)
