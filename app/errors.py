@@ -17,7 +17,7 @@ class SeatsyncError(Exception):
 
     @property
     def message(self) -> str:
-        head = (self.__doc__ or type(self).__name__).strip().splitlines()[0]
+        head = " ".join((self.__doc__ or type(self).__name__).split())
         return f"{head.rstrip('.')}: {self.detail}" if self.detail else head
 
 

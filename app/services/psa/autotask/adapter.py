@@ -1,0 +1,369 @@
+"""Datto Autotask PSA behind the PSA port.
+
+How the port maps onto Autotask (DESIGN §2 and §4; APIS.md §B2):
+
+- Agreement = a Recurring Service contract; line = a contract service (the
+  contract's use of a catalog service), product = a service.
+- A line's quantity lives in its ContractServiceUnits (one row per period);
+  ``Line.quantity`` is the units of the last row, i.e. what the line holds
+  once every scheduled change has happened; ``Line.start`` is the first day
+  it holds units and ``Line.end`` the last, when it holds none from then on.
+- set_quantity / cancel_line post ContractServiceAdjustments whose
+  ``unitChange`` is computed from the rows just read (never from a counter),
+  dated on a period's first day only, so Autotask never prorates anything
+  itself (units.boundary). cancel_line is a change to 0 units: Autotask
+  cannot delete a contract service through the API.
+- add_dated_line writes a contract charge for exactly the amount seatsync
+  computed (charges.py): seatsync prorates, by DESIGN §2's formula
+  seats × unit price × days(D..E) / days(S..E) rounded once half-up, and
+  Autotask bills that amount as it stands. Together with the main line's
+  change posted from the next period, the invoice shows the period at the
+  old count plus one prorate (or credit) charge — the same money as
+  ConnectWise's main addition plus prorate addition, and no double
+  proration: a mid-period adjustment would make Autotask prorate again by
+  its own rounding and day count, which are not documented [U].
+- Ownership marker: a contract service's ``internalDescription`` (shown to
+  Autotask users, never printed on the customer's invoice, writable only
+  when the service is added — so a line is adopted by re-creating it);
+  a charge's ``internalPurchaseOrderNumber``. ``invoiceDescription`` (and
+  a charge's name/description) carries the line's description.
+- Non-billable and no-charge lines are written at a unit price of 0 (a
+  contract service has no billable flag); charges use isBillableToCompany.
+- "Disable proration" (Sync 365's setting, USERS.md): a "Disable Proration"
+  UDF on the contract or its company, or seatsync's own per-company
+  setting (``no_proration_companies``), makes ``Agreement.prorates`` False;
+  mid-period changes then land on the period boundary: the current period
+  if it is not yet billed, else the next.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from app.billing.periods import agreement_period
+from app.billing.types import Agreement, BillingOption, Line, LineKind, Product
+from app.services.psa.autotask import charges, records, wire
+from app.services.psa.autotask.client import AutotaskClient
+from app.services.psa.autotask.errors import (
+    AutotaskInactiveService,
+    AutotaskMalformedResponse,
+    AutotaskNoMaterialCode,
+    AutotaskNotFound,
+    AutotaskUnsupportedContract,
+)
+from app.services.psa.autotask.query import begins_with, eq, exist, in_
+from app.services.psa.autotask.units import ONE_DAY, UnitRow, adjustments_to, boundary, sorted_rows, span
+from app.services.psa.port import Capabilities, NewLine, PsaCompany, check_dated_line
+
+AUTOTASK_CAPABILITIES = Capabilities(
+    dated_quantity_change=True,  # ContractServiceAdjustments (posted on period boundaries)
+    dated_lines=True,  # ContractCharges with the exact amount
+    cancel_from_date=True,
+    max_description_length=1000,  # ContractServices.invoiceDescription
+    marker_field="ContractService.internalDescription / ContractCharge.internalPurchaseOrderNumber",
+    max_marker_length=50,
+)
+
+
+class AutotaskPsa:
+    name = "Datto Autotask PSA"
+    capabilities = AUTOTASK_CAPABILITIES
+
+    def __init__(self, client: AutotaskClient, *, today: Callable[[], date] = date.today, currency: str = "USD",
+                 no_proration_companies: Iterable[str] = (), proration_udf: str = records.PRORATION_UDF,
+                 domains_udf: str = records.DOMAINS_UDF, charge_billing_code_id: int | None = None) -> None:
+        self.client = client
+        self.today = today
+        self.currency = currency
+        self.no_proration_companies = frozenset(no_proration_companies)
+        self.proration_udf = proration_udf
+        self.domains_udf = domains_udf
+        self.charge_billing_code_id = charge_billing_code_id
+        self._lock = threading.Lock()
+        self._contracts: dict[int, dict[str, Any]] = {}
+        self._services: dict[int, dict[str, Any]] = {}
+        self._company_no_proration: dict[int, bool] = {}
+
+    # -- reference data ----------------------------------------------------------
+
+    def test_connection(self) -> None:
+        self.client.zone_url(refresh=True)
+        for entity in ("Companies", "Contracts", "Services", "ContractServices"):
+            self.client.count(entity)
+
+    def list_companies(self) -> list[PsaCompany]:
+        found = self.client.query("Companies")
+        with self._lock:
+            for record in found:
+                self._company_no_proration[int(record["id"])] = records.truthy(
+                    wire.udf(record, self.proration_udf))
+        return [records.company(r, self.domains_udf) for r in sorted(found, key=lambda r: r["id"])]
+
+    def list_agreements(self, company_id: str | None = None) -> list[Agreement]:
+        recurring = self._picklist_value("Contracts", "contractType", records.RECURRING_SERVICE)
+        filters = [eq("contractType", recurring)]
+        if company_id is not None:
+            filters.append(eq("companyID", _record_id(company_id, "company")))
+            self._company_flag(_record_id(company_id, "company"))
+        flagged: dict[int, bool] | None = None
+        if company_id is None:
+            # One query for the companies that carry the UDF at all; every other company prorates.
+            flagged = {int(r["id"]): records.truthy(wire.udf(r, self.proration_udf))
+                       for r in self.client.query("Companies", [exist(self.proration_udf, udf=True)])}
+        contracts = sorted(self.client.query("Contracts", filters), key=lambda r: r["id"])
+        with self._lock:
+            self._contracts.update({int(r["id"]): r for r in contracts})
+            if flagged is not None:
+                for record in contracts:
+                    company = int(record.get("companyID") or 0)
+                    self._company_no_proration[company] = flagged.get(company, False)
+        return [a for a in (self._agreement(r, strict=False) for r in contracts) if a is not None]
+
+    def list_products(self) -> list[Product]:
+        found = sorted(self.client.query("Services"), key=lambda r: r["id"])
+        with self._lock:
+            self._services.update({int(r["id"]): r for r in found})
+        return [records.product(r) for r in found]
+
+    # -- lines ---------------------------------------------------------------------
+
+    def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]:
+        contract = self._contract(agreement_id)
+        wanted = None if product_ids is None else {str(p) for p in product_ids}
+        if wanted is not None and not wanted:
+            return []
+        filters = [eq("contractID", contract["id"])]
+        if wanted is not None:
+            numeric = sorted(int(p) for p in wanted if p.isdigit())
+            if not numeric:
+                return []
+            filters.append(in_("serviceID", numeric))
+        services = sorted(self.client.query("ContractServices", filters), key=lambda r: r["id"])
+        rows = self._rows_by_service([int(cs["id"]) for cs in services], contract["id"])
+        lines = [self._main_line(cs, rows.get(int(cs["id"]), [])) for cs in services]
+        service_of = {int(cs["id"]): str(cs["serviceID"]) for cs in services}
+        found = self.client.query("ContractCharges", [eq("contractID", contract["id"]),
+                                                      begins_with("internalPurchaseOrderNumber", "seatsync:")])
+        for record in sorted(found, key=lambda r: r["id"]):
+            if charges.is_dated_line(record):
+                line = charges.to_line(record, service_of, self.currency)
+                if wanted is None or line.product_id in wanted:
+                    lines.append(line)
+        return lines
+
+    def create_line(self, line: NewLine) -> Line:
+        if line.kind is not LineKind.MAIN:
+            raise ValueError(f"create_line writes main lines; a {line.kind.value} line goes through add_dated_line")
+        if line.quantity < 0:
+            raise ValueError(f"a main line cannot hold {line.quantity} seats")
+        contract = self._contract(line.agreement_id)
+        agreement = self._agreement(contract, strict=True)
+        assert agreement is not None
+        service = self._service(line.product_id)
+        if service.get("isActive") is False:
+            raise AutotaskInactiveService(f"service {service.get('name')!r} (id {service['id']})")
+        price = line.unit_price if line.billing_option is BillingOption.BILLABLE else Decimal("0")
+        body = {"contractID": contract["id"], "serviceID": service["id"], "unitPrice": price,
+                "unitCost": wire.money(service.get("unitCost"), "unitCost"),
+                "invoiceDescription": line.description, "internalDescription": line.marker}
+        cs_id = self.client.create(f"V1.0/Contracts/{contract['id']}/Services", body, endpoint="ContractServices")
+        cs = {**body, "id": cs_id}
+        rows = self._rows(cs_id, contract["id"])
+        period = agreement_period(agreement, line.start)
+        self._post(contract, cs_id, adjustments_to(rows, line.quantity,
+                                                   boundary(line.start, period, rows, agreement.prorates)))
+        return self._main_line(cs, self._rows(cs_id, contract["id"]))
+
+    def set_quantity(self, line: Line, quantity: int, effective: date) -> Line:
+        cs, contract = self._contract_service(line)
+        agreement = self._agreement(contract, strict=True)
+        assert agreement is not None
+        rows = self._rows(int(cs["id"]), contract["id"])
+        day = boundary(effective, agreement_period(agreement, effective), rows, agreement.prorates)
+        self._post(contract, int(cs["id"]), adjustments_to(rows, quantity, day))
+        return self._main_line(cs, self._rows(int(cs["id"]), contract["id"]))
+
+    def cancel_line(self, line: Line, effective: date) -> Line:
+        charge = charges.charge_id(line.id)
+        if charge is not None:
+            current = self._charge(line, charge)
+            self.client.delete(f"V1.0/Contracts/{current.agreement_id}/Charges/{charge}", endpoint="ContractCharges")
+            return replace(current, end=effective - ONE_DAY)
+        cancelled = self.set_quantity(line, 0, effective)
+        if cancelled.start is None:
+            # Never billed: the port reports the day before ``effective`` as its end.
+            return replace(cancelled, end=effective - ONE_DAY)
+        return cancelled
+
+    def update_description(self, line: Line, description: str) -> Line:
+        charge = charges.charge_id(line.id)
+        if charge is not None:
+            current = self._charge(line, charge)
+            name = (description.splitlines() or [""])[0][:charges.NAME_LENGTH] or current.description[:100]
+            self.client.update(f"V1.0/Contracts/{current.agreement_id}/Charges",
+                               {"id": charge, "name": name, "description": description}, endpoint="ContractCharges")
+            return self._charge(line, charge)
+        cs, contract = self._contract_service(line)
+        self.client.update(f"V1.0/Contracts/{contract['id']}/Services",
+                           {"id": int(cs["id"]), "invoiceDescription": description}, endpoint="ContractServices")
+        return self._main_line({**cs, "invoiceDescription": description},
+                               self._rows(int(cs["id"]), contract["id"]))
+
+    def add_dated_line(self, line: NewLine) -> Line:
+        check_dated_line(line)
+        contract = self._contract(line.agreement_id)
+        self._agreement(contract, strict=True)
+        service = self._service(line.product_id)
+        # A retried write finds the charge it already made (reconcile before re-create).
+        for record in self.client.query("ContractCharges", [eq("contractID", contract["id"]),
+                                                            eq("internalPurchaseOrderNumber", line.marker)]):
+            if charges.is_dated_line(record) and record.get("internalPurchaseOrderNumber") == line.marker:
+                return charges.to_line(record, {}, self.currency)
+        mains = [cs for cs in self.client.query("ContractServices", [eq("contractID", contract["id"]),
+                                                                     eq("serviceID", service["id"])])
+                 if cs.get("internalDescription") and line.marker.startswith(str(cs["internalDescription"]))]
+        body = charges.charge_body(
+            line, contract_id=contract["id"], contract_service_id=int(mains[0]["id"]) if len(mains) == 1 else None,
+            billing_code_id=self._material_code(),
+            charge_type=self.client.picklist_value("ContractCharges", "chargeType", "Operational"),
+            status=self.client.picklist_value("ContractCharges", "status", "Delivered/Fully Implemented",
+                                              "Fully Implemented", "Delivered"),
+            currency=self.currency)
+        charge = self.client.create(f"V1.0/Contracts/{contract['id']}/Charges", body, endpoint="ContractCharges")
+        record = self.client.get("ContractCharges", charge)
+        if record is None:
+            raise AutotaskMalformedResponse(f"contract charge {charge} was created but cannot be read back")
+        return charges.to_line(record, {}, self.currency)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _main_line(self, cs: dict[str, Any], rows: list[UnitRow]) -> Line:
+        s = span(rows)
+        return Line(id=str(cs["id"]), agreement_id=str(cs["contractID"]), product_id=str(cs["serviceID"]),
+                    kind=LineKind.MAIN, quantity=s.quantity,
+                    unit_price=wire.money(cs.get("unitPrice"), "unitPrice"), start=s.start, end=s.end,
+                    description=str(cs.get("invoiceDescription") or ""),
+                    marker=str(cs.get("internalDescription") or ""))
+
+    def _rows(self, cs_id: int, contract_id: int) -> list[UnitRow]:
+        return self._rows_by_service([cs_id], contract_id).get(cs_id, [])
+
+    def _rows_by_service(self, cs_ids: list[int], contract_id: int) -> dict[int, list[UnitRow]]:
+        if not cs_ids:
+            return {}
+        found = self.client.query_in("ContractServiceUnits", "contractServiceID", cs_ids,
+                                     [eq("contractID", contract_id)])
+        grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for record in found:
+            grouped[int(record.get("contractServiceID") or 0)].append(record)
+        try:
+            return {cs_id: sorted_rows(grouped[cs_id]) for cs_id in cs_ids}
+        except ValueError as error:
+            raise AutotaskMalformedResponse(str(error)) from None
+
+    def _post(self, contract: dict[str, Any], cs_id: int, posts: list[tuple[date, int]]) -> None:
+        for day, change in posts:
+            self.client.create("V1.0/ContractServiceAdjustments",
+                               {"contractID": contract["id"], "contractServiceID": cs_id,
+                                "effectiveDate": wire.at_midnight(day), "unitChange": change},
+                               endpoint="ContractServiceAdjustments")
+
+    def _contract(self, agreement_id: str) -> dict[str, Any]:
+        key = _record_id(agreement_id, "contract")
+        with self._lock:
+            cached = self._contracts.get(key)
+        if cached is not None:
+            return cached
+        record = self.client.get("Contracts", key)
+        if record is None:
+            raise AutotaskNotFound(f"contract {agreement_id}")
+        with self._lock:
+            self._contracts[key] = record
+        return record
+
+    def _service(self, product_id: str) -> dict[str, Any]:
+        key = _record_id(product_id, "service")
+        with self._lock:
+            cached = self._services.get(key)
+        if cached is not None:
+            return cached
+        record = self.client.get("Services", key)
+        if record is None:
+            raise AutotaskNotFound(f"service {product_id}")
+        with self._lock:
+            self._services[key] = record
+        return record
+
+    def _contract_service(self, line: Line) -> tuple[dict[str, Any], dict[str, Any]]:
+        if charges.charge_id(line.id) is not None:
+            raise AutotaskUnsupportedContract(f"line {line.id} is a one-off charge; its seats cannot change")
+        cs = self.client.get("ContractServices", _record_id(line.id, "contract service"))
+        if cs is None:
+            raise AutotaskNotFound(f"contract service {line.id}")
+        return cs, self._contract(str(cs["contractID"]))
+
+    def _charge(self, line: Line, charge: int) -> Line:
+        record = self.client.get("ContractCharges", charge)
+        if record is None:
+            raise AutotaskNotFound(f"contract charge {charge}")
+        return charges.to_line(record, {}, self.currency)
+
+    def _picklist_value(self, entity: str, field_name: str, label: str) -> int:
+        value = self.client.picklist_value(entity, field_name, label)
+        if value is None:
+            raise AutotaskMalformedResponse(f"{entity}.{field_name} has no picklist value {label!r}")
+        return value
+
+    def _label(self, entity: str, field_name: str, value: Any) -> str:
+        return self.client.picklist(entity, field_name).get(str(value), "")
+
+    def _company_flag(self, company_id: int) -> bool:
+        with self._lock:
+            if company_id in self._company_no_proration:
+                return self._company_no_proration[company_id]
+        record = self.client.get("Companies", company_id)
+        flag = record is not None and records.truthy(wire.udf(record, self.proration_udf))
+        with self._lock:
+            self._company_no_proration[company_id] = flag
+        return flag
+
+    def _agreement(self, contract: dict[str, Any], *, strict: bool) -> Agreement | None:
+        company = int(contract.get("companyID") or 0)
+        disabled = (records.truthy(wire.udf(contract, self.proration_udf))
+                    or str(company) in self.no_proration_companies or self._company_flag(company))
+        try:
+            agreement = records.agreement(
+                contract, type_label=self._label("Contracts", "contractType", contract.get("contractType")),
+                period_label=self._label("Contracts", "contractPeriodType", contract.get("contractPeriodType")),
+                status_label=self._label("Contracts", "status", contract.get("status")), prorates=not disabled,
+                today=self.today(), currency=self.currency)
+        except ValueError as error:
+            raise AutotaskMalformedResponse(f"contract {contract.get('id')}: {error}") from None
+        if agreement is None and strict:
+            raise AutotaskUnsupportedContract(f"contract {contract.get('id')} ({contract.get('contractName')!r})")
+        return agreement
+
+    def _material_code(self) -> int:
+        if self.charge_billing_code_id is not None:
+            return self.charge_billing_code_id
+        material = self.client.picklist_value("BillingCodes", "useType", "Material Cost Code")
+        codes = [] if material is None else self.client.query("BillingCodes", [eq("useType", material),
+                                                                                eq("isActive", True)])
+        if not codes:
+            raise AutotaskNoMaterialCode()
+        preferred = [c for c in codes if any(w in str(c.get("name", "")).lower() for w in ("seatsync", "prorat"))]
+        self.charge_billing_code_id = int(min(preferred or codes, key=lambda c: c["id"])["id"])
+        return self.charge_billing_code_id
+
+
+def _record_id(value: str, what: str) -> int:
+    text = str(value).strip()
+    if not text.isdigit():
+        raise AutotaskNotFound(f"{what} {value!r}")
+    return int(text)

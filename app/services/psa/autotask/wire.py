@@ -1,0 +1,85 @@
+"""Autotask's wire format: JSON numbers for money read as Decimal, UTC
+date-times without a zone suffix (APIS.md §B2: "Date-times come back as UTC
+without Z. Accept both forms"), and the ``{"errors": [...]}`` body.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from app.billing.money import to_money
+
+
+def dumps(value: Any) -> str:
+    """JSON with Decimal written as a number; floats are refused (money is never float)."""
+    if value is None or isinstance(value, (bool, str)):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a JSON number: {value}")
+        return format(value, "f")
+    if isinstance(value, float):
+        raise TypeError("seatsync never sends floats to Autotask")
+    if isinstance(value, datetime):
+        return json.dumps(value.replace(tzinfo=None).isoformat(timespec="seconds"))
+    if isinstance(value, date):
+        return json.dumps(at_midnight(value))
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    raise TypeError(f"cannot send {type(value).__name__} to Autotask")
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+def at_midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def parse_day(value: Any, what: str) -> date:
+    """The date of an Autotask date-time ("2025-03-01T00:00:00", with or without Z)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} is not a date-time: {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc)
+    return parsed.date()
+
+
+def money(value: Any, what: str) -> Decimal:
+    """An amount as Decimal; None reads as zero (Autotask leaves unset prices null)."""
+    if value is None:
+        return Decimal("0")
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return to_money(value)
+    raise ValueError(f"{what} is not a number: {value!r}")
+
+
+def error_messages(body: Any) -> list[str]:
+    """The messages of an ``{"errors": [...]}`` body, or [] when it is not one."""
+    if isinstance(body, dict):
+        found = body.get("errors") or body.get("Errors")
+        if isinstance(found, list):
+            return [str(m) for m in found if m]
+        if isinstance(found, str):
+            return [found]
+    return []
+
+
+def udf(record: dict[str, Any], name: str) -> str | None:
+    for field in record.get("userDefinedFields") or ():
+        if isinstance(field, dict) and str(field.get("name", "")).lower() == name.lower():
+            value = field.get("value")
+            return None if value is None else str(value)
+    return None
