@@ -59,3 +59,21 @@ def test_a_missing_setting_or_secret_is_named(context):
     cid = add(context, "connectwise", {"site": "https://x", "company_id": "a", "public_key": "p", "client_id": "c"}, {})
     with pytest.raises(Exception, match="private key"):
         context.psa(cid)
+
+
+def test_a_stored_autotask_connection_opens_with_its_keyring_secret(context, tls):
+    from app.sandbox.autotask import AutotaskSandbox, lookup_url, seed_account, serve
+
+    app = AutotaskSandbox()
+    account = seed_account(app)
+    server = serve(app, tls=tls)
+    try:
+        cid = add(context, "autotask", {"username": account.username, "integration_code": account.integration_code,
+                                        "lookup_url": lookup_url(server)}, {"secret": account.secret})
+        context.psa(cid).test_connection()
+        wrong = add(context, "autotask", {"username": account.username, "integration_code": account.integration_code,
+                                          "lookup_url": lookup_url(server)}, {"secret": "wrong"})
+        with pytest.raises(PsaAuthError):
+            context.psa(wrong).test_connection()
+    finally:
+        server.stop()

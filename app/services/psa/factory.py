@@ -52,6 +52,18 @@ def _connectwise(settings: Mapping[str, Any], secret: SecretReader, verify: bool
         domains_field=settings.get("domains_field") or "M365 Domains")
 
 
+def _autotask(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
+    from app.services.psa.autotask.adapter import AutotaskPsa
+    from app.services.psa.autotask.client import DEFAULT_LOOKUP_URL, AutotaskClient, AutotaskCredentials
+
+    credentials = AutotaskCredentials(username=settings["username"], secret=secret("secret"),
+                                      integration_code=settings["integration_code"],
+                                      lookup_url=settings.get("lookup_url") or DEFAULT_LOOKUP_URL)
+    code = settings.get("charge_billing_code_id")
+    return AutotaskPsa(AutotaskClient(credentials, verify=verify),
+                       charge_billing_code_id=int(code) if code else None)
+
+
 def _halopsa(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
     from app.services.psa.halopsa.adapter import HaloPsaAdapter
     from app.services.psa.halopsa.client import HaloClient, HaloConfig
@@ -71,6 +83,13 @@ KINDS: dict[str, PsaKind] = {
         Field("client_id", "Client ID", hint="from developer.connectwise.com/ClientID"),
         Field("domains_field", "Custom field with M365 domains", required=False),
     ), _connectwise),
+    "autotask": PsaKind("autotask", "Datto Autotask PSA", (
+        Field("username", "API user name", hint="the API-only user's e-mail address"),
+        Field("secret", "API secret", secret=True),
+        Field("integration_code", "API tracking identifier", hint="Admin > Resources > the API user"),
+        Field("lookup_url", "Zone lookup URL", required=False, hint="default: Autotask's own"),
+        Field("charge_billing_code_id", "Material cost code for prorate charges", required=False),
+    ), _autotask),
     "halopsa": PsaKind("halopsa", "HaloPSA", (
         Field("api_url", "Resource server URL", hint="e.g. https://yourcompany.halopsa.com/api"),
         Field("auth_url", "Authorisation server URL", required=False, hint="default: the same host's /auth"),
