@@ -32,7 +32,9 @@ from app.models.repositories import (
     SyncRuns,
     Tenants,
 )
+from app.models.records import MicrosoftConnectionRecord
 from app.services.catalogue import SkuCatalogue
+from app.services.microsoft.config import MicrosoftSettings
 from app.services.psa.factory import open_psa
 from app.services.psa.port import PsaPort
 from app.services.secrets import SecretKey, SecretStore
@@ -124,7 +126,7 @@ class Context:
         return self._catalogue
 
     def microsoft(self):  # -> MicrosoftClients
-        from app.services.microsoft import MicrosoftClients, MicrosoftSettings
+        from app.services.microsoft import MicrosoftClients
 
         with self._lock:
             if self._microsoft is None:
@@ -132,16 +134,16 @@ class Context:
                 if not records:
                     raise ConfigurationError("no Microsoft partner connection: add it in Settings")
                 record = records[0]
-                self._microsoft = MicrosoftClients.create(MicrosoftSettings(
-                    client_id=record.client_id,
-                    client_secret=self.secrets.get(microsoft_secret_key(record.id, record.name)),
-                    partner_tenant_id=record.partner_tenant_id,
-                    authority_host=_host(record.authority_url),
-                    graph_url=_graph_base(record.graph_url),
-                    partner_center_url=_pc_base(record.partner_center_url),
-                    ca_file=self.ca_file,
-                ))
+                secret = self.secrets.get(microsoft_secret_key(record.id, record.name))
+                self._microsoft = MicrosoftClients.create(microsoft_settings(record, secret, self.ca_file))
             return self._microsoft
+
+    def forget_microsoft(self) -> None:
+        """Drop the opened Microsoft clients (the partner connection or its secret changed)."""
+        with self._lock:
+            microsoft, self._microsoft = self._microsoft, None
+        if microsoft is not None:
+            microsoft.close()
 
     def inventory_service(self) -> InventoryService:
         clients = self.microsoft()
@@ -157,6 +159,21 @@ class Context:
         if microsoft is not None:
             microsoft.close()
         close_database()
+
+
+def microsoft_settings(record: MicrosoftConnectionRecord, client_secret: str,
+                       ca_file: str | None = None) -> MicrosoftSettings:
+    """The Microsoft clients' settings for a stored (or drafted) partner connection."""
+
+    return MicrosoftSettings(
+        client_id=record.client_id,
+        client_secret=client_secret,
+        partner_tenant_id=record.partner_tenant_id,
+        authority_host=_host(record.authority_url),
+        graph_url=_graph_base(record.graph_url),
+        partner_center_url=_pc_base(record.partner_center_url),
+        ca_file=ca_file,
+    )
 
 
 def _host(url: str) -> str:

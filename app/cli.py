@@ -15,7 +15,7 @@ from app import __version__
 from app.errors import SeatsyncError
 
 #: Modules under app/commands, in the order --help lists them.
-COMMANDS = ("plan", "demo", "tenants")
+COMMANDS = ("plan", "sync", "approvals", "tenants", "run-scheduler", "demo")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"app.commands.{name}").register(subparsers)
+        importlib.import_module(f"app.commands.{name.replace('-', '_')}").register(subparsers)
     return parser
 
 

@@ -139,21 +139,28 @@ class SyncRunRecord:
 
 
 class JournalState(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    HELD = "held"
+    """Where a write attempted on the PSA stands (the sync engine's journal states)."""
+
+    PENDING = "pending"  # journaled before the PSA call
+    DONE = "done"  # the PSA confirmed it
+    UNKNOWN = "unknown"  # the call failed in a way that may have applied it
+    FAILED = "failed"  # the PSA refused it: nothing was written
+    NOT_APPLIED = "not_applied"  # settled by reading the PSA: it was never applied
 
 
 @dataclass(frozen=True, kw_only=True)
 class JournalRecord:
-    """An operation in the journal. ``attempts`` > 1 on a pending entry means an
-    earlier attempt may have reached the PSA: read the PSA before writing again."""
+    """A write seatsync attempted on a PSA. ``attempts`` counts the times it was begun;
+    a pending or unknown entry must be settled by reading the PSA before anything is retried."""
 
     op_key: str
     state: JournalState
     operation_json: str
     tenant_id: str = ""
+    kind: str = ""  # the operation's kind, agreement and line marker, kept as columns to query by
+    agreement_id: str = ""
+    marker: str = ""
+    quantity: int = 0
     psa_record_id: str = ""
     attempts: int = 0
     error: str = ""
@@ -168,19 +175,34 @@ class JournalRecord:
 
 
 class HeldStatus(StrEnum):
+    """Where an operation held for a person stands (the sync engine's held states)."""
+
     HELD = "held"
     APPROVED = "approved"
     REJECTED = "rejected"
+    APPLIED = "applied"
+    SUPERSEDED = "superseded"  # the tenant changed: a newer plan no longer has it
 
 
 @dataclass(frozen=True, kw_only=True)
 class HeldRecord:
-    entry: JournalRecord
+    """An operation the approval policy or a cap held back, keyed by its operation key.
+    It is not in the journal: the journal only records writes attempted."""
+
+    op_key: str
     status: HeldStatus
+    operation_json: str
+    tenant_id: str = ""
     reason: str = ""
     decided_by: str = ""
     decided_at: datetime | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def operation(self) -> Operation:
+        from app.models.codec import operation_from_json
+
+        return operation_from_json(self.operation_json)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,10 +1,13 @@
 """The sync's records: runs, the operation journal, held operations, the audit log.
 
 The journal makes every PSA write happen exactly once: an operation is
-written here (pending) before its API call and marked done after, under a
-deterministic key. The audit log is history: it keeps identifiers as text,
-not foreign keys, so removing a tenant or a connection never rewrites it.
-Neither ever holds a secret.
+written here (pending) before its API call and settled after, under a
+deterministic key (done, failed, unknown; an unknown one is settled later
+by reading the PSA: done or not applied). It records writes attempted and
+nothing else: operations waiting for a person live in ``held_operation``,
+keyed by the same operation keys. The audit log is history: it keeps
+identifiers as text, not foreign keys, so removing a tenant or a connection
+never rewrites it. None of them ever holds a secret.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from app.models.database import BaseModel, one_of
 from app.models.fields import InstantField, MoneyField
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "cancelled")
-JOURNAL_STATES = ("pending", "done", "failed", "held")
-HELD_STATUSES = ("held", "approved", "rejected")
+JOURNAL_STATES = ("pending", "done", "unknown", "failed", "not_applied")  # since 0003
+HELD_STATUSES = ("held", "approved", "rejected", "applied", "superseded")  # since 0003
 
 
 class SyncRun(BaseModel):
@@ -41,10 +44,17 @@ class SyncRun(BaseModel):
 
 
 class JournalEntry(BaseModel):
+    """A write attempted on a PSA (shape of migration 0003)."""
+
     op_key = CharField(max_length=128, unique=True)
     state = CharField(max_length=16, default="pending", constraints=[one_of("state", JOURNAL_STATES)])
     operation = TextField()  # the Operation as canonical JSON (app/models/codec.py)
     tenant_id = CharField(max_length=64, default="")
+    # Copied out of the operation so "what did seatsync last write" is a query, not a scan.
+    kind = CharField(max_length=32, default="")
+    agreement_id = CharField(max_length=64, default="")
+    marker = CharField(max_length=128, default="")
+    quantity = IntegerField(default=0)
     psa_record_id = CharField(max_length=64, default="")
     attempts = IntegerField(default=0)
     error = TextField(default="")
@@ -54,22 +64,26 @@ class JournalEntry(BaseModel):
 
     class Meta:
         table_name = "journal_entry"
-        indexes = ((("state",), False), (("tenant_id",), False))
+        indexes = ((("tenant_id", "state"), False),)
 
 
 class HeldOperation(BaseModel):
-    """An operation waiting for a person (approval policy or a change cap)."""
+    """An operation waiting for a person (approval policy, a change cap, a suspicious drop),
+    and what became of it. Keyed by the operation key, apart from the journal (0003)."""
 
-    entry = ForeignKeyField(JournalEntry, unique=True, backref="holds", on_delete="CASCADE")
-    status = CharField(max_length=16, default="held", constraints=[one_of("status", HELD_STATUSES)])
+    op_key = CharField(max_length=128, unique=True)
+    tenant_id = CharField(max_length=64, default="")
+    operation = TextField()  # the Operation as canonical JSON
     reason = TextField(default="")
+    status = CharField(max_length=16, default="held", constraints=[one_of("status", HELD_STATUSES)])
     decided_by = CharField(max_length=200, default="")
     decided_at = InstantField(null=True)
     created_at = InstantField()
+    updated_at = InstantField()
 
     class Meta:
         table_name = "held_operation"
-        indexes = ((("status",), False),)
+        indexes = ((("tenant_id", "status"), False), (("status",), False))
 
 
 class AuditEntry(BaseModel):
@@ -99,7 +113,6 @@ class AuditEntry(BaseModel):
             (("agreement_id", "at"), False),
             (("product_id", "at"), False),
         )
-
 
 
 class SyncLock(BaseModel):

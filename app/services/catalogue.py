@@ -65,6 +65,10 @@ class SkuCatalogue:
     def __len__(self) -> int:
         return len(self._skus)
 
+    def entries(self) -> tuple[SkuInfo, ...]:
+        """Every SKU of the catalogue (the exclusions view offers them all)."""
+        return tuple(self._skus.values())
+
     def get(self, sku_id: str) -> SkuInfo | None:
         return self._skus.get(sku_id.strip().lower())
 

@@ -120,8 +120,9 @@ class SyncScheduler:
         """Queue a sync of ``target``; False when it is already syncing (coalesced)."""
         if self.is_running(target):
             return False
-        self._scheduler.add_job(self._job, args=(target, scheduled), id=f"now:{target}", replace_existing=True,
-                                name=f"sync {target}")
+        # A one-off job: a second request queued before this one starts finds
+        # the target running in _job and returns (coalesced there).
+        self._scheduler.add_job(self._job, args=(target, scheduled), name=f"sync {target}")
         return True
 
     def _job(self, target: str, scheduled: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,14 @@ from app.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def isolated(data_dir):
+    """Every command here runs on a fresh, empty data directory, never the user's."""
+
+
 def run_main(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+                          cwd=ROOT, timeout=120, env={**os.environ})
 
 
 def test_help_lists_the_commands():
@@ -54,7 +60,9 @@ def test_plan_json_is_machine_readable(capsys):
     (["plan", "--today", "2026-13-01"], 2, "invalid fromisoformat value"),
     (["plan", "--bogus"], 2, "unrecognized arguments"),
     (["nosuchcommand"], 2, "invalid choice"),
-    (["plan"], 1, "no PSA and Microsoft connection to plan against"),
+    (["plan"], 1, "no PSA connection to plan against"),
+    (["sync", "--yes"], 1, "no PSA connection to plan against"),
+    (["approvals", "approve"], 1, "give the keys of the changes, or --all"),
 ])
 def test_bad_arguments_give_a_clear_error_and_exit_code(args, code, message):
     result = run_main(*args)
@@ -69,6 +77,14 @@ def test_the_headless_path_never_imports_qt():
     assert result.returncode == 0, result.stderr
 
 
-def test_demo_prints_the_example_plan(capsys):
-    assert main(["demo"]) == 0
+def test_demo_example_prints_the_example_plan(capsys):
+    assert main(["demo", "--example"]) == 0
     assert "across 3 tenant(s)" in capsys.readouterr().out
+
+
+def test_demo_once_syncs_the_sandboxes_headless():
+    result = run_main("demo", "--once")
+    assert result.returncode == 0, result.stderr
+    assert "tenant(s):" in result.stdout and "What the PSA now holds: https://127.0.0.1:" in result.stdout
+    # The tenant without consent failed with what to do; the others synced.
+    assert "not consented" in result.stdout and "1 failed." in result.stdout

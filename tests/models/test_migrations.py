@@ -7,6 +7,7 @@ import importlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import peewee
 import pytest
 
 from app import __version__
@@ -15,8 +16,10 @@ from app.models import DatabaseTooNew, close_database, current_version, latest_v
 from app.models import schema as schema
 from app.models.database import BaseModel, sqlite_database
 from app.models.fields import instant_text
+from app.models.codec import operation_to_json
 from app.models.records import ConsentStatus, HeldStatus, JournalState, RunStatus
 from app.models.repositories import (
+    Approvals,
     AuditLog,
     Catalog,
     Companies,
@@ -171,7 +174,10 @@ def test_a_version_1_database_with_data_upgrades_intact(tmp_path):
     db = open_database(path)
     try:
         assert current_version(db) == latest_version()
-        for table, count in counts.items():
+        # Every row is kept, but the held operation's journal entry: since 0003 the journal
+        # records writes attempted only, and the held operation keeps the operation itself.
+        expected = {**counts, "journal_entry": counts["journal_entry"] - 1}
+        for table, count in expected.items():
             assert db.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] == count, table
 
         [psa] = PsaConnections().all()
@@ -200,12 +206,88 @@ def test_a_version_1_database_with_data_upgrades_intact(tmp_path):
         [run] = SyncRuns().recent()
         assert (run.status, run.operations_applied, run.findings) == (RunStatus.SUCCEEDED, 2, 4)
         assert (run.tenants_synced, run.tenants_failed, run.operations_held) == (0, 0, 0)  # new in v2
-        assert Journal().get("op-done").state is JournalState.DONE
-        [held] = Journal().held()
-        assert (held.status, held.reason, held.entry.op_key) == (HeldStatus.HELD, "decrease", "op-held")
+        done = Journal().get("op-done")
+        assert (done.state, done.psa_record_id, done.sync_run_id) == (JournalState.DONE, "991", run.id)
+        assert Journal().get("op-held") is None
+        [held] = Approvals().held()
+        assert (held.status, held.reason, held.op_key, held.tenant_id, held.created_at) == (
+            HeldStatus.HELD, "decrease", "op-held", TENANT, T0)
         [audit] = AuditLog().query(company="19")
         assert (audit.before_amount, audit.after_amount) == (Decimal("126.70"), Decimal("144.80"))
         assert Settings().approval_policy() is ApprovalPolicy.HOLD_DECREASES
+    finally:
+        close_database()
+
+
+def _v2_operation(key: str, kind: core.OpKind, quantity: int) -> str:
+    return operation_to_json(core.Operation(
+        key=key, kind=kind, row=core.RowKey(tenant_id=TENANT, sku_id=SKU), agreement_id="A7", product_id="P1",
+        marker="seatsync:bp", effective=date(2024, 3, 1), quantity=quantity, before=quantity - 1,
+        unit_price=Decimal("18.10"), amount=Decimal("18.10")))
+
+
+def test_a_version_2_journal_keeps_writes_attempted_and_moves_held_operations_apart(tmp_path):
+    """0003: every version 2 journal state and hold status lands where the engine expects it."""
+    path = tmp_path / "v2.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=2) == [1, 2]
+    t, later = instant_text(T0), instant_text(datetime(2024, 3, 2, 9, 30, tzinfo=UTC))
+    m = {model.__name__: model for model in V1.MODELS}  # the journal's shape did not change in 0002
+    with old.bind_ctx(V1.MODELS):
+        run = m["SyncRun"].create(started_at=t, status="partial", trigger="manual", scope="", operations_planned=0,
+                                  operations_applied=0, operations_failed=0, findings=0, error="")
+        # key: (journal state, attempts, hold status or None)
+        rows = {
+            "done": ("done", 1, None), "failed": ("failed", 2, None), "interrupted": ("pending", 1, None),
+            "approved": ("pending", 0, "approved"), "waiting": ("held", 0, "held"),
+            "begun-then-held": ("held", 1, "held"), "approved-and-done": ("done", 1, "approved"),
+            "rejected": ("held", 0, "rejected"),
+        }
+        for key, (state, attempts, status) in rows.items():
+            entry = m["JournalEntry"].create(
+                op_key=key, state=state, operation=_v2_operation(key, core.OpKind.SET_QUANTITY, 12),
+                tenant_id=TENANT, psa_record_id="L-1" if state == "done" else "", attempts=attempts,
+                error="400" if state == "failed" else "", sync_run=run, created_at=t, updated_at=t)
+            if status:
+                m["HeldOperation"].create(entry=entry, status=status, reason=f"{key} reason",
+                                          decided_by="" if status == "held" else "ana",
+                                          decided_at=None if status == "held" else later, created_at=t)
+    old.close()
+
+    db = open_database(path)
+    try:
+        journal = {e.op_key: e for e in Journal().entries()}
+        assert {key: e.state for key, e in journal.items()} == {
+            "done": JournalState.DONE, "failed": JournalState.FAILED, "interrupted": JournalState.PENDING,
+            "begun-then-held": JournalState.UNKNOWN,  # the PSA may have it: read before writing again
+            "approved-and-done": JournalState.DONE,
+        }
+        done = journal["done"]
+        assert (done.kind, done.agreement_id, done.marker, done.quantity, done.psa_record_id) == (
+            "set_quantity", "A7", "seatsync:bp", 12, "L-1")
+        assert (done.sync_run_id, done.created_at, journal["failed"].attempts, journal["failed"].error) == (
+            run.id, T0, 2, "400")
+        assert Journal().last_written(TENANT) == {"seatsync:bp": 12}
+        assert [e.op_key for e in Journal().unsettled(TENANT)] == ["interrupted", "begun-then-held"]
+
+        held = {h.op_key: h for h in Approvals().held(status=None)}
+        assert {key: h.status for key, h in held.items()} == {
+            "approved": HeldStatus.APPROVED, "waiting": HeldStatus.HELD, "begun-then-held": HeldStatus.HELD,
+            "approved-and-done": HeldStatus.APPLIED, "rejected": HeldStatus.REJECTED,
+        }
+        rejected = held["rejected"]
+        assert (rejected.reason, rejected.decided_by, rejected.decided_at, rejected.created_at) == (
+            "rejected reason", "ana", datetime(2024, 3, 2, 9, 30, tzinfo=UTC), T0)
+        assert held["waiting"].operation().key == "waiting" and Approvals().approved_keys(TENANT) == {"approved"}
+
+        # The widened CHECK constraints hold: the new states are accepted, the old "held" is not.
+        Journal().conclude("begun-then-held", JournalState.NOT_APPLIED)
+        with pytest.raises(peewee.IntegrityError):
+            db.execute_sql("UPDATE journal_entry SET state = 'held' WHERE op_key = 'done'")
+        with pytest.raises(peewee.IntegrityError):
+            db.execute_sql("UPDATE held_operation SET status = 'pending' WHERE op_key = 'waiting'")
+        assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         close_database()
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 from app.billing.types import Exclusion, FindingKind, LineKind
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import Status, run_many
-from app.services.sync.store import ApprovalMode, ApprovalPolicy, JournalState
+from app.services import settings
+from app.services.sync.store import ApprovalPolicy, JournalState
 from tests.sync.conftest import EXO, NEW_SKU, SPB
 
 JAN = date(2026, 1, 1)
@@ -23,7 +23,7 @@ def test_first_sync_creates_the_lines_and_a_second_writes_nothing(world):
                              ("main", world.exo_product, 4, JAN, None, None)]
     second = world.engine().sync("t1")
     assert (second.status, second.writes, second.plan.operations) == (Status.OK, 0, ())
-    assert len(world.store.audits) == 2
+    assert len(world.audits()) == 2
 
 
 def test_seats_added_mid_month_raise_the_main_line_and_add_one_prorate_line(world):
@@ -35,7 +35,7 @@ def test_seats_added_mid_month_raise_the_main_line_and_add_one_prorate_line(worl
     assert [op.kind.value for op in result.applied] == ["add_prorate", "set_quantity"]
     assert world.owned()[0] == ("main", world.product, 13, JAN, None, None)
     assert ("prorate", world.product, 3, date(2026, 1, 16), date(2026, 1, 31), Decimal("34.06")) in world.owned()
-    audit = world.store.audits[-1]
+    audit = world.audits()[-1]
     assert (audit.before_quantity, audit.after_quantity, audit.before_amount, audit.after_amount) == (
         10, 13, Decimal("220.00"), Decimal("286.00"))
     assert world.engine().sync("t1").writes == 0
@@ -62,7 +62,7 @@ def test_a_new_sku_is_a_finding_and_writes_nothing(world):
 
 def test_an_excluded_sku_is_left_alone(world):
     world.tenant("t1")
-    world.store.setups["t1"] = replace(world.store.setups["t1"], exclusions=(Exclusion(sku_id=EXO),))
+    world.set_exclusions("t1", (Exclusion(sku_id=EXO),))
     result = world.engine().sync("t1")
     assert [op.product_id for op in result.applied] == [world.product]
     assert all(f.sku_id != EXO for f in result.findings)
@@ -93,11 +93,11 @@ def test_a_lost_response_is_settled_by_reading_the_psa_never_by_sending_again(wo
     world.psa.fail_next("create_line", PsaUnavailable("timed out", maybe_applied=True), apply=True)
     first = world.engine().sync("t1")
     assert first.status is Status.FAILED and "unknown" in first.error
-    assert [e.state for e in world.store.journal.values()] == [JournalState.UNKNOWN]
+    assert world.journal_states() == [JournalState.UNKNOWN]
     second = world.engine().sync("t1")
     assert [op.kind.value for op in second.recovered] == ["create_line"]
     assert sorted(ln.product_id for ln in world.psa.list_lines(world.agreement)) == [world.product, world.exo_product]
-    assert len(world.store.audits) == 2  # one per write, the recovered one included
+    assert len(world.audits()) == 2  # one per write, the recovered one included
 
 
 def test_a_refused_write_skips_its_row_and_not_the_others(world):
@@ -110,8 +110,7 @@ def test_a_refused_write_skips_its_row_and_not_the_others(world):
 
 def test_decreases_wait_for_approval_under_that_policy(world):
     world.tenant("t1")
-    world.store.setups["t1"] = replace(world.store.setups["t1"],
-                                       policy=ApprovalPolicy(mode=ApprovalMode.HOLD_DECREASES))
+    world.set_policy("t1", ApprovalPolicy(mode=settings.ApprovalPolicy.HOLD_DECREASES))
     world.engine().sync("t1")
     world.microsoft.seats("t1", SPB, 9)
     world.microsoft.seats("t1", EXO, 6)
@@ -119,15 +118,15 @@ def test_decreases_wait_for_approval_under_that_policy(world):
     assert [op.product_id for op in result.applied] == [world.exo_product]
     (held, why), = result.held
     assert (held.quantity, why) == (9, "the approval policy holds decreases")
-    world.store.decide(held.key, approve=True, who="ana")
+    world.approve(held.key, who="ana")
     after = world.engine().sync("t1")
     assert [op.key for op in after.applied] == [held.key]
-    assert world.store.held[held.key].state.value == "applied"
+    assert world.held_state(held.key).value == "applied"
 
 
 def test_caps_hold_large_changes(world):
     world.tenant("t1")
-    world.store.setups["t1"] = replace(world.store.setups["t1"], policy=ApprovalPolicy(max_seats_per_line=5))
+    world.set_policy("t1", ApprovalPolicy(max_seats_per_line=5))
     result = world.engine().sync("t1")
     assert [op.product_id for op in result.applied] == [world.exo_product]
     assert "exceeds the cap of 5" in result.held[0][1]

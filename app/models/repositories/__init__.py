@@ -11,12 +11,13 @@ from app.models.repositories.catalog import Catalog, Profiles
 from app.models.repositories.connections import MicrosoftConnections, PsaConnections
 from app.models.repositories.customers import Companies, Tenants
 from app.models.repositories.inventory import Inventory
-from app.models.repositories.journal import Journal
+from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
 from app.models.repositories.mappings import Exclusions, Mappings
 from app.models.repositories.runs import SyncRuns
 
 __all__ = [
+    "Approvals",
     "AuditLog",
     "Catalog",
     "Companies",

@@ -1,36 +1,49 @@
-"""The operation journal: every PSA write happens exactly once.
+"""The operation journal (writes attempted on a PSA) and held operations (waiting for a person).
 
-The sync engine calls ``begin`` before an API call and ``mark_done`` or
-``mark_failed`` after. Keys are deterministic (the plan's operation keys),
-so ``begin`` on a key already journaled returns that entry:
+The journal makes every PSA write happen exactly once. The sync engine
+calls ``begin`` before an API call and ``conclude`` after:
 
-- done: the write happened; skip it;
-- held: it waits for a person (or was rejected); do not apply it;
-- pending or failed: this is a new attempt (``attempts`` goes up). A pending
-  entry with ``attempts`` > 1 was interrupted (crash, lost response): read
-  the PSA before writing again.
+- pending → done (the PSA confirmed it), failed (the PSA refused it: nothing
+  was written) or unknown (the call failed in a way that may have applied
+  it: a lost response, a timeout after sending);
+- pending or unknown → done or not_applied, when the next sync settles the
+  entry by reading the PSA; nothing is ever re-sent blindly.
 
-Held operations (approval policy, change caps) are journal entries in state
-``held`` with a HeldOperation row; approving one makes it pending again.
-Never put a secret in an operation or an error text.
+Keys are deterministic (the plan's operation keys): ``begin`` on a done key
+changes nothing and returns the done entry; on any other key it starts a
+new attempt with the operation planned now.
+
+Held operations are not journal entries: they are kept apart, keyed by the
+same operation keys, with their own status. A person approves or rejects
+one; an approved key lets the re-planned operation with that key through;
+once it is written it is applied, and a held or approved one the plan no
+longer contains is superseded. Never put a secret in an operation or an
+error text.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
 
-from peewee import JOIN
+from peewee import fn
 
-from app.billing.types import Operation
+from app.billing.types import Operation, OpKind
 from app.models.codec import operation_to_json
-from app.models.fields import dump_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories._base import Repository
 from app.models.sync import HeldOperation, JournalEntry
 
 _MAX_ERROR = 2000
+_CHUNK = 500  # keys per IN (...) list: well under every database's limit on parameters
+
+#: Which state a journal entry may move to from which (see the module docstring).
+_MOVES = {
+    JournalState.PENDING: {JournalState.DONE, JournalState.FAILED, JournalState.UNKNOWN, JournalState.NOT_APPLIED},
+    JournalState.UNKNOWN: {JournalState.DONE, JournalState.NOT_APPLIED},
+}
+#: The kinds of operation that set the quantity of a main line.
+_WRITES_QUANTITY = (OpKind.CREATE_LINE.value, OpKind.SET_QUANTITY.value)
 
 
 def _record(row: JournalEntry) -> JournalRecord:
@@ -39,6 +52,10 @@ def _record(row: JournalEntry) -> JournalRecord:
         state=JournalState(row.state),
         operation_json=row.operation,
         tenant_id=row.tenant_id,
+        kind=row.kind,
+        agreement_id=row.agreement_id,
+        marker=row.marker,
+        quantity=row.quantity,
         psa_record_id=row.psa_record_id,
         attempts=row.attempts,
         error=row.error,
@@ -48,170 +65,136 @@ def _record(row: JournalEntry) -> JournalRecord:
     )
 
 
-def _held(row: HeldOperation, entry: JournalEntry) -> HeldRecord:
+def _held(row: HeldOperation) -> HeldRecord:
     return HeldRecord(
-        entry=_record(entry),
+        op_key=row.op_key,
         status=HeldStatus(row.status),
+        operation_json=row.operation,
+        tenant_id=row.tenant_id,
         reason=row.reason,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-def _as_json(op_json: str | Mapping[str, Any]) -> str:
-    if isinstance(op_json, str):
-        try:
-            json.loads(op_json)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"the operation is not JSON: {error}") from None
-        return op_json
-    return dump_json(dict(op_json), "operation")
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    keys = sorted(set(keys))
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
 
 
 class Journal(Repository):
-    def begin(
-        self, op_key: str, op_json: str | Mapping[str, Any], *, tenant_id: str = "", sync_run_id: int | None = None
-    ) -> JournalRecord:
-        """Journal an attempt at ``op_key`` (idempotent on the key; see the module docstring)."""
-        if not op_key:
+    """Writes attempted on a PSA, one entry per operation key."""
+
+    def begin(self, op: Operation, *, tenant_id: str | None = None, sync_run_id: int | None = None) -> JournalRecord:
+        """Journal an attempt at ``op`` before its PSA call.
+
+        Returns the entry: pending (go ahead), or done when this key was
+        already written (then nothing changed: skip it).
+        """
+        if not op.key:
             raise ValueError("an operation needs its key")
-        text = _as_json(op_json)
         now = self._now()
+        values = {
+            "state": JournalState.PENDING.value,
+            "operation": operation_to_json(op),
+            "tenant_id": op.row.tenant_id if tenant_id is None else tenant_id,
+            "kind": op.kind.value,
+            "agreement_id": op.agreement_id,
+            "marker": op.marker,
+            "quantity": op.quantity,
+            "psa_record_id": "",
+            "error": "",
+            "updated_at": now,
+        }
+        attempt = {**values, "attempts": JournalEntry.attempts + 1}
+        if sync_run_id is not None:
+            attempt["sync_run"] = sync_run_id
         with self.atomic():
             JournalEntry.insert(
-                op_key=op_key,
-                state=JournalState.PENDING.value,
-                operation=text,
-                tenant_id=tenant_id,
-                attempts=0,
-                sync_run=sync_run_id,
-                created_at=now,
-                updated_at=now,
+                op_key=op.key, attempts=0, sync_run=sync_run_id, created_at=now, **values
             ).on_conflict_ignore().execute()
-            row = self._row(op_key)
-            if row.state in (JournalState.PENDING, JournalState.FAILED):
-                row.state = JournalState.PENDING.value
-                row.attempts += 1
-                row.sync_run = sync_run_id if sync_run_id is not None else row.sync_run_id
-                row.updated_at = now
-                row.save()
+            # One statement, so concurrent attempts at one key are all counted.
+            JournalEntry.update(**attempt).where(
+                (JournalEntry.op_key == op.key) & (JournalEntry.state != JournalState.DONE.value)
+            ).execute()
+            row = self._row(op.key)
         return _record(row)
 
-    def begin_operation(self, op: Operation, *, sync_run_id: int | None = None) -> JournalRecord:
-        return self.begin(op.key, operation_to_json(op), tenant_id=op.row.tenant_id, sync_run_id=sync_run_id)
+    def conclude(
+        self, op_key: str, state: JournalState, *, psa_record_id: str = "", error: str = ""
+    ) -> JournalRecord:
+        """Record how an attempt ended, or how reading the PSA settled it.
+
+        ``psa_record_id`` (when given) is the line the PSA wrote; ``error``
+        replaces the entry's error text. A move the journal does not allow
+        (e.g. from done) is a JournalConflict.
+        """
+        state = JournalState(state)
+        with self.atomic():
+            row = self._row(op_key)
+            current = JournalState(row.state)
+            if state not in _MOVES.get(current, set()):
+                raise JournalConflict(f"(operation {op_key} is {current.value}; it cannot become {state.value})")
+            row.state = state.value
+            row.psa_record_id = str(psa_record_id) or row.psa_record_id
+            row.error = error[:_MAX_ERROR]
+            row.updated_at = self._now()
+            row.save()
+        return _record(row)
 
     def mark_done(self, op_key: str, psa_record_id: str = "") -> JournalRecord:
-        return self._finish(op_key, JournalState.DONE, psa_record_id=str(psa_record_id), error="")
+        return self.conclude(op_key, JournalState.DONE, psa_record_id=psa_record_id)
 
     def mark_failed(self, op_key: str, error: str) -> JournalRecord:
-        return self._finish(op_key, JournalState.FAILED, error=error[:_MAX_ERROR])
+        return self.conclude(op_key, JournalState.FAILED, error=error)
 
     def get(self, op_key: str) -> JournalRecord | None:
         row = JournalEntry.get_or_none(JournalEntry.op_key == op_key)
         return None if row is None else _record(row)
 
-    def pending(self, tenant_id: str | None = None) -> list[JournalRecord]:
-        """Entries begun and not concluded (interrupted attempts, approved holds), oldest first."""
-        return self.in_state(JournalState.PENDING, tenant_id=tenant_id)
-
-    def in_state(self, state: JournalState, *, tenant_id: str | None = None) -> list[JournalRecord]:
-        query = JournalEntry.select().where(JournalEntry.state == JournalState(state).value)
+    def entries(self, tenant_id: str | None = None) -> list[JournalRecord]:
+        """Every entry (of ``tenant_id`` when given), oldest first."""
+        query = JournalEntry.select()
         if tenant_id is not None:
             query = query.where(JournalEntry.tenant_id == tenant_id)
         return [_record(row) for row in query.order_by(JournalEntry.created_at, JournalEntry.id)]
 
-    # --- held operations ------------------------------------------------------
+    def in_state(self, *states: JournalState, tenant_id: str | None = None) -> list[JournalRecord]:
+        """Entries in any of ``states``, oldest first."""
+        query = JournalEntry.select().where(JournalEntry.state.in_([JournalState(s).value for s in states]))
+        if tenant_id is not None:
+            query = query.where(JournalEntry.tenant_id == tenant_id)
+        return [_record(row) for row in query.order_by(JournalEntry.created_at, JournalEntry.id)]
 
-    def hold(
-        self,
-        op_key: str,
-        op_json: str | Mapping[str, Any],
-        *,
-        reason: str,
-        tenant_id: str = "",
-        sync_run_id: int | None = None,
-    ) -> HeldRecord:
-        """Keep the operation for a person to approve. Idempotent: a key already held,
-        approved or rejected keeps its decision; a done one cannot be held."""
-        text = _as_json(op_json)
-        now = self._now()
-        with self.atomic():
-            JournalEntry.insert(
-                op_key=op_key,
-                state=JournalState.HELD.value,
-                operation=text,
-                tenant_id=tenant_id,
-                attempts=0,
-                sync_run=sync_run_id,
-                created_at=now,
-                updated_at=now,
-            ).on_conflict_ignore().execute()
-            entry = self._row(op_key)
-            held = HeldOperation.get_or_none(HeldOperation.entry == entry)
-            if held is None:
-                if entry.state != JournalState.HELD:
-                    if entry.state == JournalState.DONE:
-                        raise JournalConflict(f"(operation {op_key} is already done; it cannot be held)")
-                    entry.state = JournalState.HELD.value
-                    entry.updated_at = now
-                    entry.save()
-                held = HeldOperation.create(entry=entry, status=HeldStatus.HELD.value, reason=reason, created_at=now)
-        return _held(held, entry)
+    def unsettled(self, tenant_id: str | None = None) -> list[JournalRecord]:
+        """Entries pending or unknown: the PSA must be read before anything is retried."""
+        return self.in_state(JournalState.PENDING, JournalState.UNKNOWN, tenant_id=tenant_id)
 
-    def hold_operation(self, op: Operation, *, reason: str, sync_run_id: int | None = None) -> HeldRecord:
-        return self.hold(
-            op.key, operation_to_json(op), reason=reason, tenant_id=op.row.tenant_id, sync_run_id=sync_run_id
-        )
-
-    def approve(self, op_key: str, *, by: str) -> HeldRecord:
-        """Approve a held operation: it becomes pending and the next apply writes it."""
-        return self._decide(op_key, HeldStatus.APPROVED, by, JournalState.PENDING)
-
-    def reject(self, op_key: str, *, by: str) -> HeldRecord:
-        """Reject a held operation: it stays held, and planning the same key again does not revive it."""
-        return self._decide(op_key, HeldStatus.REJECTED, by, JournalState.HELD)
-
-    def held(self, status: HeldStatus | None = HeldStatus.HELD) -> list[HeldRecord]:
-        """Held operations (all of them when ``status`` is None), oldest first."""
+    def last_written(self, tenant_id: str) -> dict[str, int]:
+        """The quantity seatsync last wrote to each main line of the tenant, by line marker
+        (from done create/set-quantity entries; the latest one wins)."""
         query = (
-            HeldOperation.select(HeldOperation, JournalEntry)
-            .join(JournalEntry, JOIN.INNER)
-            .order_by(HeldOperation.created_at, HeldOperation.id)
+            JournalEntry.select(JournalEntry.marker, JournalEntry.quantity)
+            .where(
+                (JournalEntry.tenant_id == tenant_id)
+                & (JournalEntry.state == JournalState.DONE.value)
+                & (JournalEntry.kind.in_(_WRITES_QUANTITY))
+            )
+            .order_by(JournalEntry.updated_at, JournalEntry.id)
         )
-        if status is not None:
-            query = query.where(HeldOperation.status == HeldStatus(status).value)
-        return [_held(row, row.entry) for row in query]
+        return {row.marker: row.quantity for row in query}
 
-    # --- internals ------------------------------------------------------------
-
-    def _decide(self, op_key: str, status: HeldStatus, by: str, state: JournalState) -> HeldRecord:
-        if not by.strip():
-            raise ValueError("say who decides (approve/reject need 'by')")
-        with self.atomic():
-            entry = self._row(op_key)
-            held = HeldOperation.get_or_none(HeldOperation.entry == entry)
-            if held is None or held.status != HeldStatus.HELD:
-                current = "not held" if held is None else held.status
-                raise JournalConflict(f"(operation {op_key} is {current}; only a held operation can be decided)")
-            now = self._now()
-            held.status, held.decided_by, held.decided_at = status.value, by.strip(), now
-            held.save()
-            entry.state, entry.updated_at = state.value, now
-            entry.save()
-        return _held(held, entry)
-
-    def _finish(self, op_key: str, state: JournalState, **values: str) -> JournalRecord:
-        with self.atomic():
-            row = self._row(op_key)
-            if row.state != JournalState.PENDING:
-                raise JournalConflict(f"(operation {op_key} is {row.state}; begin it before marking it {state})")
-            row.state = state.value
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.updated_at = self._now()
-            row.save()
-        return _record(row)
+    def known_agreements(self, tenant_id: str) -> set[str]:
+        """Agreements seatsync has written to for this tenant."""
+        query = (
+            JournalEntry.select(fn.DISTINCT(JournalEntry.agreement_id))
+            .where((JournalEntry.tenant_id == tenant_id) & (JournalEntry.state == JournalState.DONE.value))
+            .tuples()
+        )
+        return {agreement for (agreement,) in query}
 
     @staticmethod
     def _row(op_key: str) -> JournalEntry:
@@ -219,3 +202,92 @@ class Journal(Repository):
         if row is None:
             raise RecordNotFound(f"(journal entry {op_key})")
         return row
+
+
+class Approvals(Repository):
+    """Operations held for a person, and their decisions."""
+
+    def hold(self, op: Operation, *, reason: str, tenant_id: str | None = None) -> HeldRecord:
+        """Keep ``op`` for a person to decide. A key already held, decided or applied keeps
+        its record; a superseded one is held again with the operation planned now."""
+        if not op.key:
+            raise ValueError("an operation needs its key")
+        now = self._now()
+        values = {
+            "tenant_id": op.row.tenant_id if tenant_id is None else tenant_id,
+            "operation": operation_to_json(op),
+            "reason": reason,
+            "status": HeldStatus.HELD.value,
+            "decided_by": "",
+            "decided_at": None,
+            "updated_at": now,
+        }
+        with self.atomic():
+            HeldOperation.insert(op_key=op.key, created_at=now, **values).on_conflict_ignore().execute()
+            HeldOperation.update(**values).where(
+                (HeldOperation.op_key == op.key) & (HeldOperation.status == HeldStatus.SUPERSEDED.value)
+            ).execute()
+            row = HeldOperation.get(HeldOperation.op_key == op.key)
+        return _held(row)
+
+    def approve(self, op_key: str, *, by: str) -> HeldRecord:
+        """Approve: the next sync that plans this key applies it."""
+        return self._decide(op_key, HeldStatus.APPROVED, by)
+
+    def reject(self, op_key: str, *, by: str) -> HeldRecord:
+        """Reject: planning the same key again does not revive it."""
+        return self._decide(op_key, HeldStatus.REJECTED, by)
+
+    def get(self, op_key: str) -> HeldRecord | None:
+        row = HeldOperation.get_or_none(HeldOperation.op_key == op_key)
+        return None if row is None else _held(row)
+
+    def held(self, status: HeldStatus | None = HeldStatus.HELD, *, tenant_id: str | None = None) -> list[HeldRecord]:
+        """Held operations in ``status`` (every status when None), oldest first."""
+        query = HeldOperation.select()
+        if status is not None:
+            query = query.where(HeldOperation.status == HeldStatus(status).value)
+        if tenant_id is not None:
+            query = query.where(HeldOperation.tenant_id == tenant_id)
+        return [_held(row) for row in query.order_by(HeldOperation.created_at, HeldOperation.id)]
+
+    def approved_keys(self, tenant_id: str) -> set[str]:
+        query = HeldOperation.select(HeldOperation.op_key).where(
+            (HeldOperation.tenant_id == tenant_id) & (HeldOperation.status == HeldStatus.APPROVED.value)
+        )
+        return {row.op_key for row in query}
+
+    def after_run(self, tenant_id: str, *, applied: Iterable[str], planned: Iterable[str]) -> None:
+        """After a sync of the tenant: held operations it wrote become applied; held or
+        approved ones its plan no longer contains become superseded."""
+        applied, planned = set(applied), set(planned)
+        now = self._now()
+        with self.atomic():
+            for keys in _chunks(applied):
+                HeldOperation.update(status=HeldStatus.APPLIED.value, updated_at=now).where(
+                    (HeldOperation.tenant_id == tenant_id) & HeldOperation.op_key.in_(keys)
+                ).execute()
+            waiting = HeldOperation.select(HeldOperation.op_key).where(
+                (HeldOperation.tenant_id == tenant_id)
+                & HeldOperation.status.in_([HeldStatus.HELD.value, HeldStatus.APPROVED.value])
+            )
+            gone = [row.op_key for row in waiting if row.op_key not in planned and row.op_key not in applied]
+            for keys in _chunks(gone):
+                HeldOperation.update(status=HeldStatus.SUPERSEDED.value, updated_at=now).where(
+                    HeldOperation.op_key.in_(keys)
+                ).execute()
+
+    def _decide(self, op_key: str, status: HeldStatus, by: str) -> HeldRecord:
+        if not by.strip():
+            raise ValueError("say who decides (approve/reject need 'by')")
+        with self.atomic():
+            row = HeldOperation.get_or_none(HeldOperation.op_key == op_key)
+            if row is None:
+                raise RecordNotFound(f"(held operation {op_key})")
+            # A decision may change until the operation is written or replaced.
+            if row.status not in (HeldStatus.HELD, HeldStatus.APPROVED, HeldStatus.REJECTED):
+                raise JournalConflict(f"(operation {op_key} is {row.status}; it can no longer be decided)")
+            now: datetime = self._now()
+            row.status, row.decided_by, row.decided_at, row.updated_at = status.value, by.strip(), now, now
+            row.save()
+        return _held(row)

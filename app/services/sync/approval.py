@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.billing.types import FindingKind, Operation, OpKind, Plan, RowKey
-from app.services.sync.store import ApprovalMode, ApprovalPolicy
+from app.services import settings
+from app.services.sync.store import ApprovalPolicy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,9 +49,9 @@ def decide(plan: Plan, policy: ApprovalPolicy, approved: Iterable[str] = ()) -> 
 
 
 def _reason(row: RowKey, ops: list[Operation], policy: ApprovalPolicy, dropping: set[tuple[str, str]]) -> str:
-    if policy.mode is ApprovalMode.HOLD_ALL:
+    if policy.mode is settings.ApprovalPolicy.HOLD_ALL:
         return "the approval policy holds every change"
-    if policy.mode is ApprovalMode.HOLD_DECREASES and any(op.is_decrease for op in ops):
+    if policy.mode is settings.ApprovalPolicy.HOLD_DECREASES and any(op.is_decrease for op in ops):
         return "the approval policy holds decreases"
     if (row.tenant_id, row.sku_id.lower()) in dropping and any(op.is_decrease for op in ops):
         return "seats drop suspiciously"

@@ -145,9 +145,10 @@ class SyncEngine:
 
     def dry_run(self, tenant_id: str) -> TenantResult:
         """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""
-        setup = self.store.setup(tenant_id)
-        result = TenantResult(tenant_id=tenant_id, name=setup.name, status=Status.PLANNED)
+        result = TenantResult(tenant_id=tenant_id, status=Status.PLANNED)
         try:
+            setup = self.store.setup(tenant_id)
+            result.name = setup.name
             inventory, mappings, lines = self._read(setup)
             result.plan = self._plan(setup, inventory, mappings, lines)
         except SeatsyncError as error:
@@ -158,8 +159,12 @@ class SyncEngine:
         return result
 
     def sync(self, tenant_id: str) -> TenantResult:
-        setup = self.store.setup(tenant_id)
-        result = TenantResult(tenant_id=tenant_id, name=setup.name)
+        result = TenantResult(tenant_id=tenant_id)
+        try:
+            setup = self.store.setup(tenant_id)
+        except SeatsyncError as error:
+            return replace(result, status=Status.FAILED, error=str(error))
+        result.name = setup.name
         if not self.store.try_lock(tenant_id, self.owner, self.lock_ttl):
             return replace(result, status=Status.BUSY, error="another sync of this tenant is running")
         try:

@@ -13,21 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from app.billing.types import Exclusion, Mapping, Operation
-
-
-class ApprovalMode(StrEnum):
-    APPLY_ALL = "apply_all"
-    HOLD_DECREASES = "hold_decreases"  # apply increases, hold decreases
-    HOLD_ALL = "hold_all"
+from app.models.records import HeldStatus, JournalState
+from app.services import settings
 
 
 @dataclass(frozen=True, kw_only=True)
 class ApprovalPolicy:
-    mode: ApprovalMode = ApprovalMode.APPLY_ALL
+    """The approval mode (the settings' policy: apply all, hold decreases, hold all) and the caps."""
+
+    mode: settings.ApprovalPolicy = settings.ApprovalPolicy.APPLY_ALL
     #: Hold a change of more seats than this on one line (None: no cap).
     max_seats_per_line: int | None = None
     #: Hold operations beyond this many in one run of one tenant (None: no cap).
@@ -46,20 +43,8 @@ class TenantSetup:
     company_name: str = ""
 
 
-class JournalState(StrEnum):
-    PENDING = "pending"  # written before the PSA call
-    DONE = "done"  # the PSA confirmed it
-    UNKNOWN = "unknown"  # the call failed in a way that may have applied it
-    FAILED = "failed"  # the PSA refused it: nothing was written
-    NOT_APPLIED = "not_applied"  # reconciled: the PSA never applied it
-
-
-class HeldState(StrEnum):
-    HELD = "held"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    APPLIED = "applied"
-    SUPERSEDED = "superseded"  # the tenant changed; a newer plan replaced it
+# One set of states for the journal and for held operations, whichever store keeps them.
+HeldState = HeldStatus
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,46 @@
+"""``sync``: bring the PSA in step with Microsoft 365 now, for one company or all."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from app.billing.serialize import to_data
+from app.commands.common import app_context, progress_bar, resolve_company, summary_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sync", help="apply the plan to the PSA now", description=__doc__)
+    parser.add_argument("--company", metavar="COMPANY", help="only this company (name, seatsync id or PSA id)")
+    parser.add_argument("--yes", action="store_true", help="apply without asking (for scripts and schedulers)")
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.services.sync.service import SyncService
+
+    with app_context() as context:
+        service = SyncService(context)
+        company = resolve_company(context, args.company)
+        if not args.yes:
+            plan = service.plan(company)
+            print(summary_table(plan))
+            if not plan.planned:
+                return 0
+            if not sys.stdin.isatty() or input(f"Apply {plan.planned} change(s) to the PSA? [y/N] ").strip().lower() \
+                    not in ("y", "yes"):
+                print("Nothing was changed.")
+                return 0
+        tenants = sum(len(t) for t in service.targets(company).values())
+        summary = service.sync(company, actor="headless", progress=None if args.json else progress_bar(tenants))
+        if args.json:
+            json.dump({"run": summary.run_id, "tenants": [
+                {"tenant": r.tenant_id, "status": r.status.value, "error": r.error,
+                 "applied": to_data(r.applied), "held": [{"key": op.key, "why": why} for op, why in r.held]}
+                for r in summary.results]}, sys.stdout, indent=2)
+            print()
+        else:
+            print(summary_table(summary))
+        return 1 if summary.failed else 0

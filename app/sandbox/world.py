@@ -1,0 +1,148 @@
+"""A whole world to try seatsync in: Microsoft and a PSA on loopback, seeded to match.
+
+``SandboxWorld.start`` serves the Microsoft sandbox (tokens, Graph, Partner
+Center) and a ConnectWise sandbox over one throw-away TLS authority, seeded
+from one scenario: N tenants, and PSA companies as an MSP's PSA really holds
+them (some match by domain, some by name, some need a person, some are
+missing). ``configure`` points a seatsync data directory at them the way a
+user would: connections and secrets, the PSA's catalog, tenants added (the
+links onboarding found, and the proposals a person would confirm), one
+billing profile per product, and most licenses mapped.
+
+The demo, the end-to-end tests and the benchmark all start from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from app.billing.types import BillingProfile, Exclusion, Mapping
+from app.bootstrap import Context, microsoft_secret_key, psa_secret_key
+from app.models.records import MicrosoftConnectionRecord
+from app.sandbox.connectwise import ConnectWiseSandbox
+from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
+from app.sandbox.microsoft.companies import Case, companies_for
+from app.sandbox.server import SandboxServer, TlsFiles, make_tls
+from app.services.onboarding import OnboardingService
+from app.services.psa.cache import refresh_psa_cache
+from app.services.tenants import DbTenantRegistry
+
+#: Which catalog product bills which Microsoft part number in the sandbox PSA.
+PRODUCT_FOR_PART = {
+    "SPB": "M365-BP",
+    "O365_BUSINESS_PREMIUM": "M365-BS",
+    "SPE_E3": "M365-E3",
+    "EXCHANGESTANDARD": "EXO-P1",
+}
+FREE_PARTS = ("FLOW_FREE", "POWER_BI_STANDARD", "TEAMS_EXPLORATORY")
+CW_PUBLIC, CW_PRIVATE, CW_COMPANY, CW_CLIENT = "sandbox-public", "sandbox-private", "seatsync", "seatsync-demo"
+
+
+@dataclass
+class SandboxWorld:
+    tls: TlsFiles
+    scenario: Scenario
+    microsoft: MicrosoftSandbox
+    microsoft_server: SandboxServer
+    psa: ConnectWiseSandbox
+    psa_server: SandboxServer
+    cases: dict[str, Case] = field(default_factory=dict)
+    intended: dict[str, str] = field(default_factory=dict)  # tenant id -> PSA company id a person would pick
+
+    @classmethod
+    def start(cls, directory: Path, *, tenants: int = 25, seed: int = 7, today: Callable[[], date] = date.today,
+              latency: float = 0.0) -> SandboxWorld:
+        tls = make_tls(directory / "tls")
+        scenario = generate(tenants, seed=seed, today=today())
+        microsoft = MicrosoftSandbox(scenario)
+        psa = ConnectWiseSandbox(today=today)
+        company_set = companies_for(scenario.profiles())
+        psa.scenario([])  # the catalog: Business Premium, Standard, E3, Exchange Online
+        cw_ids: dict[str, str] = {}
+        for company in company_set.companies:
+            cid = psa.add_company(company.name, domains=[d.split("//")[-1].strip("/").removeprefix("www.")
+                                                         for d in company.domains],
+                                  status="Active" if company.active else "Inactive")
+            cw_ids[company.id] = str(cid)
+            if company.active:
+                psa.add_agreement(cid, start=date(2024, 1, 1), contact_id=psa.add_contact(cid))
+        intended = {t: cw_ids[c] for t, c in company_set.intended.items() if c}
+        ms_server = SandboxServer(microsoft, tls=tls).start()
+        psa_server = SandboxServer(psa, tls=tls).start()
+        for server in (ms_server, psa_server):
+            server.chaos.latency = latency
+        return cls(tls=tls, scenario=scenario, microsoft=microsoft, microsoft_server=ms_server, psa=psa,
+                   psa_server=psa_server, cases=dict(company_set.cases), intended=intended)
+
+    def stop(self) -> None:
+        self.microsoft_server.stop()
+        self.psa_server.stop()
+
+    def __enter__(self) -> SandboxWorld:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- seatsync's side -----------------------------------------------------------
+
+    def connect(self, context: Context) -> int:
+        """Store the Microsoft and ConnectWise connections (secrets in the keyring); return the PSA's id."""
+        settings = self.microsoft.settings(self.microsoft_server)
+        ms = context.microsoft_connections.save(MicrosoftConnectionRecord(
+            id=0, name="Sandbox partner", partner_tenant_id=settings.partner_tenant_id, client_id=settings.client_id,
+            authority_url=f"https://{settings.authority_host}", graph_url=settings.graph_url,
+            partner_center_url=settings.partner_center_url))
+        context.secrets.set(microsoft_secret_key(ms.id, ms.name), settings.client_secret)
+        record = context.psa_connections.create(kind="connectwise", name="Sandbox ConnectWise", settings={
+            "site": self.psa_server.url, "company_id": CW_COMPANY, "public_key": CW_PUBLIC, "client_id": CW_CLIENT})
+        context.secrets.set(psa_secret_key(record.id, "private_key", record.name), CW_PRIVATE)
+        refresh_psa_cache(context, record.id)
+        return record.id
+
+    def onboard(self, context: Context, connection_id: int, *, confirm_proposals: bool = True) -> None:
+        """Add the tenants onboarding links, and (as a person would) its proposals' intended companies."""
+        service = OnboardingService(context.microsoft().partner_center,
+                                    lambda: context.psa(connection_id).list_companies(),
+                                    DbTenantRegistry(context, connection_id))
+        result = service.propose()
+        service.add_links(result)
+        if confirm_proposals:
+            for proposal in result.proposals:
+                company = self.intended.get(proposal.customer.tenant_id)
+                if company:
+                    service.add(proposal.customer.tenant_id, [company])
+
+    def map_licenses(self, context: Context, connection_id: int, *, share: float = 0.8) -> int:
+        """One billing profile per product, the first ``share`` of tenants mapped; free SKUs excluded."""
+        profiles = {}
+        for product in context.catalog.products(connection_id, active_only=True):
+            profiles[product.identifier] = context.profiles.save(connection_id, BillingProfile(
+                id="", name=f"{product.description} - Monthly", product=product))
+        for part in FREE_PARTS:
+            context.exclusions.add(Exclusion(sku_id=self.scenario.sku_id(part), reason="free"))
+        tenants = sorted(context.tenants.all(), key=lambda t: t.name)
+        mapped = 0
+        for tenant in tenants[: round(len(tenants) * share)]:
+            links = context.tenants.links_of_tenant(tenant.tenant_id)
+            agreements = context.catalog.agreements(connection_id, links[0].company_psa_id) if links else []
+            if not agreements:
+                continue
+            sandbox_tenant = self.scenario.tenant(tenant.tenant_id)
+            for part in sorted({s.part_number for s in sandbox_tenant.subscriptions}):
+                identifier = PRODUCT_FOR_PART.get(part)
+                if identifier in profiles:
+                    context.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=self.scenario.sku_id(part),
+                                                  profile=profiles[identifier], agreement_id=agreements[0].id))
+                    mapped += 1
+        return mapped
+
+    def configure(self, context: Context, *, share: float = 0.8) -> int:
+        """Everything a user does before the first sync; returns the PSA connection's id."""
+        connection_id = self.connect(context)
+        self.onboard(context, connection_id)
+        self.map_licenses(context, connection_id, share=share)
+        return connection_id

@@ -1,0 +1,211 @@
+"""The sync engine's store on the database: the promises of ``SyncStore``, kept in SQLite.
+
+Semantics are ``MemorySyncStore``'s (app/services/sync/store.py); this module
+only translates to the repositories. It works on the database
+``open_database`` bound. Thread-safe: peewee gives each thread its own
+connection; a call made on a thread without one opens it and closes it
+again at the end of the call, so worker threads leave nothing open.
+Several processes may share one database file: writes are transactions
+(SQLite WAL, BEGIN IMMEDIATE) and the tenant lock is a row with an expiry.
+
+A tenant's setup is read from what the user configured: the tenant, its
+mappings (with their billing profile and product), its exclusions and the
+global ones, the approval policy of the PSA company (or companies) it bills
+to, and the caps from the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+
+from app.billing.types import Operation
+from app.errors import SeatsyncError
+from app.models import records
+from app.models.billing import PsaAgreement
+from app.models.connections import PsaCompany
+from app.models.database import db
+from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
+from app.models.repositories._base import utc_now
+from app.services.settings import ApprovalPolicy as Mode
+from app.services.settings import Settings
+from app.services.sync.store import ApprovalPolicy, AuditRecord, HeldOperation, HeldState, JournalState, TenantSetup
+
+#: From the most permissive approval mode to the strictest.
+_STRICTNESS = (Mode.APPLY_ALL, Mode.HOLD_DECREASES, Mode.HOLD_ALL)
+
+
+class UnknownTenant(SeatsyncError):
+    """seatsync does not know this tenant: add it under Customers before syncing it."""
+
+
+class DatabaseNotOpen(SeatsyncError):
+    """seatsync's database is not open: open it (app.models.open_database) before using the sync store."""
+
+
+@contextmanager
+def connected() -> Iterator[None]:
+    """This thread's connection for the length of the block (opened and closed here if need be)."""
+    if db.obj is None:
+        raise DatabaseNotOpen()
+    opened = db.is_closed()
+    if opened:
+        db.connect()
+    try:
+        yield
+    finally:
+        if opened:
+            db.close()
+
+
+def lock_name(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
+
+
+def strictest(modes: Iterable[Mode]) -> Mode:
+    """The strictest of ``modes``: a tenant billed to several companies waits when any of them would."""
+    return max(modes, key=_STRICTNESS.index, default=Mode.APPLY_ALL)
+
+
+def _amount(value: Decimal | None) -> Decimal:
+    return Decimal("0.00") if value is None else value
+
+
+def _audit_record(row: records.AuditRecord) -> AuditRecord:
+    return AuditRecord(
+        at=row.at, actor=row.actor, tenant_id=row.tenant_id, company=row.company_name,
+        agreement_id=row.agreement_id, product_id=row.product_id, operation=row.action,
+        before_quantity=row.before_quantity or 0, after_quantity=row.after_quantity or 0,
+        before_amount=_amount(row.before_amount), after_amount=_amount(row.after_amount), reason=row.reason,
+        psa_record_id=row.psa_record_id, op_key=row.op_key)
+
+
+def _held_operation(row: records.HeldRecord) -> HeldOperation:
+    return HeldOperation(tenant_id=row.tenant_id, operation=row.operation(), reason=row.reason,
+                         state=HeldState(row.status.value), decided_by=row.decided_by)
+
+
+def _company_of(agreement_id: str) -> tuple[str, str] | None:
+    """The PSA company (id, name) of a cached agreement, if the catalog holds it."""
+    agreement = PsaAgreement.get_or_none(PsaAgreement.psa_id == agreement_id)
+    if agreement is None:
+        return None
+    company = PsaCompany.get_or_none(
+        (PsaCompany.connection == agreement.connection_id) & (PsaCompany.psa_id == agreement.company_psa_id))
+    return agreement.company_psa_id, company.name if company else ""
+
+
+class DbSyncStore:
+    """A SyncStore on the database the models are bound to."""
+
+    def __init__(self, settings: Settings | None = None, *, now: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings or Settings()
+        self._now = now
+        self.journal = Journal(now=now)
+        self.approvals = Approvals(now=now)
+        self.locks = Locks(now=now)
+
+    # -- what the user configured ----------------------------------------------
+
+    def setup(self, tenant_id: str) -> TenantSetup:
+        with connected():
+            tenant = Tenants().find(tenant_id)
+            if tenant is None:
+                raise UnknownTenant(f"(tenant {tenant_id})", tenant_id=tenant_id)
+            links = Tenants().links_of_tenant(tenant_id)
+            companies = list(dict.fromkeys((link.company_psa_id, link.company_name) for link in links))
+            modes = [self.settings.approval_policy(psa_id) for psa_id, _ in companies]
+            policy = ApprovalPolicy(
+                mode=strictest(modes) if modes else self.settings.approval_policy(),
+                max_seats_per_line=self.settings.max_seats_change_per_line,
+                max_operations_per_run=self.settings.max_operations_per_run)
+            return TenantSetup(
+                tenant_id=tenant_id, name=tenant.name, mappings=tuple(Mappings().for_tenant(tenant_id)),
+                exclusions=tuple(Exclusions().for_tenant(tenant_id)), policy=policy,
+                company_name=", ".join(name for _, name in companies))
+
+    # -- the journal ---------------------------------------------------------------
+
+    def journal_begin(self, tenant_id: str, op: Operation) -> bool:
+        with connected():
+            return self.journal.begin(op, tenant_id=tenant_id).state is not records.JournalState.DONE
+
+    def journal_set(self, key: str, state: JournalState, *, psa_id: str = "", error: str = "") -> None:
+        with connected():
+            self.journal.conclude(key, records.JournalState(state.value), psa_record_id=psa_id, error=error)
+
+    def unsettled(self, tenant_id: str) -> list[Operation]:
+        with connected():
+            return [entry.operation() for entry in self.journal.unsettled(tenant_id)]
+
+    def last_written(self, tenant_id: str) -> dict[str, int]:
+        with connected():
+            return self.journal.last_written(tenant_id)
+
+    def known_agreements(self, tenant_id: str) -> set[str]:
+        with connected():
+            return self.journal.known_agreements(tenant_id)
+
+    def journal_states(self, tenant_id: str | None = None) -> list[tuple[str, JournalState]]:
+        """(operation key, state) of every journal entry, oldest first."""
+        with connected():
+            return [(e.op_key, JournalState(e.state.value)) for e in self.journal.entries(tenant_id)]
+
+    # -- the audit log ---------------------------------------------------------------
+
+    def audit(self, record: AuditRecord) -> None:
+        with connected():
+            # The agreement's own company when the catalog knows it: a tenant
+            # billed to several companies names each write's real company.
+            company_id, company_name = _company_of(record.agreement_id) or ("", "")
+            AuditLog(now=self._now).record(
+                actor=record.actor, at=record.at, tenant_id=record.tenant_id, company_id=company_id,
+                company_name=company_name or record.company, agreement_id=record.agreement_id,
+                product_id=record.product_id, action=record.operation, before_quantity=record.before_quantity,
+                after_quantity=record.after_quantity, before_amount=record.before_amount,
+                after_amount=record.after_amount, reason=record.reason, psa_record_id=record.psa_record_id,
+                op_key=record.op_key)
+
+    def audits(self, tenant_id: str | None = None) -> list[AuditRecord]:
+        """The audit entries (of ``tenant_id`` when given), oldest first."""
+        with connected():
+            return [_audit_record(row) for row in AuditLog().query(tenant=tenant_id)]
+
+    # -- approvals ------------------------------------------------------------------
+
+    def hold(self, tenant_id: str, op: Operation, reason: str) -> None:
+        with connected():
+            self.approvals.hold(op, reason=reason, tenant_id=tenant_id)
+
+    def decide(self, key: str, approve: bool, who: str) -> None:
+        with connected():
+            if approve:
+                self.approvals.approve(key, by=who)
+            else:
+                self.approvals.reject(key, by=who)
+
+    def approved_keys(self, tenant_id: str) -> set[str]:
+        with connected():
+            return self.approvals.approved_keys(tenant_id)
+
+    def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
+        with connected():
+            self.approvals.after_run(tenant_id, applied=applied, planned=current)
+
+    def held(self, key: str) -> HeldOperation | None:
+        """The held operation with this key, if any."""
+        with connected():
+            row = self.approvals.get(key)
+            return None if row is None else _held_operation(row)
+
+    # -- one sync per tenant, across processes ------------------------------------------
+
+    def try_lock(self, tenant_id: str, owner: str, ttl_seconds: float) -> bool:
+        with connected():
+            return self.locks.acquire(lock_name(tenant_id), owner, ttl_seconds)
+
+    def unlock(self, tenant_id: str, owner: str) -> None:
+        with connected():
+            self.locks.release(lock_name(tenant_id), owner)
