@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup clean
+.PHONY: demo test bundle setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,3 +22,9 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The installable desktop app (PyInstaller, one folder), then its smoke test.
+bundle: $(STAMP)
+	$(VENV)/bin/pyinstaller installer.spec --noconfirm --log-level WARN
+	dist/seatsync/seatsync --version
+	QT_QPA_PLATFORM=offscreen dist/seatsync/seatsync self-check

@@ -15,7 +15,7 @@ from app import __version__
 from app.errors import SeatsyncError
 
 #: Modules under app/commands, in the order --help lists them.
-COMMANDS = ("plan", "sync", "approvals", "tenants", "run-scheduler", "demo")
+COMMANDS = ("plan", "sync", "approvals", "tenants", "run-scheduler", "demo", "self-check")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

@@ -88,3 +88,9 @@ def test_demo_once_syncs_the_sandboxes_headless():
     assert "tenant(s):" in result.stdout and "What the PSA now holds: https://127.0.0.1:" in result.stdout
     # The tenant without consent failed with what to do; the others synced.
     assert "not consented" in result.stdout and "1 failed." in result.stdout
+
+
+def test_self_check_passes_from_the_source_tree():
+    result = run_main("self-check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 5
