@@ -17,7 +17,7 @@ from app.errors import SeatsyncError
 #: Modules under app/commands, in the order --help lists them.
 COMMANDS = ("plan", "sync", "approvals", "tenants", "run-scheduler", "demo", "self-check")
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATABASE_TOO_NEW = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.app import run_window  # Qt is imported only here
 
         return run_window()
+    from app.models import DatabaseTooNew
+
     try:
         return int(args.func(args) or EXIT_OK)
+    except DatabaseTooNew as error:
+        print(f"seatsync: {error}", file=sys.stderr)
+        return EXIT_DATABASE_TOO_NEW
     except SeatsyncError as error:
         print(f"seatsync: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -94,3 +94,18 @@ def test_self_check_passes_from_the_source_tree():
     result = run_main("self-check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 5
+
+
+def test_a_database_newer_than_the_app_is_refused_with_what_to_do(data_dir):
+    import sqlite3
+
+    from app.models import close_database, latest_version, open_database
+
+    open_database(data_dir / "seatsync.db")
+    close_database()
+    with sqlite3.connect(data_dir / "seatsync.db") as raw:
+        raw.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    (latest_version() + 1, "from the future", "2030-01-01T00:00:00+00:00"))
+    result = run_main("plan")
+    assert result.returncode == 3
+    assert "newer seatsync" in result.stderr and "update seatsync" in result.stderr.lower()
