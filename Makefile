@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# make demo PSA=autotask (or halopsa) points the demo at another PSA's sandbox.
 demo: $(STAMP)
-	$(PY) main.py demo
+	$(PY) main.py demo $(if $(PSA),--psa $(PSA))
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
