@@ -60,13 +60,9 @@ def _keyring() -> str:
 
 
 def _qt() -> str:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication, QLabel
+    from app.ui.smoke import qt_works
 
-    app = QApplication.instance() or QApplication([])
-    label = QLabel("seatsync")
-    label.adjustSize()
-    return f"Qt {app.applicationVersion() or 'ok'} ({app.platformName()})"
+    return qt_works()
 
 
 def _https(directory: Path) -> str:

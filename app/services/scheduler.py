@@ -13,8 +13,10 @@ says more.
 - A run missed while seatsync was not running at all runs at the next start
   (``catch_up``).
 - "Sync now" for one target (a company, or everything) while the same
-  target is already syncing is coalesced into the running one.
-- Jobs run on APScheduler's pool threads and only call ``run_sync``; whoever
+  target is already syncing is coalesced into the running one. It runs on a
+  small pool of our own rather than as a one-off APScheduler job, whose
+  removal after running races the scheduler's shutdown (JobLookupError).
+- Jobs run on pool threads and only call ``run_sync``; whoever
   needs to know (the window, the tray) listens through ``on_started`` and
   ``on_finished``.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor as Pool
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -60,6 +63,7 @@ class SyncScheduler:
         self._on_finished = on_finished or (lambda target, result, error: None)
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self._pool = Pool(max_workers=2, thread_name_prefix="sync-now")
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -76,7 +80,9 @@ class SyncScheduler:
 
     def shutdown(self, wait: bool = False) -> None:
         if self._scheduler.running:
+            self._scheduler.pause()  # no new daily run starts while the job store closes
             self._scheduler.shutdown(wait=wait)
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def apply(self, settings: ScheduleSettings) -> None:
         """Take new schedule settings (daily time, enabled) without a restart."""
@@ -120,9 +126,9 @@ class SyncScheduler:
         """Queue a sync of ``target``; False when it is already syncing (coalesced)."""
         if self.is_running(target):
             return False
-        # A one-off job: a second request queued before this one starts finds
-        # the target running in _job and returns (coalesced there).
-        self._scheduler.add_job(self._job, args=(target, scheduled), name=f"sync {target}")
+        # A second request queued before this one starts finds the target
+        # running in _job and returns (coalesced there).
+        self._pool.submit(self._job, target, scheduled)
         return True
 
     def _job(self, target: str, scheduled: bool) -> None:

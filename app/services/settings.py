@@ -61,8 +61,12 @@ class NotificationSettings:
     email_to: tuple[str, ...] = ()
     webhook_enabled: bool = False
     webhook_kind: WebhookKind = WebhookKind.TEAMS
+    #: Kinds of notice (app.services.notify.NoticeKind values) never shown in the tray.
+    tray_muted: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        muted = {str(kind).strip() for kind in self.tray_muted}
+        object.__setattr__(self, "tray_muted", tuple(sorted(muted - {""})))
         object.__setattr__(self, "smtp_security", SmtpSecurity(self.smtp_security))
         object.__setattr__(self, "webhook_kind", WebhookKind(self.webhook_kind))
         object.__setattr__(self, "email_to", tuple(a.strip() for a in self.email_to if a.strip()))

@@ -1,0 +1,316 @@
+"""What the Companies area shows and does: plain queries and commands over the Context.
+
+The list of every company with what needs attention (unmapped licenses, held
+changes, failed syncs), one company's license table (the latest inventory
+snapshot with its mappings and exclusions), and the commands on a license
+row: map, quick-map, exclude, split, merge. No Qt here; the window calls
+these on worker threads, and the headless commands may call them too.
+
+Which license rows belong to a company: the licenses of every tenant linked
+to it. A tenant billed to several companies by a user filter (office,
+department, ...) gives each company rows narrowed to its filter; a mapping
+belongs to a company's row when its filter is the link's (or, for a link
+without a filter, whatever filter the mapping has).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping as AnyMapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from app.billing.types import Agreement, AgreementStatus, Exclusion, Mapping, RowKey, User
+from app.errors import SeatsyncError
+from app.models.records import CompanyRecord, JournalState, RunStatus, SeatPoint, SyncRunRecord
+from app.models.repositories.overview import Overview
+from app.services.company_rows import (
+    CompanyDetail,
+    CompanyRow,
+    LastSync,
+    LicenseRow,
+    MappingChoices,
+    MappingInputs,
+    Target,
+    TenantOutcome,
+    filter_key,
+    is_mapped,
+    license_rows,
+)
+from app.services.mapping_preview import lines_from_written
+from app.services.sync.db_store import connected
+from app.services.sync.engine import Status, TenantResult
+
+if TYPE_CHECKING:
+    from app.bootstrap import Context
+
+__all__ = [
+    "CompanyDetail", "CompanyRow", "CompanyService", "LastSync", "LicenseRow", "MappingChoices", "MappingInputs",
+    "MappingRefused", "SplitRefused", "Target", "TenantOutcome", "graph_users", "last_sync", "outcome_of",
+]
+
+#: How many recent runs are searched for each company's last sync.
+RUNS_LOOKED_AT = 200
+
+UsersReader = Callable[[str], tuple[User, ...]]
+
+
+def _connected(method: Callable) -> Callable:
+    """Runs the method with this thread's database connection, closing it after on a worker thread."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with connected():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+class MappingRefused(SeatsyncError):
+    """This mapping cannot be saved."""
+
+
+class SplitRefused(SeatsyncError):
+    """This license cannot be split or merged."""
+
+
+def graph_users(context: Context) -> UsersReader:
+    """Reads a tenant's users from Microsoft Graph (for usernames and user filters in the preview)."""
+
+    def read(tenant_id: str) -> tuple[User, ...]:
+        from app.services.microsoft.mapping import user_from_graph
+
+        return tuple(user_from_graph(item) for item in context.microsoft().graph.users(tenant_id))
+
+    return read
+
+
+@dataclass
+class CompanyService:
+    context: Context
+    today: Callable[[], date] = date.today
+    #: Reads a tenant's users; None: users are never read (the preview says so).
+    read_users: UsersReader | None = None
+    #: The latest sync result of each tenant in this session (tenant id -> outcome), kept by the window.
+    outcomes: AnyMapping[str, TenantOutcome] = field(default_factory=dict)
+
+    # -- the list of companies ------------------------------------------------------
+
+    @_connected
+    def company_rows(self) -> list[CompanyRow]:
+        """Every PSA company that has at least one tenant, with its counts and badges."""
+        overview = Overview()
+        companies = {c.id: c for c in self.context.companies.all()}
+        links = defaultdict(list)
+        for fact in overview.links():
+            links[fact.company_id].append(fact)
+        licenses = defaultdict(list)
+        for fact in overview.latest_licenses():
+            if fact.purchased or fact.assigned:
+                licenses[fact.tenant_id].append(fact)
+        active_subs: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for tenant_id, sku_id, sub_id in overview.latest_active_subscriptions():
+            active_subs[(tenant_id, sku_id.lower())].add(sub_id)
+        mapped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for m in overview.mappings():
+            mapped[(m.tenant_id, m.sku_id.lower())].append((m.subscription_id, filter_key(m.filter_field,
+                                                                                          m.filter_value)))
+        excluded = _excluded_test(self.context.exclusions.all())
+        held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
+        runs = self.context.runs.recent(RUNS_LOOKED_AT)
+        outcomes = dict(self.outcomes)
+        rows = []
+        for company_id, facts in links.items():
+            company = companies.get(company_id)
+            if company is None:
+                continue
+            count = unmapped = 0
+            for link in facts:
+                key = filter_key(link.filter_field, link.filter_value)
+                for lic in licenses[link.tenant_id]:
+                    count += 1
+                    sku = lic.sku_id.lower()
+                    if not excluded(link.tenant_id, sku) and not is_mapped(
+                            mapped[(link.tenant_id, sku)], active_subs[(link.tenant_id, sku)], key):
+                        unmapped += 1
+            tenants = sorted({(f.tenant_name, f.tenant_id) for f in facts})
+            tenant_ids = [t for _, t in tenants]
+            last = last_sync(company, tenant_ids, runs, outcomes, failed)
+            rows.append(CompanyRow(
+                id=company.id, psa_id=company.psa_id, connection_id=company.connection_id, name=company.name,
+                identifier=company.identifier, active=company.active, tenant_names=tuple(n for n, _ in tenants),
+                licenses=count, unmapped=unmapped, held=sum(held[t] for t in tenant_ids), last_sync=last))
+        rows.sort(key=lambda r: (r.name.casefold(), r.id))
+        return rows
+
+    # -- one company ------------------------------------------------------------------
+
+    @_connected
+    def company(self, company_id: int) -> CompanyDetail:
+        """The company's license table from its tenants' latest snapshots."""
+        ctx = self.context
+        company = ctx.companies.get(company_id)
+        links = tuple(ctx.tenants.links_of_company(company_id))
+        rows: list[LicenseRow] = []
+        read_at: list[datetime] = []
+        names: dict[str, str] = {}
+        for link in links:
+            inventory = ctx.inventory.latest(link.tenant_id)
+            if inventory is not None and inventory.fetched_at is not None:
+                read_at.append(inventory.fetched_at)
+            name = names.setdefault(link.tenant_id, ctx.tenants.get(link.tenant_id).name)
+            rows.extend(license_rows(company, link, name, inventory, ctx.mappings.for_tenant(link.tenant_id),
+                                     ctx.exclusions.for_tenant(link.tenant_id)))
+        overview = Overview()
+        tenant_ids = sorted({link.tenant_id for link in links})
+        held = overview.held_per_tenant()
+        last = last_sync(company, tenant_ids, ctx.runs.recent(RUNS_LOOKED_AT), dict(self.outcomes),
+                         overview.failed_per_tenant())
+        return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(names.values()))),
+                             licenses=tuple(rows), choices=self.choices(company),
+                             held=sum(held[t] for t in tenant_ids), last_sync=last,
+                             read_at=min(read_at) if read_at else None)
+
+    def choices(self, company: CompanyRecord) -> MappingChoices:
+        """The billing profiles of the company's PSA, and its active agreements (the cached catalog)."""
+        agreements = [a for a in self.context.catalog.agreements(company.connection_id, company.psa_id)
+                      if a.status is AgreementStatus.ACTIVE]
+        return MappingChoices(profiles=tuple(self.context.profiles.all(company.connection_id)),
+                              agreements=tuple(agreements))
+
+    @_connected
+    def history(self, tenant_id: str, sku_id: str, *, since: datetime | None = None) -> list[SeatPoint]:
+        """Seats of one license at every stored read, oldest first (the chart)."""
+        return self.context.inventory.history(tenant_id, sku_id, since=since)
+
+    @_connected
+    def mapping_inputs(self, target: Target, existing: Mapping | None = None) -> MappingInputs:
+        """Everything the mapping dialog needs, read once before it opens."""
+        ctx = self.context
+        company = ctx.companies.get(target.company_id)
+        inventory = ctx.inventory.latest(target.tenant_id)
+        users, note = None, "The tenant's users are not read here."
+        if self.read_users is not None:
+            try:
+                users, note = self.read_users(target.tenant_id), ""
+            except SeatsyncError as error:
+                note = f"The tenant's users could not be read: {error}"
+        written = [(record.operation(), record.psa_record_id)
+                   for record in ctx.journal.in_state(JournalState.DONE, tenant_id=target.tenant_id)]
+        return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
+                             users_note=note, lines=lines_from_written(written), choices=self.choices(company),
+                             existing=existing, today=self.today())
+
+    # -- commands -----------------------------------------------------------------------
+
+    @_connected
+    def save_mapping(self, mapping: Mapping, *, company_id: int) -> Mapping:
+        """Save the mapping after checking its agreement belongs to the company and the profile allows it."""
+        company = self.context.companies.get(company_id)
+        agreement = self.context.catalog.agreement(company.connection_id, mapping.agreement_id)
+        _check(mapping, company, agreement)
+        return self.context.mappings.save(mapping)
+
+    @_connected
+    def quick_map(self, target: Target, profile_id: str, agreement_id: str,
+                  existing: Mapping | None = None) -> Mapping:
+        """Map the row to a profile and agreement, keeping the existing mapping's other options."""
+        profile = self.context.profiles.get(profile_id)
+        base = existing or Mapping(tenant_id=target.tenant_id, sku_id=target.sku_id, profile=profile,
+                                   agreement_id=agreement_id, subscription_id=target.subscription_id,
+                                   user_filter=target.user_filter)
+        return self.save_mapping(replace(base, profile=profile, agreement_id=agreement_id),
+                                 company_id=target.company_id)
+
+    @_connected
+    def delete_mapping(self, key: RowKey) -> bool:
+        return self.context.mappings.delete(key)
+
+    @_connected
+    def exclude(self, tenant_id: str, sku_id: str, reason: str = "") -> Exclusion:
+        """Exclude the license in this tenant: never billed, never a notification."""
+        return self.context.exclusions.add(Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=reason))
+
+    @_connected
+    def include(self, tenant_id: str, sku_id: str) -> bool:
+        """Undo the tenant's own exclusion of the license (a global exclusion stays)."""
+        return self.context.exclusions.remove(sku_id, tenant_id)
+
+    @_connected
+    def split(self, row: LicenseRow) -> list[Mapping]:
+        """Give each active subscription its own row, each starting as a copy of the license's mapping."""
+        active = [s for s in row.license.subscriptions if s.status == "active"]
+        if row.split:
+            raise SplitRefused(f"({row.name} is already split)")
+        if len(active) < 2:
+            raise SplitRefused(f"({row.name} has {len(active)} active subscription(s); splitting needs two or more)")
+        if row.mapping is None:
+            raise SplitRefused(f"({row.name} has no billing profile yet: map it first, then split it and change "
+                               "each subscription's mapping)")
+        with self.context.mappings.atomic():
+            saved = [self.context.mappings.save(replace(row.mapping, subscription_id=s.id)) for s in active]
+            self.context.mappings.delete(row.mapping.row)
+        return saved
+
+    @_connected
+    def merge(self, row: LicenseRow) -> Mapping:
+        """Put a split license back into one row, mapped like its first mapped subscription."""
+        mapped = [s.mapping for s in row.subscriptions if s.mapping is not None]
+        if not row.split or not mapped:
+            raise SplitRefused(f"({row.name} is not split)")
+        with self.context.mappings.atomic():
+            merged = self.context.mappings.save(replace(mapped[0], subscription_id=""))
+            for sub_mapping in mapped:
+                self.context.mappings.delete(sub_mapping.row)
+        return merged
+
+
+def _excluded_test(exclusions: Iterable[Exclusion]) -> Callable[[str, str], bool]:
+    everywhere = {e.sku_id.lower() for e in exclusions if e.tenant_id is None}
+    per_tenant = {(e.tenant_id, e.sku_id.lower()) for e in exclusions if e.tenant_id is not None}
+    return lambda tenant_id, sku: sku in everywhere or (tenant_id, sku) in per_tenant
+
+
+def _check(mapping: Mapping, company: CompanyRecord, agreement: Agreement | None) -> None:
+    if agreement is None:
+        raise MappingRefused(f"(agreement {mapping.agreement_id} is not among {company.name}'s agreements; "
+                             "refresh the PSA catalog in Settings)")
+    if agreement.company_id != company.psa_id:
+        raise MappingRefused(f"(agreement {agreement.name or agreement.id} belongs to another company)")
+    if not mapping.profile.allows(agreement):
+        allowed = ", ".join(sorted(mapping.profile.allowed_agreement_types))
+        raise MappingRefused(f"(billing profile {mapping.profile.name} may be used on agreements of type "
+                             f"{allowed}, not {agreement.type_name!r})")
+
+
+def last_sync(company: CompanyRecord, tenant_ids: list[str], runs: list[SyncRunRecord],
+              outcomes: AnyMapping[str, TenantOutcome], failed: AnyMapping[str, int]) -> LastSync:
+    """The company's last sync: this session's per-tenant results when newer, else the runs and the journal."""
+    scopes = {"", "all", f"company:{company.id}"}
+    run = next((r for r in runs if r.finished_at is not None and r.scope in scopes), None)
+    own = [outcomes[t] for t in tenant_ids if t in outcomes]
+    if own and (run is None or max(o.at for o in own) >= run.finished_at):
+        bad = [o for o in own if not o.ok]
+        writes = sum(o.writes for o in own)
+        detail = "; ".join(o.error for o in bad if o.error) or f"{writes} change(s) written"
+        return LastSync(at=max(o.at for o in own), status="failed" if bad else "ok", detail=detail, writes=writes)
+    failures = sum(failed.get(t, 0) for t in tenant_ids)
+    if failures:
+        return LastSync(at=run.finished_at if run else None, status="failed",
+                        detail=f"{failures} change(s) could not be written; see History")
+    if run is None:
+        return LastSync()
+    if run.status is RunStatus.SUCCEEDED:
+        return LastSync(at=run.finished_at, status="ok", detail=f"{run.operations_applied} change(s) written")
+    if run.scope and run.status is RunStatus.FAILED:
+        return LastSync(at=run.finished_at, status="failed", detail=run.error or "the sync failed")
+    return LastSync(at=run.finished_at, status="partial",
+                    detail=run.error or "the run of every company had failures; see History")
+
+
+def outcome_of(result: TenantResult, at: datetime) -> TenantOutcome:
+    """A sync engine's TenantResult as this service's per-tenant outcome."""
+    ok = result.status is not Status.FAILED and not result.failed
+    return TenantOutcome(tenant_id=result.tenant_id, at=at, ok=ok, writes=len(result.applied), error=result.error)

@@ -1,0 +1,282 @@
+"""The values the Companies area shows: company rows, license rows, and how they are built.
+
+Frozen dataclasses the views hold as they are (each table's row role returns
+one). ``license_rows`` turns a tenant's latest snapshot, mappings and
+exclusions into the license table of DESIGN §1 step 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from app.billing.quantities import allocate_assigned
+from app.billing.types import (
+    Agreement,
+    BillingProfile,
+    Exclusion,
+    License,
+    Line,
+    Mapping,
+    RowKey,
+    Subscription,
+    TenantInventory,
+    User,
+    UserFilter,
+)
+from app.models.records import CompanyLink, CompanyRecord
+
+MISSING_PROFILE = "Missing billing profile"
+
+
+def filter_key(field: str, value: str) -> str:
+    """The RowKey filter key of a stored (field, value) pair ('' without a filter)."""
+    return f"{field}={value.strip().lower()}" if field else ""
+
+
+def is_mapped(entries: Iterable[tuple[str, str]], active_subscriptions: set[str], link_key: str) -> bool:
+    """Whether a license is mapped for a company link, given its mappings as (subscription id, filter key).
+
+    A split license counts as mapped when every active subscription is.
+    """
+    mine = {sub for sub, key in entries if key == link_key or not link_key}
+    if not mine:
+        return False
+    return "" in mine or active_subscriptions <= mine
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Where a mapping goes: a company's row of a tenant's license (or one subscription of it)."""
+
+    company_id: int
+    tenant_id: str
+    sku_id: str
+    subscription_id: str = ""
+    user_filter: UserFilter | None = None
+
+    @property
+    def key(self) -> RowKey:
+        return RowKey(tenant_id=self.tenant_id, sku_id=self.sku_id, subscription_id=self.subscription_id,
+                      filter_key=self.user_filter.key if self.user_filter else "")
+
+
+class LicenseState(StrEnum):
+    MAPPED = "mapped"
+    MISSING = "missing"  # no billing profile
+    PARTLY = "partly"  # split, and some subscriptions have no billing profile
+    EXCLUDED = "excluded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionRow:
+    target: Target
+    subscription: Subscription
+    #: Seats of the license's assigned count this subscription bills when split (None: not split).
+    assigned: int | None = None
+    mapping: Mapping | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LicenseRow:
+    target: Target
+    tenant_name: str
+    license: License
+    mapping: Mapping | None = None
+    subscriptions: tuple[SubscriptionRow, ...] = ()
+    split: bool = False
+    excluded: bool = False
+    excluded_globally: bool = False
+    state: LicenseState = LicenseState.MISSING
+    #: What needs a person (empty when excluded: excluded licenses raise no notifications).
+    notices: tuple[str, ...] = ()
+    in_tenant: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.license.name or self.license.part_number or self.license.sku_id
+
+    @property
+    def purchased(self) -> int:
+        return self.license.purchased
+
+    @property
+    def assigned(self) -> int:
+        return self.license.assigned
+
+    @property
+    def unassigned(self) -> int:
+        return self.license.unassigned
+
+    @property
+    def needs_mapping(self) -> bool:
+        return self.state in (LicenseState.MISSING, LicenseState.PARTLY)
+
+    @property
+    def can_split(self) -> bool:
+        return (not self.split and self.mapping is not None
+                and sum(1 for s in self.license.subscriptions if s.status == "active") >= 2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LastSync:
+    at: datetime | None = None
+    status: str = "never"  # never | ok | failed | partial
+    detail: str = ""
+    writes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantOutcome:
+    """How a tenant's last sync in this session went."""
+
+    tenant_id: str
+    at: datetime
+    ok: bool
+    writes: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyRow:
+    id: int
+    psa_id: str
+    connection_id: int
+    name: str
+    identifier: str = ""
+    active: bool = True
+    tenant_names: tuple[str, ...] = ()
+    licenses: int = 0
+    unmapped: int = 0
+    held: int = 0
+    last_sync: LastSync = LastSync()
+
+    @property
+    def tenants(self) -> int:
+        return len(self.tenant_names)
+
+    @property
+    def failed(self) -> bool:
+        return self.last_sync.status == "failed"
+
+    @property
+    def attention(self) -> int:
+        """Unmapped licenses, held changes and a failed sync: the company's badge."""
+        return self.unmapped + self.held + (1 if self.failed else 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingChoices:
+    profiles: tuple[BillingProfile, ...] = ()
+    agreements: tuple[Agreement, ...] = ()
+
+    def agreements_for(self, profile: BillingProfile | None) -> tuple[Agreement, ...]:
+        """The agreements the profile may be used on (only types it allows)."""
+        if profile is None:
+            return ()
+        return tuple(a for a in self.agreements if profile.allows(a))
+
+    def profile(self, profile_id: str) -> BillingProfile | None:
+        return next((p for p in self.profiles if p.id == profile_id), None)
+
+    def agreement(self, agreement_id: str) -> Agreement | None:
+        return next((a for a in self.agreements if a.id == agreement_id), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyDetail:
+    company: CompanyRecord
+    links: tuple[CompanyLink, ...] = ()
+    tenant_names: tuple[str, ...] = ()
+    licenses: tuple[LicenseRow, ...] = ()
+    choices: MappingChoices = MappingChoices()
+    held: int = 0
+    last_sync: LastSync = LastSync()
+    read_at: datetime | None = None  # the oldest of the tenants' latest reads
+
+    @property
+    def unmapped(self) -> int:
+        return sum(1 for row in self.licenses if row.needs_mapping)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingInputs:
+    """What the mapping dialog computes its preview from."""
+
+    target: Target
+    licenses: tuple[License, ...]
+    users: tuple[User, ...] | None
+    users_note: str
+    lines: tuple[Line, ...]
+    choices: MappingChoices
+    existing: Mapping | None
+    today: date
+
+    @property
+    def license(self) -> License | None:
+        return next((lic for lic in self.licenses if lic.sku_id.lower() == self.target.sku_id.lower()), None)
+
+
+def _pick(mappings: Sequence[Mapping], sku: str, subscription_id: str, link_key: str) -> Mapping | None:
+    candidates = [m for m in mappings if m.sku_id.lower() == sku and m.subscription_id == subscription_id
+                  and (m.row.filter_key == link_key or not link_key)]
+    exact = [m for m in candidates if m.row.filter_key == link_key]
+    return (exact or candidates or [None])[0]
+
+
+def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, inventory: TenantInventory | None,
+                 mappings: Sequence[Mapping], exclusions: Sequence[Exclusion]) -> list[LicenseRow]:
+    """The company's rows for one linked tenant, in the snapshot's order; then mapped licenses no longer there."""
+    key = link.user_filter.key if link.user_filter else ""
+    base = Target(company_id=company.id, tenant_id=link.tenant_id, sku_id="", user_filter=link.user_filter)
+    licenses = list(inventory.licenses) if inventory else []
+    present = {lic.sku_id.lower() for lic in licenses}
+    for m in mappings:
+        if m.sku_id.lower() not in present and (m.row.filter_key == key or not key):
+            present.add(m.sku_id.lower())
+            licenses.append(License(sku_id=m.sku_id, name=f"{m.profile.product.description or m.sku_id}"))
+    rows = []
+    for lic in licenses:
+        sku = lic.sku_id.lower()
+        in_tenant = inventory is not None and inventory.license(lic.sku_id) is not None
+        whole = _pick(mappings, sku, "", key)
+        by_sub = {s.id: _pick(mappings, sku, s.id, key) for s in lic.subscriptions}
+        split = any(by_sub.values())
+        if not (lic.purchased or lic.assigned or whole or split):
+            continue  # an expired SKU Graph still lists: nothing to bill, nothing to say
+        excluded = [e for e in exclusions if e.covers(link.tenant_id, lic.sku_id)]
+        shares = allocate_assigned(lic) if split else {}
+        target = replace(base, sku_id=lic.sku_id)
+        subs = tuple(SubscriptionRow(target=replace(target, subscription_id=s.id), subscription=s,
+                                     assigned=shares.get(s.id) if split else None, mapping=by_sub.get(s.id))
+                     for s in lic.subscriptions)
+        active_unmapped = [s for s in subs if s.subscription.status == "active" and s.mapping is None]
+        if excluded:
+            state = LicenseState.EXCLUDED
+        elif split:
+            state = LicenseState.PARTLY if active_unmapped and whole is None else LicenseState.MAPPED
+        else:
+            state = LicenseState.MAPPED if whole else LicenseState.MISSING
+        rows.append(LicenseRow(
+            target=target, tenant_name=tenant_name, license=lic, mapping=whole, subscriptions=subs, split=split,
+            excluded=bool(excluded), excluded_globally=any(e.tenant_id is None for e in excluded), state=state,
+            notices=() if excluded else _notices(lic, state, len(active_unmapped), in_tenant), in_tenant=in_tenant))
+    return rows
+
+
+def _notices(lic: License, state: LicenseState, unmapped_subs: int, in_tenant: bool) -> tuple[str, ...]:
+    notices = []
+    if not in_tenant:
+        notices.append("No longer in the tenant: its line is cancelled at the next sync")
+    if state is LicenseState.MISSING and in_tenant:
+        notices.append(MISSING_PROFILE)
+    if state is LicenseState.PARTLY:
+        notices.append(f"{unmapped_subs} subscription(s) without a billing profile")
+    if lic.unassigned:
+        notices.append(f"{lic.unassigned} of {lic.purchased} seats unassigned")
+    committed = sum(s.quantity for s in lic.subscriptions if s.is_annual_commitment and s.status == "active")
+    if committed > lic.assigned:
+        notices.append(f"{committed} seats committed annually, {lic.assigned} assigned")
+    return tuple(notices)

@@ -1,0 +1,333 @@
+"""Notifications: what needs a person, computed from stored data, and where it is sent (DESIGN §1.9).
+
+``compute_notices`` is pure: it reads the tenants, their latest snapshots,
+mappings, exclusions, the latest sync run and the waiting approvals, and
+says what needs attention. Excluded licenses raise nothing; so does a tenant
+whose every license is excluded. Partner Center customers not yet added,
+and connection failures a test just found, are passed in by the caller
+(reading Partner Center is a network call for a worker thread).
+
+``Notifier`` delivers: tray messages through a callback the window gives,
+an e-mail digest (smtplib; settings from app.services.settings, the
+password from the keyring), and a Teams or Slack incoming webhook (its URL
+is a secret: it carries its own token, and is never shown or logged).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.billing.types import Exclusion, Mapping, TenantInventory
+from app.errors import SeatsyncError
+from app.models.records import ConsentStatus, HeldStatus, RunStatus, SyncRunRecord, TenantRecord
+from app.models.repositories import Approvals
+from app.services.http import HttpApi, HttpFailure
+from app.services.microsoft.mapping import Customer
+from app.services.secrets import MissingSecret
+from app.services.settings import NotificationSettings, Settings, SmtpSecurity, WebhookKind
+
+if TYPE_CHECKING:
+    from app.bootstrap import Context
+
+COMMITMENT_DAYS = 30  # NCE commitments ending within this many days
+CANCELLATION_DAYS = 7  # NCE cancellation windows (7 days after purchase or renewal) closing within
+
+
+class NoticeKind(StrEnum):
+    UNMAPPED_LICENSE = "unmapped_license"
+    UNASSIGNED_SEATS = "unassigned_seats"
+    TENANT_NOT_ADDED = "tenant_not_added"
+    ACCESS_FAILED = "access_failed"  # consent, GDAP or credentials
+    SYNC_FAILED = "sync_failed"
+    APPROVALS_WAITING = "approvals_waiting"
+    COMMITMENT_ENDING = "commitment_ending"
+    CANCELLATION_CLOSING = "cancellation_closing"
+
+
+KIND_LABELS = {
+    NoticeKind.UNMAPPED_LICENSE: "Licenses without a billing profile (new SKUs too)",
+    NoticeKind.UNASSIGNED_SEATS: "Unassigned seats",
+    NoticeKind.TENANT_NOT_ADDED: "Partner Center customers not added",
+    NoticeKind.ACCESS_FAILED: "Consent or credential failures",
+    NoticeKind.SYNC_FAILED: "Failed syncs",
+    NoticeKind.APPROVALS_WAITING: "Changes waiting for approval",
+    NoticeKind.COMMITMENT_ENDING: "NCE commitments ending within 30 days",
+    NoticeKind.CANCELLATION_CLOSING: "NCE cancellation windows closing",
+}
+
+
+class NotifyError(SeatsyncError):
+    """seatsync could not send a notification."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    kind: NoticeKind
+    title: str
+    message: str
+    tenant_id: str = ""
+    sku_id: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable across runs: the same situation gives the same key (to tell new notices from old)."""
+        return f"{self.kind.value}|{self.tenant_id}|{self.sku_id.lower()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeInputs:
+    today: date
+    tenants: Sequence[TenantRecord] = ()
+    inventories: dict[str, TenantInventory] = field(default_factory=dict)
+    mappings: Sequence[Mapping] = ()
+    exclusions: Sequence[Exclusion] = ()
+    #: (tenant id, SKU id) -> whether the tenant's previous snapshot lacked the license.
+    is_new: Callable[[str, str], bool] = lambda tenant_id, sku_id: False
+    last_run: SyncRunRecord | None = None
+    held: int = 0
+    pending_customers: Sequence[Customer] = ()
+    access_failures: Sequence[str] = ()
+    sku_name: Callable[[str, str], str] = lambda sku_id, part: part or sku_id
+
+
+def compute_notices(inputs: NoticeInputs) -> list[Notice]:
+    out: list[Notice] = []
+    today = inputs.today
+    mapped = {(m.tenant_id, m.sku_id.lower()) for m in inputs.mappings}
+    for tenant in inputs.tenants:
+        inventory = inputs.inventories.get(tenant.tenant_id)
+        licenses = [lic for lic in (inventory.licenses if inventory else ())
+                    if not any(e.covers(tenant.tenant_id, lic.sku_id) for e in inputs.exclusions)]
+        if inventory is not None and inventory.licenses and not licenses:
+            continue  # every license excluded: the tenant is not billed and raises nothing
+        if tenant.consent_status in (ConsentStatus.MISSING, ConsentStatus.EXPIRED, ConsentStatus.REVOKED):
+            out.append(Notice(kind=NoticeKind.ACCESS_FAILED, tenant_id=tenant.tenant_id,
+                              title=f"{tenant.name}: Microsoft access {tenant.consent_status.value}",
+                              message="seatsync cannot read this tenant's licenses: have the customer's admin "
+                                      "grant consent, or renew GDAP in Partner Center."))
+        for lic in licenses:
+            name = inputs.sku_name(lic.sku_id, lic.part_number)
+            if (lic.purchased or lic.assigned) and (tenant.tenant_id, lic.sku_id.lower()) not in mapped:
+                new = inputs.is_new(tenant.tenant_id, lic.sku_id)
+                out.append(Notice(kind=NoticeKind.UNMAPPED_LICENSE, tenant_id=tenant.tenant_id, sku_id=lic.sku_id,
+                                  title=f"{tenant.name}: {'new license ' if new else ''}{name} has no billing profile",
+                                  message=f"{lic.assigned} of {lic.purchased} seats assigned; map it or exclude it."))
+            if lic.unassigned:
+                out.append(Notice(kind=NoticeKind.UNASSIGNED_SEATS, tenant_id=tenant.tenant_id, sku_id=lic.sku_id,
+                                  title=f"{tenant.name}: {lic.unassigned} unassigned {name}",
+                                  message=f"{lic.purchased} purchased, {lic.assigned} assigned."))
+            for sub in lic.subscriptions:
+                if sub.status != "active":
+                    continue
+                end = sub.commitment_end
+                if sub.is_annual_commitment and end is not None and today <= end <= today + timedelta(COMMITMENT_DAYS):
+                    renews = "renews automatically" if sub.auto_renew else "does not renew"
+                    out.append(Notice(kind=NoticeKind.COMMITMENT_ENDING, tenant_id=tenant.tenant_id,
+                                      sku_id=f"{lic.sku_id}/{sub.id}",
+                                      title=f"{tenant.name}: {name} commitment ends {end.isoformat()}",
+                                      message=f"{sub.quantity} seats, {renews}; change the seat count before then."))
+                window = sub.cancellation_allowed_until
+                if window is not None and today <= window <= today + timedelta(CANCELLATION_DAYS):
+                    out.append(Notice(kind=NoticeKind.CANCELLATION_CLOSING, tenant_id=tenant.tenant_id,
+                                      sku_id=f"{lic.sku_id}/{sub.id}",
+                                      title=f"{tenant.name}: {name} can be reduced until {window.isoformat()}",
+                                      message=f"{sub.quantity} seats; after that day they are committed "
+                                              "for the term."))
+    for customer in inputs.pending_customers:
+        out.append(Notice(kind=NoticeKind.TENANT_NOT_ADDED, tenant_id=customer.tenant_id,
+                          title=f"{customer.name} is in Partner Center but not in seatsync",
+                          message="Add it with Companies > Add companies, or ignore it."))
+    for failure in inputs.access_failures:
+        out.append(Notice(kind=NoticeKind.ACCESS_FAILED, title="A connection failed", message=failure,
+                          sku_id=failure[:80]))
+    run = inputs.last_run
+    if run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL):
+        out.append(Notice(kind=NoticeKind.SYNC_FAILED, sku_id=str(run.id),
+                          title=f"The sync of {run.started_at:%Y-%m-%d %H:%M} {run.status.value}",
+                          message=run.error or f"{run.tenants_failed} tenant(s) failed."))
+    if inputs.held:
+        out.append(Notice(kind=NoticeKind.APPROVALS_WAITING, title=f"{inputs.held} change(s) wait for approval",
+                          message="Review them under Approvals."))
+    return out
+
+
+def new_notices(notices: Sequence[Notice], seen: set[str]) -> list[Notice]:
+    """The notices not shown before (by key): the tray shows a situation once, digests repeat it."""
+    return [n for n in notices if n.key not in seen]
+
+
+class NotificationService:
+    """Gathers the stored data ``compute_notices`` needs (run it on a worker thread)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def compute(self, *, today: date | None = None, pending_customers: Sequence[Customer] = (),
+                access_failures: Sequence[str] = ()) -> list[Notice]:
+        ctx = self.context
+        catalogue = ctx.catalogue()
+
+        def is_new(tenant_id: str, sku_id: str) -> bool:
+            points = ctx.inventory.history(tenant_id, sku_id)
+            return len(points) >= 2 and points[-2].purchased == 0 and points[-2].assigned == 0
+
+        return compute_notices(NoticeInputs(
+            today=today or ctx.now().date(), tenants=ctx.tenants.all(), inventories=ctx.inventory.latest_all(),
+            mappings=ctx.mappings.all(), exclusions=ctx.exclusions.all(), is_new=is_new,
+            last_run=ctx.runs.last_finished(), held=len(Approvals(now=ctx.now).held(HeldStatus.HELD)),
+            pending_customers=pending_customers, access_failures=access_failures,
+            sku_name=lambda sku_id, part: catalogue.name(sku_id, part)))
+
+
+# -- delivery ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    tray: int = 0
+    emailed: bool = False
+    posted: bool = False
+    errors: tuple[str, ...] = ()
+
+
+def digest_text(notices: Sequence[Notice]) -> str:
+    lines = []
+    for kind in NoticeKind:
+        group = [n for n in notices if n.kind is kind]
+        if group:
+            lines.append(f"{KIND_LABELS[kind]} ({len(group)})")
+            lines.extend(f"  - {n.title}: {n.message}" for n in group)
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+class Notifier:
+    def __init__(self, settings: Settings, *, tray: Callable[[Notice], None] | None = None,
+                 verify: bool | str = True, timeout: float = 15.0) -> None:
+        self.settings = settings
+        self.tray = tray
+        self.verify = verify
+        self.timeout = timeout
+
+    def deliver(self, notices: Sequence[Notice]) -> Delivery:
+        """Send the notices everywhere the settings say; one channel failing never stops another."""
+        config = self.settings.notifications
+        errors: list[str] = []
+        shown = 0
+        if config.tray and self.tray is not None:
+            for notice in notices:
+                if notice.kind.value not in config.tray_muted:
+                    self.tray(notice)
+                    shown += 1
+        emailed = posted = False
+        if config.email_enabled and notices:
+            try:
+                self.send_digest(notices, config)
+                emailed = True
+            except NotifyError as error:
+                errors.append(str(error))
+        if config.webhook_enabled and notices:
+            try:
+                self.post_webhook(notices, config)
+                posted = True
+            except (NotifyError, MissingSecret) as error:
+                errors.append(str(error))
+        return Delivery(tray=shown, emailed=emailed, posted=posted, errors=tuple(errors))
+
+    # -- e-mail -------------------------------------------------------------
+
+    def send_digest(self, notices: Sequence[Notice], config: NotificationSettings | None = None) -> None:
+        config = config or self.settings.notifications
+        if not (config.smtp_host and config.email_from and config.email_to):
+            raise NotifyError("(the e-mail digest needs an SMTP host, a From address and a To address)")
+        message = EmailMessage()
+        message["Subject"] = f"seatsync: {len(notices)} notice(s)"
+        message["From"] = config.email_from
+        message["To"] = ", ".join(config.email_to)
+        message.set_content(digest_text(notices))
+        where = f"{config.smtp_host}:{config.smtp_port}"
+        try:
+            with self._smtp(config) as smtp:
+                if config.smtp_username:
+                    smtp.login(config.smtp_username, self._smtp_password())
+                smtp.send_message(message)
+        except smtplib.SMTPAuthenticationError:
+            raise NotifyError(f"(the SMTP server {where} refused the user name or password; check them in "
+                              "Settings > Notifications)") from None
+        except smtplib.SMTPNotSupportedError as error:
+            raise NotifyError(f"(the SMTP server {where} does not support this: {error}; check the security "
+                              "setting)") from None
+        except (smtplib.SMTPException, ssl.SSLError) as error:
+            raise NotifyError(f"(the SMTP server {where} refused the digest: {type(error).__name__}: "
+                              f"{_first_line(error)})") from None
+        except OSError as error:
+            raise NotifyError(f"(could not reach the SMTP server {where}: {error.strerror or error})") from None
+
+    def _smtp(self, config: NotificationSettings) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+        if config.smtp_security is SmtpSecurity.TLS:
+            return smtplib.SMTP_SSL(config.smtp_host, config.smtp_port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=self.timeout,
+                            local_hostname=socket.gethostname() or "localhost")
+        if config.smtp_security is SmtpSecurity.STARTTLS:
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    def _smtp_password(self) -> str:
+        try:
+            return self.settings.smtp_password()
+        except MissingSecret:
+            raise NotifyError("(the SMTP user name is set but no password is stored; enter it in Settings > "
+                              "Notifications)") from None
+
+    # -- webhook ------------------------------------------------------------
+
+    def post_webhook(self, notices: Sequence[Notice], config: NotificationSettings | None = None) -> None:
+        config = config or self.settings.notifications
+        url = self.settings.webhook_url()
+        api = HttpApi(name=f"{config.webhook_kind.value.capitalize()} webhook", base_url=url, verify=self.verify,
+                      timeout=(5.0, self.timeout))
+        try:
+            # One POST, never retried blindly: a repeat would post the digest twice.
+            response = api.request("POST", url, json=webhook_payload(notices, config.webhook_kind),
+                                   idempotent=False, endpoint="webhook")
+        except HttpFailure as error:
+            raise NotifyError(f"(the webhook did not answer: {error.detail})") from None
+        finally:
+            api.session.close()
+        if not 200 <= response.status_code < 300:
+            raise NotifyError(f"(the webhook answered HTTP {response.status_code}; check its URL in Settings)")
+
+
+def webhook_payload(notices: Sequence[Notice], kind: WebhookKind) -> dict:  # type: ignore[type-arg]
+    title = f"seatsync: {len(notices)} notice(s)"
+    text = digest_text(notices)
+    if kind is WebhookKind.SLACK:
+        return {"text": f"*{title}*\n{text}"}
+    if kind is WebhookKind.TEAMS:
+        # Teams workflows ("When a Teams webhook request is received") post Adaptive Cards.
+        body = [{"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True}]
+        body += [{"type": "TextBlock", "text": f"**{n.title}** — {n.message}", "wrap": True} for n in notices]
+        return {"type": "message", "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+            "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
+                        "version": "1.4", "body": body}}]}
+    return {"source": "seatsync", "title": title,
+            "notices": [{"kind": n.kind.value, "title": n.title, "message": n.message, "tenant_id": n.tenant_id}
+                        for n in notices]}
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0][:200]

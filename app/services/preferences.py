@@ -1,0 +1,106 @@
+"""The Settings view's schedule, approval, cap and notification settings, read and saved as one.
+
+``save`` validates everything before it writes anything, then writes in one
+transaction, so a mistake in one field never leaves half the settings
+saved. The SMTP password and the webhook URL are secrets: only whether one
+is set is read; a change carries a new value or None to keep the stored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+
+from app.bootstrap import Context
+from app.errors import SeatsyncError
+from app.models.database import db
+from app.services.secrets import SecretStore
+from app.services.settings import SMTP_PASSWORD, WEBHOOK_URL, ApprovalPolicy, NotificationSettings, parse_sync_time
+
+
+class PreferencesInvalid(SeatsyncError):
+    """The settings were not saved"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preferences:
+    sync_time: time
+    sync_enabled: bool
+    approval_policy: ApprovalPolicy
+    overrides: Mapping[str, ApprovalPolicy]  # PSA company id -> its policy
+    max_seats_change_per_line: int | None
+    max_operations_per_run: int | None
+    notifications: NotificationSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreferencesState:
+    preferences: Preferences
+    companies: tuple[tuple[str, str], ...]  # (PSA company id, name), for overrides
+    smtp_password_set: bool
+    webhook_set: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreferencesChange:
+    preferences: Preferences
+    smtp_password: str | None = field(default=None, repr=False)  # None: keep the stored one
+    webhook_url: str | None = field(default=None, repr=False)  # None: keep; "": remove
+
+
+class PreferencesService:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def load(self) -> PreferencesState:
+        s = self.context.settings
+        secrets: SecretStore = self.context.secrets
+        companies = {c.psa_id: c.name for c in self.context.companies.all()}
+        return PreferencesState(
+            preferences=Preferences(
+                sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
+                overrides=s.approval_overrides(), max_seats_change_per_line=s.max_seats_change_per_line,
+                max_operations_per_run=s.max_operations_per_run, notifications=s.notifications),
+            companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
+            smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL))
+
+    def save(self, change: PreferencesChange) -> PreferencesState:
+        p = change.preferences
+        s = self.context.settings
+        try:
+            parse_sync_time(p.sync_time)
+            notifications = NotificationSettings(**{**_values(p.notifications)})
+            if change.webhook_url:
+                _check_webhook(change.webhook_url)
+            if notifications.webhook_enabled and not (change.webhook_url or (
+                    change.webhook_url is None and self.context.secrets.has(WEBHOOK_URL))):
+                raise ValueError("the webhook is on but has no URL: enter the incoming webhook's URL")
+            with db.atomic():
+                s.set_sync_time(p.sync_time)
+                s.set_sync_enabled(p.sync_enabled)
+                s.set_approval_policy(p.approval_policy)
+                current = s.approval_overrides()
+                for company_id in set(current) - set(p.overrides):
+                    s.clear_approval_override(company_id)
+                for company_id, policy in p.overrides.items():
+                    s.set_approval_policy(policy, company_id)
+                s.set_max_seats_change_per_line(p.max_seats_change_per_line)
+                s.set_max_operations_per_run(p.max_operations_per_run)
+                s.set_notifications(notifications)
+                if change.smtp_password is not None:
+                    s.set_smtp_password(change.smtp_password)
+                if change.webhook_url is not None:
+                    s.set_webhook_url(change.webhook_url)
+        except ValueError as error:
+            raise PreferencesInvalid(f"({error})") from None
+        return self.load()
+
+
+def _values(notifications: NotificationSettings) -> dict[str, object]:
+    return {name: getattr(notifications, name) for name in notifications.__dataclass_fields__}
+
+
+def _check_webhook(url: str) -> None:
+    if not url.startswith("https://") or " " in url:
+        raise ValueError("a webhook URL must start with https:// (the URL itself is not shown: it holds a token)")

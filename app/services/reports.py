@@ -1,0 +1,293 @@
+"""The reconciliation report: purchased vs assigned vs billed, per license, company and in total.
+
+For every license of every added tenant (latest snapshot; excluded licenses
+and empty ones left out):
+
+- purchased and assigned come from Microsoft (the snapshot);
+- should bill is what the license's mappings say, by the billing core's own
+  rules (``row_counts`` + ``billed_quantity``: basis, included, minimum); an
+  unmapped license should bill its assigned seats;
+- billed is the quantity of seatsync's main line of each mapped row: what
+  the journal says seatsync last wrote, or, when asked, what the PSA holds
+  now (``read_psa=True``, on a worker thread);
+- unbilled = should bill − billed when positive, and its value (the
+  leakage) = unbilled × the mapped profile's unit price
+  (``PricePolicy.unit_price`` on the PSA's current price). Agreements
+  billed yearly give a monthly value of one twelfth, rounded half-up once.
+  Unmapped licenses have no price: their seats count, their value is blank;
+  unmapped free or trial SKUs count no unbilled seats (they should be excluded).
+
+Reading the PSA also lists the lines nothing maps to: seatsync lines whose
+license is no longer mapped, and lines seatsync does not own that bill a
+product some billing profile uses (duplicates, manual additions).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from app.billing.money import round_money
+from app.billing.plan import main_marker
+from app.billing.quantities import billed_quantity, row_counts
+from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
+from app.bootstrap import Context
+from app.errors import SeatsyncError
+from app.services.exclusions import is_free
+from app.services.psa.port import PsaNotFound
+
+class ExportFailed(SeatsyncError):
+    """The report could not be written: choose another folder or file name."""
+
+
+STATUS_OK = "billed"
+STATUS_UNBILLED = "unbilled seats"
+STATUS_OVER = "billed above usage"
+STATUS_UNMAPPED = "not mapped"
+STATUS_FREE = "free or trial: exclude it"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconRow:
+    company: str
+    tenant_id: str
+    tenant: str
+    sku_id: str
+    license: str
+    purchased: int
+    assigned: int
+    should_bill: int
+    billed: int
+    unbilled: int
+    unit_price: Decimal | None  # None: unmapped
+    leakage: Decimal | None  # monthly value of the unbilled seats; None: unmapped (no price)
+    currency: str = "USD"
+    mapped: bool = True
+    free: bool = False  # an unmapped free or trial SKU
+
+    @property
+    def status(self) -> str:
+        if not self.mapped:
+            return STATUS_FREE if self.free else STATUS_UNMAPPED
+        if self.unbilled:
+            return STATUS_UNBILLED
+        return STATUS_OVER if self.billed > self.should_bill else STATUS_OK
+
+
+@dataclass(frozen=True, kw_only=True)
+class Totals:
+    company: str
+    purchased: int = 0
+    assigned: int = 0
+    billed: int = 0
+    unbilled: int = 0
+    leakage: Decimal = Decimal("0.00")
+
+    def plus(self, row: ReconRow) -> Totals:
+        if row.free:  # an unmapped free SKU's 10,000 "seats" say nothing about billing
+            return self
+        return Totals(company=self.company, purchased=self.purchased + row.purchased,
+                      assigned=self.assigned + row.assigned, billed=self.billed + row.billed,
+                      unbilled=self.unbilled + row.unbilled, leakage=self.leakage + (row.leakage or Decimal("0")))
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrphanLine:
+    company: str
+    agreement_id: str
+    agreement: str
+    product_id: str
+    product: str
+    quantity: int
+    line_id: str
+    marker: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reconciliation:
+    rows: tuple[ReconRow, ...]
+    orphans: tuple[OrphanLine, ...] = ()
+    billed_from: str = "journal"  # "journal" | "psa"
+    as_of: datetime | None = None
+    #: What could not be read from the PSA (an agreement it no longer has, ...): those rows count as unbilled.
+    problems: tuple[str, ...] = ()
+
+    def by_company(self) -> list[Totals]:
+        totals: dict[str, Totals] = {}
+        for row in self.rows:
+            totals[row.company] = totals.get(row.company, Totals(company=row.company)).plus(row)
+        return [totals[name] for name in sorted(totals, key=str.lower)]
+
+    def total(self) -> Totals:
+        result = Totals(company="All companies")
+        for row in self.rows:
+            result = result.plus(row)
+        return result
+
+
+class ReportService:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def reconcile(self, *, read_psa: bool = False, today: date | None = None) -> Reconciliation:
+        ctx = self.context
+        today = today or ctx.now().date()
+        connections = [c.id for c in ctx.psa_connections.all()]
+        connection_of = {p.id: c for c in connections for p in ctx.profiles.all(c)}
+        mappings = ctx.mappings.all()
+        exclusions = ctx.exclusions.all()
+        inventories = ctx.inventory.latest_all()
+        billed: dict[str, dict[str, int]] = {}
+        orphans: list[OrphanLine] = []
+        problems: list[str] = []
+        if read_psa:
+            billed, orphans, problems = self._read_psa(mappings, connection_of, today)
+        rows: list[ReconRow] = []
+        for tenant in ctx.tenants.all():
+            inventory = inventories.get(tenant.tenant_id)
+            if inventory is None:
+                continue
+            written = billed.get(tenant.tenant_id, {}) if read_psa else ctx.journal.last_written(tenant.tenant_id)
+            tenant_maps = [m for m in mappings if m.tenant_id == tenant.tenant_id]
+            links = ctx.tenants.links_of_tenant(tenant.tenant_id)
+            default_company = ", ".join(sorted({link.company_name for link in links})) or "(no company)"
+            for lic in inventory.licenses:
+                if any(e.covers(tenant.tenant_id, lic.sku_id) for e in exclusions):
+                    continue
+                if lic.purchased == 0 and lic.assigned == 0:
+                    continue
+                rows_of = [m for m in tenant_maps if m.sku_id.lower() == lic.sku_id.lower()]
+                name = ctx.catalogue().name(lic.sku_id, lic.part_number)
+                common = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id, license=name,
+                              purchased=lic.purchased, assigned=lic.assigned)
+                if not rows_of:
+                    # A free or trial SKU nobody mapped bills nothing: it is noise, not leakage (exclude it).
+                    free = is_free(lic.part_number, name)
+                    rows.append(ReconRow(company=default_company, should_bill=0 if free else lic.assigned, billed=0,
+                                         unbilled=0 if free else lic.assigned, unit_price=None, leakage=None,
+                                         mapped=False, free=free, **common))
+                    continue
+                rows.append(self._mapped_row(rows_of, inventory, written, connection_of, common))
+        rows.sort(key=lambda r: (r.company.lower(), r.tenant.lower(), r.license.lower()))
+        return Reconciliation(rows=tuple(rows), orphans=tuple(orphans), billed_from="psa" if read_psa else "journal",
+                              as_of=ctx.now(), problems=tuple(problems))
+
+    def _mapped_row(self, rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
+                    connection_of: dict[str, int], common: dict) -> ReconRow:  # type: ignore[type-arg]
+        ctx = self.context
+        should = billed = unbilled = 0
+        leakage = Decimal("0")
+        companies: set[str] = set()
+        prices: set[Decimal] = set()
+        currency = "USD"
+        for mapping in rows_of:
+            connection_id = connection_of.get(mapping.profile.id)
+            agreement = ctx.catalog.agreement(connection_id, mapping.agreement_id) if connection_id else None
+            currency = agreement.currency if agreement else currency
+            product = (ctx.catalog.product(connection_id, mapping.profile.product.id) if connection_id else None) \
+                or mapping.profile.product
+            unit = mapping.profile.price.unit_price(product.price, currency)
+            prices.add(unit)
+            company = ctx.companies.by_psa_id(connection_id, agreement.company_id) if agreement and connection_id \
+                else None
+            companies.add(company.name if company else f"(agreement {mapping.agreement_id})")
+            row_billed = written.get(main_marker(mapping.row), 0)
+            try:
+                counts = row_counts(mapping, inventory)
+                row_should = billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
+            except ValueError:  # the row counts users, which snapshots do not keep
+                row_should = row_billed
+            row_unbilled = max(row_should - row_billed, 0)
+            value = row_unbilled * unit
+            if agreement is not None and agreement.cycle is Cycle.ANNUAL:
+                value = value / 12
+            should, billed, unbilled = should + row_should, billed + row_billed, unbilled + row_unbilled
+            leakage += value
+        return ReconRow(company=", ".join(sorted(companies)), should_bill=should, billed=billed, unbilled=unbilled,
+                        unit_price=prices.pop() if len(prices) == 1 else None,
+                        leakage=round_money(leakage, currency), currency=currency, **common)
+
+    def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int],
+                  today: date) -> tuple[dict[str, dict[str, int]], list[OrphanLine], list[str]]:
+        """Quantities of seatsync's open main lines (tenant -> marker -> quantity), orphan lines, problems.
+
+        An agreement the PSA no longer has is a problem, not a failure: the others are still read.
+        """
+        ctx = self.context
+        markers = {main_marker(m.row): m for m in mappings}
+        agreements = sorted({(connection_of[m.profile.id], m.agreement_id) for m in mappings
+                             if m.profile.id in connection_of})
+        profiled = {(c, p.product.id) for c in {c for c, _ in agreements} for p in ctx.profiles.all(c)}
+        billed: dict[str, dict[str, int]] = {}
+        orphans: list[OrphanLine] = []
+        problems: list[str] = []
+        for connection_id, agreement_id in agreements:
+            agreement = ctx.catalog.agreement(connection_id, agreement_id)
+            company = ctx.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
+            try:
+                lines = ctx.psa(connection_id).list_lines(agreement_id)
+            except PsaNotFound as error:
+                problems.append(f"agreement {agreement_id}: {error}")
+                continue
+            for line in lines:
+                if line.ended_before(today):
+                    continue
+                mapping = markers.get(line.marker)
+                if mapping is not None and line.kind is LineKind.MAIN:
+                    per_tenant = billed.setdefault(mapping.tenant_id, {})
+                    per_tenant[line.marker] = per_tenant.get(line.marker, 0) + line.quantity
+                    continue
+                reason = _orphan_reason(line, markers, (connection_id, line.product_id) in profiled)
+                if reason:
+                    product = ctx.catalog.product(connection_id, line.product_id)
+                    orphans.append(OrphanLine(
+                        company=company.name if company else "", agreement_id=agreement_id,
+                        agreement=agreement.name if agreement else agreement_id, product_id=line.product_id,
+                        product=(product.description or product.identifier) if product else line.product_id,
+                        quantity=line.quantity, line_id=line.id, marker=line.marker, reason=reason))
+        return billed, orphans, problems
+
+
+def _orphan_reason(line: Line, markers: dict[str, Mapping], profiled_product: bool) -> str:
+    if line.owned:
+        if line.kind is not LineKind.MAIN and any(line.marker.startswith(f"{m}:") for m in markers):
+            return ""  # a dated line of a mapped row
+        return "seatsync line whose license is no longer mapped"
+    if profiled_product:
+        return "not seatsync's: a duplicate or a manual addition of a license product"
+    return ""
+
+
+CSV_COLUMNS = ("Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",
+               "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status")
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def write_csv(report: Reconciliation, path: Path | str) -> Path:
+    """The report as CSV (UTF-8, one license a row, then the total); money as exact decimal strings."""
+    path = Path(path)
+    try:
+        _write(report, path)
+    except OSError as error:
+        raise ExportFailed(f"({path}: {error.strerror or error})") from None
+    return path
+
+
+def _write(report: Reconciliation, path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for r in report.rows:
+            writer.writerow((r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned,
+                             r.should_bill, r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage),
+                             r.currency, r.status))
+        total = report.total()
+        writer.writerow((total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed,
+                         total.unbilled, "", _money(total.leakage), "", "total"))

@@ -1,0 +1,192 @@
+"""Review (DESIGN §1.8): the changes waiting for approval, and the history of every change written.
+
+A held operation is shown with its basis (the counts, dates and formula
+the billing core recorded) and the reason it waits. Approving one lets the
+next sync that plans the same key write it; rejecting keeps it from ever
+being written. Bulk decisions go one by one: one that can no longer be
+decided (written or superseded meanwhile) is reported, the others stand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from app.billing.types import Basis, Operation, OpKind
+from app.bootstrap import Context
+from app.errors import SeatsyncError
+from app.models.records import AuditRecord, HeldRecord, HeldStatus, TenantRecord
+from app.models.repositories import Approvals
+from app.services.catalogue import SkuCatalogue
+
+ACTION_TEXT = {
+    OpKind.CREATE_LINE: "Create line",
+    OpKind.SET_QUANTITY: "Change quantity",
+    OpKind.ADD_PRORATE: "Add prorate line",
+    OpKind.ADD_CREDIT: "Add credit line",
+    OpKind.CANCEL_LINE: "Cancel line",
+    OpKind.UPDATE_DESCRIPTION: "Update description",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldRow:
+    op_key: str
+    status: HeldStatus
+    tenant_id: str
+    tenant: str
+    company: str
+    license: str
+    action: str
+    before: int
+    after: int
+    amount: Decimal
+    effective: date
+    reason: str
+    basis: str  # counts, dates and formula, one line each
+    held_at: datetime | None
+    operation: Operation | None  # None when the stored operation cannot be read back
+
+    @property
+    def decrease(self) -> bool:
+        return self.operation is not None and self.operation.is_decrease
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decisions:
+    decided: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]  # (op key, why)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryFilter:
+    company: str | None = None  # PSA ids
+    agreement: str | None = None
+    product: str | None = None
+    since: date | None = None  # inclusive
+    until: date | None = None  # inclusive
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryRow:
+    entry: AuditRecord
+    agreement: str  # the agreement's and product's names from the cache, else their ids
+    product: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryChoices:
+    companies: tuple[tuple[str, str], ...]  # (PSA id, name)
+    agreements: tuple[tuple[str, str], ...]
+    products: tuple[tuple[str, str], ...]
+
+
+def basis_text(basis: Basis) -> str:
+    lines = []
+    counts = [f"{label} {value}" for label, value in (("purchased", basis.purchased), ("assigned", basis.assigned),
+                                                     ("unassigned", basis.unassigned), ("base", basis.base))
+              if value is not None]
+    if basis.included:
+        counts.append(f"included {basis.included}")
+    if basis.minimum:
+        counts.append(f"minimum {basis.minimum}")
+    if counts:
+        lines.append("Counts: " + ", ".join(counts))
+    if basis.period_start and basis.period_end:
+        period = f"Period: {basis.period_start.isoformat()} to {basis.period_end.isoformat()}"
+        if basis.days_held is not None and basis.days_in_period:
+            period += f" ({basis.days_held} of {basis.days_in_period} days)"
+        lines.append(period)
+    if basis.formula:
+        lines.append(f"Formula: {basis.formula}")
+    return "\n".join(lines)
+
+
+class ReviewService:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.approvals = getattr(context, "approvals", None) or Approvals(now=context.now)
+
+    # -- approvals ------------------------------------------------------------------
+
+    def held(self, status: HeldStatus | None = HeldStatus.HELD) -> list[HeldRow]:
+        tenants = {t.tenant_id: t for t in self.context.tenants.all()}
+        companies: dict[str, str] = {}
+        for tenant_id in tenants:
+            names = sorted({link.company_name for link in self.context.tenants.links_of_tenant(tenant_id)})
+            companies[tenant_id] = ", ".join(names)
+        catalogue = self.context.catalogue()
+        return [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
+
+    def count_waiting(self) -> int:
+        return len(self.approvals.held(HeldStatus.HELD))
+
+    def approve(self, keys: Iterable[str], *, by: str) -> Decisions:
+        return self._decide(keys, by, approve=True)
+
+    def reject(self, keys: Iterable[str], *, by: str) -> Decisions:
+        return self._decide(keys, by, approve=False)
+
+    def _decide(self, keys: Iterable[str], by: str, *, approve: bool) -> Decisions:
+        decided, failed = [], []
+        for key in keys:
+            try:
+                (self.approvals.approve if approve else self.approvals.reject)(key, by=by)
+            except SeatsyncError as error:
+                failed.append((key, str(error)))
+            else:
+                decided.append(key)
+        return Decisions(decided=tuple(decided), failed=tuple(failed))
+
+    @staticmethod
+    def _row(record: HeldRecord, tenants: dict[str, TenantRecord], companies: dict[str, str],
+             catalogue: SkuCatalogue) -> HeldRow:
+        tenant = tenants.get(record.tenant_id)
+        try:
+            op: Operation | None = record.operation()
+        except SeatsyncError:
+            op = None
+        return HeldRow(
+            op_key=record.op_key, status=record.status, tenant_id=record.tenant_id,
+            tenant=tenant.name if tenant else record.tenant_id, company=companies.get(record.tenant_id, ""),
+            license=catalogue.name(op.row.sku_id) if op else "", action=ACTION_TEXT[op.kind] if op else "unreadable",
+            before=op.before if op else 0, after=op.quantity if op else 0,
+            amount=op.amount if op else Decimal("0"), effective=op.effective if op else date.min,
+            reason=record.reason, basis=basis_text(op.basis) if op else "The stored operation cannot be read.",
+            held_at=record.created_at, operation=op)
+
+    # -- history ----------------------------------------------------------------------
+
+    def history_choices(self) -> HistoryChoices:
+        ctx = self.context
+        companies = {c.psa_id: c.name for c in ctx.companies.all()}
+        agreements: dict[str, str] = {}
+        products: dict[str, str] = {}
+        for connection in ctx.psa_connections.all():
+            for agreement in ctx.catalog.agreements(connection.id):
+                company = companies.get(agreement.company_id, agreement.company_id)
+                agreements[agreement.id] = f"{agreement.name} ({company})"
+            for product in ctx.catalog.products(connection.id):
+                products[product.id] = product.description or product.identifier or product.id
+        def ordered(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+            return tuple(sorted(values.items(), key=lambda item: item[1].lower()))
+
+        return HistoryChoices(companies=ordered(companies), agreements=ordered(agreements),
+                              products=ordered(products))
+
+    def history(self, where: HistoryFilter) -> list[HistoryRow]:
+        """Audit entries matching every filter given, newest first (dates are whole days, UTC)."""
+        since = datetime.combine(where.since, time.min, tzinfo=timezone.utc) if where.since else None
+        until = datetime.combine(where.until + timedelta(days=1), time.min, tzinfo=timezone.utc) \
+            if where.until else None
+        entries = self.context.audit.query(company=where.company, agreement=where.agreement, product=where.product,
+                                           since=since, until=until)
+        agreements: dict[str, str] = {}
+        products: dict[str, str] = {}
+        for connection in self.context.psa_connections.all():
+            agreements.update((a.id, a.name) for a in self.context.catalog.agreements(connection.id))
+            products.update((p.id, p.identifier or p.description) for p in self.context.catalog.products(connection.id))
+        return [HistoryRow(entry=e, agreement=agreements.get(e.agreement_id, e.agreement_id),
+                           product=products.get(e.product_id, e.product_id)) for e in reversed(entries)]

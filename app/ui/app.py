@@ -1,0 +1,279 @@
+"""Starting the window: the application, logging, the single instance, the scheduler, the tray.
+
+``run_window`` is what ``python main.py`` runs. It sets up logging to a
+rotating file in the data directory and routes Qt's messages and uncaught
+errors there; hands over to a seatsync already running for this user; opens
+the data (a clear message and a non-zero exit when the database is from a
+newer seatsync or no keyring is available); then builds the ``Shell`` —
+window, tray and scheduler wired together — and runs until Quit.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from app import paths
+from app.errors import SeatsyncError
+from app.models import DatabaseTooNew
+from app.services.scheduler import ALL, ScheduleSettings
+from app.services.secrets import NoKeyringBackend
+from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
+from app.ui.main_window import MainWindow, sync_summary_text
+from app.ui.single_instance import SingleInstance, hand_over, server_name
+from app.ui.sync_bridge import RunSync, SyncBridge
+from app.ui.tasks import Tasks
+from app.ui.tray import Tray, TrayState, TrayStatus
+from app.ui.widgets.icons import app_icon
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FATAL = 0, 2
+LOG_FILE = "seatsync.log"
+_SECRET = re.compile(r"(?i)(password|secret|token|private[_ ]?key|authorization)(\"?\s*[:=]\s*\"?)([^\s\",;]+)")
+
+
+class RedactSecrets(logging.Filter):
+    """A last line of defence: mask what looks like a credential in a log line (none should get there)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _SECRET.sub(lambda m: f"{m[1]}{m[2]}•••", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def start_logging(directory: Path) -> logging.Handler:
+    """A rotating log file in ``directory`` on the root logger; returns the handler (to remove it)."""
+    handler = logging.handlers.RotatingFileHandler(directory / LOG_FILE, maxBytes=2_000_000, backupCount=5,
+                                                   encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def service_sync(context: Any) -> RunSync:
+    """The scheduler's job: the sync service for one company ("<id>") or all ("*")."""
+
+    def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None]) -> Any:
+        from app.services.sync.db_store import connected
+        from app.services.sync.service import SyncService
+
+        with connected():
+            return SyncService(context).sync(None if target == ALL else int(target), actor=actor, trigger=trigger,
+                                             progress=progress)
+
+    return run
+
+
+def window_settings(data_dir: Path) -> QSettings:
+    """UI state (geometry, splitter, last view) beside the data, never business settings."""
+    return QSettings(str(Path(data_dir) / "window.ini"), QSettings.Format.IniFormat)
+
+
+@dataclass
+class Shell:
+    """The window, the tray and the scheduler, wired together."""
+
+    context: Any
+    tasks: Tasks
+    bridge: SyncBridge
+    window: MainWindow
+    tray: Tray | None
+    attention: int = 0
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def quit(self) -> None:
+        self.window.quitting = True
+        self.window.close()
+        QApplication.quit()
+
+    def shutdown(self) -> None:
+        """Stop the scheduler, let running tasks finish, close the data (idempotent)."""
+        closers, self._closers = self._closers, []
+        for close in closers:
+            close()
+
+    def show_schedule(self) -> None:
+        """The toolbar's status while no sync runs: when the next one is."""
+        if self.bridge.busy:
+            return
+        upcoming = self.bridge.next_run()
+        text = ("Daily sync paused" if self.bridge.paused else
+                f"Next sync {upcoming:%a %d %b %H:%M}" if upcoming else "Daily sync off (Settings)")
+        self.window.status.setText(text)
+
+    def _update_tray(self) -> None:
+        if self.tray is None:
+            return
+        if self.bridge.busy:
+            self.tray.set_state(TrayState.SYNCING, "seatsync: syncing…")
+        elif self.attention:
+            self.tray.set_state(TrayState.ATTENTION, f"seatsync: {self.attention} thing(s) need your attention")
+        else:
+            self.tray.set_state(TrayState.IDLE, "seatsync: up to date")
+
+
+def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None = None,
+                tray: bool | None = None, schedule: ScheduleSettings | None = None,
+                views: list | None = None) -> Shell:
+    """Build the window, tray and scheduler over ``context`` (not shown, scheduler not started)."""
+    with_tray = Tray.available() if tray is None else tray
+    tasks = Tasks()
+    schedule = schedule or ScheduleSettings(enabled=context.settings.sync_enabled,
+                                            daily_at=context.settings.sync_time)
+
+    def last_scheduled_run():  # noqa: ANN202
+        last = context.runs.last_finished(trigger="schedule")
+        return last.finished_at if last else None
+
+    window = MainWindow(context, tasks, settings, tray_available=with_tray, views=views)
+    tasks.setParent(window)  # everything the shell made goes with its window
+    bridge = SyncBridge(run_sync or service_sync(context), schedule=schedule, last_run=last_scheduled_run,
+                        parent=window)
+    tray_icon = Tray(lambda: TrayStatus(syncing=bridge.busy, paused=bridge.paused), window) if with_tray else None
+    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon)
+
+    window.sync_requested.connect(lambda target: _sync(shell, target))
+    bridge.started.connect(window.on_sync_started)
+    bridge.progressed.connect(window.on_sync_progress)
+    bridge.finished.connect(lambda target, summary, error: _finished(shell, target, summary, error))
+    bridge.busy_changed.connect(lambda _: shell._update_tray())
+    companies = window.view("companies")
+    if companies is not None and hasattr(companies, "attention_changed"):
+        companies.attention_changed.connect(lambda count: (setattr(shell, "attention", count), shell._update_tray()))
+    if tray_icon is not None:
+        tray_icon.open_requested.connect(window.bring_to_front)
+        tray_icon.sync_requested.connect(lambda: _sync(shell, ALL))
+        tray_icon.pause_requested.connect(lambda paused: (bridge.set_paused(paused), shell.show_schedule()))
+        tray_icon.quit_requested.connect(shell.quit)
+        window.closed_to_tray.connect(lambda: tray_icon.show_message(
+            "seatsync keeps syncing", "seatsync is still running in the tray and syncs on schedule. "
+                                      "Quit it from the tray menu."))
+
+    def close() -> None:
+        window.save_state()
+        bridge.shutdown(wait=True)
+        tasks.wait_idle()
+        QApplication.processEvents()  # deliver what the tasks finished with
+        if tray_icon is not None:
+            tray_icon.dispose()
+
+    shell._closers.append(close)
+    return shell
+
+
+def _sync(shell: Shell, target: str) -> None:
+    if not shell.bridge.sync_now(target):
+        shell.window.status.setText("A sync of this is already running")
+
+
+def _finished(shell: Shell, target: str, summary: Any, error: Any) -> None:
+    shell.window.on_sync_finished(target, summary, error, still_busy=shell.bridge.busy)
+    if shell.tray is not None and not shell.window.isVisible():
+        failed = error is not None or (summary is not None and summary.failed)
+        if failed or (summary is not None and summary.writes):
+            shell.tray.show_message("seatsync sync", sync_summary_text(summary, error))
+    shell._update_tray()
+
+
+def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
+    """Open the window (or hand over to the one already open); the process's exit code."""
+    argv = list(sys.argv if argv is None else argv)
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("seatsync")
+    app.setOrganizationName("seatsync")
+    app.setWindowIcon(app_icon())
+    data_dir = context.data_dir if context is not None else paths.data_dir()
+    handler = start_logging(paths.log_dir() if context is None else _log_dir(data_dir))
+    restore_qt = route_qt_messages()
+    hook = ExceptHook().install()
+    instance = None
+    owns_context = context is None
+    try:
+        name = server_name(data_dir)
+        if hand_over(name, argv[1:]):
+            log.info("seatsync is already running: asked it to show its window")
+            return EXIT_OK
+        instance = SingleInstance(name)
+        instance.listen()
+        if context is None:
+            try:
+                context = _open()
+            except SeatsyncError as error:
+                return _fatal(error)
+        shell = build_shell(context, settings=window_settings(data_dir))
+        hook.parent = lambda: shell.window
+        instance.message_received.connect(lambda message: shell.window.bring_to_front())
+        app.setQuitOnLastWindowClosed(shell.tray is None)
+        app.aboutToQuit.connect(shell.shutdown)
+        if shell.tray is not None:
+            shell.tray.show()
+        shell.window.show()
+        shell.bridge.start()
+        shell.show_schedule()
+        log.info("seatsync window open")
+        code = app.exec()
+        shell.shutdown()
+        app.aboutToQuit.disconnect(shell.shutdown)
+        shell.window.quitting = True
+        shell.window.close()
+        shell.window.deleteLater()
+        return code
+    finally:
+        if instance is not None:
+            instance.close()
+        if owns_context and context is not None:
+            context.close()
+        hook.uninstall()
+        restore_qt()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _log_dir(data_dir: Path) -> Path:
+    directory = Path(data_dir) / paths.LOG_DIR_NAME
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _open() -> Any:
+    """The data, and proof the keyring is usable (before any window depends on it)."""
+    from app.bootstrap import open_context
+
+    context = open_context()
+    try:
+        context.secrets.backend()
+    except BaseException:
+        context.close()
+        raise
+    return context
+
+
+def _fatal(error: SeatsyncError) -> int:
+    if isinstance(error, DatabaseTooNew):
+        title = "seatsync is older than its data"
+        text = f"{error}\n\nInstall the latest seatsync, then start it again. Your data was not changed."
+    elif isinstance(error, NoKeyringBackend):
+        title = "seatsync needs a keyring"
+        text = (f"{error}\n\nseatsync keeps every credential in your system's keyring and nowhere else, so it "
+                "cannot start without one.")
+    else:
+        title, text = "seatsync cannot start", str(error)
+    log.error("cannot start: %s", error)
+    fatal_message(title, text)
+    return EXIT_FATAL

@@ -1,0 +1,171 @@
+"""One seatsync window per user: a second start hands over to the first and exits.
+
+The first instance listens on a QLocalServer whose name is derived from the
+user and the data directory (so a test, or a second data directory, never
+meets the user's own instance). A second start connects, sends one line of
+versioned JSON — ``{"v": 1, "action": "raise", "args": [...]}`` — and exits;
+the first raises its window. A message it cannot read (another version,
+not JSON, too long, a client that never finishes its line) is logged and
+dropped, never fatal. A server name left behind by a crashed instance is
+removed when nobody answers on it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+
+from app.errors import SeatsyncError
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+TIMEOUT_MS = 2000
+MAX_MESSAGE = 64 * 1024
+
+
+class BadMessage(SeatsyncError):
+    """Another seatsync start sent a message this one cannot read."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceMessage:
+    action: str
+    args: tuple[str, ...] = ()
+
+
+def server_name(data_dir: Path | str, user: str | None = None) -> str:
+    """The local server's name for this user and data directory (no path separators, short)."""
+    user = user if user is not None else getpass.getuser()
+    digest = hashlib.sha256(f"{user}\0{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
+    return f"seatsync-{digest}"
+
+
+def encode(message: InstanceMessage) -> bytes:
+    return (json.dumps({"v": PROTOCOL_VERSION, "action": message.action, "args": list(message.args)}) + "\n").encode()
+
+
+def decode(data: bytes) -> InstanceMessage:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadMessage(f"(not JSON: {error})") from None
+    if not isinstance(value, dict):
+        raise BadMessage("(not a JSON object)")
+    if value.get("v") != PROTOCOL_VERSION:
+        raise BadMessage(f"(protocol version {value.get('v')!r}; this seatsync speaks {PROTOCOL_VERSION})")
+    action, args = value.get("action"), value.get("args", [])
+    if not isinstance(action, str) or not action or not isinstance(args, list):
+        raise BadMessage("(it needs an action and a list of arguments)")
+    return InstanceMessage(action=action, args=tuple(str(a) for a in args))
+
+
+class SingleInstance(QObject):
+    """The first instance's server, and the second instance's one message to it."""
+
+    message_received = Signal(object)  # InstanceMessage
+
+    def __init__(self, name: str, parent: QObject | None = None, *, timeout_ms: int = TIMEOUT_MS) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.timeout_ms = timeout_ms
+        self.server: QLocalServer | None = None
+        self._buffers: dict[QLocalSocket, bytearray] = {}
+
+    # -- the second instance ---------------------------------------------------------
+
+    def send(self, message: InstanceMessage) -> bool:
+        """Hand ``message`` to a running instance; False when none answers."""
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if not socket.waitForConnected(self.timeout_ms):
+            return False
+        socket.write(encode(message))
+        sent = socket.waitForBytesWritten(self.timeout_ms)
+        socket.disconnectFromServer()
+        if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
+            socket.waitForDisconnected(self.timeout_ms)
+        if not sent:
+            log.warning("a running seatsync did not take the message: %s", socket.errorString())
+        return sent
+
+    # -- the first instance --------------------------------------------------------------
+
+    def listen(self) -> bool:
+        """Serve as the running instance; False when the name cannot be taken (logged)."""
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.name):
+            if server.serverError() != QAbstractSocket.SocketError.AddressInUseError:
+                log.warning("cannot listen for other seatsync starts: %s", server.errorString())
+                return False
+            # Nobody answered on it (the caller tried ``send`` first): a crashed instance left it behind.
+            QLocalServer.removeServer(self.name)
+            if not server.listen(self.name):
+                log.warning("cannot listen for other seatsync starts: %s", server.errorString())
+                return False
+        server.newConnection.connect(self._accept)
+        self.server = server
+        return True
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for socket in list(self._buffers):
+            self._drop(socket)
+
+    def _accept(self) -> None:
+        while self.server is not None and self.server.hasPendingConnections():
+            socket = self.server.nextPendingConnection()
+            self._buffers[socket] = bytearray()
+            socket.readyRead.connect(lambda s=socket: self._read(s))
+            socket.disconnected.connect(lambda s=socket: self._read(s, final=True))
+            QTimer.singleShot(self.timeout_ms, socket, lambda s=socket: self._expire(s))
+
+    def _read(self, socket: QLocalSocket, final: bool = False) -> None:
+        buffer = self._buffers.get(socket)
+        if buffer is None:
+            return
+        buffer.extend(bytes(socket.readAll().data()))
+        if len(buffer) > MAX_MESSAGE:
+            log.warning("ignored a message from another seatsync start: longer than %d bytes", MAX_MESSAGE)
+            self._drop(socket)
+            return
+        line, newline, _ = bytes(buffer).partition(b"\n")
+        if not newline and not final:
+            return
+        self._drop(socket)
+        if not line.strip():
+            return
+        try:
+            message = decode(line)
+        except BadMessage as error:
+            log.warning("ignored a message from another seatsync start: %s", error)
+            return
+        log.info("another seatsync start asked: %s", message.action)
+        self.message_received.emit(message)
+
+    def _expire(self, socket: QLocalSocket) -> None:
+        if socket in self._buffers:
+            log.warning("ignored another seatsync start: it did not finish its message in %d ms", self.timeout_ms)
+            self._drop(socket)
+
+    def _drop(self, socket: QLocalSocket) -> None:
+        # The socket stays a child of the server and goes with it: a second start is
+        # rare, and a deleteLater racing the server's own deletion crashes PySide6.
+        self._buffers.pop(socket, None)
+        socket.abort()
+
+
+def hand_over(name: str, argv: Sequence[str] = ()) -> bool:
+    """As a second start: ask the running instance to raise its window; True when one did."""
+    return SingleInstance(name).send(InstanceMessage(action="raise", args=tuple(argv)))

@@ -1,0 +1,164 @@
+"""The scheduler, seen from the UI thread.
+
+``SyncScheduler`` runs every sync (daily, caught up, or "Sync now") on its
+pool threads and reports through callbacks on those threads. This bridge
+turns them into Qt signals on the UI thread (queued connections), and polls
+the running sync's progress from a UI-thread timer rather than letting
+workers signal every step (no flicker, no flood). Workers never touch a
+widget: they only update a small progress record under a lock.
+
+"Pause sync" pauses the schedule only: "Sync now" still works while paused.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
+
+log = logging.getLogger(__name__)
+
+#: run_sync(target, actor=..., trigger=..., progress=...) -> RunSummary; target is "*" or a company id.
+RunSync = Callable[..., Any]
+POLL_MS = 250
+
+
+@dataclass
+class _Progress:
+    done: int = 0
+    last: str = ""
+
+
+class SyncBridge(QObject):
+    started = Signal(str)  # target
+    progressed = Signal(str, str)  # target, what is done so far
+    finished = Signal(str, object, object)  # target, summary (or None), error (or None)
+    busy_changed = Signal(bool)
+
+    _started_on_pool = Signal(str)
+    _finished_on_pool = Signal(str, object, object)
+
+    def __init__(self, run_sync: RunSync, *, schedule: ScheduleSettings,
+                 last_run: Callable[[], datetime | None] = lambda: None,
+                 now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+                 user: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._run_sync = run_sync
+        self._user = user or getpass.getuser()
+        self._schedule = schedule
+        self._paused = False
+        self._lock = threading.Lock()
+        self._manual: set[str] = set()
+        self._progress: dict[str, _Progress] = {}
+        self._shown: dict[str, str] = {}
+        self.running: set[str] = set()
+        self.scheduler = SyncScheduler(self._job, settings=schedule, last_run=last_run,
+                                       set_last_run=lambda when: None,  # the run records itself
+                                       now=now, on_started=self._started_on_pool.emit,
+                                       on_finished=self._finished_on_pool.emit)
+        self._started_on_pool.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
+        self._finished_on_pool.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._report_progress)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._poll.stop()
+        self.scheduler.shutdown(wait=wait)
+
+    # -- commands (UI thread) ------------------------------------------------------------
+
+    def sync_now(self, target: str = ALL) -> bool:
+        """Queue a sync of ``target`` ("*" or a company id); False when it is already syncing."""
+        with self._lock:
+            self._manual.add(target)
+        queued = self.scheduler.sync_now(target)
+        if not queued:
+            with self._lock:
+                self._manual.discard(target)
+        return queued
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume the schedule (Sync now keeps working)."""
+        self._paused = paused
+        self.scheduler.apply(replace(self._schedule, enabled=self._schedule.enabled and not paused))
+
+    def apply(self, schedule: ScheduleSettings) -> None:
+        """New schedule settings (time, enabled) without a restart."""
+        self._schedule = schedule
+        self.set_paused(self._paused)
+
+    def next_run(self) -> datetime | None:
+        return self.scheduler.next_run()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running)
+
+    # -- on a pool thread ------------------------------------------------------------------
+
+    def _job(self, target: str) -> Any:
+        with self._lock:
+            manual = target in self._manual
+            self._manual.discard(target)
+            record = self._progress[target] = _Progress()
+        actor = f"sync (manual: {self._user})" if manual else "sync (schedule)"
+
+        def progress(result: Any = None, *_: Any) -> None:
+            with self._lock:
+                record.done += 1
+                record.last = str(getattr(result, "name", "") or getattr(result, "tenant_id", "") or "")
+
+        return self._run_sync(target, actor=actor, trigger="manual" if manual else "schedule", progress=progress)
+
+    # -- back on the UI thread -----------------------------------------------------------------
+
+    @Slot(str)
+    def _on_started(self, target: str) -> None:
+        was_busy = self.busy
+        self.running.add(target)
+        self._poll.start()
+        self.started.emit(target)
+        if not was_busy:
+            self.busy_changed.emit(True)
+
+    @Slot(str, object, object)
+    def _on_finished(self, target: str, summary: Any, error: Any) -> None:
+        self._report_progress()
+        self.running.discard(target)
+        with self._lock:
+            self._progress.pop(target, None)
+        self._shown.pop(target, None)
+        if not self.running:
+            self._poll.stop()
+        if error is not None:
+            log.error("sync of %s failed", target, exc_info=error)
+        self.finished.emit(target, summary, error)
+        if not self.running:
+            self.busy_changed.emit(False)
+
+    def _report_progress(self) -> None:
+        with self._lock:
+            snapshot = {t: (p.done, p.last) for t, p in self._progress.items()}
+        for target, (done, last) in snapshot.items():
+            text = f"{done} tenant{'s' if done != 1 else ''} done" + (f" · {last}" if last else "") if done else ""
+            if self._shown.get(target) != text:
+                self._shown[target] = text
+                self.progressed.emit(target, text)

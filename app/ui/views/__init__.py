@@ -1,0 +1,73 @@
+"""The window's views, in the order the navigation lists them.
+
+``VIEWS`` is a list of ``(key, title, factory)``; ``factory(context, tasks,
+parent)`` returns the view's QWidget. Each factory imports its module only
+when the view is first shown (``lazy``), so no view can stop the window from
+opening: one whose module is missing is left out (``available()``), one that
+fails to build shows its error in its place.
+
+A view may offer any of these; the window calls them when present:
+
+- ``refresh()``: Refresh (Ctrl+R) while the view is shown;
+- ``set_search(text)``: the toolbar's search box (Ctrl+F) while it is shown;
+- ``sync_target() -> int | None``: the PSA company (database id) "Sync now"
+  syncs while the view is shown; None syncs everything;
+- ``on_sync_started(target)``, ``on_sync_progress(target, text)``,
+  ``on_sync_finished(target, summary, error)``: a sync began, moved on, or
+  ended (target "*" is every company, else a company id; ``summary`` is the
+  sync service's RunSummary, None when ``error`` says why it failed);
+- signal ``attention_changed(int)``: what needs a person's attention, shown
+  as a badge on the view's navigation entry;
+- signal ``sync_requested(int)``: the view asks for "Sync now" of one company.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: factory(context, tasks, parent) -> QWidget
+Factory = Callable[[Any, Any, Any], Any]
+
+
+def lazy(module: str, name: str) -> Factory:
+    """A factory that imports ``module`` when first called and builds ``name`` from it."""
+
+    def factory(context: Any, tasks: Any, parent: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(context, tasks, parent)
+
+    factory.module = module  # type: ignore[attr-defined]
+    factory.__qualname__ = f"lazy({module}.{name})"
+    return factory
+
+
+VIEWS: list[tuple[str, str, Factory]] = [
+    ("companies", "Companies", lazy("app.ui.views.companies", "CompaniesView")),
+    ("approvals", "Approvals", lazy("app.ui.views.approvals", "ApprovalsView")),
+    ("history", "History", lazy("app.ui.views.history", "HistoryView")),
+    ("reports", "Reports", lazy("app.ui.views.reports", "ReportsView")),
+    ("exclusions", "Exclusions", lazy("app.ui.views.exclusions", "ExclusionsView")),
+    ("profiles", "Billing profiles", lazy("app.ui.views.profiles", "ProfilesView")),
+    ("settings", "Settings", lazy("app.ui.views.settings", "SettingsView")),
+]
+
+
+def available(views: list[tuple[str, str, Factory]] | None = None) -> list[tuple[str, str, Factory]]:
+    """The registered views whose module can be found (a missing one is logged and left out)."""
+    found = []
+    for key, title, factory in VIEWS if views is None else views:
+        module = getattr(factory, "module", None)
+        try:
+            present = module is None or importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            present = False
+        if present:
+            found.append((key, title, factory))
+        else:
+            log.warning("view %r left out: its module %s is not installed", key, module)
+    return found

@@ -1,0 +1,227 @@
+"""The Companies view: every PSA company with tenants, what needs attention, and each company's page.
+
+The list (search from the toolbar, filters here) and a company's page share
+this view: double-click (or Enter) opens a company, "Companies" goes back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.companies import CompanyRow, CompanyService, graph_users, outcome_of
+from app.ui.errors import explain
+from app.ui.views.companies_model import NAME, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.company import CompanyView
+from app.ui.widgets.badge import BadgeDelegate
+from app.ui.widgets.message_bar import MessageBar
+from app.ui.widgets.tones import muted
+
+FILTERS = ((Filter.ALL, "All"), (Filter.ATTENTION, "Needs attention"), (Filter.UNMAPPED, "Unmapped"),
+           (Filter.FAILED, "Failed"))
+
+
+class CompaniesView(QWidget):
+    attention_changed = Signal(int)
+    sync_requested = Signal(int)
+    loaded = Signal()
+
+    def __init__(self, context: Any, tasks: Any, parent: QWidget | None = None, *,
+                 service: CompanyService | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.service = service or CompanyService(context, read_users=graph_users(context))
+        self.loading = False
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self._build_list())
+        self.company = CompanyView(context, tasks, self, service=self.service)
+        self.company.back_requested.connect(self.show_list)
+        self.company.sync_requested.connect(self.sync_requested)
+        self.company.changed.connect(self.refresh_list)
+        self.stack.addWidget(self.company)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.refresh_list()
+
+    def _build_list(self) -> QWidget:
+        page = QWidget(self)
+        self.filter_group = QButtonGroup(self)
+        self.filter_buttons: dict[Filter, QToolButton] = {}
+        bar = QHBoxLayout()
+        for which, label in FILTERS:
+            button = QToolButton(page)
+            button.setText(label)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setChecked(which is Filter.ALL)
+            button.clicked.connect(lambda _=False, w=which: self.set_filter(w))
+            self.filter_group.addButton(button)
+            self.filter_buttons[which] = button
+            bar.addWidget(button)
+        bar.addStretch(1)
+        self.count_label = QLabel(page)
+        self.count_label.setStyleSheet(f"color: {muted().name()}")
+        bar.addWidget(self.count_label)
+        self.messages = MessageBar(page)
+        self.model = CompanyTableModel(self)
+        self.proxy = CompanyFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(page)
+        self.table.setObjectName("companies")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(NAME, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        header.setResizeContentsPrecision(100)  # size columns from the first rows, not all 5,000
+        self.table.setItemDelegateForColumn(NAME, BadgeDelegate(self.table))
+        self.table.doubleClicked.connect(self._open_index)
+        QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, lambda: self._open_index(self.table.currentIndex()),
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        self.empty = QLabel("Loading companies…", page)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet(f"color: {muted().name()}")
+        layout = QVBoxLayout(page)
+        layout.addLayout(bar)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty, 1)
+        self.table.hide()
+        return page
+
+    # -- the window's hooks ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.refresh_list()
+        if self.stack.currentWidget() is self.company:
+            self.company.refresh()
+
+    def set_search(self, text: str) -> None:
+        """The toolbar's search finds companies: typing while a company is open goes back to the list."""
+        if text and self.stack.currentWidget() is self.company:
+            self.show_list()
+        self.proxy.set_search(text)
+        self._update_count()
+
+    def sync_target(self) -> int | None:
+        if self.stack.currentWidget() is self.company:
+            return self.company.company_id
+        row = self.selected_row()
+        return row.id if row else None
+
+    def on_sync_started(self, target: str) -> None:
+        self.company.on_sync_started(target)
+
+    def on_sync_progress(self, target: str, text: str) -> None:
+        self.company.on_sync_progress(target, text)
+
+    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
+        if summary is not None:
+            at = datetime.now(timezone.utc)
+            self.service.outcomes = {**self.service.outcomes,
+                                     **{r.tenant_id: outcome_of(r, at) for r in summary.results}}
+        self.company.on_sync_finished(target, summary, error)
+        self.refresh_list()
+
+    # -- the list --------------------------------------------------------------------------------
+
+    def refresh_list(self) -> None:
+        self.loading = True
+        self.tasks.run(self.service.company_rows, self._loaded, self._load_failed, label="list companies")
+
+    def _loaded(self, rows: list[CompanyRow]) -> None:
+        self.loading = False
+        selected = self.selected_row()
+        first = self.model.rowCount() == 0
+        self.model.set_rows(rows)
+        if first and rows:
+            self.table.resizeColumnsToContents()  # once: later loads keep the widths the user chose
+        if selected is not None:
+            self.select_company(selected.id)
+        has_rows = bool(rows)
+        self.table.setVisible(has_rows)
+        self.empty.setVisible(not has_rows)
+        self.empty.setText("No companies yet. Connect your PSA and Microsoft in Settings, then add customers: "
+                           "each company with a tenant shows here.")
+        total = sum(r.attention for r in rows)
+        counts = {Filter.ATTENTION: sum(1 for r in rows if r.attention), Filter.UNMAPPED:
+                  sum(1 for r in rows if r.unmapped), Filter.FAILED: sum(1 for r in rows if r.failed)}
+        for which, label in FILTERS:
+            self.filter_buttons[which].setText(f"{label} ({counts[which]})" if which in counts else label)
+        self._update_count()
+        self.attention_changed.emit(total)
+        self.loaded.emit()
+
+    def _load_failed(self, error: BaseException) -> None:
+        self.loading = False
+        self.messages.show_message(explain(error, doing="Could not list the companies"), action="Retry",
+                                   on_action=self.refresh_list)
+        self.empty.setText("The companies could not be listed.")
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        noun = "company" if total == 1 else "companies"
+        self.count_label.setText(f"{total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}")
+
+    def set_filter(self, which: Filter) -> None:
+        self.filter_buttons[which].setChecked(True)
+        self.proxy.set_filter(which)
+        self._update_count()
+
+    def selected_row(self) -> CompanyRow | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return rows[0].data(ROW_ROLE) if rows else None
+
+    def select_company(self, company_id: int) -> bool:
+        position = self.model.position_of(company_id)
+        if position is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(position, NAME))
+        if not index.isValid():
+            return False
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        return True
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def _open_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_company(index.data(ROW_ROLE).id)
+
+    def open_company(self, company_id: int) -> None:
+        self.stack.setCurrentWidget(self.company)
+        self.company.load(company_id)
+
+    def show_list(self) -> None:
+        self.stack.setCurrentWidget(self.stack.widget(0))
+        if self.company.company_id is not None:
+            self.select_company(self.company.company_id)
+        self.table.setFocus()

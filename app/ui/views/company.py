@@ -1,0 +1,363 @@
+"""One company: its license table, the commands on a license, Sync now, and seats over time.
+
+Everything that reads or writes goes through the Companies service on a
+worker (``Tasks.run``); this widget only shows results and turns clicks into
+service calls. The mapping dialog is opened with ``MappingDialog.ask``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.billing.types import Mapping
+from app.services.companies import CompanyService
+from app.services.company_rows import CompanyDetail, LicenseRow, SubscriptionRow
+from app.ui.dialogs.mapping import MappingDialog
+from app.ui.errors import explain
+from app.ui.views.license_model import LICENSE, MAPPING, ROW_ROLE, SORT_ROLE, TENANT, LicenseTreeModel
+from app.ui.views.quick_map import QuickMapDelegate
+from app.ui.views.sync_result import SyncResultPanel
+from app.ui.widgets.badge import BadgeDelegate
+from app.ui.widgets.icons import glyph
+from app.ui.widgets.message_bar import MessageBar
+from app.ui.widgets.seats_chart import SeatsChart
+from app.ui.widgets.tones import muted
+
+ALL = "*"
+
+
+class CompanyView(QWidget):
+    back_requested = Signal()
+    sync_requested = Signal(int)
+    changed = Signal()  # a mapping or exclusion changed: the list's counts are stale
+    loaded = Signal()
+
+    def __init__(self, context: Any, tasks: Any, parent: QWidget | None = None, *,
+                 service: CompanyService | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.service = service or CompanyService(context)
+        self.company_id: int | None = None
+        self.detail: CompanyDetail | None = None
+        self._build()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.back = QToolButton(self)
+        self.back.setIcon(glyph("back"))
+        self.back.setText("Companies")
+        self.back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.back.setAutoRaise(True)
+        self.back.clicked.connect(self.back_requested)
+        self.title = QLabel(self)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.subtitle = QLabel(self)
+        self.subtitle.setStyleSheet(f"color: {muted().name()}")
+        self.sync_button = QPushButton(glyph("sync"), "Sync now", self)
+        self.sync_button.setToolTip("Sync this company now: the PSA is changed only where it differs")
+        self.sync_button.clicked.connect(lambda: self.company_id and self.sync_requested.emit(self.company_id))
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.sync_status = QLabel(self)
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header.addWidget(self.back, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(titles, 1)
+        header.addWidget(self.sync_status)
+        header.addWidget(self.progress)
+        header.addWidget(self.sync_button)
+        self.result = SyncResultPanel(self)
+        self.messages = MessageBar(self)
+
+        self.map_button = self._action("map", "Map…", "Open the mapping dialog with every option", self.open_mapping)
+        self.split_button = self._action("split", "Split", "Give each subscription its own row and mapping",
+                                         self.split)
+        self.merge_button = self._action("merge", "Merge", "Put the subscriptions back into one row", self.merge)
+        self.exclude_button = self._action("exclude", "Exclude license", "Never bill this license here, and raise "
+                                           "no notifications for it", self.toggle_exclusion)
+        self.unmap_button = self._action("", "Remove mapping", "Stop billing this row", self.remove_mapping)
+        actions = QHBoxLayout()
+        for button in (self.map_button, self.split_button, self.merge_button, self.exclude_button, self.unmap_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+
+        self.model = LicenseTreeModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.proxy)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the snapshot's order until a header is clicked
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.SelectedClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.quick_map = QuickMapDelegate(self.tree)
+        self.quick_map.mapping_chosen.connect(self._quick_mapped)
+        self.tree.setItemDelegateForColumn(MAPPING, self.quick_map)
+        self.tree.setItemDelegateForColumn(LICENSE, BadgeDelegate(self.tree))
+        self.tree.doubleClicked.connect(self._double_clicked)
+        self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        header_view = self.tree.header()
+        header_view.setStretchLastSection(False)
+        header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.chart = SeatsChart(self)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setObjectName("companySplitter")
+        self.splitter.addWidget(self.tree)
+        self.splitter.addWidget(self.chart)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.result)
+        layout.addWidget(self.messages)
+        layout.addLayout(actions)
+        layout.addWidget(self.splitter, 1)
+        self._selection_changed()
+
+    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+        button = QToolButton(self)
+        if icon:
+            button.setIcon(glyph(icon))
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.clicked.connect(slot)
+        return button
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self, company_id: int) -> None:
+        if company_id != self.company_id:
+            self.detail = None
+            self.model.set_detail(None)
+            self.result.hide()
+            self.messages.hide()
+            self.chart.clear()
+            self.title.setText("Loading…")
+            self.subtitle.clear()
+        self.company_id = company_id
+        self.tasks.run(lambda: self.service.company(company_id), self._show,
+                       lambda error: self._failed(error, "Could not open the company"), label="open company")
+
+    def refresh(self) -> None:
+        if self.company_id is not None:
+            self.load(self.company_id)
+
+    def _show(self, detail: CompanyDetail) -> None:
+        if detail.company.id != self.company_id:
+            return  # another company was opened meanwhile
+        selected = self.selected_row()
+        first = self.detail is None or self.detail.company.id != detail.company.id
+        self.detail = detail
+        self.model.set_detail(detail)
+        self.tree.setColumnHidden(TENANT, len({link.tenant_id for link in detail.links}) < 2)
+        self.tree.expandAll()
+        if first:  # size the columns once per company: a refresh keeps the widths the user chose
+            for column in range(self.model.columnCount()):
+                self.tree.resizeColumnToContents(column)
+            self.tree.setColumnWidth(MAPPING, max(self.tree.columnWidth(MAPPING), 320))
+        self.title.setText(detail.company.name)
+        tenants = ", ".join(detail.tenant_names) or "no tenant linked"
+        read = f" · read {detail.read_at.astimezone():%d %b %Y %H:%M}" if detail.read_at else " · never read"
+        attention = (f" · {detail.unmapped} license(s) need a billing profile" if detail.unmapped else "")
+        held = f" · {detail.held} change(s) waiting for approval" if detail.held else ""
+        self.subtitle.setText(f"{len(detail.licenses)} licenses · {tenants}{read}{attention}{held}")
+        if not self.progress.isVisible():
+            self.sync_status.setText(_last_sync_text(detail))
+        if not detail.choices.profiles:
+            self.messages.show_message("No billing profiles yet: create them under Billing profiles, then map "
+                                       "each license here.", kind="info")
+        self._reselect(selected)
+        self.loaded.emit()
+
+    def _reselect(self, previous: LicenseRow | SubscriptionRow | None) -> None:
+        if previous is None or not self.select(lambda row: row.target == previous.target):
+            self._selection_changed()
+
+    def _failed(self, error: BaseException, doing: str) -> None:
+        name = self.detail.company.name if self.detail else ""
+        self.messages.show_message(explain(error, doing=f"{doing} {name}".strip()), kind="error",
+                                   action="Retry", on_action=self.refresh)
+
+    # -- selection -------------------------------------------------------------------------
+
+    def selected_index(self) -> QModelIndex:
+        indexes = self.tree.selectionModel().selectedRows(0) if self.tree.selectionModel() else []
+        return self.proxy.mapToSource(indexes[0]) if indexes else QModelIndex()
+
+    def selected_row(self) -> LicenseRow | SubscriptionRow | None:
+        return self.model.row_of(self.selected_index())
+
+    def selected_license(self) -> LicenseRow | None:
+        return self.model.parent_license(self.selected_index())
+
+    def select(self, predicate: Callable[[Any], bool]) -> bool:
+        """Select the first row (licenses, then subscriptions) matching ``predicate``; tests and keyboard."""
+        for row in range(self.proxy.rowCount()):
+            parent = self.proxy.index(row, 0)
+            for index in [parent] + [self.proxy.index(n, 0, parent) for n in range(self.proxy.rowCount(parent))]:
+                if predicate(index.data(ROW_ROLE)):
+                    self.tree.setCurrentIndex(index)
+                    return True
+        return False
+
+    def _selection_changed(self, *_: QItemSelection) -> None:
+        row, owner = self.selected_row(), self.selected_license()
+        mappable = owner is not None and not owner.excluded and (
+            (isinstance(row, LicenseRow) and not owner.split and owner.in_tenant)
+            or (isinstance(row, SubscriptionRow) and owner.split))
+        self.map_button.setEnabled(mappable and self.detail is not None and bool(self.detail.choices.profiles))
+        self.split_button.setEnabled(owner is not None and owner.can_split)
+        self.merge_button.setEnabled(owner is not None and owner.split)
+        self.exclude_button.setEnabled(owner is not None and not owner.excluded_globally)
+        self.exclude_button.setText("Include again" if owner is not None and owner.excluded else "Exclude license")
+        self.unmap_button.setEnabled(row is not None and getattr(row, "mapping", None) is not None)
+        if owner is None:
+            self.chart.clear()
+            return
+        tenant, sku, name = owner.target.tenant_id, owner.license.sku_id, owner.name
+        self.chart.clear(f"{name}: seats over time")
+        self.tasks.run(lambda: self.service.history(tenant, sku),
+                       lambda points: self._chart(owner, points), lambda error: None, label="seat history")
+
+    def _chart(self, owner: LicenseRow, points: list) -> None:
+        if self.selected_license() is not None and self.selected_license().target == owner.target:
+            self.chart.set_points(points, f"{owner.name}: seats over time")
+
+    # -- commands --------------------------------------------------------------------------
+
+    def _command(self, fn: Callable[[], Any], doing: str,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+        def done(_: Any) -> None:
+            self.changed.emit()
+            self.refresh()
+
+        self.messages.hide()
+        self.tasks.run(fn, done, on_failure or (lambda error: self._failed(error, doing)), label=doing)
+
+    def _quick_mapped(self, row: LicenseRow | SubscriptionRow, profile_id: str, agreement_id: str) -> None:
+        self._command(lambda: self.service.quick_map(row.target, profile_id, agreement_id, row.mapping),
+                      "Could not map the license for")
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        if not (index.column() == MAPPING and index.flags() & Qt.ItemFlag.ItemIsEditable):
+            self.open_mapping()
+
+    def open_mapping(self) -> None:
+        row = self.selected_row()
+        if row is None or not self.map_button.isEnabled():
+            return
+        target, existing = row.target, row.mapping
+        self.tasks.run(lambda: self.service.mapping_inputs(target, existing), self._ask_mapping,
+                       lambda error: self._failed(error, "Could not open the mapping of"), label="mapping inputs")
+
+    def _ask_mapping(self, inputs: Any) -> None:
+        mapping: Mapping | None = MappingDialog.ask(self, inputs)
+        if mapping is None:
+            return
+
+        def failed(error: BaseException) -> None:
+            # The edits are not lost: "Edit again" reopens the dialog with them.
+            name = self.detail.company.name if self.detail else ""
+            self.messages.show_message(explain(error, doing=f"Could not save the mapping for {name}".strip()),
+                                       action="Edit again",
+                                       on_action=lambda: self._ask_mapping(replace(inputs, existing=mapping)))
+
+        company_id = inputs.target.company_id
+        self._command(lambda: self.service.save_mapping(mapping, company_id=company_id),
+                      "Could not save the mapping for", failed)
+
+    def split(self) -> None:
+        owner = self.selected_license()
+        if owner is not None:
+            self._command(lambda: self.service.split(owner), "Could not split the license for")
+
+    def merge(self) -> None:
+        owner = self.selected_license()
+        if owner is not None:
+            self._command(lambda: self.service.merge(owner), "Could not merge the license for")
+
+    def toggle_exclusion(self) -> None:
+        owner = self.selected_license()
+        if owner is None:
+            return
+        tenant, sku = owner.target.tenant_id, owner.license.sku_id
+        if owner.excluded:
+            self._command(lambda: self.service.include(tenant, sku), "Could not include the license for")
+        else:
+            self._command(lambda: self.service.exclude(tenant, sku, "excluded from the company's license table"),
+                          "Could not exclude the license for")
+
+    def remove_mapping(self) -> None:
+        row = self.selected_row()
+        if row is not None and row.mapping is not None:
+            key = row.mapping.row
+            self._command(lambda: self.service.delete_mapping(key), "Could not remove the mapping for")
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def _concerns(self, target: str) -> bool:
+        return self.company_id is not None and target in (ALL, str(self.company_id))
+
+    def on_sync_started(self, target: str) -> None:
+        if self._concerns(target):
+            self.progress.show()
+            self.sync_button.setEnabled(False)
+            self.sync_status.setText("Syncing…")
+
+    def on_sync_progress(self, target: str, text: str) -> None:
+        if self._concerns(target) and self.progress.isVisible():
+            self.sync_status.setText(f"Syncing… {text}" if text else "Syncing…")
+
+    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
+        if not self._concerns(target):
+            return
+        self.progress.hide()
+        self.sync_button.setEnabled(True)
+        choices = self.detail.choices if self.detail else None
+        tenants = {link.tenant_id for link in self.detail.links} if self.detail else set()
+        if error is not None:
+            self.result.show_error(error)
+        elif summary is not None and choices is not None:
+            self.result.show_result([r for r in summary.results if r.tenant_id in tenants], choices)
+        self.sync_status.clear()
+        self.refresh()
+
+
+def _last_sync_text(detail: CompanyDetail) -> str:
+    last = detail.last_sync
+    if last.at is None:
+        return "Never synced"
+    outcome = {"ok": "OK", "failed": "failed", "partial": "partly failed"}.get(last.status, last.status)
+    return f"Last sync {last.at.astimezone():%d %b %H:%M}: {outcome}"

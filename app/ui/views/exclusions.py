@@ -1,0 +1,184 @@
+"""The Exclusions view: licenses never billed, globally by SKU or in one tenant.
+
+Free and trial SKUs are offered first. Adding a global exclusion reads the
+PSA for lines seatsync still bills for that SKU and offers to cancel them
+(app/ui/views/exclusions_cancel.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.billing.types import Exclusion
+from app.bootstrap import Context
+from app.services.exclusions import ActiveLine, ExclusionRow, ExclusionService, SkuChoice
+from app.ui.tasks import Tasks
+from app.ui.views.exclusions_cancel import CancelLinesDialog
+from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, selected_rows, \
+    table_view
+
+ALL_TENANTS = ""
+COL_SCOPE, COL_LICENSE, COL_PART, COL_SKU, COL_REASON = range(5)
+COLUMNS: tuple[Column[ExclusionRow], ...] = (
+    Column("Applies to", lambda r: r.tenant_name or "All tenants",
+           lambda r: (r.exclusion.tenant_id is not None, r.tenant_name.lower())),
+    Column("License", lambda r: r.sku_name),
+    Column("Part number", lambda r: r.part_number),
+    Column("SKU ID", lambda r: r.exclusion.sku_id),
+    Column("Reason", lambda r: r.exclusion.reason),
+)
+
+
+class ExclusionsView(QWidget):
+    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.tasks = tasks
+        self.service = ExclusionService(context)
+        self.cancel_dialog: CancelLinesDialog | None = None
+        self.latest_rows, self.latest_skus = Latest(), Latest()
+        layout = QVBoxLayout(self)
+        self.message = MessageBar()
+        layout.addWidget(self.message)
+        self.model: RowTableModel[ExclusionRow] = RowTableModel(
+            COLUMNS, key=lambda r: (r.exclusion.tenant_id, r.exclusion.sku_id.lower()))
+        self.table, self.proxy = table_view(self.model, self, multi=True)
+        layout.addWidget(self.table, 1)
+        remove_row = QHBoxLayout()
+        self.remove_button = QPushButton("Remove exclusion")
+        remove_row.addStretch(1)
+        remove_row.addWidget(self.remove_button)
+        layout.addLayout(remove_row)
+        add = QGroupBox("Exclude a license")
+        box = QHBoxLayout(add)
+        self.scope = QComboBox()
+        self.scope.addItem("All tenants", ALL_TENANTS)
+        self.sku = searchable(QComboBox())
+        self.sku.setMinimumContentsLength(40)
+        self.sku.lineEdit().setPlaceholderText("the license (free and trial SKUs first; type to search)")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("why (e.g. free, trial, our own tenant)")
+        self.add_button = QPushButton("Add exclusion")
+        box.addWidget(self.scope)
+        box.addWidget(self.sku, 2)
+        box.addWidget(self.reason, 1)
+        box.addWidget(self.add_button)
+        layout.addWidget(add)
+        self.scope.currentIndexChanged.connect(self._load_skus)
+        self.add_button.clicked.connect(self.add)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.refresh()
+
+    # -- loading ------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        run_for(self, self.tasks, lambda: (self.service.rows(), self.service.tenants()),
+                self.latest_rows.wrap(self._loaded),
+                lambda e: self.message.show_error(e, "Reading the exclusions"), label="load exclusions")
+
+    def _loaded(self, result: tuple[list[ExclusionRow], list[tuple[str, str]]]) -> None:
+        rows, tenants = result
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        current = self.scope.currentData()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItem("All tenants", ALL_TENANTS)
+        for tenant_id, name in tenants:
+            self.scope.addItem(name, tenant_id)
+        self.scope.setCurrentIndex(max(self.scope.findData(current), 0))
+        self.scope.blockSignals(False)
+        self._load_skus()
+
+    def _load_skus(self) -> None:
+        tenant_id = self.scope.currentData() or None
+        run_for(self, self.tasks, lambda: self.service.sku_choices(tenant_id), self.latest_skus.wrap(self._skus_loaded),
+                lambda e: self.message.show_error(e, "Reading the licenses"), label="load SKUs")
+
+    def _skus_loaded(self, choices: list[SkuChoice]) -> None:
+        self.sku.clear()
+        for choice in choices:
+            self.sku.addItem(choice.label, choice.sku_id)
+        self.sku.setCurrentIndex(-1)
+
+    def set_search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    # -- commands -------------------------------------------------------------------
+
+    def add(self) -> None:
+        index = self.sku.currentIndex()
+        sku_id = self.sku.itemData(index) if index >= 0 else None
+        if sku_id is None or self.sku.currentText() != self.sku.itemText(index):
+            self.message.show_message("Choose the license to exclude from the list.", "error")
+            return
+        tenant_id = self.scope.currentData() or None
+        exclusion = Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=self.reason.text().strip())
+        name = self.sku.itemText(index).split(" (")[0]
+
+        def work() -> tuple[Exclusion, list[ActiveLine]]:
+            saved = self.service.add(exclusion)
+            return saved, self.service.active_lines(sku_id, tenant_id) if tenant_id is None else []
+
+        self.add_button.setEnabled(False)
+        self.message.show_message(f"Excluding {name}…")
+        run_for(self, self.tasks, work, lambda result: self._added(name, *result), self._add_failed,
+                label="add exclusion")
+
+    def _added(self, name: str, exclusion: Exclusion, lines: list[ActiveLine]) -> None:
+        self.add_button.setEnabled(True)
+        self.reason.clear()
+        scope = "every tenant" if exclusion.tenant_id is None else self.scope.currentText()
+        self.message.show_message(f"{name} is excluded in {scope}: it is no longer billed or reported.", "ok")
+        self.refresh()
+        if lines:
+            self.offer_cancel(name, lines)
+
+    def _add_failed(self, error: BaseException) -> None:
+        self.add_button.setEnabled(True)
+        self.message.show_error(error, "Adding the exclusion")
+        self.refresh()
+
+    def offer_cancel(self, name: str, lines: list[ActiveLine]) -> None:
+        dialog = CancelLinesDialog(self.service, self.tasks, name, lines, self.context.now().date(), self)
+        dialog.finished.connect(lambda _: self._cancel_done(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        self.cancel_dialog = dialog
+        dialog.open()
+
+    def _cancel_done(self, dialog: CancelLinesDialog) -> None:
+        outcome = dialog.outcome
+        if outcome is None:
+            return
+        text = f"Cancelled {len(outcome.cancelled)} line(s) in the PSA."
+        if outcome.failed:
+            text += " Not cancelled: " + "; ".join(f"{item.company_name} {item.agreement_name}: {why}"
+                                                   for item, why in outcome.failed)
+        self.message.show_message(text, "error" if outcome.failed else "ok")
+
+    def remove_selected(self) -> None:
+        rows = selected_rows(self.table)
+        if not rows:
+            self.message.show_message("Choose the exclusions to remove.")
+            return
+
+        def work() -> int:
+            return sum(self.service.remove(r.exclusion.sku_id, r.exclusion.tenant_id) for r in rows)
+
+        run_for(self, self.tasks, work, self._removed,
+                lambda e: self.message.show_error(e, "Removing the exclusion"), label="remove exclusions")
+
+    def _removed(self, count: Any) -> None:
+        self.message.show_message(f"Removed {count} exclusion(s): those licenses are billed and reported again.",
+                                  "ok")
+        self.refresh()

@@ -1,0 +1,138 @@
+"""The History view: every change written to a PSA (the audit log), filtered by company, agreement,
+product and date range, newest first."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.bootstrap import Context
+from app.services.review import HistoryChoices, HistoryFilter, HistoryRow, ReviewService
+from app.ui.tasks import Tasks
+from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, table_view
+
+
+def _quantity(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else format(value, "f")
+
+
+COL_AT, COL_ACTOR, COL_COMPANY, COL_AGREEMENT, COL_PRODUCT, COL_ACTION, COL_BEFORE, COL_AFTER, COL_BEFORE_AMOUNT, \
+    COL_AFTER_AMOUNT, COL_REASON, COL_RECORD = range(12)
+COLUMNS: tuple[Column[HistoryRow], ...] = (
+    Column("When (UTC)", lambda r: f"{r.entry.at:%Y-%m-%d %H:%M}", lambda r: r.entry.at.timestamp()),
+    Column("Who", lambda r: r.entry.actor),
+    Column("Company", lambda r: r.entry.company_name or r.entry.company_id),
+    Column("Agreement", lambda r: r.agreement),
+    Column("Product", lambda r: r.product),
+    Column("Change", lambda r: r.entry.action.replace("_", " ")),
+    Column("Seats before", lambda r: _quantity(r.entry.before_quantity), lambda r: r.entry.before_quantity,
+           numeric=True),
+    Column("Seats after", lambda r: _quantity(r.entry.after_quantity), lambda r: r.entry.after_quantity,
+           numeric=True),
+    Column("Amount before", lambda r: _money(r.entry.before_amount), lambda r: r.entry.before_amount, numeric=True),
+    Column("Amount after", lambda r: _money(r.entry.after_amount), lambda r: r.entry.after_amount, numeric=True),
+    Column("Why", lambda r: r.entry.reason, tooltip=lambda r: r.entry.reason),
+    Column("PSA record", lambda r: r.entry.psa_record_id),
+)
+
+
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _day(value: QDate) -> date:
+    return date(value.year(), value.month(), value.day())
+
+
+class HistoryView(QWidget):
+    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.service = ReviewService(context)
+        self.latest = Latest()
+        today = context.now().date()
+        layout = QVBoxLayout(self)
+        self.message = MessageBar()
+        layout.addWidget(self.message)
+        filters = QGridLayout()
+        self.company = QComboBox()
+        self.agreement = QComboBox()
+        self.product = QComboBox()
+        for combo in (self.company, self.agreement, self.product):
+            searchable(combo).setMinimumContentsLength(18)
+        self.use_since = QCheckBox("From")
+        self.since = QDateEdit(_qdate(today - timedelta(days=30)))
+        self.use_until = QCheckBox("To")
+        self.until = QDateEdit(_qdate(today))
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.show_button = QPushButton("Show")
+        filters.addWidget(QLabel("Company"), 0, 0)
+        filters.addWidget(self.company, 0, 1)
+        filters.addWidget(QLabel("Agreement"), 0, 2)
+        filters.addWidget(self.agreement, 0, 3)
+        filters.addWidget(QLabel("Product"), 0, 4)
+        filters.addWidget(self.product, 0, 5)
+        filters.addWidget(self.use_since, 1, 0)
+        filters.addWidget(self.since, 1, 1)
+        filters.addWidget(self.use_until, 1, 2)
+        filters.addWidget(self.until, 1, 3)
+        filters.addWidget(self.show_button, 1, 5)
+        layout.addLayout(filters)
+        self.count = QLabel()
+        layout.addWidget(self.count)
+        self.model: RowTableModel[HistoryRow] = RowTableModel(COLUMNS, key=lambda r: r.entry.id)
+        self.table, self.proxy = table_view(self.model, self, multi=True)
+        layout.addWidget(self.table, 1)
+        self.show_button.clicked.connect(self.show_entries)
+        for combo in (self.company, self.agreement, self.product):
+            combo.activated.connect(self.show_entries)
+        for box in (self.use_since, self.use_until):
+            box.toggled.connect(self.show_entries)
+        self.refresh()
+
+    def refresh(self) -> None:
+        run_for(self, self.tasks, self.service.history_choices, self._choices,
+                lambda e: self.message.show_error(e, "Reading the companies, agreements and products"),
+                label="load history filters")
+        self.show_entries()
+
+    def _choices(self, choices: HistoryChoices) -> None:
+        for combo, values, everything in ((self.company, choices.companies, "All companies"),
+                                          (self.agreement, choices.agreements, "All agreements"),
+                                          (self.product, choices.products, "All products")):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(everything, None)
+            for psa_id, name in values:
+                combo.addItem(name, psa_id)
+            combo.setCurrentIndex(max(combo.findData(current), 0) if current else 0)
+            combo.blockSignals(False)
+
+    def current_filter(self) -> HistoryFilter:
+        return HistoryFilter(company=self.company.currentData(), agreement=self.agreement.currentData(),
+                             product=self.product.currentData(),
+                             since=_day(self.since.date()) if self.use_since.isChecked() else None,
+                             until=_day(self.until.date()) if self.use_until.isChecked() else None)
+
+    def show_entries(self, *_: Any) -> None:
+        where = self.current_filter()
+        run_for(self, self.tasks, lambda: self.service.history(where), self.latest.wrap(self._entries),
+                lambda e: self.message.show_error(e, "Reading the history"), label="load history")
+
+    def _entries(self, entries: list[HistoryRow]) -> None:
+        self.model.set_rows(entries)
+        self.table.resizeColumnsToContents()
+        self.count.setText(f"{len(entries)} change(s) written to the PSA match.")
+
+    def set_search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)

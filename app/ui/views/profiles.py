@@ -1,0 +1,180 @@
+"""The Billing profiles view: list, create, edit, delete, and create in bulk from PSA products.
+
+The table shows each profile's PSA price and the price a seat bills at
+(PricePolicy.unit_price of the billing core); the form beside it edits one
+profile. Unsaved edits are never dropped: selecting another profile while
+the form has changes keeps the form and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from app.bootstrap import Context
+from app.services.profiles import ConnectionCatalog, ProfileRow, ProfileService, option_text, policy_text
+from app.ui.tasks import Tasks
+from app.ui.views.profile_editor import ProfileEditor
+from app.ui.views.profiles_bulk import BulkProfilesDialog
+from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, \
+    table_view
+
+COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)
+COLUMNS: tuple[Column[ProfileRow], ...] = (
+    Column("Name", lambda r: r.profile.name),
+    Column("PSA product", lambda r: r.profile.product.identifier or r.profile.product.description),
+    Column("PSA price", lambda r: format(r.psa_price, "f"), lambda r: r.psa_price, numeric=True),
+    Column("Price policy", lambda r: policy_text(r.profile.price)),
+    Column("Bills at", lambda r: format(r.unit_price, "f"), lambda r: r.unit_price, numeric=True),
+    Column("Billing option", lambda r: option_text(r.profile.billing_option)),
+    Column("Agreement types", lambda r: ", ".join(sorted(r.profile.allowed_agreement_types)) or "any"),
+    Column("PSA connection", lambda r: r.connection_name),
+)
+
+
+class ProfilesView(QWidget):
+    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.tasks = tasks
+        self.service = ProfileService(context)
+        self.catalogs: list[ConnectionCatalog] = []
+        self.bulk_dialog: BulkProfilesDialog | None = None
+        self.latest = Latest()
+        layout = QVBoxLayout(self)
+        self.message = MessageBar()
+        layout.addWidget(self.message)
+        buttons = QHBoxLayout()
+        self.new_button = QPushButton("New profile")
+        self.bulk_button = QPushButton("Create from PSA products…")
+        self.delete_button = QPushButton("Delete")
+        for button in (self.new_button, self.bulk_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        layout.addLayout(buttons)
+        splitter = QSplitter()
+        self.model: RowTableModel[ProfileRow] = RowTableModel(COLUMNS, key=lambda r: r.profile.id)
+        self.table, self.proxy = table_view(self.model, self)
+        self.editor = ProfileEditor()
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.editor)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 480])
+        layout.addWidget(splitter, 1)
+        self.new_button.clicked.connect(self.new_profile)
+        self.bulk_button.clicked.connect(self.open_bulk)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.editor.save_button.clicked.connect(self.save)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.refresh()
+
+    # -- loading --------------------------------------------------------------
+
+    def refresh(self) -> None:
+        run_for(self, self.tasks, lambda: (self.service.rows(), self.service.catalogs()),
+                self.latest.wrap(self._loaded),
+                lambda e: self.message.show_error(e, "Reading the billing profiles"), label="load profiles")
+
+    def _loaded(self, result: tuple[list[ProfileRow], list[ConnectionCatalog]]) -> None:
+        rows, self.catalogs = result
+        current = self.editor.profile.id if self.editor.profile else None
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        self.editor.set_catalogs(self.catalogs)
+        if not self.catalogs:
+            self.message.show_message("Connect a PSA in Settings first: billing profiles link to its products.")
+        if current and not self.editor.dirty:
+            self._select(current)
+
+    def set_search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    # -- editing ----------------------------------------------------------------
+
+    def _selection_changed(self, *_: Any) -> None:
+        rows = selected_rows(self.table)
+        if not rows:
+            return
+        row = rows[0]
+        if self.editor.profile is not None and self.editor.profile.id == row.profile.id:
+            return
+        if self.editor.dirty:
+            self.message.show_message("Save or discard the changes in the form before opening another profile.")
+            self._select(self.editor.profile.id if self.editor.profile else None)  # the row being edited
+            return
+        self.editor.show_profile(row.profile, row.connection_id)
+
+    def new_profile(self) -> None:
+        if self.editor.dirty:
+            self.message.show_message("Save or discard the changes in the form first.")
+            return
+        self.table.clearSelection()
+        self.editor.show_profile(None, None)
+        self.editor.name.setFocus()
+
+    def save(self) -> None:
+        try:
+            connection_id, profile = self.editor.value()
+        except ValueError as error:
+            self.editor.error.setText(f"Not saved: {error}.")
+            return
+        self.editor.error.clear()
+        run_for(self, self.tasks, lambda: self.service.save(connection_id, profile), self._saved,
+                lambda e: self.editor.error.setText(f"Not saved: {e}"), label="save profile")
+
+    def _saved(self, profile: Any) -> None:
+        self.editor.show_profile(profile, self.editor.connection.currentData())
+        self.message.show_message(f"Saved '{profile.name}'.", "ok")
+        self.refresh()
+
+    def _select(self, profile_id: str | None) -> None:
+        """Select the profile's row (none for a new profile) without reopening it in the form."""
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        try:
+            self.table.clearSelection()
+            for position in range(self.proxy.rowCount()):
+                if self.proxy.index(position, 0).data(ROW_ROLE).profile.id == profile_id:
+                    self.table.selectRow(position)
+                    break
+        finally:
+            selection.blockSignals(False)
+        self.table.viewport().update()
+
+    def delete_selected(self) -> None:
+        rows = selected_rows(self.table)
+        if not rows:
+            self.message.show_message("Choose a profile to delete.")
+            return
+        profile = rows[0].profile
+        answer = QMessageBox.question(self, "Delete billing profile", f"Delete '{profile.name}'?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        run_for(self, self.tasks, lambda: self.service.delete(profile.id),
+                lambda _: self._deleted(profile.name),
+                lambda e: self.message.show_error(e, f"Deleting '{profile.name}'"), label="delete profile")
+
+    def _deleted(self, name: str) -> None:
+        if self.editor.profile is not None and self.editor.profile.name == name:
+            self.editor.show_profile(None, None)
+        self.message.show_message(f"Deleted '{name}'.", "ok")
+        self.refresh()
+
+    # -- bulk ------------------------------------------------------------------
+
+    def open_bulk(self) -> None:
+        if not self.catalogs:
+            self.message.show_message("Connect a PSA in Settings first: its products are read from there.")
+            return
+        dialog = BulkProfilesDialog(self.service, self.tasks, self.catalogs, self)
+        dialog.accepted.connect(lambda: self._bulk_done(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        self.bulk_dialog = dialog
+        dialog.open()
+
+    def _bulk_done(self, dialog: BulkProfilesDialog) -> None:
+        self.message.show_message(f"Created {len(dialog.created)} billing profile(s).", "ok")
+        self.refresh()

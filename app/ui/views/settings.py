@@ -1,0 +1,277 @@
+"""The Settings view: connections (PSA and Microsoft), sync and approvals, notifications.
+
+Connections are added and edited in their dialogs (app/ui/dialogs/connection.py),
+which test before they save. After a PSA connection is saved its catalog
+is read into the cache on a worker. The other settings are edited on two
+pages and saved together (app/services/preferences.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bootstrap import Context
+from app.services.admin import AdminService, CatalogSummary, MicrosoftSummary, PsaConnectionSummary
+from app.services.preferences import PreferencesService, PreferencesState
+from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
+from app.ui.tasks import Tasks
+from app.ui.views.settings_forms import NotificationsPage, SyncPage
+from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
+
+COL_NAME, COL_KIND, COL_ADDRESS, COL_SECRETS, COL_COMPANIES, COL_AGREEMENTS, COL_TYPES, COL_PRODUCTS = range(8)
+_ADDRESS_FIELDS = ("site", "api_url", "zone", "url")
+
+
+def _address(s: PsaConnectionSummary) -> str:
+    return next((str(s.record.settings[f]) for f in _ADDRESS_FIELDS if s.record.settings.get(f)), "")
+
+
+def _secrets(s: PsaConnectionSummary) -> str:
+    if not s.secrets_set:
+        return ""
+    return "set" if all(s.secrets_set.values()) else "missing: " + ", ".join(k for k, v in s.secrets_set.items()
+                                                                          if not v)
+
+
+CONNECTION_COLUMNS: tuple[Column[PsaConnectionSummary], ...] = (
+    Column("Name", lambda s: s.record.name),
+    Column("PSA", lambda s: s.label),
+    Column("Address", _address),
+    Column("Secrets", _secrets),
+    Column("Companies", lambda s: str(s.companies), lambda s: s.companies, numeric=True),
+    Column("Agreements", lambda s: str(s.agreements), lambda s: s.agreements, numeric=True),
+    Column("Agreement types", lambda s: str(s.agreement_types), lambda s: s.agreement_types, numeric=True),
+    Column("Products", lambda s: str(s.products), lambda s: s.products, numeric=True),
+)
+
+
+class ConnectionsPage(QWidget):
+    def __init__(self, view: SettingsView) -> None:
+        super().__init__(view)
+        self.view = view
+        layout = QVBoxLayout(self)
+        psa = QGroupBox("PSA connections")
+        box = QVBoxLayout(psa)
+        self.model: RowTableModel[PsaConnectionSummary] = RowTableModel(CONNECTION_COLUMNS, key=lambda s: s.record.id)
+        self.table, self.proxy = table_view(self.model, self)
+        box.addWidget(self.table)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add…")
+        self.edit_button = QPushButton("Edit…")
+        self.test_button = QPushButton("Test")
+        self.refresh_button = QPushButton("Read catalog again")
+        self.remove_button = QPushButton("Remove")
+        for button in (self.add_button, self.edit_button, self.test_button, self.refresh_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.remove_button)
+        box.addLayout(buttons)
+        layout.addWidget(psa, 1)
+        ms = QGroupBox("Microsoft partner connection")
+        ms_box = QVBoxLayout(ms)
+        self.microsoft_label = QLabel("Not connected.")
+        self.microsoft_label.setWordWrap(True)
+        ms_box.addWidget(self.microsoft_label)
+        ms_buttons = QHBoxLayout()
+        self.microsoft_button = QPushButton("Connect…")
+        self.microsoft_test_button = QPushButton("Test connection")
+        ms_buttons.addWidget(self.microsoft_button)
+        ms_buttons.addWidget(self.microsoft_test_button)
+        ms_buttons.addStretch(1)
+        ms_box.addLayout(ms_buttons)
+        layout.addWidget(ms, 0)
+        self.add_button.clicked.connect(lambda: view.edit_psa(None))
+        self.edit_button.clicked.connect(lambda: view.edit_psa(self.selected()))
+        self.table.doubleClicked.connect(lambda _: view.edit_psa(self.selected()))
+        self.test_button.clicked.connect(lambda: view.test_psa(self.selected()))
+        self.refresh_button.clicked.connect(lambda: view.refresh_catalog(self.selected()))
+        self.remove_button.clicked.connect(lambda: view.remove_psa(self.selected()))
+        self.microsoft_button.clicked.connect(view.edit_microsoft)
+        self.microsoft_test_button.clicked.connect(view.test_microsoft)
+
+    def selected(self) -> PsaConnectionSummary | None:
+        rows = selected_rows(self.table)
+        if not rows and self.model.rowCount() == 1:
+            return self.model.row(0)
+        return rows[0] if rows else None
+
+    def show_microsoft(self, summary: MicrosoftSummary | None) -> None:
+        if summary is None:
+            self.microsoft_label.setText("Not connected. Connect the partner's app to read customers' licenses.")
+            self.microsoft_button.setText("Connect…")
+            return
+        r = summary.record
+        secret = "set" if summary.secret_set else "NOT SET — edit the connection and enter it"
+        self.microsoft_label.setText(f"Client ID {r.client_id} · partner tenant {r.partner_tenant_id} · "
+                                     f"client secret {secret}")
+        self.microsoft_button.setText("Edit…")
+
+
+class SettingsView(QWidget):
+    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.tasks = tasks
+        self.admin = AdminService(context)
+        self.preferences = PreferencesService(context)
+        self.microsoft_summary: MicrosoftSummary | None = None
+        self.dialog: PsaConnectionDialog | MicrosoftDialog | None = None
+        self.latest, self.latest_preferences = Latest(), Latest()
+        self.loaded: PreferencesState | None = None
+        layout = QVBoxLayout(self)
+        self.message = MessageBar()
+        layout.addWidget(self.message)
+        self.tabs = QTabWidget()
+        self.connections = ConnectionsPage(self)
+        self.sync_page = SyncPage(self)
+        self.notifications_page = NotificationsPage(self)
+        self.tabs.addTab(self.connections, "Connections")
+        self.tabs.addTab(self.sync_page, "Sync and approvals")
+        self.tabs.addTab(self.notifications_page, "Notifications")
+        layout.addWidget(self.tabs)
+        self.refresh()
+
+    # -- loading ------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        run_for(self, self.tasks, lambda: (self.admin.psa_connections(), self.admin.microsoft()),
+                self.latest.wrap(self._loaded),
+                lambda e: self.message.show_error(e, "Reading the connections"), label="load connections")
+        if not self.preferences_edited():
+            run_for(self, self.tasks, self.preferences.load, self.latest_preferences.wrap(self._preferences_loaded),
+                    lambda e: self.message.show_error(e, "Reading the settings"), label="load settings")
+
+    def preferences_edited(self) -> bool:
+        """Whether the two forms hold changes not saved yet (a reload must not drop them)."""
+        if self.loaded is None:
+            return False
+        try:
+            change = self.sync_page.change(self.notifications_page)
+        except ValueError:
+            return True
+        return change.preferences != self.loaded.preferences or change.smtp_password is not None \
+            or change.webhook_url is not None
+
+    def _loaded(self, result: tuple[list[PsaConnectionSummary], MicrosoftSummary | None]) -> None:
+        connections, self.microsoft_summary = result
+        self.connections.model.set_rows(connections)
+        self.connections.table.resizeColumnsToContents()
+        self.connections.show_microsoft(self.microsoft_summary)
+
+    def _preferences_loaded(self, state: PreferencesState) -> None:
+        self.sync_page.load(state)
+        self.notifications_page.load(state)
+        self.loaded = state
+
+    # -- PSA connections ------------------------------------------------------------
+
+    def edit_psa(self, summary: PsaConnectionSummary | None) -> None:
+        dialog = PsaConnectionDialog(self.context, self.tasks, summary, self)
+        dialog.accepted.connect(lambda: self._psa_saved(dialog))
+        self._open(dialog)
+
+    def _open(self, dialog: PsaConnectionDialog | MicrosoftDialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda _: setattr(self, "dialog", None))
+        dialog.finished.connect(dialog.deleteLater)  # nothing typed (a secret) outlives the dialog
+        dialog.open()
+
+    def _psa_saved(self, dialog: PsaConnectionDialog) -> None:
+        if dialog.saved is None:
+            return
+        self.message.show_message(f"Saved '{dialog.saved.name}'. Reading its companies, agreements and "
+                                  "products…")
+        self.refresh()
+        self.refresh_catalog_of(dialog.saved.id)
+
+    def refresh_catalog(self, summary: PsaConnectionSummary | None) -> None:
+        if summary is None:
+            self.message.show_message("Choose a PSA connection first.")
+            return
+        self.message.show_message(f"Reading the catalog of '{summary.record.name}'…")
+        self.refresh_catalog_of(summary.record.id)
+
+    def refresh_catalog_of(self, connection_id: int) -> None:
+        run_for(self, self.tasks, lambda: self.admin.refresh_catalog(connection_id), self._catalog_read,
+                lambda e: self._catalog_failed(e), label="read PSA catalog")
+
+    def _catalog_read(self, summary: CatalogSummary) -> None:
+        self.message.show_message(summary.text, "ok")
+        self.refresh()
+
+    def _catalog_failed(self, error: BaseException) -> None:
+        self.message.show_error(error, "Reading the PSA's catalog")
+        self.refresh()
+
+    def test_psa(self, summary: PsaConnectionSummary | None) -> None:
+        if summary is None:
+            self.message.show_message("Choose a PSA connection first.")
+            return
+        record = summary.record
+        self.message.show_message(f"Testing '{record.name}'…")
+        test = lambda: self.context.psa(record.id).test_connection()  # noqa: E731
+        run_for(self, self.tasks, test, lambda _: self.message.show_message(f"'{record.name}' works.", "ok"),
+                lambda e: self.message.show_error(e, f"The test of '{record.name}'"), label="test PSA")
+
+    def remove_psa(self, summary: PsaConnectionSummary | None) -> None:
+        if summary is None:
+            return
+        answer = QMessageBox.question(self, "Remove the PSA connection",
+                                      f"Remove '{summary.record.name}', its cached catalog and its keys?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        run_for(self, self.tasks, lambda: self.admin.delete_psa(summary.record.id),
+                lambda _: (self.message.show_message(f"Removed '{summary.record.name}'.", "ok"),
+                           self.refresh()),
+                lambda e: self.message.show_error(e, "Removing the connection"), label="remove PSA")
+
+    # -- Microsoft ------------------------------------------------------------------
+
+    def edit_microsoft(self) -> None:
+        dialog = MicrosoftDialog(self.context, self.tasks, self.microsoft_summary, self)
+        dialog.accepted.connect(lambda: self._microsoft_saved(dialog))
+        self._open(dialog)
+
+    def _microsoft_saved(self, dialog: MicrosoftDialog) -> None:
+        self.message.show_message(f"Saved the Microsoft partner connection. {dialog.result_text}", "ok")
+        self.refresh()
+
+    def test_microsoft(self) -> None:
+        self.message.show_message("Asking Microsoft…")
+        run_for(self, self.tasks, self.admin.test_saved_microsoft,
+                lambda r: self.message.show_message(r.text, "info" if r.problems else "ok"),
+                lambda e: self.message.show_error(e, "The Microsoft connection test"), label="test Microsoft")
+
+    # -- the other settings -------------------------------------------------------------
+
+    def save_preferences(self) -> None:
+        try:
+            change = self.sync_page.change(self.notifications_page)
+        except ValueError as error:
+            self.message.show_message(f"The settings were not saved: {error}", "error")
+            return
+        run_for(self, self.tasks, lambda: self.preferences.save(change), self._preferences_saved,
+                lambda e: self.message.show_error(e, "Saving the settings"), label="save settings")
+
+    def _preferences_saved(self, state: PreferencesState) -> None:
+        self._preferences_loaded(state)
+        self.message.show_message("Settings saved.", "ok")
+
+    def set_search(self, text: str) -> None:
+        self.connections.proxy.setFilterFixedString(text)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self.dialog is not None:
+            self.dialog.close()
+        super().closeEvent(event)

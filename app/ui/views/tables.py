@@ -1,0 +1,281 @@
+"""What the admin views share: a table model over row dataclasses, its sort proxy, a message bar.
+
+``RowTableModel`` holds a list of frozen row values and a tuple of
+``Column``s (each view names its column numbers as constants). Besides the
+display text it answers ``SORT_ROLE`` with the column's native value
+(numbers, Decimals, dates: never their text) and ``ROW_ROLE`` with the row
+itself, so a selection survives the sort proxy. A model may make its first
+column checkable (bulk choices); checks are kept by the row's key so they
+survive a re-sort.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QHeaderView, QLabel, QTableView, QWidget
+
+import shiboken6
+
+from app.errors import SeatsyncError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+Index = QModelIndex | QPersistentModelIndex
+
+WARNING = QColor("#fff4ce")
+PROBLEM = QColor("#fde7e9")
+GOOD = QColor("#dff6dd")
+
+
+@dataclass(frozen=True)
+class Column(Generic[T]):
+    title: str
+    text: Callable[[T], str]
+    sort: Callable[[T], Any] | None = None  # native value; the text when None
+    numeric: bool = False  # right-aligned
+    tooltip: Callable[[T], str] | None = None
+
+
+class RowTableModel(QAbstractTableModel, Generic[T]):
+    def __init__(self, columns: Sequence[Column[T]], *, checkable: bool = False,
+                 key: Callable[[T], Hashable] = id, background: Callable[[T], QColor | None] | None = None,
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = tuple(columns)
+        self.checkable = checkable
+        self.key = key
+        self.background = background
+        self._rows: list[T] = []
+        self._checked: set[Hashable] = set()
+
+    # -- contents -------------------------------------------------------------
+
+    def set_rows(self, rows: Iterable[T], *, checked: Iterable[Hashable] | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        keys = {self.key(r) for r in self._rows}
+        self._checked = (set(checked) if checked is not None else self._checked) & keys
+        self.endResetModel()
+
+    def rows(self) -> list[T]:
+        return list(self._rows)
+
+    def row(self, position: int) -> T:
+        return self._rows[position]
+
+    def checked_rows(self) -> list[T]:
+        return [r for r in self._rows if self.key(r) in self._checked]
+
+    def set_checked(self, row: T, checked: bool) -> None:
+        position = next(i for i, r in enumerate(self._rows) if self.key(r) == self.key(row))
+        self.setData(self.index(position, 0), Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked,
+                     Qt.ItemDataRole.CheckStateRole)
+
+    def replace_row(self, position: int, row: T) -> None:
+        self._rows[position] = row
+        self.dataChanged.emit(self.index(position, 0), self.index(position, len(self.columns) - 1))
+
+    # -- Qt -------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.columns):
+            return self.columns[section].title
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if self.checkable and index.column() == 0:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row, column = self._rows[index.row()], self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row)
+        if role == SORT_ROLE:
+            return column.sort(row) if column.sort else column.text(row).lower()
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row)
+        if role == Qt.ItemDataRole.CheckStateRole and self.checkable and index.column() == 0:
+            return Qt.CheckState.Checked if self.key(row) in self._checked else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.BackgroundRole and self.background is not None:
+            colour = self.background(row)
+            return None if colour is None else QBrush(colour)
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if not (index.isValid() and self.checkable and index.column() == 0
+                and role == Qt.ItemDataRole.CheckStateRole):
+            return False
+        key = self.key(self._rows[index.row()])
+        state = value if isinstance(value, Qt.CheckState) else Qt.CheckState(value)
+        if state == Qt.CheckState.Checked:
+            self._checked.add(key)
+        else:
+            self._checked.discard(key)
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
+        return True
+
+
+class SortProxy(QSortFilterProxyModel):
+    """Sorts by SORT_ROLE's native values (None last); the search box filters every column."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(-1)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def lessThan(self, left: Index, right: Index) -> bool:  # noqa: N802
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:
+            return a is not None  # None sorts last
+        try:
+            return a < b
+        except TypeError:
+            return str(a) < str(b)
+
+
+def table_view(model: RowTableModel[Any], parent: QWidget | None = None, *,
+               multi: bool = False) -> tuple[QTableView, SortProxy]:
+    if model.parent() is None and parent is not None:
+        # Qt owns the model beside its proxy and view: a Python-owned model outliving a
+        # deleted dialog's proxy crashes PySide when the dialog is deleted.
+        model.setParent(parent)
+    proxy = SortProxy(parent)
+    proxy.setSourceModel(model)
+    view = QTableView(parent)
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi
+                          else QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+    return view, proxy
+
+
+def searchable(combo: QComboBox) -> QComboBox:
+    """An editable combo whose typing filters its items by any part of their text (thousands of companies)."""
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    completer = combo.completer()
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    return combo
+
+
+def selected_rows(view: QTableView) -> list[Any]:
+    """The row values of the selected rows, in view order."""
+    rows = view.selectionModel().selectedRows() if view.selectionModel() else []
+    return [index.data(ROW_ROLE) for index in sorted(rows, key=lambda i: i.row())]
+
+
+def run_for(widget: QWidget, tasks: Any, fn: Callable[[], Any], on_success: Callable[[Any], None],
+            on_failure: Callable[[BaseException], None], *, label: str = "") -> int:
+    """``tasks.run`` whose callbacks are dropped when ``widget`` was deleted meanwhile
+    (a view closed while its worker ran)."""
+
+    def alive(callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def call(value: Any) -> None:
+            if shiboken6.isValid(widget):
+                callback(value)
+
+        return call
+
+    return tasks.run(fn, alive(on_success), alive(on_failure), label=label)
+
+
+class Latest:
+    """Keeps only the answer to the newest request: workers may finish out of order, and an
+    older answer arriving last must not overwrite a newer one."""
+
+    def __init__(self) -> None:
+        self._asked = 0
+
+    def wrap(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        self._asked += 1
+        asked = self._asked
+
+        def call(value: Any) -> None:
+            if asked == self._asked:
+                callback(value)
+
+        return call
+
+
+def current_user() -> str:
+    """Who approves, rejects or cancels: the signed-in user, as the audit names them."""
+    try:
+        return getpass.getuser() or "seatsync user"
+    except (KeyError, OSError):
+        return "seatsync user"
+
+
+def error_text(error: BaseException) -> str:
+    """What a person reads about a failure: an expected one's own message; else a short report."""
+    if isinstance(error, SeatsyncError):
+        return str(error)
+    log.error("unexpected failure", exc_info=error)
+    return f"Unexpected error ({type(error).__name__}): {error}. Details are in the log."
+
+
+class MessageBar(QLabel):
+    """One line at the top of a view: what just happened, or what failed and what to do."""
+
+    STYLES = {"info": "background:#e8f1fb;border:1px solid #9cc3ea;",
+              "ok": "background:#dff6dd;border:1px solid #8fd18a;",
+              "error": "background:#fde7e9;border:1px solid #e8a0a7;"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.level = ""
+        self.hide()
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        self.level = level
+        self.setText(text)
+        self.setStyleSheet(f"QLabel{{{self.STYLES.get(level, '')}padding:6px;border-radius:3px;}}")
+        self.show()
+
+    def show_error(self, error: BaseException, doing: str = "") -> None:
+        prefix = f"{doing} failed: " if doing else ""
+        self.show_message(prefix + error_text(error), "error")
+
+    def clear_message(self) -> None:
+        self.level = ""
+        self.setText("")
+        self.hide()

@@ -1,0 +1,1 @@
+"""Small widgets and painting helpers the views share."""

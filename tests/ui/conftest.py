@@ -1,0 +1,124 @@
+"""The window's fixtures: a fresh database per test, seeded through the repositories; a
+stand-in sync; the shell (window, scheduler, tray) built over them and torn down cleanly."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from app.billing.plan import main_marker
+from app.billing.types import Operation, OpKind, RowKey
+from app.bootstrap import open_context
+from app.services.companies import CompanyService
+from app.services.scheduler import ScheduleSettings
+from app.services.sync.engine import Status, TenantResult
+from app.services.sync.service import RunSummary
+from app.ui.app import build_shell
+from app.ui.tasks import Tasks
+from tests.ui.seed import EXCHANGE, FLOW_FREE, SPB, TODAY, Seed, lic, sub
+
+
+@pytest.fixture
+def context(data_dir):
+    ctx = open_context(data_dir)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def seed(context) -> Seed:
+    return Seed(context)
+
+
+@pytest.fixture
+def tasks(qtbot, context):
+    tasks = Tasks()
+    yield tasks
+    tasks.wait_idle()
+    QApplication.processEvents()
+
+
+@pytest.fixture
+def ui_settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def contoso(seed, context):
+    """Contoso Dental: one tenant with four licenses (one split-able), two agreements, two profiles."""
+    company = seed.company("Contoso Dental")
+    tenant = seed.tenant(company, "Contoso Dental")
+    seed.history(tenant, 5, lambda n: [
+        lic(SPB, "Microsoft 365 Business Premium", 25, 19 + n, sub("s-annual", SPB, 20, annual=True),
+            sub("s-monthly", SPB, 5)),
+        lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4),
+        lic(FLOW_FREE, "Microsoft Power Automate Free", 10000, 3),
+    ])
+    m365 = seed.agreement(company, "Contoso - Managed 365", type_name="Microsoft 365")
+    block = seed.agreement(company, "Contoso - Block hours", type_name="Block time")
+    bp = seed.profile("M365 BP - Monthly", identifier="M365-BP", description="Microsoft 365 Business Premium",
+                      price="22.00", types=["Microsoft 365"])
+    exo = seed.profile("Exchange P1", identifier="EXO-P1", description="Exchange Online (Plan 1)", price="4.00")
+    service = CompanyService(context, today=lambda: TODAY)
+    return SimpleNamespace(company=company, tenant=tenant, m365=m365, block=block, bp=bp, exo=exo, service=service)
+
+
+@dataclass
+class FakeSync:
+    """Stands in for the sync service: records each call, answers with a summary (or an error)."""
+
+    summary: RunSummary | None = None
+    error: BaseException | None = None
+    gate: threading.Event | None = None
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __call__(self, target: str, *, actor: str, trigger: str, progress) -> RunSummary:
+        self.calls.append((target, actor, trigger))
+        for result in (self.summary.results if self.summary else ()):
+            progress(result)
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.error is not None:
+            raise self.error
+        return self.summary or RunSummary(results=())
+
+
+def applied_summary(tenant_id: str, name: str, agreement_id: str, product_id: str) -> RunSummary:
+    """One tenant synced: Business Premium raised from 21 to 23 seats."""
+    row = RowKey(tenant_id=tenant_id, sku_id=SPB)
+    op = Operation(key="v1-test", kind=OpKind.SET_QUANTITY, row=row, agreement_id=agreement_id,
+                   product_id=product_id, marker=main_marker(row), effective=date(2026, 12, 1), quantity=23,
+                   before=21, unit_price=Decimal("22.00"), amount=Decimal("506.00"))
+    return RunSummary(results=(TenantResult(tenant_id=tenant_id, name=name, status=Status.OK, applied=[op]),))
+
+
+@pytest.fixture
+def fake_sync() -> FakeSync:
+    return FakeSync()
+
+
+@pytest.fixture
+def make_shell(qtbot, context, ui_settings, fake_sync):
+    """Build the shell (window, bridge, optional tray) with the stand-in sync; everything torn down after."""
+    shells = []
+
+    def make(*, tray: bool = False, settings: QSettings | None = None, **kw):
+        shell = build_shell(context, settings=settings or ui_settings, run_sync=fake_sync, tray=tray,
+                            schedule=ScheduleSettings(enabled=False), **kw)
+        qtbot.addWidget(shell.window)
+        shell.bridge.start()  # the schedule is off: only Sync now runs
+        shells.append(shell)
+        return shell
+
+    yield make
+    for shell in shells:
+        shell.window.quitting = True
+        shell.window.close()
+        shell.shutdown()
