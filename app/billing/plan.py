@@ -265,20 +265,26 @@ class _RowPlanner:
         first_day = self.today == period.start
         effective = period.start if first_day else period.next_start
         delta = self.quantity - line.quantity
+        # Prorate and credit lines bill changes against what seatsync last
+        # billed: a manual edit in the PSA is reported and corrected on the
+        # main line, never prorated (the period may already be invoiced at
+        # either quantity).
+        billed = line.quantity if line.last_written_quantity is None else line.last_written_quantity
+        prorated = self.quantity - billed
         prorating = self.agreement.prorates and self.billable and not first_day
         if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
             self._finding(FindingKind.SUSPICIOUS_DROP,
                           f"seats would fall from {line.quantity} to {self.quantity}", line.id)
         if self.quantity == 0:
             if prorating and self.m.negative_proration:
-                return [*self._dated(LineKind.CREDIT, period, self.today, line.quantity, 0),
+                return [*self._dated(LineKind.CREDIT, period, self.today, billed, 0),
                         self._cancel(line, period, self.today)]
             return [self._cancel(line, period, effective)]
         if delta:
-            if delta > 0 and prorating:
-                ops.extend(self._dated(LineKind.PRORATE, period, self.today, line.quantity, self.quantity))
-            elif delta < 0 and prorating and self.m.negative_proration:
-                ops.extend(self._dated(LineKind.CREDIT, period, self.today, line.quantity, self.quantity))
+            if delta > 0 and prorated > 0 and prorating:
+                ops.extend(self._dated(LineKind.PRORATE, period, self.today, billed, self.quantity))
+            elif delta < 0 and prorated < 0 and prorating and self.m.negative_proration:
+                ops.extend(self._dated(LineKind.CREDIT, period, self.today, billed, self.quantity))
             ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
                                 quantity=self.quantity, before=line.quantity,
                                 amount=self._amount(self.quantity)))

@@ -77,12 +77,17 @@ def test_a_line_not_owned_billing_the_same_product_is_a_possible_duplicate():
     assert result.operations == ()
 
 
-def test_a_manual_edit_of_an_owned_line_is_reported_and_corrected():
-    m = mapping()
-    edited = main_line(8, m, last_written_quantity=10)
-    result = plan(inventory(lic(10, 10)), [m], [], [agreement()], [edited], TODAY)
-    assert kinds(result) == [F.MANUAL_EDIT]
-    assert [(op.kind.value, op.quantity) for op in result.operations] == [("add_prorate", 2), ("set_quantity", 10)]
+@pytest.mark.parametrize(("in_psa", "written", "assigned", "expected"), [
+    (8, 10, 10, [("set_quantity", 8, 10, "220.00")]),  # lowered by hand: restored, not prorated
+    (12, 10, 10, [("set_quantity", 12, 10, "220.00")]),  # raised by hand: restored, nothing credited
+    (8, 10, 13, [("add_prorate", 10, 3, "34.06"), ("set_quantity", 8, 13, "286.00")]),  # and seats added: +3
+])
+def test_a_manual_edit_is_reported_and_corrected_without_prorating_it(in_psa, written, assigned, expected):
+    m = mapping(negative_proration=True)
+    edited = main_line(in_psa, m, last_written_quantity=written)
+    result = plan(inventory(lic(20, assigned)), [m], [], [agreement()], [edited], TODAY)
+    assert kinds(result) == [F.MANUAL_EDIT, F.UNASSIGNED_SEATS]
+    assert [(op.kind.value, op.before, op.quantity, str(op.amount)) for op in result.operations] == expected
 
 
 def test_a_large_drop_is_suspicious():
