@@ -137,6 +137,11 @@ class Fault:
       - "drop":         close the connection without applying or answering
       - "drop_after":   apply, then close without answering (the response is lost)
       - "delay_after":  apply, then wait ``delay`` seconds before answering
+      - "hang":         wait ``delay`` seconds, then close without applying or answering
+                        (a request that timed out before the server acted on it)
+
+    ``skip`` lets that many matching requests through untouched first (to
+    fault the second write of an operation, say).
     """
 
     kind: str
@@ -146,6 +151,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     times: int = 1
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return bool(re.fullmatch(self.method, method, re.I) and re.search(self.path, path))
@@ -179,6 +185,9 @@ class Chaos:
                 return Fault("status", status=429, retry_after=self.throttle_retry_after)
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -216,7 +225,8 @@ class SandboxServer:
                     server._handle(self)
                 except _Dropped:
                     self.close_connection = True
-                except (BrokenPipeError, ConnectionResetError):
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                    # The client gave up (e.g. timed out during a "delay_after" fault).
                     self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
@@ -284,6 +294,9 @@ class SandboxServer:
             time.sleep(self.chaos.latency)
         fault = self.chaos.take(h.command, parts.path)
         if fault and fault.kind == "drop":
+            raise _Dropped
+        if fault and fault.kind == "hang":
+            time.sleep(fault.delay)
             raise _Dropped
         if fault and fault.kind == "status":
             self._write(h, self.app.throttled(fault.retry_after) if fault.status == 429

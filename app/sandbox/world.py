@@ -1,15 +1,20 @@
 """A whole world to try seatsync in: Microsoft and a PSA on loopback, seeded to match.
 
 ``SandboxWorld.start`` serves the Microsoft sandbox (tokens, Graph, Partner
-Center) and a ConnectWise sandbox over one throw-away TLS authority, seeded
-from one scenario: N tenants, and PSA companies as an MSP's PSA really holds
-them (some match by domain, some by name, some need a person, some are
-missing). ``configure`` points a seatsync data directory at them the way a
-user would: connections and secrets, the PSA's catalog, tenants added (the
-links onboarding found, and the proposals a person would confirm), one
-billing profile per product, and most licenses mapped.
+Center) and one PSA sandbox (ConnectWise by default, or Autotask or HaloPSA:
+``psa=``) over one throw-away TLS authority, seeded from one scenario: N
+tenants, and PSA companies as an MSP's PSA really holds them (some match by
+domain, some by name, some need a person, some are missing), each active
+company with one monthly agreement, and a catalog of four products
+(``PRODUCT_FOR_PART``). ``configure`` points a seatsync data directory at
+them the way a user would: connections and secrets, the PSA's catalog,
+tenants added (the links onboarding found, and the proposals a person would
+confirm), one billing profile per product, and most licenses mapped.
 
-The demo, the end-to-end tests and the benchmark all start from here.
+The demo, the end-to-end tests and the benchmark all start from here. The
+PSA half (app/sandbox/world_psas.py) seeds and inspects each vendor's
+sandbox the same way: ``psa_side.holdings(agreement)`` is what the PSA
+itself holds, ``writes()`` how many write requests it has answered.
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ from pathlib import Path
 from app.billing.types import BillingProfile, Exclusion, Mapping
 from app.bootstrap import Context, microsoft_secret_key, psa_secret_key
 from app.models.records import MicrosoftConnectionRecord
-from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.microsoft.companies import Case, companies_for
-from app.sandbox.server import SandboxServer, TlsFiles, make_tls
+from app.sandbox.server import SandboxApp, SandboxServer, TlsFiles, make_tls
+from app.sandbox.world_psas import PsaSide, make_side, write_requests
 from app.services.onboarding import OnboardingService
 from app.services.psa.cache import refresh_psa_cache
 from app.services.tenants import DbTenantRegistry
@@ -38,7 +43,8 @@ PRODUCT_FOR_PART = {
     "EXCHANGESTANDARD": "EXO-P1",
 }
 FREE_PARTS = ("FLOW_FREE", "POWER_BI_STANDARD", "TEAMS_EXPLORATORY")
-CW_PUBLIC, CW_PRIVATE, CW_COMPANY, CW_CLIENT = "sandbox-public", "sandbox-private", "seatsync", "seatsync-demo"
+#: The day every world's agreements start.
+AGREEMENT_START = date(2024, 1, 1)
 
 
 @dataclass
@@ -47,35 +53,43 @@ class SandboxWorld:
     scenario: Scenario
     microsoft: MicrosoftSandbox
     microsoft_server: SandboxServer
-    psa: ConnectWiseSandbox
+    psa: SandboxApp  # the PSA sandbox itself (ConnectWiseSandbox, AutotaskSandbox or HaloSandbox)
     psa_server: SandboxServer
+    psa_side: PsaSide
     cases: dict[str, Case] = field(default_factory=dict)
     intended: dict[str, str] = field(default_factory=dict)  # tenant id -> PSA company id a person would pick
+    agreements: dict[str, str] = field(default_factory=dict)  # PSA company id -> its agreement's id
 
     @classmethod
     def start(cls, directory: Path, *, tenants: int = 25, seed: int = 7, today: Callable[[], date] = date.today,
-              latency: float = 0.0) -> SandboxWorld:
-        tls = make_tls(directory / "tls")
+              latency: float = 0.0, psa: str = "connectwise", tls: TlsFiles | None = None) -> SandboxWorld:
+        """Seed and serve the world; ``tls``: reuse a certificate authority made earlier (tests)."""
+        side = make_side(psa, today)
+        tls = tls or make_tls(directory / "tls")
         scenario = generate(tenants, seed=seed, today=today())
         microsoft = MicrosoftSandbox(scenario)
-        psa = ConnectWiseSandbox(today=today)
         company_set = companies_for(scenario.profiles())
-        psa.scenario([])  # the catalog: Business Premium, Standard, E3, Exchange Online
-        cw_ids: dict[str, str] = {}
+        side.add_catalog()
+        psa_ids: dict[str, str] = {}
+        agreements: dict[str, str] = {}
         for company in company_set.companies:
-            cid = psa.add_company(company.name, domains=[d.split("//")[-1].strip("/").removeprefix("www.")
-                                                         for d in company.domains],
-                                  status="Active" if company.active else "Inactive")
-            cw_ids[company.id] = str(cid)
+            cid = side.add_company(company.name, domains=[d.split("//")[-1].strip("/").removeprefix("www.")
+                                                          for d in company.domains], active=company.active)
+            psa_ids[company.id] = cid
             if company.active:
-                psa.add_agreement(cid, start=date(2024, 1, 1), contact_id=psa.add_contact(cid))
-        intended = {t: cw_ids[c] for t, c in company_set.intended.items() if c}
+                agreements[cid] = side.add_agreement(cid, start=AGREEMENT_START)
+        intended = {t: psa_ids[c] for t, c in company_set.intended.items() if c}
         ms_server = SandboxServer(microsoft, tls=tls).start()
-        psa_server = SandboxServer(psa, tls=tls).start()
+        try:
+            psa_server = side.serve(tls)
+        except BaseException:
+            ms_server.stop()
+            raise
         for server in (ms_server, psa_server):
             server.chaos.latency = latency
-        return cls(tls=tls, scenario=scenario, microsoft=microsoft, microsoft_server=ms_server, psa=psa,
-                   psa_server=psa_server, cases=dict(company_set.cases), intended=intended)
+        return cls(tls=tls, scenario=scenario, microsoft=microsoft, microsoft_server=ms_server, psa=side.app,
+                   psa_server=psa_server, psa_side=side, cases=dict(company_set.cases), intended=intended,
+                   agreements=agreements)
 
     def stop(self) -> None:
         self.microsoft_server.stop()
@@ -87,19 +101,41 @@ class SandboxWorld:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- the PSA, whichever it is ---------------------------------------------------
+
+    @property
+    def psa_kind(self) -> str:
+        return self.psa_side.kind
+
+    def agreement_of(self, tenant_id: str) -> str:
+        """The agreement of the PSA company a person would link ``tenant_id`` to."""
+        company = self.intended.get(tenant_id.lower())
+        if company is None or company not in self.agreements:
+            raise LookupError(f"tenant {tenant_id} has no active PSA company with an agreement in this world")
+        return self.agreements[company]
+
+    def set_prorates(self, agreement_id: str, prorates: bool) -> None:
+        """Make an agreement prorate mid-period changes, or not (each PSA's own switch)."""
+        self.psa_side.set_prorates(agreement_id, prorates)
+
+    def writes(self) -> int:
+        """Write requests the PSA sandbox has answered so far."""
+        return write_requests(self.psa_side)
+
     # -- seatsync's side -----------------------------------------------------------
 
     def connect(self, context: Context) -> int:
-        """Store the Microsoft and ConnectWise connections (secrets in the keyring); return the PSA's id."""
+        """Store the Microsoft and PSA connections (secrets in the keyring); return the PSA's id."""
         settings = self.microsoft.settings(self.microsoft_server)
         ms = context.microsoft_connections.save(MicrosoftConnectionRecord(
             id=0, name="Sandbox partner", partner_tenant_id=settings.partner_tenant_id, client_id=settings.client_id,
             authority_url=f"https://{settings.authority_host}", graph_url=settings.graph_url,
             partner_center_url=settings.partner_center_url))
         context.secrets.set(microsoft_secret_key(ms.id, ms.name), settings.client_secret)
-        record = context.psa_connections.create(kind="connectwise", name="Sandbox ConnectWise", settings={
-            "site": self.psa_server.url, "company_id": CW_COMPANY, "public_key": CW_PUBLIC, "client_id": CW_CLIENT})
-        context.secrets.set(psa_secret_key(record.id, "private_key", record.name), CW_PRIVATE)
+        values, secrets = self.psa_side.settings()
+        record = context.psa_connections.create(kind=self.psa_kind, name=self.psa_side.label, settings=values)
+        for name, secret in secrets.items():
+            context.secrets.set(psa_secret_key(record.id, name, record.name), secret)
         refresh_psa_cache(context, record.id)
         return record.id
 

@@ -90,6 +90,9 @@ class AutotaskPsa:
         self._services: dict[int, dict[str, Any]] = {}
         self._company_no_proration: dict[int, bool] = {}
 
+    def close(self) -> None:
+        self.client.close()
+
     # -- reference data ----------------------------------------------------------
 
     def test_connection(self) -> None:

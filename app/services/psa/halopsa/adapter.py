@@ -63,6 +63,9 @@ class HaloPsaAdapter:
         self._home: dict[str, tuple[int, str]] = {}  # line id -> (invoice id, contract id)
         self._products: dict[str, Product] = {}  # from the last list_products
 
+    def close(self) -> None:
+        self.client.close()
+
     # -- reads -------------------------------------------------------------------
 
     def test_connection(self) -> None:

@@ -1,0 +1,58 @@
+"""One sync in a process of its own, on a test's database and sandboxes (``python -m tests.e2e.worker``).
+
+Reads a JSON spec from the file named by its argument: the data directory, the sandboxes' certificate
+authority, the day, the secrets (sandbox ones: a throw-away keyring holds
+them, as in the demo) and, optionally, ``crash_after``: an operation kind
+after whose PSA call returns the process kills itself with SIGKILL, before
+the journal records the outcome. Prints the run's results as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    from app.bootstrap import microsoft_secret_key, open_context, psa_secret_key
+    from app.services.secrets import MemoryKeyring, SecretStore
+    from app.services.sync import apply
+    from app.services.sync.service import SyncService
+
+    context = open_context(Path(spec["data_dir"]), secrets=SecretStore(MemoryKeyring()), ca_file=spec["ca"])
+    try:
+        ms = context.microsoft_connections.all()[0]
+        context.secrets.set(microsoft_secret_key(ms.id, ms.name), spec["microsoft_secret"])
+        record = context.psa_connections.all()[0]
+        for name, value in spec["psa_secrets"].items():
+            context.secrets.set(psa_secret_key(record.id, name, record.name), value)
+        today = date.fromisoformat(spec["today"])
+        psa = context.psa(record.id)
+        if hasattr(psa, "today"):
+            psa.today = lambda: today
+        crash_after = spec.get("crash_after")
+        if crash_after:
+            execute = apply.Applier._execute
+
+            def execute_then_die(self, op, by_id, by_marker):  # noqa: ANN001, ANN202
+                line = execute(self, op, by_id, by_marker)
+                if op.kind.value == crash_after:
+                    os.kill(os.getpid(), signal.SIGKILL)  # the PSA has it; the journal never hears
+                return line
+
+            apply.Applier._execute = execute_then_die
+        summary = SyncService(context, today=lambda: today, workers=1).sync(actor="worker")
+        print(json.dumps({"results": [{"status": r.status.value, "error": r.error,
+                                       "applied": [op.key for op in r.applied]} for r in summary.results]}))
+        return 0
+    finally:
+        context.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
