@@ -175,13 +175,25 @@ class AutotaskPsa:
         body = {"contractID": contract["id"], "serviceID": service["id"], "unitPrice": price,
                 "unitCost": wire.money(service.get("unitCost"), "unitCost"),
                 "invoiceDescription": line.description, "internalDescription": line.marker}
-        cs_id = self.client.create(f"V1.0/Contracts/{contract['id']}/Services", body, endpoint="ContractServices")
+        cs_id = self._leftover_service(contract["id"], service["id"], line.marker)
+        if cs_id is None:
+            cs_id = self.client.create(f"V1.0/Contracts/{contract['id']}/Services", body,
+                                       endpoint="ContractServices")
         cs = {**body, "id": cs_id}
         rows = self._rows(cs_id, contract["id"])
         period = agreement_period(agreement, line.start)
         self._post(contract, cs_id, adjustments_to(rows, line.quantity,
                                                    boundary(line.start, period, rows, agreement.prorates)))
         return self._main_line(cs, self._rows(cs_id, contract["id"]))
+
+    def _leftover_service(self, contract_id: int, service_id: int, marker: str) -> int | None:
+        """A contract service an interrupted create left with this marker and no units, to finish."""
+        found = self.client.query("ContractServices", [eq("contractID", contract_id), eq("serviceID", service_id),
+                                                       eq("internalDescription", marker)])
+        for cs in sorted(found, key=lambda r: r["id"]):
+            if not any(row.units for row in self._rows(int(cs["id"]), contract_id)):
+                return int(cs["id"])
+        return None
 
     def set_quantity(self, line: Line, quantity: int, effective: date) -> Line:
         cs, contract = self._contract_service(line)
