@@ -8,6 +8,8 @@ on worker threads, and the tenant lock across processes.
 
 from __future__ import annotations
 
+import os
+
 import inspect
 import subprocess
 import sys
@@ -367,3 +369,28 @@ def test_processes_racing_for_a_tenant_never_hold_it_together(migrated):
             assert _ask(racers, "unlock") == ["unlocked"] * 3  # only the holder's release counts
     finally:
         assert _stop(racers) == [0, 0, 0]
+
+
+def test_a_lock_held_by_a_process_that_died_here_is_taken_over_at_once(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from app.models import close_database, open_database
+    from app.models.repositories import Locks
+
+    open_database(tmp_path / "locks.db")
+    try:
+        locks = Locks()
+        ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                               text=True, check=True)
+        dead = f"{socket.gethostname()}:{ended.stdout.strip()}:abc"
+        assert locks.acquire("tenant:t1", dead, 900)
+        assert locks.acquire("tenant:t1", "me:1:x", 900)  # the dead holder's lock is taken over
+        alive = f"{socket.gethostname()}:{os.getpid()}:def"
+        assert locks.acquire("tenant:t2", alive, 900)
+        assert not locks.acquire("tenant:t2", "me:1:x", 900)  # a live holder keeps it
+        assert locks.acquire("tenant:t3", "elsewhere:1:x", 900)
+        assert not locks.acquire("tenant:t3", "me:1:x", 900)  # another computer's holder keeps it
+    finally:
+        close_database()

@@ -2,11 +2,16 @@
 also when several technicians' apps (or a headless runner) share one database.
 
 A holder that dies leaves a lock that expires after its time to live; a
-holder still working renews it by acquiring it again.
+holder still working renews it by acquiring it again. Owners named
+``host:pid:...`` (the sync engine's) are checked: a lock whose holder was a
+process on this computer that no longer runs is taken over at once, so a
+crash does not block a tenant until the lock expires.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 from app.models.repositories._base import Repository
@@ -24,6 +29,9 @@ class Locks(Repository):
         expires = now + timedelta(seconds=ttl_seconds)
         with self.atomic():
             SyncLock.delete().where((SyncLock.name == name) & (SyncLock.expires_at <= now)).execute()
+            held = SyncLock.get_or_none(SyncLock.name == name)
+            if held is not None and held.owner != owner and _died_here(held.owner):
+                SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == held.owner)).execute()
             SyncLock.insert(name=name, owner=owner, acquired_at=now, expires_at=expires).on_conflict_ignore().execute()
             renewed = (
                 SyncLock.update(expires_at=expires)
@@ -40,3 +48,18 @@ class Locks(Repository):
         """Who holds the lock now (None: free or expired)."""
         row = SyncLock.get_or_none((SyncLock.name == name) & (SyncLock.expires_at > self._now()))
         return None if row is None else row.owner
+
+
+def _died_here(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid:...``) was a process on this computer that has ended."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but is not ours to signal
+        return False
+    return False
