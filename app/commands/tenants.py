@@ -67,11 +67,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def _database_service() -> Iterator[OnboardingService]:
+    """Partner Center's customers matched to the cached companies of every PSA connection."""
+    from app.commands.common import app_context
+    from app.services.bulk_add import BulkAddService
+
+    with app_context() as context:
+        if not context.psa_connections.all() or not context.microsoft_connections.all():
+            raise ConfigurationError("Microsoft and the PSA are not connected yet; connect them in the window's "
+                                     "Settings, or try `python main.py tenants --sandbox list`")
+        yield BulkAddService(context).onboarding
+
+
 def run(args: argparse.Namespace) -> int:
-    factory = _sandbox_service if args.sandbox else _factory
-    if factory is None:
-        raise ConfigurationError("Microsoft and the PSA are not connected yet; connect them in the window's "
-                                 "Settings, or try `python main.py tenants --sandbox list`")
+    factory = _sandbox_service if args.sandbox else (_factory or _database_service)
     with factory() as service:
         if args.action == "list":
             return _list(service, args)

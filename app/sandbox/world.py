@@ -31,9 +31,8 @@ from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.microsoft.companies import Case, companies_for
 from app.sandbox.server import SandboxApp, SandboxServer, TlsFiles, make_tls
 from app.sandbox.world_psas import PsaSide, make_side, write_requests
-from app.services.onboarding import OnboardingService
+from app.services.bulk_add import BulkAddService, Choice
 from app.services.psa.cache import refresh_psa_cache
-from app.services.tenants import DbTenantRegistry
 
 #: Which catalog product bills which Microsoft part number in the sandbox PSA.
 PRODUCT_FOR_PART = {
@@ -141,16 +140,15 @@ class SandboxWorld:
 
     def onboard(self, context: Context, connection_id: int, *, confirm_proposals: bool = True) -> None:
         """Add the tenants onboarding links, and (as a person would) its proposals' intended companies."""
-        service = OnboardingService(context.microsoft().partner_center,
-                                    lambda: context.psa(connection_id).list_companies(),
-                                    DbTenantRegistry(context, connection_id))
-        result = service.propose()
-        service.add_links(result)
+        service = BulkAddService(context)
+        result = service.propose().result
+        choices = [Choice(customer=link.customer, company_ids=(int(link.company.id),)) for link in result.links]
         if confirm_proposals:
             for proposal in result.proposals:
-                company = self.intended.get(proposal.customer.tenant_id)
-                if company:
-                    service.add(proposal.customer.tenant_id, [company])
+                company = context.companies.by_psa_id(connection_id, self.intended.get(proposal.customer.tenant_id, ""))
+                if company is not None:
+                    choices.append(Choice(customer=proposal.customer, company_ids=(company.id,)))
+        service.add(choices)
 
     def map_licenses(self, context: Context, connection_id: int, *, share: float = 0.8) -> int:
         """One billing profile per product, the first ``share`` of tenants mapped; free SKUs excluded."""

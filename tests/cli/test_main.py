@@ -109,3 +109,29 @@ def test_a_database_newer_than_the_app_is_refused_with_what_to_do(data_dir):
     result = run_main("plan")
     assert result.returncode == 3
     assert "newer seatsync" in result.stderr and "update seatsync" in result.stderr.lower()
+
+
+def test_tenants_on_the_users_data_after_the_demo_setup(tmp_path, capsys):
+    """tenants list|match read Partner Center and the cached PSA companies of the user's own data."""
+    from app.bootstrap import open_context
+    from app.commands.common import use_context
+    from app.sandbox.world import SandboxWorld
+    from app.services.secrets import MemoryKeyring, SecretStore
+
+    with SandboxWorld.start(tmp_path, tenants=10) as world:
+        context = open_context(tmp_path / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
+        try:
+            world.connect(context)
+            use_context(context)
+            assert main(["tenants", "match", "--json"]) == 0
+            matched = json.loads(capsys.readouterr().out)
+            assert matched["links"] and matched["unmatched"]
+            assert main(["tenants", "add", "--all-links"]) == 0
+            capsys.readouterr()
+            assert main(["tenants", "list", "--new", "--json"]) == 0
+            pending = json.loads(capsys.readouterr().out)
+            assert len(context.tenants.all()) == len(matched["links"])
+            assert len(pending) == 10 - len(matched["links"])
+        finally:
+            use_context(None)
+            context.close()

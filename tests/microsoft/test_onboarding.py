@@ -121,7 +121,7 @@ def run_command(argv: list[str]) -> int:
     return args.func(args)
 
 
-def test_tenants_command(clients, scenario, capsys):
+def test_tenants_command(clients, scenario, capsys, data_dir):
     companies = companies_for(scenario.profiles()).companies
     registry = MemoryTenantRegistry()
 
