@@ -31,8 +31,8 @@ from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.microsoft.companies import Case, companies_for
 from app.sandbox.server import SandboxApp, SandboxServer, TlsFiles, make_tls
 from app.sandbox.world_psas import PsaSide, make_side, write_requests
+from app.services.admin import AdminService
 from app.services.bulk_add import BulkAddService, Choice
-from app.services.psa.cache import refresh_psa_cache
 
 #: Which catalog product bills which Microsoft part number in the sandbox PSA.
 PRODUCT_FOR_PART = {
@@ -135,7 +135,7 @@ class SandboxWorld:
         record = context.psa_connections.create(kind=self.psa_kind, name=self.psa_side.label, settings=values)
         for name, secret in secrets.items():
             context.secrets.set(psa_secret_key(record.id, name, record.name), secret)
-        refresh_psa_cache(context, record.id)
+        AdminService(context).refresh_catalog(record.id)
         return record.id
 
     def onboard(self, context: Context, connection_id: int, *, confirm_proposals: bool = True) -> None:
