@@ -16,11 +16,12 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolBar
 
 from app import paths
 from app.errors import SeatsyncError
@@ -29,6 +30,7 @@ from app.services.scheduler import ALL, ScheduleSettings
 from app.services.secrets import NoKeyringBackend
 from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
 from app.ui.main_window import MainWindow, sync_summary_text
+from app.ui.notifications import NoticesButton, NotificationCenter
 from app.ui.single_instance import SingleInstance, hand_over, server_name
 from app.ui.sync_bridge import RunSync, SyncBridge
 from app.ui.tasks import Tasks
@@ -66,16 +68,17 @@ def start_logging(directory: Path) -> logging.Handler:
     return handler
 
 
-def service_sync(context: Any) -> RunSync:
-    """The scheduler's job: the sync service for one company ("<id>") or all ("*")."""
+def service_sync(context: Any, *, today: Callable[[], date] = date.today) -> RunSync:
+    """The scheduler's job: the sync service for one company ("<id>") or all ("*"); ``today``: the
+    billing date (tests fix it)."""
 
     def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None]) -> Any:
         from app.services.sync.db_store import connected
         from app.services.sync.service import SyncService
 
         with connected():
-            return SyncService(context).sync(None if target == ALL else int(target), actor=actor, trigger=trigger,
-                                             progress=progress)
+            return SyncService(context, today=today).sync(None if target == ALL else int(target), actor=actor,
+                                                          trigger=trigger, progress=progress)
 
     return run
 
@@ -95,6 +98,8 @@ class Shell:
     window: MainWindow
     tray: Tray | None
     attention: int = 0
+    notifications: NotificationCenter | None = None
+    notices: int = 0
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def quit(self) -> None:
@@ -120,10 +125,11 @@ class Shell:
     def _update_tray(self) -> None:
         if self.tray is None:
             return
+        count = max(self.attention, self.notices)  # the companies' badge, or the notices when more
         if self.bridge.busy:
             self.tray.set_state(TrayState.SYNCING, "seatsync: syncing…")
-        elif self.attention:
-            self.tray.set_state(TrayState.ATTENTION, f"seatsync: {self.attention} thing(s) need your attention")
+        elif count:
+            self.tray.set_state(TrayState.ATTENTION, f"seatsync: {count} thing(s) need your attention")
         else:
             self.tray.set_state(TrayState.IDLE, "seatsync: up to date")
 
@@ -146,7 +152,13 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     bridge = SyncBridge(run_sync or service_sync(context), schedule=schedule, last_run=last_scheduled_run,
                         parent=window)
     tray_icon = Tray(lambda: TrayStatus(syncing=bridge.busy, paused=bridge.paused), window) if with_tray else None
-    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon)
+    notifications = NotificationCenter(context, tasks, window)
+    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon,
+                  notifications=notifications)
+    notices = NoticesButton(notifications, window)
+    window.findChild(QToolBar, "mainToolbar").addWidget(notices)
+    notices.open_view.connect(lambda key: (window.show_view(key), window.bring_to_front()))
+    notifications.changed.connect(lambda count: (setattr(shell, "notices", count), shell._update_tray()))
 
     window.sync_requested.connect(lambda target: _sync(shell, target))
     bridge.started.connect(window.on_sync_started)
@@ -161,6 +173,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
         tray_icon.sync_requested.connect(lambda: _sync(shell, ALL))
         tray_icon.pause_requested.connect(lambda paused: (bridge.set_paused(paused), shell.show_schedule()))
         tray_icon.quit_requested.connect(shell.quit)
+        notifications.message.connect(tray_icon.show_message)
         window.closed_to_tray.connect(lambda: tray_icon.show_message(
             "seatsync keeps syncing", "seatsync is still running in the tray and syncs on schedule. "
                                       "Quit it from the tray menu."))
@@ -189,6 +202,8 @@ def _finished(shell: Shell, target: str, summary: Any, error: Any) -> None:
         if failed or (summary is not None and summary.writes):
             shell.tray.show_message("seatsync sync", sync_summary_text(summary, error))
     shell._update_tray()
+    if shell.notifications is not None:
+        shell.notifications.after_sync(summary, error)
 
 
 def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
@@ -226,6 +241,8 @@ def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
         shell.window.show()
         shell.bridge.start()
         shell.show_schedule()
+        if shell.notifications is not None:
+            shell.notifications.refresh()
         log.info("seatsync window open")
         code = app.exec()
         shell.shutdown()

@@ -39,6 +39,8 @@ class Tray(QObject):
     sync_requested = Signal()
     pause_requested = Signal(bool)  # True: pause the schedule, False: resume it
     quit_requested = Signal()
+    #: A message was shown: title, text (tests and logs listen).
+    message_shown = Signal(str, str)
 
     def __init__(self, status: Callable[[], TrayStatus] = TrayStatus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +71,7 @@ class Tray(QObject):
 
     def show_message(self, title: str, text: str) -> None:
         self.icon.showMessage(title, text, app_icon(f"tray-{self.state.value}"), 8000)
+        self.message_shown.emit(title, text)
 
     def rebuild_menu(self) -> None:
         status = self._status()

@@ -1,0 +1,189 @@
+"""Notifications in the window: what needs a person, after every sync and at start (DESIGN §1.9).
+
+On a worker (``Tasks.run``), ``gather`` reads Partner Center's customers (to
+name the ones not yet added; a failure to read them is itself a notice),
+computes the notices from stored data (``NotificationService``), and keeps
+those the tray may show by the notifier's own rule (tray on, kind not
+muted in Settings). After a scheduled sync it also sends the e-mail digest
+and the webhook, when enabled, with every notice: the daily sync makes the
+daily digest, and a "Sync now" never sends one.
+
+Back on the UI thread, ``NotificationCenter`` keeps the notices, says how
+many there are (the toolbar's ``NoticesButton`` and the tray's attention
+state), and asks for one tray message about the notices not shown before;
+a situation that goes away and comes back is shown again. Only the newest
+computation counts: an older one finishing late is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+
+from app.errors import ConfigurationError, SeatsyncError
+from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, NotificationService, Notifier
+from app.ui.errors import explain
+from app.ui.widgets.icons import app_icon
+
+log = logging.getLogger(__name__)
+
+#: How many notice titles one tray message lists before "and N more".
+TITLES_SHOWN = 3
+#: The view each kind of notice is dealt with in (the notices menu opens it).
+VIEW_OF = {
+    NoticeKind.APPROVALS_WAITING: "approvals",
+    NoticeKind.ACCESS_FAILED: "settings",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gathered:
+    notices: tuple[Notice, ...]
+    #: The notices the tray may show (tray on, kind not muted).
+    tray: tuple[Notice, ...]
+    #: The digest and webhook sent with them (None: not a scheduled sync).
+    delivery: Delivery | None = None
+
+
+class _ChannelsOff:
+    """The settings as the notifier sees them, with e-mail and webhook off: its tray rule alone."""
+
+    def __init__(self, settings: Any) -> None:
+        self.notifications = replace(settings.notifications, email_enabled=False, webhook_enabled=False)
+
+
+def tray_notices(settings: Any, notices: Sequence[Notice]) -> list[Notice]:
+    """The notices the tray may show, by ``Notifier``'s own rule (tray on, kind not muted)."""
+    shown: list[Notice] = []
+    Notifier(_ChannelsOff(settings), tray=shown.append).deliver(notices)
+    return shown
+
+
+def partner_center(context: Any) -> tuple[list[Any], list[str]]:
+    """(customers not yet added, what failed reading them); nothing when Microsoft is not connected."""
+    from app.services.bulk_add import BulkAddService
+
+    try:
+        return list(BulkAddService(context).pending()), []
+    except ConfigurationError:
+        return [], []
+    except SeatsyncError as error:
+        return [], [explain(error, doing="Reading Partner Center's customers")]
+
+
+def gather(context: Any, *, digest: bool = False, run_id: int | None = None) -> Gathered:
+    """On a worker: the notices, those for the tray, and (after a scheduled run) the digest sent."""
+    from app.services.sync.db_store import connected
+
+    with connected():
+        pending, failures = partner_center(context)
+        notices = NotificationService(context).compute(pending_customers=pending, access_failures=failures)
+        tray = tray_notices(context.settings, notices)
+        scheduled = digest or (run_id is not None and context.runs.get(run_id).trigger == "schedule")
+        delivery = None
+        if scheduled:
+            delivery = Notifier(context.settings, verify=context.verify).deliver(notices)
+            for error in delivery.errors:
+                log.warning("notification not sent: %s", error)
+    return Gathered(notices=tuple(notices), tray=tuple(tray), delivery=delivery)
+
+
+def message_of(fresh: Sequence[Notice]) -> tuple[str, str]:
+    """One tray message (title, text) about ``fresh`` notices."""
+    if len(fresh) == 1:
+        return fresh[0].title, fresh[0].message
+    titles = [n.title for n in fresh[:TITLES_SHOWN]]
+    more = len(fresh) - len(titles)
+    return f"seatsync: {len(fresh)} new notices", "\n".join(titles + ([f"and {more} more"] if more else []))
+
+
+class NotificationCenter(QObject):
+    #: How many notices there are now (the badge and the tray's attention state).
+    changed = Signal(int)
+    #: A tray message to show: title, text (whoever owns the tray shows it).
+    message = Signal(str, str)
+    #: A computation finished and was applied: its ``Gathered``.
+    gathered = Signal(object)
+
+    def __init__(self, context: Any, tasks: Any, parent: QObject | None = None, *,
+                 gather_fn: Callable[..., Gathered] = gather) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.tasks = tasks
+        self._gather = gather_fn
+        self.notices: tuple[Notice, ...] = ()
+        self._seen: set[str] = set()
+        self._asked = 0
+
+    def refresh(self, *, digest: bool = False, run_id: int | None = None) -> None:
+        """Compute the notices again on a worker (at start, after a sync, or when asked)."""
+        self._asked += 1
+        asked = self._asked
+        context, gather_fn = self.context, self._gather
+        self.tasks.run(lambda: gather_fn(context, digest=digest, run_id=run_id),
+                       lambda result: self._apply(asked, result),
+                       lambda error: log.error("the notices could not be computed", exc_info=error),
+                       label="compute notices")
+
+    def after_sync(self, summary: Any, error: Any) -> None:
+        """A sync ended (failed or not): notices again, and the digest if it was the scheduled one."""
+        self.refresh(run_id=getattr(summary, "run_id", None) if error is None else None)
+
+    def _apply(self, asked: int, result: Gathered) -> None:
+        if asked != self._asked:
+            return  # a newer computation is on its way
+        fresh = [n for n in result.tray if n.key not in self._seen]
+        self._seen = {n.key for n in result.notices}
+        self.notices = result.notices
+        self.changed.emit(len(result.notices))
+        if fresh:
+            self.message.emit(*message_of(fresh))
+        self.gathered.emit(result)
+
+    def count_by_kind(self) -> Counter[NoticeKind]:
+        return Counter(n.kind for n in self.notices)
+
+
+class NoticesButton(QToolButton):
+    """The toolbar's badge: how many notices, and a menu of them by kind that opens where each is dealt with."""
+
+    open_view = Signal(str)
+
+    def __init__(self, center: NotificationCenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.center = center
+        self.setObjectName("notices")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setAutoRaise(True)
+        self.setMenu(QMenu(self))
+        self.menu().aboutToShow.connect(self.rebuild_menu)
+        center.changed.connect(self.show_count)
+        self.show_count(0)
+
+    def show_count(self, count: int) -> None:
+        self.setText(f"{count} notice{'s' if count != 1 else ''}" if count else "No notices")
+        self.setIcon(app_icon("tray-attention" if count else "tray-idle"))
+        self.setToolTip("What needs your attention (Settings > Notifications chooses what the tray shows)")
+
+    def rebuild_menu(self) -> None:
+        menu = self.menu()
+        menu.clear()
+        counts = self.center.count_by_kind()
+        if not counts:
+            menu.addAction("Nothing needs your attention.").setEnabled(False)
+            return
+        for kind in NoticeKind:
+            if not counts[kind]:
+                continue
+            titles = [n.title for n in self.center.notices if n.kind is kind][:10]
+            action = menu.addAction(f"{KIND_LABELS[kind]} ({counts[kind]})")
+            action.setToolTip("\n".join(titles))
+            action.triggered.connect(lambda _=False, k=kind: self.open_view.emit(VIEW_OF.get(k, "companies")))
+        menu.setToolTipsVisible(True)
