@@ -182,6 +182,10 @@ class Tenants(Repository):
     def links_of_company(self, company_id: int) -> list[CompanyLink]:
         return self._links(TenantCompany.company == company_id)
 
+    def all_links(self) -> list[CompanyLink]:
+        """Every tenant's links, in one query."""
+        return self._links(True)
+
     @staticmethod
     def _links(condition) -> list[CompanyLink]:  # type: ignore[no-untyped-def]
         query = (

@@ -78,11 +78,11 @@ class SyncService:
     def targets(self, company_id: int | None = None) -> dict[int, list[str]]:
         """PSA connection id -> the tenants to sync through it, for one company or all."""
         ctx = self.context
-        links = (ctx.tenants.links_of_company(company_id) if company_id is not None
-                 else [link for t in ctx.tenants.all() for link in ctx.tenants.links_of_tenant(t.tenant_id)])
+        links = ctx.tenants.links_of_company(company_id) if company_id is not None else ctx.tenants.all_links()
+        connection_of = {c.id: c.connection_id for c in ctx.companies.all()}
         targets: dict[int, list[str]] = defaultdict(list)
         for link in links:
-            connection_id = ctx.companies.get(link.company_id).connection_id
+            connection_id = connection_of[link.company_id]
             if link.tenant_id not in targets[connection_id]:
                 targets[connection_id].append(link.tenant_id)
         return dict(targets)
