@@ -175,9 +175,10 @@ class NotificationService:
         ctx = self.context
         catalogue = ctx.catalogue()
 
+        previous = ctx.inventory.previous_skus()  # one read for every tenant, not one per license
+
         def is_new(tenant_id: str, sku_id: str) -> bool:
-            points = ctx.inventory.history(tenant_id, sku_id)
-            return len(points) >= 2 and points[-2].purchased == 0 and points[-2].assigned == 0
+            return tenant_id in previous and sku_id.lower() not in previous[tenant_id]
 
         return compute_notices(NoticeInputs(
             today=today or ctx.now().date(), tenants=ctx.tenants.all(), inventories=ctx.inventory.latest_all(),

@@ -93,3 +93,13 @@ def test_latest_all_and_prune_keep_each_tenants_latest(contoso):
     assert Inventory().prune(before=FETCHED - timedelta(days=30)) == 1
     assert [p.fetched_at for p in Inventory().history(TENANT, BP)] == [FETCHED]
     assert Inventory().latest(OTHER_TENANT) is not None
+
+
+def test_previous_skus_are_those_with_seats_in_each_tenants_second_latest_read(contoso):
+    tenant(OTHER_TENANT, "Other")
+    day = timedelta(days=1)
+    Inventory().save(_inventory(at=FETCHED, with_e3=True))  # oldest: not the previous one
+    Inventory().save(_inventory(at=FETCHED + day, with_e3=False))  # previous: no E3
+    Inventory().save(_inventory(at=FETCHED + 2 * day, with_e3=True))  # latest: E3 is back, so "new"
+    Inventory().save(_inventory(at=FETCHED, tenant_id=OTHER_TENANT))  # read once: nothing is new
+    assert Inventory().previous_skus() == {TENANT: {BP.lower()}}

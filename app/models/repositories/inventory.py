@@ -129,6 +129,27 @@ class Inventory(Repository):
         """Every tenant's most recent snapshot (the reconciliation report's input)."""
         return {inv.tenant_id: inv for inv in (self.load(i) for i in self._latest_ids())}
 
+    def previous_skus(self) -> dict[str, set[str]]:
+        """Per tenant, the SKUs that had seats in its second most recent snapshot (in two queries).
+
+        A tenant read only once is absent: nothing can be "new" at its first read.
+        """
+        ranked = InventorySnapshot.select(
+            InventorySnapshot.id, InventorySnapshot.tenant,
+            fn.ROW_NUMBER().over(partition_by=[InventorySnapshot.tenant],
+                                 order_by=[InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()])
+            .alias("rank")).alias("ranked")
+        previous = {row.id: row.tenant_id for row in
+                    InventorySnapshot.select(ranked.c.id, ranked.c.tenant_id).from_(ranked)
+                    .where(ranked.c.rank == 2).objects()}
+        tenants = {row.id: row.tenant_id for row in Tenant.select(Tenant.id, Tenant.tenant_id)}
+        found: dict[str, set[str]] = {tenants[t]: set() for t in previous.values()}
+        for row in SnapshotLicense.select(SnapshotLicense.snapshot, SnapshotLicense.sku_id).where(
+                SnapshotLicense.snapshot.in_(list(previous))
+                & ((SnapshotLicense.enabled + SnapshotLicense.warning > 0) | (SnapshotLicense.consumed > 0))):
+            found[tenants[previous[row.snapshot_id]]].add(row.sku_id.lower())
+        return found
+
     def history(
         self, tenant_id: str, sku_id: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[SeatPoint]:
