@@ -242,9 +242,11 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     qtbot.waitUntil(lambda: closed(ms_dialog), timeout=15000)
     qtbot.waitUntil(lambda: "client secret set" in settings.connections.microsoft_label.text(), timeout=15000)
 
-    # 4. Add companies: the sure matches come ticked; add them.
-    adding = AddCompaniesDialog(context, shell.tasks, window)
-    adding.show()
+    # 4. Add companies (the Companies view's button): the sure matches come ticked; add them.
+    window.show_view("companies")
+    qtbot.mouseClick(window.view("companies").add_button, Qt.MouseButton.LeftButton)
+    adding = window.view("companies").adding
+    assert isinstance(adding, AddCompaniesDialog)
     qtbot.waitUntil(lambda: adding.model.rowCount() == 6, timeout=15000)
     assert "4 matched, 2 to check" in adding.summary.text()
     assert adding.add_button.text() == "Add 4 companies"

@@ -45,6 +45,8 @@ class CompaniesView(QWidget):
                  service: CompanyService | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
+        self.context = context
+        self.adding: QWidget | None = None  # the add-companies dialog while it is open
         self.service = service or CompanyService(context, read_users=graph_users(context))
         self.loading = False
         self.stack = QStackedWidget(self)
@@ -75,6 +77,12 @@ class CompaniesView(QWidget):
             self.filter_buttons[which] = button
             bar.addWidget(button)
         bar.addStretch(1)
+        self.add_button = QToolButton(page)
+        self.add_button.setObjectName("add-companies")
+        self.add_button.setText("Add companies…")
+        self.add_button.setToolTip("Add Partner Center customers, matched to your PSA's companies")
+        self.add_button.clicked.connect(self.add_companies)
+        bar.addWidget(self.add_button)
         self.count_label = QLabel(page)
         self.count_label.setStyleSheet(f"color: {muted().name()}")
         bar.addWidget(self.count_label)
@@ -151,6 +159,14 @@ class CompaniesView(QWidget):
         self.refresh_list()
 
     # -- the list --------------------------------------------------------------------------------
+
+    def add_companies(self) -> None:
+        """Bulk add from Partner Center (DESIGN §1.4), then show the companies added."""
+        from app.ui.dialogs.onboarding import AddCompaniesDialog
+
+        self.adding = AddCompaniesDialog(self.context, self.tasks, self)
+        self.adding.accepted.connect(self.refresh_list)
+        self.adding.open()  # window-modal, without blocking the event loop
 
     def refresh_list(self) -> None:
         self.loading = True
