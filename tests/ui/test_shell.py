@@ -55,14 +55,15 @@ def test_the_window_lists_the_views_it_can_build_and_opens_on_companies(qtbot, m
 
 def test_the_window_remembers_its_geometry_splitter_and_last_view(qtbot, make_shell, ui_settings):
     window = shown(qtbot, make_shell(views=simple_views()))
-    window.resize(700, 480)
-    window.splitter.setSizes([220, 480])
+    window.resize(900, 560)  # above the toolbar's minimum width
+    assert (window.width(), window.height()) == (900, 560)
+    window.splitter.setSizes([220, 680])
     window.show_view("other")
     sizes = window.splitter.sizes()
     window.close()
     assert ui_settings.value("window/view") == "other"
     again = shown(qtbot, make_shell(views=simple_views()))
-    assert (again.width(), again.height()) == (700, 480)
+    assert (again.width(), again.height()) == (900, 560)
     assert again.current_key() == "other" and again.splitter.sizes() == sizes
 
 
