@@ -287,9 +287,15 @@ def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, t
     assert b"canary-public" in stored  # the database is really read
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records) + \
         "".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.log*"))
+    from app.services.reports import ReportService, write_csv
+
+    exported = write_csv(ReportService(context).reconcile(), data_dir / "reconciliation.csv").read_text()
+    audit = "\n".join(repr(entry) for entry in context.audit.query())
+    assert exported.strip()  # the export was written (its header at least)
     for canary in (CANARY_PSA, CANARY_MS, CANARY_WRONG):
         assert canary.encode() not in stored
         assert canary not in logged
+        assert canary not in exported and canary not in audit
 
 
 def test_refreshing_keeps_settings_typed_but_not_saved(qtbot, context, tasks):
