@@ -25,18 +25,18 @@ its first sync); [S, E] is the agreement's billing period containing D.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from app.billing.description import line_description
+from app.billing.markers import dated_marker, main_marker, operation_key
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.quantities import RowCounts, billed_quantity, row_counts
+from app.billing.retired import retire, retired_lines, successor_start
 from app.billing.types import (
-    MARKER_PREFIX,
     Agreement,
     AgreementStatus,
     Basis,
@@ -51,11 +51,9 @@ from app.billing.types import (
     OpKind,
     Plan,
     QuantityBasis,
-    RowKey,
     TenantInventory,
 )
 
-KEY_VERSION = "v1"
 _ONE_DAY = timedelta(days=1)
 _ZERO = Decimal("0.00")
 
@@ -69,23 +67,6 @@ class PlanOptions:
     suspicious_drop_seats: int = 3
 
 
-def main_marker(row: RowKey) -> str:
-    """The marker of a row's main line: ``seatsync:<row digest>``."""
-    return f"{MARKER_PREFIX}{row.digest}"
-
-
-def dated_marker(row: RowKey, kind: LineKind, day: date, before: int, after: int) -> str:
-    """The marker of a prorate or credit line (at most 50 characters)."""
-    letter = "p" if kind is LineKind.PRORATE else "c"
-    return f"{main_marker(row)}:{letter}{day:%Y%m%d}:{before}>{after}"
-
-
-def operation_key(*parts: object) -> str:
-    """A versioned, deterministic key: the same change always gets the same key."""
-    raw = "|".join(str(p) for p in (KEY_VERSION, *parts))
-    return f"{KEY_VERSION}-{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
-
-
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
          agreements: Iterable[Agreement], current_lines: Iterable[Line], today: date,
          options: PlanOptions = PlanOptions()) -> Plan:
@@ -96,11 +77,14 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     def excluded(sku_id: str) -> bool:
         return any(e.covers(tenant, sku_id) for e in exclusions)
 
+    mappings = tuple(mappings)
     rows = sorted((m for m in mappings if m.tenant_id == tenant and not excluded(m.sku_id)),
                   key=lambda m: m.row.digest)
     by_id = {a.id: a for a in agreements}
     lines = tuple(current_lines)
-    operations: list[Operation] = []
+    retired = retired_lines(tenant, mappings, lines, today)
+    operations = [retire(line, by_id[line.agreement_id], today) for line in retired
+                  if line.end is None and line.agreement_id in by_id]
     findings = _license_findings(inventory, rows, excluded)
     duplicates_seen: set[str] = set()
     for mapping in rows:
@@ -110,7 +94,8 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
             findings.append(problem)
             continue
         assert agreement is not None
-        row = _RowPlanner(mapping, agreement, inventory, lines, today, options)
+        start = successor_start(mapping, retired, by_id, agreement, today)
+        row = _RowPlanner(mapping, agreement, inventory, lines, today, options, successor_start=start)
         operations.extend(row.operations())
         findings.extend(row.findings)
         for line in lines:
@@ -181,8 +166,10 @@ class _RowPlanner:
     """Plans one mapped row: the main line, its dated lines and its description."""
 
     def __init__(self, mapping: Mapping, agreement: Agreement, inventory: TenantInventory,
-                 lines: tuple[Line, ...], today: date, options: PlanOptions) -> None:
+                 lines: tuple[Line, ...], today: date, options: PlanOptions,
+                 successor_start: date | None = None) -> None:
         self.m = mapping
+        self.successor_start = successor_start
         self.agreement = agreement
         self.today = today
         self.options = options
@@ -236,6 +223,8 @@ class _RowPlanner:
                 return self._create(max(closing) + _ONE_DAY, prorate=False)
             ever = any(ln.marker == self.marker for ln in self.lines)
             start = self.m.start_date_override if self.m.start_date_override and not ever else self.today
+            if self.successor_start is not None and not ever:
+                start = max(start, self.successor_start)  # the retired line bills until then
             return self._create(start, prorate=True)
         return self._change(line)
 

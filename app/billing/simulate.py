@@ -21,7 +21,8 @@ def apply_plan(lines: Iterable[Line], plan: Plan) -> tuple[Line, ...]:
         if op.kind is OpKind.CREATE_LINE:
             new = Line(id=f"new-{op.key[-12:]}", agreement_id=op.agreement_id, product_id=op.product_id,
                        kind=LineKind.MAIN, quantity=op.quantity, unit_price=op.unit_price, start=op.effective,
-                       description=op.description, marker=op.marker, last_written_quantity=op.quantity)
+                       description=op.description, marker=op.marker, last_written_quantity=op.quantity,
+                       written_row=op.row)
             result[new.id] = new
             by_marker[op.marker] = new.id
         elif op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT):

@@ -349,7 +349,9 @@ class Line:
     serialNumber, ...): lines whose marker starts with ``seatsync:`` are
     owned. ``end`` is the last day billed (None: open-ended).
     ``last_written_quantity`` is what seatsync last wrote to this line (from
-    its journal), used only to notice manual edits.
+    its journal), used only to notice manual edits; ``written_row`` the row
+    seatsync created the line for (also from the journal: None for lines it
+    did not write for the tenant being planned).
     """
 
     id: str
@@ -364,6 +366,7 @@ class Line:
     marker: str = ""
     amount: Decimal | None = None
     last_written_quantity: int | None = None
+    written_row: RowKey | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit_price", to_money(self.unit_price))

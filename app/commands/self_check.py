@@ -9,7 +9,6 @@ connection to the ConnectWise sandbox through the real client.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Callable

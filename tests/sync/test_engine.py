@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from app.billing.types import Exclusion, FindingKind, LineKind
+from app.billing.types import Exclusion, FindingKind
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import Status, run_many
 from app.services import settings

@@ -28,8 +28,8 @@ from datetime import datetime
 
 from peewee import fn
 
-from app.billing.types import Operation, OpKind
-from app.models.codec import operation_to_json
+from app.billing.types import Operation, OpKind, RowKey
+from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories._base import Repository
 from app.models.sync import HeldOperation, JournalEntry
@@ -186,6 +186,18 @@ class Journal(Repository):
             .order_by(JournalEntry.updated_at, JournalEntry.id)
         )
         return {row.marker: row.quantity for row in query}
+
+    def written_rows(self, tenant_id: str) -> dict[str, RowKey]:
+        """The row each main line seatsync created for the tenant was written for, by line marker."""
+        query = (
+            JournalEntry.select(JournalEntry.operation)
+            .where(
+                (JournalEntry.tenant_id == tenant_id)
+                & (JournalEntry.state == JournalState.DONE.value)
+                & (JournalEntry.kind == OpKind.CREATE_LINE.value)
+            )
+        )
+        return {op.marker: op.row for op in (operation_from_json(row.operation) for row in query)}
 
     def known_agreements(self, tenant_id: str) -> set[str]:
         """Agreements seatsync has written to for this tenant."""

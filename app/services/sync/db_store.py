@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
-from app.billing.types import Operation
+from app.billing.types import Operation, RowKey
 from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
@@ -143,6 +143,10 @@ class DbSyncStore:
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with connected():
             return self.journal.last_written(tenant_id)
+
+    def written_rows(self, tenant_id: str) -> dict[str, RowKey]:
+        with connected():
+            return self.journal.written_rows(tenant_id)
 
     def known_agreements(self, tenant_id: str) -> set[str]:
         with connected():

@@ -128,13 +128,14 @@ class SyncEngine:
     def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping]) -> list[Line]:
         agreements = {m.agreement_id for m in mappings} | self.store.known_agreements(setup.tenant_id)
         written = self.store.last_written(setup.tenant_id)
+        rows = self.store.written_rows(setup.tenant_id)
         lines = []
         for agreement_id in sorted(agreements):
             if agreement_id not in self.catalog.agreements():
                 continue  # the planner reports the missing agreement
             for line in self.psa.list_lines(agreement_id):
                 if line.owned and line.marker in written:
-                    line = replace(line, last_written_quantity=written[line.marker])
+                    line = replace(line, last_written_quantity=written[line.marker], written_row=rows.get(line.marker))
                 lines.append(line)
         return lines
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Protocol
 
-from app.billing.types import Exclusion, Mapping, Operation
+from app.billing.types import Exclusion, Mapping, Operation, OpKind, RowKey
 from app.models.records import HeldStatus, JournalState
 from app.services import settings
 
@@ -91,6 +91,9 @@ class SyncStore(Protocol):
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each owned main line, by marker."""
 
+    def written_rows(self, tenant_id: str) -> dict[str, RowKey]:
+        """The row each main line seatsync created for this tenant was written for, by marker."""
+
     def known_agreements(self, tenant_id: str) -> set[str]:
         """Agreements seatsync has written to for this tenant (lines may remain there)."""
 
@@ -161,6 +164,11 @@ class MemorySyncStore:
                         "create_line", "set_quantity"):
                     out[e.op.marker] = e.op.quantity
             return out
+
+    def written_rows(self, tenant_id: str) -> dict[str, RowKey]:
+        with self._lock:
+            return {e.op.marker: e.op.row for e in self.journal.values() if e.tenant_id == tenant_id
+                    and e.state is JournalState.DONE and e.op.kind is OpKind.CREATE_LINE}
 
     def known_agreements(self, tenant_id: str) -> set[str]:
         with self._lock:
