@@ -39,6 +39,7 @@ from app.services.company_rows import (
     is_mapped,
     license_rows,
 )
+from app.services.links import describe
 from app.services.mapping_preview import lines_from_written
 from app.services.sync.db_store import connected
 from app.services.sync.engine import Status, TenantResult
@@ -156,11 +157,13 @@ class CompanyService:
         rows: list[LicenseRow] = []
         read_at: list[datetime] = []
         names: dict[str, str] = {}
+        labels: list[str] = []
         for link in links:
             inventory = ctx.inventory.latest(link.tenant_id)
             if inventory is not None and inventory.fetched_at is not None:
                 read_at.append(inventory.fetched_at)
             name = names.setdefault(link.tenant_id, ctx.tenants.get(link.tenant_id).name)
+            labels.append(name if link.user_filter is None else f"{name} ({describe(link.user_filter)})")
             rows.extend(license_rows(company, link, name, inventory, ctx.mappings.for_tenant(link.tenant_id),
                                      ctx.exclusions.for_tenant(link.tenant_id)))
         overview = Overview()
@@ -168,7 +171,7 @@ class CompanyService:
         held = overview.held_per_tenant()
         last = last_sync(company, tenant_ids, ctx.runs.recent(RUNS_LOOKED_AT), dict(self.outcomes),
                          overview.failed_per_tenant())
-        return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(names.values()))),
+        return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              licenses=tuple(rows), choices=self.choices(company),
                              held=sum(held[t] for t in tenant_ids), last_sync=last,
                              read_at=min(read_at) if read_at else None)

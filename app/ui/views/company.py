@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 from app.billing.types import Mapping
 from app.services.companies import CompanyService
 from app.services.company_rows import CompanyDetail, LicenseRow, SubscriptionRow
+from app.services.links import LinkService
+from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.errors import explain
 from app.ui.views.license_model import LICENSE, MAPPING, ROW_ROLE, SORT_ROLE, TENANT, LicenseTreeModel
@@ -74,6 +76,10 @@ class CompanyView(QWidget):
         self.title.setFont(font)
         self.subtitle = QLabel(self)
         self.subtitle.setStyleSheet(f"color: {muted().name()}")
+        self.tenants_button = QPushButton("Tenants…", self)
+        self.tenants_button.setToolTip("The tenants this company bills, and for which users: bill part of a "
+                                       "tenant to another company by office, department, city, state or domain")
+        self.tenants_button.clicked.connect(self.open_links)
         self.sync_button = QPushButton(glyph("sync"), "Sync now", self)
         self.sync_button.setToolTip("Sync this company now: the PSA is changed only where it differs")
         self.sync_button.clicked.connect(lambda: self.company_id and self.sync_requested.emit(self.company_id))
@@ -91,6 +97,7 @@ class CompanyView(QWidget):
         header.addLayout(titles, 1)
         header.addWidget(self.sync_status)
         header.addWidget(self.progress)
+        header.addWidget(self.tenants_button)
         header.addWidget(self.sync_button)
         self.result = SyncResultPanel(self)
         self.messages = MessageBar(self)
@@ -297,6 +304,14 @@ class CompanyView(QWidget):
         company_id = inputs.target.company_id
         self._command(lambda: self.service.save_mapping(mapping, company_id=company_id),
                       "Could not save the mapping for", failed)
+
+    def open_links(self) -> LinksDialog | None:
+        if self.company_id is None:
+            return None
+        dialog = LinksDialog.open_for(self, LinkService(self.service.context), self.tasks, self.company_id)
+        dialog.changed.connect(self.changed)
+        dialog.changed.connect(self.refresh)
+        return dialog
 
     def split(self) -> None:
         owner = self.selected_license()

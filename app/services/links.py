@@ -1,0 +1,175 @@
+"""Which tenants bill to a company, and for which of their users (DESIGN §1.4).
+
+One tenant may bill to several PSA companies, each for the users a filter
+selects (office, department, city, state, UPN domain); one company may have
+several tenants. The rule that keeps every seat billed once: a tenant with
+more than one link filters every link on the same field, with different
+values, so no user matches two links.
+
+Changing a link's filter re-keys the company's mappings of that tenant that
+followed the old filter, in one transaction; unlinking removes them. The
+planner then stops the lines of the old rows at the end of their period and
+starts the new rows the day after (docs/billing.md, "Retired rows").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from app.billing.types import FilterField, Mapping, UserFilter
+from app.errors import SeatsyncError
+from app.models.records import CompanyLink, CompanyRecord
+from app.services.sync.db_store import connected
+
+if TYPE_CHECKING:
+    from app.bootstrap import Context
+
+FIELD_LABELS = {
+    FilterField.OFFICE: "office",
+    FilterField.DEPARTMENT: "department",
+    FilterField.CITY: "city",
+    FilterField.STATE: "state",
+    FilterField.UPN_DOMAIN: "UPN domain",
+}
+
+
+class LinkRefused(SeatsyncError):
+    """This link would bill a seat twice, or is not complete."""
+
+
+def describe(user_filter: UserFilter | None) -> str:
+    return "all users" if user_filter is None else f"users whose {FIELD_LABELS[user_filter.field]} is {user_filter.value}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantChoice:
+    tenant_id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyChoice:
+    id: int
+    name: str
+    connection: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkRow:
+    """One link of a tenant that bills to the company being edited (links to other companies included)."""
+
+    link: CompanyLink
+    tenant_name: str
+    mappings: int  # the company's mappings of the tenant this link carries
+
+    @property
+    def users(self) -> str:
+        return describe(self.link.user_filter)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyLinks:
+    company: CompanyRecord
+    rows: tuple[LinkRow, ...]
+    tenants: tuple[TenantChoice, ...]
+    companies: tuple[CompanyChoice, ...]
+
+
+def _same(a: UserFilter | None, b: UserFilter | None) -> bool:
+    return (a.key if a else "") == (b.key if b else "")
+
+
+def check_links(tenant_name: str, filters: list[tuple[str, UserFilter | None]]) -> None:
+    """Refuse a set of links of one tenant (company name, filter) that could bill a user twice."""
+    for company, user_filter in filters:
+        if user_filter is not None and not user_filter.value.strip():
+            raise LinkRefused(f"(type the {FIELD_LABELS[user_filter.field]} of the users {tenant_name} bills to "
+                              f"{company})")
+    if len(filters) < 2:
+        return
+    unfiltered = [company for company, user_filter in filters if user_filter is None]
+    if unfiltered:
+        raise LinkRefused(f"({tenant_name} bills all its users to {unfiltered[0]}: give that link a filter first, "
+                          "so no user is billed to two companies)")
+    fields = {user_filter.field for _, user_filter in filters if user_filter is not None}
+    if len(fields) > 1:
+        raise LinkRefused(f"(the links of {tenant_name} filter on {' and '.join(sorted(FIELD_LABELS[f] for f in fields))}"
+                          ": filter every link on the same field, so no user matches two)")
+    seen: dict[str, str] = {}
+    for company, user_filter in filters:
+        assert user_filter is not None
+        if user_filter.key in seen:
+            raise LinkRefused(f"({describe(user_filter)} of {tenant_name} already bill to {seen[user_filter.key]})")
+        seen[user_filter.key] = company
+
+
+class LinkService:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def links(self, company_id: int) -> CompanyLinks:
+        ctx = self.context
+        with connected():
+            company = ctx.companies.get(company_id)
+            tenants = {t.tenant_id: t for t in ctx.tenants.all()}
+            own = {link.tenant_id for link in ctx.tenants.links_of_company(company_id)}
+            rows = []
+            for link in ctx.tenants.all_links():
+                if link.tenant_id in own:
+                    count = len(self._carried(link))
+                    rows.append(LinkRow(link=link, tenant_name=tenants[link.tenant_id].name, mappings=count))
+            connections = {c.id: c.name for c in ctx.psa_connections.all()}
+            companies = tuple(CompanyChoice(id=c.id, name=c.name, connection=connections.get(c.connection_id, ""))
+                              for c in ctx.companies.all() if c.active or c.id == company_id)
+        rows.sort(key=lambda r: (r.tenant_name.lower(), r.link.company_id != company_id, r.link.company_name.lower()))
+        return CompanyLinks(company=company, rows=tuple(rows), companies=companies,
+                            tenants=tuple(TenantChoice(tenant_id=t.tenant_id, name=t.name) for t in tenants.values()))
+
+    def link(self, tenant_id: str, company_id: int, user_filter: UserFilter | None,
+             replacing: CompanyLink | None = None) -> CompanyLink:
+        """Link the tenant to the company for the users ``user_filter`` selects (None: all of them).
+
+        With ``replacing`` (a link of the same tenant and company), its filter changes and the mappings it
+        carried follow the new filter.
+        """
+        ctx = self.context
+        if user_filter is not None:
+            user_filter = UserFilter(field=user_filter.field, value=user_filter.value.strip())
+        with connected(), ctx.tenants.atomic():
+            tenant = ctx.tenants.get(tenant_id)
+            company = ctx.companies.get(company_id)
+            links = ctx.tenants.links_of_tenant(tenant_id)
+            if replacing is not None and (replacing.tenant_id, replacing.company_id) != (tenant_id, company_id):
+                raise LinkRefused("(a link changes its filter only: unlink it and link the other company instead)")
+            if replacing is None and any(k.company_id == company_id and _same(k.user_filter, user_filter)
+                                         for k in links):
+                raise LinkRefused(f"({tenant.name} already bills {describe(user_filter)} to {company.name})")
+            kept = [k for k in links if not (replacing is not None and k.company_id == replacing.company_id
+                                             and _same(k.user_filter, replacing.user_filter))]
+            check_links(tenant.name, [(k.company_name, k.user_filter) for k in kept]
+                        + [(company.name, user_filter)])
+            if replacing is not None:
+                carried = self._carried(replacing)
+                ctx.tenants.unlink(tenant_id, company_id, replacing.user_filter)
+                for mapping in carried:
+                    ctx.mappings.delete(mapping.row)
+                    ctx.mappings.save(replace(mapping, user_filter=user_filter))
+            return ctx.tenants.link(tenant_id, company_id, user_filter)
+
+    def unlink(self, link: CompanyLink) -> int:
+        """Remove the link and the mappings it carried (their lines stop at the end of the period)."""
+        ctx = self.context
+        with connected(), ctx.tenants.atomic():
+            carried = self._carried(link)
+            for mapping in carried:
+                ctx.mappings.delete(mapping.row)
+            ctx.tenants.unlink(link.tenant_id, link.company_id, link.user_filter)
+        return len(carried)
+
+    def _carried(self, link: CompanyLink) -> list[Mapping]:
+        """The company's mappings of the link's tenant that follow the link's filter."""
+        company = self.context.companies.get(link.company_id)
+        agreements = {a.id for a in self.context.catalog.agreements(company.connection_id, company.psa_id)}
+        return [m for m in self.context.mappings.for_tenant(link.tenant_id)
+                if m.agreement_id in agreements and _same(m.user_filter, link.user_filter)]
