@@ -106,6 +106,15 @@ def test_quick_map_keeps_the_other_options_of_an_existing_mapping(world):
     assert (again.profile.id, again.minimum_quantity, again.usernames_in_description) == (exo.id, 10, True)
 
 
+def test_an_edit_that_sets_a_user_filter_replaces_the_mapping_instead_of_adding_one(world):
+    _, service, contoso, tenant, m365, block, bp, exo = world
+    first = service.save_mapping(Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=m365.id),
+                                 company_id=contoso.id)
+    leeds = replace(first, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
+    service.save_mapping(leeds, company_id=contoso.id, replacing=first.row)
+    assert [m.row for m in service.context.mappings.for_tenant(tenant)] == [leeds.row]
+
+
 def test_exclude_silences_the_license_and_include_brings_it_back(world):
     _, service, contoso, tenant, *_ = world
     service.exclude(tenant, FLOW_FREE, "free")

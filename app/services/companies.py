@@ -209,12 +209,25 @@ class CompanyService:
     # -- commands -----------------------------------------------------------------------
 
     @_connected
-    def save_mapping(self, mapping: Mapping, *, company_id: int) -> Mapping:
-        """Save the mapping after checking its agreement belongs to the company and the profile allows it."""
+    def save_mapping(self, mapping: Mapping, *, company_id: int, replacing: RowKey | None = None) -> Mapping:
+        """Save the mapping after checking its agreement belongs to the company and the profile allows it.
+
+        ``replacing`` is the row of the mapping this one was edited from: when the edit changed the row (a
+        user filter set, changed or cleared), the old mapping goes in the same transaction, or both would bill.
+        """
         company = self.context.companies.get(company_id)
         agreement = self.context.catalog.agreement(company.connection_id, mapping.agreement_id)
         _check(mapping, company, agreement)
-        return self.context.mappings.save(mapping)
+        # A profile bills a product of one PSA: on another PSA's company it would write a foreign product id
+        # (each connection's engine syncs only its own profiles' mappings, so the row would never be billed).
+        if mapping.profile.id not in {p.id for p in self.context.profiles.all(company.connection_id)}:
+            raise MappingRefused(f"(billing profile {mapping.profile.name} bills a product of another PSA "
+                                 f"connection than {company.name}'s; choose one of its own PSA's profiles)")
+        with self.context.mappings.atomic():
+            saved = self.context.mappings.save(mapping)
+            if replacing is not None and replacing != mapping.row:
+                self.context.mappings.delete(replacing)
+        return saved
 
     @_connected
     def quick_map(self, target: Target, profile_id: str, agreement_id: str,

@@ -301,8 +301,8 @@ class CompanyView(QWidget):
                                        action="Edit again",
                                        on_action=lambda: self._ask_mapping(replace(inputs, existing=mapping)))
 
-        company_id = inputs.target.company_id
-        self._command(lambda: self.service.save_mapping(mapping, company_id=company_id),
+        company_id, replacing = inputs.target.company_id, inputs.existing.row if inputs.existing else None
+        self._command(lambda: self.service.save_mapping(mapping, company_id=company_id, replacing=replacing),
                       "Could not save the mapping for", failed)
 
     def open_links(self) -> LinksDialog | None:
