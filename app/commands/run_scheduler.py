@@ -2,7 +2,11 @@
 
 Runs until interrupted (Ctrl+C or SIGTERM). The schedule (time of day,
 enabled) comes from seatsync's settings; a run missed while this was not
-running happens at start.
+running happens at start. After each scheduled sync it computes the notices
+and sends the e-mail digest and the Teams/Slack webhook when Settings >
+Notifications enables them (as the window does), then prints one line
+saying what was sent, or why nothing was. A failed delivery never stops the
+scheduler; the webhook URL and the SMTP password are never printed.
 """
 
 from __future__ import annotations
@@ -11,12 +15,21 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from app.commands.common import app_context, summary_table
+from app.errors import SeatsyncError
+
+if TYPE_CHECKING:
+    from app.bootstrap import Context
+    from app.services.notify_run import AfterSync
+    from app.services.scheduler import SyncScheduler
+    from app.services.settings import NotificationSettings
+    from app.services.sync.service import RunSummary, SyncService
 
 log = logging.getLogger(__name__)
-LAST_RUN_KEY = "scheduler.last_run"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,26 +38,88 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from app.services.scheduler import ScheduleSettings, SyncScheduler
-    from app.services.sync.service import SyncService
+class ScheduledSync:
+    """The scheduler's job: sync ``target`` ("*" or a company id), print the summary, then the notifications."""
 
+    def __init__(self, context: Context, *, service: SyncService | None = None,
+                 out: Callable[[str], None] | None = None) -> None:
+        from app.services.sync.service import SyncService
+
+        self.context = context
+        self.service = service or SyncService(context)
+        self.out = out or (lambda text: print(text, flush=True))
+
+    def __call__(self, target: str, *, trigger: str = "schedule") -> RunSummary:
+        """On a scheduler thread. ``trigger`` is what the run records; only "schedule" sends the digest."""
+        from app.services.scheduler import ALL
+        from app.services.sync.db_store import connected
+
+        with connected():
+            summary = self.service.sync(None if target == ALL else int(target), actor="scheduler", trigger=trigger)
+            self.out(summary_table(summary))
+            self.out(self.notify(summary.run_id))
+        return summary
+
+    def notify(self, run_id: int | None) -> str:
+        """Notices after the run ``run_id``, the digest and webhook sent if it was scheduled: one line on what."""
+        from app.services.notify_run import notices_after_sync
+
+        try:
+            done = notices_after_sync(self.context, run_id=run_id)
+        except SeatsyncError as error:
+            log.error("notifications failed: %s", error)
+            return f"Notifications: none sent ({error})."
+        except Exception as error:  # the sync is done; the next one must still run
+            log.error("notifications failed", exc_info=error)
+            return f"Notifications: none sent (unexpected {type(error).__name__}; see the log)."
+        return notifications_line(done, self.context.settings.notifications)
+
+
+def notifications_line(done: AfterSync, config: NotificationSettings) -> str:
+    """What was sent, or why nothing was; never a secret (``Delivery.errors`` hold none)."""
+    delivery = done.delivery
+    count = f"{len(done.notices)} notice{'s' if len(done.notices) != 1 else ''}"
+    if delivery is None:
+        return f"Notifications: {count}; none sent (not a scheduled sync)."
+    if not (config.email_enabled or config.webhook_enabled):
+        return (f"Notifications: {count}; none sent (the e-mail digest and the webhook are off in "
+                "Settings > Notifications).")
+    if not done.notices:
+        return "Notifications: nothing needs attention; no digest sent."
+    # Notifier.deliver tries the e-mail first, then the webhook, and names each failure in that order.
+    errors = iter(delivery.errors)
+    parts = []
+    if config.email_enabled:
+        parts.append(f"e-mail digest sent to {len(config.email_to)} recipient(s)" if delivery.emailed
+                     else f"e-mail digest NOT sent: {next(errors, 'see the log')}")
+    if config.webhook_enabled:
+        kind = config.webhook_kind.value.capitalize()
+        parts.append(f"{kind} webhook posted" if delivery.posted
+                     else f"{kind} webhook NOT sent: {next(errors, 'see the log')}")
+    return f"Notifications ({count}): {'; '.join(parts)}."
+
+
+def build_scheduler(context: Context, job: Callable[[str], Any], *,
+                    now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+                    on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> SyncScheduler:
+    """The scheduler over ``job``, its schedule from the settings (``start()`` it; ``now``: tests fix it)."""
+    from app.services.scheduler import ScheduleSettings, SyncScheduler
+
+    def last_scheduled_run() -> datetime | None:
+        # The scheduled run records itself in the runs table: that is the last run.
+        last = context.runs.last_finished(trigger="schedule")
+        return last.finished_at if last else None
+
+    settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
+    return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, set_last_run=lambda when: None,
+                         now=now, on_finished=on_finished)
+
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     with app_context() as context:
-        service = SyncService(context)
-
-        def sync(target: str):  # noqa: ANN202 - on a scheduler thread
-            summary = service.sync(None if target == "*" else int(target), actor="scheduler", trigger="schedule")
-            print(summary_table(summary), flush=True)
-            return summary
-
-        settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
-        last = context.runs.last_finished(trigger="schedule")
-        # The scheduled run records itself in the runs table: that is the last run.
-        scheduler = SyncScheduler(sync, settings=settings, last_run=lambda: last.finished_at if last else None,
-                                  set_last_run=lambda when: None,
-                                  now=lambda: datetime.now().astimezone())
+        scheduler = build_scheduler(context, ScheduledSync(context))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         scheduler.start()

@@ -1,12 +1,11 @@
 """Notifications in the window: what needs a person, after every sync and at start (DESIGN §1.9).
 
-On a worker (``Tasks.run``), ``gather`` reads Partner Center's customers (to
-name the ones not yet added; a failure to read them is itself a notice),
-computes the notices from stored data (``NotificationService``), and keeps
-those the tray may show by the notifier's own rule (tray on, kind not
-muted in Settings). After a scheduled sync it also sends the e-mail digest
-and the webhook, when enabled, with every notice: the daily sync makes the
-daily digest, and a "Sync now" never sends one.
+On a worker (``Tasks.run``), ``gather`` computes the notices with
+``app.services.notify_run.notices_after_sync`` (Partner Center's customers
+not yet added, a failure to read them as a notice, and after a scheduled
+sync the e-mail digest and the webhook, when enabled; ``run-scheduler``
+calls the same function), and keeps those the tray may show by the
+notifier's own rule (tray on, kind not muted in Settings).
 
 Back on the UI thread, ``NotificationCenter`` keeps the notices, says how
 many there are (the toolbar's ``NoticesButton`` and the tray's attention
@@ -26,8 +25,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from app.errors import ConfigurationError, SeatsyncError
-from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, NotificationService, Notifier
+from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, Notifier
+from app.services.notify_run import notices_after_sync
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon
 
@@ -65,33 +64,14 @@ def tray_notices(settings: Any, notices: Sequence[Notice]) -> list[Notice]:
     return shown
 
 
-def partner_center(context: Any) -> tuple[list[Any], list[str]]:
-    """(customers not yet added, what failed reading them); nothing when Microsoft is not connected."""
-    from app.services.bulk_add import BulkAddService
-
-    try:
-        return list(BulkAddService(context).pending()), []
-    except ConfigurationError:
-        return [], []
-    except SeatsyncError as error:
-        return [], [explain(error, doing="Reading Partner Center's customers")]
-
-
 def gather(context: Any, *, digest: bool = False, run_id: int | None = None) -> Gathered:
     """On a worker: the notices, those for the tray, and (after a scheduled run) the digest sent."""
     from app.services.sync.db_store import connected
 
     with connected():
-        pending, failures = partner_center(context)
-        notices = NotificationService(context).compute(pending_customers=pending, access_failures=failures)
-        tray = tray_notices(context.settings, notices)
-        scheduled = digest or (run_id is not None and context.runs.get(run_id).trigger == "schedule")
-        delivery = None
-        if scheduled:
-            delivery = Notifier(context.settings, verify=context.verify).deliver(notices)
-            for error in delivery.errors:
-                log.warning("notification not sent: %s", error)
-    return Gathered(notices=tuple(notices), tray=tuple(tray), delivery=delivery)
+        done = notices_after_sync(context, digest=digest, run_id=run_id, describe=explain)
+        tray = tray_notices(context.settings, done.notices)
+    return Gathered(notices=done.notices, tray=tuple(tray), delivery=done.delivery)
 
 
 def message_of(fresh: Sequence[Notice]) -> tuple[str, str]:
