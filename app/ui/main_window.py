@@ -34,6 +34,7 @@ from app.ui.errors import explain
 from app.ui.views import Factory, available
 from app.ui.widgets.badge import BADGE_ROLE, BadgeDelegate
 from app.ui.widgets.icons import app_icon, glyph
+from app.ui.widgets.tones import style
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,7 @@ class MainWindow(QMainWindow):
         self.nav.setItemDelegate(BadgeDelegate(self.nav))
         self.nav.setMinimumWidth(150)
         self.nav.setSpacing(2)
-        self.nav.setStyleSheet("QListWidget#navigation { padding: 4px; } "
-                               "QListWidget#navigation::item { padding: 5px 6px; }")
+        style(self.nav, "QListWidget#navigation { padding: 4px; } QListWidget#navigation::item { padding: 5px 6px; }")
         self.stack = QStackedWidget(self)
         for number, (key, title, _) in enumerate(self._registry, start=1):
             item = QListWidgetItem(title, self.nav)

@@ -8,7 +8,7 @@ from app.sandbox.microsoft.companies import Case, companies_for
 from app.services.microsoft.mapping import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.dialogs.onboarding import COL_MATCH, LINKED, PROPOSAL, UNMATCHED, AddCompaniesDialog
-from app.ui.views.tables import GOOD, PROBLEM, WARNING
+from app.ui.views.tables import GOOD, PROBLEM, WARNING, row_tint
 from tests.ui.admin_support import (  # noqa: F401
     closed, connect_microsoft, context, ms_scenario, ms_server, tasks, tls,
 )
@@ -43,7 +43,7 @@ def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk
     assert ticked == {t for t, r in rows.items() if r.match == LINKED}
     colours = {r.match: dialog.model.index(i, COL_MATCH).data(Qt.ItemDataRole.BackgroundRole).color()
                for i, r in enumerate(dialog.model.rows())}
-    assert colours == {LINKED: GOOD, PROPOSAL: WARNING, UNMATCHED: PROBLEM}
+    assert colours == {LINKED: row_tint(GOOD), PROPOSAL: row_tint(WARNING), UNMATCHED: row_tint(PROBLEM)}
     linked = len(ticked)
     assert dialog.add_button.text() == f"Add {linked} companies"
 

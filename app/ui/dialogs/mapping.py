@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
 from app.services.company_rows import MappingInputs
 from app.services.mapping_preview import Preview, preview_mapping
-from app.ui.widgets.tones import muted, tint, tone
+from app.ui.widgets.tones import follow_palette, muted, style, text_tone, tint, tone
 
 PREVIEW_DELAY_MS = 150
 FILTER_LABELS = {"": "Every user of the tenant", FilterField.OFFICE: "Office", FilterField.DEPARTMENT: "Department",
@@ -65,6 +65,8 @@ class MappingDialog(QDialog):
         self._build(name + sub)
         self._load(inputs.existing)
         self.update_preview()
+        # The preview's grey and warning text are written into its HTML: write it again for a new palette.
+        follow_palette(self.preview_label, self._show_preview, now=False)
 
     # -- widgets -------------------------------------------------------------------------
 
@@ -137,21 +139,21 @@ class MappingDialog(QDialog):
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         panel = QFrame(self)
         panel.setObjectName("previewPanel")
-        panel.setStyleSheet(f"#previewPanel {{ background: {tint('info').name()}; border-radius: 6px; }}")
+        style(panel, lambda: f"#previewPanel {{ background: {tint('info').name()}; border-radius: 6px; }}")
         pbox = QVBoxLayout(panel)
         title = QLabel(f"<b>Preview</b> — {html.escape(heading)}", panel)
         title.setWordWrap(True)
         scroll = QScrollArea(panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        style(scroll, "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
         scroll.setWidget(self.preview_label)
         pbox.addWidget(title)
         pbox.addWidget(scroll, 1)
         panel.setMinimumWidth(340)
 
         self.problem = QLabel(self)
-        self.problem.setStyleSheet(f"color: {tone('error').name()}")
+        text_tone(self.problem, "error")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.accept)
@@ -303,8 +305,11 @@ class MappingDialog(QDialog):
             self.preview = preview_mapping(mapping, self.inputs.licenses,
                                            agreement=self.inputs.choices.agreement(mapping.agreement_id),
                                            users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today)
-        self.preview_label.setText(_preview_html(self.preview, self.inputs.users_note))
+        self._show_preview()
         self.preview_updated.emit(self.preview)
+
+    def _show_preview(self) -> None:
+        self.preview_label.setText(_preview_html(self.preview, self.inputs.users_note))
 
     @classmethod
     def ask(cls, parent: QWidget | None, inputs: MappingInputs) -> Mapping | None:

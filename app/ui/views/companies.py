@@ -30,7 +30,7 @@ from app.ui.views.companies_model import NAME, ROW_ROLE, CompanyFilterProxy, Com
 from app.ui.views.company import CompanyView
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.message_bar import MessageBar
-from app.ui.widgets.tones import muted
+from app.ui.widgets.tones import text_tone
 
 FILTERS = ((Filter.ALL, "All"), (Filter.ATTENTION, "Needs attention"), (Filter.UNMAPPED, "Unmapped"),
            (Filter.FAILED, "Failed"))
@@ -84,7 +84,7 @@ class CompaniesView(QWidget):
         self.add_button.clicked.connect(self.add_companies)
         bar.addWidget(self.add_button)
         self.count_label = QLabel(page)
-        self.count_label.setStyleSheet(f"color: {muted().name()}")
+        text_tone(self.count_label)
         bar.addWidget(self.count_label)
         self.messages = MessageBar(page)
         self.model = CompanyTableModel(self)
@@ -115,7 +115,7 @@ class CompaniesView(QWidget):
         self.empty = QLabel("Loading companies…", page)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.empty.setStyleSheet(f"color: {muted().name()}")
+        text_tone(self.empty)
         layout = QVBoxLayout(page)
         layout.addLayout(bar)
         layout.addWidget(self.messages)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from app.services.company_rows import CompanyRow
 from app.ui.widgets.badge import BADGE_ROLE
-from app.ui.widgets.tones import muted, tone
+from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
 NAME, TENANTS, LICENSES, UNMAPPED, HELD, LAST_SYNC, RESULT = range(7)
 HEADERS = ("Company", "Tenants", "Licenses", "Unmapped", "Held", "Last sync", "Result")
@@ -53,6 +53,8 @@ class CompanyTableModel(QAbstractTableModel):
         self._rows: list[CompanyRow] = []
         self._search: list[str] = []
         self._sort = (NAME, Qt.SortOrder.AscendingOrder)
+        # The Result and muted counts' colours are the palette's: repaint them when it changes.
+        follow_palette(self, lambda: recolour(self, [Qt.ItemDataRole.ForegroundRole]), now=False)
 
     def set_rows(self, rows: list[CompanyRow]) -> None:
         self.beginResetModel()

@@ -40,7 +40,7 @@ from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.icons import glyph
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.seats_chart import SeatsChart
-from app.ui.widgets.tones import muted
+from app.ui.widgets.tones import text_tone
 
 ALL = "*"
 
@@ -75,7 +75,7 @@ class CompanyView(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.subtitle = QLabel(self)
-        self.subtitle.setStyleSheet(f"color: {muted().name()}")
+        text_tone(self.subtitle)
         self.tenants_button = QPushButton("Tenants…", self)
         self.tenants_button.setToolTip("The tenants this company bills, and for which users: bill part of a "
                                        "tenant to another company by office, department, city, state or domain")

@@ -22,7 +22,7 @@ from app.services.company_rows import (
     SubscriptionRow,
 )
 from app.ui.widgets.badge import BADGE_ROLE
-from app.ui.widgets.tones import muted, tone
+from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
 LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING, TERM, ENDS, RENEWS, TENANT = range(9)
 HEADERS = ("License", "Purchased", "Assigned", "Unassigned", "Billing profile · agreement", "Term · billing",
@@ -53,6 +53,8 @@ class LicenseTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self.detail: CompanyDetail | None = None
         self._rows: tuple[LicenseRow, ...] = ()
+        # Missing profiles, partial splits and excluded rows are coloured from the palette: follow it.
+        follow_palette(self, lambda: recolour(self, [Qt.ItemDataRole.ForegroundRole]), now=False)
 
     @property
     def choices(self) -> MappingChoices:

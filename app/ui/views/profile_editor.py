@@ -28,6 +28,7 @@ from app.billing.money import to_money
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
 from app.services.profiles import ConnectionCatalog, effective_price, option_text, policy_text, product_label
 from app.ui.views.tables import searchable
+from app.ui.widgets.tones import text_tone
 
 KIND_LABELS = {PriceKind.PSA: "The PSA's price", PriceKind.FIXED: "A fixed price",
                PriceKind.PERCENT: "The PSA's price adjusted by a percentage"}
@@ -84,7 +85,7 @@ class ProfileEditor(QGroupBox):
         self.form = form
         layout.addLayout(form)
         self.error = QLabel()
-        self.error.setStyleSheet("color:#a4262c;")
+        text_tone(self.error, "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
         buttons = QHBoxLayout()

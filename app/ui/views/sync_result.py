@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 from app.billing.types import Operation, OpKind
 from app.services.company_rows import MappingChoices
 from app.ui.errors import explain
-from app.ui.widgets.tones import tint, tone
+from app.ui.widgets.tones import follow_palette, tint, tone
 
 
 def _product(op: Operation, choices: MappingChoices) -> str:
@@ -78,6 +78,8 @@ class SyncResultPanel(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.headline)
         layout.addWidget(self.body)
+        self.kind = "ok"
+        follow_palette(self, self._restyle, now=False)
         self.hide()
 
     def show_result(self, results: Iterable[Any], choices: MappingChoices) -> None:
@@ -91,9 +93,13 @@ class SyncResultPanel(QFrame):
         self.headline.setText(headline)
         self.body.setText("\n".join(lines))
         self.body.setVisible(bool(lines))
-        self.setStyleSheet(f"#syncResult {{ background: {tint(kind).name()}; border: 1px solid "
-                           f"{tone(kind).name()}; border-radius: 4px; }}")
+        self.kind = kind
+        self._restyle()
         self.show()
+
+    def _restyle(self) -> None:
+        self.setStyleSheet(f"#syncResult {{ background: {tint(self.kind).name()}; border: 1px solid "
+                           f"{tone(self.kind).name()}; border-radius: 4px; }}")
 
     def text(self) -> str:
         return "\n".join([self.headline.text(), self.body.text()]).strip()

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QHeaderView, QLabel, QTableView, QWidget
 
 import shiboken6
 
 from app.errors import SeatsyncError
+from app.ui.widgets.tones import COLOUR_ROLES, follow_palette, recolour, tint, tone
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,15 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
-WARNING = QColor("#fff4ce")
-PROBLEM = QColor("#fde7e9")
-GOOD = QColor("#dff6dd")
+#: Row backgrounds, named by tone: ``row_tint`` mixes the tone into the palette in use when a row is painted.
+WARNING = "warning"
+PROBLEM = "error"
+GOOD = "ok"
+
+
+def row_tint(name: str) -> QColor:
+    """A row's background for tone ``name``: the palette's base with a little of the tone, readable under text."""
+    return tint(name, strength=0.2, role=QPalette.ColorRole.Base)
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,9 @@ class Column(Generic[T]):
 
 class RowTableModel(QAbstractTableModel, Generic[T]):
     def __init__(self, columns: Sequence[Column[T]], *, checkable: bool = False,
-                 key: Callable[[T], Hashable] = id, background: Callable[[T], QColor | None] | None = None,
-                 parent: Any = None) -> None:
+                 key: Callable[[T], Hashable] = id,
+                 background: Callable[[T], str | QColor | None] | None = None, parent: Any = None) -> None:
+        """``background`` gives a row's background: a tone name (WARNING, PROBLEM, GOOD), a colour or None."""
         super().__init__(parent)
         self.columns = tuple(columns)
         self.checkable = checkable
@@ -57,6 +65,8 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         self.background = background
         self._rows: list[T] = []
         self._checked: set[Hashable] = set()
+        if background is not None:
+            follow_palette(self, lambda: recolour(self, COLOUR_ROLES), now=False)
 
     # -- contents -------------------------------------------------------------
 
@@ -126,7 +136,9 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
             return Qt.CheckState.Checked if self.key(row) in self._checked else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.BackgroundRole and self.background is not None:
             colour = self.background(row)
-            return None if colour is None else QBrush(colour)
+            if colour is None:
+                return None
+            return QBrush(row_tint(colour) if isinstance(colour, str) else colour)
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
@@ -254,22 +266,27 @@ def error_text(error: BaseException) -> str:
 class MessageBar(QLabel):
     """One line at the top of a view: what just happened, or what failed and what to do."""
 
-    STYLES = {"info": "background:#e8f1fb;border:1px solid #9cc3ea;",
-              "ok": "background:#dff6dd;border:1px solid #8fd18a;",
-              "error": "background:#fde7e9;border:1px solid #e8a0a7;"}
+    #: The levels with a colour (the tone of each); another level shows plain.
+    LEVELS = ("info", "ok", "error")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.level = ""
+        follow_palette(self, self._restyle, now=False)
         self.hide()
 
     def show_message(self, text: str, level: str = "info") -> None:
         self.level = level
         self.setText(text)
-        self.setStyleSheet(f"QLabel{{{self.STYLES.get(level, '')}padding:6px;border-radius:3px;}}")
+        self._restyle()
         self.show()
+
+    def _restyle(self) -> None:
+        colours = (f"background:{tint(self.level).name()};border:1px solid {tone(self.level).name()};"
+                   if self.level in self.LEVELS else "")
+        self.setStyleSheet(f"QLabel{{{colours}padding:6px;border-radius:3px;}}")
 
     def show_error(self, error: BaseException, doing: str = "") -> None:
         prefix = f"{doing} failed: " if doing else ""

@@ -76,7 +76,7 @@ class BadgeDelegate(QStyledItemDelegate):
         elided = QFontMetrics(opt.font).elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
         painter.restore()
-        paint_badge(painter, opt.rect, int(count), opt.font)
+        paint_badge(painter, opt.rect, int(count), opt.font, tone("badge", opt.palette))
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         size = super().sizeHint(option, index)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-from app.ui.widgets.tones import tint, tone
+from app.ui.widgets.tones import follow_palette, tint, tone
 
 
 class MessageBar(QFrame):
@@ -40,6 +40,7 @@ class MessageBar(QFrame):
         self._callback: Callable[[], None] | None = None
         self.action.clicked.connect(self._act)
         self.kind = "info"
+        follow_palette(self, self._restyle, now=False)
         self.hide()
 
     def show_message(self, text: str, *, kind: str = "error", action: str = "",
@@ -47,12 +48,15 @@ class MessageBar(QFrame):
         """Show ``text``; ``kind`` is error, warning, info or ok."""
         self.kind = kind
         self.label.setText(text)
-        self.setStyleSheet(f"#messageBar {{ background: {tint(kind).name()}; border: 1px solid "
-                           f"{tone(kind).name()}; border-radius: 4px; }}")
+        self._restyle()
         self._callback = on_action
         self.action.setText(action)
         self.action.setVisible(bool(action and on_action))
         self.show()
+
+    def _restyle(self) -> None:
+        self.setStyleSheet(f"#messageBar {{ background: {tint(self.kind).name()}; border: 1px solid "
+                           f"{tone(self.kind).name()}; border-radius: 4px; }}")
 
     def text(self) -> str:
         return self.label.text()
