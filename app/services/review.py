@@ -183,10 +183,24 @@ class ReviewService:
             if where.until else None
         entries = self.context.audit.query(company=where.company, agreement=where.agreement, product=where.product,
                                            since=since, until=until)
-        agreements: dict[str, str] = {}
-        products: dict[str, str] = {}
+        # Names per connection: two PSAs may number their agreements and products alike. An entry's
+        # connection is that of the company it names among its tenant's companies.
+        agreements: dict[int, dict[str, str]] = {}
+        products: dict[int, dict[str, str]] = {}
         for connection in self.context.psa_connections.all():
-            agreements.update((a.id, a.name) for a in self.context.catalog.agreements(connection.id))
-            products.update((p.id, p.identifier or p.description) for p in self.context.catalog.products(connection.id))
-        return [HistoryRow(entry=e, agreement=agreements.get(e.agreement_id, e.agreement_id),
-                           product=products.get(e.product_id, e.product_id)) for e in reversed(entries)]
+            agreements[connection.id] = {a.id: a.name for a in self.context.catalog.agreements(connection.id)}
+            products[connection.id] = {p.id: p.identifier or p.description
+                                       for p in self.context.catalog.products(connection.id)}
+        connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
+        billed_to: dict[tuple[str, str], set[int]] = {}
+        for link in self.context.tenants.all_links():
+            billed_to.setdefault((link.tenant_id, link.company_psa_id), set()).add(connection_of[link.company_id])
+
+        def named(entry: AuditRecord, names: dict[int, dict[str, str]], psa_id: str) -> str:
+            connections = billed_to.get((entry.tenant_id, entry.company_id), set())
+            if len(connections) == 1:
+                return names[next(iter(connections))].get(psa_id, psa_id)
+            return next((n[psa_id] for n in names.values() if psa_id in n), psa_id)
+
+        return [HistoryRow(entry=e, agreement=named(e, agreements, e.agreement_id),
+                           product=named(e, products, e.product_id)) for e in reversed(entries)]

@@ -184,3 +184,39 @@ def closed(dialog) -> bool:  # type: ignore[no-untyped-def]
     import shiboken6
 
     return not shiboken6.isValid(dialog) or not dialog.isVisible()
+
+
+def widget_texts() -> list[str]:
+    """Every text a person could see or copy from any widget alive, item models included (list models too)."""
+    from PySide6.QtCore import QAbstractListModel, Qt
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QApplication,
+        QComboBox,
+        QLabel,
+        QLineEdit,
+        QPlainTextEdit,
+        QTextEdit,
+    )
+
+    texts = []
+    for widget in QApplication.allWidgets():
+        texts += [widget.windowTitle(), widget.toolTip(), widget.statusTip(), widget.whatsThis()]
+        if isinstance(widget, (QLineEdit, QLabel, QAbstractButton)):
+            texts.append(widget.text())
+        if isinstance(widget, QLineEdit):
+            texts.append(widget.placeholderText())
+        if isinstance(widget, (QPlainTextEdit, QTextEdit)):
+            texts.append(widget.toPlainText())
+        if isinstance(widget, QComboBox):
+            texts += [widget.itemText(i) for i in range(widget.count())]
+        if isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            model = widget.model()
+            columns = 1 if isinstance(model, QAbstractListModel) else model.columnCount()
+            for row in range(model.rowCount()):
+                for column in range(columns):
+                    index = model.index(row, column)
+                    texts += [str(index.data(role)) for role in (Qt.ItemDataRole.DisplayRole,
+                                                                 Qt.ItemDataRole.ToolTipRole)]
+    return texts

@@ -9,7 +9,7 @@ from app.bootstrap import psa_secret_key
 from app.services.settings import ApprovalPolicy
 from app.ui.dialogs.connection import PsaConnectionDialog, SecretField
 from app.ui.views.settings import COL_COMPANIES, COL_PRODUCTS, SettingsView
-from tests.ui.admin_support import closed, context, cw_sandbox, cw_server, tasks, tls  # noqa: F401
+from tests.ui.admin_support import closed, context, cw_sandbox, cw_server, tasks, tls, widget_texts  # noqa: F401
 
 
 def type_into(qtbot, widget: QLineEdit | SecretField, text: str) -> None:
@@ -191,30 +191,6 @@ def fill_microsoft(qtbot, dialog, scenario, server, secret: str) -> None:
         type_into(qtbot, edit, server.url)
 
 
-def widget_texts() -> list[str]:
-    """Every text a person could see or copy from any widget alive, item models included."""
-    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, QComboBox, QLabel, \
-        QPlainTextEdit, QTextEdit
-
-    texts = []
-    for widget in QApplication.allWidgets():
-        texts += [widget.windowTitle(), widget.toolTip(), widget.statusTip(), widget.whatsThis()]
-        if isinstance(widget, (QLineEdit, QLabel, QAbstractButton)):
-            texts.append(widget.text())
-        if isinstance(widget, QLineEdit):
-            texts.append(widget.placeholderText())
-        if isinstance(widget, (QPlainTextEdit, QTextEdit)):
-            texts.append(widget.toPlainText())
-        if isinstance(widget, QComboBox):
-            texts += [widget.itemText(i) for i in range(widget.count())]
-        if isinstance(widget, QAbstractItemView) and widget.model() is not None:
-            model = widget.model()
-            for row in range(model.rowCount()):
-                for column in range(model.columnCount()):
-                    index = model.index(row, column)
-                    texts += [str(index.data(role)) for role in (Qt.ItemDataRole.DisplayRole,
-                                                                 Qt.ItemDataRole.ToolTipRole)]
-    return texts
 
 
 def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, tasks, cw_server, cw_sandbox,

@@ -87,9 +87,15 @@ def _held_operation(row: records.HeldRecord) -> HeldOperation:
                          state=HeldState(row.status.value), decided_by=row.decided_by)
 
 
-def _company_of(agreement_id: str) -> tuple[str, str] | None:
-    """The PSA company (id, name) of a cached agreement, if the catalog holds it."""
-    agreement = PsaAgreement.get_or_none(PsaAgreement.psa_id == agreement_id)
+def _company_of(agreement_id: str, connection_id: int | None = None) -> tuple[str, str] | None:
+    """The PSA company (id, name) of a cached agreement, if the catalog holds it.
+
+    ``connection_id``: the PSA connection written to; two PSAs may number their agreements alike.
+    """
+    query = PsaAgreement.select().where(PsaAgreement.psa_id == agreement_id)
+    if connection_id is not None:
+        query = query.where(PsaAgreement.connection == connection_id)
+    agreement = query.first()
     if agreement is None:
         return None
     company = PsaCompany.get_or_none(
@@ -160,10 +166,14 @@ class DbSyncStore:
     # -- the audit log ---------------------------------------------------------------
 
     def audit(self, record: AuditRecord) -> None:
+        self.audit_write(record, None)
+
+    def audit_write(self, record: AuditRecord, connection_id: int | None) -> None:
+        """Record a write; ``connection_id``: the PSA connection it went to (whose catalog names its company)."""
         with connected():
             # The agreement's own company when the catalog knows it: a tenant
             # billed to several companies names each write's real company.
-            company_id, company_name = _company_of(record.agreement_id) or ("", "")
+            company_id, company_name = _company_of(record.agreement_id, connection_id) or ("", "")
             AuditLog(now=self._now).record(
                 actor=record.actor, at=record.at, tenant_id=record.tenant_id, company_id=company_id,
                 company_name=company_name or record.company, agreement_id=record.agreement_id,

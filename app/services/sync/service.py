@@ -19,7 +19,7 @@ from app.errors import ConfigurationError
 from app.models.records import RunStatus
 from app.services.sync.db_store import DbSyncStore
 from app.services.sync.engine import InventoryFetcher, Status, SyncEngine, TenantResult, run_many
-from app.services.sync.store import SyncStore, TenantSetup
+from app.services.sync.store import AuditRecord, TenantSetup
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
@@ -53,15 +53,21 @@ class RunSummary:
 
 
 class _ConnectionStore:
-    """A store that shows a tenant's mappings billed through one PSA connection only."""
+    """A store that shows a tenant's mappings billed through one PSA connection only,
+    and audits each write as one to that connection."""
 
-    def __init__(self, store: SyncStore, profile_ids: set[str]) -> None:
+    def __init__(self, store: DbSyncStore, profile_ids: set[str], connection_id: int) -> None:
         self._store = store
         self._profiles = profile_ids
+        self._connection_id = connection_id
 
     def setup(self, tenant_id: str) -> TenantSetup:
         setup = self._store.setup(tenant_id)
         return replace(setup, mappings=tuple(m for m in setup.mappings if m.profile.id in self._profiles))
+
+    def audit(self, record: AuditRecord) -> None:
+        # Two PSAs may number their agreements alike: the audit names the company of this connection's one.
+        self._store.audit_write(record, self._connection_id)
 
     def __getattr__(self, name: str):  # everything else: the store itself
         return getattr(self._store, name)
@@ -100,7 +106,7 @@ class SyncService:
 
     def engine(self, connection_id: int, actor: str) -> SyncEngine:
         profiles = {p.id for p in self.context.profiles.all(connection_id)}
-        store = _ConnectionStore(DbSyncStore(self.context.settings, now=self.context.now), profiles)
+        store = _ConnectionStore(DbSyncStore(self.context.settings, now=self.context.now), profiles, connection_id)
         return SyncEngine(psa=self.context.psa(connection_id), fetch_inventory=self._inventory_fetcher(),
                           store=store, actor=actor, today=self.today, now=self.context.now)
 

@@ -30,7 +30,9 @@ from app.ui.views.settings_forms import NotificationsPage, SyncPage
 from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
 
 COL_NAME, COL_KIND, COL_ADDRESS, COL_SECRETS, COL_COMPANIES, COL_AGREEMENTS, COL_TYPES, COL_PRODUCTS = range(8)
-_ADDRESS_FIELDS = ("site", "api_url", "zone", "url")
+#: Where each kind keeps its address (KINDS fields): ConnectWise's site, Halo's resource server, Autotask's
+#: zone lookup (its zone is found from the API user), then its API user, which names the Autotask database.
+_ADDRESS_FIELDS = ("site", "api_url", "lookup_url", "zone", "url", "username")
 
 
 def _address(s: PsaConnectionSummary) -> str:
