@@ -10,6 +10,7 @@ window, tray and scheduler wired together — and runs until Quit.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import logging.handlers
 import re
@@ -134,10 +135,24 @@ class Shell:
             self.tray.set_state(TrayState.IDLE, "seatsync: up to date")
 
 
+#: What a sync imports: loaded with the window, not by the first sync's workers. An import compiles its
+#: module when no bytecode is cached (a fresh install, PYTHONDONTWRITEBYTECODE), and compiling holds the
+#: interpreter lock for its whole length: done by the workers of the first "Sync now", it stalls the window.
+SYNC_MODULES = (
+    "app.services.sync.service",
+    "app.services.microsoft",
+    "app.services.psa.connectwise.adapter",
+    "app.services.psa.autotask.adapter",
+    "app.services.psa.halopsa.adapter",
+)
+
+
 def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None = None,
                 tray: bool | None = None, schedule: ScheduleSettings | None = None,
                 views: list | None = None) -> Shell:
     """Build the window, tray and scheduler over ``context`` (not shown, scheduler not started)."""
+    for module in SYNC_MODULES:
+        importlib.import_module(module)
     with_tray = Tray.available() if tray is None else tray
     tasks = Tasks()
     schedule = schedule or ScheduleSettings(enabled=context.settings.sync_enabled,
