@@ -37,7 +37,7 @@ class Preferences:
 @dataclass(frozen=True, kw_only=True)
 class PreferencesState:
     preferences: Preferences
-    companies: tuple[tuple[str, str], ...]  # (PSA company id, name), for overrides
+    companies: tuple[tuple[str, str], ...]  # (seatsync's company id, name), for overrides
     smtp_password_set: bool
     webhook_set: bool
 
@@ -56,7 +56,9 @@ class PreferencesService:
     def load(self) -> PreferencesState:
         s = self.context.settings
         secrets: SecretStore = self.context.secrets
-        companies = {c.psa_id: c.name for c in self.context.companies.all()}
+        connections = {c.id: c.name for c in self.context.psa_connections.all()}
+        companies = {str(c.id): c.name if len(connections) < 2 else f"{c.name} ({connections.get(c.connection_id)})"
+                     for c in self.context.companies.all()}
         return PreferencesState(
             preferences=Preferences(
                 sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),

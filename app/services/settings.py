@@ -213,7 +213,8 @@ class Settings:
         return self._get("approval.policy")
 
     def set_approval_policy(self, policy: ApprovalPolicy | str, company_id: str | None = None) -> None:
-        """Set the global policy, or (with ``company_id``, a PSA company id) that company's override."""
+        """Set the global policy, or (with ``company_id``) that company's override. A company is named by
+        seatsync's id for it (``CompanyRecord.id``): PSA company ids repeat across PSA connections."""
         policy = _policy(policy)
         if company_id is None:
             self._set("approval.policy", policy)

@@ -346,3 +346,32 @@ def test_migrating_to_an_unknown_target_is_refused(tmp_path):
             migrate(db, target=99)
     finally:
         db.close()
+
+
+def test_a_version_3_policy_override_moves_to_each_company_its_psa_id_named(tmp_path):
+    """0004: an override keyed by a PSA company id goes to every company with that id, and only to them."""
+    path = tmp_path / "v3.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=3) == [1, 2, 3]
+    t = instant_text(T0)
+    m = {model.__name__: model for model in V1.MODELS}  # settings and companies kept their version 1 shape
+    with old.bind_ctx(V1.MODELS):
+        cw = m["PsaConnection"].create(kind="connectwise", name="CW", settings="{}", created_at=t)
+        halo = m["PsaConnection"].create(kind="halopsa", name="Halo", settings="{}", created_at=t)
+        ids = {(connection.name, psa_id): m["PsaCompany"].create(
+            connection=connection, psa_id=psa_id, name=f"{connection.name} {psa_id}", identifier="", domains="[]",
+            active=True).id for connection, psa_id in ((cw, "12"), (halo, "12"), (cw, "13"))}
+        for key, value in (("approval.policy.company.12", '"hold_all"'), ("approval.policy.company.99", '"apply_all"'),
+                           ("approval.policy.company.13", '"hold_decreases"'), ("approval.policy", '"apply_all"')):
+            m["Setting"].create(key=key, value=value, updated_at=t)
+    old.close()
+
+    open_database(path)
+    try:
+        settings = Settings()
+        assert settings.approval_overrides() == {
+            str(ids["CW", "12"]): ApprovalPolicy.HOLD_ALL, str(ids["Halo", "12"]): ApprovalPolicy.HOLD_ALL,
+            str(ids["CW", "13"]): ApprovalPolicy.HOLD_DECREASES}  # "99" named no company: dropped
+        assert settings.approval_policy() is ApprovalPolicy.APPLY_ALL
+    finally:
+        close_database()

@@ -125,7 +125,7 @@ class DbKit:
     def set_policy(self, tenant_id: str, policy: ApprovalPolicy) -> None:
         settings = Settings()
         for link in Tenants().links_of_tenant(tenant_id):
-            settings.set_approval_policy(policy.mode, company_id=link.company_psa_id)
+            settings.set_approval_policy(policy.mode, company_id=str(link.company_id))
         settings.set_max_seats_change_per_line(policy.max_seats_per_line)
         settings.set_max_operations_per_run(policy.max_operations_per_run)
 

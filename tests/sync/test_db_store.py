@@ -69,6 +69,12 @@ def database(path):
     close_database()
 
 
+def company_key(psa_id: str) -> str:
+    """How settings name a company: seatsync's id for it."""
+    [company] = [c for c in Companies().all() if c.psa_id == psa_id]
+    return str(company.id)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
@@ -121,7 +127,7 @@ def test_the_database_store_has_every_method_of_the_port():
 def test_setup_reads_the_tenant_its_mappings_exclusions_and_policy(database):
     seeded = _seed()
     settings = Settings()
-    settings.set_approval_policy(Mode.HOLD_DECREASES, company_id="20")
+    settings.set_approval_policy(Mode.HOLD_DECREASES, company_id=company_key("20"))
     settings.set_max_seats_change_per_line(10)
     settings.set_max_operations_per_run(None)
     setup = DbSyncStore().setup(T1)
@@ -136,9 +142,19 @@ def test_setup_reads_the_tenant_its_mappings_exclusions_and_policy(database):
     assert DbSyncStore().setup(T1).policy.mode is Mode.HOLD_ALL
 
 
+def test_an_override_holds_for_its_company_only_when_another_psa_numbers_a_company_alike(database):
+    _seed()  # T1 bills to ConnectWise's company "19"
+    halo = PsaConnections().create(kind="halopsa", name="Halo").id
+    Companies().replace(halo, [PsaCompany(id="19", name="Halo 19")])
+    Tenants().link(T2, Companies().by_psa_id(halo, "19").id)
+    Settings().set_approval_policy(Mode.HOLD_ALL, company_id=str(Companies().by_psa_id(halo, "19").id))
+    assert DbSyncStore().setup(T2).policy.mode is Mode.HOLD_ALL
+    assert DbSyncStore().setup(T1).policy.mode is Mode.APPLY_ALL
+
+
 def test_a_tenant_billed_to_no_company_takes_the_global_policy_and_default_caps(database):
     _seed()
-    Settings().set_approval_policy(Mode.HOLD_DECREASES, company_id="19")
+    Settings().set_approval_policy(Mode.HOLD_DECREASES, company_id=company_key("19"))
     setup = DbSyncStore().setup(T2)
     assert (setup.company_name, setup.policy) == (
         "", ApprovalPolicy(mode=Mode.APPLY_ALL, max_seats_per_line=50, max_operations_per_run=500))

@@ -145,8 +145,9 @@ def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, conte
     s = context.settings
     assert s.sync_time.strftime("%H:%M") == "07:30"
     assert s.approval_policy() is ApprovalPolicy.HOLD_DECREASES
-    assert s.approval_policy("251") is ApprovalPolicy.HOLD_ALL
-    assert s.approval_policy("250") is ApprovalPolicy.HOLD_DECREASES
+    fabrikam, contoso = (str(context.companies.by_psa_id(connection.id, psa_id).id) for psa_id in ("251", "250"))
+    assert s.approval_policy(fabrikam) is ApprovalPolicy.HOLD_ALL
+    assert s.approval_policy(contoso) is ApprovalPolicy.HOLD_DECREASES
     assert s.max_seats_change_per_line == 10
     assert s.max_operations_per_run is None
     assert s.notifications.webhook_enabled and s.notifications.tray_muted == ("unmapped_license",)

@@ -29,8 +29,7 @@ from app.models.connections import PsaCompany
 from app.models.database import db
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
-from app.services.settings import ApprovalPolicy as Mode
-from app.services.settings import Settings
+from app.services.settings import ApprovalPolicy as Mode, Settings
 from app.services.sync.store import ApprovalPolicy, AuditRecord, HeldOperation, HeldState, JournalState, TenantSetup
 
 #: From the most permissive approval mode to the strictest.
@@ -121,8 +120,8 @@ class DbSyncStore:
             if tenant is None:
                 raise UnknownTenant(f"(tenant {tenant_id})", tenant_id=tenant_id)
             links = Tenants().links_of_tenant(tenant_id)
-            companies = list(dict.fromkeys((link.company_psa_id, link.company_name) for link in links))
-            modes = [self.settings.approval_policy(psa_id) for psa_id, _ in companies]
+            companies = list(dict.fromkeys((link.company_id, link.company_name) for link in links))
+            modes = [self.settings.approval_policy(str(company_id)) for company_id, _ in companies]
             policy = ApprovalPolicy(
                 mode=strictest(modes) if modes else self.settings.approval_policy(),
                 max_seats_per_line=self.settings.max_seats_change_per_line,
