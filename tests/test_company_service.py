@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
-from app.billing.types import FilterField, Mapping, Operation, OpKind, RowKey, UserFilter
+from app.billing.types import FilterField, Mapping, RowKey, UserFilter
 from app.bootstrap import open_context
 from app.models.records import RunStatus
 from app.models.repositories import Approvals

@@ -11,13 +11,12 @@ from email import message_from_bytes
 
 import pytest
 
+from app.billing.operations import Operation, OpKind
 from app.billing.types import (
     BillingProfile,
     Exclusion,
     License,
     Mapping,
-    Operation,
-    OpKind,
     Product,
     RowKey,
     Subscription,

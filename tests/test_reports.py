@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import (
     Agreement,
@@ -17,8 +18,6 @@ from app.billing.types import (
     License,
     LineKind,
     Mapping,
-    Operation,
-    OpKind,
     PriceKind,
     PricePolicy,
     Product,

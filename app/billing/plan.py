@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from app.billing.description import line_description
 from app.billing.markers import dated_marker, main_marker, operation_key
+from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.quantities import RowCounts, billed_quantity, row_counts
@@ -39,17 +40,11 @@ from app.billing.retired import retire, retired_lines, successor_start
 from app.billing.types import (
     Agreement,
     AgreementStatus,
-    Basis,
     BillingOption,
     Exclusion,
-    Finding,
-    FindingKind,
     Line,
     LineKind,
     Mapping,
-    Operation,
-    OpKind,
-    Plan,
     QuantityBasis,
     TenantInventory,
 )

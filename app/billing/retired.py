@@ -21,8 +21,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from app.billing.markers import main_marker, operation_key
+from app.billing.operations import Basis, Operation, OpKind
 from app.billing.periods import agreement_period
-from app.billing.types import Agreement, Basis, Line, LineKind, Mapping, Operation, OpKind
+from app.billing.types import Agreement, Line, LineKind, Mapping
 
 _ONE_DAY = timedelta(days=1)
 

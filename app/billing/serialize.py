@@ -12,7 +12,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from app.billing.types import Basis, BillingOption, Finding, FindingKind, Operation, OpKind, Plan, RowKey
+from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
+from app.billing.types import BillingOption, RowKey
 
 
 def to_data(value: Any) -> Any:

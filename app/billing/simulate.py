@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
-from app.billing.types import Line, LineKind, OpKind, Plan
+from app.billing.operations import OpKind, Plan
+from app.billing.types import Line, LineKind
 
 
 def apply_plan(lines: Iterable[Line], plan: Plan) -> tuple[Line, ...]:

@@ -7,9 +7,9 @@ import json
 import sys
 from datetime import date
 
+from app.billing.operations import Plan
 from app.billing.plan import plan
 from app.billing.serialize import plan_to_data, to_data
-from app.billing.types import Plan
 from app.commands.common import app_context, resolve_company
 from app.commands.render import render_plans
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.billing.types import OpKind, Plan
+from app.billing.operations import OpKind, Plan
 
 _VERBS = {
     OpKind.CREATE_LINE: "create line",

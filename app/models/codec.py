@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.billing.operations import Operation
 from app.billing.serialize import operation_from_data, to_data
-from app.billing.types import Operation
 from app.errors import SeatsyncError
 from app.models.fields import dump_json
 

@@ -14,7 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from app.billing.types import Operation, UserFilter
+from app.billing.operations import Operation
+from app.billing.types import UserFilter
 from app.errors import SeatsyncError
 
 

@@ -13,23 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.billing.operations import FindingKind, Operation, OpKind
 from app.billing.plan import main_marker, plan
 from app.billing.proration import line_amount
 from app.billing.quantities import billed_quantity, row_counts
-from app.billing.types import (
-    Agreement,
-    BillingOption,
-    Cycle,
-    FindingKind,
-    License,
-    Line,
-    LineKind,
-    Mapping,
-    Operation,
-    OpKind,
-    TenantInventory,
-    User,
-)
+from app.billing.types import Agreement, BillingOption, Cycle, License, Line, LineKind, Mapping, TenantInventory, User
 
 _QUIET = {FindingKind.UNMAPPED_LICENSE}
 _ORDER = ("main", "cancel", "prorate", "credit", "description")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from app.billing.types import Basis, Operation, OpKind
+from app.billing.operations import Basis, Operation, OpKind
 from app.bootstrap import Context
 from app.errors import SeatsyncError
 from app.models.records import AuditRecord, HeldRecord, HeldStatus, TenantRecord

@@ -6,15 +6,9 @@ from datetime import date
 
 import pytest
 
+from app.billing.operations import FindingKind
 from app.billing.plan import plan
-from app.billing.types import (
-    AgreementStatus,
-    Exclusion,
-    FindingKind,
-    Line,
-    Subscription,
-    Term,
-)
+from app.billing.types import AgreementStatus, Exclusion, Line, Subscription, Term
 from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile
 
 TODAY = date(2026, 1, 16)

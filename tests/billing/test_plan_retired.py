@@ -18,9 +18,10 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.operations import OpKind
 from app.billing.plan import plan
 from app.billing.simulate import apply_plan
-from app.billing.types import Exclusion, FilterField, License, OpKind, Subscription, Term, UserFilter
+from app.billing.types import Exclusion, FilterField, License, Subscription, Term, UserFilter
 from tests.billing.builders import SKU, SKU2, agreement, inventory, lic, main_line, mapping, users
 
 CREATE, PRORATE, CANCEL = OpKind.CREATE_LINE, OpKind.ADD_PRORATE, OpKind.CANCEL_LINE

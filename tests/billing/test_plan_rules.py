@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.operations import OpKind
 from app.billing.plan import plan
-from app.billing.types import Anchor, BillingOption, Cycle, OpKind
+from app.billing.types import Anchor, BillingOption, Cycle
 from tests.billing.builders import agreement, inventory, lic, main_line, mapping, profile
 
 CREATE, SET, PRORATE, CREDIT, CANCEL, DESC = (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.ADD_PRORATE,

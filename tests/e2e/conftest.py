@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from app.billing.types import BillingProfile, Exclusion, FindingKind, Mapping
+from app.billing.operations import FindingKind
+from app.billing.types import BillingProfile, Exclusion, Mapping
 from app.bootstrap import Context, open_context
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
 from app.sandbox.world import SandboxWorld

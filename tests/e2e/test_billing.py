@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.billing.types import FindingKind
+from app.billing.operations import FindingKind
 from tests.e2e.conftest import E3, EXO, MID, NEXT, PERIOD_END, SPB, START, Tenant, findings, make_tenant
 
 PRORATES = pytest.mark.parametrize("prorates", [True, False], ids=["prorating", "not-prorating"])

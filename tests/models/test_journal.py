@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.billing.types import Basis, BillingOption, Operation, OpKind, RowKey
+from app.billing.operations import Basis, Operation, OpKind
+from app.billing.types import BillingOption, RowKey
 from app.models.codec import UnreadableOperation, operation_from_json, operation_to_json
 from app.models.records import HeldStatus, JournalConflict, JournalState, RecordNotFound
 from app.models.repositories import Approvals, Journal, SyncRuns

@@ -11,12 +11,19 @@ import peewee
 import pytest
 
 from app import __version__
-from app.billing import types as core
-from app.models import DatabaseTooNew, close_database, current_version, latest_version, migrate, open_database
-from app.models import schema as schema
+from app.billing import operations as ops, types as core
+from app.models import (
+    DatabaseTooNew,
+    close_database,
+    current_version,
+    latest_version,
+    migrate,
+    open_database,
+    schema as schema,
+)
+from app.models.codec import operation_to_json
 from app.models.database import BaseModel, sqlite_database
 from app.models.fields import instant_text
-from app.models.codec import operation_to_json
 from app.models.records import ConsentStatus, HeldStatus, JournalState, RunStatus
 from app.models.repositories import (
     Approvals,
@@ -219,8 +226,8 @@ def test_a_version_1_database_with_data_upgrades_intact(tmp_path):
         close_database()
 
 
-def _v2_operation(key: str, kind: core.OpKind, quantity: int) -> str:
-    return operation_to_json(core.Operation(
+def _v2_operation(key: str, kind: ops.OpKind, quantity: int) -> str:
+    return operation_to_json(ops.Operation(
         key=key, kind=kind, row=core.RowKey(tenant_id=TENANT, sku_id=SKU), agreement_id="A7", product_id="P1",
         marker="seatsync:bp", effective=date(2024, 3, 1), quantity=quantity, before=quantity - 1,
         unit_price=Decimal("18.10"), amount=Decimal("18.10")))
@@ -245,7 +252,7 @@ def test_a_version_2_journal_keeps_writes_attempted_and_moves_held_operations_ap
         }
         for key, (state, attempts, status) in rows.items():
             entry = m["JournalEntry"].create(
-                op_key=key, state=state, operation=_v2_operation(key, core.OpKind.SET_QUANTITY, 12),
+                op_key=key, state=state, operation=_v2_operation(key, ops.OpKind.SET_QUANTITY, 12),
                 tenant_id=TENANT, psa_record_id="L-1" if state == "done" else "", attempts=attempts,
                 error="400" if state == "failed" else "", sync_run=run, created_at=t, updated_at=t)
             if status:

@@ -8,9 +8,8 @@ on worker threads, and the tenant lock across processes.
 
 from __future__ import annotations
 
-import os
-
 import inspect
+import os
 import subprocess
 import sys
 import textwrap
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from app.billing import types as core
+from app.billing import operations as ops, types as core
 from app.errors import SeatsyncError
 from app.models import close_database, open_database
 from app.models.database import db
@@ -38,8 +37,7 @@ from app.models.repositories import (
     Tenants,
 )
 from app.services.psa.port import PsaCompany
-from app.services.settings import ApprovalPolicy as Mode
-from app.services.settings import Settings
+from app.services.settings import ApprovalPolicy as Mode, Settings
 from app.services.sync.db_store import DatabaseNotOpen, DbSyncStore, UnknownTenant, strictest
 from app.services.sync.store import (
     ApprovalPolicy,
@@ -83,9 +81,9 @@ class Clock:
         return self.now
 
 
-def _op(key: str, kind: core.OpKind = core.OpKind.SET_QUANTITY, quantity: int = 13, *,
-        agreement: str = "A7", marker: str = "seatsync:bp", tenant: str = T1) -> core.Operation:
-    return core.Operation(key=key, kind=kind, row=core.RowKey(tenant_id=tenant, sku_id=BP), agreement_id=agreement,
+def _op(key: str, kind: ops.OpKind = ops.OpKind.SET_QUANTITY, quantity: int = 13, *,
+        agreement: str = "A7", marker: str = "seatsync:bp", tenant: str = T1) -> ops.Operation:
+    return ops.Operation(key=key, kind=kind, row=core.RowKey(tenant_id=tenant, sku_id=BP), agreement_id=agreement,
                           product_id="P1", marker=marker, effective=date(2026, 1, 5), quantity=quantity,
                           before=10, unit_price=Decimal("22.00"), amount=Decimal("66.00"))
 
@@ -188,7 +186,7 @@ def _held_state(store, key: str) -> HeldState:  # type: ignore[no-untyped-def]
 def _script(store) -> list[object]:  # type: ignore[no-untyped-def]
     """One run of every store call; what each answers, in order."""
     seen: list[object] = []
-    create = _op("create", core.OpKind.CREATE_LINE, 10)
+    create = _op("create", ops.OpKind.CREATE_LINE, 10)
     seen.append(store.journal_begin(T1, create))
     store.journal_set("create", JournalState.DONE, psa_id="L-1")
     seen.append(store.journal_begin(T1, create))  # done: never again
@@ -197,13 +195,13 @@ def _script(store) -> list[object]:  # type: ignore[no-untyped-def]
     seen.append([op.key for op in store.unsettled(T1)])
     seen.append(store.last_written(T1))
     store.journal_set("raise", JournalState.DONE, psa_id="L-1")
-    prorate = _op("prorate", core.OpKind.ADD_PRORATE, 3, agreement="A8", marker="seatsync:pr")
+    prorate = _op("prorate", ops.OpKind.ADD_PRORATE, 3, agreement="A8", marker="seatsync:pr")
     store.journal_begin(T1, prorate)
     store.journal_set("prorate", JournalState.FAILED, error="400")
     seen.append((store.unsettled(T1), store.last_written(T1), store.known_agreements(T1)))
     seen.append(store.journal_begin(T1, prorate))
     store.journal_set("prorate", JournalState.DONE, psa_id="L-2")
-    store.journal_begin(T2, _op("theirs", core.OpKind.CREATE_LINE, 4, agreement="B1", tenant=T2))
+    store.journal_begin(T2, _op("theirs", ops.OpKind.CREATE_LINE, 4, agreement="B1", tenant=T2))
     store.journal_set("theirs", JournalState.NOT_APPLIED)
     seen.append((store.last_written(T1), store.known_agreements(T1), store.known_agreements(T2), store.unsettled(T2)))
 
@@ -278,7 +276,7 @@ def test_a_worker_thread_gets_its_own_connection_and_leaves_it_closed(database):
 
     def worker(n: int) -> None:
         try:
-            op = _op(f"k{n}", core.OpKind.CREATE_LINE, n, marker=f"seatsync:{n}")
+            op = _op(f"k{n}", ops.OpKind.CREATE_LINE, n, marker=f"seatsync:{n}")
             seen.append(store.journal_begin(T1, op))
             store.journal_set(op.key, JournalState.DONE, psa_id=str(n))
             seen.append(db.is_closed())

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from app.billing.types import Exclusion, FindingKind
+from app.billing.operations import FindingKind
+from app.billing.types import Exclusion
+from app.services import settings
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import Status, run_many
-from app.services import settings
 from app.services.sync.store import ApprovalPolicy, JournalState
 from tests.sync.conftest import EXO, NEW_SKU, SPB
 

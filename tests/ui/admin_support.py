@@ -106,10 +106,9 @@ def seed_world(context: Context, sandbox: ConnectWiseSandbox, server: SandboxSer
     from datetime import UTC, datetime
     from decimal import Decimal
 
+    from app.billing.operations import Operation, OpKind
     from app.billing.plan import main_marker
-    from app.billing.types import (
-        BillingProfile, License, Mapping, Operation, OpKind, PriceKind, PricePolicy, RowKey, TenantInventory,
-    )
+    from app.billing.types import BillingProfile, License, Mapping, PriceKind, PricePolicy, RowKey, TenantInventory
     from app.models.records import ConsentStatus, TenantRecord
     from app.services.admin import AdminService, PsaDraft
 

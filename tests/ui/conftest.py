@@ -13,8 +13,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
-from app.billing.types import Operation, OpKind, RowKey
+from app.billing.types import RowKey
 from app.bootstrap import open_context
 from app.services.companies import CompanyService
 from app.services.scheduler import ScheduleSettings

@@ -10,8 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from app.billing.operations import Basis, Operation, OpKind
 from app.billing.plan import main_marker
-from app.billing.types import Basis, Operation, OpKind, RowKey
+from app.billing.types import RowKey
 from app.models.records import HeldStatus
 from app.models.repositories import Approvals
 from app.ui.views.approvals import COL_CHANGE, ApprovalsView
@@ -21,12 +22,12 @@ from app.ui.views.history import COL_ACTION, COL_COMPANY, HistoryView
 from app.ui.views.reports import COL_BILLED, COL_LEAKAGE, COL_LICENSE, COL_STATUS, COL_UNBILLED, ReportsView
 from app.ui.views.tables import ROW_ROLE
 from tests.ui.admin_support import (  # noqa: F401
-    closed,
     CONTOSO_TENANT,
     FABRIKAM_TENANT,
     FLOW_FREE,
     SPB,
     STANDARD,
+    closed,
     context,
     cw_sandbox,
     cw_server,

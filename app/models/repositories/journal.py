@@ -28,7 +28,8 @@ from datetime import datetime
 
 from peewee import fn
 
-from app.billing.types import Operation, OpKind, RowKey
+from app.billing.operations import Operation, OpKind
+from app.billing.types import RowKey
 from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories._base import Repository

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from app.billing.operations import Operation, OpKind
 from app.billing.proration import line_amount
-from app.billing.types import BillingOption, Line, LineKind, Operation, OpKind
+from app.billing.types import BillingOption, Line, LineKind
 from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
 from app.services.sync.store import AuditRecord, JournalState, SyncStore
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.billing.types import FindingKind, Operation, OpKind, Plan, RowKey
+from app.billing.operations import FindingKind, Operation, OpKind, Plan
+from app.billing.types import RowKey
 from app.services import settings
 from app.services.sync.store import ApprovalPolicy
 

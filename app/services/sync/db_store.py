@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
-from app.billing.types import Operation, RowKey
+from app.billing.operations import Operation
+from app.billing.types import RowKey
 from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement

@@ -19,19 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
 from app.billing.quantities import needs_users
-from app.billing.types import (
-    Agreement,
-    Finding,
-    FindingKind,
-    Line,
-    Mapping,
-    Operation,
-    Plan,
-    Product,
-    TenantInventory,
-)
+from app.billing.types import Agreement, Line, Mapping, Product, TenantInventory
 from app.errors import SeatsyncError
 from app.services.psa.port import PsaPort
 from app.services.sync.apply import Applier, TenantAborted, is_applied

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Protocol
 
-from app.billing.types import Exclusion, Mapping, Operation, OpKind, RowKey
+from app.billing.operations import Operation, OpKind
+from app.billing.types import Exclusion, Mapping, RowKey
 from app.models.records import HeldStatus, JournalState
 from app.services import settings
 

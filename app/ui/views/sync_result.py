@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from app.billing.types import Operation, OpKind
+from app.billing.operations import Operation, OpKind
 from app.services.company_rows import MappingChoices
 from app.ui.errors import explain
 from app.ui.widgets.tones import follow_palette, tint, tone
