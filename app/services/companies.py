@@ -104,6 +104,7 @@ class CompanyService:
         """Every PSA company that has at least one tenant, with its counts and badges."""
         overview = Overview()
         companies = {c.id: c for c in self.context.companies.all()}
+        connections = {c.id: c.name for c in self.context.psa_connections.all()}
         links = defaultdict(list)
         for fact in overview.links():
             links[fact.company_id].append(fact)
@@ -141,7 +142,8 @@ class CompanyService:
             last = last_sync(company, tenant_ids, runs, outcomes, failed)
             rows.append(CompanyRow(
                 id=company.id, psa_id=company.psa_id, connection_id=company.connection_id, name=company.name,
-                identifier=company.identifier, active=company.active, tenant_names=tuple(n for n, _ in tenants),
+                identifier=company.identifier, active=company.active, psa=connections.get(company.connection_id, ""),
+                tenant_names=tuple(n for n, _ in tenants),
                 licenses=count, unmapped=unmapped, held=sum(held[t] for t in tenant_ids), last_sync=last))
         rows.sort(key=lambda r: (r.name.casefold(), r.id))
         return rows

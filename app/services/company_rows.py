@@ -147,6 +147,7 @@ class CompanyRow:
     name: str
     identifier: str = ""
     active: bool = True
+    psa: str = ""  # the PSA connection's name
     tenant_names: tuple[str, ...] = ()
     licenses: int = 0
     unmapped: int = 0

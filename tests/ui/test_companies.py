@@ -14,7 +14,7 @@ from app.services.company_rows import CompanyRow, LastSync
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.service import RunSummary
 from app.ui.views.companies import CompaniesView
-from app.ui.views.companies_model import NAME, RESULT, UNMAPPED, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.companies_model import NAME, PSA, RESULT, UNMAPPED, CompanyFilterProxy, CompanyTableModel, Filter
 from tests.ui.seed import EXCHANGE, SPB, lic
 
 
@@ -167,6 +167,7 @@ def test_a_failed_sync_shows_on_the_company(qtbot, contoso, make_shell):
     row = view.model.row_at(0)
     assert row.failed and row.last_sync.detail == "Microsoft consent expired"
     assert view.proxy.index(0, RESULT).data() == "Failed"
+    assert view.table.isColumnHidden(PSA)  # one PSA connection: no PSA column
     assert view.filter_buttons[Filter.FAILED].text() == "Failed (1)"
 
 

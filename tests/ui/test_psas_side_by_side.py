@@ -35,6 +35,7 @@ from app.services.scheduler import ScheduleSettings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
+from app.ui.views.companies_model import NAME, PSA
 from app.ui.views.history import (
     COL_ACTION,
     COL_AFTER,
@@ -196,6 +197,12 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     qtbot.waitUntil(lambda: all(r.licenses for r in companies.model.rows()), timeout=10000)
     assert sorted((r.name, r.connection_id) for r in companies.model.rows()) == sorted(
         (psas.company_of[t], cw_id if t in ON_CONNECTWISE else other_id) for t in tenant)
+    # Two PSAs: the list says which each company is in.
+    assert not companies.table.isColumnHidden(PSA)
+    shown = {companies.proxy.index(n, NAME).data(): companies.proxy.index(n, PSA).data()
+             for n in range(companies.proxy.rowCount())}
+    names = {cw_id: context.psa_connections.get(cw_id).name, other_id: context.psa_connections.get(other_id).name}
+    assert shown == {psas.company_of[t]: names[cw_id if t in ON_CONNECTWISE else other_id] for t in tenant}
     window.grab().save(f"/tmp/side-by-side-{psas.other.kind}-companies.png")
 
     # ConnectWise's company: the quick-mapping dropdown offers ConnectWise's profiles only.

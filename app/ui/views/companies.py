@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.services.companies import CompanyRow, CompanyService, graph_users, outcome_of
 from app.ui.errors import explain
-from app.ui.views.companies_model import NAME, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.companies_model import NAME, PSA, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
 from app.ui.views.company import CompanyView
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.message_bar import MessageBar
@@ -177,6 +177,7 @@ class CompaniesView(QWidget):
         selected = self.selected_row()
         first = self.model.rowCount() == 0
         self.model.set_rows(rows)
+        self.table.setColumnHidden(PSA, len({r.connection_id for r in rows}) < 2)  # one PSA: the column says nothing
         if first and rows:
             self.table.resizeColumnsToContents()  # once: later loads keep the widths the user chose
         if selected is not None:

@@ -18,8 +18,8 @@ from app.services.company_rows import CompanyRow
 from app.ui.widgets.badge import BADGE_ROLE
 from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
-NAME, TENANTS, LICENSES, UNMAPPED, HELD, LAST_SYNC, RESULT = range(7)
-HEADERS = ("Company", "Tenants", "Licenses", "Unmapped", "Held", "Last sync", "Result")
+NAME, PSA, TENANTS, LICENSES, UNMAPPED, HELD, LAST_SYNC, RESULT = range(8)
+HEADERS = ("Company", "PSA", "Tenants", "Licenses", "Unmapped", "Held", "Last sync", "Result")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
@@ -38,6 +38,7 @@ class Filter(StrEnum):
 def _sort_key(column: int):  # type: ignore[no-untyped-def]
     return {
         NAME: lambda r: r.name.casefold(),
+        PSA: lambda r: r.psa.casefold(),
         TENANTS: lambda r: r.tenants,
         LICENSES: lambda r: r.licenses,
         UNMAPPED: lambda r: r.unmapped,
@@ -130,7 +131,7 @@ class CompanyTableModel(QAbstractTableModel):
         key = _sort_key(column)
         self._rows.sort(key=lambda r: (key(r), r.name.casefold(), r.id),
                         reverse=order == Qt.SortOrder.DescendingOrder)
-        self._search = [" ".join((r.name, r.identifier, *r.tenant_names)).casefold() for r in self._rows]
+        self._search = [" ".join((r.name, r.identifier, r.psa, *r.tenant_names)).casefold() for r in self._rows]
 
 
 def _count(row: CompanyRow, column: int) -> int:
@@ -157,6 +158,8 @@ def _align(column: int) -> Qt.AlignmentFlag:
 def _text(row: CompanyRow, column: int) -> str:
     if column == NAME:
         return row.name if row.active else f"{row.name} (inactive in the PSA)"
+    if column == PSA:
+        return row.psa
     if column == TENANTS:
         return str(row.tenants)
     if column == LICENSES:
