@@ -226,3 +226,4 @@ class AuditRecord:
     reason: str = ""
     psa_record_id: str = ""
     op_key: str = ""
+    connection_id: int | None = None  # the PSA connection written to

@@ -104,6 +104,9 @@ class AuditEntry(BaseModel):
     reason = TextField(default="")
     psa_record_id = CharField(max_length=64, default="")
     op_key = CharField(max_length=128, default="")
+    # The PSA connection written to (0005): PSA ids repeat across connections. No foreign key: the audit
+    # outlives a removed connection. NULL: not known (an entry from before 0005 that could not be placed).
+    connection_id = IntegerField(null=True)
 
     class Meta:
         table_name = "audit_entry"

@@ -166,7 +166,7 @@ class ExclusionService:
                 before_quantity=item.line.quantity, after_quantity=0,
                 before_amount=line_amount(item.line.quantity, item.line.unit_price), after_amount=0,
                 reason=f"{reason}; last billed day {_day_before(effective)}",
-                psa_record_id=line.id)
+                psa_record_id=line.id, connection_id=item.connection_id)
             cancelled.append(item)
         return CancelOutcome(cancelled=tuple(cancelled), failed=tuple(failed))
 

@@ -62,7 +62,7 @@ class Decisions:
 
 @dataclass(frozen=True, kw_only=True)
 class HistoryFilter:
-    company: str | None = None  # PSA ids
+    company: str | None = None  # keys of HistoryChoices: ``ref(connection id, PSA id)``
     agreement: str | None = None
     product: str | None = None
     since: date | None = None  # inclusive
@@ -76,9 +76,21 @@ class HistoryRow:
     product: str
 
 
+def ref(connection_id: int, psa_id: str) -> str:
+    """A PSA record's key across connections: PSA ids repeat from one PSA to another."""
+    return f"{connection_id}:{psa_id}"
+
+
+def unref(key: str) -> tuple[int, str]:
+    connection, _, psa_id = key.partition(":")
+    return int(connection), psa_id
+
+
 @dataclass(frozen=True, kw_only=True)
 class HistoryChoices:
-    companies: tuple[tuple[str, str], ...]  # (PSA id, name)
+    """What History filters on: (key, name) pairs; a key is ``ref(connection id, PSA id)``."""
+
+    companies: tuple[tuple[str, str], ...]
     agreements: tuple[tuple[str, str], ...]
     products: tuple[tuple[str, str], ...]
 
@@ -160,16 +172,23 @@ class ReviewService:
     # -- history ----------------------------------------------------------------------
 
     def history_choices(self) -> HistoryChoices:
+        """Companies, agreements and products of every PSA connection; named with their PSA when there are
+        several, since each PSA numbers its own records."""
         ctx = self.context
-        companies = {c.psa_id: c.name for c in ctx.companies.all()}
+        connections = ctx.psa_connections.all()
+        psa = {c.id: f" · {c.name}" if len(connections) > 1 else "" for c in connections}
+        companies: dict[str, str] = {}
         agreements: dict[str, str] = {}
         products: dict[str, str] = {}
-        for connection in ctx.psa_connections.all():
+        for connection in connections:
+            names = {c.psa_id: c.name for c in ctx.companies.all(connection.id)}
+            companies.update((ref(connection.id, psa_id), name + psa[connection.id]) for psa_id, name in names.items())
             for agreement in ctx.catalog.agreements(connection.id):
-                company = companies.get(agreement.company_id, agreement.company_id)
-                agreements[agreement.id] = f"{agreement.name} ({company})"
+                company = names.get(agreement.company_id, agreement.company_id)
+                agreements[ref(connection.id, agreement.id)] = f"{agreement.name} ({company}){psa[connection.id]}"
             for product in ctx.catalog.products(connection.id):
-                products[product.id] = product.description or product.identifier or product.id
+                products[ref(connection.id, product.id)] = (
+                    (product.description or product.identifier or product.id) + psa[connection.id])
         def ordered(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
             return tuple(sorted(values.items(), key=lambda item: item[1].lower()))
 
@@ -181,10 +200,16 @@ class ReviewService:
         since = datetime.combine(where.since, time.min, tzinfo=timezone.utc) if where.since else None
         until = datetime.combine(where.until + timedelta(days=1), time.min, tzinfo=timezone.utc) \
             if where.until else None
-        entries = self.context.audit.query(company=where.company, agreement=where.agreement, product=where.product,
-                                           since=since, until=until)
+        chosen = {name: unref(key) for name, key in (("company", where.company), ("agreement", where.agreement),
+                                                      ("product", where.product)) if key}
+        connections = {connection for connection, _ in chosen.values()}
+        if len(connections) > 1:
+            return []  # records of two PSAs: no entry names both
+        entries = self.context.audit.query(connection=next(iter(connections), None), since=since, until=until,
+                                           **{name: psa_id for name, (_, psa_id) in chosen.items()})
         # Names per connection: two PSAs may number their agreements and products alike. An entry's
-        # connection is that of the company it names among its tenant's companies.
+        # connection is the one it was written to; for an entry from before that was recorded, that of
+        # the company it names among its tenant's companies.
         agreements: dict[int, dict[str, str]] = {}
         products: dict[int, dict[str, str]] = {}
         for connection in self.context.psa_connections.all():
@@ -197,6 +222,8 @@ class ReviewService:
             billed_to.setdefault((link.tenant_id, link.company_psa_id), set()).add(connection_of[link.company_id])
 
         def named(entry: AuditRecord, names: dict[int, dict[str, str]], psa_id: str) -> str:
+            if entry.connection_id in names:
+                return names[entry.connection_id].get(psa_id, psa_id)
             connections = billed_to.get((entry.tenant_id, entry.company_id), set())
             if len(connections) == 1:
                 return names[next(iter(connections))].get(psa_id, psa_id)

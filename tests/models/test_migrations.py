@@ -382,3 +382,31 @@ def test_a_version_3_policy_override_moves_to_each_company_its_psa_id_named(tmp_
         assert settings.approval_policy() is ApprovalPolicy.APPLY_ALL
     finally:
         close_database()
+
+
+def test_a_version_4_audit_entry_gets_the_connection_whose_agreement_it_names_when_only_one_has_it(tmp_path):
+    """0005: entries written before connections were recorded are placed where that is certain."""
+    path = tmp_path / "v4.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=4) == [1, 2, 3, 4]
+    t = instant_text(T0)
+    m = {model.__name__: model for model in V1.MODELS}  # agreements and the audit kept their version 1 shape
+    with old.bind_ctx(V1.MODELS):
+        cw = m["PsaConnection"].create(kind="connectwise", name="CW", settings="{}", created_at=t)
+        halo = m["PsaConnection"].create(kind="halopsa", name="Halo", settings="{}", created_at=t)
+        for connection, agreement in ((cw, "7"), (halo, "7"), (cw, "8")):
+            m["PsaAgreement"].create(connection=connection, psa_id=agreement, company_psa_id="12", name="", type_name="",
+                                     cycle="monthly", anchor="calendar", start="2024-01-01", prorates=True,
+                                     status="active", currency="USD", fetched_at=t)
+        for agreement in ("7", "8", "9"):
+            m["AuditEntry"].create(at=t, actor="seatsync", tenant_id=TENANT, company_id="12", company_name="",
+                                   agreement_id=agreement, product_id="3", action="create_line", reason="",
+                                   psa_record_id="", op_key=f"k{agreement}")
+    old.close()
+
+    open_database(path)
+    try:
+        placed = {e.agreement_id: e.connection_id for e in AuditLog().query()}
+        assert placed == {"7": None, "8": cw.id, "9": None}  # 7: both PSAs have one; 9: neither
+    finally:
+        close_database()

@@ -15,6 +15,7 @@ from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.models.records import HeldStatus
 from app.models.repositories import Approvals
+from app.services.review import ref
 from app.ui.views.approvals import COL_CHANGE, ApprovalsView
 from app.ui.views.exclusions import ExclusionsView
 from app.ui.views.exclusions_cancel import CancelLinesDialog
@@ -174,14 +175,14 @@ def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, 
         audit.record(actor="seatsync", at=datetime(2026, 3, day, 6, 0, tzinfo=UTC), tenant_id=CONTOSO_TENANT,
                      company_id=company.psa_id, company_name=company.name, agreement_id=agreement,
                      product_id=product.id, action=action, before_quantity=1, after_quantity=2,
-                     before_amount="22.00", after_amount="44.00", reason="test")
+                     before_amount="22.00", after_amount="44.00", reason="test", connection_id=company.connection_id)
     view = show(qtbot, HistoryView(context, tasks))
     qtbot.waitUntil(lambda: view.model.rowCount() == 4 and view.company.count() == 4)
     assert view.model.index(0, COL_ACTION).data() == "add prorate"  # newest first
-    view.company.setCurrentIndex(view.company.findData(contoso.psa_id))
+    view.company.setCurrentIndex(view.company.findData(ref(contoso.connection_id, contoso.psa_id)))
     view.company.activated.emit(view.company.currentIndex())
     qtbot.waitUntil(lambda: view.model.rowCount() == 3)
-    view.product.setCurrentIndex(view.product.findData(bp.id))
+    view.product.setCurrentIndex(view.product.findData(ref(contoso.connection_id, bp.id)))
     view.product.activated.emit(view.product.currentIndex())
     qtbot.waitUntil(lambda: view.model.rowCount() == 2)
     view.since.setDate(view.since.date().fromString("2026-03-02", "yyyy-MM-dd"))
@@ -191,7 +192,7 @@ def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, 
     assert view.model.index(0, COL_COMPANY).data() == "Contoso Ltd"
     view.company.setCurrentIndex(0)
     view.product.setCurrentIndex(0)
-    view.agreement.setCurrentIndex(view.agreement.findData(agreement_f))
+    view.agreement.setCurrentIndex(view.agreement.findData(ref(fabrikam.connection_id, agreement_f)))
     view.until.setDate(view.until.date().fromString("2026-03-05", "yyyy-MM-dd"))
     view.use_until.setChecked(True)
     qtbot.waitUntil(lambda: view.model.rowCount() == 1 and view.model.index(0, COL_COMPANY).data() == "Fabrikam Inc")

@@ -33,6 +33,7 @@ def _record(row: AuditEntry) -> AuditRecord:
         reason=row.reason,
         psa_record_id=row.psa_record_id,
         op_key=row.op_key,
+        connection_id=row.connection_id,
     )
 
 
@@ -59,6 +60,7 @@ class AuditLog(Repository):
         reason: str = "",
         psa_record_id: str = "",
         op_key: str = "",
+        connection_id: int | None = None,
     ) -> AuditRecord:
         if not actor.strip():
             raise ValueError("an audit entry needs its actor (who or what made the change)")
@@ -78,12 +80,14 @@ class AuditLog(Repository):
             reason=reason,
             psa_record_id=str(psa_record_id),
             op_key=op_key,
+            connection_id=connection_id,
         )
         return _record(AuditEntry.get_by_id(row.id))
 
     def query(
         self,
         *,
+        connection: int | None = None,
         company: str | None = None,
         agreement: str | None = None,
         product: str | None = None,
@@ -94,9 +98,12 @@ class AuditLog(Repository):
     ) -> list[AuditRecord]:
         """Entries matching every filter given, in [since, until), oldest first.
 
-        ``company``, ``agreement`` and ``product`` are PSA ids; ``tenant`` a tenant GUID.
+        ``company``, ``agreement`` and ``product`` are PSA ids, of the PSA ``connection`` when given (an
+        entry whose connection is not known matches any); ``tenant`` a tenant GUID.
         """
         query = AuditEntry.select()
+        if connection is not None:
+            query = query.where((AuditEntry.connection_id == connection) | AuditEntry.connection_id.is_null())
         if company is not None:
             query = query.where(AuditEntry.company_id == str(company))
         if agreement is not None:

@@ -180,7 +180,7 @@ class DbSyncStore:
                 product_id=record.product_id, action=record.operation, before_quantity=record.before_quantity,
                 after_quantity=record.after_quantity, before_amount=record.before_amount,
                 after_amount=record.after_amount, reason=record.reason, psa_record_id=record.psa_record_id,
-                op_key=record.op_key)
+                op_key=record.op_key, connection_id=connection_id)
 
     def audits(self, tenant_id: str | None = None) -> list[AuditRecord]:
         """The audit entries (of ``tenant_id`` when given), oldest first."""
