@@ -208,9 +208,21 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     assert len(inputs.users) == 23 and inputs.license.sku_id == SPB
     assert [(ln.id, ln.quantity) for ln in inputs.lines] == [("9001", 21)]
     preview = preview_mapping(mapping, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
-                              today=TODAY)
+                              today=TODAY, others=inputs.others)
     assert preview.summary == "23 × 22.00 = 506.00 / month (was 21); prorate +2 (16 Nov 2026 – 30 Nov 2026): " \
                               "2 × 22.00 × 15/30 days = 22.00"
+
+    # Narrowed to an office, the row is new: the line billed now stops, the new one starts after it, unprorated.
+    leeds = replace(mapping, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
+    narrowed = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
+                               today=TODAY, others=inputs.others)
+    assert [(ln.kind, ln.quantity, ln.dates) for ln in narrowed.lines] == [("main", 23, "from 01 Dec 2026")]
+    assert any("stops at the end of its period" in note for note in narrowed.notes)
+    # Beside the row still mapped (another company's part of the tenant), a new filtered row prorates as usual.
+    beside = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
+                             today=TODAY, others=(mapping,))
+    assert [ln.kind for ln in beside.lines] == ["main", "prorate"]
+    assert not any("stops" in note for note in beside.notes)
 
 
 def test_the_preview_applies_usernames_included_and_minimum_quantities(world):
@@ -219,7 +231,7 @@ def test_the_preview_applies_usernames_included_and_minimum_quantities(world):
     mapping = Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=m365.id, included_quantity=2,
                       minimum_quantity=10, usernames_in_description=True)
     people = users("contoso.example", 14, [SPB])
-    preview = preview_mapping(mapping, [license_], agreement=m365, users=people, lines=(), today=TODAY)
+    preview = preview_mapping(mapping, [license_], agreement=m365, users=people, lines=(), today=TODAY, others=())
     main = preview.lines[0]
     assert (main.kind, main.quantity, main.amount, main.text) == ("main", 12, Decimal("264.00"),
                                                                   "12 × 22.00 = 264.00 / month")
@@ -228,7 +240,7 @@ def test_the_preview_applies_usernames_included_and_minimum_quantities(world):
     assert preview.basis == "14 assigned; − 2 included; at least 10 → 12 seats"
     fewer = preview_mapping(Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=m365.id,
                                     included_quantity=10, minimum_quantity=8), [license_], agreement=m365,
-                            users=None, lines=(), today=TODAY)
+                            users=None, lines=(), today=TODAY, others=())
     assert fewer.lines[0].text == "8 × 22.00 = 176.00 / month"
 
 
@@ -236,10 +248,11 @@ def test_the_preview_says_when_it_cannot_count_users(world):
     _, service, contoso, tenant, m365, block, bp, exo = world
     mapping = Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=m365.id,
                       user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
-    preview = preview_mapping(mapping, [lic(SPB, "BP", 5, 5)], agreement=m365, users=None, lines=(), today=TODAY)
+    preview = preview_mapping(mapping, [lic(SPB, "BP", 5, 5)], agreement=m365, users=None, lines=(), today=TODAY,
+                              others=())
     assert "users could not be read" in preview.error and preview.lines == ()
     assert "Choose an agreement" in preview_mapping(mapping, [], agreement=None, users=None, lines=(),
-                                                    today=TODAY).error
+                                                    today=TODAY, others=()).error
 
 
 def test_lines_from_written_follow_quantity_changes_and_cancellation(world):

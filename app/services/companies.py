@@ -204,9 +204,11 @@ class CompanyService:
                 note = f"The tenant's users could not be read: {error}"
         written = [(record.operation(), record.psa_record_id)
                    for record in ctx.journal.in_state(JournalState.DONE, tenant_id=target.tenant_id)]
+        others = tuple(m for m in ctx.mappings.for_tenant(target.tenant_id)
+                       if existing is None or m.row != existing.row)
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
                              users_note=note, lines=lines_from_written(written), choices=self.choices(company),
-                             existing=existing, today=self.today())
+                             existing=existing, today=self.today(), others=others)
 
     # -- commands -----------------------------------------------------------------------
 

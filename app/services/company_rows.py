@@ -214,6 +214,8 @@ class MappingInputs:
     choices: MappingChoices
     existing: Mapping | None
     today: date
+    #: The tenant's other mappings (the edited one excluded): they say which written lines stay billed.
+    others: tuple[Mapping, ...] = ()
 
     @property
     def license(self) -> License | None:

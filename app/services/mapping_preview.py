@@ -59,8 +59,11 @@ def _day(value: date | None) -> str:
 
 
 def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement: Agreement | None,
-                    users: tuple[User, ...] | None, lines: Iterable[Line], today: date) -> Preview:
-    """What a sync today would write for ``mapping``, given what seatsync last wrote (``lines``)."""
+                    users: tuple[User, ...] | None, lines: Iterable[Line], today: date,
+                    others: Iterable[Mapping]) -> Preview:
+    """What a sync today would write for ``mapping``, given what seatsync last wrote (``lines``) and the
+    tenant's other mappings (``others``: a written line no mapping names any more stops, and a new row of
+    its license starts after it, unprorated)."""
     if agreement is None:
         return Preview(error="Choose an agreement to see the line it would bill.")
     licenses = tuple(licenses)
@@ -68,6 +71,9 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
     inventory = TenantInventory(tenant_id=mapping.tenant_id, licenses=licenses, users=users)
     try:
         counts = row_counts(mapping, inventory)
+        # Lines the other mappings bill stay: only those no mapping names are retired in this preview.
+        kept = {main_marker(m.row) for m in others if m.row != mapping.row}
+        lines = tuple(replace(ln, written_row=None) if ln.marker in kept else ln for ln in lines)
         result = plan(inventory, [mapping], [], [agreement], lines, today)
     except ValueError as error:
         if "needs the tenant's users" in str(error):
@@ -76,6 +82,10 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         raise
     notes = [f.message for f in result.findings
              if f.sku_id.lower() == mapping.sku_id.lower() and f.kind not in _QUIET]
+    if any(op.kind is OpKind.CANCEL_LINE and op.row != mapping.row
+           and op.row.sku_id.lower() == mapping.sku_id.lower() for op in result.operations):
+        notes.append("The line billed now for this license stops at the end of its period; "
+                     "this row's line starts the day after.")
     if mapping.usernames_in_description and users is None:
         notes.append("Usernames are added at each sync (the tenant's users could not be read for this preview).")
     present = inventory.license(mapping.sku_id) is not None or mapping.basis.value in ("upn_domain", "sum_of_licenses")
@@ -86,7 +96,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
     if not billable:
         notes.append(f"The profile bills {profile.billing_option.value.replace('_', '-')}: amounts are 0.00.")
     basis = _basis_text(mapping, counts.purchased, counts.assigned, counts.base, quantity)
-    ops = result.operations
+    ops = [op for op in result.operations if op.row == mapping.row]
     # The main line first (what the invoice shows every period), then its dated lines.
     shown = sorted((_line(op, agreement) for op in ops), key=lambda line: _ORDER.index(line.kind))
     if not any(op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) for op in ops):
@@ -161,7 +171,8 @@ def lines_from_written(written: Iterable[tuple[Operation, str]]) -> tuple[Line, 
         if op.kind is OpKind.CREATE_LINE:
             lines[op.marker] = Line(id=psa_id or op.key, agreement_id=op.agreement_id, product_id=op.product_id,
                                     quantity=op.quantity, unit_price=op.unit_price, start=op.effective,
-                                    description=op.description, marker=op.marker)
+                                    description=op.description, marker=op.marker,
+                                    last_written_quantity=op.quantity, written_row=op.row)
         elif op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT):
             kind = LineKind.PRORATE if op.kind is OpKind.ADD_PRORATE else LineKind.CREDIT
             lines[op.marker] = Line(id=psa_id or op.key, agreement_id=op.agreement_id, product_id=op.product_id,

@@ -304,7 +304,8 @@ class MappingDialog(QDialog):
         else:
             self.preview = preview_mapping(mapping, self.inputs.licenses,
                                            agreement=self.inputs.choices.agreement(mapping.agreement_id),
-                                           users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today)
+                                           users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today,
+                                           others=self.inputs.others)
         self._show_preview()
         self.preview_updated.emit(self.preview)
 
