@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
+from app.billing.operations import Operation, OpKind
+from app.billing.plan import main_marker
 from app.billing.types import FilterField, Mapping, UserFilter
 from app.bootstrap import open_context
 from app.services.links import LinkRefused, LinkService, check_links
@@ -95,6 +100,27 @@ def test_unlinking_removes_the_mappings_the_link_carried(context, world):
     [whole] = context.tenants.links_of_tenant(tenant)
     assert service.unlink(whole) == 1
     assert context.tenants.links_of_tenant(tenant) == [] and context.mappings.for_tenant(tenant) == []
+
+
+def test_unlinking_is_refused_while_seatsync_still_bills_a_line_of_the_link(context, world):
+    dental, labs, tenant, mapping = world
+    [whole] = context.tenants.links_of_tenant(tenant)
+    written = Operation(key="v1-create", kind=OpKind.CREATE_LINE, row=mapping.row, agreement_id=mapping.agreement_id,
+                        product_id=mapping.profile.product.id, marker=main_marker(mapping.row),
+                        effective=date(2026, 11, 1), quantity=10)
+    context.journal.begin(written)
+    context.journal.mark_done(written.key, psa_record_id="9001")
+    with pytest.raises(LinkRefused, match="1 line.* of Contoso on Contoso Dental's agreements are still billed"):
+        LinkService(context).unlink(whole)
+    assert context.tenants.links_of_tenant(tenant) == [whole] and context.mappings.for_tenant(tenant) == [mapping]
+
+    # The mapping removed and synced: the line is cancelled from the next period, and the link may go.
+    context.mappings.delete(mapping.row)
+    cancel = replace(written, key="v1-cancel", kind=OpKind.CANCEL_LINE, line_id="9001", quantity=0, before=10)
+    context.journal.begin(cancel)
+    context.journal.mark_done(cancel.key)
+    assert LinkService(context).unlink(whole) == 0
+    assert context.tenants.links_of_tenant(tenant) == []
 
 
 def test_a_company_gets_a_second_tenant(context, world):

@@ -7,9 +7,11 @@ more than one link filters every link on the same field, with different
 values, so no user matches two links.
 
 Changing a link's filter re-keys the company's mappings of that tenant that
-followed the old filter, in one transaction; unlinking removes them. The
-planner then stops the lines of the old rows at the end of their period and
-starts the new rows the day after (docs/billing.md, "Retired rows").
+followed the old filter, in one transaction; the planner then stops the
+lines of the old rows at the end of their period and starts the new rows
+the day after (docs/billing.md, "Retired rows"). Unlinking removes the
+link's mappings, and is refused while seatsync still bills lines of it: a
+sync reaches a tenant only through its links.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from app.billing.operations import OpKind
 from app.billing.types import FilterField, Mapping, UserFilter
 from app.errors import SeatsyncError
-from app.models.records import CompanyLink, CompanyRecord
+from app.models.records import CompanyLink, CompanyRecord, JournalState
 from app.services.sync.db_store import connected
 
 if TYPE_CHECKING:
@@ -158,18 +161,45 @@ class LinkService:
             return ctx.tenants.link(tenant_id, company_id, user_filter)
 
     def unlink(self, link: CompanyLink) -> int:
-        """Remove the link and the mappings it carried (their lines stop at the end of the period)."""
+        """Remove the link and the mappings it carried; refused while seatsync still bills lines of it.
+
+        A sync reaches a tenant through its links: once unlinked, lines it left open on the company's
+        agreements would never be stopped. Removing the mappings and syncing stops them first.
+        """
         ctx = self.context
         with connected(), ctx.tenants.atomic():
+            billing = self._open_lines(link)
+            if billing:
+                tenant, company = ctx.tenants.get(link.tenant_id), ctx.companies.get(link.company_id)
+                raise LinkRefused(f"({billing} line(s) of {tenant.name} on {company.name}'s agreements are still "
+                                  "billed by seatsync: remove their mappings in the license table and sync, so the "
+                                  "lines stop at the end of the period; then unlink)")
             carried = self._carried(link)
             for mapping in carried:
                 ctx.mappings.delete(mapping.row)
             ctx.tenants.unlink(link.tenant_id, link.company_id, link.user_filter)
         return len(carried)
 
+    def _agreements(self, link: CompanyLink) -> set[str]:
+        company = self.context.companies.get(link.company_id)
+        return {a.id for a in self.context.catalog.agreements(company.connection_id, company.psa_id)}
+
     def _carried(self, link: CompanyLink) -> list[Mapping]:
         """The company's mappings of the link's tenant that follow the link's filter."""
-        company = self.context.companies.get(link.company_id)
-        agreements = {a.id for a in self.context.catalog.agreements(company.connection_id, company.psa_id)}
+        agreements = self._agreements(link)
         return [m for m in self.context.mappings.for_tenant(link.tenant_id)
                 if m.agreement_id in agreements and _same(m.user_filter, link.user_filter)]
+
+    def _open_lines(self, link: CompanyLink) -> int:
+        """Main lines seatsync created for the link's rows on the company's agreements and never cancelled."""
+        agreements, key = self._agreements(link), link.user_filter.key if link.user_filter else None
+        open_markers: set[str] = set()
+        for record in self.context.journal.in_state(JournalState.DONE, tenant_id=link.tenant_id):
+            op = record.operation()
+            if op.agreement_id not in agreements or (key is not None and op.row.filter_key != key):
+                continue
+            if op.kind is OpKind.CREATE_LINE:
+                open_markers.add(op.marker)
+            elif op.kind is OpKind.CANCEL_LINE:
+                open_markers.discard(op.marker)
+        return len(open_markers)
