@@ -100,6 +100,7 @@ def test_a_tenant_split_between_two_companies_by_office(qtbot, page, contoso, co
     with qtbot.waitSignal(company.loaded, timeout=5000):
         page.open_company(page.labs.id)
     assert "Contoso Dental (users whose office is York)" in company.subtitle.text()
+    assert "the mapping dialog counts the filtered users" in company.subtitle.text()
     assert company.model.rowCount() >= 1
     assert all(row.target.user_filter == UserFilter(field=FilterField.OFFICE, value="York")
                for row in company.detail.licenses)

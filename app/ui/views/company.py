@@ -199,7 +199,10 @@ class CompanyView(QWidget):
         read = f" · read {detail.read_at.astimezone():%d %b %Y %H:%M}" if detail.read_at else " · never read"
         attention = (f" · {detail.unmapped} license(s) need a billing profile" if detail.unmapped else "")
         held = f" · {detail.held} change(s) waiting for approval" if detail.held else ""
-        self.subtitle.setText(f"{len(detail.licenses)} licenses · {tenants}{read}{attention}{held}")
+        # Snapshots keep counts per license, not per user: a filtered link's rows show the whole tenant's.
+        counts = (" · seat counts are the whole tenant's; the mapping dialog counts the filtered users"
+                  if any(link.user_filter for link in detail.links) else "")
+        self.subtitle.setText(f"{len(detail.licenses)} licenses · {tenants}{read}{attention}{held}{counts}")
         if not self.progress.isVisible():
             self.sync_status.setText(_last_sync_text(detail))
         if not detail.choices.profiles:
