@@ -42,7 +42,9 @@ class LinkRefused(SeatsyncError):
 
 
 def describe(user_filter: UserFilter | None) -> str:
-    return "all users" if user_filter is None else f"users whose {FIELD_LABELS[user_filter.field]} is {user_filter.value}"
+    if user_filter is None:
+        return "all users"
+    return f"users whose {FIELD_LABELS[user_filter.field]} is {user_filter.value}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,8 +99,9 @@ def check_links(tenant_name: str, filters: list[tuple[str, UserFilter | None]]) 
                           "so no user is billed to two companies)")
     fields = {user_filter.field for _, user_filter in filters if user_filter is not None}
     if len(fields) > 1:
-        raise LinkRefused(f"(the links of {tenant_name} filter on {' and '.join(sorted(FIELD_LABELS[f] for f in fields))}"
-                          ": filter every link on the same field, so no user matches two)")
+        named = " and ".join(sorted(FIELD_LABELS[f] for f in fields))
+        raise LinkRefused(f"(the links of {tenant_name} filter on {named}: filter every link on the same field, "
+                          "so no user matches two)")
     seen: dict[str, str] = {}
     for company, user_filter in filters:
         assert user_filter is not None

@@ -395,8 +395,8 @@ def test_a_version_4_audit_entry_gets_the_connection_whose_agreement_it_names_wh
         cw = m["PsaConnection"].create(kind="connectwise", name="CW", settings="{}", created_at=t)
         halo = m["PsaConnection"].create(kind="halopsa", name="Halo", settings="{}", created_at=t)
         for connection, agreement in ((cw, "7"), (halo, "7"), (cw, "8")):
-            m["PsaAgreement"].create(connection=connection, psa_id=agreement, company_psa_id="12", name="", type_name="",
-                                     cycle="monthly", anchor="calendar", start="2024-01-01", prorates=True,
+            m["PsaAgreement"].create(connection=connection, psa_id=agreement, company_psa_id="12", name="",
+                                     type_name="", cycle="monthly", anchor="calendar", start="2024-01-01", prorates=True,
                                      status="active", currency="USD", fetched_at=t)
         for agreement in ("7", "8", "9"):
             m["AuditEntry"].create(at=t, actor="seatsync", tenant_id=TENANT, company_id="12", company_name="",
