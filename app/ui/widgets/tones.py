@@ -141,7 +141,8 @@ def follow_palette(owner: QObject, apply: Callable[[], None], *, now: bool = Tru
     (see ``style``), an item model's colour roles (see ``recolour``)."""
     if now:
         apply()
-    palette_watch().changed.connect(_Follower(owner, apply).run)
+    if isinstance(QApplication.instance(), QApplication):  # no application (a model alone): nothing to repaint
+        palette_watch().changed.connect(_Follower(owner, apply).run)
 
 
 def style(widget: QWidget, sheet: str | Callable[[], str]) -> None:
