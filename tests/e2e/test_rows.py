@@ -4,7 +4,9 @@ From ``synced`` (Business Premium 10 seats billed from 1 January), on 16
 January: a removed mapping's line stops at the end of January; a row
 narrowed to a user filter (or split, or merged: the same rule) replaces the
 license's line from 1 February, with no prorate line for January, which the
-old line already bills. What the PSA holds is read from its sandbox.
+old line already bills; a tenant split between two companies by office
+bills each its office's seats from then on. What the PSA holds is read from
+its sandbox.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from dataclasses import replace
 from datetime import date
 
 from app.billing.types import FilterField, RowKey, UserFilter
-from tests.e2e.conftest import NEXT, PERIOD_END, SPB, START, Tenant
+from app.services.admin import AdminService
+from app.services.companies import CompanyService
+from app.services.links import LinkService
+from tests.e2e.conftest import EXO, NEXT, PERIOD_END, SPB, START, Tenant
+
+
+def office(value: str) -> UserFilter:
+    return UserFilter(field=FilterField.OFFICE, value=value)
 
 
 def spb_holdings(tenant: Tenant) -> list[tuple[str, int, date | None, date | None]]:
@@ -47,4 +56,41 @@ def test_a_row_narrowed_to_a_user_filter_replaces_the_line_from_the_next_period(
     assert synced.dated(SPB) == []  # January is billed once, by the old line
     assert spb_holdings(synced) == [("main", 10, NEXT, None)]
     assert sorted((h.start, h.end) for h in synced.holdings(SPB)) == [(START, PERIOD_END), (NEXT, None)]
+    assert synced.sync().writes == 0
+
+
+def test_a_tenant_split_between_two_companies_by_office_bills_each_its_users_once(synced: Tenant):
+    """Four Business Premium users move to York, billed to a second company; the rest stay in Leeds with
+    the tenant's company. Narrowing the link to Leeds carries both its mappings (Business Premium and
+    Exchange) with it: from 1 February each agreement bills its office's seats, January stays billed once
+    by the old lines, and nothing is prorated."""
+    spb, exo = synced.scenario.sku_id(SPB), synced.scenario.sku_id(EXO)
+    tenant = synced.scenario.tenant(synced.tenant_id)
+    with synced.scenario.lock:
+        york_users = [u for u in tenant.users if spb in u.sku_ids][-4:]
+        for user in tenant.users:
+            user.office = "York" if user in york_users else "Leeds"
+        exo_in_leeds = sum(1 for u in tenant.users if exo in u.sku_ids and u.office == "Leeds")
+    york_company = synced.world.psa_side.add_company("Contoso York", domains=["york.example"])
+    york_agreement = synced.world.psa_side.add_agreement(york_company, start=START)
+    AdminService(synced.context).refresh_catalog(synced.connection)
+    york = synced.context.companies.by_psa_id(synced.connection, york_company)
+
+    links = LinkService(synced.context)
+    [whole] = synced.context.tenants.links_of_tenant(synced.tenant_id)
+    links.link(synced.tenant_id, whole.company_id, office("Leeds"), replacing=whole)
+    links.link(synced.tenant_id, york.id, office("York"))
+    service = CompanyService(synced.context)
+    york_row = next(r for r in service.company(york.id).licenses if r.license.sku_id == spb)
+    service.quick_map(york_row.target, synced.profiles["M365-BP"].id, york_agreement)
+
+    summary = synced.sync()
+    assert not summary.failed, [r.error for r in summary.results]
+    assert summary.writes == 5  # two old lines stop; Leeds' two lines and York's one start
+    assert spb_holdings(synced) == [("main", 6, NEXT, None)]
+    assert [(h.quantity, h.start) for h in synced.holdings(EXO) if h.end is None] == [(exo_in_leeds, NEXT)]
+    york_lines = [(h.kind, h.quantity, h.start, h.end) for h in synced.world.psa_side.holdings(york_agreement)
+                  if h.marker.startswith("seatsync:")]
+    assert york_lines == [("main", 4, NEXT, None)]
+    assert synced.dated(SPB) == [] and synced.dated(EXO) == []
     assert synced.sync().writes == 0
