@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.services.companies import CompanyRow, CompanyService, graph_users, outcome_of
 from app.ui.errors import explain
-from app.ui.views.companies_model import NAME, PSA, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.companies_model import LAST_SYNC, NAME, PSA, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
 from app.ui.views.company import CompanyView
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.message_bar import MessageBar
@@ -180,6 +180,9 @@ class CompaniesView(QWidget):
         self.table.setColumnHidden(PSA, len({r.connection_id for r in rows}) < 2)  # one PSA: the column says nothing
         if first and rows:
             self.table.resizeColumnsToContents()  # once: later loads keep the widths the user chose
+            # A list never synced shows "—" there: leave room for the date a sync writes.
+            room = self.table.fontMetrics().horizontalAdvance("28 Sep 2026 23:59") + 16
+            self.table.setColumnWidth(LAST_SYNC, max(self.table.columnWidth(LAST_SYNC), room))
         if selected is not None:
             self.select_company(selected.id)
         has_rows = bool(rows)
