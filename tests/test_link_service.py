@@ -43,6 +43,7 @@ def world(context):
 
 CHECKS = [
     ("one link for all users", [("A", None)], None),
+    ("licenses shared out between two companies", [("A", None), ("B", None)], None),
     ("two links on one field, different values", [("A", office("Leeds")), ("B", office("York"))], None),
     ("a second link beside one for all users", [("A", None), ("B", office("York"))], "bills all its users to A"),
     ("two fields could overlap", [("A", office("Leeds")), ("B", UserFilter(field=FilterField.CITY, value="York"))],
@@ -121,6 +122,15 @@ def test_unlinking_is_refused_while_seatsync_still_bills_a_line_of_the_link(cont
     context.journal.mark_done(cancel.key)
     assert LinkService(context).unlink(whole) == 0
     assert context.tenants.links_of_tenant(tenant) == []
+
+
+def test_two_companies_share_a_tenants_licenses_without_filters_each_row_mapped_once(context, world):
+    dental, labs, tenant, mapping = world
+    LinkService(context).link(tenant, labs.id, None)
+    assert {k.company_name for k in context.tenants.links_of_tenant(tenant)} == {"Contoso Dental", "Contoso Labs"}
+    labs_agreement = context.catalog.agreements(labs.connection_id, labs.psa_id)[0]
+    context.mappings.save(replace(mapping, agreement_id=labs_agreement.id))  # the license moves to Labs
+    assert [m.agreement_id for m in context.mappings.for_tenant(tenant)] == [labs_agreement.id]
 
 
 def test_a_company_gets_a_second_tenant(context, world):

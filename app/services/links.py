@@ -2,9 +2,10 @@
 
 One tenant may bill to several PSA companies, each for the users a filter
 selects (office, department, city, state, UPN domain); one company may have
-several tenants. The rule that keeps every seat billed once: a tenant with
-more than one link filters every link on the same field, with different
-values, so no user matches two links.
+several tenants. The rule that keeps every seat billed once: either no link
+of a tenant has a filter (its licenses are shared out by mapping: a license
+row has one mapping, so it bills to one company), or every link filters on
+the same field with different values, so no user matches two links.
 
 Changing a link's filter re-keys the company's mappings of that tenant that
 followed the old filter, in one transaction; the planner then stops the
@@ -94,6 +95,8 @@ def check_links(tenant_name: str, filters: list[tuple[str, UserFilter | None]]) 
     if len(filters) < 2:
         return
     unfiltered = [company for company, user_filter in filters if user_filter is None]
+    if len(unfiltered) == len(filters):
+        return  # each license row has one mapping: it bills to one of the companies
     if unfiltered:
         raise LinkRefused(f"({tenant_name} bills all its users to {unfiltered[0]}: give that link a filter first, "
                           "so no user is billed to two companies)")

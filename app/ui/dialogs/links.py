@@ -140,8 +140,9 @@ class LinksDialog(QDialog):
 
     def _show(self, view: CompanyLinks) -> None:
         self.view = view
-        self.intro.setText(f"The tenants {view.company.name} bills, and for which of their users. A tenant billed "
-                           "to several companies filters every link on the same field, so no user bills twice.")
+        self.intro.setText(f"The tenants {view.company.name} bills, and for which of their users. Companies share a "
+                           "tenant either by license (no filter: each license bills to the company it is mapped "
+                           "on) or by users (every link filters on one field), so no seat bills twice.")
         self.model.set_rows(view.rows)
         self.table.resizeColumnsToContents()
         _fill(self.tenant, [(t.name, t.tenant_id) for t in view.tenants], self.tenant.currentData())
