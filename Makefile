@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bundle setup clean
+.PHONY: demo test ledger bundle setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+# The billing promises over 20 times the examples make test runs (a few minutes).
+ledger: $(STAMP)
+	SEATSYNC_LEDGER_SCALE=20 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --hypothesis-show-statistics \
+		tests/billing/test_ledger_properties.py tests/sync/test_ledger_machine.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

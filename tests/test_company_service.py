@@ -210,7 +210,7 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     preview = preview_mapping(mapping, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
                               today=TODAY, others=inputs.others)
     assert preview.summary == "23 × 22.00 = 506.00 / month (was 21); prorate +2 (16 Nov 2026 – 30 Nov 2026): " \
-                              "2 × 22.00 × 15/30 days = 22.00"
+                              "2 × 22.00 × 15/30 days = 22.00 (the period bills 21, the ledger 23)"
 
     # Narrowed to an office, the row is new: the line billed now stops, the new one starts after it, unprorated.
     leeds = replace(mapping, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
@@ -242,6 +242,23 @@ def test_the_preview_applies_usernames_included_and_minimum_quantities(world):
                                     included_quantity=10, minimum_quantity=8), [license_], agreement=m365,
                             users=None, lines=(), today=TODAY, others=())
     assert fewer.lines[0].text == "8 × 22.00 = 176.00 / month"
+
+
+def test_the_preview_warns_that_a_past_start_date_reaches_periods_that_may_be_invoiced(world):
+    _, service, contoso, tenant, m365, block, bp, exo = world
+    mapping = Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=m365.id,
+                      start_date_override=TODAY.replace(month=9, day=16))
+    preview = preview_mapping(mapping, [lic(SPB, "BP", 5, 5)], agreement=m365, users=None, lines=(), today=TODAY,
+                              others=())
+    assert [(line.kind, line.dates, line.amount) for line in preview.lines] == [
+        ("main", "from 01 Nov 2026", Decimal("110.00")),
+        ("prorate", "16 Sep 2026 – 30 Sep 2026", Decimal("55.00")),
+        ("prorate", "01 Oct 2026 – 31 Oct 2026", Decimal("110.00"))]
+    assert ("The start date bills 2 past periods (16 Sep 2026 – 31 Oct 2026): an invoice for them may already "
+            "have gone to the customer.") in preview.notes
+    this_month = preview_mapping(replace(mapping, start_date_override=TODAY.replace(day=10)), [lic(SPB, "BP", 5, 5)],
+                                 agreement=m365, users=None, lines=(), today=TODAY, others=())
+    assert not any("past period" in note for note in this_month.notes)
 
 
 def test_the_preview_says_when_it_cannot_count_users(world):

@@ -13,7 +13,7 @@ from datetime import date
 
 from app.billing.types import MARKER_PREFIX, LineKind, RowKey
 
-KEY_VERSION = "v1"
+KEY_VERSION = "v2"
 
 
 def main_marker(row: RowKey) -> str:
@@ -22,7 +22,11 @@ def main_marker(row: RowKey) -> str:
 
 
 def dated_marker(row: RowKey, kind: LineKind, day: date, before: int, after: int) -> str:
-    """The marker of a prorate or credit line (at most 50 characters)."""
+    """The marker of a prorate or credit line: the day and the seats the period billed before and after it.
+
+    The planner appends ``:2``, ``:3``... when the row already has a line of
+    that marker (the same change made again on the same day after it was undone).
+    """
     letter = "p" if kind is LineKind.PRORATE else "c"
     return f"{main_marker(row)}:{letter}{day:%Y%m%d}:{before}>{after}"
 

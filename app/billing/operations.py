@@ -89,6 +89,8 @@ class FindingKind(StrEnum):
     SUSPICIOUS_DROP = "suspicious_drop"
     UNASSIGNED_SEATS = "unassigned_seats"
     VERIFY_MISMATCH = "verify_mismatch"  # read back after a write, the PSA differs
+    LICENSES_GONE = "licenses_gone"  # Microsoft reports no licenses where there were seats: a person decides
+    PARTIAL_READ = "partial_read"  # the PSA's answer lacks what the journal says seatsync wrote
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,12 +25,13 @@ its first sync); [S, E] is the agreement's billing period containing D.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping as AnyMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from app.billing.description import line_description
+from app.billing.ledger import covered, opening_quantity, target
 from app.billing.markers import dated_marker, main_marker, operation_key
 from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
 from app.billing.periods import Period, agreement_period, days_between
@@ -64,8 +65,14 @@ class PlanOptions:
 
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
          agreements: Iterable[Agreement], current_lines: Iterable[Line], today: date,
-         options: PlanOptions = PlanOptions()) -> Plan:
-    """Operations and findings that bring the PSA in step with ``inventory``."""
+         options: PlanOptions = PlanOptions(), generations: AnyMapping[str, int] | None = None) -> Plan:
+    """Operations and findings that bring the PSA in step with ``inventory``.
+
+    ``generations`` counts, by a row's main marker, the writes seatsync's
+    journal holds for the row; it is part of every operation key, so a change
+    made again after it was undone is a new operation, never skipped.
+    """
+    generations = generations or {}
     tenant = inventory.tenant_id
     exclusions = tuple(exclusions)
 
@@ -90,7 +97,8 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
             continue
         assert agreement is not None
         start = successor_start(mapping, retired, by_id, agreement, today)
-        row = _RowPlanner(mapping, agreement, inventory, lines, today, options, successor_start=start)
+        row = _RowPlanner(mapping, agreement, inventory, lines, today, options, successor_start=start,
+                          generation=generations.get(main_marker(mapping.row), 0))
         operations.extend(row.operations())
         findings.extend(row.findings)
         for line in lines:
@@ -158,20 +166,24 @@ def _mapping_problem(mapping: Mapping, agreement: Agreement | None) -> Finding |
 
 
 class _RowPlanner:
-    """Plans one mapped row: the main line, its dated lines and its description."""
+    """Plans one mapped row: its main line, the dated lines of its ledger, and its description."""
 
     def __init__(self, mapping: Mapping, agreement: Agreement, inventory: TenantInventory,
                  lines: tuple[Line, ...], today: date, options: PlanOptions,
-                 successor_start: date | None = None) -> None:
+                 successor_start: date | None = None, generation: int = 0) -> None:
         self.m = mapping
         self.successor_start = successor_start
+        self.generation = generation
         self.agreement = agreement
         self.today = today
         self.options = options
         self.findings: list[Finding] = []
         self.row = mapping.row
         self.marker = main_marker(self.row)
-        self.lines = lines
+        own = [ln for ln in lines if ln.marker == self.marker or ln.marker.startswith(self.marker + ":")]
+        self.mains = [ln for ln in own if ln.kind is LineKind.MAIN and ln.marker == self.marker]
+        self.dated = [ln for ln in own if ln.kind is not LineKind.MAIN]
+        self.taken = {ln.marker for ln in own}
         self.counts = row_counts(mapping, inventory)
         custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
         present = custom or inventory.license(mapping.sku_id) is not None
@@ -195,80 +207,74 @@ class _RowPlanner:
                                      agreement_id=self.agreement.id, line_id=line_id, message=message))
 
     def operations(self) -> list[Operation]:
-        mains = [ln for ln in self.lines if ln.marker == self.marker and ln.kind is LineKind.MAIN
-                 and not ln.ended_before(self.today)]
-        open_lines = [ln for ln in mains if ln.end is None]
+        current = [ln for ln in self.mains if not ln.ended_before(self.today)]
+        open_lines = [ln for ln in current if ln.end is None]
         if len(open_lines) > 1:
             self._finding(FindingKind.DUPLICATE_OWNED_LINE,
                           f"{len(open_lines)} open lines carry this row's marker: "
                           f"{', '.join(ln.id for ln in open_lines)}; cancel all but one")
             return []
         line = open_lines[0] if open_lines else None
-        ops: list[Operation] = []
+        period = agreement_period(self.agreement, self.today)
+        begin = self._begin()
+        main = self._main(line, current, period, begin)
+        # Dated lines first: if the main line's change is lost, the next
+        # plan sees the old quantity again, while the dated line it already
+        # wrote counts in the ledger and is not written twice.
+        return self._ledger(period, begin, main) + main
+
+    def _begin(self) -> date:
+        """The first day the row bills from this sync on: today; for a row not yet written,
+        its override start date, and never before a retired line it succeeds stops billing."""
+        if self.mains:
+            starts = [ln.start for ln in self.mains + self.dated if ln.start is not None]
+            return max(self.today, min(starts, default=self.today))
+        begin = self.m.start_date_override or self.today
+        if self.successor_start is not None:
+            begin = max(begin, self.successor_start)  # the retired line bills until then
+        return begin
+
+    # -- the main line --------------------------------------------------------
+
+    def _main(self, line: Line | None, current: list[Line], period: Period, begin: date) -> list[Operation]:
         if line is not None and (line.agreement_id != self.agreement.id
                                  or line.product_id != self.m.profile.product.id):
             # The mapping moved to another agreement or product: the old line
             # stops at the end of its period and the new one starts after it.
-            period = agreement_period(self.agreement, self.today)
-            ops.append(self._cancel(line, period, period.next_start))
-            return ops + self._create(period.next_start, prorate=False)
-        if line is None:
-            closing = [ln.end for ln in mains if ln.end is not None]
-            if closing:
-                return self._create(max(closing) + _ONE_DAY, prorate=False)
-            ever = any(ln.marker == self.marker for ln in self.lines)
-            start = self.m.start_date_override if self.m.start_date_override and not ever else self.today
-            if self.successor_start is not None and not ever:
-                start = max(start, self.successor_start)  # the retired line bills until then
-            return self._create(start, prorate=True)
-        return self._change(line)
+            return [self._cancel(line, period, period.next_start), *self._create(period, period.next_start)]
+        if line is not None:
+            return self._change(line, period)
+        closing = [ln.end for ln in current if ln.end is not None]
+        if closing:  # a cancelled line still bills: the new one starts the day after it stops
+            return self._create(period, max(closing) + _ONE_DAY)
+        first = agreement_period(self.agreement, begin)
+        start = begin if begin == first.start else first.next_start
+        return self._create(period, max(start, period.start))
 
-    # -- the three cases ---------------------------------------------------
-
-    def _create(self, start: date, prorate: bool) -> list[Operation]:
+    def _create(self, period: Period, start: date) -> list[Operation]:
         if self.quantity == 0:
             return []
-        period = agreement_period(self.agreement, start)
-        first_day = start == period.start
-        effective = start if first_day else period.next_start
-        ops = []
-        if (prorate and not first_day and self.agreement.prorates and self.billable
-                and period.end >= self.today):
-            ops.extend(self._dated(LineKind.PRORATE, period, start, 0, self.quantity))
-        ops.append(self._op(OpKind.CREATE_LINE, period, effective, marker=self.marker, quantity=self.quantity,
-                            before=0, amount=self._amount(self.quantity), description=self.description))
-        return ops
+        return [self._op(OpKind.CREATE_LINE, period, start, marker=self.marker, quantity=self.quantity,
+                         before=0, amount=self._amount(self.quantity), description=self.description)]
 
-    def _change(self, line: Line) -> list[Operation]:
+    def _change(self, line: Line, period: Period) -> list[Operation]:
         if line.last_written_quantity is not None and line.quantity != line.last_written_quantity:
             self._finding(FindingKind.MANUAL_EDIT,
                           f"line {line.id} holds {line.quantity} seats; seatsync last wrote "
                           f"{line.last_written_quantity}", line.id)
-        ops: list[Operation] = []
-        period = agreement_period(self.agreement, self.today)
         first_day = self.today == period.start
         effective = period.start if first_day else period.next_start
         delta = self.quantity - line.quantity
-        # Prorate and credit lines bill changes against what seatsync last
-        # billed: a manual edit in the PSA is reported and corrected on the
-        # main line, never prorated (the period may already be invoiced at
-        # either quantity).
-        billed = line.quantity if line.last_written_quantity is None else line.last_written_quantity
-        prorated = self.quantity - billed
-        prorating = self.agreement.prorates and self.billable and not first_day
         if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
             self._finding(FindingKind.SUSPICIOUS_DROP,
                           f"seats would fall from {line.quantity} to {self.quantity}", line.id)
         if self.quantity == 0:
-            if prorating and self.m.negative_proration:
-                return [*self._dated(LineKind.CREDIT, period, self.today, billed, 0),
-                        self._cancel(line, period, self.today)]
-            return [self._cancel(line, period, effective)]
+            # Under negative proration the ledger credits the rest of the
+            # period and the line stops today; otherwise it bills to its end.
+            crediting = self.agreement.prorates and self.billable and not first_day and self.m.negative_proration
+            return [self._cancel(line, period, self.today if crediting else effective)]
+        ops: list[Operation] = []
         if delta:
-            if delta > 0 and prorated > 0 and prorating:
-                ops.extend(self._dated(LineKind.PRORATE, period, self.today, billed, self.quantity))
-            elif delta < 0 and prorated < 0 and prorating and self.m.negative_proration:
-                ops.extend(self._dated(LineKind.CREDIT, period, self.today, billed, self.quantity))
             ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
                                 quantity=self.quantity, before=line.quantity,
                                 amount=self._amount(self.quantity)))
@@ -283,34 +289,65 @@ class _RowPlanner:
                         quantity=0, before=line.quantity, agreement_id=line.agreement_id,
                         product_id=line.product_id)
 
+    # -- the ledger: prorate and credit lines ---------------------------------
+
+    def _ledger(self, period: Period, begin: date, main: list[Operation]) -> list[Operation]:
+        """The dated lines that make each period from ``begin`` bill what the ledger says.
+
+        Past periods are reached only by a row's first sync with an override
+        start date before the current period: each is billed from the
+        override (whole periods on any agreement, a part only where the
+        agreement prorates). From the current period on, the ledger is
+        settled on the day the row bills from (today, or a later override).
+        """
+        if not self.billable:
+            return []
+        day = begin if begin > self.today else max(begin, period.start)
+        periods = []
+        if begin < period.start:
+            past = agreement_period(self.agreement, begin)
+            while past.start < period.start:
+                periods.append((past, max(begin, past.start)))
+                past = agreement_period(self.agreement, past.next_start)
+        periods.append((agreement_period(self.agreement, day), day))
+        ops: list[Operation] = []
+        for p, first in periods:
+            past = p.end < self.today
+            if first == p.start and not past:
+                continue  # the main line bills a period from its first day (it is changed from S)
+            if first != p.start and not self.agreement.prorates:
+                continue  # an agreement that does not prorate bills changes from the next period
+            ops.extend(self._settle(p, first, main))
+        return ops
+
+    def _settle(self, period: Period, day: date, main: list[Operation]) -> list[Operation]:
+        q0 = opening_quantity(self.mains, period, day) + sum(
+            op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
+        billed = q0 + covered(self.dated, day)
+        wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration)
+        if wanted == billed:
+            return []
+        kind = LineKind.PRORATE if wanted > billed else LineKind.CREDIT
+        marker = dated_marker(self.row, kind, day, billed, wanted)
+        n = 1
+        while (unique := marker if n == 1 else f"{marker}:{n}") in self.taken:
+            n += 1
+        self.taken.add(unique)
+        seats = wanted - billed
+        amount = prorated_amount(seats, self.unit_price, day, period, self.agreement.currency)
+        held = days_between(day, period.end)
+        basis = self._basis(period, days_held=held,
+                            formula=f"{seats} × {self.unit_price} × {held}/{period.days} days = {amount} "
+                                    f"(the period bills {billed}, the ledger {wanted})")
+        op_kind = OpKind.ADD_PRORATE if kind is LineKind.PRORATE else OpKind.ADD_CREDIT
+        return [self._op(op_kind, period, day, marker=unique, quantity=seats, before=billed, end=period.end,
+                         amount=amount, basis=basis,
+                         description=self.m.description_override or self.m.profile.product.description)]
+
     # -- building operations -------------------------------------------------
 
     def _amount(self, quantity: int) -> Decimal:
         return line_amount(quantity, self.unit_price, self.agreement.currency) if self.billable else _ZERO
-
-    def _dated(self, kind: LineKind, period: Period, day: date, before: int, after: int) -> list[Operation]:
-        """A prorate or credit line, unless the PSA already holds it (read, never counted).
-
-        "Already holds" means a dated line of this row, of this kind and for the
-        same change of seats, within this period, whatever day it was written:
-        a main line whose update was lost after its prorate line was written
-        must not get a second prorate line on a later day.
-        """
-        marker = dated_marker(self.row, kind, day, before, after)
-        head, _, tail = marker.rpartition(":")
-        head = head[: -len(f"{day:%Y%m%d}")]
-        if any(ln.marker.startswith(head) and ln.marker.endswith(f":{tail}") and ln.start in period
-               for ln in self.lines):
-            return []
-        seats = after - before
-        amount = prorated_amount(seats, self.unit_price, day, period, self.agreement.currency)
-        basis = self._basis(period, days_held=days_between(day, period.end),
-                            formula=f"{seats} × {self.unit_price} × {days_between(day, period.end)}"
-                                    f"/{period.days} days = {amount}")
-        op_kind = OpKind.ADD_PRORATE if kind is LineKind.PRORATE else OpKind.ADD_CREDIT
-        return [self._op(op_kind, period, day, marker=marker, quantity=seats, before=before, end=period.end,
-                         amount=amount, basis=basis,
-                         description=self.m.description_override or self.m.profile.product.description)]
 
     def _basis(self, period: Period, days_held: int | None = None, formula: str = "") -> Basis:
         c = self.counts
@@ -329,7 +366,8 @@ class _RowPlanner:
         agreement_id = agreement_id or self.agreement.id
         product_id = product_id or self.m.profile.product.id
         key = operation_key(self.m.tenant_id, agreement_id, product_id, period.start, marker, kind.value,
-                            before, quantity, effective, description if kind is OpKind.UPDATE_DESCRIPTION else "")
+                            before, quantity, effective, description if kind is OpKind.UPDATE_DESCRIPTION else "",
+                            line_id, self.generation)
         return Operation(key=key, kind=kind, row=self.row, agreement_id=agreement_id, product_id=product_id,
                          marker=marker, effective=effective, line_id=line_id, end=end, quantity=quantity,
                          before=before, unit_price=self.unit_price,

@@ -50,7 +50,7 @@ def retire(line: Line, agreement: Agreement, today: date) -> Operation:
     period = agreement_period(agreement, today)
     effective = stop_day(line, agreement, today)
     key = operation_key(line.written_row.tenant_id, line.agreement_id, line.product_id, period.start, line.marker,
-                        OpKind.CANCEL_LINE.value, line.quantity, 0, effective, "")
+                        OpKind.CANCEL_LINE.value, line.quantity, 0, effective, "", line.id)
     return Operation(key=key, kind=OpKind.CANCEL_LINE, row=line.written_row, agreement_id=line.agreement_id,
                      product_id=line.product_id, marker=line.marker, effective=effective, line_id=line.id,
                      quantity=0, before=line.quantity, unit_price=line.unit_price, amount=Decimal("0.00"),

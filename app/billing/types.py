@@ -351,7 +351,10 @@ class Line:
     ``last_written_quantity`` is what seatsync last wrote to this line (from
     its journal), used only to notice manual edits; ``written_row`` the row
     seatsync created the line for (also from the journal: None for lines it
-    did not write for the tenant being planned).
+    did not write for the tenant being planned); ``history`` the quantities
+    seatsync wrote to this main line, as (effective day, quantity) in the
+    order written (also from the journal), from which the planner knows
+    what the line billed at the start of a period after it was changed.
     """
 
     id: str
@@ -367,6 +370,7 @@ class Line:
     amount: Decimal | None = None
     last_written_quantity: int | None = None
     written_row: RowKey | None = None
+    history: tuple[tuple[date, int], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit_price", to_money(self.unit_price))
@@ -379,3 +383,18 @@ class Line:
 
     def ended_before(self, day: date) -> bool:
         return self.end is not None and self.end < day
+
+    def bills(self, day: date) -> bool:
+        """Whether this line bills ``day`` (started on or before it and not ended before it)."""
+        return (self.start is None or self.start <= day) and not self.ended_before(day)
+
+    def quantity_on(self, day: date) -> int:
+        """The quantity in force on ``day``: the last one seatsync wrote effective by then.
+
+        Without a dated history, what seatsync last wrote (a manual edit in
+        the PSA is corrected, never billed), or the line's quantity when
+        seatsync's journal does not know the line.
+        """
+        if not self.history:
+            return self.quantity if self.last_written_quantity is None else self.last_written_quantity
+        return next((q for effective, q in reversed(self.history) if effective <= day), 0)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from app.billing.operations import FindingKind, Operation, OpKind
 from app.billing.plan import main_marker, plan
+from app.billing.periods import agreement_period
 from app.billing.proration import line_amount
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Agreement, BillingOption, Cycle, License, Line, LineKind, Mapping, TenantInventory, User
@@ -86,6 +87,12 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
            and op.row.sku_id.lower() == mapping.sku_id.lower() for op in result.operations):
         notes.append("The line billed now for this license stops at the end of its period; "
                      "this row's line starts the day after.")
+    past = [op for op in result.operations if op.row == mapping.row and op.end is not None
+            and op.kind is OpKind.ADD_PRORATE and op.end < agreement_period(agreement, today).start]
+    if past:
+        notes.append(f"The start date bills {len(past)} past period{'s' if len(past) > 1 else ''} "
+                     f"({_day(past[0].effective)} – {_day(past[-1].end)}): an invoice for "
+                     f"{'them' if len(past) > 1 else 'it'} may already have gone to the customer.")
     if mapping.usernames_in_description and users is None:
         notes.append("Usernames are added at each sync (the tenant's users could not be read for this preview).")
     present = inventory.license(mapping.sku_id) is not None or mapping.basis.value in ("upn_domain", "sum_of_licenses")
@@ -172,7 +179,8 @@ def lines_from_written(written: Iterable[tuple[Operation, str]]) -> tuple[Line, 
             lines[op.marker] = Line(id=psa_id or op.key, agreement_id=op.agreement_id, product_id=op.product_id,
                                     quantity=op.quantity, unit_price=op.unit_price, start=op.effective,
                                     description=op.description, marker=op.marker,
-                                    last_written_quantity=op.quantity, written_row=op.row)
+                                    last_written_quantity=op.quantity, written_row=op.row,
+                                    history=((op.effective, op.quantity),))
         elif op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT):
             kind = LineKind.PRORATE if op.kind is OpKind.ADD_PRORATE else LineKind.CREDIT
             lines[op.marker] = Line(id=psa_id or op.key, agreement_id=op.agreement_id, product_id=op.product_id,
@@ -181,7 +189,8 @@ def lines_from_written(written: Iterable[tuple[Operation, str]]) -> tuple[Line, 
         elif current is None:
             continue
         elif op.kind is OpKind.SET_QUANTITY:
-            lines[op.marker] = replace(current, quantity=op.quantity, last_written_quantity=op.quantity)
+            lines[op.marker] = replace(current, quantity=op.quantity, last_written_quantity=op.quantity,
+                                       history=(*current.history, (op.effective, op.quantity)))
         elif op.kind is OpKind.UPDATE_DESCRIPTION:
             lines[op.marker] = replace(current, description=op.description)
         elif op.kind is OpKind.CANCEL_LINE:

@@ -113,9 +113,9 @@ def test_operations_carry_their_basis_and_a_stable_key():
     assert first == again
     prorate, set_op = first.operations
     assert (set_op.basis.assigned, set_op.basis.purchased, set_op.basis.included, set_op.quantity) == (13, 20, 1, 12)
-    assert prorate.basis.formula == "2 × 22.00 × 16/31 days = 22.71"
+    assert prorate.basis.formula == "2 × 22.00 × 16/31 days = 22.71 (the period bills 10, the ledger 12)"
     assert (prorate.basis.days_held, prorate.basis.days_in_period) == (16, 31)
-    assert set_op.key != prorate.key and set_op.key.startswith("v1-")
+    assert set_op.key != prorate.key and set_op.key.startswith("v2-")
     assert prorate.marker.startswith(set_op.marker) and len(prorate.marker) <= 50
 
 

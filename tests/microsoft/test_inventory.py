@@ -12,7 +12,7 @@ from app.sandbox.microsoft import Scenario
 from app.sandbox.microsoft.model import SandboxTenant
 from app.sandbox.server import Fault
 from app.services.microsoft import ConsentMissing, GdapMissing
-from app.services.sync.inventory import InventoryRefused, InventoryService, seat_total
+from app.services.sync.inventory import InventoryRefused, InventoryService, LicensesGone, seat_total
 from tests.microsoft.conftest import first_consented
 
 NOW = datetime(2026, 3, 15, 6, 0, tzinfo=timezone.utc)
@@ -159,14 +159,15 @@ def test_zero_licenses_where_there_were_seats_is_refused(service, scenario, stor
     store.totals[tenant.id] = 25
     for sub in tenant.subscriptions:
         scenario.set_status(tenant.id, sub.id, "deleted")
-    with pytest.raises(InventoryRefused) as caught:
+    with pytest.raises(LicensesGone) as caught:
         service.fetch(tenant.id)
-    assert "no licenses" in str(caught.value) and "25" in str(caught.value)
+    assert "no licenses" in str(caught.value) and "(it had 25 seats)" in str(caught.value)
+    assert caught.value.inventory.tenant_id == tenant.id and seat_total(caught.value.inventory) == 0
     for sub in tenant.subscriptions:
         scenario.set_status(tenant.id, sub.id, "suspended")
-    with pytest.raises(InventoryRefused) as caught:
+    with pytest.raises(LicensesGone) as caught:
         service.fetch(tenant.id)
-    assert "no purchased seats" in str(caught.value)
+    assert caught.value.seats_before == 25
     assert store.saved == [] and store.totals[tenant.id] == 25
 
 

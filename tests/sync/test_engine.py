@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from app.billing.types import Exclusion
 from app.services import settings
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import Status, run_many
+from app.services.sync.inventory import LicensesGone
 from app.services.sync.store import ApprovalPolicy, JournalState
 from tests.sync.conftest import EXO, NEW_SKU, SPB
 
@@ -158,3 +160,34 @@ def test_one_tenants_failure_never_stops_the_others(world):
     results = run_many(world.engine(), ["t1", "t2", "t3"], workers=3)
     assert [r.status for r in results] == [Status.OK, Status.FAILED, Status.OK]
     assert sum(r.writes for r in results) == 4
+
+
+def test_a_tenant_whose_licenses_are_gone_waits_for_a_person_then_its_lines_end(world):
+    """Offboarding: "no licenses where there were seats" holds every change until a person approves them."""
+    world.tenant("t1")
+    world.engine().sync("t1")
+    gone = replace(world.microsoft.tenants["t1"], licenses=())
+    real = world.microsoft
+
+    def offboarded(tenant_id: str, with_users: bool):
+        raise LicensesGone(gone, name="Tenant t1", seats_before=14)
+
+    world.microsoft = offboarded  # type: ignore[assignment]
+    world.today[0] = date(2026, 1, 16)
+    preview, held = world.engine().dry_run("t1"), world.engine().sync("t1")
+    for result in (preview, held):
+        assert (result.status, result.go, result.applied) == (Status.OK if result is held else Status.PLANNED, [], [])
+        assert {(op.kind.value, op.effective, why) for op, why in result.held} == {
+            ("cancel_line", date(2026, 2, 1), "Microsoft reports no licenses for Tenant t1 (it had 14 seats)")}
+        assert [f.message for f in result.findings if f.kind is FindingKind.LICENSES_GONE] == [
+            "Microsoft reports no licenses for Tenant t1 (it had 14 seats)"]
+    assert [ln[4] for ln in world.owned()] == [None, None]  # nothing written yet
+    for op, _ in held.held:
+        world.approve(op.key, who="ana")
+    applied = world.engine().sync("t1")
+    assert [(op.kind.value, op.effective) for op in applied.applied] == [("cancel_line", date(2026, 2, 1))] * 2
+    assert [ln[4] for ln in world.owned()] == [date(2026, 1, 31)] * 2  # January stays billed, then they end
+    world.today[0] = date(2026, 2, 3)
+    after = world.engine().sync("t1")
+    assert (after.status, after.applied, after.held) == (Status.OK, [], [])
+    world.microsoft = real

@@ -174,6 +174,12 @@ class Journal(Repository):
         """Entries pending or unknown: the PSA must be read before anything is retried."""
         return self.in_state(JournalState.PENDING, JournalState.UNKNOWN, tenant_id=tenant_id)
 
+    def done(self, tenant_id: str) -> list[JournalRecord]:
+        """The tenant's done entries, in the order they were concluded."""
+        query = JournalEntry.select().where(
+            (JournalEntry.tenant_id == tenant_id) & (JournalEntry.state == JournalState.DONE.value))
+        return [_record(row) for row in query.order_by(JournalEntry.updated_at, JournalEntry.id)]
+
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each main line of the tenant, by line marker
         (from done create/set-quantity entries; the latest one wins)."""

@@ -83,6 +83,7 @@ class FakePsa:
         self._products: dict[str, Product] = {}
         self._lines: dict[str, _Record] = {}
         self._failures: list[_Failure] = []
+        self._short_reads = 0
         self.connection_error: PsaError | None = None
         #: (operation, subject id) of every call, in order: reads and writes.
         self.calls: list[tuple[str, str]] = []
@@ -183,6 +184,17 @@ class FakePsa:
         with self._lock:
             self._failures.append(_Failure(operation, error, apply, times))
 
+    def cut_next_read(self, times: int = 1) -> None:
+        """Make the next ``times`` line reads leave out their last line, as a page lost in transit would."""
+        with self._lock:
+            self._short_reads += times
+
+    def clear_failures(self) -> None:
+        """Forget every failure armed and not yet met."""
+        with self._lock:
+            self._failures.clear()
+            self._short_reads = 0
+
     def _take_failure(self, operation: str) -> _Failure | None:
         for failure in self._failures:
             if failure.operation == operation:
@@ -258,8 +270,12 @@ class FakePsa:
             self._leave(self._enter("list_lines", agreement_id))
             self._agreement(agreement_id)
             wanted = None if product_ids is None else set(product_ids)
-            return [r.line for r in sorted(self._lines.values(), key=lambda r: int(r.line.id))
-                    if r.line.agreement_id == agreement_id and (wanted is None or r.line.product_id in wanted)]
+            found = [r.line for r in sorted(self._lines.values(), key=lambda r: int(r.line.id))
+                     if r.line.agreement_id == agreement_id and (wanted is None or r.line.product_id in wanted)]
+            if self._short_reads and found:
+                self._short_reads -= 1
+                return found[:-1]
+            return found
 
     def _check_new(self, line: NewLine) -> Product:
         self._agreement(line.agreement_id)

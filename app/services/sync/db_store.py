@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from app.billing.operations import Operation
 from app.billing.types import RowKey
+from app.billing.written import Written
 from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
@@ -145,6 +146,10 @@ class DbSyncStore:
     def unsettled(self, tenant_id: str) -> list[Operation]:
         with connected():
             return [entry.operation() for entry in self.journal.unsettled(tenant_id)]
+
+    def written(self, tenant_id: str) -> list[Written]:
+        with connected():
+            return [Written(op=e.operation(), line_id=e.psa_record_id) for e in self.journal.done(tenant_id)]
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with connected():

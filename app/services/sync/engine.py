@@ -23,10 +23,12 @@ from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
 from app.billing.quantities import needs_users
 from app.billing.types import Agreement, Line, Mapping, Product, TenantInventory
+from app.billing.written import WriteLog, read_problems, write_log
 from app.errors import SeatsyncError
 from app.services.psa.port import PsaPort
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
+from app.services.sync.inventory import LicensesGone
 from app.services.sync.store import SyncStore, TenantSetup, utc_now
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,27 @@ log = logging.getLogger(__name__)
 #: Fetches one tenant's inventory; raises a SeatsyncError when the read
 #: failed, was partial or came back empty where there were seats.
 InventoryFetcher = Callable[[str, bool], TenantInventory]
+
+
+class PartialRead(SeatsyncError):
+    """The PSA's answer for this tenant's lines is not whole, so it was not synced; nothing was written."""
+
+    def __init__(self, tenant_id: str, problems: list[str]) -> None:
+        self.findings = [Finding(kind=FindingKind.PARTIAL_READ, tenant_id=tenant_id, message=p) for p in problems]
+        advice = " If a person deleted a line of seatsync's in the PSA, restore it: cancel seatsync's lines, " \
+                 "never delete them." if any("missing" in p for p in problems) else ""
+        super().__init__(f"{'; '.join(problems)}. The next sync reads the PSA again.{advice}", tenant_id=tenant_id)
+
+
+@dataclass
+class _Read:
+    """What one run read: the tenant's inventory (``gone``: why only a person may trust it), its lines."""
+
+    inventory: TenantInventory
+    mappings: tuple[Mapping, ...]
+    lines: list[Line]
+    log: WriteLog
+    gone: str = ""
 
 
 class Status(StrEnum):
@@ -111,29 +134,44 @@ class SyncEngine:
 
     # -- the stages ----------------------------------------------------------
 
-    def _read(self, setup: TenantSetup) -> tuple[TenantInventory, tuple[Mapping, ...], list[Line]]:
+    def _read(self, setup: TenantSetup) -> _Read:
         mappings = with_current_products(setup.mappings, self.catalog.products())
-        inventory = self.fetch_inventory(setup.tenant_id, needs_users(mappings))
-        return inventory, mappings, self._lines(setup, mappings)
+        gone = ""
+        try:
+            inventory = self.fetch_inventory(setup.tenant_id, needs_users(mappings))
+        except LicensesGone as error:  # offboarding: planned as read, every change held for a person
+            inventory, gone = error.inventory, error.reason
+        lines, log = self._lines(setup, mappings)
+        return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, gone=gone)
 
-    def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping]) -> list[Line]:
-        agreements = {m.agreement_id for m in mappings} | self.store.known_agreements(setup.tenant_id)
-        written = self.store.last_written(setup.tenant_id)
-        rows = self.store.written_rows(setup.tenant_id)
-        lines = []
-        for agreement_id in sorted(agreements):
-            if agreement_id not in self.catalog.agreements():
-                continue  # the planner reports the missing agreement
-            for line in self.psa.list_lines(agreement_id):
-                if line.owned and line.marker in written:
-                    line = replace(line, last_written_quantity=written[line.marker], written_row=rows.get(line.marker))
-                lines.append(line)
-        return lines
+    def _decide(self, setup: TenantSetup, read: _Read, result: TenantResult) -> None:
+        assert result.plan is not None
+        decision = decide(result.plan, setup.policy, self.store.approved_keys(setup.tenant_id), hold_all=read.gone)
+        result.go, result.held = list(decision.go), list(decision.held)
+        result.findings = list(result.plan.findings)
+        if read.gone:
+            result.findings.append(Finding(kind=FindingKind.LICENSES_GONE, tenant_id=setup.tenant_id,
+                                           message=read.gone))
 
-    def _plan(self, setup: TenantSetup, inventory: TenantInventory, mappings: tuple[Mapping, ...],
-              lines: list[Line]) -> Plan:
-        return plan(inventory, mappings, setup.exclusions, self.catalog.agreements().values(), lines,
-                    self.today(), self.options)
+    def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping]) -> tuple[list[Line], WriteLog]:
+        """The lines of the tenant's agreements, each with what the journal knows of it.
+
+        Raises ``PartialRead`` when the read lacks a line the journal says
+        seatsync wrote, or shows one it cannot read (DESIGN §3).
+        """
+        log = write_log(self.store.written(setup.tenant_id))
+        agreements = {m.agreement_id for m in mappings} | log.agreements
+        known = self.catalog.agreements()
+        read = sorted(a for a in agreements if a in known)  # the planner reports a missing agreement
+        lines = [log.enrich(line) for agreement_id in read for line in self.psa.list_lines(agreement_id)]
+        problems = read_problems(lines, log, read, self.store.unsettled(setup.tenant_id))
+        if problems:
+            raise PartialRead(setup.tenant_id, problems)
+        return lines, log
+
+    def _plan(self, setup: TenantSetup, read: _Read) -> Plan:
+        return plan(read.inventory, read.mappings, setup.exclusions, self.catalog.agreements().values(), read.lines,
+                    self.today(), self.options, generations=read.log.generations)
 
     def dry_run(self, tenant_id: str) -> TenantResult:
         """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""
@@ -141,13 +179,11 @@ class SyncEngine:
         try:
             setup = self.store.setup(tenant_id)
             result.name = setup.name
-            inventory, mappings, lines = self._read(setup)
-            result.plan = self._plan(setup, inventory, mappings, lines)
+            read = self._read(setup)
+            result.plan = self._plan(setup, read)
         except SeatsyncError as error:
-            return replace(result, status=Status.FAILED, error=str(error))
-        decision = decide(result.plan, setup.policy, self.store.approved_keys(tenant_id))
-        result.go, result.held = list(decision.go), list(decision.held)
-        result.findings = list(result.plan.findings)
+            return replace(result, status=Status.FAILED, error=str(error), findings=_findings_of(error))
+        self._decide(setup, read, result)
         return result
 
     def sync(self, tenant_id: str) -> TenantResult:
@@ -165,27 +201,27 @@ class SyncEngine:
             result.status, result.error = Status.FAILED, f"stopped after a write whose outcome is unknown: {error}"
         except SeatsyncError as error:
             result.status, result.error = Status.FAILED, str(error)
+            result.findings = result.findings or _findings_of(error)
         finally:
             self.store.unlock(tenant_id, self.owner)
         return result
 
     def _sync_locked(self, setup: TenantSetup, result: TenantResult) -> None:
-        inventory, mappings, lines = self._read(setup)
+        read = self._read(setup)
         applier = Applier(self.psa, self.store, tenant_id=setup.tenant_id, company=setup.company_name,
                           actor=self.actor, now=self.now)
-        result.recovered = applier.settle(lines)
+        result.recovered = applier.settle(read.lines)
         if result.recovered:
-            lines = self._lines(setup, mappings)
-        result.plan = self._plan(setup, inventory, mappings, lines)
-        decision = decide(result.plan, setup.policy, self.store.approved_keys(setup.tenant_id))
-        result.go, result.held = list(decision.go), list(decision.held)
-        for op, why in decision.held:
+            read.lines, read.log = self._lines(setup, read.mappings)
+        result.plan = self._plan(setup, read)
+        self._decide(setup, read, result)
+        for op, why in result.held:
             self.store.hold(setup.tenant_id, op, why)
-        applied = applier.apply(decision.go, lines)
+        applied = applier.apply(result.go, read.lines)
         result.applied, result.failed = applied.applied, applied.failed
         self.store.held_done(setup.tenant_id, [op.key for op in applied.applied],
                              [op.key for op in result.plan.operations])
-        result.findings = list(result.plan.findings) + self._verify(setup, mappings, applied.applied)
+        result.findings += self._verify(setup, read.mappings, applied.applied)
         if applied.failed:
             result.status, result.error = Status.FAILED, "; ".join(why for _, why in applied.failed)
 
@@ -193,12 +229,19 @@ class SyncEngine:
         """Read back what was written; a difference is a finding."""
         if not applied:
             return []
-        lines = self._lines(setup, mappings)
+        try:
+            lines, _ = self._lines(setup, mappings)
+        except PartialRead as error:
+            return error.findings
         return [Finding(kind=FindingKind.VERIFY_MISMATCH, tenant_id=setup.tenant_id, sku_id=op.row.sku_id,
                         agreement_id=op.agreement_id, line_id=op.line_id,
                         message=f"the PSA does not show {op.kind.value} ({op.before} → {op.quantity}) after "
                                 "writing it")
                 for op in applied if not is_applied(op, lines)[0]]
+
+
+def _findings_of(error: SeatsyncError) -> list[Finding]:
+    return list(error.findings) if isinstance(error, PartialRead) else []
 
 
 def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8, dry_run: bool = False,

@@ -45,6 +45,18 @@ class InventoryRefused(SeatsyncError):
         super().__init__(detail, tenant_id=tenant_id)
 
 
+class LicensesGone(InventoryRefused):
+    """Microsoft reports no licenses for this tenant, where it had seats: a person decides whether to end them."""
+
+    def __init__(self, inventory: TenantInventory, *, name: str, seats_before: int) -> None:
+        self.inventory = inventory
+        self.seats_before = seats_before
+        #: What a person reads beside each change this read would make.
+        self.reason = f"Microsoft reports no licenses for {name} (it had {seats_before} seats)"
+        super().__init__(f"({self.reason}; its changes wait for approval: approve them if the customer has "
+                         "left, or the next sync reads Microsoft again)", tenant_id=inventory.tenant_id)
+
+
 def seat_total(inventory: TenantInventory) -> int:
     """Purchased seats across the tenant's licenses: what "there were seats" compares."""
     return sum(lic.purchased for lic in inventory.licenses)
@@ -98,13 +110,17 @@ class InventoryService:
         before = self.store.last_seat_total(tenant)
         now = seat_total(inventory)
         if before and now == 0:
-            what = "no licenses" if not inventory.licenses else "licenses with no purchased seats"
-            raise InventoryRefused(f"(tenant {tenant}: Microsoft returned {what}, where the last read had {before} "
-                                   "seats; the next sync reads it again)",
-                                   tenant_id=tenant)
+            # The customer may have left, or Microsoft answered wrongly: a person decides (the sync holds
+            # every change this read would make, and approving them ends the lines per the ledger).
+            raise LicensesGone(inventory, name=inventory.name or tenant, seats_before=before)
         if inventory.users is not None:
-            consumed = sum(lic.consumed for lic in inventory.licenses)
-            holders = sum(1 for user in inventory.users if user.sku_ids)
-            if consumed and not holders:
-                raise InventoryRefused(f"(tenant {tenant}: {consumed} licenses are assigned but no user with a "
-                                       "license was returned)", tenant_id=tenant)
+            # Rows that count users bill from this list: it must agree with the seats Graph says are assigned.
+            for lic in inventory.licenses:
+                sku = lic.sku_id.lower()
+                holders = sum(1 for user in inventory.users if sku in user.sku_ids)
+                if holders != lic.consumed:
+                    raise InventoryRefused(
+                        f"(tenant {tenant}: Microsoft reports {lic.consumed} seats of "
+                        f"{lic.name or lic.part_number or lic.sku_id} assigned, but the users read lists {holders} "
+                        "users holding it; the list may have been cut short, so nothing was written and the next "
+                        "sync reads it again)", tenant_id=tenant)

@@ -7,6 +7,7 @@ tests and a headless dry run without a database.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from app.billing.operations import Operation, OpKind
 from app.billing.types import Exclusion, Mapping, RowKey
+from app.billing.written import Written
 from app.models.records import HeldStatus, JournalState
 from app.services import settings
 
@@ -89,6 +91,9 @@ class SyncStore(Protocol):
     def unsettled(self, tenant_id: str) -> list[Operation]:
         """Operations pending or unknown: the PSA must be read before anything is retried."""
 
+    def written(self, tenant_id: str) -> list[Written]:
+        """The tenant's done operations with the PSA line each wrote, in the order they were written."""
+
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each owned main line, by marker."""
 
@@ -121,6 +126,7 @@ class _Entry:
     state: JournalState
     psa_id: str = ""
     error: str = ""
+    done_at: int = 0
 
 
 @dataclass
@@ -135,6 +141,7 @@ class MemorySyncStore:
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
+        self._done = itertools.count(1)
 
     def setup(self, tenant_id: str) -> TenantSetup:
         return self.setups[tenant_id]
@@ -151,11 +158,18 @@ class MemorySyncStore:
         with self._lock:
             entry = self.journal[key]
             entry.state, entry.psa_id, entry.error = state, psa_id or entry.psa_id, error
+            if state is JournalState.DONE:
+                entry.done_at = next(self._done)
 
     def unsettled(self, tenant_id: str) -> list[Operation]:
         with self._lock:
             return [e.op for e in self.journal.values() if e.tenant_id == tenant_id
                     and e.state in (JournalState.PENDING, JournalState.UNKNOWN)]
+
+    def written(self, tenant_id: str) -> list[Written]:
+        with self._lock:
+            done = [e for e in self.journal.values() if e.tenant_id == tenant_id and e.state is JournalState.DONE]
+            return [Written(op=e.op, line_id=e.psa_id) for e in sorted(done, key=lambda e: e.done_at)]
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with self._lock:
