@@ -3,16 +3,19 @@
 A sandbox is a ``SandboxApp`` (routes and state) served by a
 ``SandboxServer`` on ``127.0.0.1:0``. The server adds what every real API
 does to a client: latency, throttling (429 + Retry-After), faults before or
-after the request is applied, and a lost response ("applied on the server,
-answer never arrived"). It counts requests by route and method for the
-benchmarks.
+after the request is applied, a lost response ("applied on the server,
+answer never arrived") and answers that cannot be read (an HTML page with
+status 200, JSON cut short, a connection reset halfway through the body).
+It counts requests by route and method for the benchmarks.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
+import struct
 import threading
 import time
 from collections import Counter
@@ -139,6 +142,13 @@ class Fault:
       - "delay_after":  apply, then wait ``delay`` seconds before answering
       - "hang":         wait ``delay`` seconds, then close without applying or answering
                         (a request that timed out before the server acted on it)
+      - "html":         answer 200 with an HTML page without applying (a proxy's or a
+                        maintenance page in front of the API)
+      - "html_after":   apply, then answer 200 with an HTML page instead of the API's answer
+      - "truncated_after": apply, then answer with the first half of the body only (a
+                        complete HTTP response whose JSON stops mid-way)
+      - "reset_after":  apply, then send the status, the headers (with the whole body's
+                        Content-Length) and half the body, and reset the connection
 
     ``skip`` lets that many matching requests through untouched first (to
     fault the second write of an operation, say).
@@ -197,6 +207,11 @@ class Chaos:
 
 class _Dropped(Exception):
     pass
+
+
+#: What a proxy or a maintenance page in front of an API answers, with status 200.
+MAINTENANCE_PAGE = ("<!DOCTYPE html><html><head><title>Down for maintenance</title></head>"
+                    "<body><h1>We'll be back soon</h1><p>The service is being upgraded.</p></body></html>")
 
 
 class SandboxServer:
@@ -302,6 +317,9 @@ class SandboxServer:
             self._write(h, self.app.throttled(fault.retry_after) if fault.status == 429
                         else self.app.server_error(fault.status))
             return
+        if fault and fault.kind == "html":
+            self._write(h, Response.html(MAINTENANCE_PAGE))
+            return
         if resolved is None:
             response = self.app.not_found(request)
         else:
@@ -316,17 +334,37 @@ class SandboxServer:
             response = self.app.server_error(fault.status)
         if fault and fault.kind == "delay_after":
             time.sleep(fault.delay)
+        if fault and fault.kind == "html_after":
+            response = Response.html(MAINTENANCE_PAGE)
+        if fault and fault.kind == "truncated_after":
+            response = Response(response.status, response.body[: len(response.body) // 2], response.headers)
+        if fault and fault.kind == "reset_after":
+            self._write(h, response, send=len(response.body) // 2)
+            _reset(h)
         self._write(h, response)
 
     @staticmethod
-    def _write(h: BaseHTTPRequestHandler, response: Response) -> None:
+    def _write(h: BaseHTTPRequestHandler, response: Response, send: int | None = None) -> None:
+        """Answer ``response``; ``send``: only that many bytes of its body (the headers announce all)."""
         h.send_response(response.status)
         for key, value in response.headers.items():
             h.send_header(key, value)
         h.send_header("Content-Length", str(len(response.body)))
         h.end_headers()
-        if response.body:
-            h.wfile.write(response.body)
+        body = response.body if send is None else response.body[:send]
+        if body:
+            h.wfile.write(body)
+
+
+def _reset(h: BaseHTTPRequestHandler) -> None:
+    """Reset the connection (RST, not an orderly close) in the middle of an answer."""
+    h.wfile.flush()
+    try:
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.connection.close()  # closed for real, with the RST, when the handler lets go of it
+    except OSError:
+        pass
+    raise _Dropped
 
 
 @dataclass(frozen=True)

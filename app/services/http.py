@@ -12,7 +12,14 @@ guidance (APIS.md):
 - 503/504 and connection failures are retried for reads only. A write that
   failed that way may or may not have been applied: it is raised as
   ``Unavailable(maybe_applied=...)`` for the sync journal to reconcile by
-  reading the PSA (DESIGN §3), never blindly sent again;
+  reading the PSA (DESIGN §3), never blindly sent again. A connection that
+  breaks while the answer's body is being read (a reset mid-body, a body
+  shorter than its Content-Length, a compressed body that does not
+  decompress) is such a failure too: the server has answered, so a write
+  was seen and may have been applied;
+- every failure says in plain words what happened (``HttpFailure.reason``),
+  never an exception's class name; ``describe_body`` says what an answer
+  that is not the JSON expected holds instead, with a short excerpt only;
 - attempts are bounded; the clock, sleep and randomness are injectable so
   tests never wait.
 """
@@ -20,7 +27,9 @@ guidance (APIS.md):
 from __future__ import annotations
 
 import email.utils
+import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -34,16 +43,21 @@ import requests
 from app.errors import SeatsyncError
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What requests refuses before anything is sent.
+_NEVER_SENT = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+               requests.exceptions.InvalidHeader, requests.exceptions.URLRequired)
 
 
 class HttpFailure(SeatsyncError):
     """The service did not answer as expected."""
 
     def __init__(self, detail: str = "", *, status: int | None = None, body: Any = None,
-                 maybe_applied: bool = False, **context: object) -> None:
+                 maybe_applied: bool = False, reason: str = "", **context: object) -> None:
         self.status = status
         self.body = body
         self.maybe_applied = maybe_applied
+        #: What happened, in a few plain words ("the connection was reset before an answer came").
+        self.reason = reason or detail
         super().__init__(detail, **context)
 
 
@@ -53,6 +67,13 @@ class Throttled(HttpFailure):
 
 class Unavailable(HttpFailure):
     """The service could not be reached or failed with a server error."""
+
+
+class BrokenAnswer(Unavailable):
+    """The service's answer broke off (or would not decompress) before it could be read.
+
+    The server answered, so it had the request: a write may have been applied.
+    """
 
 
 @dataclass
@@ -125,8 +146,18 @@ class HttpApi:
                 if (safe or never_sent) and attempt < self.retry.max_attempts:
                     self.sleep(self._backoff(attempt))
                     continue
-                raise Unavailable(f"{self.name}: {type(error).__name__} on {method} {label}",
-                                  maybe_applied=not safe and not never_sent) from error
+                raise self._failure(error, method, label, maybe_applied=not safe and not never_sent) from error
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
+                # The server answered (its status line came): a write was seen and may have been applied.
+                if safe and attempt < self.retry.max_attempts:
+                    self.sleep(self._backoff(attempt))
+                    continue
+                raise self._failure(error, method, label, maybe_applied=not safe) from error
+            except _NEVER_SENT as error:
+                raise self._failure(error, method, label, maybe_applied=False) from error
+            except requests.RequestException as error:
+                # Anything else requests raises (too many redirects...): not retried.
+                raise self._failure(error, method, label, maybe_applied=not safe) from error
             status = response.status_code
             if status == 429 or (safe and status in self.retry.retry_statuses_read):
                 if attempt < self.retry.max_attempts:
@@ -137,8 +168,16 @@ class HttpApi:
                                     status=status, body=_body(response))
             if status >= 500:
                 raise Unavailable(f"{self.name}: HTTP {status} on {method} {label}", status=status,
-                                  body=_body(response), maybe_applied=not safe)
+                                  body=_body(response), maybe_applied=not safe,
+                                  reason=f"it answered with a server error (HTTP {status})")
             return response
+
+    def _failure(self, error: requests.RequestException, method: str, label: str, *,
+                 maybe_applied: bool) -> Unavailable:
+        reason = describe_failure(error, self.timeout)
+        broken = isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError))
+        kind = BrokenAnswer if broken else Unavailable
+        return kind(f"{self.name}: {reason} ({method} {label})", maybe_applied=maybe_applied, reason=reason)
 
     def _wait_for(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
@@ -170,7 +209,94 @@ def retry_after_seconds(value: str, now: float) -> float | None:
 def _is_connect_failure(error: requests.ConnectionError) -> bool:
     text = repr(error)
     return any(s in text for s in ("NewConnectionError", "ConnectionRefused", "Connection refused",
-                                   "Failed to establish"))
+                                   "Failed to establish", "NameResolutionError", "Failed to resolve"))
+
+
+def describe_failure(error: requests.RequestException, timeout: Any = None) -> str:
+    """What went wrong with a request, in words a person reads (no class names, no URL, no header)."""
+    text = repr(error)
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if isinstance(error, requests.ConnectTimeout):
+        return f"no connection within {_seconds(connect)}"
+    if isinstance(error, requests.ReadTimeout):
+        return f"no answer within {_seconds(read)}"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        how = "was reset" if "reset" in text.lower() else "broke"
+        return f"the connection {how} while the answer was being read"
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "the answer's compressed body could not be decompressed"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the secure connection failed (check the address and its certificate)"
+    if isinstance(error, requests.ConnectionError):
+        if "NameResolutionError" in text or "Failed to resolve" in text:
+            return "the server's name could not be found (check the address)"
+        if _is_connect_failure(error):
+            return "the connection was refused (check the address, or whether the service is down)"
+        if "reset" in text.lower():
+            return "the connection was reset before an answer came"
+        return "the connection closed before an answer came"
+    if isinstance(error, requests.TooManyRedirects):
+        return "it redirected the request too many times (check the address)"
+    if isinstance(error, _NEVER_SENT):
+        return "the request could not be sent: its address or a header is not valid"
+    return "the request failed before an answer could be read"
+
+
+def _seconds(value: Any) -> str:
+    if value is None:
+        return "the time allowed"
+    return f"{value:g} seconds" if isinstance(value, (int, float)) else f"{value} seconds"
+
+
+#: How much of an unreadable body a message quotes.
+EXCERPT = 60
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def describe_body(content: bytes, content_type: str = "") -> str:
+    """What an answer that should have been JSON holds instead, for a message.
+
+    "an HTML page ("Down for maintenance")", "JSON cut short after 112 bytes",
+    "an empty body"...: never more of the body than a short excerpt (it may be
+    a sign-in page echoing anything).
+    """
+    if not content.strip():
+        return "an empty body"
+    head = content.lstrip()[:1]
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if "html" in kind or head == b"<":
+        title = _TITLE.search(content[:4096])
+        named = f' ("{_excerpt(title.group(1))}")' if title and _excerpt(title.group(1)) else ""
+        return f"an HTML page{named}, not JSON"
+    if head in (b"{", b"[", b'"'):
+        try:
+            json.loads(content)
+        except ValueError as error:
+            if _cut_short(content, error):
+                return f"JSON cut short after {len(content)} bytes"
+            return f"JSON that does not parse ({getattr(error, 'msg', 'malformed')})"
+        return "JSON"
+    return f"something that is not JSON ({kind or 'no content type'}: \"{_excerpt(content)}\")"
+
+
+#: What a JSON value cut short can end with: the start of a literal or a number.
+_PARTIAL_VALUE = re.compile(r"t(r(ue?)?)?|f(a(l(se?)?)?)?|n(u(ll?)?)?|-?[0-9.eE+-]*")
+
+
+def _cut_short(content: bytes, error: ValueError) -> bool:
+    """Whether JSON failed to parse because it stops early (rather than being wrong inside)."""
+    msg = getattr(error, "msg", "")
+    position = getattr(error, "pos", 0)
+    if msg.startswith("Unterminated") or position >= len(content.rstrip()) - 1:
+        return True
+    rest = content[position:].decode("utf-8", "replace").strip()
+    return msg.startswith("Expecting") and _PARTIAL_VALUE.fullmatch(rest) is not None
+
+
+def _excerpt(raw: bytes) -> str:
+    text = " ".join(raw.decode("utf-8", "replace").split())
+    text = "".join(c for c in text if c.isprintable())
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
 def _body(response: requests.Response) -> Any:

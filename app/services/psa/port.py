@@ -99,6 +99,10 @@ class PsaValidationError(PsaError):
     """The PSA refused the record as invalid."""
 
 
+class PsaMalformedResponse(PsaError):
+    """The PSA answered with something seatsync cannot read."""
+
+
 class PsaUnavailable(PsaError):
     """The PSA did not answer in time, or answered with a server error."""
 
@@ -108,6 +112,16 @@ class PsaUnavailable(PsaError):
     def __init__(self, detail: str = "", *, maybe_applied: bool = False, **context: object) -> None:
         self.maybe_applied = maybe_applied
         super().__init__(detail, **context)
+
+
+class PsaUnreadableAnswer(PsaUnavailable):
+    """The PSA's answer to a change could not be read, so the change may or may not
+    have been made; the next sync reads the PSA to find out before writing anything again."""
+
+    def __init__(self, detail: str = "", **context: object) -> None:
+        # Whatever was wrong with the answer, the request reached the PSA: the journal must
+        # settle it by reading the PSA, never send it again blindly (DESIGN §3).
+        super().__init__(detail, maybe_applied=True, **context)
 
 
 @runtime_checkable

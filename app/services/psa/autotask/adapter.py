@@ -34,13 +34,19 @@ How the port maps onto Autotask (DESIGN §2 and §4; APIS.md §B2):
   setting (``no_proration_companies``), makes ``Agreement.prorates`` False;
   mid-period changes then land on the period boundary: the current period
   if it is not yet billed, else the next.
+
+A write's answer that cannot be read, and a read-back after a write that
+fails, leave the write's outcome unknown (``AutotaskUnreadableAnswer``,
+maybe applied): the sync journal settles it by reading Autotask. A record
+that does not read is ``AutotaskMalformedResponse`` naming it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -48,6 +54,7 @@ from typing import Any
 
 from app.billing.periods import agreement_period
 from app.billing.types import Agreement, BillingOption, Line, LineKind, Product
+from app.services.psa import limits
 from app.services.psa.autotask import charges, records, wire
 from app.services.psa.autotask.client import AutotaskClient
 from app.services.psa.autotask.errors import (
@@ -55,11 +62,21 @@ from app.services.psa.autotask.errors import (
     AutotaskMalformedResponse,
     AutotaskNoMaterialCode,
     AutotaskNotFound,
+    AutotaskUnavailable,
+    AutotaskUnreadableAnswer,
     AutotaskUnsupportedContract,
 )
 from app.services.psa.autotask.query import begins_with, eq, exist, in_
 from app.services.psa.autotask.units import ONE_DAY, UnitRow, adjustments_to, boundary, sorted_rows, span
-from app.services.psa.port import Capabilities, NewLine, PsaCompany, check_dated_line
+from app.services.psa.autotask.records import decoded
+from app.services.psa.port import (
+    Capabilities,
+    NewLine,
+    PsaCompany,
+    PsaMalformedResponse,
+    PsaUnavailable,
+    check_dated_line,
+)
 
 AUTOTASK_CAPABILITIES = Capabilities(
     dated_quantity_change=True,  # ContractServiceAdjustments (posted on period boundaries)
@@ -102,11 +119,14 @@ class AutotaskPsa:
 
     def list_companies(self) -> list[PsaCompany]:
         found = self.client.query("Companies")
+        flags = {int(r["id"]): decoded(f"company {r['id']}", self._flag, r) for r in found}
         with self._lock:
-            for record in found:
-                self._company_no_proration[int(record["id"])] = records.truthy(
-                    wire.udf(record, self.proration_udf))
-        return [records.company(r, self.domains_udf) for r in sorted(found, key=lambda r: r["id"])]
+            self._company_no_proration.update(flags)
+        return [decoded(f"company {r['id']}", records.company, r, self.domains_udf)
+                for r in sorted(found, key=lambda r: r["id"])]
+
+    def _flag(self, record: dict[str, Any]) -> bool:
+        return records.truthy(wire.udf(record, self.proration_udf))
 
     def list_agreements(self, company_id: str | None = None) -> list[Agreement]:
         recurring = self._picklist_value("Contracts", "contractType", records.RECURRING_SERVICE)
@@ -117,14 +137,14 @@ class AutotaskPsa:
         flagged: dict[int, bool] | None = None
         if company_id is None:
             # One query for the companies that carry the UDF at all; every other company prorates.
-            flagged = {int(r["id"]): records.truthy(wire.udf(r, self.proration_udf))
+            flagged = {int(r["id"]): decoded(f"company {r['id']}", self._flag, r)
                        for r in self.client.query("Companies", [exist(self.proration_udf, udf=True)])}
         contracts = sorted(self.client.query("Contracts", filters), key=lambda r: r["id"])
         with self._lock:
             self._contracts.update({int(r["id"]): r for r in contracts})
             if flagged is not None:
                 for record in contracts:
-                    company = int(record.get("companyID") or 0)
+                    company = _company_of(record)
                     self._company_no_proration[company] = flagged.get(company, False)
         return [a for a in (self._agreement(r, strict=False) for r in contracts) if a is not None]
 
@@ -132,7 +152,7 @@ class AutotaskPsa:
         found = sorted(self.client.query("Services"), key=lambda r: r["id"])
         with self._lock:
             self._services.update({int(r["id"]): r for r in found})
-        return [records.product(r) for r in found]
+        return [decoded(f"service {r['id']}", records.product, r) for r in found]
 
     # -- lines ---------------------------------------------------------------------
 
@@ -150,12 +170,12 @@ class AutotaskPsa:
         services = sorted(self.client.query("ContractServices", filters), key=lambda r: r["id"])
         rows = self._rows_by_service([int(cs["id"]) for cs in services], contract["id"])
         lines = [self._main_line(cs, rows.get(int(cs["id"]), [])) for cs in services]
-        service_of = {int(cs["id"]): str(cs["serviceID"]) for cs in services}
+        service_of = {int(cs["id"]): line.product_id for cs, line in zip(services, lines, strict=True)}
         found = self.client.query("ContractCharges", [eq("contractID", contract["id"]),
                                                       begins_with("internalPurchaseOrderNumber", "seatsync:")])
         for record in sorted(found, key=lambda r: r["id"]):
             if charges.is_dated_line(record):
-                line = charges.to_line(record, service_of, self.currency)
+                line = decoded(f"contract charge {record['id']}", charges.to_line, record, service_of, self.currency)
                 if wanted is None or line.product_id in wanted:
                     lines.append(line)
         return lines
@@ -176,15 +196,18 @@ class AutotaskPsa:
                 "unitCost": wire.money(service.get("unitCost"), "unitCost"),
                 "invoiceDescription": line.description, "internalDescription": line.marker}
         cs_id = self._leftover_service(contract["id"], service["id"], line.marker)
+        written = cs_id is None
         if cs_id is None:
             cs_id = self.client.create(f"V1.0/Contracts/{contract['id']}/Services", body,
                                        endpoint="ContractServices")
         cs = {**body, "id": cs_id}
-        rows = self._rows(cs_id, contract["id"])
+        with _read_back(f"contract service {cs_id} was added", written):
+            rows = self._rows(cs_id, contract["id"])
         period = agreement_period(agreement, line.start)
         self._post(contract, cs_id, adjustments_to(rows, line.quantity,
                                                    boundary(line.start, period, rows, agreement.prorates)))
-        return self._main_line(cs, self._rows(cs_id, contract["id"]))
+        with _read_back(f"contract service {cs_id} was written"):
+            return self._main_line(cs, self._rows(cs_id, contract["id"]))
 
     def _leftover_service(self, contract_id: int, service_id: int, marker: str) -> int | None:
         """A contract service an interrupted create left with this marker and no units, to finish."""
@@ -202,7 +225,8 @@ class AutotaskPsa:
         rows = self._rows(int(cs["id"]), contract["id"])
         day = boundary(effective, agreement_period(agreement, effective), rows, agreement.prorates)
         self._post(contract, int(cs["id"]), adjustments_to(rows, quantity, day))
-        return self._main_line(cs, self._rows(int(cs["id"]), contract["id"]))
+        with _read_back(f"the units of contract service {cs['id']} were adjusted"):
+            return self._main_line(cs, self._rows(int(cs["id"]), contract["id"]))
 
     def cancel_line(self, line: Line, effective: date) -> Line:
         charge = charges.charge_id(line.id)
@@ -223,12 +247,14 @@ class AutotaskPsa:
             name = (description.splitlines() or [""])[0][:charges.NAME_LENGTH] or current.description[:100]
             self.client.update(f"V1.0/Contracts/{current.agreement_id}/Charges",
                                {"id": charge, "name": name, "description": description}, endpoint="ContractCharges")
-            return self._charge(line, charge)
+            with _read_back(f"contract charge {charge} was updated"):
+                return self._charge(line, charge)
         cs, contract = self._contract_service(line)
         self.client.update(f"V1.0/Contracts/{contract['id']}/Services",
                            {"id": int(cs["id"]), "invoiceDescription": description}, endpoint="ContractServices")
-        return self._main_line({**cs, "invoiceDescription": description},
-                               self._rows(int(cs["id"]), contract["id"]))
+        with _read_back(f"contract service {cs['id']} was updated"):
+            return self._main_line({**cs, "invoiceDescription": description},
+                                   self._rows(int(cs["id"]), contract["id"]))
 
     def add_dated_line(self, line: NewLine) -> Line:
         check_dated_line(line)
@@ -239,7 +265,7 @@ class AutotaskPsa:
         for record in self.client.query("ContractCharges", [eq("contractID", contract["id"]),
                                                             eq("internalPurchaseOrderNumber", line.marker)]):
             if charges.is_dated_line(record) and record.get("internalPurchaseOrderNumber") == line.marker:
-                return charges.to_line(record, {}, self.currency)
+                return decoded(f"contract charge {record['id']}", charges.to_line, record, {}, self.currency)
         mains = [cs for cs in self.client.query("ContractServices", [eq("contractID", contract["id"]),
                                                                      eq("serviceID", service["id"])])
                  if cs.get("internalDescription") and line.marker.startswith(str(cs["internalDescription"]))]
@@ -251,16 +277,23 @@ class AutotaskPsa:
                                               "Fully Implemented", "Delivered"),
             currency=self.currency)
         charge = self.client.create(f"V1.0/Contracts/{contract['id']}/Charges", body, endpoint="ContractCharges")
-        record = self.client.get("ContractCharges", charge)
-        if record is None:
-            raise AutotaskMalformedResponse(f"contract charge {charge} was created but cannot be read back")
-        return charges.to_line(record, {}, self.currency)
+        with _read_back(f"contract charge {charge} was added"):
+            record = self.client.get("ContractCharges", charge)
+            if record is None:
+                raise AutotaskMalformedResponse(f"contract charge {charge} was created but cannot be read back")
+            return decoded(f"contract charge {charge}", charges.to_line, record, {}, self.currency)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _main_line(self, cs: dict[str, Any], rows: list[UnitRow]) -> Line:
+        return decoded(f"contract service {cs.get('id')}", self._decode_main_line, cs, rows)
+
+    @staticmethod
+    def _decode_main_line(cs: dict[str, Any], rows: list[UnitRow]) -> Line:
         s = span(rows)
-        return Line(id=str(cs["id"]), agreement_id=str(cs["contractID"]), product_id=str(cs["serviceID"]),
+        contract = limits.record_id(cs.get("contractID"), "its contractID")
+        service = limits.record_id(cs.get("serviceID"), "its serviceID")
+        return Line(id=str(cs["id"]), agreement_id=str(contract), product_id=str(service),
                     kind=LineKind.MAIN, quantity=s.quantity,
                     unit_price=wire.money(cs.get("unitPrice"), "unitPrice"), start=s.start, end=s.end,
                     description=str(cs.get("invoiceDescription") or ""),
@@ -276,11 +309,10 @@ class AutotaskPsa:
                                      [eq("contractID", contract_id)])
         grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for record in found:
-            grouped[int(record.get("contractServiceID") or 0)].append(record)
-        try:
-            return {cs_id: sorted_rows(grouped[cs_id]) for cs_id in cs_ids}
-        except ValueError as error:
-            raise AutotaskMalformedResponse(str(error)) from None
+            grouped[decoded(f"ContractServiceUnits {record['id']}", _number, record.get("contractServiceID"),
+                            "contractServiceID")].append(record)
+        return {cs_id: decoded(f"the units of contract service {cs_id}", sorted_rows, grouped[cs_id])
+                for cs_id in cs_ids}
 
     def _post(self, contract: dict[str, Any], cs_id: int, posts: list[tuple[date, int]]) -> None:
         for day, change in posts:
@@ -321,7 +353,8 @@ class AutotaskPsa:
         cs = self.client.get("ContractServices", _record_id(line.id, "contract service"))
         if cs is None:
             raise AutotaskNotFound(f"contract service {line.id}")
-        return cs, self._contract(str(cs["contractID"]))
+        return cs, self._contract(str(decoded(f"contract service {cs['id']}", _number, cs.get("contractID"),
+                                              "contractID")))
 
     def _charge(self, line: Line, charge: int) -> Line:
         record = self.client.get("ContractCharges", charge)
@@ -349,7 +382,7 @@ class AutotaskPsa:
         return flag
 
     def _agreement(self, contract: dict[str, Any], *, strict: bool) -> Agreement | None:
-        company = int(contract.get("companyID") or 0)
+        company = _company_of(contract)
         disabled = (records.truthy(wire.udf(contract, self.proration_udf))
                     or str(company) in self.no_proration_companies or self._company_flag(company))
         try:
@@ -382,3 +415,33 @@ def _record_id(value: str, what: str) -> int:
     if not text.isdigit():
         raise AutotaskNotFound(f"{what} {value!r}")
     return int(text)
+
+
+def _number(value: Any, what: str) -> int:
+    """A reference to another record (0 when absent): a whole number, never a string or a float."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} is not a record id: {str(value)[:40]!r}")
+    return value
+
+
+def _company_of(contract: dict[str, Any]) -> int:
+    return decoded(f"contract {contract.get('id')}", _number, contract.get("companyID"), "companyID")
+
+
+@contextmanager
+def _read_back(what: str, after_write: bool = True) -> Iterator[None]:
+    """Reads that follow a write: when they fail, the write may have been applied all the
+    same, so its outcome is unknown to the journal (settled by reading Autotask again)."""
+    if not after_write:
+        yield
+        return
+    try:
+        yield
+    except PsaMalformedResponse as error:
+        raise AutotaskUnreadableAnswer(f"{what}, then: {error.detail}") from None
+    except PsaUnavailable as error:
+        if error.maybe_applied:
+            raise
+        raise AutotaskUnavailable(f"{what}, then: {error.detail}", maybe_applied=True) from None

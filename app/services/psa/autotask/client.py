@@ -20,6 +20,10 @@ Facts from APIS.md §B2 and the vendor's Swagger (tests/specs):
 
 Every request goes through ``HttpApi`` (timeouts, 429 + Retry-After, reads
 retried on 502-504 and connection failures, writes never blindly resent).
+An answer that cannot be read (not JSON, no itemId) is
+``AutotaskMalformedResponse`` for a read and ``AutotaskUnreadableAnswer``
+(maybe applied) for a write: Autotask may have made the change all the same.
+Every record a query or a get answers has a positive numeric id.
 A 500 is not retried: Autotask uses it for refusals, and a retry would only
 spend the shared budget.
 """
@@ -35,7 +39,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.services.http import HttpApi, HttpFailure, RetryPolicy, Throttled
+from app.services.http import BrokenAnswer, HttpApi, HttpFailure, RetryPolicy, Throttled, describe_body
+from app.services.psa import limits
 from app.services.psa.autotask import wire
 from app.services.psa.autotask.budget import THREADS_PER_ENDPOINT, EndpointGate, RequestBudget
 from app.services.psa.autotask.errors import (
@@ -48,6 +53,7 @@ from app.services.psa.autotask.errors import (
     AutotaskThrottled,
     AutotaskUnavailable,
     AutotaskUnknownUser,
+    AutotaskUnreadableAnswer,
 )
 from app.services.psa.autotask.query import Filter, chunks, in_, query_model
 from app.services.psa.port import PsaError
@@ -176,7 +182,7 @@ class AutotaskClient:
                 if path.startswith(zone):
                     path = new + path[len(zone):]
                 continue
-            return self._answer(response, method, endpoint)
+            return self._answer(response, method, endpoint, write=not safe)
 
     def _pace(self) -> None:
         with self._count_lock:
@@ -204,7 +210,7 @@ class AutotaskClient:
             body = wire.loads(response.text)
             self.budget.observe(int(body["currentTimeframeRequestCount"]),
                                 int(body.get("externalRequestThreshold") or 0) or None)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, ArithmeticError):
             return
 
     def _server_failure(self, failure: HttpFailure, method: str, endpoint: str) -> PsaError:
@@ -212,8 +218,10 @@ class AutotaskClient:
         text = "; ".join(messages)
         if failure.status == 500 and messages:
             return self._refusal(500, text, method, endpoint)
-        return AutotaskUnavailable(f"HTTP {failure.status or 'failure'} on {method} {endpoint}"
-                                   + (f": {text}" if text else ""), maybe_applied=failure.maybe_applied)
+        if isinstance(failure, BrokenAnswer) and failure.maybe_applied:
+            return AutotaskUnreadableAnswer(f"{method} {endpoint}: {failure.reason}")
+        return AutotaskUnavailable(f"{method} {endpoint}: {failure.reason}" + (f": {text}" if text else ""),
+                                   maybe_applied=failure.maybe_applied)
 
     @staticmethod
     def _refusal(status: int, text: str, method: str, endpoint: str) -> PsaError:
@@ -225,12 +233,12 @@ class AutotaskClient:
             return AutotaskNotFound(where)
         return AutotaskRequestRejected(where)
 
-    def _answer(self, response: requests.Response, method: str, endpoint: str) -> Any:
+    def _answer(self, response: requests.Response, method: str, endpoint: str, *, write: bool = False) -> Any:
         status = response.status_code
         if status == 401:
             raise AutotaskBadCredentials(f"(HTTP 401 on {method} {endpoint})")
         if 200 <= status < 300:
-            return self._json(response, f"{method} {endpoint}")
+            return self._json(response, f"{method} {endpoint}", write=write)
         try:
             body = wire.loads(response.text)
         except ValueError:
@@ -238,12 +246,18 @@ class AutotaskClient:
         raise self._refusal(status, "; ".join(wire.error_messages(body)), method, endpoint)
 
     @staticmethod
-    def _json(response: requests.Response, what: str) -> Any:
+    def _json(response: requests.Response, what: str, *, write: bool = False) -> Any:
+        """The answer's JSON. One that is not JSON is malformed, or, answering a write,
+        leaves the write's outcome unknown (Autotask may have applied it)."""
         try:
             return wire.loads(response.text)
-        except ValueError:
-            raise AutotaskMalformedResponse(f"{what} answered HTTP {response.status_code} with "
-                                            f"{response.headers.get('Content-Type', 'no content type')}") from None
+        except (ValueError, RecursionError):
+            content_type = response.headers.get("Content-Type") or "no content type"
+            said = (f"{what} answered HTTP {response.status_code} ({content_type}) with "
+                    f"{describe_body(response.content, content_type)}")
+            if write:
+                raise AutotaskUnreadableAnswer(said) from None
+            raise AutotaskMalformedResponse(said) from None
 
     # -- entities -----------------------------------------------------------------------
 
@@ -282,14 +296,17 @@ class AutotaskClient:
         items = [item for item in page["items"] if isinstance(item, dict)]
         if len(items) != len(page["items"]):
             raise AutotaskMalformedResponse(f"{entity} query answered items that are not records")
+        for item in items:
+            _check_id(item, entity)
         return items, next_url if isinstance(next_url, str) and next_url else None
 
     def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
         body = query_model(filters)
         answer = self.call("POST", f"V1.0/{entity}/query/count", endpoint=entity, body=body, read=True)
-        if not isinstance(answer, dict) or not isinstance(answer.get("queryCount"), int):
-            raise AutotaskMalformedResponse(f"{entity} count answered {str(answer)[:200]}")
-        return answer["queryCount"]
+        count = answer.get("queryCount") if isinstance(answer, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise AutotaskMalformedResponse(f"{entity} count answered {str(answer)[:80]}")
+        return count
 
     def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
         """One record, or None when Autotask has none with that id."""
@@ -300,22 +317,26 @@ class AutotaskClient:
         if not isinstance(answer, dict) or "item" not in answer:
             raise AutotaskMalformedResponse(f"{entity}/{record_id} answered without an item")
         item = answer["item"]
-        return item if isinstance(item, dict) else None
+        if not isinstance(item, dict):
+            return None
+        _check_id(item, entity)
+        return item
 
     def create(self, path: str, body: dict[str, Any], *, endpoint: str) -> int:
-        return self._item_id(self.call("POST", path, endpoint=endpoint, body=body), path)
+        return self._item_id(self.call("POST", path, endpoint=endpoint, body=body), f"POST {endpoint}")
 
     def update(self, path: str, body: dict[str, Any], *, endpoint: str) -> int:
-        return self._item_id(self.call("PATCH", path, endpoint=endpoint, body=body), path)
+        return self._item_id(self.call("PATCH", path, endpoint=endpoint, body=body), f"PATCH {endpoint}")
 
     def delete(self, path: str, *, endpoint: str) -> None:
         self.call("DELETE", path, endpoint=endpoint)
 
     @staticmethod
-    def _item_id(answer: Any, path: str) -> int:
+    def _item_id(answer: Any, request: str) -> int:
+        """The id a write answered; without one, the write's outcome is unknown."""
         item_id = answer.get("itemId") if isinstance(answer, dict) else None
-        if isinstance(item_id, bool) or not isinstance(item_id, int):
-            raise AutotaskMalformedResponse(f"{path} answered without an itemId: {str(answer)[:200]}")
+        if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id <= limits.MAX_ID:
+            raise AutotaskUnreadableAnswer(f"{request} answered without a usable itemId: {str(answer)[:80]}")
         return item_id
 
     def picklist(self, entity: str, field_name: str) -> dict[str, str]:
@@ -345,3 +366,14 @@ class AutotaskClient:
                     except ValueError:
                         return None
         return None
+
+
+def _check_id(record: dict[str, Any], entity: str) -> None:
+    """Every Autotask record has a positive numeric id: one without is no record seatsync can use."""
+    value = record.get("id")
+    try:
+        if isinstance(value, str):  # Autotask's ids are JSON numbers
+            raise ValueError(f"a record of {entity} has no numeric id (it is {str(value)[:40]!r})")
+        limits.record_id(value, f"a record of {entity}")
+    except ValueError as error:
+        raise AutotaskMalformedResponse(str(error)) from None

@@ -10,10 +10,11 @@ from __future__ import annotations
 from app.errors import SeatsyncError
 from app.services.psa.port import (
     PsaAuthError,
-    PsaError,
+    PsaMalformedResponse,
     PsaNotFound,
     PsaPermissionError,
     PsaUnavailable,
+    PsaUnreadableAnswer,
     PsaValidationError,
 )
 
@@ -66,7 +67,7 @@ class AutotaskNoMaterialCode(_Advice, PsaValidationError):
     Codes, or choose one in seatsync's Autotask settings."""
 
 
-class AutotaskMalformedResponse(_Advice, PsaError):
+class AutotaskMalformedResponse(_Advice, PsaMalformedResponse):
     """Autotask answered with something seatsync cannot read: check the zone
     lookup address (https://webservices.autotask.net/atservicesrest) or report
     the response."""
@@ -74,6 +75,11 @@ class AutotaskMalformedResponse(_Advice, PsaError):
 
 class AutotaskUnavailable(_Advice, PsaUnavailable):
     """Autotask did not answer in time, or answered with a server error."""
+
+
+class AutotaskUnreadableAnswer(_Advice, PsaUnreadableAnswer):
+    """Autotask's answer to a change could not be read, so the change may or may not
+    have been made: the next sync reads Autotask to find out before writing it again."""
 
 
 class AutotaskThrottled(_Advice, PsaUnavailable):

@@ -12,17 +12,25 @@ contracts as agreements, services as products.
   Proration" UDF on the contract or its company says yes, or when seatsync's
   settings disable proration for the company.
 - Product: a service; price = ``unitPrice``, cost = ``unitCost``.
+
+A record that does not read (a field of the wrong type, a date that does
+not parse, an amount beyond any bill) is ``AutotaskMalformedResponse``
+naming the record (``decoded``), never a KeyError or ValueError.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from app.billing.types import Agreement, AgreementStatus, Anchor, Cycle, Product
 from app.services.psa.autotask import wire
-from app.services.psa.port import PsaCompany
+from app.services.psa.autotask.errors import AutotaskMalformedResponse
+from app.services.psa.port import PsaCompany, PsaError
+
+T = TypeVar("T")
 
 PRORATION_UDF = "Disable Proration"
 DOMAINS_UDF = "Domains"
@@ -30,6 +38,18 @@ RECURRING_SERVICE = "Recurring Service"
 CYCLES = {"monthly": Cycle.MONTHLY, "yearly": Cycle.ANNUAL, "annual": Cycle.ANNUAL, "annually": Cycle.ANNUAL}
 _YES = {"yes", "y", "true", "1", "on", "x"}
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
+
+
+def decoded(what: str, decode: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``decode(*args)``, a record that does not read named as Autotask's malformed answer."""
+    try:
+        return decode(*args, **kwargs)
+    except PsaError:
+        raise
+    except ValueError as error:
+        raise AutotaskMalformedResponse(f"{what}: {error}") from None
+    except (AttributeError, KeyError, TypeError, ArithmeticError):
+        raise AutotaskMalformedResponse(f"{what} has a field of the wrong type") from None
 
 
 def truthy(value: str | None) -> bool:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.billing.periods import Period
+from app.services.psa import limits
 from app.services.psa.autotask import wire
 
 ONE_DAY = timedelta(days=1)
@@ -33,7 +34,8 @@ class UnitRow:
     def from_record(cls, record: dict[str, Any]) -> UnitRow:
         units = record.get("units")
         if isinstance(units, bool) or not isinstance(units, int):
-            raise ValueError(f"ContractServiceUnits {record.get('id')} has no whole units: {units!r}")
+            raise ValueError(f"ContractServiceUnits {record.get('id')} has no whole units: {str(units)[:40]!r}")
+        limits.seats(units, f"the units of ContractServiceUnits {record.get('id')}")
         return cls(start=wire.parse_day(record.get("startDate"), "startDate"),
                    end=wire.parse_day(record.get("endDate"), "endDate"), units=units,
                    price=wire.money(record.get("price"), "price"), posted=bool(record.get("approveAndPostDate")))

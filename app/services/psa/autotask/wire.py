@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.billing.money import to_money
+from app.services.psa import limits
 
 
 def dumps(value: Any) -> str:
@@ -51,19 +52,23 @@ def parse_day(value: Any, what: str) -> date:
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{what} is not a date-time: {value[:40]!r}") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc)
     return parsed.date()
 
 
 def money(value: Any, what: str) -> Decimal:
-    """An amount as Decimal; None reads as zero (Autotask leaves unset prices null)."""
+    """An amount as Decimal; None reads as zero (Autotask leaves unset prices null).
+    Raises ValueError on anything else, and on an amount no line bills (limits.py)."""
     if value is None:
         return Decimal("0")
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return to_money(value)
-    raise ValueError(f"{what} is not a number: {value!r}")
+        return limits.amount(to_money(value), what)
+    raise ValueError(f"{what} is not a number: {str(value)[:40]!r}")
 
 
 def error_messages(body: Any) -> list[str]:

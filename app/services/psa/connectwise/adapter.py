@@ -16,6 +16,10 @@ How the port's operations map (mapping.py has the field-level decisions):
   effective date);
 - ``update_description``: PATCH ``invoiceDescription``.
 
+A write's answer that cannot be read as the addition written (not JSON, no
+id, a field of the wrong type) is ``PsaUnreadableAnswer``: ConnectWise has
+the request and may have applied it, so the journal settles it by reading.
+
 Main lines are written as asked: on a prorating agreement ConnectWise
 prorates a main line whose effective date falls mid-period, so the plan
 should start a new main line at the next period when it writes the current
@@ -37,6 +41,7 @@ from app.services.psa.connectwise.mapping import (
     company_from,
     dated_body,
     dated_description,
+    decoded,
     iso,
     line_from,
     main_body,
@@ -46,8 +51,9 @@ from app.services.psa.port import (
     Capabilities,
     NewLine,
     PsaCompany,
-    PsaError,
+    PsaMalformedResponse,
     PsaNotFound,
+    PsaUnreadableAnswer,
     PsaValidationError,
     check_dated_line,
 )
@@ -96,7 +102,7 @@ class ConnectWisePsa:
 
     def list_companies(self) -> list[PsaCompany]:
         records = self.client.list("/company/companies", conditions="deletedFlag=false", fields=COMPANY_FIELDS)
-        return [company_from(r, self.domains_field) for r in records]
+        return [decoded("a company", company_from, r, self.domains_field) for r in records]
 
     def list_agreements(self, company_id: str | None = None) -> list[Agreement]:
         conditions = None
@@ -106,16 +112,17 @@ class ConnectWisePsa:
             conditions = f"company/id={int(company_id)}"
         agreements = []
         for record in self.client.list("/finance/agreements", conditions=conditions, fields=AGREEMENT_FIELDS):
-            agreement = agreement_from(record)
+            agreement = decoded("an agreement", agreement_from, record)
             if agreement is None:
                 log.info("ConnectWise agreement %s bills on the %r cycle, which seatsync does not bill; left out",
-                         record.get("id"), (record.get("billingCycle") or {}).get("name"))
+                         record.get("id"), record.get("billingCycle"))
                 continue
             agreements.append(agreement)
         return agreements
 
     def list_products(self) -> list[Product]:
-        products = (product_from(r) for r in self.client.list("/procurement/catalog", fields=CATALOG_FIELDS))
+        products = (decoded("a catalog item", product_from, r)
+                    for r in self.client.list("/procurement/catalog", fields=CATALOG_FIELDS))
         return [p for p in products if p is not None]
 
     def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]:
@@ -130,7 +137,7 @@ class ConnectWisePsa:
         if not records:
             # An empty list may also mean "no such agreement" on some sites: ask.
             self.client.get(f"/finance/agreements/{parent}", {"fields": "id"})
-        return [line_from(r, agreement_id) for r in records]
+        return [decoded(f"an addition of agreement {agreement_id}", line_from, r, agreement_id) for r in records]
 
     # -- writes -------------------------------------------------------------
 
@@ -152,7 +159,7 @@ class ConnectWisePsa:
         except PsaValidationError as error:
             raise PsaValidationError(f"ConnectWise refused the line for product id {line.product_id} on "
                                      f"agreement {line.agreement_id}: {error.detail}") from error
-        return line_from(_record(record, "the new addition"), line.agreement_id)
+        return _written(record, f"POST {_ADDITIONS} (the line for product id {line.product_id})", line.agreement_id)
 
     def set_quantity(self, line: Line, quantity: int, effective: date) -> Line:
         if quantity < 0:
@@ -175,7 +182,7 @@ class ConnectWisePsa:
 
     def _patch(self, line: Line, operations: list[dict[str, object]]) -> Line:
         record = self.client.patch(self._path(line), operations)
-        return line_from(_record(record, f"addition {line.id}"), line.agreement_id)
+        return _written(record, f"PATCH {_ADDITIONS}/{{id}} (addition {line.id})", line.agreement_id)
 
     @staticmethod
     def _path(line: Line) -> str:
@@ -190,7 +197,17 @@ def _agreement_number(agreement_id: str) -> int:
     return int(agreement_id)
 
 
-def _record(value: object, what: str) -> dict:  # type: ignore[type-arg]
-    if not isinstance(value, dict):
-        raise PsaError(f"ConnectWise answered with something other than {what}")
-    return value
+_ADDITIONS = "/finance/agreements/{id}/additions"
+
+
+def _written(record: object, request: str, agreement_id: str) -> Line:
+    """The addition a write answered with; an answer that does not read as one leaves the
+    write's outcome unknown (ConnectWise has the request and may have applied it)."""
+    if not isinstance(record, dict):
+        raise PsaUnreadableAnswer(f"ConnectWise answered {request} with {str(record)[:60]!r} "
+                                  "instead of the addition")
+    try:
+        return decoded("the addition", line_from, record, agreement_id)
+    except PsaMalformedResponse as error:
+        raise PsaUnreadableAnswer(f"ConnectWise answered {request} with an addition seatsync cannot read: "
+                                  f"{error.detail}") from None

@@ -12,6 +12,10 @@
 - Throttling, retries and timeouts are HttpApi's: 429 honours Retry-After,
   reads retry on 5xx, writes are never blindly retried and surface as
   ``PsaUnavailable(maybe_applied=True)`` when the answer was lost.
+- An answer that cannot be read (an HTML page with status 200, JSON cut
+  short) is ``PsaMalformedResponse`` for a read and, for a write, which
+  ConnectWise may have applied all the same, ``PsaUnreadableAnswer``
+  (maybe applied): the sync journal settles it by reading ConnectWise.
 - Numbers are read as Decimal and written exactly: money never passes through float.
 - Errors become the port's typed errors with what to do about them; no
   key or header ever appears in a message.
@@ -31,13 +35,15 @@ from typing import Any
 
 import requests
 
-from app.services.http import HttpApi, RetryPolicy, Throttled, Unavailable
+from app.services.http import READ_METHODS, BrokenAnswer, HttpApi, RetryPolicy, Throttled, Unavailable, describe_body
 from app.services.psa.port import (
     PsaAuthError,
     PsaError,
+    PsaMalformedResponse,
     PsaNotFound,
     PsaPermissionError,
     PsaUnavailable,
+    PsaUnreadableAnswer,
     PsaValidationError,
 )
 
@@ -118,7 +124,7 @@ class ConnectWiseClient:
                                          endpoint="/login/companyinfo")
         except (Unavailable, Throttled) as error:
             raise PsaUnavailable(f"ConnectWise site {self.site} did not answer the codebase lookup "
-                                 f"({error.detail}); check the site address") from error
+                                 f"({error.reason}); check the site address") from error
         info = _decode(response) if response.status_code == 200 else None
         codebase = info.get("Codebase") if isinstance(info, dict) else None
         if not isinstance(codebase, str) or not codebase.strip("/"):
@@ -147,8 +153,12 @@ class ConnectWiseClient:
         except Throttled as error:
             raise PsaUnavailable(f"ConnectWise kept throttling {method} {endpoint}; try again in a few minutes",
                                  maybe_applied=False) from error
+        except BrokenAnswer as error:
+            if error.maybe_applied:
+                raise PsaUnreadableAnswer(f"ConnectWise's answer to {method} {endpoint}: {error.reason}") from error
+            raise PsaUnavailable(f"{method} {endpoint} to ConnectWise failed: {error.reason}") from error
         except Unavailable as error:
-            raise PsaUnavailable(f"ConnectWise did not answer {method} {endpoint} ({error.detail})",
+            raise PsaUnavailable(f"{method} {endpoint} to ConnectWise failed: {error.reason}",
                                  maybe_applied=error.maybe_applied) from error
         if response.status_code not in expect:
             raise self._error(response, method, endpoint)
@@ -164,13 +174,17 @@ class ConnectWiseClient:
         return _decode(self.request("PATCH", path, body=operations))
 
     def delete(self, path: str) -> None:
-        self.request("DELETE", path, expect=(200, 204))
+        response = self.request("DELETE", path, expect=(200, 204))
+        if response.content.strip():
+            _decode(response)  # ConnectWise answers 204: a page instead may not come from ConnectWise at all
 
     def count(self, path: str, conditions: str | None = None) -> int:
         answer = self.get(f"{path.rstrip('/')}/count", {"conditions": conditions} if conditions else None)
-        if not isinstance(answer, dict) or not isinstance(answer.get("count"), int):
-            raise PsaError(f"ConnectWise answered {path}/count with {answer!r} instead of a count")
-        return answer["count"]
+        count = answer.get("count") if isinstance(answer, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise PsaMalformedResponse(f"ConnectWise answered {_endpoint(path)}/count with "
+                                       f"{str(answer)[:80]!r} instead of a count")
+        return count
 
     def list(self, path: str, *, conditions: str | None = None, fields: str | None = None,
              order_by: str | None = None, forward_only: bool = False) -> list[dict[str, Any]]:
@@ -191,13 +205,14 @@ class ConnectWiseClient:
             response = self.request("GET", url, params=params, headers=headers)
             page = _decode(response)
             if not isinstance(page, list) or not all(isinstance(r, dict) for r in page):
-                raise PsaError(f"ConnectWise answered {_endpoint(path)} with something other than a list of records")
+                raise PsaMalformedResponse(f"ConnectWise answered {_endpoint(path)} with something other than a "
+                                           "list of records")
             records.extend(page)
             following = response.links.get("next", {}).get("url")
             if not following or not page:
                 return records
             if following in seen:
-                raise PsaError(f"ConnectWise's paging of {_endpoint(path)} went round in a circle")
+                raise PsaMalformedResponse(f"ConnectWise's paging of {_endpoint(path)} went round in a circle")
             seen.add(following)
             url, params = following, None  # the link carries every parameter
 
@@ -237,13 +252,20 @@ def _endpoint(path: str) -> str:
 
 
 def _decode(response: requests.Response, *, strict: bool = True) -> Any:
+    """The answer's JSON, numbers exact. An answer that is not JSON is malformed when it
+    answers a read, and leaves a write's outcome unknown (ConnectWise may have applied it)."""
     try:
         return json.loads(response.content or b"null", parse_float=Decimal)
-    except ValueError:
+    except (ValueError, RecursionError):
         if not strict:
             return None
-        raise PsaError(f"ConnectWise answered {_endpoint(response.url or '')} with something that is not JSON "
-                       f"(HTTP {response.status_code}); check the site address") from None
+        method = (response.request.method if response.request is not None else None) or "GET"
+        what = describe_body(response.content, response.headers.get("Content-Type", ""))
+        said = (f"ConnectWise answered {method} {_endpoint(response.url or '')} with {what} "
+                f"(HTTP {response.status_code})")
+        if method.upper() not in READ_METHODS:
+            raise PsaUnreadableAnswer(said) from None
+        raise PsaMalformedResponse(f"{said}; check the site address") from None
 
 
 _NUMBER = "\u0000num:"

@@ -27,6 +27,10 @@ Decisions recorded here:
   ends with a line such as "Prorated: 3 seats at 12.00 from 2025-03-10 to
   2025-03-31" (or "Credited: ..."), which says what the charge is and lets
   seatsync read the seats, seat price and kind back.
+- A record seatsync cannot read (an id that is not a positive number, a
+  quantity beyond any tenant's seats, a price that is not a number, a date
+  that does not parse, a field of the wrong type) is ``PsaMalformedResponse``
+  naming the record and the field; nothing else escapes these functions.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ from app.billing.types import (
     LineKind,
     Product,
 )
-from app.services.psa.port import NewLine, PsaCompany, PsaError, PsaValidationError
+from app.services.psa import limits
+from app.services.psa.port import NewLine, PsaCompany, PsaError, PsaMalformedResponse, PsaValidationError
 
 MAX_DESCRIPTION = 6000
 MAX_SERIAL = 50
@@ -69,23 +74,51 @@ def parse_day(value: Any, what: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        text = str(value)
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
-    except ValueError:
-        raise PsaError(f"ConnectWise sent {what} as {value!r}, which is not a date") from None
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date() if "T" in value \
+            else date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a date") from None
 
 
 def _ref_id(record: dict[str, Any], name: str, what: str) -> str:
     ref = record.get(name)
     if not isinstance(ref, dict) or ref.get("id") is None:
-        raise PsaError(f"ConnectWise sent {what} without its {name}")
-    return str(ref["id"])
+        raise PsaMalformedResponse(f"ConnectWise sent {what} without its {name}")
+    try:
+        return str(limits.record_id(ref["id"], f"the {name} of {what}"))
+    except ValueError as error:
+        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
 
 
 def _id(record: dict[str, Any], what: str) -> str:
     if record.get("id") is None:
-        raise PsaError(f"ConnectWise sent {what} without an id")
-    return str(record["id"])
+        raise PsaMalformedResponse(f"ConnectWise sent {what} without an id")
+    try:
+        return str(limits.record_id(record["id"], what))
+    except ValueError as error:
+        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
+
+
+def _name(record: dict[str, Any], field: str, what: str, key: str = "name") -> str:
+    """``record[field][key]`` of a reference such as ``{"id": 1, "name": "Monthly"}`` ("" when absent)."""
+    ref = record.get(field)
+    if ref is None:
+        return ""
+    if not isinstance(ref, dict):
+        raise PsaMalformedResponse(f"ConnectWise sent the {field} of {what} as {limits.short(ref)}, not a reference")
+    return str(ref.get(key) or "")
+
+
+def decoded(what: str, decode: Any, *args: Any) -> Any:
+    """``decode(*args)``, with any slip on an unexpected shape named as a malformed record."""
+    try:
+        return decode(*args)
+    except PsaError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError):
+        raise PsaMalformedResponse(f"ConnectWise sent {what} with a field seatsync cannot read") from None
 
 
 def company_from(record: dict[str, Any], domains_field: str) -> PsaCompany:
@@ -98,7 +131,7 @@ def company_from(record: dict[str, Any], domains_field: str) -> PsaCompany:
     for custom in record.get("customFields") or []:
         if isinstance(custom, dict) and str(custom.get("caption", "")).casefold() == domains_field.casefold():
             domains.extend(d.lower() for d in re.split(r"[,;\s]+", str(custom.get("value") or "")) if d)
-    status = str((record.get("status") or {}).get("name", "")).casefold()
+    status = _name(record, "status", f"company {cid}").casefold()
     return PsaCompany(id=cid, name=str(record.get("name") or ""), identifier=str(record.get("identifier") or ""),
                       domains=tuple(dict.fromkeys(d for d in domains if "." in d)),
                       active=not record.get("deletedFlag") and status != "inactive")
@@ -107,7 +140,7 @@ def company_from(record: dict[str, Any], domains_field: str) -> PsaCompany:
 def agreement_from(record: dict[str, Any]) -> Agreement | None:
     """The agreement, or None when it bills on a cycle seatsync does not handle."""
     aid = _id(record, "an agreement")
-    cycle = CYCLES.get(str((record.get("billingCycle") or {}).get("name", "")).casefold())
+    cycle = CYCLES.get(_name(record, "billingCycle", f"agreement {aid}").casefold())
     if cycle is None:
         return None
     status = STATUSES.get(str(record.get("agreementStatus") or "active").casefold(), AgreementStatus.INACTIVE)
@@ -117,10 +150,10 @@ def agreement_from(record: dict[str, Any]) -> Agreement | None:
         else Anchor.CALENDAR
     start = parse_day(record.get("startDate"), f"the start date of agreement {aid}")
     return Agreement(id=aid, company_id=_ref_id(record, "company", f"agreement {aid}"),
-                     name=str(record.get("name") or ""), type_name=str((record.get("type") or {}).get("name") or ""),
+                     name=str(record.get("name") or ""), type_name=_name(record, "type", f"agreement {aid}"),
                      cycle=cycle, anchor=anchor, start=start or date(2000, 1, 1),
                      prorates=bool(record.get("prorateFlag")), status=status,
-                     currency=str((record.get("currency") or {}).get("currencyCode") or "USD"))
+                     currency=_name(record, "currency", f"agreement {aid}", "currencyCode") or "USD")
 
 
 def product_from(record: dict[str, Any]) -> Product | None:
@@ -139,13 +172,24 @@ def _money(value: Any, what: str) -> Decimal:
     if value is None:
         return Decimal(0)
     try:
-        return to_money(value)
+        number = to_money(value)
     except (TypeError, ValueError):
-        raise PsaError(f"ConnectWise sent {what} as {value!r}, which is not a number") from None
+        raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a number") from None
+    try:
+        return limits.amount(number, what)
+    except ValueError as error:
+        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
 
 
 def _quantity(value: Any, what: str) -> int:
-    return int(_money(value, what).to_integral_value(rounding=ROUND_HALF_UP))
+    try:
+        number = Decimal(0) if value is None else to_money(value)
+    except (TypeError, ValueError):
+        raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a number") from None
+    try:
+        return limits.seats(number, what)
+    except ValueError as error:
+        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
 
 
 def main_body(line: NewLine) -> dict[str, Any]:

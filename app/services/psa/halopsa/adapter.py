@@ -7,6 +7,10 @@ none). Halo has no dated quantity change: ``set_quantity`` sets ``qty_order``
 by the dated one-time line seatsync writes with ``add_dated_line``. Every
 write sends ``_updateprorata: false`` so Halo never adds a pro-rata of its own
 on top of seatsync's (README.md beside this file).
+
+A write's answer that cannot be read as the line written leaves the write's
+outcome unknown (``HaloUnreadableAnswer``, maybe applied): the sync journal
+settles it by reading Halo.
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ from typing import Any
 from app.billing.types import Agreement, BillingOption, Cycle, Line, LineKind, Product
 from app.services.psa.halopsa import wire
 from app.services.psa.halopsa.client import HaloClient
-from app.services.psa.halopsa.errors import HaloInactiveItem, HaloMalformedResponse, HaloNotFound
+from app.services.psa.halopsa.errors import (
+    HaloInactiveItem,
+    HaloMalformedResponse,
+    HaloNotFound,
+    HaloUnreadableAnswer,
+)
 from app.services.psa.halopsa.mapping import (
     MARKER_FIELD,
     MAX_DESCRIPTION,
@@ -28,12 +37,13 @@ from app.services.psa.halopsa.mapping import (
     PRORATE_FIELD,
     agreement_from,
     company_from,
+    decoded,
     line_from,
     per_seat_price,
     product_from,
     split_description,
 )
-from app.services.psa.port import Capabilities, NewLine, PsaCompany, check_dated_line
+from app.services.psa.port import Capabilities, NewLine, PsaCompany, PsaMalformedResponse, check_dated_line
 
 CLIENTS, CONTRACTS, ITEMS, INVOICES = "/Client", "/ClientContract", "/Item", "/RecurringInvoice"
 
@@ -78,22 +88,22 @@ class HaloPsaAdapter:
 
     def list_companies(self) -> list[PsaCompany]:
         records = self.client.list(CLIENTS, "clients", {"includeinactive": "true", "includeazuretenants": "true"})
-        return [company_from(r) for r in records]
+        return [decoded("client", company_from, r) for r in records]
 
     def list_agreements(self, company_id: str | None = None) -> list[Agreement]:
         params: dict[str, Any] = {"includeinactive": "true"}
         if company_id is not None:
             params["client_id"] = _int_id(company_id, "client")
         today = self.today()
-        return [agreement_from(r, today=today, currency=self.currency, periods=self.periods,
-                               prorate_field=self.prorate_field)
+        return [decoded("contract", agreement_from, r, today=today, currency=self.currency, periods=self.periods,
+                        prorate_field=self.prorate_field)
                 for r in self.client.list(CONTRACTS, "contracts", params)]
 
     def list_products(self) -> list[Product]:
         # Item records carry no documented active flag; Halo's own filter
         # (includeinactive) tells them apart.
-        active = {r.get("id") for r in self.client.list(ITEMS, "items")}
-        products = [product_from(r, active=r.get("id") in active)
+        active = {str(r.get("id")) for r in self.client.list(ITEMS, "items")}
+        products = [decoded("item", product_from, r, active=str(r.get("id")) in active)
                     for r in self.client.list(ITEMS, "items", {"includeinactive": "true"})]
         with self._lock:
             self._products = {p.id: p for p in products}
@@ -117,7 +127,8 @@ class HaloPsaAdapter:
                 if not isinstance(raw, list):
                     raise HaloMalformedResponse(f"(recurring invoice {header.get('id')}: lines is not a list)")
                 for record in raw:
-                    line = line_from(record, agreement_id=str(contract), today=today, currency=self.currency)
+                    line = decoded("line", line_from, record, agreement_id=str(contract), today=today,
+                                   currency=self.currency)
                     self._home[line.id] = (header["id"], str(contract))
                     if wanted is None or line.product_id in wanted:
                         lines.append(line)
@@ -201,16 +212,22 @@ class HaloPsaAdapter:
     def _add(self, agreement_id: str, body: dict[str, Any]) -> Line:
         ihid = self._invoice_for(agreement_id)
         saved = self.client.post(f"{INVOICES}/Lines", [{"ihid": ihid, **body}])[0]
-        return self._remember(saved, ihid, str(_int_id(agreement_id, "contract")))
+        return self._remember(saved, ihid, str(_int_id(agreement_id, "contract")), f"POST {INVOICES}/Lines")
 
     def _update(self, line: Line, changes: dict[str, Any]) -> Line:
         ihid, contract = self._home_of(line)
         body = {"id": _int_id(line.id, "recurring invoice line"), "ihid": ihid, **changes, "_updateprorata": False}
         saved = self.client.post(f"{INVOICES}/updatelines", [body])[0]
-        return self._remember(saved, ihid, contract)
+        return self._remember(saved, ihid, contract, f"POST {INVOICES}/updatelines")
 
-    def _remember(self, saved: dict[str, Any], ihid: int, contract: str) -> Line:
-        line = line_from(saved, agreement_id=contract, today=self.today(), currency=self.currency)
+    def _remember(self, saved: dict[str, Any], ihid: int, contract: str, request: str) -> Line:
+        """The line a write answered with; one that does not read leaves the write's outcome unknown."""
+        try:
+            line = decoded("line", line_from, saved, agreement_id=contract, today=self.today(),
+                           currency=self.currency)
+        except PsaMalformedResponse as error:
+            raise HaloUnreadableAnswer(f"({request} answered with a line seatsync cannot read: "
+                                       f"{error.detail.strip('()')})") from None
         with self._lock:
             self._home[line.id] = (ihid, contract)
         return line
@@ -257,8 +274,8 @@ class HaloPsaAdapter:
             if record.get("start_date"):
                 header["startdate"] = record["start_date"]
             saved = self.client.post(INVOICES, [header])[0]
-            if not isinstance(saved.get("id"), int):
-                raise HaloMalformedResponse("(the new recurring invoice came back without an id)")
+            if isinstance(saved.get("id"), bool) or not isinstance(saved.get("id"), int) or saved["id"] <= 0:
+                raise HaloUnreadableAnswer(f"(POST {INVOICES}: the new recurring invoice came back without an id)")
             ihid = saved["id"]
         with self._lock:
             self._invoice_of[key] = ihid

@@ -13,7 +13,10 @@ Facts from APIS.md §B3 and Halo's OpenAPI document (tests/specs):
 - DELETE /api/<Entity>/<id>.
 
 Every request goes through ``HttpApi`` (timeouts, 429, read retries, writes
-never blindly resent). A token is reused until shortly before it expires and
+never blindly resent). An answer that cannot be read (not JSON, not the
+saved records) is ``HaloMalformedResponse`` for a read and
+``HaloUnreadableAnswer`` (maybe applied) for a write, which Halo may have
+applied all the same. A token is reused until shortly before it expires and
 fetched again once when the API answers 401.
 """
 
@@ -28,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.services.http import HttpApi, HttpFailure, Throttled
+from app.services.http import READ_METHODS, BrokenAnswer, HttpApi, HttpFailure, Throttled, describe_body
 from app.services.psa.halopsa import wire
 from app.services.psa.halopsa.errors import (
     HaloBadCredentials,
@@ -39,6 +42,7 @@ from app.services.psa.halopsa.errors import (
     HaloTenantError,
     HaloTokenRejected,
     HaloUnavailable,
+    HaloUnreadableAnswer,
 )
 from app.services.psa.port import PsaError
 
@@ -185,9 +189,13 @@ class HaloClient:
                 return None
             try:
                 return wire.loads(response.content)
-            except ValueError:
-                raise HaloMalformedResponse(f"({method} {label} answered HTTP {status} with a body "
-                                            "that is not JSON)") from None
+            except (ValueError, RecursionError):
+                content_type = response.headers.get("Content-Type") or ""
+                said = (f"({method} {label} answered HTTP {status} with "
+                        f"{describe_body(response.content, content_type)})")
+                if method.upper() not in READ_METHODS:
+                    raise HaloUnreadableAnswer(said) from None
+                raise HaloMalformedResponse(said) from None
         body = _json_or_none(response)
         text = _halo_message(body)
         where = f"{method} {label}"
@@ -225,10 +233,11 @@ class HaloClient:
         """Create (no ``id``) or update (``id``) records; return what Halo saved."""
         data = self.request("POST", path, body=list(objects), endpoint=path)
         saved = [data] if isinstance(data, dict) else data
+        # Halo has the request: an answer that is not the saved records leaves its outcome unknown.
         if not isinstance(saved, list) or not all(isinstance(x, dict) for x in saved):
-            raise HaloMalformedResponse(f"(POST {path} did not answer the saved records)")
+            raise HaloUnreadableAnswer(f"(POST {path} did not answer the saved records)")
         if len(saved) != len(objects):
-            raise HaloMalformedResponse(f"(POST {path} saved {len(saved)} records of {len(objects)})")
+            raise HaloUnreadableAnswer(f"(POST {path} saved {len(saved)} records of {len(objects)})")
         return saved
 
     def delete(self, path: str, record_id: str | int) -> None:
@@ -246,7 +255,7 @@ def _page(data: Any, key: str, path: str) -> tuple[list[dict[str, Any]], int]:
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise HaloMalformedResponse(f"(GET {path} answered without its {key!r} list)")
     total = data.get("record_count")
-    if isinstance(total, bool) or not isinstance(total, int):
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
         raise HaloMalformedResponse(f"(GET {path} answered without a record_count)")
     batch = data[key]
     if not all(isinstance(x, dict) for x in batch):
@@ -275,5 +284,7 @@ def _halo_message(body: Any) -> str:
 def _unavailable(error: HttpFailure, what: str) -> PsaError:
     if isinstance(error, Throttled):
         return HaloUnavailable(f"({what}: still throttled after retries)")
+    if isinstance(error, BrokenAnswer) and error.maybe_applied:
+        return HaloUnreadableAnswer(f"({what}: {error.reason})")
     applied = " (the change may have been applied)" if error.maybe_applied else ""
-    return HaloUnavailable(f"({what}: {error.detail}){applied}", maybe_applied=error.maybe_applied)
+    return HaloUnavailable(f"({what}: {error.reason}){applied}", maybe_applied=error.maybe_applied)

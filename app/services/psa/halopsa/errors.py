@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from app.services.psa.port import (
     PsaAuthError,
-    PsaError,
+    PsaMalformedResponse,
     PsaNotFound,
     PsaPermissionError,
     PsaUnavailable,
+    PsaUnreadableAnswer,
     PsaValidationError,
 )
 
@@ -45,9 +46,14 @@ class HaloInactiveItem(PsaValidationError):
     """The Halo item is inactive: reactivate it in Halo, or map the license to another item."""
 
 
-class HaloMalformedResponse(PsaError):
+class HaloMalformedResponse(PsaMalformedResponse):
     """HaloPSA answered with something seatsync cannot read: check the resource server address."""
 
 
 class HaloUnavailable(PsaUnavailable):
     """HaloPSA did not answer in time, or answered with a server error."""
+
+
+class HaloUnreadableAnswer(PsaUnreadableAnswer):
+    """HaloPSA's answer to a change could not be read, so the change may or may not have
+    been made: the next sync reads Halo to find out before writing it again."""

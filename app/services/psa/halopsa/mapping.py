@@ -10,6 +10,11 @@ Decisions (see README.md beside this file for the reasons):
 - lines = recurring-invoice lines (InvoiceDetail); the ownership marker in
   ``comment_2``; a prorate or credit is a one-time charge line
   (``onetimecharge``) whose ``baseprice`` holds the full-period unit price.
+
+A record that does not read (an id that is not a positive number, a
+quantity beyond any tenant's seats, an amount that is not one, a date that
+does not parse, a field of the wrong type) is ``HaloMalformedResponse``
+naming the record and the field (``decoded`` catches the rest).
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from app.billing.money import minor_unit, round_money
 from app.billing.types import Agreement, AgreementStatus, Anchor, Cycle, Line, LineKind, Product
+from app.services.psa import limits
 from app.services.psa.halopsa import wire
 from app.services.psa.halopsa.errors import HaloMalformedResponse
-from app.services.psa.port import PsaCompany
+from app.services.psa.port import PsaCompany, PsaError
 
 MARKER_FIELD = "comment_2"
 PRORATE_FIELD = "CFseatsyncProrate"
@@ -36,19 +43,46 @@ MAX_DESCRIPTION = 4000
 #: column and far above seatsync's markers (about 30) [U].
 MAX_MARKER = 100
 _NO = frozenset({"0", "false", "no", "off", "n"})
+T = TypeVar("T")
+
+
+def decoded(what: str, decode: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``decode(*args)``, a record of an unexpected shape named as Halo's malformed answer."""
+    try:
+        return decode(*args, **kwargs)
+    except PsaError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError):
+        record = args[0] if args and isinstance(args[0], Mapping) else {}
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r} has a field of the wrong type)") from None
+
+
+def _money(value: Any) -> Decimal | None:
+    number = wire.to_decimal(value)
+    return None if number is None else limits.amount(number, "the amount")
+
+
+def _seats(value: Any) -> Decimal | None:
+    number = wire.to_decimal(value)
+    if number is not None:
+        limits.seats(number, "the quantity")
+    return number
 
 
 def _field(record: Mapping[str, Any], name: str, what: str, parse: Any) -> Any:
     try:
         return parse(record.get(name))
     except (ValueError, ArithmeticError, TypeError):
-        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds "
-                                    f"{record.get(name)!r})") from None
+        value = record.get(name)
+        shown = str(value) if isinstance(value, Decimal) else repr(value)[:40]
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {shown})") from None
 
 
 def _record_id(record: Any, what: str) -> str:
     if not isinstance(record, Mapping) or isinstance(record.get("id"), bool) or not isinstance(record.get("id"), int):
         raise HaloMalformedResponse(f"(a {what} without a numeric id)")
+    if not 0 < record["id"] <= limits.MAX_ID:
+        raise HaloMalformedResponse(f"(a {what} with the id {record['id']}, which is not a positive number)")
     return str(record["id"])
 
 
@@ -112,10 +146,10 @@ def agreement_from(record: Any, *, today: date, currency: str, periods: Mapping[
 def product_from(record: Any, *, active: bool) -> Product:
     product_id = _record_id(record, "item")
     recurring = bool(record.get("isrecurringitem"))
-    price = _field(record, "recurringprice" if recurring else "baseprice", "item", wire.to_decimal)
+    price = _field(record, "recurringprice" if recurring else "baseprice", "item", _money)
     if price is None:
-        price = _field(record, "baseprice", "item", wire.to_decimal)
-    cost = _field(record, "recurringcost" if recurring else "costprice", "item", wire.to_decimal)
+        price = _field(record, "baseprice", "item", _money)
+    cost = _field(record, "recurringcost" if recurring else "costprice", "item", _money)
     name = str(record.get("name") or f"Item {product_id}")
     return Product(id=product_id, identifier=name, description=str(record.get("description") or name),
                    price=price or Decimal(0), cost=cost or Decimal(0), active=active)
@@ -130,8 +164,8 @@ def split_description(text: str) -> tuple[str, str]:
 
 def line_from(record: Any, *, agreement_id: str, today: date, currency: str) -> Line:
     line_id = _record_id(record, "recurring invoice line")
-    qty = _field(record, "qty_order", "line", wire.to_decimal) or Decimal(0)
-    unit = _field(record, "unit_price", "line", wire.to_decimal) or Decimal(0)
+    qty = _field(record, "qty_order", "line", _seats) or Decimal(0)
+    unit = _field(record, "unit_price", "line", _money) or Decimal(0)
     start = _field(record, "startdate", "line", wire.parse_date)
     end = _field(record, "enddate", "line", wire.parse_date)
     if record.get("isinactive") and (end is None or end >= today):
@@ -141,7 +175,7 @@ def line_from(record: Any, *, agreement_id: str, today: date, currency: str) -> 
     if record.get("onetimecharge"):
         kind = LineKind.PRORATE if qty >= 0 else LineKind.CREDIT
         amount = round_money(qty * unit, currency)
-        base = _field(record, "baseprice", "line", wire.to_decimal)
+        base = _field(record, "baseprice", "line", _money)
         price = base if base is not None else unit
     short = str(record.get("item_shortdescription") or "")
     details = str(record.get("item_longdescription") or "")
