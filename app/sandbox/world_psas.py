@@ -8,6 +8,12 @@ read from the sandbox's own records, never through seatsync's adapter;
 ``writes``: how many write requests its server has answered). It also knows
 the connection settings and secrets seatsync stores for it (the fields of
 app/services/psa/factory.py's ``KINDS``).
+
+Two test hooks act on the sandbox's own records as a fault would, each
+returning a function that undoes it exactly: ``hide_line`` (the record is
+gone from every answer, as when a read comes back short) and ``set_marker``
+(the field seatsync keeps its marker in is changed, as when a person edits
+it or a field is cut short).
 """
 
 from __future__ import annotations
@@ -58,6 +64,39 @@ def _dated(marker: str) -> bool:
     return marker.startswith("seatsync:") and marker.count(":") >= 2
 
 
+def _take(table: dict[Any, Any], key: Any, lock: Any) -> Callable[[], None]:
+    """Remove ``table[key]``; the returned function puts it back where it was (same dict, same order)."""
+    with lock:
+        order = list(table)
+        value = table.pop(key)
+
+    def put_back() -> None:
+        with lock:
+            table[key] = value
+            rank = {k: i for i, k in enumerate(order)}
+            items = sorted(table.items(), key=lambda kv: rank.get(kv[0], len(order)))  # stable: newer keys last
+            table.clear()
+            table.update(items)
+
+    return put_back
+
+
+def _swap(record: dict[str, Any], name: str, value: Any, lock: Any) -> Callable[[], None]:
+    """Set ``record[name]``; the returned function restores it (or removes it if it was not there)."""
+    with lock:
+        had, old = name in record, record.get(name)
+        record[name] = value
+
+    def restore() -> None:
+        with lock:
+            if had:
+                record[name] = old
+            else:
+                record.pop(name, None)
+
+    return restore
+
+
 def _day(value: Any) -> date | None:
     if value in (None, ""):
         return None
@@ -94,6 +133,25 @@ class PsaSide(Protocol):
         """A person changes a line's seats in the PSA (from ``effective`` where the PSA dates it)."""
 
     def holdings(self, agreement_id: str) -> list[Holding]: ...
+
+    def hide_line(self, line_id: str) -> Callable[[], None]:
+        """A test hook: the record behind ``line_id`` (a ``Holding.id``) leaves the sandbox's answers.
+
+        Every read (lists, queries, counts, gets) comes back without it, as
+        when a page of the answer was lost; it is taken from the sandbox's
+        own store, with what belongs to it (Autotask: a contract service's
+        units and adjustments). Call the returned function to put it back
+        exactly as it was.
+        """
+
+    def set_marker(self, line_id: str, marker: str) -> Callable[[], None]:
+        """A test hook: the field seatsync keeps a line's marker in now holds ``marker``.
+
+        ConnectWise: the addition's ``serialNumber``; Autotask: a contract
+        service's ``internalDescription`` or a charge's
+        ``internalPurchaseOrderNumber``; HaloPSA: the line's ``comment_2``.
+        Call the returned function to restore the field.
+        """
 
     def is_write(self, method: str, route: str) -> bool: ...
 
@@ -162,6 +220,15 @@ class ConnectWiseSide:
                     start=_day(a.get("effectiveDate")), end=_day(a.get("cancelledDate")), marker=marker,
                     description=str(a.get("invoiceDescription") or "")))
             return out
+
+    def hide_line(self, line_id: str) -> Callable[[], None]:
+        with self.app.lock:
+            agreement_id, _ = self.app.find_addition(int(line_id))
+            return _take(self.app.additions[agreement_id], int(line_id), self.app.lock)
+
+    def set_marker(self, line_id: str, marker: str) -> Callable[[], None]:
+        _, addition = self.app.find_addition(int(line_id))
+        return _swap(addition, "serialNumber", marker, self.app.lock)
 
     @staticmethod
     def is_write(method: str, route: str) -> bool:
@@ -263,6 +330,44 @@ class AutotaskSide:
                     description=str(charge.get("description") or "")))
             return out
 
+    @staticmethod
+    def _charge(line_id: str) -> int | None:
+        """The contract charge behind a dated line's id ("charge-<id>"), None for a contract service."""
+        return int(line_id.removeprefix("charge-")) if line_id.startswith("charge-") else None
+
+    def hide_line(self, line_id: str) -> Callable[[], None]:
+        store = self.app.store
+        with store.lock:
+            charge = self._charge(line_id)
+            if charge is not None:
+                return _take(store.tables["ContractCharges"], charge, store.lock)
+            # A contract service, and what Autotask keeps of it: its units (the changes they are built
+            # from), its adjustments and the units each posted period was invoiced at.
+            cs_id = int(line_id)
+            restores = [_take(store.tables["ContractServices"], cs_id, store.lock),
+                        _take(store.changes, cs_id, store.lock)]
+            restores += [_take(store.snapshots, key, store.lock) for key in list(store.snapshots) if key[0] == cs_id]
+            adjustments = [(i, a) for i, a in enumerate(store.adjustments) if a["contractServiceID"] == cs_id]
+            store.adjustments[:] = [a for a in store.adjustments if a["contractServiceID"] != cs_id]
+
+        def put_back() -> None:
+            with store.lock:
+                for restore in reversed(restores):  # the last taken first: each finds its table as it left it
+                    restore()
+                for index, adjustment in adjustments:
+                    store.adjustments.insert(index, adjustment)
+
+        return put_back
+
+    def set_marker(self, line_id: str, marker: str) -> Callable[[], None]:
+        store = self.app.store
+        with store.lock:
+            charge = self._charge(line_id)
+            if charge is not None:
+                return _swap(store.tables["ContractCharges"][charge], "internalPurchaseOrderNumber", marker,
+                             store.lock)
+            return _swap(store.tables["ContractServices"][int(line_id)], "internalDescription", marker, store.lock)
+
     def is_write(self, method: str, route: str) -> bool:
         return method != "GET" and route not in self.READ_ROUTES
 
@@ -326,6 +431,15 @@ class HaloSide:
                 start=_day(line.get("startdate")), end=end, marker=str(line.get("comment_2") or ""),
                 description=str(line.get("item_shortdescription") or "")))
         return out
+
+    def hide_line(self, line_id: str) -> Callable[[], None]:
+        # A recurring invoice's lines are the store's lines naming its header (ihid): every answer that
+        # shows a header's lines, or a line, is built from ``lines_by_id``.
+        return _take(self.app.lines_by_id, int(line_id), self.app.lock)
+
+    def set_marker(self, line_id: str, marker: str) -> Callable[[], None]:
+        with self.app.lock:
+            return _swap(self.app.lines_by_id[int(line_id)], "comment_2", marker, self.app.lock)
 
     @staticmethod
     def is_write(method: str, route: str) -> bool:

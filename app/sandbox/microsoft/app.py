@@ -54,6 +54,8 @@ class MicrosoftSandbox(SandboxApp):
         self.cursor = Cursor(secrets.token_bytes(16))
         #: Tests set this to corrupt a response: tamper(route, payload) -> payload.
         self.tamper: Callable[[str, Any], Any] | None = None
+        #: The user each tenant's current users read leaves out (Scenario.cut_users_reads), by tenant id.
+        self.users_left_out: dict[str, str] = {}
         self._grants: dict[str, Grant] = {}
         self.tokens_issued = 0
         #: (MS-RequestId, MS-CorrelationId) of the latest Partner Center requests, oldest first.

@@ -160,9 +160,11 @@ def users(sb: MicrosoftSandbox, request: Request) -> Response:
     with sb.lock:
         _, tenant = _authorise(sb, request)
         everyone = [_user(u) for u in tenant.users] if tenant else []
-    matching = sorted((u for u in everyone if predicate is None or predicate(u)), key=lambda u: u["id"])
+        matching = sorted((u for u in everyone if predicate is None or predicate(u)), key=lambda u: u["id"])
+        left_out = _cut_user(sb, tenant, request, matching)
     page, token = _page(sb, request, matching, top, key="id",
                         context=f"users|{request.arg('$filter') or ''}|{request.arg('$select') or ''}")
+    page = [u for u in page if u["id"] != left_out]  # the token still moves past it: it is simply missing
     shown = fields or list(USER_DEFAULT)
     payload: dict[str, Any] = {"@odata.context": _context("users", fields), "value": [_project(u, shown) for u in page]}
     if request.arg("$count", "").lower() == "true":
@@ -171,6 +173,26 @@ def users(sb: MicrosoftSandbox, request: Request) -> Response:
         payload["@odata.nextLink"] = _next_link(request, token)
     cost = max(1, COST["users"] - (1 if fields else 0) - (1 if top < 20 else 0))
     return _ok(sb, "users", request, payload, cost)
+
+
+def _cut_user(sb: MicrosoftSandbox, tenant: SandboxTenant | None, request: Request,
+              matching: list[dict[str, Any]]) -> str | None:
+    """The user this users read leaves out (``Scenario.cut_users_reads``, a test hook), or None.
+
+    A read starts at its first page (no $skiptoken): while the scenario asks
+    for cut reads, it takes one and leaves out the first user holding a
+    license; the read's later pages leave out the same user.
+    """
+    if tenant is None:
+        return None
+    if request.arg("$skiptoken") is None:
+        sb.users_left_out.pop(tenant.id, None)
+        if sb.scenario.cut_users_reads > 0:
+            licensed = next((u["id"] for u in matching if u["assignedLicenses"]), None)
+            if licensed is not None:
+                sb.scenario.cut_users_reads -= 1
+                sb.users_left_out[tenant.id] = licensed
+    return sb.users_left_out.get(tenant.id)
 
 
 def _page(sb: MicrosoftSandbox, request: Request, items: list[dict[str, Any]], size: int, *, key: str,

@@ -51,6 +51,9 @@ class Scenario:
     client_secret: str = field(repr=False)
     tenants: dict[str, SandboxTenant] = field(default_factory=dict)
     secret_expired: bool = False
+    #: A test hook: each of the next this-many reads of a tenant's users (Graph /users, from its first page
+    #: on) leaves out one user holding a license, as an answer cut short would. 0: every read is whole.
+    cut_users_reads: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     catalogue: SkuCatalogue = field(default_factory=SkuCatalogue.load, repr=False)
