@@ -21,9 +21,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
-# The billing promises over 20 times the examples make test runs (a few minutes).
+# The billing promises over 10 times the examples make test runs (about ten minutes).
 ledger: $(STAMP)
-	SEATSYNC_LEDGER_SCALE=20 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --hypothesis-show-statistics \
+	SEATSYNC_LEDGER_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --hypothesis-show-statistics \
 		tests/billing/test_ledger_properties.py tests/sync/test_ledger_machine.py
 
 clean:

@@ -126,3 +126,10 @@ def test_a_notification_key_from_a_newer_seatsync_is_ignored(settings):
 
     Setting.create(key="notify", value='{"tray": false, "teams_channel": "x"}', updated_at=datetime.now(UTC))
     assert settings.notifications == NotificationSettings(tray=False)
+
+
+def test_the_installation_is_named_once_and_keeps_its_name(settings):
+    assert Setting.get_or_none(Setting.key == "installation.id") is None
+    name = settings.installation_id
+    assert len(name) == 4 and int(name, 16) >= 0
+    assert Settings().installation_id == name  # made on first use, then read back

@@ -1,9 +1,12 @@
 """How seatsync names what it writes: line markers and operation keys.
 
-A main line carries ``seatsync:<row digest>``; a prorate or credit line adds
-the day and the change of seats. An operation key is deterministic: the
-same change always gets the same key, which is what the journal and the
-approvals are keyed by.
+A main line carries ``seatsync:<row digest>.<installation>``; a prorate or
+credit line adds the day and the change of seats. The installation (four
+hex digits, one per seatsync database) tells two installations' lines
+apart: lines written before installations were named carry
+``seatsync:<row digest>`` and count as every installation's. An operation
+key is deterministic: the same change always gets the same key, which is
+what the journal and the approvals are keyed by.
 """
 
 from __future__ import annotations
@@ -16,19 +19,33 @@ from app.billing.types import MARKER_PREFIX, LineKind, RowKey
 KEY_VERSION = "v2"
 
 
-def main_marker(row: RowKey) -> str:
-    """The marker of a row's main line: ``seatsync:<row digest>``."""
-    return f"{MARKER_PREFIX}{row.digest}"
+def main_marker(row: RowKey, installation: str = "") -> str:
+    """The marker of a row's main line: ``seatsync:<row digest>[.<installation>]``."""
+    return f"{MARKER_PREFIX}{row.digest}" + (f".{installation}" if installation else "")
 
 
-def dated_marker(row: RowKey, kind: LineKind, day: date, before: int, after: int) -> str:
+def row_key(marker: str) -> str:
+    """``seatsync:<row digest>`` of any marker of a row: main or dated, of any installation."""
+    return f"{MARKER_PREFIX}{marker.removeprefix(MARKER_PREFIX).split(':')[0].split('.')[0]}"
+
+
+def installation_of(marker: str) -> str:
+    """The installation that wrote a line of this marker ("" when written before installations were named)."""
+    return marker.removeprefix(MARKER_PREFIX).split(":")[0].partition(".")[2]
+
+
+def is_main_marker(marker: str) -> bool:
+    return marker.startswith(MARKER_PREFIX) and marker.count(":") == 1
+
+
+def dated_marker(main: str, kind: LineKind, day: date, before: int, after: int) -> str:
     """The marker of a prorate or credit line: the day and the seats the period billed before and after it.
 
     The planner appends ``:2``, ``:3``... when the row already has a line of
     that marker (the same change made again on the same day after it was undone).
     """
     letter = "p" if kind is LineKind.PRORATE else "c"
-    return f"{main_marker(row)}:{letter}{day:%Y%m%d}:{before}>{after}"
+    return f"{main}:{letter}{day:%Y%m%d}:{before}>{after}"
 
 
 def operation_key(*parts: object) -> str:

@@ -90,6 +90,7 @@ class FindingKind(StrEnum):
     UNASSIGNED_SEATS = "unassigned_seats"
     VERIFY_MISMATCH = "verify_mismatch"  # read back after a write, the PSA differs
     LICENSES_GONE = "licenses_gone"  # Microsoft reports no licenses where there were seats: a person decides
+    OTHER_INSTALLATION = "other_installation"  # another seatsync installation bills this agreement
     PARTIAL_READ = "partial_read"  # the PSA's answer lacks what the journal says seatsync wrote
 
 

@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from app.billing.description import line_description
 from app.billing.ledger import covered, opening_quantity, target
-from app.billing.markers import dated_marker, main_marker, operation_key
+from app.billing.markers import dated_marker, installation_of, is_main_marker, main_marker, operation_key, row_key
 from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
@@ -61,6 +61,13 @@ class PlanOptions:
     #: A decrease of more than half a line's seats, and at least this many,
     #: is reported as a suspicious drop (the approval guards hold it).
     suspicious_drop_seats: int = 3
+    #: This seatsync installation's name in its markers; "" plans without
+    #: telling installations apart (previews and reports).
+    installation: str = ""
+
+    def owns(self, line: Line) -> bool:
+        """Whether ``line`` is seatsync's and this installation's (or was written before installations)."""
+        return line.owned and (not self.installation or installation_of(line.marker) in ("", self.installation))
 
 
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
@@ -96,6 +103,16 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
             findings.append(problem)
             continue
         assert agreement is not None
+        others = [ln for ln in lines if ln.owned and not options.owns(ln) and ln.agreement_id == agreement.id
+                  and ln.product_id == mapping.profile.product.id and not ln.ended_before(today)]
+        if others:  # two installations billing one agreement would bill these seats twice: hold the row
+            findings.extend(Finding(
+                kind=FindingKind.OTHER_INSTALLATION, tenant_id=tenant, sku_id=mapping.sku_id,
+                agreement_id=agreement.id, line_id=ln.id,
+                message=f"line {ln.id} bills this product on this agreement for another seatsync installation "
+                        f"({installation_of(ln.marker)}); this row is not synced while two installations bill "
+                        "one agreement: stop syncing the tenant in one of them") for ln in others)
+            continue
         start = successor_start(mapping, retired, by_id, agreement, today)
         row = _RowPlanner(mapping, agreement, inventory, lines, today, options, successor_start=start,
                           generation=generations.get(main_marker(mapping.row), 0))
@@ -179,9 +196,10 @@ class _RowPlanner:
         self.options = options
         self.findings: list[Finding] = []
         self.row = mapping.row
-        self.marker = main_marker(self.row)
-        own = [ln for ln in lines if ln.marker == self.marker or ln.marker.startswith(self.marker + ":")]
-        self.mains = [ln for ln in own if ln.kind is LineKind.MAIN and ln.marker == self.marker]
+        self.marker = main_marker(self.row, options.installation)
+        key = main_marker(self.row)
+        own = [ln for ln in lines if ln.owned and row_key(ln.marker) == key and options.owns(ln)]
+        self.mains = [ln for ln in own if ln.kind is LineKind.MAIN and is_main_marker(ln.marker)]
         self.dated = [ln for ln in own if ln.kind is not LineKind.MAIN]
         self.taken = {ln.marker for ln in own}
         self.counts = row_counts(mapping, inventory)
@@ -275,11 +293,11 @@ class _RowPlanner:
             return [self._cancel(line, period, self.today if crediting else effective)]
         ops: list[Operation] = []
         if delta:
-            ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=self.marker, line_id=line.id,
+            ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=line.marker, line_id=line.id,
                                 quantity=self.quantity, before=line.quantity,
                                 amount=self._amount(self.quantity)))
         if self.description != line.description:
-            ops.append(self._op(OpKind.UPDATE_DESCRIPTION, period, self.today, marker=self.marker,
+            ops.append(self._op(OpKind.UPDATE_DESCRIPTION, period, self.today, marker=line.marker,
                                 line_id=line.id, quantity=self.quantity, before=line.quantity,
                                 description=self.description))
         return ops
@@ -312,8 +330,7 @@ class _RowPlanner:
         periods.append((agreement_period(self.agreement, day), day))
         ops: list[Operation] = []
         for p, first in periods:
-            past = p.end < self.today
-            if first == p.start and not past:
+            if first == p.start and p.end >= self.today:
                 continue  # the main line bills a period from its first day (it is changed from S)
             if first != p.start and not self.agreement.prorates:
                 continue  # an agreement that does not prorate bills changes from the next period
@@ -328,7 +345,7 @@ class _RowPlanner:
         if wanted == billed:
             return []
         kind = LineKind.PRORATE if wanted > billed else LineKind.CREDIT
-        marker = dated_marker(self.row, kind, day, billed, wanted)
+        marker = dated_marker(self.marker, kind, day, billed, wanted)
         n = 1
         while (unique := marker if n == 1 else f"{marker}:{n}") in self.taken:
             n += 1

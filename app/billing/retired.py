@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping as AnyMapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.billing.markers import main_marker, operation_key
+from app.billing.markers import main_marker, operation_key, row_key
 from app.billing.operations import Basis, Operation, OpKind
 from app.billing.periods import agreement_period
 from app.billing.types import Agreement, Line, LineKind, Mapping
@@ -33,7 +33,7 @@ def retired_lines(tenant_id: str, mappings: Iterable[Mapping], lines: Iterable[L
     mapped = {main_marker(m.row) for m in mappings if m.tenant_id == tenant_id}
     return [ln for ln in lines
             if ln.kind is LineKind.MAIN and ln.written_row is not None and ln.written_row.tenant_id == tenant_id
-            and ln.marker not in mapped and not ln.ended_before(today)]
+            and row_key(ln.marker) not in mapped and not ln.ended_before(today)]
 
 
 def stop_day(line: Line, agreement: Agreement, today: date) -> date:

@@ -14,18 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from app.billing.markers import row_key
 from app.billing.operations import Operation, OpKind
 from app.billing.types import MARKER_PREFIX, Line, LineKind, RowKey
 
-#: seatsync:<row>, or seatsync:<row>:<p|c><yyyymmdd>:<before>><after>[:<n>]
-_MARKER = re.compile(r"seatsync:[0-9a-f]{12}(?::[pc]\d{8}:-?\d{1,9}>-?\d{1,9}(?::\d{1,4})?)?")
+#: seatsync:<row>[.<installation>], then for a dated line :<p|c><yyyymmdd>:<before>><after>[:<n>]
+_MARKER = re.compile(r"seatsync:[0-9a-f]{12}(?:\.[0-9a-f]{4})?(?::[pc]\d{8}:-?\d{1,9}>-?\d{1,9}(?::\d{1,4})?)?")
 _KIND_NAMES = {OpKind.CREATE_LINE: "main", OpKind.ADD_PRORATE: "prorate", OpKind.ADD_CREDIT: "credit"}
 _CREATES = tuple(_KIND_NAMES)
-
-
-def row_marker(marker: str) -> str:
-    """The main marker of the row a (main or dated) marker belongs to."""
-    return ":".join(marker.split(":")[:2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,9 +42,9 @@ class WriteLog:
     last_quantity: dict[str, int] = field(default_factory=dict)
     #: the row each main line was created for, by marker
     rows: dict[str, RowKey] = field(default_factory=dict)
-    #: writes per row, by the row's main marker
+    #: writes per row, by ``row_key``
     generations: dict[str, int] = field(default_factory=dict)
-    #: lines seatsync created and never cancelled: a read of their agreement must show them
+    #: lines seatsync created, unless cancelled before they billed: a read of their agreement must show them
     expected: dict[str, Written] = field(default_factory=dict)
     agreements: set[str] = field(default_factory=set)
 
@@ -65,7 +61,7 @@ def write_log(entries: Iterable[Written]) -> WriteLog:
     for w in entries:
         op = w.op
         log.agreements.add(op.agreement_id)
-        row = row_marker(op.marker)
+        row = row_key(op.marker)
         log.generations[row] = log.generations.get(row, 0) + 1
         if op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY):
             line_id = w.line_id or op.line_id
@@ -76,7 +72,9 @@ def write_log(entries: Iterable[Written]) -> WriteLog:
         if op.kind in _CREATES and w.line_id:
             log.expected[w.line_id] = w
         elif op.kind is OpKind.CANCEL_LINE:
-            log.expected.pop(op.line_id or w.line_id, None)  # a PSA may remove a cancelled line
+            created = log.expected.get(op.line_id or w.line_id)
+            if created is not None and op.effective <= created.op.effective:
+                del log.expected[op.line_id or w.line_id]  # cancelled before it billed: a PSA may remove it
     return log
 
 
@@ -84,8 +82,8 @@ def read_problems(lines: Sequence[Line], log: WriteLog, agreements_read: Iterabl
                   unsettled: Iterable[Operation] = ()) -> list[str]:
     """Why a read of these agreements cannot be the whole truth; empty when it can.
 
-    A line seatsync wrote and never cancelled is missing, or shows up under
-    another agreement; or a line carries a seatsync marker that does not
+    A line seatsync wrote (and did not cancel before it billed) is missing,
+    or shows up under another agreement; or a line carries a seatsync marker that does not
     parse (a field cut short or edited). A line whose cancellation is still
     unsettled (its answer was lost) may be gone: the PSA may remove a line
     cancelled before it billed.

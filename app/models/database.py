@@ -9,9 +9,13 @@ else names SQLite, and the migrations use peewee's portable schema API.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import SQL, Check, Database, DatabaseProxy, Model, SqliteDatabase
+from peewee import SQL, Check, Database, DatabaseProxy, Model, OperationalError, SqliteDatabase
+
+from app.errors import SeatsyncError
 
 db = DatabaseProxy()
 
@@ -22,6 +26,32 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",  # safe with WAL; a power cut loses at most the last commit
     "busy_timeout": 10_000,  # ms: wait for another writer instead of failing at once
 }
+
+
+class DatabaseFailed(SeatsyncError):
+    """seatsync's database could not be read or written."""
+
+
+#: What the database says, and what a person can do about it.
+_CAUSES = (
+    ("disk is full", "the disk is full: free some space"),
+    ("readonly", "the database is read-only: check the permissions of seatsync's data folder"),
+    ("read-only", "the database is read-only: check the permissions of seatsync's data folder"),
+    ("locked", "another program holds the database locked: close it, or wait for it"),
+    ("unable to open", "the database file cannot be opened: check that seatsync's data folder exists"),
+    ("disk i/o error", "the disk failed to read or write the database"),
+)
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn the database's failures into ``DatabaseFailed`` with a sentence a person can act on."""
+    try:
+        yield
+    except OperationalError as error:
+        text = str(error)
+        why = next((cause for needle, cause in _CAUSES if needle in text.lower()), f"the database said: {text[:200]}")
+        raise DatabaseFailed(f"({why})") from error
 
 
 class BaseModel(Model):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from app.billing.plan import main_marker
+from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.proration import line_amount
 from app.billing.types import Exclusion, Line, LineKind, Mapping
 from app.bootstrap import Context
@@ -139,7 +139,7 @@ class ExclusionService:
             agreement = self.context.catalog.agreement(connection_id, agreement_id)
             company = self.context.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
             for line in psa.list_lines(agreement_id, products):
-                mapping = markers.get(line.marker)
+                mapping = markers.get(row_key(line.marker)) if is_main_marker(line.marker) else None
                 if mapping is None or line.kind is not LineKind.MAIN or line.ended_before(today):
                     continue
                 found.append(ActiveLine(

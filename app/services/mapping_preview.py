@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.operations import FindingKind, Operation, OpKind
-from app.billing.plan import main_marker, plan
 from app.billing.periods import agreement_period
+from app.billing.plan import plan
 from app.billing.proration import line_amount
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Agreement, BillingOption, Cycle, License, Line, LineKind, Mapping, TenantInventory, User
@@ -74,7 +75,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         counts = row_counts(mapping, inventory)
         # Lines the other mappings bill stay: only those no mapping names are retired in this preview.
         kept = {main_marker(m.row) for m in others if m.row != mapping.row}
-        lines = tuple(replace(ln, written_row=None) if ln.marker in kept else ln for ln in lines)
+        lines = tuple(replace(ln, written_row=None) if row_key(ln.marker) in kept else ln for ln in lines)
         result = plan(inventory, [mapping], [], [agreement], lines, today)
     except ValueError as error:
         if "needs the tenant's users" in str(error):
@@ -122,8 +123,8 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
 
 def _current(mapping: Mapping, lines: tuple[Line, ...], today: date) -> Line | None:
     marker = main_marker(mapping.row)
-    return next((ln for ln in lines if ln.marker == marker and ln.kind is LineKind.MAIN
-                 and not ln.ended_before(today)), None)
+    return next((ln for ln in lines if row_key(ln.marker) == marker and is_main_marker(ln.marker)
+                 and ln.kind is LineKind.MAIN and not ln.ended_before(today)), None)
 
 
 def _basis_text(mapping: Mapping, purchased: int, assigned: int, base: int, quantity: int) -> str:

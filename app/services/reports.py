@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from app.billing.money import round_money
-from app.billing.plan import main_marker
+from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
 from app.bootstrap import Context
@@ -151,7 +151,7 @@ class ReportService:
             inventory = inventories.get(tenant.tenant_id)
             if inventory is None:
                 continue
-            written = billed.get(tenant.tenant_id, {}) if read_psa else ctx.journal.last_written(tenant.tenant_id)
+            written = billed.get(tenant.tenant_id, {}) if read_psa else _by_row(ctx.journal.last_written(tenant.tenant_id))
             tenant_maps = [m for m in mappings if m.tenant_id == tenant.tenant_id]
             links = ctx.tenants.links_of_tenant(tenant.tenant_id)
             default_company = ", ".join(sorted({link.company_name for link in links})) or "(no company)"
@@ -236,10 +236,10 @@ class ReportService:
             for line in lines:
                 if line.ended_before(today):
                     continue
-                mapping = markers.get(line.marker)
+                mapping = markers.get(row_key(line.marker)) if is_main_marker(line.marker) else None
                 if mapping is not None and line.kind is LineKind.MAIN:
                     per_tenant = billed.setdefault(mapping.tenant_id, {})
-                    per_tenant[line.marker] = per_tenant.get(line.marker, 0) + line.quantity
+                    per_tenant[row_key(line.marker)] = per_tenant.get(row_key(line.marker), 0) + line.quantity
                     continue
                 reason = _orphan_reason(line, markers, (connection_id, line.product_id) in profiled)
                 if reason:
@@ -254,12 +254,17 @@ class ReportService:
 
 def _orphan_reason(line: Line, markers: dict[str, Mapping], profiled_product: bool) -> str:
     if line.owned:
-        if line.kind is not LineKind.MAIN and any(line.marker.startswith(f"{m}:") for m in markers):
+        if line.kind is not LineKind.MAIN and row_key(line.marker) in markers:
             return ""  # a dated line of a mapped row
         return "seatsync line whose license is no longer mapped"
     if profiled_product:
         return "not seatsync's: a duplicate or a manual addition of a license product"
     return ""
+
+
+def _by_row(written: dict[str, int]) -> dict[str, int]:
+    """What seatsync last wrote to each row's main line, by ``row_key`` (whichever installation wrote it)."""
+    return {row_key(marker): quantity for marker, quantity in written.items()}
 
 
 CSV_COLUMNS = ("Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",

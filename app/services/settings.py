@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, time
@@ -141,6 +142,7 @@ _SPECS: dict[str, _Spec] = {
         load=lambda d: _load_notifications(d),
     ),
     "sku.display_names": _Spec(default={}, check=lambda v: _sku_names(v)),
+    "installation.id": _Spec(default="", check=lambda v: _installation(v)),
 }
 
 _POLICY_OVERRIDE = "approval.policy.company."
@@ -165,6 +167,12 @@ def _load_notifications(stored: Mapping[str, Any]) -> NotificationSettings:
 def _notifications(value: Any) -> NotificationSettings:
     if not isinstance(value, NotificationSettings):
         raise ValueError(f"notification settings must be a NotificationSettings, not {type(value).__name__}")
+    return value
+
+
+def _installation(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{4}", value):
+        raise ValueError(f"an installation id is four hex digits, not {value!r}")
     return value
 
 
@@ -292,6 +300,23 @@ class Settings:
         else:
             names.pop(sku_id.strip().lower(), None)
         self._set("sku.display_names", names)
+
+    # --- this installation ------------------------------------------------------
+
+    @property
+    def installation_id(self) -> str:
+        """This database's name in seatsync's line markers (four hex digits), made on first use.
+
+        Two seatsync installations with separate databases on one PSA tell
+        their lines apart by it; several desktops sharing one database are one
+        installation.
+        """
+        current = self._get("installation.id")
+        if not current:
+            Setting.insert(key="installation.id", value=dump_json(secrets.token_hex(2), "installation.id"),
+                           updated_at=self._now()).on_conflict_ignore().execute()
+            current = self._get("installation.id")
+        return current
 
     # --- storage ---------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from tests.billing.builders import agreement, inventory, lic, mapping, profile
 from tests.billing.ledger_model import LedgerModel, psa_money, within
 
 START = date(2026, 1, 1)
-#: ``make ledger`` runs 20 times as many examples.
+#: ``make ledger`` runs 10 times as many examples.
 SCALE = float(os.environ.get("SEATSYNC_LEDGER_SCALE", "1"))
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from app.billing.operations import FindingKind
-from app.billing.plan import plan
+from app.billing.markers import main_marker
+from app.billing.plan import PlanOptions, plan
 from app.billing.types import AgreementStatus, Exclusion, Line, Subscription, Term
 from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile
 
@@ -123,3 +125,22 @@ def test_the_second_tenant_license_row_is_planned_independently():
     m1, m2 = mapping(), mapping(sku=SKU2, profile=profile(product_=product(id="P2")))
     result = plan(inventory(lic(10, 10), lic(5, 5, sku=SKU2)), [m1, m2], [], [agreement()], [], date(2026, 1, 1))
     assert sorted((op.product_id, op.quantity) for op in result.operations) == [("P1", 10), ("P2", 5)]
+
+
+def test_another_installations_line_holds_the_row_and_this_installations_lines_carry_its_name():
+    m = mapping()
+    mine, theirs = PlanOptions(installation="ab12"), f"{main_marker(m.row)}.cd34"
+    other = replace(main_line(10, m), marker=theirs)
+    held = plan(inventory(lic(20, 13)), [m], [], [agreement()], [other], TODAY, mine)
+    assert held.operations == () and F.OTHER_INSTALLATION in kinds(held)
+    assert "another seatsync installation (cd34)" in next(f.message for f in held.findings
+                                                          if f.kind is F.OTHER_INSTALLATION)
+    # Lines written before installations were named are this installation's: it goes on billing them.
+    legacy = main_line(10, m)
+    ops = plan(inventory(lic(20, 13)), [m], [], [agreement()], [legacy], TODAY, mine).operations
+    assert [(op.kind.value, op.marker) for op in ops] == [
+        ("add_prorate", f"{main_marker(m.row)}.ab12:p20260116:10>13"), ("set_quantity", main_marker(m.row))]
+    new = plan(inventory(lic(20, 13)), [m], [], [agreement()], [], TODAY, mine).operations
+    assert {op.marker.split(":")[1] for op in new} == {f"{m.row.digest}.ab12"}
+    # Without an installation (a preview, a report) every installation's line is the row's.
+    assert plan(inventory(lic(20, 10)), [m], [], [agreement()], [other], TODAY).operations == ()

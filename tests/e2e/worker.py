@@ -4,7 +4,9 @@ Reads a JSON spec from the file named by its argument: the data directory, the s
 authority, the day, the secrets (sandbox ones: a throw-away keyring holds
 them, as in the demo) and, optionally, ``crash_after``: an operation kind
 after whose PSA call returns the process kills itself with SIGKILL, before
-the journal records the outcome. Prints the run's results as JSON.
+the journal records the outcome; and, optionally, ``installation``: the name
+this database gives its lines (a second installation of seatsync). Prints
+the run's results as JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ def main() -> int:
 
     context = open_context(Path(spec["data_dir"]), secrets=SecretStore(MemoryKeyring()), ca_file=spec["ca"])
     try:
+        if spec.get("installation"):
+            from datetime import datetime, timezone
+
+            from app.models.setting import Setting
+
+            Setting.replace(key="installation.id", value=json.dumps(spec["installation"]),
+                            updated_at=datetime.now(timezone.utc)).execute()
         ms = context.microsoft_connections.all()[0]
         context.secrets.set(microsoft_secret_key(ms.id, ms.name), spec["microsoft_secret"])
         record = context.psa_connections.all()[0]
@@ -48,7 +57,8 @@ def main() -> int:
             apply.Applier._execute = execute_then_die
         summary = SyncService(context, today=lambda: today, workers=1).sync(actor="worker")
         print(json.dumps({"results": [{"status": r.status.value, "error": r.error,
-                                       "applied": [op.key for op in r.applied]} for r in summary.results]}))
+                                       "applied": [op.key for op in r.applied],
+                                       "findings": [f.kind.value for f in r.findings]} for r in summary.results]}))
         return 0
     finally:
         context.close()

@@ -208,13 +208,23 @@ class World:
 
 @pytest.fixture(params=["memory", "database"])
 def world(request, tmp_path):
+    yield from _world(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def db_world(request, tmp_path):
+    """The world on a database only (for what only a database can do: fail)."""
+    yield from _world("database", tmp_path, request)
+
+
+def _world(kind: str, tmp_path, request):
     psa = FakePsa()
     company = psa.add_company("Contoso", domains=["contoso.com"])
     agreement = psa.add_agreement(company, name="Contoso 365", start=date(2024, 1, 1), prorates=True)
     flat = psa.add_agreement(company, name="Contoso flat", start=date(2024, 1, 1), prorates=False)
     product = psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
     exo = psa.add_product("EXO-P1", description="Exchange Online (Plan 1)", price=Decimal("4.00"))
-    if request.param == "database":
+    if kind == "database":
         open_database(tmp_path / "seatsync.db")
         request.addfinalizer(close_database)
         kit: MemoryKit | DbKit = DbKit()

@@ -1,7 +1,7 @@
 """The ledger machine (tests/sync/ledger_machine.py) on the in-memory PSA, with every fault it has.
 
 ``SEATSYNC_LEDGER_SCALE`` multiplies the examples: ``make ledger`` runs the
-long profile (20×).
+long profile (10×).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from app.sandbox.microsoft.companies import companies_for
 from app.sandbox.server import SandboxServer
 from app.services.notify import NoticeKind
 from app.services.scheduler import ScheduleSettings
-from app.services.settings import ApprovalPolicy
+from app.services.settings import ApprovalPolicy, Settings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
@@ -302,8 +302,9 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     # 7. Sync now (this company): ConnectWise holds one addition per mapped license from the 1st.
     summary = sync_now(qtbot, shell)
     assert summary.writes == 2 and not summary.failed
-    marker = main_marker(RowKey(tenant_id=tenant.id, sku_id=spb))
-    exo_marker = main_marker(RowKey(tenant_id=tenant.id, sku_id=exo))
+    installation = Settings().installation_id  # this database's name in the markers it writes
+    marker = main_marker(RowKey(tenant_id=tenant.id, sku_id=spb), installation)
+    exo_marker = main_marker(RowKey(tenant_id=tenant.id, sku_id=exo), installation)
     assert additions(cw, agreement) == [
         ("M365-BP", 10, Decimal("22.00"), "2026-03-01", "", marker),
         ("EXO-P1", 1, Decimal("4.00"), "2026-03-01", "", exo_marker)]

@@ -32,6 +32,7 @@ from app.sandbox.world_psas import Holding, PsaSide, write_requests
 from app.services.companies import CompanyService, MappingRefused
 from app.services.company_rows import Target
 from app.services.scheduler import ScheduleSettings
+from app.services.settings import Settings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
@@ -257,10 +258,11 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     summary = sync_now(qtbot, shell)
     assert not summary.failed and summary.writes >= 2
     tailspin, northwind = tenant[TAILSPIN].id, tenant[NORTHWIND].id
+    installation = Settings().installation_id
     assert main_lines(psas.cw, psas.agreement_of[TAILSPIN]) == [
-        ("M365-BP", 12, Decimal("22.00"), TODAY, main_marker(RowKey(tenant_id=tailspin, sku_id=spb)))]
+        ("M365-BP", 12, Decimal("22.00"), TODAY, main_marker(RowKey(tenant_id=tailspin, sku_id=spb), installation))]
     assert main_lines(psas.other, psas.agreement_of[NORTHWIND]) == [
-        ("EXO-P1", 8, Decimal("4.00"), TODAY, main_marker(RowKey(tenant_id=northwind, sku_id=exo)))]
+        ("EXO-P1", 8, Decimal("4.00"), TODAY, main_marker(RowKey(tenant_id=northwind, sku_id=exo), installation))]
     for side, empty in ((psas.cw, IRONHARBOUR), (psas.other, EVERGREEN)):
         assert side.holdings(psas.agreement_of[empty]) == []
     assert write_requests(psas.cw) > cw_writes and write_requests(psas.other) > other_writes

@@ -17,6 +17,7 @@ from decimal import Decimal
 from app.billing.operations import Operation, OpKind
 from app.billing.proration import line_amount
 from app.billing.types import BillingOption, Line, LineKind
+from app.models.database import DatabaseFailed
 from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
 from app.services.sync.store import AuditRecord, JournalState, SyncStore
 
@@ -30,6 +31,8 @@ class ApplyResult:
     applied: list[Operation] = field(default_factory=list)
     failed: list[tuple[Operation, str]] = field(default_factory=list)
     recovered: list[Operation] = field(default_factory=list)
+    #: What the PSA accepted, recorded in the journal or not (a database that failed after the call).
+    written: list[Operation] = field(default_factory=list)
 
 
 def is_applied(op: Operation, lines: Iterable[Line]) -> tuple[bool, str]:
@@ -83,6 +86,16 @@ class Applier:
         by_marker = {line.marker: line for line in lines if line.owned and line.kind is LineKind.MAIN
                      and line.end is None}
         broken_rows = set()
+        try:
+            self._apply(ops, by_id, by_marker, broken_rows, result)
+        except DatabaseFailed as error:
+            # The PSA may hold writes the journal could not record: the next run settles them.
+            error.written = result.written  # type: ignore[attr-defined]
+            raise
+        return result
+
+    def _apply(self, ops: Iterable[Operation], by_id: dict[str, Line], by_marker: dict[str, Line],
+               broken_rows: set, result: ApplyResult) -> None:
         for op in ops:
             if op.row in broken_rows or not self.store.journal_begin(self.tenant_id, op):
                 continue
@@ -97,13 +110,13 @@ class Applier:
                 result.failed.append((op, str(error)))
                 broken_rows.add(op.row)
                 continue
+            result.written.append(op)
             self.store.journal_set(op.key, JournalState.DONE, psa_id=line.id)
             self._audit(op, line.id, op.basis.formula or op.kind.value)
             by_id[line.id] = line
             if line.kind is LineKind.MAIN:
                 by_marker[line.marker] = line
             result.applied.append(op)
-        return result
 
     def _execute(self, op: Operation, by_id: dict[str, Line], by_marker: dict[str, Line]) -> Line:
         if op.kind is OpKind.CREATE_LINE:

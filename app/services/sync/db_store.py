@@ -28,7 +28,7 @@ from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
 from app.models.connections import PsaCompany
-from app.models.database import db
+from app.models.database import database_errors, db
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
 from app.services.settings import ApprovalPolicy as Mode, Settings
@@ -48,17 +48,21 @@ class DatabaseNotOpen(SeatsyncError):
 
 @contextmanager
 def connected() -> Iterator[None]:
-    """This thread's connection for the length of the block (opened and closed here if need be)."""
+    """This thread's connection for the length of the block (opened and closed here if need be).
+
+    A failure of the database is ``DatabaseFailed``, saying what happened in plain words.
+    """
     if db.obj is None:
         raise DatabaseNotOpen()
-    opened = db.is_closed()
-    if opened:
-        db.connect()
-    try:
-        yield
-    finally:
+    with database_errors():
+        opened = db.is_closed()
         if opened:
-            db.close()
+            db.connect()
+        try:
+            yield
+        finally:
+            if opened:
+                db.close()
 
 
 def lock_name(tenant_id: str) -> str:
@@ -132,6 +136,10 @@ class DbSyncStore:
                 tenant_id=tenant_id, name=tenant.name, mappings=tuple(Mappings().for_tenant(tenant_id)),
                 exclusions=tuple(Exclusions().for_tenant(tenant_id)), policy=policy,
                 company_name=", ".join(name for _, name in companies))
+
+    def installation(self) -> str:
+        with connected():
+            return self.settings.installation_id
 
     # -- the journal ---------------------------------------------------------------
 

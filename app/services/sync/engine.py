@@ -25,6 +25,7 @@ from app.billing.quantities import needs_users
 from app.billing.types import Agreement, Line, Mapping, Product, TenantInventory
 from app.billing.written import WriteLog, read_problems, write_log
 from app.errors import SeatsyncError
+from app.models.database import DatabaseFailed
 from app.services.psa.port import PsaPort
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
@@ -32,6 +33,10 @@ from app.services.sync.inventory import LicensesGone
 from app.services.sync.store import SyncStore, TenantSetup, utc_now
 
 log = logging.getLogger(__name__)
+
+#: Tenant leases this process could not give up (the database failed): tenant id -> owner.
+_UNRELEASED: dict[str, str] = {}
+_UNRELEASED_LOCK = threading.Lock()
 
 #: Fetches one tenant's inventory; raises a SeatsyncError when the read
 #: failed, was partial or came back empty where there were seats.
@@ -79,6 +84,8 @@ class TenantResult:
     recovered: list[Operation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     error: str = ""
+    #: The database failed: the run ends here (every other tenant would fail alike).
+    fatal: bool = False
 
     @property
     def writes(self) -> int:
@@ -129,7 +136,8 @@ class SyncEngine:
         self.today = today
         self.now = now
         self.lock_ttl = lock_ttl_seconds
-        self.options = options or PlanOptions(max_description_length=psa.capabilities.max_description_length)
+        self.options = replace(options or PlanOptions(max_description_length=psa.capabilities.max_description_length),
+                               installation=store.installation())
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # -- the stages ----------------------------------------------------------
@@ -190,20 +198,34 @@ class SyncEngine:
         result = TenantResult(tenant_id=tenant_id)
         try:
             setup = self.store.setup(tenant_id)
+            result.name = setup.name
+            with _UNRELEASED_LOCK:
+                stuck = _UNRELEASED.pop(tenant_id, None)
+            if stuck is not None:  # this process's lease a failed database kept: give it up now
+                self.store.unlock(tenant_id, stuck)
+            if not self.store.try_lock(tenant_id, self.owner, self.lock_ttl):
+                return replace(result, status=Status.BUSY, error="another sync of this tenant is running")
         except SeatsyncError as error:
-            return replace(result, status=Status.FAILED, error=str(error))
-        result.name = setup.name
-        if not self.store.try_lock(tenant_id, self.owner, self.lock_ttl):
-            return replace(result, status=Status.BUSY, error="another sync of this tenant is running")
+            return replace(result, status=Status.FAILED, error=str(error), fatal=isinstance(error, DatabaseFailed))
         try:
             self._sync_locked(setup, result)
         except TenantAborted as error:
             result.status, result.error = Status.FAILED, f"stopped after a write whose outcome is unknown: {error}"
+        except DatabaseFailed as error:
+            written = getattr(error, "written", [])
+            result.applied = list(written)
+            result.status, result.fatal = Status.FAILED, True
+            result.error = (f"{error}. The sync stopped; {len(written)} change(s) had been written to the PSA "
+                            "for this tenant, and the next sync settles them by reading the PSA")
         except SeatsyncError as error:
             result.status, result.error = Status.FAILED, str(error)
             result.findings = result.findings or _findings_of(error)
         finally:
-            self.store.unlock(tenant_id, self.owner)
+            try:
+                self.store.unlock(tenant_id, self.owner)
+            except DatabaseFailed:
+                with _UNRELEASED_LOCK:
+                    _UNRELEASED[tenant_id] = self.owner  # released by this process's next sync of the tenant
         return result
 
     def _sync_locked(self, setup: TenantSetup, result: TenantResult) -> None:
@@ -246,12 +268,27 @@ def _findings_of(error: SeatsyncError) -> list[Finding]:
 
 def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8, dry_run: bool = False,
              progress: Callable[[TenantResult], None] | None = None) -> list[TenantResult]:
-    """Sync (or plan) many tenants in parallel; one tenant's failure never stops another."""
+    """Sync (or plan) many tenants in parallel; one tenant's failure never stops another.
+
+    A failure of seatsync's own database does: the tenants not yet started are
+    reported as not synced, since every one of them would fail alike.
+    """
     ids = list(tenant_ids)
     step = engine.dry_run if dry_run else engine.sync
+    stopped = threading.Event()
+
+    def one(tenant_id: str) -> TenantResult:
+        if stopped.is_set():
+            return TenantResult(tenant_id=tenant_id, status=Status.FAILED,
+                                error="not synced: seatsync's database failed earlier in this run")
+        result = step(tenant_id)
+        if result.fatal:
+            stopped.set()
+        return result
+
     results: dict[str, TenantResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:
-        futures = {pool.submit(step, tenant_id): tenant_id for tenant_id in ids}
+        futures = {pool.submit(one, tenant_id): tenant_id for tenant_id in ids}
         for future in as_completed(futures):
             tenant_id = futures[future]
             try:

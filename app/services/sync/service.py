@@ -8,6 +8,7 @@ connection's mappings. Every run is recorded with its counts.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -16,10 +17,13 @@ from typing import TYPE_CHECKING
 
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
+from app.models.database import DatabaseFailed, database_errors
 from app.models.records import RunStatus
 from app.services.sync.db_store import DbSyncStore
 from app.services.sync.engine import InventoryFetcher, Status, SyncEngine, TenantResult, run_many
 from app.services.sync.store import AuditRecord, TenantSetup
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
@@ -129,15 +133,22 @@ class SyncService:
             raise
         summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None)
         if run is not None:
-            status = (RunStatus.SUCCEEDED if not summary.failed
-                      else RunStatus.FAILED if len(summary.failed) == len(results) else RunStatus.PARTIAL)
-            self.context.runs.finish(
-                run.id, status=status, error="; ".join(f"{r.name or r.tenant_id}: {r.error}" for r in summary.failed),
-                operations_planned=summary.planned, operations_applied=summary.writes,
-                operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
-                findings=summary.findings, tenants_synced=len(results) - len(summary.failed),
-                tenants_failed=len(summary.failed))
+            try:
+                with database_errors():
+                    self._finish(run.id, summary)
+            except DatabaseFailed:  # the summary still reaches the person; the run's record stays open
+                log.warning("the run's record could not be written", exc_info=True)
         return summary
+
+    def _finish(self, run_id: int, summary: RunSummary) -> None:
+        results, failed = summary.results, summary.failed
+        status = (RunStatus.SUCCEEDED if not failed
+                  else RunStatus.FAILED if len(failed) == len(results) else RunStatus.PARTIAL)
+        self.context.runs.finish(
+            run_id, status=status, error="; ".join(f"{r.name or r.tenant_id}: {r.error}" for r in failed),
+            operations_planned=summary.planned, operations_applied=summary.writes,
+            operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
+            findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
 
     def sync(self, company_id: int | None = None, **kw) -> RunSummary:
         return self.run(company_id, dry_run=False, **kw)

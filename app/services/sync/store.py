@@ -82,6 +82,9 @@ class HeldOperation:
 class SyncStore(Protocol):
     def setup(self, tenant_id: str) -> TenantSetup: ...
 
+    def installation(self) -> str:
+        """This installation's name in line markers ("" does not tell installations apart)."""
+
     # the journal (DESIGN §3): one entry per operation key
     def journal_begin(self, tenant_id: str, op: Operation) -> bool:
         """Record ``op`` as pending; False when its key is already done."""
@@ -138,6 +141,7 @@ class MemorySyncStore:
     audits: list[AuditRecord] = field(default_factory=list)
     held: dict[str, HeldOperation] = field(default_factory=dict)
     locks: dict[str, tuple[str, float]] = field(default_factory=dict)
+    installation_id: str = ""
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -145,6 +149,9 @@ class MemorySyncStore:
 
     def setup(self, tenant_id: str) -> TenantSetup:
         return self.setups[tenant_id]
+
+    def installation(self) -> str:
+        return self.installation_id
 
     def journal_begin(self, tenant_id: str, op: Operation) -> bool:
         with self._lock:
