@@ -292,7 +292,10 @@ class _RowPlanner:
             crediting = self.agreement.prorates and self.billable and not first_day and self.m.negative_proration
             return [self._cancel(line, period, self.today if crediting else effective)]
         ops: list[Operation] = []
-        if delta:
+        # A manual edit that happens to match the rule is still written, as seatsync's own: its journal
+        # (the ledger's q0 of the periods to come) must know what the line bills.
+        adopted = line.last_written_quantity is not None and line.last_written_quantity != self.quantity
+        if delta or adopted:
             ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=line.marker, line_id=line.id,
                                 quantity=self.quantity, before=line.quantity,
                                 amount=self._amount(self.quantity)))

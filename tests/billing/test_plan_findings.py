@@ -77,6 +77,8 @@ def test_a_line_not_owned_billing_the_same_product_is_a_possible_duplicate():
     (8, 10, 10, [("set_quantity", 8, 10, "220.00")]),  # lowered by hand: restored, not prorated
     (12, 10, 10, [("set_quantity", 12, 10, "220.00")]),  # raised by hand: restored, nothing credited
     (8, 10, 13, [("add_prorate", 10, 3, "34.06"), ("set_quantity", 8, 13, "286.00")]),  # and seats added: +3
+    # edited to what the rule gives: written anyway, so the next period starts from seatsync's own 13
+    (13, 10, 13, [("add_prorate", 10, 3, "34.06"), ("set_quantity", 13, 13, "286.00")]),
 ])
 def test_a_manual_edit_is_reported_and_corrected_without_prorating_it(in_psa, written, assigned, expected):
     m = mapping(negative_proration=True)

@@ -2,7 +2,8 @@
 
 The sync holds every change that read would make, with the reason, until a
 person approves them (here headless, through ``python main.py approvals``);
-then the lines end per the ledger: January stays billed, nothing after it.
+then the lines end per the ledger: January stays billed, nothing after it, and
+the tenant can be unlinked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from app.billing.operations import FindingKind
+from app.services.links import LinkService
 from tests.e2e.conftest import EXO, PERIOD_END, SPB, Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +49,7 @@ def test_a_tenant_with_no_licenses_left_waits_for_approval_then_its_lines_end(sy
     tenant.move_to(date(2026, 2, 2))
     after = tenant.sync()
     assert (after.writes, after.held, after.failed) == (0, 0, ())
+    # Its lines have ended: the tenant can be unlinked, and no sync reaches it any more.
+    (link,) = tenant.context.tenants.links_of_tenant(tenant.tenant_id)
+    assert LinkService(tenant.context).unlink(link) == 2  # the two mappings it carried
+    assert tenant.sync().results == ()
