@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test ledger bundle setup clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -23,8 +23,8 @@ test: $(STAMP)
 
 # The billing promises over 10 times the examples make test runs (about ten minutes).
 ledger: $(STAMP)
-	SEATSYNC_LEDGER_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --hypothesis-show-statistics \
-		tests/billing/test_ledger_properties.py tests/sync/test_ledger_machine.py
+	SEATSYNC_LEDGER_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
+		--hypothesis-show-statistics tests/billing/test_ledger_properties.py tests/sync/test_ledger_machine.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

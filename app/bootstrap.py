@@ -34,6 +34,7 @@ from app.models.repositories import (
 )
 from app.models.records import MicrosoftConnectionRecord
 from app.services.catalogue import SkuCatalogue
+from app.services.http import https_url
 from app.services.microsoft.config import MicrosoftSettings
 from app.services.psa.factory import open_psa
 from app.services.psa.port import PsaPort
@@ -165,6 +166,9 @@ def microsoft_settings(record: MicrosoftConnectionRecord, client_secret: str,
                        ca_file: str | None = None) -> MicrosoftSettings:
     """The Microsoft clients' settings for a stored (or drafted) partner connection."""
 
+    for label, url in (("Microsoft authority URL", record.authority_url), ("Microsoft Graph URL", record.graph_url),
+                       ("Partner Center URL", record.partner_center_url)):
+        https_url(url, label)  # an address stored earlier or edited in the database is refused too
     return MicrosoftSettings(
         client_id=record.client_id,
         client_secret=client_secret,
@@ -194,7 +198,7 @@ def open_context(data_dir: Path | None = None, *, secrets: SecretStore | None = 
                  ca_file: str | None = None) -> Context:
     """Open seatsync's data: the database (migrated), the keyring, the settings."""
     directory = Path(data_dir) if data_dir else paths.data_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    open_database(directory / "seatsync.db")
+    paths.secure_data_dir(directory)  # 0700, and its files 0600 (an older seatsync's, or a restored backup)
+    open_database(directory / paths.DATABASE_NAME)
     secrets = secrets or SecretStore()
     return Context(data_dir=directory, secrets=secrets, settings=Settings(secrets), ca_file=ca_file)

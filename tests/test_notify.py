@@ -7,7 +7,7 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes
+from email import message_from_bytes, policy
 
 import pytest
 
@@ -247,9 +247,9 @@ def test_the_digest_is_mailed_with_the_password_from_the_keyring(ctx, smtp):
     assert [line.lower() for line in smtp.envelope[1:]] == ["rcpt to:<owner@msp.example>",
                                                            "rcpt to:<billing@msp.example>"]
     [raw] = smtp.messages
-    mail = message_from_bytes(raw)
+    mail = message_from_bytes(raw, policy=policy.default)
     assert mail["Subject"] == f"seatsync: {len(notices)} notice(s)"
-    body = mail.get_payload(decode=True).decode()
+    body = mail.get_body(("plain",)).get_content()
     assert "Licenses without a billing profile (new SKUs too) (1)" in body
     assert "  - Contoso: new license Exchange Online has no billing profile" in body
     assert "Changes waiting for approval (1)" in body

@@ -7,6 +7,13 @@ and sends the e-mail digest and the Teams/Slack webhook when Settings >
 Notifications enables them (as the window does), then prints one line
 saying what was sent, or why nothing was. A failed delivery never stops the
 scheduler; the webhook URL and the SMTP password are never printed.
+
+At start it checks the keyring: it must work for the user this runs as,
+hold every credential seatsync stored (PSA and Microsoft connections, the
+SMTP password and webhook URL when they are in use) and encrypt them; a
+backend that keeps them as plain text is refused unless
+SEATSYNC_ALLOW_PLAINTEXT_KEYRING=1 (docs/security.md). A failed check exits
+with code 1 and says what to do.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from app.commands.common import app_context, summary_table
 from app.errors import SeatsyncError
+from app.services.redaction import RedactSecrets
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
     from app.services.notify_run import AfterSync
     from app.services.scheduler import SyncScheduler
+    from app.services.secrets import SecretKey
     from app.services.settings import NotificationSettings
     from app.services.sync.service import RunSummary, SyncService
 
@@ -115,10 +124,35 @@ def build_scheduler(context: Context, job: Callable[[str], Any], *,
                          now=now, on_finished=on_finished)
 
 
+def stored_secrets(context: Context) -> list[SecretKey]:
+    """Every credential a scheduled run may read: the connections' secrets, and notifications' when enabled."""
+    from app.bootstrap import microsoft_secret_key, psa_secret_key
+    from app.services.psa.factory import KINDS
+    from app.services.settings import SMTP_PASSWORD, WEBHOOK_URL
+
+    keys = [psa_secret_key(record.id, f.name, record.name) for record in context.psa_connections.all()
+            for f in (KINDS[record.kind].fields if record.kind in KINDS else ()) if f.secret and f.required]
+    keys += [microsoft_secret_key(record.id, record.name) for record in context.microsoft_connections.all()]
+    config = context.settings.notifications
+    if config.email_enabled and config.smtp_username:
+        keys.append(SMTP_PASSWORD)
+    if config.webhook_enabled:
+        keys.append(WEBHOOK_URL)
+    return keys
+
+
+def check_keyring(context: Context) -> None:
+    """Refuse to start (ServerKeyringError, exit code 1) without a keyring that works, encrypts and has them all."""
+    context.secrets.check_for_server(stored_secrets(context))
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets())  # what reaches a server's journal masks credentials too
     stop = threading.Event()
     with app_context() as context:
+        check_keyring(context)
         scheduler = build_scheduler(context, ScheduledSync(context))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -16,6 +16,7 @@ from pathlib import Path
 from peewee import SQL, Check, Database, DatabaseProxy, Model, OperationalError, SqliteDatabase
 
 from app.errors import SeatsyncError
+from app.paths import private_file
 
 db = DatabaseProxy()
 
@@ -86,6 +87,7 @@ def open_database(path: Path | str) -> Database:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 on POSIX; SQLite gives its WAL, SHM and journal the database file's mode
     database = sqlite_database(path)
     database.connect()
     try:

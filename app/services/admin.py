@@ -23,9 +23,11 @@ from app.bootstrap import Context, microsoft_secret_key, microsoft_settings, psa
 from app.errors import ConfigurationError
 from app.models.database import db
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
-from app.services.microsoft import ConsentMissing, MicrosoftClients, MicrosoftError
-from app.services.microsoft.config import PARTNER_CENTER_SCOPE
+from app.services.http import https_url
+from app.services.microsoft import ConsentMissing, MicrosoftClients, MicrosoftError, PermissionsMissing
+from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
 from app.services.microsoft.mapping import customer_from_partner_center
+from app.services.microsoft.permissions import check_graph_token
 from app.services.psa.factory import KINDS, PsaKind, psa_kind
 from app.services.secrets import MissingSecret
 
@@ -247,7 +249,12 @@ class AdminService:
 
         A partner-level failure (client id, secret, Partner Center access) is
         raised; a customer tenant that refuses (consent missing, GDAP expired)
-        is listed in the result's problems.
+        is listed in the result's problems. Each tenant's Graph token must
+        carry every Graph application permission seatsync needs in its roles
+        (``permissions.GRAPH_PERMISSIONS``): when every tenant reached lacks
+        one, the app lacks it and ``PermissionsMissing`` is raised, naming
+        it; when only some do, each is a problem naming what it lacks (its
+        admin consented before the permission was added).
         """
         record = self._check_microsoft(draft)
         secret = draft.client_secret or self._stored_secret(record)
@@ -260,14 +267,26 @@ class AdminService:
                                   tenant_id=error.tenant_id, code=error.code) from None
             customers = list(itertools.islice(clients.partner_center.iter_customers(), 500))
             problems: list[str] = []
-            checked = 0
+            checked = reached = 0
+            lacking: list[PermissionsMissing] = []
             for item in customers[:TENANTS_CHECKED]:
                 customer = customer_from_partner_center(item)
                 checked += 1
                 try:
+                    token = clients.tokens.token(customer.tenant_id, GRAPH_SCOPE)
+                    reached += 1
+                    check_graph_token(token, customer.tenant_id)
                     clients.graph.subscribed_skus(customer.tenant_id)
+                except PermissionsMissing as error:
+                    lacking.append(error)
+                    problems.append(_tenant_problem(customer.name, error))
                 except MicrosoftError as error:  # consent missing, GDAP expired, ...: that tenant only
                     problems.append(_tenant_problem(customer.name, error))
+            if lacking and len(lacking) == reached:
+                # Every tenant that gave a token lacks it: the app itself does, not one tenant's consent.
+                missing = tuple(sorted({p for error in lacking for p in error.missing}))
+                raise PermissionsMissing(f"(the app's tokens lack {', '.join(missing)} in all {reached} customer "
+                                         "tenant(s) checked)", missing=missing)
             return MicrosoftTestResult(customers=len(customers), tenants_checked=checked, problems=tuple(problems))
         finally:
             clients.close()
@@ -308,8 +327,7 @@ class AdminService:
             raise ConfigurationError(f"the Microsoft partner connection needs its {' and '.join(missing)}")
         for label, url in (("authority", record.authority_url), ("Graph", record.graph_url),
                            ("Partner Center", record.partner_center_url)):
-            if not url.startswith("https://"):
-                raise ConfigurationError(f"the {label} URL must start with https:// (it is {url!r})")
+            https_url(url, f"{label} URL")
         return record
 
     def _stored_secret(self, record: MicrosoftConnectionRecord) -> str:
@@ -320,7 +338,9 @@ class AdminService:
 
 def _tenant_problem(name: str, error: MicrosoftError) -> str:
     """One line per tenant: what is wrong and what to do (the error's own docstring), and Microsoft's code."""
-    head = (type(error).__doc__ or str(error)).strip().splitlines()[0]
+    head = " ".join((type(error).__doc__ or str(error)).split())
+    if isinstance(error, PermissionsMissing):
+        head = f"{head.rstrip('.')}; missing here: {', '.join(error.missing)}."
     return f"{name}: {head}" + (f" [{error.code}]" if error.code else "")
 
 

@@ -22,6 +22,18 @@ guidance (APIS.md):
   that is not the JSON expected holds instead, with a short excerpt only;
 - attempts are bounded; the clock, sleep and randomness are injectable so
   tests never wait.
+
+Transport rules, the same for every API:
+
+- every address is https with a host, and no user name, password or fragment
+  (``https_url``); a client checks the addresses it is given when it is built;
+- a request goes only to the origins (scheme, host and port) the ``HttpApi``
+  was built for: its base URL's and those in ``origins``. A paging link, a
+  zone answer or any other URL elsewhere is ``OffOrigin`` and nothing is sent;
+- redirects are never followed (a credential would go with them): a 3xx is
+  ``Redirected``;
+- a certificate that is not trusted is ``CertificateUntrusted``, never retried;
+- no failure's text, cause or repr carries a header, a body or a credential.
 """
 
 from __future__ import annotations
@@ -37,10 +49,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from app.errors import SeatsyncError
+from app.errors import ConfigurationError, SeatsyncError
+from app.services.redaction import guard_library_logs
+
+guard_library_logs()
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: What requests refuses before anything is sent.
@@ -76,6 +92,68 @@ class BrokenAnswer(Unavailable):
     """
 
 
+class CertificateUntrusted(HttpFailure):
+    """The secure connection was refused."""
+
+
+class Redirected(HttpFailure):
+    """The service answered with a redirect, which seatsync does not follow: check the address in Settings."""
+
+
+class OffOrigin(HttpFailure):
+    """seatsync refused to send a request to a server the connection was not set up for."""
+
+
+class InsecureAddress(ConfigurationError):
+    """The address is not one seatsync can send credentials to."""
+
+
+def https_url(url: str, what: str = "address") -> str:
+    """``url`` without trailing slashes, when it is an https address with a host, and no
+    user name, password or fragment; ``InsecureAddress`` naming ``what`` otherwise."""
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise InsecureAddress(f"the {what} is not a valid address: enter it as https://host/...") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InsecureAddress(f"the {what} must not contain a user name or password: "
+                              "remove the part before the @ and enter the credentials in their own fields")
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else text[:80]
+    if parts.scheme.lower() != "https":
+        raise InsecureAddress(f"the {what} must start with https:// (it is {shown!r}); seatsync sends "
+                              "credentials over https only")
+    if not parts.hostname:
+        raise InsecureAddress(f"the {what} has no host name (it is {shown!r}): enter it as https://host/...")
+    if parts.fragment or text.endswith("#"):
+        raise InsecureAddress(f"the {what} must not end with a #fragment (it is {shown!r}#...): remove it")
+    return text.rstrip("/")
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, lower-case, with the scheme's default port made explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"https": 443, "http": 80}.get(scheme)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def host_of(url: str) -> str:
+    """The host (and port, when not the default) of ``url``, for a message."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port and port != {"https": 443, "http": 80}.get(parts.scheme.lower()) else host
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 5
@@ -99,9 +177,12 @@ class HttpApi:
     rng: random.Random = field(default_factory=random.Random)
     session: requests.Session = field(default_factory=requests.Session)
     default_headers: dict[str, str] = field(default_factory=dict)
+    #: Other origins (e.g. Halo's authorisation server) requests may go to, besides the base URL's.
+    origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self._origins = {origin(self.base_url), *(origin(o) for o in self.origins)}
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
         self.counts: Counter[tuple[str, str]] = Counter()
         self._count_lock = threading.Lock()
@@ -113,8 +194,20 @@ class HttpApi:
         self.session.trust_env = not isinstance(self.verify, str)
         self.session.headers.update(self.default_headers)
 
+    def __repr__(self) -> str:
+        # Never the session or its headers: they hold the credentials.
+        return f"HttpApi(name={self.name!r}, base_url={self.base_url!r})"
+
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def allow(self, url: str) -> None:
+        """Let requests go to ``url``'s origin too (e.g. an Autotask zone found by an https lookup)."""
+        self._origins.add(origin(url))
+
+    def allows(self, url: str) -> bool:
+        """Whether a request to ``url`` would be sent."""
+        return origin(self.url(url)) in self._origins
 
     def request(self, method: str, path: str, *, idempotent: bool | None = None,
                 endpoint: str | None = None, **kwargs: Any) -> requests.Response:
@@ -127,7 +220,13 @@ class HttpApi:
         safe = method in READ_METHODS if idempotent is None else idempotent
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["allow_redirects"] = False  # a redirect would take the credentials with it
         label = endpoint or path.split("?")[0]
+        if origin(url) not in self._origins:
+            raise OffOrigin(f"{self.name}: {method} {label} would go to {host_of(url)}, which is not "
+                            f"{host_of(self.base_url)}; nothing was sent there (check the address in Settings, "
+                            "or report the answer that pointed there)",
+                            reason=f"it pointed to another server ({host_of(url)})")
         attempt = 0
         while True:
             attempt += 1
@@ -136,6 +235,9 @@ class HttpApi:
             try:
                 with self._slots:
                     response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError as error:
+                # Not an outage: trying again would meet the same certificate.
+                raise self._ssl_failure(error, url, method, label) from None
             except (requests.ConnectionError, requests.Timeout) as error:
                 # A connect failure means the server never saw the request.
                 never_sent = isinstance(error, requests.ConnectTimeout) or (
@@ -146,19 +248,28 @@ class HttpApi:
                 if (safe or never_sent) and attempt < self.retry.max_attempts:
                     self.sleep(self._backoff(attempt))
                     continue
-                raise self._failure(error, method, label, maybe_applied=not safe and not never_sent) from error
+                raise self._failure(error, method, label, maybe_applied=not safe and not never_sent) from None
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
                 # The server answered (its status line came): a write was seen and may have been applied.
                 if safe and attempt < self.retry.max_attempts:
                     self.sleep(self._backoff(attempt))
                     continue
-                raise self._failure(error, method, label, maybe_applied=not safe) from error
+                raise self._failure(error, method, label, maybe_applied=not safe) from None
             except _NEVER_SENT as error:
-                raise self._failure(error, method, label, maybe_applied=False) from error
+                # Its text may quote a header's value (a secret with a stray space): never chained.
+                raise self._failure(error, method, label, maybe_applied=False) from None
             except requests.RequestException as error:
-                # Anything else requests raises (too many redirects...): not retried.
-                raise self._failure(error, method, label, maybe_applied=not safe) from error
+                # Anything else requests raises: not retried.
+                raise self._failure(error, method, label, maybe_applied=not safe) from None
             status = response.status_code
+            if 300 <= status < 400:
+                response.close()
+                where = response.headers.get("Location")
+                there = host_of(requests.compat.urljoin(url, where)) if where else "no address"
+                raise Redirected(f"{self.name} answered {method} {label} with a redirect (HTTP {status}) to "
+                                 f"{there}; seatsync sends nothing there (use the address it redirects to, "
+                                 "with https://)", status=status, maybe_applied=not safe,
+                                 reason=f"it answered with a redirect (HTTP {status}) to {there}")
             if status == 429 or (safe and status in self.retry.retry_statuses_read):
                 if attempt < self.retry.max_attempts:
                     self.sleep(self._wait_for(response, attempt))
@@ -178,6 +289,17 @@ class HttpApi:
         broken = isinstance(error, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError))
         kind = BrokenAnswer if broken else Unavailable
         return kind(f"{self.name}: {reason} ({method} {label})", maybe_applied=maybe_applied, reason=reason)
+
+    def _ssl_failure(self, error: requests.exceptions.SSLError, url: str, method: str, label: str) -> HttpFailure:
+        host = host_of(url)
+        why = certificate_problem(error)
+        if why is None:
+            reason = "the secure connection failed (check the address and its certificate)"
+            return Unavailable(f"{self.name}: {reason} ({method} {label})", maybe_applied=False, reason=reason)
+        reason = f"the certificate of {host} is not trusted: {why}"
+        return CertificateUntrusted(f"{reason}; nothing was sent. If {host} is the right server, have its "
+                                    "certificate fixed or its certificate authority trusted by this computer",
+                                    maybe_applied=False, reason=reason)
 
     def _wait_for(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After")
@@ -204,6 +326,22 @@ def retry_after_seconds(value: str, now: float) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - datetime.fromtimestamp(now, timezone.utc).timestamp())
+
+
+_VERIFY_FAILED = re.compile(r"certificate verify failed:\s*([^()\]'\"]+)", re.I)
+
+
+def certificate_problem(error: Exception) -> str | None:
+    """Why a TLS handshake refused the server's certificate, in a few words; None when it was not that."""
+    text = str(error)
+    if "hostname mismatch" in text.lower() or "doesn't match" in text or "not valid for" in text:
+        return "it was issued for another host name"
+    found = _VERIFY_FAILED.search(text)
+    if found:
+        return found.group(1).strip().rstrip(".") or "verification failed"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+        return "verification failed"
+    return None
 
 
 def _is_connect_failure(error: requests.ConnectionError) -> bool:

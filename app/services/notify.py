@@ -11,10 +11,21 @@ and connection failures a test just found, are passed in by the caller
 an e-mail digest (smtplib; settings from app.services.settings, the
 password from the keyring), and a Teams or Slack incoming webhook (its URL
 is a secret: it carries its own token, and is never shown or logged).
+
+Names in notices come from customers (tenant, company and license names,
+what a PSA answered): each channel escapes them for its format, so a name
+such as ``<!channel>``, ``<https://x|click>`` or ``[text](url)`` is shown as
+written and never mentions, links or formats (``slack_text``, ``teams_text``,
+the digest's HTML part; the generic webhook and the plain part carry it as
+is). The SMTP password is sent only over TLS (STARTTLS or implicit TLS) or to
+a relay on this computer (docs/security.md).
 """
 
 from __future__ import annotations
 
+import html
+import ipaddress
+import re
 import smtplib
 import socket
 import ssl
@@ -210,6 +221,52 @@ def digest_text(notices: Sequence[Notice]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def digest_html(notices: Sequence[Notice]) -> str:
+    """The digest's HTML part: the plain digest's content, every notice's text escaped."""
+    parts = ["<html><body>"]
+    for kind in NoticeKind:
+        group = [n for n in notices if n.kind is kind]
+        if group:
+            parts.append(f"<h3>{html.escape(KIND_LABELS[kind])} ({len(group)})</h3><ul>")
+            parts.extend(f"<li><b>{html.escape(n.title)}</b>: {html.escape(n.message)}</li>" for n in group)
+            parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+#: Slack's broadcasts written out (``@here``); a zero-width space after the "@" keeps them text.
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
+#: What Teams' Markdown (Adaptive Card TextBlock) would read as formatting, a list or a link.
+_TEAMS_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def slack_text(text: str) -> str:
+    """``text`` for Slack's mrkdwn: &, < and > escaped as Slack asks (no <!channel>, <url|link>), no @here."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u200b", escaped)
+
+
+def teams_text(text: str) -> str:
+    """``text`` for a Teams Adaptive Card TextBlock: Markdown characters backslash-escaped, &, < and > as entities
+    (no [text](url) link, no emphasis, no <at> mention)."""
+    escaped = _TEAMS_MARKDOWN.sub(r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class PlainTextAuthRefused(NotifyError):
+    """seatsync sends the SMTP password only over TLS or to a relay on this computer."""
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (an IP address as a socket reports it) is this computer's loopback."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
 class Notifier:
     def __init__(self, settings: Settings, *, tray: Callable[[Notice], None] | None = None,
                  verify: bool | str = True, timeout: float = 15.0) -> None:
@@ -253,11 +310,13 @@ class Notifier:
         message["Subject"] = f"seatsync: {len(notices)} notice(s)"
         message["From"] = config.email_from
         message["To"] = ", ".join(config.email_to)
-        message.set_content(digest_text(notices))
+        message.set_content(digest_text(notices))  # customer text as is: plain text runs nothing
+        message.add_alternative(digest_html(notices), subtype="html")  # customer text escaped
         where = f"{config.smtp_host}:{config.smtp_port}"
         try:
             with self._smtp(config) as smtp:
                 if config.smtp_username:
+                    self._refuse_plain_text_auth(smtp, config, where)
                     smtp.login(config.smtp_username, self._smtp_password())
                 smtp.send_message(message)
         except smtplib.SMTPAuthenticationError:
@@ -285,6 +344,24 @@ class Notifier:
                 smtp.close()
                 raise
         return smtp
+
+    @staticmethod
+    def _refuse_plain_text_auth(smtp: smtplib.SMTP, config: NotificationSettings, where: str) -> None:
+        """Never send the password in clear text to another computer: only over TLS or to a loopback relay.
+
+        Decided on the address connected to, not the host name (a name may resolve anywhere).
+        """
+        if config.smtp_security is not SmtpSecurity.NONE:
+            return
+        try:
+            peer = smtp.sock.getpeername()[0] if smtp.sock is not None else ""
+        except OSError:
+            peer = ""
+        if not is_loopback(str(peer)):
+            raise PlainTextAuthRefused(
+                f"(the SMTP server {where} is not on this computer and SMTP security is 'none': seatsync sends "
+                "the SMTP password only over TLS. Choose STARTTLS or TLS in Settings > Notifications, or "
+                "clear the user name for a relay that needs no login)")
 
     def _smtp_password(self) -> str:
         try:
@@ -316,11 +393,13 @@ def webhook_payload(notices: Sequence[Notice], kind: WebhookKind) -> dict:  # ty
     title = f"seatsync: {len(notices)} notice(s)"
     text = digest_text(notices)
     if kind is WebhookKind.SLACK:
-        return {"text": f"*{title}*\n{text}"}
+        # No unfurling: a URL in a customer's name is text, not a preview.
+        return {"text": f"*{title}*\n{slack_text(text)}", "unfurl_links": False, "unfurl_media": False}
     if kind is WebhookKind.TEAMS:
         # Teams workflows ("When a Teams webhook request is received") post Adaptive Cards.
         body = [{"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True}]
-        body += [{"type": "TextBlock", "text": f"**{n.title}** — {n.message}", "wrap": True} for n in notices]
+        body += [{"type": "TextBlock", "text": f"**{teams_text(n.title)}** — {teams_text(n.message)}", "wrap": True}
+                 for n in notices]
         return {"type": "message", "attachments": [{
             "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",

@@ -36,6 +36,7 @@ from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
 from app.bootstrap import Context
 from app.errors import SeatsyncError
+from app.paths import private_opener
 from app.services.exclusions import is_free
 from app.services.psa.port import PsaNotFound
 
@@ -151,7 +152,8 @@ class ReportService:
             inventory = inventories.get(tenant.tenant_id)
             if inventory is None:
                 continue
-            written = billed.get(tenant.tenant_id, {}) if read_psa else _by_row(ctx.journal.last_written(tenant.tenant_id))
+            written = (billed.get(tenant.tenant_id, {}) if read_psa
+                       else _by_row(ctx.journal.last_written(tenant.tenant_id)))
             tenant_maps = [m for m in mappings if m.tenant_id == tenant.tenant_id]
             links = ctx.tenants.links_of_tenant(tenant.tenant_id)
             default_company = ", ".join(sorted({link.company_name for link in links})) or "(no company)"
@@ -271,12 +273,37 @@ CSV_COLUMNS = ("Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased
                "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status")
 
 
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
+#: What makes a spreadsheet read a cell as a formula (OWASP, CSV injection), with the full-width forms
+#: some spreadsheets also take: a text cell starting with one is written after a single quote.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _money(value: Decimal | None) -> Decimal | str:
+    return "" if value is None else value
+
+
+def text_cell(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a formula prefix gets a leading single quote."""
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell: numbers (counts, exact decimal amounts, negative too) as numbers, every text made inert."""
+    if isinstance(value, bool):
+        return text_cell(str(value))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return text_cell("" if value is None else str(value))
 
 
 def write_csv(report: Reconciliation, path: Path | str) -> Path:
-    """The report as CSV (UTF-8, one license a row, then the total); money as exact decimal strings."""
+    """The report as CSV (UTF-8, one license a row, then the total); money as exact decimal strings.
+
+    Text from Microsoft or the PSA (company, tenant and license names) never starts a formula (``text_cell``);
+    the file is private to the user (0600 on POSIX).
+    """
     path = Path(path)
     try:
         _write(report, path)
@@ -286,13 +313,16 @@ def write_csv(report: Reconciliation, path: Path | str) -> Path:
 
 
 def _write(report: Reconciliation, path: Path) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with open(path, "w", encoding="utf-8", newline="", opener=private_opener) as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+
+        def row(*cells: object) -> None:
+            writer.writerow([csv_cell(cell) for cell in cells])
+
+        row(*CSV_COLUMNS)
         for r in report.rows:
-            writer.writerow((r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned,
-                             r.should_bill, r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage),
-                             r.currency, r.status))
+            row(r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned, r.should_bill,
+                r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status)
         total = report.total()
-        writer.writerow((total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed,
-                         total.unbilled, "", _money(total.leakage), "", "total"))
+        row(total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed, total.unbilled, "",
+            _money(total.leakage), "", "total")

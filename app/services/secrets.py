@@ -19,6 +19,12 @@ Which keyring backends are usable:
 
 Without a usable backend every operation raises ``NoKeyringBackend``, whose
 message says what to install, and the secret is stored nowhere.
+
+A server (``run-scheduler``) checks more at start (``check_for_server``): the
+keyring answers, every secret seatsync has stored reads back, and the backend
+encrypts: one that keeps secrets as plain text (``keyrings.alt``'s
+``PlaintextKeyring``, ...) is refused unless ``SEATSYNC_ALLOW_PLAINTEXT_KEYRING=1``
+says the user accepts it (docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import configparser
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import keyring
@@ -36,6 +43,10 @@ from keyring.errors import KeyringError, PasswordDeleteError
 from app.errors import SeatsyncError
 
 SERVICE = "seatsync"
+#: Set to 1 to let a server keep its secrets in a keyring backend that does not encrypt them.
+ENV_ALLOW_PLAINTEXT = "SEATSYNC_ALLOW_PLAINTEXT_KEYRING"
+#: Backends known to keep secrets unencrypted (besides any whose class or scheme says "plaintext").
+PLAINTEXT_BACKENDS = frozenset({"keyrings.alt.file.PlaintextKeyring", "keyrings.alt.pyfs.PlaintextKeyring"})
 
 #: How each kind of owner is named in messages.
 KIND_LABELS = {
@@ -65,6 +76,18 @@ class NoKeyringBackend(SecretError):
 
 class KeyringFailed(SecretError):
     """The keyring refused the request (is it locked, or its service not running?)."""
+
+
+class PlaintextKeyring(SecretError):
+    """The keyring keeps credentials unencrypted; seatsync refuses it unless you accept that explicitly."""
+
+
+class ServerKeyringError(SecretError):
+    """seatsync cannot run without a working keyring holding every credential it stored."""
+
+    @property
+    def message(self) -> str:  # the specifics say what failed and what to do
+        return self.detail or super().message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +191,66 @@ class SecretStore:
 
     def _active(self) -> KeyringBackend:
         return self._backend if self._backend is not None else keyring.get_keyring()
+
+
+    def check_for_server(self, keys: Iterable[SecretKey], environ: Mapping[str, str] | None = None) -> None:
+        """Before a server's first run: the keyring works and encrypts, and each of ``keys`` reads back.
+
+        Raises ``ServerKeyringError`` (``PlaintextKeyring`` for an unencrypted backend not accepted by
+        ``SEATSYNC_ALLOW_PLAINTEXT_KEYRING=1``) saying what to do; never names a secret's value.
+        """
+        environ = os.environ if environ is None else environ
+        try:
+            backend = self.backend()
+        except NoKeyringBackend as error:
+            raise ServerKeyringError(f"{error} Then run this command again.") from None
+        name = backend_name(backend)
+        if is_plaintext(backend) and not plaintext_allowed(environ):
+            raise PlaintextKeyring(
+                f"{name} stores secrets in a file anyone who can read it can use. Use an encrypted backend "
+                f"(docs/security.md), or set {ENV_ALLOW_PLAINTEXT}=1 to accept it.")
+        try:
+            backend.get_password(SERVICE, "check/keyring/read")  # a locked or stopped keyring fails here
+        except Exception as error:  # noqa: BLE001 - any backend failure means the keyring does not work
+            raise ServerKeyringError(
+                f"The keyring ({name}) does not answer: {type(error).__name__}: {_first_line(error)}. Unlock it or "
+                "start its service for the user this runs as (docs/security.md).") from None
+        unreadable: list[str] = []
+        for key in keys:
+            try:
+                if backend.get_password(SERVICE, key.username) is None:
+                    unreadable.append(f"the {key.field_label} of {key.owner} is not in the keyring")
+            except Exception as error:  # noqa: BLE001
+                unreadable.append(f"the {key.field_label} of {key.owner} cannot be read ({type(error).__name__})")
+        if unreadable:
+            raise ServerKeyringError(
+                f"seatsync cannot read every credential it needs from the keyring ({name}): "
+                f"{'; '.join(unreadable)}. Enter them again in Settings, as the user this runs as, or with "
+                "the keyring this runs with.")
+
+
+def backend_name(backend: KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def is_plaintext(backend: KeyringBackend) -> bool:
+    """Whether ``backend`` keeps secrets unencrypted (a chainer: whether the backend it writes to first does)."""
+    if isinstance(backend, chainer.ChainerBackend):
+        usable_ones = [b for b in backend.backends if usable(b)]
+        return bool(usable_ones) and is_plaintext(usable_ones[0])
+    scheme = str(getattr(backend, "scheme", "") or "").lower()
+    return (backend_name(backend) in PLAINTEXT_BACKENDS or "plaintext" in type(backend).__name__.lower()
+            or scheme in ("no encryption", "plaintext", "none"))
+
+
+def plaintext_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the user accepted an unencrypted keyring (``SEATSYNC_ALLOW_PLAINTEXT_KEYRING=1``)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_ALLOW_PLAINTEXT, "").strip().lower() in ("1", "true", "yes")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0][:200]
 
 
 def _failure(key: SecretKey, verb: str, error: Exception) -> str:

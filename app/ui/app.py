@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import logging
 import logging.handlers
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QToolBar
 from app import paths
 from app.errors import SeatsyncError
 from app.models import DatabaseTooNew
+from app.services.redaction import RedactSecrets
 from app.services.scheduler import ALL, ScheduleSettings
 from app.services.secrets import NoKeyringBackend
 from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
@@ -42,24 +42,18 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FATAL = 0, 2
 LOG_FILE = "seatsync.log"
-_SECRET = re.compile(r"(?i)(password|secret|token|private[_ ]?key|authorization)(\"?\s*[:=]\s*\"?)([^\s\",;]+)")
+class PrivateLogFile(logging.handlers.RotatingFileHandler):
+    """A rotating log that only its user can read: each file, the rolled-over ones too, is 0600 on POSIX."""
 
-
-class RedactSecrets(logging.Filter):
-    """A last line of defence: mask what looks like a credential in a log line (none should get there)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = _SECRET.sub(lambda m: f"{m[1]}{m[2]}•••", message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
+    def _open(self):  # type: ignore[no-untyped-def]
+        paths.private_file(self.baseFilename)
+        return super()._open()
 
 
 def start_logging(directory: Path) -> logging.Handler:
-    """A rotating log file in ``directory`` on the root logger; returns the handler (to remove it)."""
-    handler = logging.handlers.RotatingFileHandler(directory / LOG_FILE, maxBytes=2_000_000, backupCount=5,
-                                                   encoding="utf-8")
+    """A rotating log file in ``directory`` (made private) on the root logger; returns the handler (to remove it)."""
+    handler = PrivateLogFile(paths.private_dir(directory) / LOG_FILE, maxBytes=2_000_000, backupCount=5,
+                             encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
@@ -85,8 +79,9 @@ def service_sync(context: Any, *, today: Callable[[], date] = date.today) -> Run
 
 
 def window_settings(data_dir: Path) -> QSettings:
-    """UI state (geometry, splitter, last view) beside the data, never business settings."""
-    return QSettings(str(Path(data_dir) / "window.ini"), QSettings.Format.IniFormat)
+    """UI state (geometry, splitter, last view) beside the data, never business settings; the file is 0600
+    (QSettings keeps the mode of the file it rewrites)."""
+    return QSettings(str(paths.private_file(Path(data_dir) / paths.WINDOW_SETTINGS_NAME)), QSettings.Format.IniFormat)
 
 
 @dataclass
@@ -278,9 +273,7 @@ def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
 
 
 def _log_dir(data_dir: Path) -> Path:
-    directory = Path(data_dir) / paths.LOG_DIR_NAME
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    return paths.private_dir(Path(data_dir) / paths.LOG_DIR_NAME)
 
 
 def _open() -> Any:

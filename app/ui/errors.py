@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.errors import SeatsyncError
+from app.ui.widgets.plain import PlainLabel, message_box
 
 log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
@@ -43,9 +43,14 @@ qt_log = logging.getLogger("qt")
 ADVICE = {
     "PsaAuthError": "Check the PSA credentials in Settings.",
     "PsaPermissionError": "Give the PSA's API member the permission named above, then try again.",
+    "PsaUntrustedCertificate": "Nothing was sent. Check the PSA's address in Settings: its certificate must be "
+                               "one this computer trusts.",
+    "PsaAddressRefused": "Nothing was sent there: seatsync sends credentials only to the connection's own address.",
     "PsaUnavailable": "The PSA did not answer; try again in a minute.",
+    "DatabaseFailed": "Fix what is named above, then sync again: the next sync settles what was written.",
     "InventoryRefused": "Nothing was changed for this tenant; the next sync reads it again.",
     "MissingSecret": "Enter it again in Settings.",
+    "PermissionsMissing": "Add the named permission to the app in Entra ID, then grant admin consent again.",
     "ConfigurationError": "Open Settings to finish setting seatsync up.",
 }
 
@@ -82,8 +87,8 @@ class ExceptionDialog(QDialog):
         self.setWindowTitle("seatsync: unexpected error")
         self.resize(640, 420)
         layout = QVBoxLayout(self)
-        intro = QLabel("Something went wrong that seatsync did not expect. Your data is safe: nothing is "
-                       "written to a PSA half-way. Copy the report below into a bug report.", self)
+        intro = PlainLabel("Something went wrong that seatsync did not expect. Your data is safe: nothing is "
+                           "written to a PSA half-way. Copy the report below into a bug report.", self)
         intro.setWordWrap(True)
         self.text = QPlainTextEdit(report, self)
         self.text.setReadOnly(True)
@@ -151,6 +156,6 @@ def route_qt_messages() -> Callable[[], None]:
 
 def fatal_message(title: str, text: str) -> None:
     """A blocking message before the window exists (the database or the keyring cannot be used)."""
-    box = QMessageBox(QMessageBox.Icon.Critical, title, text)
+    box = message_box(None, title, text, icon=QMessageBox.Icon.Critical)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.exec()

@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -34,6 +33,7 @@ from app.ui.errors import explain
 from app.ui.views import Factory, available
 from app.ui.widgets.badge import BADGE_ROLE, BadgeDelegate
 from app.ui.widgets.icons import app_icon, glyph
+from app.ui.widgets.plain import ElidedLabel, PlainLabel, tip
 from app.ui.widgets.tones import style
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(90)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        self.status = QLabel("Ready", self)
+        self.status = ElidedLabel("Ready", self)
         self.status.setObjectName("syncStatus")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         toolbar.addWidget(self.busy)
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([190, 990])
         self.setCentralWidget(self.splitter)
         if not self.tray_available:
-            note = QLabel(NO_TRAY_NOTE, self)
+            note = PlainLabel(NO_TRAY_NOTE, self)
             note.setObjectName("noTrayNote")
             self.statusBar().addPermanentWidget(note, 1)
 
@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
             widget = entry[2](self.context, self.tasks, self.stack)
         except Exception as error:  # noqa: BLE001 - one broken view never takes the window down
             log.exception("the %s view could not be built", key)
-            widget = QLabel(f"The {entry[1]} view could not be opened: {explain(error)}", self.stack)
+            widget = PlainLabel(f"The {entry[1]} view could not be opened: {explain(error)}", self.stack)
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
             widget.setWordWrap(True)
         self.views[key] = widget
@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(still_busy)
         self.sync_action.setEnabled(not still_busy)
         self.status.setText(sync_summary_text(summary, error))
-        self.status.setToolTip(explain(error) if error is not None else "")
+        self.status.setToolTip(tip(explain(error)) if error is not None else "")
         self.each_view("on_sync_finished", target, summary, error)
 
     # -- memory ------------------------------------------------------------------------------

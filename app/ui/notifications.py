@@ -29,6 +29,7 @@ from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, Notif
 from app.services.notify_run import notices_after_sync
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon
+from app.ui.widgets.plain import tip
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,6 @@ class NoticesButton(QToolButton):
                 continue
             titles = [n.title for n in self.center.notices if n.kind is kind][:10]
             action = menu.addAction(f"{KIND_LABELS[kind]} ({counts[kind]})")
-            action.setToolTip("\n".join(titles))
+            action.setToolTip(tip("\n".join(titles)))
             action.triggered.connect(lambda _=False, k=kind: self.open_view.emit(VIEW_OF.get(k, "companies")))
         menu.setToolTipsVisible(True)

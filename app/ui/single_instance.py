@@ -1,8 +1,14 @@
 """One seatsync window per user: a second start hands over to the first and exits.
 
-The first instance listens on a QLocalServer whose name is derived from the
-user and the data directory (so a test, or a second data directory, never
-meets the user's own instance). A second start connects, sends one line of
+The first instance listens on a QLocalServer private to the user and the
+data directory (so a test, or a second data directory, never meets the
+user's own instance, and another user cannot stand in for it): on POSIX a
+socket inside the data directory, which is 0700 (or, when that path is too
+long for a socket, inside the user's private runtime directory); on Windows
+a named pipe whose name holds a random key kept in the data directory, under
+the user's profile, which other users cannot read (docs/security.md). A
+predictable name in a shared place (/tmp) would let another local user
+listen first and keep seatsync from starting. A second start connects, sends one line of
 versioned JSON — ``{"v": 1, "action": "raise", "args": [...]}`` — and exits;
 the first raises its window. A message it cannot read (another version,
 not JSON, too long, a client that never finishes its line) is logged and
@@ -16,13 +22,19 @@ import getpass
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import os
+import secrets
+import stat
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 
+from app import paths
 from app.errors import SeatsyncError
 
 log = logging.getLogger(__name__)
@@ -42,11 +54,75 @@ class InstanceMessage:
     args: tuple[str, ...] = ()
 
 
-def server_name(data_dir: Path | str, user: str | None = None) -> str:
-    """The local server's name for this user and data directory (no path separators, short)."""
+#: The longest socket path used (sun_path holds 108 bytes on Linux, 104 on macOS, with its terminating NUL).
+SOCKET_PATH_MAX = 100
+KEY_FILE = "instance.key"
+
+
+def server_name(data_dir: Path | str, user: str | None = None, *, platform: str | None = None,
+                environ: Mapping[str, str] | None = None) -> str:
+    """The local server's name for this user and data directory, somewhere only this user can reach.
+
+    POSIX: the full path of a socket in the data directory (made 0700), else in a private runtime directory.
+    Windows: a pipe name with the data directory's random key, which only the user can read.
+    """
     user = user if user is not None else getpass.getuser()
-    digest = hashlib.sha256(f"{user}\0{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
-    return f"seatsync-{digest}"
+    data_dir = paths.private_dir(Path(data_dir)).resolve()
+    digest = hashlib.sha256(f"{user}\0{data_dir}".encode()).hexdigest()[:16]
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("win"):
+        return f"seatsync-{digest}-{_instance_key(data_dir)}"
+    socket_name = f"seatsync-{digest}.sock"
+    inside = data_dir / socket_name
+    if len(os.fsencode(inside)) <= SOCKET_PATH_MAX:
+        return str(inside)
+    return str(_runtime_dir(os.environ if environ is None else environ) / socket_name)
+
+
+def _instance_key(data_dir: Path) -> str:
+    """A random key kept in the data directory (created once, readable by its user only)."""
+    path = data_dir / KEY_FILE
+    for _ in range(2):
+        try:
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key
+        except (OSError, UnicodeDecodeError):
+            pass
+        try:
+            with open(path, "x", encoding="ascii", opener=paths.private_opener) as handle:
+                handle.write(secrets.token_hex(16))
+        except FileExistsError:
+            continue  # another start wrote it first: read theirs
+    return path.read_text(encoding="ascii").strip()
+
+
+def _runtime_dir(environ: Mapping[str, str]) -> Path:
+    """A directory only this user can enter, with a short path: $XDG_RUNTIME_DIR, else one of ours in the temp dir.
+
+    A folder in the temp directory that someone else created (or opened to others) is never used.
+    """
+    runtime = environ.get("XDG_RUNTIME_DIR", "").strip()
+    if runtime and Path(runtime).is_absolute() and _private_to_us(Path(runtime)):
+        return Path(runtime)
+    shared = Path(tempfile.gettempdir()) / f"seatsync-{os.geteuid()}"
+    try:
+        shared.mkdir(mode=paths.PRIVATE_DIR_MODE)
+    except FileExistsError:
+        pass
+    if _private_to_us(shared):
+        return shared
+    log.warning("%s is not private to this user: one seatsync per user is not enforced this time", shared)
+    return Path(tempfile.mkdtemp(prefix="seatsync-"))
+
+
+def _private_to_us(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+            and stat.S_IMODE(info.st_mode) & 0o077 == 0)
 
 
 def encode(message: InstanceMessage) -> bytes:

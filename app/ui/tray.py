@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.ui.widgets.icons import app_icon
+from app.ui.widgets.plain import clip, tip, tray_text, tray_title
 
 
 class TrayState(StrEnum):
@@ -67,10 +68,10 @@ class Tray(QObject):
     def set_state(self, state: TrayState, tooltip: str) -> None:
         self.state = TrayState(state)
         self.icon.setIcon(app_icon(f"tray-{self.state.value}"))
-        self.icon.setToolTip(tooltip)
+        self.icon.setToolTip(tip(tooltip))
 
     def show_message(self, title: str, text: str) -> None:
-        self.icon.showMessage(title, text, app_icon(f"tray-{self.state.value}"), 8000)
+        self.icon.showMessage(tray_title(clip(title)), tray_text(text), app_icon(f"tray-{self.state.value}"), 8000)
         self.message_shown.emit(title, text)
 
     def rebuild_menu(self) -> None:

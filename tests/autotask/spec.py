@@ -12,7 +12,10 @@ document:
   either an Integer, String, Boolean, an Array of Integers, or an Array of
   Strings" although its type is written as object.
 Operations the subset lacks are in extra_spec.json beside this file (with
-their source).
+their source). The generated document lists the three credential headers on
+every operation, zoneInformation included; the vendor's REST guide says the
+zone lookup needs only the user name, and seatsync sends it no credential
+(tests/security/test_origins.py), so its headers are not required here.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ def check(exchange: Exchange) -> list[str]:
         return [f"no operation {exchange.method} {path} in the vendor's documents"]
     _, op = found
     for param in op.get("parameters", []):
-        if param["in"] == "header" and param.get("required") and param["name"].lower() not in exchange.header_names:
+        if (param["in"] == "header" and param.get("required") and param["name"].lower() not in exchange.header_names
+                and not path.lower().endswith("/zoneinformation")):
             problems.append(f"missing required header {param['name']}")
         if param["in"] == "query" and param.get("required") and param["name"] not in exchange.query:
             problems.append(f"missing required query parameter {param['name']}")

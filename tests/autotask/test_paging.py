@@ -78,7 +78,7 @@ def test_a_repeating_next_page_url_is_a_malformed_answer(world: World, client: A
     from app.services.psa.autotask.errors import AutotaskMalformedResponse
 
     loop = {"items": [{"id": 1}], "pageDetails": {"count": 1, "requestCount": 500, "prevPageUrl": None,
-                                                  "nextPageUrl": "https://example.invalid/next"}}
+                                                  "nextPageUrl": client.zone_url() + "V1.0/Companies/query/next"}}
     monkeypatch.setattr(client, "call", lambda *a, **k: loop)
     with pytest.raises(AutotaskMalformedResponse, match="repeats"):
         client.query("Companies", [gte("id", 0)])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from types import SimpleNamespace
 from typing import Any
 
@@ -111,7 +111,8 @@ def enable(ctx, smtp_server: SmtpServer, hooks_server: SandboxServer, *, passwor
 
 
 def digest_body(raw: bytes) -> str:
-    return message_from_bytes(raw).get_payload(decode=True).decode()
+    """The digest's plain-text part (an HTML part goes with it)."""
+    return message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
 
 
 def test_the_scheduled_sync_mails_the_digest_and_posts_the_webhook(ctx, billed, job, out, smtp, hooks, caplog):  # noqa: F811

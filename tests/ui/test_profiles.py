@@ -124,7 +124,7 @@ def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, conne
     qtbot.waitUntil(lambda: any(p.name.endswith("2026") for p in context.profiles.all()), timeout=5000)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.editor.dirty)
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Yes)
     view.table.selectRow(1)
     doomed = view.editor.profile
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)

@@ -7,8 +7,9 @@ One ``SandboxApp`` serves the three APIs on one loopback server, over TLS
 - ``/v1.0/subscribedSkus``, ``/v1.0/directory/subscriptions``, ``/v1.0/users``
 - ``/v1/customers``, ``/v1/customers/{id}``, ``/v1/customers/{id}/subscriptions``
 
-Tokens are opaque, bound to a tenant and an audience, and expire on the
-sandbox's clock (injectable). Throttling, faults and errors come back in
+Tokens are JWTs shaped like Entra's (a Graph token's ``roles`` claim holds the
+application permissions consented in its tenant), bound to a tenant and an
+audience, and expire on the sandbox's clock (injectable). Throttling, faults and errors come back in
 each API's own shape: ``resolve`` runs first on the request's thread and
 notes which API was asked, so ``throttled``/``server_error`` can answer the
 way that API does.
@@ -16,6 +17,8 @@ way that API does.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import threading
 import time
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.sandbox.microsoft import entra, graph, partner_center
-from app.sandbox.microsoft.common import api_of
+from app.sandbox.microsoft.common import GRAPH_AUDIENCE, api_of
 from app.sandbox.microsoft.odata import Cursor
 from app.sandbox.microsoft.scenario import Scenario
 from app.sandbox.server import HttpError, Request, Response, SandboxApp, SandboxServer
@@ -37,6 +40,7 @@ class Grant:
     audience: str
     client_id: str
     expires_at: float
+    roles: frozenset[str] = frozenset()
 
 
 class MicrosoftSandbox(SandboxApp):
@@ -104,13 +108,26 @@ class MicrosoftSandbox(SandboxApp):
     # -- tokens -------------------------------------------------------------
 
     def issue(self, tenant_id: str, audience: str, client_id: str) -> tuple[str, int]:
-        token = "sbx." + secrets.token_urlsafe(32)
+        """A JWT shaped like Entra's app-only access tokens (v1 claims, as Graph's are), signed by nobody.
+
+        A Graph token's ``roles`` are the application permissions consented in the tenant, as Entra writes
+        them; a tenant with none consented gets no ``roles`` claim. Only the sandbox's own table of grants
+        makes a token good: the signature is random bytes.
+        """
         with self.lock:
             now = self.now()
+            roles = sorted(self.scenario.roles_in(tenant_id)) if audience == GRAPH_AUDIENCE else []
+            claims: dict[str, Any] = {
+                "aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": int(now), "nbf": int(now),
+                "exp": int(now + self.token_lifetime), "appid": client_id, "appidacr": "1", "idtyp": "app",
+                "oid": self.scenario.client_id, "sub": self.scenario.client_id, "tid": tenant_id,
+                "uti": secrets.token_urlsafe(16), "ver": "1.0", **({"roles": roles} if roles else {})}
+            token = ".".join((_b64({"typ": "JWT", "alg": "RS256", "kid": "sandbox"}), _b64(claims),
+                              base64.urlsafe_b64encode(secrets.token_bytes(64)).rstrip(b"=").decode()))
             if len(self._grants) > 50_000:  # forget expired grants now and then
                 self._grants = {k: g for k, g in self._grants.items() if g.expires_at > now}
             self._grants[token] = Grant(tenant_id=tenant_id, audience=audience, client_id=client_id,
-                                        expires_at=now + self.token_lifetime)
+                                        expires_at=now + self.token_lifetime, roles=frozenset(roles))
             self.tokens_issued += 1
         return token, self.token_lifetime
 
@@ -145,3 +162,7 @@ class MicrosoftSandbox(SandboxApp):
                                  partner_tenant_id=self.scenario.partner_tenant_id, authority_host=host,
                                  graph_url=f"{server.url}/v1.0", partner_center_url=f"{server.url}/v1",
                                  ca_file=server.tls.ca)
+
+
+def _b64(part: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part, separators=(",", ":")).encode()).rstrip(b"=").decode()

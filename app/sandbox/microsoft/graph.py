@@ -3,7 +3,8 @@
 Like Graph: a Bearer token bound to one tenant, the @odata.context/value
 envelope, request-id / client-request-id / x-ms-ags-diagnostic /
 x-ms-resource-unit headers, errors as {"error": {code, message,
-innerError}}, 403 Authorization_RequestDenied when the partner's GDAP
+innerError}}, 403 Authorization_RequestDenied when the token's roles hold
+no application permission the read accepts or the partner's GDAP
 relationship has lapsed, and 429 with Retry-After and the x-ms-throttle-*
 headers. /users pages (default 100, $top 1..999) with an opaque $skiptoken
 in @odata.nextLink that keeps $select and $filter, and returns
@@ -44,6 +45,14 @@ SKU_FIELDS = {"id", "accountId", "accountName", "appliesTo", "capabilityStatus",
 SUB_FIELDS = {"id", "commerceSubscriptionId", "createdDateTime", "isTrial", "nextLifecycleDateTime", "ownerId",
               "ownerTenantId", "ownerType", "serviceStatus", "skuId", "skuPartNumber", "status", "totalLicenses"}
 COST = {"subscribedSkus": 3, "users": 2, "directory/subscriptions": 1}
+#: The application permissions each read accepts, least privileged first (APIS.md §A1, §A4).
+PERMISSIONS = {
+    "subscribedSkus": frozenset({"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All",
+                                 "Organization.ReadWrite.All"}),
+    "directory/subscriptions": frozenset({"Organization.Read.All", "Directory.Read.All",
+                                          "Organization.ReadWrite.All"}),
+    "users": frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+}
 
 
 def register(sb: MicrosoftSandbox) -> None:
@@ -84,12 +93,16 @@ def _ok(sb: MicrosoftSandbox, route: str, request: Request, payload: dict[str, A
     return Response(200, json.dumps(payload).encode(), _headers(request, {"x-ms-resource-unit": str(cost)}))
 
 
-def _authorise(sb: MicrosoftSandbox, request: Request) -> tuple[Grant, SandboxTenant | None]:
-    """The caller's grant and tenant; 401 without a good token, 403 when GDAP has lapsed."""
+def _authorise(sb: MicrosoftSandbox, request: Request, route: str) -> tuple[Grant, SandboxTenant | None]:
+    """The caller's grant and tenant; 401 without a good token, 403 when the token's roles hold no permission
+    that allows ``route`` or GDAP has lapsed."""
     grant = sb.grant(request, GRAPH_AUDIENCE, lambda why: error(401, "InvalidAuthenticationToken", why, request))
     tenant = sb.scenario.tenants.get(grant.tenant_id)
     if tenant is not None and not tenant.consent:  # the app's service principal is gone
         raise HttpError(error(401, "InvalidAuthenticationToken", "Access token validation failure.", request))
+    if not grant.roles & PERMISSIONS[route]:
+        raise HttpError(error(403, "Authorization_RequestDenied",
+                              "Insufficient privileges to complete the operation.", request))
     if tenant is not None and not tenant.gdap_active(sb.scenario.today):
         raise HttpError(error(403, "Authorization_RequestDenied",
                               "Insufficient privileges to complete the operation.", request))
@@ -127,7 +140,7 @@ def subscribed_skus(sb: MicrosoftSandbox, request: Request) -> Response:
             return error(400, "Request_UnsupportedQuery", "Unsupported Query.", request)
     fields = _query(request, parse_select, request.arg("$select"), SKU_FIELDS)
     with sb.lock:
-        _, tenant = _authorise(sb, request)
+        _, tenant = _authorise(sb, request, "subscribedSkus")
         items = [_sku(tenant, sku_id) for sku_id in tenant.sku_ids()] if tenant else []
     items.sort(key=lambda s: s["skuId"])
     page, token = _page(sb, request, items, sb.skus_page_size or len(items) or 1, key="skuId", context="skus")
@@ -143,7 +156,7 @@ def directory_subscriptions(sb: MicrosoftSandbox, request: Request) -> Response:
         return error(400, "Request_UnsupportedQuery", "Unsupported Query.", request)
     fields = _query(request, parse_select, request.arg("$select"), SUB_FIELDS)
     with sb.lock:
-        _, tenant = _authorise(sb, request)
+        _, tenant = _authorise(sb, request, "directory/subscriptions")
         items = [_company_subscription(sb, tenant, s) for s in tenant.subscriptions] if tenant else []
     return _ok(sb, "directory/subscriptions", request, {"@odata.context": _context("directory/subscriptions", fields),
                          "value": [_project(i, fields) for i in items]}, COST["directory/subscriptions"])
@@ -158,7 +171,7 @@ def users(sb: MicrosoftSandbox, request: Request) -> Response:
                      "$count and $search are only supported with the header 'ConsistencyLevel: eventual'.", request)
     predicate = _query(request, parse_filter, request.arg("$filter"), USER_STRINGS, {"accountEnabled"})
     with sb.lock:
-        _, tenant = _authorise(sb, request)
+        _, tenant = _authorise(sb, request, "users")
         everyone = [_user(u) for u in tenant.users] if tenant else []
         matching = sorted((u for u in everyone if predicate is None or predicate(u)), key=lambda u: u["id"])
         left_out = _cut_user(sb, tenant, request, matching)

@@ -103,6 +103,8 @@ class SandboxTenant:
     created: date
     commerce_id: str = ""
     consent: bool = True  # seatsync's app is consented in this tenant
+    #: The Graph application permissions consented here when they differ from the app's (Scenario.graph_roles).
+    graph_roles: set[str] | None = None
     gdap_until: date | None = None  # last day of the GDAP relationship (None: none)
     reseller: bool = True  # Partner Center reseller relationship
     users: list[SandboxUser] = field(default_factory=list)

@@ -10,7 +10,8 @@ and one tenant where seatsync's app has no consent. The same seed gives
 the same world; 1,000 tenants take about a second.
 
 The ``Scenario`` then changes like the real world: users come and go, seats
-are bought and released, a new SKU appears, consent or GDAP expires, the
+are bought and released, a new SKU appears, consent or GDAP expires, a
+Graph permission is left out of the app (or of one tenant's consent), the
 date moves and subscriptions renew. Every change takes the scenario's lock,
 which the sandbox's routes hold while they read.
 """
@@ -36,6 +37,7 @@ from app.sandbox.microsoft.model import (
 )
 from app.sandbox.microsoft.offers import OFFERS, SUITES
 from app.services.catalogue import SkuCatalogue
+from app.services.microsoft.permissions import GRAPH_PERMISSIONS
 
 DEFAULT_TODAY = date(2026, 3, 15)
 SIZES = ((1, 9, 30), (10, 49, 45), (50, 299, 20), (300, 1200, 5))  # (min users, max users, weight %)
@@ -51,6 +53,9 @@ class Scenario:
     client_secret: str = field(repr=False)
     tenants: dict[str, SandboxTenant] = field(default_factory=dict)
     secret_expired: bool = False
+    #: The Graph application permissions of seatsync's app, consented in every tenant (a token's ``roles``);
+    #: by default exactly those seatsync needs. ``leave_out_role`` takes one away.
+    graph_roles: set[str] = field(default_factory=lambda: set(GRAPH_PERMISSIONS))
     #: A test hook: each of the next this-many reads of a tenant's users (Graph /users, from its first page
     #: on) leaves out one user holding a license, as an answer cut short would. 0: every read is whole.
     cut_users_reads: int = 0
@@ -194,8 +199,27 @@ class Scenario:
             self._tenant(tenant_id).consent = False
 
     def grant_consent(self, tenant_id: str) -> None:
+        """Consent (again): the tenant then holds every permission the app has."""
         with self.lock:
-            self._tenant(tenant_id).consent = True
+            t = self._tenant(tenant_id)
+            t.consent, t.graph_roles = True, None
+
+    def roles_in(self, tenant_id: str) -> frozenset[str]:
+        """The Graph application permissions consented in a tenant (the partner's own: the app's)."""
+        with self.lock:
+            t = self.tenant(tenant_id)
+            held = t.graph_roles if t is not None and t.graph_roles is not None else self.graph_roles
+            return frozenset(held)
+
+    def leave_out_role(self, role: str, tenant_id: str | None = None) -> None:
+        """The app lacks Graph permission ``role``: everywhere, or only in ``tenant_id`` (consented before the
+        permission was added, and not consented again since)."""
+        with self.lock:
+            if tenant_id is None:
+                self.graph_roles.discard(role)
+                return
+            t = self._tenant(tenant_id)
+            t.graph_roles = set(self.graph_roles if t.graph_roles is None else t.graph_roles) - {role}
 
     def expire_gdap(self, tenant_id: str) -> None:
         with self.lock:

@@ -10,6 +10,7 @@ from app.services.microsoft.errors import (
     MalformedResponse,
     MicrosoftError,
     PartnerCenterDenied,
+    PermissionsMissing,
     RequestRejected,
     SecretInvalid,
     TenantNotFound,
@@ -18,6 +19,6 @@ from app.services.microsoft.errors import (
 
 __all__ = [
     "ConsentMissing", "GdapMissing", "MalformedResponse", "MicrosoftClients", "MicrosoftError",
-    "MicrosoftSettings", "PartnerCenterDenied", "RequestRejected", "SecretInvalid", "TenantNotFound",
-    "TokenRefused",
+    "MicrosoftSettings", "PartnerCenterDenied", "PermissionsMissing", "RequestRejected", "SecretInvalid",
+    "TenantNotFound", "TokenRefused",
 ]

@@ -2,12 +2,16 @@
 
 The hosts are settings so the sandbox (app/sandbox/microsoft) can stand in
 for login.microsoftonline.com, Graph and Partner Center; ``ca_file`` is the
-sandbox's throw-away CA (production keeps the system's trust store).
+sandbox's throw-away CA (production keeps the system's trust store). Every
+address is https with a host and no user name, password or fragment: settings
+that say otherwise are refused when made, before any secret is sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from app.services.http import InsecureAddress, https_url
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/.default"
@@ -28,6 +32,15 @@ class MicrosoftSettings:
     graph_concurrency: int = 16
     partner_center_concurrency: int = 8
     token_concurrency: int = 8
+
+    def __post_init__(self) -> None:
+        host = self.authority_host.strip("/")
+        if not host or "/" in host or "@" in host or "://" in host:
+            raise InsecureAddress(f"the Microsoft authority must be a host name such as login.microsoftonline.com "
+                                  f"(it is {host.rsplit('@', 1)[-1][:80]!r})")
+        https_url(f"https://{host}", "Microsoft authority host")
+        object.__setattr__(self, "graph_url", https_url(self.graph_url, "Microsoft Graph URL"))
+        object.__setattr__(self, "partner_center_url", https_url(self.partner_center_url, "Partner Center URL"))
 
     def authority(self, tenant: str) -> str:
         """msal's authority for ``tenant``: always https (APIS.md §F)."""

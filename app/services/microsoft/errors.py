@@ -36,6 +36,16 @@ class TenantNotFound(MicrosoftError):
     """Microsoft knows no such tenant: check the tenant ID, or remove the customer from seatsync."""
 
 
+class PermissionsMissing(MicrosoftError):
+    """seatsync's app lacks Microsoft Graph application permissions it needs: add them to its API permissions
+    in Entra ID, then grant admin consent again (docs/permissions.md)."""
+
+    def __init__(self, detail: str = "", *, missing: tuple[str, ...] = (), tenant_id: str = "",
+                 code: str = "") -> None:
+        self.missing = missing
+        super().__init__(detail, tenant_id=tenant_id, code=code)
+
+
 class MalformedResponse(MicrosoftError):
     """Microsoft sent a response seatsync cannot read; try again later and report it if it persists."""
 

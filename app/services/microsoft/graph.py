@@ -6,7 +6,9 @@ assigned licenses. Collections follow ``@odata.nextLink`` until it is absent
 (users page at most 999 at a time; subscribedSkus does not page today but
 may). Throttling and server faults are handled by ``HttpApi``; this client
 paces itself with a per-tenant and per-app token bucket and turns Graph's
-errors into the typed errors of ``errors.py``.
+errors into the typed errors of ``errors.py``: a 403 for a read whose
+permission the token's roles lack is ``PermissionsMissing`` (permissions.py),
+any other 403 a lapsed relationship.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ import requests
 
 from app.services.http import HttpApi
 from app.services.microsoft.config import GRAPH_SCOPE
-from app.services.microsoft.errors import GdapMissing, MalformedResponse, RequestRejected, TokenRefused
+from app.services.microsoft.errors import (
+    GdapMissing,
+    MalformedResponse,
+    PermissionsMissing,
+    RequestRejected,
+    TokenRefused,
+)
 from app.services.microsoft.fields import Reader
+from app.services.microsoft.permissions import lacking_for_call
 from app.services.microsoft.ratelimit import RateLimiter
 from app.services.microsoft.tokens import TokenProvider
 
@@ -96,6 +105,14 @@ class GraphClient:
                 # Expired or revoked before we thought: get a new one, once.
                 self.tokens.invalidate(tenant, GRAPH_SCOPE)
                 continue
+            if response.status_code == 403:
+                # Missing consent for this read looks like a lapsed relationship: the token's roles tell.
+                lacking = lacking_for_call(label, token, tenant)
+                if lacking is not None:
+                    error = graph_error(response, tenant, label)
+                    raise PermissionsMissing(f"(tenant {tenant}: Graph {label} needs {lacking}, which the app's "
+                                             "token lacks)", missing=(lacking,), tenant_id=tenant,
+                                             code=getattr(error, "code", ""))
             if response.status_code >= 400:
                 raise graph_error(response, tenant, label)
             try:

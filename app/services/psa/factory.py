@@ -2,7 +2,11 @@
 
 Each kind lists its fields: the settings form is built from them, secrets go
 to the keyring (``secret=True``) and everything else to the connection's
-settings in the database.
+settings in the database. An address field (``url=True``) must be https with
+a host and no user name, password or fragment: checked when typed (the form's
+test, ``PsaKind.check``) and again whenever a connection is opened, so an
+address stored earlier or edited in the database is refused too (and the
+clients check their addresses once more when built).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import ConfigurationError
+from app.services.http import https_url
 from app.services.psa.port import PsaPort
 
 
@@ -22,6 +27,9 @@ class Field:
     secret: bool = False
     required: bool = True
     hint: str = ""
+    #: An https address; with ``bare_host``, a host name alone is read as https://host (the client does so).
+    url: bool = False
+    bare_host: bool = False
 
 
 #: Reads one secret field of the connection being opened.
@@ -37,9 +45,14 @@ class PsaKind:
 
     def check(self, settings: Mapping[str, Any]) -> None:
         """A clear error naming each required setting that is empty."""
-        missing = [f.label for f in self.fields if f.required and not f.secret and not str(settings.get(f.name, "")).strip()]
+        missing = [f.label for f in self.fields
+                   if f.required and not f.secret and not str(settings.get(f.name, "")).strip()]
         if missing:
             raise ConfigurationError(f"the {self.label} connection needs: {', '.join(missing)}")
+        for f in self.fields:
+            value = str(settings.get(f.name) or "").strip()
+            if f.url and value:
+                https_url(value if "://" in value or not f.bare_host else f"https://{value}", f"{self.label} {f.label}")
 
 
 def _connectwise(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
@@ -76,7 +89,7 @@ def _halopsa(settings: Mapping[str, Any], secret: SecretReader, verify: bool | s
 
 KINDS: dict[str, PsaKind] = {
     "connectwise": PsaKind("connectwise", "ConnectWise PSA", (
-        Field("site", "Site", hint="e.g. https://api-na.myconnectwise.net"),
+        Field("site", "Site", url=True, bare_host=True, hint="e.g. https://api-na.myconnectwise.net"),
         Field("company_id", "Company ID", hint="the company you log in with"),
         Field("public_key", "Public key"),
         Field("private_key", "Private key", secret=True),
@@ -87,12 +100,13 @@ KINDS: dict[str, PsaKind] = {
         Field("username", "API user name", hint="the API-only user's e-mail address"),
         Field("secret", "API secret", secret=True),
         Field("integration_code", "API tracking identifier", hint="Admin > Resources > the API user"),
-        Field("lookup_url", "Zone lookup URL", required=False, hint="default: Autotask's own"),
+        Field("lookup_url", "Zone lookup URL", required=False, url=True, hint="default: Autotask's own"),
         Field("charge_billing_code_id", "Material cost code for prorate charges", required=False),
     ), _autotask),
     "halopsa": PsaKind("halopsa", "HaloPSA", (
-        Field("api_url", "Resource server URL", hint="e.g. https://yourcompany.halopsa.com/api"),
-        Field("auth_url", "Authorisation server URL", required=False, hint="default: the same host's /auth"),
+        Field("api_url", "Resource server URL", url=True, hint="e.g. https://yourcompany.halopsa.com/api"),
+        Field("auth_url", "Authorisation server URL", required=False, url=True,
+              hint="default: the same host's /auth"),
         Field("tenant", "Tenant", required=False, hint="Halo-hosted: the first part of its address"),
         Field("client_id", "Client ID"),
         Field("client_secret", "Client secret", secret=True),

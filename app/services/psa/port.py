@@ -114,6 +114,14 @@ class PsaUnavailable(PsaError):
         super().__init__(detail, **context)
 
 
+class PsaUntrustedCertificate(PsaError):
+    """The PSA's server could not be trusted, so nothing was sent to it."""
+
+
+class PsaAddressRefused(PsaError):
+    """The PSA pointed seatsync at another address (a redirect or a link), which seatsync does not follow."""
+
+
 class PsaUnreadableAnswer(PsaUnavailable):
     """The PSA's answer to a change could not be read, so the change may or may not
     have been made; the next sync reads the PSA to find out before writing anything again."""

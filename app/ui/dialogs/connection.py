@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSizePolicy,
@@ -33,6 +32,7 @@ from app.services.admin import AdminService, MicrosoftDraft, MicrosoftSummary, P
 from app.services.psa.factory import PsaKind
 from app.ui.tasks import Tasks
 from app.ui.views.tables import MessageBar, run_for
+from app.ui.widgets.plain import PlainLabel
 
 
 class SecretField(QWidget):
@@ -42,7 +42,7 @@ class SecretField(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.status = QLabel("set (stored in the keyring)")
+        self.status = PlainLabel("set (stored in the keyring)")
         self.replace_button = QPushButton("Replace…")
         self.edit = QLineEdit()
         self.edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -218,8 +218,8 @@ class MicrosoftDialog(QDialog):
         self.setWindowTitle("Microsoft partner connection")
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
-        intro = QLabel("The partner's app registration in Microsoft Entra ID, with access to customer tenants "
-                       "through GDAP and to Partner Center.")
+        intro = PlainLabel("The partner's app registration in Microsoft Entra ID, with access to customer tenants "
+                           "through GDAP and to Partner Center.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -47,6 +46,7 @@ from app.ui.views.tables import (
     table_view,
 )
 from app.ui.widgets.message_bar import MessageBar
+from app.ui.widgets.plain import PlainLabel, clip
 
 COL_TENANT, COL_COMPANY, COL_USERS, COL_MAPPINGS = range(4)
 COLUMNS: tuple[Column[LinkRow], ...] = (
@@ -70,7 +70,7 @@ class LinksDialog(QDialog):
         self.view: CompanyLinks | None = None
         self.setWindowTitle("Tenants billed to this company")
         self.resize(760, 460)
-        self.intro = QLabel(self)
+        self.intro = PlainLabel(parent=self)
         self.intro.setWordWrap(True)
         self.model: RowTableModel[LinkRow] = RowTableModel(
             COLUMNS, key=lambda r: (r.link.tenant_id, r.link.company_id, r.users))
@@ -140,9 +140,9 @@ class LinksDialog(QDialog):
 
     def _show(self, view: CompanyLinks) -> None:
         self.view = view
-        self.intro.setText(f"The tenants {view.company.name} bills, and for which of their users. Companies share a "
-                           "tenant either by license (no filter: each license bills to the company it is mapped "
-                           "on) or by users (every link filters on one field), so no seat bills twice.")
+        self.intro.setText(f"The tenants {clip(view.company.name)} bills, and for which of their users. Companies "
+                           "share a tenant either by license (no filter: each license bills to the company it is "
+                           "mapped on) or by users (every link filters on one field), so no seat bills twice.")
         self.model.set_rows(view.rows)
         self.table.resizeColumnsToContents()
         _fill(self.tenant, [(t.name, t.tenant_id) for t in view.tenants], self.tenant.currentData())

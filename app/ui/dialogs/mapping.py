@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
 from app.services.company_rows import MappingInputs
 from app.services.mapping_preview import Preview, preview_mapping
+from app.ui.widgets.plain import PlainLabel, clip
 from app.ui.widgets.tones import follow_palette, muted, style, text_tone, tint, tone
 
 PREVIEW_DELAY_MS = 150
@@ -57,7 +58,7 @@ class MappingDialog(QDialog):
         lic = inputs.license
         name = (lic.name or lic.part_number or lic.sku_id) if lic else inputs.target.sku_id
         sub = f" · subscription {inputs.target.subscription_id}" if inputs.target.subscription_id else ""
-        self.setWindowTitle(f"Map {name}{sub}")
+        self.setWindowTitle(f"Map {clip(name)}{sub}")
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(PREVIEW_DELAY_MS)
@@ -141,7 +142,8 @@ class MappingDialog(QDialog):
         panel.setObjectName("previewPanel")
         style(panel, lambda: f"#previewPanel {{ background: {tint('info').name()}; border-radius: 6px; }}")
         pbox = QVBoxLayout(panel)
-        title = QLabel(f"<b>Preview</b> — {html.escape(heading)}", panel)
+        title = QLabel(f"<b>Preview</b> — {html.escape(heading)}", panel)  # rich on purpose: the heading is escaped
+        title.setTextFormat(Qt.TextFormat.RichText)
         title.setWordWrap(True)
         scroll = QScrollArea(panel)
         scroll.setWidgetResizable(True)
@@ -152,7 +154,7 @@ class MappingDialog(QDialog):
         pbox.addWidget(scroll, 1)
         panel.setMinimumWidth(340)
 
-        self.problem = QLabel(self)
+        self.problem = PlainLabel(parent=self)
         text_tone(self.problem, "error")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel, self)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from app.services.psa.port import PsaCompany
 from app.ui.tasks import Tasks
 from app.ui.views.tables import GOOD, PROBLEM, WARNING, Column, MessageBar, RowTableModel, run_for, \
     searchable, selected_rows, table_view
+from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip
 
 LINKED, PROPOSAL, UNMATCHED = "linked", "proposal", "unmatched"
 MATCH_TEXT = {LINKED: "Matched", PROPOSAL: "Check", UNMATCHED: "No match"}
@@ -85,7 +85,7 @@ class AddCompaniesDialog(QDialog):
         self.setWindowTitle("Add companies from Partner Center")
         self.resize(1000, 600)
         layout = QVBoxLayout(self)
-        self.summary = QLabel("Reading Partner Center customers…")
+        self.summary = PlainLabel("Reading Partner Center customers…")
         layout.addWidget(self.summary)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter tenants, domains, companies…")
@@ -95,7 +95,7 @@ class AddCompaniesDialog(QDialog):
         self.table, self.proxy = table_view(self.model, self, multi=True)
         layout.addWidget(self.table, 1)
         pick = QHBoxLayout()
-        self.pick_label = QLabel("PSA company for the selected tenant:")
+        self.pick_label = ElidedLabel("PSA company for the selected tenant:")
         self.company = searchable(QComboBox())
         self.company.setMinimumContentsLength(30)
         self.company.setEnabled(False)
@@ -159,7 +159,7 @@ class AddCompaniesDialog(QDialog):
             self.pick_label.setText("PSA company for the selected tenant:")
             return
         row = rows[0]
-        self.pick_label.setText(f"PSA company for {row.customer.name}:")
+        self.pick_label.setText(f"PSA company for {clip(row.customer.name)}:")
         first = [c for c in row.candidates] + ([row.company] if row.company and row.company not in row.candidates
                                                  else [])
         for company in first:

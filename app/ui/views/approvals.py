@@ -13,7 +13,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -37,6 +36,7 @@ from app.ui.views.tables import (
     selected_rows,
     table_view,
 )
+from app.ui.widgets.plain import PlainLabel
 
 COL_COMPANY, COL_TENANT, COL_LICENSE, COL_ACTION, COL_CHANGE, COL_AMOUNT, COL_EFFECTIVE, COL_REASON, COL_HELD, \
     COL_STATUS = range(10)
@@ -70,12 +70,12 @@ class ApprovalsView(QWidget):
         self.message = MessageBar()
         layout.addWidget(self.message)
         top = QHBoxLayout()
-        self.summary = QLabel("Reading…")
+        self.summary = PlainLabel("Reading…")
         self.show_filter = QComboBox()
         for label, status in SHOW:
             self.show_filter.addItem(label, status)
         top.addWidget(self.summary, 1)
-        top.addWidget(QLabel("Show"))
+        top.addWidget(PlainLabel("Show"))
         top.addWidget(self.show_filter)
         layout.addLayout(top)
         splitter = QSplitter(Qt.Orientation.Vertical)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -30,6 +29,7 @@ from app.ui.views.companies_model import LAST_SYNC, NAME, PSA, ROW_ROLE, Company
 from app.ui.views.company import CompanyView
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.message_bar import MessageBar
+from app.ui.widgets.plain import PlainLabel
 from app.ui.widgets.tones import text_tone
 
 FILTERS = ((Filter.ALL, "All"), (Filter.ATTENTION, "Needs attention"), (Filter.UNMAPPED, "Unmapped"),
@@ -83,7 +83,7 @@ class CompaniesView(QWidget):
         self.add_button.setToolTip("Add Partner Center customers, matched to your PSA's companies")
         self.add_button.clicked.connect(self.add_companies)
         bar.addWidget(self.add_button)
-        self.count_label = QLabel(page)
+        self.count_label = PlainLabel(parent=page)
         text_tone(self.count_label)
         bar.addWidget(self.count_label)
         self.messages = MessageBar(page)
@@ -112,7 +112,7 @@ class CompaniesView(QWidget):
         self.table.doubleClicked.connect(self._open_index)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, lambda: self._open_index(self.table.currentIndex()),
                   context=Qt.ShortcutContext.WidgetShortcut)
-        self.empty = QLabel("Loading companies…", page)
+        self.empty = PlainLabel("Loading companies…", page)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         text_tone(self.empty)

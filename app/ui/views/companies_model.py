@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from app.services.company_rows import CompanyRow
 from app.ui.widgets.badge import BADGE_ROLE
+from app.ui.widgets.plain import tip
 from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
 NAME, PSA, TENANTS, LICENSES, UNMAPPED, HELD, LAST_SYNC, RESULT = range(8)
@@ -111,9 +112,9 @@ class CompanyTableModel(QAbstractTableModel):
                 return muted()
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == NAME:
-                return "\n".join([row.name, *row.tenant_names]) + _attention_tip(row)
+                return tip("\n".join([row.name, *row.tenant_names]) + _attention_tip(row))
             if column in (LAST_SYNC, RESULT):
-                return row.last_sync.detail or None
+                return tip(row.last_sync.detail) or None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -39,6 +38,7 @@ from app.ui.views.sync_result import SyncResultPanel
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.icons import glyph
 from app.ui.widgets.message_bar import MessageBar
+from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip
 from app.ui.widgets.seats_chart import SeatsChart
 from app.ui.widgets.tones import text_tone
 
@@ -69,12 +69,12 @@ class CompanyView(QWidget):
         self.back.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.back.setAutoRaise(True)
         self.back.clicked.connect(self.back_requested)
-        self.title = QLabel(self)
+        self.title = ElidedLabel(parent=self)
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.title.setFont(font)
-        self.subtitle = QLabel(self)
+        self.subtitle = ElidedLabel(parent=self)
         text_tone(self.subtitle)
         self.tenants_button = QPushButton("Tenants…", self)
         self.tenants_button.setToolTip("The tenants this company bills, and for which users: bill part of a "
@@ -88,7 +88,7 @@ class CompanyView(QWidget):
         self.progress.setMaximumWidth(160)
         self.progress.setTextVisible(False)
         self.progress.hide()
-        self.sync_status = QLabel(self)
+        self.sync_status = PlainLabel(parent=self)
         header = QHBoxLayout()
         titles = QVBoxLayout()
         titles.addWidget(self.title)
@@ -216,7 +216,7 @@ class CompanyView(QWidget):
             self._selection_changed()
 
     def _failed(self, error: BaseException, doing: str) -> None:
-        name = self.detail.company.name if self.detail else ""
+        name = clip(self.detail.company.name) if self.detail else ""
         self.messages.show_message(explain(error, doing=f"{doing} {name}".strip()), kind="error",
                                    action="Retry", on_action=self.refresh)
 
@@ -257,13 +257,13 @@ class CompanyView(QWidget):
             self.chart.clear()
             return
         tenant, sku, name = owner.target.tenant_id, owner.license.sku_id, owner.name
-        self.chart.clear(f"{name}: seats over time")
+        self.chart.clear(f"{clip(name)}: seats over time")
         self.tasks.run(lambda: self.service.history(tenant, sku),
                        lambda points: self._chart(owner, points), lambda error: None, label="seat history")
 
     def _chart(self, owner: LicenseRow, points: list) -> None:
         if self.selected_license() is not None and self.selected_license().target == owner.target:
-            self.chart.set_points(points, f"{owner.name}: seats over time")
+            self.chart.set_points(points, f"{clip(owner.name)}: seats over time")
 
     # -- commands --------------------------------------------------------------------------
 
@@ -299,7 +299,7 @@ class CompanyView(QWidget):
 
         def failed(error: BaseException) -> None:
             # The edits are not lost: "Edit again" reopens the dialog with them.
-            name = self.detail.company.name if self.detail else ""
+            name = clip(self.detail.company.name) if self.detail else ""
             self.messages.show_message(explain(error, doing=f"Could not save the mapping for {name}".strip()),
                                        action="Edit again",
                                        on_action=lambda: self._ask_mapping(replace(inputs, existing=mapping)))

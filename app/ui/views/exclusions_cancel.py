@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.billing.proration import line_amount
 from app.services.exclusions import ActiveLine, CancelOutcome, ExclusionService
 from app.ui.tasks import Tasks
 from app.ui.views.tables import Column, MessageBar, RowTableModel, current_user, run_for, table_view
+from app.ui.widgets.plain import PlainLabel, clip
 
 COL_PICK, COL_COMPANY, COL_AGREEMENT, COL_TENANT, COL_QUANTITY, COL_AMOUNT, COL_LINE = range(7)
 COLUMNS: tuple[Column[ActiveLine], ...] = (
@@ -40,8 +41,8 @@ class CancelLinesDialog(QDialog):
         self.setWindowTitle("Cancel lines still billed")
         self.resize(780, 420)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"{name} is now excluded everywhere, but seatsync's lines for it are still active in the "
-                       f"PSA ({len(lines)}). Tick the ones to cancel.")
+        intro = PlainLabel(f"{clip(name)} is now excluded everywhere, but seatsync's lines for it are still active "
+                           f"in the PSA ({len(lines)}). Tick the ones to cancel.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.model: RowTableModel[ActiveLine] = RowTableModel(

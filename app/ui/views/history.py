@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QGridLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.bootstrap import Context
 from app.services.review import HistoryChoices, HistoryFilter, HistoryRow, ReviewService
 from app.ui.tasks import Tasks
 from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, table_view
+from app.ui.widgets.plain import PlainLabel
 
 
 def _quantity(value: int | None) -> str:
@@ -75,11 +76,11 @@ class HistoryView(QWidget):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
         self.show_button = QPushButton("Show")
-        filters.addWidget(QLabel("Company"), 0, 0)
+        filters.addWidget(PlainLabel("Company"), 0, 0)
         filters.addWidget(self.company, 0, 1)
-        filters.addWidget(QLabel("Agreement"), 0, 2)
+        filters.addWidget(PlainLabel("Agreement"), 0, 2)
         filters.addWidget(self.agreement, 0, 3)
-        filters.addWidget(QLabel("Product"), 0, 4)
+        filters.addWidget(PlainLabel("Product"), 0, 4)
         filters.addWidget(self.product, 0, 5)
         filters.addWidget(self.use_since, 1, 0)
         filters.addWidget(self.since, 1, 1)
@@ -87,7 +88,7 @@ class HistoryView(QWidget):
         filters.addWidget(self.until, 1, 3)
         filters.addWidget(self.show_button, 1, 5)
         layout.addLayout(filters)
-        self.count = QLabel()
+        self.count = PlainLabel()
         layout.addWidget(self.count)
         self.model: RowTableModel[HistoryRow] = RowTableModel(COLUMNS, key=lambda r: r.entry.id)
         self.table, self.proxy = table_view(self.model, self, multi=True)

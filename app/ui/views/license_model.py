@@ -22,6 +22,7 @@ from app.services.company_rows import (
     SubscriptionRow,
 )
 from app.ui.widgets.badge import BADGE_ROLE
+from app.ui.widgets.plain import tip
 from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
 LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING, TERM, ENDS, RENEWS, TENANT = range(9)
@@ -154,7 +155,7 @@ class LicenseTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, index, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            return tip(self._tooltip(row, column))
         return None
 
     def _text(self, row: Row, index: Index, column: int) -> str:

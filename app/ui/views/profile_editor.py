@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -29,6 +28,7 @@ from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePol
 from app.services.profiles import ConnectionCatalog, effective_price, option_text, policy_text, product_label
 from app.ui.views.tables import searchable
 from app.ui.widgets.tones import text_tone
+from app.ui.widgets.plain import PlainLabel, clip
 
 KIND_LABELS = {PriceKind.PSA: "The PSA's price", PriceKind.FIXED: "A fixed price",
                PriceKind.PERCENT: "The PSA's price adjusted by a percentage"}
@@ -56,7 +56,7 @@ class ProfileEditor(QGroupBox):
         self.name.setPlaceholderText("e.g. M365 Business Premium - Annual/Monthly 2026")
         self.connection = QComboBox()
         self.product = searchable(QComboBox())
-        self.psa_price = QLabel("—")
+        self.psa_price = PlainLabel("—")
         self.kind = QComboBox()
         for kind, label in KIND_LABELS.items():
             self.kind.addItem(label, kind)
@@ -64,7 +64,7 @@ class ProfileEditor(QGroupBox):
         self.fixed.setPlaceholderText("e.g. 20.00")
         self.percent = QLineEdit()
         self.percent.setPlaceholderText("e.g. 10 or -5")
-        self.effective = QLabel("—")
+        self.effective = PlainLabel("—")
         self.effective.setObjectName("effective_price")
         self.effective.setWordWrap(True)
         self.option = QComboBox()
@@ -84,7 +84,7 @@ class ProfileEditor(QGroupBox):
         form.addRow("Agreement types\n(none ticked: any)", self.types)
         self.form = form
         layout.addLayout(form)
-        self.error = QLabel()
+        self.error = PlainLabel()
         text_tone(self.error, "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
@@ -144,7 +144,7 @@ class ProfileEditor(QGroupBox):
         self._fill_types(profile.allowed_agreement_types if profile else frozenset())
         for widget in (*widgets, self.types):
             widget.blockSignals(False)
-        self.setTitle(f"Billing profile: {profile.name}" if profile else "New billing profile")
+        self.setTitle(f"Billing profile: {clip(profile.name)}" if profile else "New billing profile")
         self.error.clear()
         self._update_price()
         self._set_dirty(False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.bootstrap import Context
 from app.services.profiles import ConnectionCatalog, ProfileRow, ProfileService, option_text, policy_text
@@ -19,6 +19,7 @@ from app.ui.views.profile_editor import ProfileEditor
 from app.ui.views.profiles_bulk import BulkProfilesDialog
 from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, \
     table_view
+from app.ui.widgets.plain import clip, confirm
 
 COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)
 COLUMNS: tuple[Column[ProfileRow], ...] = (
@@ -150,8 +151,7 @@ class ProfilesView(QWidget):
             self.message.show_message("Choose a profile to delete.")
             return
         profile = rows[0].profile
-        answer = QMessageBox.question(self, "Delete billing profile", f"Delete '{profile.name}'?")
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm(self, "Delete billing profile", f"Delete '{clip(profile.name)}'?"):
             return
         run_for(self, self.tasks, lambda: self.service.delete(profile.id),
                 lambda _: self._deleted(profile.name),

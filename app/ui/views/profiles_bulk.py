@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -21,6 +20,7 @@ from app.services.profiles import ConnectionCatalog, ProfileService, effective_p
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import KIND_LABELS, parse_decimal
 from app.ui.views.tables import Column, MessageBar, RowTableModel, run_for, table_view
+from app.ui.widgets.plain import PlainLabel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +51,8 @@ class BulkProfilesDialog(QDialog):
         self.setWindowTitle("Create billing profiles from PSA products")
         self.resize(760, 520)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Tick the products to bill. Each gets one profile, named after the product; "
-                                "rename them later (e.g. per NCE term)."))
+        layout.addWidget(PlainLabel("Tick the products to bill. Each gets one profile, named after the product; "
+                                    "rename them later (e.g. per NCE term)."))
         form = QFormLayout()
         self.connection = QComboBox()
         for catalog in catalogs:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from app.bootstrap import Context
 from app.services.reports import OrphanLine, Reconciliation, ReconRow, ReportService, Totals, write_csv
 from app.ui.tasks import Tasks
 from app.ui.views.tables import PROBLEM, WARNING, Column, Latest, MessageBar, RowTableModel, run_for, table_view
+from app.ui.widgets.plain import PlainLabel
 
 
 def _money(value: Any) -> str:
@@ -68,7 +69,7 @@ class ReportsView(QWidget):
         self.message = MessageBar()
         layout.addWidget(self.message)
         top = QHBoxLayout()
-        self.totals = QLabel("Reading…")
+        self.totals = PlainLabel("Reading…")
         self.totals.setWordWrap(True)
         self.read_psa_button = QPushButton("Read billed seats from the PSA")
         self.export_button = QPushButton("Export CSV…")

@@ -13,8 +13,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
-    QLabel,
-    QMessageBox,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -28,6 +26,7 @@ from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
 from app.ui.tasks import Tasks
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
 from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
+from app.ui.widgets.plain import PlainLabel, clip, confirm
 
 COL_NAME, COL_KIND, COL_ADDRESS, COL_SECRETS, COL_COMPANIES, COL_AGREEMENTS, COL_TYPES, COL_PRODUCTS = range(8)
 #: Where each kind keeps its address (KINDS fields): ConnectWise's site, Halo's resource server, Autotask's
@@ -82,7 +81,7 @@ class ConnectionsPage(QWidget):
         layout.addWidget(psa, 1)
         ms = QGroupBox("Microsoft partner connection")
         ms_box = QVBoxLayout(ms)
-        self.microsoft_label = QLabel("Not connected.")
+        self.microsoft_label = PlainLabel("Not connected.")
         self.microsoft_label.setWordWrap(True)
         ms_box.addWidget(self.microsoft_label)
         ms_buttons = QHBoxLayout()
@@ -229,9 +228,8 @@ class SettingsView(QWidget):
     def remove_psa(self, summary: PsaConnectionSummary | None) -> None:
         if summary is None:
             return
-        answer = QMessageBox.question(self, "Remove the PSA connection",
-                                      f"Remove '{summary.record.name}', its cached catalog and its keys?")
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm(self, "Remove the PSA connection",
+                       f"Remove '{clip(summary.record.name)}', its cached catalog and its keys?"):
             return
         run_for(self, self.tasks, lambda: self.admin.delete_psa(summary.record.id),
                 lambda _: (self.message.show_message(f"Removed '{summary.record.name}'.", "ok"),

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from app.billing.operations import Operation, OpKind
 from app.services.company_rows import MappingChoices
 from app.ui.errors import explain
 from app.ui.widgets.tones import follow_palette, tint, tone
+from app.ui.widgets.plain import PlainLabel
 
 
 def _product(op: Operation, choices: MappingChoices) -> str:
@@ -69,11 +70,11 @@ class SyncResultPanel(QFrame):
         self.setObjectName("syncResult")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
-        self.headline = QLabel(self)
+        self.headline = PlainLabel(parent=self)
         font = self.headline.font()
         font.setBold(True)
         self.headline.setFont(font)
-        self.body = QLabel(self)
+        self.body = PlainLabel(parent=self)
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.headline)

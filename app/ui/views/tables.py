@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QHeaderV
 import shiboken6
 
 from app.errors import SeatsyncError
+from app.ui.widgets.plain import plain, tip
 from app.ui.widgets.tones import COLOUR_ROLES, follow_palette, recolour, tint, tone
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row)
+            return tip(column.tooltip(row))
         if role == Qt.ItemDataRole.CheckStateRole and self.checkable and index.column() == 0:
             return Qt.CheckState.Checked if self.key(row) in self._checked else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.BackgroundRole and self.background is not None:
@@ -271,6 +272,7 @@ class MessageBar(QLabel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        plain(self)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.level = ""

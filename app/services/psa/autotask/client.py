@@ -7,7 +7,12 @@ Facts from APIS.md §B2 and the vendor's Swagger (tests/specs):
   answer is cached; on 401 the zone is looked up once more and the request
   sent once more (a database can move zones). A blank or unknown user gets
   HTTP 500 with an errors body;
-- every call carries ApiIntegrationCode, UserName and Secret headers;
+- every call to the zone carries ApiIntegrationCode, UserName and Secret
+  headers; the zone lookup carries none (it needs only the user name). The
+  lookup address is https, and so is the zone it answers, which must be on
+  autotask.net (or, for a lookup elsewhere such as a sandbox, on the lookup's
+  own server): the credentials go nowhere else. Paging links off the zone and
+  redirects are refused before anything is sent (app/services/http.py);
 - POST {Entity}/query with a QueryModel (query.py); up to 500 records a
   page; ``pageDetails.nextPageUrl`` (a GET URL) leads to the next page;
 - writes answer HTTP 200 {"itemId": n};
@@ -39,7 +44,18 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.services.http import BrokenAnswer, HttpApi, HttpFailure, RetryPolicy, Throttled, describe_body
+from app.services.http import (
+    BrokenAnswer,
+    HttpApi,
+    HttpFailure,
+    InsecureAddress,
+    RetryPolicy,
+    Throttled,
+    describe_body,
+    host_of,
+    https_url,
+    origin,
+)
 from app.services.psa import limits
 from app.services.psa.autotask import wire
 from app.services.psa.autotask.budget import THREADS_PER_ENDPOINT, EndpointGate, RequestBudget
@@ -54,11 +70,15 @@ from app.services.psa.autotask.errors import (
     AutotaskUnavailable,
     AutotaskUnknownUser,
     AutotaskUnreadableAnswer,
+    AutotaskZoneRefused,
 )
 from app.services.psa.autotask.query import Filter, chunks, in_, query_model
-from app.services.psa.port import PsaError
+from app.services.psa.port import PsaAddressRefused, PsaError
+from app.services.psa.transport import REFUSALS, refused
 
 DEFAULT_LOOKUP_URL = "https://webservices.autotask.net/atservicesrest"
+#: The vendor's domain: the zones the default lookup answers are its hosts.
+VENDOR_DOMAIN = "autotask.net"
 #: Re-read the database's request count every this many requests.
 THRESHOLD_EVERY = 100
 MAX_PAGES = 10_000
@@ -88,15 +108,15 @@ class AutotaskClient:
         self.budget = budget or RequestBudget(clock=clock)
         self.gate = EndpointGate(threads_per_endpoint)
         self.threshold_every = threshold_every
+        self.lookup_url = https_url(credentials.lookup_url, "Autotask zone lookup address")
         self.api = HttpApi(
-            name="Autotask", base_url=credentials.lookup_url, timeout=timeout, verify=verify, sleep=sleep,
+            name="Autotask", base_url=self.lookup_url, timeout=timeout, verify=verify, sleep=sleep,
             max_concurrency=32,
             # No retry on 500 (Autotask's refusals); short waits on 429 (thread limit).
             retry=retry or RetryPolicy(max_attempts=4, max_delay=10.0,
                                        retry_statuses_read=frozenset({429, 502, 503, 504})),
         )
-        self._zone_url: str | None = (zone_url if zone_url is None or zone_url.endswith("/")
-                                      else zone_url + "/")
+        self._zone_url: str | None = None if zone_url is None else self._zone(zone_url)
         self._zone_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._since_threshold: int | None = None  # None: never read
@@ -112,6 +132,22 @@ class AutotaskClient:
         self.close()
 
     # -- zone and headers ---------------------------------------------------------
+
+    def _zone(self, url: str) -> str:
+        """``url`` as the zone's base, when credentials may go there: https, and on the vendor's
+        domain or the lookup's own server. The zone's origin is then allowed in ``self.api``."""
+        try:
+            url = https_url(url, "Autotask zone address")
+        except InsecureAddress as error:
+            raise AutotaskZoneRefused(f"({error.detail})") from None
+        lookup_host = (urlsplit(self.lookup_url).hostname or "").lower()
+        zone_host = (urlsplit(url).hostname or "").lower()
+        on_vendor = all(h == VENDOR_DOMAIN or h.endswith("." + VENDOR_DOMAIN) for h in (lookup_host, zone_host))
+        if origin(url) != origin(self.lookup_url) and not (on_vendor and origin(url).endswith(":443")):
+            raise AutotaskZoneRefused(f"(the zone answered is {host_of(url)}, the lookup was on "
+                                      f"{host_of(self.lookup_url)}; nothing was sent to {host_of(url)})")
+        self.api.allow(url)
+        return url + "/"
 
     def _headers(self) -> dict[str, str]:
         c = self.credentials
@@ -137,8 +173,11 @@ class AutotaskClient:
         if not user.strip():
             raise AutotaskUnknownUser("the API user name is empty")
         try:
+            # The lookup needs the user name only: no secret, no integration code goes with it.
             response = self.api.request("GET", "V1.0/zoneInformation", params={"user": user},
-                                        headers=self._headers(), endpoint="zoneInformation")
+                                        headers={"Accept": "application/json"}, endpoint="zoneInformation")
+        except REFUSALS as failure:
+            raise refused(failure, "Autotask's zone lookup") from None
         except HttpFailure as failure:
             if failure.status == 500 and wire.error_messages(failure.body):
                 raise AutotaskUnknownUser(f"for {user!r}: {'; '.join(wire.error_messages(failure.body))}") from None
@@ -147,9 +186,9 @@ class AutotaskClient:
             raise AutotaskUnknownUser(f"for {user!r} (HTTP {response.status_code})")
         body = self._json(response, "the zone lookup")
         url = body.get("url") if isinstance(body, dict) else None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
             raise AutotaskMalformedResponse(f"the zone lookup gave no API address: {str(body)[:200]}")
-        return url if url.endswith("/") else url + "/"
+        return self._zone(url)
 
     # -- requests -------------------------------------------------------------------
 
@@ -168,6 +207,8 @@ class AutotaskClient:
                     response = self.api.request(method, url, headers=self._headers(), endpoint=endpoint,
                                                 idempotent=safe,
                                                 data=None if body is None else wire.dumps(body).encode("utf-8"))
+                except REFUSALS as failure:
+                    raise refused(failure, "Autotask") from None
                 except Throttled as failure:
                     messages = wire.error_messages(failure.body)
                     if any("threshold" in m.lower() and "request" in m.lower() for m in messages):
@@ -273,6 +314,9 @@ class AutotaskClient:
             records.extend(items)
             if not next_url:
                 return records
+            if origin(next_url) != origin(self.zone_url()):
+                raise PsaAddressRefused(f"Autotask's next page of {entity} is on {host_of(next_url)}, not the "
+                                        f"zone {host_of(self.zone_url())}; nothing was sent there")
             if next_url in seen:
                 raise AutotaskMalformedResponse(f"{entity} paging repeats {urlsplit(next_url).path}")
             seen.add(next_url)

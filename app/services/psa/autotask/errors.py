@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.errors import SeatsyncError
 from app.services.psa.port import (
+    PsaAddressRefused,
     PsaAuthError,
     PsaMalformedResponse,
     PsaNotFound,
@@ -71,6 +72,13 @@ class AutotaskMalformedResponse(_Advice, PsaMalformedResponse):
     """Autotask answered with something seatsync cannot read: check the zone
     lookup address (https://webservices.autotask.net/atservicesrest) or report
     the response."""
+
+
+class AutotaskZoneRefused(_Advice, PsaAddressRefused):
+    """Autotask's zone lookup pointed seatsync at an address it does not send the API
+    user's credentials to (only https addresses on autotask.net, or the lookup's own
+    server): check the zone lookup address in Settings (default
+    https://webservices.autotask.net/atservicesrest)."""
 
 
 class AutotaskUnavailable(_Advice, PsaUnavailable):

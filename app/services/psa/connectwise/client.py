@@ -19,6 +19,9 @@
 - Numbers are read as Decimal and written exactly: money never passes through float.
 - Errors become the port's typed errors with what to do about them; no
   key or header ever appears in a message.
+- The site is https (a site typed without a scheme gets https://); the keys
+  go to the site's origin only: a paging link elsewhere is refused, and
+  redirects are never followed (app/services/http.py).
 """
 
 from __future__ import annotations
@@ -35,8 +38,19 @@ from typing import Any
 
 import requests
 
-from app.services.http import READ_METHODS, BrokenAnswer, HttpApi, RetryPolicy, Throttled, Unavailable, describe_body
+from app.services.http import (
+    READ_METHODS,
+    BrokenAnswer,
+    HttpApi,
+    RetryPolicy,
+    Throttled,
+    Unavailable,
+    describe_body,
+    host_of,
+    https_url,
+)
 from app.services.psa.port import (
+    PsaAddressRefused,
     PsaAuthError,
     PsaError,
     PsaMalformedResponse,
@@ -46,6 +60,7 @@ from app.services.psa.port import (
     PsaUnreadableAnswer,
     PsaValidationError,
 )
+from app.services.psa.transport import REFUSALS, refused
 
 API_VERSION = "2025.8"
 ACCEPT = f"application/vnd.connectwise.com+json; version={API_VERSION}"
@@ -85,9 +100,10 @@ class ConnectWiseClient:
             raise ValueError(f"page size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
         self.credentials = credentials
         self.page_size = page_size
-        self.site = credentials.site.rstrip("/")
-        if not self.site.startswith(("http://", "https://")):
-            self.site = f"https://{self.site}"
+        site = credentials.site.strip().rstrip("/")
+        if "://" not in site:
+            site = f"https://{site}"
+        self.site = https_url(site, "ConnectWise site address")
         user = f"{credentials.company_id}+{credentials.public_key}:{credentials.private_key}"
         headers = {"Authorization": "Basic " + base64.b64encode(user.encode("utf-8")).decode("ascii"),
                    "Accept": ACCEPT}
@@ -122,6 +138,8 @@ class ConnectWiseClient:
         try:
             response = self.http.request("GET", f"{self.site}/login/companyinfo/{company}",
                                          endpoint="/login/companyinfo")
+        except REFUSALS as error:
+            raise refused(error, "ConnectWise") from None
         except (Unavailable, Throttled) as error:
             raise PsaUnavailable(f"ConnectWise site {self.site} did not answer the codebase lookup "
                                  f"({error.reason}); check the site address") from error
@@ -150,6 +168,8 @@ class ConnectWiseClient:
         try:
             response = self.http.request(method, url, params=params, data=data, headers=send_headers,
                                          endpoint=endpoint)
+        except REFUSALS as error:
+            raise refused(error, "ConnectWise") from None
         except Throttled as error:
             raise PsaUnavailable(f"ConnectWise kept throttling {method} {endpoint}; try again in a few minutes",
                                  maybe_applied=False) from error
@@ -211,6 +231,10 @@ class ConnectWiseClient:
             following = response.links.get("next", {}).get("url")
             if not following or not page:
                 return records
+            if not self.http.allows(following):
+                raise PsaAddressRefused(f"ConnectWise's next page of {_endpoint(path)} is on "
+                                        f"{host_of(following)}, not the site {host_of(self.site)}; nothing was "
+                                        "sent there (check the site address in Settings)")
             if following in seen:
                 raise PsaMalformedResponse(f"ConnectWise's paging of {_endpoint(path)} went round in a circle")
             seen.add(following)

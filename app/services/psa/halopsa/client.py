@@ -18,6 +18,11 @@ saved records) is ``HaloMalformedResponse`` for a read and
 ``HaloUnreadableAnswer`` (maybe applied) for a write, which Halo may have
 applied all the same. A token is reused until shortly before it expires and
 fetched again once when the API answers 401.
+
+Both servers are https: the client refuses any other address when it is built,
+before a secret goes anywhere. The client secret goes to the authorisation
+server only and the token to the resource server only; redirects are never
+followed (app/services/http.py).
 """
 
 from __future__ import annotations
@@ -31,7 +36,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.services.http import READ_METHODS, BrokenAnswer, HttpApi, HttpFailure, Throttled, describe_body
+from app.services.http import (
+    READ_METHODS,
+    BrokenAnswer,
+    HttpApi,
+    HttpFailure,
+    Throttled,
+    describe_body,
+    host_of,
+    https_url,
+    origin,
+)
 from app.services.psa.halopsa import wire
 from app.services.psa.halopsa.errors import (
     HaloBadCredentials,
@@ -44,7 +59,8 @@ from app.services.psa.halopsa.errors import (
     HaloUnavailable,
     HaloUnreadableAnswer,
 )
-from app.services.psa.port import PsaError
+from app.services.psa.port import PsaAddressRefused, PsaError
+from app.services.psa.transport import REFUSALS, refused
 
 #: Renew a token this many seconds before Halo says it expires.
 TOKEN_MARGIN = 60.0
@@ -93,7 +109,10 @@ class HaloClient:
         if not config.client_id or not config.client_secret:
             raise HaloBadCredentials("(the client ID or secret is empty)")
         self.config = config
-        self.http = http or HttpApi(name="HaloPSA", base_url=config.api_base, verify=verify)
+        self.api_base = https_url(config.api_base, "HaloPSA resource server URL")
+        self.token_url = https_url(config.token_url, "HaloPSA authorisation server URL")
+        self.http = http or HttpApi(name="HaloPSA", base_url=self.api_base, verify=verify, origins=(self.token_url,))
+        self.http.allow(self.token_url)
         self.now = now
         self.page_size = page_size
         self._token: _Token | None = None
@@ -129,8 +148,10 @@ class HaloClient:
                 "client_secret": cfg.client_secret, "scope": cfg.scope}
         try:
             # Asking for a token changes nothing on the server: safe to retry.
-            response = self.http.request("POST", cfg.token_url, params=params, data=form, idempotent=True,
+            response = self.http.request("POST", self.token_url, params=params, data=form, idempotent=True,
                                          endpoint="/auth/token")
+        except REFUSALS as error:
+            raise refused(error, "HaloPSA's authorisation server") from None
         except HttpFailure as error:
             raise _unavailable(error, "the authorisation server") from error
         body = _json_or_none(response)
@@ -162,6 +183,9 @@ class HaloClient:
                 body: Any = None, endpoint: str | None = None) -> Any:
         """Send one API request; return its parsed JSON (None when empty)."""
         label = endpoint or path
+        if "://" in path and origin(path) != origin(self.api_base):
+            raise PsaAddressRefused(f"HaloPSA: {method} {label} would go to {host_of(path)}, not the resource server "
+                                    f"{host_of(self.api_base)}; nothing was sent there")
         kwargs: dict[str, Any] = {"params": dict(params) if params else None}
         if body is not None:
             kwargs["data"] = wire.dumps(body).encode("utf-8")
@@ -172,6 +196,8 @@ class HaloClient:
                 headers["Content-Type"] = "application/json"
             try:
                 response = self.http.request(method, path, headers=headers, endpoint=label, **kwargs)
+            except REFUSALS as error:
+                raise refused(error, "HaloPSA") from None
             except HttpFailure as error:
                 raise _unavailable(error, f"{method} {label}") from error
             if response.status_code == 401 and attempt == 1:
