@@ -2,13 +2,15 @@
 
 Checks, without touching your data: the SKU catalogue is found, a database
 can be created and migrated, the keyring backends are present (and which
-one is active), Qt starts (offscreen), and TLS and HTTP work by testing a
-connection to the ConnectWise sandbox through the real client.
+one is active), Qt starts (offscreen), every view of the window can be
+loaded, and TLS and HTTP work by testing a connection to the ConnectWise
+sandbox through the real client.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import tempfile
 from collections.abc import Callable
@@ -43,8 +45,6 @@ def _database(directory: Path) -> str:
 
 
 def _keyring() -> str:
-    import importlib
-
     import keyring
 
     # The platform's own backend must be in the bundle, usable or not (no
@@ -62,6 +62,21 @@ def _qt() -> str:
     from app.ui.smoke import qt_works
 
     return qt_works()
+
+
+def _views() -> str:
+    """Every view of the window can be loaded (a bundle that left one out shows a blank page)."""
+    from app.ui.views import VIEWS
+
+    missing = []
+    for key, _, factory in VIEWS:
+        try:
+            getattr(importlib.import_module(factory.module), factory.name)
+        except (ImportError, AttributeError) as error:
+            missing.append(f"{key} ({error})")
+    if missing:
+        raise RuntimeError(f"views that cannot be loaded: {', '.join(missing)}")
+    return f"{len(VIEWS)} views: {', '.join(key for key, _, _ in VIEWS)}"
 
 
 def _https(directory: Path) -> str:
@@ -87,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(tmp)
         checks: list[tuple[str, Callable[[], str]]] = [
             ("SKU catalogue", _catalogue), ("database", lambda: _database(directory)), ("keyring", _keyring),
-            ("Qt", _qt), ("network", lambda: _https(directory)),
+            ("Qt", _qt), ("views", _views), ("network", lambda: _https(directory)),
         ]
         for name, check in checks:
             try:

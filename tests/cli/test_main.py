@@ -93,7 +93,18 @@ def test_demo_once_syncs_the_sandboxes_headless():
 def test_self_check_passes_from_the_source_tree():
     result = run_main("self-check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 5
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 6
+    assert "ok    views: 7 views: companies, approvals, history, reports, exclusions, profiles, settings" \
+        in result.stdout
+
+
+def test_self_check_fails_when_a_view_cannot_be_loaded(monkeypatch):
+    from app.commands import self_check
+    from app.ui import views
+
+    monkeypatch.setattr(views, "VIEWS", [*views.VIEWS, ("gone", "Gone", views.lazy("app.ui.views.gone", "GoneView"))])
+    with pytest.raises(RuntimeError, match=r"cannot be loaded: gone \(No module named 'app.ui.views.gone'\)"):
+        self_check._views()
 
 
 def test_a_database_newer_than_the_app_is_refused_with_what_to_do(data_dir):

@@ -42,6 +42,7 @@ def lazy(module: str, name: str) -> Factory:
         return getattr(importlib.import_module(module), name)(context, tasks, parent)
 
     factory.module = module  # type: ignore[attr-defined]
+    factory.name = name  # type: ignore[attr-defined]
     factory.__qualname__ = f"lazy({module}.{name})"
     return factory
 
