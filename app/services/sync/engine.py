@@ -39,7 +39,8 @@ _UNRELEASED: dict[str, str] = {}
 _UNRELEASED_LOCK = threading.Lock()
 
 #: Fetches one tenant's inventory; raises a SeatsyncError when the read
-#: failed, was partial or came back empty where there were seats.
+#: failed or was partial, and LicensesGone (planned, every change held for a
+#: person) when it came back with no licenses where there were seats.
 InventoryFetcher = Callable[[str, bool], TenantInventory]
 
 
