@@ -210,26 +210,28 @@ class Delivery:
     errors: tuple[str, ...] = ()
 
 
+def _by_kind(notices: Sequence[Notice]) -> list[tuple[NoticeKind, list[Notice]]]:
+    """The notices grouped by kind, in the kinds' order, empty groups left out."""
+    groups = [(kind, [n for n in notices if n.kind is kind]) for kind in NoticeKind]
+    return [(kind, group) for kind, group in groups if group]
+
+
 def digest_text(notices: Sequence[Notice]) -> str:
     lines = []
-    for kind in NoticeKind:
-        group = [n for n in notices if n.kind is kind]
-        if group:
-            lines.append(f"{KIND_LABELS[kind]} ({len(group)})")
-            lines.extend(f"  - {n.title}: {n.message}" for n in group)
-            lines.append("")
+    for kind, group in _by_kind(notices):
+        lines.append(f"{KIND_LABELS[kind]} ({len(group)})")
+        lines.extend(f"  - {n.title}: {n.message}" for n in group)
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def digest_html(notices: Sequence[Notice]) -> str:
     """The digest's HTML part: the plain digest's content, every notice's text escaped."""
     parts = ["<html><body>"]
-    for kind in NoticeKind:
-        group = [n for n in notices if n.kind is kind]
-        if group:
-            parts.append(f"<h3>{html.escape(KIND_LABELS[kind])} ({len(group)})</h3><ul>")
-            parts.extend(f"<li><b>{html.escape(n.title)}</b>: {html.escape(n.message)}</li>" for n in group)
-            parts.append("</ul>")
+    for kind, group in _by_kind(notices):
+        parts.append(f"<h3>{html.escape(KIND_LABELS[kind])} ({len(group)})</h3><ul>")
+        parts.extend(f"<li><b>{html.escape(n.title)}</b>: {html.escape(n.message)}</li>" for n in group)
+        parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

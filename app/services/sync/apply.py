@@ -66,10 +66,10 @@ class Applier:
         self.actor = actor
         self.now = now
 
-    def settle(self, lines: list[Line]) -> list[Operation]:
-        """Settle journal entries left pending or unknown, by what the PSA shows."""
+    def settle(self, lines: list[Line], unsettled: Iterable[Operation]) -> list[Operation]:
+        """Settle ``unsettled`` (the journal's entries left pending or unknown) by what the PSA shows."""
         recovered = []
-        for op in self.store.unsettled(self.tenant_id):
+        for op in unsettled:
             applied, line_id = is_applied(op, lines)
             if applied:
                 self.store.journal_set(op.key, JournalState.DONE, psa_id=line_id)

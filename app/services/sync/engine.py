@@ -62,6 +62,7 @@ class _Read:
     mappings: tuple[Mapping, ...]
     lines: list[Line]
     log: WriteLog
+    unsettled: list[Operation]  # journal entries pending or unknown: settled before anything is planned
     gone: str = ""
 
 
@@ -150,8 +151,9 @@ class SyncEngine:
             inventory = self.fetch_inventory(setup.tenant_id, needs_users(mappings))
         except LicensesGone as error:  # offboarding: planned as read, every change held for a person
             inventory, gone = error.inventory, error.reason
-        lines, log = self._lines(setup, mappings)
-        return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, gone=gone)
+        unsettled = self.store.unsettled(setup.tenant_id)
+        lines, log = self._lines(setup, mappings, unsettled)
+        return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, unsettled=unsettled, gone=gone)
 
     def _decide(self, setup: TenantSetup, read: _Read, result: TenantResult) -> None:
         assert result.plan is not None
@@ -162,7 +164,8 @@ class SyncEngine:
             result.findings.append(Finding(kind=FindingKind.LICENSES_GONE, tenant_id=setup.tenant_id,
                                            message=read.gone))
 
-    def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping]) -> tuple[list[Line], WriteLog]:
+    def _lines(self, setup: TenantSetup, mappings: Iterable[Mapping],
+               unsettled: list[Operation]) -> tuple[list[Line], WriteLog]:
         """The lines of the tenant's agreements, each with what the journal knows of it.
 
         Raises ``PartialRead`` when the read lacks a line the journal says
@@ -173,7 +176,7 @@ class SyncEngine:
         known = self.catalog.agreements()
         read = sorted(a for a in agreements if a in known)  # the planner reports a missing agreement
         lines = [log.enrich(line) for agreement_id in read for line in self.psa.list_lines(agreement_id)]
-        problems = read_problems(lines, log, read, self.store.unsettled(setup.tenant_id))
+        problems = read_problems(lines, log, read, unsettled)
         if problems:
             raise PartialRead(setup.tenant_id, problems)
         return lines, log
@@ -233,9 +236,9 @@ class SyncEngine:
         read = self._read(setup)
         applier = Applier(self.psa, self.store, tenant_id=setup.tenant_id, company=setup.company_name,
                           actor=self.actor, now=self.now)
-        result.recovered = applier.settle(read.lines)
+        result.recovered = applier.settle(read.lines, read.unsettled)
         if result.recovered:
-            read.lines, read.log = self._lines(setup, read.mappings)
+            read.lines, read.log = self._lines(setup, read.mappings, [])
         result.plan = self._plan(setup, read)
         self._decide(setup, read, result)
         for op, why in result.held:
@@ -253,7 +256,7 @@ class SyncEngine:
         if not applied:
             return []
         try:
-            lines, _ = self._lines(setup, mappings)
+            lines, _ = self._lines(setup, mappings, [])
         except PartialRead as error:
             return error.findings
         return [Finding(kind=FindingKind.VERIFY_MISMATCH, tenant_id=setup.tenant_id, sku_id=op.row.sku_id,

@@ -169,25 +169,21 @@ def product_from(record: dict[str, Any]) -> Product | None:
 
 
 def _money(value: Any, what: str) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    try:
-        number = to_money(value)
-    except (TypeError, ValueError):
-        raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a number") from None
-    try:
-        return limits.amount(number, what)
-    except ValueError as error:
-        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
+    return _number(value, what, limits.amount)
 
 
 def _quantity(value: Any, what: str) -> int:
+    return _number(value, what, limits.seats)
+
+
+def _number(value: Any, what: str, bound: Any) -> Any:
+    """``value`` (absent: 0) as a number within ``bound`` (a ``limits`` check), or a malformed record."""
     try:
         number = Decimal(0) if value is None else to_money(value)
     except (TypeError, ValueError):
         raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a number") from None
     try:
-        return limits.seats(number, what)
+        return bound(number, what)
     except ValueError as error:
         raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
 
