@@ -6,17 +6,21 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test ledger bundle setup clean
 
+# A virtual environment left without pip (python3-venv missing when it was made) is made again.
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); } || { \
+		rm -rf $(VENV); echo "Cannot make a virtual environment with $(PYTHON). On Debian and Ubuntu:" >&2; \
+		echo "    sudo apt-get install python3-venv" >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# make demo PSA=autotask (or halopsa) points the demo at another PSA's sandbox.
+# make demo PSA=autotask (or halopsa) points the demo at another PSA's sandbox; DEMO_ARGS adds options
+# (make demo DEMO_ARGS=--quit-after-sync: sync from the window, then quit).
 demo: $(STAMP)
-	$(PY) main.py demo $(if $(PSA),--psa $(PSA))
+	$(PY) main.py demo $(if $(PSA),--psa $(PSA)) $(DEMO_ARGS)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
@@ -29,8 +33,9 @@ ledger: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info
 
-# The installable desktop app (PyInstaller, one folder), then its smoke test.
+# The installable desktop app (PyInstaller, one folder), then its smoke test (on a build machine,
+# which keeps no credentials: the keyring's backends are checked, not used).
 bundle: $(STAMP)
 	$(VENV)/bin/pyinstaller installer.spec --noconfirm --log-level WARN
 	dist/seatsync/seatsync --version
-	QT_QPA_PLATFORM=offscreen dist/seatsync/seatsync self-check
+	QT_QPA_PLATFORM=offscreen dist/seatsync/seatsync self-check --no-keyring

@@ -29,6 +29,7 @@ from app.models.repositories import (
     MicrosoftConnections,
     Profiles,
     PsaConnections,
+    SyncOutcomes,
     SyncRuns,
     Tenants,
 )
@@ -86,6 +87,7 @@ class Context:
     journal: Journal = field(default_factory=Journal)
     audit: AuditLog = field(default_factory=AuditLog)
     runs: SyncRuns = field(default_factory=SyncRuns)
+    sync_outcomes: SyncOutcomes = field(default_factory=SyncOutcomes)
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
     def __post_init__(self) -> None:

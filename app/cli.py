@@ -2,7 +2,12 @@
 
 Each command lives in its own module under ``app/commands/`` with
 ``register(subparsers)`` adding its parser and setting ``func`` (called with
-the parsed arguments, returning the exit code).
+the parsed arguments, returning the exit code). Descriptions come from the
+modules' docstrings; --help shows them without their reST markup.
+
+Exit codes: 0 success, 1 a failure the message explains, 2 bad arguments,
+3 a database written by a newer seatsync. An error is printed once, on
+stderr, after one "seatsync: ".
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import importlib
 import sys
 
 from app import __version__
+from app.commands.common import BadArguments, error_line
+from app.commands.render import plain_help
 from app.errors import SeatsyncError
 
 #: Modules under app/commands, in the order --help lists them.
-COMMANDS = ("plan", "sync", "approvals", "tenants", "run-scheduler", "demo", "self-check")
+COMMANDS = ("plan", "sync", "approvals", "tenants", "connections", "run-scheduler", "demo", "self-check")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATABASE_TOO_NEW = 0, 1, 2, 3
 
@@ -30,7 +37,36 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"app.commands.{name.replace('-', '_')}").register(subparsers)
+    plain_parser_help(parser)
     return parser
+
+
+def subparsers_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser's subcommands by name (aliases left out)."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if sub not in found.values():
+                    found[name] = sub
+    return found
+
+
+def plain_parser_help(parser: argparse.ArgumentParser) -> None:
+    """Strip reST markup from ``parser``'s and its subcommands' descriptions and help texts."""
+    if parser.description:
+        parser.description = plain_help(parser.description)
+    if parser.epilog:
+        parser.epilog = plain_help(parser.epilog)
+    for action in parser._actions:
+        if action.help and action.help is not argparse.SUPPRESS:
+            action.help = plain_help(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                if choice.help:
+                    choice.help = plain_help(choice.help)
+    for sub in subparsers_of(parser).values():
+        plain_parser_help(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or EXIT_OK)
-    except DatabaseTooNew as error:
-        print(f"seatsync: {error}", file=sys.stderr)
-        return EXIT_DATABASE_TOO_NEW
     except SeatsyncError as error:
-        print(f"seatsync: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        print(error_line(error), file=sys.stderr)
+        if isinstance(error, DatabaseTooNew):
+            return EXIT_DATABASE_TOO_NEW
+        return EXIT_USAGE if isinstance(error, BadArguments) else EXIT_ERROR

@@ -13,7 +13,7 @@ from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import FilterField, Mapping, RowKey, UserFilter
 from app.bootstrap import open_context
-from app.models.records import RunStatus
+from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.models.repositories import Approvals
 from app.services.companies import CompanyService, MappingRefused, SplitRefused, TenantOutcome
 from app.services.company_rows import MISSING_PROFILE, LicenseState
@@ -194,6 +194,74 @@ def test_the_last_sync_comes_from_this_sessions_outcomes_when_newer_than_the_run
     assert (last.status, last.at, last.detail) == ("failed", later, "consent expired")
 
 
+def test_a_run_with_one_failed_tenant_of_three_marks_only_its_company_failed_also_after_a_restart(data_dir):
+    """A run of every company, seen by no window (the scheduler, ``python main.py sync``): each company's last
+    sync comes from its tenants' stored outcomes, not from the run's record."""
+    context = open_context(data_dir)
+    seed = Seed(context)
+    tenants = {c.name: seed.tenant(c, c.name) for c in seed.companies(["Adatum", "Contoso Dental", "Fabrikam"])}
+    run = context.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    done = READ_AT + timedelta(minutes=3)
+    with context.runs.atomic():
+        context.runs.finish(run.id, status=RunStatus.PARTIAL, at=done, error="Contoso Dental: consent missing",
+                            operations_applied=5, tenants_synced=2, tenants_failed=1)
+        context.sync_outcomes.record([SyncOutcomeRecord(
+            tenant_id=tenant, finished_at=done, sync_run_id=run.id,
+            status=SyncOutcome.FAILED if name == "Contoso Dental" else SyncOutcome.OK,
+            writes=0 if name == "Contoso Dental" else 2,
+            error="consent missing" if name == "Contoso Dental" else "") for name, tenant in tenants.items()])
+    expected = {"Adatum": ("ok", "2 change(s) written", done), "Contoso Dental": ("failed", "consent missing", done),
+                "Fabrikam": ("ok", "2 change(s) written", done)}
+
+    def listed(ctx) -> dict[str, tuple[str, str, object]]:
+        return {r.name: (r.last_sync.status, r.last_sync.detail, r.last_sync.at)
+                for r in CompanyService(ctx).company_rows()}
+
+    try:
+        assert listed(context) == expected
+        contoso = next(r for r in CompanyService(context).company_rows() if r.name == "Contoso Dental")
+        assert CompanyService(context).company(contoso.id).last_sync.status == "failed"
+    finally:
+        context.close()
+    context = open_context(data_dir)  # a restart: a fresh service with no outcome of its own
+    try:
+        assert listed(context) == expected
+    finally:
+        context.close()
+
+
+def test_the_newer_of_the_stored_and_this_sessions_outcome_of_a_tenant_wins(world, context):
+    _, service, contoso, tenant, *_ = world
+    run = context.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    stored = READ_AT + timedelta(hours=1)
+    context.runs.finish(run.id, status=RunStatus.FAILED, at=stored)
+    context.sync_outcomes.record([SyncOutcomeRecord(tenant_id=tenant, status=SyncOutcome.FAILED, finished_at=stored,
+                                                    sync_run_id=run.id, error="consent missing")])
+    service.outcomes = {tenant: TenantOutcome(tenant_id=tenant, at=stored - timedelta(minutes=5), ok=True, writes=1)}
+    assert (service.company_rows()[0].last_sync.status, service.company(contoso.id).last_sync.detail) == (
+        "failed", "consent missing")
+    service.outcomes = {tenant: TenantOutcome(tenant_id=tenant, at=stored + timedelta(minutes=5), ok=True, writes=1)}
+    last = service.company_rows()[0].last_sync
+    assert (last.status, last.detail, last.at) == ("ok", "1 change(s) written", stored + timedelta(minutes=5))
+    assert service.company(contoso.id).last_sync == last
+
+
+def test_a_company_of_several_tenants_fails_with_the_failing_tenants_errors(world, context):
+    seed, service, contoso, tenant, *_ = world
+    second, third = seed.tenant(contoso, "Contoso Labs"), seed.tenant(contoso, "Contoso Clinic")
+    at = READ_AT + timedelta(hours=1)
+    context.sync_outcomes.record([
+        SyncOutcomeRecord(tenant_id=tenant, status=SyncOutcome.OK, finished_at=READ_AT, writes=2),
+        SyncOutcomeRecord(tenant_id=second, status=SyncOutcome.FAILED, finished_at=at, error="consent missing"),
+        SyncOutcomeRecord(tenant_id=third, status=SyncOutcome.NOT_SYNCED, finished_at=at,
+                          error="not synced: cancelled")])
+    last = service.company(contoso.id).last_sync
+    assert (last.status, last.detail, last.at, last.writes) == ("failed", "consent missing", at, 2)
+    context.sync_outcomes.record([SyncOutcomeRecord(tenant_id=second, status=SyncOutcome.OK, finished_at=at)])
+    last = service.company_rows()[0].last_sync
+    assert (last.status, last.detail, last.at) == ("partial", "not synced: cancelled", at)
+
+
 def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     _, service, contoso, tenant, m365, block, bp, exo = world
     spb = row_of(service.company(contoso.id), SPB)
@@ -216,7 +284,7 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     leeds = replace(mapping, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
     narrowed = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
                                today=TODAY, others=inputs.others)
-    assert [(ln.kind, ln.quantity, ln.dates) for ln in narrowed.lines] == [("main", 23, "from 01 Dec 2026")]
+    assert [(ln.kind, ln.quantity, ln.dates) for ln in narrowed.lines] == [("main", 23, "from 1 Dec 2026")]
     assert any("stops at the end of its period" in note for note in narrowed.notes)
     # Beside the row still mapped (another company's part of the tenant), a new filtered row prorates as usual.
     beside = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
@@ -251,9 +319,9 @@ def test_the_preview_warns_that_a_past_start_date_reaches_periods_that_may_be_in
     preview = preview_mapping(mapping, [lic(SPB, "BP", 5, 5)], agreement=m365, users=None, lines=(), today=TODAY,
                               others=())
     assert [(line.kind, line.dates, line.amount) for line in preview.lines] == [
-        ("main", "from 01 Nov 2026", Decimal("110.00")),
+        ("main", "from 1 Nov 2026", Decimal("110.00")),
         ("prorate", "16 Sep 2026 – 30 Sep 2026", Decimal("55.00")),
-        ("prorate", "01 Oct 2026 – 31 Oct 2026", Decimal("110.00"))]
+        ("prorate", "1 Oct 2026 – 31 Oct 2026", Decimal("110.00"))]
     assert ("The start date bills 2 past periods (16 Sep 2026 – 31 Oct 2026): an invoice for them may already "
             "have gone to the customer.") in preview.notes
     this_month = preview_mapping(replace(mapping, start_date_override=TODAY.replace(day=10)), [lic(SPB, "BP", 5, 5)],
@@ -288,18 +356,23 @@ def test_lines_from_written_follow_quantity_changes_and_cancellation(world):
 
 def test_five_thousand_companies_are_listed_quickly(context):
     seed = Seed(context)
+    outcomes = []
     with context.companies.atomic():
         companies = seed.companies(f"Customer {n:04d} Ltd" for n in range(5000))
         for n, company in enumerate(companies):
             tenant = seed.tenant(company, company.name)
             seed.snapshot(tenant, [lic(SPB, "Microsoft 365 Business Premium", 10, 8 + n % 3),
                                    lic(EXCHANGE, "Exchange Online (Plan 1)", 2, 2)])
+            outcomes.append(SyncOutcomeRecord(tenant_id=tenant, finished_at=READ_AT, writes=1,
+                                              status=SyncOutcome.FAILED if n % 100 == 7 else SyncOutcome.OK))
+        context.sync_outcomes.record(outcomes)
     service = CompanyService(context)
     started = time.perf_counter()
     rows = service.company_rows()
     elapsed = time.perf_counter() - started
     print(f"\ncompany_rows() for 5,000 companies: {elapsed * 1000:.0f} ms")
     assert len(rows) == 5000 and all(r.licenses == 2 and r.unmapped == 2 for r in rows)
+    assert sum(r.failed for r in rows) == 50 and rows[7].failed and rows[8].last_sync.status == "ok"
     assert elapsed < 10  # the bound is loose: the number is what the report quotes
 
 

@@ -1,22 +1,33 @@
-"""What the headless commands share: opening seatsync's data, finding a company, tables."""
+"""What the headless commands share: opening seatsync's data, finding a company, tables, progress."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from app.commands.render import table
+from app.commands.render import printable, table
 from app.errors import SeatsyncError
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
     from app.services.sync.service import RunSummary
 
+#: What every error line of the headless commands starts with, once.
+PREFIX = "seatsync:"
+
 
 class UnknownCompany(SeatsyncError):
     """No company of seatsync's matches"""
+
+
+class BadArguments(SeatsyncError):
+    """The command cannot run as given (exit code 2); the message says what to change."""
+
+    @property
+    def message(self) -> str:  # the specifics say it all
+        return self.detail or super().message
 
 
 _opened: Context | None = None
@@ -58,14 +69,14 @@ def resolve_company(context: Context, text: str | None) -> int | None:
 
 
 def summary_table(summary: RunSummary) -> str:
-    """One row per tenant, then each failure in full (what failed and what to do)."""
+    """One row per tenant, then what went wrong: why the run stopped (said once), then each other failure."""
     if not summary.results:
         return "No tenant to sync: add companies first."
     rows = [(r.name or r.tenant_id, r.status.value, len(r.go) if summary.dry_run else len(r.applied),
              len(r.held), len(r.findings)) for r in summary.results]
     head = ("Tenant", "Status", "Planned" if summary.dry_run else "Written", "Held", "Findings")
     parts = [table(head, rows, right=(2, 3, 4))]
-    problems = [f"  {r.name or r.tenant_id}: {r.error}" for r in summary.results if r.error]
+    problems = [f"  {printable(problem)}" for problem in summary.problems()]  # why the run stopped, once
     if problems:
         parts.append("Problems:\n" + "\n".join(problems))
     parts.append(f"{len(summary.results)} tenant(s): {summary.writes} write(s), {summary.held} held for approval, "
@@ -73,8 +84,30 @@ def summary_table(summary: RunSummary) -> str:
     return "\n\n".join(parts)
 
 
-def progress_bar(total: int, stream=sys.stderr):  # noqa: ANN001
-    """A text progress bar on stderr, advanced once per finished tenant."""
+def error_line(error: BaseException | str) -> str:
+    """The error's message after one "seatsync: " (a message that starts with it keeps only one)."""
+    text = str(error).strip()
+    while text[: len(PREFIX)].lower() == PREFIX:
+        text = text[len(PREFIX):].lstrip()
+    return f"{PREFIX} {text}"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal a person watches (not a pipe, a file, a log or cron's mail)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def progress_bar(total: int, stream: TextIO | None = None) -> Callable[[object], None] | None:
+    """A text progress bar on ``stream`` (stderr), advanced once per finished tenant.
+
+    None when the stream is not a terminal: logs and cron's mail get the summary only.
+    """
+    out = sys.stderr if stream is None else stream
+    if not is_terminal(out):
+        return None
     done = 0
 
     def step(_result: object) -> None:
@@ -82,10 +115,10 @@ def progress_bar(total: int, stream=sys.stderr):  # noqa: ANN001
         done += 1
         width = 30
         filled = width * done // max(total, 1)
-        stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} tenants")
+        out.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} tenants")
         if done >= total:
-            stream.write("\n")
-        stream.flush()
+            out.write("\n")
+        out.flush()
 
     return step
 

@@ -1,7 +1,9 @@
-"""Plain-text tables for the headless commands."""
+"""Plain text for the headless commands: tables, help text, names from outside made safe to print."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from app.billing.operations import OpKind, Plan
@@ -15,10 +17,27 @@ _VERBS = {
     OpKind.UPDATE_DESCRIPTION: "update description",
 }
 
+#: ``literal`` and :role:`target` (reST in module docstrings), which --help shows as plain words.
+_LITERAL = re.compile(r"``(.+?)``", re.S)
+_ROLE = re.compile(r":[A-Za-z][\w.+-]*(?::[A-Za-z][\w.+-]*)*:`~?([^`<]*?)\s*(?:<[^`>]*>)?`")
+#: Bidirectional overrides and isolates: they reorder what follows them on the line.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def plain_help(text: str) -> str:
+    """``text`` (a module docstring) without reST markup: ``x`` and :role:`x` become x."""
+    return _ROLE.sub(r"\1", _LITERAL.sub(r"\1", text))
+
+
+def printable(text: str) -> str:
+    """``text`` on one line without control characters (a name from outside must not drive the terminal)."""
+    return "".join(" " if ch in "\t\r\n" else "\ufffd" if unicodedata.category(ch) == "Cc" or ch in _BIDI else ch
+                   for ch in text)
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """Columns padded to their widest cell; ``right`` lists right-aligned columns."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    """Columns padded to their widest cell; ``right`` lists right-aligned columns. Cells print as plain text."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else printable(str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def fmt(row: list[str]) -> str:

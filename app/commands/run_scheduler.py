@@ -119,9 +119,16 @@ def build_scheduler(context: Context, job: Callable[[str], Any], *,
         last = context.runs.last_finished(trigger="schedule")
         return last.finished_at if last else None
 
+    def ready() -> bool:  # nothing to sync on an empty installation: the scheduled run is skipped, not failed
+        from app.services.sync.db_store import connected
+        from app.services.sync.service import SyncService
+
+        with connected():
+            return SyncService(context).ready()
+
     settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
     return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, set_last_run=lambda when: None,
-                         now=now, on_finished=on_finished)
+                         now=now, on_finished=on_finished, ready=ready)
 
 
 def stored_secrets(context: Context) -> list[SecretKey]:

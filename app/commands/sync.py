@@ -1,4 +1,10 @@
-"""``sync``: bring the PSA in step with Microsoft 365 now, for one company or all."""
+"""``sync``: bring the PSA in step with Microsoft 365 now, for one company or all.
+
+Without ``--yes`` it shows the plan and asks before changing anything; that
+needs a terminal: from a script or a scheduler (standard input not a
+terminal) it refuses with exit code 2 instead of silently changing nothing.
+The progress bar is drawn only on a terminal; logs get the summary alone.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,15 @@ import json
 import sys
 
 from app.billing.serialize import to_data
-from app.commands.common import app_context, progress_bar, resolve_company, summary_table
+from app.commands.common import BadArguments, app_context, is_terminal, progress_bar, resolve_company, summary_table
+
+NEEDS_YES = ("sync asks before it changes the PSA, and standard input is not a terminal: add --yes to apply "
+             "without asking (`python main.py plan` shows the changes without applying them)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sync", help="apply the plan to the PSA now", description=__doc__)
+    parser = subparsers.add_parser("sync", help="apply the plan to the PSA now", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--company", metavar="COMPANY", help="only this company (name, seatsync id or PSA id)")
     parser.add_argument("--yes", action="store_true", help="apply without asking (for scripts and schedulers)")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
@@ -19,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.yes and not is_terminal(sys.stdin):
+        raise BadArguments(NEEDS_YES)
     from app.services.sync.service import SyncService
 
     with app_context() as context:
@@ -29,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print(summary_table(plan))
             if not plan.planned:
                 return 0
-            if not sys.stdin.isatty() or input(f"Apply {plan.planned} change(s) to the PSA? [y/N] ").strip().lower() \
-                    not in ("y", "yes"):
+            if not _confirmed(f"Apply {plan.planned} change(s) to the PSA? [y/N] "):
                 print("Nothing was changed.")
                 return 0
         tenants = sum(len(t) for t in service.targets(company).values())
@@ -44,3 +55,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(summary_table(summary))
         return 1 if summary.failed else 0
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:  # Ctrl+D: no
+        print()
+        return False

@@ -76,7 +76,8 @@ def _database_service() -> Iterator[OnboardingService]:
     with app_context() as context:
         if not context.psa_connections.all() or not context.microsoft_connections.all():
             raise ConfigurationError("Microsoft and the PSA are not connected yet; connect them in the window's "
-                                     "Settings, or try `python main.py tenants --sandbox list`")
+                                     "Settings or with `python main.py connections add`, or try "
+                                     "`python main.py tenants --sandbox list`")
         yield BulkAddService(context).onboarding
 
 

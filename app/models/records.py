@@ -139,6 +139,27 @@ class SyncRunRecord:
     error: str = ""
 
 
+class SyncOutcome(StrEnum):
+    """How a tenant's latest sync went."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_SYNCED = "not_synced"  # the runs that reached it stopped before it (cancelled, the PSA down): never synced
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOutcomeRecord:
+    """A tenant's latest outcome of a finished (not dry) run: one per tenant. ``error`` is the sentence the
+    run record says for it (empty when it went well)."""
+
+    tenant_id: str
+    status: SyncOutcome
+    finished_at: datetime
+    sync_run_id: int | None = None
+    writes: int = 0
+    error: str = ""
+
+
 class JournalState(StrEnum):
     """Where a write attempted on the PSA stands (the sync engine's journal states)."""
 

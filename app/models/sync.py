@@ -1,4 +1,4 @@
-"""The sync's records: runs, the operation journal, held operations, the audit log.
+"""The sync's records: runs, each tenant's latest outcome, the operation journal, held operations, the audit log.
 
 The journal makes every PSA write happen exactly once: an operation is
 written here (pending) before its API call and settled after, under a
@@ -20,6 +20,7 @@ from app.models.fields import InstantField, MoneyField
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "cancelled")
 JOURNAL_STATES = ("pending", "done", "unknown", "failed", "not_applied")  # since 0003
 HELD_STATUSES = ("held", "approved", "rejected", "applied", "superseded")  # since 0003
+OUTCOMES = ("ok", "failed", "not_synced")  # since 0006
 
 
 class SyncRun(BaseModel):
@@ -41,6 +42,21 @@ class SyncRun(BaseModel):
     class Meta:
         table_name = "sync_run"
         indexes = ((("started_at",), False),)
+
+
+class TenantSyncOutcome(BaseModel):
+    """How each tenant's latest finished run went: one row per tenant, replaced by each run that synced it
+    (so the table grows with the tenants, not with the runs). Added by 0006."""
+
+    tenant_id = CharField(max_length=64, unique=True)
+    sync_run = ForeignKeyField(SyncRun, null=True, on_delete="SET NULL")
+    finished_at = InstantField()
+    status = CharField(max_length=16, constraints=[one_of("status", OUTCOMES)])
+    writes = IntegerField(default=0)
+    error = TextField(default="")
+
+    class Meta:
+        table_name = "tenant_sync_outcome"
 
 
 class JournalEntry(BaseModel):

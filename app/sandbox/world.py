@@ -11,6 +11,12 @@ them the way a user would: connections and secrets, the PSA's catalog,
 tenants added (the links onboarding found, and the proposals a person would
 confirm), one billing profile per product, and most licenses mapped.
 
+The demo's world (``demo=True``) is richer: the PSA holds a product for
+every common Microsoft 365 license (``DEMO_PRODUCT_FOR_PART``), a few
+customers have bought add-ons (Visio, Project, Entra ID), and ``configure``
+maps every license that has a product and an agreement but the add-ons
+bought today, which it leaves for a person to map.
+
 The demo, the end-to-end tests and the benchmark all start from here. The
 PSA half (app/sandbox/world_psas.py) seeds and inspects each vendor's
 sandbox the same way: ``psa_side.holdings(agreement)`` is what the PSA
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from app.billing.types import BillingProfile, Exclusion, Mapping
@@ -30,7 +36,7 @@ from app.models.records import MicrosoftConnectionRecord
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.microsoft.companies import Case, companies_for
 from app.sandbox.server import SandboxApp, SandboxServer, TlsFiles, make_tls
-from app.sandbox.world_psas import PsaSide, make_side, write_requests
+from app.sandbox.world_psas import CATALOG, DEMO_CATALOG, PsaSide, make_side, write_requests
 from app.services.admin import AdminService
 from app.services.bulk_add import BulkAddService, Choice
 
@@ -42,6 +48,37 @@ PRODUCT_FOR_PART = {
     "EXCHANGESTANDARD": "EXO-P1",
 }
 FREE_PARTS = ("FLOW_FREE", "POWER_BI_STANDARD", "TEAMS_EXPLORATORY")
+#: The demo's catalog products (world_psas.DEMO_CATALOG) for Microsoft part numbers.
+DEMO_PRODUCT_FOR_PART = {
+    **PRODUCT_FOR_PART,
+    "O365_BUSINESS_ESSENTIALS": "M365-BB",
+    "O365_BUSINESS": "M365-APPS-B",
+    "SPE_E5": "M365-E5",
+    "SPE_F1": "M365-F3",
+    "STANDARDPACK": "O365-E1",
+    "ENTERPRISEPACK": "O365-E3",
+    "EXCHANGEENTERPRISE": "EXO-P2",
+    "EXCHANGEDESKLESS": "EXO-KIOSK",
+    "Teams_Ess": "TEAMS-ESS",
+    "TEAMS_ESSENTIALS_AAD": "TEAMS-ESS",
+    "MCOEV": "TEAMS-PHONE",
+    "VISIOCLIENT": "VISIO-P2",
+    "PROJECTPROFESSIONAL": "PROJECT-P3",
+    "POWER_BI_PRO": "PBI-PRO",
+    "MDE_SMB": "MDB",
+    "ATP_ENTERPRISE": "MDO-P1",
+    "INTUNE_A": "INTUNE-P1",
+    "AAD_PREMIUM": "ENTRA-P1",
+}
+#: Add-ons the demo's customers bought: (the customer, an index into the billed ones by name; part number;
+#: seats; term; bought how many days ago). One bought today is left unmapped by ``configure``, for a person.
+DEMO_ADD_ONS = (
+    (0, "VISIOCLIENT", 2, "P1Y", 200),
+    (1, "PROJECTPROFESSIONAL", 3, "P1M", 90),
+    (2, "AAD_PREMIUM", 12, "P1Y", 300),
+    (3, "VISIOCLIENT", 1, "P1M", 0),
+    (5, "PROJECTPROFESSIONAL", 2, "P1M", 0),
+)
 #: The day every world's agreements start.
 AGREEMENT_START = date(2024, 1, 1)
 
@@ -58,17 +95,22 @@ class SandboxWorld:
     cases: dict[str, Case] = field(default_factory=dict)
     intended: dict[str, str] = field(default_factory=dict)  # tenant id -> PSA company id a person would pick
     agreements: dict[str, str] = field(default_factory=dict)  # PSA company id -> its agreement's id
+    demo: bool = False
+    #: (tenant id, part number) of licenses ``configure`` leaves for a person to map (the demo's).
+    unmapped: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def start(cls, directory: Path, *, tenants: int = 25, seed: int = 7, today: Callable[[], date] = date.today,
-              latency: float = 0.0, psa: str = "connectwise", tls: TlsFiles | None = None) -> SandboxWorld:
-        """Seed and serve the world; ``tls``: reuse a certificate authority made earlier (tests)."""
+              latency: float = 0.0, psa: str = "connectwise", tls: TlsFiles | None = None,
+              demo: bool = False) -> SandboxWorld:
+        """Seed and serve the world; ``tls``: reuse a certificate authority made earlier (tests);
+        ``demo``: the demo's richer world (the module's docstring)."""
         side = make_side(psa, today)
         tls = tls or make_tls(directory / "tls")
         scenario = generate(tenants, seed=seed, today=today())
         microsoft = MicrosoftSandbox(scenario)
         company_set = companies_for(scenario.profiles())
-        side.add_catalog()
+        side.add_catalog(DEMO_CATALOG if demo else CATALOG)
         psa_ids: dict[str, str] = {}
         agreements: dict[str, str] = {}
         for company in company_set.companies:
@@ -78,6 +120,7 @@ class SandboxWorld:
             if company.active:
                 agreements[cid] = side.add_agreement(cid, start=AGREEMENT_START)
         intended = {t: psa_ids[c] for t, c in company_set.intended.items() if c}
+        unmapped = _buy_add_ons(scenario, [t for t, c in intended.items() if c in agreements]) if demo else set()
         ms_server = SandboxServer(microsoft, tls=tls).start()
         try:
             psa_server = side.serve(tls)
@@ -88,7 +131,7 @@ class SandboxWorld:
             server.chaos.latency = latency
         return cls(tls=tls, scenario=scenario, microsoft=microsoft, microsoft_server=ms_server, psa=side.app,
                    psa_server=psa_server, psa_side=side, cases=dict(company_set.cases), intended=intended,
-                   agreements=agreements)
+                   agreements=agreements, demo=demo, unmapped=unmapped)
 
     def stop(self) -> None:
         self.microsoft_server.stop()
@@ -151,7 +194,11 @@ class SandboxWorld:
         service.add(choices)
 
     def map_licenses(self, context: Context, connection_id: int, *, share: float = 0.8) -> int:
-        """One billing profile per product, the first ``share`` of tenants mapped; free SKUs excluded."""
+        """One billing profile per product, the first ``share`` of tenants mapped; free SKUs excluded.
+
+        Licenses in ``unmapped`` are left for a person; a tenant whose company has no agreement cannot be mapped.
+        """
+        product_for_part = DEMO_PRODUCT_FOR_PART if self.demo else PRODUCT_FOR_PART
         profiles = {}
         for product in context.catalog.products(connection_id, active_only=True):
             profiles[product.identifier] = context.profiles.save(connection_id, BillingProfile(
@@ -167,16 +214,38 @@ class SandboxWorld:
                 continue
             sandbox_tenant = self.scenario.tenant(tenant.tenant_id)
             for part in sorted({s.part_number for s in sandbox_tenant.subscriptions}):
-                identifier = PRODUCT_FOR_PART.get(part)
-                if identifier in profiles:
+                identifier = product_for_part.get(part)
+                if identifier in profiles and (tenant.tenant_id, part) not in self.unmapped:
                     context.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=self.scenario.sku_id(part),
                                                   profile=profiles[identifier], agreement_id=agreements[0].id))
                     mapped += 1
         return mapped
 
-    def configure(self, context: Context, *, share: float = 0.8) -> int:
-        """Everything a user does before the first sync; returns the PSA connection's id."""
+    def configure(self, context: Context, *, share: float | None = None) -> int:
+        """Everything a user does before the first sync; returns the PSA connection's id.
+
+        ``share``: of tenants mapped (default: 0.8, and all in the demo's world).
+        """
         connection_id = self.connect(context)
         self.onboard(context, connection_id)
-        self.map_licenses(context, connection_id, share=share)
+        self.map_licenses(context, connection_id, share=(1.0 if self.demo else 0.8) if share is None else share)
         return connection_id
+
+
+def _buy_add_ons(scenario: Scenario, billed: list[str]) -> set[tuple[str, str]]:
+    """The demo's add-ons (``DEMO_ADD_ONS``) bought by consented ``billed`` tenants; returns those bought today."""
+    customers = sorted((t for t in (scenario.tenant(i) for i in billed) if t is not None and t.consent),
+                       key=lambda t: t.name)
+    bought_today: set[tuple[str, str]] = set()
+    if not customers:
+        return bought_today
+    for index, part, seats, term, days in DEMO_ADD_ONS:
+        tenant = customers[index % len(customers)]
+        if any(s.part_number == part for s in tenant.subscriptions):
+            continue
+        seats = min(seats, len(tenant.users))
+        scenario.add_sku(tenant.id, part, seats, assigned=seats, term=term,
+                         bought=scenario.today - timedelta(days=days))
+        if days == 0:
+            bought_today.add((tenant.id, part))
+    return bought_today

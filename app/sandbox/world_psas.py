@@ -34,6 +34,26 @@ CATALOG = (
     ("M365-E3", "Microsoft 365 E3", "36.00", "30.60"),
     ("EXO-P1", "Exchange Online (Plan 1)", "4.00", "3.40"),
 )
+#: The demo's catalog: a product for every common Microsoft 365 license (list price, cost 15 % below).
+DEMO_CATALOG = CATALOG + (
+    ("M365-BB", "Microsoft 365 Business Basic", "6.00", "5.10"),
+    ("M365-APPS-B", "Microsoft 365 Apps for business", "8.25", "7.01"),
+    ("M365-E5", "Microsoft 365 E5", "57.00", "48.45"),
+    ("M365-F3", "Microsoft 365 F3", "8.00", "6.80"),
+    ("O365-E1", "Office 365 E1", "10.00", "8.50"),
+    ("O365-E3", "Office 365 E3", "23.00", "19.55"),
+    ("EXO-P2", "Exchange Online (Plan 2)", "8.00", "6.80"),
+    ("EXO-KIOSK", "Exchange Online Kiosk", "2.00", "1.70"),
+    ("TEAMS-ESS", "Microsoft Teams Essentials", "4.00", "3.40"),
+    ("TEAMS-PHONE", "Microsoft Teams Phone Standard", "10.00", "8.50"),
+    ("VISIO-P2", "Visio Plan 2", "15.00", "12.75"),
+    ("PROJECT-P3", "Project Plan 3", "30.00", "25.50"),
+    ("PBI-PRO", "Power BI Pro", "14.00", "11.90"),
+    ("MDB", "Microsoft Defender for Business", "3.00", "2.55"),
+    ("MDO-P1", "Microsoft Defender for Office 365 (Plan 1)", "2.00", "1.70"),
+    ("INTUNE-P1", "Microsoft Intune Plan 1", "8.00", "6.80"),
+    ("ENTRA-P1", "Microsoft Entra ID P1", "6.00", "5.10"),
+)
 PSA_KINDS = ("connectwise", "autotask", "halopsa")
 
 
@@ -113,8 +133,8 @@ class PsaSide(Protocol):
     app: SandboxApp
     server: SandboxServer
 
-    def add_catalog(self) -> None:
-        """The four products of ``CATALOG`` (and what the PSA needs beside them)."""
+    def add_catalog(self, products: tuple[tuple[str, str, str, str], ...] = CATALOG) -> None:
+        """The products of ``CATALOG`` (or ``products``), and what the PSA needs beside them."""
 
     def add_product(self, identifier: str, *, description: str, price: str, cost: str) -> str: ...
 
@@ -176,8 +196,8 @@ class ConnectWiseSide:
         self.app = ConnectWiseSandbox(today=today)
         self.server: SandboxServer
 
-    def add_catalog(self) -> None:
-        self.app.scenario([])  # the catalog: Business Premium, Standard, E3, Exchange Online
+    def add_catalog(self, products: tuple[tuple[str, str, str, str], ...] = CATALOG) -> None:
+        self.app.scenario([], products=products)
 
     def add_product(self, identifier: str, *, description: str, price: str, cost: str) -> str:
         return str(self.app.add_product(identifier, description=description, price=price, cost=cost))
@@ -251,10 +271,10 @@ class AutotaskSide:
         self.account = seed_account(self.app, SandboxAccount())
         self.server: SandboxServer
 
-    def add_catalog(self) -> None:
+    def add_catalog(self, products: tuple[tuple[str, str, str, str], ...] = CATALOG) -> None:
         # One-off prorate and credit charges need a Material Cost Code (adapter: charges.py).
         self.app.store.add_billing_code("Microsoft 365 prorations")
-        for identifier, description, price, cost in CATALOG:
+        for identifier, description, price, cost in products:
             self.add_product(identifier, description=description, price=price, cost=cost)
 
     def add_product(self, identifier: str, *, description: str, price: str, cost: str) -> str:
@@ -386,8 +406,8 @@ class HaloSide:
         self.app.add_app(self.CLIENT_ID, self.SECRET)
         self.server: SandboxServer
 
-    def add_catalog(self) -> None:
-        for identifier, description, price, cost in CATALOG:
+    def add_catalog(self, products: tuple[tuple[str, str, str, str], ...] = CATALOG) -> None:
+        for identifier, description, price, cost in products:
             self.add_product(identifier, description=description, price=price, cost=cost)
 
     def add_product(self, identifier: str, *, description: str, price: str, cost: str) -> str:

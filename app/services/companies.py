@@ -11,6 +11,10 @@ to it. A tenant billed to several companies by a user filter (office,
 department, ...) gives each company rows narrowed to its filter; a mapping
 belongs to a company's row when its filter is the link's (or, for a link
 without a filter, whatever filter the mapping has).
+
+A company's last sync is its tenants' latest outcomes, which every finished
+run stores per tenant (``SyncOutcomes``): one tenant failing in a run of
+every company marks that tenant's company failed, not every company.
 """
 
 from __future__ import annotations
@@ -22,10 +26,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from app.billing.types import Agreement, AgreementStatus, Exclusion, Mapping, RowKey, User
+from app.billing.markers import main_marker, row_key
+from app.billing.types import Agreement, AgreementStatus, Exclusion, License, Mapping, RowKey, TenantInventory, User
 from app.errors import SeatsyncError
-from app.models.records import CompanyRecord, JournalState, RunStatus, SeatPoint, SyncRunRecord
-from app.models.repositories.overview import Overview
+from app.models.records import (
+    CompanyLink,
+    CompanyRecord,
+    JournalState,
+    RunStatus,
+    SeatPoint,
+    SyncOutcome,
+    SyncOutcomeRecord,
+    SyncRunRecord,
+)
+from app.models.repositories.overview import LicenseFact, Overview
 from app.services.company_rows import (
     CompanyDetail,
     CompanyRow,
@@ -33,11 +47,15 @@ from app.services.company_rows import (
     LicenseRow,
     MappingChoices,
     MappingInputs,
+    Monthly,
+    Pricer,
     Target,
     TenantOutcome,
     filter_key,
     is_mapped,
     license_rows,
+    monthly_amount,
+    total,
 )
 from app.services.links import describe
 from app.services.mapping_preview import lines_from_written
@@ -49,7 +67,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompanyDetail", "CompanyRow", "CompanyService", "LastSync", "LicenseRow", "MappingChoices", "MappingInputs",
-    "MappingRefused", "SplitRefused", "Target", "TenantOutcome", "graph_users", "last_sync", "outcome_of",
+    "MappingRefused", "Monthly", "SplitRefused", "Target", "TenantOutcome", "graph_users", "last_sync",
+    "links_by_tenant", "outcome_of",
 ]
 
 #: How many recent runs are searched for each company's last sync.
@@ -94,7 +113,8 @@ class CompanyService:
     today: Callable[[], date] = date.today
     #: Reads a tenant's users; None: users are never read (the preview says so).
     read_users: UsersReader | None = None
-    #: The latest sync result of each tenant in this session (tenant id -> outcome), kept by the window.
+    #: The latest sync result of each tenant in this session (tenant id -> outcome), kept by the window; it wins
+    #: over the outcome the runs stored when newer.
     outcomes: AnyMapping[str, TenantOutcome] = field(default_factory=dict)
 
     # -- the list of companies ------------------------------------------------------
@@ -109,7 +129,8 @@ class CompanyService:
         for fact in overview.links():
             links[fact.company_id].append(fact)
         licenses = defaultdict(list)
-        for fact in overview.latest_licenses():
+        license_facts = overview.latest_licenses()
+        for fact in license_facts:
             if fact.purchased or fact.assigned:
                 licenses[fact.tenant_id].append(fact)
         active_subs: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -120,9 +141,10 @@ class CompanyService:
             mapped[(m.tenant_id, m.sku_id.lower())].append((m.subscription_id, filter_key(m.filter_field,
                                                                                           m.filter_value)))
         excluded = _excluded_test(self.context.exclusions.all())
+        billing = _Billing(self.context, license_facts)
         held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
         runs = self.context.runs.recent(RUNS_LOOKED_AT)
-        outcomes = dict(self.outcomes)
+        outcomes = self._outcomes()
         rows = []
         for company_id, facts in links.items():
             company = companies.get(company_id)
@@ -140,11 +162,13 @@ class CompanyService:
             tenants = sorted({(f.tenant_name, f.tenant_id) for f in facts})
             tenant_ids = [t for _, t in tenants]
             last = last_sync(company, tenant_ids, runs, outcomes, failed)
+            amounts = billing.company(company, tenant_ids, excluded)
             rows.append(CompanyRow(
                 id=company.id, psa_id=company.psa_id, connection_id=company.connection_id, name=company.name,
                 identifier=company.identifier, active=company.active, psa=connections.get(company.connection_id, ""),
                 tenant_names=tuple(n for n, _ in tenants),
-                licenses=count, unmapped=unmapped, held=sum(held[t] for t in tenant_ids), last_sync=last))
+                licenses=count, unmapped=unmapped, held=sum(held[t] for t in tenant_ids), last_sync=last,
+                monthly=total(amounts), unpriced=sum(1 for a in amounts if a is None)))
         rows.sort(key=lambda r: (r.name.casefold(), r.id))
         return rows
 
@@ -160,6 +184,7 @@ class CompanyService:
         read_at: list[datetime] = []
         names: dict[str, str] = {}
         labels: list[str] = []
+        prices = _Prices(ctx, company.connection_id)
         for link in links:
             inventory = ctx.inventory.latest(link.tenant_id)
             if inventory is not None and inventory.fetched_at is not None:
@@ -167,16 +192,26 @@ class CompanyService:
             name = names.setdefault(link.tenant_id, ctx.tenants.get(link.tenant_id).name)
             labels.append(name if link.user_filter is None else f"{name} ({describe(link.user_filter)})")
             rows.extend(license_rows(company, link, name, inventory, ctx.mappings.for_tenant(link.tenant_id),
-                                     ctx.exclusions.for_tenant(link.tenant_id)))
+                                     ctx.exclusions.for_tenant(link.tenant_id),
+                                     prices.pricer(link.tenant_id, inventory)))
         overview = Overview()
         tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
-        last = last_sync(company, tenant_ids, ctx.runs.recent(RUNS_LOOKED_AT), dict(self.outcomes),
+        last = last_sync(company, tenant_ids, ctx.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
                          overview.failed_per_tenant())
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              licenses=tuple(rows), choices=self.choices(company),
                              held=sum(held[t] for t in tenant_ids), last_sync=last,
                              read_at=min(read_at) if read_at else None)
+
+    def _outcomes(self, tenant_ids: Iterable[str] | None = None) -> dict[str, TenantOutcome]:
+        """Each tenant's latest outcome (of ``tenant_ids`` only, when given) in one query: the one the runs
+        stored, or this session's when newer."""
+        found = {t: _stored_outcome(r) for t, r in self.context.sync_outcomes.latest(tenant_ids).items()}
+        for tenant_id, outcome in self.outcomes.items():
+            if tenant_id not in found or outcome.at >= found[tenant_id].at:
+                found[tenant_id] = outcome
+        return found
 
     def choices(self, company: CompanyRecord) -> MappingChoices:
         """The billing profiles of the company's PSA, and its active agreements (the cached catalog)."""
@@ -287,6 +322,92 @@ class CompanyService:
         return merged
 
 
+class _Prices:
+    """What mappings on one PSA connection's agreements bill a month (``monthly_amount``), from its cached
+    catalog; the journal is read for a tenant only when a quantity counts users."""
+
+    def __init__(self, context: Context, connection_id: int) -> None:
+        self.journal = context.journal
+        self.agreements = {a.id: a for a in context.catalog.agreements(connection_id)}
+        self.products = {p.id: p for p in context.catalog.products(connection_id)}
+        self._written: dict[str, dict[str, int]] = {}
+
+    def pricer(self, tenant_id: str, inventory: TenantInventory | None) -> Pricer:
+        def price(mapping: Mapping) -> Monthly | None:
+            agreement = self.agreements.get(mapping.agreement_id)
+            product = self.products.get(mapping.profile.product.id)
+            found = monthly_amount(mapping, inventory, agreement, product)
+            if found is None and agreement is not None:
+                found = monthly_amount(mapping, inventory, agreement, product,
+                                       written=self.written(tenant_id).get(main_marker(mapping.row)))
+            return found
+
+        return price
+
+    def written(self, tenant_id: str) -> dict[str, int]:
+        """What seatsync last wrote to each main line of the tenant, by the row's marker."""
+        if tenant_id not in self._written:
+            self._written[tenant_id] = {row_key(marker): quantity
+                                        for marker, quantity in self.journal.last_written(tenant_id).items()}
+        return self._written[tenant_id]
+
+
+class _Billing:
+    """What each company of the list bills a month: its tenants' mappings on its own agreements, in a few
+    queries whatever the number of companies (the snapshots' counts come from the list's own facts)."""
+
+    def __init__(self, context: Context, facts: Iterable[LicenseFact]) -> None:
+        self.context = context
+        self.mappings: dict[str, list[Mapping]] = defaultdict(list)
+        for mapping in context.mappings.all():
+            self.mappings[mapping.tenant_id].append(mapping)
+        self.facts: dict[str, list[LicenseFact]] = defaultdict(list)
+        for fact in facts:
+            if fact.tenant_id in self.mappings:
+                self.facts[fact.tenant_id].append(fact)
+        self.prices: dict[int, _Prices] = {}
+        self.inventories: dict[str, TenantInventory | None] = {}
+
+    def company(self, company: CompanyRecord, tenant_ids: Iterable[str],
+                excluded: Callable[[str, str], bool]) -> list[Monthly | None]:
+        """The monthly amount of each of the company's billed rows (None: it cannot be told)."""
+        if not any(self.mappings.get(t) for t in tenant_ids):
+            return []
+        if company.connection_id not in self.prices:
+            self.prices[company.connection_id] = _Prices(self.context, company.connection_id)
+        prices = self.prices[company.connection_id]
+        amounts: list[Monthly | None] = []
+        for tenant_id in tenant_ids:
+            price = prices.pricer(tenant_id, self.inventory(tenant_id))
+            for mapping in self.mappings.get(tenant_id, ()):
+                agreement = prices.agreements.get(mapping.agreement_id)
+                if agreement is None or agreement.company_id != company.psa_id \
+                        or excluded(tenant_id, mapping.sku_id.lower()):
+                    continue
+                amounts.append(price(mapping))
+        return amounts
+
+    def inventory(self, tenant_id: str) -> TenantInventory | None:
+        """The tenant's latest counts: the list's facts, or the whole snapshot when a row is a subscription."""
+        if tenant_id not in self.inventories:
+            if any(m.subscription_id for m in self.mappings[tenant_id]):
+                self.inventories[tenant_id] = self.context.inventory.latest(tenant_id)
+            else:
+                self.inventories[tenant_id] = TenantInventory(tenant_id=tenant_id, licenses=tuple(
+                    License(sku_id=f.sku_id, enabled=f.purchased, consumed=f.assigned)
+                    for f in self.facts[tenant_id]))
+        return self.inventories[tenant_id]
+
+
+def links_by_tenant(context: Context) -> dict[str, tuple[CompanyLink, ...]]:
+    """Every tenant's links (the companies it bills to, and for which users), by tenant id, in one query."""
+    found: dict[str, list[CompanyLink]] = defaultdict(list)
+    with connected():
+        for link in context.tenants.all_links():
+            found[link.tenant_id].append(link)
+    return {tenant_id: tuple(links) for tenant_id, links in found.items()}
+
+
 def _excluded_test(exclusions: Iterable[Exclusion]) -> Callable[[str, str], bool]:
     everywhere = {e.sku_id.lower() for e in exclusions if e.tenant_id is None}
     per_tenant = {(e.tenant_id, e.sku_id.lower()) for e in exclusions if e.tenant_id is not None}
@@ -307,15 +428,13 @@ def _check(mapping: Mapping, company: CompanyRecord, agreement: Agreement | None
 
 def last_sync(company: CompanyRecord, tenant_ids: list[str], runs: list[SyncRunRecord],
               outcomes: AnyMapping[str, TenantOutcome], failed: AnyMapping[str, int]) -> LastSync:
-    """The company's last sync: this session's per-tenant results when newer, else the runs and the journal."""
+    """The company's last sync: its tenants' latest outcomes; the runs and the journal only when none of its
+    tenants has one (it was last synced before seatsync kept each tenant's outcome)."""
+    own = [outcomes[t] for t in tenant_ids if t in outcomes]
+    if own:
+        return _from_outcomes(own)
     scopes = {"", "all", f"company:{company.id}"}
     run = next((r for r in runs if r.finished_at is not None and r.scope in scopes), None)
-    own = [outcomes[t] for t in tenant_ids if t in outcomes]
-    if own and (run is None or max(o.at for o in own) >= run.finished_at):
-        bad = [o for o in own if not o.ok]
-        writes = sum(o.writes for o in own)
-        detail = "; ".join(o.error for o in bad if o.error) or f"{writes} change(s) written"
-        return LastSync(at=max(o.at for o in own), status="failed" if bad else "ok", detail=detail, writes=writes)
     failures = sum(failed.get(t, 0) for t in tenant_ids)
     if failures:
         return LastSync(at=run.finished_at if run else None, status="failed",
@@ -328,6 +447,30 @@ def last_sync(company: CompanyRecord, tenant_ids: list[str], runs: list[SyncRunR
         return LastSync(at=run.finished_at, status="failed", detail=run.error or "the sync failed")
     return LastSync(at=run.finished_at, status="partial",
                     detail=run.error or "the run of every company had failures; see History")
+
+
+def _from_outcomes(own: list[TenantOutcome]) -> LastSync:
+    """Ok when every tenant synced well; failed, with the failing tenants' errors, when one did not; partial
+    when the others synced well but one was never synced; never when none was. The time is the newest."""
+    synced = [o for o in own if not o.not_synced]
+    never = "; ".join(dict.fromkeys(o.error or "not synced" for o in own if o.not_synced))
+    if not synced:
+        return LastSync(detail=never)
+    at, writes = max(o.at for o in synced), sum(o.writes for o in synced)
+    bad = [o for o in synced if not o.ok]
+    if bad:
+        return LastSync(at=at, status="failed", writes=writes,
+                        detail="; ".join(dict.fromkeys(o.error or "the sync failed" for o in bad)))
+    if never:
+        return LastSync(at=at, status="partial", writes=writes, detail=never)
+    return LastSync(at=at, status="ok", detail=f"{writes} change(s) written", writes=writes)
+
+
+def _stored_outcome(record: SyncOutcomeRecord) -> TenantOutcome:
+    """A tenant's outcome as the runs stored it, as this service's per-tenant outcome."""
+    return TenantOutcome(tenant_id=record.tenant_id, at=record.finished_at, ok=record.status is SyncOutcome.OK,
+                         writes=record.writes, error=record.error,
+                         not_synced=record.status is SyncOutcome.NOT_SYNCED)
 
 
 def outcome_of(result: TenantResult, at: datetime) -> TenantOutcome:

@@ -7,19 +7,26 @@ exclusions into the license table of DESIGN §1 step 5.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from app.billing.quantities import allocate_assigned
+from app.billing.money import round_money
+from app.billing.proration import line_amount
+from app.billing.quantities import allocate_assigned, billed_quantity, row_counts
 from app.billing.types import (
     Agreement,
+    BillingOption,
     BillingProfile,
+    Cycle,
     Exclusion,
     License,
     Line,
     Mapping,
+    Product,
+    QuantityBasis,
     RowKey,
     Subscription,
     TenantInventory,
@@ -45,6 +52,71 @@ def is_mapped(entries: Iterable[tuple[str, str]], active_subscriptions: set[str]
     if not mine:
         return False
     return "" in mine or active_subscriptions <= mine
+
+
+@dataclass(frozen=True, kw_only=True)
+class Monthly:
+    """What a row's main line bills a month, in its agreement's currency."""
+
+    amount: Decimal
+    currency: str
+    #: How one line's amount is reached (None on a sum of lines): quantity × unit price, per year when annual.
+    quantity: int | None = None
+    unit_price: Decimal | None = None
+    annual: bool = False
+
+
+#: A row's monthly amount from its mapping (None: it cannot be told).
+Pricer = Callable[[Mapping], Monthly | None]
+
+
+def monthly_amount(mapping: Mapping, inventory: TenantInventory | None, agreement: Agreement | None,
+                   product: Product | None = None, written: int | None = None) -> Monthly | None:
+    """What the mapping's main line bills a month, as the planner bills it.
+
+    The quantity follows the billing core's rules (basis, included, minimum; 0 when the license is gone),
+    the unit price is the profile's price policy on the PSA's current price (``product``; else the price the
+    profile was saved with), and the line's amount is rounded once, as the sync writes it. A line of an
+    annual agreement bills a year: its month is one twelfth, rounded once. A quantity that counts users
+    (a user filter, a UPN domain) cannot be told from a snapshot, which keeps no users: it is the quantity
+    seatsync last wrote to the line (``written``), or unknown (None) when it never wrote one. None too when
+    the agreement is not in the catalog.
+    """
+    if agreement is None:
+        return None
+    currency = agreement.currency
+    inventory = inventory or TenantInventory(tenant_id=mapping.tenant_id)
+    custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
+    try:
+        counts = row_counts(mapping, inventory)
+    except ValueError:  # it counts users
+        if written is None:
+            return None
+        quantity = written
+    else:
+        present = custom or inventory.license(mapping.sku_id) is not None
+        quantity = (billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
+                    if present else 0)
+    profile = mapping.profile
+    annual = agreement.cycle is Cycle.ANNUAL
+    if profile.billing_option is not BillingOption.BILLABLE:
+        zero = round_money(Decimal(0), currency)
+        return Monthly(amount=zero, currency=currency, quantity=quantity, unit_price=zero, annual=annual)
+    unit = profile.price.unit_price((product or profile.product).price, currency)
+    amount = line_amount(quantity, unit, currency)
+    if annual:
+        amount = round_money(amount / 12, currency)
+    return Monthly(amount=amount, currency=currency, quantity=quantity, unit_price=unit, annual=annual)
+
+
+def total(amounts: Iterable[Monthly | None]) -> tuple[Monthly, ...]:
+    """The sum of ``amounts`` per currency (largest first); unknown ones (None) left out."""
+    sums: dict[str, Decimal] = {}
+    for monthly in amounts:
+        if monthly is not None:
+            sums[monthly.currency] = sums.get(monthly.currency, Decimal(0)) + monthly.amount
+    return tuple(sorted((Monthly(amount=a, currency=c) for c, a in sums.items()),
+                        key=lambda m: (-m.amount, m.currency)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +149,8 @@ class SubscriptionRow:
     #: Seats of the license's assigned count this subscription bills when split (None: not split).
     assigned: int | None = None
     mapping: Mapping | None = None
+    #: What its main line bills a month (None: not mapped, or it cannot be told).
+    monthly: Monthly | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +167,11 @@ class LicenseRow:
     #: What needs a person (empty when excluded: excluded licenses raise no notifications).
     notices: tuple[str, ...] = ()
     in_tenant: bool = True
+    #: What the row bills a month: its mapping's main line, or a split row's mapped subscriptions summed, per
+    #: currency (empty: not mapped, or it cannot be told).
+    monthly: tuple[Monthly, ...] = ()
+    #: Mapped lines whose monthly amount cannot be told (they count users seatsync never billed).
+    unpriced: int = 0
 
     @property
     def name(self) -> str:
@@ -130,13 +209,15 @@ class LastSync:
 
 @dataclass(frozen=True, kw_only=True)
 class TenantOutcome:
-    """How a tenant's last sync in this session went."""
+    """How a tenant's last sync went (as stored by the runs, or seen by the window in this session)."""
 
     tenant_id: str
     at: datetime
     ok: bool
     writes: int = 0
     error: str = ""
+    #: Never synced: every run that reached it stopped before it (``error`` says why).
+    not_synced: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +234,10 @@ class CompanyRow:
     unmapped: int = 0
     held: int = 0
     last_sync: LastSync = LastSync()
+    #: What the company's mapped licenses bill a month, per currency (empty: nothing mapped).
+    monthly: tuple[Monthly, ...] = ()
+    #: Its mapped lines whose monthly amount cannot be told (they count users seatsync never billed).
+    unpriced: int = 0
 
     @property
     def tenants(self) -> int:
@@ -230,8 +315,15 @@ def _pick(mappings: Sequence[Mapping], sku: str, subscription_id: str, link_key:
 
 
 def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, inventory: TenantInventory | None,
-                 mappings: Sequence[Mapping], exclusions: Sequence[Exclusion]) -> list[LicenseRow]:
-    """The company's rows for one linked tenant, in the snapshot's order; then mapped licenses no longer there."""
+                 mappings: Sequence[Mapping], exclusions: Sequence[Exclusion],
+                 price: Pricer | None = None) -> list[LicenseRow]:
+    """The company's rows for one linked tenant, in the snapshot's order; then mapped licenses no longer there.
+
+    ``price`` tells what a mapping's main line bills a month (``monthly_amount``); without it rows show none.
+    """
+    def priced(mapping: Mapping | None) -> Monthly | None:
+        return None if mapping is None or price is None else price(mapping)
+
     key = link.user_filter.key if link.user_filter else ""
     base = Target(company_id=company.id, tenant_id=link.tenant_id, sku_id="", user_filter=link.user_filter)
     licenses = list(inventory.licenses) if inventory else []
@@ -253,7 +345,8 @@ def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, in
         shares = allocate_assigned(lic) if split else {}
         target = replace(base, sku_id=lic.sku_id)
         subs = tuple(SubscriptionRow(target=replace(target, subscription_id=s.id), subscription=s,
-                                     assigned=shares.get(s.id) if split else None, mapping=by_sub.get(s.id))
+                                     assigned=shares.get(s.id) if split else None, mapping=by_sub.get(s.id),
+                                     monthly=priced(by_sub.get(s.id)) if split else None)
                      for s in lic.subscriptions)
         active_unmapped = [s for s in subs if s.subscription.status == "active" and s.mapping is None]
         if excluded:
@@ -262,10 +355,15 @@ def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, in
             state = LicenseState.PARTLY if active_unmapped and whole is None else LicenseState.MAPPED
         else:
             state = LicenseState.MAPPED if whole else LicenseState.MISSING
+        amounts = [priced(m) for m in ([s.mapping for s in subs if s.mapping] if split else [whole]) if m]
+        if excluded or price is None:
+            amounts = []
         rows.append(LicenseRow(
             target=target, tenant_name=tenant_name, license=lic, mapping=whole, subscriptions=subs, split=split,
             excluded=bool(excluded), excluded_globally=any(e.tenant_id is None for e in excluded), state=state,
-            notices=() if excluded else _notices(lic, state, len(active_unmapped), in_tenant), in_tenant=in_tenant))
+            notices=() if excluded else _notices(lic, state, len(active_unmapped), in_tenant), in_tenant=in_tenant,
+            monthly=total(amounts) if split else tuple(a for a in amounts if a is not None),
+            unpriced=sum(1 for amount in amounts if amount is None)))
     return rows
 
 

@@ -57,7 +57,7 @@ def _per(cycle: Cycle) -> str:
 
 
 def _day(value: date | None) -> str:
-    return "" if value is None else f"{value:%d %b %Y}"
+    return "" if value is None else f"{value.day} {value:%b %Y}"  # as the window writes every day: "1 Dec 2026"
 
 
 def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement: Agreement | None,

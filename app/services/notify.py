@@ -31,7 +31,7 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -44,6 +44,7 @@ from app.services.http import HttpApi, HttpFailure
 from app.services.microsoft.mapping import Customer
 from app.services.secrets import MissingSecret
 from app.services.settings import NotificationSettings, Settings, SmtpSecurity, WebhookKind
+from app.services.signin_codes import in_words
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
@@ -161,13 +162,36 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
                           sku_id=failure[:80]))
     run = inputs.last_run
     if run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL):
-        out.append(Notice(kind=NoticeKind.SYNC_FAILED, sku_id=str(run.id),
-                          title=f"The sync of {run.started_at:%Y-%m-%d %H:%M} {run.status.value}",
-                          message=run.error or f"{run.tenants_failed} tenant(s) failed."))
+        out.append(Notice(kind=NoticeKind.SYNC_FAILED, sku_id=str(run.id), title=failed_run_title(run, today),
+                          message=_worded(run.error) or f"{_companies(run.tenants_failed)} not synced."))
     if inputs.held:
         out.append(Notice(kind=NoticeKind.APPROVALS_WAITING, title=f"{inputs.held} change(s) wait for approval",
                           message="Review them under Approvals."))
     return out
+
+
+def _companies(count: int) -> str:
+    return f"{count} compan{'y' if count == 1 else 'ies'}"
+
+
+def _worded(error: str) -> str:
+    """A run's "Company: error; ..." with each Microsoft sign-in code put in words (older runs stored them raw)."""
+    parts = []
+    for part in error.split("; ") if error else ():
+        name, _, rest = part.partition(": ")
+        parts.append(f"{name}: {in_words(rest)}" if rest else in_words(part))
+    return "; ".join(parts)
+
+
+def failed_run_title(run: SyncRunRecord, today: date) -> str:
+    """ "The sync at 22:03 finished partially: 2 of 25 companies failed" (local time; the day too when it
+    was not ``today``)."""
+    local = (run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)).astimezone()
+    at = f"{local:%H:%M}" if local.date() == today else f"{local:%H:%M} on {local.day} {local:%b %Y}"
+    total = run.tenants_synced + run.tenants_failed
+    if run.status is RunStatus.PARTIAL:
+        return f"The sync at {at} finished partially: {run.tenants_failed} of {_companies(total)} failed"
+    return f"The sync at {at} failed" + (f" for all {_companies(total)}" if total > 1 else "")
 
 
 def new_notices(notices: Sequence[Notice], seen: set[str]) -> list[Notice]:

@@ -10,7 +10,7 @@ decided (written or superseded meanwhile) is reported, the others stand.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -48,6 +48,7 @@ class HeldRow:
     basis: str  # counts, dates and formula, one line each
     held_at: datetime | None
     operation: Operation | None  # None when the stored operation cannot be read back
+    currency: str = ""  # the agreement's, when the PSA catalog knows it
 
     @property
     def decrease(self) -> bool:
@@ -74,6 +75,7 @@ class HistoryRow:
     entry: AuditRecord
     agreement: str  # the agreement's and product's names from the cache, else their ids
     product: str
+    currency: str = ""  # the agreement's, when the PSA catalog knows it
 
 
 def ref(connection_id: int, psa_id: str) -> str:
@@ -130,7 +132,26 @@ class ReviewService:
             names = sorted({link.company_name for link in self.context.tenants.links_of_tenant(tenant_id)})
             companies[tenant_id] = ", ".join(names)
         catalogue = self.context.catalogue()
-        return [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
+        connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
+        currencies: dict[int, dict[str, str]] = {}
+
+        def currency(record: HeldRecord, op: Operation | None) -> str:
+            if op is None:
+                return ""
+            for link in self.context.tenants.links_of_tenant(record.tenant_id):
+                connection = connection_of.get(link.company_id)
+                if connection is not None and connection not in currencies:
+                    currencies[connection] = {a.id: a.currency for a in self.context.catalog.agreements(connection)}
+                found = currencies.get(connection, {}).get(op.agreement_id) if connection is not None else None
+                if found:
+                    return found
+            return ""
+
+        rows = []
+        for record in self.approvals.held(status):
+            row = self._row(record, tenants, companies, catalogue)
+            rows.append(replace(row, currency=currency(record, row.operation)))
+        return rows
 
     def count_waiting(self) -> int:
         return len(self.approvals.held(HeldStatus.HELD))
@@ -211,9 +232,12 @@ class ReviewService:
         # connection is the one it was written to; for an entry from before that was recorded, that of
         # the company it names among its tenant's companies.
         agreements: dict[int, dict[str, str]] = {}
+        currencies: dict[int, dict[str, str]] = {}
         products: dict[int, dict[str, str]] = {}
         for connection in self.context.psa_connections.all():
-            agreements[connection.id] = {a.id: a.name for a in self.context.catalog.agreements(connection.id)}
+            held = self.context.catalog.agreements(connection.id)
+            agreements[connection.id] = {a.id: a.name for a in held}
+            currencies[connection.id] = {a.id: a.currency for a in held}
             products[connection.id] = {p.id: p.identifier or p.description
                                        for p in self.context.catalog.products(connection.id)}
         connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
@@ -230,4 +254,7 @@ class ReviewService:
             return next((n[psa_id] for n in names.values() if psa_id in n), psa_id)
 
         return [HistoryRow(entry=e, agreement=named(e, agreements, e.agreement_id),
-                           product=named(e, products, e.product_id)) for e in reversed(entries)]
+                           product=named(e, products, e.product_id),
+                           currency=named(e, currencies, e.agreement_id) if any(
+                               e.agreement_id in c for c in currencies.values()) else "")
+                for e in reversed(entries)]

@@ -10,8 +10,10 @@ says more.
 - A daily job at the configured time; ``misfire_grace_time=None`` and
   ``coalesce=True``: a run missed while the computer slept runs once, late,
   when it wakes.
-- A run missed while seatsync was not running at all runs at the next start
-  (``catch_up``).
+- A run missed while seatsync was not running at all runs at the next start.
+- A scheduled run (daily or caught up) runs only when there is something
+  to sync (``ready``: a PSA connection and a company with a mapping); on an
+  empty installation it is skipped quietly, never reported as a failure.
 - "Sync now" for one target (a company, or everything) while the same
   target is already syncing is coalesced into the running one. It runs on a
   small pool of our own rather than as a one-off APScheduler job, whose
@@ -53,8 +55,10 @@ class SyncScheduler:
                  last_run: Callable[[], datetime | None], set_last_run: Callable[[datetime], None],
                  now: Callable[[], datetime] = datetime.now,
                  on_started: Callable[[str], None] | None = None,
-                 on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> None:
+                 on_finished: Callable[[str, Any, BaseException | None], None] | None = None,
+                 ready: Callable[[], bool] = lambda: True) -> None:
         self._run_sync = run_sync
+        self._ready = ready
         self.settings = settings
         self._last_run = last_run
         self._set_last_run = set_last_run
@@ -74,9 +78,18 @@ class SyncScheduler:
     def start(self) -> None:
         self._scheduler.start()
         self.apply(self.settings)
-        if self.settings.enabled and self.missed_run():
+        if self.settings.enabled:
+            self._pool.submit(self._catch_up)  # reads the database: never on the caller's (UI) thread
+
+    def _catch_up(self) -> None:
+        try:
+            missed = self.missed_run()
+        except Exception:  # noqa: BLE001 - the daily run still comes
+            log.exception("could not tell whether a scheduled sync was missed")
+            return
+        if missed:
             log.info("a scheduled sync was missed while seatsync was not running: running it now")
-            self.sync_now(ALL, scheduled=True)
+            self._job(ALL, True)
 
     def shutdown(self, wait: bool = False) -> None:
         if self._scheduler.running:
@@ -118,6 +131,17 @@ class SyncScheduler:
         last = self._last_run()
         return last is None or last < due
 
+    def _has_work(self) -> bool:
+        try:
+            ready = self._ready()
+        except Exception:  # noqa: BLE001 - let the run itself say what is wrong
+            log.exception("could not tell whether there is anything to sync")
+            return True
+        if not ready:
+            log.info("scheduled sync skipped: nothing to sync yet (no PSA connection, or no company with a "
+                     "mapping)")
+        return ready
+
     def is_running(self, target: str) -> bool:
         with self._lock:
             return target in self._running or ALL in self._running
@@ -132,6 +156,8 @@ class SyncScheduler:
         return True
 
     def _job(self, target: str, scheduled: bool) -> None:
+        if scheduled and not self._has_work():
+            return
         with self._lock:
             if target in self._running or ALL in self._running:
                 return

@@ -14,33 +14,36 @@ import importlib
 import logging
 import logging.handlers
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QToolBar
 
 from app import paths
+from app.cli import EXIT_DATABASE_TOO_NEW, EXIT_ERROR, EXIT_OK
 from app.errors import SeatsyncError
 from app.models import DatabaseTooNew
 from app.services.redaction import RedactSecrets
 from app.services.scheduler import ALL, ScheduleSettings
 from app.services.secrets import NoKeyringBackend
 from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
+from app.ui.formatting import moment
 from app.ui.main_window import MainWindow, sync_summary_text
-from app.ui.notifications import NoticesButton, NotificationCenter
+from app.ui.notifications import NoticesButton, NotificationCenter, attention_text, needing_attention
 from app.ui.single_instance import SingleInstance, hand_over, server_name
 from app.ui.sync_bridge import RunSync, SyncBridge
 from app.ui.tasks import Tasks
 from app.ui.tray import Tray, TrayState, TrayStatus
+from app.ui.views.sync_result import SyncReportButton, run_sentence
 from app.ui.widgets.icons import app_icon
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FATAL = 0, 2
 LOG_FILE = "seatsync.log"
 class PrivateLogFile(logging.handlers.RotatingFileHandler):
     """A rotating log that only its user can read: each file, the rolled-over ones too, is 0600 on POSIX."""
@@ -67,15 +70,26 @@ def service_sync(context: Any, *, today: Callable[[], date] = date.today) -> Run
     """The scheduler's job: the sync service for one company ("<id>") or all ("*"); ``today``: the
     billing date (tests fix it)."""
 
-    def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None]) -> Any:
+    def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None],
+            cancel: threading.Event | None = None) -> Any:
         from app.services.sync.db_store import connected
         from app.services.sync.service import SyncService
 
         with connected():
             return SyncService(context, today=today).sync(None if target == ALL else int(target), actor=actor,
-                                                          trigger=trigger, progress=progress)
+                                                          trigger=trigger, progress=progress, cancel=cancel)
 
     return run
+
+
+def ready_to_sync(context: Any) -> bool:
+    """On a pool thread: whether a scheduled sync has anything to do (a PSA connection, a company with a
+    mapping)."""
+    from app.services.sync.db_store import connected
+    from app.services.sync.service import SyncService
+
+    with connected():
+        return SyncService(context).ready()
 
 
 def window_settings(data_dir: Path) -> QSettings:
@@ -93,9 +107,12 @@ class Shell:
     bridge: SyncBridge
     window: MainWindow
     tray: Tray | None
+    #: The companies needing attention: the one number the navigation, the notices and the tray show.
     attention: int = 0
     notifications: NotificationCenter | None = None
     notices: int = 0
+    notices_button: NoticesButton | None = None
+    report_button: SyncReportButton | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def quit(self) -> None:
@@ -115,19 +132,28 @@ class Shell:
             return
         upcoming = self.bridge.next_run()
         text = ("Daily sync paused" if self.bridge.paused else
-                f"Next sync {upcoming:%a %d %b %H:%M}" if upcoming else "Daily sync off (Settings)")
+                f"Next sync {moment(upcoming)}" if upcoming else "Daily sync off (Settings)")
         self.window.status.setText(text)
+
+    def set_attention(self, count: int) -> None:
+        """The companies needing attention: shown on the navigation, the notices button and the tray."""
+        self.attention = count
+        self.window.set_badge("companies", count)
+        if self.notices_button is not None:
+            self.notices_button.show_attention(count)
+        self._update_tray()
 
     def _update_tray(self) -> None:
         if self.tray is None:
             return
-        count = max(self.attention, self.notices)  # the companies' badge, or the notices when more
         if self.bridge.busy:
-            self.tray.set_state(TrayState.SYNCING, "seatsync: syncing…")
-        elif count:
-            self.tray.set_state(TrayState.ATTENTION, f"seatsync: {count} thing(s) need your attention")
+            self.tray.set_state(TrayState.SYNCING, "seatsync: cancelling…" if self.bridge.cancelling
+                                else "seatsync: syncing…")
+        elif self.attention:
+            self.tray.set_state(TrayState.ATTENTION, f"seatsync: {attention_text(self.attention)}")
         else:
-            self.tray.set_state(TrayState.IDLE, "seatsync: up to date")
+            notices = f" ({self.notices} notice{'s' if self.notices != 1 else ''})" if self.notices else ""
+            self.tray.set_state(TrayState.IDLE, f"seatsync: up to date{notices}")
 
 
 #: What a sync imports: loaded with the window, not by the first sync's workers. An import compiles its
@@ -153,34 +179,47 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     schedule = schedule or ScheduleSettings(enabled=context.settings.sync_enabled,
                                             daily_at=context.settings.sync_time)
 
-    def last_scheduled_run():  # noqa: ANN202
-        last = context.runs.last_finished(trigger="schedule")
+    def last_scheduled_run():  # noqa: ANN202 - on a pool thread
+        from app.services.sync.db_store import connected
+
+        with connected():
+            last = context.runs.last_finished(trigger="schedule")
         return last.finished_at if last else None
 
     window = MainWindow(context, tasks, settings, tray_available=with_tray, views=views)
     tasks.setParent(window)  # everything the shell made goes with its window
     bridge = SyncBridge(run_sync or service_sync(context), schedule=schedule, last_run=last_scheduled_run,
-                        parent=window)
-    tray_icon = Tray(lambda: TrayStatus(syncing=bridge.busy, paused=bridge.paused), window) if with_tray else None
+                        ready=lambda: ready_to_sync(context), parent=window)
+    tray_icon = Tray(lambda: TrayStatus(syncing=bridge.busy, paused=bridge.paused, cancelling=bridge.cancelling),
+                     window) if with_tray else None
     notifications = NotificationCenter(context, tasks, window)
-    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon,
-                  notifications=notifications)
+    toolbar = window.findChild(QToolBar, "mainToolbar")
+    report = SyncReportButton(window)
+    report.toolbar_action = toolbar.addWidget(report)
+    report.set_shown(False)
     notices = NoticesButton(notifications, window)
-    window.findChild(QToolBar, "mainToolbar").addWidget(notices)
+    toolbar.addWidget(notices)
+    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon,
+                  notifications=notifications, notices_button=notices, report_button=report)
     notices.open_view.connect(lambda key: (window.show_view(key), window.bring_to_front()))
     notifications.changed.connect(lambda count: (setattr(shell, "notices", count), shell._update_tray()))
 
     window.sync_requested.connect(lambda target: _sync(shell, target))
+    window.cancel_requested.connect(lambda: _cancel(shell))
     bridge.started.connect(window.on_sync_started)
+    bridge.started.connect(lambda _target: report.set_shown(False))
     bridge.progressed.connect(window.on_sync_progress)
     bridge.finished.connect(lambda target, summary, error: _finished(shell, target, summary, error))
     bridge.busy_changed.connect(lambda _: shell._update_tray())
     companies = window.view("companies")
     if companies is not None and hasattr(companies, "attention_changed"):
-        companies.attention_changed.connect(lambda count: (setattr(shell, "attention", count), shell._update_tray()))
+        # After the window's own handler (connected when the view was built): the count of companies.
+        companies.attention_changed.connect(lambda _: shell.set_attention(needing_attention(companies.model.rows())))
     if tray_icon is not None:
         tray_icon.open_requested.connect(window.bring_to_front)
+        tray_icon.icon.messageClicked.connect(window.bring_to_front)
         tray_icon.sync_requested.connect(lambda: _sync(shell, ALL))
+        tray_icon.cancel_requested.connect(window.cancel_sync)  # the window says "Cancelling…", then asks
         tray_icon.pause_requested.connect(lambda paused: (bridge.set_paused(paused), shell.show_schedule()))
         tray_icon.quit_requested.connect(shell.quit)
         notifications.message.connect(tray_icon.show_message)
@@ -205,19 +244,32 @@ def _sync(shell: Shell, target: str) -> None:
         shell.window.status.setText("A sync of this is already running")
 
 
+def _cancel(shell: Shell) -> None:
+    """Cancel sync: the running syncs finish the companies they started and start no other."""
+    if shell.bridge.cancel():
+        shell._update_tray()
+
+
 def _finished(shell: Shell, target: str, summary: Any, error: Any) -> None:
     shell.window.on_sync_finished(target, summary, error, still_busy=shell.bridge.busy)
+    if shell.report_button is not None:
+        shell.report_button.show_summary(summary if error is None else None)
     if shell.tray is not None and not shell.window.isVisible():
-        failed = error is not None or (summary is not None and summary.failed)
-        if failed or (summary is not None and summary.writes):
-            shell.tray.show_message("seatsync sync", sync_summary_text(summary, error))
+        # A run that failed is told by its notice (once, with what failed); the tray says the others here.
+        if error is not None or (summary is not None and summary.writes and not summary.failed):
+            shell.tray.show_message("seatsync", run_sentence(summary, error))
     shell._update_tray()
     if shell.notifications is not None:
         shell.notifications.after_sync(summary, error)
 
 
-def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
-    """Open the window (or hand over to the one already open); the process's exit code."""
+def run_window(argv: list[str] | None = None, *, context: Any = None, quit_after_sync: bool = False) -> int:
+    """Open the window (or hand over to the one already open); the process's exit code.
+
+    ``quit_after_sync``: once the window is up, sync every company as "Sync now"
+    does and quit when it ends, with exit code 1 if it failed (the demo's check
+    that the window works on this display).
+    """
     argv = list(sys.argv if argv is None else argv)
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("seatsync")
@@ -254,6 +306,8 @@ def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
         if shell.notifications is not None:
             shell.notifications.refresh()
         log.info("seatsync window open")
+        if quit_after_sync:
+            _quit_after_sync(shell, app)
         code = app.exec()
         shell.shutdown()
         app.aboutToQuit.disconnect(shell.shutdown)
@@ -270,6 +324,20 @@ def run_window(argv: list[str] | None = None, *, context: Any = None) -> int:
         restore_qt()
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+
+def _quit_after_sync(shell: Shell, app: QApplication) -> None:
+    def finished(_target: str, summary: Any, error: Any) -> None:
+        # The window works when the sync ran: it raised nothing, nothing stopped the run, and some tenant
+        # synced (a tenant of its own failing, such as one without consent, is the sync's news, not the window's).
+        failed = (error is not None or summary is None or bool(summary.stops)
+                  or len(summary.failed) == len(summary.results))
+        print(f"seatsync window: {sync_summary_text(summary, error)}", flush=True)
+        shell.window.quitting = True
+        app.exit(EXIT_ERROR if failed else EXIT_OK)
+
+    shell.bridge.finished.connect(finished)
+    QTimer.singleShot(0, lambda: _sync(shell, ALL))
 
 
 def _log_dir(data_dir: Path) -> Path:
@@ -301,4 +369,4 @@ def _fatal(error: SeatsyncError) -> int:
         title, text = "seatsync cannot start", str(error)
     log.error("cannot start: %s", error)
     fatal_message(title, text)
-    return EXIT_FATAL
+    return EXIT_DATABASE_TOO_NEW if isinstance(error, DatabaseTooNew) else EXIT_ERROR

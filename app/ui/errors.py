@@ -2,7 +2,9 @@
 
 - Expected failures (``SeatsyncError`` and its subclasses) become a short
   text naming what failed and what to do (``explain``); views show it in
-  their message bar, never as a traceback.
+  their message bar, never as a traceback. A Microsoft sign-in refusal
+  (an AADSTS code) is put in words, the code kept for support
+  (``in_words``, also for a failure known only as text).
 - Unexpected ones reach the excepthook, which logs them and shows a report
   the user can copy (``ExceptionDialog``).
 - Qt's own messages (warnings about widgets, fonts, platform plugins) are
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.errors import SeatsyncError
+from app.services.signin_codes import in_words
 from app.ui.widgets.plain import PlainLabel, message_box
 
 log = logging.getLogger(__name__)
@@ -60,8 +63,8 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 def explain(error: BaseException, *, doing: str = "") -> str:
     """A sentence or two for the window: what failed (while ``doing``), and what to do."""
     if isinstance(error, SeatsyncError):
-        text = str(error)
-        for cls in type(error).__mro__:
+        text = in_words(str(error))  # a Microsoft sign-in refusal says what to do itself
+        for cls in type(error).__mro__ if text == str(error) else ():
             advice = ADVICE.get(cls.__name__)
             if advice and advice not in text:
                 text = f"{text.rstrip('.')}. {advice}"

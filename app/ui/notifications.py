@@ -7,11 +7,16 @@ sync the e-mail digest and the webhook, when enabled; ``run-scheduler``
 calls the same function), and keeps those the tray may show by the
 notifier's own rule (tray on, kind not muted in Settings).
 
-Back on the UI thread, ``NotificationCenter`` keeps the notices, says how
-many there are (the toolbar's ``NoticesButton`` and the tray's attention
-state), and asks for one tray message about the notices not shown before;
-a situation that goes away and comes back is shown again. Only the newest
-computation counts: an older one finishing late is dropped.
+Back on the UI thread, ``NotificationCenter`` keeps the notices and asks
+for one tray message about the notices not shown before; a situation that
+goes away and comes back is shown again. Only the newest computation
+counts: an older one finishing late is dropped.
+
+What needs attention is one number everywhere: the companies needing
+attention (``needing_attention``: unmapped licenses, changes waiting for
+approval, a failed last sync), as the Companies view counts them. The
+navigation's badge, the tray and the toolbar's ``NoticesButton`` show it;
+the button's menu lists the notices behind it by kind.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, Notifier
 from app.services.notify_run import notices_after_sync
+from app.services.sync.service import companies
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon
 from app.ui.widgets.plain import tip
@@ -75,6 +81,16 @@ def gather(context: Any, *, digest: bool = False, run_id: int | None = None) -> 
     return Gathered(notices=done.notices, tray=tuple(tray), delivery=done.delivery)
 
 
+def needing_attention(rows: Sequence[Any]) -> int:
+    """How many companies need attention: the one number the badge, the tray and the notices show."""
+    return sum(1 for row in rows if row.attention)
+
+
+def attention_text(count: int) -> str:
+    """ "1 company needs your attention", "21 companies need your attention"."""
+    return f"{companies(count)} need{'s' if count == 1 else ''} your attention"
+
+
 def message_of(fresh: Sequence[Notice]) -> tuple[str, str]:
     """One tray message (title, text) about ``fresh`` notices."""
     if len(fresh) == 1:
@@ -85,7 +101,7 @@ def message_of(fresh: Sequence[Notice]) -> tuple[str, str]:
 
 
 class NotificationCenter(QObject):
-    #: How many notices there are now (the badge and the tray's attention state).
+    #: How many notices there are now.
     changed = Signal(int)
     #: A tray message to show: title, text (whoever owns the tray shows it).
     message = Signal(str, str)
@@ -132,33 +148,51 @@ class NotificationCenter(QObject):
 
 
 class NoticesButton(QToolButton):
-    """The toolbar's badge: how many notices, and a menu of them by kind that opens where each is dealt with."""
+    """The toolbar's badge: how many companies need attention (the same number as the navigation and the
+    tray), and a menu of the notices by kind that opens where each is dealt with."""
 
     open_view = Signal(str)
 
     def __init__(self, center: NotificationCenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.center = center
+        self.attention = 0
         self.setObjectName("notices")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.setAutoRaise(True)
         self.setMenu(QMenu(self))
         self.menu().aboutToShow.connect(self.rebuild_menu)
-        center.changed.connect(self.show_count)
-        self.show_count(0)
+        center.changed.connect(lambda _count: self._show())
+        self._show()
 
-    def show_count(self, count: int) -> None:
-        self.setText(f"{count} notice{'s' if count != 1 else ''}" if count else "No notices")
+    def show_attention(self, count: int) -> None:
+        """The companies needing attention now."""
+        self.attention = count
+        self._show()
+
+    def _show(self) -> None:
+        count, notices = self.attention, len(self.center.notices)
+        if count:
+            text = f"{count} need{'s' if count == 1 else ''} attention"
+        else:
+            text = f"{notices} notice{'s' if notices != 1 else ''}" if notices else "No notices"
+        self.setText(text)
         self.setIcon(app_icon("tray-attention" if count else "tray-idle"))
-        self.setToolTip("What needs your attention (Settings > Notifications chooses what the tray shows)")
+        said = f"{attention_text(count)}." if count else "No company needs your attention."
+        self.setToolTip(f"{said} The menu lists the notices (Settings > Notifications chooses what the tray "
+                        "shows).")
 
     def rebuild_menu(self) -> None:
         menu = self.menu()
         menu.clear()
+        if self.attention:
+            companies_entry = menu.addAction(attention_text(self.attention))
+            companies_entry.triggered.connect(lambda _=False: self.open_view.emit("companies"))
+            menu.addSeparator()
         counts = self.center.count_by_kind()
         if not counts:
-            menu.addAction("Nothing needs your attention.").setEnabled(False)
+            menu.addAction("No notices.").setEnabled(False)
             return
         for kind in NoticeKind:
             if not counts[kind]:

@@ -8,11 +8,14 @@ workers signal every step (no flicker, no flood). Workers never touch a
 widget: they only update a small progress record under a lock.
 
 "Pause sync" pauses the schedule only: "Sync now" still works while paused.
+"Cancel" (``cancel``) sets the running syncs' cancel flags: each finishes
+the companies it started and starts no other.
 """
 
 from __future__ import annotations
 
 import getpass
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -26,7 +29,8 @@ from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
 
 log = logging.getLogger(__name__)
 
-#: run_sync(target, actor=..., trigger=..., progress=...) -> RunSummary; target is "*" or a company id.
+#: run_sync(target, actor=..., trigger=..., progress=..., cancel=...) -> RunSummary; target is "*" or a
+#: company id, cancel a threading.Event (passed when run_sync takes it: one that does not cannot be cancelled).
 RunSync = Callable[..., Any]
 POLL_MS = 250
 
@@ -49,6 +53,7 @@ class SyncBridge(QObject):
     def __init__(self, run_sync: RunSync, *, schedule: ScheduleSettings,
                  last_run: Callable[[], datetime | None] = lambda: None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+                 ready: Callable[[], bool] = lambda: True,
                  user: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._run_sync = run_sync
@@ -59,11 +64,12 @@ class SyncBridge(QObject):
         self._manual: set[str] = set()
         self._progress: dict[str, _Progress] = {}
         self._shown: dict[str, str] = {}
+        self._cancels: dict[str, threading.Event] = {}
         self.running: set[str] = set()
         self.scheduler = SyncScheduler(self._job, settings=schedule, last_run=last_run,
                                        set_last_run=lambda when: None,  # the run records itself
                                        now=now, on_started=self._started_on_pool.emit,
-                                       on_finished=self._finished_on_pool.emit)
+                                       on_finished=self._finished_on_pool.emit, ready=ready)
         self._started_on_pool.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
         self._finished_on_pool.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._poll = QTimer(self)
@@ -90,6 +96,20 @@ class SyncBridge(QObject):
             with self._lock:
                 self._manual.discard(target)
         return queued
+
+    def cancel(self) -> bool:
+        """Ask every running sync to stop: the companies it started finish, no other starts. False when
+        nothing is running."""
+        with self._lock:
+            flags = list(self._cancels.values())
+        for flag in flags:
+            flag.set()
+        return bool(flags)
+
+    @property
+    def cancelling(self) -> bool:
+        with self._lock:
+            return any(flag.is_set() for flag in self._cancels.values())
 
     @property
     def paused(self) -> bool:
@@ -119,6 +139,7 @@ class SyncBridge(QObject):
             manual = target in self._manual
             self._manual.discard(target)
             record = self._progress[target] = _Progress()
+            cancel = self._cancels[target] = threading.Event()
         actor = f"sync (manual: {self._user})" if manual else "sync (schedule)"
 
         def progress(result: Any = None, *_: Any) -> None:
@@ -126,7 +147,9 @@ class SyncBridge(QObject):
                 record.done += 1
                 record.last = str(getattr(result, "name", "") or getattr(result, "tenant_id", "") or "")
 
-        return self._run_sync(target, actor=actor, trigger="manual" if manual else "schedule", progress=progress)
+        extra = {"cancel": cancel} if _takes_cancel(self._run_sync) else {}
+        return self._run_sync(target, actor=actor, trigger="manual" if manual else "schedule", progress=progress,
+                              **extra)
 
     # -- back on the UI thread -----------------------------------------------------------------
 
@@ -145,6 +168,7 @@ class SyncBridge(QObject):
         self.running.discard(target)
         with self._lock:
             self._progress.pop(target, None)
+            self._cancels.pop(target, None)
         self._shown.pop(target, None)
         if not self.running:
             self._poll.stop()
@@ -162,3 +186,11 @@ class SyncBridge(QObject):
             if self._shown.get(target) != text:
                 self._shown[target] = text
                 self.progressed.emit(target, text)
+
+
+def _takes_cancel(run_sync: RunSync) -> bool:
+    try:
+        parameters = inspect.signature(run_sync).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "cancel" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

@@ -1,8 +1,9 @@
 """The system-tray icon: its menu, its state, its messages. It only emits signals.
 
-The menu (Open, Sync now, Pause sync, Quit) is rebuilt each time it is about
-to show, from the state the app gives it, so it is never stale. The icon
-shows idle, syncing or "needs attention"; the tooltip says what and when.
+The menu (Open, Sync now, Cancel sync while one runs, Pause sync, Quit) is
+rebuilt each time it is about to show, from the state the app gives it, so
+it is never stale. The icon shows idle, syncing or "needs attention"; the
+tooltip says what and when.
 Whoever owns the tray decides what each signal does: the tray never calls a
 service.
 """
@@ -33,11 +34,14 @@ class TrayStatus:
 
     syncing: bool = False
     paused: bool = False
+    #: A cancel was asked and the running sync is finishing the companies it started.
+    cancelling: bool = False
 
 
 class Tray(QObject):
     open_requested = Signal()
     sync_requested = Signal()
+    cancel_requested = Signal()
     pause_requested = Signal(bool)  # True: pause the schedule, False: resume it
     quit_requested = Signal()
     #: A message was shown: title, text (tests and logs listen).
@@ -80,6 +84,11 @@ class Tray(QObject):
         self._add("Open seatsync", lambda *_: self.open_requested.emit())
         sync = self._add("Syncing…" if status.syncing else "Sync now", lambda *_: self.sync_requested.emit())
         sync.setEnabled(not status.syncing)
+        if status.syncing:
+            cancel = self._add("Cancelling…" if status.cancelling else "Cancel sync",
+                               lambda *_: self.cancel_requested.emit())
+            cancel.setEnabled(not status.cancelling)
+            cancel.setToolTip("Stop the sync: the companies it started finish, the others are not synced")
         pause = self._add("Pause sync", lambda checked: self.pause_requested.emit(checked))
         pause.setCheckable(True)
         pause.setChecked(status.paused)

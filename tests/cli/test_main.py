@@ -1,9 +1,10 @@
-"""The headless entry point: python main.py --help | --version | plan | demo."""
+"""The headless entry point: python main.py --help | --version | plan | demo, exit codes and error lines."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from app import __version__
-from app.cli import main
+from app.cli import COMMANDS, build_parser, main, subparsers_of
+from app.commands.common import error_line
+from app.commands.render import plain_help
+from app.errors import SeatsyncError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,15 +25,80 @@ def isolated(data_dir):
     """Every command here runs on a fresh, empty data directory, never the user's."""
 
 
-def run_main(*args: str) -> subprocess.CompletedProcess:
+def run_main(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python main.py ARGS`` as a scheduler runs it: no terminal on standard input."""
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120, env={**os.environ})
+                          cwd=ROOT, timeout=120, env={**os.environ, **env}, stdin=subprocess.DEVNULL)
 
 
-def test_help_lists_the_commands():
+def test_help_lists_the_commands_in_order():
     result = run_main("--help")
     assert result.returncode == 0
-    assert "plan" in result.stdout and "demo" in result.stdout
+    commands = result.stdout.split("COMMAND\n", 1)[1].split("options:")[0]
+    listed = re.findall(r"^    (\S+)", commands, re.M)
+    assert listed == list(COMMANDS)
+    assert COMMANDS.index("connections") == COMMANDS.index("tenants") + 1
+
+
+def every_command(parser=None, path=()):  # noqa: ANN001, ANN201
+    """The path of every command and subcommand, e.g. ("connections", "add", "psa")."""
+    for name, sub in subparsers_of(parser or build_parser()).items():
+        yield (*path, name)
+        yield from every_command(sub, (*path, name))
+
+
+REST = re.compile(r"``|:[A-Za-z][\w.+-]*(?::[A-Za-z][\w.+-]*)*:`")
+
+
+def test_every_commands_help_is_plain_text(capsys):
+    paths = list(every_command())
+    assert {("plan",), ("demo",), ("self-check",), ("connections", "add", "psa"), ("approvals", "list")} <= set(paths)
+    for path in paths:
+        with pytest.raises(SystemExit) as done:
+            main([*path, "--help"])
+        assert done.value.code == 0, path
+        text = capsys.readouterr().out
+        assert text.startswith(f"usage: seatsync {' '.join(path)}"), path
+        assert not REST.search(text), f"{' '.join(path)} --help shows reST markup: {REST.search(text)[0]!r}"
+
+
+def test_descriptions_keep_their_words_without_the_markup(capsys):
+    for path, words in ((("plan",), "plan: the dry run."), (("demo",), "demo: try seatsync"),
+                        (("sync",), "sync: bring the PSA in step")):
+        with pytest.raises(SystemExit):
+            main([*path, "--help"])
+        assert words in capsys.readouterr().out, path
+
+
+def test_plain_help_strips_literals_and_roles():
+    assert plain_help("``plan``: see :func:`app.cli.main`, :ref:`the rules <billing>` and :py:class:`~a.B`.") \
+        == "plan: see app.cli.main, the rules and a.B."
+
+
+def test_an_error_is_printed_once_with_one_prefix(monkeypatch, capsys):
+    from app.commands import plan
+
+    class Locked(SeatsyncError):
+        """seatsync: the database is locked by another seatsync"""
+
+    def fail(args):  # noqa: ANN001, ANN202
+        raise Locked("close the other one")
+
+    monkeypatch.setattr(plan, "run", fail)
+    assert main(["plan"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "seatsync: the database is locked by another seatsync: close the other one\n"
+
+
+@pytest.mark.parametrize(("message", "line"), [
+    ("seatsync: seatsync: twice", "seatsync: twice"),
+    ("SEATSYNC:  shouting", "seatsync: shouting"),
+    ("no PSA connection", "seatsync: no PSA connection"),
+])
+def test_error_line(message, line):
+    assert error_line(SeatsyncError(message)) == f"seatsync: Something went wrong in seatsync: {message}"
+    assert error_line(RuntimeError(message)) == line
 
 
 def test_version():
@@ -62,12 +131,14 @@ def test_plan_json_is_machine_readable(capsys):
     (["nosuchcommand"], 2, "invalid choice"),
     (["plan"], 1, "no PSA connection to plan against"),
     (["sync", "--yes"], 1, "no PSA connection to plan against"),
+    (["sync"], 2, "add --yes to apply without asking"),
     (["approvals", "approve"], 1, "give the keys of the changes, or --all"),
 ])
 def test_bad_arguments_give_a_clear_error_and_exit_code(args, code, message):
     result = run_main(*args)
     assert result.returncode == code
     assert message in result.stderr
+    assert "seatsync: seatsync:" not in result.stderr
 
 
 def test_the_headless_path_never_imports_qt():
@@ -87,11 +158,11 @@ def test_demo_once_syncs_the_sandboxes_headless():
     assert result.returncode == 0, result.stderr
     assert "tenant(s):" in result.stdout and "What the PSA now holds: https://127.0.0.1:" in result.stdout
     # The tenant without consent failed with what to do; the others synced.
-    assert "not consented" in result.stdout and "1 failed." in result.stdout
+    assert "have its admin grant consent (AADSTS700016)" in result.stdout and "1 failed." in result.stdout
 
 
 def test_self_check_passes_from_the_source_tree():
-    result = run_main("self-check")
+    result = run_main("self-check", PYTHON_KEYRING_BACKEND="app.services.secrets.MemoryKeyring")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 6
     assert "ok    views: 7 views: companies, approvals, history, reports, exclusions, profiles, settings" \

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from peewee import Model, TextField
 
 from app.models.database import db
-from app.models.fields import DayField, InstantField, JsonField, MoneyField, dump_json
+from app.models.fields import DayField, InstantField, JsonField, MoneyField, dump_json, instant_text, parse_instant
 
 
 class Row(Model):
@@ -101,6 +101,21 @@ def test_instant_text_order_is_time_order(table):
     got = [r.at for r in Row.select().order_by(Row.at)]
     assert got == sorted(moments)
     assert [r.at for r in Row.select().where(Row.at >= base)] == [m for m in moments if m >= base]
+
+
+@settings(max_examples=200)
+@given(st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)))
+def test_an_instant_reads_back_exactly_as_written(moment):
+    text = instant_text(moment)
+    assert parse_instant(text) == moment == datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert parse_instant(text).tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["2024-05-01T06:00:00Z", "2024-13-01T06:00:00.000000Z",
+                                  "2024-05-01 06:00:00.000000Z", "2024-05-01T06:00:00.000000+00:00"])
+def test_text_not_in_the_stored_form_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_instant(text)
 
 
 def test_days_round_trip_and_refuse_datetimes(table):

@@ -24,7 +24,7 @@ from app.models import (
 from app.models.codec import operation_to_json
 from app.models.database import BaseModel, sqlite_database
 from app.models.fields import instant_text
-from app.models.records import ConsentStatus, HeldStatus, JournalState, RunStatus
+from app.models.records import ConsentStatus, HeldStatus, JournalState, RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.models.repositories import (
     Approvals,
     AuditLog,
@@ -37,6 +37,7 @@ from app.models.repositories import (
     MicrosoftConnections,
     Profiles,
     PsaConnections,
+    SyncOutcomes,
     SyncRuns,
     Tenants,
 )
@@ -408,5 +409,33 @@ def test_a_version_4_audit_entry_gets_the_connection_whose_agreement_it_names_wh
     try:
         placed = {e.agreement_id: e.connection_id for e in AuditLog().query()}
         assert placed == {"7": None, "8": cw.id, "9": None}  # 7: both PSAs have one; 9: neither
+    finally:
+        close_database()
+
+
+def test_a_version_5_database_gains_an_empty_table_of_tenant_outcomes_that_runs_fill(tmp_path):
+    """0006: earlier runs left no per-tenant outcome; a run after the upgrade stores one per tenant."""
+    path = tmp_path / "v5.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=5) == [1, 2, 3, 4, 5]
+    assert "tenant_sync_outcome" not in old.get_tables()
+    t = instant_text(T0)
+    with old.bind_ctx(V1.MODELS):
+        {model.__name__: model for model in V1.MODELS}["SyncRun"].create(
+            started_at=t, finished_at=t, status="partial", trigger="schedule", scope="all", operations_planned=0,
+            operations_applied=0, operations_failed=0, findings=0, error="Contoso: consent missing")
+    old.close()
+
+    db = open_database(path)
+    try:
+        assert current_version(db) == latest_version() >= 6
+        [run] = SyncRuns().recent()
+        assert (run.status, run.error) == (RunStatus.PARTIAL, "Contoso: consent missing")
+        assert SyncOutcomes().latest() == {}
+        stored = SyncOutcomeRecord(tenant_id=TENANT, status=SyncOutcome.FAILED, finished_at=T0, sync_run_id=run.id,
+                                   error="consent missing")
+        SyncOutcomes().record([stored])
+        assert SyncOutcomes().latest() == {TENANT: stored}
+        assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
     finally:
         close_database()

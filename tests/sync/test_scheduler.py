@@ -89,3 +89,40 @@ def test_pause_and_settings_change_without_restart():
         assert scheduler.next_run() is None
     finally:
         scheduler.shutdown()
+
+
+@pytest.mark.parametrize("ready", [False, True])
+def test_a_missed_run_runs_at_start_only_when_there_is_something_to_sync(ready):
+    rec = Recorder()
+    asked = threading.Event()
+
+    def has_work() -> bool:
+        asked.set()
+        return ready
+
+    scheduler = SyncScheduler(rec.run, settings=ScheduleSettings(), last_run=lambda: None,
+                              set_last_run=lambda when: setattr(rec, "last_run", when),
+                              now=lambda: datetime(2026, 11, 25, 9, 0), on_finished=rec.done, ready=has_work)
+    scheduler.start()
+    try:
+        assert asked.wait(10)
+        if ready:
+            assert rec.finished.wait(10) and rec.runs == [ALL]
+        else:
+            scheduler.shutdown(wait=True)  # the catch-up job has ended
+            assert rec.runs == [] and not rec.started.is_set() and rec.last_run is None
+    finally:
+        scheduler.shutdown()
+
+
+def test_sync_now_runs_on_an_empty_installation_too():
+    """Only scheduled runs wait for something to sync: a person asking is told what is missing."""
+    rec = Recorder()
+    scheduler = SyncScheduler(rec.run, settings=ScheduleSettings(enabled=False), last_run=lambda: None,
+                              set_last_run=lambda when: None, on_finished=rec.done, ready=lambda: False)
+    scheduler.start()
+    try:
+        assert scheduler.sync_now(ALL)
+        assert rec.finished.wait(10) and rec.runs == [ALL]
+    finally:
+        scheduler.shutdown()

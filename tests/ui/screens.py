@@ -2,8 +2,9 @@
 
     python -m tests.ui.screens OUT_DIR [--dark]
 
-writes companies.png, company.png and mapping-dialog.png (the docs keep
-them in docs/screenshots/), and prints what it measured as JSON. The tests
+writes companies.png, company.png and mapping-dialog.png of a seeded world
+and prints what it measured as JSON (docs/screenshots/ holds the demo's
+pictures instead: tests/ui/demo_screens.py). The tests
 run it in a subprocess at 150 % (QT_SCALE_FACTOR) and in a dark palette.
 """
 
@@ -112,7 +113,7 @@ def capture(context, out: Path, settings_path: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0]) if argv else Path("docs/screenshots")
+    out = Path(argv[0]) if argv else Path("screens")
     keyring.set_keyring(MemoryKeyring())
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if "--dark" in argv:

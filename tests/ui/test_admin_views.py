@@ -16,6 +16,7 @@ from app.billing.types import RowKey
 from app.models.records import HeldStatus
 from app.models.repositories import Approvals
 from app.services.review import ref
+from app.ui.formatting import money
 from app.ui.views.approvals import COL_CHANGE, ApprovalsView
 from app.ui.views.exclusions import ExclusionsView
 from app.ui.views.exclusions_cancel import CancelLinesDialog
@@ -164,6 +165,13 @@ def test_the_approvals_model_passes_the_model_tester(qtbot, qtmodeltester, conte
 # -- history ------------------------------------------------------------------------------------
 
 
+def type_day(qtbot, field, text: str) -> None:
+    """Type a day into a date field and press Enter."""
+    field.selectAll()
+    qtbot.keyClicks(field, text)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+
+
 def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, tasks, world):
     audit = context.audit
     contoso, fabrikam = world.contoso, world.fabrikam
@@ -185,16 +193,16 @@ def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, 
     view.product.setCurrentIndex(view.product.findData(ref(contoso.connection_id, bp.id)))
     view.product.activated.emit(view.product.currentIndex())
     qtbot.waitUntil(lambda: view.model.rowCount() == 2)
-    view.since.setDate(view.since.date().fromString("2026-03-02", "yyyy-MM-dd"))
     view.use_since.setChecked(True)
+    type_day(qtbot, view.since, "2 Mar 2026")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1)
     assert view.model.index(0, COL_ACTION).data() == "set quantity"
     assert view.model.index(0, COL_COMPANY).data() == "Contoso Ltd"
     view.company.setCurrentIndex(0)
     view.product.setCurrentIndex(0)
     view.agreement.setCurrentIndex(view.agreement.findData(ref(fabrikam.connection_id, agreement_f)))
-    view.until.setDate(view.until.date().fromString("2026-03-05", "yyyy-MM-dd"))
     view.use_until.setChecked(True)
+    type_day(qtbot, view.until, "2026-03-05")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1 and view.model.index(0, COL_COMPANY).data() == "Fabrikam Inc")
     view.use_since.setChecked(False)
     view.use_until.setChecked(False)
@@ -217,10 +225,10 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     assert (premium.purchased, premium.assigned, premium.billed, premium.unbilled) == (10, 8, 6, 2)
     assert premium.leakage == Decimal("44.00")
     assert rows[(CONTOSO_TENANT, FLOW_FREE)].status == "free or trial: exclude it"
-    assert "2 seats unbilled, worth 44.00 a month" in view.totals.text()
+    assert f"2 seats unbilled, worth {money(Decimal('44.00'), 'USD')} a month" in view.totals.text()
     position = view.rows.rows().index(premium)
     assert view.rows.index(position, COL_UNBILLED).data() == "2"
-    assert view.rows.index(position, COL_LEAKAGE).data() == "44.00"
+    assert view.rows.index(position, COL_LEAKAGE).data() == money(Decimal("44.00"), "USD")
     assert view.rows.index(position, COL_STATUS).data() == "unbilled seats"
     assert view.rows.index(position, COL_LICENSE).data(Qt.ItemDataRole.BackgroundRole) is not None
 
@@ -233,7 +241,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     assert set(orphans) == {str(world.duplicate), str(world.stale)}
     assert orphans[str(world.duplicate)].reason.startswith("not seatsync's")
     assert orphans[str(world.stale)].reason == "seatsync line whose license is no longer mapped"
-    assert "69.00 a month" in view.totals.text()
+    assert f"{money(Decimal('69.00'), 'USD')} a month" in view.totals.text()
     view.grab().save("/tmp/reports.png")
     view.tabs.setCurrentIndex(2)
     view.grab().save("/tmp/reports-orphans.png")

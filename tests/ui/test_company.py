@@ -17,6 +17,7 @@ from app.services.company_rows import MISSING_PROFILE, LicenseRow, SubscriptionR
 from app.services.psa.fake import FakePsa
 from app.services.sync.service import SyncService
 from app.ui.dialogs.mapping import MappingDialog
+from app.ui.formatting import money
 from app.ui.views.companies import CompaniesView
 from app.ui.views.license_model import (
     ASSIGNED,
@@ -24,6 +25,7 @@ from app.ui.views.license_model import (
     MAPPING,
     PURCHASED,
     ROW_ROLE,
+    TERM,
     UNASSIGNED,
     LicenseTreeModel,
 )
@@ -97,7 +99,7 @@ def test_opening_a_company_shows_its_licenses_with_the_right_counts(page):
     assert page.title.text() == "Contoso Dental"
     assert "3 license(s) need a billing profile" in page.subtitle.text()
     annual = index_of(page, SPB, 0, "s-annual").data(ROW_ROLE)
-    assert page.model.data(page.proxy.mapToSource(index_of(page, SPB, 5, "s-annual"))) == \
+    assert page.model.data(page.proxy.mapToSource(index_of(page, SPB, TERM, "s-annual"))) == \
         "Annual commitment · billed monthly"
     assert annual.subscription.renewal_date.isoformat() == "2027-04-01"
 
@@ -234,8 +236,9 @@ def test_sync_now_for_this_company_shows_progress_and_what_changed_in_the_psa(qt
     qtbot.waitUntil(lambda: page.result.isVisibleTo(page), timeout=10000)
     assert page.result.headline.text() == "Synced: 2 change(s) written in the PSA"
     assert page.result.body.text().splitlines() == [
-        "Prorate line: +23 Microsoft 365 Business Premium, 16 Nov 2026 – 30 Nov 2026 = 253.00",
-        "New line: 23 × Microsoft 365 Business Premium on Contoso - Managed 365, from 01 Dec 2026",
+        "Prorate line: +23 Microsoft 365 Business Premium, 16 Nov 2026 – 30 Nov 2026 = "
+        f"{money(Decimal('253.00'), 'USD')}",
+        "New line: 23 × Microsoft 365 Business Premium on Contoso - Managed 365, from 1 Dec 2026",
     ]
     assert not page.progress.isVisibleTo(page) and page.sync_button.isEnabled()
     assert sorted(line.quantity for line in psa.list_lines(agreement_id)) == [23, 23]

@@ -33,6 +33,7 @@ from app.services.settings import ApprovalPolicy, Settings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
+from app.ui.formatting import money
 from app.ui.views.history import COL_ACTION, COL_AFTER, COL_AFTER_AMOUNT
 from app.ui.views.license_model import MAPPING
 from app.ui.views.quick_map import QuickMapEditor
@@ -222,7 +223,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     qtbot.mouseClick(profiles.new_button, Qt.MouseButton.LeftButton)
     qtbot.keyClicks(profiles.editor.name, "M365 BP - Monthly 2026")
     profiles.editor.product.setCurrentIndex(profiles.editor.product.findText("M365-BP", Qt.MatchFlag.MatchContains))
-    assert profiles.editor.psa_price.text() == "22.00 USD"
+    assert profiles.editor.psa_price.text() == money(Decimal("22.00"), "USD")
     qtbot.mouseClick(profiles.editor.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: profiles.model.rowCount() == 1, timeout=10000)
     qtbot.mouseClick(profiles.bulk_button, Qt.MouseButton.LeftButton)
@@ -334,7 +335,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
                                 for r in range(history.model.rowCount())), timeout=10000)
     shown = [[history.model.index(r, c).data() for c in (COL_ACTION, COL_AFTER, COL_AFTER_AMOUNT)]
              for r in range(history.model.rowCount())]
-    assert ["add prorate", "3", "34.06"] in shown  # the three seats, for 16 of March's 31 days
+    assert ["add prorate", "3", money(Decimal("34.06"), "USD")] in shown  # the three seats, for 16 of March's 31 days
 
     # 9. Hold decreases (Settings), then four seats are unassigned: the decrease waits for a person.
     window.show_view("settings")

@@ -9,7 +9,8 @@ with the reason, and Contoso Labs' page shows the tenant's licenses.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.billing.types import FilterField, Mapping, UserFilter
 from app.ui.dialogs.links import COL_USERS, LinksDialog
@@ -52,7 +53,28 @@ def set_users(qtbot, dialog, field_text: str, value: str) -> None:
     qtbot.keyClicks(dialog.value, value)
 
 
+def answer(button: QMessageBox.StandardButton, asked: list[str] | None = None) -> None:
+    """Answer the confirmation the next click opens by clicking ``button`` in it (its text goes to ``asked``)."""
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox), box
+        if asked is not None:
+            asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, click)
+
+
+def pick_tenant(dialog, name: str) -> None:
+    """Choose the tenant in the list (its item may say where it is billed already)."""
+    combo = dialog.tenant
+    index = next(n for n in range(combo.count()) if combo.itemText(n).startswith(name))
+    combo.setCurrentIndex(index)
+
+
 def press(qtbot, dialog, button) -> None:
+    if button is dialog.add_button:
+        answer(QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(dialog.loaded, timeout=5000):
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
@@ -66,8 +88,10 @@ def test_a_tenant_split_between_two_companies_by_office(qtbot, page, contoso, co
     assert not dialog.change_button.isEnabled()
 
     # A second company beside a link for all users would bill York twice: refused, nothing changes.
+    pick_tenant(dialog, "Contoso Dental")
     pick(qtbot, dialog.company, "Contoso Labs")
     set_users(qtbot, dialog, "Users whose office is", "York")
+    answer(QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.messages.isVisible() and "bills all its users to Contoso Dental"
                     in dialog.messages.label.text(), timeout=5000)
@@ -91,6 +115,7 @@ def test_a_tenant_split_between_two_companies_by_office(qtbot, page, contoso, co
 
     # A department filter beside office ones could match one user twice: refused with the reason.
     set_users(qtbot, dialog, "Users whose department is", "Sales")
+    answer(QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "filter on department and office" in dialog.messages.label.text(), timeout=5000)
     assert dialog.model.rowCount() == 2

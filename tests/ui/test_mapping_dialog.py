@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
 from app.services.company_rows import MappingChoices, MappingInputs, Target
 from app.ui.dialogs.mapping import MappingDialog
+from app.ui.formatting import money
 from tests.ui.seed import EXCHANGE, SPB, TODAY, lic, users
 
 
@@ -54,6 +56,10 @@ def type_number(qtbot, spin, value: int) -> None:
     qtbot.keyClicks(spin.lineEdit(), str(value))
 
 
+def usd(amount: str) -> str:
+    return html.escape(money(Decimal(amount), "USD"))
+
+
 def agreements(dialog) -> list[str]:
     return [dialog.agreement.itemText(n) for n in range(dialog.agreement.count()) if dialog.agreement.itemData(n)]
 
@@ -73,7 +79,8 @@ def test_usernames_included_and_minimum_quantity_show_the_right_preview(qtbot, d
     prorate = preview.lines[1]
     assert (prorate.kind, prorate.amount) == ("prorate", Decimal("132.00"))  # 12 × 22.00 × 15/30 days
     shown = dialog.preview_label.text()
-    assert "12 × 22.00 = 264.00 / month" in shown and "14 assigned; − 2 included; at least 10 → 12 seats" in shown
+    assert f"12 × {usd('22.00')} = {usd('264.00')} a month" in shown  # money as money, in the user's locale
+    assert "14 assigned; − 2 included; at least 10 → 12 seats" in shown
     assert "user000@contoso.example" in shown
     # The minimum wins when fewer seats are left to bill.
     with qtbot.waitSignal(dialog.preview_updated, timeout=3000) as blocker:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.billing.types import Agreement, BillingOption, BillingProfile, PriceKind, PricePolicy, Product
 from app.services.profiles import ProfileService, effective_price
+from app.ui.formatting import money
 from app.ui.views.profiles import COL_NAME, COL_POLICY, COL_UNIT_PRICE, ProfilesView
 from app.ui.views.profiles_bulk import BulkProfilesDialog
 from app.ui.views.tables import selected_rows
@@ -43,22 +44,26 @@ def make_view(qtbot, context, tasks) -> ProfilesView:
     return view
 
 
+def usd(amount: str | Decimal) -> str:
+    return money(Decimal(amount), "USD")
+
+
 def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, context, tasks, connection):
     view = make_view(qtbot, context, tasks)
     qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
     editor = view.editor
     qtbot.keyClicks(editor.name, "M365 Business Premium - Annual/Monthly 2026")
     editor.product.setCurrentIndex(editor.product.findData("900"))
-    assert editor.psa_price.text() == "22.00 USD"
+    assert editor.psa_price.text() == usd("22.00")
     editor.kind.setCurrentIndex(editor.kind.findData(PriceKind.PERCENT))
     qtbot.keyClicks(editor.percent, "10")
-    assert editor.effective.text().startswith("24.20 USD per seat")
+    assert editor.effective.text().startswith(f"{usd('24.20')} per seat")
     assert "PSA price + 10 %" in editor.effective.text()
     qtbot.keyClick(editor.percent, Qt.Key.Key_Backspace)
     qtbot.keyClick(editor.percent, Qt.Key.Key_Backspace)
     qtbot.keyClicks(editor.percent, "-12.5")
     expected = PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("-12.5")).unit_price(Decimal("22.00"))
-    assert editor.effective.text().startswith(f"{expected} USD")  # 19.25, the core's own rounding
+    assert editor.effective.text().startswith(usd(expected))  # 19.25, the core's own rounding
     editor.types.item(0).setCheckState(Qt.CheckState.Checked)  # "Licensing"
     view.grab().save("/tmp/profiles-edit.png")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
@@ -67,7 +72,7 @@ def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, cont
     assert saved.name == "M365 Business Premium - Annual/Monthly 2026"
     assert saved.price == PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("-12.5"))
     assert saved.allowed_agreement_types == frozenset({"Licensing"})
-    assert view.model.index(0, COL_UNIT_PRICE).data() == "19.25"
+    assert view.model.index(0, COL_UNIT_PRICE).data() == usd("19.25")
     assert view.model.index(0, COL_POLICY).data() == "PSA price − 12.5 %"
     assert not editor.dirty
 
@@ -80,7 +85,8 @@ def test_a_bad_number_is_named_and_nothing_is_lost(qtbot, context, tasks, connec
     editor.kind.setCurrentIndex(editor.kind.findData(PriceKind.FIXED))
     qtbot.keyClicks(editor.fixed, "twelve")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    assert "the fixed price must be a number" in editor.error.text()
+    assert "The fixed price must be a number such as 12.50, not “twelve”" in editor.error.text()
+    assert editor.fixed.message.isVisible() and "“twelve”" in editor.fixed.message.text()
     assert editor.name.text() == "Fixed" and editor.fixed.text() == "twelve"
     assert context.profiles.all() == []
 
@@ -94,7 +100,7 @@ def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, task
     qtbot.mouseClick(dialog.all_button, Qt.MouseButton.LeftButton)
     assert sorted(r.product.id for r in dialog.model.checked_rows()) == ["900", "901"]
     dialog.kind.setCurrentIndex(dialog.kind.findData(PriceKind.FIXED))
-    qtbot.keyClicks(dialog.value, "20")
+    qtbot.keyClicks(dialog.fixed, "20")
     dialog.option.setCurrentIndex(dialog.option.findData(BillingOption.NO_CHARGE))
     dialog.grab().save("/tmp/profiles-bulk.png")
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
@@ -146,6 +152,6 @@ def test_the_profiles_model_passes_the_model_tester(qtbot, qtmodeltester, contex
     qtmodeltester.check(view.proxy)
     view.table.sortByColumn(COL_UNIT_PRICE, Qt.SortOrder.DescendingOrder)
     prices = [view.proxy.index(r, COL_UNIT_PRICE).data() for r in range(3)]
-    assert prices == ["23.10", "13.13", "4.20"]
+    assert prices == [usd("23.10"), usd("13.13"), usd("4.20")]
     view.table.selectRow(0)
     view.grab().save("/tmp/profiles.png")

@@ -336,11 +336,13 @@ def test_secrets_are_masked_in_the_log_file():
     assert record.getMessage() == "login with password=••• token: •••"
 
 
-@pytest.mark.parametrize("error, says", [
-    (DatabaseTooNew("(schema version 9)"), "Install the latest seatsync"),
-    (NoKeyringBackend("Install a Secret Service provider such as GNOME Keyring"), "GNOME Keyring"),
+@pytest.mark.parametrize("error, says, code", [
+    (DatabaseTooNew("(schema version 9)"), "Install the latest seatsync", 3),
+    (NoKeyringBackend("Install a Secret Service provider such as GNOME Keyring"), "GNOME Keyring", 1),
 ])
-def test_start_up_stops_with_a_clear_message_when_the_data_cannot_be_used(monkeypatch, data_dir, error, says):
+def test_start_up_stops_with_a_clear_message_when_the_data_cannot_be_used(monkeypatch, data_dir, error, says,
+                                                                          code):
+    """The exit codes are the README's: 3 for a database from a newer seatsync, 1 for a failure it explains."""
     shown_messages = []
 
     def refuse():
@@ -348,7 +350,7 @@ def test_start_up_stops_with_a_clear_message_when_the_data_cannot_be_used(monkey
 
     monkeypatch.setattr(app_module, "_open", refuse)
     monkeypatch.setattr(app_module, "fatal_message", lambda title, text: shown_messages.append((title, text)))
-    assert run_window(["seatsync"]) == app_module.EXIT_FATAL
+    assert run_window(["seatsync"]) == code
     [(title, text)] = shown_messages
     assert says in text
 

@@ -14,6 +14,7 @@ from app.models.repositories.inventory import Inventory
 from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
 from app.models.repositories.mappings import Exclusions, Mappings
+from app.models.repositories.outcomes import SyncOutcomes
 from app.models.repositories.runs import SyncRuns
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "MicrosoftConnections",
     "Profiles",
     "PsaConnections",
+    "SyncOutcomes",
     "SyncRuns",
     "Tenants",
 ]

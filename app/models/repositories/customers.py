@@ -9,6 +9,7 @@ from app.billing.types import FilterField, UserFilter
 from app.models.connections import PsaCompany, PsaConnection, Tenant, TenantCompany
 from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
 from app.models.repositories._base import Repository
+from app.models.sync import TenantSyncOutcome
 
 
 class CompanyLike(Protocol):
@@ -140,8 +141,11 @@ class Tenants(Repository):
         Tenant.update(consent_status=status.value).where(Tenant.id == tenant_row(tenant_id).id).execute()
 
     def remove(self, tenant_id: str) -> None:
-        """Remove the tenant with its links, mappings, exclusions and snapshots (the audit stays)."""
-        tenant_row(tenant_id).delete_instance()
+        """Remove the tenant with its links, mappings, exclusions, snapshots and last sync outcome (the audit
+        stays)."""
+        with self.atomic():
+            tenant_row(tenant_id).delete_instance()
+            TenantSyncOutcome.delete().where(TenantSyncOutcome.tenant_id == tenant_id).execute()
 
     # --- tenant <-> company -------------------------------------------------
 

@@ -177,11 +177,12 @@ class Scenario:
             return sub
 
     def add_sku(self, tenant_id: str, sku: str, seats: int, *, assigned: int = 0, term: str = "P1M",
-                billing_cycle: str = "monthly") -> SandboxSubscription:
-        """A new subscription (a SKU the tenant may not have had), bought today."""
+                billing_cycle: str = "monthly", bought: date | None = None) -> SandboxSubscription:
+        """A new subscription (a SKU the tenant may not have had), bought today (or on ``bought``)."""
         with self.lock:
             t = self._tenant(tenant_id)
-            sub = _subscription(self.rng, self.catalogue, sku, seats, term, billing_cycle, self.today, self.today)
+            sub = _subscription(self.rng, self.catalogue, sku, seats, term, billing_cycle, bought or self.today,
+                                self.today)
             t.subscriptions.append(sub)
             if assigned:
                 self.assign(tenant_id, sub.sku_id, assigned)

@@ -4,6 +4,12 @@
 would apply; ``sync`` holds the tenant's lock (across processes, through the
 store) for the whole run, settles what an earlier run left unknown, and
 never lets one tenant's failure reach another (``run_many``).
+
+``run_many`` also stops a run early, never in the middle of a tenant: when
+asked to (its ``cancel`` flag, checked before each tenant starts), and when
+the PSA is clearly down (``PsaBreaker``: after a few tenants in a row found
+it not answering, no further call is sent to it). The tenants not started
+are reported as not synced, with the reason.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from app.billing.types import Agreement, Line, Mapping, Product, TenantInventory
 from app.billing.written import WriteLog, read_problems, write_log
 from app.errors import SeatsyncError
 from app.models.database import DatabaseFailed
-from app.services.psa.port import PsaPort
+from app.services.psa.port import PsaPort, PsaUnavailable, PsaUnreadableAnswer
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
 from app.services.sync.inventory import LicensesGone
@@ -88,6 +94,12 @@ class TenantResult:
     error: str = ""
     #: The database failed: the run ends here (every other tenant would fail alike).
     fatal: bool = False
+    #: The companies the tenant bills (their names), for a person reading the result.
+    company: str = ""
+    #: Why the run never started this tenant (cancelled, the PSA not answering, the database failed).
+    not_synced: str = ""
+    #: The tenant failed because the PSA did not answer it: what happened, in a few words.
+    psa_down: str = ""
 
     @property
     def writes(self) -> int:
@@ -270,22 +282,136 @@ def _findings_of(error: SeatsyncError) -> list[Finding]:
     return list(error.findings) if isinstance(error, PartialRead) else []
 
 
+#: Why a tenant was not synced when the run was cancelled before it started.
+CANCELLED = "cancelled"
+#: ... when seatsync's database failed on an earlier tenant of the run.
+DATABASE_FAILED = "seatsync's database failed earlier in this run"
+#: How many tenants in a row must find the PSA not answering before a run stops calling it.
+BREAKER_THRESHOLD = 3
+
+
+class PsaNotAnswering(PsaUnavailable):
+    """The PSA is not answering, so seatsync sent it nothing more in this sync."""
+
+
+def _outage(error: PsaUnavailable) -> str:
+    """What went wrong reaching the PSA, in a few words."""
+    return getattr(error.__cause__, "reason", "") or error.detail.strip().strip("()") or "no answer"
+
+
+class PsaBreaker:
+    """Stops calling a PSA that is clearly down, for the rest of one run.
+
+    Every call to the PSA goes through ``guard(psa)``. A tenant that failed
+    after a call to the PSA found it not answering (no connection, a
+    timeout, a server error, throttling beyond the retries) counts against
+    it; any other tenant (synced, or failed for another reason: Microsoft
+    refusing it, the PSA refusing a record) clears the count. After
+    ``threshold`` tenants in a row the breaker opens: every further call is
+    refused before it is sent (``PsaNotAnswering``), and ``run_many`` starts
+    no further tenant.
+    """
+
+    def __init__(self, name: str, *, threshold: int = BREAKER_THRESHOLD) -> None:
+        self.name = name
+        self.threshold = threshold
+        #: Why the breaker opened ("" while it is closed).
+        self.reason = ""
+        self._lock = threading.Lock()
+        self._streak = 0
+        self._met = threading.local()  # the outage the tenant on this thread met
+
+    @property
+    def open(self) -> bool:
+        return bool(self.reason)
+
+    @property
+    def not_answering(self) -> str:
+        return f"{self.name} is not answering ({self.reason})"
+
+    def guard(self, psa: PsaPort) -> PsaPort:
+        """``psa`` with every call watched by this breaker, and refused once it is open."""
+        return _GuardedPsa(psa, self)  # type: ignore[return-value]
+
+    def begin(self) -> None:
+        """A tenant starts on this thread."""
+        self._met.reason = ""
+
+    def end(self, result: TenantResult) -> None:
+        """The tenant on this thread ended with ``result``."""
+        outage = getattr(self._met, "reason", "") if result.status is Status.FAILED else ""
+        result.psa_down = outage
+        with self._lock:
+            self._streak = self._streak + 1 if outage else 0
+            if self._streak >= self.threshold and not self.reason:
+                self.reason = outage
+                log.warning("%s: no further call is sent to it in this sync", self.not_answering)
+
+    def _before_call(self) -> None:
+        if self.reason:
+            self._met.reason = self.reason
+            raise PsaNotAnswering(f"({self.not_answering})")
+
+    def _failed(self, error: PsaUnavailable) -> None:
+        if not isinstance(error, PsaUnreadableAnswer):  # an answer came: it could not be read
+            self._met.reason = _outage(error)
+
+
+class _GuardedPsa:
+    """A PSA port whose every call goes through a breaker (names and capabilities pass through)."""
+
+    def __init__(self, psa: PsaPort, breaker: PsaBreaker) -> None:
+        self._psa = psa
+        self._breaker = breaker
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        value = getattr(self._psa, name)
+        if not callable(value):
+            return value
+        breaker = self._breaker
+
+        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            breaker._before_call()
+            try:
+                return value(*args, **kwargs)
+            except PsaUnavailable as error:
+                breaker._failed(error)
+                raise
+
+        return call
+
+
 def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8, dry_run: bool = False,
-             progress: Callable[[TenantResult], None] | None = None) -> list[TenantResult]:
+             progress: Callable[[TenantResult], None] | None = None, cancel: threading.Event | None = None,
+             breaker: PsaBreaker | None = None) -> list[TenantResult]:
     """Sync (or plan) many tenants in parallel; one tenant's failure never stops another.
 
-    A failure of seatsync's own database does: the tenants not yet started are
-    reported as not synced, since every one of them would fail alike.
+    What stops the run, between tenants and never in the middle of one, is
+    reported on each tenant not yet started (``not_synced``): a failure of
+    seatsync's own database (every other tenant would fail alike); ``cancel``
+    being set; ``breaker`` (the one guarding ``engine``'s PSA) opening.
     """
     ids = list(tenant_ids)
     step = engine.dry_run if dry_run else engine.sync
     stopped = threading.Event()
 
-    def one(tenant_id: str) -> TenantResult:
+    def why_not() -> str:
         if stopped.is_set():
-            return TenantResult(tenant_id=tenant_id, status=Status.FAILED,
-                                error="not synced: seatsync's database failed earlier in this run")
+            return DATABASE_FAILED
+        if cancel is not None and cancel.is_set():
+            return CANCELLED
+        return breaker.not_answering if breaker is not None and breaker.open else ""
+
+    def one(tenant_id: str) -> TenantResult:
+        why = why_not()
+        if why:
+            return TenantResult(tenant_id=tenant_id, status=Status.FAILED, error=f"not synced: {why}",
+                                not_synced=why)
+        if breaker is not None:
+            breaker.begin()
         result = step(tenant_id)
+        if breaker is not None:
+            breaker.end(result)
         if result.fatal:
             stopped.set()
         return result

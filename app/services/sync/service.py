@@ -3,7 +3,11 @@ scheduler and the headless commands all call.
 
 Each PSA connection gets its own engine; a tenant is synced by the engine
 of every connection its mappings bill to (usually one), with only that
-connection's mappings. Every run is recorded with its counts.
+connection's mappings, and its own breaker (``PsaBreaker``: a PSA that is
+clearly down is not called again in the run). A run may be cancelled (its
+``cancel`` flag): the tenants started finish, the others are not synced.
+Every run is recorded with its counts and what failed, in words, each
+reason once (``RunSummary.problems``).
 """
 
 from __future__ import annotations
@@ -11,16 +15,27 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+import threading
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import DatabaseFailed, database_errors
-from app.models.records import RunStatus
+from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.services.sync.db_store import DbSyncStore
-from app.services.sync.engine import InventoryFetcher, Status, SyncEngine, TenantResult, run_many
+from app.services.psa.factory import KINDS
+from app.services.signin_codes import in_words
+from app.services.sync.engine import (
+    CANCELLED,
+    InventoryFetcher,
+    PsaBreaker,
+    Status,
+    SyncEngine,
+    TenantResult,
+    run_many,
+)
 from app.services.sync.store import AuditRecord, TenantSetup
 
 log = logging.getLogger(__name__)
@@ -29,11 +44,25 @@ if TYPE_CHECKING:
     from app.bootstrap import Context
 
 
+def who(result: TenantResult) -> str:
+    """The result's company (or tenant), as a person knows it."""
+    return result.company or result.name or result.tenant_id
+
+
+def companies(count: int) -> str:
+    return f"{count} compan{'y' if count == 1 else 'ies'}"
+
+
 @dataclass(frozen=True)
 class RunSummary:
     results: tuple[TenantResult, ...]
     dry_run: bool = False
     run_id: int | None = None
+    #: When the run started.
+    started_at: datetime | None = None
+    #: Why the run stopped early, each reason once, with the tenants it left unsynced (a PSA that stopped
+    #: answering: with those that failed on it too).
+    stops: tuple[tuple[str, tuple[TenantResult, ...]], ...] = ()
 
     @property
     def writes(self) -> int:
@@ -54,6 +83,26 @@ class RunSummary:
     @property
     def findings(self) -> int:
         return sum(len(r.findings) for r in self.results)
+
+    @property
+    def cancelled(self) -> bool:
+        return any(r.not_synced == CANCELLED for r in self.results)
+
+    @property
+    def not_synced(self) -> tuple[TenantResult, ...]:
+        return tuple(r for r in self.results if r.not_synced)
+
+    @property
+    def own_failures(self) -> tuple[TenantResult, ...]:
+        """The failed tenants no stop of the run explains: each with its own error."""
+        explained = {id(r) for _, group in self.stops for r in group}
+        return tuple(r for r in self.failed if id(r) not in explained)
+
+    def problems(self) -> list[str]:
+        """What went wrong, in words: why the run stopped (once), then each other failure."""
+        said = [f"{'the sync was ' if reason == CANCELLED else ''}{reason}: {companies(len(group))} not synced"
+                for reason, group in self.stops]
+        return said + [f"{who(r)}: {in_words(r.error)}" for r in self.own_failures]
 
 
 class _ConnectionStore:
@@ -108,30 +157,65 @@ class SyncService:
 
         return fetch
 
-    def engine(self, connection_id: int, actor: str) -> SyncEngine:
+    def ready(self) -> bool:
+        """Whether there is something to sync: a PSA connection, and a company linked to a tenant with a
+        mapping."""
+        ctx = self.context
+        if not ctx.psa_connections.all():
+            return False
+        mapped = {m.tenant_id for m in ctx.mappings.all()}
+        return any(link.tenant_id in mapped for link in ctx.tenants.all_links())
+
+    def psa_name(self, connection_id: int) -> str:
+        """The PSA of a connection as a person knows it: "ConnectWise PSA", with the connection's name when
+        there are several."""
+        connections = self.context.psa_connections.all()
+        record = next((c for c in connections if c.id == connection_id), None)
+        if record is None:
+            return "the PSA"
+        kind = KINDS[record.kind].label if record.kind in KINDS else record.kind
+        return f"{kind} ({record.name})" if len(connections) > 1 else kind
+
+    def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None) -> SyncEngine:
         profiles = {p.id for p in self.context.profiles.all(connection_id)}
         store = _ConnectionStore(DbSyncStore(self.context.settings, now=self.context.now), profiles, connection_id)
-        return SyncEngine(psa=self.context.psa(connection_id), fetch_inventory=self._inventory_fetcher(),
-                          store=store, actor=actor, today=self.today, now=self.context.now)
+        psa = self.context.psa(connection_id)
+        return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
+                          fetch_inventory=self._inventory_fetcher(), store=store, actor=actor, today=self.today,
+                          now=self.context.now)
 
     def run(self, company_id: int | None = None, *, dry_run: bool = False, actor: str = "seatsync",
-            trigger: str = "manual", progress: Callable[[TenantResult], None] | None = None) -> RunSummary:
+            trigger: str = "manual", progress: Callable[[TenantResult], None] | None = None,
+            cancel: threading.Event | None = None) -> RunSummary:
+        """Sync (or plan) the tenants of one company or all; ``cancel``, once set, starts no further tenant."""
         if not self.context.psa_connections.all():
             raise ConfigurationError("no PSA connection to plan against; add one in Settings (or try "
                                      "`python main.py plan --example`)")
         targets = self.targets(company_id)
+        started = self.context.now()
         run = None if dry_run else self.context.runs.start(
-            trigger=trigger, scope="all" if company_id is None else f"company:{company_id}")
+            trigger=trigger, scope="all" if company_id is None else f"company:{company_id}", at=started)
         results: list[TenantResult] = []
+        stops: dict[str, list[TenantResult]] = defaultdict(list)
         try:
             for connection_id, tenant_ids in targets.items():
-                results += run_many(self.engine(connection_id, actor), tenant_ids, workers=self.workers,
-                                    dry_run=dry_run, progress=progress)
+                breaker = PsaBreaker(self.psa_name(connection_id))
+                done = self._named(run_many(self.engine(connection_id, actor, breaker), tenant_ids,
+                                            workers=self.workers, dry_run=dry_run, progress=progress,
+                                            cancel=cancel, breaker=breaker))
+                if breaker.open:
+                    stops[breaker.not_answering] += [r for r in done if r.psa_down]
+                for r in done:
+                    if r.not_synced:
+                        stops[r.not_synced].append(r)
+                results += done
         except BaseException as error:
             if run is not None:
                 self.context.runs.finish(run.id, status=RunStatus.FAILED, error=str(error))
             raise
-        summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None)
+        summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None,
+                             started_at=started,
+                             stops=tuple((why, tuple(group)) for why, group in stops.items() if group))
         if run is not None:
             try:
                 with database_errors():
@@ -140,15 +224,57 @@ class SyncService:
                 log.warning("the run's record could not be written", exc_info=True)
         return summary
 
+    def _named(self, results: list[TenantResult]) -> list[TenantResult]:
+        """Each result with its tenant's name and its companies' names (those the run never started lack
+        them)."""
+        try:
+            with database_errors():
+                names = {t.tenant_id: t.name for t in self.context.tenants.all()}
+                links = self.context.tenants.all_links()
+        except DatabaseFailed:  # the results still reach the person, named as the engine named them
+            return results
+        billed: dict[str, list[str]] = defaultdict(list)
+        for link in links:
+            if link.company_name not in billed[link.tenant_id]:
+                billed[link.tenant_id].append(link.company_name)
+        return [replace(r, name=r.name or names.get(r.tenant_id, ""),
+                        company=r.company or ", ".join(billed.get(r.tenant_id, ()))) for r in results]
+
     def _finish(self, run_id: int, summary: RunSummary) -> None:
         results, failed = summary.results, summary.failed
-        status = (RunStatus.SUCCEEDED if not failed
+        status = (RunStatus.CANCELLED if summary.cancelled else RunStatus.SUCCEEDED if not failed
                   else RunStatus.FAILED if len(failed) == len(results) else RunStatus.PARTIAL)
-        self.context.runs.finish(
-            run_id, status=status, error="; ".join(f"{r.name or r.tenant_id}: {r.error}" for r in failed),
-            operations_planned=summary.planned, operations_applied=summary.writes,
-            operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
-            findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
+        at = self.context.now()
+        with self.context.runs.atomic():  # the run's record and its tenants' outcomes, both or neither
+            self.context.runs.finish(
+                run_id, status=status, error="; ".join(summary.problems()), at=at,
+                operations_planned=summary.planned, operations_applied=summary.writes,
+                operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
+                findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
+            self.context.sync_outcomes.record(self._outcomes(run_id, results, at))
+
+    @staticmethod
+    def _outcomes(run_id: int, results: tuple[TenantResult, ...], at: datetime) -> list[SyncOutcomeRecord]:
+        """Each tenant's outcome of the run, its results through every PSA connection taken together. A tenant
+        the run did not sync (not started, or another sync of it was running) is not synced: the store keeps
+        its previous outcome."""
+        by_tenant: dict[str, list[TenantResult]] = defaultdict(list)
+        for result in results:
+            by_tenant[result.tenant_id].append(result)
+        outcomes = []
+        for tenant_id, group in by_tenant.items():
+            synced = [r for r in group if not r.not_synced and r.status is not Status.BUSY]
+            if not synced:
+                outcomes.append(SyncOutcomeRecord(tenant_id=tenant_id, status=SyncOutcome.NOT_SYNCED, finished_at=at,
+                                                  sync_run_id=run_id, error="; ".join(dict.fromkeys(
+                                                      r.error for r in group if r.error))))
+                continue
+            bad = [r for r in synced if r.status is Status.FAILED or r.failed]
+            outcomes.append(SyncOutcomeRecord(
+                tenant_id=tenant_id, status=SyncOutcome.FAILED if bad else SyncOutcome.OK, finished_at=at,
+                sync_run_id=run_id, writes=sum(r.writes for r in synced),
+                error="; ".join(dict.fromkeys(in_words(r.error) for r in bad if r.error))))
+        return outcomes
 
     def sync(self, company_id: int | None = None, **kw) -> RunSummary:
         return self.run(company_id, dry_run=False, **kw)

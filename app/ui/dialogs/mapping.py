@@ -8,17 +8,21 @@ typing), on the UI thread: it is pure and reads nothing.
 
 ``MappingDialog.ask(parent, inputs) -> Mapping | None`` opens it modally;
 tests open it without ``ask`` and drive the widgets.
+
+Its numbers and the start date take exactly what was typed: a value that is
+not one (a negative seat count, a day that does not exist) is named beside
+its field and in the line above Save, and Save stays disabled.
 """
 
 from __future__ import annotations
 
 import html
+from datetime import date
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -30,18 +34,21 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
+from app.billing.types import Cycle, FilterField, Mapping, QuantityBasis, UserFilter
 from app.services.company_rows import MappingInputs
-from app.services.mapping_preview import Preview, preview_mapping
+from app.services.mapping_preview import Preview, PreviewLine, preview_mapping
+from app.ui.formatting import money
+from app.ui.widgets.fields import DateField, WholeField
 from app.ui.widgets.plain import PlainLabel, clip
 from app.ui.widgets.tones import follow_palette, muted, style, text_tone, tint, tone
 
 PREVIEW_DELAY_MS = 150
+#: The most seats a count typed here may be.
+MAX_SEATS = 100_000
 FILTER_LABELS = {"": "Every user of the tenant", FilterField.OFFICE: "Office", FilterField.DEPARTMENT: "Department",
                  FilterField.CITY: "City", FilterField.STATE: "State", FilterField.UPN_DOMAIN: "UPN domain"}
 COUNT_LABELS = {"license": "This license's seats", QuantityBasis.UPN_DOMAIN: "Licensed users with a UPN domain",
@@ -91,16 +98,15 @@ class MappingDialog(QDialog):
                 item = QListWidgetItem(f"{lic.name or lic.part_number} ({lic.assigned} assigned)", self.others)
                 item.setData(Qt.ItemDataRole.UserRole, lic.sku_id)
                 item.setCheckState(Qt.CheckState.Unchecked)
-        self.included = self._spin("Seats not billed: the customer's agreement includes them")
-        self.minimum = self._spin("Bill at least this many seats")
+        self.included = self._seats("Included seats", "Seats not billed: the customer's agreement includes them")
+        self.minimum = self._seats("Minimum quantity", "Bill at least this many seats")
         self.usernames = QCheckBox("List the users' names in the line's description", self)
         self.negative = QCheckBox("Credit seats removed mid-period (negative proration)", self)
         self.start = QCheckBox("Start billing on", self)
-        self.start_date = QDateEdit(self)
-        self.start_date.setCalendarPopup(True)
-        self.start_date.setDisplayFormat("dd MMM yyyy")
+        self.start_date = DateField(parent=self)
+        self.start_date.setToolTip("The day billing starts (migrations): type it as 15 Nov 2026 or 2026-11-15")
         today = self.inputs.today
-        self.start_date.setDate(QDate(today.year, today.month, 1))
+        self.start_date.set_day(date(today.year, today.month, 1))
         self.description = QLineEdit(self)
         self.filter_field = QComboBox(self)
         for key, label in FILTER_LABELS.items():
@@ -118,15 +124,15 @@ class MappingDialog(QDialog):
         qform.addRow("", self.unassigned)
         qform.addRow("UPN domain", self.domain)
         qform.addRow("Licenses", self.others)
-        qform.addRow("Included seats", self.included)
-        qform.addRow("Minimum quantity", self.minimum)
+        qform.addRow("Included seats", self.included.holder(self))
+        qform.addRow("Minimum quantity", self.minimum.holder(self))
         qform.addRow("Users", _row(self.filter_field, self.filter_value))
         line = QGroupBox("Line", self)
         lform = QFormLayout(line)
         lform.addRow("Description", self.description)
         lform.addRow("", self.usernames)
         lform.addRow("", self.negative)
-        lform.addRow(self.start, self.start_date)
+        lform.addRow(self.start, self.start_date.holder(self))
         options = QVBoxLayout()
         for box in (what, quantity, line):
             options.addWidget(box)
@@ -171,18 +177,18 @@ class MappingDialog(QDialog):
 
         self.profile.currentIndexChanged.connect(self._profile_changed)
         for signal in (self.agreement.currentIndexChanged, self.count.currentIndexChanged,
-                       self.filter_field.currentIndexChanged, self.included.valueChanged,
-                       self.minimum.valueChanged, self.start_date.dateChanged, self.domain.textChanged,
+                       self.filter_field.currentIndexChanged, self.included.textChanged,
+                       self.minimum.textChanged, self.start_date.textChanged, self.domain.textChanged,
                        self.description.textChanged, self.filter_value.textChanged, self.others.itemChanged):
             signal.connect(self.schedule_preview)
         for box in (self.unassigned, self.usernames, self.negative, self.start):
             box.toggled.connect(self.schedule_preview)
 
-    def _spin(self, tip: str) -> QSpinBox:
-        spin = QSpinBox(self)
-        spin.setRange(0, 100000)
-        spin.setToolTip(tip)
-        return spin
+    def _seats(self, what: str, tip: str) -> WholeField:
+        field = WholeField(what, maximum=MAX_SEATS, parent=self)
+        field.setValue(0)
+        field.setToolTip(tip)
+        return field
 
     def _load(self, mapping: Mapping | None) -> None:
         target = self.inputs.target
@@ -208,7 +214,7 @@ class MappingDialog(QDialog):
             if mapping.start_date_override:
                 day = mapping.start_date_override
                 self.start.setChecked(True)
-                self.start_date.setDate(QDate(day.year, day.month, day.day))
+                self.start_date.set_day(day)
         else:
             self._profile_changed()
         if user_filter is not None:
@@ -258,6 +264,8 @@ class MappingDialog(QDialog):
             found.append("tick the licenses to sum")
         if self.filter_field.currentData() and not self.filter_value.text().strip():
             found.append(f"enter the {self.filter_field.currentText().lower()} of the users to bill")
+        fields = (self.included, self.minimum) + ((self.start_date,) if self.start.isChecked() else ())
+        found += [field.error().rstrip(".") for field in fields if field.error()]
         return found
 
     def _other_skus(self) -> list[str]:
@@ -281,7 +289,7 @@ class MappingDialog(QDialog):
             param = ""
         field = self.filter_field.currentData()
         user_filter = UserFilter(field=FilterField(field), value=self.filter_value.text().strip()) if field else None
-        start = self.start_date.date().toPython() if self.start.isChecked() else None
+        start = self.start_date.value() if self.start.isChecked() else None
         return Mapping(tenant_id=target.tenant_id, sku_id=target.sku_id, subscription_id=target.subscription_id,
                        profile=profile, agreement_id=self.agreement.currentData(), user_filter=user_filter,
                        basis=basis, basis_param=param, usernames_in_description=self.usernames.isChecked(),
@@ -312,7 +320,16 @@ class MappingDialog(QDialog):
         self.preview_updated.emit(self.preview)
 
     def _show_preview(self) -> None:
-        self.preview_label.setText(_preview_html(self.preview, self.inputs.users_note))
+        agreement = self.inputs.choices.agreement(self.agreement.currentData() or "")
+        self.preview_label.setText(_preview_html(self.preview, self.inputs.users_note,
+                                                 agreement.currency if agreement else None,
+                                                 agreement.cycle if agreement else Cycle.MONTHLY))
+
+    def accept(self) -> None:
+        """Save, unless a field changed since the last check and is now refused: then say why and stay open."""
+        self.update_preview()
+        if not self.problems():
+            super().accept()
 
     @classmethod
     def ask(cls, parent: QWidget | None, inputs: MappingInputs) -> Mapping | None:
@@ -332,7 +349,20 @@ def _row(*widgets: QWidget) -> QWidget:
     return holder
 
 
-def _preview_html(preview: Preview, users_note: str) -> str:
+def line_text(line: PreviewLine, currency: str | None, cycle: Cycle = Cycle.MONTHLY) -> str:
+    """One preview line in words, its money as money: "12 × $22.00 = $264.00 a month"."""
+    if line.kind == "main":
+        per = "month" if cycle is Cycle.MONTHLY else "year"
+        was = line.text.partition(f" / {per}")[2]  # " (was 10)" when the quantity changes
+        return (f"{line.quantity} × {money(line.unit_price, currency)} = {money(line.amount, currency)} "
+                f"a {per}{was}")
+    if line.kind in ("prorate", "credit"):
+        return f"{money(line.amount, currency)}: {line.text}"
+    return line.text
+
+
+def _preview_html(preview: Preview, users_note: str, currency: str | None = None,
+                  cycle: Cycle = Cycle.MONTHLY) -> str:
     e = html.escape
     grey = muted().name()
     if preview.error:
@@ -342,7 +372,7 @@ def _preview_html(preview: Preview, users_note: str) -> str:
         label = {"main": "Line", "prorate": "Prorate line", "credit": "Credit line", "cancel": "Cancel",
                  "description": "New description"}[line.kind]
         dates = f" · {e(line.dates)}" if line.dates and line.kind == "main" else ""
-        text = "" if line.kind == "description" else f"<br>{e(line.text)}"
+        text = "" if line.kind == "description" else f"<br>{e(line_text(line, currency, cycle))}"
         parts.append(f"<p><b>{label}</b>{dates}{text}</p>")
         if line.description and line.kind in ("main", "description"):
             parts.append(f"<p style='margin-left:12px'>{_description_html(line.description)}</p>")

@@ -9,6 +9,9 @@ fails to build shows its error in its place.
 A view may offer any of these; the window calls them when present:
 
 - ``refresh()``: Refresh (Ctrl+R) while the view is shown;
+- ``show_home()``: the view was chosen in the navigation (or by its
+  shortcut): show its first page (Companies: the list, not the company
+  last opened);
 - ``set_search(text)``: the toolbar's search box (Ctrl+F) while it is shown;
 - ``sync_target() -> int | None``: the PSA company (database id) "Sync now"
   syncs while the view is shown; None syncs everything;
@@ -19,6 +22,10 @@ A view may offer any of these; the window calls them when present:
 - signal ``attention_changed(int)``: what needs a person's attention, shown
   as a badge on the view's navigation entry;
 - signal ``sync_requested(int)``: the view asks for "Sync now" of one company.
+
+The window puts each view in a page that scrolls when the window is smaller
+than the view, and sets the margins of the view's top layout, the same on
+every view: a view sets none of its own at the top level.
 """
 
 from __future__ import annotations

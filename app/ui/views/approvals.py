@@ -2,28 +2,37 @@
 
 Each change shows what it does, its amount, why it waits and its basis
 (the counts, dates and formula behind it). An approved change is written
-by the next sync; a rejected one never is.
+by the next sync; a rejected one never is. Approving a change that adds
+more seats to a line than the policy's cap per line (10 when no cap is
+set) first asks, stating what will be billed: company, product, seats and
+amount per billing period; Cancel decides nothing. The list is read again
+after every sync (a change written or superseded leaves it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
-from PySide6.QtCore import Qt
 
+from app.billing.operations import OpKind
+from app.billing.types import Cycle
 from app.bootstrap import Context
 from app.models.records import HeldStatus
 from app.services.review import Decisions, HeldRow, ReviewService
+from app.ui.formatting import day, moment, money
 from app.ui.tasks import Tasks
 from app.ui.views.tables import (
     WARNING,
@@ -36,7 +45,7 @@ from app.ui.views.tables import (
     selected_rows,
     table_view,
 )
-from app.ui.widgets.plain import PlainLabel
+from app.ui.widgets.plain import PlainLabel, clip, message_box
 
 COL_COMPANY, COL_TENANT, COL_LICENSE, COL_ACTION, COL_CHANGE, COL_AMOUNT, COL_EFFECTIVE, COL_REASON, COL_HELD, \
     COL_STATUS = range(10)
@@ -46,15 +55,68 @@ COLUMNS: tuple[Column[HeldRow], ...] = (
     Column("License", lambda r: r.license),
     Column("Change", lambda r: r.action),
     Column("Seats", lambda r: f"{r.before} → {r.after}", lambda r: r.after - r.before, numeric=True),
-    Column("Amount", lambda r: format(r.amount, "f"), lambda r: r.amount, numeric=True),
-    Column("From", lambda r: r.effective.isoformat(), lambda r: r.effective),
+    Column("Amount", lambda r: money(r.amount, r.currency or None), lambda r: r.amount, numeric=True),
+    Column("From", lambda r: day(r.effective), lambda r: r.effective),
     Column("Why it waits", lambda r: r.reason, tooltip=lambda r: r.reason),
-    Column("Held since", lambda r: f"{r.held_at:%Y-%m-%d %H:%M}" if r.held_at else "",
+    Column("Held since", lambda r: moment(r.held_at) if r.held_at else "",
            lambda r: r.held_at.timestamp() if r.held_at else None),
     Column("Status", lambda r: r.status.value),
 )
 SHOW = (("Waiting", HeldStatus.HELD), ("Approved, not yet written", HeldStatus.APPROVED),
         ("Rejected", HeldStatus.REJECTED), ("Every decision", None))
+#: Approving a change that adds more seats than this to a line asks first, when the policy sets no cap.
+LARGE_CHANGE_SEATS = 10
+
+
+def seats_added(row: HeldRow) -> int:
+    """The seats a change adds to a line (0 for anything but a new line or a raised quantity)."""
+    op = row.operation
+    if op is None or op.kind not in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY):
+        return 0
+    return max(op.quantity - op.before, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Billed:
+    """What an approved change bills, as the confirmation states it."""
+
+    company: str
+    product: str
+    before: int
+    after: int
+    amount: Decimal
+    currency: str
+    period: str  # "month" or "year"
+    effective: str
+
+    def sentence(self) -> str:
+        return (f"{clip(self.company or 'a company', 80)}: {clip(self.product, 80)}, {self.before} → {self.after} "
+                f"seats (+{self.after - self.before}), {money(self.amount, self.currency)} a {self.period} from "
+                f"{self.effective}")
+
+
+def billed(context: Any, rows: list[HeldRow]) -> list[Billed]:
+    """On a worker: what each change bills, with the PSA's names for its product and agreement."""
+    from app.services.sync.db_store import connected
+
+    with connected():
+        connection_of = {c.id: c.connection_id for c in context.companies.all()}
+        out = []
+        for row in rows:
+            op = row.operation
+            if op is None:  # never a large change: seats_added is 0
+                continue
+            connections = {connection_of[link.company_id] for link in context.tenants.links_of_tenant(row.tenant_id)}
+            products = {p.id: p for c in connections for p in context.catalog.products(c)}
+            agreements = {a.id: a for c in connections for a in context.catalog.agreements(c)}
+            product, agreement = products.get(op.product_id), agreements.get(op.agreement_id)
+            out.append(Billed(
+                company=row.company or row.tenant, before=op.before, after=op.quantity, amount=op.amount,
+                product=(product.description or product.identifier) if product else (row.license or op.product_id),
+                currency=agreement.currency if agreement else "USD",
+                period="year" if agreement is not None and agreement.cycle is Cycle.ANNUAL else "month",
+                effective=day(op.effective)))
+        return out
 
 
 class ApprovalsView(QWidget):
@@ -63,9 +125,13 @@ class ApprovalsView(QWidget):
 
     def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.context = context
         self.tasks = tasks
         self.service = ReviewService(context)
         self.latest = Latest()
+        #: Approving a change adding more seats than this to a line asks first (the policy's cap per line).
+        self.large_change = LARGE_CHANGE_SEATS
+        self.confirmation: QMessageBox | None = None
         layout = QVBoxLayout(self)
         self.message = MessageBar()
         layout.addWidget(self.message)
@@ -108,13 +174,20 @@ class ApprovalsView(QWidget):
 
     def refresh(self, *_: Any) -> None:
         status = self.show_filter.currentData()
-        run_for(self, self.tasks, lambda: (self.service.held(status), self.service.count_waiting()),
+        settings = self.context.settings
+        run_for(self, self.tasks,
+                lambda: (self.service.held(status), self.service.count_waiting(), settings.max_seats_change_per_line),
                 self.latest.wrap(self._loaded),
                 lambda e: self.message.show_error(e, "Reading the changes waiting for approval"),
                 label="load approvals")
 
-    def _loaded(self, result: tuple[list[HeldRow], int]) -> None:
-        rows, waiting = result
+    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
+        """A sync wrote, held or superseded changes: read the list again."""
+        self.refresh()
+
+    def _loaded(self, result: tuple[list[HeldRow], int, int | None]) -> None:
+        rows, waiting, cap = result
+        self.large_change = LARGE_CHANGE_SEATS if cap is None else cap
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
         self.summary.setText(f"{waiting} change(s) wait for approval." if waiting else "Nothing waits for approval.")
@@ -132,7 +205,8 @@ class ApprovalsView(QWidget):
         r = rows[0]
         self.details.setPlainText(
             f"{r.action} for {r.license} in {r.tenant} ({r.company}): {r.before} → {r.after} seats, "
-            f"amount {r.amount}, from {r.effective.isoformat()}.\nWhy it waits: {r.reason}\n{r.basis}\n"
+            f"amount {money(r.amount, r.currency or None)}, from {day(r.effective)}.\n"
+            f"Why it waits: {r.reason}\n{r.basis}\n"
             f"Operation key: {r.op_key}")
 
     def set_search(self, text: str) -> None:
@@ -143,6 +217,38 @@ class ApprovalsView(QWidget):
         if not rows:
             self.message.show_message("Select the changes to decide (Select all for every one shown).")
             return
+        large = [r for r in rows if seats_added(r) > self.large_change] if approve else []
+        if large:
+            context = self.context
+            run_for(self, self.tasks, lambda: billed(context, large), lambda lines: self._confirm(rows, lines),
+                    lambda e: self.message.show_error(e, "Reading what the changes bill"), label="what is billed")
+            return
+        self._write(rows, approve=approve)
+
+    def _confirm(self, rows: list[HeldRow], lines: list[Billed]) -> None:
+        """Ask before approving large changes, stating what they bill; only Approve decides anything."""
+        text = (f"{'This change adds' if len(lines) == 1 else 'These changes add'} more than {self.large_change} "
+                "seats to a line. Once approved, the next sync bills:\n\n"
+                + "\n".join(f"• {line.sentence()}" for line in lines)
+                + f"\n\nApprove {'it' if len(rows) == 1 else f'the {len(rows)} selected changes'}?")
+        box = message_box(self, "Approve a large change", text, icon=QMessageBox.Icon.Question,
+                          buttons=QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          default=QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Approve")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda _answer: self._answered(box, rows))
+        self.confirmation = box
+        box.open()
+
+    def _answered(self, box: QMessageBox, rows: list[HeldRow]) -> None:
+        self.confirmation = None
+        box.deleteLater()
+        if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+            self._write(rows, approve=True)
+        else:
+            self.message.show_message("Nothing was approved.")
+
+    def _write(self, rows: list[HeldRow], *, approve: bool) -> None:
         keys = [r.op_key for r in rows]
         who = current_user()
         work = (lambda: self.service.approve(keys, by=who)) if approve else (lambda: self.service.reject(keys,

@@ -1,7 +1,8 @@
 """The Companies view: every PSA company with tenants, what needs attention, and each company's page.
 
 The list (search from the toolbar, filters here) and a company's page share
-this view: double-click (or Enter) opens a company, "Companies" goes back.
+this view: double-click (or Enter) opens a company; "Companies" (the page's
+back button, or the window's navigation) goes back to the list.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class CompaniesView(QWidget):
         self.company.back_requested.connect(self.show_list)
         self.company.sync_requested.connect(self.sync_requested)
         self.company.changed.connect(self.refresh_list)
+        self.company.layout().setContentsMargins(0, 0, 0, 0)  # the view's own margins frame both pages
         self.stack.addWidget(self.company)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.refresh_list()
 
@@ -117,6 +118,7 @@ class CompaniesView(QWidget):
         self.empty.setWordWrap(True)
         text_tone(self.empty)
         layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.messages)
         layout.addWidget(self.table, 1)
@@ -130,6 +132,11 @@ class CompaniesView(QWidget):
         self.refresh_list()
         if self.stack.currentWidget() is self.company:
             self.company.refresh()
+
+    def show_home(self) -> None:
+        """The window's navigation chose Companies: the list, whichever company was open."""
+        if self.stack.currentWidget() is self.company:
+            self.show_list()
 
     def set_search(self, text: str) -> None:
         """The toolbar's search finds companies: typing while a company is open goes back to the list."""
@@ -154,7 +161,8 @@ class CompaniesView(QWidget):
         if summary is not None:
             at = datetime.now(timezone.utc)
             self.service.outcomes = {**self.service.outcomes,
-                                     **{r.tenant_id: outcome_of(r, at) for r in summary.results}}
+                                     **{r.tenant_id: outcome_of(r, at) for r in summary.results
+                                        if not r.not_synced}}  # a tenant the run did not reach keeps its last
         self.company.on_sync_finished(target, summary, error)
         self.refresh_list()
 
@@ -190,13 +198,12 @@ class CompaniesView(QWidget):
         self.empty.setVisible(not has_rows)
         self.empty.setText("No companies yet. Connect your PSA and Microsoft in Settings, then add customers: "
                            "each company with a tenant shows here.")
-        total = sum(r.attention for r in rows)
         counts = {Filter.ATTENTION: sum(1 for r in rows if r.attention), Filter.UNMAPPED:
                   sum(1 for r in rows if r.unmapped), Filter.FAILED: sum(1 for r in rows if r.failed)}
         for which, label in FILTERS:
             self.filter_buttons[which].setText(f"{label} ({counts[which]})" if which in counts else label)
         self._update_count()
-        self.attention_changed.emit(total)
+        self.attention_changed.emit(counts[Filter.ATTENTION])  # companies, as the tray and notices count them
         self.loaded.emit()
 
     def _load_failed(self, error: BaseException) -> None:
@@ -214,6 +221,12 @@ class CompaniesView(QWidget):
         self.filter_buttons[which].setChecked(True)
         self.proxy.set_filter(which)
         self._update_count()
+
+    def show_unmapped(self) -> None:
+        """The list of companies with a license that has no billing profile yet (the set-up guide's "Map
+        licenses")."""
+        self.show_home()
+        self.set_filter(Filter.UNMAPPED)
 
     def selected_row(self) -> CompanyRow | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

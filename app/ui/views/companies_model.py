@@ -9,22 +9,26 @@ comparison.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from app.services.company_rows import CompanyRow
+from app.services.company_rows import CompanyRow, Monthly
+from app.ui.formatting import NO_AMOUNT, moment, money
 from app.ui.widgets.badge import BADGE_ROLE
 from app.ui.widgets.plain import tip
 from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
-NAME, PSA, TENANTS, LICENSES, UNMAPPED, HELD, LAST_SYNC, RESULT = range(8)
-HEADERS = ("Company", "PSA", "Tenants", "Licenses", "Unmapped", "Held", "Last sync", "Result")
+NAME, PSA, TENANTS, LICENSES, MONTHLY, UNMAPPED, HELD, LAST_SYNC, RESULT = range(9)
+HEADERS = ("Company", "PSA", "Tenants", "Licenses", "Bills a month", "Unmapped", "Held", "Last sync", "Result")
+NUMERIC = (TENANTS, LICENSES, MONTHLY, UNMAPPED, HELD)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
+_NOTHING = Decimal(-1)
 RESULT_TEXT = {"never": "Never synced", "ok": "OK", "failed": "Failed", "partial": "Partly failed"}
 RESULT_TONE = {"ok": "ok", "failed": "error", "partial": "warning"}
 
@@ -42,6 +46,7 @@ def _sort_key(column: int):  # type: ignore[no-untyped-def]
         PSA: lambda r: r.psa.casefold(),
         TENANTS: lambda r: r.tenants,
         LICENSES: lambda r: r.licenses,
+        MONTHLY: lambda r: r.monthly[0].amount if r.monthly else _NOTHING,  # nothing mapped: below every amount
         UNMAPPED: lambda r: r.unmapped,
         HELD: lambda r: r.held,
         LAST_SYNC: lambda r: r.last_sync.at.timestamp() if r.last_sync.at else 0.0,
@@ -89,6 +94,8 @@ class CompanyTableModel(QAbstractTableModel):
             return HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
             return _align(section)
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == MONTHLY:
+            return "What the company's mapped licenses bill a month, as the next sync would bill them"
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -115,6 +122,8 @@ class CompanyTableModel(QAbstractTableModel):
                 return tip("\n".join([row.name, *row.tenant_names]) + _attention_tip(row))
             if column in (LAST_SYNC, RESULT):
                 return tip(row.last_sync.detail) or None
+            if column == MONTHLY:
+                return tip(_monthly_tip(row)) or None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -150,8 +159,23 @@ def _attention_tip(row: CompanyRow) -> str:
     return ("\n\nNeeds attention: " + "; ".join(parts)) if parts else ""
 
 
+def monthly_text(amounts: tuple[Monthly, ...]) -> str:
+    """Amounts a month, one per currency ("—": nothing billed)."""
+    return " + ".join(money(m.amount, m.currency) for m in amounts) or NO_AMOUNT
+
+
+def _monthly_tip(row: CompanyRow) -> str:
+    if not row.monthly and not row.unpriced:
+        return "No license of this company is mapped: it bills nothing yet."
+    text = f"{monthly_text(row.monthly)} a month, as the next sync would bill the mapped licenses"
+    if row.unpriced:
+        text += (f"\nNot counted: {row.unpriced} line(s) whose seats are users (a user filter or UPN domain) "
+                 "that seatsync has not billed yet")
+    return text
+
+
 def _align(column: int) -> Qt.AlignmentFlag:
-    if column in (TENANTS, LICENSES, UNMAPPED, HELD):
+    if column in NUMERIC:
         return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
     return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
@@ -169,9 +193,11 @@ def _text(row: CompanyRow, column: int) -> str:
         return str(row.unmapped)
     if column == HELD:
         return str(row.held)
+    if column == MONTHLY:
+        return monthly_text(row.monthly)
     if column == LAST_SYNC:
         at = row.last_sync.at
-        return at.astimezone().strftime("%d %b %Y %H:%M") if at else "—"
+        return moment(at) if at else "—"
     return RESULT_TEXT.get(row.last_sync.status, row.last_sync.status)
 
 

@@ -27,22 +27,34 @@ from PySide6.QtWidgets import (
 
 from app.billing.types import Mapping
 from app.services.companies import CompanyService
-from app.services.company_rows import CompanyDetail, LicenseRow, SubscriptionRow
+from app.services.company_rows import CompanyDetail, LicenseRow, SubscriptionRow, total
 from app.services.links import LinkService
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.errors import explain
-from app.ui.views.license_model import LICENSE, MAPPING, ROW_ROLE, SORT_ROLE, TENANT, LicenseTreeModel
+from app.ui.formatting import moment
+from app.ui.views.license_model import (
+    FITTED,
+    LICENSE,
+    MAPPING,
+    ROW_ROLE,
+    SORT_ROLE,
+    TENANT,
+    LicenseTreeModel,
+    monthly_text,
+)
 from app.ui.views.quick_map import QuickMapDelegate
 from app.ui.views.sync_result import SyncResultPanel
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.icons import glyph
 from app.ui.widgets.message_bar import MessageBar
-from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip
+from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip, tip
 from app.ui.widgets.seats_chart import SeatsChart
 from app.ui.widgets.tones import text_tone
 
 ALL = "*"
+#: The mapping column's width when a company opens: room for a profile and an agreement, and the dropdown.
+MAPPING_WIDTH = 320
 
 
 class CompanyView(QWidget):
@@ -136,6 +148,12 @@ class CompanyView(QWidget):
         header_view = self.tree.header()
         header_view.setStretchLastSection(False)
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # The license's name takes the width left; counts, amounts, terms and dates fit their text and header.
+        header_view.setSectionResizeMode(LICENSE, QHeaderView.ResizeMode.Stretch)
+        for column in (*FITTED, TENANT):
+            header_view.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header_view.setMinimumSectionSize(48)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.chart = SeatsChart(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("companySplitter")
@@ -190,19 +208,23 @@ class CompanyView(QWidget):
         self.model.set_detail(detail)
         self.tree.setColumnHidden(TENANT, len({link.tenant_id for link in detail.links}) < 2)
         self.tree.expandAll()
-        if first:  # size the columns once per company: a refresh keeps the widths the user chose
-            for column in range(self.model.columnCount()):
-                self.tree.resizeColumnToContents(column)
-            self.tree.setColumnWidth(MAPPING, max(self.tree.columnWidth(MAPPING), 320))
+        if first:  # size the mapping column once per company: a refresh keeps the width the user chose
+            self.tree.resizeColumnToContents(MAPPING)
+            self.tree.setColumnWidth(MAPPING, max(self.tree.columnWidth(MAPPING), MAPPING_WIDTH))
         self.title.setText(detail.company.name)
+        self.title.setToolTip(tip(detail.company.name))
         tenants = ", ".join(detail.tenant_names) or "no tenant linked"
-        read = f" · read {detail.read_at.astimezone():%d %b %Y %H:%M}" if detail.read_at else " · never read"
+        read = f" · read {moment(detail.read_at)}" if detail.read_at else " · never read"
+        billed = total(m for row in detail.licenses for m in row.monthly)
+        bills = f" · bills {monthly_text(billed)} a month" if billed else ""
         attention = (f" · {detail.unmapped} license(s) need a billing profile" if detail.unmapped else "")
         held = f" · {detail.held} change(s) waiting for approval" if detail.held else ""
         # Snapshots keep counts per license, not per user: a filtered link's rows show the whole tenant's.
         counts = (" · seat counts are the whole tenant's; the mapping dialog counts the filtered users"
                   if any(link.user_filter for link in detail.links) else "")
-        self.subtitle.setText(f"{len(detail.licenses)} licenses · {tenants}{read}{attention}{held}{counts}")
+        subtitle = f"{len(detail.licenses)} licenses{bills} · {tenants}{read}{attention}{held}{counts}"
+        self.subtitle.setText(subtitle)
+        self.subtitle.setToolTip(tip(subtitle.replace(" · ", "\n")))
         if not self.progress.isVisible():
             self.sync_status.setText(_last_sync_text(detail))
         if not detail.choices.profiles:
@@ -378,4 +400,4 @@ def _last_sync_text(detail: CompanyDetail) -> str:
     if last.at is None:
         return "Never synced"
     outcome = {"ok": "OK", "failed": "failed", "partial": "partly failed"}.get(last.status, last.status)
-    return f"Last sync {last.at.astimezone():%d %b %H:%M}: {outcome}"
+    return f"Last sync {moment(last.at)}: {outcome}"

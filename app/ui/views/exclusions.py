@@ -81,6 +81,9 @@ class ExclusionsView(QWidget):
 
     # -- loading ------------------------------------------------------------------
 
+    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
+        self.refresh()  # what the sync wrote shows without Refresh
+
     def refresh(self) -> None:
         run_for(self, self.tasks, lambda: (self.service.rows(), self.service.tenants()),
                 self.latest_rows.wrap(self._loaded),

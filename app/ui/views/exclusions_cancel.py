@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.billing.proration import line_amount
 from app.services.exclusions import ActiveLine, CancelOutcome, ExclusionService
+from app.ui.formatting import Refused, day, money
 from app.ui.tasks import Tasks
 from app.ui.views.tables import Column, MessageBar, RowTableModel, current_user, run_for, table_view
+from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel, clip
 
 COL_PICK, COL_COMPANY, COL_AGREEMENT, COL_TENANT, COL_QUANTITY, COL_AMOUNT, COL_LINE = range(7)
@@ -20,7 +21,7 @@ COLUMNS: tuple[Column[ActiveLine], ...] = (
     Column("Agreement", lambda a: a.agreement_name),
     Column("Tenant", lambda a: a.tenant_name),
     Column("Seats", lambda a: str(a.line.quantity), lambda a: a.line.quantity, numeric=True),
-    Column("Per period", lambda a: format(line_amount(a.line.quantity, a.line.unit_price), "f"),
+    Column("Per period", lambda a: money(line_amount(a.line.quantity, a.line.unit_price), None),
            lambda a: line_amount(a.line.quantity, a.line.unit_price), numeric=True),
     Column("PSA line", lambda a: a.line.id),
 )
@@ -52,12 +53,9 @@ class CancelLinesDialog(QDialog):
         self.table.resizeColumnsToContents()
         layout.addWidget(self.table, 1)
         form = QFormLayout()
-        self.effective = QDateEdit()
-        self.effective.setCalendarPopup(True)
-        self.effective.setDisplayFormat("yyyy-MM-dd")
-        first = first_of_next_month(today)
-        self.effective.setDate(QDate(first.year, first.month, first.day))
-        form.addRow("Stop billing from", self.effective)
+        self.effective = DateField()
+        self.effective.set_day(first_of_next_month(today))
+        form.addRow("Stop billing from", self.effective.holder())
         layout.addLayout(form)
         self.message = MessageBar()
         layout.addWidget(self.message)
@@ -83,11 +81,14 @@ class CancelLinesDialog(QDialog):
         if not lines:
             self.message.show_message("Tick the lines to cancel, or keep them.", "error")
             return
-        q = self.effective.date()
-        effective = date(q.year(), q.month(), q.day())
+        try:
+            effective = self.effective.value()
+        except Refused as refused:
+            self.message.show_message(f"Nothing cancelled: {refused}", "error")
+            return
         reason = f"global exclusion of {self.name}"
         self.cancel_lines_button.setEnabled(False)
-        self.message.show_message(f"Cancelling {len(lines)} line(s)…")
+        self.message.show_message(f"Cancelling {len(lines)} line(s) from {day(effective)}…")
         run_for(self, self.tasks,
                 lambda: self.service.cancel_lines(lines, effective, actor=current_user(), reason=reason),
                 self._done, self._failed, label="cancel lines")

@@ -3,16 +3,18 @@ product and date range, newest first."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QGridLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.bootstrap import Context
 from app.services.review import HistoryChoices, HistoryFilter, HistoryRow, ReviewService
+from app.ui.formatting import Refused, moment, money
 from app.ui.tasks import Tasks
 from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, table_view
+from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -20,14 +22,14 @@ def _quantity(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
-def _money(value: Any) -> str:
-    return "" if value is None else format(value, "f")
+def _money(value: Decimal | None, currency: str) -> str:
+    return "" if value is None else money(value, currency or None)
 
 
 COL_AT, COL_ACTOR, COL_COMPANY, COL_AGREEMENT, COL_PRODUCT, COL_ACTION, COL_BEFORE, COL_AFTER, COL_BEFORE_AMOUNT, \
     COL_AFTER_AMOUNT, COL_REASON, COL_RECORD = range(12)
 COLUMNS: tuple[Column[HistoryRow], ...] = (
-    Column("When (UTC)", lambda r: f"{r.entry.at:%Y-%m-%d %H:%M}", lambda r: r.entry.at.timestamp()),
+    Column("When", lambda r: moment(r.entry.at), lambda r: r.entry.at.timestamp()),
     Column("Who", lambda r: r.entry.actor),
     Column("Company", lambda r: r.entry.company_name or r.entry.company_id),
     Column("Agreement", lambda r: r.agreement),
@@ -37,19 +39,11 @@ COLUMNS: tuple[Column[HistoryRow], ...] = (
            numeric=True),
     Column("Seats after", lambda r: _quantity(r.entry.after_quantity), lambda r: r.entry.after_quantity,
            numeric=True),
-    Column("Amount before", lambda r: _money(r.entry.before_amount), lambda r: r.entry.before_amount, numeric=True),
-    Column("Amount after", lambda r: _money(r.entry.after_amount), lambda r: r.entry.after_amount, numeric=True),
+    Column("Amount before", lambda r: _money(r.entry.before_amount, r.currency), lambda r: r.entry.before_amount, numeric=True),
+    Column("Amount after", lambda r: _money(r.entry.after_amount, r.currency), lambda r: r.entry.after_amount, numeric=True),
     Column("Why", lambda r: r.entry.reason, tooltip=lambda r: r.entry.reason),
     Column("PSA record", lambda r: r.entry.psa_record_id),
 )
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _day(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
 
 
 class HistoryView(QWidget):
@@ -69,12 +63,15 @@ class HistoryView(QWidget):
         for combo in (self.company, self.agreement, self.product):
             searchable(combo).setMinimumContentsLength(18)
         self.use_since = QCheckBox("From")
-        self.since = QDateEdit(_qdate(today - timedelta(days=30)))
+        self.since = DateField()
+        self.since.set_day(today - timedelta(days=30))
         self.use_until = QCheckBox("To")
-        self.until = QDateEdit(_qdate(today))
-        for edit in (self.since, self.until):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+        self.until = DateField()
+        self.until.set_day(today)
+        for box, edit in ((self.use_since, self.since), (self.use_until, self.until)):
+            edit.setEnabled(False)
+            box.toggled.connect(edit.setEnabled)
+            edit.returnPressed.connect(self.show_entries)
         self.show_button = QPushButton("Show")
         filters.addWidget(PlainLabel("Company"), 0, 0)
         filters.addWidget(self.company, 0, 1)
@@ -83,9 +80,9 @@ class HistoryView(QWidget):
         filters.addWidget(PlainLabel("Product"), 0, 4)
         filters.addWidget(self.product, 0, 5)
         filters.addWidget(self.use_since, 1, 0)
-        filters.addWidget(self.since, 1, 1)
+        filters.addWidget(self.since.holder(), 1, 1)
         filters.addWidget(self.use_until, 1, 2)
-        filters.addWidget(self.until, 1, 3)
+        filters.addWidget(self.until.holder(), 1, 3)
         filters.addWidget(self.show_button, 1, 5)
         layout.addLayout(filters)
         self.count = PlainLabel()
@@ -99,6 +96,9 @@ class HistoryView(QWidget):
         for box in (self.use_since, self.use_until):
             box.toggled.connect(self.show_entries)
         self.refresh()
+
+    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
+        self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
         run_for(self, self.tasks, self.service.history_choices, self._choices,
@@ -120,13 +120,19 @@ class HistoryView(QWidget):
             combo.blockSignals(False)
 
     def current_filter(self) -> HistoryFilter:
+        """The filters chosen; ``Refused`` says which date is not one."""
         return HistoryFilter(company=self.company.currentData(), agreement=self.agreement.currentData(),
                              product=self.product.currentData(),
-                             since=_day(self.since.date()) if self.use_since.isChecked() else None,
-                             until=_day(self.until.date()) if self.use_until.isChecked() else None)
+                             since=self.since.value() if self.use_since.isChecked() else None,
+                             until=self.until.value() if self.use_until.isChecked() else None)
 
     def show_entries(self, *_: Any) -> None:
-        where = self.current_filter()
+        try:
+            where = self.current_filter()
+        except Refused as refused:
+            self.message.show_message(f"Not shown: {refused}", "error")
+            return
+        self.message.clear_message()
         run_for(self, self.tasks, lambda: self.service.history(where), self.latest.wrap(self._entries),
                 lambda e: self.message.show_error(e, "Reading the history"), label="load history")
 

@@ -8,6 +8,7 @@ values (ROW_ROLE returns either). An index's internal id says where it sits:
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
@@ -19,22 +20,27 @@ from app.services.company_rows import (
     LicenseRow,
     LicenseState,
     MappingChoices,
+    Monthly,
     SubscriptionRow,
 )
+from app.ui.formatting import NO_AMOUNT, day, money
 from app.ui.widgets.badge import BADGE_ROLE
 from app.ui.widgets.plain import tip
 from app.ui.widgets.tones import follow_palette, muted, recolour, tone
 
-LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING, TERM, ENDS, RENEWS, TENANT = range(9)
-HEADERS = ("License", "Purchased", "Assigned", "Unassigned", "Billing profile · agreement", "Term · billing",
-           "Commitment ends", "Renews", "Tenant")
-NUMERIC = (PURCHASED, ASSIGNED, UNASSIGNED)
+LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING, MONTHLY, TERM, ENDS, RENEWS, TENANT = range(10)
+HEADERS = ("License", "Purchased", "Assigned", "Unassigned", "Billing profile · agreement", "Bills a month",
+           "Term · billing", "Commitment ends", "Renews", "Tenant")
+NUMERIC = (PURCHASED, ASSIGNED, UNASSIGNED, MONTHLY)
+#: Columns sized to their contents (and header); the license's name takes the rest of the width.
+FITTED = (PURCHASED, ASSIGNED, UNASSIGNED, MONTHLY, TERM, ENDS, RENEWS)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 CHOICES_ROLE = Qt.ItemDataRole.UserRole + 3
 QUICK_MAP_ROLE = Qt.ItemDataRole.UserRole + 4  # True where the row takes the quick-mapping dropdown
 Index = QModelIndex | QPersistentModelIndex
 Row = LicenseRow | SubscriptionRow
+_NOTHING = Decimal(-1)  # what an unbilled row sorts by: below every amount
 
 
 def term_text(sub: Subscription) -> str:
@@ -46,7 +52,27 @@ def term_text(sub: Subscription) -> str:
 
 
 def _day(value: date | None) -> str:
-    return f"{value:%d %b %Y}" if value else ""
+    return day(value) if value else ""
+
+
+def monthly_text(amounts: tuple[Monthly, ...] | Monthly | None) -> str:
+    """What a row bills a month ("—": not mapped, or it cannot be told)."""
+    if isinstance(amounts, Monthly):
+        amounts = (amounts,)
+    return " + ".join(money(m.amount, m.currency) for m in amounts or ()) or NO_AMOUNT
+
+
+def monthly_tip(amount: Monthly | None, unpriced: int = 0) -> str:
+    """How a row's monthly amount is reached: "12 × $22.00 = $264.00 a month"."""
+    if amount is None or amount.quantity is None or amount.unit_price is None:
+        if unpriced:
+            return ("Its seats are users (a user filter or UPN domain), which the stored reads do not keep, and "
+                    "seatsync has not billed the line yet: the mapping dialog counts them.")
+        return ""
+    line = f"{amount.quantity} × {money(amount.unit_price, amount.currency)}"
+    if amount.annual:
+        return f"{line} a year ÷ 12 = {money(amount.amount, amount.currency)} a month"
+    return f"{line} = {money(amount.amount, amount.currency)} a month"
 
 
 class LicenseTreeModel(QAbstractItemModel):
@@ -169,6 +195,7 @@ class LicenseTreeModel(QAbstractItemModel):
                 ENDS: _day(min((s.commitment_end for s in active if s.commitment_end), default=None)),
                 RENEWS: _day(min((s.renewal_date for s in active if s.renewal_date), default=None)),
                 MAPPING: self._license_mapping(row), TENANT: row.tenant_name,
+                MONTHLY: monthly_text(row.monthly),
             }
             return values[column]
         sub = row.subscription
@@ -181,6 +208,7 @@ class LicenseTreeModel(QAbstractItemModel):
             RENEWS: _day(sub.renewal_date) + ("" if sub.auto_renew or not sub.renewal_date else " (auto-renew off)"),
             MAPPING: (self.mapping_text(row.mapping) if owner and owner.split else ""),
             TENANT: owner.tenant_name if owner else "",
+            MONTHLY: monthly_text(row.monthly) if owner and owner.split else "",
         }
         return values[column]
 
@@ -206,12 +234,14 @@ class LicenseTreeModel(QAbstractItemModel):
             lic = row.license
             days = [s.commitment_end for s in lic.subscriptions if s.commitment_end and s.status == "active"]
             numbers = {PURCHASED: lic.purchased, ASSIGNED: lic.assigned, UNASSIGNED: lic.unassigned,
-                       ENDS: min(days).toordinal() if days else 0, RENEWS: min(days).toordinal() + 1 if days else 0}
+                       ENDS: min(days).toordinal() if days else 0, RENEWS: min(days).toordinal() + 1 if days else 0,
+                       MONTHLY: row.monthly[0].amount if row.monthly else _NOTHING}
             return numbers[column]
         sub = row.subscription
         numbers = {PURCHASED: sub.quantity, ASSIGNED: row.assigned or 0, UNASSIGNED: 0,
                    ENDS: sub.commitment_end.toordinal() if sub.commitment_end else 0,
-                   RENEWS: sub.renewal_date.toordinal() if sub.renewal_date else 0}
+                   RENEWS: sub.renewal_date.toordinal() if sub.renewal_date else 0,
+                   MONTHLY: row.monthly.amount if row.monthly else _NOTHING}
         return numbers[column]
 
     def _foreground(self, row: Row, index: Index, column: int) -> Any:
@@ -229,6 +259,11 @@ class LicenseTreeModel(QAbstractItemModel):
         return None
 
     def _tooltip(self, row: Row, column: int) -> str | None:
+        if column == MONTHLY:
+            if isinstance(row, LicenseRow):
+                one = row.monthly[0] if len(row.monthly) == 1 and not row.split else None
+                return monthly_tip(one, row.unpriced) or None
+            return monthly_tip(row.monthly, 1 if row.mapping is not None and row.monthly is None else 0) or None
         if isinstance(row, LicenseRow):
             lines = [f"{row.name} — SKU {row.license.sku_id}"]
             if row.license.part_number:
@@ -237,4 +272,5 @@ class LicenseTreeModel(QAbstractItemModel):
             if row.excluded:
                 lines.append("Excluded: never billed, raises no notifications.")
             return "\n".join(lines)
-        return f"Subscription {row.subscription.id}"
+        sub = row.subscription
+        return "\n".join(x for x in (sub.offer_name, f"Subscription {sub.id}") if x)

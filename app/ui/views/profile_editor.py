@@ -2,7 +2,10 @@
 
 The effective price next to the PSA price is the billing core's
 ``PricePolicy.unit_price`` (through app.services.profiles.effective_price):
-a pure computation, so it updates as the user types.
+a pure computation, so it updates as the user types. A fixed price or a
+percentage is read exactly as typed, or refused beside its field with the
+reason (a fixed price with more decimals than its currency has is refused,
+not rounded).
 """
 
 from __future__ import annotations
@@ -23,22 +26,47 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.billing.money import to_money
+from app.billing.money import minor_unit
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
 from app.services.profiles import ConnectionCatalog, effective_price, option_text, policy_text, product_label
+from app.ui.formatting import Refused, money
 from app.ui.views.tables import searchable
+from app.ui.widgets.fields import AmountField
 from app.ui.widgets.tones import text_tone
 from app.ui.widgets.plain import PlainLabel, clip
 
 KIND_LABELS = {PriceKind.PSA: "The PSA's price", PriceKind.FIXED: "A fixed price",
                PriceKind.PERCENT: "The PSA's price adjusted by a percentage"}
+#: What a percentage may be, either way.
+PERCENT_LIMIT = Decimal(1000)
 
 
-def parse_decimal(text: str, what: str) -> Decimal:
-    try:
-        return to_money(text.strip().replace(",", "."))
-    except (TypeError, ValueError):
-        raise ValueError(f"the {what} must be a number, e.g. 12.50, not {text.strip()!r}") from None
+def fixed_price_field() -> AmountField:
+    field = AmountField("The fixed price")
+    field.setPlaceholderText("e.g. 20.00")
+    return field
+
+
+def percent_field() -> AmountField:
+    field = AmountField("The percentage", negative=True, limit=PERCENT_LIMIT)
+    field.setPlaceholderText("e.g. 10 or -5")
+    return field
+
+
+def fixed_price(value: Decimal, currency: str) -> Decimal:
+    """A fixed price as typed; more decimals than the currency has are refused, never rounded away."""
+    places = minor_unit(currency)
+    if -value.normalize().as_tuple().exponent > places:  # type: ignore[operator]
+        raise Refused(f"The fixed price has more decimals than {currency} has ({places}): "
+                      f"type it as the invoice shows it, not {value}.")
+    return value
+
+
+def policy_label(policy: PricePolicy, currency: str) -> str:
+    """A price policy in words, its fixed price as money."""
+    if policy.kind is PriceKind.FIXED and policy.fixed is not None:
+        return f"fixed {money(policy.fixed, currency)}"
+    return policy_text(policy)
 
 
 class ProfileEditor(QGroupBox):
@@ -60,10 +88,8 @@ class ProfileEditor(QGroupBox):
         self.kind = QComboBox()
         for kind, label in KIND_LABELS.items():
             self.kind.addItem(label, kind)
-        self.fixed = QLineEdit()
-        self.fixed.setPlaceholderText("e.g. 20.00")
-        self.percent = QLineEdit()
-        self.percent.setPlaceholderText("e.g. 10 or -5")
+        self.fixed = fixed_price_field()
+        self.percent = percent_field()
         self.effective = PlainLabel("—")
         self.effective.setObjectName("effective_price")
         self.effective.setWordWrap(True)
@@ -77,8 +103,8 @@ class ProfileEditor(QGroupBox):
         form.addRow("PSA product", self.product)
         form.addRow("PSA price", self.psa_price)
         form.addRow("Price", self.kind)
-        form.addRow("Fixed price", self.fixed)
-        form.addRow("Percentage", self.percent)
+        form.addRow("Fixed price", self.fixed.holder())
+        form.addRow("Percentage", self.percent.holder())
         form.addRow("Bills at", self.effective)
         form.addRow("Billing option", self.option)
         form.addRow("Agreement types\n(none ticked: any)", self.types)
@@ -138,8 +164,8 @@ class ProfileEditor(QGroupBox):
         self.product.setCurrentIndex(self.product.findData(product_id) if product_id else -1)
         policy = profile.price if profile else PricePolicy()
         self.kind.setCurrentIndex(self.kind.findData(policy.kind))
-        self.fixed.setText("" if policy.fixed is None else format(policy.fixed, "f"))
-        self.percent.setText("" if policy.percent is None else format(policy.percent.normalize(), "f"))
+        self.fixed.set_amount(policy.fixed)
+        self.percent.set_amount(None if policy.percent is None else policy.percent.normalize())
         self.option.setCurrentIndex(self.option.findData(profile.billing_option if profile else BillingOption.BILLABLE))
         self._fill_types(profile.allowed_agreement_types if profile else frozenset())
         for widget in (*widgets, self.types):
@@ -189,13 +215,17 @@ class ProfileEditor(QGroupBox):
 
     # -- values -------------------------------------------------------------------
 
+    def _currency(self) -> str:
+        catalog = self._catalog()
+        return catalog.currency if catalog else "USD"
+
     def policy(self) -> PricePolicy:
-        """ValueError names the field that is not a number."""
+        """``Refused`` (a ValueError) names the field that is not a price or a percentage, and why."""
         kind = PriceKind(self.kind.currentData())
         if kind is PriceKind.FIXED:
-            return PricePolicy(kind=kind, fixed=parse_decimal(self.fixed.text(), "fixed price"))
+            return PricePolicy(kind=kind, fixed=fixed_price(self.fixed.value(), self._currency()))
         if kind is PriceKind.PERCENT:
-            return PricePolicy(kind=kind, percent=parse_decimal(self.percent.text(), "percentage"))
+            return PricePolicy(kind=kind, percent=self.percent.value())
         return PricePolicy()
 
     def value(self) -> tuple[int, BillingProfile]:
@@ -218,12 +248,11 @@ class ProfileEditor(QGroupBox):
 
     def _update_price(self, *_: object) -> None:
         kind = PriceKind(self.kind.currentData())
-        self.form.setRowVisible(self.fixed, kind is PriceKind.FIXED)
-        self.form.setRowVisible(self.percent, kind is PriceKind.PERCENT)
+        self.form.setRowVisible(self.fixed.parentWidget(), kind is PriceKind.FIXED)
+        self.form.setRowVisible(self.percent.parentWidget(), kind is PriceKind.PERCENT)
         product = self.selected_product()
-        catalog = self._catalog()
-        currency = catalog.currency if catalog else "USD"
-        self.psa_price.setText("—" if product is None else f"{product.price} {currency}")
+        currency = self._currency()
+        self.psa_price.setText("—" if product is None else money(product.price, currency))
         if product is None:
             self.effective.setText("—")
             return
@@ -234,7 +263,7 @@ class ProfileEditor(QGroupBox):
             return
         price = effective_price(policy, product.price, currency)
         note = f"  ({policy_text(policy)}: follows the PSA's price)" if kind is PriceKind.PERCENT else ""
-        self.effective.setText(f"{price} {currency} per seat{note}")
+        self.effective.setText(f"{money(price, currency)} per seat{note}")
 
     def _set_dirty(self, dirty: bool) -> None:
         if dirty != self.dirty:

@@ -13,9 +13,10 @@ from typing import Any
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.bootstrap import Context
-from app.services.profiles import ConnectionCatalog, ProfileRow, ProfileService, option_text, policy_text
+from app.services.profiles import ConnectionCatalog, ProfileRow, ProfileService, option_text
+from app.ui.formatting import money
 from app.ui.tasks import Tasks
-from app.ui.views.profile_editor import ProfileEditor
+from app.ui.views.profile_editor import ProfileEditor, policy_label
 from app.ui.views.profiles_bulk import BulkProfilesDialog
 from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, \
     table_view
@@ -25,9 +26,9 @@ COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, CO
 COLUMNS: tuple[Column[ProfileRow], ...] = (
     Column("Name", lambda r: r.profile.name),
     Column("PSA product", lambda r: r.profile.product.identifier or r.profile.product.description),
-    Column("PSA price", lambda r: format(r.psa_price, "f"), lambda r: r.psa_price, numeric=True),
-    Column("Price policy", lambda r: policy_text(r.profile.price)),
-    Column("Bills at", lambda r: format(r.unit_price, "f"), lambda r: r.unit_price, numeric=True),
+    Column("PSA price", lambda r: money(r.psa_price, r.currency), lambda r: r.psa_price, numeric=True),
+    Column("Price policy", lambda r: policy_label(r.profile.price, r.currency)),
+    Column("Bills at", lambda r: money(r.unit_price, r.currency), lambda r: r.unit_price, numeric=True),
     Column("Billing option", lambda r: option_text(r.profile.billing_option)),
     Column("Agreement types", lambda r: ", ".join(sorted(r.profile.allowed_agreement_types)) or "any"),
     Column("PSA connection", lambda r: r.connection_name),
@@ -120,7 +121,7 @@ class ProfilesView(QWidget):
         try:
             connection_id, profile = self.editor.value()
         except ValueError as error:
-            self.editor.error.setText(f"Not saved: {error}.")
+            self.editor.error.setText(f"Not saved: {str(error).rstrip('.')}.")
             return
         self.editor.error.clear()
         run_for(self, self.tasks, lambda: self.service.save(connection_id, profile), self._saved,

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -17,8 +16,9 @@ from PySide6.QtWidgets import (
 
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
 from app.services.profiles import ConnectionCatalog, ProfileService, effective_price, option_text, profile_name
+from app.ui.formatting import money
 from app.ui.tasks import Tasks
-from app.ui.views.profile_editor import KIND_LABELS, parse_decimal
+from app.ui.views.profile_editor import KIND_LABELS, fixed_price, fixed_price_field, percent_field
 from app.ui.views.tables import Column, MessageBar, RowTableModel, run_for, table_view
 from app.ui.widgets.plain import PlainLabel
 
@@ -35,7 +35,7 @@ COLUMNS: tuple[Column[ProductRow], ...] = (
     Column("Create", lambda r: ""),
     Column("Identifier", lambda r: r.product.identifier),
     Column("Profile name", lambda r: profile_name(r.product)),
-    Column("PSA price", lambda r: format(r.product.price, "f"), lambda r: r.product.price, numeric=True),
+    Column("PSA price", lambda r: money(r.product.price, r.currency), lambda r: r.product.price, numeric=True),
     Column("Already has a profile", lambda r: "yes" if r.has_profile else ""),
 )
 
@@ -67,13 +67,14 @@ class BulkProfilesDialog(QDialog):
         self.kind = QComboBox()
         for kind, label in KIND_LABELS.items():
             self.kind.addItem(label, kind)
-        self.value = QLineEdit()
-        self.value.setPlaceholderText("the fixed price or the percentage")
+        self.fixed = fixed_price_field()
+        self.percent = percent_field()
         self.option = QComboBox()
         for option in BillingOption:
             self.option.addItem(option_text(option), option)
         policy.addRow("Price", self.kind)
-        policy.addRow("Amount or %", self.value)
+        policy.addRow("Fixed price", self.fixed.holder())
+        policy.addRow("Percentage", self.percent.holder())
         policy.addRow("Billing option", self.option)
         self.policy_form = policy
         layout.addLayout(policy)
@@ -114,7 +115,9 @@ class BulkProfilesDialog(QDialog):
         self.table.resizeColumnsToContents()
 
     def _kind_changed(self) -> None:
-        self.policy_form.setRowVisible(self.value, PriceKind(self.kind.currentData()) is not PriceKind.PSA)
+        kind = PriceKind(self.kind.currentData())
+        self.policy_form.setRowVisible(self.fixed.parentWidget(), kind is PriceKind.FIXED)
+        self.policy_form.setRowVisible(self.percent.parentWidget(), kind is PriceKind.PERCENT)
 
     def tick_unprofiled(self) -> None:
         for row in self.model.rows():
@@ -123,9 +126,9 @@ class BulkProfilesDialog(QDialog):
     def policy(self) -> PricePolicy:
         kind = PriceKind(self.kind.currentData())
         if kind is PriceKind.FIXED:
-            return PricePolicy(kind=kind, fixed=parse_decimal(self.value.text(), "fixed price"))
+            return PricePolicy(kind=kind, fixed=fixed_price(self.fixed.value(), self._catalog().currency))
         if kind is PriceKind.PERCENT:
-            return PricePolicy(kind=kind, percent=parse_decimal(self.value.text(), "percentage"))
+            return PricePolicy(kind=kind, percent=self.percent.value())
         return PricePolicy()
 
     def create(self) -> None:
@@ -136,14 +139,15 @@ class BulkProfilesDialog(QDialog):
         try:
             policy = self.policy()
         except ValueError as error:
-            self.message.show_message(f"Not created: {error}.", "error")
+            self.message.show_message(f"Not created: {str(error).rstrip('.')}.", "error")
             return
         connection_id = self.connection.currentData()
         product_ids = [r.product.id for r in rows]
         option = BillingOption(self.option.currentData())
         example = rows[0]
+        price = effective_price(policy, example.product.price, example.currency)
         self.message.show_message(f"Creating {len(rows)} profile(s); e.g. {profile_name(example.product)} bills "
-                                  f"at {effective_price(policy, example.product.price, example.currency)}…")
+                                  f"at {money(price, example.currency)}…")
         self.create_button.setEnabled(False)
         run_for(self, self.tasks, lambda: self.service.bulk_create(connection_id, product_ids, price=policy,
                                                                    billing_option=option),

@@ -3,6 +3,9 @@ and in total, the lines nothing maps to, and its export as CSV."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +13,37 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget,
 
 from app.bootstrap import Context
 from app.services.reports import OrphanLine, Reconciliation, ReconRow, ReportService, Totals, write_csv
+from app.ui.formatting import money, money_or_dash, per_month
 from app.ui.tasks import Tasks
 from app.ui.views.tables import PROBLEM, WARNING, Column, Latest, MessageBar, RowTableModel, run_for, table_view
 from app.ui.widgets.plain import PlainLabel
 
 
-def _money(value: Any) -> str:
-    return "" if value is None else format(value, "f")
+@dataclass(frozen=True, kw_only=True)
+class CompanyTotal:
+    """A company's totals, with the currency its licenses are billed in (None when several)."""
+
+    totals: Totals
+    currency: str | None
+
+
+def currency_of(rows: Iterable[ReconRow]) -> str | None:
+    """The one currency the mapped rows bill in; None when there are several (or none)."""
+    found = {row.currency for row in rows if row.mapped}
+    return found.pop() if len(found) == 1 else None
+
+
+def _row_money(row: ReconRow, value: Decimal | None) -> str:
+    return money_or_dash(value, row.currency if row.mapped else None)
 
 
 def _count(name: str) -> Column[Any]:
     return Column(name.replace("_", " ").capitalize(), lambda r: str(getattr(r, name)), lambda r: getattr(r, name),
+                  numeric=True)
+
+
+def _total_count(name: str) -> Column[CompanyTotal]:
+    return Column(name.capitalize(), lambda t: str(getattr(t.totals, name)), lambda t: getattr(t.totals, name),
                   numeric=True)
 
 
@@ -33,14 +56,15 @@ ROW_COLUMNS: tuple[Column[ReconRow], ...] = (
     _count("purchased"), _count("assigned"),
     Column("Should bill", lambda r: str(r.should_bill), lambda r: r.should_bill, numeric=True),
     _count("billed"), _count("unbilled"),
-    Column("Unit price", lambda r: _money(r.unit_price), lambda r: r.unit_price, numeric=True),
-    Column("Unbilled a month", lambda r: _money(r.leakage), lambda r: r.leakage, numeric=True),
+    Column("Unit price", lambda r: _row_money(r, r.unit_price), lambda r: r.unit_price, numeric=True),
+    Column("Unbilled a month", lambda r: _row_money(r, r.leakage), lambda r: r.leakage, numeric=True),
     Column("Status", lambda r: r.status),
 )
-TOTAL_COLUMNS: tuple[Column[Totals], ...] = (
-    Column("Company", lambda t: t.company),
-    _count("purchased"), _count("assigned"), _count("billed"), _count("unbilled"),
-    Column("Unbilled a month", lambda t: _money(t.leakage), lambda t: t.leakage, numeric=True),
+TOTAL_COLUMNS: tuple[Column[CompanyTotal], ...] = (
+    Column("Company", lambda t: t.totals.company),
+    _total_count("purchased"), _total_count("assigned"), _total_count("billed"), _total_count("unbilled"),
+    Column("Unbilled a month", lambda t: money(t.totals.leakage, t.currency), lambda t: t.totals.leakage,
+           numeric=True),
 )
 ORPHAN_COLUMNS: tuple[Column[OrphanLine], ...] = (
     Column("Company", lambda o: o.company),
@@ -82,7 +106,7 @@ class ReportsView(QWidget):
         self.rows: RowTableModel[ReconRow] = RowTableModel(
             ROW_COLUMNS, key=lambda r: (r.tenant_id, r.sku_id), background=_row_colour)
         self.rows_table, self.rows_proxy = table_view(self.rows, self, multi=True)
-        self.companies: RowTableModel[Totals] = RowTableModel(TOTAL_COLUMNS, key=lambda t: t.company)
+        self.companies: RowTableModel[CompanyTotal] = RowTableModel(TOTAL_COLUMNS, key=lambda t: t.totals.company)
         self.companies_table, _ = table_view(self.companies, self)
         self.orphans: RowTableModel[OrphanLine] = RowTableModel(
             ORPHAN_COLUMNS, key=lambda o: (o.agreement_id, o.line_id))
@@ -94,6 +118,9 @@ class ReportsView(QWidget):
         self.read_psa_button.clicked.connect(lambda: self.load(read_psa=True))
         self.export_button.clicked.connect(self.export)
         self.refresh()
+
+    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
+        self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
         self.load(read_psa=False)
@@ -111,7 +138,10 @@ class ReportsView(QWidget):
         self.read_psa_button.setEnabled(True)
         self.export_button.setEnabled(True)
         self.rows.set_rows(report.rows)
-        self.companies.set_rows([*report.by_company(), report.total()])
+        everywhere = currency_of(report.rows)
+        self.companies.set_rows(
+            [CompanyTotal(totals=t, currency=currency_of(r for r in report.rows if r.company == t.company))
+             for t in report.by_company()] + [CompanyTotal(totals=report.total(), currency=everywhere)])
         self.orphans.set_rows(report.orphans)
         for table in (self.rows_table, self.companies_table, self.orphans_table):
             table.resizeColumnsToContents()
@@ -119,7 +149,8 @@ class ReportsView(QWidget):
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
         self.totals.setText(
             f"All companies: {total.purchased} purchased, {total.assigned} assigned, {total.billed} billed; "
-            f"{total.unbilled} seats unbilled, worth {_money(total.leakage)} a month. Billed seats from {source}.")
+            f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, everywhere)}. "
+            f"Billed seats from {source}.")
         if report.billed_from == "psa":
             self.tabs.setTabText(2, f"PSA lines nothing maps to ({len(report.orphans)})")
             if report.problems:

@@ -3,7 +3,9 @@
 Connections are added and edited in their dialogs (app/ui/dialogs/connection.py),
 which test before they save. After a PSA connection is saved its catalog
 is read into the cache on a worker. The other settings are edited on two
-pages and saved together (app/services/preferences.py).
+pages and saved together (app/services/preferences.py). Each page scrolls
+when the window is shorter than it, so "Save settings" is always within
+reach. Below the pages: the data folder, to copy or open.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
+    QLineEdit,
     QPushButton,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +28,9 @@ from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
 from app.ui.tasks import Tasks
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
 from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
+from app.ui.widgets.desktop import open_folder
 from app.ui.widgets.plain import PlainLabel, clip, confirm
+from app.ui.widgets.scroll import PageTabs
 
 COL_NAME, COL_KIND, COL_ADDRESS, COL_SECRETS, COL_COMPANIES, COL_AGREEMENTS, COL_TYPES, COL_PRODUCTS = range(8)
 #: Where each kind keeps its address (KINDS fields): ConnectWise's site, Halo's resource server, Autotask's
@@ -133,14 +137,26 @@ class SettingsView(QWidget):
         layout = QVBoxLayout(self)
         self.message = MessageBar()
         layout.addWidget(self.message)
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         self.connections = ConnectionsPage(self)
         self.sync_page = SyncPage(self)
         self.notifications_page = NotificationsPage(self)
-        self.tabs.addTab(self.connections, "Connections")
-        self.tabs.addTab(self.sync_page, "Sync and approvals")
-        self.tabs.addTab(self.notifications_page, "Notifications")
-        layout.addWidget(self.tabs)
+        self.tabs.add_page(self.connections, "Connections")
+        self.tabs.add_page(self.sync_page, "Sync and approvals")
+        self.tabs.add_page(self.notifications_page, "Notifications")
+        layout.addWidget(self.tabs, 1)
+        data = QHBoxLayout()
+        data.addWidget(PlainLabel("Data folder"))
+        self.data_dir = QLineEdit(str(context.data_dir))
+        self.data_dir.setObjectName("dataFolder")
+        self.data_dir.setReadOnly(True)
+        self.data_dir.setToolTip("Where seatsync keeps its database, logs and window state (private to you)")
+        self.data_dir.setCursorPosition(0)
+        self.open_data_button = QPushButton("Open folder")
+        self.open_data_button.clicked.connect(self.open_data_dir)
+        data.addWidget(self.data_dir, 1)
+        data.addWidget(self.open_data_button)
+        layout.addLayout(data)
         self.refresh()
 
     # -- loading ------------------------------------------------------------------
@@ -267,6 +283,11 @@ class SettingsView(QWidget):
     def _preferences_saved(self, state: PreferencesState) -> None:
         self._preferences_loaded(state)
         self.message.show_message("Settings saved.", "ok")
+
+    def open_data_dir(self) -> None:
+        if not open_folder(self.context.data_dir):
+            self.message.show_message(f"The system could not open {self.context.data_dir}: copy the path and open "
+                                      "it in your file manager.", "error")
 
     def set_search(self, text: str) -> None:
         self.connections.proxy.setFilterFixedString(text)

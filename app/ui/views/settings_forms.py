@@ -1,4 +1,8 @@
-"""The Settings view's two forms: sync and approvals; notifications. Saved together by the view."""
+"""The Settings view's two forms: sync and approvals; notifications. Saved together by the view.
+
+Numbers take exactly what was typed (``WholeField``): a cap or a port that is not one is named beside
+its field, and saving is refused with the same words.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QTimeEdit,
     QVBoxLayout,
     QWidget,
@@ -26,6 +29,7 @@ from app.services.preferences import Preferences, PreferencesChange, Preferences
 from app.services.settings import ApprovalPolicy, NotificationSettings, SmtpSecurity, WebhookKind
 from app.ui.dialogs.connection import SecretField
 from app.ui.views.tables import Column, RowTableModel, searchable, selected_rows, table_view
+from app.ui.widgets.fields import WholeField
 
 if TYPE_CHECKING:
     from app.ui.views.settings import SettingsView
@@ -35,7 +39,8 @@ POLICY_LABELS = {
     ApprovalPolicy.HOLD_DECREASES: "Apply increases, hold decreases for approval",
     ApprovalPolicy.HOLD_ALL: "Hold every change for approval",
 }
-NO_CAP = -1
+#: The largest cap a field takes.
+MAX_CAP = 1_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,12 +64,12 @@ def _policy_combo() -> QComboBox:
     return combo
 
 
-def _cap_spin(suffix: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(NO_CAP, 1_000_000)
-    spin.setSpecialValueText("no cap")
-    spin.setSuffix(suffix)
-    return spin
+def _cap_field(what: str) -> WholeField:
+    """A cap: a whole number, or empty for no cap."""
+    field = WholeField(what, maximum=MAX_CAP, blank=None)
+    field.setPlaceholderText("no cap")
+    field.setToolTip("Leave it empty for no cap")
+    return field
 
 
 class SyncPage(QWidget):
@@ -103,10 +108,10 @@ class SyncPage(QWidget):
         layout.addWidget(approvals)
         caps = QGroupBox("Change caps (a change beyond a cap waits for approval)")
         caps_form = QFormLayout(caps)
-        self.max_seats = _cap_spin(" seats")
-        self.max_operations = _cap_spin(" changes")
-        caps_form.addRow("Seats changed on one line", self.max_seats)
-        caps_form.addRow("Changes in one run", self.max_operations)
+        self.max_seats = _cap_field("The cap on seats changed on one line")
+        self.max_operations = _cap_field("The cap on changes in one run")
+        caps_form.addRow("Seats changed on one line", self.max_seats.holder())
+        caps_form.addRow("Changes in one run", self.max_operations.holder())
         layout.addWidget(caps)
         self.save_button = QPushButton("Save settings")
         layout.addWidget(self.save_button)
@@ -126,8 +131,8 @@ class SyncPage(QWidget):
         self.override_company.clear()
         for company_id, name in state.companies:
             self.override_company.addItem(name, company_id)
-        self.max_seats.setValue(NO_CAP if p.max_seats_change_per_line is None else p.max_seats_change_per_line)
-        self.max_operations.setValue(NO_CAP if p.max_operations_per_run is None else p.max_operations_per_run)
+        self.max_seats.setValue(p.max_seats_change_per_line)
+        self.max_operations.setValue(p.max_operations_per_run)
 
     def add_override(self) -> None:
         company_id = self.override_company.currentData()
@@ -149,8 +154,7 @@ class SyncPage(QWidget):
             sync_time=time(t.hour(), t.minute()), sync_enabled=self.sync_enabled.isChecked(),
             approval_policy=ApprovalPolicy(self.policy.currentData()),
             overrides={r.company_id: r.policy for r in self.overrides.rows()},
-            max_seats_change_per_line=None if self.max_seats.value() == NO_CAP else self.max_seats.value(),
-            max_operations_per_run=None if self.max_operations.value() == NO_CAP else self.max_operations.value(),
+            max_seats_change_per_line=self.max_seats.value(), max_operations_per_run=self.max_operations.value(),
             notifications=notifications.settings())
         return PreferencesChange(preferences=preferences, smtp_password=notifications.smtp_password(),
                                  webhook_url=notifications.webhook_url())
@@ -177,8 +181,7 @@ class NotificationsPage(QWidget):
         form = QFormLayout(self.email)
         self.smtp_host = QLineEdit()
         self.smtp_host.setPlaceholderText("smtp.example.com")
-        self.smtp_port = QSpinBox()
-        self.smtp_port.setRange(1, 65535)
+        self.smtp_port = WholeField("The SMTP port", minimum=1, maximum=65535)
         self.smtp_security = QComboBox()
         for security, label in ((SmtpSecurity.STARTTLS, "STARTTLS"), (SmtpSecurity.TLS, "TLS (implicit, port 465)"),
                                 (SmtpSecurity.NONE, "None (local relay only)")):
@@ -189,7 +192,7 @@ class NotificationsPage(QWidget):
         self.email_from = QLineEdit()
         self.email_to = QLineEdit()
         self.email_to.setPlaceholderText("billing@example.com, owner@example.com")
-        for label, widget in (("SMTP host", self.smtp_host), ("Port", self.smtp_port),
+        for label, widget in (("SMTP host", self.smtp_host), ("Port", self.smtp_port.holder()),
                               ("Security", self.smtp_security), ("User name", self.smtp_username),
                               ("Password", self.smtp_password_field), ("From", self.email_from),
                               ("To", self.email_to)):

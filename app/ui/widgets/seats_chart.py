@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.models.records import SeatPoint
+from app.ui.formatting import MONTHS
 from app.ui.widgets.tones import muted, tone
 
 
@@ -92,9 +93,9 @@ class SeatsChart(QWidget):
             painter.drawPath(path)
         painter.setPen(text)
         bottom = QRectF(plot.left(), plot.bottom() + 4, plot.width(), line)
-        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft, f"{first:%d %b}")
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft, f"{first.day} {MONTHS[first.month - 1]}")
         if len(self.points) > 1:
-            painter.drawText(bottom, Qt.AlignmentFlag.AlignRight, f"{last:%d %b}")
+            painter.drawText(bottom, Qt.AlignmentFlag.AlignRight, f"{last.day} {MONTHS[last.month - 1]}")
         latest = self.points[-1]
         legend = [("purchased", f"Purchased {latest.purchased}"), ("assigned", f"Assigned {latest.assigned}")]
         lx = self.width() - 12.0
