@@ -22,6 +22,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from app.billing.types import Line, LineKind
 from app.models.repositories import Approvals
+from app.sandbox.autotask.writes import StoreError
 from app.sandbox.server import Fault, TlsFiles
 from app.sandbox.world_psas import PSA_KINDS
 from app.services import settings as app_settings
@@ -102,7 +103,10 @@ class SandboxHarness:
         mains = [h for h in self.tenant.holdings(SPB) if h.kind == "main" and h.end is None and h.quantity]
         if not mains:
             return False
-        self.tenant.world.psa_side.edit_quantity(mains[0].id, quantity, self.today)
+        try:
+            self.tenant.world.psa_side.edit_quantity(mains[0].id, quantity, self.today)
+        except StoreError:  # Autotask refuses an edit that takes a later period below zero units: none made
+            return False
         return True
 
     def lines(self) -> list[Line]:

@@ -58,7 +58,12 @@ def main() -> int:
         summary = SyncService(context, today=lambda: today, workers=1).sync(actor="worker")
         print(json.dumps({"results": [{"status": r.status.value, "error": r.error,
                                        "applied": [op.key for op in r.applied],
-                                       "findings": [f.kind.value for f in r.findings]} for r in summary.results]}))
+                                       "findings": [f.kind.value for f in r.findings],
+                                       "held": [f"{op.key}: {why}" for op, why in r.held],
+                                       "planned": [op.key for op in (r.plan.operations if r.plan else ())]}
+                                      for r in summary.results],
+                          "installation": context.settings.installation_id,
+                          "mappings": len(context.mappings.all())}))
         return 0
     finally:
         context.close()
