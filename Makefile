@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ledger bundle setup clean
+.PHONY: demo test ledger fuzz bundle setup clean
 
 # A virtual environment left without pip (python3-venv missing when it was made) is made again.
 $(STAMP): pyproject.toml constraints.txt
@@ -29,6 +29,12 @@ test: $(STAMP)
 ledger: $(STAMP)
 	SEATSYNC_LEDGER_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
 		--hypothesis-show-statistics tests/billing/test_ledger_properties.py tests/sync/test_ledger_machine.py
+
+# Every vendor answer seatsync decodes, generated from the vendors' schemas at 10 times the examples make
+# test runs (a quarter of an hour); python -m tests.<vendor>.fuzz_counts [N] prints the counts per answer shape.
+fuzz: $(STAMP)
+	SEATSYNC_FUZZ_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
+		tests/connectwise/test_fuzz.py tests/autotask/test_fuzz.py tests/halopsa/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -409,6 +409,8 @@ def describe_body(content: bytes, content_type: str = "") -> str:
     if head in (b"{", b"[", b'"'):
         try:
             json.loads(content)
+        except RecursionError:
+            return "JSON nested too deeply to read"
         except ValueError as error:
             if _cut_short(content, error):
                 return f"JSON cut short after {len(content)} bytes"
@@ -440,5 +442,5 @@ def _excerpt(raw: bytes) -> str:
 def _body(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it can be read
         return response.text[:2000]

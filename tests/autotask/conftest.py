@@ -7,7 +7,9 @@ no test waits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -22,7 +24,7 @@ from app.sandbox.autotask import (
     seed_account,
     serve,
 )
-from app.sandbox.server import SandboxServer, TlsFiles, make_tls
+from app.sandbox.server import Response, SandboxServer, TlsFiles, make_tls
 from app.services.psa.autotask import AutotaskClient, AutotaskCredentials, AutotaskPsa, RequestBudget
 
 TODAY = date(2025, 3, 5)
@@ -62,6 +64,25 @@ class World:
         kwargs.setdefault("budget", RequestBudget(clock=clock))
         return AutotaskClient(self.credentials(), verify=self.tls.ca, sleep=clock.sleep, clock=clock,
                               **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def answering(world: World, method: str, path: str, response: Response) -> Iterator[None]:
+    """The sandbox answers requests matching ``method`` and ``path`` (a regex) with ``response``
+    (an answer it would never give itself), without checking the credentials."""
+    resolve = world.app.resolve
+
+    def resolved(m: str, p: str):  # type: ignore[no-untyped-def]
+        found = resolve(m, p)
+        if found is not None and m.upper() == method and re.search(path, p):
+            return found[0], lambda request: response, found[2]
+        return found
+
+    world.app.resolve = resolved  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del world.app.resolve
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,14 @@
-"""Typed errors, the zone lookup and its one re-lookup on 401."""
+"""Typed errors, the zone lookup and its one re-lookup on 401 (or on a 500 that refuses the user name
+or the tracking identifier)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
-from app.sandbox.server import Fault
+from app.sandbox.server import Fault, Response
 from app.services.psa.autotask import AutotaskClient, AutotaskPsa
 from app.services.psa.autotask.errors import (
     AutotaskBadCredentials,
@@ -16,10 +18,12 @@ from app.services.psa.autotask.errors import (
     AutotaskRequestRejected,
     AutotaskUnavailable,
     AutotaskUnknownUser,
+    AutotaskUserOrCodeRejected,
 )
 from app.services.psa.autotask.query import eq
 from app.services.psa.port import PsaAuthError, PsaPermissionError, PsaUnavailable, PsaValidationError
-from tests.autotask.conftest import FakeClock, World
+from tests.autotask import spec
+from tests.autotask.conftest import FakeClock, World, answering
 
 
 def zone_lookups(world: World) -> int:
@@ -71,15 +75,82 @@ def test_a_saved_zone_skips_the_lookup_until_it_fails(world: World) -> None:
         assert zone_lookups(world) == 1 and client.zone_url().endswith("/webservices5/ATServicesRest/")
 
 
-@pytest.mark.parametrize("change", [{"secret": "wrong-secret"}, {"integration_code": "NOT-OURS"}])
-def test_bad_credentials_are_a_typed_error_after_one_re_lookup(world: World, change: dict[str, str]) -> None:
-    with AutotaskClient(world.credentials(**change), verify=world.tls.ca, sleep=FakeClock().sleep) as client:
+def test_a_wrong_secret_is_a_typed_error_after_one_re_lookup(world: World) -> None:
+    with AutotaskClient(world.credentials(secret="wrong-secret"), verify=world.tls.ca,
+                        sleep=FakeClock().sleep) as client:
         with pytest.raises(AutotaskBadCredentials) as caught:
             AutotaskPsa(client).list_companies()
     assert isinstance(caught.value, PsaAuthError)
     assert zone_lookups(world) == 2
-    assert "wrong-secret" not in str(caught.value) and "NOT-OURS" not in str(caught.value)
-    assert "API Tracking Identifier" in str(caught.value)
+    assert "wrong-secret" not in str(caught.value)
+    assert "secret" in str(caught.value) and "HTTP 401" in str(caught.value)
+
+
+def test_an_unknown_tracking_identifier_is_its_own_typed_error(world: World) -> None:
+    """The zone answers 500 with an errors body, not 401: seatsync names the two settings to check,
+    after one re-lookup of the zone (the database may have moved where the user is not known)."""
+    exchanges = world.app.record_exchanges()
+    with AutotaskClient(world.credentials(integration_code="NOT-OURS"), verify=world.tls.ca) as client:
+        with pytest.raises(AutotaskUserOrCodeRejected) as caught:
+            AutotaskPsa(client).list_companies()
+    error = caught.value
+    assert isinstance(error, PsaAuthError) and not isinstance(error, AutotaskBadCredentials)
+    assert str(error).startswith("Autotask did not accept the API user name or the tracking identifier "
+                                 "(ApiIntegrationCode): check")
+    assert "IntegrationCode is invalid." in str(error) and "NOT-OURS" not in str(error)
+    assert zone_lookups(world) == 2
+    assert [x.status for x in exchanges if x.route == "{entity}/query"] == [500, 500]
+    assert all(spec.check(x) == [] for x in exchanges)
+
+
+def test_an_unknown_user_in_a_saved_zone_is_named(world: World) -> None:
+    """A zone saved with the connection is used without a lookup: the zone answers 500 for a user name
+    it does not know, and the re-lookup then finds no zone for it."""
+    saved = f"{world.server.url}/webservices5/ATServicesRest"
+    exchanges = world.app.record_exchanges()
+    with AutotaskClient(world.credentials(username="gone@example.com"), verify=world.tls.ca,
+                        zone_url=saved) as client:
+        with pytest.raises(AutotaskUnknownUser) as caught:
+            client.count("Companies")
+    assert "gone@example.com" in str(caught.value) and "Zone information could not be determined" in str(caught.value)
+    assert [(x.route, x.status) for x in exchanges if x.route != "ThresholdInformation"] == [
+        ("{entity}/query/count", 500), ("zoneInformation", 500)]
+    assert exchanges[-2].response == {"errors": ["UserName is invalid."]}
+
+
+def test_a_credentials_500_after_a_zone_move_is_retried_in_the_new_zone(world: World) -> None:
+    """A saved zone where the user name is no longer known answers 500; the re-lookup finds the new zone."""
+    world.app.move_user(world.account.username, "webservices14")
+    saved = f"{world.server.url}/webservices5/ATServicesRest"
+    unknown = Response(500, json.dumps({"errors": ["UserName is invalid."]}).encode(),
+                       {"Content-Type": "application/json"})
+    with AutotaskClient(world.credentials(), verify=world.tls.ca, zone_url=saved, threshold_every=0) as client:
+        with answering(world, "POST", r"^/webservices5/.*/query/count$", unknown):
+            assert client.count("Companies") == 3
+        assert client.zone_url().endswith("/webservices14/ATServicesRest/")
+    assert zone_lookups(world) == 1 and world.server.request_count("POST", "{entity}/query/count") == 2
+
+
+@pytest.mark.parametrize(("status", "body", "expected", "sent"), [
+    (500, {"errors": ["Service 5 was not found."]}, AutotaskRequestRejected, 1),
+    (500, {"errors": ["The logged in Resource does not have the adequate permissions to query this entity type "
+                      "(user name api@x)."]}, AutotaskPermissionError, 1),
+    (500, None, AutotaskUnavailable, 1),
+    (500, {"message": "An error has occurred."}, AutotaskUnavailable, 1),
+    (503, {"errors": ["IntegrationCode is invalid."]}, AutotaskUnavailable, 4),
+])
+def test_other_500s_keep_their_meaning(world: World, client: AutotaskClient, status: int, body: object,
+                                       expected: type, sent: int) -> None:
+    """Only a 500 whose errors speak of the user name or tracking identifier is a credentials error:
+    a refusal stays a refusal, a 500 without an errors body a server error (not sent again, since
+    Autotask answers refusals with 500), and a 503 is read again as any read is."""
+    client.zone_url()
+    answer = Response(status, b"" if body is None else json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with answering(world, "POST", "/Companies/query/count$", answer):
+        with pytest.raises(expected) as caught:
+            client.count("Companies")
+    assert not isinstance(caught.value, PsaAuthError)
+    assert zone_lookups(world) == 1 and world.server.request_count("POST", "{entity}/query/count") == sent
 
 
 @pytest.mark.parametrize("user", ["nobody@example.com", " "])
@@ -167,5 +238,20 @@ def test_an_answer_that_is_not_json_is_malformed(world: World, client: AutotaskC
 
 def test_every_message_carries_its_whole_advice() -> None:
     error = AutotaskBadCredentials("(HTTP 401 on POST Companies)")
-    assert str(error).startswith("Autotask rejected the API credentials: check the API user's user name and secret")
-    assert str(error).endswith("API Tracking Identifier. (HTTP 401 on POST Companies)")
+    assert str(error).startswith("Autotask rejected the API credentials: the user name and secret do not match")
+    assert str(error).endswith("and that the API user is active. (HTTP 401 on POST Companies)")
+    error = AutotaskUserOrCodeRejected("(POST Companies answered HTTP 500: IntegrationCode is invalid.)")
+    assert "> API Tracking Identifier. (POST Companies answered HTTP 500" in str(error)
+
+
+def test_messages_from_autotask_are_quoted_as_plain_text(world: World, client: AutotaskClient) -> None:
+    client.zone_url()
+    said = "No\x07 \u202eway\u202c \U0001f600" + "x" * 400
+    answer = Response(500, json.dumps({"errors": [said, {"nested": 1}]}).encode(),
+                      {"Content-Type": "application/json"})
+    with answering(world, "POST", "/Companies/query$", answer):
+        with pytest.raises(AutotaskRequestRejected) as caught:
+            client.query("Companies")
+    text = str(caught.value)
+    assert "No\\x07 \\u202eway\\u202c \U0001f600" in text and "\u202e" not in text and "\x07" not in text
+    assert "x" * 301 not in text and "{'nested': 1}" in text

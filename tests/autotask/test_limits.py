@@ -11,11 +11,11 @@ import pytest
 import requests
 
 from app.sandbox.autotask import AutotaskSandbox, seed_account, serve
-from app.sandbox.server import TlsFiles
-from app.services.psa.autotask import RequestBudget
+from app.sandbox.server import Response, TlsFiles
+from app.services.psa.autotask import AutotaskClient, RequestBudget
 from app.services.psa.autotask.errors import AutotaskBudgetExhausted
 from app.services.psa.autotask.query import eq
-from tests.autotask.conftest import FakeClock, World, seed_world
+from tests.autotask.conftest import FakeClock, World, answering, seed_world
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def test_a_pool_of_ten_threads_stays_within_three_requests_per_endpoint(slow_wor
 
 def test_the_sandbox_refuses_a_fourth_concurrent_request(slow_world: World) -> None:
     """Without the client's gate, ten threads at once overrun the limit and get 429s."""
+    slow_world.app.processing_delay = 0.25  # overlap even when the handshakes are slow (a busy machine)
     account = slow_world.account
     url = f"{slow_world.server.url}/{account.zone}/ATServicesRest/V1.0/Companies/query"
     headers = {"ApiIntegrationCode": account.integration_code, "UserName": account.username,
@@ -174,3 +175,27 @@ def test_the_client_paces_itself_against_the_shared_count(tls: TlsFiles) -> None
     assert len(waits) > 100 and sum(waits) > 3600  # 300 requests spread over more than the hour
     assert sum(app.gate.refused.values()) == 0
     assert app.budget.refused == 0  # the client stopped before the sandbox had to refuse
+
+
+@pytest.mark.parametrize("body", [
+    {"externalRequestThreshold": -5, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 10},
+    {"externalRequestThreshold": 0, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 10},
+    {"externalRequestThreshold": 10.5, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 10},
+    {"externalRequestThreshold": None, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 10},
+])
+def test_a_threshold_answer_without_a_usable_limit_keeps_seatsync_s_own(world: World, client: AutotaskClient,
+                                                                        body: dict[str, object]) -> None:
+    """A limit of -5 or 0 would stop every request that follows: only a whole positive limit is taken."""
+    client.zone_url()
+    with answering(world, "GET", r"/ThresholdInformation$", Response.json(body)):
+        client.read_threshold()
+    assert client.budget.limit == 10_000 and client.budget.used() >= 10
+    assert client.count("Companies") == 3
+
+
+def test_a_count_beyond_reason_is_not_taken(world: World, client: AutotaskClient) -> None:
+    client.zone_url()
+    body = {"externalRequestThreshold": 10_000, "currentTimeframeRequestCount": -3}
+    with answering(world, "GET", r"/ThresholdInformation$", Response.json(body)):
+        client.read_threshold()
+    assert client.budget.used() == 1  # the read itself

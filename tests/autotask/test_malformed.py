@@ -9,17 +9,18 @@ read-back fails) is ``AutotaskUnreadableAnswer``, maybe applied.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from app.billing.types import LineKind
-from app.sandbox.server import Fault
-from app.services.psa.autotask import AutotaskPsa
+from app.sandbox.server import Fault, Response
+from app.services.psa.autotask import AutotaskClient, AutotaskPsa
 from app.services.psa.autotask.errors import AutotaskMalformedResponse, AutotaskUnreadableAnswer
-from app.services.psa.port import NewLine, PsaMalformedResponse, PsaUnavailable, PsaUnreadableAnswer
-from tests.autotask.conftest import World
+from app.services.psa.port import NewLine, PsaError, PsaMalformedResponse, PsaUnavailable, PsaUnreadableAnswer
+from tests.autotask.conftest import World, answering
 
 PRICE = Decimal("22.00")
 
@@ -159,3 +160,90 @@ def test_a_read_back_after_a_write_that_fails_leaves_the_write_unknown(world: Wo
     with pytest.raises(AutotaskUnreadableAnswer) as caught:
         psa.set_quantity(line, 8, date(2025, 4, 1))
     assert caught.value.maybe_applied is True and "were adjusted" in plain(caught.value)
+
+
+# -- every endpoint family, over HTTP ------------------------------------------------------------
+
+CUT_SHORT = Response(200, b'{"items": [{"id": 174, "companyName": "Cont', {"Content-Type": "application/json"})
+PAGE = Response.html("<html><head><title>Down for maintenance</title></head><body>Back soon</body></html>")
+WRONG_TYPES = Response(200, json.dumps({"items": "none", "pageDetails": [], "item": 5, "queryCount": "many",
+                                        "itemId": "x", "fields": 3, "url": 7, "zoneName": [],
+                                        "currentTimeframeRequestCount": "lots"}).encode(),
+                       {"Content-Type": "application/json"})
+EMPTY = Response(200, b"", {"Content-Type": "application/json"})
+DEEP = b"[" * 3000 + b"]" * 3000  # deeper than Python's recursion limit (1000)
+BODIES = {"cut short": CUT_SHORT, "an HTML page with status 200": PAGE, "wrong types": WRONG_TYPES,
+          "an empty body": EMPTY, "nested too deep": Response(200, DEEP, {"Content-Type": "application/json"})}
+#: What the error says of each (wrong types: the field or the answer it names).
+BODIES_SAID = {"cut short": "JSON cut short", "an HTML page with status 200": "an HTML page",
+               "an empty body": "an empty body", "nested too deep": "nested too deeply"}
+
+
+def _adjustment(world: World, client: AutotaskClient) -> object:
+    return client.create("V1.0/ContractServiceAdjustments",
+                         {"contractID": world.ids["prorating"], "serviceID": world.ids["product"],
+                          "effectiveDate": "2025-04-01T00:00:00", "unitChange": 1},
+                         endpoint="ContractServiceAdjustments")
+
+
+#: (method, path, call, write): one request of each kind the client sends.
+FAMILIES = {
+    "zone lookup": ("GET", r"/zoneInformation$", lambda w, c: c.zone_url(refresh=True), False),
+    "query": ("POST", r"/Companies/query$", lambda w, c: c.query("Companies"), False),
+    "next page": ("GET", r"/Companies/query/next$", lambda w, c: c.query("Companies", page_size=1), False),
+    "get": ("GET", r"/Contracts/\d+$", lambda w, c: c.get("Contracts", w.ids["prorating"]), False),
+    "count": ("POST", r"/query/count$", lambda w, c: c.count("Companies"), False),
+    "field information": ("GET", r"/entityInformation/fields$",
+                          lambda w, c: c.picklist("Contracts", "contractType"), False),
+    "create": ("POST", r"/ContractServiceAdjustments$", _adjustment, True),
+    "update": ("PATCH", r"/Contracts/\d+/Services$",
+               lambda w, c: c.update(f"V1.0/Contracts/{w.ids['prorating']}/Services",
+                                     {"id": 1, "invoiceDescription": "x"}, endpoint="ContractServices"), True),
+    "delete": ("DELETE", r"/Charges/\d+$",
+               lambda w, c: c.delete(f"V1.0/Contracts/{w.ids['prorating']}/Charges/1", endpoint="ContractCharges"),
+               True),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_endpoint_family_turns_an_unreadable_answer_into_a_typed_error(world: World, client: AutotaskClient,
+                                                                             family: str) -> None:
+    """JSON cut short, an HTML page with status 200, JSON of the wrong shape, an empty body: a read is
+    malformed, a write's outcome unknown (maybe applied), each said in a plain sentence."""
+    method, path, call, write = FAMILIES[family]
+    client.zone_url()
+    for body, answer in BODIES.items():
+        with answering(world, method, path, answer):
+            if family == "delete" and body == "wrong types":
+                call(world, client)  # a delete's answer is not read, only that it is JSON
+                continue
+            with pytest.raises(AutotaskUnreadableAnswer if write else AutotaskMalformedResponse) as caught:
+                call(world, client)
+        text = plain(caught.value)
+        if write:
+            assert isinstance(caught.value, PsaUnreadableAnswer) and caught.value.maybe_applied, body
+        else:
+            assert isinstance(caught.value, PsaMalformedResponse) and not isinstance(caught.value, PsaUnavailable)
+        assert BODIES_SAID.get(body, "") in text, (body, text)
+
+
+def test_an_unreadable_request_threshold_leaves_the_count_to_seatsync(world: World, client: AutotaskClient) -> None:
+    client.zone_url()
+    for answer in BODIES.values():
+        with answering(world, "GET", r"/ThresholdInformation$", answer):
+            client.read_threshold()
+            assert client.count("Companies") == 3
+    assert client.budget.used() >= 8
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 429, 500, 503])
+def test_an_error_answer_nested_too_deeply_is_a_typed_error(world: World, client: AutotaskClient,
+                                                            status: int) -> None:
+    client.zone_url()
+    with answering(world, "POST", r"/Companies/query$", Response(status, DEEP, {"Content-Type": "application/json"})):
+        with pytest.raises(PsaError) as caught:
+            client.query("Companies")
+    plain(caught.value)
+    with answering(world, "GET", r"/zoneInformation$", Response(500, DEEP, {"Content-Type": "application/json"})):
+        with pytest.raises(PsaError):
+            client.zone_url(refresh=True)

@@ -111,7 +111,32 @@ def test_conditions_over_http(client: ConnectWiseClient, sandbox) -> None:
                                               order_by="name desc")]
     assert names == ["Contoso Ltd", "Contoso Labs"]
     assert client.count("/company/companies", 'name contains "inc" or name = "Contoso Labs"') == 2
-    with pytest.raises(PsaValidationError, match="Invalid conditions: unknown field 'colour'"):
+    with pytest.raises(PsaValidationError, match="colour is not a recognized name"):
         client.list("/company/companies", conditions='colour = "red"')
     with pytest.raises(PsaValidationError, match="Invalid conditions: expected a value"):
         client.count("/company/companies", "name =")
+
+
+def test_an_unknown_field_answers_as_connectwise_does(client: ConnectWiseClient, sandbox) -> None:
+    """ConnectWise's answer to a condition on a field it does not have (code ApiFindCondition)."""
+    sandbox.scenario([("Contoso Ltd", ["contoso.com"])])
+    response = client.request("GET", "/company/companies", params={"conditions": 'typeids="1"'}, expect=(400,))
+    assert response.json() == {"code": "ApiFindCondition", "message": "typeids is not a recognized name."}
+    response = client.request("GET", "/company/companies", params={"conditions": "name ="}, expect=(400,))
+    assert response.json()["code"] == "InvalidObject"  # a condition that does not parse
+
+
+@pytest.mark.parametrize("path", ["/company/companies", "/finance/agreements", "/procurement/catalog"])
+def test_last_updated_is_the_info_field(client: ConnectWiseClient, sandbox, path: str) -> None:
+    """``lastUpdated > [date]`` (ConnectWise's incremental-sync idiom) filters on _info/lastUpdated."""
+    sandbox.scenario([("Contoso Ltd", ["contoso.com"]), ("Fabrikam Inc", [])])
+    table = {"/company/companies": sandbox.companies, "/finance/agreements": sandbox.agreements,
+             "/procurement/catalog": sandbox.catalog}[path]
+    newest = max(table)
+    for record_id, record in table.items():
+        record["_info"]["lastUpdated"] = "2026-02-01T08:00:00Z" if record_id == newest else "2025-06-30T00:00:00Z"
+    assert [r["id"] for r in client.list(path, conditions="lastUpdated > [2026-01-01T00:00:00Z]")] == [newest]
+    assert client.count(path, "_info/lastUpdated > [2026-01-01T00:00:00Z]") == 1
+    assert client.count(path, "lastupdated <= [2026-01-01T00:00:00Z]") == len(table) - 1
+    ordered = client.list(path, order_by="lastUpdated desc", fields="id")
+    assert ordered[0]["id"] == newest

@@ -9,6 +9,8 @@ applied: ConnectWise had the request, and the journal settles it by reading.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -16,9 +18,17 @@ import pytest
 
 from app.billing.types import LineKind
 from app.sandbox.connectwise import ConnectWiseSandbox
-from app.sandbox.server import Fault
+from app.sandbox.server import Fault, Response
 from app.services.psa.connectwise import ConnectWisePsa
-from app.services.psa.port import NewLine, PsaMalformedResponse, PsaUnavailable, PsaUnreadableAnswer
+from app.services.psa.port import (
+    NewLine,
+    PsaAuthError,
+    PsaError,
+    PsaMalformedResponse,
+    PsaUnavailable,
+    PsaUnreadableAnswer,
+    PsaValidationError,
+)
 
 
 @pytest.fixture
@@ -53,6 +63,9 @@ def plain(error: Exception) -> str:
     ("cancelledDate", 20250331, "not a date"),
     ("product", "M365-BP", "without its product"),
     ("product", {"id": 0}, "not a positive whole number"),
+    ("serialNumber", ["seatsync:0123456789ab"], "the serialNumber of addition"),
+    ("invoiceDescription", {"text": "x"}, "not text"),
+    ("agreementId", "seven", "not a positive whole number"),
 ])
 def test_an_addition_that_does_not_read_is_malformed(psa: ConnectWisePsa, server, sandbox, seeded, field, value,
                                                      says) -> None:
@@ -71,6 +84,11 @@ def test_an_addition_that_does_not_read_is_malformed(psa: ConnectWisePsa, server
     ("agreements", "company", None, "list_agreements", "without its company"),
     ("catalog", "price", "free", "list_products", "not a number"),
     ("catalog", "cost", Decimal("-1E+20"), "list_products", "not an amount seatsync can bill"),
+    ("catalog", "cost", Decimal("1E+999999"), "list_products", "not an amount seatsync can bill"),
+    ("catalog", "inactiveFlag", "false", "list_products", "the inactiveFlag of product"),
+    ("companies", "name", ["Contoso"], "list_companies", "the name of company"),
+    ("companies", "customFields", {"caption": "M365 Domains"}, "list_companies", "not a list"),
+    ("agreements", "prorateFlag", "true", "list_agreements", "not true or false"),
 ])
 def test_a_record_that_does_not_read_is_malformed(psa: ConnectWisePsa, server, sandbox, seeded, table, field, value,
                                                   call, says) -> None:
@@ -151,3 +169,80 @@ def test_a_write_answered_with_a_record_that_does_not_read_may_have_been_applied
     with pytest.raises(PsaUnreadableAnswer) as caught:
         psa.create_line(new_line(seeded))
     assert caught.value.maybe_applied is True and says in plain(caught.value)
+
+
+# -- every endpoint family, over HTTP ------------------------------------------------------------
+
+BODIES = {
+    "an HTML page with status 200": (b"<html><head><title>Maintenance</title></head><body>Back soon</body></html>",
+                                     "text/html"),
+    "JSON cut short": (b'[{"id": 1, "name": "Contoso', "application/json"),
+    "an empty body": (b"", "application/json"),
+    "a value of another type": (b'{"id": "one", "count": [1], "Codebase": 7}', "application/json"),
+    "NaN": (b'[{"id": 1, "price": NaN, "count": NaN}]', "application/json"),
+}
+FAMILIES = {
+    "companies": (r"/company/companies$", lambda psa, seeded: psa.list_companies()),
+    "agreements": (r"/finance/agreements$", lambda psa, seeded: psa.list_agreements()),
+    "catalog": (r"/procurement/catalog$", lambda psa, seeded: psa.list_products()),
+    "additions": (r"/additions$", lambda psa, seeded: psa.list_lines(str(seeded.agreements["Contoso Ltd"]))),
+    "count": (r"/count$", lambda psa, seeded: psa.test_connection()),
+    "companyinfo": (r"/login/companyinfo/", lambda psa, seeded: psa.test_connection()),
+    "addition written": (r"/additions$", lambda psa, seeded: psa.create_line(new_line(seeded))),
+}
+
+
+def answering(monkeypatch, app, method: str, path: str, body: bytes, content_type: str) -> None:
+    """Let the sandbox answer ``method`` on paths matching ``path`` with ``body`` (status 200)."""
+    resolve = app.resolve
+
+    def replaced(asked: str, where: str):
+        found = resolve(asked, where)
+        if found is None or asked != method or not re.search(path, where):
+            return found
+        return found[0], lambda request: Response(200, body, {"Content-Type": content_type}), found[2]
+
+    monkeypatch.setattr(app, "resolve", replaced)
+
+
+@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_broken_body_is_a_typed_error_in_every_family(psa: ConnectWisePsa, server, sandbox, seeded, monkeypatch,
+                                                        family, body) -> None:
+    path, call = FAMILIES[family]
+    method = "POST" if family == "addition written" else "GET"
+    answering(monkeypatch, sandbox, method, path, *BODIES[body])
+    with pytest.raises(PsaError) as caught:
+        call(psa, seeded)
+    if family == "addition written":
+        assert isinstance(caught.value, PsaUnreadableAnswer)
+    elif family == "companyinfo":
+        assert isinstance(caught.value, (PsaMalformedResponse, PsaAuthError))
+    else:
+        assert isinstance(caught.value, PsaMalformedResponse) and not isinstance(caught.value, PsaUnavailable)
+    assert "Maintenance" not in plain(caught.value) or body.startswith("an HTML")
+
+
+def test_a_lone_surrogate_reads_as_the_replacement_character(psa: ConnectWisePsa, server, sandbox, seeded,
+                                                             monkeypatch) -> None:
+    """JSON's "\\ud800" is no character: it reads as U+FFFD, and one in a field seatsync does not use stops nothing."""
+    body = (b'[{"id": 5, "name": "Contoso \\ud800Ltd", "identifier": "C\\udfff", "status": {"id": 1, '
+            b'"name": "Active"}, "addressLine1": "\\udbff", "customFields": []}]')
+    answering(monkeypatch, sandbox, "GET", r"/company/companies$", body, "application/json")
+    [company] = psa.list_companies()
+    assert (company.name, company.identifier) == ("Contoso \ufffdLtd", "C\ufffd")
+    company.name.encode("utf-8")  # storable
+
+
+def test_connectwise_words_are_quoted_plain(psa: ConnectWisePsa, server, sandbox, seeded, monkeypatch) -> None:
+    resolve = sandbox.resolve
+    said = {"code": "InvalidObject", "message": "bad \u202eevil\x1b[2J \ud800",
+            "errors": [{"field": "quantity", "message": {"nested": True}}]}
+    monkeypatch.setattr(sandbox, "resolve", lambda method, path: (
+        "x", lambda request: Response(400, json.dumps(said).encode(), {"Content-Type": "application/json"}), {})
+        if path.endswith("/company/companies") else resolve(method, path))
+    with pytest.raises(PsaValidationError) as caught:
+        psa.list_companies()
+    text = plain(caught.value)
+    assert "bad \\u202eevil\\x1b[2J \ufffd" in text and "quantity: {'nested': True}" in text
+    assert all(ch.isprintable() for ch in text)

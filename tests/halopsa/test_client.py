@@ -102,7 +102,8 @@ def test_an_empty_secret_is_refused_before_any_request(make_client):
         make_client(secret="")
 
 
-def test_a_missing_tenant_is_named(make_client):
+def test_a_missing_tenant_is_named_by_the_shared_authorisation_server(make_client, halo):
+    halo.require_tenant = True  # Halo's shared authorisation server: the tenant picks the instance
     with pytest.raises(HaloTenantError) as caught:
         make_client(tenant=None).list("/Client", "clients")
     assert "tenant" in str(caught.value)
@@ -114,9 +115,10 @@ def test_a_wrong_tenant_is_named(make_client):
     assert "fabrikam" in str(caught.value)
 
 
-def test_a_self_hosted_instance_needs_no_tenant(make_client, halo):
-    halo.require_tenant = False
+def test_an_instances_own_authorisation_server_needs_no_tenant(make_client, halo):
+    """https://<name>.halopsa.com/auth/token and a self-hosted /auth/token: no ?tenant= (the default)."""
     assert make_client(tenant=None).list("/Client", "clients") == []
+    assert halo.token_requests[-1]["tenant"] is None
 
 
 def test_a_scope_not_granted_is_a_permission_error(make_client, halo):

@@ -9,15 +9,17 @@ applied: Halo had the request, and the journal settles it by reading.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from app.billing.types import LineKind
-from app.sandbox.server import Fault
+from app.sandbox.server import Fault, Response
 from app.services.psa.halopsa.errors import HaloMalformedResponse, HaloUnreadableAnswer
-from app.services.psa.port import NewLine, PsaMalformedResponse, PsaUnavailable, PsaUnreadableAnswer
+from app.services.psa.port import NewLine, PsaError, PsaMalformedResponse, PsaUnavailable, PsaUnreadableAnswer
 from tests.halopsa.conftest import SECRET
 
 
@@ -53,6 +55,9 @@ def plain(error: Exception) -> str:
     ("enddate", 20250331, "'enddate' holds 20250331"),
     ("id", -3, "not a positive number"),
     ("id", "12", "without a numeric id"),
+    ("_itemid", "E3", "field '_itemid' holds 'E3', not a whole number"),
+    ("comment_2", ["seatsync:0123456789ab"], "field 'comment_2' holds ['seatsync:0123456789ab'], not text"),
+    ("onetimecharge", "false", "field 'onetimecharge' holds 'false', not true or false"),
 ])
 def test_a_line_that_does_not_read_is_malformed(adapter, halo, seeded, field, value, says):
     _, contract, item = seeded
@@ -68,8 +73,11 @@ def test_a_line_that_does_not_read_is_malformed(adapter, halo, seeded, field, va
     ("clients", "azure_tenants", 12, "list_companies", "client"),
     ("clients", "id", 0, "list_companies", "not a positive number"),
     ("contracts", "start_date", "yesterday", "list_agreements", "'start_date' holds 'yesterday'"),
-    ("contracts", "billingperiod", [1], "list_agreements", "field of the wrong type"),
-    ("contracts", "customfields", 3, "list_agreements", "field of the wrong type"),
+    ("contracts", "billingperiod", [1], "list_agreements", "field 'billingperiod' holds [1], not a whole number"),
+    ("contracts", "customfields", 3, "list_agreements", "field 'customfields' holds 3, not a list"),
+    ("contracts", "active", "no", "list_agreements", "field 'active' holds 'no', not true or false"),
+    ("clients", "name", {"text": "Contoso"}, "list_companies", "field 'name' holds {'text': 'Contoso'}, not text"),
+    ("items", "isrecurringitem", 1, "list_products", "field 'isrecurringitem' holds 1, not true or false"),
     ("items", "recurringprice", "thirty-six", "list_products", "'recurringprice' holds 'thirty-six'"),
     ("items", "recurringcost", Decimal("1E+20"), "list_products", "'recurringcost' holds 100000000000000000000"),
 ])
@@ -137,3 +145,92 @@ def test_a_write_answered_with_a_line_that_does_not_read_may_have_been_applied(a
     with pytest.raises(HaloUnreadableAnswer) as caught:
         adapter.create_line(main(contract, item))
     assert caught.value.maybe_applied is True and says in plain(caught.value)
+
+
+# -- every endpoint family, over HTTP ------------------------------------------------------------
+
+BODIES = {
+    "an HTML page with status 200": (b"<html><head><title>Maintenance</title></head><body>Back soon</body></html>",
+                                     "text/html"),
+    "JSON cut short": (b'{"record_count": 1, "clients": [{"id": 1, "name": "Cont', "application/json"),
+    "an empty body": (b"", "application/json"),
+    "a value of another type": (b'{"record_count": "1", "clients": {"id": 1}, "access_token": 7}', "application/json"),
+    "NaN": (b'{"record_count": NaN, "access_token": "t", "expires_in": NaN}', "application/json"),
+}
+FAMILIES = {
+    "token": ("POST", r"/auth/token$", lambda adapter, seeded: adapter.list_companies()),
+    "Client": ("GET", r"/api/Client$", lambda adapter, seeded: adapter.list_companies()),
+    "ClientContract": ("GET", r"/api/ClientContract$", lambda adapter, seeded: adapter.list_agreements()),
+    "Item": ("GET", r"/api/Item$", lambda adapter, seeded: adapter.list_products()),
+    "RecurringInvoice": ("GET", r"/api/RecurringInvoice$", lambda adapter, seeded: adapter.list_lines(str(seeded[1]))),
+    "RecurringInvoice/Lines": ("POST", r"/api/RecurringInvoice/Lines$",
+                               lambda adapter, seeded: adapter.create_line(main(seeded[1], seeded[2]))),
+}
+
+
+def answering(monkeypatch, app, method: str, path: str, body: bytes, content_type: str) -> None:
+    """Let the sandbox answer ``method`` on paths matching ``path`` with ``body`` (status 200)."""
+    resolve = app.resolve
+
+    def replaced(asked: str, where: str):
+        found = resolve(asked, where)
+        if found is None or asked != method or not re.search(path, where):
+            return found
+        return found[0], lambda request: Response(200, body, {"Content-Type": content_type}), found[2]
+
+    monkeypatch.setattr(app, "resolve", replaced)
+
+
+@pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_broken_body_is_a_typed_error_in_every_family(adapter, server, halo, seeded, monkeypatch, family, body):
+    method, path, call = FAMILIES[family]
+    if method == "POST" and family != "token":
+        adapter.list_lines(str(seeded[1]))  # the recurring invoice is known, the item read
+        adapter.list_products()
+    answering(monkeypatch, halo, method, path, *BODIES[body])
+    with pytest.raises(PsaError) as caught:
+        call(adapter, seeded)
+    if family == "RecurringInvoice/Lines":
+        assert isinstance(caught.value, HaloUnreadableAnswer)
+    else:
+        assert isinstance(caught.value, HaloMalformedResponse) and not isinstance(caught.value, PsaUnavailable)
+    plain(caught.value)
+
+
+def test_a_lone_surrogate_reads_as_the_replacement_character(adapter, server, halo, monkeypatch):
+    """JSON's "\\ud800" is no character: it reads as U+FFFD, and one in a field seatsync does not use stops nothing."""
+    body = b'{"record_count": 1, "clients": [{"id": 5, "name": "Contoso \\ud800Ltd", "notes": "\\udbff"}]}'
+    answering(monkeypatch, halo, "GET", r"/api/Client$", body, "application/json")
+    [company] = adapter.list_companies()
+    assert company.name == "Contoso \ufffdLtd"
+
+
+def test_halo_words_are_quoted_plain(client, server, halo, monkeypatch):
+    resolve = halo.resolve
+    said = {"title": "bad \u202eevil\x1b[2J", "detail": {"nested": True}, "status": 400}
+    monkeypatch.setattr(halo, "resolve", lambda method, path: (
+        "x", lambda request: Response(400, json.dumps(said).encode(), {"Content-Type": "application/json"}), {})
+        if path.endswith("/api/Client") else resolve(method, path))
+    with pytest.raises(PsaError) as caught:
+        client.list("/Client", "clients")
+    text = plain(caught.value)
+    assert "bad \\u202eevil\\x1b[2J" in text and "nested" not in text
+    assert all(ch.isprintable() for ch in text)
+
+
+def test_a_token_that_cannot_go_in_a_header_is_malformed_and_never_shown(client, server, halo, monkeypatch):
+    body = json.dumps({"access_token": "abc\u00e9 def\n", "expires_in": 3600}).encode()
+    answering(monkeypatch, halo, "POST", r"/auth/token$", body, "application/json")
+    with pytest.raises(HaloMalformedResponse) as caught:
+        client.list("/Client", "clients")
+    assert "not a bearer token" in plain(caught.value) and "abc" not in str(caught.value)
+
+
+@pytest.mark.parametrize("lifetime", [0, -5, 10**30, "3600", 3600.5])
+def test_a_token_lifetime_that_is_not_seconds_is_malformed(client, server, halo, monkeypatch, lifetime):
+    body = json.dumps({"access_token": "abc", "expires_in": lifetime}).encode()
+    answering(monkeypatch, halo, "POST", r"/auth/token$", body, "application/json")
+    with pytest.raises(HaloMalformedResponse) as caught:
+        client.list("/Client", "clients")
+    assert "expires_in" in plain(caught.value)

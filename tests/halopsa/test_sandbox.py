@@ -33,16 +33,38 @@ def bearer(http, server):
     return {"Authorization": f"Bearer {body['access_token']}"}
 
 
-def test_token_errors_use_the_oauth_shape(http, server):
+def test_token_errors_use_the_oauth_shape(http, server, halo):
     answer = http.post(f"{server.url}/auth/token", params={"tenant": TENANT},
                        data={"grant_type": "password", "client_id": CLIENT_ID, "client_secret": SECRET})
     assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+    answer = http.post(f"{server.url}/auth/token", params={"tenant": "fabrikam"},
+                       data={"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_tenant"
+    halo.require_tenant = True  # Halo's shared authorisation server
     answer = http.post(f"{server.url}/auth/token", data={"grant_type": "client_credentials"})
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
     answer = http.post(f"{server.url}/auth/token", params={"tenant": TENANT},
                        data={"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "x"})
     assert answer.status_code == 401 and answer.json() == {
         "error": "invalid_client", "error_description": "The client ID or secret is not valid."}
+
+
+def test_a_token_without_a_tenant_from_the_instances_own_server(http, server):
+    """How clients in use sign in to https://<name>.halopsa.com/auth/token: no tenant parameter."""
+    answer = http.post(f"{server.url}/auth/token", data={"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                                                         "client_secret": SECRET, "scope": "all"})
+    assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
+
+
+@pytest.mark.parametrize("path", ["/api/AuthInfo", "/api/authinfo"])
+def test_auth_info_names_the_authorisation_server_without_a_token(http, server, path):
+    answer = http.get(f"{server.url}{path}")
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+    assert answer.json() == {"auth_url": f"{server.url}/auth", "tenant_id": TENANT}
+    info = answer.json()  # what HaloAPI's Connect-HaloAPI does with it
+    token = http.post(f"{info['auth_url']}/token", params={"tenant": info["tenant_id"]},
+                      data={"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET})
+    assert token.status_code == 200
 
 
 def test_the_api_needs_a_bearer_token(http, server):

@@ -2,6 +2,13 @@
 with paging, writes answering {itemId}, {"errors": [...]} failures, the
 per-endpoint thread limit and the shared hourly request budget.
 
+Records are answered as the live API writes them: every field of the
+entity's model, in the model's order, null when empty (fields.answered);
+a query's includeFields answers those fields and id, with the user-defined
+fields (as the vendor's own example answer shows). A wrong secret answers
+401; a user name or tracking identifier the zone does not know answers 500
+with an errors body, as the live API does (``_refused``).
+
 Layout on loopback: the zone lookup answers at
 ``/ATServicesRest/V1.0/zoneInformation?user=...`` and each zone serves the
 API under ``/<zone>/ATServicesRest/V1.0/...`` (a real zone is its own host,
@@ -144,11 +151,12 @@ class AutotaskSandbox(SandboxApp):
         return f"{base}/{zone}/ATServicesRest/"
 
     def _zone_information(self, request: Request) -> Response:
-        # Blank or unknown users get HTTP 500 with an errors body (APIS.md §B2).
+        # Blank or unknown users get HTTP 500 with an errors body (APIS.md §B2), in these words
+        # (KelvinTegelaar/AutotaskAPI#17).
         user = self.users.get((request.arg("user") or "").lower())
         if user is None:
             return self._recorded(request, "zoneInformation",
-                                  errors(500, "Zone information could not be determined for this user."))
+                                  errors(500, "Zone information could not be determined"))
         zone_number = "".join(ch for ch in user.zone if ch.isdigit()) or "0"
         return self._recorded(request, "zoneInformation", ok({
             "zoneName": f"Sandbox zone {zone_number}", "url": self._zone_base(request, user.zone),
@@ -160,9 +168,9 @@ class AutotaskSandbox(SandboxApp):
             route = self._route_name(request)
             user = self.users.get((request.headers.get("UserName") or "").lower())
             code = request.headers.get("ApiIntegrationCode") or ""
-            if (user is None or request.headers.get("Secret") != user.secret or code not in self.integration_codes
-                    or request.params.get("zone", "").lower() != user.zone.lower()):
-                return self._recorded(request, route, errors(401, "Unauthorized."))
+            refused = self._refused(user, request.headers.get("Secret"), code, request.params.get("zone", ""))
+            if refused is not None:
+                return self._recorded(request, route, refused)
             name = entity if entity != "*" else meta.canonical_entity(request.params.get("entity", ""))
             if name is None:
                 return self._recorded(request, route, errors(404, f"Entity {request.params.get('entity')} "
@@ -197,6 +205,20 @@ class AutotaskSandbox(SandboxApp):
                 self.gate.leave(code, name)
             return self._recorded(request, route, response)
         return serve
+
+    def _refused(self, user: ApiUser | None, secret: str | None, code: str, zone: str) -> Response | None:
+        """The answer to credentials the zone does not accept, or None. Only a wrong secret (or a
+        database that moved to another zone) answers 401: an unknown user name and a tracking
+        identifier that is not valid answer 500 with an errors body, as the live API does (a
+        maintained client's maintainer, apigrate/autotask-restapi#19). The messages' wording is
+        not published [U]."""
+        if user is None:
+            return errors(500, "UserName is invalid.")
+        if zone.lower() != user.zone.lower() or secret != user.secret:
+            return errors(401, "Unauthorized.")
+        if code not in self.integration_codes:
+            return errors(500, "IntegrationCode is invalid.")
+        return None
 
     def _route_name(self, request: Request) -> str:
         resolved = self.resolve(request.method, request.path)
@@ -311,8 +333,7 @@ class AutotaskSandbox(SandboxApp):
             else None
         prev_url = link({"before": page[0]["id"]}) if page and records and records[0]["id"] < page[0]["id"] \
             else None
-        if query.include_fields:
-            page = [{k: r.get(k) for k in query.include_fields} for r in page]
+        page = [meta.answered(entity, r, query.include_fields) for r in page]
         return ok({"items": page, "pageDetails": {"count": len(page), "requestCount": size,
                                                   "prevPageUrl": prev_url, "nextPageUrl": next_url}})
 
@@ -330,7 +351,7 @@ class AutotaskSandbox(SandboxApp):
                 record = self.store.tables[entity].get(item_id)
             else:
                 raise QueryError(f"The {entity} entity cannot be queried.")
-            return ok({"item": dict(record) if record else None})
+            return ok({"item": meta.answered(entity, record) if record else None})
 
     def _parent(self, request: Request) -> int:
         try:
@@ -348,7 +369,7 @@ class AutotaskSandbox(SandboxApp):
         parent = self._parent(request)
         with self.store.lock:
             self.store.contract(parent)
-            items = sorted((dict(cs) for cs in self.store.tables["ContractServices"].values()
+            items = sorted((meta.answered(entity, cs) for cs in self.store.tables["ContractServices"].values()
                             if cs["contractID"] == parent), key=lambda r: r["id"])
         return ok({"items": items, "pageDetails": {"count": len(items), "requestCount": 500,
                                                    "prevPageUrl": None, "nextPageUrl": None}})

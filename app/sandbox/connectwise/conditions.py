@@ -32,6 +32,14 @@ class ConditionError(ValueError):
     """The conditions string is not valid."""
 
 
+class UnknownField(ConditionError):
+    """A condition names a field the resource does not have."""
+
+    def __init__(self, field: str, pos: int) -> None:
+        super().__init__(f"unknown field {field!r} at position {pos}")
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # "name" "string" "number" "date" "op" "(" ")" ","
@@ -158,7 +166,7 @@ class _Parser:
         if field.lower() in KEYWORDS:
             raise ConditionError(f"expected a field name at position {field_token.pos}, found {field!r}")
         if not self.known(field):
-            raise ConditionError(f"unknown field {field!r} at position {field_token.pos}")
+            raise UnknownField(field, field_token.pos)
         negate = bool(self.keyword("not"))
         word = self.keyword("in", "like", "contains")
         if word == "in":

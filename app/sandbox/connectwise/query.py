@@ -1,5 +1,13 @@
 """List queries as ConnectWise answers them: conditions, orderBy, fields, paging, Link headers.
 
+APIS.md §B1 "Condition syntax": ``lastUpdated`` names ``_info/lastUpdated``
+on every resource that has ``_info`` (ConnectWise's own incremental-sync
+example is ``conditions=lastUpdated > [2025-01-01T00:00:00Z]``). A condition
+on a field the resource does not have answers 400 with code
+``ApiFindCondition`` and "<field> is not a recognized name.", as ConnectWise
+does (e.g. LabtechConsulting/ConnectWise-Manage-Powershell issue #4);
+conditions that do not parse answer ``InvalidObject``.
+
 APIS.md §B1 "Common list query params" and "Pagination": ``page`` is
 1-based, ``pageSize`` defaults to 25 and is capped at 1,000 (larger values
 are served as 1,000); navigable paging answers with a Link header carrying
@@ -17,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from app.sandbox.connectwise.conditions import ConditionError, parse
+from app.sandbox.connectwise.conditions import ConditionError, UnknownField, parse
 from app.sandbox.connectwise.errors import ApiError
 from app.sandbox.server import Request
 
@@ -39,9 +47,19 @@ def lookup(record: Any, path: str) -> Any:
     return value
 
 
+#: Names ConnectWise accepts in conditions and orderBy for a field under ``_info``.
+ALIASES = {"lastupdated": "_info/lastUpdated"}
+
+
+def _resolve(path: str, fields: frozenset[str]) -> str:
+    """The record path a condition's field name stands for (an alias of an ``_info`` field, or itself)."""
+    alias = ALIASES.get(path.lower())
+    return alias if alias is not None and "_info" in fields and path not in fields else path
+
+
 def _known(fields: frozenset[str]) -> Callable[[str], bool]:
     lowered = {f.lower() for f in fields}
-    return lambda path: path.split("/")[0].lower() in lowered
+    return lambda path: _resolve(path, fields).split("/")[0].lower() in lowered
 
 
 def bad_request(message: str) -> ApiError:
@@ -55,9 +73,11 @@ def filtered(records: Iterable[dict[str, Any]], request: Request, fields: frozen
     if text:
         try:
             test = parse(text, _known(fields))
+        except UnknownField as error:
+            raise ApiError(400, "ApiFindCondition", f"{error.field} is not a recognized name.") from None
         except ConditionError as error:
             raise bad_request(f"Invalid conditions: {error}") from None
-        rows = [r for r in rows if test(lambda path, r=r: lookup(r, path))]
+        rows = [r for r in rows if test(lambda path, r=r: lookup(r, _resolve(path, fields)))]
     order = request.arg("orderBy") or "id asc"
     keys = []
     for part in reversed([p.strip() for p in order.split(",") if p.strip()]):
@@ -69,7 +89,8 @@ def filtered(records: Iterable[dict[str, Any]], request: Request, fields: frozen
         keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
     rows.sort(key=lambda r: r.get("id", 0))
     for name, descending in keys:  # stable sorts, least significant key first
-        rows.sort(key=lambda r, n=name: _sort_key(lookup(r, n)), reverse=descending)
+        path = _resolve(name, fields)
+        rows.sort(key=lambda r, p=path: _sort_key(lookup(r, p)), reverse=descending)
     return rows
 
 

@@ -1,9 +1,21 @@
 """The HaloPSA sandbox: Halo's authorisation server and REST API on loopback.
 
 Behaves as APIS.md §B3 describes the real one:
-- POST /auth/token?tenant=<t>: OAuth2 client credentials (form), errors in
-  RFC 6749 shape ({"error", "error_description"}); a token lives
-  ``token_lifetime`` seconds of the sandbox's (injectable) clock;
+- POST /auth/token: OAuth2 client credentials (form), errors in RFC 6749
+  shape ({"error", "error_description"}); a token lives ``token_lifetime``
+  seconds of the sandbox's (injectable) clock. By default the sandbox is an
+  instance's own authorisation server (https://<name>.halopsa.com/auth, or
+  /auth of a self-hosted instance): ``?tenant=`` may be left out, and one
+  given must name this instance. ``require_tenant=True`` makes it Halo's
+  shared authorisation server instead (https://auth.haloservicedesk.com in
+  Halo's API guide, "Getting started"), where the tenant picks the instance
+  and a request without one is refused. Clients in use post to the
+  instance's own /auth/token without a tenant (the PyPI HaloPSA package
+  always does; HaloAPI's Connect-HaloAPI adds one only when given or when
+  /api/authinfo names one);
+- GET /api/AuthInfo (no token needed: HaloAPI calls it before signing in)
+  answers {"auth_url", "tenant_id"}, the authorisation server and tenant a
+  client should use;
 - /api/*: Bearer required; scopes "all" or read:/edit: per area
   (customers, contracts, items, invoices) [U: Halo's scope names];
 - lists: pageinate/page_size/page_no, count, search, order/orderdesc and each
@@ -59,9 +71,9 @@ class _App:
 
 
 class HaloSandbox(HaloStore, SandboxApp):
-    """A Halo-hosted instance named ``tenant`` (the token request must name it)."""
+    """A Halo instance named ``tenant``; ``require_tenant`` makes its token endpoint Halo's shared one."""
 
-    def __init__(self, *, tenant: str = "seatsync", require_tenant: bool = True, token_lifetime: int = 3600,
+    def __init__(self, *, tenant: str = "seatsync", require_tenant: bool = False, token_lifetime: int = 3600,
                  now: Callable[[], float] = time.time, default_page_size: int = 50) -> None:
         SandboxApp.__init__(self)
         HaloStore.__init__(self)
@@ -76,6 +88,7 @@ class HaloSandbox(HaloStore, SandboxApp):
         self.exchanges: list[Exchange] = []
         self.token_requests: list[dict[str, Any]] = []  # when recording; never the secret
         self.route("POST", "/auth/token", self._token, "token")
+        self.route("GET", "/api/AuthInfo", self._auth_info, "GET AuthInfo")
         for entity, key, view in (("Client", "clients", self._client_list),
                                   ("ClientContract", "contracts", self._contract_list),
                                   ("Item", "items", self._item_list),
@@ -144,6 +157,9 @@ class HaloSandbox(HaloStore, SandboxApp):
             self.tokens[token] = (form["client_id"], asked, self.now() + self.token_lifetime)
         return _json({"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime,
                       "scope": " ".join(sorted(asked))})
+
+    def _auth_info(self, request: Request) -> Response:
+        return _json({"auth_url": f"{request.base_url}/auth", "tenant_id": self.tenant})
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Bearer and scope checks, then the handler, with errors in Halo's shape."""

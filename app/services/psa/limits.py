@@ -44,6 +44,26 @@ def record_id(value: Any, what: str) -> int:
     return int(text)
 
 
+def plain(text: Any, limit: int = 300) -> str:
+    """Text from a PSA as a message quotes it: control characters, bidirectional marks, lone
+    surrogates and other unprintable characters escaped (``\\u202e``), clipped to ``limit``."""
+    text = text if isinstance(text, str) else repr(text)
+    out = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    return out if len(text) <= limit else out + "…"
+
+
+def mended(value: Any) -> Any:
+    """A decoded JSON answer with every lone surrogate in its text (keys too) replaced by U+FFFD, as
+    undecodable bytes would be: one odd character in a field seatsync never reads stops nothing."""
+    if isinstance(value, str):
+        return value if value.isascii() else "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    if isinstance(value, dict):
+        return {mended(key): mended(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mended(item) for item in value]
+    return value
+
+
 def short(value: Any) -> str:
     """A value as a message quotes it: at most 40 characters."""
     text = str(value) if isinstance(value, Decimal) else repr(value)

@@ -192,8 +192,8 @@ class AutotaskPsa:
         if service.get("isActive") is False:
             raise AutotaskInactiveService(f"service {service.get('name')!r} (id {service['id']})")
         price = line.unit_price if line.billing_option is BillingOption.BILLABLE else Decimal("0")
-        body = {"contractID": contract["id"], "serviceID": service["id"], "unitPrice": price,
-                "unitCost": wire.money(service.get("unitCost"), "unitCost"),
+        cost = decoded(f"service {service['id']}", wire.money, service.get("unitCost"), "unitCost")
+        body = {"contractID": contract["id"], "serviceID": service["id"], "unitPrice": price, "unitCost": cost,
                 "invoiceDescription": line.description, "internalDescription": line.marker}
         cs_id = self._leftover_service(contract["id"], service["id"], line.marker)
         written = cs_id is None
@@ -376,23 +376,21 @@ class AutotaskPsa:
             if company_id in self._company_no_proration:
                 return self._company_no_proration[company_id]
         record = self.client.get("Companies", company_id)
-        flag = record is not None and records.truthy(wire.udf(record, self.proration_udf))
+        flag = record is not None and decoded(f"company {company_id}", self._flag, record)
         with self._lock:
             self._company_no_proration[company_id] = flag
         return flag
 
     def _agreement(self, contract: dict[str, Any], *, strict: bool) -> Agreement | None:
         company = _company_of(contract)
-        disabled = (records.truthy(wire.udf(contract, self.proration_udf))
+        disabled = (decoded(f"contract {contract.get('id')}", self._flag, contract)
                     or str(company) in self.no_proration_companies or self._company_flag(company))
-        try:
-            agreement = records.agreement(
-                contract, type_label=self._label("Contracts", "contractType", contract.get("contractType")),
-                period_label=self._label("Contracts", "contractPeriodType", contract.get("contractPeriodType")),
-                status_label=self._label("Contracts", "status", contract.get("status")), prorates=not disabled,
-                today=self.today(), currency=self.currency)
-        except ValueError as error:
-            raise AutotaskMalformedResponse(f"contract {contract.get('id')}: {error}") from None
+        agreement = decoded(
+            f"contract {contract.get('id')}", records.agreement, contract,
+            type_label=self._label("Contracts", "contractType", contract.get("contractType")),
+            period_label=self._label("Contracts", "contractPeriodType", contract.get("contractPeriodType")),
+            status_label=self._label("Contracts", "status", contract.get("status")), prorates=not disabled,
+            today=self.today(), currency=self.currency)
         if agreement is None and strict:
             raise AutotaskUnsupportedContract(f"contract {contract.get('id')} ({contract.get('contractName')!r})")
         return agreement

@@ -16,7 +16,9 @@ unitQuantity, unitCost and unitPrice). A dated line is written as one charge:
 - ``internalPurchaseOrderNumber`` = the marker (an internal reference field,
   50 characters, not printed on the customer's invoice [U]);
 - ``notes`` = a small record of what the charge stands for (kind, seats,
-  unit price, the days covered, the service), so the line can be read back;
+  unit price, the days covered, the service), so the line can be read back
+  (a value in it that does not read, or lies beyond limits.py, is taken
+  from the charge itself, as a lost one is);
 - ``contractServiceID`` = the row's main contract service when it exists, so
   the charge sits beside it in Autotask; ``billingCodeID`` = a Material Cost
   Code (a charge needs a product or a billing code);
@@ -33,6 +35,7 @@ from typing import Any
 
 from app.billing.money import round_money
 from app.billing.types import BillingOption, Line, LineKind
+from app.services.psa import limits
 from app.services.psa.autotask import wire
 from app.services.psa.port import NewLine
 
@@ -109,7 +112,8 @@ def _parse_notes(text: str) -> _Record:
         except (ValueError, InvalidOperation):
             return None
 
-    return _Record(kind=pick("kind", LineKind), seats=pick("seats", int), unit_price=pick("unit price", Decimal),
+    return _Record(kind=pick("kind", LineKind), seats=pick("seats", lambda v: limits.seats(int(v), "seats")),
+                   unit_price=pick("unit price", lambda v: limits.amount(Decimal(v), "unit price")),
                    start=pick("from", date.fromisoformat), end=pick("to", date.fromisoformat),
                    service=found.get("service") or None)
 
@@ -126,7 +130,8 @@ def to_line(record: dict[str, Any], service_of_contract_service: dict[int, str],
         LineKind.CREDIT if amount < 0 else LineKind.PRORATE)
     seats = parsed.seats if parsed.seats is not None else (-1 if kind is LineKind.CREDIT else 1)
     service = parsed.service or service_of_contract_service.get(record.get("contractServiceID") or -1, "")
-    return Line(id=line_id(int(record["id"])), agreement_id=str(record.get("contractID")), product_id=service,
+    contract = limits.record_id(record.get("contractID"), "its contractID")
+    return Line(id=line_id(int(record["id"])), agreement_id=str(contract), product_id=service,
                 kind=kind, quantity=seats, unit_price=parsed.unit_price or Decimal("0"),
                 start=parsed.start or wire.parse_day(record.get("datePurchased"), "datePurchased"),
                 end=parsed.end, description=str(record.get("description") or record.get("name") or ""),

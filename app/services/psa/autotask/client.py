@@ -8,7 +8,10 @@ Facts from APIS.md §B2 and the vendor's Swagger (tests/specs):
   sent once more (a database can move zones). A blank or unknown user gets
   HTTP 500 with an errors body;
 - every call to the zone carries ApiIntegrationCode, UserName and Secret
-  headers; the zone lookup carries none (it needs only the user name). The
+  headers; the zone lookup carries none (it needs only the user name). A
+  wrong secret answers 401; a user name or tracking identifier the zone does
+  not know answers 500 with an errors body (apigrate/autotask-restapi#19),
+  which is ``AutotaskUserOrCodeRejected`` after the same one re-lookup. The
   lookup address is https, and so is the zone it answers, which must be on
   autotask.net (or, for a lookup elsewhere such as a sandbox, on the lookup's
   own server): the credentials go nowhere else. Paging links off the zone and
@@ -20,7 +23,8 @@ Facts from APIS.md §B2 and the vendor's Swagger (tests/specs):
   "does not have the adequate permissions" is a permission error, and a 500
   "No matching records found" a missing record (django-autotask handles both
   the same way); any other 500 with an errors body is Autotask refusing the
-  request (it was not applied);
+  request (it was not applied). Their messages are quoted with control
+  characters and bidirectional marks escaped (wire.error_messages);
 - thread limit and hourly budget: budget.py.
 
 Every request goes through ``HttpApi`` (timeouts, 429 + Retry-After, reads
@@ -35,6 +39,7 @@ spend the shared budget.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +75,7 @@ from app.services.psa.autotask.errors import (
     AutotaskUnavailable,
     AutotaskUnknownUser,
     AutotaskUnreadableAnswer,
+    AutotaskUserOrCodeRejected,
     AutotaskZoneRefused,
 )
 from app.services.psa.autotask.query import Filter, chunks, in_, query_model
@@ -79,6 +85,9 @@ from app.services.psa.transport import REFUSALS, refused
 DEFAULT_LOOKUP_URL = "https://webservices.autotask.net/atservicesrest"
 #: The vendor's domain: the zones the default lookup answers are its hosts.
 VENDOR_DOMAIN = "autotask.net"
+#: What a 500's errors say when the zone knows no such API user or tracking identifier (the wording
+#: is not published [U]: SOAP said "IntegrationCode is invalid.").
+CREDENTIALS_REFUSED = re.compile(r"integration\s*code|tracking\s*identifier|user\s*name", re.IGNORECASE)
 #: Re-read the database's request count every this many requests.
 THRESHOLD_EVERY = 100
 MAX_PAGES = 10_000
@@ -144,8 +153,9 @@ class AutotaskClient:
         zone_host = (urlsplit(url).hostname or "").lower()
         on_vendor = all(h == VENDOR_DOMAIN or h.endswith("." + VENDOR_DOMAIN) for h in (lookup_host, zone_host))
         if origin(url) != origin(self.lookup_url) and not (on_vendor and origin(url).endswith(":443")):
-            raise AutotaskZoneRefused(f"(the zone answered is {host_of(url)}, the lookup was on "
-                                      f"{host_of(self.lookup_url)}; nothing was sent to {host_of(url)})")
+            there = wire.plain(host_of(url), 80)
+            raise AutotaskZoneRefused(f"(the zone answered is {there}, the lookup was on "
+                                      f"{host_of(self.lookup_url)}; nothing was sent to {there})")
         self.api.allow(url)
         return url + "/"
 
@@ -178,6 +188,8 @@ class AutotaskClient:
                                         headers={"Accept": "application/json"}, endpoint="zoneInformation")
         except REFUSALS as failure:
             raise refused(failure, "Autotask's zone lookup") from None
+        except RecursionError:
+            raise AutotaskUnavailable("the zone lookup answered with an error that could not be read") from None
         except HttpFailure as failure:
             if failure.status == 500 and wire.error_messages(failure.body):
                 raise AutotaskUnknownUser(f"for {user!r}: {'; '.join(wire.error_messages(failure.body))}") from None
@@ -187,7 +199,7 @@ class AutotaskClient:
         body = self._json(response, "the zone lookup")
         url = body.get("url") if isinstance(body, dict) else None
         if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
-            raise AutotaskMalformedResponse(f"the zone lookup gave no API address: {str(body)[:200]}")
+            raise AutotaskMalformedResponse(f"the zone lookup gave no API address: {limits.short(body)}")
         return self._zone(url)
 
     # -- requests -------------------------------------------------------------------
@@ -202,6 +214,7 @@ class AutotaskClient:
             zone = self.zone_url()
             url = path if path.startswith(("http://", "https://")) else zone + path.lstrip("/")
             self._pace()
+            failed: PsaError | None = None
             with self.gate.slot(endpoint):
                 try:
                     response = self.api.request(method, url, headers=self._headers(), endpoint=endpoint,
@@ -215,9 +228,16 @@ class AutotaskClient:
                         raise AutotaskBudgetExhausted("; ".join(messages)) from None
                     raise AutotaskThrottled(f"{method} {endpoint}: {'; '.join(messages)}".strip()) from None
                 except HttpFailure as failure:
-                    raise self._server_failure(failure, method, endpoint) from None
-            if response.status_code == 401 and relogin:
-                # The database may have moved zones: look it up once more, then try once more.
+                    failed = self._server_failure(failure, method, endpoint)
+                except RecursionError:
+                    # A throttled or server error answer nested too deeply for the JSON reader.
+                    failed = AutotaskUnavailable(f"{method} {endpoint}: it answered with an error that could not "
+                                                 "be read", maybe_applied=not safe)
+            if failed is not None and not (relogin and isinstance(failed, AutotaskUserOrCodeRejected)):
+                raise failed
+            if failed is not None or (response.status_code == 401 and relogin):
+                # The database may have moved zones (where the user name is not known): look it up
+                # once more, then try once more. Nothing was applied: the credentials were refused.
                 relogin = False
                 new = self._relookup(zone)
                 if path.startswith(zone):
@@ -243,22 +263,29 @@ class AutotaskClient:
             self.budget.note()
             with self.gate.slot("ThresholdInformation"):
                 response = self.api.request("GET", url, headers=self._headers(), endpoint="ThresholdInformation")
-        except HttpFailure:
+        except (HttpFailure, RecursionError):
             return  # the count is advice; the request that needed it goes on
         if response.status_code != 200:
             return
         try:
             body = wire.loads(response.text)
-            self.budget.observe(int(body["currentTimeframeRequestCount"]),
-                                int(body.get("externalRequestThreshold") or 0) or None)
-        except (ValueError, KeyError, TypeError, ArithmeticError):
+        except (ValueError, RecursionError):
             return
+        if not isinstance(body, dict):
+            return
+        used = _count(body.get("currentTimeframeRequestCount"))
+        if used is not None:
+            # No limit, or 0, leaves seatsync's own (10,000 an hour).
+            self.budget.observe(used, _count(body.get("externalRequestThreshold")) or None)
 
     def _server_failure(self, failure: HttpFailure, method: str, endpoint: str) -> PsaError:
         messages = wire.error_messages(failure.body)
         text = "; ".join(messages)
         if failure.status == 500 and messages:
-            return self._refusal(500, text, method, endpoint)
+            refusal = self._refusal(500, text, method, endpoint)
+            if isinstance(refusal, AutotaskRequestRejected) and CREDENTIALS_REFUSED.search(text):
+                return AutotaskUserOrCodeRejected(f"({method} {endpoint} answered HTTP 500: {text})")
+            return refusal
         if isinstance(failure, BrokenAnswer) and failure.maybe_applied:
             return AutotaskUnreadableAnswer(f"{method} {endpoint}: {failure.reason}")
         return AutotaskUnavailable(f"{method} {endpoint}: {failure.reason}" + (f": {text}" if text else ""),
@@ -282,7 +309,7 @@ class AutotaskClient:
             return self._json(response, f"{method} {endpoint}", write=write)
         try:
             body = wire.loads(response.text)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         raise self._refusal(status, "; ".join(wire.error_messages(body)), method, endpoint)
 
@@ -290,15 +317,17 @@ class AutotaskClient:
     def _json(response: requests.Response, what: str, *, write: bool = False) -> Any:
         """The answer's JSON. One that is not JSON is malformed, or, answering a write,
         leaves the write's outcome unknown (Autotask may have applied it)."""
+        content_type = wire.plain(response.headers.get("Content-Type") or "no content type", 80)
         try:
             return wire.loads(response.text)
-        except (ValueError, RecursionError):
-            content_type = response.headers.get("Content-Type") or "no content type"
-            said = (f"{what} answered HTTP {response.status_code} ({content_type}) with "
-                    f"{describe_body(response.content, content_type)}")
-            if write:
-                raise AutotaskUnreadableAnswer(said) from None
-            raise AutotaskMalformedResponse(said) from None
+        except RecursionError:
+            body = "JSON nested too deeply to read"
+        except ValueError:
+            body = describe_body(response.content, content_type)
+        said = f"{what} answered HTTP {response.status_code} ({content_type}) with {body}"
+        if write:
+            raise AutotaskUnreadableAnswer(said)
+        raise AutotaskMalformedResponse(said)
 
     # -- entities -----------------------------------------------------------------------
 
@@ -314,11 +343,16 @@ class AutotaskClient:
             records.extend(items)
             if not next_url:
                 return records
-            if origin(next_url) != origin(self.zone_url()):
-                raise PsaAddressRefused(f"Autotask's next page of {entity} is on {host_of(next_url)}, not the "
-                                        f"zone {host_of(self.zone_url())}; nothing was sent there")
+            try:
+                elsewhere = origin(next_url) != origin(self.zone_url())
+            except ValueError:
+                raise AutotaskMalformedResponse(f"{entity}'s next page is not an address: "
+                                                f"{limits.short(next_url)}") from None
+            if elsewhere:
+                raise PsaAddressRefused(f"Autotask's next page of {entity} is on {wire.plain(host_of(next_url), 80)}, "
+                                        f"not the zone {host_of(self.zone_url())}; nothing was sent there")
             if next_url in seen:
-                raise AutotaskMalformedResponse(f"{entity} paging repeats {urlsplit(next_url).path}")
+                raise AutotaskMalformedResponse(f"{entity} paging repeats {wire.plain(urlsplit(next_url).path, 80)}")
             seen.add(next_url)
             page = self.call("GET", next_url, endpoint=entity)
         raise AutotaskMalformedResponse(f"{entity} answered more than {MAX_PAGES} pages")
@@ -349,7 +383,7 @@ class AutotaskClient:
         answer = self.call("POST", f"V1.0/{entity}/query/count", endpoint=entity, body=body, read=True)
         count = answer.get("queryCount") if isinstance(answer, dict) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise AutotaskMalformedResponse(f"{entity} count answered {str(answer)[:80]}")
+            raise AutotaskMalformedResponse(f"{entity} count answered {limits.short(answer)}")
         return count
 
     def get(self, entity: str, record_id: int) -> dict[str, Any] | None:
@@ -361,8 +395,11 @@ class AutotaskClient:
         if not isinstance(answer, dict) or "item" not in answer:
             raise AutotaskMalformedResponse(f"{entity}/{record_id} answered without an item")
         item = answer["item"]
-        if not isinstance(item, dict):
+        if item is None:
             return None
+        if not isinstance(item, dict):
+            raise AutotaskMalformedResponse(f"{entity}/{record_id} answered an item that is not a record: "
+                                            f"{limits.short(item)}")
         _check_id(item, entity)
         return item
 
@@ -380,7 +417,7 @@ class AutotaskClient:
         """The id a write answered; without one, the write's outcome is unknown."""
         item_id = answer.get("itemId") if isinstance(answer, dict) else None
         if isinstance(item_id, bool) or not isinstance(item_id, int) or not 0 < item_id <= limits.MAX_ID:
-            raise AutotaskUnreadableAnswer(f"{request} answered without a usable itemId: {str(answer)[:80]}")
+            raise AutotaskUnreadableAnswer(f"{request} answered without a usable itemId: {limits.short(answer)}")
         return item_id
 
     def picklist(self, entity: str, field_name: str) -> dict[str, str]:
@@ -410,6 +447,13 @@ class AutotaskClient:
                     except ValueError:
                         return None
         return None
+
+
+def _count(value: Any) -> int | None:
+    """A request count as ThresholdInformation gives it: a whole number from 0 to a billion, else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9:
+        return None
+    return value
 
 
 def _check_id(record: dict[str, Any], entity: str) -> None:

@@ -30,9 +30,16 @@ class _Advice(SeatsyncError):
 
 
 class AutotaskBadCredentials(_Advice, PsaAuthError):
-    """Autotask rejected the API credentials: check the API user's user name and
-    secret, and the API tracking identifier (integration code) under Admin >
-    Resources/Users > the API user > API Tracking Identifier."""
+    """Autotask rejected the API credentials: the user name and secret do not
+    match. Check the API user's secret under Admin > Resources/Users > the API
+    user (Generate Secret makes a new one), and that the API user is active."""
+
+
+class AutotaskUserOrCodeRejected(_Advice, PsaAuthError):
+    """Autotask did not accept the API user name or the tracking identifier
+    (ApiIntegrationCode): check the user name (the API-only user's e-mail address)
+    and the tracking identifier under Admin > Resources/Users > the API user > API
+    Tracking Identifier."""
 
 
 class AutotaskUnknownUser(_Advice, PsaAuthError):

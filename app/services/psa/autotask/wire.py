@@ -71,15 +71,25 @@ def money(value: Any, what: str) -> Decimal:
     raise ValueError(f"{what} is not a number: {str(value)[:40]!r}")
 
 
+#: How much of one message from Autotask an error quotes.
+MESSAGE_LIMIT = 300
+
+
 def error_messages(body: Any) -> list[str]:
-    """The messages of an ``{"errors": [...]}`` body, or [] when it is not one."""
+    """The messages of an ``{"errors": [...]}`` body, or [] when it is not one; each as
+    ``plain`` text."""
     if isinstance(body, dict):
         found = body.get("errors") or body.get("Errors")
-        if isinstance(found, list):
-            return [str(m) for m in found if m]
         if isinstance(found, str):
-            return [found]
+            found = [found]
+        if isinstance(found, list):
+            return [plain(m if isinstance(m, str) else limits.short(m)) for m in found[:20] if m]
     return []
+
+
+def plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Text from Autotask as a message quotes it (``limits.plain``)."""
+    return limits.plain(text, limit)
 
 
 def udf(record: dict[str, Any], name: str) -> str | None:

@@ -13,9 +13,15 @@
   reads retry on 5xx, writes are never blindly retried and surface as
   ``PsaUnavailable(maybe_applied=True)`` when the answer was lost.
 - An answer that cannot be read (an HTML page with status 200, JSON cut
-  short) is ``PsaMalformedResponse`` for a read and, for a write, which
-  ConnectWise may have applied all the same, ``PsaUnreadableAnswer``
-  (maybe applied): the sync journal settles it by reading ConnectWise.
+  short, NaN or Infinity where JSON has numbers) is ``PsaMalformedResponse``
+  for a read and, for a write, which ConnectWise may have applied all the
+  same, ``PsaUnreadableAnswer`` (maybe applied): the sync journal settles it
+  by reading ConnectWise. A lone surrogate in text (JSON's "\\ud800", which
+  is no character and which no database or screen takes) reads as U+FFFD,
+  as undecodable bytes would: one odd character in a field seatsync does not
+  use never stops a read.
+- ConnectWise's own words (an error's message, a codebase) are quoted
+  ``plain``: control characters and bidirectional marks escaped, clipped.
 - Numbers are read as Decimal and written exactly: money never passes through float.
 - Errors become the port's typed errors with what to do about them; no
   key or header ever appears in a message.
@@ -49,6 +55,8 @@ from app.services.http import (
     host_of,
     https_url,
 )
+from app.services.psa import limits
+from app.services.psa.limits import plain
 from app.services.psa.port import (
     PsaAddressRefused,
     PsaAuthError,
@@ -145,9 +153,13 @@ class ConnectWiseClient:
                                  f"({error.reason}); check the site address") from error
         info = _decode(response) if response.status_code == 200 else None
         codebase = info.get("Codebase") if isinstance(info, dict) else None
-        if not isinstance(codebase, str) or not codebase.strip("/"):
+        if not codebase or (isinstance(codebase, str) and not codebase.strip("/")):
             raise PsaAuthError(f"ConnectWise site {self.site} does not know the company id {company!r}: "
                                "use the company id you type when you log in to ConnectWise")
+        if not isinstance(codebase, str) or not _CODEBASE.fullmatch(codebase.strip("/")):
+            raise PsaMalformedResponse(f"ConnectWise site {self.site} answered the codebase lookup with the "
+                                       f"Codebase {limits.short(codebase)}, which is not a codebase; check the "
+                                       "site address")
         return codebase.strip("/")
 
     def url(self, path: str) -> str:
@@ -244,11 +256,12 @@ class ConnectWiseClient:
 
     def _error(self, response: requests.Response, method: str, endpoint: str) -> PsaError:
         body = _decode(response, strict=False)
-        code = body.get("code", "") if isinstance(body, dict) else ""
-        message = body.get("message", "") if isinstance(body, dict) else ""
-        details = [f"{e.get('field') or e.get('resource') or ''}: {e.get('message', '')}".strip(": ")
-                   for e in ((body.get("errors") or []) if isinstance(body, dict) else []) if isinstance(e, dict)]
-        said = "; ".join(x for x in (message, *details) if x) or f"HTTP {response.status_code}"
+        body = body if isinstance(body, dict) else {}
+        code, message = _said(body.get("code")), _said(body.get("message"))
+        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        details = [f"{_said(e.get('field')) or _said(e.get('resource'))}: {_said(e.get('message'))}".strip(": ")
+                   for e in errors[:20] if isinstance(e, dict)]
+        said = plain("; ".join(x for x in (message, *details) if x)) or f"HTTP {response.status_code}"
         status = response.status_code
         if status == 401:
             if "clientid" in f"{code} {message}".lower():
@@ -276,20 +289,44 @@ def _endpoint(path: str) -> str:
 
 
 def _decode(response: requests.Response, *, strict: bool = True) -> Any:
-    """The answer's JSON, numbers exact. An answer that is not JSON is malformed when it
-    answers a read, and leaves a write's outcome unknown (ConnectWise may have applied it)."""
+    """The answer's JSON, numbers exact, lone surrogates mended. An answer that is not JSON
+    (or holds NaN or Infinity) is malformed when it answers a read, and leaves a write's
+    outcome unknown (ConnectWise may have applied it). ``strict=False`` (an error's body):
+    None instead."""
+    content = response.content or b"null"
     try:
-        return json.loads(response.content or b"null", parse_float=Decimal)
+        data = json.loads(content, parse_float=Decimal, parse_constant=_not_a_number)
+        return limits.mended(data) if _ESCAPED_SURROGATE.search(content) else data
+    except _NotANumber as error:
+        what = f"the number {error}, which JSON does not have"
     except (ValueError, RecursionError):
-        if not strict:
-            return None
-        method = (response.request.method if response.request is not None else None) or "GET"
         what = describe_body(response.content, response.headers.get("Content-Type", ""))
-        said = (f"ConnectWise answered {method} {_endpoint(response.url or '')} with {what} "
-                f"(HTTP {response.status_code})")
-        if method.upper() not in READ_METHODS:
-            raise PsaUnreadableAnswer(said) from None
-        raise PsaMalformedResponse(f"{said}; check the site address") from None
+    if not strict:
+        return None
+    method = (response.request.method if response.request is not None else None) or "GET"
+    said = f"ConnectWise answered {method} {_endpoint(response.url or '')} with {what} (HTTP {response.status_code})"
+    if method.upper() not in READ_METHODS:
+        raise PsaUnreadableAnswer(said) from None
+    raise PsaMalformedResponse(f"{said}; check the site address") from None
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _not_a_number(name: str) -> Any:
+    raise _NotANumber(name)
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_CODEBASE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _said(value: Any) -> str:
+    """A field of ConnectWise's error body as text ("" when absent), whatever its type."""
+    if value is None or value == "":
+        return ""
+    return value if isinstance(value, str) else limits.short(value)
 
 
 _NUMBER = "\u0000num:"

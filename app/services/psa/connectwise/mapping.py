@@ -101,6 +101,13 @@ def _id(record: dict[str, Any], what: str) -> str:
         raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
 
 
+def _number_id(record: dict[str, Any], field: str, what: str) -> str:
+    try:
+        return str(limits.record_id(record[field], f"the {field} of {what}"))
+    except ValueError as error:
+        raise PsaMalformedResponse(f"in ConnectWise, {error}") from None
+
+
 def _name(record: dict[str, Any], field: str, what: str, key: str = "name") -> str:
     """``record[field][key]`` of a reference such as ``{"id": 1, "name": "Monthly"}`` ("" when absent)."""
     ref = record.get(field)
@@ -108,7 +115,28 @@ def _name(record: dict[str, Any], field: str, what: str, key: str = "name") -> s
         return ""
     if not isinstance(ref, dict):
         raise PsaMalformedResponse(f"ConnectWise sent the {field} of {what} as {limits.short(ref)}, not a reference")
-    return str(ref.get(key) or "")
+    return _text(ref, key, f"the {field} of {what}")
+
+
+def _text(record: dict[str, Any], field: str, what: str) -> str:
+    """``record[field]`` as text ("" when absent or null); any other type is a malformed record."""
+    value = record.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PsaMalformedResponse(f"ConnectWise sent the {field} of {what} as {limits.short(value)}, not text")
+    return value
+
+
+def _flag(record: dict[str, Any], field: str, what: str) -> bool:
+    """``record[field]`` as a boolean (false when absent or null); any other type is a malformed record."""
+    value = record.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise PsaMalformedResponse(f"ConnectWise sent the {field} of {what} as {limits.short(value)}, "
+                                   "not true or false")
+    return value
 
 
 def decoded(what: str, decode: Any, *args: Any) -> Any:
@@ -123,18 +151,25 @@ def decoded(what: str, decode: Any, *args: Any) -> Any:
 
 def company_from(record: dict[str, Any], domains_field: str) -> PsaCompany:
     cid = _id(record, "a company")
+    what = f"company {cid}"
     domains: list[str] = []
-    website = str(record.get("website") or "").strip().lower()
+    website = _text(record, "website", what).strip().lower()
     if website:
         host = re.sub(r"^[a-z]+://", "", website).split("/")[0].split(":")[0]
         domains.append(host.removeprefix("www."))
-    for custom in record.get("customFields") or []:
+    customs = record.get("customFields") or []
+    if not isinstance(customs, list):
+        raise PsaMalformedResponse(f"ConnectWise sent the customFields of {what} as {limits.short(customs)}, "
+                                   "not a list")
+    for custom in customs:
         if isinstance(custom, dict) and str(custom.get("caption", "")).casefold() == domains_field.casefold():
-            domains.extend(d.lower() for d in re.split(r"[,;\s]+", str(custom.get("value") or "")) if d)
-    status = _name(record, "status", f"company {cid}").casefold()
-    return PsaCompany(id=cid, name=str(record.get("name") or ""), identifier=str(record.get("identifier") or ""),
+            value = custom.get("value")
+            words = value if isinstance(value, str) else ""  # a custom field of another type holds no domains
+            domains.extend(d.lower() for d in re.split(r"[,;\s]+", words) if d)
+    status = _name(record, "status", what).casefold()
+    return PsaCompany(id=cid, name=_text(record, "name", what), identifier=_text(record, "identifier", what),
                       domains=tuple(dict.fromkeys(d for d in domains if "." in d)),
-                      active=not record.get("deletedFlag") and status != "inactive")
+                      active=not _flag(record, "deletedFlag", what) and status != "inactive")
 
 
 def agreement_from(record: dict[str, Any]) -> Agreement | None:
@@ -143,29 +178,31 @@ def agreement_from(record: dict[str, Any]) -> Agreement | None:
     cycle = CYCLES.get(_name(record, "billingCycle", f"agreement {aid}").casefold())
     if cycle is None:
         return None
-    status = STATUSES.get(str(record.get("agreementStatus") or "active").casefold(), AgreementStatus.INACTIVE)
-    if record.get("cancelledFlag"):
+    what = f"agreement {aid}"
+    status = STATUSES.get((_text(record, "agreementStatus", what) or "active").casefold(), AgreementStatus.INACTIVE)
+    if _flag(record, "cancelledFlag", what):
         status = AgreementStatus.CANCELLED
-    anchor = Anchor.ANNIVERSARY if cycle is Cycle.ANNUAL and record.get("invoicingCycle") == "ContractYear" \
+    anchor = Anchor.ANNIVERSARY if cycle is Cycle.ANNUAL and _text(record, "invoicingCycle", what) == "ContractYear" \
         else Anchor.CALENDAR
     start = parse_day(record.get("startDate"), f"the start date of agreement {aid}")
-    return Agreement(id=aid, company_id=_ref_id(record, "company", f"agreement {aid}"),
-                     name=str(record.get("name") or ""), type_name=_name(record, "type", f"agreement {aid}"),
+    return Agreement(id=aid, company_id=_ref_id(record, "company", what),
+                     name=_text(record, "name", what), type_name=_name(record, "type", what),
                      cycle=cycle, anchor=anchor, start=start or date(2000, 1, 1),
-                     prorates=bool(record.get("prorateFlag")), status=status,
-                     currency=_name(record, "currency", f"agreement {aid}", "currencyCode") or "USD")
+                     prorates=_flag(record, "prorateFlag", what), status=status,
+                     currency=_name(record, "currency", what, "currencyCode") or "USD")
 
 
 def product_from(record: dict[str, Any]) -> Product | None:
     """The catalog item, or None for a bundle (bundles cannot be additions)."""
     pid = _id(record, "a catalog item")
-    if record.get("productClass") == "Bundle":
+    what = f"product {pid}"
+    if _text(record, "productClass", what) == "Bundle":
         return None
-    description = str(record.get("customerDescription") or "").strip() or str(record.get("description") or "")
-    return Product(id=pid, identifier=str(record.get("identifier") or ""), description=description,
+    description = _text(record, "customerDescription", what).strip() or _text(record, "description", what)
+    return Product(id=pid, identifier=_text(record, "identifier", what), description=description,
                    price=_money(record.get("price"), f"the price of product {pid}"),
                    cost=_money(record.get("cost"), f"the cost of product {pid}"),
-                   active=not record.get("inactiveFlag"))
+                   active=not _flag(record, "inactiveFlag", what))
 
 
 def _money(value: Any, what: str) -> Decimal:
@@ -180,7 +217,7 @@ def _number(value: Any, what: str, bound: Any) -> Any:
     """``value`` (absent: 0) as a number within ``bound`` (a ``limits`` check), or a malformed record."""
     try:
         number = Decimal(0) if value is None else to_money(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):
         raise PsaMalformedResponse(f"ConnectWise sent {what} as {limits.short(value)}, which is not a number") from None
     try:
         return bound(number, what)
@@ -247,9 +284,10 @@ def line_from(record: dict[str, Any], agreement_id: str) -> Line:
     what = f"addition {lid}"
     quantity = _quantity(record.get("quantity"), f"the quantity of {what}")
     unit_price = _money(record.get("unitPrice"), f"the unit price of {what}")
-    marker = str(record.get("serialNumber") or "")
-    description = str(record.get("invoiceDescription") or "")
-    line = Line(id=lid, agreement_id=str(record.get("agreementId") or agreement_id),
+    marker = _text(record, "serialNumber", what)
+    description = _text(record, "invoiceDescription", what)
+    parent = agreement_id if record.get("agreementId") in (None, "", 0) else _number_id(record, "agreementId", what)
+    line = Line(id=lid, agreement_id=parent,
                 product_id=_ref_id(record, "product", what), quantity=quantity, unit_price=unit_price,
                 start=parse_day(record.get("effectiveDate"), f"the effective date of {what}"),
                 end=parse_day(record.get("cancelledDate"), f"the cancelled date of {what}"),

@@ -1,10 +1,12 @@
 """The HaloPSA REST client: OAuth2 client credentials, paging, upserts, errors.
 
 Facts from APIS.md §B3 and Halo's OpenAPI document (tests/specs):
-- the token comes from the authorisation server: POST {auth}/token?tenant=<t>
-  with a form (grant_type=client_credentials, client_id, client_secret,
-  scope=all); ``tenant`` is required by Halo-hosted instances and omitted by
-  self-hosted ones. Calls then send ``Authorization: Bearer``;
+- the token comes from the authorisation server: POST {auth}/token with a
+  form (grant_type=client_credentials, client_id, client_secret, scope=all),
+  plus ``?tenant=<t>`` when a tenant is configured: Halo's shared
+  authorisation server needs it to pick the instance, an instance's own
+  (https://<name>.halopsa.com/auth, or a self-hosted /auth) does not.
+  Calls then send ``Authorization: Bearer``;
 - lists page with ``pageinate=true`` (sic), ``page_size``, ``page_no`` (from 1)
   and answer ``{"record_count": total, "<collection>": [...]}``;
 - POST takes a JSON array; an object with ``id`` updates that record, one
@@ -27,6 +29,7 @@ followed (app/services/http.py).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -64,6 +67,9 @@ from app.services.psa.transport import REFUSALS, refused
 
 #: Renew a token this many seconds before Halo says it expires.
 TOKEN_MARGIN = 60.0
+#: A token's lifetime beyond a year is not one Halo gives (it gives 3600 s).
+MAX_LIFETIME = 366 * 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 DEFAULT_PAGE_SIZE = 100
 
 
@@ -158,13 +164,19 @@ class HaloClient:
         if response.status_code == 200:
             if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
                 raise HaloMalformedResponse("(the token endpoint answered without an access_token)")
-            try:
-                lifetime = int(body.get("expires_in", 3600))
-            except (TypeError, ValueError, ArithmeticError):
-                raise HaloMalformedResponse("(the token's expires_in is not a number)") from None
+            token = body["access_token"]
+            if not _TOKEN.fullmatch(token):
+                # RFC 6750 b64token: anything else cannot go in an Authorization header.
+                raise HaloMalformedResponse("(the token endpoint answered an access_token that is not a bearer "
+                                            "token)")  # the token itself is never shown
+            lifetime = body.get("expires_in", 3600)
+            if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 0 < lifetime <= MAX_LIFETIME:
+                raise HaloMalformedResponse(f"(the token's expires_in is {wire.plain(lifetime, 40)}, not a number "
+                                            "of seconds)")
             self.tokens_issued += 1
-            return _Token(body["access_token"], self.now() + lifetime)
+            return _Token(token, self.now() + lifetime)
         code = body.get("error", "") if isinstance(body, dict) else ""
+        code = code if isinstance(code, str) else ""
         text = _halo_message(body)
         if response.status_code == 404:
             raise HaloMalformedResponse(f"(no token endpoint at {cfg.token_url}: check the authorisation "
@@ -175,7 +187,7 @@ class HaloClient:
             raise HaloTenantError(f"(tenant {cfg.tenant!r}: {text})" if cfg.tenant else f"(no tenant given: {text})")
         if code == "invalid_scope":
             raise HaloPermissionError(f"(scope {cfg.scope!r}: {text})")
-        raise HaloRequestRejected(f"(token request, HTTP {response.status_code}: {text or code})")
+        raise HaloRequestRejected(f"(token request, HTTP {response.status_code}: {text or wire.plain(code, 80)})")
 
     # -- requests ------------------------------------------------------------
 
@@ -292,18 +304,19 @@ def _page(data: Any, key: str, path: str) -> tuple[list[dict[str, Any]], int]:
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return wire.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
 def _halo_message(body: Any) -> str:
-    """Halo's error text; its error body is not documented (APIS.md §B3, open
+    """Halo's error text, ``plain``; its error body is not documented (APIS.md §B3, open
     questions), so a string, an RFC 7807 problem or an OAuth error all read."""
     if isinstance(body, str):
-        return body[:300]
+        return wire.plain(body)
     if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("title", "detail", "message", "error_description") if body.get(k)]
-        return ": ".join(parts)[:300]
+        parts = [wire.plain(body[k], 150) for k in ("title", "detail", "message", "error_description")
+                 if isinstance(body.get(k), str) and body[k]]
+        return wire.plain(": ".join(parts))
     return ""
 
 

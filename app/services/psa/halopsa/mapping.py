@@ -14,7 +14,8 @@ Decisions (see README.md beside this file for the reasons):
 A record that does not read (an id that is not a positive number, a
 quantity beyond any tenant's seats, an amount that is not one, a date that
 does not parse, a field of the wrong type) is ``HaloMalformedResponse``
-naming the record and the field (``decoded`` catches the rest).
+naming the record and the field, the value quoted escaped (``decoded``
+catches anything a check missed, without the field).
 """
 
 from __future__ import annotations
@@ -73,29 +74,76 @@ def _field(record: Mapping[str, Any], name: str, what: str, parse: Any) -> Any:
     try:
         return parse(record.get(name))
     except (ValueError, ArithmeticError, TypeError):
-        value = record.get(name)
-        shown = str(value) if isinstance(value, Decimal) else repr(value)[:40]
-        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {shown})") from None
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds "
+                                    f"{_shown(record.get(name))})") from None
+
+
+def _shown(value: Any) -> str:
+    return str(value) if isinstance(value, Decimal) else repr(value)[:40]
+
+
+def _text(record: Mapping[str, Any], name: str, what: str) -> str:
+    """``record[name]`` as text ("" when absent or null); another type is a malformed record."""
+    value = record.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {_shown(value)}, not text)")
+    return value
+
+
+def _flag(record: Mapping[str, Any], name: str, what: str) -> bool | None:
+    """``record[name]`` as a boolean (None when absent or null); another type is a malformed record."""
+    value = record.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {_shown(value)}, "
+                                "not true or false)")
+
+
+def _code(record: Mapping[str, Any], name: str, what: str) -> int | None:
+    """``record[name]`` as a whole number (None when absent or null); another type is a malformed record."""
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {_shown(value)}, "
+                                    "not a whole number)")
+    return value
+
+
+def _list(record: Mapping[str, Any], name: str, what: str) -> list[Any]:
+    value = record.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise HaloMalformedResponse(f"({what} {record.get('id')!r}: field {name!r} holds {_shown(value)}, "
+                                    "not a list)")
+    return value
 
 
 def _record_id(record: Any, what: str) -> str:
+    article = "an" if what[0] in "aeiou" else "a"
     if not isinstance(record, Mapping) or isinstance(record.get("id"), bool) or not isinstance(record.get("id"), int):
-        raise HaloMalformedResponse(f"(a {what} without a numeric id)")
+        raise HaloMalformedResponse(f"({article} {what} without a numeric id)")
     if not 0 < record["id"] <= limits.MAX_ID:
-        raise HaloMalformedResponse(f"(a {what} with the id {record['id']}, which is not a positive number)")
+        raise HaloMalformedResponse(f"({article} {what} with the id {record['id']}, which is not a positive number)")
     return str(record["id"])
 
 
 def domains_of(record: Mapping[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
-    for part in re.split(r"[;,\s]+", str(record.get("domain") or "")):
+    for part in re.split(r"[;,\s]+", _text(record, "domain", "client")):
         found.append(part)
-    for tenant in record.get("azure_tenants") or []:
-        if isinstance(tenant, Mapping):
-            found.append(str(tenant.get("azure_tenant_domain") or ""))
-    website = str(record.get("website") or "").strip()
+    for tenant in _list(record, "azure_tenants", "client"):
+        if isinstance(tenant, Mapping) and isinstance(tenant.get("azure_tenant_domain"), str):
+            found.append(tenant["azure_tenant_domain"])
+    website = _text(record, "website", "client").strip()
     if website:
-        host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+        try:
+            host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+        except ValueError:  # not an address (an unclosed "[", a port that is not a number): no domain
+            host = ""
         found.append(host.removeprefix("www."))
     seen: dict[str, None] = {}
     for domain in found:
@@ -107,17 +155,20 @@ def domains_of(record: Mapping[str, Any]) -> tuple[str, ...]:
 
 def company_from(record: Any) -> PsaCompany:
     company_id = _record_id(record, "client")
-    return PsaCompany(id=company_id, name=str(record.get("name") or f"Client {company_id}"),
-                      identifier=str(record.get("ref") or ""), domains=domains_of(record),
-                      active=not record.get("inactive"))
+    return PsaCompany(id=company_id, name=_text(record, "name", "client") or f"Client {company_id}",
+                      identifier=_text(record, "ref", "client"), domains=domains_of(record),
+                      active=not _flag(record, "inactive", "client"))
 
 
 def prorates(record: Mapping[str, Any], field_name: str = PRORATE_FIELD) -> bool:
-    for custom in record.get("customfields") or []:
+    for custom in _list(record, "customfields", "contract"):
         if isinstance(custom, Mapping) and str(custom.get("name", "")).lower() == field_name.lower():
             value = custom.get("value")
             if value is None or value == "":
                 return True
+            if not isinstance(value, (str, int, Decimal)):
+                raise HaloMalformedResponse(f"(contract {record.get('id')!r}: custom field {field_name!r} holds "
+                                            f"{_shown(value)}, not 1 or 0)")
             return str(value).strip().lower() not in _NO
     return True
 
@@ -127,31 +178,33 @@ def agreement_from(record: Any, *, today: date, currency: str, periods: Mapping[
     agreement_id = _record_id(record, "contract")
     start = _field(record, "start_date", "contract", wire.parse_date)
     end = _field(record, "end_date", "contract", wire.parse_date)
-    cycle = periods.get(record.get("billingperiod"))  # type: ignore[arg-type]
-    if record.get("active") is False or cycle is None:
+    period = _code(record, "billingperiod", "contract")
+    cycle = None if period is None else periods.get(period)
+    client_id = _code(record, "client_id", "contract")
+    if _flag(record, "active", "contract") is False or cycle is None:
         # A billing period seatsync cannot bill (weekly, quarterly...) reads as
         # inactive: the plan reports it and writes nothing to it.
         status = AgreementStatus.INACTIVE
-    elif record.get("expired") or (end is not None and end < today):
+    elif _flag(record, "expired", "contract") or (end is not None and end < today):
         status = AgreementStatus.EXPIRED
     else:
         status = AgreementStatus.ACTIVE
-    return Agreement(id=agreement_id, company_id=str(record.get("client_id") or ""),
-                     name=str(record.get("ref") or f"Contract {agreement_id}"),
-                     type_name=str(record.get("contracttype_name") or ""), cycle=cycle or Cycle.MONTHLY,
+    return Agreement(id=agreement_id, company_id=str(client_id or ""),
+                     name=_text(record, "ref", "contract") or f"Contract {agreement_id}",
+                     type_name=_text(record, "contracttype_name", "contract"), cycle=cycle or Cycle.MONTHLY,
                      anchor=Anchor.ANNIVERSARY if start else Anchor.CALENDAR, start=start or date(2000, 1, 1),
                      prorates=prorates(record, prorate_field), status=status, currency=currency)
 
 
 def product_from(record: Any, *, active: bool) -> Product:
     product_id = _record_id(record, "item")
-    recurring = bool(record.get("isrecurringitem"))
+    recurring = bool(_flag(record, "isrecurringitem", "item"))
     price = _field(record, "recurringprice" if recurring else "baseprice", "item", _money)
     if price is None:
         price = _field(record, "baseprice", "item", _money)
     cost = _field(record, "recurringcost" if recurring else "costprice", "item", _money)
-    name = str(record.get("name") or f"Item {product_id}")
-    return Product(id=product_id, identifier=name, description=str(record.get("description") or name),
+    name = _text(record, "name", "item") or f"Item {product_id}"
+    return Product(id=product_id, identifier=name, description=_text(record, "description", "item") or name,
                    price=price or Decimal(0), cost=cost or Decimal(0), active=active)
 
 
@@ -168,22 +221,22 @@ def line_from(record: Any, *, agreement_id: str, today: date, currency: str) -> 
     unit = _field(record, "unit_price", "line", _money) or Decimal(0)
     start = _field(record, "startdate", "line", wire.parse_date)
     end = _field(record, "enddate", "line", wire.parse_date)
-    if record.get("isinactive") and (end is None or end >= today):
+    if _flag(record, "isinactive", "line") and (end is None or end >= today):
         # Ticked inactive in Halo: it bills nothing from today on.
         end = today - timedelta(days=1)
     kind, amount, price = LineKind.MAIN, None, unit
-    if record.get("onetimecharge"):
+    if _flag(record, "onetimecharge", "line"):
         kind = LineKind.PRORATE if qty >= 0 else LineKind.CREDIT
         amount = round_money(qty * unit, currency)
         base = _field(record, "baseprice", "line", _money)
         price = base if base is not None else unit
-    short = str(record.get("item_shortdescription") or "")
-    details = str(record.get("item_longdescription") or "")
-    item = record.get("_itemid")
+    short = _text(record, "item_shortdescription", "line")
+    details = _text(record, "item_longdescription", "line")
+    item = _code(record, "_itemid", "line")
     return Line(id=line_id, agreement_id=agreement_id, product_id="" if item is None else str(item), kind=kind,
                 quantity=int(qty.to_integral_value(rounding=ROUND_HALF_UP)), unit_price=price, start=start,
                 end=end, description=f"{short}\n{details}" if details else short,
-                marker=str(record.get(MARKER_FIELD) or ""), amount=amount)
+                marker=_text(record, MARKER_FIELD, "line"), amount=amount)
 
 
 def per_seat_price(amount: Decimal, quantity: int, currency: str) -> Decimal:

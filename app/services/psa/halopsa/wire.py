@@ -10,11 +10,14 @@ seatsync uses only their date part.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from app.billing.types import Cycle
+from app.services.psa import limits
+from app.services.psa.limits import plain  # noqa: F401 - the clients quote Halo's words through wire
 
 #: Halo billing-period codes (ClientContract ``billingperiod``, RecurringInvoice
 #: ``period``). The public spec gives no enum [U: APIS.md §B3]; these are the
@@ -33,8 +36,23 @@ def period_code(cycle: Cycle, table: dict[int, Cycle] | None = None) -> int:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse Halo JSON with every non-integer number as an exact Decimal."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse Halo JSON with every non-integer number as an exact Decimal.
+
+    NaN and Infinity, which JSON does not have, raise ValueError like any other
+    text that is not JSON. A lone surrogate (JSON's "\\ud800", no character, and
+    text no database or screen takes) reads as U+FFFD, as undecodable bytes would.
+    """
+    data = json.loads(text, parse_float=Decimal, parse_constant=_not_a_number)
+    if isinstance(text, bytes) and not _ESCAPED_SURROGATE.search(text):
+        return data
+    return limits.mended(data)
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def dumps(value: Any) -> str:

@@ -1,0 +1,36 @@
+"""Every answer HaloPSA's schema allows reads as data or a typed error with a plain message.
+
+The payloads come from Halo's schemas (tests/halopsa/fuzz.py), then at the
+edges (bidi marks, control, astral and lone-surrogate characters, extreme
+numbers, other types); SEATSYNC_FUZZ_SCALE multiplies the examples.
+``python -m tests.halopsa.fuzz_counts`` counts the same cases.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from tests.halopsa.conftest import SECRET
+from tests.halopsa.fuzz import TOKEN, cases
+from tests.schema_fuzz import Case, fuzz_settings, outcome
+
+#: What ``mapping.decoded`` says when a record slips past the field checks: a field not named.
+UNNAMED = "has a field of the wrong type"
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
+def test_every_answer_reads_as_data_or_a_typed_error(case: Case) -> None:
+    @fuzz_settings(case.examples)
+    @given(case.payloads)
+    def reads(payload: object) -> None:
+        kind, error = outcome(case.decode, payload)
+        if kind == "other":
+            raise AssertionError(f"{type(error).__name__}: {error}") from error
+        if kind == "typed":
+            message = str(error)
+            assert UNNAMED not in message, message
+            assert all(ch.isprintable() for ch in message), repr(message)
+            assert "fuzz-secret" not in message and TOKEN["access_token"] not in message and SECRET not in message
+
+    reads()
