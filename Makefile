@@ -34,7 +34,7 @@ ledger: $(STAMP)
 # test runs (a quarter of an hour); python -m tests.<vendor>.fuzz_counts [N] prints the counts per answer shape.
 fuzz: $(STAMP)
 	SEATSYNC_FUZZ_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
-		tests/connectwise/test_fuzz.py tests/autotask/test_fuzz.py tests/halopsa/test_fuzz.py
+		tests/connectwise/test_fuzz.py tests/autotask/test_fuzz.py tests/halopsa/test_fuzz.py tests/microsoft/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -86,10 +86,13 @@ class Unavailable(HttpFailure):
 
 
 class BrokenAnswer(Unavailable):
-    """The service's answer broke off (or would not decompress) before it could be read.
+    """The service's answer broke off (or would not decompress) before it could be read."""
 
-    The server answered, so it had the request: a write may have been applied.
-    """
+    @property
+    def message(self) -> str:  # the server had the request: a write it answered may have been applied
+        said = super().message
+        return f"{said}; the server had the request, so the write may have been applied" if self.maybe_applied \
+            else said
 
 
 class CertificateUntrusted(HttpFailure):
@@ -146,7 +149,7 @@ def origin(url: str) -> str:
 def host_of(url: str) -> str:
     """The host (and port, when not the default) of ``url``, for a message."""
     parts = urlsplit(url)
-    host = parts.hostname or "?"
+    host = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in (parts.hostname or "?"))[:100]
     try:
         port = parts.port
     except ValueError:

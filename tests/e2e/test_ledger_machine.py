@@ -70,6 +70,9 @@ class SandboxHarness:
     def move_to(self, day: date) -> None:
         self.today = day
         self.tenant.move_to(day)
+        # Years may pass in a run: the partner's access (GDAP) is renewed as an MSP would, since a lapse
+        # is not what this machine tests (tests/microsoft and tests/test_admin_service.py do).
+        self.tenant.scenario.renew_gdap(self.tenant.tenant_id)
 
     def plan(self) -> TenantResult:
         return self.tenant.plan().results[0]

@@ -3,16 +3,22 @@
 Microsoft publishes no OpenAPI subset for these endpoints (APIS.md §D), so
 the field names and types below are transcribed from the resource tables
 APIS.md cites (subscribedSku, licenseUnitsDetail, companySubscription, user,
-Partner Center Customer and Subscription, the error envelopes).
+Partner Center Customer and Subscription, Entra's discovery document and
+token answer, the error envelopes). They check what the sandbox answers
+(test_sandbox_shapes.py) and are what fuzz.py draws the answers seatsync's
+clients must read from.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-GUID = {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}
-DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"}
+GUID = {"type": "string", "format": "uuid",
+        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}
+DATETIME = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$"}
 INT32 = {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1}
+#: A count of licenses: Int32 in Microsoft's tables, never negative.
+COUNT = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 
@@ -25,9 +31,10 @@ def obj(required: dict[str, Any], optional: dict[str, Any] | None = None, *, clo
     return schema
 
 
-def collection(item: dict[str, Any], context: str) -> dict[str, Any]:
+def collection(item: dict[str, Any], context: str, next_link: str = "^https://") -> dict[str, Any]:
+    """A Graph collection page of ``item``; ``next_link``: the pattern of its @odata.nextLink."""
     return obj({"@odata.context": {"type": "string", "pattern": context}, "value": {"type": "array", "items": item}},
-               {"@odata.nextLink": {"type": "string", "pattern": "^https://"}, "@odata.count": INT32})
+               {"@odata.nextLink": {"type": "string", "pattern": next_link}, "@odata.count": INT32})
 
 
 # -- Entra ID ---------------------------------------------------------------------
@@ -35,8 +42,10 @@ def collection(item: dict[str, Any], context: str) -> dict[str, Any]:
 OPENID_CONFIGURATION = obj({"token_endpoint": {"type": "string", "pattern": "^https://.*/oauth2/v2.0/token$"},
                             "authorization_endpoint": {"type": "string", "pattern": "^https://"},
                             "issuer": {"type": "string", "pattern": "^https://.*/v2.0$"}}, closed=False)
+#: Entra's access tokens are JWTs (header.payload.signature, base64url).
+JWT = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$"}
 TOKEN = obj({"token_type": {"const": "Bearer"}, "expires_in": {"type": "integer", "minimum": 1},
-             "access_token": {"type": "string", "minLength": 10}}, {"ext_expires_in": {"type": "integer"}})
+             "access_token": JWT}, {"ext_expires_in": {"type": "integer"}})
 ENTRA_ERROR = obj({"error": STR, "error_description": {"type": "string", "pattern": "^AADSTS[0-9]+: "},
                    "error_codes": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
                    "timestamp": STR, "trace_id": GUID, "correlation_id": GUID}, {"error_uri": STR})
@@ -45,11 +54,11 @@ ENTRA_ERROR = obj({"error": STR, "error_description": {"type": "string", "patter
 
 SERVICE_PLAN = obj({"servicePlanId": GUID, "servicePlanName": STR, "provisioningStatus": STR,
                     "appliesTo": {"enum": ["User", "Company"]}})
-LICENSE_UNITS = obj({"enabled": INT32, "suspended": INT32, "warning": INT32, "lockedOut": INT32})
+LICENSE_UNITS = obj({"enabled": COUNT, "suspended": COUNT, "warning": COUNT, "lockedOut": COUNT})
 CAPABILITY = {"enum": ["Enabled", "Warning", "Suspended", "Deleted", "LockedOut"]}
 SUBSCRIBED_SKU = obj({
     "id": {"type": "string", "pattern": "^[0-9a-f-]{36}_[0-9a-f-]{36}$"}, "accountId": GUID, "accountName": STR,
-    "appliesTo": {"enum": ["User", "Company"]}, "capabilityStatus": CAPABILITY, "consumedUnits": INT32,
+    "appliesTo": {"enum": ["User", "Company"]}, "capabilityStatus": CAPABILITY, "consumedUnits": COUNT,
     "prepaidUnits": LICENSE_UNITS, "servicePlans": {"type": "array", "items": SERVICE_PLAN}, "skuId": GUID,
     "skuPartNumber": STR, "subscriptionIds": {"type": "array", "items": GUID},
 })
@@ -57,7 +66,7 @@ COMPANY_SUBSCRIPTION = obj({
     "id": GUID, "commerceSubscriptionId": STR, "createdDateTime": DATETIME, "isTrial": BOOL,
     "nextLifecycleDateTime": DATETIME, "ownerId": STR, "ownerTenantId": STR, "ownerType": STR,
     "serviceStatus": {"type": "array", "items": SERVICE_PLAN}, "skuId": GUID, "skuPartNumber": STR,
-    "status": CAPABILITY, "totalLicenses": INT32,
+    "status": CAPABILITY, "totalLicenses": COUNT,
 })
 ASSIGNED_LICENSE = obj({"skuId": GUID, "disabledPlans": {"type": "array", "items": GUID}})
 USER_PROPERTIES: dict[str, Any] = {

@@ -68,10 +68,26 @@ def test_deleted_directory_subscriptions_are_left_out(catalogue):
     assert [(s.id, s.quantity, s.is_trial, s.status) for s in lic.subscriptions] == [("c1", 1, True, "active")]
 
 
+TENANT = "0A1B2C3D-0000-4000-8000-00000000000F"
+
+
 def test_customer_domains():
-    item = Reader({"id": "T1", "companyProfile": {"tenantId": "T1", "domain": "Contoso.onmicrosoft.com",
-                                                  "companyName": "Contoso Ltd"},
+    item = Reader({"id": TENANT, "companyProfile": {"tenantId": TENANT, "domain": "Contoso.onmicrosoft.com",
+                                                    "companyName": "Contoso Ltd"},
                    "customDomains": ["Contoso.com", "contoso.co.uk"], "relationshipToPartner": "reseller"}, "c")
     customer = customer_from_partner_center(item)
-    assert customer.tenant_id == "t1"
+    assert customer.tenant_id == TENANT.lower()
     assert customer.all_domains == ("contoso.onmicrosoft.com", "contoso.com", "contoso.co.uk")
+
+
+@pytest.mark.parametrize("tenant", ["T1", "../subscriptions", f"{TENANT}/x", f"{TENANT}\n", ""])
+def test_a_customer_id_that_is_not_a_guid_is_malformed(tenant):
+    # The tenant id goes into the URL of every read of the customer: nothing but a GUID is taken.
+    item = Reader({"id": tenant or TENANT, "companyProfile": {"tenantId": tenant, "companyName": "Contoso"}}, "c")
+    if not tenant:
+        assert customer_from_partner_center(item).tenant_id == TENANT.lower()  # the id stands in for it
+        return
+    with pytest.raises(MalformedResponse) as caught:
+        customer_from_partner_center(item)
+    assert "c.companyProfile.tenantId is " in str(caught.value) and "not a tenant ID" in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -4,7 +4,8 @@ One ``SandboxApp`` serves the three APIs on one loopback server, over TLS
 (msal refuses an authority that is not https, APIS.md §F):
 
 - ``/{tenant}/v2.0/.well-known/openid-configuration``, ``/{tenant}/oauth2/v2.0/token``
-- ``/v1.0/subscribedSkus``, ``/v1.0/directory/subscriptions``, ``/v1.0/users``
+- ``/v1.0/subscribedSkus``, ``/v1.0/directory/subscriptions``, ``/v1.0/users``, ``/v1.0/users/{id}``,
+  ``/v1.0/users/$count``
 - ``/v1/customers``, ``/v1/customers/{id}``, ``/v1/customers/{id}/subscriptions``
 
 Tokens are JWTs shaped like Entra's (a Graph token's ``roles`` claim holds the

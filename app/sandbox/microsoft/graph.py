@@ -9,6 +9,10 @@ relationship has lapsed, and 429 with Retry-After and the x-ms-throttle-*
 headers. /users pages (default 100, $top 1..999) with an opaque $skiptoken
 in @odata.nextLink that keeps $select and $filter, and returns
 assignedLicenses only when selected; subscribedSkus refuses $filter.
+/users/{id | userPrincipalName} answers one user, or 404
+Request_ResourceNotFound; /users/$count answers the count as text/plain
+with ``ConsistencyLevel: eventual`` and 400 Request_BadRequest without it,
+and ``$count=true`` on /users is ignored without that header (APIS.md §A4).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from app.sandbox.microsoft.common import GRAPH_AUDIENCE, base_url, iso, new_id, now_iso
 from app.sandbox.microsoft.model import SandboxSubscription, SandboxTenant, SandboxUser
@@ -44,7 +48,7 @@ SKU_FIELDS = {"id", "accountId", "accountName", "appliesTo", "capabilityStatus",
               "servicePlans", "skuId", "skuPartNumber", "subscriptionIds"}
 SUB_FIELDS = {"id", "commerceSubscriptionId", "createdDateTime", "isTrial", "nextLifecycleDateTime", "ownerId",
               "ownerTenantId", "ownerType", "serviceStatus", "skuId", "skuPartNumber", "status", "totalLicenses"}
-COST = {"subscribedSkus": 3, "users": 2, "directory/subscriptions": 1}
+COST = {"subscribedSkus": 3, "users": 2, "directory/subscriptions": 1, "user": 1}
 #: The application permissions each read accepts, least privileged first (APIS.md §A1, §A4).
 PERMISSIONS = {
     "subscribedSkus": frozenset({"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All",
@@ -60,6 +64,7 @@ def register(sb: MicrosoftSandbox) -> None:
     sb.route("GET", "/v1.0/directory/subscriptions", lambda r: directory_subscriptions(sb, r),
              "graph:directory/subscriptions")
     sb.route("GET", "/v1.0/users", lambda r: users(sb, r), "graph:users")
+    sb.route("GET", "/v1.0/users/{user}", lambda r: user_or_count(sb, r), "graph:user")
 
 
 # -- envelope, errors ---------------------------------------------------------
@@ -165,10 +170,10 @@ def directory_subscriptions(sb: MicrosoftSandbox, request: Request) -> Response:
 def users(sb: MicrosoftSandbox, request: Request) -> Response:
     fields = _query(request, parse_select, request.arg("$select"), USER_FIELDS)
     top = _query(request, parse_top, request.arg("$top"), sb.users_page_default)
-    advanced = request.arg("$count") is not None or request.arg("$search") is not None
-    if advanced and (request.headers.get("ConsistencyLevel") or "").lower() != "eventual":
-        return error(400, "Request_UnsupportedQuery",
-                     "$count and $search are only supported with the header 'ConsistencyLevel: eventual'.", request)
+    eventual = _eventual(request)
+    if request.arg("$search") is not None and not eventual:
+        return error(400, "Request_UnsupportedQuery", "Request with $search query parameter only works through "
+                     "MSGraph with a special request header: 'ConsistencyLevel: eventual'", request)
     predicate = _query(request, parse_filter, request.arg("$filter"), USER_STRINGS, {"accountEnabled"})
     with sb.lock:
         _, tenant = _authorise(sb, request, "users")
@@ -180,12 +185,52 @@ def users(sb: MicrosoftSandbox, request: Request) -> Response:
     page = [u for u in page if u["id"] != left_out]  # the token still moves past it: it is simply missing
     shown = fields or list(USER_DEFAULT)
     payload: dict[str, Any] = {"@odata.context": _context("users", fields), "value": [_project(u, shown) for u in page]}
-    if request.arg("$count", "").lower() == "true":
+    if eventual and (request.arg("$count") or "").lower() == "true":  # ignored without the header
         payload["@odata.count"] = len(matching)
     if token:
         payload["@odata.nextLink"] = _next_link(request, token)
     cost = max(1, COST["users"] - (1 if fields else 0) - (1 if top < 20 else 0))
     return _ok(sb, "users", request, payload, cost)
+
+
+def user_or_count(sb: MicrosoftSandbox, request: Request) -> Response:
+    """``/users/{id | userPrincipalName}``, or ``/users/$count`` (APIS.md §A4).
+
+    The count is text/plain and needs ``ConsistencyLevel: eventual``; without
+    it Graph answers 400 Request_BadRequest "$count is not currently
+    supported." An unknown user is 404 Request_ResourceNotFound.
+    """
+    key = unquote(request.params["user"])
+    if key.lower() == "$count":
+        return _count_users(sb, request)
+    fields = _query(request, parse_select, request.arg("$select"), USER_FIELDS)
+    with sb.lock:
+        _, tenant = _authorise(sb, request, "users")
+        lowered = key.lower()
+        found = next((u for u in (tenant.users if tenant else ()) if lowered in (u.id.lower(), u.upn.lower())), None)
+        if found is None:
+            return error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist or one of its queried "
+                         "reference-property objects are not present.", request)
+        body = _project(_user(found), fields or list(USER_DEFAULT))
+    context = f"{METADATA}#users" + (f"({','.join(fields)})" if fields else "") + "/$entity"
+    return _ok(sb, "user", request, {"@odata.context": context, **body}, COST["user"])
+
+
+def _count_users(sb: MicrosoftSandbox, request: Request) -> Response:
+    predicate = _query(request, parse_filter, request.arg("$filter"), USER_STRINGS, {"accountEnabled"})
+    with sb.lock:
+        _, tenant = _authorise(sb, request, "users")
+        if not _eventual(request):
+            return error(400, "Request_BadRequest", "$count is not currently supported.", request)
+        everyone = [_user(u) for u in tenant.users] if tenant else []
+        count = sum(1 for u in everyone if predicate is None or predicate(u))
+    headers = _headers(request, {"Content-Type": "text/plain", "x-ms-resource-unit": str(COST["user"])})
+    return Response(200, str(count).encode(), headers)
+
+
+def _eventual(request: Request) -> bool:
+    """Whether the request asks for an advanced query (``ConsistencyLevel: eventual``)."""
+    return (request.headers.get("ConsistencyLevel") or "").strip().lower() == "eventual"
 
 
 def _cut_user(sb: MicrosoftSandbox, tenant: SandboxTenant | None, request: Request,

@@ -3,7 +3,8 @@
 Like Partner Center: a Bearer token for the partner tenant, MS-RequestId and
 MS-CorrelationId echoed on every response, seek paging of /customers
 (``continuationToken`` in the body; the next page is asked with
-``seekOperation=Next`` and the ``MS-ContinuationToken`` header), errors as
+``seekOperation=Next`` and the ``MS-ContinuationToken`` header; ``size=0``,
+which Microsoft's .NET SDK sends for a plain listing, is the default page), errors as
 {code, description, data, source} (20002 without a relationship, 60003 for
 an unknown tenant), and 429 as {"statusCode": 429, "message": ...}.
 """
@@ -85,10 +86,10 @@ def customers(sb: MicrosoftSandbox, request: Request) -> Response:
     raw_size = request.arg("size")
     size = sb.customers_page_default
     if raw_size is not None:
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE:
-            return error(400, "3000", f"Invalid value for size: '{raw_size}'. Must be between 1 and {MAX_PAGE}.",
+        if not (raw_size.isascii() and raw_size.isdigit()) or int(raw_size) > MAX_PAGE:
+            return error(400, "3000", f"Invalid value for size: '{raw_size}'. Must be between 0 and {MAX_PAGE}.",
                          request)
-        size = int(raw_size)
+        size = int(raw_size) or sb.customers_page_default  # 0 (the .NET SDK's default) asks for the default page
     with sb.lock:
         _authorise(sb, request)
         tenants = sorted(sb.scenario.tenants.values(), key=lambda t: t.id)

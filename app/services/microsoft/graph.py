@@ -13,6 +13,7 @@ any other 403 a lapsed relationship.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,11 +25,12 @@ from app.services.microsoft.config import GRAPH_SCOPE
 from app.services.microsoft.errors import (
     GdapMissing,
     MalformedResponse,
+    MicrosoftError,
     PermissionsMissing,
     RequestRejected,
     TokenRefused,
 )
-from app.services.microsoft.fields import Reader
+from app.services.microsoft.fields import Reader, json_body, said, shown
 from app.services.microsoft.permissions import lacking_for_call
 from app.services.microsoft.ratelimit import RateLimiter
 from app.services.microsoft.tokens import TokenProvider
@@ -75,12 +77,8 @@ class GraphClient:
         out: list[Reader] = []
         url: str | None = path
         for page in range(MAX_PAGES):
-            body = self._get(tenant, url, cost, label)
-            where = f"{label} page {page + 1}"
-            envelope = Reader(body, where, tenant)
-            out.extend(Reader(item, f"{label}[{len(out) + i}]", tenant)
-                       for i, item in enumerate(envelope.list("value")))
-            url = envelope.str("@odata.nextLink", "") or None
+            items, url = read_page(self._get(tenant, url, cost, label), label, page, len(out), tenant)
+            out.extend(items)
             if url is None:
                 return out
             self._check_next_link(url, tenant, label)
@@ -88,10 +86,14 @@ class GraphClient:
 
     def _check_next_link(self, url: str, tenant: str, label: str) -> None:
         """A nextLink must stay on Graph: the bearer token goes with it."""
-        here, there = urlsplit(self.api.base_url), urlsplit(url)
-        if (there.scheme, there.netloc.lower()) != (here.scheme, here.netloc.lower()):
-            raise MalformedResponse(f"({label} @odata.nextLink points away from Graph, tenant {tenant})",
-                                    tenant_id=tenant)
+        try:
+            here, there = urlsplit(self.api.base_url), urlsplit(url)
+            same = (there.scheme, there.netloc.lower()) == (here.scheme, here.netloc.lower())
+        except ValueError:  # e.g. an unclosed [ in the host
+            same = False
+        if not same:
+            raise MalformedResponse(f"({label} @odata.nextLink points away from Graph: {shown(url, 80)}, "
+                                    f"tenant {tenant})", tenant_id=tenant)
 
     def _get(self, tenant: str, url: str, cost: int, label: str) -> Any:
         for attempt in (1, 2):
@@ -112,25 +114,30 @@ class GraphClient:
                     error = graph_error(response, tenant, label)
                     raise PermissionsMissing(f"(tenant {tenant}: Graph {label} needs {lacking}, which the app's "
                                              "token lacks)", missing=(lacking,), tenant_id=tenant,
-                                             code=getattr(error, "code", ""))
+                                             code=error.code)
             if response.status_code >= 400:
                 raise graph_error(response, tenant, label)
-            try:
-                return response.json()
-            except ValueError:
-                raise MalformedResponse(f"({label}: the body is not JSON, tenant {tenant})",
-                                        tenant_id=tenant) from None
+            return json_body(response, f"Graph {label}", tenant)
         raise AssertionError("unreachable")
 
 
-def graph_error(response: requests.Response, tenant: str, label: str) -> Exception:
-    """Graph's {"error": {"code", "message"}} as a typed error."""
+def read_page(body: Any, label: str, page: int, start: int, tenant: str) -> tuple[list[Reader], str | None]:
+    """One page of a collection: its items (numbered from ``start``) and its ``@odata.nextLink``, if any."""
+    envelope = Reader(body, f"{label} page {page + 1}", tenant)
+    items = [Reader(item, f"{label}[{start + i}]", tenant) for i, item in enumerate(envelope.list("value"))]
+    return items, envelope.str("@odata.nextLink", "") or None
+
+
+def graph_error(response: requests.Response, tenant: str, label: str) -> MicrosoftError:
+    """Graph's {"error": {"code", "message"}} as a typed error (any other body: the status alone)."""
     try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        error = {}
-    code = str(error.get("code") or f"HTTP {response.status_code}")
-    message = str(error.get("message") or "").splitlines()[0][:300] if error.get("message") else ""
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = said(error.get("code") or "", 80) or f"HTTP {response.status_code}"
+    message = said(error.get("message") or "")
     detail = f"(tenant {tenant}: Graph {label} answered {response.status_code} {code}" + (
         f": {message})" if message else ")")
     if response.status_code == 403:

@@ -11,14 +11,16 @@ what Graph says of it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from app.billing.types import Cycle, License, Subscription, Term, User
 from app.services.catalogue import SkuCatalogue
-from app.services.microsoft.fields import Reader
+from app.services.microsoft.fields import Reader, shown
 
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TERMS = {"p1m": Term.MONTH, "p1y": Term.YEAR, "p3y": Term.THREE_YEARS}
 # Multi-year and one-time plans are paid up front like an annual one; usage
 # ("none"/"unknown") has no cycle of its own and is billed monthly.
@@ -48,6 +50,9 @@ def customer_from_partner_center(item: Reader) -> Customer:
     profile = item.obj_at("companyProfile")
     assert profile is not None
     tenant = profile.str("tenantId", "") or item.str("id")
+    if not _GUID.fullmatch(tenant):  # it goes into every URL of the customer's reads
+        where, key = (profile, "tenantId") if profile.str("tenantId", "") else (item, "id")
+        raise where.fail(key, f"is {shown(tenant)}, not a tenant ID (a GUID)")
     domains = tuple(str(d).lower() for d in item.list("customDomains", required=False) if isinstance(d, str))
     return Customer(tenant_id=tenant.lower(), name=profile.str("companyName"),
                     default_domain=profile.str("domain", "").lower(), domains=domains,
@@ -58,16 +63,16 @@ def subscription_from_partner_center(item: Reader, sku_id: str) -> Subscription:
     term_text = item.str("termDuration", "P1M")
     term = _TERMS.get(term_text.lower())
     if term is None:
-        raise item.fail("termDuration", f"is {term_text!r}, not P1M, P1Y or P3Y")
+        raise item.fail("termDuration", f"is {shown(term_text)}, not P1M, P1Y or P3Y")
     cycle_text = item.str("billingCycle", "monthly")
     cycle = _CYCLES.get(cycle_text.lower())
     if cycle is None:
-        raise item.fail("billingCycle", f"is {cycle_text!r}, not a known billing cycle")
+        raise item.fail("billingCycle", f"is {shown(cycle_text)}, not a known billing cycle")
     return Subscription(
         id=item.str("id").lower(),
         sku_id=sku_id,
         offer_name=item.str("offerName", "") or item.str("friendlyName", ""),
-        quantity=item.int("quantity"),
+        quantity=item.count("quantity"),
         term=term,
         billing_cycle=cycle,
         status=item.str("status", "active").lower(),
@@ -83,7 +88,7 @@ def subscription_from_directory(item: Reader, sku_id: str) -> Subscription:
     return Subscription(
         id=(item.str("commerceSubscriptionId", "") or item.str("id")).lower(),
         sku_id=sku_id,
-        quantity=item.int("totalLicenses", 0),
+        quantity=item.count("totalLicenses", 0),
         status=_GRAPH_STATUS.get(item.str("status", "Enabled").lower(), item.str("status", "").lower()),
         commitment_end=item.date("nextLifecycleDateTime"),
         is_trial=item.bool("isTrial", False),
@@ -127,11 +132,11 @@ def licenses_from_graph(skus: Iterable[Reader], directory: Iterable[Reader] | No
             sku_id=sku_id,
             part_number=part,
             name=catalogue.name(sku_id, part),
-            enabled=prepaid.int("enabled"),
-            warning=prepaid.int("warning", 0),
-            suspended=prepaid.int("suspended", 0),
-            locked_out=prepaid.int("lockedOut", 0),  # older payloads omit it
-            consumed=sku.int("consumedUnits"),
+            enabled=prepaid.count("enabled"),
+            warning=prepaid.count("warning", 0),
+            suspended=prepaid.count("suspended", 0),
+            locked_out=prepaid.count("lockedOut", 0),  # older payloads omit it
+            consumed=sku.count("consumedUnits"),
             subscriptions=_subscriptions_of(sku, sku_id, dir_by_id, dir_by_sku, pc_by_id),
         ))
     return tuple(sorted(licenses, key=lambda lic: (lic.part_number, lic.sku_id)))

@@ -10,6 +10,8 @@ a listing). The customer list pages by seek: the next page is asked with
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,20 +23,23 @@ from app.services.microsoft.config import PARTNER_CENTER_SCOPE
 from app.services.microsoft.errors import (
     GdapMissing,
     MalformedResponse,
+    MicrosoftError,
     PartnerCenterDenied,
     RequestRejected,
     TenantNotFound,
     TokenRefused,
 )
-from app.services.microsoft.fields import Reader
+from app.services.microsoft.fields import Reader, json_body, said, shown
 from app.services.microsoft.ratelimit import RateLimiter
 from app.services.microsoft.tokens import TokenProvider
 
 PAGE_SIZE = 500
 MAX_PAGES = 10_000
+#: What a header value may hold (visible ASCII and spaces, no line break).
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
 
 # Partner Center error codes (APIS.md §A2) -> the error a person can act on.
-_CODES: dict[str, type[Exception]] = {
+_CODES: dict[str, type[MicrosoftError]] = {
     "20002": GdapMissing,  # no relationship with this customer
     "60003": TenantNotFound,  # tenant not found
 }
@@ -61,12 +66,9 @@ class PartnerCenterClient:
             else:
                 body = self._get(f"customers?size={self.page_size}&seekOperation=Next", correlation, "customers",
                                  "", extra={"MS-ContinuationToken": token})
-            envelope = Reader(body, f"customers page {page + 1}")
-            for i, item in enumerate(envelope.list("items")):
-                yield Reader(item, f"customers page {page + 1}.items[{i}]")
-            token = envelope.str("continuationToken", "") or None
-            links = envelope.obj_at("links", required=False)
-            if token is None or links is None or links.obj.get("next") is None:
+            items, token = read_customers_page(body, page)
+            yield from items
+            if token is None:
                 return
         raise MalformedResponse(f"(customers kept paging past {MAX_PAGES} pages)")
 
@@ -77,8 +79,7 @@ class PartnerCenterClient:
     def subscriptions(self, tenant: str) -> list[Reader]:
         """A customer's subscriptions (no paging is documented: one response)."""
         body = self._get(f"customers/{tenant}/subscriptions", str(uuid.uuid4()), "subscriptions", tenant)
-        envelope = Reader(body, "subscriptions", tenant)
-        return [Reader(item, f"subscriptions.items[{i}]", tenant) for i, item in enumerate(envelope.list("items"))]
+        return read_subscriptions(body, tenant)
 
     def _get(self, path: str, correlation: str, label: str, tenant: str,
              extra: dict[str, str] | None = None) -> Any:
@@ -95,23 +96,41 @@ class PartnerCenterClient:
                 continue
             if response.status_code >= 400:
                 raise partner_center_error(response, tenant, label)
-            try:
-                return response.json()
-            except ValueError:
-                raise MalformedResponse(f"(Partner Center {label}: the body is not JSON)", tenant_id=tenant) from None
+            return json_body(response, f"Partner Center {label}", tenant)
         raise AssertionError("unreachable")
 
 
-def partner_center_error(response: requests.Response, tenant: str, label: str) -> Exception:
-    """Partner Center's {code, description, data, source} as a typed error."""
+def read_customers_page(body: Any, page: int) -> tuple[list[Reader], str | None]:
+    """One page of the customer list: its customers, and the continuation token of the next page, if any.
+
+    The token goes back in a header: one that could not be sent as one is a malformed answer.
+    """
+    envelope = Reader(body, f"customers page {page + 1}")
+    items = [Reader(item, f"customers page {page + 1}.items[{i}]") for i, item in enumerate(envelope.list("items"))]
+    token = envelope.str("continuationToken", "") or None
+    links = envelope.obj_at("links", required=False)
+    if token is None or links is None or links.obj.get("next") is None:
+        return items, None
+    if not _HEADER_SAFE.fullmatch(token):
+        raise envelope.fail("continuationToken", f"is {shown(token)}, which cannot be sent back as a header")
+    return items, token
+
+
+def read_subscriptions(body: Any, tenant: str) -> list[Reader]:
+    """The subscriptions of a customer's subscription list."""
+    envelope = Reader(body, "subscriptions", tenant)
+    return [Reader(item, f"subscriptions.items[{i}]", tenant) for i, item in enumerate(envelope.list("items"))]
+
+
+def partner_center_error(response: requests.Response, tenant: str, label: str) -> MicrosoftError:
+    """Partner Center's {code, description, data, source} as a typed error (any other body: the status alone)."""
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
+        body = None
     body = body if isinstance(body, dict) else {}
-    code = str(body.get("code") or f"HTTP {response.status_code}")
-    description = str(body.get("description") or body.get("message") or "").splitlines()
-    text = description[0][:300] if description else ""
+    code = said(body.get("code") or "", 80) or f"HTTP {response.status_code}"
+    text = said(body.get("description") or body.get("message") or "")
     who = f"tenant {tenant}: " if tenant else ""
     detail = f"({who}Partner Center {label} answered {response.status_code} {code}" + (f": {text})" if text else ")")
     kind = _CODES.get(code)
