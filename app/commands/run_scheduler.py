@@ -113,22 +113,16 @@ def build_scheduler(context: Context, job: Callable[[str], Any], *,
                     on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> SyncScheduler:
     """The scheduler over ``job``, its schedule from the settings (``start()`` it; ``now``: tests fix it)."""
     from app.services.scheduler import ScheduleSettings, SyncScheduler
+    from app.services.sync.service import ready_to_sync  # nothing to sync on an empty install: a run is skipped
 
     def last_scheduled_run() -> datetime | None:
         # The scheduled run records itself in the runs table: that is the last run.
         last = context.runs.last_finished(trigger="schedule")
         return last.finished_at if last else None
 
-    def ready() -> bool:  # nothing to sync on an empty installation: the scheduled run is skipped, not failed
-        from app.services.sync.db_store import connected
-        from app.services.sync.service import SyncService
-
-        with connected():
-            return SyncService(context).ready()
-
     settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
     return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, set_last_run=lambda when: None,
-                         now=now, on_finished=on_finished, ready=ready)
+                         now=now, on_finished=on_finished, ready=lambda: ready_to_sync(context))
 
 
 def stored_secrets(context: Context) -> list[SecretKey]:

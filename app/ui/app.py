@@ -83,13 +83,10 @@ def service_sync(context: Any, *, today: Callable[[], date] = date.today) -> Run
 
 
 def ready_to_sync(context: Any) -> bool:
-    """On a pool thread: whether a scheduled sync has anything to do (a PSA connection, a company with a
-    mapping)."""
-    from app.services.sync.db_store import connected
-    from app.services.sync.service import SyncService
+    """On a pool thread: whether a scheduled sync has anything to do (``SyncService.ready``)."""
+    from app.services.sync import service  # loaded with the sync modules (SYNC_MODULES)
 
-    with connected():
-        return SyncService(context).ready()
+    return service.ready_to_sync(context)
 
 
 def window_settings(data_dir: Path) -> QSettings:

@@ -13,9 +13,9 @@ reason once (``RunSummary.problems``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
-import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -24,9 +24,9 @@ from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import DatabaseFailed, database_errors
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
-from app.services.sync.db_store import DbSyncStore
 from app.services.psa.factory import KINDS
 from app.services.signin_codes import in_words
+from app.services.sync.db_store import DbSyncStore, connected
 from app.services.sync.engine import (
     CANCELLED,
     InventoryFetcher,
@@ -281,3 +281,10 @@ class SyncService:
 
     def plan(self, company_id: int | None = None, **kw) -> RunSummary:
         return self.run(company_id, dry_run=True, **kw)
+
+
+def ready_to_sync(context: Context) -> bool:
+    """Whether a scheduled sync has anything to do (``SyncService.ready``), on the scheduler's thread with a
+    connection of its own: the window's and ``run-scheduler``'s check before a daily or missed run."""
+    with connected():
+        return SyncService(context).ready()
