@@ -127,31 +127,28 @@ class ReviewService:
 
     def held(self, status: HeldStatus | None = HeldStatus.HELD) -> list[HeldRow]:
         tenants = {t.tenant_id: t for t in self.context.tenants.all()}
-        companies: dict[str, str] = {}
-        for tenant_id in tenants:
-            names = sorted({link.company_name for link in self.context.tenants.links_of_tenant(tenant_id)})
-            companies[tenant_id] = ", ".join(names)
+        links = {tenant_id: self.context.tenants.links_of_tenant(tenant_id) for tenant_id in tenants}
+        companies = {tenant_id: ", ".join(sorted({link.company_name for link in found}))
+                     for tenant_id, found in links.items()}
         catalogue = self.context.catalogue()
         connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
-        currencies: dict[int, dict[str, str]] = {}
+        currencies: dict[int, dict[str, str]] = {}  # by PSA connection, read once each
 
-        def currency(record: HeldRecord, op: Operation | None) -> str:
-            if op is None:
-                return ""
-            for link in self.context.tenants.links_of_tenant(record.tenant_id):
+        def currency(tenant_id: str, agreement_id: str) -> str:
+            """The agreement's currency, from the catalog of a PSA the tenant is billed through ("" if unknown)."""
+            for link in links.get(tenant_id, ()):
                 connection = connection_of.get(link.company_id)
-                if connection is not None and connection not in currencies:
+                if connection is None:
+                    continue
+                if connection not in currencies:
                     currencies[connection] = {a.id: a.currency for a in self.context.catalog.agreements(connection)}
-                found = currencies.get(connection, {}).get(op.agreement_id) if connection is not None else None
-                if found:
-                    return found
+                if agreement_id in currencies[connection]:
+                    return currencies[connection][agreement_id]
             return ""
 
-        rows = []
-        for record in self.approvals.held(status):
-            row = self._row(record, tenants, companies, catalogue)
-            rows.append(replace(row, currency=currency(record, row.operation)))
-        return rows
+        rows = [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
+        return [replace(row, currency=currency(row.tenant_id, row.operation.agreement_id)) if row.operation else row
+                for row in rows]
 
     def count_waiting(self) -> int:
         return len(self.approvals.held(HeldStatus.HELD))
@@ -245,16 +242,17 @@ class ReviewService:
         for link in self.context.tenants.all_links():
             billed_to.setdefault((link.tenant_id, link.company_psa_id), set()).add(connection_of[link.company_id])
 
-        def named(entry: AuditRecord, names: dict[int, dict[str, str]], psa_id: str) -> str:
+        def named(entry: AuditRecord, names: dict[int, dict[str, str]], psa_id: str, unknown: str | None = None) -> str:
+            """What ``names`` says of ``psa_id`` on the entry's connection; ``unknown`` (else the id) when nothing."""
+            unknown = psa_id if unknown is None else unknown
             if entry.connection_id in names:
-                return names[entry.connection_id].get(psa_id, psa_id)
+                return names[entry.connection_id].get(psa_id, unknown)
             connections = billed_to.get((entry.tenant_id, entry.company_id), set())
             if len(connections) == 1:
-                return names[next(iter(connections))].get(psa_id, psa_id)
-            return next((n[psa_id] for n in names.values() if psa_id in n), psa_id)
+                return names[next(iter(connections))].get(psa_id, unknown)
+            return next((n[psa_id] for n in names.values() if psa_id in n), unknown)
 
         return [HistoryRow(entry=e, agreement=named(e, agreements, e.agreement_id),
                            product=named(e, products, e.product_id),
-                           currency=named(e, currencies, e.agreement_id) if any(
-                               e.agreement_id in c for c in currencies.values()) else "")
+                           currency=named(e, currencies, e.agreement_id, unknown=""))
                 for e in reversed(entries)]
