@@ -184,6 +184,7 @@ def test_cancel_lets_the_company_started_finish_and_starts_no_other(qtbot, conte
     shell.tray.menu.aboutToShow.emit()
     shell.tray.actions()["Sync now"].trigger()
     qtbot.waitUntil(reading.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: shell.bridge.busy, timeout=10000)  # the UI hears of the start by a queued signal
     shell.tray.menu.aboutToShow.emit()
     assert shell.tray.actions()["Cancel sync"].isEnabled()
     shell.tray.actions()["Cancel sync"].trigger()
@@ -213,6 +214,7 @@ def test_the_windows_cancel_button_asks_the_running_sync_to_stop(qtbot, context,
     qtbot.waitExposed(shell.window)
     shell.window.sync_action.trigger()
     qtbot.waitUntil(reading.is_set, timeout=10000)
+    qtbot.waitUntil(lambda: shell.window.syncing, timeout=10000)  # the UI hears of the start by a queued signal
     qtbot.mouseClick(shell.window.cancel_button, Qt.MouseButton.LeftButton)
     assert shell.bridge.cancelling
     with qtbot.waitSignal(shell.bridge.finished, timeout=10000) as finished:
