@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace, stop: StopOnSignals) -> int:
     from app.bootstrap import open_context
+    from app.models.records import RunTrigger
     from app.sandbox.world import SandboxWorld
     from app.services.secrets import MemoryKeyring, SecretStore
     from app.services.sync.service import SyncService
@@ -113,7 +114,7 @@ def _demo(args: argparse.Namespace, stop: StopOnSignals) -> int:
             context = open_context(directory / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
             try:
                 world.configure(context)
-                summary = SyncService(context).sync(actor="demo", trigger="demo")
+                summary = SyncService(context).sync(actor="demo", trigger=RunTrigger.DEMO)
                 print(summary_table(summary))
                 if world.psa_kind == "connectwise":
                     print(f"\nWhat the PSA now holds: {world.psa_server.url}/sandbox "

@@ -58,8 +58,9 @@ class ScheduledSync:
         self.service = service or SyncService(context)
         self.out = out or (lambda text: print(text, flush=True))
 
-    def __call__(self, target: str, *, trigger: str = "schedule") -> RunSummary:
-        """On a scheduler thread. ``trigger`` is what the run records; only "schedule" sends the digest."""
+    def __call__(self, target: str, *, trigger: str) -> RunSummary:
+        """On a scheduler thread. ``trigger`` is what the run records (a ``RunTrigger``, passed by the
+        scheduler); only the schedule's runs send the digest."""
         from app.services.scheduler import ALL
         from app.services.sync.db_store import connected
 
@@ -112,17 +113,18 @@ def build_scheduler(context: Context, job: Callable[[str], Any], *,
                     now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
                     on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> SyncScheduler:
     """The scheduler over ``job``, its schedule from the settings (``start()`` it; ``now``: tests fix it)."""
+    from app.models.records import RunTrigger
     from app.services.scheduler import ScheduleSettings, SyncScheduler
     from app.services.sync.service import ready_to_sync  # nothing to sync on an empty install: a run is skipped
 
     def last_scheduled_run() -> datetime | None:
         # The scheduled run records itself in the runs table: that is the last run.
-        last = context.runs.last_finished(trigger="schedule")
+        last = context.runs.last_finished(trigger=RunTrigger.SCHEDULE)
         return last.finished_at if last else None
 
     settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
-    return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, set_last_run=lambda when: None,
-                         now=now, on_finished=on_finished, ready=lambda: ready_to_sync(context))
+    return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, now=now,
+                         on_finished=on_finished, ready=lambda: ready_to_sync(context))
 
 
 def stored_secrets(context: Context) -> list[SecretKey]:

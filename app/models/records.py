@@ -113,6 +113,14 @@ class SeatPoint:
         return max(self.purchased - self.assigned, 0)
 
 
+class RunTrigger(StrEnum):
+    """What started a sync run; only the schedule's runs send the digest and webhook."""
+
+    SCHEDULE = "schedule"  # the daily run, or one caught up at start
+    MANUAL = "manual"  # a person's "Sync now" (or ``sync`` on the command line)
+    DEMO = "demo"
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"

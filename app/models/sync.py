@@ -27,7 +27,7 @@ class SyncRun(BaseModel):
     started_at = InstantField()
     finished_at = InstantField(null=True)
     status = CharField(max_length=16, default="running", constraints=[one_of("status", RUN_STATUSES)])
-    trigger = CharField(max_length=16, default="manual")  # schedule | manual | headless
+    trigger = CharField(max_length=16, default="manual")  # a RunTrigger: schedule | manual | demo
     scope = CharField(max_length=64, default="")  # '' : all companies, else a PSA company id
     operations_planned = IntegerField(default=0)
     operations_applied = IntegerField(default=0)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.errors import ConfigurationError, SeatsyncError
+from app.models.records import RunTrigger
 from app.services.bulk_add import BulkAddService
 from app.services.microsoft.mapping import Customer
 from app.services.notify import Delivery, Notice, NotificationService, Notifier
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The trigger a sync run records when the schedule started it (``SyncRuns.start``).
-SCHEDULE = "schedule"
 #: What a Partner Center failure notice says was being done.
 READING_PARTNER_CENTER = "Reading Partner Center's customers"
 
@@ -61,7 +60,7 @@ def pending_customers(context: Context, *, describe: Callable[[SeatsyncError], s
 
 def is_scheduled(context: Context, run_id: int | None) -> bool:
     """Whether the sync run ``run_id`` was started by the schedule (None: no run was recorded)."""
-    return run_id is not None and context.runs.get(run_id).trigger == SCHEDULE
+    return run_id is not None and context.runs.get(run_id).trigger == RunTrigger.SCHEDULE
 
 
 def notices_after_sync(context: Context, *, digest: bool = False, run_id: int | None = None,

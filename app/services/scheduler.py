@@ -18,9 +18,11 @@ says more.
   target is already syncing is coalesced into the running one. It runs on a
   small pool of our own rather than as a one-off APScheduler job, whose
   removal after running races the scheduler's shutdown (JobLookupError).
-- Jobs run on pool threads and only call ``run_sync``; whoever
-  needs to know (the window, the tray) listens through ``on_started`` and
-  ``on_finished``.
+- Jobs run on pool threads and only call ``run_sync(target, trigger=...)``,
+  the trigger saying what started the run (``RunTrigger``):
+  a daily run that fires while a "Sync now" waits is still the schedule's.
+  Whoever needs to know (the window, the tray) listens through
+  ``on_started`` and ``on_finished``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.cron import CronTrigger
 
+from app.models.records import RunTrigger
+
 log = logging.getLogger(__name__)
 
 ALL = "*"  # the target "every company"
@@ -51,8 +55,8 @@ class ScheduleSettings:
 
 
 class SyncScheduler:
-    def __init__(self, run_sync: Callable[[str], Any], *, settings: ScheduleSettings,
-                 last_run: Callable[[], datetime | None], set_last_run: Callable[[datetime], None],
+    def __init__(self, run_sync: Callable[..., Any], *, settings: ScheduleSettings,
+                 last_run: Callable[[], datetime | None],
                  now: Callable[[], datetime] = datetime.now,
                  on_started: Callable[[str], None] | None = None,
                  on_finished: Callable[[str, Any, BaseException | None], None] | None = None,
@@ -61,7 +65,6 @@ class SyncScheduler:
         self._ready = ready
         self.settings = settings
         self._last_run = last_run
-        self._set_last_run = set_last_run
         self._now = now
         self._on_started = on_started or (lambda target: None)
         self._on_finished = on_finished or (lambda target, result, error: None)
@@ -166,9 +169,7 @@ class SyncScheduler:
         result: Any = None
         error: BaseException | None = None
         try:
-            result = self._run_sync(target)
-            if scheduled and target == ALL:
-                self._set_last_run(self._now())
+            result = self._run_sync(target, trigger=RunTrigger.SCHEDULE if scheduled else RunTrigger.MANUAL)
         except Exception as exc:  # noqa: BLE001 - reported to the listener, never lost
             log.exception("sync of %s failed", target)
             error = exc

@@ -28,6 +28,7 @@ from app import paths
 from app.cli import EXIT_DATABASE_TOO_NEW, EXIT_ERROR, EXIT_OK
 from app.errors import SeatsyncError
 from app.models import DatabaseTooNew
+from app.models.records import RunTrigger
 from app.services.redaction import RedactSecrets
 from app.services.scheduler import ALL, ScheduleSettings
 from app.services.secrets import NoKeyringBackend
@@ -180,7 +181,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
         from app.services.sync.db_store import connected
 
         with connected():
-            last = context.runs.last_finished(trigger="schedule")
+            last = context.runs.last_finished(trigger=RunTrigger.SCHEDULE)
         return last.finished_at if last else None
 
     window = MainWindow(context, tasks, settings, tray_available=with_tray, views=views)

@@ -25,6 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from app.models.records import RunTrigger
 from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
 
 log = logging.getLogger(__name__)
@@ -61,13 +62,11 @@ class SyncBridge(QObject):
         self._schedule = schedule
         self._paused = False
         self._lock = threading.Lock()
-        self._manual: set[str] = set()
         self._progress: dict[str, _Progress] = {}
         self._shown: dict[str, str] = {}
         self._cancels: dict[str, threading.Event] = {}
         self.running: set[str] = set()
         self.scheduler = SyncScheduler(self._job, settings=schedule, last_run=last_run,
-                                       set_last_run=lambda when: None,  # the run records itself
                                        now=now, on_started=self._started_on_pool.emit,
                                        on_finished=self._finished_on_pool.emit, ready=ready)
         self._started_on_pool.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
@@ -89,13 +88,7 @@ class SyncBridge(QObject):
 
     def sync_now(self, target: str = ALL) -> bool:
         """Queue a sync of ``target`` ("*" or a company id); False when it is already syncing."""
-        with self._lock:
-            self._manual.add(target)
-        queued = self.scheduler.sync_now(target)
-        if not queued:
-            with self._lock:
-                self._manual.discard(target)
-        return queued
+        return self.scheduler.sync_now(target)
 
     def cancel(self) -> bool:
         """Ask every running sync to stop: the companies it started finish, no other starts. False when
@@ -134,13 +127,12 @@ class SyncBridge(QObject):
 
     # -- on a pool thread ------------------------------------------------------------------
 
-    def _job(self, target: str) -> Any:
+    def _job(self, target: str, *, trigger: str) -> Any:
+        """``trigger``: what started the run (``RunTrigger``), as the scheduler passes it."""
         with self._lock:
-            manual = target in self._manual
-            self._manual.discard(target)
             record = self._progress[target] = _Progress()
             cancel = self._cancels[target] = threading.Event()
-        actor = f"sync (manual: {self._user})" if manual else "sync (schedule)"
+        actor = f"sync (manual: {self._user})" if trigger == RunTrigger.MANUAL else "sync (schedule)"
 
         def progress(result: Any = None, *_: Any) -> None:
             with self._lock:
@@ -148,7 +140,7 @@ class SyncBridge(QObject):
                 record.last = str(getattr(result, "name", "") or getattr(result, "tenant_id", "") or "")
 
         extra = {"cancel": cancel} if _takes_cancel(self._run_sync) else {}
-        return self._run_sync(target, actor=actor, trigger="manual" if manual else "schedule", progress=progress,
+        return self._run_sync(target, actor=actor, trigger=trigger, progress=progress,
                               **extra)
 
     # -- back on the UI thread -----------------------------------------------------------------

@@ -23,6 +23,7 @@ import pytest
 from app.billing.types import BillingProfile, License, Mapping, TenantInventory
 from app.bootstrap import open_context
 from app.commands.run_scheduler import ScheduledSync, build_scheduler
+from app.models.records import RunTrigger
 from app.sandbox.server import SandboxServer, make_tls
 from app.services.notify_run import READING_PARTNER_CENTER, notices_after_sync
 from app.services.psa.fake import FakePsa
@@ -120,7 +121,7 @@ def test_the_scheduled_sync_mails_the_digest_and_posts_the_webhook(ctx, billed, 
     enable(ctx, smtp, server)
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
     with caplog.at_level(logging.INFO):  # the level run-scheduler logs at
-        summary = job("*")
+        summary = job("*", trigger=RunTrigger.SCHEDULE)
     assert ctx.runs.get(summary.run_id).trigger == "schedule"
     [raw] = smtp.messages
     body = digest_body(raw)
@@ -141,7 +142,7 @@ def test_with_the_digest_and_webhook_off_nothing_is_sent(ctx, billed, job, out, 
     receiver, server = hooks
     enable(ctx, smtp, server, email=False, webhook=False)
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
-    job("*")
+    job("*", trigger=RunTrigger.SCHEDULE)
     assert smtp.messages == [] and smtp.logins == [] and receiver.received == []
     assert out[-1] == ("Notifications: 1 notice; none sent (the e-mail digest and the webhook are off in "
                        "Settings > Notifications).")
@@ -150,7 +151,7 @@ def test_with_the_digest_and_webhook_off_nothing_is_sent(ctx, billed, job, out, 
 def test_nothing_to_say_sends_nothing(ctx, job, out, smtp, hooks):  # noqa: F811
     receiver, server = hooks
     enable(ctx, smtp, server)
-    job("*")
+    job("*", trigger=RunTrigger.SCHEDULE)
     assert smtp.messages == [] and receiver.received == []
     assert out[-1] == "Notifications: nothing needs attention; no digest sent."
 
@@ -159,7 +160,7 @@ def test_a_sync_now_style_run_sends_nothing(ctx, billed, job, out, smtp, hooks):
     receiver, server = hooks
     enable(ctx, smtp, server)
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
-    summary = job("*", trigger="manual")
+    summary = job("*", trigger=RunTrigger.MANUAL)
     assert ctx.runs.get(summary.run_id).trigger == "manual"
     assert smtp.messages == [] and receiver.received == []
     assert out[-1] == "Notifications: 1 notice; none sent (not a scheduled sync)."
@@ -239,10 +240,10 @@ def test_partner_center_customers_not_added_are_in_the_digest_and_a_failure_to_r
             client_id=scenario.client_id, partner_tenant_id=scenario.partner_tenant_id,
             client_secret=scenario.client_secret, authority_url=microsoft.url, graph_url=microsoft.url,
             partner_center_url=microsoft.url))
-        job("*")
+        job("*", trigger=RunTrigger.SCHEDULE)
         scenario.secret_expired = True
         ctx.forget_microsoft()
-        job("*")
+        job("*", trigger=RunTrigger.SCHEDULE)
         ctx.forget_microsoft()
     first, second = (digest_body(raw).replace("\r\n", "\n") for raw in smtp.messages)
     assert "Partner Center customers not added (3)" in first
@@ -272,6 +273,6 @@ def test_an_unexpected_failure_of_the_notices_is_reported_and_the_job_still_retu
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("app.services.notify.NotificationService.compute", broken)
-    summary = job("*")
+    summary = job("*", trigger=RunTrigger.SCHEDULE)
     assert summary.run_id is not None and smtp.messages == []
     assert out[-1] == "Notifications: none sent (unexpected RuntimeError; see the log)."

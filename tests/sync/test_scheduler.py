@@ -7,22 +7,24 @@ from datetime import datetime, time
 
 import pytest
 
+from app.models.records import RunTrigger
 from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
 
 
 class Recorder:
     def __init__(self, block: threading.Event | None = None) -> None:
         self.runs: list[str] = []
+        self.triggers: list[str] = []
         self.finished = threading.Event()
         self.started = threading.Event()
         self.block = block
-        self.last_run: datetime | None = None
 
-    def run(self, target: str) -> str:
+    def run(self, target: str, *, trigger: str) -> str:
         self.started.set()
         if self.block:
             self.block.wait(10)
         self.runs.append(target)
+        self.triggers.append(trigger)
         return f"synced {target}"
 
     def done(self, target, result, error) -> None:
@@ -30,8 +32,7 @@ class Recorder:
 
 
 def make(rec: Recorder, now: datetime, last: datetime | None, at: time = time(6, 0)) -> SyncScheduler:
-    return SyncScheduler(rec.run, settings=ScheduleSettings(daily_at=at), last_run=lambda: last,
-                         set_last_run=lambda when: setattr(rec, "last_run", when), now=lambda: now,
+    return SyncScheduler(rec.run, settings=ScheduleSettings(daily_at=at), last_run=lambda: last, now=lambda: now,
                          on_finished=rec.done)
 
 
@@ -46,14 +47,14 @@ def test_a_missed_run_is_detected(now, last, missed):
     assert make(Recorder(), now, last).missed_run() is missed
 
 
-def test_a_missed_run_runs_at_start_and_records_its_time():
+def test_a_missed_run_runs_at_start_as_the_schedules():
     rec = Recorder()
     now = datetime(2026, 11, 25, 9, 0)
     scheduler = make(rec, now, datetime(2026, 11, 24, 6, 0))
     scheduler.start()
     try:
         assert rec.finished.wait(10)
-        assert rec.runs == [ALL] and rec.last_run == now
+        assert rec.runs == [ALL] and rec.triggers == [RunTrigger.SCHEDULE]
         assert scheduler.next_run() is not None and scheduler.next_run().hour == 6
     finally:
         scheduler.shutdown()
@@ -71,7 +72,7 @@ def test_sync_now_while_the_same_target_syncs_is_coalesced():
         assert scheduler.is_running("company-7")
         gate.set()
         assert rec.finished.wait(10)
-        assert rec.runs == ["company-7"] and rec.last_run is None  # not a scheduled run
+        assert rec.runs == ["company-7"] and rec.triggers == [RunTrigger.MANUAL]
     finally:
         scheduler.shutdown()
 
@@ -101,7 +102,6 @@ def test_a_missed_run_runs_at_start_only_when_there_is_something_to_sync(ready):
         return ready
 
     scheduler = SyncScheduler(rec.run, settings=ScheduleSettings(), last_run=lambda: None,
-                              set_last_run=lambda when: setattr(rec, "last_run", when),
                               now=lambda: datetime(2026, 11, 25, 9, 0), on_finished=rec.done, ready=has_work)
     scheduler.start()
     try:
@@ -110,7 +110,7 @@ def test_a_missed_run_runs_at_start_only_when_there_is_something_to_sync(ready):
             assert rec.finished.wait(10) and rec.runs == [ALL]
         else:
             scheduler.shutdown(wait=True)  # the catch-up job has ended
-            assert rec.runs == [] and not rec.started.is_set() and rec.last_run is None
+            assert rec.runs == [] and not rec.started.is_set()
     finally:
         scheduler.shutdown()
 
@@ -119,7 +119,7 @@ def test_sync_now_runs_on_an_empty_installation_too():
     """Only scheduled runs wait for something to sync: a person asking is told what is missing."""
     rec = Recorder()
     scheduler = SyncScheduler(rec.run, settings=ScheduleSettings(enabled=False), last_run=lambda: None,
-                              set_last_run=lambda when: None, on_finished=rec.done, ready=lambda: False)
+                              on_finished=rec.done, ready=lambda: False)
     scheduler.start()
     try:
         assert scheduler.sync_now(ALL)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import DatabaseFailed, database_errors
-from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
+from app.models.records import RunStatus, RunTrigger, SyncOutcome, SyncOutcomeRecord
 from app.services.psa.factory import KINDS
 from app.services.signin_codes import in_words
 from app.services.sync.db_store import DbSyncStore, connected
@@ -185,7 +185,7 @@ class SyncService:
                           now=self.context.now)
 
     def run(self, company_id: int | None = None, *, dry_run: bool = False, actor: str = "seatsync",
-            trigger: str = "manual", progress: Callable[[TenantResult], None] | None = None,
+            trigger: str = RunTrigger.MANUAL, progress: Callable[[TenantResult], None] | None = None,
             cancel: threading.Event | None = None) -> RunSummary:
         """Sync (or plan) the tenants of one company or all; ``cancel``, once set, starts no further tenant."""
         if not self.context.psa_connections.all():
