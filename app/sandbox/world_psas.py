@@ -401,9 +401,10 @@ class HaloSide:
 
     def __init__(self, today: Callable[[], date]) -> None:
         from app.sandbox.halopsa import HaloSandbox
+        from app.services.psa.halopsa.client import SCOPES
 
         self.app = HaloSandbox(tenant=self.TENANT)
-        self.app.add_app(self.CLIENT_ID, self.SECRET)
+        self.app.add_app(self.CLIENT_ID, self.SECRET, scopes=SCOPES)  # what seatsync asks, and no more
         self.server: SandboxServer
 
     def add_catalog(self, products: tuple[tuple[str, str, str, str], ...] = CATALOG) -> None:

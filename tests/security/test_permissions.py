@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,10 @@ from app.services.admin import AdminService, MicrosoftDraft
 from app.services.microsoft import GdapMissing, MalformedResponse, MicrosoftClients, PermissionsMissing
 from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
 from app.services.microsoft.permissions import GRAPH_PERMISSIONS, check_graph_token, token_roles
+from app.services.psa.factory import KINDS
 from app.services.psa.halopsa import HaloClient, HaloConfig
+from app.services.psa.halopsa.client import SCOPES
+from app.services.psa.halopsa.errors import HaloPermissionError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "permissions.md"
@@ -165,8 +169,8 @@ def test_check_graph_token_names_only_what_is_missing():
         body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
         return f"eyJhbGciOiJSUzI1NiJ9.{body}.c2ln"
 
-    check_graph_token(jwt({"roles": sorted(GRAPH_PERMISSIONS) + ["Mail.Send"]}), "t1")
-    with pytest.raises(PermissionsMissing, match="lacks Organization.Read.All") as caught:
+    check_graph_token(jwt({"roles": [*sorted(GRAPH_PERMISSIONS), "Mail.Send"]}), "t1")
+    with pytest.raises(PermissionsMissing, match=r"lacks Organization\.Read\.All") as caught:
         check_graph_token(jwt({"roles": ["User.Read.All"]}), "t1")
     assert caught.value.tenant_id == "t1"
 
@@ -189,16 +193,32 @@ def test_the_doc_names_every_graph_permission_the_check_requires_and_is_linked()
     assert "(docs/permissions.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_doc_says_which_halo_scope_the_client_asks_and_why(tls):
-    """APIS.md and Halo's spec name no scopes for clients, contracts or items: the client keeps scope=all."""
-    text = DOC.read_text(encoding="utf-8")
+@pytest.mark.parametrize(("typed", "asked"), [("", SCOPES), ("all", "all")])
+def test_a_halo_connection_asks_the_scopes_the_doc_names_unless_told_otherwise(tls, typed, asked):
+    """The connection asks Halo's read scopes and edit:invoices only; "API scopes" may widen them."""
     sandbox = HaloSandbox(tenant="t")
     sandbox.add_app("app", "secret", "all")
     sandbox.record = True
     with SandboxServer(sandbox, tls=tls) as server:
-        config = HaloConfig(api_url=f"{server.url}/api", client_id="app", client_secret="secret", tenant="t")
+        settings = {"api_url": f"{server.url}/api", "tenant": "t", "client_id": "app", "scope": typed}
+        KINDS["halopsa"].open(settings, lambda name: "secret", tls.ca).list_companies()
+    assert [request["scope"] for request in sandbox.token_requests] == [asked]
+    assert f"`scope={SCOPES}`" in DOC.read_text(encoding="utf-8")
+
+
+def test_an_application_granted_only_those_scopes_reads_and_writes_what_a_sync_needs(tls):
+    sandbox = HaloSandbox(tenant="t")
+    sandbox.add_app("least", "secret", SCOPES)
+    client_id = sandbox.add_client("Contoso", domains=["contoso.com"])
+    sandbox.add_item("M365-E3", price=Decimal("36.00"), cost=Decimal("33.00"), description="Microsoft 365 E3")
+    contract = sandbox.add_contract(client_id, ref="Microsoft 365", start=date(2026, 11, 1), prorates=True)
+    with SandboxServer(sandbox, tls=tls) as server:
+        config = HaloConfig(api_url=f"{server.url}/api", client_id="least", client_secret="secret", tenant="t")
         with HaloClient(config, verify=tls.ca) as client:
-            client.token()
-    (asked,) = sandbox.token_requests
-    assert f"`scope={asked['scope']}`" in text
-    assert re.search(r"\*\*Scopes are not narrowed\.\*\*", text)
+            assert [c["name"] for c in client.list("/Client", "clients")] == ["Contoso"]
+            assert client.list("/ClientContract", "contracts") and client.list("/Item", "items")
+            saved = client.post("/RecurringInvoice", [{"client_id": client_id, "contract_id": contract}])
+            assert saved and client.list("/RecurringInvoice", "invoices")
+            with pytest.raises(HaloPermissionError) as refused:
+                client.post("/Client", [{"name": "Northwind"}])  # more than seatsync needs: refused
+    assert "POST /Client" in str(refused.value)

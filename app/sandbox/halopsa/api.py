@@ -17,7 +17,9 @@ Behaves as APIS.md §B3 describes the real one:
   answers {"auth_url", "tenant_id"}, the authorisation server and tenant a
   client should use;
 - /api/*: Bearer required; scopes "all" or read:/edit: per area
-  (customers, contracts, items, invoices) [U: Halo's scope names];
+  (customers, contracts, items, invoices: Halo's names as HaloAPI's
+  HaloAuth class lists them; which area guards which endpoint [U]); a token
+  asking a scope the application was not granted is refused, invalid_scope;
 - lists: pageinate/page_size/page_no, count, search, order/orderdesc and each
   endpoint's filters; envelope {"record_count", "<collection>"};
 - POST arrays with id-upsert; DELETE by id; errors as RFC 7807 problems
@@ -151,8 +153,9 @@ class HaloSandbox(HaloStore, SandboxApp):
             if app is None or not secrets.compare_digest(app.secret, form.get("client_secret", "")):
                 return _oauth_error(401, "invalid_client", "The client ID or secret is not valid.")
             asked = frozenset((form.get("scope") or "all").split())
-            if not asked <= app.scopes:
-                return _oauth_error(400, "invalid_scope", f"Scope not granted: {' '.join(sorted(asked - app.scopes))}.")
+            refused = frozenset() if "all" in app.scopes else asked - app.scopes  # "all" grants any narrower scope
+            if refused:
+                return _oauth_error(400, "invalid_scope", f"Scope not granted: {' '.join(sorted(refused))}.")
             token = secrets.token_urlsafe(24)
             self.tokens[token] = (form["client_id"], asked, self.now() + self.token_lifetime)
         return _json({"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime,

@@ -79,11 +79,11 @@ def _autotask(settings: Mapping[str, Any], secret: SecretReader, verify: bool | 
 
 def _halopsa(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
     from app.services.psa.halopsa.adapter import HaloPsaAdapter
-    from app.services.psa.halopsa.client import HaloClient, HaloConfig
+    from app.services.psa.halopsa.client import SCOPES, HaloClient, HaloConfig
 
     config = HaloConfig(api_url=settings["api_url"], client_id=settings["client_id"],
                         client_secret=secret("client_secret"), tenant=settings.get("tenant") or None,
-                        auth_url=settings.get("auth_url") or "")
+                        auth_url=settings.get("auth_url") or "", scope=settings.get("scope") or SCOPES)
     return HaloPsaAdapter(HaloClient(config, verify=verify))
 
 
@@ -110,6 +110,8 @@ KINDS: dict[str, PsaKind] = {
         Field("tenant", "Tenant", required=False, hint="Halo-hosted: the first part of its address"),
         Field("client_id", "Client ID"),
         Field("client_secret", "Client secret", secret=True),
+        Field("scope", "API scopes", required=False,
+              hint="default: read:customers read:contracts read:items read:invoices edit:invoices"),
     ), _halopsa),
 }
 

@@ -2,7 +2,7 @@
 
 Facts from APIS.md §B3 and Halo's OpenAPI document (tests/specs):
 - the token comes from the authorisation server: POST {auth}/token with a
-  form (grant_type=client_credentials, client_id, client_secret, scope=all),
+  form (grant_type=client_credentials, client_id, client_secret, scope),
   plus ``?tenant=<t>`` when a tenant is configured: Halo's shared
   authorisation server needs it to pick the instance, an instance's own
   (https://<name>.halopsa.com/auth, or a self-hosted /auth) does not.
@@ -73,6 +73,12 @@ _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 DEFAULT_PAGE_SIZE = 100
 
 
+#: The scopes seatsync asks for: read clients, contracts and items; read and edit recurring invoices, and
+#: nothing else (docs/permissions.md). Halo's own scope names, as HaloAPI's HaloAuth class lists them; a
+#: connection may ask "all" instead (Settings, "API scopes").
+SCOPES = "read:customers read:contracts read:items read:invoices edit:invoices"
+
+
 @dataclass(frozen=True, kw_only=True)
 class HaloConfig:
     """Where a Halo instance is and how seatsync signs in to it.
@@ -86,7 +92,7 @@ class HaloConfig:
     client_secret: str = field(repr=False)
     tenant: str | None = None
     auth_url: str = ""
-    scope: str = "all"
+    scope: str = SCOPES
 
     @property
     def api_base(self) -> str:

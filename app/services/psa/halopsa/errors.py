@@ -31,7 +31,7 @@ class HaloTokenRejected(PsaAuthError):
 
 
 class HaloPermissionError(PsaPermissionError):
-    """The Halo API application lacks a permission seatsync needs: give it the scope "all" and give its agent the same rights."""  # noqa: E501
+    """The Halo API application lacks a permission seatsync needs: grant it the scopes seatsync asks for (docs/permissions.md) and give its agent the same rights."""  # noqa: E501
 
 
 class HaloNotFound(PsaNotFound):
