@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from app.commands.render import printable, table
 from app.errors import SeatsyncError
+from app.services.sync.findings import grouped, needing_attention
 
 if TYPE_CHECKING:
     from app.bootstrap import Context
@@ -79,8 +80,15 @@ def summary_table(summary: RunSummary) -> str:
     problems = [f"  {printable(problem)}" for problem in summary.problems()]  # why the run stopped, once
     if problems:
         parts.append("Problems:\n" + "\n".join(problems))
+    findings = [f for r in summary.results for f in r.findings]
+    if findings:  # each one needing attention, named by tenant; those for information counted
+        names = {r.tenant_id: r.name or r.tenant_id for r in summary.results}
+        lines = [line for group in grouped(findings)
+                 for line in group.lines(lambda f: names.get(f.tenant_id, f.tenant_id), each=group.text.attention)]
+        parts.append("Findings:\n" + "\n".join(f"  {printable(line)}" for line in lines))
+    attention = needing_attention(findings)
     parts.append(f"{len(summary.results)} tenant(s): {summary.writes} write(s), {summary.held} held for approval, "
-                 f"{len(summary.failed)} failed.")
+                 f"{len(summary.failed)} failed" + (f", {attention} finding(s) need attention." if attention else "."))
     return "\n\n".join(parts)
 
 

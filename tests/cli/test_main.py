@@ -158,7 +158,7 @@ def test_demo_once_syncs_the_sandboxes_headless():
     assert result.returncode == 0, result.stderr
     assert "tenant(s):" in result.stdout and "What the PSA now holds: https://127.0.0.1:" in result.stdout
     # The tenant without consent failed with what to do; the others synced.
-    assert "have its admin grant consent (AADSTS700016)" in result.stdout and "1 failed." in result.stdout
+    assert "have its admin grant consent (AADSTS700016)" in result.stdout and "1 failed, " in result.stdout
 
 
 def test_self_check_passes_from_the_source_tree():

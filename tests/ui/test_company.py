@@ -239,6 +239,8 @@ def test_sync_now_for_this_company_shows_progress_and_what_changed_in_the_psa(qt
         "Prorate line: +23 Microsoft 365 Business Premium, 16 Nov 2026 – 30 Nov 2026 = "
         f"{money(Decimal('253.00'), 'USD')}",
         "New line: 23 × Microsoft 365 Business Premium on Contoso - Managed 365, from 1 Dec 2026",
+        "Unassigned seats (1): Paid for and unused: assign or remove them in Microsoft 365.",
+        "  • Microsoft 365 Business Premium: 2 of 25 seats unassigned",
     ]
     assert not page.progress.isVisibleTo(page) and page.sync_button.isEnabled()
     assert sorted(line.quantity for line in psa.list_lines(agreement_id)) == [23, 23]

@@ -112,7 +112,9 @@ def test_a_failed_company_shows_its_error_findings_and_held_changes_one_click_aw
         f"As Microsoft or the PSA said it: {refusal}",
         "",
         "Findings:",
-        "  • unmapped license: Exchange Online (Plan 1) has no billing profile",
+        "  License without a billing profile (1): Its seats are not billed: map it on the company's page, or "
+        "exclude it if it is not billed.",
+        "    • Exchange Online (Plan 1) has no billing profile",
         "",
         "Waiting for approval:",
         "  • Microsoft 365 Business Premium: 21 → 17 seats on Contoso - Managed 365, from 1 Dec 2026 "

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.billing.operations import Operation, OpKind
 from app.services.company_rows import MappingChoices
 from app.services.sync.engine import CANCELLED, Status
+from app.services.sync.findings import grouped, needing_attention
 from app.services.sync.service import companies, who
 from app.ui.errors import explain, in_words
 from app.ui.formatting import day, moment, money
@@ -118,15 +119,13 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
         text = f"The sync{at} finished: {companies(total)} synced, {summary.writes} change(s) written"
         if summary.held:
             text += f", {summary.held} waiting for approval"
+        attention = needing_attention(f for r in summary.results for f in r.findings)
+        if attention:
+            text += f", {attention} finding(s) need attention"
         return text + "."
     if own:
         text += f"; {len(own)} more failed: {_named(own)}"
     return text + "."
-
-
-def _finding(finding: Any) -> str:
-    kind = finding.kind.value.replace("_", " ")
-    return f"{kind}: {finding.message}" if finding.message else kind
 
 
 def result_details(result: Any, choices: MappingChoices | None = None) -> str:
@@ -143,8 +142,9 @@ def result_details(result: Any, choices: MappingChoices | None = None) -> str:
         lines.append(f"What failed: {worded or 'the sync failed'}")
         if worded != result.error:
             lines.append(f"As Microsoft or the PSA said it: {result.error}")
-    sections = (("Findings", [_finding(f) for f in result.findings]),
-                ("Waiting for approval", [f"{describe(op, choices)} ({why})" for op, why in result.held]),
+    if result.findings:
+        lines += ["", "Findings:"] + [f"  {line}" for group in grouped(result.findings) for line in group.lines()]
+    sections = (("Waiting for approval", [f"{describe(op, choices)} ({why})" for op, why in result.held]),
                 ("Refused by the PSA", [f"{describe(op, choices)} — {why}" for op, why in result.failed]),
                 ("Written to the PSA", [describe(op, choices) for op in result.applied]))
     for title, items in sections:
@@ -156,6 +156,7 @@ def result_details(result: Any, choices: MappingChoices | None = None) -> str:
 def result_lines(results: Iterable[Any], choices: MappingChoices) -> tuple[str, list[str], bool]:
     """(headline, lines, failed) for the tenants' results of one sync."""
     lines: list[str] = []
+    findings: list[Any] = []
     writes = held = 0
     failed = False
     for result in results:
@@ -167,12 +168,22 @@ def result_lines(results: Iterable[Any], choices: MappingChoices) -> tuple[str, 
             failed = True
             if result.error and not result.failed:
                 lines.append(f"{result.name or result.tenant_id}: {in_words(result.error)}")
+        else:
+            findings += result.findings  # a failed company's are in its details
+    attention = needing_attention(findings)
+    needs = f"{attention} finding(s) need attention" if attention else ""
     if failed:
         headline = "The sync failed for this company."
     elif writes or held:
         headline = f"Synced: {writes} change(s) written in the PSA" + (f", {held} waiting for approval" if held else "")
+        headline += f"; {needs}" if needs else ""
+    elif needs:
+        headline = f"Synced: nothing written; {needs}."
+    elif findings:
+        headline = "Synced: nothing to write; the findings below are for information."
     else:
         headline = "Synced: no change needed, the PSA already bills what the tenants have."
+    lines += [line for group in grouped(findings) for line in group.lines()]
     return headline, lines, failed
 
 
@@ -212,7 +223,8 @@ class SyncResultPanel(QFrame):
         results = list(results)
         headline, lines, failed = result_lines(results, choices)
         details = [result_details(r, choices) for r in results if r.status is Status.FAILED]
-        self._show(headline, lines, "error" if failed else "ok", "\n\n".join(details))
+        attention = needing_attention(f for r in results for f in r.findings)
+        self._show(headline, lines, "error" if failed else "warning" if attention else "ok", "\n\n".join(details))
 
     def show_error(self, error: BaseException) -> None:
         self._show("The sync could not run.", [explain(error)], "error")
