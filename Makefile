@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ledger fuzz bundle setup clean
+.PHONY: demo test check ledger fuzz bundle setup clean
 
 # A virtual environment left without pip (python3-venv missing when it was made) is made again.
 $(STAMP): pyproject.toml constraints.txt
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint (ruff) and types (mypy), with no finding allowed.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy app
 
 # The billing promises over 10 times the examples make test runs (about ten minutes).
 ledger: $(STAMP)

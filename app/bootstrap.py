@@ -11,13 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app import paths
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models import close_database, open_database
+from app.models.records import MicrosoftConnectionRecord
 from app.models.repositories import (
     AuditLog,
     Catalog,
@@ -33,7 +34,6 @@ from app.models.repositories import (
     SyncRuns,
     Tenants,
 )
-from app.models.records import MicrosoftConnectionRecord
 from app.services.catalogue import SkuCatalogue
 from app.services.http import https_url
 from app.services.microsoft.config import MicrosoftSettings
@@ -88,7 +88,7 @@ class Context:
     audit: AuditLog = field(default_factory=AuditLog)
     runs: SyncRuns = field(default_factory=SyncRuns)
     sync_outcomes: SyncOutcomes = field(default_factory=SyncOutcomes)
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()

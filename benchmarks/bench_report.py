@@ -16,7 +16,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str =
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths, strict=False))).rstrip()
 
     out = [title] if title else []
     out += [line(cells[0]), "  ".join("-" * w for w in widths)]
@@ -93,7 +94,7 @@ def bounds_table(run: Any) -> str:
 
 def speedup_table(parallel: Any, sequential: Any) -> str:
     rows = []
-    for par, seq in zip(parallel.phases, sequential.phases):
+    for par, seq in zip(parallel.phases, sequential.phases, strict=False):
         rows.append((par.name, seq.ms_per_tenant, par.ms_per_tenant,
                      _ratio(seq.ms_per_tenant / par.ms_per_tenant if par.ms_per_tenant else None)))
     return table(["sync", f"sequential ms/tenant ({sequential.tenants:,})",

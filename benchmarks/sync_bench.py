@@ -16,6 +16,7 @@ means: benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import random
@@ -60,7 +61,7 @@ UNLIMITED = 10**9
 # -- the world ------------------------------------------------------------------------
 
 
-def start_world(directory: Path, *, psa: str, tenants: int, seed: int):  # noqa: ANN201
+def start_world(directory: Path, *, psa: str, tenants: int, seed: int):
     """The sandboxes, seeded so that every tenant holds the ten parts and bills to a PSA customer with an
     agreement. Returns (world, {tenant id: the PSA company seeded for it})."""
     from app.sandbox.world import AGREEMENT_START, SandboxWorld
@@ -95,7 +96,7 @@ def start_world(directory: Path, *, psa: str, tenants: int, seed: int):  # noqa:
     return world, own
 
 
-def configure(world, context, own: dict[str, str]) -> tuple[int, int]:  # noqa: ANN001
+def configure(world, context, own: dict[str, str]) -> tuple[int, int]:
     """The world's configuration, then every tenant linked to a company with an agreement and its
     ten parts mapped; ``own``: tenant id -> the PSA customer seeded for it. Returns (connection id, mappings)."""
     from app.billing.types import Mapping
@@ -131,7 +132,7 @@ def configure(world, context, own: dict[str, str]) -> tuple[int, int]:  # noqa: 
     return connection_id, len(context.mappings.all())
 
 
-def churn(world, share: float, rng: random.Random) -> int:  # noqa: ANN001
+def churn(world, share: float, rng: random.Random) -> int:
     """Change ``share`` of the tenants as a month does: a user leaves, two join on a licence
     bought for them, and a spare seat of another licence is released. Returns how many changed."""
     scenario = world.scenario
@@ -148,10 +149,8 @@ def churn(world, share: float, rng: random.Random) -> int:  # noqa: ANN001
         sku_id = scenario.sku_id(shrink)
         units = tenant.units(sku_id)
         if units["enabled"] + units["warning"] > tenant.holders(sku_id):
-            try:
+            with contextlib.suppress(KeyError, ValueError):  # no monthly seat to release on this one
                 scenario.add_seats(tenant_id, shrink, -1)
-            except (KeyError, ValueError):
-                pass  # no monthly seat to release on this one
     return len(chosen)
 
 
@@ -228,7 +227,7 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
     return result
 
 
-def autotask_figures(world, result: Run) -> dict[str, object]:  # noqa: ANN001
+def autotask_figures(world, result: Run) -> dict[str, object]:
     """Requests per hour each sync would use of Autotask's budget, and the peak in flight per endpoint."""
     gate = world.psa.gate
     endpoints = sorted({endpoint for _, endpoint in gate.peak})

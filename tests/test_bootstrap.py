@@ -33,8 +33,9 @@ def add(context, kind, settings, secrets):
 
 def test_a_stored_connectwise_connection_opens_with_its_keyring_secret(context, tls):
     with SandboxServer(ConnectWiseSandbox(), tls=tls) as server:
-        good = add(context, "connectwise", {"site": server.url, "company_id": "seatsync", "public_key": "sandbox-public",
-                                            "client_id": "seatsync-tests"}, {"private_key": "sandbox-private"})
+        good = add(context, "connectwise", {"site": server.url, "company_id": "seatsync",
+                                            "public_key": "sandbox-public", "client_id": "seatsync-tests"},
+                   {"private_key": "sandbox-private"})
         context.psa(good).test_connection()
         bad = add(context, "connectwise", {"site": server.url, "company_id": "seatsync", "public_key": "sandbox-public",
                                            "client_id": "seatsync-tests"}, {"private_key": "wrong"})

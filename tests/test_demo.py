@@ -106,7 +106,7 @@ def test_sigterm_during_the_first_sync_stops_everything_and_removes_the_demo_fol
 
     seen = {}
 
-    def killed(service, **kwargs):  # noqa: ANN001, ANN003
+    def killed(service, **kwargs):
         seen["keys"] = [key for folder in demo_folders(temp) for key in folder.glob("tls/*.pem")]
         os.kill(os.getpid(), signal.SIGTERM)
         raise AssertionError("SIGTERM did not end the demo")
@@ -124,7 +124,7 @@ def test_sigterm_during_the_first_sync_stops_everything_and_removes_the_demo_fol
 def test_an_error_during_the_demo_removes_its_folder(temp, monkeypatch):
     from app.services.sync.service import SyncService
 
-    def fails(service, **kwargs):  # noqa: ANN001, ANN003
+    def fails(service, **kwargs):
         assert demo_folders(temp)
         raise RuntimeError("the sync broke")
 
@@ -144,7 +144,7 @@ def test_the_demo_refuses_to_start_when_the_window_cannot_open(temp, monkeypatch
 def test_the_window_is_checked_only_when_there_is_one(temp, monkeypatch):
     from app.services.sync.service import SyncService
 
-    def synced(service, **kwargs):  # noqa: ANN001, ANN003
+    def synced(service, **kwargs):
         raise RuntimeError("the demo went on to its sync")
 
     monkeypatch.setattr(xcb, "check", lambda: pytest.fail("--once opens no window"))
@@ -156,7 +156,7 @@ def test_the_window_is_checked_only_when_there_is_one(temp, monkeypatch):
 # -- the check before the window ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("environ, platform", [
+@pytest.mark.parametrize(("environ", "platform"), [
     ({"DISPLAY": ":0"}, "xcb"),
     ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "xcb"),
     ({"DISPLAY": ":0", "QT_QPA_PLATFORM": ""}, "xcb"),
@@ -181,7 +181,7 @@ class System:
     def load(self, library: str) -> str:
         return f"{library}: cannot open shared object file" if library in self.lacking else ""
 
-    def apt_get(self, names) -> int:  # noqa: ANN001
+    def apt_get(self, names) -> int:
         self.installed.append(list(names))
         if not self.apt_code:
             self.lacking -= {library for package, library in xcb.LIBRARIES if package in names}
@@ -279,8 +279,8 @@ def test_make_demo_passes_its_options_through():
 def test_the_demo_world_maps_most_licenses_and_leaves_a_few_for_a_person(tmp_path, psa):
     from app.bootstrap import open_context
     from app.sandbox.world import SandboxWorld
-    from app.services.company_rows import LicenseState
     from app.services.companies import CompanyService
+    from app.services.company_rows import LicenseState
     from app.services.secrets import MemoryKeyring, SecretStore
     from app.services.sync.service import SyncService
 

@@ -23,7 +23,8 @@ def test_a_filter_names_a_company_of_one_psa_though_the_other_numbers_one_alike(
     connections = [ctx.psa_connections.create(kind=kind, name=name).id
                    for kind, name in (("connectwise", "CW"), ("halopsa", "Halo"))]
     for connection, (company, agreement, product) in zip(connections, (("Contoso", "Managed", "M365 BP"),
-                                                                        ("Fabrikam", "Cloud", "Exchange P1"))):
+                                                                        ("Fabrikam", "Cloud", "Exchange P1")),
+                                                         strict=True):
         ctx.companies.replace(connection, [PsaCompany(id="12", name=company)])
         ctx.catalog.replace_agreements(connection, [Agreement(id="7", company_id="12", name=agreement)],
                                        company_psa_id="12")

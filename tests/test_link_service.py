@@ -111,7 +111,7 @@ def test_unlinking_is_refused_while_seatsync_still_bills_a_line_of_the_link(cont
                         effective=date(2026, 11, 1), quantity=10)
     context.journal.begin(written)
     context.journal.mark_done(written.key, psa_record_id="9001")
-    with pytest.raises(LinkRefused, match="1 line.* of Contoso on Contoso Dental's agreements are still billed"):
+    with pytest.raises(LinkRefused, match=r"1 line.* of Contoso on Contoso Dental's agreements are still billed"):
         LinkService(context).unlink(whole)
     assert context.tenants.links_of_tenant(tenant) == [whole] and context.mappings.for_tenant(tenant) == [mapping]
 

@@ -25,7 +25,8 @@ its first sync); [S, E] is the agreement's billing period containing D.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as AnyMapping, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal

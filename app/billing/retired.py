@@ -16,7 +16,8 @@ the exclusion itself offers to cancel it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as AnyMapping, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as AnyMapping
 from datetime import date, timedelta
 from decimal import Decimal
 

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _resolve(held, prefix: str) -> str:  # noqa: ANN001
+def _resolve(held, prefix: str) -> str:
     found = [r.op_key for r in held if r.op_key.startswith(prefix)]
     if len(found) != 1:
         raise UnknownApproval(f"{prefix!r}" + (" (several match: give more of the key)" if found else ""))

@@ -419,7 +419,7 @@ def named(context: Context, name: str | None) -> tuple[list[PsaConnectionRecord]
     wanted = name.strip().casefold()
     found = [r for r in psas if r.name.casefold() == wanted], [r for r in microsoft if r.name.casefold() == wanted]
     if not any(found):
-        known = ", ".join(r.name for r in [*psas, *microsoft])
+        known = ", ".join([*(r.name for r in psas), *(r.name for r in microsoft)])
         raise BadArguments(f"no connection is named {name!r}" + (f"; the connections are: {known}" if known else ""))
     return found
 
@@ -446,8 +446,8 @@ def try_connections(context: Context, name: str | None) -> int:
             print(f"FAIL  {psa_label(record)}: {error}")
         finally:
             context.forget_psa(record.id)
-    for record in microsoft:
-        label = f"{MICROSOFT_LABEL} {record.name!r}"
+    for microsoft_record in microsoft:
+        label = f"{MICROSOFT_LABEL} {microsoft_record.name!r}"
         try:
             result = AdminService(context).test_saved_microsoft()
         except SeatsyncError as error:

@@ -141,7 +141,7 @@ def _demo(args: argparse.Namespace, stop: StopOnSignals) -> int:
                 context.close()
 
 
-def holdings_table(world) -> str:  # noqa: ANN001 - a SandboxWorld
+def holdings_table(world) -> str:  # a SandboxWorld
     """Every line seatsync owns in the PSA sandbox, agreement by agreement."""
     rows = []
     for _, agreement in sorted(world.agreements.items()):

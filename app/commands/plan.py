@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
 
 
-def _license_names(context) -> dict[str, str]:  # noqa: ANN001
+def _license_names(context) -> dict[str, str]:
     catalogue = context.catalogue()
     return {e.sku_id.lower(): e.name for e in catalogue.entries()}
 

@@ -42,7 +42,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Seque
 
     def fmt(row: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+                         for i, (c, w) in enumerate(zip(row, widths, strict=False))).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([fmt(cells[0]), rule, *(fmt(r) for r in cells[1:])]).rstrip()

@@ -109,7 +109,7 @@ def notifications_line(done: AfterSync, config: NotificationSettings) -> str:
     return f"Notifications ({count}): {'; '.join(parts)}."
 
 
-def build_scheduler(context: Context, job: Callable[[str], Any], *,
+def build_scheduler(context: Context, job: Callable[..., Any], *,
                     now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
                     on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> SyncScheduler:
     """The scheduler over ``job``, its schedule from the settings (``start()`` it; ``now``: tests fix it)."""

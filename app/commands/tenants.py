@@ -160,8 +160,8 @@ def _sandbox_service() -> Iterator[OnboardingService]:
     scenario = generate(20, seed=7)
     companies = companies_for(scenario.profiles()).companies
     sandbox = MicrosoftSandbox(scenario)
-    with tempfile.TemporaryDirectory(prefix="seatsync-sandbox-") as tmp:
-        with SandboxServer(sandbox, tls=make_tls(Path(tmp))) as server:
-            with MicrosoftClients.create(sandbox.settings(server)) as clients:
-                yield OnboardingService(clients.partner_center, lambda: companies, MemoryTenantRegistry())
+    with (tempfile.TemporaryDirectory(prefix="seatsync-sandbox-") as tmp,
+          SandboxServer(sandbox, tls=make_tls(Path(tmp))) as server,
+          MicrosoftClients.create(sandbox.settings(server)) as clients):
+        yield OnboardingService(clients.partner_center, lambda: companies, MemoryTenantRegistry())
 

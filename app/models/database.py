@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import SQL, Check, Database, DatabaseProxy, Model, OperationalError, SqliteDatabase
+from peewee import SQL, Check, Database, DatabaseProxy, Model, NodeList, OperationalError, SqliteDatabase
 
 from app.errors import SeatsyncError
 from app.paths import private_file
@@ -61,7 +61,7 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def one_of(column: str, values: tuple[str, ...]) -> SQL:
+def one_of(column: str, values: tuple[str, ...]) -> SQL | NodeList:
     """A CHECK constraint keeping ``column`` to ``values`` (the enums' values)."""
     listed = ", ".join(f"'{value}'" for value in values)
     return Check(f"{column} IN ({listed})")

@@ -213,6 +213,7 @@ class SandboxWorld:
             if not agreements:
                 continue
             sandbox_tenant = self.scenario.tenant(tenant.tenant_id)
+            assert sandbox_tenant is not None  # every tenant of the world is in its scenario
             for part in sorted({s.part_number for s in sandbox_tenant.subscriptions}):
                 identifier = product_for_part.get(part)
                 if identifier in profiles and (tenant.tenant_id, part) not in self.unmapped:

@@ -35,7 +35,8 @@ CATALOG = (
     ("EXO-P1", "Exchange Online (Plan 1)", "4.00", "3.40"),
 )
 #: The demo's catalog: a product for every common Microsoft 365 license (list price, cost 15 % below).
-DEMO_CATALOG = CATALOG + (
+DEMO_CATALOG = (
+    *CATALOG,
     ("M365-BB", "Microsoft 365 Business Basic", "6.00", "5.10"),
     ("M365-APPS-B", "Microsoft 365 Apps for business", "8.25", "7.01"),
     ("M365-E5", "Microsoft 365 E5", "57.00", "48.45"),

@@ -31,8 +31,10 @@ from app.services.microsoft.permissions import check_graph_token
 from app.services.psa.factory import KINDS, PsaKind, psa_kind
 from app.services.secrets import MissingSecret
 
+
 class AppNotFound(MicrosoftError):
-    """Microsoft Entra ID has no app with this client ID in the partner tenant: copy the Application (client) ID from the app's registration in Entra ID, and check the partner tenant ID."""
+    """Microsoft Entra ID has no app with this client ID in the partner tenant: copy the Application (client)
+    ID from the app's registration in Entra ID, and check the partner tenant ID."""
 
 
 #: How many customer tenants "Test connection" reads licenses from to check consent and GDAP.
@@ -223,7 +225,7 @@ class AdminService:
             raise ConfigurationError(f"the {spec.label} connection needs: {', '.join(missing)}")
         return spec
 
-    def _secret_reader(self, draft: PsaDraft, spec: PsaKind):  # type: ignore[no-untyped-def]
+    def _secret_reader(self, draft: PsaDraft, spec: PsaKind):
         def read(name: str) -> str:
             if draft.secrets.get(name):
                 return draft.secrets[name]

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping as AnyMapping
+from collections.abc import Callable, Iterable
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -81,7 +82,7 @@ def _connected(method: Callable) -> Callable:
     """Runs the method with this thread's database connection, closing it after on a worker thread."""
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):
         with connected():
             return method(*args, **kwargs)
 
@@ -130,9 +131,9 @@ class CompanyService:
             links[fact.company_id].append(fact)
         licenses = defaultdict(list)
         license_facts = overview.latest_licenses()
-        for fact in license_facts:
-            if fact.purchased or fact.assigned:
-                licenses[fact.tenant_id].append(fact)
+        for license_fact in license_facts:
+            if license_fact.purchased or license_fact.assigned:
+                licenses[license_fact.tenant_id].append(license_fact)
         active_subs: dict[tuple[str, str], set[str]] = defaultdict(set)
         for tenant_id, sku_id, sub_id in overview.latest_active_subscriptions():
             active_subs[(tenant_id, sku_id.lower())].add(sub_id)

@@ -311,7 +311,8 @@ def _pick(mappings: Sequence[Mapping], sku: str, subscription_id: str, link_key:
     candidates = [m for m in mappings if m.sku_id.lower() == sku and m.subscription_id == subscription_id
                   and (m.row.filter_key == link_key or not link_key)]
     exact = [m for m in candidates if m.row.filter_key == link_key]
-    return (exact or candidates or [None])[0]
+    chosen = exact or candidates
+    return chosen[0] if chosen else None
 
 
 def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, inventory: TenantInventory | None,

@@ -130,8 +130,8 @@ class ExclusionService:
                 and (tenant_id is None or m.tenant_id == tenant_id)]
         found: list[ActiveLine] = []
         by_agreement: dict[tuple[int, str], list[Mapping]] = {}
-        for mapping in rows:
-            by_agreement.setdefault((connection_of[mapping.profile.id], mapping.agreement_id), []).append(mapping)
+        for m in rows:
+            by_agreement.setdefault((connection_of[m.profile.id], m.agreement_id), []).append(m)
         for (connection_id, agreement_id), mappings in sorted(by_agreement.items()):
             psa = self.context.psa(connection_id)
             markers = {main_marker(m.row): m for m in mappings}

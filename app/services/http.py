@@ -47,7 +47,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -320,15 +320,15 @@ class HttpApi:
 def retry_after_seconds(value: str, now: float) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # delta-seconds are ASCII digits; "³" is a digit to isdigit()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - datetime.fromtimestamp(now, timezone.utc).timestamp())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - datetime.fromtimestamp(now, UTC).timestamp())
 
 
 _VERIFY_FAILED = re.compile(r"certificate verify failed:\s*([^()\]'\"]+)", re.I)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from app.billing.types import Exclusion, Mapping, TenantInventory
 from app.errors import SeatsyncError
@@ -43,7 +43,7 @@ from app.models.repositories import Approvals
 from app.services.http import HttpApi, HttpFailure
 from app.services.microsoft.mapping import Customer
 from app.services.secrets import MissingSecret
-from app.services.settings import NotificationSettings, Settings, SmtpSecurity, WebhookKind
+from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
 from app.services.signin_codes import in_words
 
 if TYPE_CHECKING:
@@ -293,8 +293,19 @@ def is_loopback(address: str) -> bool:
     return (mapped or ip).is_loopback
 
 
+class NoticeSettings(Protocol):
+    """What ``Notifier`` reads of the settings (``Settings`` is one)."""
+
+    @property
+    def notifications(self) -> NotificationSettings: ...
+
+    def smtp_password(self) -> str: ...
+
+    def webhook_url(self) -> str: ...
+
+
 class Notifier:
-    def __init__(self, settings: Settings, *, tray: Callable[[Notice], None] | None = None,
+    def __init__(self, settings: NoticeSettings, *, tray: Callable[[Notice], None] | None = None,
                  verify: bool | str = True, timeout: float = 15.0) -> None:
         self.settings = settings
         self.tray = tray
@@ -415,7 +426,7 @@ class Notifier:
             raise NotifyError(f"(the webhook answered HTTP {response.status_code}; check its URL in Settings)")
 
 
-def webhook_payload(notices: Sequence[Notice], kind: WebhookKind) -> dict:  # type: ignore[type-arg]
+def webhook_payload(notices: Sequence[Notice], kind: WebhookKind) -> dict:
     title = f"seatsync: {len(notices)} notice(s)"
     text = digest_text(notices)
     if kind is WebhookKind.SLACK:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any
 
 from app.bootstrap import Context
 from app.errors import SeatsyncError
@@ -72,7 +73,7 @@ class PreferencesService:
         s = self.context.settings
         try:
             parse_sync_time(p.sync_time)
-            notifications = NotificationSettings(**{**_values(p.notifications)})
+            notifications = NotificationSettings(**_values(p.notifications))
             if change.webhook_url:
                 _check_webhook(change.webhook_url)
             if notifications.webhook_enabled and not (change.webhook_url or (
@@ -99,7 +100,7 @@ class PreferencesService:
         return self.load()
 
 
-def _values(notifications: NotificationSettings) -> dict[str, object]:
+def _values(notifications: NotificationSettings) -> dict[str, Any]:
     return {name: getattr(notifications, name) for name in notifications.__dataclass_fields__}
 
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from app.billing.money import round_money
 from app.billing.markers import is_main_marker, main_marker, row_key
+from app.billing.money import round_money
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
 from app.bootstrap import Context
@@ -39,6 +40,7 @@ from app.errors import SeatsyncError
 from app.paths import private_opener
 from app.services.exclusions import is_free
 from app.services.psa.port import PsaNotFound
+
 
 class ExportFailed(SeatsyncError):
     """The report could not be written: choose another folder or file name."""
@@ -164,8 +166,8 @@ class ReportService:
                     continue
                 rows_of = [m for m in tenant_maps if m.sku_id.lower() == lic.sku_id.lower()]
                 name = ctx.catalogue().name(lic.sku_id, lic.part_number)
-                common = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id, license=name,
-                              purchased=lic.purchased, assigned=lic.assigned)
+                common: dict[str, Any] = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id,
+                                              license=name, purchased=lic.purchased, assigned=lic.assigned)
                 if not rows_of:
                     # A free or trial SKU nobody mapped bills nothing: it is noise, not leakage (exclude it).
                     free = is_free(lic.part_number, name)
@@ -179,7 +181,7 @@ class ReportService:
                               as_of=ctx.now(), problems=tuple(problems))
 
     def _mapped_row(self, rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
-                    connection_of: dict[str, int], common: dict) -> ReconRow:  # type: ignore[type-arg]
+                    connection_of: dict[str, int], common: dict) -> ReconRow:
         ctx = self.context
         should = billed = unbilled = 0
         leakage = Decimal("0")

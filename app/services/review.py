@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from app.billing.operations import Basis, Operation, OpKind
@@ -215,16 +215,18 @@ class ReviewService:
 
     def history(self, where: HistoryFilter) -> list[HistoryRow]:
         """Audit entries matching every filter given, newest first (dates are whole days, UTC)."""
-        since = datetime.combine(where.since, time.min, tzinfo=timezone.utc) if where.since else None
-        until = datetime.combine(where.until + timedelta(days=1), time.min, tzinfo=timezone.utc) \
+        since = datetime.combine(where.since, time.min, tzinfo=UTC) if where.since else None
+        until = datetime.combine(where.until + timedelta(days=1), time.min, tzinfo=UTC) \
             if where.until else None
         chosen = {name: unref(key) for name, key in (("company", where.company), ("agreement", where.agreement),
                                                       ("product", where.product)) if key}
         connections = {connection for connection, _ in chosen.values()}
         if len(connections) > 1:
             return []  # records of two PSAs: no entry names both
+        psa_ids = {name: psa_id for name, (_, psa_id) in chosen.items()}
         entries = self.context.audit.query(connection=next(iter(connections), None), since=since, until=until,
-                                           **{name: psa_id for name, (_, psa_id) in chosen.items()})
+                                           company=psa_ids.get("company"), agreement=psa_ids.get("agreement"),
+                                           product=psa_ids.get("product"))
         # Names per connection: two PSAs may number their agreements and products alike. An entry's
         # connection is the one it was written to; for an entry from before that was recorded, that of
         # the company it names among its tenant's companies.

@@ -87,7 +87,7 @@ class SyncScheduler:
     def _catch_up(self) -> None:
         try:
             missed = self.missed_run()
-        except Exception:  # noqa: BLE001 - the daily run still comes
+        except Exception:  # the daily run still comes
             log.exception("could not tell whether a scheduled sync was missed")
             return
         if missed:
@@ -137,7 +137,7 @@ class SyncScheduler:
     def _has_work(self) -> bool:
         try:
             ready = self._ready()
-        except Exception:  # noqa: BLE001 - let the run itself say what is wrong
+        except Exception:  # let the run itself say what is wrong
             log.exception("could not tell whether there is anything to sync")
             return True
         if not ready:
@@ -170,7 +170,7 @@ class SyncScheduler:
         error: BaseException | None = None
         try:
             result = self._run_sync(target, trigger=RunTrigger.SCHEDULE if scheduled else RunTrigger.MANUAL)
-        except Exception as exc:  # noqa: BLE001 - reported to the listener, never lost
+        except Exception as exc:  # reported to the listener, never lost
             log.exception("sync of %s failed", target)
             error = exc
         finally:

@@ -220,7 +220,7 @@ class SecretStore:
             try:
                 if backend.get_password(SERVICE, key.username) is None:
                     unreadable.append(f"the {key.field_label} of {key.owner} is not in the keyring")
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - each credential that cannot be read is listed
                 unreadable.append(f"the {key.field_label} of {key.owner} cannot be read ({type(error).__name__})")
         if unreadable:
             raise ServerKeyringError(
@@ -270,7 +270,7 @@ def usable(backend: KeyringBackend) -> bool:
 def _priority(backend: KeyringBackend) -> float:
     try:
         return float(backend.priority)
-    except Exception:  # a backend reports non-viability by raising from priority
+    except Exception:  # noqa: BLE001 - a backend reports non-viability by raising from priority
         return -1.0
 
 
@@ -312,7 +312,7 @@ def no_backend_advice(backend: KeyringBackend | None = None, platform: str | Non
     return f"{found}{where}"
 
 
-class _MaskedStore(dict):  # type: ignore[type-arg]
+class _MaskedStore(dict):
     """A dict of secrets whose repr shows how many, never what."""
 
     def __repr__(self) -> str:
@@ -327,7 +327,7 @@ class MemoryKeyring(KeyringBackend):
     Everything in it is gone when the process ends.
     """
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
     # Never picked by keyring's own backend detection (keyring registers every
     # subclass): it is used only when handed to keyring.set_keyring or SecretStore.
     viable = False

@@ -16,7 +16,6 @@ from typing import Any
 
 from app.services.psa.factory import KINDS
 
-
 #: The steps in order: (key, title).
 STEPS = (("psa", "Connect your PSA"), ("profiles", "Create billing profiles"), ("microsoft", "Connect Microsoft"),
          ("companies", "Add companies"), ("mappings", "Map licenses"), ("preview", "Preview the first sync"))

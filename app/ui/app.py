@@ -17,9 +17,9 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QToolBar
@@ -49,7 +49,7 @@ LOG_FILE = "seatsync.log"
 class PrivateLogFile(logging.handlers.RotatingFileHandler):
     """A rotating log that only its user can read: each file, the rolled-over ones too, is 0600 on POSIX."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self):
         paths.private_file(self.baseFilename)
         return super()._open()
 
@@ -177,7 +177,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     schedule = schedule or ScheduleSettings(enabled=context.settings.sync_enabled,
                                             daily_at=context.settings.sync_time)
 
-    def last_scheduled_run():  # noqa: ANN202 - on a pool thread
+    def last_scheduled_run() -> datetime | None:  # on a pool thread
         from app.services.sync.db_store import connected
 
         with connected():
@@ -192,6 +192,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
                      window) if with_tray else None
     notifications = NotificationCenter(context, tasks, window)
     toolbar = window.findChild(QToolBar, "mainToolbar")
+    assert toolbar is not None  # MainWindow makes it
     report = SyncReportButton(window)
     report.toolbar_action = toolbar.addWidget(report)
     report.set_shown(False)
@@ -199,8 +200,17 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     toolbar.addWidget(notices)
     shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon,
                   notifications=notifications, notices_button=notices, report_button=report)
-    notices.open_view.connect(lambda key: (window.show_view(key), window.bring_to_front()))
-    notifications.changed.connect(lambda count: (setattr(shell, "notices", count), shell._update_tray()))
+
+    def open_view(key: str) -> None:
+        window.show_view(key)
+        window.bring_to_front()
+
+    def notices_changed(count: int) -> None:
+        shell.notices = count
+        shell._update_tray()
+
+    notices.open_view.connect(open_view)
+    notifications.changed.connect(notices_changed)
 
     window.sync_requested.connect(lambda target: _sync(shell, target))
     window.cancel_requested.connect(lambda: _cancel(shell))
@@ -209,7 +219,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     bridge.progressed.connect(window.on_sync_progress)
     bridge.finished.connect(lambda target, summary, error: _finished(shell, target, summary, error))
     bridge.busy_changed.connect(lambda _: shell._update_tray())
-    companies = window.view("companies")
+    companies: Any = window.view("companies")
     if companies is not None and hasattr(companies, "attention_changed"):
         # After the window's own handler (connected when the view was built): the count of companies.
         companies.attention_changed.connect(lambda _: shell.set_attention(needing_attention(companies.model.rows())))
@@ -218,7 +228,12 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
         tray_icon.icon.messageClicked.connect(window.bring_to_front)
         tray_icon.sync_requested.connect(lambda: _sync(shell, ALL))
         tray_icon.cancel_requested.connect(window.cancel_sync)  # the window says "Cancelling…", then asks
-        tray_icon.pause_requested.connect(lambda paused: (bridge.set_paused(paused), shell.show_schedule()))
+
+        def pause(paused: bool) -> None:
+            bridge.set_paused(paused)
+            shell.show_schedule()
+
+        tray_icon.pause_requested.connect(pause)
         tray_icon.quit_requested.connect(shell.quit)
         notifications.message.connect(tray_icon.show_message)
         window.closed_to_tray.connect(lambda: tray_icon.show_message(
@@ -252,10 +267,10 @@ def _finished(shell: Shell, target: str, summary: Any, error: Any) -> None:
     shell.window.on_sync_finished(target, summary, error, still_busy=shell.bridge.busy)
     if shell.report_button is not None:
         shell.report_button.show_summary(summary if error is None else None)
-    if shell.tray is not None and not shell.window.isVisible():
-        # A run that failed is told by its notice (once, with what failed); the tray says the others here.
-        if error is not None or (summary is not None and summary.writes and not summary.failed):
-            shell.tray.show_message("seatsync", run_sentence(summary, error))
+    # A run that failed is told by its notice (once, with what failed); the tray says the others here.
+    if shell.tray is not None and not shell.window.isVisible() and (
+            error is not None or (summary is not None and summary.writes and not summary.failed)):
+        shell.tray.show_message("seatsync", run_sentence(summary, error))
     shell._update_tray()
     if shell.notifications is not None:
         shell.notifications.after_sync(summary, error)
@@ -269,7 +284,7 @@ def run_window(argv: list[str] | None = None, *, context: Any = None, quit_after
     that the window works on this display).
     """
     argv = list(sys.argv if argv is None else argv)
-    app = QApplication.instance() or QApplication(argv)
+    app = cast(QApplication, QApplication.instance()) or QApplication(argv)
     app.setApplicationName("seatsync")
     app.setOrganizationName("seatsync")
     app.setWindowIcon(app_icon())

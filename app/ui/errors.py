@@ -154,7 +154,11 @@ def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: st
 def route_qt_messages() -> Callable[[], None]:
     """Send Qt's messages to logging; returns a function that restores the previous handler."""
     previous = qInstallMessageHandler(qt_message_handler)
-    return lambda: qInstallMessageHandler(previous)
+
+    def restore() -> None:
+        qInstallMessageHandler(previous)
+
+    return restore
 
 
 def fatal_message(title: str, text: str) -> None:

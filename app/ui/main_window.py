@@ -23,6 +23,7 @@ seatsync says what is installed where.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
             item.setData(KEY_ROLE, key)
             item.setToolTip(f"{title} (Ctrl+{number})" if number <= 9 else title)
             if number <= 9:
-                action = self._action(title, f"Ctrl+{number}", lambda k=key: self.navigate(k))
+                action = self._action(title, f"Ctrl+{number}", functools.partial(self.navigate, key))
                 self.addAction(action)
                 view_actions.append(action)
         self.nav.currentRowChanged.connect(lambda row: self.navigate(self._registry[row][0]) if row >= 0 else None)
@@ -228,7 +229,7 @@ class MainWindow(QMainWindow):
         self.about_action.triggered.connect(lambda *_: self.show_about())
         self.help_menu = help_menu
 
-    def _action(self, text: str, shortcut: str, slot: Callable[[], None], icon: str = "", tip: str = "") -> QAction:
+    def _action(self, text: str, shortcut: str, slot: Callable[[], object], icon: str = "", tip: str = "") -> QAction:
         action = QAction(text, self)
         if icon:
             action.setIcon(glyph(icon))
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
             return None
         try:
             widget = entry[2](self.context, self.tasks, self.stack)
-        except Exception as error:  # noqa: BLE001 - one broken view never takes the window down
+        except Exception as error:  # one broken view never takes the window down
             log.exception("the %s view could not be built", key)
             widget = PlainLabel(f"The {entry[1]} view could not be opened: {explain(error)}", self.stack)
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -394,7 +395,7 @@ class MainWindow(QMainWindow):
             self._guide_again = True
             return
         self._guide_reading, self._guide_again = True, False
-        context, previewed = self.context, self.settings.value("guide/previewed", False, type=bool)
+        context, previewed = self.context, bool(self.settings.value("guide/previewed", False, type=bool))
         self.tasks.run(lambda: setup_guide.read_guide(context, previewed=previewed), self._guide_read,
                        self._guide_failed, label="read set-up steps")
 

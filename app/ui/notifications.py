@@ -62,6 +62,13 @@ class _ChannelsOff:
 
     def __init__(self, settings: Any) -> None:
         self.notifications = replace(settings.notifications, email_enabled=False, webhook_enabled=False)
+        self._settings = settings
+
+    def smtp_password(self) -> str:
+        return self._settings.smtp_password()
+
+    def webhook_url(self) -> str:
+        return self._settings.webhook_url()
 
 
 def tray_notices(settings: Any, notices: Sequence[Notice]) -> list[Notice]:

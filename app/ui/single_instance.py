@@ -18,6 +18,7 @@ removed when nobody answers on it.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -106,10 +107,8 @@ def _runtime_dir(environ: Mapping[str, str]) -> Path:
     if runtime and Path(runtime).is_absolute() and _private_to_us(Path(runtime)):
         return Path(runtime)
     shared = Path(tempfile.gettempdir()) / f"seatsync-{os.geteuid()}"
-    try:
+    with contextlib.suppress(FileExistsError):
         shared.mkdir(mode=paths.PRIVATE_DIR_MODE)
-    except FileExistsError:
-        pass
     if _private_to_us(shared):
         return shared
     log.warning("%s is not private to this user: one seatsync per user is not enforced this time", shared)

@@ -10,7 +10,7 @@ def qt_works() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtWidgets import QApplication, QLabel
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     label = QLabel("seatsync")
     label.adjustSize()
-    return f"PySide6 {pyside_version} on the {app.platformName()} platform"
+    return f"PySide6 {pyside_version} on the {QApplication.platformName()} platform"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 
 @contextmanager
-def signals_reach_the_loop() -> Iterator[QApplication]:
+def signals_reach_the_loop() -> Iterator[QCoreApplication]:
     """The application (made here if there is none), its loop woken by every signal while inside."""
     app = QApplication.instance() or QApplication([])
     receive, send = socket.socketpair()

@@ -91,7 +91,7 @@ def test_an_increase_with_proration_bills_exactly_design_s_formula(world: World,
                                                         ("recurring", Decimal("110.00"))]
     assert store.billed_total(contract, date(2025, 4, 1)) == Decimal("176.00")
     assert all(a["charge"] is None for a in store.adjustments)  # no adjustment was prorated by Autotask
-    listed = {l.id: l for l in psa.list_lines(str(contract))}
+    listed = {each.id: each for each in psa.list_lines(str(contract))}
     assert listed[prorate.id].product_id == str(world.ids["product"])
     charge = store.tables["ContractCharges"][int(prorate.id.removeprefix("charge-"))]
     assert charge["contractServiceID"] == int(line.id)  # sits beside its main line in Autotask
@@ -139,7 +139,7 @@ def test_a_change_is_computed_from_autotask_not_from_a_counter(world: World, psa
     world.app.store.set_units(int(line.id), 11, TODAY)  # someone edits the units in Autotask
     psa.set_quantity(line, 8, date(2025, 4, 1))  # ``line`` still says 5
     assert [a["unitChange"] for a in world.app.store.adjustments][-1] == -3
-    assert {l.id: l.quantity for l in psa.list_lines(str(world.ids["prorating"]))}[line.id] == 8
+    assert {each.id: each.quantity for each in psa.list_lines(str(world.ids["prorating"]))}[line.id] == 8
 
 
 def test_the_same_change_twice_writes_once(world: World, psa: AutotaskPsa) -> None:
@@ -175,7 +175,7 @@ def test_refusals_name_what_is_wrong(world: World, psa: AutotaskPsa) -> None:
         psa.create_line(NewLine(**{**main(world).__dict__, "product_id": str(world.ids["inactive_product"])}))
     with pytest.raises(AutotaskUnsupportedContract, match="Quarterly backup"):
         psa.create_line(main(world, contract="quarterly"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="goes through add_dated_line"):
         psa.create_line(dated(world, 2, date(2025, 3, 10), date(2025, 3, 31), Decimal("1.00"), "seatsync:m"))
     world.app.store.tables["BillingCodes"].clear()
     with pytest.raises(AutotaskNoMaterialCode):
@@ -195,5 +195,5 @@ def test_a_cancelled_line_ends_the_day_before_its_change(world: World, psa: Auto
     line = psa.create_line(main(world, start=date(2025, 2, 1)))
     cancelled = psa.cancel_line(line, date(2025, 3, 12))  # mid-period on a prorating contract
     assert (cancelled.quantity, cancelled.end) == (0, date(2025, 3, 31))  # billed through March, as invoiced
-    relisted = {l.id: l for l in psa.list_lines(str(world.ids["prorating"]))}[line.id]
+    relisted = {each.id: each for each in psa.list_lines(str(world.ids["prorating"]))}[line.id]
     assert relisted.end == date(2025, 3, 31) and relisted.start == date(2025, 2, 1)

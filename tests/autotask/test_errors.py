@@ -77,9 +77,8 @@ def test_a_saved_zone_skips_the_lookup_until_it_fails(world: World) -> None:
 
 def test_a_wrong_secret_is_a_typed_error_after_one_re_lookup(world: World) -> None:
     with AutotaskClient(world.credentials(secret="wrong-secret"), verify=world.tls.ca,
-                        sleep=FakeClock().sleep) as client:
-        with pytest.raises(AutotaskBadCredentials) as caught:
-            AutotaskPsa(client).list_companies()
+                        sleep=FakeClock().sleep) as client, pytest.raises(AutotaskBadCredentials) as caught:
+        AutotaskPsa(client).list_companies()
     assert isinstance(caught.value, PsaAuthError)
     assert zone_lookups(world) == 2
     assert "wrong-secret" not in str(caught.value)
@@ -90,9 +89,9 @@ def test_an_unknown_tracking_identifier_is_its_own_typed_error(world: World) -> 
     """The zone answers 500 with an errors body, not 401: seatsync names the two settings to check,
     after one re-lookup of the zone (the database may have moved where the user is not known)."""
     exchanges = world.app.record_exchanges()
-    with AutotaskClient(world.credentials(integration_code="NOT-OURS"), verify=world.tls.ca) as client:
-        with pytest.raises(AutotaskUserOrCodeRejected) as caught:
-            AutotaskPsa(client).list_companies()
+    with (AutotaskClient(world.credentials(integration_code="NOT-OURS"), verify=world.tls.ca) as client,
+          pytest.raises(AutotaskUserOrCodeRejected) as caught):
+        AutotaskPsa(client).list_companies()
     error = caught.value
     assert isinstance(error, PsaAuthError) and not isinstance(error, AutotaskBadCredentials)
     assert str(error).startswith("Autotask did not accept the API user name or the tracking identifier "
@@ -109,9 +108,8 @@ def test_an_unknown_user_in_a_saved_zone_is_named(world: World) -> None:
     saved = f"{world.server.url}/webservices5/ATServicesRest"
     exchanges = world.app.record_exchanges()
     with AutotaskClient(world.credentials(username="gone@example.com"), verify=world.tls.ca,
-                        zone_url=saved) as client:
-        with pytest.raises(AutotaskUnknownUser) as caught:
-            client.count("Companies")
+                        zone_url=saved) as client, pytest.raises(AutotaskUnknownUser) as caught:
+        client.count("Companies")
     assert "gone@example.com" in str(caught.value) and "Zone information could not be determined" in str(caught.value)
     assert [(x.route, x.status) for x in exchanges if x.route != "ThresholdInformation"] == [
         ("{entity}/query/count", 500), ("zoneInformation", 500)]
@@ -146,18 +144,17 @@ def test_other_500s_keep_their_meaning(world: World, client: AutotaskClient, sta
     Autotask answers refusals with 500), and a 503 is read again as any read is."""
     client.zone_url()
     answer = Response(status, b"" if body is None else json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with answering(world, "POST", "/Companies/query/count$", answer):
-        with pytest.raises(expected) as caught:
-            client.count("Companies")
+    with answering(world, "POST", "/Companies/query/count$", answer), pytest.raises(expected) as caught:
+        client.count("Companies")
     assert not isinstance(caught.value, PsaAuthError)
     assert zone_lookups(world) == 1 and world.server.request_count("POST", "{entity}/query/count") == sent
 
 
 @pytest.mark.parametrize("user", ["nobody@example.com", " "])
 def test_an_unknown_user_has_no_zone(world: World, user: str) -> None:
-    with AutotaskClient(world.credentials(username=user), verify=world.tls.ca) as client:
-        with pytest.raises(AutotaskUnknownUser) as caught:
-            AutotaskPsa(client).test_connection()
+    with (AutotaskClient(world.credentials(username=user), verify=world.tls.ca) as client,
+          pytest.raises(AutotaskUnknownUser) as caught):
+        AutotaskPsa(client).test_connection()
     assert isinstance(caught.value, PsaAuthError) and "user name" in str(caught.value)
 
 
@@ -249,9 +246,8 @@ def test_messages_from_autotask_are_quoted_as_plain_text(world: World, client: A
     said = "No\x07 \u202eway\u202c \U0001f600" + "x" * 400
     answer = Response(500, json.dumps({"errors": [said, {"nested": 1}]}).encode(),
                       {"Content-Type": "application/json"})
-    with answering(world, "POST", "/Companies/query$", answer):
-        with pytest.raises(AutotaskRequestRejected) as caught:
-            client.query("Companies")
+    with answering(world, "POST", "/Companies/query$", answer), pytest.raises(AutotaskRequestRejected) as caught:
+        client.query("Companies")
     text = str(caught.value)
     assert "No\\x07 \\u202eway\\u202c \U0001f600" in text and "\u202e" not in text and "\x07" not in text
     assert "x" * 301 not in text and "{'nested': 1}" in text

@@ -240,10 +240,10 @@ def test_an_unreadable_request_threshold_leaves_the_count_to_seatsync(world: Wor
 def test_an_error_answer_nested_too_deeply_is_a_typed_error(world: World, client: AutotaskClient,
                                                             status: int) -> None:
     client.zone_url()
-    with answering(world, "POST", r"/Companies/query$", Response(status, DEEP, {"Content-Type": "application/json"})):
-        with pytest.raises(PsaError) as caught:
-            client.query("Companies")
+    with (answering(world, "POST", r"/Companies/query$", Response(status, DEEP, {"Content-Type": "application/json"})),
+          pytest.raises(PsaError) as caught):
+        client.query("Companies")
     plain(caught.value)
-    with answering(world, "GET", r"/zoneInformation$", Response(500, DEEP, {"Content-Type": "application/json"})):
-        with pytest.raises(PsaError):
-            client.zone_url(refresh=True)
+    with (answering(world, "GET", r"/zoneInformation$", Response(500, DEEP, {"Content-Type": "application/json"})),
+          pytest.raises(PsaError)):
+        client.zone_url(refresh=True)

@@ -133,7 +133,7 @@ def test_the_builder_refuses_floats_and_keeps_id_in_include_fields() -> None:
     with pytest.raises(TypeError):
         q.eq("unitPrice", 7.2).to_json()
     assert q.query_model([q.eq("id", 1)], include_fields=["name"])["includeFields"] == ["id", "name"]
-    assert q.chunks(list(range(1200)) + [5]) == [tuple(range(500)), tuple(range(500, 1000)),
+    assert q.chunks([*range(1200), 5]) == [tuple(range(500)), tuple(range(500, 1000)),
                                                  tuple(range(1000, 1200))]
 
 

@@ -57,7 +57,7 @@ class LedgerModel:
         total = q0 * price
         # billed(d) changes only on days something was observed: sum it by runs of days.
         changes = [period.start, *sorted({d for d, _ in self.observations if period.start < d <= period.end})]
-        for day, until in zip(changes, [*changes[1:], period.next_start]):
+        for day, until in zip(changes, [*changes[1:], period.next_start], strict=True):
             total += (self.billed(period, day) - q0) * price * (until - day).days / period.days
         return total
 

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -5,10 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.billing.money import round_money, to_money
+from app.billing.periods import Period
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.types import Line, PriceKind, PricePolicy, Product
-from app.billing.periods import Period
-from datetime import date
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ def test_to_money_accepts_exact_values(value, expected):
 
 @pytest.mark.parametrize("bad", ["abc", "NaN", "Infinity", ""])
 def test_to_money_refuses_text_that_is_not_an_amount(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an amount of money"):
         to_money(bad)
 
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from app.billing.operations import FindingKind
 from app.billing.markers import main_marker
+from app.billing.operations import FindingKind
 from app.billing.plan import PlanOptions, plan
 from app.billing.types import AgreementStatus, Exclusion, Line, Subscription, Term
 from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile

@@ -40,7 +40,8 @@ def mappings(draw) -> list[Mapping]:
 @st.composite
 def agreements(draw):
     return agreement(prorates=draw(st.booleans()), cycle=draw(st.sampled_from(list(Cycle))),
-                     anchor=draw(st.sampled_from(list(Anchor))), start=draw(st.dates(date(2020, 1, 1), date(2026, 1, 1))))
+                     anchor=draw(st.sampled_from(list(Anchor))),
+                     start=draw(st.dates(date(2020, 1, 1), date(2026, 1, 1))))
 
 
 days = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))

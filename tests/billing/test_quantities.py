@@ -35,7 +35,7 @@ def test_billed_quantity(base, included, minimum, quantity):
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_billed_quantity_refuses_what_is_not_a_seat_count(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a whole number of seats"):
         billed_quantity(bad)
 
 

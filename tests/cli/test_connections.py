@@ -20,7 +20,6 @@ from app.commands import connections
 from app.commands.common import use_context
 from app.commands.run_scheduler import check_keyring
 from app.sandbox.world import SandboxWorld
-from app.sandbox.world_psas import PSA_KINDS
 from app.services.admin import AdminService
 
 CONNECTWISE = ["connections", "add", "psa", "--kind", "connectwise", "--name", "Main",
@@ -217,7 +216,7 @@ def test_a_second_connection_of_the_same_name_is_refused(world, context, piped, 
 ])
 def test_bad_psa_settings_are_refused_per_field(change, message, data_dir, piped, capsys):
     args = list(CONNECTWISE)
-    for option, value in zip(change[::2], change[1::2]):
+    for option, value in zip(change[::2], change[1::2], strict=True):
         if option in args:
             args[args.index(option) + 1] = value
         else:

@@ -40,7 +40,7 @@ def test_help_lists_the_commands_in_order():
     assert COMMANDS.index("connections") == COMMANDS.index("tenants") + 1
 
 
-def every_command(parser=None, path=()):  # noqa: ANN001, ANN201
+def every_command(parser=None, path=()):
     """The path of every command and subcommand, e.g. ("connections", "add", "psa")."""
     for name, sub in subparsers_of(parser or build_parser()).items():
         yield (*path, name)
@@ -81,7 +81,7 @@ def test_an_error_is_printed_once_with_one_prefix(monkeypatch, capsys):
     class Locked(SeatsyncError):
         """seatsync: the database is locked by another seatsync"""
 
-    def fail(args):  # noqa: ANN001, ANN202
+    def fail(args):
         raise Locked("close the other one")
 
     monkeypatch.setattr(plan, "run", fail)

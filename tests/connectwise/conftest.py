@@ -8,8 +8,8 @@ import pytest
 
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
-from app.services.psa.connectwise import ConnectWiseClient, ConnectWiseCredentials, ConnectWisePsa
 from app.services.http import RetryPolicy
+from app.services.psa.connectwise import ConnectWiseClient, ConnectWiseCredentials, ConnectWisePsa
 
 TODAY = date(2025, 3, 10)
 

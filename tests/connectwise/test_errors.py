@@ -48,7 +48,7 @@ def test_wrong_public_key(make_client, seeded) -> None:
 
 
 def test_missing_client_id(make_client, seeded) -> None:
-    with pytest.raises(PsaAuthError, match="requires a clientId .* developer.connectwise.com/ClientID"):
+    with pytest.raises(PsaAuthError, match=r"requires a clientId .* developer\.connectwise\.com/ClientID"):
         ConnectWisePsa(make_client(client_id="")).test_connection()
 
 

@@ -246,3 +246,17 @@ def test_connectwise_words_are_quoted_plain(psa: ConnectWisePsa, server, sandbox
     text = plain(caught.value)
     assert "bad \\u202eevil\\x1b[2J \ufffd" in text and "quantity: {'nested': True}" in text
     assert all(ch.isprintable() for ch in text)
+
+
+def test_a_retry_after_of_digits_that_are_not_ascii_is_waited_out_as_any_other(psa: ConnectWisePsa, server, sandbox,
+                                                                              seeded, monkeypatch) -> None:
+    """Found by the schema fuzz (tests/connectwise/fuzz.py): "80³" is digits to str.isdigit, and float()
+    refused it. Retry-After counts seconds in ASCII digits; anything else waits the usual back-off."""
+    resolve = sandbox.resolve
+    throttled = Response(429, b'{"code": "TooManyRequests", "message": "slow down"}',
+                         {"Content-Type": "application/json", "Retry-After": "80\u00b3"})
+    monkeypatch.setattr(sandbox, "resolve", lambda method, path: ("x", lambda request: throttled, {})
+                        if path.endswith("/company/companies") else resolve(method, path))
+    with pytest.raises(PsaUnavailable) as caught:
+        psa.list_companies()
+    assert "throttling" in plain(caught.value)

@@ -236,9 +236,9 @@ class PsaContract:
         assert only(psa_env.psa.list_lines(psa_env.agreement_prorating), main.id).amount is None
 
     def test_a_malformed_dated_line_is_refused_before_sending(self, psa_env: PsaEnv) -> None:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="a credit line has a negative quantity"):
             psa_env.psa.add_dated_line(dated_line(psa_env, kind=LineKind.CREDIT, seats=3, amount="25.55"))
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="a dated line is a prorate or credit line"):
             psa_env.psa.add_dated_line(main_line(psa_env))
         assert psa_env.psa.list_lines(psa_env.agreement_prorating) == []
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,7 +79,7 @@ class Tenant:
         return self.world.psa_kind
 
     @property
-    def scenario(self):  # noqa: ANN201
+    def scenario(self):
         return self.world.scenario
 
     # -- time and Microsoft ----------------------------------------------------------------
@@ -136,7 +136,7 @@ class Tenant:
     def plan(self) -> RunSummary:
         return self.service().plan()
 
-    def psa(self):  # noqa: ANN201
+    def psa(self):
         return self.context.psa(self.connection)
 
     def apis(self) -> list[HttpApi]:
@@ -232,7 +232,7 @@ def restart_psa_server(world: SandboxWorld) -> None:
 
 def later(context: Context, seconds: float) -> None:
     """seatsync's clock moves on (a dead process's tenant lease runs out)."""
-    shifted = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    shifted = datetime.now(UTC) + timedelta(seconds=seconds)
     context.now = lambda: shifted
 
 

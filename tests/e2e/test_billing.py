@@ -26,7 +26,7 @@ def billed(request, synced: Tenant) -> Tenant:
     return synced
 
 
-def autotask_bills(tenant: Tenant, period_start) -> Decimal:  # noqa: ANN001
+def autotask_bills(tenant: Tenant, period_start) -> Decimal:
     """What Autotask's own billing model invoices for the agreement's period (Autotask only)."""
     return tenant.world.psa.store.billed_total(int(tenant.agreement), period_start)
 

@@ -104,7 +104,7 @@ def refuse_connections(tenant: Tenant, op: str) -> None:
     name = METHODS[op]
     original = getattr(psa, name)
 
-    def stopped(*args: object, **kwargs: object):  # noqa: ANN202
+    def stopped(*args: object, **kwargs: object):
         setattr(psa, name, original)  # once
         tenant.world.psa_server.stop()
         for api in tenant.apis():

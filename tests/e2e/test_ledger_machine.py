@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest

@@ -67,7 +67,7 @@ def test_two_processes_on_one_tenant_apply_each_operation_once(synced: Tenant):
     before = synced.writes()
     runs = [worker(synced), worker(synced)]
     outcomes = [finish(process) for process in runs]
-    for code, out, err in outcomes:
+    for code, _out, err in outcomes:
         assert code == 0, err
     results = [r for _, out, _ in outcomes for r in json.loads(out)["results"]]
     applied = [key for r in results for key in r["applied"]]

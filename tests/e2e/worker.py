@@ -15,7 +15,7 @@ import json
 import os
 import signal
 import sys
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 
@@ -29,12 +29,12 @@ def main() -> int:
     context = open_context(Path(spec["data_dir"]), secrets=SecretStore(MemoryKeyring()), ca_file=spec["ca"])
     try:
         if spec.get("installation"):
-            from datetime import datetime, timezone
+            from datetime import datetime
 
             from app.models.setting import Setting
 
             Setting.replace(key="installation.id", value=json.dumps(spec["installation"]),
-                            updated_at=datetime.now(timezone.utc)).execute()
+                            updated_at=datetime.now(UTC)).execute()
         ms = context.microsoft_connections.all()[0]
         context.secrets.set(microsoft_secret_key(ms.id, ms.name), spec["microsoft_secret"])
         record = context.psa_connections.all()[0]
@@ -48,7 +48,7 @@ def main() -> int:
         if crash_after:
             execute = apply.Applier._execute
 
-            def execute_then_die(self, op, by_id, by_marker):  # noqa: ANN001, ANN202
+            def execute_then_die(self, op, by_id, by_marker):
                 line = execute(self, op, by_id, by_marker)
                 if op.kind.value == crash_after:
                     os.kill(os.getpid(), signal.SIGKILL)  # the PSA has it; the journal never hears

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from app.sandbox.server import Fault
+from app.services.psa.halopsa.client import TOKEN_MARGIN, HaloConfig
 from app.services.psa.halopsa.errors import (
     HaloBadCredentials,
     HaloMalformedResponse,
@@ -18,7 +19,6 @@ from app.services.psa.halopsa.errors import (
     HaloTokenRejected,
     HaloUnavailable,
 )
-from app.services.psa.halopsa.client import TOKEN_MARGIN, HaloConfig
 from app.services.psa.port import PsaAuthError, PsaNotFound, PsaPermissionError, PsaUnavailable
 from tests.halopsa.conftest import SECRET, TENANT
 

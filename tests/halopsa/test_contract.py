@@ -3,7 +3,7 @@ HaloPSA adapter on its sandbox over real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -40,6 +40,6 @@ def seed_env(halo: HaloSandbox, adapter: HaloPsaAdapter) -> PsaEnv:
 
 class TestHaloContract(PsaContract):
     @pytest.fixture
-    def psa_env(self, halo: HaloSandbox, make_client: Callable[..., HaloClient]) -> Iterator[PsaEnv]:
+    def psa_env(self, halo: HaloSandbox, make_client: Callable[..., HaloClient]) -> PsaEnv:
         adapter = HaloPsaAdapter(make_client(), today=lambda: date(2025, 3, 10))
-        yield seed_env(halo, adapter)
+        return seed_env(halo, adapter)

@@ -52,5 +52,5 @@ def test_a_broken_catalogue_is_a_clear_error(tmp_path):
     bad.write_text("Product,Id\nx,y\n", encoding="utf-8")
     with pytest.raises(CatalogueError, match="lacks the column"):
         SkuCatalogue.load(bad)
-    with pytest.raises(CatalogueError, match="missing.csv"):
+    with pytest.raises(CatalogueError, match=r"missing\.csv"):
         SkuCatalogue.load(tmp_path / "missing.csv")

@@ -163,9 +163,11 @@ def test_lapsed_gdap(clients, scenario):
 def test_malformed_responses_are_clear_errors(clients, sandbox, scenario, catalogue, route, corrupt, where):
     tenant = first_consented(scenario)
     sandbox.tamper = lambda r, payload: corrupt(payload) if r == route else payload
-    with pytest.raises(MalformedResponse) as caught:
+    def read() -> object:
         if route == "subscribedSkus":
-            licenses_from_graph(clients.graph.subscribed_skus(tenant.id), None, None, catalogue)
-        else:
-            [user_from_graph(u) for u in clients.graph.users(tenant.id)]
+            return licenses_from_graph(clients.graph.subscribed_skus(tenant.id), None, None, catalogue)
+        return [user_from_graph(u) for u in clients.graph.users(tenant.id)]
+
+    with pytest.raises(MalformedResponse) as caught:
+        read()
     assert where in str(caught.value) and tenant.id in str(caught.value)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.billing.types import Cycle, Term, TenantInventory
+from app.billing.types import Cycle, TenantInventory, Term
 from app.sandbox.microsoft import Scenario
 from app.sandbox.microsoft.model import SandboxTenant
 from app.sandbox.server import Fault
@@ -15,7 +15,7 @@ from app.services.microsoft import ConsentMissing, GdapMissing
 from app.services.sync.inventory import InventoryRefused, InventoryService, LicensesGone, seat_total
 from tests.microsoft.conftest import first_consented
 
-NOW = datetime(2026, 3, 15, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 15, 6, 0, tzinfo=UTC)
 
 
 class MemoryStore:

@@ -129,9 +129,8 @@ SAID = {"JSON cut short": "JSON cut short", "an HTML page with status 200": 'an 
 @pytest.mark.parametrize("raw", CASES, indirect=True, ids=[f"{p} {k}" for p, k in CASES])
 def test_an_unreadable_answer_is_a_typed_error_in_plain_words(raw, tls, clock, catalogue):
     server, microsoft = raw
-    with clients_for(server, tls, clock) as clients:
-        with pytest.raises(SeatsyncError) as caught:
-            READS[microsoft.path](clients, catalogue)
+    with clients_for(server, tls, clock) as clients, pytest.raises(SeatsyncError) as caught:
+        READS[microsoft.path](clients, catalogue)
     error, kind = caught.value, next(k for k, v in KINDS.items() if v is microsoft.broken)
     message = str(error)
     assert plain(message) and "Traceback" not in message and "Error(" not in message

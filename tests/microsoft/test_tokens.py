@@ -91,9 +91,9 @@ def test_secret_invalid_or_expired(sandbox, server, scenario, clock, secret, exp
     if secret:
         settings = replace(settings, client_secret=secret)
     scenario.secret_expired = expired
-    with MicrosoftClients.create(settings, sleep=clock.sleep, now=clock.now) as clients:
-        with pytest.raises(SecretInvalid) as caught:
-            clients.tokens.token(first_consented(scenario).id, GRAPH_SCOPE)
+    with (MicrosoftClients.create(settings, sleep=clock.sleep, now=clock.now) as clients,
+          pytest.raises(SecretInvalid) as caught):
+        clients.tokens.token(first_consented(scenario).id, GRAPH_SCOPE)
     assert caught.value.code == code
     # The secret never reaches a message or a repr.
     assert scenario.client_secret not in str(caught.value) and scenario.client_secret not in repr(settings)
@@ -102,9 +102,8 @@ def test_secret_invalid_or_expired(sandbox, server, scenario, clock, secret, exp
 
 def test_unknown_client_id_is_a_missing_consent(sandbox, server, scenario, clock):
     settings = replace(sandbox.settings(server), client_id=str(uuid.UUID(int=9)))
-    with MicrosoftClients.create(settings, sleep=clock.sleep, now=clock.now) as clients:
-        with pytest.raises(ConsentMissing):
-            clients.tokens.token(first_consented(scenario).id, GRAPH_SCOPE)
+    with MicrosoftClients.create(settings, sleep=clock.sleep, now=clock.now) as clients, pytest.raises(ConsentMissing):
+        clients.tokens.token(first_consented(scenario).id, GRAPH_SCOPE)
 
 
 def test_tenant_not_found(clients):
@@ -122,7 +121,7 @@ def test_token_endpoint_throttling_is_retried(clients, server, scenario, clock):
 
 
 def test_unknown_aadsts_is_a_token_refusal(sandbox, server, clock):
-    with MicrosoftClients.create(sandbox.settings(server), sleep=clock.sleep, now=clock.now) as clients:
-        with pytest.raises(TokenRefused) as caught:
-            clients.tokens.token(sandbox.scenario.partner_tenant_id, "https://example.com/.default")
+    with (MicrosoftClients.create(sandbox.settings(server), sleep=clock.sleep, now=clock.now) as clients,
+          pytest.raises(TokenRefused) as caught):
+        clients.tokens.token(sandbox.scenario.partner_tenant_id, "https://example.com/.default")
     assert caught.value.code == "AADSTS500011"

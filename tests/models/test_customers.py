@@ -73,7 +73,7 @@ def test_tenant_add_is_an_upsert_that_keeps_added_at(database, clock):
     assert (again.name, again.added_at) == ("Contoso Group", first.added_at)
     repo.set_consent(TENANT, "expired")
     assert repo.get(TENANT).consent_status is ConsentStatus.EXPIRED
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a valid ConsentStatus"):
         repo.set_consent(TENANT, "maybe")
 
 

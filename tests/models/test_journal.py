@@ -233,7 +233,7 @@ def test_concurrent_begins_of_one_key_make_one_entry(database):
             start.wait()
             for _ in range(5):
                 journal.begin(_op("op-race"))
-        except Exception as error:  # surfaced below
+        except Exception as error:  # noqa: BLE001 - surfaced below
             errors.append(error)
         finally:
             db.close()

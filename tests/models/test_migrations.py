@@ -11,7 +11,8 @@ import peewee
 import pytest
 
 from app import __version__
-from app.billing import operations as ops, types as core
+from app.billing import operations as ops
+from app.billing import types as core
 from app.models import (
     DatabaseTooNew,
     close_database,
@@ -19,6 +20,8 @@ from app.models import (
     latest_version,
     migrate,
     open_database,
+)
+from app.models import (
     schema as schema,
 )
 from app.models.codec import operation_to_json
@@ -397,8 +400,8 @@ def test_a_version_4_audit_entry_gets_the_connection_whose_agreement_it_names_wh
         halo = m["PsaConnection"].create(kind="halopsa", name="Halo", settings="{}", created_at=t)
         for connection, agreement in ((cw, "7"), (halo, "7"), (cw, "8")):
             m["PsaAgreement"].create(connection=connection, psa_id=agreement, company_psa_id="12", name="",
-                                     type_name="", cycle="monthly", anchor="calendar", start="2024-01-01", prorates=True,
-                                     status="active", currency="USD", fetched_at=t)
+                                     type_name="", cycle="monthly", anchor="calendar", start="2024-01-01",
+                                     prorates=True, status="active", currency="USD", fetched_at=t)
         for agreement in ("7", "8", "9"):
             m["AuditEntry"].create(at=t, actor="seatsync", tenant_id=TENANT, company_id="12", company_name="",
                                    agreement_id=agreement, product_id="3", action="create_line", reason="",

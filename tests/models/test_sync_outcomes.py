@@ -56,7 +56,7 @@ def test_many_tenants_are_stored_in_batches(database):
 
 
 def test_an_unknown_status_or_negative_writes_are_refused(database):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a valid SyncOutcome"):
         SyncOutcomes().record([outcome(TENANT, "cancelled")])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="negative"):
         SyncOutcomes().record([outcome(TENANT, SyncOutcome.OK, writes=-1)])

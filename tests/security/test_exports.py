@@ -30,7 +30,7 @@ def read(path) -> list[list[str]]:  # type: ignore[no-untyped-def]
 def test_a_formula_in_a_name_is_written_after_a_single_quote(tmp_path, name):
     report = Reconciliation(rows=(row(name, tenant_id=name, sku_id=name),))
     [head, cells, total] = read(write_csv(report, tmp_path / "report.csv"))
-    by_column = dict(zip(head, cells))
+    by_column = dict(zip(head, cells, strict=True))
     for column in ("Company", "Tenant", "Tenant ID", "License", "SKU ID"):
         assert by_column[column] == f"'{name}", column
     assert total[0] == "All companies"
@@ -39,12 +39,12 @@ def test_a_formula_in_a_name_is_written_after_a_single_quote(tmp_path, name):
 def test_numbers_stay_numbers_negative_ones_too(tmp_path):
     report = Reconciliation(rows=(row("Contoso Dental", purchased=-1, unbilled=0),))
     [head, cells, total] = read(write_csv(report, tmp_path / "report.csv"))
-    by_column = dict(zip(head, cells))
+    by_column = dict(zip(head, cells, strict=True))
     assert by_column["Monthly leakage"] == "-34.06"
     assert by_column["Unit price"] == "22.00"
     assert by_column["Purchased"] == "-1"
     assert by_column["Company"] == "Contoso Dental" and by_column["Status"] == "billed above usage"
-    assert dict(zip(head, total))["Monthly leakage"] == "-34.06"
+    assert dict(zip(head, total, strict=True))["Monthly leakage"] == "-34.06"
 
 
 def test_only_text_is_neutralised():

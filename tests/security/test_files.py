@@ -4,8 +4,8 @@ directory, so another local user cannot squat its name and keep seatsync from st
 
 from __future__ import annotations
 
-import hashlib
 import getpass
+import hashlib
 import logging
 import os
 import stat

@@ -28,8 +28,14 @@ from app.services.notify import (
     webhook_payload,
 )
 from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
-from tests.test_notify import Hooks, SmtpServer, _Smtp, email_settings, inputs
-from tests.test_notify import smtp  # noqa: F401 - the local SMTP server fixture
+from tests.test_notify import (
+    Hooks,
+    SmtpServer,
+    _Smtp,
+    email_settings,
+    inputs,
+    smtp,  # noqa: F401 - the local SMTP server fixture
+)
 
 CHANNEL = "Contoso <!channel> <!here|here> @here @channel"
 LINK = "Fabrikam <https://evil.example/login|Click to re-consent>"
@@ -148,7 +154,7 @@ def non_loopback_address() -> str:
 class RemoteSmtp(SmtpServer):
     """The test SMTP server, listening on an address of this computer that is not loopback."""
 
-    def __init__(self, address: str) -> None:  # noqa: D107 - skips SmtpServer's 127.0.0.1
+    def __init__(self, address: str) -> None:  # skips SmtpServer's 127.0.0.1
         import socketserver
 
         socketserver.ThreadingTCPServer.__init__(self, (address, 0), _Smtp)
@@ -201,7 +207,7 @@ def test_a_loopback_relay_may_take_the_password_in_plain_text(ctx, smtp):  # noq
     assert smtp.logins == [("billing@msp.example", "smtp-pass-1")]
 
 
-@pytest.mark.parametrize("address, loopback", [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True),
+@pytest.mark.parametrize(("address", "loopback"), [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True),
                                                ("::ffff:127.0.0.1", True), ("192.0.2.2", False),
                                                ("fd00::2", False), ("", False), ("localhost", False)])
 def test_what_counts_as_this_computer(address, loopback):

@@ -135,9 +135,9 @@ def test_autotask_does_not_follow_a_redirect(recorders, tls):
     with autotask(server.url, tls) as client, pytest.raises(PsaAddressRefused, match="redirect"):
         client.query("Companies")
     assert elsewhere.seen == []
-    with autotask(recorders(lambda r, s: redirect(f"{elsewhere.url}{s.path}")).url, tls) as client:
-        with pytest.raises(PsaAddressRefused, match="redirect"):
-            client.zone_url()
+    with (autotask(recorders(lambda r, s: redirect(f"{elsewhere.url}{s.path}")).url, tls) as client,
+          pytest.raises(PsaAddressRefused, match="redirect")):
+        client.zone_url()
     assert elsewhere.seen == []
 
 
@@ -152,9 +152,8 @@ def halo(api_url: str, auth_url: str, tls) -> HaloClient:
 def test_halo_does_not_follow_the_token_endpoint_elsewhere(recorders, tls):
     elsewhere = recorders()
     auth = recorders(lambda r, seen: redirect(f"{elsewhere.url}/auth/token", 307))
-    with halo(f"{auth.url}/api", f"{auth.url}/auth", tls) as client:
-        with pytest.raises(PsaAddressRefused, match="redirect"):
-            client.request("GET", "/Client")
+    with halo(f"{auth.url}/api", f"{auth.url}/auth", tls) as client, pytest.raises(PsaAddressRefused, match="redirect"):
+        client.request("GET", "/Client")
     assert elsewhere.seen == []
     assert len(auth.seen) == 1
 

@@ -50,9 +50,9 @@ def test_connectwise(untrusted, tls):
 def test_autotask(untrusted, tls):
     credentials = AutotaskCredentials(username="api@acme.example", secret="s", integration_code="c",
                                       lookup_url=f"{untrusted.url}/ATServicesRest")
-    with AutotaskClient(credentials, verify=tls.ca, retry=RETRY, sleep=pytest.fail, threshold_every=0) as client:
-        with pytest.raises(PsaUntrustedCertificate) as raised:
-            client.zone_url()
+    with (AutotaskClient(credentials, verify=tls.ca, retry=RETRY, sleep=pytest.fail, threshold_every=0) as client,
+          pytest.raises(PsaUntrustedCertificate) as raised):
+        client.zone_url()
     _says_untrusted(raised.value, untrusted.url)
     assert untrusted.connections == 1
 

@@ -55,7 +55,7 @@ def test_the_connection_form_refuses_an_unsafe_address_when_typed(psa, bad):
     spec = psa_kind(psa)
     spec.check(GOOD_SETTINGS[psa])  # the good settings pass
     for name in URL_FIELDS[psa]:
-        with pytest.raises(ConfigurationError, match="https|host|user name|fragment|address"):
+        with pytest.raises(ConfigurationError, match=r"https|host|user name|fragment|address"):
             spec.check({**GOOD_SETTINGS[psa], name: _bad(bad)})
 
 
@@ -95,7 +95,7 @@ def test_the_autotask_client_refuses_an_http_lookup_or_zone():
         AutotaskClient(safe, zone_url="http://webservices5.autotask.net/atservicesrest/")
 
 
-@pytest.mark.parametrize("api_url, auth_url", [
+@pytest.mark.parametrize(("api_url", "auth_url"), [
     ("http://acme.halopsa.com", ""),
     ("https://acme.halopsa.com", "http://acme.halopsa.com/auth"),
     ("https://acme.halopsa.com#frag", ""),

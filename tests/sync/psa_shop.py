@@ -50,7 +50,7 @@ class Shop:
             raise REFUSALS[self.refused[tenant_id]](tenant_id)
         return self.context.inventory.latest(tenant_id)
 
-    def service(self, **kw) -> SyncService:  # noqa: ANN003
+    def service(self, **kw) -> SyncService:
         return SyncService(self.context, today=lambda: TODAY, fetch_inventory=self.fetch, **kw)
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from app.billing import operations as ops, types as core
+from app.billing import operations as ops
+from app.billing import types as core
 from app.errors import SeatsyncError
 from app.models import close_database, open_database
 from app.models.database import db
@@ -37,7 +38,8 @@ from app.models.repositories import (
     Tenants,
 )
 from app.services.psa.port import PsaCompany
-from app.services.settings import ApprovalPolicy as Mode, Settings
+from app.services.settings import ApprovalPolicy as Mode
+from app.services.settings import Settings
 from app.services.sync.db_store import DatabaseNotOpen, DbSyncStore, UnknownTenant, strictest
 from app.services.sync.store import (
     ApprovalPolicy,
@@ -160,7 +162,7 @@ def test_a_tenant_billed_to_no_company_takes_the_global_policy_and_default_caps(
 
 
 def test_an_unknown_tenant_is_a_clear_typed_error(database):
-    with pytest.raises(UnknownTenant, match="add it under Customers.*tenant nobody") as raised:
+    with pytest.raises(UnknownTenant, match=r"add it under Customers.*tenant nobody") as raised:
         DbSyncStore().setup("nobody")
     assert isinstance(raised.value, SeatsyncError) and raised.value.context == {"tenant_id": "nobody"}
 
@@ -280,7 +282,7 @@ def test_a_worker_thread_gets_its_own_connection_and_leaves_it_closed(database):
             seen.append(store.journal_begin(T1, op))
             store.journal_set(op.key, JournalState.DONE, psa_id=str(n))
             seen.append(db.is_closed())
-        except Exception as error:  # surfaced below
+        except Exception as error:  # noqa: BLE001 - surfaced below
             errors.append(error)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]

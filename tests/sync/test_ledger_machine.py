@@ -14,8 +14,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from app.billing.types import Anchor, BillingOption, BillingProfile, Cycle, License, LineKind, Mapping, \
-    TenantInventory
+from app.billing.types import Anchor, BillingOption, BillingProfile, Cycle, License, LineKind, Mapping, TenantInventory
 from app.services import settings as app_settings
 from app.services.psa.fake import FakePsa
 from app.services.psa.port import PsaUnavailable, PsaValidationError

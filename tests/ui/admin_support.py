@@ -35,7 +35,7 @@ def context(data_dir, tls: TlsFiles) -> Iterator[Context]:
 
 
 @pytest.fixture
-def tasks(qtbot, context: Context) -> Iterator[Tasks]:  # noqa: ARG001 - the context closes after the workers
+def tasks(qtbot, context: Context) -> Iterator[Tasks]:  # the context closes after the workers
     made = Tasks()
     yield made
     made.wait_idle()

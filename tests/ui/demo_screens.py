@@ -20,20 +20,20 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import keyring  # noqa: E402
-from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+import keyring
+from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.bootstrap import open_context  # noqa: E402
-from app.services.company_rows import LicenseRow  # noqa: E402
-from app.services.scheduler import ScheduleSettings  # noqa: E402
-from app.services.secrets import MemoryKeyring, SecretStore  # noqa: E402
-from tests.ui.screens import wait_for  # noqa: E402
+from app.bootstrap import open_context
+from app.services.company_rows import LicenseRow
+from app.services.scheduler import ScheduleSettings
+from app.services.secrets import MemoryKeyring, SecretStore
+from tests.ui.screens import wait_for
 
 SIZE = (1366, 728)
 
 
-def settle(shell) -> None:  # noqa: ANN001
+def settle(shell) -> None:
     """Let the views' background reads land (every task delivered), then paint."""
     wait_for(lambda: shell.tasks.running == 0)
     end = time.monotonic() + 0.3
@@ -48,7 +48,7 @@ def save(shots: dict[str, dict], out: Path, name: str, widget: QWidget) -> None:
     shots[name] = {"path": str(path), "pixels": [pixmap.width(), pixmap.height()]}
 
 
-def shell_over(context, settings_path: Path):  # noqa: ANN001, ANN201
+def shell_over(context, settings_path: Path):
     from app.ui.app import build_shell
 
     shell = build_shell(context, settings=QSettings(str(settings_path), QSettings.Format.IniFormat), tray=False,
@@ -58,7 +58,7 @@ def shell_over(context, settings_path: Path):  # noqa: ANN001, ANN201
     return shell
 
 
-def close(shell) -> None:  # noqa: ANN001
+def close(shell) -> None:
     shell.window.quitting = True
     shell.window.close()
     shell.shutdown()

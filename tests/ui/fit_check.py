@@ -19,16 +19,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import keyring  # noqa: E402
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
-from PySide6.QtWidgets import QApplication, QToolBar, QWidget  # noqa: E402
+import keyring
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QToolBar, QWidget
 
-from app.bootstrap import open_context  # noqa: E402
-from app.models.records import ConsentStatus, TenantRecord  # noqa: E402
-from app.services.scheduler import ScheduleSettings  # noqa: E402
-from app.services.secrets import MemoryKeyring  # noqa: E402
-from tests.ui.seed import CUSTOMERS, Seed, realistic_world  # noqa: E402
+from app.bootstrap import open_context
+from app.models.records import ConsentStatus, TenantRecord
+from app.services.scheduler import ScheduleSettings
+from app.services.secrets import MemoryKeyring
+from tests.ui.seed import CUSTOMERS, Seed, realistic_world
 
 #: A message as long as the ones that once made the window grow (a failure that explains itself at length).
 LONG_MESSAGE = ("Could not read the catalog of 'ConnectWise (main office)': the PSA did not answer in time, or "
@@ -144,7 +144,7 @@ def main(argv: list[str]) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     keyring.set_keyring(MemoryKeyring())
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
         context = open_context(Path(tmp) / "data")
         try:

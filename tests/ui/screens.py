@@ -20,16 +20,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import keyring  # noqa: E402
-from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
-from PySide6.QtGui import QColor, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication, QToolBar  # noqa: E402
+import keyring
+from PySide6.QtCore import QEventLoop, QSettings
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QToolBar
 
-from app.bootstrap import open_context  # noqa: E402
-from app.services.company_rows import LicenseRow  # noqa: E402
-from app.services.scheduler import ScheduleSettings  # noqa: E402
-from app.services.secrets import MemoryKeyring  # noqa: E402
-from tests.ui.seed import CUSTOMERS, SPB, TODAY, Seed, realistic_world, users  # noqa: E402
+from app.bootstrap import open_context
+from app.services.company_rows import LicenseRow
+from app.services.scheduler import ScheduleSettings
+from app.services.secrets import MemoryKeyring
+from tests.ui.seed import CUSTOMERS, SPB, TODAY, Seed, realistic_world, users
 
 SIZE = (1280, 780)
 

@@ -41,7 +41,8 @@ def tenant_guid(n: int) -> str:
     return str(uuid.UUID(int=0x8F2C1D5E_0000_4000_8000_000000000000 + n))
 
 
-def users(domain: str, count: int, sku_ids: Iterable[str], *, offices: tuple[str, ...] = ("Leeds",)) -> tuple[User, ...]:
+def users(domain: str, count: int, sku_ids: Iterable[str], *,
+          offices: tuple[str, ...] = ("Leeds",)) -> tuple[User, ...]:
     skus = frozenset(sku_ids)
     return tuple(User(id=f"u{n}", upn=f"user{n:03d}@{domain}", display_name=f"User {n}",
                       office=offices[n % len(offices)], sku_ids=skus) for n in range(count))

@@ -46,7 +46,7 @@ def about_dialog(qtbot, window) -> AboutDialog:
 def test_the_licence_shown_is_pyprojects():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     licence = project["license"]
-    assert about.LICENSE == (licence["text"] if isinstance(licence, dict) else licence)
+    assert (licence["text"] if isinstance(licence, dict) else licence) == about.LICENSE
     assert about_info(Path("/data")).license == about.LICENSE
 
 

@@ -40,7 +40,7 @@ from tests.ui.admin_support import (  # noqa: F401
 
 
 @pytest.fixture
-def world(context, cw_sandbox, cw_server):
+def world(context, cw_sandbox, cw_server):  # noqa: F811 - admin_support's fixtures
     return seed_world(context, cw_sandbox, cw_server)
 
 
@@ -60,8 +60,8 @@ def choose_sku(view: ExclusionsView, sku_id: str) -> None:
     view.sku.setCurrentIndex(index)
 
 
-def test_a_global_exclusion_offers_to_cancel_the_lines_still_billed_and_cancels_them(qtbot, context, tasks, world,
-                                                                                     cw_sandbox):
+def test_a_global_exclusion_offers_to_cancel_the_lines_still_billed_and_cancels_them(qtbot, context, tasks, world,  # noqa: F811
+                                                                                     cw_sandbox):  # noqa: F811
     view = show(qtbot, ExclusionsView(context, tasks))
     qtbot.waitUntil(lambda: view.sku.count() > 100)  # the catalogue's SKUs for a global exclusion
     assert view.sku.itemData(0) == FLOW_FREE  # free SKUs seen in snapshots come first
@@ -91,7 +91,7 @@ def test_a_global_exclusion_offers_to_cancel_the_lines_still_billed_and_cancels_
     view.grab().save("/tmp/exclusions.png")
 
 
-def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, tasks, world):
+def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, tasks, world):  # noqa: F811
     view = show(qtbot, ExclusionsView(context, tasks))
     qtbot.waitUntil(lambda: view.scope.count() == 3)
     view.scope.setCurrentIndex(view.scope.findData(CONTOSO_TENANT))
@@ -110,7 +110,7 @@ def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, t
 # -- approvals --------------------------------------------------------------------------------
 
 
-def held(context, n: int, tenant_id: str, before: int, after: int, reason: str) -> Operation:
+def held(context, n: int, tenant_id: str, before: int, after: int, reason: str) -> Operation:  # noqa: F811
     row = RowKey(tenant_id=tenant_id, sku_id=SPB)
     op = Operation(key=f"held-{n}", kind=OpKind.SET_QUANTITY, row=row, agreement_id="600", product_id="900",
                    marker=main_marker(row), effective=date(2026, 3, 10), line_id="7000", quantity=after,
@@ -121,7 +121,7 @@ def held(context, n: int, tenant_id: str, before: int, after: int, reason: str) 
     return op
 
 
-def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, context, tasks, world):
+def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, context, tasks, world):  # noqa: F811
     held(context, 1, CONTOSO_TENANT, 8, 5, "the approval policy holds decreases")
     held(context, 2, FABRIKAM_TENANT, 20, 90, "a change of 70 seats exceeds the cap of 50 per line")
     held(context, 3, FABRIKAM_TENANT, 20, 19, "the approval policy holds decreases")
@@ -154,7 +154,7 @@ def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, conte
     qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5000)
 
 
-def test_the_approvals_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, world):
+def test_the_approvals_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
     for n in range(4):
         held(context, n, CONTOSO_TENANT, 10, n, "the approval policy holds decreases")
     view = show(qtbot, ApprovalsView(context, tasks))
@@ -172,7 +172,7 @@ def type_day(qtbot, field, text: str) -> None:
     qtbot.keyClick(field, Qt.Key.Key_Return)
 
 
-def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, tasks, world):
+def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, tasks, world):  # noqa: F811
     audit = context.audit
     contoso, fabrikam = world.contoso, world.fabrikam
     bp, bs = world.products["M365-BP"], world.products["M365-BS"]
@@ -215,7 +215,7 @@ def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, 
 # -- reports --------------------------------------------------------------------------------------
 
 
-def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_exports_csv(qtbot, context, tasks,
+def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_exports_csv(qtbot, context, tasks,  # noqa: F811
                                                                                       world, tmp_path,
                                                                                       monkeypatch):
     view = show(qtbot, ReportsView(context, tasks))
@@ -260,7 +260,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     assert table[-1]["Unbilled"] == "4"
 
 
-def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):
+def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
     view = show(qtbot, ReportsView(context, tasks))
     qtbot.waitUntil(lambda: view.rows.rowCount() == 4, timeout=5000)
     qtmodeltester.check(view.rows)
@@ -269,7 +269,7 @@ def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, 
     assert [view.rows_proxy.index(i, COL_BILLED).data() for i in range(4)] == ["20", "6", "5", "0"]
 
 
-def test_the_other_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):
+def test_the_other_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
     from app.billing.types import Exclusion
 
     context.exclusions.add(Exclusion(sku_id=FLOW_FREE, reason="free"))

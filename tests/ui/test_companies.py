@@ -78,7 +78,8 @@ def test_filters_show_what_needs_attention(qtbot, tasks):
     view = CompaniesView(None, tasks, service=StubService(rows))
     qtbot.addWidget(view)
     loaded(qtbot, view, 40)
-    expected = {Filter.ATTENTION: sum(1 for r in rows if r.attention), Filter.UNMAPPED: sum(1 for r in rows if r.unmapped),
+    expected = {Filter.ATTENTION: sum(1 for r in rows if r.attention),
+                Filter.UNMAPPED: sum(1 for r in rows if r.unmapped),
                 Filter.FAILED: sum(1 for r in rows if r.failed)}
     for which, count in expected.items():
         qtbot.mouseClick(view.filter_buttons[which], Qt.MouseButton.LeftButton)

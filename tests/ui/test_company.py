@@ -53,8 +53,10 @@ def table(company) -> list[tuple[str, ...]]:
     for row in range(proxy.rowCount()):
         parent = proxy.index(row, 0)
         out.append(tuple(proxy.index(row, c).data() for c in (LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING)))
-        out += [tuple("  " + (proxy.index(n, c, parent).data() or "") if c == LICENSE else proxy.index(n, c, parent).data()
-                      for c in (LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING)) for n in range(proxy.rowCount(parent))]
+        out += [tuple("  " + (proxy.index(n, c, parent).data() or "") if c == LICENSE
+                      else proxy.index(n, c, parent).data()
+                      for c in (LICENSE, PURCHASED, ASSIGNED, UNASSIGNED, MAPPING))
+                for n in range(proxy.rowCount(parent))]
     return out
 
 

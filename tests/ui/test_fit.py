@@ -160,7 +160,7 @@ def test_companies_in_the_navigation_shows_the_list_not_the_last_company(qtbot, 
 # -- 125 % and a real 1366×768 screen, in a subprocess ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("scale, bound", [("1.25", AT_125), ("1", AT_100)])
+@pytest.mark.parametrize(("scale", "bound"), [("1.25", AT_125), ("1", AT_100)])
 def test_on_a_1366_by_768_screen_the_window_opens_within_it_and_every_view_fits(tmp_path, scale, bound):
     config = tmp_path / "screen.json"
     config.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768,

@@ -61,14 +61,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def microsoft(clock, tls):
+def microsoft(clock, tls):  # noqa: F811
     scenario = generate(6, seed=7, today=clock.day)
     with SandboxServer(MicrosoftSandbox(scenario), tls=tls) as server:
         yield scenario, server
 
 
 @pytest.fixture
-def connectwise(clock, tls, microsoft):
+def connectwise(clock, tls, microsoft):  # noqa: F811
     """The PSA as the MSP keeps it: the tenants' companies (matching in every way companies_for makes),
     one monthly prorating agreement each, and the four Microsoft products."""
     scenario, _ = microsoft

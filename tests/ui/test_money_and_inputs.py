@@ -376,7 +376,7 @@ class RecordingCancels:
     def __init__(self) -> None:
         self.effective: list[date] = []
 
-    def cancel_lines(self, lines, effective: date, *, actor: str, reason: str):  # noqa: ANN001, ANN201
+    def cancel_lines(self, lines, effective: date, *, actor: str, reason: str):
         self.effective.append(effective)
         return CancelOutcome(cancelled=tuple(lines), failed=())
 

@@ -67,7 +67,7 @@ def shell(qtbot, context, billed, ui_settings):  # noqa: F811
         context.inventory.save(read)
         return read
 
-    def run(target: str, **kw):  # noqa: ANN003
+    def run(target: str, **kw):
         service = SyncService(context, today=lambda: TODAY, fetch_inventory=fetch)
         return service.sync(None if target == "*" else int(target), **kw)
 
@@ -154,7 +154,7 @@ def test_a_kind_muted_in_settings_is_not_shown_in_the_tray_but_still_counted(qtb
 
 
 def test_at_start_partner_center_customers_not_added_are_said_in_one_message(qtbot, context, ui_settings, tls,  # noqa: F811
-                                                                             ms_scenario, ms_server):
+                                                                             ms_scenario, ms_server):  # noqa: F811
     connect_microsoft(context, ms_scenario, ms_server)
     made = build_shell(context, settings=ui_settings, run_sync=lambda *a, **k: None, tray=True,
                        schedule=ScheduleSettings(enabled=False))
@@ -205,7 +205,7 @@ def test_only_the_newest_computation_is_applied(qtbot, tasks):
     def notice(n: int) -> Notice:
         return Notice(kind=NoticeKind.SYNC_FAILED, title=f"run {n}", message="", sku_id=str(n))
 
-    def gather_fn(context, *, digest, run_id):  # noqa: ANN001, ANN202
+    def gather_fn(context, *, digest, run_id):  # noqa: F811
         if run_id == 1:
             gate.wait(10)  # the older computation finishes last
         return Gathered(notices=(notice(run_id),), tray=(notice(run_id),))

@@ -10,18 +10,24 @@ from app.services.psa.port import PsaCompany
 from app.ui.dialogs.onboarding import COL_MATCH, LINKED, PROPOSAL, UNMATCHED, AddCompaniesDialog
 from app.ui.views.tables import GOOD, PROBLEM, WARNING, row_tint
 from tests.ui.admin_support import (  # noqa: F401
-    closed, connect_microsoft, context, ms_scenario, ms_server, tasks, tls,
+    closed,
+    connect_microsoft,
+    context,
+    ms_scenario,
+    ms_server,
+    tasks,
+    tls,
 )
 
 
-def seed_companies(context, scenario):
+def seed_companies(context, scenario):  # noqa: F811 - admin_support's fixtures
     companies = companies_for(scenario.profiles())
     connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
     context.companies.replace(connection.id, companies.companies)
     return companies
 
 
-def open_dialog(qtbot, context, tasks, **kwargs) -> AddCompaniesDialog:
+def open_dialog(qtbot, context, tasks, **kwargs) -> AddCompaniesDialog:  # noqa: F811
     dialog = AddCompaniesDialog(context, tasks, **kwargs)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -29,8 +35,8 @@ def open_dialog(qtbot, context, tasks, **kwargs) -> AddCompaniesDialog:
     return dialog
 
 
-def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk(qtbot, context, tasks,
-                                                                                 ms_scenario, ms_server):
+def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk(qtbot, context, tasks,  # noqa: F811
+                                                                                 ms_scenario, ms_server):  # noqa: F811
     connect_microsoft(context, ms_scenario, ms_server)
     companies = seed_companies(context, ms_scenario)
     dialog = open_dialog(qtbot, context, tasks)
@@ -74,7 +80,7 @@ def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk
         assert link.company_psa_id == expected_company
 
 
-def test_added_tenants_are_not_offered_again(qtbot, context, tasks):
+def test_added_tenants_are_not_offered_again(qtbot, context, tasks):  # noqa: F811
     connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
     context.companies.replace(connection.id, [PsaCompany(id="1", name="Contoso", domains=("contoso.com",))])
     customers = [Customer(tenant_id="t-1", name="Contoso Ltd", default_domain="contoso.onmicrosoft.com",
@@ -89,12 +95,12 @@ def test_added_tenants_are_not_offered_again(qtbot, context, tasks):
     assert not again.add_button.isEnabled()
 
 
-def test_without_psa_companies_the_dialog_says_what_to_do(qtbot, context, tasks):
-    dialog = open_dialog(qtbot, context, tasks, customers=lambda: [])
+def test_without_psa_companies_the_dialog_says_what_to_do(qtbot, context, tasks):  # noqa: F811
+    dialog = open_dialog(qtbot, context, tasks, customers=list)
     assert "connect the PSA in Settings" in dialog.message.text()
 
 
-def test_the_rows_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, ms_scenario, ms_server):
+def test_the_rows_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, ms_scenario, ms_server):  # noqa: F811
     connect_microsoft(context, ms_scenario, ms_server)
     seed_companies(context, ms_scenario)
     dialog = open_dialog(qtbot, context, tasks)

@@ -73,7 +73,7 @@ def save(widget: QWidget, name: str, phase: str) -> None:
         widget.grab().save(str(Path(GRABS) / f"{name}-{phase}.png"))
 
 
-def colour_changes(model) -> list[list[int]]:  # noqa: ANN001
+def colour_changes(model) -> list[list[int]]:
     """Record the roles of each dataChanged the model emits."""
     seen: list[list[int]] = []
     model.dataChanged.connect(lambda first, last, roles=(): seen.append([int(r) for r in roles]))
@@ -106,7 +106,7 @@ def company_page(qtbot, contoso, make_shell, fake_sync):
     return window, companies, page
 
 
-def missing_profile_index(page) -> QModelIndex:  # noqa: ANN001
+def missing_profile_index(page) -> QModelIndex:
     model = page.model
     return next(model.index(n, MAPPING) for n in range(model.rowCount())
                 if model.index(n, MAPPING).data() == MISSING_PROFILE)

@@ -26,7 +26,7 @@ from app.services.companies import CompanyService
 from app.services.notify import Notice, NoticeKind
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
-from app.ui.notifications import Gathered, NotificationCenter, NoticesButton
+from app.ui.notifications import Gathered, NoticesButton, NotificationCenter
 from app.ui.tray import Tray
 from app.ui.views.approvals import ApprovalsView
 from app.ui.views.companies import CompaniesView
@@ -53,7 +53,7 @@ class Probe(QTextDocument):
         super().__init__()
         self.asked: list[str] = []
 
-    def loadResource(self, kind, url):  # noqa: N802, ANN001, ANN201
+    def loadResource(self, kind, url):
         self.asked.append(url.toString())
         return None
 
@@ -104,7 +104,7 @@ class Seen:
     def _items(self, view: QAbstractItemView) -> None:
         model = view.model()
 
-        def walk(parent) -> None:  # noqa: ANN001
+        def walk(parent) -> None:
             try:
                 columns = model.columnCount(parent)
             except TypeError:  # a list model's columnCount is private
@@ -174,7 +174,7 @@ def boxes(monkeypatch):
     def record(box: QMessageBox) -> None:
         shown.append((box.textFormat(), box.text()))
 
-    def exec_(self):  # noqa: ANN001, ANN202
+    def exec_(self):
         record(self)
         return QMessageBox.StandardButton.No
 
@@ -263,7 +263,7 @@ def test_profiles_and_the_delete_confirmation(qtbot, context, tasks, hostile, bo
     assert seen.saw(PROFILE) and seen.saw(PRODUCT)
 
 
-@pytest.mark.parametrize("view, ready", [
+@pytest.mark.parametrize(('view', 'ready'), [
     (ExclusionsView, lambda v: v.model.rowCount() >= 1),
     (ApprovalsView, lambda v: v.model.rowCount() == 1),
     (HistoryView, lambda v: v.model.rowCount() == 1),

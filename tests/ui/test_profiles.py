@@ -25,7 +25,7 @@ PRODUCTS = (Product(id="900", identifier="M365-BP", description="Microsoft 365 B
 
 
 @pytest.fixture
-def connection(context):
+def connection(context):  # noqa: F811 - admin_support's fixtures
     record = context.psa_connections.create(kind="connectwise", name="Main", settings={})
     context.catalog.replace_products(record.id, PRODUCTS)
     context.catalog.replace_agreements(record.id, [
@@ -35,7 +35,7 @@ def connection(context):
     return record
 
 
-def make_view(qtbot, context, tasks) -> ProfilesView:
+def make_view(qtbot, context, tasks) -> ProfilesView:  # noqa: F811
     view = ProfilesView(context, tasks)
     qtbot.addWidget(view)
     view.resize(1200, 600)
@@ -48,7 +48,7 @@ def usd(amount: str | Decimal) -> str:
     return money(Decimal(amount), "USD")
 
 
-def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, context, tasks, connection):
+def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, context, tasks, connection):  # noqa: F811
     view = make_view(qtbot, context, tasks)
     qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
     editor = view.editor
@@ -77,7 +77,7 @@ def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, cont
     assert not editor.dirty
 
 
-def test_a_bad_number_is_named_and_nothing_is_lost(qtbot, context, tasks, connection):
+def test_a_bad_number_is_named_and_nothing_is_lost(qtbot, context, tasks, connection):  # noqa: F811
     view = make_view(qtbot, context, tasks)
     editor = view.editor
     qtbot.keyClicks(editor.name, "Fixed")
@@ -91,7 +91,7 @@ def test_a_bad_number_is_named_and_nothing_is_lost(qtbot, context, tasks, connec
     assert context.profiles.all() == []
 
 
-def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, tasks, connection):
+def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, tasks, connection):  # noqa: F811
     ProfileService(context).save(connection.id, BillingProfile(id="", name="Existing", product=PRODUCTS[2]))
     view = make_view(qtbot, context, tasks)
     qtbot.mouseClick(view.bulk_button, Qt.MouseButton.LeftButton)
@@ -113,7 +113,7 @@ def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, task
     assert "Created 2 billing profile(s)" in view.message.text()
 
 
-def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, connection, monkeypatch):
+def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, connection, monkeypatch):  # noqa: F811
     service = ProfileService(context)
     service.bulk_create(connection.id, ["900", "901"])
     view = make_view(qtbot, context, tasks)
@@ -143,7 +143,7 @@ def test_the_effective_price_is_the_cores(qtbot):
     assert effective_price(policy, Decimal("19.99")) == policy.unit_price(Decimal("19.99")) == Decimal("21.49")
 
 
-def test_the_profiles_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, connection):
+def test_the_profiles_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, connection):  # noqa: F811
     ProfileService(context).bulk_create(connection.id, ["900", "901", "902"],
                                         price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("5")))
     view = make_view(qtbot, context, tasks)

@@ -194,7 +194,8 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     qtbot.waitUntil(lambda: companies.model.rowCount() == 4, timeout=10000)
     companies.table.clearSelection()
     summary = sync_now(qtbot, shell)
-    assert (len(summary.results), summary.writes, len(summary.failed)) == (4, 0, 0), [(r.name, r.error) for r in summary.failed]
+    assert (len(summary.results), summary.writes, len(summary.failed)) == (4, 0, 0), [
+        (r.name, r.error) for r in summary.failed]
     qtbot.waitUntil(lambda: all(r.licenses for r in companies.model.rows()), timeout=10000)
     assert sorted((r.name, r.connection_id) for r in companies.model.rows()) == sorted(
         (psas.company_of[t], cw_id if t in ON_CONNECTWISE else other_id) for t in tenant)

@@ -35,8 +35,8 @@ def fill_connectwise(qtbot, dialog: PsaConnectionDialog, url: str, private_key: 
         type_into(qtbot, dialog.field(name), value)
 
 
-def test_wrong_keys_are_named_and_nothing_is_saved_then_right_keys_save_and_cache(qtbot, qtmodeltester, context,
-                                                                                  tasks, cw_server):
+def test_wrong_keys_are_named_and_nothing_is_saved_then_right_keys_save_and_cache(qtbot, qtmodeltester, context,  # noqa: F811 - admin_support's fixtures
+                                                                                  tasks, cw_server):  # noqa: F811
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     view.show()
@@ -71,7 +71,7 @@ def test_wrong_keys_are_named_and_nothing_is_saved_then_right_keys_save_and_cach
     view.grab().save("/tmp/settings-connections.png")
 
 
-def test_missing_client_id_is_named(qtbot, context, tasks, cw_server):
+def test_missing_client_id_is_named(qtbot, context, tasks, cw_server):  # noqa: F811
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     dialog = open_add_dialog(qtbot, view)
@@ -82,7 +82,7 @@ def test_missing_client_id_is_named(qtbot, context, tasks, cw_server):
     assert "needs: Client ID" in dialog.message.text()
 
 
-def test_a_member_without_permission_is_told_which(qtbot, context, tasks, cw_server, cw_sandbox):
+def test_a_member_without_permission_is_told_which(qtbot, context, tasks, cw_server, cw_sandbox):  # noqa: F811
     cw_sandbox.deny("sandbox-public", "Procurement > Product Catalog", "inquire")
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
@@ -93,7 +93,7 @@ def test_a_member_without_permission_is_told_which(qtbot, context, tasks, cw_ser
     assert "needs Inquire level on Procurement > Product Catalog" in dialog.message.text()
 
 
-def test_editing_shows_the_secret_as_set_and_keeps_it_unless_replaced(qtbot, context, tasks, cw_server):
+def test_editing_shows_the_secret_as_set_and_keeps_it_unless_replaced(qtbot, context, tasks, cw_server):  # noqa: F811
     record = context.psa_connections.create(kind="connectwise", name="Main",
                                             settings={"site": cw_server.url, "company_id": "seatsync",
                                                       "public_key": "sandbox-public", "client_id": "c"})
@@ -115,7 +115,7 @@ def test_editing_shows_the_secret_as_set_and_keeps_it_unless_replaced(qtbot, con
     assert context.secrets.get(psa_secret_key(record.id, "private_key")) == "sandbox-private"
 
 
-def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, context, tasks, cw_server):
+def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, context, tasks, cw_server):  # noqa: F811
     from app.services.psa.port import PsaCompany
 
     connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
@@ -160,7 +160,7 @@ def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, conte
     view.grab().save("/tmp/settings-notifications.png")
 
 
-def test_invalid_notification_settings_are_refused_with_the_reason(qtbot, context, tasks):
+def test_invalid_notification_settings_are_refused_with_the_reason(qtbot, context, tasks):  # noqa: F811
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     notes = view.notifications_page
@@ -195,7 +195,7 @@ def fill_microsoft(qtbot, dialog, scenario, server, secret: str) -> None:
 
 
 
-def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, tasks, cw_server, cw_sandbox,
+def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, tasks, cw_server, cw_sandbox,  # noqa: F811
                                                                 caplog, data_dir):
     import logging
 
@@ -276,7 +276,7 @@ def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, t
         assert canary not in exported and canary not in audit
 
 
-def test_refreshing_keeps_settings_typed_but_not_saved(qtbot, context, tasks):
+def test_refreshing_keeps_settings_typed_but_not_saved(qtbot, context, tasks):  # noqa: F811
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: view.loaded is not None)

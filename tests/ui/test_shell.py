@@ -228,7 +228,7 @@ def test_a_second_start_in_another_process_hands_over_and_exits(qtbot, data_dir)
     assert "asked it to show its window" in (data_dir / "logs" / "seatsync.log").read_text()
 
 
-@pytest.mark.parametrize("payload, why", [
+@pytest.mark.parametrize(("payload", "why"), [
     (b"not json\n", "not JSON"),
     (json.dumps({"v": 99, "action": "raise"}).encode() + b"\n", "protocol version 99"),
     (json.dumps({"v": 1, "args": []}).encode() + b"\n", "needs an action"),
@@ -294,7 +294,7 @@ def test_the_excepthook_logs_and_shows_a_report_to_copy(qtbot, caplog):
     hook = ExceptHook().install()
     try:
         try:
-            1 / 0
+            1 / 0  # noqa: B018 - raises, for the hook to report
         except ZeroDivisionError as error:
             hook(type(error), error, error.__traceback__)
     finally:
@@ -336,7 +336,7 @@ def test_secrets_are_masked_in_the_log_file():
     assert record.getMessage() == "login with password=••• token: •••"
 
 
-@pytest.mark.parametrize("error, says, code", [
+@pytest.mark.parametrize(("error", "says", "code"), [
     (DatabaseTooNew("(schema version 9)"), "Install the latest seatsync", 3),
     (NoKeyringBackend("Install a Secret Service provider such as GNOME Keyring"), "GNOME Keyring", 1),
 ])
@@ -381,7 +381,7 @@ def test_run_window_opens_the_window_and_quits_cleanly(qtbot, context, monkeypat
 # -- how it looks ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scale, extra", [("1.25", []), ("1.5", []), ("1", ["--dark"])])
+@pytest.mark.parametrize(("scale", "extra"), [("1.25", []), ("1.5", []), ("1", ["--dark"])])
 def test_the_companies_area_renders_at_125_and_150_percent_and_in_a_dark_palette(tmp_path, scale, extra):
     """Renders the three screens in a fresh process (QT_SCALE_FACTOR applies at start); the PNGs are kept in
     tmp_path to look at. ``python -m tests.ui.screens docs/screenshots`` refreshes the docs' copies."""

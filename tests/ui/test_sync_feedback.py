@@ -41,10 +41,10 @@ DOWN = "GET /procurement/products: no connection within 3.05 s"
 AT = r"\d\d:\d\d"
 
 
-def on_shop(shop, **service):  # noqa: ANN001, ANN003
+def on_shop(shop, **service):
     """The window's sync, run by the sync service over the shop (it takes the cancel flag)."""
 
-    def run(target: str, **kw):  # noqa: ANN003, ANN202
+    def run(target: str, **kw):
         return shop.service(**service).sync(None if target == ALL else int(target), **kw)
 
     return run
@@ -54,7 +54,7 @@ def on_shop(shop, **service):  # noqa: ANN001, ANN003
 def hidden_shell(qtbot, make_shell):
     """The shell with its tray, the window closed to it; every tray message kept."""
 
-    def make(run_sync):  # noqa: ANN001, ANN202
+    def make(run_sync):
         shell = make_shell(tray=True)
         shell.bridge._run_sync = run_sync
         shell.messages = []
@@ -64,7 +64,7 @@ def hidden_shell(qtbot, make_shell):
     return make
 
 
-def sync_from_the_tray(qtbot, shell) -> None:  # noqa: ANN001
+def sync_from_the_tray(qtbot, shell) -> None:
     """Sync now from the tray menu, and wait until the notices it leads to were computed."""
     shell.tray.menu.aboutToShow.emit()
     with qtbot.waitSignal(shell.notifications.gathered, timeout=20000):
@@ -256,7 +256,7 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     Approvals().approve("v1-held", by="alice")
 
-    def run(target, **kw):  # noqa: ANN001, ANN003, ANN202 - the sync writes the approved change
+    def run(target, **kw):  # the sync writes the approved change
         Approvals().after_run(contoso.tenant, applied=["v1-held"], planned=["v1-held"])
         return RunSummary(results=())
 
@@ -318,7 +318,7 @@ def test_the_missed_daily_sync_runs_at_start_only_with_something_to_sync(qtbot, 
     asked = threading.Event()
     ready = app_module.ready_to_sync
 
-    def spied(ctx):  # noqa: ANN001, ANN202
+    def spied(ctx):
         answer = ready(ctx)
         asked.set()
         return answer

@@ -19,6 +19,7 @@ that the sync finished and the probe ran.
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import sys
 import threading
@@ -81,7 +82,7 @@ class Probe:
 
     def gaps(self) -> list[tuple[float, float]]:
         """(ms, when it began in s after the start) for every gap between two ticks."""
-        return [((b - a) * 1000, a - self.ticks[0]) for a, b in zip(self.ticks, self.ticks[1:])]
+        return [((b - a) * 1000, a - self.ticks[0]) for a, b in itertools.pairwise(self.ticks)]
 
     def longest_gap_ms(self) -> float:
         return max((ms for ms, _ in self.gaps()), default=0.0)
@@ -90,18 +91,18 @@ class Probe:
 class PaintCounter(QObject):
     """Counts the paint events a widget receives."""
 
-    def __init__(self, widget) -> None:  # noqa: ANN001
+    def __init__(self, widget) -> None:
         super().__init__(widget)
         self.count = 0
         widget.installEventFilter(self)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802
+    def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Paint:
             self.count += 1
         return False
 
 
-def serve_world(conn, directory: str, data_dir: str) -> None:  # noqa: ANN001 - runs in a child process
+def serve_world(conn, directory: str, data_dir: str) -> None:  # runs in a child process
     """Seed and serve the sandboxes, configure seatsync's data in ``data_dir`` as a user would, send back
     ("ready", the CA file, the keyring's secrets), then serve until told to stop."""
     import keyring
@@ -113,7 +114,7 @@ def serve_world(conn, directory: str, data_dir: str) -> None:  # noqa: ANN001 - 
     keyring.set_keyring(backend)
     try:
         world = SandboxWorld.start(Path(directory), tenants=TENANTS, seed=7, today=lambda: TODAY)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - sent to the test, which reports it
         conn.send(("error", traceback.format_exc()))
         return
     try:
@@ -127,7 +128,7 @@ def serve_world(conn, directory: str, data_dir: str) -> None:  # noqa: ANN001 - 
             server.chaos.latency = LATENCY
         conn.send(("ready", world.tls.ca, dict(backend.store)))
         conn.recv()  # until the test is done
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - sent to the test, which reports it
         conn.send(("error", traceback.format_exc()))
     finally:
         world.stop()

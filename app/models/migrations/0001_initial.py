@@ -18,7 +18,7 @@ from peewee import (
 )
 
 
-def _one_of(column: str, *values: str):  # type: ignore[no-untyped-def]
+def _one_of(column: str, *values: str):
     return Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 

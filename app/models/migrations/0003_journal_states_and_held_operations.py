@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from peewee import CharField, Check, Database, ForeignKeyField, IntegerField, Model, TextField
+from peewee import SQL, CharField, Check, Database, ForeignKeyField, IntegerField, Model, NodeList, TextField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run
 
@@ -38,7 +38,7 @@ JOURNAL_STATES = ("pending", "done", "unknown", "failed", "not_applied")
 HELD_STATUSES = ("held", "approved", "rejected", "applied", "superseded")
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> Check:
+def _one_of(column: str, values: tuple[str, ...]) -> SQL | NodeList:
     return Check(f"{column} IN ({', '.join(repr(v) for v in values)})")
 
 

@@ -19,6 +19,6 @@ class Repository:
         self._now = now
 
     @staticmethod
-    def atomic():  # type: ignore[no-untyped-def]
+    def atomic():
         """One transaction (a savepoint when nested)."""
         return db.atomic()

@@ -15,11 +15,16 @@ from app.models.sync import TenantSyncOutcome
 class CompanyLike(Protocol):
     """What a PSA adapter reports of a company (app.services.psa.port.PsaCompany fits)."""
 
-    id: str
-    name: str
-    identifier: str
-    domains: Sequence[str]
-    active: bool
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def identifier(self) -> str: ...
+    @property
+    def domains(self) -> Sequence[str]: ...
+    @property
+    def active(self) -> bool: ...
 
 
 def _company(row: PsaCompany) -> CompanyRecord:
@@ -191,7 +196,7 @@ class Tenants(Repository):
         return self._links(True)
 
     @staticmethod
-    def _links(condition) -> list[CompanyLink]:  # type: ignore[no-untyped-def]
+    def _links(condition) -> list[CompanyLink]:
         query = (
             TenantCompany.select(TenantCompany, Tenant, PsaCompany)
             .join(Tenant)

@@ -42,7 +42,7 @@ def mapping_to_core(row: Mapping) -> core.Mapping:
     )
 
 
-def _select():  # type: ignore[no-untyped-def]
+def _select():
     return (
         Mapping.select(Mapping, Tenant, BillingProfile, PsaProduct)
         .join(Tenant)
@@ -122,9 +122,8 @@ class Mappings(Repository):
 
 
 def exclusion_to_core(row: Exclusion) -> core.Exclusion:
-    return core.Exclusion(
-        sku_id=row.sku_id, tenant_id=None if row.tenant_id is None else row.tenant.tenant_id, reason=row.reason
-    )
+    tenant = None if row.tenant_id is None else row.tenant
+    return core.Exclusion(sku_id=row.sku_id, tenant_id=None if tenant is None else tenant.tenant_id, reason=row.reason)
 
 
 def _exclusion_row(sku_id: str, tenant_id: str | None) -> Exclusion | None:

@@ -20,7 +20,7 @@ _COLUMNS = (TenantSyncOutcome.tenant_id, TenantSyncOutcome.status, TenantSyncOut
             TenantSyncOutcome.sync_run, TenantSyncOutcome.writes, TenantSyncOutcome.error)
 
 
-def _record(row: tuple) -> SyncOutcomeRecord:  # type: ignore[type-arg]
+def _record(row: tuple) -> SyncOutcomeRecord:
     tenant_id, status, finished_at, sync_run_id, writes, error = row
     return SyncOutcomeRecord(tenant_id=tenant_id, status=SyncOutcome(status), finished_at=finished_at,
                              sync_run_id=sync_run_id, writes=writes, error=error)
@@ -62,4 +62,5 @@ class SyncOutcomes(Repository):
         query = TenantSyncOutcome.select(*_COLUMNS)
         if tenant_ids is not None:
             query = query.where(TenantSyncOutcome.tenant_id.in_(list(tenant_ids)))
-        return {row[0]: _record(row) for row in query.tuples()}
+        # peewee's stubs keep .tuples() typed as a query of models
+        return {row[0]: _record(row) for row in query.tuples()}  # type: ignore[index, arg-type]

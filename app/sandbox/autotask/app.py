@@ -171,6 +171,7 @@ class AutotaskSandbox(SandboxApp):
             refused = self._refused(user, request.headers.get("Secret"), code, request.params.get("zone", ""))
             if refused is not None:
                 return self._recorded(request, route, refused)
+            assert user is not None  # an unknown user is refused above
             name = entity if entity != "*" else meta.canonical_entity(request.params.get("entity", ""))
             if name is None:
                 return self._recorded(request, route, errors(404, f"Entity {request.params.get('entity')} "

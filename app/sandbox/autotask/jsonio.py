@@ -10,7 +10,7 @@ without Z"); both forms are accepted on input.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +49,7 @@ def loads(data: bytes | str) -> Any:
 def fmt_datetime(value: date | datetime) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         text = value.isoformat(timespec="milliseconds")
         return text[:-4] if text.endswith(".000") else text
     return f"{value.isoformat()}T00:00:00"
@@ -62,7 +62,7 @@ def parse_datetime(text: str) -> datetime:
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ _FIRST_IDS = {"Companies": 174, "Contracts": 29683001, "Services": 21, "Contract
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _midnight(value: date) -> datetime:
@@ -163,7 +163,7 @@ class Store(ApiWrites):
         return rows_for(self.periods(contract), self.changes[contract_service_id], cs["unitPrice"])
 
     def unit_records(self, contract_service_ids: Iterable[int]) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for cs_id in contract_service_ids:
             cs = self.tables["ContractServices"][cs_id]
             posted = self.posted.get(cs["contractID"], {})

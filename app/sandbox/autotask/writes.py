@@ -8,6 +8,7 @@ and status to the route.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -45,13 +46,13 @@ class ApiWrites:
     tables: dict[str, dict[int, dict[str, Any]]]
     changes: dict[int, list[Any]]
     lock: Any
+    now: Callable[[], datetime]
 
     # Provided by Store.
     def next_id(self, entity: str) -> int: raise NotImplementedError
     def adjust(self, contract_service_id: int, effective: date, delta: int, price: Decimal | None = None,
                cost: Decimal | None = None) -> int: raise NotImplementedError
     def _services_of(self, contract_id: int) -> list[dict[str, Any]]: raise NotImplementedError
-    def now(self) -> datetime: raise NotImplementedError
 
     def contract(self, contract_id: Any) -> dict[str, Any]:
         record = self.tables["Contracts"].get(contract_id) if isinstance(contract_id, int) else None

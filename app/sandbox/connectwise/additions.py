@@ -166,6 +166,7 @@ class AdditionRules:
     def _product(self, ref: Any) -> dict[str, Any]:
         if not isinstance(ref, dict) or (ref.get("id") is None and not ref.get("identifier")):
             raise missing(RESOURCE, "product")
+        product: dict[str, Any] | None
         if ref.get("id") is not None:
             try:
                 product = self.store.product(int(ref["id"]))

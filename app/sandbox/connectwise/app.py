@@ -26,7 +26,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -72,7 +72,7 @@ class ConnectWiseSandbox(CwStore, SandboxApp):
     def __init__(self, *, company_id: str = "seatsync", public_key: str = "sandbox-public",
                  private_key: str = "sandbox-private", codebase: str = "v2025_1",
                  today: Callable[[], date] = date.today,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         SandboxApp.__init__(self)
         CwStore.__init__(self, today=today, now=now)
         self.company_id = company_id

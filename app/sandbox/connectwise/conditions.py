@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -95,7 +95,7 @@ def parse_datetime(text: str, pos: int = 0) -> datetime:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ConditionError(f"invalid date [{text}] at position {pos}") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 # A node of the parsed condition: evaluated against one record.

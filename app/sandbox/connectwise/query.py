@@ -77,7 +77,11 @@ def filtered(records: Iterable[dict[str, Any]], request: Request, fields: frozen
             raise ApiError(400, "ApiFindCondition", f"{error.field} is not a recognized name.") from None
         except ConditionError as error:
             raise bad_request(f"Invalid conditions: {error}") from None
-        rows = [r for r in rows if test(lambda path, r=r: lookup(r, _resolve(path, fields)))]
+
+        def getter(record: Any) -> Callable[[str], Any]:
+            return lambda path: lookup(record, _resolve(path, fields))
+
+        rows = [r for r in rows if test(getter(r))]
     order = request.arg("orderBy") or "id asc"
     keys = []
     for part in reversed([p.strip() for p in order.split(",") if p.strip()]):
@@ -90,7 +94,7 @@ def filtered(records: Iterable[dict[str, Any]], request: Request, fields: frozen
     rows.sort(key=lambda r: r.get("id", 0))
     for name, descending in keys:  # stable sorts, least significant key first
         path = _resolve(name, fields)
-        rows.sort(key=lambda r, p=path: _sort_key(lookup(r, p)), reverse=descending)
+        rows.sort(key=lambda r: _sort_key(lookup(r, path)), reverse=descending)
     return rows
 
 

@@ -18,7 +18,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ MODULES = {
 LEVELS = ("inquire", "add", "edit", "delete")
 
 # The default billing cycles of a new ConnectWise site (Setup Tables > Billing Cycle).
-BILLING_CYCLES = [
+BILLING_CYCLES: list[dict[str, Any]] = [
     {"id": 1, "identifier": "MTH", "name": "Monthly", "billingOptions": "Monthly"},
     {"id": 2, "identifier": "QTR", "name": "Quarterly", "billingOptions": "Quarterly"},
     {"id": 3, "identifier": "YR", "name": "Yearly", "billingOptions": "Yearly"},
@@ -80,7 +80,7 @@ class CwStore:
     """All records of one sandbox ConnectWise site, guarded by ``self.lock``."""
 
     def __init__(self, *, today: Callable[[], date] = date.today,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.lock: threading.RLock = getattr(self, "lock", None) or threading.RLock()
         self.today = today
         self.now = now

@@ -13,4 +13,4 @@ from app.sandbox.halopsa.api import Exchange, HaloSandbox
 from app.sandbox.halopsa.scenario import CATALOGUE, HaloSeed, seed
 from app.sandbox.halopsa.store import PRORATE_FIELD
 
-__all__ = ["CATALOGUE", "Exchange", "HaloSandbox", "HaloSeed", "PRORATE_FIELD", "seed"]
+__all__ = ["CATALOGUE", "PRORATE_FIELD", "Exchange", "HaloSandbox", "HaloSeed", "seed"]

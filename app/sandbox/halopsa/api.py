@@ -164,7 +164,7 @@ class HaloSandbox(HaloStore, SandboxApp):
     def _auth_info(self, request: Request) -> Response:
         return _json({"auth_url": f"{request.base_url}/auth", "tenant_id": self.tenant})
 
-    def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    def _guard(self, handler: Callable[..., Response]) -> Callable[[Request], Response]:
         """Bearer and scope checks, then the handler, with errors in Halo's shape."""
 
         def guarded(request: Request) -> Response:

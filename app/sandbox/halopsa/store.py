@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from app.billing.types import Cycle
-from app.services.psa.halopsa import wire
 from app.sandbox.halopsa.records import (
     CLIENT_FIELDS,
     CONTRACT_FIELDS,
@@ -31,6 +30,7 @@ from app.sandbox.halopsa.records import (
     clean,
     money,
 )
+from app.services.psa.halopsa import wire
 
 #: The contract custom field the seatsync adapter reads its prorate setting from.
 PRORATE_FIELD = "CFseatsyncProrate"

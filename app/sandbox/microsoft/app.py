@@ -35,6 +35,7 @@ from app.sandbox.microsoft.scenario import Scenario
 from app.sandbox.server import HttpError, Request, Response, SandboxApp, SandboxServer
 from app.services.microsoft.config import MicrosoftSettings
 
+
 @dataclass(frozen=True, kw_only=True)
 class Grant:
     tenant_id: str
@@ -72,7 +73,7 @@ class MicrosoftSandbox(SandboxApp):
 
     # -- one API per path prefix -------------------------------------------
 
-    def resolve(self, method: str, path: str):  # type: ignore[no-untyped-def]
+    def resolve(self, method: str, path: str):
         self._api.kind = api_of(path)
         return super().resolve(method, path)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from app.sandbox.server import Request
 
@@ -28,12 +28,12 @@ def base_url(request: Request) -> str:
 def iso(moment: datetime | date) -> str:
     """UTC ISO-8601 with a Z, as Microsoft writes it; a date is its midnight."""
     if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(0), timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.combine(moment, time(0), UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def new_id() -> str:

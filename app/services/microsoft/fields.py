@@ -11,6 +11,7 @@ reorder a line.
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import date, datetime
 from typing import Any
@@ -78,6 +79,8 @@ class Reader:
             return _MISSING
         return value
 
+    # Each reader below is named after the type it reads; in the signatures after it, that type is
+    # builtins.<name>.
     def str(self, key: str, default: str | None = None) -> str:
         value = self._get(key, default is None)
         if value is _MISSING:
@@ -86,7 +89,7 @@ class Reader:
             raise self.fail(key, f"is {type(value).__name__}, not text")
         return value
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def int(self, key: builtins.str, default: int | None = None) -> int:
         value = self._get(key, default is None)
         if value is _MISSING:
             return default  # type: ignore[return-value]
@@ -94,14 +97,14 @@ class Reader:
             raise self.fail(key, f"is {type(value).__name__} {shown(value)}, not a whole number")
         return value
 
-    def count(self, key: str, default: int | None = None) -> int:
+    def count(self, key: builtins.str, default: builtins.int | None = None) -> builtins.int:
         """A number of seats: a whole number from 0 to ``MAX_SEATS``."""
         value = self.int(key, default)
         if not 0 <= value <= MAX_SEATS:
             raise self.fail(key, f"is {shown(value)}, not a number of seats (0 to {MAX_SEATS:,})")
         return value
 
-    def bool(self, key: str, default: bool | None = None) -> bool:
+    def bool(self, key: builtins.str, default: bool | None = None) -> bool:
         value = self._get(key, default is None)
         if value is _MISSING:
             return default  # type: ignore[return-value]
@@ -109,7 +112,7 @@ class Reader:
             raise self.fail(key, f"is {type(value).__name__}, not true/false")
         return value
 
-    def list(self, key: str, required: bool = True) -> list[Any]:
+    def list(self, key: builtins.str, required: builtins.bool = True) -> list[Any]:
         value = self._get(key, required)
         if value is _MISSING:
             return []
@@ -117,13 +120,13 @@ class Reader:
             raise self.fail(key, f"is {type(value).__name__}, not a list")
         return value
 
-    def obj_at(self, key: str, required: bool = True) -> Reader | None:
+    def obj_at(self, key: builtins.str, required: builtins.bool = True) -> Reader | None:
         value = self._get(key, required)
         if value is _MISSING:
             return None
         return Reader(value, f"{self.where}.{key}", self.tenant_id)
 
-    def date(self, key: str) -> date | None:
+    def date(self, key: builtins.str) -> date | None:
         """An ISO-8601 date or date-time (UTC) as a date; absent -> None."""
         value = self._get(key, False)
         if value is _MISSING or value == "":

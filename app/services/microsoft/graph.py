@@ -75,13 +75,14 @@ class GraphClient:
     def _collection(self, tenant: str, path: str, cost: int, label: str) -> list[Reader]:
         """Every item of a collection, across pages; all or nothing."""
         out: list[Reader] = []
-        url: str | None = path
+        url = path
         for page in range(MAX_PAGES):
-            items, url = read_page(self._get(tenant, url, cost, label), label, page, len(out), tenant)
+            items, next_url = read_page(self._get(tenant, url, cost, label), label, page, len(out), tenant)
             out.extend(items)
-            if url is None:
+            if next_url is None:
                 return out
-            self._check_next_link(url, tenant, label)
+            self._check_next_link(next_url, tenant, label)
+            url = next_url
         raise MalformedResponse(f"({label} kept paging past {MAX_PAGES} pages, tenant {tenant})", tenant_id=tenant)
 
     def _check_next_link(self, url: str, tenant: str, label: str) -> None:

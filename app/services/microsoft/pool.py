@@ -43,4 +43,4 @@ def for_each_tenant(tenants: Iterable[K], work: Callable[[K], V], *, max_workers
         return {}
     with ThreadPoolExecutor(max_workers=min(max_workers, len(keys)), thread_name_prefix="tenant") as pool:
         results = list(pool.map(run, keys))
-    return dict(zip(keys, results))
+    return dict(zip(keys, results, strict=True))

@@ -29,7 +29,7 @@ class BucketSpec:
 
 
 class _Bucket:
-    __slots__ = ("spec", "level", "stamp")
+    __slots__ = ("level", "spec", "stamp")
 
     def __init__(self, spec: BucketSpec, now: float) -> None:
         self.spec = spec
@@ -76,12 +76,14 @@ class RateLimiter:
         return wait
 
 
-def graph_limiter(**clock: Callable) -> RateLimiter:
+def graph_limiter(*, now: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> RateLimiter:
     """Graph's identity limits for a small tenant (the safe floor) and per app."""
     return RateLimiter(per_key=BucketSpec.per_window(3500, 10), per_app=BucketSpec.per_window(150_000, 20),
-                       **clock)
+                       now=now, sleep=sleep)
 
 
-def partner_center_limiter(**clock: Callable) -> RateLimiter:
+def partner_center_limiter(*, now: Callable[[], float] = time.monotonic,
+                           sleep: Callable[[float], None] = time.sleep) -> RateLimiter:
     """Partner Center: 500 requests a minute per tenant identifier."""
-    return RateLimiter(per_key=BucketSpec.per_window(500, 60), **clock)
+    return RateLimiter(per_key=BucketSpec.per_window(500, 60), now=now, sleep=sleep)

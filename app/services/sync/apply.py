@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from app.billing.operations import Operation, OpKind
 from app.billing.proration import line_amount
-from app.billing.types import BillingOption, Line, LineKind
+from app.billing.types import BillingOption, Line, LineKind, RowKey
 from app.models.database import DatabaseFailed
 from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
 from app.services.sync.store import AuditRecord, JournalState, SyncStore
@@ -43,15 +43,15 @@ def is_applied(op: Operation, lines: Iterable[Line]) -> tuple[bool, str]:
             if line.marker == op.marker and (op.kind is not OpKind.CREATE_LINE or line.end is None):
                 return True, line.id
         return False, ""
-    line = next((ln for ln in lines if ln.id == op.line_id), None)
-    if line is None:
+    shown = next((ln for ln in lines if ln.id == op.line_id), None)
+    if shown is None:
         # A cancelled line that never billed may be removed by the PSA.
         return op.kind is OpKind.CANCEL_LINE, op.line_id
     if op.kind is OpKind.SET_QUANTITY:
-        return line.quantity == op.quantity, line.id
+        return shown.quantity == op.quantity, shown.id
     if op.kind is OpKind.CANCEL_LINE:
-        return line.end is not None and line.end <= op.effective - timedelta(days=1), line.id
-    return line.description == op.description, line.id
+        return shown.end is not None and shown.end <= op.effective - timedelta(days=1), shown.id
+    return shown.description == op.description, shown.id
 
 
 class Applier:
@@ -85,7 +85,7 @@ class Applier:
         by_id = {line.id: line for line in lines}
         by_marker = {line.marker: line for line in lines if line.owned and line.kind is LineKind.MAIN
                      and line.end is None}
-        broken_rows = set()
+        broken_rows: set[RowKey] = set()
         try:
             self._apply(ops, by_id, by_marker, broken_rows, result)
         except DatabaseFailed as error:
@@ -95,7 +95,7 @@ class Applier:
         return result
 
     def _apply(self, ops: Iterable[Operation], by_id: dict[str, Line], by_marker: dict[str, Line],
-               broken_rows: set, result: ApplyResult) -> None:
+               broken_rows: set[RowKey], result: ApplyResult) -> None:
         for op in ops:
             if op.row in broken_rows or not self.store.journal_begin(self.tenant_id, op):
                 continue

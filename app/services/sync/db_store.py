@@ -31,7 +31,8 @@ from app.models.connections import PsaCompany
 from app.models.database import database_errors, db
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
-from app.services.settings import ApprovalPolicy as Mode, Settings
+from app.services.settings import ApprovalPolicy as Mode
+from app.services.settings import Settings
 from app.services.sync.store import ApprovalPolicy, AuditRecord, HeldOperation, HeldState, JournalState, TenantSetup
 
 #: From the most permissive approval mode to the strictest.

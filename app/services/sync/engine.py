@@ -331,7 +331,7 @@ class PsaBreaker:
 
     def guard(self, psa: PsaPort) -> PsaPort:
         """``psa`` with every call watched by this breaker, and refused once it is open."""
-        return _GuardedPsa(psa, self)  # type: ignore[return-value]
+        return _GuardedPsa(psa, self)
 
     def begin(self) -> None:
         """A tenant starts on this thread."""
@@ -364,13 +364,13 @@ class _GuardedPsa:
         self._psa = psa
         self._breaker = breaker
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         value = getattr(self._psa, name)
         if not callable(value):
             return value
         breaker = self._breaker
 
-        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def call(*args, **kwargs):
             breaker._before_call()
             try:
                 return value(*args, **kwargs)
@@ -423,7 +423,7 @@ def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8,
             tenant_id = futures[future]
             try:
                 result = future.result()
-            except Exception as error:  # noqa: BLE001 - an unexpected failure stays with its tenant
+            except Exception as error:  # an unexpected failure stays with its tenant
                 log.exception("sync of tenant %s failed unexpectedly", tenant_id)
                 result = TenantResult(tenant_id=tenant_id, status=Status.FAILED,
                                       error=f"unexpected error: {type(error).__name__}: {error}")

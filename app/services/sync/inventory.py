@@ -15,7 +15,7 @@ The store is a small port (``InventoryStore``) the database implements.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from app.billing.types import TenantInventory
@@ -64,7 +64,7 @@ def seat_total(inventory: TenantInventory) -> int:
 
 class InventoryService:
     def __init__(self, graph: GraphClient, partner_center: PartnerCenterClient | None, catalogue: SkuCatalogue,
-                 store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.graph = graph
         self.partner_center = partner_center
         self.catalogue = catalogue

@@ -50,13 +50,14 @@ def _package() -> tuple[str, str]:
         meta = importlib.metadata.metadata("seatsync")
     except importlib.metadata.PackageNotFoundError:
         return LICENSE, ""
-    licence = meta.get("License-Expression") or meta.get("License") or LICENSE
+    # typeshed gives PackageMetadata a get() from Python 3.12 on; the email message it is has one on 3.11 too.
+    licence = meta.get("License-Expression") or meta.get("License") or LICENSE  # type: ignore[attr-defined]
     urls = {}
     for entry in meta.get_all("Project-URL") or []:
         label, _, url = entry.partition(",")
         urls[label.strip().lower()] = url.strip()
     url = next((urls[k] for k in ("documentation", "docs", "homepage", "home", "source") if urls.get(k)),
-               next(iter(urls.values()), "") or meta.get("Home-page") or "")
+               next(iter(urls.values()), "") or meta.get("Home-page") or "")  # type: ignore[attr-defined]
     return licence, url
 
 

@@ -87,7 +87,8 @@ class LinksDialog(QDialog):
         self.messages = MessageBar(self)
 
         self.tenant = searchable(QComboBox(self))
-        self.tenant.lineEdit().setPlaceholderText(CHOOSE_TENANT)
+        if (tenant_edit := self.tenant.lineEdit()) is not None:  # a searchable combo is editable
+            tenant_edit.setPlaceholderText(CHOOSE_TENANT)
         self.tenant.setToolTip("The tenant whose users this company bills; a tenant already billed elsewhere "
                                "says to which company")
         self.company = searchable(QComboBox(self))

@@ -181,8 +181,8 @@ class MappingDialog(QDialog):
                        self.minimum.textChanged, self.start_date.textChanged, self.domain.textChanged,
                        self.description.textChanged, self.filter_value.textChanged, self.others.itemChanged):
             signal.connect(self.schedule_preview)
-        for box in (self.unassigned, self.usernames, self.negative, self.start):
-            box.toggled.connect(self.schedule_preview)
+        for toggle in (self.unassigned, self.usernames, self.negative, self.start):
+            toggle.toggled.connect(self.schedule_preview)
 
     def _seats(self, what: str, tip: str) -> WholeField:
         field = WholeField(what, maximum=MAX_SEATS, parent=self)
@@ -204,7 +204,8 @@ class MappingDialog(QDialog):
             chosen = {s.strip().lower() for s in mapping.basis_param.split(",")}
             for n in range(self.others.count()):
                 item = self.others.item(n)
-                if mapping.basis is QuantityBasis.SUM_OF_LICENSES and item.data(Qt.ItemDataRole.UserRole).lower() in chosen:
+                if (mapping.basis is QuantityBasis.SUM_OF_LICENSES
+                        and item.data(Qt.ItemDataRole.UserRole).lower() in chosen):
                     item.setCheckState(Qt.CheckState.Checked)
             self.included.setValue(mapping.included_quantity)
             self.minimum.setValue(mapping.minimum_quantity)
@@ -278,6 +279,8 @@ class MappingDialog(QDialog):
             return None
         target = self.inputs.target
         profile = self.inputs.choices.profile(self.profile.currentData())
+        if profile is None:
+            return None
         custom = self.count.currentData()
         if custom == QuantityBasis.UPN_DOMAIN:
             basis, param = QuantityBasis.UPN_DOMAIN, self.domain.text().strip().lstrip("@")
@@ -380,7 +383,8 @@ def _preview_html(preview: Preview, users_note: str, currency: str | None = None
         parts.append("<p>No change: the PSA already bills this.</p>")
     notes = list(preview.notes) + ([users_note] if users_note else [])
     if notes:
-        parts.append("<p style='color:%s'>%s</p>" % (tone("warning").name(), "<br>".join(e(n) for n in notes)))
+        colour, listed = tone("warning").name(), "<br>".join(e(n) for n in notes)
+        parts.append(f"<p style='color:{colour}'>{listed}</p>")
     return "".join(parts)
 
 

@@ -28,8 +28,18 @@ from app.services.bulk_add import BulkAddService, BulkProposal, Choice, Customer
 from app.services.microsoft.mapping import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.tasks import Tasks
-from app.ui.views.tables import GOOD, PROBLEM, WARNING, Column, MessageBar, RowTableModel, run_for, \
-    searchable, selected_rows, table_view
+from app.ui.views.tables import (
+    GOOD,
+    PROBLEM,
+    WARNING,
+    Column,
+    MessageBar,
+    RowTableModel,
+    run_for,
+    searchable,
+    selected_rows,
+    table_view,
+)
 from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip
 
 LINKED, PROPOSAL, UNMATCHED = "linked", "proposal", "unmatched"

@@ -34,7 +34,7 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,16 @@ log = logging.getLogger(__name__)
 Factory = Callable[[Any, Any, Any], Any]
 
 
-def lazy(module: str, name: str) -> Factory:
+class LazyFactory(Protocol):
+    """A factory made by ``lazy``: it names the module and the class it builds."""
+
+    module: str
+    name: str
+
+    def __call__(self, context: Any, tasks: Any, parent: Any) -> Any: ...
+
+
+def lazy(module: str, name: str) -> LazyFactory:
     """A factory that imports ``module`` when first called and builds ``name`` from it."""
 
     def factory(context: Any, tasks: Any, parent: Any) -> Any:
@@ -51,10 +60,10 @@ def lazy(module: str, name: str) -> Factory:
     factory.module = module  # type: ignore[attr-defined]
     factory.name = name  # type: ignore[attr-defined]
     factory.__qualname__ = f"lazy({module}.{name})"
-    return factory
+    return cast(LazyFactory, factory)
 
 
-VIEWS: list[tuple[str, str, Factory]] = [
+VIEWS: list[tuple[str, str, LazyFactory]] = [
     ("companies", "Companies", lazy("app.ui.views.companies", "CompaniesView")),
     ("approvals", "Approvals", lazy("app.ui.views.approvals", "ApprovalsView")),
     ("history", "History", lazy("app.ui.views.history", "HistoryView")),

@@ -7,7 +7,7 @@ back button, or the window's navigation) goes back to the list.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -56,7 +56,8 @@ class CompaniesView(QWidget):
         self.company.back_requested.connect(self.show_list)
         self.company.sync_requested.connect(self.sync_requested)
         self.company.changed.connect(self.refresh_list)
-        self.company.layout().setContentsMargins(0, 0, 0, 0)  # the view's own margins frame both pages
+        if (company_layout := self.company.layout()) is not None:
+            company_layout.setContentsMargins(0, 0, 0, 0)  # the view's own margins frame both pages
         self.stack.addWidget(self.company)
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
@@ -159,7 +160,7 @@ class CompaniesView(QWidget):
 
     def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
         if summary is not None:
-            at = datetime.now(timezone.utc)
+            at = datetime.now(UTC)
             self.service.outcomes = {**self.service.outcomes,
                                      **{r.tenant_id: outcome_of(r, at) for r in summary.results
                                         if not r.not_synced}}  # a tenant the run did not reach keeps its last
@@ -254,7 +255,7 @@ class CompaniesView(QWidget):
         self.company.load(company_id)
 
     def show_list(self) -> None:
-        self.stack.setCurrentWidget(self.stack.widget(0))
+        self.stack.setCurrentIndex(0)
         if self.company.company_id is not None:
             self.select_company(self.company.company_id)
         self.table.setFocus()

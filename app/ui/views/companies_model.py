@@ -40,7 +40,7 @@ class Filter(StrEnum):
     FAILED = "failed"
 
 
-def _sort_key(column: int):  # type: ignore[no-untyped-def]
+def _sort_key(column: int):
     return {
         NAME: lambda r: r.name.casefold(),
         PSA: lambda r: r.psa.casefold(),

@@ -94,7 +94,7 @@ class CompanyView(QWidget):
         self.tenants_button.clicked.connect(self.open_links)
         self.sync_button = QPushButton(glyph("sync"), "Sync now", self)
         self.sync_button.setToolTip("Sync this company now: the PSA is changed only where it differs")
-        self.sync_button.clicked.connect(lambda: self.company_id and self.sync_requested.emit(self.company_id))
+        self.sync_button.clicked.connect(self._sync_clicked)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
@@ -181,6 +181,10 @@ class CompanyView(QWidget):
         return button
 
     # -- loading -------------------------------------------------------------------------
+
+    def _sync_clicked(self) -> None:
+        if self.company_id:
+            self.sync_requested.emit(self.company_id)
 
     def load(self, company_id: int) -> None:
         if company_id != self.company_id:
@@ -284,7 +288,8 @@ class CompanyView(QWidget):
                        lambda points: self._chart(owner, points), lambda error: None, label="seat history")
 
     def _chart(self, owner: LicenseRow, points: list) -> None:
-        if self.selected_license() is not None and self.selected_license().target == owner.target:
+        selected = self.selected_license()
+        if selected is not None and selected.target == owner.target:
             self.chart.set_points(points, f"{clip(owner.name)}: seats over time")
 
     # -- commands --------------------------------------------------------------------------

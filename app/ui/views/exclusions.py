@@ -24,8 +24,16 @@ from app.bootstrap import Context
 from app.services.exclusions import ActiveLine, ExclusionRow, ExclusionService, SkuChoice
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
-from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, selected_rows, \
-    table_view
+from app.ui.views.tables import (
+    Column,
+    Latest,
+    MessageBar,
+    RowTableModel,
+    run_for,
+    searchable,
+    selected_rows,
+    table_view,
+)
 
 ALL_TENANTS = ""
 COL_SCOPE, COL_LICENSE, COL_PART, COL_SKU, COL_REASON = range(5)
@@ -65,7 +73,8 @@ class ExclusionsView(QWidget):
         self.scope.addItem("All tenants", ALL_TENANTS)
         self.sku = searchable(QComboBox())
         self.sku.setMinimumContentsLength(40)
-        self.sku.lineEdit().setPlaceholderText("the license (free and trial SKUs first; type to search)")
+        if (sku_edit := self.sku.lineEdit()) is not None:  # a searchable combo is editable
+            sku_edit.setPlaceholderText("the license (free and trial SKUs first; type to search)")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("why (e.g. free, trial, our own tenant)")
         self.add_button = QPushButton("Add exclusion")

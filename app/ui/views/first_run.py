@@ -11,6 +11,7 @@ blocks the window: every view stays usable beside it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
@@ -89,7 +90,7 @@ class SetupGuidePanel(QFrame):
             for column, widget in enumerate((row.number, row.title, row.state, row.detail, row.button)):
                 grid.addWidget(widget, number - 1, column)
             self.rows[key] = row
-            style(row.state, lambda k=key: self._state_sheet(k))
+            style(row.state, functools.partial(self._state_sheet, key))
         layout.addWidget(self.steps)
         # Room for the longest title in bold and the widest state: rows keep their places as steps get done.
         bold = self.heading.fontMetrics()

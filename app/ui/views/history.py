@@ -39,8 +39,10 @@ COLUMNS: tuple[Column[HistoryRow], ...] = (
            numeric=True),
     Column("Seats after", lambda r: _quantity(r.entry.after_quantity), lambda r: r.entry.after_quantity,
            numeric=True),
-    Column("Amount before", lambda r: _money(r.entry.before_amount, r.currency), lambda r: r.entry.before_amount, numeric=True),
-    Column("Amount after", lambda r: _money(r.entry.after_amount, r.currency), lambda r: r.entry.after_amount, numeric=True),
+    Column("Amount before", lambda r: _money(r.entry.before_amount, r.currency), lambda r: r.entry.before_amount,
+           numeric=True),
+    Column("Amount after", lambda r: _money(r.entry.after_amount, r.currency), lambda r: r.entry.after_amount,
+           numeric=True),
     Column("Why", lambda r: r.entry.reason, tooltip=lambda r: r.entry.reason),
     Column("PSA record", lambda r: r.entry.psa_record_id),
 )

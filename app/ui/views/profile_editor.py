@@ -32,8 +32,8 @@ from app.services.profiles import ConnectionCatalog, effective_price, option_tex
 from app.ui.formatting import Refused, money
 from app.ui.views.tables import searchable
 from app.ui.widgets.fields import AmountField
-from app.ui.widgets.tones import text_tone
 from app.ui.widgets.plain import PlainLabel, clip
+from app.ui.widgets.tones import text_tone
 
 KIND_LABELS = {PriceKind.PSA: "The PSA's price", PriceKind.FIXED: "A fixed price",
                PriceKind.PERCENT: "The PSA's price adjusted by a percentage"}
@@ -103,8 +103,9 @@ class ProfileEditor(QGroupBox):
         form.addRow("PSA product", self.product)
         form.addRow("PSA price", self.psa_price)
         form.addRow("Price", self.kind)
-        form.addRow("Fixed price", self.fixed.holder())
-        form.addRow("Percentage", self.percent.holder())
+        self._fixed_row, self._percent_row = self.fixed.holder(), self.percent.holder()
+        form.addRow("Fixed price", self._fixed_row)
+        form.addRow("Percentage", self._percent_row)
         form.addRow("Bills at", self.effective)
         form.addRow("Billing option", self.option)
         form.addRow("Agreement types\n(none ticked: any)", self.types)
@@ -248,8 +249,8 @@ class ProfileEditor(QGroupBox):
 
     def _update_price(self, *_: object) -> None:
         kind = PriceKind(self.kind.currentData())
-        self.form.setRowVisible(self.fixed.parentWidget(), kind is PriceKind.FIXED)
-        self.form.setRowVisible(self.percent.parentWidget(), kind is PriceKind.PERCENT)
+        self.form.setRowVisible(self._fixed_row, kind is PriceKind.FIXED)
+        self.form.setRowVisible(self._percent_row, kind is PriceKind.PERCENT)
         product = self.selected_product()
         currency = self._currency()
         self.psa_price.setText("—" if product is None else money(product.price, currency))

@@ -18,8 +18,7 @@ from app.ui.formatting import money
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import ProfileEditor, policy_label
 from app.ui.views.profiles_bulk import BulkProfilesDialog
-from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, \
-    table_view
+from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
 from app.ui.widgets.plain import clip, confirm
 
 COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)

@@ -73,8 +73,9 @@ class BulkProfilesDialog(QDialog):
         for option in BillingOption:
             self.option.addItem(option_text(option), option)
         policy.addRow("Price", self.kind)
-        policy.addRow("Fixed price", self.fixed.holder())
-        policy.addRow("Percentage", self.percent.holder())
+        self._fixed_row, self._percent_row = self.fixed.holder(), self.percent.holder()
+        policy.addRow("Fixed price", self._fixed_row)
+        policy.addRow("Percentage", self._percent_row)
         policy.addRow("Billing option", self.option)
         self.policy_form = policy
         layout.addLayout(policy)
@@ -93,7 +94,7 @@ class BulkProfilesDialog(QDialog):
         self.connection.currentIndexChanged.connect(self._fill)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.all_button.clicked.connect(self.tick_unprofiled)
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create_profiles)
         cancel.clicked.connect(self.reject)
         self._fill()
         self._kind_changed()
@@ -116,8 +117,8 @@ class BulkProfilesDialog(QDialog):
 
     def _kind_changed(self) -> None:
         kind = PriceKind(self.kind.currentData())
-        self.policy_form.setRowVisible(self.fixed.parentWidget(), kind is PriceKind.FIXED)
-        self.policy_form.setRowVisible(self.percent.parentWidget(), kind is PriceKind.PERCENT)
+        self.policy_form.setRowVisible(self._fixed_row, kind is PriceKind.FIXED)
+        self.policy_form.setRowVisible(self._percent_row, kind is PriceKind.PERCENT)
 
     def tick_unprofiled(self) -> None:
         for row in self.model.rows():
@@ -131,7 +132,7 @@ class BulkProfilesDialog(QDialog):
             return PricePolicy(kind=kind, percent=self.percent.value())
         return PricePolicy()
 
-    def create(self) -> None:
+    def create_profiles(self) -> None:
         rows = self.model.checked_rows()
         if not rows:
             self.message.show_message("Tick at least one product.", "error")

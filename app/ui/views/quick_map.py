@@ -53,7 +53,7 @@ class QuickMapEditor(QWidget):
             self.profile.setCurrentIndex(max(self.profile.findData(current.profile.id), 0))
         self._fill_agreements(current.agreement_id if current else "")
         self.profile.activated.connect(self._profile_chosen)
-        self.agreement.activated.connect(lambda _: self.value() and self.chosen.emit())
+        self.agreement.activated.connect(self._agreement_chosen)
         self.setFocusProxy(self.profile)
 
     def value(self) -> tuple[str, str] | None:
@@ -78,6 +78,10 @@ class QuickMapEditor(QWidget):
         self.agreement.setCurrentIndex(max(position, 0))
         self.agreement.setEnabled(bool(allowed))
         return [a.id for a in allowed]
+
+    def _agreement_chosen(self, _index: int) -> None:
+        if self.value():
+            self.chosen.emit()
 
     def _profile_chosen(self) -> None:
         previous = self.agreement.currentData() or ""

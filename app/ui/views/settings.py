@@ -247,9 +247,13 @@ class SettingsView(QWidget):
         if not confirm(self, "Remove the PSA connection",
                        f"Remove '{clip(summary.record.name)}', its cached catalog and its keys?"):
             return
-        run_for(self, self.tasks, lambda: self.admin.delete_psa(summary.record.id),
-                lambda _: (self.message.show_message(f"Removed '{summary.record.name}'.", "ok"),
-                           self.refresh()),
+        name = summary.record.name
+
+        def removed(_: object) -> None:
+            self.message.show_message(f"Removed '{name}'.", "ok")
+            self.refresh()
+
+        run_for(self, self.tasks, lambda: self.admin.delete_psa(summary.record.id), removed,
                 lambda e: self.message.show_error(e, "Removing the connection"), label="remove PSA")
 
     # -- Microsoft ------------------------------------------------------------------
@@ -292,7 +296,7 @@ class SettingsView(QWidget):
     def set_search(self, text: str) -> None:
         self.connections.proxy.setFilterFixedString(text)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: Any) -> None:
         if self.dialog is not None:
             self.dialog.close()
         super().closeEvent(event)

@@ -174,7 +174,7 @@ class NotificationsPage(QWidget):
             box.setObjectName(f"tray.{kind.value}")
             self.kinds[kind] = box
             tray_box.addWidget(box)
-        self.tray.toggled.connect(lambda on: [b.setEnabled(on) for b in self.kinds.values()])
+        self.tray.toggled.connect(self._tray_toggled)
         layout.addWidget(tray)
         self.email = QGroupBox("E-mail digest")
         self.email.setCheckable(True)
@@ -202,9 +202,10 @@ class NotificationsPage(QWidget):
         self.webhook.setCheckable(True)
         hook_form = QFormLayout(self.webhook)
         self.webhook_kind = QComboBox()
-        for kind, label in ((WebhookKind.TEAMS, "Microsoft Teams (workflow webhook)"),
-                            (WebhookKind.SLACK, "Slack (incoming webhook)"), (WebhookKind.GENERIC, "Other (JSON)")):
-            self.webhook_kind.addItem(label, kind)
+        for hook_kind, label in ((WebhookKind.TEAMS, "Microsoft Teams (workflow webhook)"),
+                                 (WebhookKind.SLACK, "Slack (incoming webhook)"),
+                                 (WebhookKind.GENERIC, "Other (JSON)")):
+            self.webhook_kind.addItem(label, hook_kind)
         self.webhook_url_field = SecretField(False)
         self.webhook_url_field.setObjectName("webhook.url")
         self.webhook_url_field.edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -215,6 +216,10 @@ class NotificationsPage(QWidget):
         layout.addWidget(self.save_button)
         layout.addStretch(1)
         self.save_button.clicked.connect(view.save_preferences)
+
+    def _tray_toggled(self, on: bool) -> None:
+        for box in self.kinds.values():
+            box.setEnabled(on)
 
     def load(self, state: PreferencesState) -> None:
         n = state.preferences.notifications

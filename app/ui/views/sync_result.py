@@ -110,9 +110,9 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
         reasons = [f"{reason}: {companies(len(group))} not synced" for reason, group in stops if reason != CANCELLED]
         text += "".join(f"; {r}" for r in reasons)
     elif stops:
-        reasons = "; ".join(f"{reason}, so {len(group)} of {companies(total)} were not synced"
-                            for reason, group in stops)
-        text = f"The sync{at} stopped: {reasons}"
+        said = "; ".join(f"{reason}, so {len(group)} of {companies(total)} were not synced"
+                         for reason, group in stops)
+        text = f"The sync{at} stopped: {said}"
     elif own:
         return f"The sync{at} finished; {len(own)} of {companies(total)} failed: {_named(own)}."
     else:

@@ -6,7 +6,7 @@ delegate paints the item as usual, leaving room at the right for the pill.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -50,7 +50,8 @@ def paint_badge(painter: QPainter, rect: QRect, count: int, font: QFont, color: 
 class BadgeDelegate(QStyledItemDelegate):
     """Paints an item normally, with its BADGE_ROLE count as a pill at the right."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         count = index.data(BADGE_ROLE)
         if not count:
             super().paint(painter, option, index)
@@ -78,7 +79,7 @@ class BadgeDelegate(QStyledItemDelegate):
         painter.restore()
         paint_badge(painter, opt.rect, int(count), opt.font, tone("badge", opt.palette))
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         count = index.data(BADGE_ROLE)
         if count:

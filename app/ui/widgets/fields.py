@@ -42,7 +42,7 @@ class CheckedField(QLineEdit, Generic[T]):
         self.textChanged.connect(self._check)
         self._check()
 
-    def lineEdit(self) -> QLineEdit:  # noqa: N802 (the spin boxes' name, so a form can be typed into alike)
+    def lineEdit(self) -> QLineEdit:  # the spin boxes' name, so a form can be typed into alike
         return self
 
     def _read(self) -> T:
@@ -61,7 +61,7 @@ class CheckedField(QLineEdit, Generic[T]):
         self.message.setText(error)
         self._show_message()
 
-    def changeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         self._show_message()
 
@@ -99,7 +99,7 @@ class WholeField(CheckedField[int]):
         super().__init__(lambda text: parse_whole(text, minimum=minimum, maximum=maximum, what=what), blank=blank,
                          parent=parent)
 
-    def setValue(self, value: int | None) -> None:  # noqa: N802 (as a spin box)
+    def setValue(self, value: int | None) -> None:  # as a spin box
         self.setText("" if value is None else str(value))
 
 

@@ -81,11 +81,11 @@ class ElidedLabel(PlainLabel):
     Its size hint is bounded (``ELIDED_WIDTH``), so however long the name, the layout stays put.
     """
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         size = super().sizeHint()
         return QSize(min(size.width(), ELIDED_WIDTH), size.height())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         size = super().minimumSizeHint()
         return QSize(min(size.width(), ELIDED_MINIMUM), size.height())
 
@@ -95,7 +95,7 @@ class ElidedLabel(PlainLabel):
         first = self.text().split("\n", 1)[0]
         return self.fontMetrics().elidedText(first, Qt.TextElideMode.ElideRight, max(rect.width(), 0))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802, ARG002
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         self.drawFrame(painter)
         rect = self.contentsRect().adjusted(self.margin(), self.margin(), -self.margin(), -self.margin())

@@ -23,7 +23,7 @@ class _Sheet(QVBoxLayout):
     when the viewport is smaller than the page's minimum size, not whenever it is shorter than the height the
     page's wrapped text would like (a table shrinks first, and no page scrolls inside another)."""
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
+    def hasHeightForWidth(self) -> bool:
         return False
 
 
@@ -47,7 +47,7 @@ class ScrollPage(QScrollArea):
     def page(self) -> QWidget:
         return self._page
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         return PAGE_MINIMUM
 
     def shows(self, widget: QWidget) -> bool:
@@ -72,12 +72,12 @@ class PageTabs(QTabWidget):
                 return scroll
         return None
 
-    def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802
+    def setCurrentWidget(self, page: QWidget) -> None:
         super().setCurrentWidget(self.scroll_of(page) or page)
 
-    def currentWidget(self) -> QWidget:  # noqa: N802
+    def currentWidget(self) -> QWidget:
         current = super().currentWidget()
         return current.page() if isinstance(current, ScrollPage) else current
 
-    def indexOf(self, page: QWidget) -> int:  # noqa: N802
+    def indexOf(self, page: QWidget) -> int:
         return super().indexOf(self.scroll_of(page) or page)

@@ -37,7 +37,7 @@ class SeatsChart(QWidget):
     def clear(self, title: str = "") -> None:
         self.set_points((), title)
 
-    def paintEvent(self, event) -> None:  # noqa: ANN001 - Qt's signature
+    def paintEvent(self, event) -> None:  # Qt's signature
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
@@ -61,11 +61,11 @@ class SeatsChart(QWidget):
             return
         grid = QPen(muted(pal), 1, Qt.PenStyle.DotLine)
         for fraction, value in ((0.0, top), (0.5, top // 2), (1.0, 0)):
-            y = plot.top() + plot.height() * fraction
+            level = plot.top() + plot.height() * fraction
             painter.setPen(grid)
-            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.drawLine(QPointF(plot.left(), level), QPointF(plot.right(), level))
             painter.setPen(text)
-            painter.drawText(QRectF(0, y - line / 2, label_width - 6, line),
+            painter.drawText(QRectF(0, level - line / 2, label_width - 6, line),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(value))
         first, last = self.points[0].fetched_at, self.points[-1].fetched_at
         span = max((last - first).total_seconds(), 1.0)

@@ -67,8 +67,8 @@ from app.services.psa.autotask.errors import (
     AutotaskUnsupportedContract,
 )
 from app.services.psa.autotask.query import begins_with, eq, exist, in_
-from app.services.psa.autotask.units import ONE_DAY, UnitRow, adjustments_to, boundary, sorted_rows, span
 from app.services.psa.autotask.records import decoded
+from app.services.psa.autotask.units import ONE_DAY, UnitRow, adjustments_to, boundary, sorted_rows, span
 from app.services.psa.port import (
     Capabilities,
     NewLine,
@@ -278,10 +278,10 @@ class AutotaskPsa:
             currency=self.currency)
         charge = self.client.create(f"V1.0/Contracts/{contract['id']}/Charges", body, endpoint="ContractCharges")
         with _read_back(f"contract charge {charge} was added"):
-            record = self.client.get("ContractCharges", charge)
-            if record is None:
+            added = self.client.get("ContractCharges", charge)
+            if added is None:
                 raise AutotaskMalformedResponse(f"contract charge {charge} was created but cannot be read back")
-            return decoded(f"contract charge {charge}", charges.to_line, record, {}, self.currency)
+            return decoded(f"contract charge {charge}", charges.to_line, added, {}, self.currency)
 
     # -- helpers -------------------------------------------------------------------------
 

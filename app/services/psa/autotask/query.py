@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 from app.services.psa.autotask.wire import at_midnight
 
@@ -79,7 +79,7 @@ class Group:
         return {"op": self.op, "items": [item.to_json() for item in self.items]}
 
 
-Filter = Union[Condition, Group]
+Filter = Condition | Group
 
 
 def _value(value: Any) -> Any:

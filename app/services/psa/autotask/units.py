@@ -74,10 +74,7 @@ def span(rows: list[UnitRow]) -> Span:
     last = rows[-1]
     end: date | None = None
     if last.units == 0:
-        if not billed:
-            end = rows[0].start - ONE_DAY
-        else:
-            end = max(r.end for r in billed)
+        end = max(r.end for r in billed) if billed else rows[0].start - ONE_DAY
     return Span(quantity=last.units, start=start, end=end, price=last.price)
 
 

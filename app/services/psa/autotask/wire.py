@@ -6,7 +6,7 @@ without Z. Accept both forms"), and the ``{"errors": [...]}`` body.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,7 +57,7 @@ def parse_day(value: Any, what: str) -> date:
     except ValueError:
         raise ValueError(f"{what} is not a date-time: {value[:40]!r}") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc)
+        parsed = parsed.astimezone(UTC)
     return parsed.date()
 
 

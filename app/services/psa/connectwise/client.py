@@ -258,7 +258,8 @@ class ConnectWiseClient:
         body = _decode(response, strict=False)
         body = body if isinstance(body, dict) else {}
         code, message = _said(body.get("code")), _said(body.get("message"))
-        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        listed = body.get("errors")
+        errors = listed if isinstance(listed, list) else []
         details = [f"{_said(e.get('field')) or _said(e.get('resource'))}: {_said(e.get('message'))}".strip(": ")
                    for e in errors[:20] if isinstance(e, dict)]
         said = plain("; ".join(x for x in (message, *details) if x)) or f"HTTP {response.status_code}"

@@ -29,6 +29,7 @@ followed (app/services/http.py).
 
 from __future__ import annotations
 
+import builtins
 import re
 import threading
 import time
@@ -273,7 +274,7 @@ class HaloClient:
             raise HaloMalformedResponse(f"(GET {path}/{record_id} did not answer one record)")
         return data
 
-    def post(self, path: str, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def post(self, path: str, objects: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Create (no ``id``) or update (``id``) records; return what Halo saved."""
         data = self.request("POST", path, body=list(objects), endpoint=path)
         saved = [data] if isinstance(data, dict) else data

@@ -23,7 +23,7 @@ class HaloBadCredentials(PsaAuthError):
 
 
 class HaloTenantError(PsaAuthError):
-    """HaloPSA needs the right tenant name: for a Halo-hosted instance it is the first part of its address (https://<tenant>.halopsa.com)."""  # noqa: E501
+    """HaloPSA needs the right tenant name: for a Halo-hosted instance it is the first part of its address (https://<tenant>.halopsa.com)."""
 
 
 class HaloTokenRejected(PsaAuthError):

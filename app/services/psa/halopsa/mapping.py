@@ -21,10 +21,9 @@ catches anything a check missed, without the field).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 

@@ -60,7 +60,7 @@ def dumps(value: Any) -> str:
     return "".join(_encode(value))
 
 
-def _encode(value: Any):  # noqa: ANN202 - a generator of JSON fragments
+def _encode(value: Any):  # a generator of JSON fragments
     if value is None or isinstance(value, (bool, str)):
         yield json.dumps(value)
     elif isinstance(value, int):
