@@ -200,6 +200,7 @@ def open_context(data_dir: Path | None = None, *, secrets: SecretStore | None = 
                  ca_file: str | None = None) -> Context:
     """Open seatsync's data: the database (migrated), the keyring, the settings."""
     directory = Path(data_dir) if data_dir else paths.data_dir()
+    paths.log_moves()  # the one-time move of an earlier version's data folder, now that logging has started
     paths.secure_data_dir(directory)  # 0700, and its files 0600 (an older seatsync's, or a restored backup)
     open_database(directory / paths.DATABASE_NAME)
     secrets = secrets or SecretStore()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
@@ -129,7 +129,3 @@ def progress_bar(total: int, stream: TextIO | None = None) -> Callable[[object],
         out.flush()
 
     return step
-
-
-def print_rows(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    print(table(headers, rows))

@@ -42,16 +42,21 @@ import email.utils
 import json
 import random
 import re
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.client import RemoteDisconnected
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from app.errors import ConfigurationError, SeatsyncError
 from app.services.redaction import guard_library_logs
@@ -331,49 +336,86 @@ def retry_after_seconds(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - datetime.fromtimestamp(now, UTC).timestamp())
 
 
-_VERIFY_FAILED = re.compile(r"certificate verify failed:\s*([^()\]'\"]+)", re.I)
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception behind it, nearest first: its cause and context, and what requests and urllib3
+    keep in ``args`` (requests' ``ConnectionError(MaxRetryError)``, urllib3's ``ProtocolError(message, OSError)``)
+    and in ``MaxRetryError.reason``."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        context = None if current.__suppress_context__ else current.__context__
+        behind = (current.__cause__, context, getattr(current, "reason", None), *current.args)
+        pending.extend(inner for inner in behind if isinstance(inner, BaseException))
 
 
-def certificate_problem(error: Exception) -> str | None:
+def _caused_by(error: BaseException, *kinds: type[BaseException]) -> bool:
+    return any(isinstance(cause, kinds) for cause in causes(error))
+
+
+#: OpenSSL's verification codes for a certificate issued for another host name or IP address.
+_OTHER_HOST = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+#: What ends OpenSSL's words for a verification failure in a message: a quote or a parenthesis.
+_WORDS_END = re.compile(r"[()\]'\"]")
+
+
+def certificate_problem(error: BaseException) -> str | None:
     """Why a TLS handshake refused the server's certificate, in a few words; None when it was not that."""
-    text = str(error)
-    if "hostname mismatch" in text.lower() or "doesn't match" in text or "not valid for" in text:
-        return "it was issued for another host name"
-    found = _VERIFY_FAILED.search(text)
-    if found:
-        return found.group(1).strip().rstrip(".") or "verification failed"
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
-        return "verification failed"
+    for cause in causes(error):
+        if isinstance(cause, ssl.SSLCertVerificationError):  # OpenSSL's verdict, with its code and words
+            code = getattr(cause, "verify_code", None)  # none when ssl.match_hostname, a host name check, raised it
+            if code is None or code in _OTHER_HOST:
+                return "it was issued for another host name"
+            words = _WORDS_END.split(getattr(cause, "verify_message", None) or "", maxsplit=1)[0]
+            return words.strip().rstrip(".") or "verification failed"
+        if isinstance(cause, CertificateError):  # urllib3's own host name check
+            return "it was issued for another host name"
+    for cause in causes(error):  # OpenSSL's reason for another TLS failure: an alert about a certificate, say
+        if isinstance(cause, ssl.SSLError) and "CERTIFICATE" in str(getattr(cause, "reason", None) or ""):
+            return "verification failed"
     return None
 
 
-def _is_connect_failure(error: requests.ConnectionError) -> bool:
-    text = repr(error)
-    return any(s in text for s in ("NewConnectionError", "ConnectionRefused", "Connection refused",
-                                   "Failed to establish", "NameResolutionError", "Failed to resolve"))
+def _is_connect_failure(error: BaseException) -> bool:
+    """Whether no connection was made (so nothing was sent): refused, unreachable, or a name that did not resolve."""
+    return _caused_by(error, NewConnectionError, ConnectionRefusedError, socket.gaierror)
+
+
+def _is_name_failure(error: BaseException) -> bool:
+    return _caused_by(error, NameResolutionError, socket.gaierror)
+
+
+def _was_reset(error: BaseException) -> bool:
+    """Whether the server reset the connection (an RST), rather than closing it (http.client's RemoteDisconnected,
+    an orderly close before any answer, is a ConnectionResetError too)."""
+    return any(isinstance(cause, ConnectionResetError) and not isinstance(cause, RemoteDisconnected)
+               for cause in causes(error))
 
 
 def describe_failure(error: requests.RequestException, timeout: Any = None) -> str:
     """What went wrong with a request, in words a person reads (no class names, no URL, no header)."""
-    text = repr(error)
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
     if isinstance(error, requests.ConnectTimeout):
         return f"no connection within {_seconds(connect)}"
     if isinstance(error, requests.ReadTimeout):
         return f"no answer within {_seconds(read)}"
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
-        how = "was reset" if "reset" in text.lower() else "broke"
+        how = "was reset" if _was_reset(error) else "broke"
         return f"the connection {how} while the answer was being read"
     if isinstance(error, requests.exceptions.ContentDecodingError):
         return "the answer's compressed body could not be decompressed"
     if isinstance(error, requests.exceptions.SSLError):
         return "the secure connection failed (check the address and its certificate)"
     if isinstance(error, requests.ConnectionError):
-        if "NameResolutionError" in text or "Failed to resolve" in text:
+        if _is_name_failure(error):
             return "the server's name could not be found (check the address)"
         if _is_connect_failure(error):
             return "the connection was refused (check the address, or whether the service is down)"
-        if "reset" in text.lower():
+        if _was_reset(error):
             return "the connection was reset before an answer came"
         return "the connection closed before an answer came"
     if isinstance(error, requests.TooManyRedirects):

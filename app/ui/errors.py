@@ -57,8 +57,6 @@ ADVICE = {
     "ConfigurationError": "Open Settings to finish setting seatsync up.",
 }
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-
 
 def explain(error: BaseException, *, doing: str = "") -> str:
     """A sentence or two for the window: what failed (while ``doing``), and what to do."""
