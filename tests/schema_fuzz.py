@@ -18,12 +18,19 @@ or back into itself becomes an empty object (nullable if the reference was).
 
 ``strategy(schema)`` draws from such a schema much faster than
 hypothesis-jsonschema's ``from_schema`` (which canonicalises a sub-schema at
-every property it draws: about 0.1 s a record for a ConnectWise agreement);
-it handles what ``schema_for`` produces (types, properties, required, enum,
-items, anyOf, bounds, maxLength, date-time) and hands anything else to
-``from_schema``. ``requiring(schema, "id", "product/id", positive=...)``
-narrows a schema to the records a live system sends (an id always there);
-``keeping(schema, *names)`` draws only the properties a decoder reads.
+every property it draws: about 0.1 s a record for a ConnectWise agreement),
+and faster than strategies composed of ``st.fixed_dictionaries``,
+``st.one_of`` and ``st.integers`` (several choices a field, each in a span
+of its own, where most of a fuzz test's time went): it is compiled once into
+a ``Drawn`` strategy that takes one Hypothesis choice per value (an optional
+field's: absent, or which option of its union), one per character class of
+a ``pattern`` and a handful per date-time. It handles what ``schema_for``
+and tests/microsoft/schemas.py produce (types, properties, required, enum,
+const, items, anyOf, bounds, maxLength, date-time, patterns) and hands
+anything else to ``from_schema``. ``requiring(schema, "id", "product/id",
+positive=...)`` narrows a schema to the records a live system sends (an id
+always there); ``keeping(schema, *names)`` draws only the properties a
+decoder reads.
 
 ``SCALE`` (environment variable SEATSYNC_FUZZ_SCALE, default 1) multiplies
 the examples of every ``fuzz_settings`` for a longer run.
@@ -31,7 +38,12 @@ the examples of every ``fuzz_settings`` for a longer run.
 ``spiced(strategy)`` changes some leaves of the payloads drawn to the edges
 of what JSON carries: text with bidi marks, control, astral and
 lone-surrogate characters, extreme numbers, nulls (and, with
-``retype=True``, values of another type). ``Case`` and ``count`` run one
+``retype=True``, values of another type). ``broken(strategy)`` draws bodies
+that are not the JSON asked for (cut short, an HTML page, other bytes...),
+``retry_after()`` a throttled answer's Retry-After. ``ServingSession``
+stands for a client's requests session, so the client's whole HTTP path
+(``HttpApi``, then its decoding) reads the answers; ``reaching`` fails a
+decoder whose request was never sent. ``Case`` and ``count`` run one
 decoder over one strategy and count what came out: data, typed errors
 (``SeatsyncError``) or anything else (a bug).
 
@@ -45,17 +57,28 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import re
+import re._constants as _sre
+import re._parser as _re_parser
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import utils as _cu
-from hypothesis_jsonschema import _from_schema
-from hypothesis_jsonschema import from_schema  # noqa: F401 - re-exported
+from hypothesis.internal.conjecture.providers import COLLECTION_DEFAULT_MAX_SIZE
+from hypothesis.internal.intervalsets import IntervalSet
+from hypothesis.strategies._internal.lazy import unwrap_strategies
+from hypothesis_jsonschema import _from_schema, from_schema  # from_schema is also re-exported
+from requests.structures import CaseInsensitiveDict
 
 SCALE = float(os.environ.get("SEATSYNC_FUZZ_SCALE") or 1)
 
@@ -111,7 +134,7 @@ def _convert(spec: dict, node, path: tuple, depth: int):
         ref = node["$ref"]
         if ref in path or depth <= 0:
             return _nullable({"type": "object", "maxProperties": 0}, nullable)
-        inner = _convert(spec, _target(spec, ref), path + (ref,), depth - 1)
+        inner = _convert(spec, _target(spec, ref), (*path, ref), depth - 1)
         return _nullable(inner, nullable)
     out: dict = {}
     for key, value in node.items():
@@ -179,49 +202,329 @@ if not hasattr(_cu.many, "more"):
 
 # -- drawing payloads -----------------------------------------------------------------
 
-_SIMPLE = {"type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "format",
+_SIMPLE = {"type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const", "format",
            "minimum", "maximum", "maxLength", "minLength", "maxProperties", "maxItems", "minItems"}
-_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+#: What ``st.text()`` draws its characters from (every code point but the surrogates).
+TEXT = unwrap_strategies(unwrap_strategies(st.text()).element_strategy).intervals
+#: Characters that break naive code, for ``strategy(..., edge_text=True)``: control characters, bidi marks
+#: and isolates, a BOM, astral characters, markup, quotes, a backslash.
+EDGE_ALPHABET = IntervalSet.from_string("\x00\x07\x1b\n\r\x85\u202e\u2066\u200f\ufeff\U0001f600\U00010348aé <>/b\"\\1.")
+#: Where each month of the (leap) year 0000 starts, as days from its first day.
+_YEAR_0 = tuple(sum((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[:m]) for m in range(13))
+#: 0000-01-01 is day 0, 0001-01-01 day 366 (``date.fromordinal(1)``), 9999-12-31 the last.
+_LAST_DAY = 365 + date(9999, 12, 31).toordinal()
+_Y2K = 365 + date(2000, 1, 1).toordinal()
+
+#: One drawing step: takes its values from Hypothesis's choice sequence (a ``ConjectureData``).
+Draw = Callable[[Any], Any]
 
 
-def strategy(schema: dict) -> st.SearchStrategy:
-    """Values valid under ``schema`` (a JSON Schema as ``schema_for`` makes them)."""
+class Drawn(st.SearchStrategy):
+    """The values ``draw(data)`` makes of Hypothesis's choices (``data.draw_integer``,
+    ``draw_boolean``, ``draw_string``...), one choice per leaf: a payload of a few hundred fields
+    costs a few hundred choices, where composing ``st.fixed_dictionaries``, ``st.one_of`` and
+    ``st.integers`` costs several per field, each in a span of its own (most of a fuzz test's
+    time). Choices shrink as Hypothesis's own do (an optional field towards absent, a list
+    towards its shortest, a number towards 0)."""
+
+    def __init__(self, draw: Draw, name: str = "payloads") -> None:
+        super().__init__()
+        self._draw = draw
+        self._name = name
+
+    def do_draw(self, data: Any) -> Any:
+        return self._draw(data)
+
+    def __repr__(self) -> str:
+        return f"Drawn({self._name})"
+
+
+def strategy(schema: dict, *, max_items: int = 3, edge_text: bool = False) -> st.SearchStrategy:
+    """Values valid under ``schema`` (a JSON Schema as ``schema_for`` makes them), at most
+    ``max_items`` items an array. ``edge_text``: half the plain strings are drawn from
+    EDGE_ALPHABET instead (at most 12 characters)."""
+    return Drawn(_compile(schema, _Options(max_items, edge_text)), json.dumps(schema)[:60])
+
+
+@dataclass(frozen=True)
+class _Options:
+    max_items: int
+    edge_text: bool
+
+
+def _via(values: st.SearchStrategy) -> Draw:
+    return lambda data: data.draw(values)
+
+
+def _one_of(options: list[Draw]) -> Draw:
+    if len(options) == 1:
+        return options[0]
+    last = len(options) - 1
+    return lambda data: options[data.draw_integer(0, last)](data)
+
+
+def _special(schema: Any) -> Draw | None:
+    """How to draw what ``_compile`` does not: a pattern, or anything beyond _SIMPLE (``from_schema``)."""
+    if isinstance(schema, dict) and schema.get("type") == "string" and set(schema) <= {"type", "pattern", "format"}:
+        matching = _pattern(schema["pattern"]) if isinstance(schema.get("pattern"), str) else None
+        if matching is not None:
+            return matching
     if not isinstance(schema, dict) or set(schema) - _SIMPLE:
-        return from_schema(schema)
+        return _via(from_schema(schema))
+    return None
+
+
+def _branches(schema: Any, options: _Options) -> list[Draw]:
+    """The ways to draw ``schema``: one per option of a union, else one."""
+    special = _special(schema)
+    if special is None and "anyOf" in schema:
+        return [_compile(option, options) for option in schema["anyOf"]]
+    return [special or _compile(schema, options)]
+
+
+def _compile(schema: Any, options: _Options) -> Draw:
+    special = _special(schema)
+    if special is not None:
+        return special
     if "anyOf" in schema:
-        return st.one_of([strategy(option) for option in schema["anyOf"]])
+        return _one_of([_compile(option, options) for option in schema["anyOf"]])
+    if "const" in schema:
+        constant = schema["const"]
+        return lambda data: copy.deepcopy(constant)
     if "enum" in schema:
-        return st.sampled_from(schema["enum"])
+        values, last = list(schema["enum"]), len(schema["enum"]) - 1
+        return lambda data: copy.deepcopy(values[data.draw_integer(0, last)])
     kind = schema.get("type")
     if isinstance(kind, list):
-        return st.one_of([strategy({**schema, "type": k}) for k in kind])
+        return _one_of([_compile({**schema, "type": k}, options) for k in kind])
     if kind == "null":
-        return st.none()
+        return lambda data: None
     if kind == "boolean":
-        return st.booleans()
+        return lambda data: data.draw_boolean()
     if kind == "integer":
-        return st.integers(schema.get("minimum"), schema.get("maximum"))
+        return _integer(schema.get("minimum"), schema.get("maximum"))
     if kind == "number":
-        return (st.floats(schema.get("minimum"), schema.get("maximum"), allow_nan=False, allow_infinity=False)
-                | st.integers(schema.get("minimum"), schema.get("maximum")))
+        low, high = schema.get("minimum"), schema.get("maximum")
+        floats = st.floats(low, high, allow_nan=False, allow_infinity=False)
+        return _one_of([_via(floats), _integer(low, high)])
     if kind == "string":
-        if schema.get("format") == "date-time":
-            return _from_schema.STRING_FORMATS["date-time"]
-        return st.text(min_size=schema.get("minLength", 0), max_size=schema.get("maxLength"))
+        return _string(schema, options)
     if kind == "array":
-        return st.lists(strategy(schema.get("items", {})), min_size=schema.get("minItems", 0),
-                        max_size=schema.get("maxItems", 3))
+        return _array(schema, options)
     if kind == "object" or "properties" in schema:
-        if schema.get("maxProperties") == 0:
-            return st.just({})
-        properties = schema.get("properties", {})
-        required = set(schema.get("required", ())) & set(properties)
-        return st.fixed_dictionaries({k: strategy(v) for k, v in properties.items() if k in required},
-                                     optional={k: strategy(v) for k, v in properties.items() if k not in required})
+        return _object(schema, options)
     if kind is None and not schema:
-        return st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=2)
-                            | st.dictionaries(st.text(max_size=8), inner, max_size=2), max_leaves=4)
-    return from_schema(schema)
+        return _any_json
+    return _via(from_schema(schema))
+
+
+def _any_json(data: Any, depth: int = 2) -> Any:
+    """Any JSON value (what an empty schema allows): null, a boolean, a number, text, or a list or
+    object of up to two such values, two levels deep at most."""
+    kind = data.draw_integer(0, 6 if depth else 4)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return data.draw_boolean()
+    if kind == 2:
+        return data.draw_integer()
+    if kind == 3:
+        return data.draw_float(-sys.float_info.max, sys.float_info.max, allow_nan=False)
+    if kind == 4:
+        return data.draw_string(TEXT, max_size=COLLECTION_DEFAULT_MAX_SIZE)
+    if kind == 5:
+        return [_any_json(data, depth - 1) for _ in range(data.draw_integer(0, 2))]
+    return {data.draw_string(TEXT, max_size=8): _any_json(data, depth - 1) for _ in range(data.draw_integer(0, 2))}
+
+
+def _integer(low: float | None, high: float | None) -> Draw:
+    low = None if low is None else math.ceil(low)
+    high = None if high is None else math.floor(high)
+    # As st.integers: a bounded range's ends (and the values beside them) come up more often.
+    weights = None
+    if low is not None and high is not None and high - low > 127:
+        weights = {low: 2 / 128, low + 1: 1 / 128, high - 1: 1 / 128, high: 2 / 128}
+    return lambda data: data.draw_integer(low, high, weights=weights)
+
+
+def _string(schema: dict, options: _Options) -> Draw:
+    if schema.get("format") == "date-time":
+        return _date_time
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength", COLLECTION_DEFAULT_MAX_SIZE)
+
+    def plain(data: Any) -> str:
+        return data.draw_string(TEXT, min_size=low, max_size=high)
+
+    if not options.edge_text:
+        return plain
+    edgy = max(low, min(high, 12))
+    return _one_of([plain, lambda data: data.draw_string(EDGE_ALPHABET, min_size=low, max_size=edgy)])
+
+
+def _date_time(data: Any) -> str:
+    """An RFC 3339 date-time (as JSON Schema's format): a day of this century or of any year from
+    0000 to 9999, any second of it, fractions of a second or not, any offset."""
+    day = data.draw_integer(*((_Y2K, _Y2K + 36524) if data.draw_boolean() else (0, _LAST_DAY)), shrink_towards=_Y2K)
+    if day < 366:  # the year 0000 (a leap year), which Python's dates do not have
+        month = next(m for m in range(12) if day < _YEAR_0[m + 1])
+        text = f"0000-{month + 1:02d}-{day - _YEAR_0[month] + 1:02d}"
+    else:
+        text = date.fromordinal(day - 365).isoformat()
+    hour, rest = divmod(data.draw_integer(0, 86399), 3600)
+    digits = data.draw_integer(0, 7)
+    fraction = f".{data.draw_integer(0, 10**digits - 1):0{digits}d}" if digits else ""
+    sign = data.draw_integer(0, 2)
+    offset = "Z" if sign == 0 else f"{'+-'[sign - 1]}{data.draw_integer(0, 23):02d}:{data.draw_integer(0, 59):02d}"
+    return f"{text}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}{fraction}{offset}"
+
+
+def _array(schema: dict, options: _Options) -> Draw:
+    item = _compile(schema.get("items", {}), options)
+    low = schema.get("minItems", 0)
+    high = max(low, min(schema.get("maxItems", options.max_items), options.max_items))
+    return lambda data: [item(data) for _ in range(data.draw_integer(low, high))]
+
+
+def _object(schema: dict, options: _Options) -> Draw:
+    if schema.get("maxProperties") == 0:
+        return lambda data: {}
+    properties = schema.get("properties") or {}
+    if not properties and schema.get("additionalProperties") is not False:
+        return _mapping(schema, options)
+    needed = set(schema.get("required", ()))
+    required = [(name, _compile(sub, options)) for name, sub in properties.items() if name in needed]
+    # An optional field is one choice: absent (0) or which option of its union it takes.
+    optional = [(name, _branches(sub, options)) for name, sub in properties.items() if name not in needed]
+
+    def draw(data: Any) -> dict:
+        out = {name: part(data) for name, part in required}
+        for name, branches in optional:
+            which = data.draw_integer(0, len(branches))
+            if which:
+                out[name] = branches[which - 1](data)
+        return out
+
+    return draw
+
+
+def _mapping(schema: dict, options: _Options) -> Draw:
+    """An object of no declared fields: a few entries of what ``additionalProperties`` allows."""
+    values = schema.get("additionalProperties")
+    value = _compile(values if isinstance(values, dict) else {}, options)
+    most = min(schema.get("maxProperties", 2), 2)
+
+    def draw(data: Any) -> dict:
+        return {data.draw_string(TEXT, max_size=8): value(data) for _ in range(data.draw_integer(0, most))}
+
+    return draw
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_WORD = IntervalSet([(48, 57), (65, 90), (95, 95), (97, 122)])
+_CATEGORIES = {_sre.CATEGORY_DIGIT: IntervalSet([(48, 57)]), _sre.CATEGORY_WORD: _WORD,
+               _sre.CATEGORY_SPACE: IntervalSet.from_string(" \t\n\r\f\v")}
+_ANY_BUT_NEWLINE = TEXT.difference(IntervalSet.from_string("\n"))
+
+
+def _pattern(pattern: str) -> Draw | None:
+    """Text ``re.search(pattern, text)`` finds (JSON Schema's reading of ``pattern``), drawn one
+    choice per character class or repeat, where ``st.from_regex`` takes one per character; None
+    for a pattern with what this does not draw (back-references, look-arounds, flags...)."""
+    try:
+        whole = _re_parser.parse(pattern)
+        if whole.state.flags & ~_sre.SRE_FLAG_UNICODE:
+            raise _Unsupported("flags")
+        parsed = list(whole)
+        starts = bool(parsed) and parsed[0] == (_sre.AT, _sre.AT_BEGINNING)
+        ends = bool(parsed) and parsed[-1] in ((_sre.AT, _sre.AT_END), (_sre.AT, _sre.AT_END_STRING))
+        body = _sequence(parsed[int(starts):len(parsed) - int(ends)])
+    except (re.error, _Unsupported):
+        return None
+    around = [lambda data: "" if starts else data.draw_string(TEXT, max_size=8), body,
+              lambda data: "" if ends else data.draw_string(TEXT, max_size=8)]
+    return lambda data: "".join(part(data) for part in around)
+
+
+def _sequence(items: list) -> Draw:
+    parts = [_regex_item(op, argument) for op, argument in items]
+    return lambda data: "".join(part(data) for part in parts)
+
+
+def _characters(op: Any, argument: Any) -> IntervalSet | None:
+    """The characters one regex item matches, if it matches one character."""
+    if op == _sre.LITERAL:
+        return IntervalSet([(argument, argument)])
+    if op == _sre.NOT_LITERAL:
+        return TEXT.difference(IntervalSet([(argument, argument)]))
+    if op == _sre.ANY:
+        return _ANY_BUT_NEWLINE
+    if op != _sre.IN:
+        return None
+    chars, negate = IntervalSet([]), False
+    for kind, value in argument:
+        if kind == _sre.NEGATE:
+            negate = True
+        elif kind == _sre.LITERAL:
+            chars = chars.union(IntervalSet([(value, value)]))
+        elif kind == _sre.RANGE:
+            chars = chars.union(IntervalSet([value]))
+        elif kind == _sre.CATEGORY and value in _CATEGORIES:
+            chars = chars.union(_CATEGORIES[value])
+        else:
+            raise _Unsupported(kind)
+    chars = TEXT.difference(chars) if negate else chars
+    if not len(chars):
+        raise _Unsupported("an empty class")
+    return chars
+
+
+def _regex_item(op: Any, argument: Any) -> Draw:
+    chars = _characters(op, argument)
+    if chars is not None and len(chars) == 1:
+        only = chr(chars[0])
+        return lambda data: only
+    if chars is not None:
+        return lambda data: data.draw_string(chars, min_size=1, max_size=1)
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        low, high, inner = argument
+        high = None if high is _sre.MAXREPEAT else high
+        single = _characters(*inner[0]) if len(inner) == 1 else None
+        if single is not None and low == high and 1 < len(single) <= 64:
+            return _digits([chr(c) for c in single], low)
+        if single is not None:
+            most = COLLECTION_DEFAULT_MAX_SIZE if high is None else high
+            return lambda data: data.draw_string(single, min_size=low, max_size=most)
+        part, most = _sequence(list(inner)), low + 3 if high is None else min(high, low + 3)
+        return lambda data: "".join(part(data) for _ in range(data.draw_integer(low, most)))
+    if op == _sre.SUBPATTERN and not argument[1] and not argument[2]:
+        return _sequence(list(argument[3]))
+    if op == _sre.BRANCH:
+        return _one_of([_sequence(list(branch)) for branch in argument[1]])
+    raise _Unsupported(op)
+
+
+def _digits(alphabet: list[str], length: int) -> Draw:
+    """``length`` characters of a small ``alphabet`` (``[0-9]{4}``, ``[0-9a-f]{8}``) as one number
+    written in that base: one choice where a string takes one per character."""
+    base = len(alphabet)
+
+    def draw(data: Any) -> str:
+        number, out = data.draw_integer(0, base**length - 1), []
+        for _ in range(length):
+            number, digit = divmod(number, base)
+            out.append(alphabet[digit])
+        return "".join(reversed(out))
+
+    return draw
+
+
+def lists(values: st.SearchStrategy, max_size: int = 2) -> st.SearchStrategy[list]:
+    """Lists of up to ``max_size`` of ``values`` (one choice for the length: cheaper than st.lists)."""
+    return Drawn(lambda data: [data.draw(values) for _ in range(data.draw_integer(0, max_size))], f"lists({values!r})")
 
 
 def payloads(spec: dict, component: str, **options: Any) -> st.SearchStrategy:
@@ -274,39 +577,164 @@ EDGE_NUMBERS = (0, -1, 2**31 - 1, -(2**31), 2**63, -(2**63) - 1, 10**30, 10**400
 OTHER_TYPES = (None, True, [], {}, "", "1", [1], {"id": 1})
 
 
-def _edge(draw: Callable[..., Any], value: Any, retype: bool) -> Any:
+def _edge(data: Any, value: Any, retype: bool) -> Any:
     if isinstance(value, dict):
-        return {k: _edge(draw, v, retype) for k, v in value.items()}
+        return {k: _edge(data, v, retype) for k, v in value.items()}
     if isinstance(value, list):
-        return [_edge(draw, v, retype) for v in value]
-    if not draw(st.integers(0, 3)) == 0:
+        return [_edge(data, v, retype) for v in value]
+    if data.draw_integer(0, 3) != 0:
         return value
-    if retype and draw(st.booleans()):
-        return draw(st.sampled_from(OTHER_TYPES))
+    if retype and data.draw_boolean():
+        return copy.deepcopy(_pick(data, OTHER_TYPES))
     if isinstance(value, str):
-        mark = draw(st.sampled_from(EDGE_TEXT))
-        return draw(st.sampled_from((mark + value, value + mark, mark * 3, value[:1] + mark + value[1:])))
+        mark = _pick(data, EDGE_TEXT)
+        return _pick(data, (mark + value, value + mark, mark * 3, value[:1] + mark + value[1:]))
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return draw(st.sampled_from(EDGE_NUMBERS + (None,)))
+        return _pick(data, (*EDGE_NUMBERS, None))
     return value
+
+
+def _pick(data: Any, values: tuple) -> Any:
+    return values[data.draw_integer(0, len(values) - 1)]
 
 
 def spiced(values: st.SearchStrategy, *, retype: bool = False) -> st.SearchStrategy:
     """``values`` with about a quarter of their leaves moved to the edges (see EDGE_TEXT and
     EDGE_NUMBERS, or null); ``retype`` also swaps some leaves for a value of another type."""
-
-    @st.composite
-    def build(draw: Callable[..., Any]) -> Any:
-        return _edge(draw, draw(values), retype)
-
-    return build()
+    return Drawn(lambda data: _edge(data, data.draw(values), retype), f"spiced({values!r})")
 
 
 def json_bytes(payload: Any) -> bytes:
     """``payload`` as a vendor's server would send it (ASCII-escaped, so lone surrogates travel)."""
     return json.dumps(payload).encode("ascii")
+
+
+# -- answers that are not the JSON asked for, and how they are served -------------------
+
+#: Bodies a proxy, a login page or a broken server sends instead of the JSON asked for.
+BROKEN_BODIES = (b"", b" ", b"\n", b"<!DOCTYPE html><html><head><title>Sign in</title></head></html>",
+                 b"<html><body><h1>502 Bad Gateway</h1></body></html>", b"\xef\xbb\xbf{}", b"\xff\xfe[\x00]\x00",
+                 b"[" * 100_000, b'{"count": NaN}', b"[Infinity]", b"-Infinity", b"1e999", b"null", b'"text"',
+                 b'{"id": }', b"{}{}", b"[1,]", b"\x00\x01", b"\x80abc", b'{"id": 1', b"'single'")
+
+
+def broken(payloads: st.SearchStrategy) -> st.SearchStrategy[bytes]:
+    """Bodies that are not the JSON asked for: a payload of ``payloads`` cut short, other bytes,
+    or one of BROKEN_BODIES (an HTML page, an empty body, a BOM, NaN, JSON nested too deep...)."""
+
+    def draw(data: Any) -> bytes:
+        kind = data.draw_integer(0, 2)
+        if kind == 0:
+            body = json_bytes(data.draw(payloads))
+            return body[:data.draw_integer(0, max(0, len(body) - 1))]
+        if kind == 1:
+            return data.draw_bytes(0, 64)
+        return _pick(data, BROKEN_BODIES)
+
+    return Drawn(draw, "broken bodies")
+
+
+#: What a Retry-After header may hold as http.client hands it over (latin-1): tabs, visible
+#: ASCII and the upper half of latin-1.
+HEADER_TEXT = IntervalSet([(9, 9), (32, 126), (128, 255)])
+
+
+def _http_date(data: Any) -> str:
+    day = _pick(data, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+    month = _pick(data, ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
+    return (f"{day}, {data.draw_integer(0, 99):02d} {month} {data.draw_integer(0, 99999):04d} "
+            f"{data.draw_integer(0, 99):02d}:{data.draw_integer(0, 99):02d}:{data.draw_integer(0, 99):02d} "
+            f"{_pick(data, ('GMT', 'UTC', '+0000', '-2359', '+9999', ''))}")
+
+
+def _retry_after(data: Any) -> str:
+    kind = data.draw_integer(0, 2)
+    if kind == 0:
+        return str(data.draw_integer(0, 10**30))
+    if kind == 1:
+        return _http_date(data)
+    return data.draw_string(HEADER_TEXT, max_size=30)
+
+
+def retry_after() -> st.SearchStrategy[str]:
+    """A Retry-After header's value: seconds (up to absurdly many), an HTTP date (any numbers in
+    its fields), or other header text."""
+    return Drawn(_retry_after, "Retry-After")
+
+
+def canned(method: str, url: str, status: int, body: bytes, headers: dict[str, str] | None = None
+           ) -> requests.Response:
+    """A ``requests.Response`` as a requests session returns it, without a socket."""
+    answer = requests.Response()
+    answer.status_code = status
+    answer._content = body
+    answer.headers = CaseInsensitiveDict({"Content-Type": "application/json", **(headers or {})})
+    answer.url = url
+    request = requests.PreparedRequest()
+    request.method, request.url = method.upper(), url
+    answer.request = request
+    answer.encoding = "utf-8"
+    return answer
+
+
+class ServingSession:
+    """Stands for the requests session inside a client's ``HttpApi``, so that the client's
+    whole HTTP path runs (HttpApi's retries, throttling, redirects and 5xx handling, then the
+    client's decoding) with no network: each request is answered by the first of ``routes``
+    (method, a regex on the URL's path, and the status, body and headers) that matches it,
+    else by ``default``. ``sent`` lists the requests as (method, url)."""
+
+    def __init__(self, default: tuple[int, bytes] = (200, b"[]"), content_type: str = "application/json") -> None:
+        self.headers: dict[str, str] = {}
+        self.verify: Any = True
+        self.trust_env = False
+        self.content_type = content_type
+        self.default: tuple[int, bytes] | tuple[int, bytes, dict[str, str]] = default
+        self.routes: list[tuple[str, str, tuple]] = []
+        self.sent: list[tuple[str, str]] = []
+
+    def serve(self, method: str, path: str, status: int, body: bytes, headers: dict[str, str] | None = None
+              ) -> ServingSession:
+        """Answer ``method`` requests whose path matches ``path`` (a regex) so, instead of what
+        that route answered before; a newer route comes before older ones."""
+        method = method.upper()
+        self.routes = [route for route in self.routes if route[:2] != (method, path)]
+        self.routes.insert(0, (method, path, (status, body, headers or {})))
+        return self
+
+    def request(self, method: str, url: str, *, params: Any = None, **_: Any) -> requests.Response:
+        method = method.upper()
+        if params:
+            url = f"{url}?{urlencode(params, doseq=True)}"
+        self.sent.append((method, url))
+        path = urlsplit(url).path
+        status, body, *extra = next((answer for m, pattern, answer in self.routes
+                                     if m == method and re.search(pattern, path)), self.default)
+        return canned(method, url, status, body, {"Content-Type": self.content_type, **(extra[0] if extra else {})})
+
+    def asked(self, method: str, path: str) -> bool:
+        """Whether a ``method`` request whose path matches ``path`` was sent since ``sent`` was emptied."""
+        return any(m == method.upper() and re.search(path, urlsplit(url).path) for m, url in self.sent)
+
+    def close(self) -> None:
+        pass
+
+
+def reaching(session: ServingSession, method: str, path: str, read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``read`` (a decoder) that also fails when it never sent the ``method`` request to ``path``:
+    a payload served for a request the client does not send tests nothing."""
+
+    def decode(payload: Any) -> Any:
+        session.sent.clear()
+        try:
+            return read(payload)
+        finally:
+            if not session.asked(method, path):
+                raise AssertionError(f"the client never sent {method} {path}: the answer was not read")
+
+    return decode
 
 
 # -- counting outcomes --------------------------------------------------------------
@@ -378,12 +806,14 @@ def count(case: Case, examples: int) -> Case:
 
 def report(cases: list[Case], examples: int) -> int:
     """Print one line per case (payloads, data, typed errors, other exceptions); 1 if any other."""
-    print(f"{'entity':44} {'payloads':>9} {'data':>7} {'typed':>7} {'other':>6}")
+    width = max(len(case.name) for case in cases)
+    print(f"{'entity':{width}} {'payloads':>9} {'data':>7} {'typed':>7} {'other':>6}")
     others = 0
     for case in cases:
         count(case, examples)
         done = case.outcomes
-        print(f"{case.name:44} {sum(done.values()):9} {done['data']:7} {done['typed']:7} {done['other']:6}")
+        print(f"{case.name:{width}} {sum(done.values()):9} {done['data']:7} {done['typed']:7} {done['other']:6}",
+              flush=True)
         for failure in case.failures:
             print(f"    {failure}")
         others += done["other"]

@@ -23,7 +23,7 @@ def counts(name: str, runs: int) -> tuple[Counter[str], list[str]]:
     @settings(max_examples=runs, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(fuzzing.answers(name))
-    def run(answer: tuple[int, bytes]) -> None:
+    def run(answer: tuple) -> None:
         found["generated"] += 1
         try:
             found[fuzzing.outcome(name, answer)] += 1
@@ -37,11 +37,12 @@ def counts(name: str, runs: int) -> tuple[Counter[str], list[str]]:
 
 def main(argv: list[str]) -> int:
     runs = int(argv[0]) if argv else 1000
-    print(f"{'answer shape':22} {'generated':>9} {'data':>7} {'typed':>7} {'other':>7}")
+    width = max(len(name) for name in fuzzing.SHAPES)
+    print(f"{'answer shape':{width}} {'generated':>9} {'data':>7} {'typed':>7} {'other':>7}")
     problems: list[str] = []
-    for name in fuzzing.CASES:
+    for name in fuzzing.SHAPES:
         found, others = counts(name, runs)
-        print(f"{name:22} {found['generated']:9d} {found['data']:7d} {found['typed']:7d} {found['other']:7d}",
+        print(f"{name:{width}} {found['generated']:9d} {found['data']:7d} {found['typed']:7d} {found['other']:7d}",
               flush=True)
         problems.extend(others[:5])
     for line in problems:

@@ -1,7 +1,7 @@
 """Every answer Microsoft's documented shapes allow, and worse, through seatsync's decoding.
 
 Each ``Shape`` pairs a strategy for one kind of answer (a JSON Schema of
-schemas.py, fed to hypothesis-jsonschema) with the client code that reads it,
+schemas.py, drawn by ``tests.schema_fuzz.strategy``) with the client code that reads it,
 from the answer's bytes to the billing core's types: the real ``HttpApi``,
 ``GraphClient``, ``PartnerCenterClient`` and msal (through ``TokenProvider``)
 over a session that hands back canned answers instead of a socket. A run
@@ -13,11 +13,15 @@ Three variants of every schema are drawn from: the documented shape
 (schemas.py as is), a hostile one (every value may also be null, of another
 type, a huge, negative or fractional number, or text with control
 characters, bidirectional marks, astral characters or lone surrogates) and
-a sparse one (every field optional).
+a sparse one (every field optional). Besides the answers of schemas.py, the
+shapes read 429s with their Retry-After and the claims of the access token
+whose roles seatsync checks. Graph's ``users/$count`` and ``users/{id}``,
+which the sandbox serves, are not among them: GraphClient reads neither.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import unicodedata
@@ -33,13 +37,15 @@ from app.errors import SeatsyncError
 from app.services.catalogue import SkuCatalogue
 from app.services.http import HttpApi, RetryPolicy
 from app.services.microsoft.config import GRAPH_SCOPE, MicrosoftSettings
+from app.services.microsoft.errors import MicrosoftError
 from app.services.microsoft.fields import Reader
 from app.services.microsoft.graph import USER_FIELDS, GraphClient
 from app.services.microsoft.mapping import customer_from_partner_center, licenses_from_graph, user_from_graph
 from app.services.microsoft.partner_center import PartnerCenterClient
+from app.services.microsoft.permissions import GRAPH_CALLS, GRAPH_PERMISSIONS, check_graph_token
 from app.services.microsoft.tokens import TokenProvider
+from tests import schema_fuzz
 from tests.microsoft import schemas
-from tests.schema_fuzz import from_schema
 
 TENANT = "0a1b2c3d-0000-4000-8000-000000000001"
 PARTNER = "0a1b2c3d-0000-4000-8000-000000000002"
@@ -52,7 +58,7 @@ TOKEN = "eyJ0eXAiOiJKV1QifQ.eyJyb2xlcyI6WyJPcmdhbml6YXRpb24uUmVhZC5BbGwiLCJVc2Vy
 #: Text that has broken decoders before: empty, control characters, bidirectional marks, a lone surrogate,
 #: astral characters, markup, format strings, impossible dates, padding, a path, a huge string.
 NASTY_TEXT = ["", " ", "\x00", "\x1b[31mred", "a\nb", "\r\n", "\t", "\u202egnp.exe", "\u200f\u2066x\u2069",
-              "\ud800", "\udfff", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🀄👩‍👩‍👧", "\ufeff", "\u0085", "\u2028", "<b>x</b>&amp;", "%s%n{0}",
+              "\ud800", "\udfff", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🀄👩‍👩‍👧", "\ufeff",  # noqa: RUF001 - look-alike letters, on purpose "\u0085", "\u2028", "<b>x</b>&amp;", "%s%n{0}",
               "2026-02-30T00:00:00Z", "0000-00-00", "9999-12-31T23:59:59Z", "2026-01-01T00:00:00+99:99",
               " P1M ", "p1y", "ANNUAL", "../../x", "https://elsewhere.example/x", "x" * 5000, "NaN", "-1", "1e999"]
 #: Numbers where Microsoft documents Int32: past its range, negative, fractional, huge.
@@ -98,30 +104,15 @@ def sparse(schema: Any) -> Any:
 def strategy(schema: dict[str, Any], items: int = 3) -> st.SearchStrategy[Any]:
     """Payloads of ``schema``, with at most ``items`` items in an array (more find nothing fewer would not).
 
-    Objects, arrays and unions are composed here, every other value is drawn by hypothesis-jsonschema's
-    ``from_schema`` (built once; left to it, an object schema is rebuilt on every draw, and a subscribedSkus
-    page takes the better part of a second)."""
+    Drawn by ``tests.schema_fuzz.strategy`` (one Hypothesis choice per value, a pattern such as a
+    GUID's one per character class; built once)."""
     key = json.dumps([schema, items], sort_keys=True)
     if key not in _BUILT:
-        _BUILT[key] = _build(schema, items)
+        _BUILT[key] = schema_fuzz.strategy(schema, max_items=items)
     return _BUILT[key]
 
 
 _BUILT: dict[str, st.SearchStrategy[Any]] = {}
-
-
-def _build(schema: dict[str, Any], items: int) -> st.SearchStrategy[Any]:
-    if "anyOf" in schema:
-        return st.one_of([strategy(s, items) for s in schema["anyOf"]])
-    if "properties" in schema:
-        props = {k: strategy(v, items) for k, v in schema["properties"].items()}
-        required = set(schema.get("required", ()))
-        return st.fixed_dictionaries({k: v for k, v in props.items() if k in required},
-                                     optional={k: v for k, v in props.items() if k not in required})
-    if schema.get("type") == "array" and "items" in schema:
-        return st.lists(strategy(schema["items"], items), min_size=schema.get("minItems", 0),
-                        max_size=min(schema.get("maxItems", items), items))
-    return from_schema(schema)
 
 
 def variants(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -132,11 +123,13 @@ def variants(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 # -- a session that answers from a script --------------------------------------------------------------------
 
 
-def answer(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
+def answer(status: int, body: bytes, content_type: str = "application/json",
+           headers: dict[str, str] | None = None) -> requests.Response:
     response = requests.Response()
     response.status_code = status
-    response._content = body  # noqa: SLF001 - a canned answer, as requests would have read it
+    response._content = body  # a canned answer, as requests would have read it
     response.headers["Content-Type"] = content_type
+    response.headers.update(headers or {})
     response.encoding = None
     return response
 
@@ -172,8 +165,11 @@ def encode(payload: Any) -> bytes:
 class StaticTokens:
     """A token provider that always has a token (the Graph and Partner Center shapes test their own reads)."""
 
+    def __init__(self, token: str = TOKEN) -> None:
+        self.issued = token
+
     def token(self, tenant: str, scope: str) -> str:
-        return TOKEN
+        return self.issued
 
     def invalidate(self, tenant: str, scope: str) -> None:
         pass
@@ -291,6 +287,54 @@ def read_discovery(reading: Reading, body: bytes) -> Any:
     return _entra(reading, body, 200, token_answer())
 
 
+def read_graph_throttled(reading: Reading, retry_after: str, body: bytes) -> Any:
+    reading.graph_session.play(answer(429, body, headers={"Retry-After": retry_after}))
+    return reading.graph.subscribed_skus(TENANT)
+
+
+def read_pc_throttled(reading: Reading, retry_after: str, body: bytes) -> Any:
+    reading.pc_session.play(answer(429, body, headers={"Retry-After": retry_after}))
+    return reading.partner_center.subscriptions(TENANT)
+
+
+#: Every Graph permission a token's roles are compared with (permissions.GRAPH_CALLS).
+ROLES = sorted({name for _, enough in GRAPH_CALLS.values() for name in enough})
+#: The claims of an app-only access token for Graph, as Entra ID writes them (the roles are what seatsync reads).
+ACCESS_TOKEN_CLAIMS = schemas.obj(
+    {"aud": schemas.STR, "iss": schemas.STR, "tid": schemas.GUID, "appid": schemas.GUID,
+     "roles": {"type": "array", "items": {"anyOf": [{"enum": ROLES}, schemas.STR]}}},
+    {"exp": schemas.INT32, "iat": schemas.INT32, "idtyp": {"const": "app"}, "oid": schemas.GUID})
+_JWT_HEADER = base64.urlsafe_b64encode(b'{"typ":"JWT","alg":"RS256"}').rstrip(b"=").decode()
+
+
+def granted(claims: dict[str, Any]) -> dict[str, Any]:
+    """``claims`` whose roles hold every Graph permission seatsync needs (and whatever else they held)."""
+    return {**claims, "roles": [*GRAPH_PERMISSIONS, *claims.get("roles", [])]}
+
+
+def access_token(claims: bytes) -> str:
+    """A JWT-shaped access token whose payload is ``claims`` (base64url, unpadded)."""
+    return f"{_JWT_HEADER}.{base64.urlsafe_b64encode(claims).rstrip(b'=').decode()}.c2ln"
+
+
+def read_token_roles(reading: Reading, claims: bytes) -> Any:
+    """What the connection test does with a customer tenant's Graph token (admin.py): the token
+    from Entra ID, then its roles; and what Graph's 403 with that token reads of them (graph.py
+    names the permission the roles lack)."""
+    issued = read_token(reading, encode({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                         "access_token": access_token(claims)}))
+    graph = GraphClient(_api("Microsoft Graph", GRAPH_URL, reading.graph_session),
+                        StaticTokens(issued))  # type: ignore[arg-type]
+    reading.graph_session.play(answer(403, encode({"error": {"code": "Authorization_RequestDenied",
+                                                             "message": "Insufficient privileges."}})))
+    try:
+        graph.subscribed_skus(TENANT)
+    except MicrosoftError as refused:
+        if not plain(str(refused)):
+            raise
+    check_graph_token(issued, TENANT)
+
+
 def collection(item: dict[str, Any]) -> dict[str, Any]:
     """A Graph page whose @odata.nextLink, when there is one, stays on Graph (the script's next page is empty)."""
     return schemas.collection(item, "^https://graph.microsoft.com/v1.0/[$]metadata#", f"^{re.escape(GRAPH_URL)}/")
@@ -329,28 +373,34 @@ class Shape:
     name: str
     strategy: st.SearchStrategy[tuple[Any, ...]]
     read: Callable[..., Any]
-    #: Examples a test run draws (times SEATSYNC_FUZZ_SCALE): fewer for the pages, which cost the most to draw.
-    examples: int = 200
+    #: Examples a test run draws (times SEATSYNC_FUZZ_SCALE).
+    examples: int = 300
 
 
-PAGE = 120
+def _throttled(schema: dict[str, Any]) -> st.SearchStrategy[tuple[str, bytes]]:
+    return st.tuples(schema_fuzz.retry_after(), variants(schema).map(encode))
 
 
 SHAPES: dict[str, Shape] = {s.name: s for s in [
-    Shape("graph subscribedSkus", _json(collection(schemas.SUBSCRIBED_SKU)), read_skus, PAGE),
-    Shape("graph subscribedSkus, broken bodies", _broken(collection(schemas.SUBSCRIBED_SKU)), read_skus, PAGE),
-    Shape("graph directory/subscriptions", _json(collection(schemas.COMPANY_SUBSCRIPTION)), read_directory, PAGE),
-    Shape("graph users", _json(collection(schemas.user(list(USER_FIELDS)))), read_users, PAGE),
+    Shape("graph subscribedSkus", _json(collection(schemas.SUBSCRIBED_SKU)), read_skus),
+    Shape("graph subscribedSkus, broken bodies", _broken(collection(schemas.SUBSCRIBED_SKU)), read_skus),
+    Shape("graph directory/subscriptions", _json(collection(schemas.COMPANY_SUBSCRIPTION)), read_directory),
+    Shape("graph users", _json(collection(schemas.user(list(USER_FIELDS)))), read_users),
     Shape("graph error", _error(schemas.GRAPH_ERROR), read_graph_error),
-    Shape("partner center customers", _json(schemas.CUSTOMERS), read_customers, PAGE),
+    Shape("graph throttled (429, Retry-After)", _throttled(schemas.GRAPH_ERROR), read_graph_throttled),
+    Shape("partner center customers", _json(schemas.CUSTOMERS), read_customers),
     Shape("partner center customers, broken bodies", _broken(schemas.CUSTOMERS), read_customers),
     Shape("partner center customer", _json(schemas.CUSTOMER), read_customer),
-    Shape("partner center subscriptions", _json(schemas.SUBSCRIPTIONS), read_subscriptions, PAGE),
+    Shape("partner center subscriptions", _json(schemas.SUBSCRIPTIONS), read_subscriptions),
     Shape("partner center error", _error(schemas.PC_ERROR), read_pc_error),
+    Shape("partner center throttled (429, Retry-After)", _throttled(schemas.PC_THROTTLED), read_pc_throttled),
     Shape("entra token", _json(schemas.TOKEN), read_token),
     Shape("entra token, broken bodies", _broken(schemas.TOKEN), read_token),
     Shape("entra token error", _error(schemas.ENTRA_ERROR), read_token_error),
     Shape("entra openid-configuration", _discovered(schemas.OPENID_CONFIGURATION), read_discovery),
+    Shape("entra access token claims (roles)", st.one_of(
+        variants(ACCESS_TOKEN_CLAIMS), strategy(ACCESS_TOKEN_CLAIMS).map(granted)).map(encode).map(lambda c: (c,))
+        | st.binary(max_size=48).map(lambda c: (c,)), read_token_roles),
 ]}
 
 

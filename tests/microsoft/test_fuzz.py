@@ -1,4 +1,5 @@
-"""Every answer the documented shapes allow, and hostile ones, decode to data or a typed error (fuzz.py)."""
+"""Every answer the documented shapes allow, and hostile ones, decode to data or a typed error (fuzz.py):
+300 examples a shape, times SEATSYNC_FUZZ_SCALE."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def test_every_answer_decodes_to_data_or_a_typed_error(name: str, catalogue: Sku
         outcome(reading, shape, args)
 
     read()
+
+
+def test_every_shape_runs_300_examples() -> None:
+    assert {shape.examples for shape in SHAPES.values()} == {300}
+    assert {"graph throttled (429, Retry-After)", "entra access token claims (roles)"} <= set(SHAPES)
 
 
 def test_an_untyped_exception_or_a_message_that_is_not_plain_fails(catalogue: SkuCatalogue) -> None:
