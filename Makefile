@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check ledger fuzz bundle setup clean
+.PHONY: demo test check ledger fuzz bench bundle setup clean
 
 # A virtual environment left without pip (python3-venv missing when it was made) is made again.
 $(STAMP): pyproject.toml constraints.txt
@@ -40,6 +40,12 @@ ledger: $(STAMP)
 fuzz: $(STAMP)
 	SEATSYNC_FUZZ_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
 		tests/connectwise/test_fuzz.py tests/autotask/test_fuzz.py tests/halopsa/test_fuzz.py tests/microsoft/test_fuzz.py
+
+# The planner at 10,000 tenants x 20 licenses and the sync of 250 tenants against ConnectWise's sandbox at
+# 100 ms a request (about five minutes on two cores), in one table; BENCH_ARGS adds options
+# (make bench BENCH_ARGS="--sync-tenants 1000 --out bench-results"). A benchmark asserts nothing.
+bench: $(STAMP)
+	$(PY) benchmarks/bench_table.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -15,10 +15,14 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from app.services.http import HttpApi
 
+#: The day the benchmarks plan and sync on: the middle of a monthly period, so a first sync writes a prorate
+#: line for the rest of the period where the agreement prorates (on the 1st it would write none).
+BENCH_DAY = date(2026, 3, 17)
 #: Autotask answers zone lookups outside its per-endpoint thread limit (vendor KB "API thread limiting").
 UNGATED_ENDPOINTS = frozenset({"zoneinformation"})
 

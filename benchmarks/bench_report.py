@@ -117,7 +117,7 @@ def autotask_table(run: Any) -> str:
 
 def report(runs: Sequence[Any]) -> str:
     first = runs[0]
-    head = (f"seatsync sync benchmark: {PSA_NAMES.get(first.psa, first.psa)}, "
+    head = (f"seatsync sync benchmark: {PSA_NAMES.get(first.psa, first.psa)}, synced on {first.today}, "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
     setup = ["Every tenant: ten licenses mapped to ten PSA products on an agreement of its own. The per-line",
              "approval cap is lifted so every line is written. See benchmarks/README.md for each figure."]

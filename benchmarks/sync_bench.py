@@ -5,9 +5,11 @@
 Starts the Microsoft sandbox and a PSA sandbox on loopback over TLS
 (``SandboxWorld``), gives every tenant ten licenses mapped to ten PSA
 products and an agreement of its own, injects ``--latency`` seconds into
-every request, and times three syncs through ``SyncService``: the first
-(every line created), one with no change in Microsoft (nothing may be
-written) and one after 5 % of tenants changed seats and users. The same
+every request, and times three syncs through ``SyncService`` on a pinned
+mid-period day (``--today``): the first (every line created, with a prorate
+line for the rest of the period where the agreement prorates), one with no
+change in Microsoft (nothing may be written) and one after 5 % of tenants
+changed seats and users. The same
 three syncs then run on ``--baseline-tenants`` tenants with one worker and
 one request in flight per API: the sequential baseline. What each figure
 means: benchmarks/README.md.
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +34,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_measure import (  # noqa: E402
+    BENCH_DAY,
     Phase,
     api_bounds,
     http_apis,
@@ -61,13 +65,13 @@ UNLIMITED = 10**9
 # -- the world ------------------------------------------------------------------------
 
 
-def start_world(directory: Path, *, psa: str, tenants: int, seed: int):
-    """The sandboxes, seeded so that every tenant holds the ten parts and bills to a PSA customer with an
-    agreement. Returns (world, {tenant id: the PSA company seeded for it})."""
+def start_world(directory: Path, *, psa: str, tenants: int, seed: int, today: date = BENCH_DAY):
+    """The sandboxes on ``today``, seeded so that every tenant holds the ten parts and bills to a PSA customer
+    with an agreement. Returns (world, {tenant id: the PSA company seeded for it})."""
     from app.sandbox.world import AGREEMENT_START, SandboxWorld
     from app.sandbox.world_psas import CATALOG
 
-    world = SandboxWorld.start(directory, tenants=tenants, seed=seed, psa=psa)
+    world = SandboxWorld.start(directory, tenants=tenants, seed=seed, psa=psa, today=lambda: today)
     side = world.psa_side
     have = {identifier for identifier, *_ in CATALOG}
     for identifier, description, price, cost in PRODUCTS.values():
@@ -165,6 +169,7 @@ class Run:
     workers: int
     concurrency: str
     latency: float
+    today: str = BENCH_DAY.isoformat()
     mappings: int = 0
     churned: int = 0
     phases: list[Phase] = field(default_factory=list)
@@ -172,14 +177,15 @@ class Run:
 
 
 def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, sequential: bool, seed: int,
-        directory: Path, trace: bool) -> Run:
+        directory: Path, trace: bool, today: date = BENCH_DAY) -> Run:
     from app.bootstrap import open_context
     from app.services.secrets import MemoryKeyring, SecretStore
     from app.services.sync.service import SyncService
 
     result = Run(label=label, psa=psa, tenants=tenants, workers=1 if sequential else workers,
-                 concurrency="1 per API" if sequential else "each client's own cap", latency=latency)
-    world, own = start_world(directory, psa=psa, tenants=tenants, seed=seed)
+                 concurrency="1 per API" if sequential else "each client's own cap", latency=latency,
+                 today=today.isoformat())
+    world, own = start_world(directory, psa=psa, tenants=tenants, seed=seed, today=today)
     context = None
     try:
         context = open_context(directory / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
@@ -188,7 +194,10 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
         servers = {"microsoft": world.microsoft_server, psa: world.psa_server}
         for server in servers.values():
             server.chaos.latency = latency
-        service = SyncService(context, workers=result.workers)
+        adapter = context.psa(connection_id)
+        if hasattr(adapter, "today"):  # the PSA adapter's day is the benchmark's too
+            adapter.today = lambda: today
+        service = SyncService(context, workers=result.workers, today=lambda: today)
         rng = random.Random(seed + 1)
         for name in ("first", "no change", "5 % churn"):
             if name == "5 % churn":
@@ -252,6 +261,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline-tenants", type=int, default=50,
                         help="tenants of the sequential baseline (default 50; 0 skips it)")
     parser.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
+    parser.add_argument("--today", type=date.fromisoformat, default=BENCH_DAY, metavar="YYYY-MM-DD",
+                        help=f"the day every sync runs on (default {BENCH_DAY}: mid-period, so the first sync "
+                             "also writes prorate lines)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python allocations (peak); slows the run down")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
@@ -266,11 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     with tempfile.TemporaryDirectory(prefix="seatsync-bench-") as tmp:
         runs.append(run("parallel", psa=args.psa, tenants=args.tenants, latency=args.latency, workers=workers,
-                        sequential=False, seed=args.seed, directory=Path(tmp) / "parallel", trace=args.tracemalloc))
+                        sequential=False, seed=args.seed, directory=Path(tmp) / "parallel", trace=args.tracemalloc,
+                        today=args.today))
         if args.baseline_tenants > 0:
             runs.append(run("sequential", psa=args.psa, tenants=args.baseline_tenants, latency=args.latency,
                             workers=1, sequential=True, seed=args.seed, directory=Path(tmp) / "sequential",
-                            trace=args.tracemalloc))
+                            trace=args.tracemalloc, today=args.today))
     print(report(runs))
     if args.json:
         figures = [{**asdict(r), "phases": [p.as_dict() for p in r.phases]} for r in runs]

@@ -34,6 +34,12 @@ def installation_of(marker: str) -> str:
     return marker.removeprefix(MARKER_PREFIX).split(":")[0].partition(".")[2]
 
 
+def split_marker(marker: str) -> tuple[str, str]:
+    """(``row_key(marker)``, ``installation_of(marker)``) of a seatsync marker, read once."""
+    digest, _, installation = marker.removeprefix(MARKER_PREFIX).split(":", 1)[0].partition(".")
+    return f"{MARKER_PREFIX}{digest}", installation
+
+
 def is_main_marker(marker: str) -> bool:
     return marker.startswith(MARKER_PREFIX) and marker.count(":") == 1
 
@@ -50,5 +56,5 @@ def dated_marker(main: str, kind: LineKind, day: date, before: int, after: int) 
 
 def operation_key(*parts: object) -> str:
     """A versioned, deterministic key: the same change always gets the same key."""
-    raw = "|".join(str(p) for p in (KEY_VERSION, *parts))
+    raw = "|".join(map(str, (KEY_VERSION, *parts)))
     return f"{KEY_VERSION}-{hashlib.sha256(raw.encode()).hexdigest()[:32]}"

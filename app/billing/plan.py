@@ -25,21 +25,30 @@ its first sync); [S, E] is the agreement's billing period containing D.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from app.billing.description import line_description
 from app.billing.ledger import covered, opening_quantity, target
-from app.billing.markers import dated_marker, installation_of, is_main_marker, main_marker, operation_key, row_key
+from app.billing.markers import (
+    dated_marker,
+    installation_of,
+    is_main_marker,
+    main_marker,
+    operation_key,
+    split_marker,
+)
 from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.quantities import RowCounts, billed_quantity, row_counts
-from app.billing.retired import retire, retired_lines, successor_start
+from app.billing.retired import retire, successor_start, unmapped_lines
 from app.billing.types import (
+    MARKER_PREFIX,
     Agreement,
     AgreementStatus,
     BillingOption,
@@ -48,7 +57,9 @@ from app.billing.types import (
     LineKind,
     Mapping,
     QuantityBasis,
+    RowKey,
     TenantInventory,
+    row_digest,
 )
 
 _ONE_DAY = timedelta(days=1)
@@ -66,10 +77,6 @@ class PlanOptions:
     #: telling installations apart (previews and reports).
     installation: str = ""
 
-    def owns(self, line: Line) -> bool:
-        """Whether ``line`` is seatsync's and this installation's (or was written before installations)."""
-        return line.owned and (not self.installation or installation_of(line.marker) in ("", self.installation))
-
 
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
          agreements: Iterable[Agreement], current_lines: Iterable[Line], today: date,
@@ -79,33 +86,42 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     ``generations`` counts, by a row's main marker, the writes seatsync's
     journal holds for the row; it is part of every operation key, so a change
     made again after it was undone is a new operation, never skipped.
+
+    Each input is read once and indexed (lines by row and by agreement and
+    product, exclusions and mapped licenses by SKU), so planning costs time
+    in proportion to what it is given: the engine gives it one tenant's
+    mappings, the agreements they and the tenant's lines name, and the
+    lines of those agreements.
     """
     generations = generations or {}
     tenant = inventory.tenant_id
-    exclusions = tuple(exclusions)
+    excluded_skus = frozenset(e.sku_id.lower() for e in exclusions if e.tenant_id in (None, tenant))
 
     def excluded(sku_id: str) -> bool:
-        return any(e.covers(tenant, sku_id) for e in exclusions)
+        return sku_id.lower() in excluded_skus
 
-    mappings = tuple(mappings)
-    rows = sorted((m for m in mappings if m.tenant_id == tenant and not excluded(m.sku_id)),
-                  key=lambda m: m.row.digest)
+    # The tenant's rows by main marker (the digest computed once each), in the order of their digest.
+    keyed = sorted(((_row_marker(m), m) for m in mappings if m.tenant_id == tenant), key=lambda r: r[0])
+    mapped = {key for key, _ in keyed}  # an excluded license's row still names its line: it is not retired
+    keyed = [r for r in keyed if not excluded(r[1].sku_id)]
     by_id = {a.id: a for a in agreements}
     lines = tuple(current_lines)
-    retired = retired_lines(tenant, mappings, lines, today)
+    index = _LineIndex(lines, today, options.installation)
+    periods = _Periods()
+    retired = unmapped_lines(tenant, mapped, lines, today)
     operations = [retire(line, by_id[line.agreement_id], today) for line in retired
                   if line.end is None and line.agreement_id in by_id]
-    findings = _license_findings(inventory, rows, excluded)
+    findings = _license_findings(inventory, [m for _, m in keyed], excluded)
     duplicates_seen: set[str] = set()
-    for mapping in rows:
+    for key, mapping in keyed:
         agreement = by_id.get(mapping.agreement_id)
         problem = _mapping_problem(mapping, agreement)
         if problem is not None:
             findings.append(problem)
             continue
         assert agreement is not None
-        others = [ln for ln in lines if ln.owned and not options.owns(ln) and ln.agreement_id == agreement.id
-                  and ln.product_id == mapping.profile.product.id and not ln.ended_before(today)]
+        place = (agreement.id, mapping.profile.product.id)
+        others = index.others.get(place)
         if others:  # two installations billing one agreement would bill these seats twice: hold the row
             findings.extend(Finding(
                 kind=FindingKind.OTHER_INSTALLATION, tenant_id=tenant, sku_id=mapping.sku_id,
@@ -114,14 +130,13 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
                         f"({installation_of(ln.marker)}); this row is not synced while two installations bill "
                         "one agreement: stop syncing the tenant in one of them") for ln in others)
             continue
-        start = successor_start(mapping, retired, by_id, agreement, today)
-        row = _RowPlanner(mapping, agreement, inventory, lines, today, options, successor_start=start,
-                          generation=generations.get(main_marker(mapping.row), 0))
+        start = successor_start(mapping, retired, by_id, agreement, today) if retired else None
+        row = _RowPlanner(mapping, agreement, inventory, index.own.get(key, ()), today, options,
+                          successor_start=start, generation=generations.get(key, 0), key=key, periods=periods)
         operations.extend(row.operations())
         findings.extend(row.findings)
-        for line in lines:
-            if (not line.owned and line.agreement_id == agreement.id and line.id not in duplicates_seen
-                    and line.product_id == mapping.profile.product.id and not line.ended_before(today)):
+        for line in index.foreign.get(place, ()):
+            if line.id not in duplicates_seen:
                 duplicates_seen.add(line.id)
                 findings.append(Finding(
                     kind=FindingKind.POSSIBLE_DUPLICATE, tenant_id=tenant, sku_id=mapping.sku_id,
@@ -131,27 +146,78 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     return Plan(operations=tuple(operations), findings=tuple(findings))
 
 
+def _row_marker(mapping: Mapping) -> str:
+    """``main_marker(mapping.row)``, without making the RowKey."""
+    filter_key = mapping.user_filter.key if mapping.user_filter else ""
+    return MARKER_PREFIX + row_digest(mapping.tenant_id, mapping.sku_id, mapping.subscription_id, filter_key)
+
+
+class _Periods:
+    """The billing periods one plan looks up, each computed once (rows of a tenant share their agreement)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[object, ...], Period] = {}
+
+    def __call__(self, agreement: Agreement, day: date) -> Period:
+        key = (agreement.cycle, agreement.anchor, agreement.start, day)  # all agreement_period reads
+        period = self._known.get(key)
+        if period is None:
+            period = self._known[key] = agreement_period(agreement, day)
+        return period
+
+
+class _LineIndex:
+    """The lines given to one plan, read once, each list in the order the lines were given.
+
+    ``own``: by ``row_key``, the lines of this installation (main and
+    dated). By (agreement, product), among the lines not ended before today:
+    ``others``, seatsync's lines of another installation; ``foreign``, lines
+    seatsync does not own.
+    """
+
+    def __init__(self, lines: Sequence[Line], today: date, installation: str) -> None:
+        self.own: dict[str, list[Line]] = {}
+        self.others: dict[tuple[str, str], list[Line]] = {}
+        self.foreign: dict[tuple[str, str], list[Line]] = {}
+        for line in lines:
+            owned = line.owned
+            mine = False
+            if owned:
+                key, written_by = split_marker(line.marker)
+                mine = not installation or written_by in ("", installation)  # PlanOptions.owns
+                if mine:
+                    self.own.setdefault(key, []).append(line)
+            if not line.ended_before(today):
+                if not owned:
+                    self.foreign.setdefault((line.agreement_id, line.product_id), []).append(line)
+                elif not mine:
+                    self.others.setdefault((line.agreement_id, line.product_id), []).append(line)
+
+
 def _license_findings(inventory: TenantInventory, rows: Sequence[Mapping], excluded) -> list[Finding]:
     tenant = inventory.tenant_id
-    mapped = {(m.sku_id.lower(), m.subscription_id) for m in rows}
+    mapped: dict[str, set[str]] = {}  # SKU (lower case) -> the subscriptions its rows name ("": the whole license)
+    for m in rows:
+        mapped.setdefault(m.sku_id.lower(), set()).add(m.subscription_id)
     findings: list[Finding] = []
     for lic in inventory.licenses:
         sku = lic.sku_id.lower()
         if excluded(lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
             continue
         label = lic.name or lic.part_number or lic.sku_id
-        split = {sub for s, sub in mapped if s == sku and sub}
-        if not any(s == sku for s, _ in mapped):
+        subscriptions = mapped.get(sku)
+        if subscriptions is None:
             findings.append(Finding(kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
                                     message=f"{label} ({lic.assigned} assigned of {lic.purchased}) "
                                             "has no billing profile"))
-        elif split and (sku, "") not in mapped:
+        elif "" not in subscriptions:  # split into subscriptions: each active one needs a row
             for sub in lic.subscriptions:
-                if sub.status == "active" and sub.id not in split:
+                if sub.status == "active" and sub.id not in subscriptions:
                     findings.append(Finding(
                         kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
                         message=f"subscription {sub.offer_name or sub.id} of {label} has no billing profile"))
-        committed = sum(s.quantity for s in lic.subscriptions if s.is_annual_commitment and s.status == "active")
+        committed = sum(s.quantity for s in lic.subscriptions
+                        if s.is_annual_commitment and s.status == "active") if lic.subscriptions else 0
         if committed > lic.assigned:
             findings.append(Finding(kind=FindingKind.COMMITMENT_ABOVE_USAGE, tenant_id=tenant, sku_id=lic.sku_id,
                                     message=f"{label}: {committed} seats committed annually, "
@@ -187,8 +253,11 @@ class _RowPlanner:
     """Plans one mapped row: its main line, the dated lines of its ledger, and its description."""
 
     def __init__(self, mapping: Mapping, agreement: Agreement, inventory: TenantInventory,
-                 lines: tuple[Line, ...], today: date, options: PlanOptions,
-                 successor_start: date | None = None, generation: int = 0) -> None:
+                 own: Sequence[Line], today: date, options: PlanOptions,
+                 successor_start: date | None = None, generation: int = 0, key: str = "",
+                 periods: Callable[[Agreement, date], Period] = agreement_period) -> None:
+        """``own``: this installation's lines carrying the row's marker; ``key``: the row's ``main_marker``
+        when already known; ``periods``: ``agreement_period`` or a memo of it."""
         self.m = mapping
         self.successor_start = successor_start
         self.generation = generation
@@ -196,10 +265,10 @@ class _RowPlanner:
         self.today = today
         self.options = options
         self.findings: list[Finding] = []
-        self.row = mapping.row
-        self.marker = main_marker(self.row, options.installation)
-        key = main_marker(self.row)
-        own = [ln for ln in lines if ln.owned and row_key(ln.marker) == key and options.owns(ln)]
+        self._row: RowKey | None = None
+        self.period_of = partial(periods, agreement)
+        key = key or main_marker(mapping.row)
+        self.marker = f"{key}.{options.installation}" if options.installation else key
         self.mains = [ln for ln in own if ln.kind is LineKind.MAIN and is_main_marker(ln.marker)]
         self.dated = [ln for ln in own if ln.kind is not LineKind.MAIN]
         self.taken = {ln.marker for ln in own}
@@ -212,6 +281,13 @@ class _RowPlanner:
         self.unit_price = profile.price.unit_price(profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
         self.description = self._description(self.counts)
+
+    @property
+    def row(self) -> RowKey:
+        """The mapping's row, made when an operation needs it."""
+        if self._row is None:
+            self._row = self.m.row
+        return self._row
 
     def _description(self, counts: RowCounts) -> str:
         head = self.m.description_override or self.m.profile.product.description
@@ -234,7 +310,7 @@ class _RowPlanner:
                           f"{', '.join(ln.id for ln in open_lines)}; cancel all but one")
             return []
         line = open_lines[0] if open_lines else None
-        period = agreement_period(self.agreement, self.today)
+        period = self.period_of(self.today)
         begin = self._begin()
         main = self._main(line, current, period, begin)
         # Dated lines first: if the main line's change is lost, the next
@@ -266,7 +342,7 @@ class _RowPlanner:
         closing = [ln.end for ln in current if ln.end is not None]
         if closing:  # a cancelled line still bills: the new one starts the day after it stops
             return self._create(period, max(closing) + _ONE_DAY)
-        first = agreement_period(self.agreement, begin)
+        first = self.period_of(begin)
         start = begin if begin == first.start else first.next_start
         return self._create(period, max(start, period.start))
 
@@ -327,11 +403,11 @@ class _RowPlanner:
         day = begin if begin > self.today else max(begin, period.start)
         periods = []
         if begin < period.start:
-            past = agreement_period(self.agreement, begin)
+            past = self.period_of(begin)
             while past.start < period.start:
                 periods.append((past, max(begin, past.start)))
-                past = agreement_period(self.agreement, past.next_start)
-        periods.append((agreement_period(self.agreement, day), day))
+                past = self.period_of(past.next_start)
+        periods.append((self.period_of(day), day))
         ops: list[Operation] = []
         for p, first in periods:
             if first == p.start and p.end >= self.today:

@@ -1,8 +1,9 @@
 """Proration: seats × unit price × days(D..E) / days(S..E), exact, rounded once.
 
-The fraction is computed exactly (``fractions.Fraction``) and rounded a single
-time, half away from zero, to the currency's minor unit, so a credit is the
-exact negative of the matching charge.
+The fraction is computed exactly (in integers: a Decimal is exactly a ratio of
+two integers) and rounded a single time, half away from zero, to the
+currency's minor unit, so a credit is the exact negative of the matching
+charge.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from app.billing.periods import Period, days_between
 
 def round_fraction(value: Fraction, currency: str = "USD") -> Decimal:
     """Round an exact fraction half away from zero to the currency's minor unit."""
-    scale = 10 ** minor_unit(currency)
-    scaled = abs(value) * scale
-    units = int(scaled)
-    if scaled - units >= Fraction(1, 2):
+    return _round_ratio(value.numerator, value.denominator, currency)
+
+
+def _round_ratio(numerator: int, denominator: int, currency: str) -> Decimal:
+    """``numerator / denominator`` (denominator > 0) rounded half away from zero to the minor unit."""
+    digits = minor_unit(currency)
+    units, rest = divmod(abs(numerator) * 10 ** digits, denominator)
+    if 2 * rest >= denominator:
         units += 1
-    if value < 0:
+    if numerator < 0:
         units = -units
-    return Decimal(units).scaleb(-minor_unit(currency))
+    return Decimal(units).scaleb(-digits)
 
 
 def prorated_amount(seats: int, unit_price: Decimal, first_day: date, period: Period,
@@ -36,10 +41,14 @@ def prorated_amount(seats: int, unit_price: Decimal, first_day: date, period: Pe
     if first_day not in period:
         raise ValueError(f"{first_day} is outside the period {period.start}..{period.end}")
     held = days_between(first_day, period.end)
-    exact = Fraction(seats) * Fraction(price) * Fraction(held, period.days)
-    return round_fraction(exact, currency)
+    numerator, denominator = price.as_integer_ratio()  # exact: seats × price × held / days, in integers
+    return _round_ratio(seats * numerator * held, denominator * period.days, currency)
 
 
 def line_amount(quantity: int, unit_price: Decimal, currency: str = "USD") -> Decimal:
     """A whole period of a line: quantity × unit price, rounded once."""
-    return round_fraction(Fraction(quantity) * Fraction(to_money(unit_price)), currency)
+    price = to_money(unit_price)
+    if not isinstance(quantity, int):  # a quantity that is not a whole number, exactly as given
+        return round_fraction(Fraction(quantity) * Fraction(price), currency)
+    numerator, denominator = price.as_integer_ratio()
+    return _round_ratio(quantity * numerator, denominator, currency)

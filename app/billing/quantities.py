@@ -29,6 +29,8 @@ class RowCounts:
 
 def billed_quantity(base: int, included: int = 0, minimum: int = 0) -> int:
     """max(max(base - included, 0), minimum)."""
+    if type(base) is type(included) is type(minimum) is int and base >= 0 and included >= 0 and minimum >= 0:
+        return max(base - included, 0, minimum)
     for name, value in (("base", base), ("included", included), ("minimum", minimum)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a whole number of seats >= 0, not {value!r}")

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
+from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.billing.markers import main_marker, operation_key, row_key
+from app.billing.markers import operation_key, row_key
 from app.billing.operations import Basis, Operation, OpKind
 from app.billing.periods import agreement_period
 from app.billing.types import Agreement, Line, LineKind, Mapping
@@ -29,9 +30,9 @@ from app.billing.types import Agreement, Line, LineKind, Mapping
 _ONE_DAY = timedelta(days=1)
 
 
-def retired_lines(tenant_id: str, mappings: Iterable[Mapping], lines: Iterable[Line], today: date) -> list[Line]:
-    """Main lines written for a row of this tenant that no mapping names, still billing today or later."""
-    mapped = {main_marker(m.row) for m in mappings if m.tenant_id == tenant_id}
+def unmapped_lines(tenant_id: str, mapped: AbstractSet[str], lines: Iterable[Line], today: date) -> list[Line]:
+    """Main lines written for a row of this tenant that no mapping names (``mapped``: the ``main_marker`` of
+    every row its mappings name), still billing today or later."""
     return [ln for ln in lines
             if ln.kind is LineKind.MAIN and ln.written_row is not None and ln.written_row.tenant_id == tenant_id
             and row_key(ln.marker) not in mapped and not ln.ended_before(today)]

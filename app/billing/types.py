@@ -122,10 +122,14 @@ class TenantInventory:
     users: tuple[User, ...] | None = None
 
     def license(self, sku_id: str) -> License | None:
-        for lic in self.licenses:
-            if lic.sku_id == sku_id:
-                return lic
-        return None
+        """The first license of this SKU id, or None (an index built on the first call)."""
+        index = self.__dict__.get("_by_sku")
+        if index is None:  # not a field: equality, hashing, repr and replace() ignore it
+            index = {}
+            for lic in self.licenses:
+                index.setdefault(lic.sku_id, lic)
+            object.__setattr__(self, "_by_sku", index)
+        return index.get(sku_id)
 
 
 # --- PSA side -------------------------------------------------------------
@@ -278,8 +282,13 @@ class RowKey:
     @property
     def digest(self) -> str:
         """Twelve hex digits naming the row in PSA markers (stable forever)."""
-        raw = "|".join(("row-v1", self.tenant_id, self.sku_id.lower(), self.subscription_id, self.filter_key))
-        return hashlib.sha256(raw.encode()).hexdigest()[:12]
+        return row_digest(self.tenant_id, self.sku_id, self.subscription_id, self.filter_key)
+
+
+def row_digest(tenant_id: str, sku_id: str, subscription_id: str = "", filter_key: str = "") -> str:
+    """``RowKey(...).digest`` from the row's parts, without making the RowKey."""
+    raw = "|".join(("row-v1", tenant_id, sku_id.lower(), subscription_id, filter_key))
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, kw_only=True)

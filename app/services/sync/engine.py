@@ -19,7 +19,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping as AnyMapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -28,7 +29,7 @@ from enum import StrEnum
 from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
 from app.billing.quantities import needs_users
-from app.billing.types import Agreement, Line, Mapping, Product, TenantInventory
+from app.billing.types import Agreement, Exclusion, Line, Mapping, Product, TenantInventory
 from app.billing.written import WriteLog, read_problems, write_log
 from app.errors import SeatsyncError
 from app.models.database import DatabaseFailed
@@ -137,6 +138,28 @@ def with_current_products(mappings: Iterable[Mapping], products: dict[str, Produ
     return tuple(out)
 
 
+def tenant_agreements(mappings: Iterable[Mapping], lines: Iterable[Line],
+                      known: AnyMapping[str, Agreement]) -> list[Agreement]:
+    """The agreements planning one tenant needs: those its mappings name and those its lines were read from.
+
+    Every agreement ``plan()`` looks up is one of these, so the plan is the
+    one every agreement of the PSA would give, at a cost that follows the
+    tenant's own rows rather than the PSA's size. An agreement the PSA no
+    longer lists is left out: the planner reports it missing.
+    """
+    ids = {m.agreement_id for m in mappings}
+    ids.update(line.agreement_id for line in lines)
+    return [known[i] for i in sorted(ids) if i in known]
+
+
+def plan_tenant(inventory: TenantInventory, mappings: Sequence[Mapping], exclusions: Iterable[Exclusion],
+                lines: Sequence[Line], known: AnyMapping[str, Agreement], today: date, options: PlanOptions,
+                generations: AnyMapping[str, int] | None = None) -> Plan:
+    """One tenant's plan as the engine makes it: ``plan()`` given only the tenant's own agreements."""
+    return plan(inventory, mappings, exclusions, tenant_agreements(mappings, lines, known), lines, today, options,
+                generations=generations)
+
+
 class SyncEngine:
     def __init__(self, *, psa: PsaPort, fetch_inventory: InventoryFetcher, store: SyncStore,
                  actor: str = "seatsync", catalog: PsaCatalog | None = None,
@@ -194,8 +217,8 @@ class SyncEngine:
         return lines, log
 
     def _plan(self, setup: TenantSetup, read: _Read) -> Plan:
-        return plan(read.inventory, read.mappings, setup.exclusions, self.catalog.agreements().values(), read.lines,
-                    self.today(), self.options, generations=read.log.generations)
+        return plan_tenant(read.inventory, read.mappings, setup.exclusions, read.lines, self.catalog.agreements(),
+                           self.today(), self.options, generations=read.log.generations)
 
     def dry_run(self, tenant_id: str) -> TenantResult:
         """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""
