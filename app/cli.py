@@ -72,9 +72,10 @@ def plain_parser_help(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
+        from app.bootstrap import open_context
         from app.ui.app import run_window  # Qt is imported only here
 
-        return run_window()
+        return run_window(open_services=open_context)
     from app.models import DatabaseTooNew
 
     try:

@@ -116,10 +116,10 @@ class Api:
 
 def http_apis(context: Any, connection_id: int) -> dict[str, Api]:
     """The HttpApi of every API a sync talks to: Entra ID, Graph, Partner Center and the PSA's."""
-    microsoft = context.microsoft()
+    microsoft = context.microsoft.clients()
     apis = [Api("Entra ID (tokens)", microsoft.token_api), Api("Graph", microsoft.graph_api),
             Api("Partner Center", microsoft.partner_center_api)]
-    for holder, http in _find_http(context.psa(connection_id)):
+    for holder, http in _find_http(context.psas.psa(connection_id)):
         gate = getattr(holder, "gate", None)
         apis.append(Api(http.name, http, getattr(gate, "threads", None)))
     for api in apis:

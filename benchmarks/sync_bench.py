@@ -104,36 +104,36 @@ def configure(world, context, own: dict[str, str]) -> tuple[int, int]:
     """The world's configuration, then every tenant linked to a company with an agreement and its
     ten parts mapped; ``own``: tenant id -> the PSA customer seeded for it. Returns (connection id, mappings)."""
     from app.billing.types import Mapping
-    from app.services.bulk_add import BulkAddService, Choice
+    from app.services.customers.bulk_add import Choice
 
     connection_id = world.configure(context, share=1.0)
     # Every line is written: a first sync of a big tenant would otherwise wait for a person
     # (lines of more than 50 seats are held by default), and so would its changes.
     context.settings.set_max_seats_change_per_line(None)
-    company_of = {tenant_id: context.companies.by_psa_id(connection_id, psa_id).id
+    company_of = {tenant_id: context.uow.companies.by_psa_id(connection_id, psa_id).id
                   for tenant_id, psa_id in own.items()}
-    bulk = BulkAddService(context)
+    bulk = context.customers
     bulk.add([Choice(customer=c, company_ids=(company_of[c.tenant_id],))
               for c in bulk.pending() if c.tenant_id in company_of])
     for tenant_id, company_id in company_of.items():
-        for link in context.tenants.links_of_tenant(tenant_id):
-            if not context.catalog.agreements(connection_id, link.company_psa_id):
+        for link in context.uow.tenants.links_of_tenant(tenant_id):
+            if not context.uow.catalog.agreements(connection_id, link.company_psa_id):
                 # Linked to the inactive record a person confirmed: bill to its active twin instead.
-                context.tenants.unlink(tenant_id, link.company_id)
-                context.tenants.link(tenant_id, company_id)
-    profiles = {p.product.identifier: p for p in context.profiles.all(connection_id)}
-    for tenant in context.tenants.all():
-        agreements = [a for link in context.tenants.links_of_tenant(tenant.tenant_id)
-                      for a in context.catalog.agreements(connection_id, link.company_psa_id)]
+                context.uow.tenants.unlink(tenant_id, link.company_id)
+                context.uow.tenants.link(tenant_id, company_id)
+    profiles = {p.product.identifier: p for p in context.uow.profiles.all(connection_id)}
+    for tenant in context.uow.tenants.all():
+        agreements = [a for link in context.uow.tenants.links_of_tenant(tenant.tenant_id)
+                      for a in context.uow.catalog.agreements(connection_id, link.company_psa_id)]
         if not agreements:
             continue
-        mapped = {m.sku_id for m in context.mappings.for_tenant(tenant.tenant_id)}
+        mapped = {m.sku_id for m in context.uow.mappings.for_tenant(tenant.tenant_id)}
         for part, (identifier, *_) in PRODUCTS.items():
             sku_id = world.scenario.sku_id(part)
             if sku_id not in mapped:
-                context.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=sku_id,
+                context.uow.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=sku_id,
                                               profile=profiles[identifier], agreement_id=agreements[0].id))
-    return connection_id, len(context.mappings.all())
+    return connection_id, len(context.uow.mappings.all())
 
 
 def churn(world, share: float, rng: random.Random) -> int:
@@ -180,7 +180,6 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
         directory: Path, trace: bool, today: date = BENCH_DAY) -> Run:
     from app.bootstrap import open_context
     from app.services.secrets import MemoryKeyring, SecretStore
-    from app.services.sync.service import SyncService
 
     result = Run(label=label, psa=psa, tenants=tenants, workers=1 if sequential else workers,
                  concurrency="1 per API" if sequential else "each client's own cap", latency=latency,
@@ -194,10 +193,10 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
         servers = {"microsoft": world.microsoft_server, psa: world.psa_server}
         for server in servers.values():
             server.chaos.latency = latency
-        adapter = context.psa(connection_id)
+        adapter = context.psas.psa(connection_id)
         if hasattr(adapter, "today"):  # the PSA adapter's day is the benchmark's too
             adapter.today = lambda: today
-        service = SyncService(context, workers=result.workers, today=lambda: today)
+        service = context.sync_service(workers=result.workers, today=lambda: today)
         rng = random.Random(seed + 1)
         for name in ("first", "no change", "5 % churn"):
             if name == "5 % churn":

@@ -6,14 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.bootstrap import Context, microsoft_secret_key, open_context, psa_secret_key
+from app.bootstrap import open_context
 from app.errors import ConfigurationError
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, generate
 from app.sandbox.server import Fault, SandboxServer, TlsFiles, make_tls
-from app.services.admin import AdminService, AppNotFound, MicrosoftDraft, PsaDraft
+from app.services.connections.admin import AppNotFound, MicrosoftDraft, PsaDraft
+from app.services.container import Services
 from app.services.microsoft import PartnerCenterDenied, SecretInvalid
 from app.services.psa.port import PsaAuthError
+from app.services.secrets import microsoft_secret_key, psa_secret_key
 
 COMPANIES = (("Contoso Ltd", ("contoso.com",)), ("Fabrikam Inc", ("fabrikam.com",)))
 
@@ -24,7 +26,7 @@ def tls(tmp_path_factory) -> TlsFiles:
 
 
 @pytest.fixture
-def ctx(data_dir, tls) -> Iterator[Context]:
+def ctx(data_dir, tls) -> Iterator[Services]:
     context = open_context(data_dir, ca_file=tls.ca)
     yield context
     context.close()
@@ -46,10 +48,10 @@ def draft(server: SandboxServer, private_key: str = "sandbox-private", **changes
 
 
 def test_wrong_keys_store_nothing_and_right_keys_store_settings_and_secret_apart(ctx, cw):
-    admin = AdminService(ctx)
+    admin = ctx.admin
     with pytest.raises(PsaAuthError, match="refused the API keys for company 'seatsync'"):
         admin.test_and_save_psa(draft(cw, "wrong"))
-    assert ctx.psa_connections.all() == []
+    assert ctx.uow.psa_connections.all() == []
     record = admin.test_and_save_psa(draft(cw))
     assert dict(record.settings) == {"site": cw.url, "company_id": "seatsync", "public_key": "sandbox-public",
                                      "client_id": "seatsync-tests", "domains_field": ""}
@@ -61,7 +63,7 @@ def test_wrong_keys_store_nothing_and_right_keys_store_settings_and_secret_apart
 
 
 def test_editing_keeps_the_stored_secret_unless_replaced(ctx, cw):
-    admin = AdminService(ctx)
+    admin = ctx.admin
     record = admin.test_and_save_psa(draft(cw))
     kept = admin.test_and_save_psa(draft(cw, private_key="", connection_id=record.id))
     assert kept.id == record.id
@@ -72,7 +74,7 @@ def test_editing_keeps_the_stored_secret_unless_replaced(ctx, cw):
 
 
 def test_missing_fields_are_named(ctx, cw):
-    admin = AdminService(ctx)
+    admin = ctx.admin
     with pytest.raises(ConfigurationError, match="needs: Private key"):
         admin.test_psa(draft(cw, private_key=""))
     incomplete = PsaDraft(kind="connectwise", name="Main", settings={"site": cw.url}, secrets={"private_key": "x"})
@@ -89,10 +91,10 @@ def test_a_draft_never_shows_its_secret():
 
 
 def test_removing_a_connection_removes_its_secrets(ctx, cw):
-    admin = AdminService(ctx)
+    admin = ctx.admin
     record = admin.test_and_save_psa(draft(cw))
     admin.delete_psa(record.id)
-    assert ctx.psa_connections.all() == []
+    assert ctx.uow.psa_connections.all() == []
     assert not ctx.secrets.has(psa_secret_key(record.id, "private_key"))
 
 
@@ -118,11 +120,11 @@ def ms_draft(scenario, server: SandboxServer, **changes) -> MicrosoftDraft:  # t
 
 
 def test_microsoft_names_a_wrong_or_expired_secret_and_a_wrong_client_id(ctx, scenario, ms):
-    admin = AdminService(ctx)
+    admin = ctx.admin
     with pytest.raises(SecretInvalid, match="client secret is wrong") as wrong:
         admin.test_and_save_microsoft(ms_draft(scenario, ms, client_secret="not-it"))
     assert wrong.value.code == "AADSTS7000215"
-    assert ctx.microsoft_connections.all() == []
+    assert ctx.uow.microsoft_connections.all() == []
     with pytest.raises(AppNotFound, match="no app with this client ID") as missing:
         admin.test_microsoft(ms_draft(scenario, ms, client_id="00000000-0000-4000-8000-000000000000"))
     assert "00000000-0000-4000-8000-000000000000" in str(missing.value)
@@ -138,7 +140,7 @@ def test_microsoft_saved_names_tenants_without_consent_or_gdap(ctx, tls):
     scenario.grant_consent(second.id)
     scenario.revoke_consent(first.id)
     scenario.expire_gdap(second.id)
-    admin = AdminService(ctx)
+    admin = ctx.admin
     with SandboxServer(MicrosoftSandbox(scenario), tls=tls) as ms:
         record, result = admin.test_and_save_microsoft(ms_draft(scenario, ms))
         assert ctx.secrets.get(microsoft_secret_key(record.id)) == scenario.client_secret
@@ -157,9 +159,9 @@ def test_microsoft_saved_names_tenants_without_consent_or_gdap(ctx, tls):
 def test_partner_center_refusing_the_app_is_named(ctx, scenario, ms):
     ms.chaos.inject(Fault("status", method="GET", path=r"^/v1/customers$", status=403))
     with pytest.raises(PartnerCenterDenied, match="App management"):
-        AdminService(ctx).test_microsoft(ms_draft(scenario, ms))
+        ctx.admin.test_microsoft(ms_draft(scenario, ms))
 
 
 def test_a_microsoft_url_must_be_https(ctx, scenario, ms):
     with pytest.raises(ConfigurationError, match="Graph URL must start with https://"):
-        AdminService(ctx).test_microsoft(ms_draft(scenario, ms, graph_url="http://graph.example"))
+        ctx.admin.test_microsoft(ms_draft(scenario, ms, graph_url="http://graph.example"))

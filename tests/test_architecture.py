@@ -62,3 +62,22 @@ def test_the_rule_catches_a_forbidden_import(tmp_path, line):
     (core / "ok.py").write_text("from decimal import Decimal\nfrom app.billing.types import Line\n")
     (core / "bad.py").write_text(f"{line}\n")
     assert [v.split(" imports ")[1] for v in billing_violations(core)] == [line.split()[1]]
+
+
+def bootstrap_violations(folder: Path) -> list[str]:
+    """Imports of the composition root (app.bootstrap) from a module it builds or hands its services to."""
+    return [f"{path.relative_to(folder.parent)}:{line}" for path in sorted(folder.rglob("*.py"))
+            for line, module in imports_of(path) if module == "app.bootstrap" or module.startswith("app.bootstrap.")]
+
+
+def test_services_and_the_window_never_import_the_composition_root():
+    for folder in ("services", "ui"):
+        assert bootstrap_violations(ROOT / "app" / folder) == [], folder
+
+
+def test_the_composition_root_rule_catches_an_import(tmp_path):
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "ok.py").write_text("from app.services.uow import UnitOfWork\n")
+    (services / "lazy.py").write_text("def f():\n    from app.bootstrap import open_context\n")
+    assert bootstrap_violations(services) == ["services/lazy.py:2"]

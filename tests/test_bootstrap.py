@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.bootstrap import open_context, psa_secret_key
+from app.bootstrap import open_context
 from app.errors import ConfigurationError
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.halopsa import HaloSandbox
 from app.sandbox.server import SandboxServer, make_tls
 from app.services.psa.port import PsaAuthError
+from app.services.secrets import psa_secret_key
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def context(data_dir, tls):
 
 
 def add(context, kind, settings, secrets):
-    record = context.psa_connections.create(kind=kind, name=f"My {kind}", settings=settings)
+    record = context.uow.psa_connections.create(kind=kind, name=f"My {kind}", settings=settings)
     for name, value in secrets.items():
         context.secrets.set(psa_secret_key(record.id, name, record.name), value)
     return record.id
@@ -36,11 +37,11 @@ def test_a_stored_connectwise_connection_opens_with_its_keyring_secret(context, 
         good = add(context, "connectwise", {"site": server.url, "company_id": "seatsync",
                                             "public_key": "sandbox-public", "client_id": "seatsync-tests"},
                    {"private_key": "sandbox-private"})
-        context.psa(good).test_connection()
+        context.psas.psa(good).test_connection()
         bad = add(context, "connectwise", {"site": server.url, "company_id": "seatsync", "public_key": "sandbox-public",
                                            "client_id": "seatsync-tests"}, {"private_key": "wrong"})
         with pytest.raises(PsaAuthError):
-            context.psa(bad).test_connection()
+            context.psas.psa(bad).test_connection()
 
 
 def test_a_stored_halo_connection_opens_with_its_keyring_secret(context, tls):
@@ -49,17 +50,17 @@ def test_a_stored_halo_connection_opens_with_its_keyring_secret(context, tls):
     with SandboxServer(halo, tls=tls) as server:
         cid = add(context, "halopsa", {"api_url": f"{server.url}/api", "auth_url": f"{server.url}/auth",
                                        "tenant": "msp", "client_id": "app-id"}, {"client_secret": "app-secret"})
-        context.psa(cid).test_connection()
-        assert context.psa(cid) is context.psa(cid)  # opened once, shared
+        context.psas.psa(cid).test_connection()
+        assert context.psas.psa(cid) is context.psas.psa(cid)  # opened once, shared
 
 
 def test_a_missing_setting_or_secret_is_named(context):
     cid = add(context, "connectwise", {"site": "https://x", "company_id": "", "public_key": "p", "client_id": "c"}, {})
     with pytest.raises(ConfigurationError, match="Company ID"):
-        context.psa(cid)
+        context.psas.psa(cid)
     cid = add(context, "connectwise", {"site": "https://x", "company_id": "a", "public_key": "p", "client_id": "c"}, {})
     with pytest.raises(Exception, match="private key"):
-        context.psa(cid)
+        context.psas.psa(cid)
 
 
 def test_a_stored_autotask_connection_opens_with_its_keyring_secret(context, tls):
@@ -71,10 +72,10 @@ def test_a_stored_autotask_connection_opens_with_its_keyring_secret(context, tls
     try:
         cid = add(context, "autotask", {"username": account.username, "integration_code": account.integration_code,
                                         "lookup_url": lookup_url(server)}, {"secret": account.secret})
-        context.psa(cid).test_connection()
+        context.psas.psa(cid).test_connection()
         wrong = add(context, "autotask", {"username": account.username, "integration_code": account.integration_code,
                                           "lookup_url": lookup_url(server)}, {"secret": "wrong"})
         with pytest.raises(PsaAuthError):
-            context.psa(wrong).test_connection()
+            context.psas.psa(wrong).test_connection()
     finally:
         server.stop()

@@ -15,9 +15,9 @@ from app.billing.types import FilterField, Mapping, RowKey, UserFilter
 from app.bootstrap import open_context
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.models.repositories import Approvals
-from app.services.companies import CompanyService, MappingRefused, SplitRefused, TenantOutcome
-from app.services.company_rows import MISSING_PROFILE, LicenseState
-from app.services.mapping_preview import lines_from_written, preview_mapping
+from app.services.customers.companies import CompanyService, MappingRefused, SplitRefused, TenantOutcome
+from app.services.customers.company_rows import MISSING_PROFILE, LicenseState
+from app.services.customers.mapping_preview import lines_from_written, preview_mapping
 from tests.ui.seed import E3, EXCHANGE, FLOW_FREE, READ_AT, SPB, TODAY, Seed, lic, sub, users
 
 
@@ -46,7 +46,7 @@ def world(context):
     bp = seed.profile("M365 BP - Monthly", identifier="M365-BP", description="Microsoft 365 Business Premium",
                       price="22.00", types=["Microsoft 365"])
     exo = seed.profile("Exchange P1", identifier="EXO-P1", description="Exchange Online (Plan 1)", price="4.00")
-    service = CompanyService(context, today=lambda: TODAY)
+    service = CompanyService(context.uow, today=lambda: TODAY)
     return seed, service, contoso, tenant, m365, block, bp, exo
 
 
@@ -113,7 +113,7 @@ def test_an_edit_that_sets_a_user_filter_replaces_the_mapping_instead_of_adding_
                                  company_id=contoso.id)
     leeds = replace(first, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
     service.save_mapping(leeds, company_id=contoso.id, replacing=first.row)
-    assert [m.row for m in service.context.mappings.for_tenant(tenant)] == [leeds.row]
+    assert [m.row for m in service.uow.mappings.for_tenant(tenant)] == [leeds.row]
 
 
 def test_exclude_silences_the_license_and_include_brings_it_back(world):
@@ -176,8 +176,8 @@ def test_held_changes_and_failed_writes_show_on_the_company(world, context):
     op = Operation(key="v1-held", kind=OpKind.SET_QUANTITY, row=RowKey(tenant_id=tenant, sku_id=SPB),
                    agreement_id="A1", product_id="P", marker="seatsync:x", effective=TODAY, quantity=3, before=9)
     Approvals().hold(op, reason="decrease")
-    context.journal.begin(replace(op, key="v1-failed"))
-    context.journal.mark_failed("v1-failed", "the PSA refused it")
+    context.uow.journal.begin(replace(op, key="v1-failed"))
+    context.uow.journal.mark_failed("v1-failed", "the PSA refused it")
     [row] = service.company_rows()
     assert row.held == 1 and row.failed and row.attention == 3 + 1 + 1
     assert "could not be written" in row.last_sync.detail
@@ -185,8 +185,8 @@ def test_held_changes_and_failed_writes_show_on_the_company(world, context):
 
 def test_the_last_sync_comes_from_this_sessions_outcomes_when_newer_than_the_runs(world, context):
     _, service, contoso, tenant, *_ = world
-    run = context.runs.start(trigger="schedule", scope="all", at=READ_AT)
-    context.runs.finish(run.id, status=RunStatus.SUCCEEDED, at=READ_AT + timedelta(minutes=1), operations_applied=4)
+    run = context.uow.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    context.uow.runs.finish(run.id, status=RunStatus.SUCCEEDED, at=READ_AT + timedelta(minutes=1), operations_applied=4)
     assert service.company_rows()[0].last_sync.status == "ok"
     later = READ_AT + timedelta(hours=2)
     service.outcomes = {tenant: TenantOutcome(tenant_id=tenant, at=later, ok=False, error="consent expired")}
@@ -200,12 +200,12 @@ def test_a_run_with_one_failed_tenant_of_three_marks_only_its_company_failed_als
     context = open_context(data_dir)
     seed = Seed(context)
     tenants = {c.name: seed.tenant(c, c.name) for c in seed.companies(["Adatum", "Contoso Dental", "Fabrikam"])}
-    run = context.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    run = context.uow.runs.start(trigger="schedule", scope="all", at=READ_AT)
     done = READ_AT + timedelta(minutes=3)
-    with context.runs.atomic():
-        context.runs.finish(run.id, status=RunStatus.PARTIAL, at=done, error="Contoso Dental: consent missing",
+    with context.uow.runs.atomic():
+        context.uow.runs.finish(run.id, status=RunStatus.PARTIAL, at=done, error="Contoso Dental: consent missing",
                             operations_applied=5, tenants_synced=2, tenants_failed=1)
-        context.sync_outcomes.record([SyncOutcomeRecord(
+        context.uow.sync_outcomes.record([SyncOutcomeRecord(
             tenant_id=tenant, finished_at=done, sync_run_id=run.id,
             status=SyncOutcome.FAILED if name == "Contoso Dental" else SyncOutcome.OK,
             writes=0 if name == "Contoso Dental" else 2,
@@ -215,12 +215,12 @@ def test_a_run_with_one_failed_tenant_of_three_marks_only_its_company_failed_als
 
     def listed(ctx) -> dict[str, tuple[str, str, object]]:
         return {r.name: (r.last_sync.status, r.last_sync.detail, r.last_sync.at)
-                for r in CompanyService(ctx).company_rows()}
+                for r in ctx.companies.company_rows()}
 
     try:
         assert listed(context) == expected
-        contoso = next(r for r in CompanyService(context).company_rows() if r.name == "Contoso Dental")
-        assert CompanyService(context).company(contoso.id).last_sync.status == "failed"
+        contoso = next(r for r in context.companies.company_rows() if r.name == "Contoso Dental")
+        assert context.companies.company(contoso.id).last_sync.status == "failed"
     finally:
         context.close()
     context = open_context(data_dir)  # a restart: a fresh service with no outcome of its own
@@ -232,10 +232,10 @@ def test_a_run_with_one_failed_tenant_of_three_marks_only_its_company_failed_als
 
 def test_the_newer_of_the_stored_and_this_sessions_outcome_of_a_tenant_wins(world, context):
     _, service, contoso, tenant, *_ = world
-    run = context.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    run = context.uow.runs.start(trigger="schedule", scope="all", at=READ_AT)
     stored = READ_AT + timedelta(hours=1)
-    context.runs.finish(run.id, status=RunStatus.FAILED, at=stored)
-    context.sync_outcomes.record([SyncOutcomeRecord(tenant_id=tenant, status=SyncOutcome.FAILED, finished_at=stored,
+    context.uow.runs.finish(run.id, status=RunStatus.FAILED, at=stored)
+    context.uow.sync_outcomes.record([SyncOutcomeRecord(tenant_id=tenant, status=SyncOutcome.FAILED, finished_at=stored,
                                                     sync_run_id=run.id, error="consent missing")])
     service.outcomes = {tenant: TenantOutcome(tenant_id=tenant, at=stored - timedelta(minutes=5), ok=True, writes=1)}
     assert (service.company_rows()[0].last_sync.status, service.company(contoso.id).last_sync.detail) == (
@@ -250,14 +250,14 @@ def test_a_company_of_several_tenants_fails_with_the_failing_tenants_errors(worl
     seed, service, contoso, tenant, *_ = world
     second, third = seed.tenant(contoso, "Contoso Labs"), seed.tenant(contoso, "Contoso Clinic")
     at = READ_AT + timedelta(hours=1)
-    context.sync_outcomes.record([
+    context.uow.sync_outcomes.record([
         SyncOutcomeRecord(tenant_id=tenant, status=SyncOutcome.OK, finished_at=READ_AT, writes=2),
         SyncOutcomeRecord(tenant_id=second, status=SyncOutcome.FAILED, finished_at=at, error="consent missing"),
         SyncOutcomeRecord(tenant_id=third, status=SyncOutcome.NOT_SYNCED, finished_at=at,
                           error="not synced: cancelled")])
     last = service.company(contoso.id).last_sync
     assert (last.status, last.detail, last.at, last.writes) == ("failed", "consent missing", at, 2)
-    context.sync_outcomes.record([SyncOutcomeRecord(tenant_id=second, status=SyncOutcome.OK, finished_at=at)])
+    context.uow.sync_outcomes.record([SyncOutcomeRecord(tenant_id=second, status=SyncOutcome.OK, finished_at=at)])
     last = service.company_rows()[0].last_sync
     assert (last.status, last.detail, last.at) == ("partial", "not synced: cancelled", at)
 
@@ -269,8 +269,8 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     create = Operation(key="v1-c", kind=OpKind.CREATE_LINE, row=mapping.row, agreement_id=m365.id,
                        product_id=bp.product.id, marker=main_marker(mapping.row), effective=TODAY, quantity=21,
                        unit_price=Decimal("22.00"), description="Microsoft 365 Business Premium")
-    context.journal.begin(create)
-    context.journal.mark_done("v1-c", psa_record_id="9001")
+    context.uow.journal.begin(create)
+    context.uow.journal.mark_done("v1-c", psa_record_id="9001")
     service.read_users = lambda tenant_id: users("contoso.example", 23, [SPB])
     inputs = service.mapping_inputs(spb.target, mapping)
     assert len(inputs.users) == 23 and inputs.license.sku_id == SPB
@@ -357,7 +357,7 @@ def test_lines_from_written_follow_quantity_changes_and_cancellation(world):
 def test_five_thousand_companies_are_listed_quickly(context):
     seed = Seed(context)
     outcomes = []
-    with context.companies.atomic():
+    with context.uow.companies.atomic():
         companies = seed.companies(f"Customer {n:04d} Ltd" for n in range(5000))
         for n, company in enumerate(companies):
             tenant = seed.tenant(company, company.name)
@@ -365,8 +365,8 @@ def test_five_thousand_companies_are_listed_quickly(context):
                                    lic(EXCHANGE, "Exchange Online (Plan 1)", 2, 2)])
             outcomes.append(SyncOutcomeRecord(tenant_id=tenant, finished_at=READ_AT, writes=1,
                                               status=SyncOutcome.FAILED if n % 100 == 7 else SyncOutcome.OK))
-        context.sync_outcomes.record(outcomes)
-    service = CompanyService(context)
+        context.uow.sync_outcomes.record(outcomes)
+    service = context.companies
     started = time.perf_counter()
     rows = service.company_rows()
     elapsed = time.perf_counter() - started
@@ -378,4 +378,4 @@ def test_five_thousand_companies_are_listed_quickly(context):
 
 def test_an_unknown_company_is_a_clear_error(context):
     with pytest.raises(Exception, match="PSA company 404"):
-        CompanyService(context).company(404)
+        context.companies.company(404)

@@ -279,19 +279,17 @@ def test_make_demo_passes_its_options_through():
 def test_the_demo_world_maps_most_licenses_and_leaves_a_few_for_a_person(tmp_path, psa):
     from app.bootstrap import open_context
     from app.sandbox.world import SandboxWorld
-    from app.services.companies import CompanyService
-    from app.services.company_rows import LicenseState
+    from app.services.customers.company_rows import LicenseState
     from app.services.secrets import MemoryKeyring, SecretStore
-    from app.services.sync.service import SyncService
 
     with SandboxWorld.start(tmp_path, psa=psa, demo=True) as world:
         context = open_context(tmp_path / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
         try:
             connection_id = world.configure(context)
-            summary = SyncService(context).sync(actor="demo", trigger="demo")
+            summary = context.sync.sync(actor="demo", trigger="demo")
             [failed] = summary.failed  # the tenant without consent
             assert failed.tenant_id in world.scenario.unconsented
-            service = CompanyService(context)
+            service = context.companies
             rows = [row for company in service.company_rows() for row in service.company(company.id).licenses]
             states = [row.state for row in rows if row.state is not LicenseState.EXCLUDED]
             mapped = states.count(LicenseState.MAPPED)
@@ -299,7 +297,7 @@ def test_the_demo_world_maps_most_licenses_and_leaves_a_few_for_a_person(tmp_pat
             unmapped = {(row.target.tenant_id, row.license.part_number) for row in rows
                         if row.state is LicenseState.MISSING}
             assert world.unmapped and world.unmapped <= unmapped  # the add-ons bought today, left for a person
-            products = {p.identifier for p in context.catalog.products(connection_id, active_only=True)}
+            products = {p.identifier for p in context.uow.catalog.products(connection_id, active_only=True)}
             assert {"M365-BB", "M365-BP", "M365-E3", "M365-E5", "EXO-P1", "EXO-P2", "TEAMS-ESS", "VISIO-P2",
                     "PROJECT-P3", "PBI-PRO", "MDB", "INTUNE-P1"} <= products
         finally:

@@ -9,7 +9,7 @@ import pytest
 from app.billing.types import Agreement, Product
 from app.bootstrap import open_context
 from app.services.psa.port import PsaCompany
-from app.services.review import HistoryFilter, ReviewService, ref
+from app.services.review.approvals import HistoryFilter, ref
 
 
 @pytest.fixture
@@ -20,20 +20,20 @@ def ctx(data_dir):
 
 
 def test_a_filter_names_a_company_of_one_psa_though_the_other_numbers_one_alike(ctx):
-    connections = [ctx.psa_connections.create(kind=kind, name=name).id
+    connections = [ctx.uow.psa_connections.create(kind=kind, name=name).id
                    for kind, name in (("connectwise", "CW"), ("halopsa", "Halo"))]
     for connection, (company, agreement, product) in zip(connections, (("Contoso", "Managed", "M365 BP"),
                                                                         ("Fabrikam", "Cloud", "Exchange P1")),
                                                          strict=True):
-        ctx.companies.replace(connection, [PsaCompany(id="12", name=company)])
-        ctx.catalog.replace_agreements(connection, [Agreement(id="7", company_id="12", name=agreement)],
+        ctx.uow.companies.replace(connection, [PsaCompany(id="12", name=company)])
+        ctx.uow.catalog.replace_agreements(connection, [Agreement(id="7", company_id="12", name=agreement)],
                                        company_psa_id="12")
-        ctx.catalog.replace_products(connection, [Product(id="3", identifier=product, description=product)])
-        ctx.audit.record(actor="seatsync", at=datetime(2026, 3, 1, 6, 0, tzinfo=UTC), company_id="12",
+        ctx.uow.catalog.replace_products(connection, [Product(id="3", identifier=product, description=product)])
+        ctx.uow.audit.record(actor="seatsync", at=datetime(2026, 3, 1, 6, 0, tzinfo=UTC), company_id="12",
                          company_name=company, agreement_id="7", product_id="3", action="create_line",
                          connection_id=connection)
     cw, halo = connections
-    service = ReviewService(ctx)
+    service = ctx.review
     choices = service.history_choices()
     assert dict(choices.companies) == {ref(cw, "12"): "Contoso · CW", ref(halo, "12"): "Fabrikam · Halo"}
 

@@ -27,12 +27,11 @@ from app.bootstrap import open_context
 from app.models.records import ConsentStatus, RunStatus, SyncRunRecord, TenantRecord
 from app.models.repositories import Approvals
 from app.sandbox.server import Request, Response, SandboxApp, SandboxServer, make_tls
-from app.services.microsoft.mapping import Customer
-from app.services.notify import (
+from app.services.microsoft.wire import Customer
+from app.services.notify.notices import (
     Notice,
     NoticeInputs,
     NoticeKind,
-    NotificationService,
     Notifier,
     NotifyError,
     compute_notices,
@@ -146,19 +145,19 @@ def ctx(data_dir):
 
 def test_the_service_reads_snapshots_runs_and_held_operations(ctx):
     spb, exo = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46", "4b9405b0-7788-4568-add1-99614e613b69"  # catalogue GUIDs
-    ctx.tenants.add(TenantRecord(tenant_id=T1, name="Contoso"))
+    ctx.uow.tenants.add(TenantRecord(tenant_id=T1, name="Contoso"))
     first, later = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC)
-    ctx.inventory.save(TenantInventory(tenant_id=T1, fetched_at=first, licenses=(
+    ctx.uow.inventory.save(TenantInventory(tenant_id=T1, fetched_at=first, licenses=(
         License(sku_id=spb, part_number="SPB", enabled=5, consumed=5),)))
-    ctx.inventory.save(TenantInventory(tenant_id=T1, fetched_at=later, licenses=(
+    ctx.uow.inventory.save(TenantInventory(tenant_id=T1, fetched_at=later, licenses=(
         License(sku_id=spb, part_number="SPB", enabled=5, consumed=5),
         License(sku_id=exo, part_number="EXCHANGESTANDARD", enabled=2, consumed=2))))
-    run = ctx.runs.start(trigger="schedule")
-    ctx.runs.finish(run.id, status=RunStatus.FAILED, error="the PSA refused the API keys")
+    run = ctx.uow.runs.start(trigger="schedule")
+    ctx.uow.runs.finish(run.id, status=RunStatus.FAILED, error="the PSA refused the API keys")
     row = RowKey(tenant_id=T1, sku_id=SPB)
     Approvals().hold(Operation(key="k1", kind=OpKind.SET_QUANTITY, row=row, agreement_id="A", product_id="P",
                                marker="m", effective=TODAY, quantity=3, before=5), reason="hold decreases")
-    notices = by_kind(NotificationService(ctx).compute(today=TODAY))
+    notices = by_kind(ctx.notifications.compute(today=TODAY))
     titles = {n.title for n in notices[NoticeKind.UNMAPPED_LICENSE]}
     assert any("new license" in t and "Exchange Online (Plan 1)" in t for t in titles)  # absent before
     assert any("new license" not in t and "Business Premium" in t for t in titles)  # there from the start

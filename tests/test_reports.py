@@ -27,7 +27,7 @@ from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.fake import FakePsa
 from app.services.psa.port import NewLine, PsaCompany
-from app.services.reports import ExportFailed, ReportService, write_csv
+from app.services.review.reports import ExportFailed, write_csv
 
 SPB, EXO, E3, FREE = "sku-spb", "sku-exo", "sku-e3", "f30db892-07e9-47e9-837c-80727f46fd3d"
 T1, T2 = "tenant-1", "tenant-2"
@@ -43,42 +43,44 @@ def ctx(data_dir):
 @pytest.fixture
 def world(ctx):
     """Two tenants on two companies; one monthly and one annual agreement; three profiles."""
-    connection = ctx.psa_connections.create(kind="connectwise", name="Main", settings={})
-    ctx.companies.replace(connection.id, [PsaCompany(id="C1", name="Contoso Ltd"),
+    connection = ctx.uow.psa_connections.create(kind="connectwise", name="Main", settings={})
+    ctx.uow.companies.replace(connection.id, [PsaCompany(id="C1", name="Contoso Ltd"),
                                           PsaCompany(id="C2", name="Fabrikam")])
-    ctx.catalog.replace_agreements(connection.id, [
+    ctx.uow.catalog.replace_agreements(connection.id, [
         Agreement(id="A1", company_id="C1", name="M365", cycle=Cycle.MONTHLY),
         Agreement(id="A2", company_id="C2", name="M365 annual", cycle=Cycle.ANNUAL, currency="USD")])
     products = [Product(id="P1", identifier="M365-BP", description="Business Premium", price=Decimal("22.00")),
                 Product(id="P2", identifier="EXO-P1", description="Exchange", price=Decimal("4.00")),
                 Product(id="P3", identifier="M365-E3", description="E3", price=Decimal("36.00"))]
-    ctx.catalog.replace_products(connection.id, products)
-    company = {c.psa_id: c for c in ctx.companies.all()}
+    ctx.uow.catalog.replace_products(connection.id, products)
+    company = {c.psa_id: c for c in ctx.uow.companies.all()}
     for tenant_id, name, psa_id in ((T1, "Contoso", "C1"), (T2, "Fabrikam", "C2")):
-        ctx.tenants.add(TenantRecord(tenant_id=tenant_id, name=name))
-        ctx.tenants.link(tenant_id, company[psa_id].id)
+        ctx.uow.tenants.add(TenantRecord(tenant_id=tenant_id, name=name))
+        ctx.uow.tenants.link(tenant_id, company[psa_id].id)
     at = datetime(2026, 3, 1, tzinfo=UTC)
-    ctx.inventory.save(TenantInventory(tenant_id=T1, fetched_at=at, licenses=(
+    ctx.uow.inventory.save(TenantInventory(tenant_id=T1, fetched_at=at, licenses=(
         License(sku_id=SPB, part_number="SPB", enabled=10, warning=2, consumed=9),  # purchased 12
         License(sku_id=EXO, part_number="EXCHANGESTANDARD", enabled=5, consumed=5),
         License(sku_id=FREE, part_number="FLOW_FREE", enabled=10000, consumed=40),
         License(sku_id="sku-unmapped", part_number="VISIOCLIENT", enabled=3, consumed=2),
         License(sku_id="sku-empty", part_number="GONE", enabled=0, consumed=0))))
-    ctx.inventory.save(TenantInventory(tenant_id=T2, fetched_at=at, licenses=(
+    ctx.uow.inventory.save(TenantInventory(tenant_id=T2, fetched_at=at, licenses=(
         License(sku_id=E3, part_number="SPE_E3", enabled=30, consumed=25),
         License(sku_id=EXO, part_number="EXCHANGESTANDARD", enabled=4, consumed=4))))
-    save = ctx.profiles.save
+    save = ctx.uow.profiles.save
     bp = save(connection.id, BillingProfile(id="", name="BP", product=products[0]))
     exo = save(connection.id, BillingProfile(id="", name="EXO", product=products[1],
                                              price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("12.5"))))
     e3 = save(connection.id, BillingProfile(id="", name="E3", product=products[2],
                                             price=PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("33.33"))))
     maps = {
-        "bp": ctx.mappings.save(Mapping(tenant_id=T1, sku_id=SPB, profile=bp, agreement_id="A1", included_quantity=2)),
-        "exo": ctx.mappings.save(Mapping(tenant_id=T1, sku_id=EXO, profile=exo, agreement_id="A1")),
-        "e3": ctx.mappings.save(Mapping(tenant_id=T2, sku_id=E3, profile=e3, agreement_id="A2", minimum_quantity=28)),
+        "bp": ctx.uow.mappings.save(Mapping(tenant_id=T1, sku_id=SPB, profile=bp, agreement_id="A1",
+                                             included_quantity=2)),
+        "exo": ctx.uow.mappings.save(Mapping(tenant_id=T1, sku_id=EXO, profile=exo, agreement_id="A1")),
+        "e3": ctx.uow.mappings.save(Mapping(tenant_id=T2, sku_id=E3, profile=e3, agreement_id="A2",
+                                             minimum_quantity=28)),
     }
-    ctx.exclusions.add(Exclusion(sku_id=EXO, tenant_id=T2, reason="included in the contract"))
+    ctx.uow.exclusions.add(Exclusion(sku_id=EXO, tenant_id=T2, reason="included in the contract"))
     return connection, maps
 
 
@@ -87,8 +89,8 @@ def written(ctx, mapping: Mapping, quantity: int, n: int = 0) -> None:
     op = Operation(key=f"k-{marker}-{n}", kind=OpKind.CREATE_LINE if n == 0 else OpKind.SET_QUANTITY,
                    row=mapping.row, agreement_id=mapping.agreement_id, product_id=mapping.profile.product.id,
                    marker=marker, effective=date(2026, 3, 1), quantity=quantity)
-    ctx.journal.begin(op)
-    ctx.journal.mark_done(op.key, "L1")
+    ctx.uow.journal.begin(op)
+    ctx.uow.journal.mark_done(op.key, "L1")
 
 
 def test_billed_comes_from_what_seatsync_last_wrote_and_leakage_is_exact(ctx, world):
@@ -97,7 +99,7 @@ def test_billed_comes_from_what_seatsync_last_wrote_and_leakage_is_exact(ctx, wo
     written(ctx, maps["bp"], 6, n=1)  # the latest write wins
     written(ctx, maps["exo"], 5)
     written(ctx, maps["e3"], 28)
-    report = ReportService(ctx).reconcile(today=date(2026, 3, 10))
+    report = ctx.reports.reconcile(today=date(2026, 3, 10))
     rows = {(r.tenant_id, r.sku_id): r for r in report.rows}
     assert set(rows) == {(T1, SPB), (T1, EXO), (T1, FREE), (T1, "sku-unmapped"), (T2, E3)}  # excluded, empty: out
     bp = rows[(T1, SPB)]
@@ -121,7 +123,7 @@ def test_billed_comes_from_what_seatsync_last_wrote_and_leakage_is_exact(ctx, wo
 def test_an_annual_agreement_gives_a_monthly_value_of_one_twelfth_rounded_once(ctx, world):
     _, maps = world
     written(ctx, maps["e3"], 20)  # 28 should be billed: 8 unbilled at 33.33 a year each
-    report = ReportService(ctx).reconcile()
+    report = ctx.reports.reconcile()
     e3 = next(r for r in report.rows if r.sku_id == E3)
     assert e3.unbilled == 8
     assert e3.leakage == (Decimal("8") * Decimal("33.33") / 12).quantize(Decimal("0.01"))  # 22.22
@@ -129,7 +131,7 @@ def test_an_annual_agreement_gives_a_monthly_value_of_one_twelfth_rounded_once(c
 
 
 def test_a_row_never_written_counts_as_unbilled(ctx, world):
-    report = ReportService(ctx).reconcile()
+    report = ctx.reports.reconcile()
     bp = next(r for r in report.rows if r.sku_id == SPB)
     assert (bp.billed, bp.unbilled, bp.leakage) == (0, 7, Decimal("154.00"))
 
@@ -142,12 +144,12 @@ def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ct
     bp_product = fake.add_product("M365-BP", price="22.00")
     assert (agreement, bp_product) == ("2", "3")
     # Map the fake's ids onto the world's: agreement A1 is the fake's "2", product P1 its "3".
-    ctx.catalog.replace_agreements(connection.id, [Agreement(id="2", company_id="C1", name="M365")],
+    ctx.uow.catalog.replace_agreements(connection.id, [Agreement(id="2", company_id="C1", name="M365")],
                                    company_psa_id="C1")
-    ctx.catalog.replace_products(connection.id, [Product(id="3", identifier="M365-BP", price=Decimal("22.00"))])
-    bp = ctx.profiles.save(connection.id, BillingProfile(id="", name="BP fake", product=Product(
+    ctx.uow.catalog.replace_products(connection.id, [Product(id="3", identifier="M365-BP", price=Decimal("22.00"))])
+    bp = ctx.uow.profiles.save(connection.id, BillingProfile(id="", name="BP fake", product=Product(
         id="3", identifier="M365-BP", price=Decimal("22.00"))))
-    ctx.mappings.save(Mapping(tenant_id=T1, sku_id=SPB, profile=bp, agreement_id="2", included_quantity=2))
+    ctx.uow.mappings.save(Mapping(tenant_id=T1, sku_id=SPB, profile=bp, agreement_id="2", included_quantity=2))
     marker = main_marker(maps["bp"].row)
     fake.create_line(NewLine(agreement_id="2", product_id="3", kind=LineKind.MAIN, quantity=7,
                              unit_price=Decimal("22.00"), start=date(2026, 1, 1), end=None, description="BP",
@@ -156,8 +158,8 @@ def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ct
                                 unit_price=Decimal("22.00"), start=date(2026, 3, 5), end=date(2026, 3, 31),
                                 description="prorate", marker=f"{marker}:p20260305:6>7", amount=Decimal("19.16")))
     foreign = fake.add_foreign_line("2", "3", 4, marker="CloudConsole-99")
-    ctx.psa = lambda connection_id: fake  # the connection's PSA is the in-memory one
-    report = ReportService(ctx).reconcile(read_psa=True, today=date(2026, 3, 10))
+    ctx.psas.psa = lambda connection_id: fake  # the connection's PSA is the in-memory one
+    report = ctx.reports.reconcile(read_psa=True, today=date(2026, 3, 10))
     bp_row = next(r for r in report.rows if r.sku_id == SPB)
     assert (bp_row.billed, bp_row.unbilled) == (7, 0)
     assert [(o.line_id, o.reason) for o in report.orphans] == [
@@ -170,7 +172,7 @@ def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ct
 def test_the_csv_holds_every_row_and_the_total_with_exact_money(ctx, world, tmp_path):
     _, maps = world
     written(ctx, maps["bp"], 6)
-    report = ReportService(ctx).reconcile()
+    report = ctx.reports.reconcile()
     path = write_csv(report, tmp_path / "out.csv")
     text = path.read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
@@ -185,6 +187,6 @@ def test_the_csv_holds_every_row_and_the_total_with_exact_money(ctx, world, tmp_
 
 
 def test_an_unwritable_file_is_a_clear_error(ctx, world, tmp_path):
-    report = ReportService(ctx).reconcile()
+    report = ctx.reports.reconcile()
     with pytest.raises(ExportFailed, match="choose another folder"):
         write_csv(report, tmp_path / "missing-folder" / "out.csv")

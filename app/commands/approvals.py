@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     approvals = Approvals()
     with app_context() as context:
         held = approvals.held()
-        names = {t.tenant_id: t.name for t in context.tenants.all()}
+        names = {t.tenant_id: t.name for t in context.uow.tenants.all()}
         if args.action == "list":
             rows = []
             for record in held:

@@ -12,7 +12,7 @@ from app.errors import SeatsyncError
 from app.services.sync.findings import grouped, needing_attention
 
 if TYPE_CHECKING:
-    from app.bootstrap import Context
+    from app.services.container import Services
     from app.services.sync.service import RunSummary
 
 #: What every error line of the headless commands starts with, once.
@@ -31,17 +31,17 @@ class BadArguments(SeatsyncError):
         return self.detail or super().message
 
 
-_opened: Context | None = None
+_opened: Services | None = None
 
 
-def use_context(context: Context | None) -> None:
+def use_context(context: Services | None) -> None:
     """Run the commands on this context (the demo and tests); None: open the user's data."""
     global _opened
     _opened = context
 
 
 @contextmanager
-def app_context() -> Iterator[Context]:
+def app_context() -> Iterator[Services]:
     if _opened is not None:
         yield _opened
         return
@@ -54,11 +54,11 @@ def app_context() -> Iterator[Context]:
         context.close()
 
 
-def resolve_company(context: Context, text: str | None) -> int | None:
+def resolve_company(context: Services, text: str | None) -> int | None:
     """A company by seatsync id, PSA id or name (case-insensitive); None for all."""
     if text is None:
         return None
-    companies = context.companies.all()
+    companies = context.uow.companies.all()
     wanted = text.strip().casefold()
     for test in (lambda c: str(c.id) == wanted, lambda c: c.psa_id == wanted, lambda c: c.name.casefold() == wanted):
         found = [c for c in companies if test(c)]

@@ -3,7 +3,7 @@
 ``add`` checks the settings as the window's connection dialogs do, tests the
 connection with them and stores it only when the PSA (or Microsoft) accepts
 it: the settings in seatsync's database, the secrets in the keyring, where
-the window and ``run-scheduler`` read them (``app.services.admin``). A secret
+the window and ``run-scheduler`` read them (``app.services.connections.admin``). A secret
 is never read from the command line: from its environment variable, else
 asked for on a terminal, else one line of standard input each.
 """
@@ -27,8 +27,8 @@ from app.services.http import InsecureAddress, https_url
 from app.services.psa.factory import KINDS, Field, PsaKind
 
 if TYPE_CHECKING:
-    from app.bootstrap import Context
     from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
+    from app.services.container import Services
     from app.services.secrets import SecretKey
 
 MICROSOFT_LABEL = "Microsoft partner"
@@ -283,18 +283,18 @@ def _line() -> str:
 
 
 def add_psa(args: argparse.Namespace) -> int:
-    from app.services.admin import AdminService, PsaDraft
+    from app.services.connections.admin import PsaDraft
 
     spec, settings = psa_settings(args)
     name = args.name.strip()
     with app_context() as context:
-        same = [r for r in context.psa_connections.all() if r.name.casefold() == name.casefold()]
+        same = [r for r in context.uow.psa_connections.all() if r.name.casefold() == name.casefold()]
         if same:
             raise not_stored(f"{spec.label} connection", [
                 f"--name: a PSA connection named {same[0].name!r} is stored already; choose another name"])
         context.secrets.backend()  # no usable keyring: say so before asking for anything
         secrets = read_secrets(psa_secrets(spec))
-        admin = AdminService(context)
+        admin = context.admin
         try:
             record = admin.test_and_save_psa(PsaDraft(kind=spec.kind, name=name, settings=settings, secrets=secrets))
         except SeatsyncError as error:
@@ -309,7 +309,7 @@ def add_psa(args: argparse.Namespace) -> int:
 
 
 def add_microsoft(args: argparse.Namespace) -> int:
-    from app.services.admin import AdminService, MicrosoftDraft
+    from app.services.connections.admin import MicrosoftDraft
 
     problems = secrets_on_argv(args, MICROSOFT_SECRETS)
     for opt, label, value in (("--client-id", "Application (client) ID", args.client_id),
@@ -327,12 +327,12 @@ def add_microsoft(args: argparse.Namespace) -> int:
     with app_context() as context:
         context.secrets.backend()
         secrets = read_secrets(MICROSOFT_SECRETS)
-        replaced = bool(context.microsoft_connections.all())
+        replaced = bool(context.uow.microsoft_connections.all())
         draft = MicrosoftDraft(name=args.name.strip(), client_id=args.client_id,
                                partner_tenant_id=args.partner_tenant_id, client_secret=secrets["client_secret"],
                                **{name: getattr(args, name) for name, _, _ in MICROSOFT_URLS})
         try:
-            record, result = AdminService(context).test_and_save_microsoft(draft)
+            record, result = context.admin.test_and_save_microsoft(draft)
         except SeatsyncError as error:
             raise ConnectionNotStored(str(error)) from None
         head, *problems = result.text.splitlines()
@@ -343,9 +343,9 @@ def add_microsoft(args: argparse.Namespace) -> int:
     return 0
 
 
-def list_connections(context: Context, *, as_json: bool) -> int:
+def list_connections(context: Services, *, as_json: bool) -> int:
     """Every connection, its address, and whether each of its secrets is in the keyring (never a value)."""
-    from app.bootstrap import microsoft_secret_key, psa_secret_key
+    from app.services.secrets import microsoft_secret_key, psa_secret_key
 
     problems: list[str] = []
 
@@ -358,7 +358,7 @@ def list_connections(context: Context, *, as_json: bool) -> int:
             return None
 
     entries: list[dict[str, Any]] = []
-    for record in context.psa_connections.all():
+    for record in context.uow.psa_connections.all():
         spec = KINDS.get(record.kind)
         fields = spec.fields if spec else ()
         entries.append({
@@ -367,7 +367,7 @@ def list_connections(context: Context, *, as_json: bool) -> int:
             "settings": dict(record.settings),
             "secrets": {f.name: present(psa_secret_key(record.id, f.name, record.name)) for f in fields if f.secret},
             "secret_labels": {f.name: f.label for f in fields if f.secret}})
-    for ms in context.microsoft_connections.all():
+    for ms in context.uow.microsoft_connections.all():
         entries.append({
             "type": "microsoft", "kind": "microsoft", "id": ms.id, "name": ms.name, "label": MICROSOFT_LABEL,
             "address": ms.graph_url, "settings": _microsoft_settings(ms),
@@ -410,10 +410,10 @@ def _secrets_text(entry: dict[str, Any]) -> str:
     return f"MISSING: {', '.join(missing)}" if missing else "in the keyring"
 
 
-def named(context: Context, name: str | None) -> tuple[list[PsaConnectionRecord], list[MicrosoftConnectionRecord]]:
+def named(context: Services, name: str | None) -> tuple[list[PsaConnectionRecord], list[MicrosoftConnectionRecord]]:
     """The stored connections, or those named ``name`` (case-insensitive); BadArguments when none is."""
-    psas = context.psa_connections.all()
-    microsoft = context.microsoft_connections.all()
+    psas = context.uow.psa_connections.all()
+    microsoft = context.uow.microsoft_connections.all()
     if name is None:
         return psas, microsoft
     wanted = name.strip().casefold()
@@ -428,28 +428,27 @@ def psa_label(record: PsaConnectionRecord) -> str:
     return f"{KINDS[record.kind].label if record.kind in KINDS else record.kind} {record.name!r}"
 
 
-def try_connections(context: Context, name: str | None) -> int:
+def try_connections(context: Services, name: str | None) -> int:
     """Connect with each stored connection (or the one named): "ok" or why not, one line each; 1 if any failed."""
-    from app.services.admin import AdminService
 
     psas, microsoft = named(context, name)
     if not psas and not microsoft:
         raise ConfigurationError("no connection to test: add them with `python main.py connections add`")
     failures = 0
     for record in psas:
-        context.forget_psa(record.id)  # the settings and secrets stored now, not ones opened earlier
+        context.psas.forget(record.id)  # the settings and secrets stored now, not ones opened earlier
         try:
-            context.psa(record.id).test_connection()
+            context.psas.psa(record.id).test_connection()
             print(f"ok    {psa_label(record)}: the PSA accepted the connection")
         except SeatsyncError as error:
             failures += 1
             print(f"FAIL  {psa_label(record)}: {error}")
         finally:
-            context.forget_psa(record.id)
+            context.psas.forget(record.id)
     for microsoft_record in microsoft:
         label = f"{MICROSOFT_LABEL} {microsoft_record.name!r}"
         try:
-            result = AdminService(context).test_saved_microsoft()
+            result = context.admin.test_saved_microsoft()
         except SeatsyncError as error:
             failures += 1
             print(f"FAIL  {label}: {error}")
@@ -459,18 +458,17 @@ def try_connections(context: Context, name: str | None) -> int:
     return 1 if failures else 0
 
 
-def refresh_catalogs(context: Context, name: str | None) -> int:
+def refresh_catalogs(context: Services, name: str | None) -> int:
     """Read each PSA connection's companies, agreements and products again (the window's "Refresh catalog")."""
-    from app.services.admin import AdminService
 
     psas, _ = named(context, name)
     if not psas:
         raise ConfigurationError("no PSA connection to read: add one with `python main.py connections add psa`")
     failures = 0
     for record in psas:
-        context.forget_psa(record.id)  # the settings and secrets stored now
+        context.psas.forget(record.id)  # the settings and secrets stored now
         try:
-            print(f"ok    {psa_label(record)}: {AdminService(context).refresh_catalog(record.id).text}")
+            print(f"ok    {psa_label(record)}: {context.admin.refresh_catalog(record.id).text}")
         except SeatsyncError as error:
             failures += 1
             print(f"FAIL  {psa_label(record)}: {error}")

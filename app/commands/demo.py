@@ -106,7 +106,6 @@ def _demo(args: argparse.Namespace, stop: StopOnSignals) -> int:
     from app.models.records import RunTrigger
     from app.sandbox.world import SandboxWorld
     from app.services.secrets import MemoryKeyring, SecretStore
-    from app.services.sync.service import SyncService
 
     with tempfile.TemporaryDirectory(prefix="seatsync-demo-") as tmp:
         directory = Path(tmp)
@@ -114,7 +113,7 @@ def _demo(args: argparse.Namespace, stop: StopOnSignals) -> int:
             context = open_context(directory / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
             try:
                 world.configure(context)
-                summary = SyncService(context).sync(actor="demo", trigger=RunTrigger.DEMO)
+                summary = context.sync.sync(actor="demo", trigger=RunTrigger.DEMO)
                 print(summary_table(summary))
                 if world.psa_kind == "connectwise":
                     print(f"\nWhat the PSA now holds: {world.psa_server.url}/sandbox "

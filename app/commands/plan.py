@@ -28,10 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.example:
         return _example(args)
-    from app.services.sync.service import SyncService
 
     with app_context() as context:
-        summary = SyncService(context).plan(resolve_company(context, args.company))
+        summary = context.sync.plan(resolve_company(context, args.company))
         if args.json:
             json.dump({"tenants": [{"tenant": r.tenant_id, "name": r.name, "status": r.status.value,
                                     "error": r.error, "operations": to_data(r.go),
@@ -42,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         plans = [(r.name or r.tenant_id, Plan(operations=tuple(r.go), findings=tuple(r.findings)))
                  for r in summary.results]
-        agreements = {a.id: a.name for c in context.psa_connections.all() for a in context.catalog.agreements(c.id)}
+        uow = context.uow
+        agreements = {a.id: a.name for c in uow.psa_connections.all() for a in uow.catalog.agreements(c.id)}
         print(render_plans(plans, _license_names(context), agreements))
         held = [(r.name, op, why) for r in summary.results for op, why in r.held]
         if held:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _license_names(context) -> dict[str, str]:
-    catalogue = context.catalogue()
+    catalogue = context.microsoft.catalogue()
     return {e.sku_id.lower(): e.name for e in catalogue.entries()}
 
 

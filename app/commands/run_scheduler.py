@@ -31,11 +31,11 @@ from app.errors import SeatsyncError
 from app.services.redaction import RedactSecrets
 
 if TYPE_CHECKING:
-    from app.bootstrap import Context
-    from app.services.notify_run import AfterSync
-    from app.services.scheduler import SyncScheduler
+    from app.services.container import Services
+    from app.services.notify.after_sync import AfterSync
     from app.services.secrets import SecretKey
     from app.services.settings import NotificationSettings
+    from app.services.sync.scheduler import SyncScheduler
     from app.services.sync.service import RunSummary, SyncService
 
 log = logging.getLogger(__name__)
@@ -50,19 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class ScheduledSync:
     """The scheduler's job: sync ``target`` ("*" or a company id), print the summary, then the notifications."""
 
-    def __init__(self, context: Context, *, service: SyncService | None = None,
+    def __init__(self, context: Services, *, service: SyncService | None = None,
                  out: Callable[[str], None] | None = None) -> None:
-        from app.services.sync.service import SyncService
 
         self.context = context
-        self.service = service or SyncService(context)
+        self.service = service or context.sync
         self.out = out or (lambda text: print(text, flush=True))
 
     def __call__(self, target: str, *, trigger: str) -> RunSummary:
         """On a scheduler thread. ``trigger`` is what the run records (a ``RunTrigger``, passed by the
         scheduler); only the schedule's runs send the digest."""
-        from app.services.scheduler import ALL
-        from app.services.sync.db_store import connected
+        from app.services.sync.scheduler import ALL
+        from app.services.uow import connected
 
         with connected():
             summary = self.service.sync(None if target == ALL else int(target), actor="scheduler", trigger=trigger)
@@ -72,10 +71,9 @@ class ScheduledSync:
 
     def notify(self, run_id: int | None) -> str:
         """Notices after the run ``run_id``, the digest and webhook sent if it was scheduled: one line on what."""
-        from app.services.notify_run import notices_after_sync
 
         try:
-            done = notices_after_sync(self.context, run_id=run_id)
+            done = self.context.after_sync.notices_after_sync(run_id=run_id)
         except SeatsyncError as error:
             log.error("notifications failed: %s", error)
             return f"Notifications: none sent ({error})."
@@ -109,33 +107,26 @@ def notifications_line(done: AfterSync, config: NotificationSettings) -> str:
     return f"Notifications ({count}): {'; '.join(parts)}."
 
 
-def build_scheduler(context: Context, job: Callable[..., Any], *,
+def build_scheduler(context: Services, job: Callable[..., Any], *,
                     now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
                     on_finished: Callable[[str, Any, BaseException | None], None] | None = None) -> SyncScheduler:
     """The scheduler over ``job``, its schedule from the settings (``start()`` it; ``now``: tests fix it)."""
-    from app.models.records import RunTrigger
-    from app.services.scheduler import ScheduleSettings, SyncScheduler
-    from app.services.sync.service import ready_to_sync  # nothing to sync on an empty install: a run is skipped
+    from app.services.sync.scheduler import ScheduleSettings, SyncScheduler
 
-    def last_scheduled_run() -> datetime | None:
-        # The scheduled run records itself in the runs table: that is the last run.
-        last = context.runs.last_finished(trigger=RunTrigger.SCHEDULE)
-        return last.finished_at if last else None
-
-    settings = ScheduleSettings(enabled=context.settings.sync_enabled, daily_at=context.settings.sync_time)
-    return SyncScheduler(job, settings=settings, last_run=last_scheduled_run, now=now,
-                         on_finished=on_finished, ready=lambda: ready_to_sync(context))
+    # Nothing to sync on an empty install: a scheduled run is skipped.
+    return SyncScheduler(job, settings=ScheduleSettings.of(context.settings), last_run=context.sync.last_scheduled_run,
+                         now=now, on_finished=on_finished, ready=context.sync.ready_to_sync)
 
 
-def stored_secrets(context: Context) -> list[SecretKey]:
+def stored_secrets(context: Services) -> list[SecretKey]:
     """Every credential a scheduled run may read: the connections' secrets, and notifications' when enabled."""
-    from app.bootstrap import microsoft_secret_key, psa_secret_key
     from app.services.psa.factory import KINDS
+    from app.services.secrets import microsoft_secret_key, psa_secret_key
     from app.services.settings import SMTP_PASSWORD, WEBHOOK_URL
 
-    keys = [psa_secret_key(record.id, f.name, record.name) for record in context.psa_connections.all()
+    keys = [psa_secret_key(record.id, f.name, record.name) for record in context.uow.psa_connections.all()
             for f in (KINDS[record.kind].fields if record.kind in KINDS else ()) if f.secret and f.required]
-    keys += [microsoft_secret_key(record.id, record.name) for record in context.microsoft_connections.all()]
+    keys += [microsoft_secret_key(record.id, record.name) for record in context.uow.microsoft_connections.all()]
     config = context.settings.notifications
     if config.email_enabled and config.smtp_username:
         keys.append(SMTP_PASSWORD)
@@ -144,7 +135,7 @@ def stored_secrets(context: Context) -> list[SecretKey]:
     return keys
 
 
-def check_keyring(context: Context) -> None:
+def check_keyring(context: Services) -> None:
     """Refuse to start (ServerKeyringError, exit code 1) without a keyring that works, encrypts and has them all."""
     context.secrets.check_for_server(stored_secrets(context))
 

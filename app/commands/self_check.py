@@ -48,7 +48,7 @@ class KeyringUnusable(SeatsyncError):
 
 
 def _catalogue() -> str:
-    from app.services.catalogue import SkuCatalogue
+    from app.services.microsoft.skus import SkuCatalogue
 
     count = len(SkuCatalogue.load())
     if count < 100:

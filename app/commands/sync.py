@@ -31,10 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.yes and not is_terminal(sys.stdin):
         raise BadArguments(NEEDS_YES)
-    from app.services.sync.service import SyncService
 
     with app_context() as context:
-        service = SyncService(context)
+        service = context.sync
         company = resolve_company(context, args.company)
         if not args.yes:
             plan = service.plan(company)

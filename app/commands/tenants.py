@@ -5,7 +5,7 @@
     python main.py tenants add TENANT --company ID [--company ID ...]
     python main.py tenants add --all-links   add every tenant the match linked
 
-The logic is ``app.services.onboarding``; this module only prints. It gets
+The logic is ``app.services.customers.onboarding``; this module only prints. It gets
 its ``OnboardingService`` from ``set_service_factory`` (the application's
 wiring registers the real one: Partner Center, the PSA's companies, the
 database), or from the Microsoft sandbox with ``--sandbox``.
@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from app.errors import ConfigurationError
-from app.services.onboarding import MatchResult, MemoryTenantRegistry, OnboardingService
+from app.services.customers.onboarding import MatchResult, MemoryTenantRegistry, OnboardingService
 
 DESCRIPTION = """\
 Partner Center customers, their match to PSA companies, and adding them.
@@ -71,14 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _database_service() -> Iterator[OnboardingService]:
     """Partner Center's customers matched to the cached companies of every PSA connection."""
     from app.commands.common import app_context
-    from app.services.bulk_add import BulkAddService
 
     with app_context() as context:
-        if not context.psa_connections.all() or not context.microsoft_connections.all():
+        if not context.uow.psa_connections.all() or not context.uow.microsoft_connections.all():
             raise ConfigurationError("Microsoft and the PSA are not connected yet; connect them in the window's "
                                      "Settings or with `python main.py connections add`, or try "
                                      "`python main.py tenants --sandbox list`")
-        yield BulkAddService(context).onboarding
+        yield context.customers.onboarding
 
 
 def run(args: argparse.Namespace) -> int:

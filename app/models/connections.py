@@ -11,19 +11,18 @@ from peewee import BooleanField, CharField, ForeignKeyField, TextField
 from app.models.database import BaseModel, one_of
 from app.models.fields import InstantField, JsonField
 
-PSA_KINDS = ("connectwise", "autotask", "halopsa")
 CONSENT_STATUSES = ("unknown", "granted", "missing", "expired", "revoked")
 
 
 class PsaConnection(BaseModel):
-    """A PSA account: its kind, display name and non-secret settings.
+    """A PSA account: its kind (a key of the PSA registry, app/services/psa/factory.py, which checks it),
+    display name and non-secret settings.
 
-    ``settings`` holds e.g. {"site": ..., "company_id": ..., "client_id": ...}
-    (ConnectWise), {"zone": ..., "username": ...} (Autotask), {"url": ...,
-    "client_id": ..., "tenant": ...} (HaloPSA).
+    ``settings`` holds the non-secret fields of its kind's registry entry,
+    e.g. {"site": ..., "company_id": ..., "client_id": ...}.
     """
 
-    kind = CharField(max_length=16, constraints=[one_of("kind", PSA_KINDS)])
+    kind = CharField(max_length=16)
     name = CharField(max_length=200)
     settings = JsonField(default=dict)
     created_at = InstantField()

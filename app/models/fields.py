@@ -17,6 +17,7 @@ from typing import Any
 
 from peewee import TextField
 
+from app import jsoncodec
 from app.billing.money import to_money
 
 _INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -73,8 +74,6 @@ class InstantField(TextField):
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, datetime):
         return instant_text(value)
     if isinstance(value, date):
@@ -84,21 +83,9 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
-def _refuse_floats(value: Any, where: str) -> None:
-    if isinstance(value, float):
-        raise TypeError(f"{where}: a float cannot be stored (money is Decimal): {value!r}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_floats(item, f"{where}.{key}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _refuse_floats(item, f"{where}[{index}]")
-
-
 def dump_json(value: Any, where: str = "value") -> str:
     """Canonical JSON: sorted keys, Decimal as string, floats refused."""
-    _refuse_floats(value, where)
-    return json.dumps(value, default=_encode, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return jsoncodec.dumps(value, decimals="text", default=_encode, sort_keys=True, ensure_ascii=False, where=where)
 
 
 class JsonField(TextField):

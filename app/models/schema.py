@@ -6,6 +6,13 @@ each in its own transaction, so a failure leaves the database at the last
 good version. A database at a version this seatsync does not know was
 written by a newer seatsync: ``DatabaseTooNew``, and nothing is touched.
 
+A module that rebuilds a table other tables reference sets
+``FOREIGN_KEYS = False``: SQLite then runs it with foreign key enforcement
+off (dropping the old table would otherwise delete, or refuse to leave, the
+rows referencing it; the pragma has no effect inside a transaction, so it is
+set before the migration's transaction begins), checks every reference
+before committing (``MigrationBrokeReferences``), and turns enforcement back on.
+
 Modules are found with pkgutil (the PyInstaller build must collect them:
 ``collect_submodules("app.models.migrations")`` in installer.spec).
 """
@@ -15,11 +22,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from peewee import CharField, Database, IntegerField, Model
+from peewee import CharField, Database, IntegerField, Model, SqliteDatabase
 
 from app import __version__
 from app.errors import SeatsyncError
@@ -31,6 +39,10 @@ _NAME = re.compile(r"(\d{4})_([a-z0-9_]+)")
 
 class DatabaseTooNew(SeatsyncError):
     """This database was written by a newer seatsync: update seatsync to open it."""
+
+
+class MigrationBrokeReferences(SeatsyncError):
+    """A migration left rows referencing rows that are gone; it was rolled back."""
 
 
 class SchemaVersion(Model):
@@ -49,6 +61,8 @@ class Migration:
     version: int
     name: str
     up: Callable[[Database], None]
+    #: False: run with foreign key enforcement off, every reference checked before commit.
+    foreign_keys: bool = True
 
 
 def discover() -> tuple[Migration, ...]:
@@ -60,7 +74,8 @@ def discover() -> tuple[Migration, ...]:
         if match is None:
             continue
         module = importlib.import_module(f"{PACKAGE}.{info.name}")
-        found.append(Migration(version=int(match[1]), name=info.name, up=module.up))
+        found.append(Migration(version=int(match[1]), name=info.name, up=module.up,
+                               foreign_keys=getattr(module, "FOREIGN_KEYS", True)))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
@@ -100,8 +115,37 @@ def migrate(db: Database, *, target: int | None = None) -> list[int]:
     with db.bind_ctx([SchemaVersion]):
         db.create_tables([SchemaVersion], safe=True)
         for migration in migrations[found:target]:
-            with db.atomic():
+            with nullcontext() if migration.foreign_keys else _without_foreign_keys(db), db.atomic():
                 migration.up(db)
+                if not migration.foreign_keys:
+                    _check_references(db, migration)
                 SchemaVersion.create(version=migration.version, name=migration.name, applied_at=datetime.now(UTC))
             applied.append(migration.version)
     return applied
+
+
+@contextmanager
+def _without_foreign_keys(db: Database) -> Iterator[None]:
+    """SQLite's foreign key enforcement off for the block, then as it was."""
+    if not isinstance(db, SqliteDatabase):
+        yield
+        return
+    enforced = db.execute_sql("PRAGMA foreign_keys").fetchone()[0]
+    db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        if db.execute_sql("PRAGMA foreign_keys").fetchone()[0]:
+            raise RuntimeError("a migration that rebuilds a referenced table cannot run inside a transaction")
+        yield
+    finally:
+        if enforced:
+            db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _check_references(db: Database, migration: Migration) -> None:
+    if not isinstance(db, SqliteDatabase):
+        return
+    broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise MigrationBrokeReferences(f"({migration.name}: {len(broken)} row(s) of {', '.join(tables)} "
+                                       "reference rows that are gone)")

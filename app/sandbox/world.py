@@ -31,14 +31,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from app.billing.types import BillingProfile, Exclusion, Mapping
-from app.bootstrap import Context, microsoft_secret_key, psa_secret_key
 from app.models.records import MicrosoftConnectionRecord
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.microsoft.companies import Case, companies_for
 from app.sandbox.server import SandboxApp, SandboxServer, TlsFiles, make_tls
 from app.sandbox.world_psas import CATALOG, DEMO_CATALOG, PsaSide, make_side, write_requests
-from app.services.admin import AdminService
-from app.services.bulk_add import BulkAddService, Choice
+from app.services.container import Services
+from app.services.customers.bulk_add import Choice
+from app.services.secrets import microsoft_secret_key, psa_secret_key
 
 #: Which catalog product bills which Microsoft part number in the sandbox PSA.
 PRODUCT_FOR_PART = {
@@ -166,50 +166,51 @@ class SandboxWorld:
 
     # -- seatsync's side -----------------------------------------------------------
 
-    def connect(self, context: Context) -> int:
+    def connect(self, context: Services) -> int:
         """Store the Microsoft and PSA connections (secrets in the keyring); return the PSA's id."""
         settings = self.microsoft.settings(self.microsoft_server)
-        ms = context.microsoft_connections.save(MicrosoftConnectionRecord(
+        ms = context.uow.microsoft_connections.save(MicrosoftConnectionRecord(
             id=0, name="Sandbox partner", partner_tenant_id=settings.partner_tenant_id, client_id=settings.client_id,
             authority_url=f"https://{settings.authority_host}", graph_url=settings.graph_url,
             partner_center_url=settings.partner_center_url))
         context.secrets.set(microsoft_secret_key(ms.id, ms.name), settings.client_secret)
         values, secrets = self.psa_side.settings()
-        record = context.psa_connections.create(kind=self.psa_kind, name=self.psa_side.label, settings=values)
+        record = context.uow.psa_connections.create(kind=self.psa_kind, name=self.psa_side.label, settings=values)
         for name, secret in secrets.items():
             context.secrets.set(psa_secret_key(record.id, name, record.name), secret)
-        AdminService(context).refresh_catalog(record.id)
+        context.admin.refresh_catalog(record.id)
         return record.id
 
-    def onboard(self, context: Context, connection_id: int, *, confirm_proposals: bool = True) -> None:
+    def onboard(self, context: Services, connection_id: int, *, confirm_proposals: bool = True) -> None:
         """Add the tenants onboarding links, and (as a person would) its proposals' intended companies."""
-        service = BulkAddService(context)
+        service = context.customers
         result = service.propose().result
         choices = [Choice(customer=link.customer, company_ids=(int(link.company.id),)) for link in result.links]
         if confirm_proposals:
             for proposal in result.proposals:
-                company = context.companies.by_psa_id(connection_id, self.intended.get(proposal.customer.tenant_id, ""))
+                intended = self.intended.get(proposal.customer.tenant_id, "")
+                company = context.uow.companies.by_psa_id(connection_id, intended)
                 if company is not None:
                     choices.append(Choice(customer=proposal.customer, company_ids=(company.id,)))
         service.add(choices)
 
-    def map_licenses(self, context: Context, connection_id: int, *, share: float = 0.8) -> int:
+    def map_licenses(self, context: Services, connection_id: int, *, share: float = 0.8) -> int:
         """One billing profile per product, the first ``share`` of tenants mapped; free SKUs excluded.
 
         Licenses in ``unmapped`` are left for a person; a tenant whose company has no agreement cannot be mapped.
         """
         product_for_part = DEMO_PRODUCT_FOR_PART if self.demo else PRODUCT_FOR_PART
         profiles = {}
-        for product in context.catalog.products(connection_id, active_only=True):
-            profiles[product.identifier] = context.profiles.save(connection_id, BillingProfile(
+        for product in context.uow.catalog.products(connection_id, active_only=True):
+            profiles[product.identifier] = context.uow.profiles.save(connection_id, BillingProfile(
                 id="", name=f"{product.description} - Monthly", product=product))
         for part in FREE_PARTS:
-            context.exclusions.add(Exclusion(sku_id=self.scenario.sku_id(part), reason="free"))
-        tenants = sorted(context.tenants.all(), key=lambda t: t.name)
+            context.uow.exclusions.add(Exclusion(sku_id=self.scenario.sku_id(part), reason="free"))
+        tenants = sorted(context.uow.tenants.all(), key=lambda t: t.name)
         mapped = 0
         for tenant in tenants[: round(len(tenants) * share)]:
-            links = context.tenants.links_of_tenant(tenant.tenant_id)
-            agreements = context.catalog.agreements(connection_id, links[0].company_psa_id) if links else []
+            links = context.uow.tenants.links_of_tenant(tenant.tenant_id)
+            agreements = context.uow.catalog.agreements(connection_id, links[0].company_psa_id) if links else []
             if not agreements:
                 continue
             sandbox_tenant = self.scenario.tenant(tenant.tenant_id)
@@ -217,12 +218,12 @@ class SandboxWorld:
             for part in sorted({s.part_number for s in sandbox_tenant.subscriptions}):
                 identifier = product_for_part.get(part)
                 if identifier in profiles and (tenant.tenant_id, part) not in self.unmapped:
-                    context.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=self.scenario.sku_id(part),
+                    context.uow.mappings.save(Mapping(tenant_id=tenant.tenant_id, sku_id=self.scenario.sku_id(part),
                                                   profile=profiles[identifier], agreement_id=agreements[0].id))
                     mapped += 1
         return mapped
 
-    def configure(self, context: Context, *, share: float | None = None) -> int:
+    def configure(self, context: Services, *, share: float | None = None) -> int:
         """Everything a user does before the first sync; returns the PSA connection's id.
 
         ``share``: of tenants mapped (default: 0.8, and all in the demo's world).

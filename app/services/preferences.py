@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from app.bootstrap import Context
 from app.errors import SeatsyncError
-from app.models.database import db
 from app.services.secrets import SecretStore
-from app.services.settings import SMTP_PASSWORD, WEBHOOK_URL, ApprovalPolicy, NotificationSettings, parse_sync_time
+from app.services.settings import (
+    SMTP_PASSWORD,
+    WEBHOOK_URL,
+    ApprovalPolicy,
+    NotificationSettings,
+    Settings,
+    parse_sync_time,
+)
+from app.services.uow import UnitOfWork
 
 
 class PreferencesInvalid(SeatsyncError):
@@ -51,15 +57,17 @@ class PreferencesChange:
 
 
 class PreferencesService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, *, settings: Settings, secrets: SecretStore) -> None:
+        self.uow = uow
+        self.settings = settings
+        self.secrets = secrets
 
     def load(self) -> PreferencesState:
-        s = self.context.settings
-        secrets: SecretStore = self.context.secrets
-        connections = {c.id: c.name for c in self.context.psa_connections.all()}
+        s = self.settings
+        secrets: SecretStore = self.secrets
+        connections = {c.id: c.name for c in self.uow.psa_connections.all()}
         companies = {str(c.id): c.name if len(connections) < 2 else f"{c.name} ({connections.get(c.connection_id)})"
-                     for c in self.context.companies.all()}
+                     for c in self.uow.companies.all()}
         return PreferencesState(
             preferences=Preferences(
                 sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
@@ -70,16 +78,16 @@ class PreferencesService:
 
     def save(self, change: PreferencesChange) -> PreferencesState:
         p = change.preferences
-        s = self.context.settings
+        s = self.settings
         try:
             parse_sync_time(p.sync_time)
             notifications = NotificationSettings(**_values(p.notifications))
             if change.webhook_url:
                 _check_webhook(change.webhook_url)
             if notifications.webhook_enabled and not (change.webhook_url or (
-                    change.webhook_url is None and self.context.secrets.has(WEBHOOK_URL))):
+                    change.webhook_url is None and self.secrets.has(WEBHOOK_URL))):
                 raise ValueError("the webhook is on but has no URL: enter the incoming webhook's URL")
-            with db.atomic():
+            with self.uow:
                 s.set_sync_time(p.sync_time)
                 s.set_sync_enabled(p.sync_enabled)
                 s.set_approval_policy(p.approval_policy)

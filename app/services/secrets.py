@@ -41,6 +41,7 @@ from keyring.backends import chainer, fail, null
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from app.errors import SeatsyncError
+from app.services.psa.factory import KINDS
 
 SERVICE = "seatsync"
 #: Set to 1 to let a server keep its secrets in a keyring backend that does not encrypt them.
@@ -48,11 +49,8 @@ ENV_ALLOW_PLAINTEXT = "SEATSYNC_ALLOW_PLAINTEXT_KEYRING"
 #: Backends known to keep secrets unencrypted (besides any whose class or scheme says "plaintext").
 PLAINTEXT_BACKENDS = frozenset({"keyrings.alt.file.PlaintextKeyring", "keyrings.alt.pyfs.PlaintextKeyring"})
 
-#: How each kind of owner is named in messages.
+#: How each kind of owner is named in messages (a PSA by its registry entry's ``short_label``).
 KIND_LABELS = {
-    "connectwise": "ConnectWise",
-    "autotask": "Autotask",
-    "halopsa": "HaloPSA",
     "microsoft": "Microsoft partner connection",
     "notify": "Notifications",
 }
@@ -115,12 +113,24 @@ class SecretKey:
 
     @property
     def owner(self) -> str:
-        label = KIND_LABELS.get(self.kind, self.kind)
+        psa = KINDS.get(self.kind)
+        label = KIND_LABELS.get(self.kind) or (psa.short_label if psa else self.kind)
         return f"{label} '{self.owner_name}'" if self.owner_name else label
 
     @property
     def field_label(self) -> str:
         return self.field.replace("_", " ")
+
+
+MICROSOFT_SECRET_FIELD = "client_secret"
+
+
+def psa_secret_key(connection_id: int, field_name: str, name: str = "") -> SecretKey:
+    return SecretKey(kind="psa", owner_id=str(connection_id), field=field_name, owner_name=name)
+
+
+def microsoft_secret_key(connection_id: int, name: str = "") -> SecretKey:
+    return SecretKey(kind="microsoft", owner_id=str(connection_id), field=MICROSOFT_SECRET_FIELD, owner_name=name)
 
 
 def connection_secret(kind: str, connection_id: int | str, field: str, name: str = "") -> SecretKey:

@@ -62,7 +62,7 @@ class NotificationSettings:
     email_to: tuple[str, ...] = ()
     webhook_enabled: bool = False
     webhook_kind: WebhookKind = WebhookKind.TEAMS
-    #: Kinds of notice (app.services.notify.NoticeKind values) never shown in the tray.
+    #: Kinds of notice (app.services.notify.notices.NoticeKind values) never shown in the tray.
     tray_muted: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

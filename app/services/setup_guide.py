@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from app.services.psa.factory import KINDS
+from app.services.uow import UnitOfWork
 
 #: The steps in order: (key, title).
 STEPS = (("psa", "Connect your PSA"), ("profiles", "Create billing profiles"), ("microsoft", "Connect Microsoft"),
@@ -63,15 +63,15 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
-def read_guide(context: Any, *, previewed: bool = False) -> SetupGuide:
+def read_guide(uow: UnitOfWork, *, previewed: bool = False) -> SetupGuide:
     """The steps as stored now. ``previewed``: the first sync's preview was opened (the window remembers it);
     a sync that has run counts as previewed too."""
-    psas = context.psa_connections.all()
-    profiles = context.profiles.all()
-    microsoft = context.microsoft_connections.all()
-    companies = {link.company_id for link in context.tenants.all_links()}
-    mappings = context.mappings.all()
-    synced = context.runs.last_finished() is not None
+    psas = uow.psa_connections.all()
+    profiles = uow.profiles.all()
+    microsoft = uow.microsoft_connections.all()
+    companies = {link.company_id for link in uow.tenants.all_links()}
+    mappings = uow.mappings.all()
+    synced = uow.runs.last_finished() is not None
     names = ", ".join(f"{KINDS[p.kind].label if p.kind in KINDS else p.kind} '{p.name}'" for p in psas)
     found = [
         ("psa", bool(psas),

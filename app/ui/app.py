@@ -17,9 +17,9 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QToolBar
@@ -28,20 +28,24 @@ from app import paths
 from app.cli import EXIT_DATABASE_TOO_NEW, EXIT_ERROR, EXIT_OK
 from app.errors import SeatsyncError
 from app.models import DatabaseTooNew
-from app.models.records import RunTrigger
+from app.services.psa.factory import KINDS
 from app.services.redaction import RedactSecrets
-from app.services.scheduler import ALL, ScheduleSettings
 from app.services.secrets import NoKeyringBackend
+from app.services.sync.scheduler import ALL, ScheduleSettings
 from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
 from app.ui.formatting import moment
 from app.ui.main_window import MainWindow, sync_summary_text
 from app.ui.notifications import NoticesButton, NotificationCenter, attention_text, needing_attention
 from app.ui.single_instance import SingleInstance, hand_over, server_name
-from app.ui.sync_bridge import RunSync, SyncBridge
+from app.ui.sync_gateway import RunSync, SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.tray import Tray, TrayState, TrayStatus
 from app.ui.views.sync_result import SyncReportButton, run_sentence
 from app.ui.widgets.icons import app_icon
+
+if TYPE_CHECKING:
+    from app.services.container import Services
+    from app.services.sync.service import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -67,27 +71,24 @@ def start_logging(directory: Path) -> logging.Handler:
     return handler
 
 
-def service_sync(context: Any, *, today: Callable[[], date] = date.today) -> RunSync:
+def service_sync(context: Services, *, today: Callable[[], date] = date.today) -> RunSync:
     """The scheduler's job: the sync service for one company ("<id>") or all ("*"); ``today``: the
     billing date (tests fix it)."""
 
     def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None],
             cancel: threading.Event | None = None) -> Any:
-        from app.services.sync.db_store import connected
-        from app.services.sync.service import SyncService
+        from app.services.uow import connected
 
         with connected():
-            return SyncService(context, today=today).sync(None if target == ALL else int(target), actor=actor,
+            return context.sync_service(today=today).sync(None if target == ALL else int(target), actor=actor,
                                                           trigger=trigger, progress=progress, cancel=cancel)
 
     return run
 
 
-def ready_to_sync(context: Any) -> bool:
+def ready_to_sync(context: Services) -> bool:
     """On a pool thread: whether a scheduled sync has anything to do (``SyncService.ready``)."""
-    from app.services.sync import service  # loaded with the sync modules (SYNC_MODULES)
-
-    return service.ready_to_sync(context)
+    return context.sync.ready_to_sync()
 
 
 def window_settings(data_dir: Path) -> QSettings:
@@ -100,9 +101,9 @@ def window_settings(data_dir: Path) -> QSettings:
 class Shell:
     """The window, the tray and the scheduler, wired together."""
 
-    context: Any
+    context: Services
     tasks: Tasks
-    bridge: SyncBridge
+    sync: SyncGateway
     window: MainWindow
     tray: Tray | None
     #: The companies needing attention: the one number the navigation, the notices and the tray show.
@@ -126,10 +127,10 @@ class Shell:
 
     def show_schedule(self) -> None:
         """The toolbar's status while no sync runs: when the next one is."""
-        if self.bridge.busy:
+        if self.sync.busy:
             return
-        upcoming = self.bridge.next_run()
-        text = ("Daily sync paused" if self.bridge.paused else
+        upcoming = self.sync.next_run()
+        text = ("Daily sync paused" if self.sync.paused else
                 f"Next sync {moment(upcoming)}" if upcoming else "Daily sync off (Settings)")
         self.window.status.setText(text)
 
@@ -144,8 +145,8 @@ class Shell:
     def _update_tray(self) -> None:
         if self.tray is None:
             return
-        if self.bridge.busy:
-            self.tray.set_state(TrayState.SYNCING, "seatsync: cancelling…" if self.bridge.cancelling
+        if self.sync.busy:
+            self.tray.set_state(TrayState.SYNCING, "seatsync: cancelling…" if self.sync.cancelling
                                 else "seatsync: syncing…")
         elif self.attention:
             self.tray.set_state(TrayState.ATTENTION, f"seatsync: {attention_text(self.attention)}")
@@ -160,13 +161,11 @@ class Shell:
 SYNC_MODULES = (
     "app.services.sync.service",
     "app.services.microsoft",
-    "app.services.psa.connectwise.adapter",
-    "app.services.psa.autotask.adapter",
-    "app.services.psa.halopsa.adapter",
+    *(spec.adapter for spec in KINDS.values()),
 )
 
 
-def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None = None,
+def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | None = None,
                 tray: bool | None = None, schedule: ScheduleSettings | None = None,
                 views: list | None = None) -> Shell:
     """Build the window, tray and scheduler over ``context`` (not shown, scheduler not started)."""
@@ -174,21 +173,13 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
         importlib.import_module(module)
     with_tray = Tray.available() if tray is None else tray
     tasks = Tasks()
-    schedule = schedule or ScheduleSettings(enabled=context.settings.sync_enabled,
-                                            daily_at=context.settings.sync_time)
-
-    def last_scheduled_run() -> datetime | None:  # on a pool thread
-        from app.services.sync.db_store import connected
-
-        with connected():
-            last = context.runs.last_finished(trigger=RunTrigger.SCHEDULE)
-        return last.finished_at if last else None
-
-    window = MainWindow(context, tasks, settings, tray_available=with_tray, views=views)
+    schedule = schedule or ScheduleSettings.of(context.settings)
+    sync = SyncGateway(run_sync or service_sync(context), schedule=schedule, last_run=context.sync.last_scheduled_run,
+                       ready=lambda: ready_to_sync(context))
+    window = MainWindow(context, tasks, settings, tray_available=with_tray, sync=sync, views=views)
     tasks.setParent(window)  # everything the shell made goes with its window
-    bridge = SyncBridge(run_sync or service_sync(context), schedule=schedule, last_run=last_scheduled_run,
-                        ready=lambda: ready_to_sync(context), parent=window)
-    tray_icon = Tray(lambda: TrayStatus(syncing=bridge.busy, paused=bridge.paused, cancelling=bridge.cancelling),
+    sync.setParent(window)
+    tray_icon = Tray(lambda: TrayStatus(syncing=sync.busy, paused=sync.paused, cancelling=sync.cancelling),
                      window) if with_tray else None
     notifications = NotificationCenter(context, tasks, window)
     toolbar = window.findChild(QToolBar, "mainToolbar")
@@ -198,7 +189,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     report.set_shown(False)
     notices = NoticesButton(notifications, window)
     toolbar.addWidget(notices)
-    shell = Shell(context=context, tasks=tasks, bridge=bridge, window=window, tray=tray_icon,
+    shell = Shell(context=context, tasks=tasks, sync=sync, window=window, tray=tray_icon,
                   notifications=notifications, notices_button=notices, report_button=report)
 
     def open_view(key: str) -> None:
@@ -212,13 +203,12 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     notices.open_view.connect(open_view)
     notifications.changed.connect(notices_changed)
 
-    window.sync_requested.connect(lambda target: _sync(shell, target))
-    window.cancel_requested.connect(lambda: _cancel(shell))
-    bridge.started.connect(window.on_sync_started)
-    bridge.started.connect(lambda _target: report.set_shown(False))
-    bridge.progressed.connect(window.on_sync_progress)
-    bridge.finished.connect(lambda target, summary, error: _finished(shell, target, summary, error))
-    bridge.busy_changed.connect(lambda _: shell._update_tray())
+    sync.started.connect(lambda _target: report.set_shown(False))
+    sync.finished.connect(lambda _target, summary, error: report.show_summary(summary if error is None else None))
+    sync.finished.connect(lambda _target, summary, error: _tell_tray(shell, summary, error))
+    sync.finished.connect(lambda _target, summary, error: notifications.after_sync(summary, error))
+    sync.busy_changed.connect(lambda _: shell._update_tray())
+    sync.cancelling_changed.connect(lambda _: shell._update_tray())
     companies: Any = window.view("companies")
     if companies is not None and hasattr(companies, "attention_changed"):
         # After the window's own handler (connected when the view was built): the count of companies.
@@ -226,11 +216,11 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     if tray_icon is not None:
         tray_icon.open_requested.connect(window.bring_to_front)
         tray_icon.icon.messageClicked.connect(window.bring_to_front)
-        tray_icon.sync_requested.connect(lambda: _sync(shell, ALL))
+        tray_icon.sync_requested.connect(lambda: sync.sync_now(ALL))
         tray_icon.cancel_requested.connect(window.cancel_sync)  # the window says "Cancelling…", then asks
 
         def pause(paused: bool) -> None:
-            bridge.set_paused(paused)
+            sync.set_paused(paused)
             shell.show_schedule()
 
         tray_icon.pause_requested.connect(pause)
@@ -242,7 +232,7 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
 
     def close() -> None:
         window.save_state()
-        bridge.shutdown(wait=True)
+        sync.shutdown(wait=True)
         tasks.wait_idle()
         QApplication.processEvents()  # deliver what the tasks finished with
         if tray_icon is not None:
@@ -252,32 +242,20 @@ def build_shell(context: Any, *, settings: QSettings, run_sync: RunSync | None =
     return shell
 
 
-def _sync(shell: Shell, target: str) -> None:
-    if not shell.bridge.sync_now(target):
-        shell.window.status.setText("A sync of this is already running")
-
-
-def _cancel(shell: Shell) -> None:
-    """Cancel sync: the running syncs finish the companies they started and start no other."""
-    if shell.bridge.cancel():
-        shell._update_tray()
-
-
-def _finished(shell: Shell, target: str, summary: Any, error: Any) -> None:
-    shell.window.on_sync_finished(target, summary, error, still_busy=shell.bridge.busy)
-    if shell.report_button is not None:
-        shell.report_button.show_summary(summary if error is None else None)
-    # A run that failed is told by its notice (once, with what failed); the tray says the others here.
+def _tell_tray(shell: Shell, summary: RunSummary | None, error: BaseException | None) -> None:
+    """A run that wrote, said in the tray while the window is hidden; a failed run is told by its notice (once,
+    with what failed)."""
     if shell.tray is not None and not shell.window.isVisible() and (
             error is not None or (summary is not None and summary.writes and not summary.failed)):
         shell.tray.show_message("seatsync", run_sentence(summary, error))
-    shell._update_tray()
-    if shell.notifications is not None:
-        shell.notifications.after_sync(summary, error)
 
 
-def run_window(argv: list[str] | None = None, *, context: Any = None, quit_after_sync: bool = False) -> int:
+def run_window(argv: list[str] | None = None, *, context: Services | None = None,
+               open_services: Callable[[], Services] | None = None, quit_after_sync: bool = False) -> int:
     """Open the window (or hand over to the one already open); the process's exit code.
+
+    ``context``: the services to run on (the demo); else ``open_services()`` (the composition root,
+    app.bootstrap.open_context) opens the user's data once logging runs and no other window has it.
 
     ``quit_after_sync``: once the window is up, sync every company as "Sync now"
     does and quit when it ends, with exit code 1 if it failed (the demo's check
@@ -303,7 +281,7 @@ def run_window(argv: list[str] | None = None, *, context: Any = None, quit_after
         instance.listen()
         if context is None:
             try:
-                context = _open()
+                context = _open(open_services)
             except SeatsyncError as error:
                 return _fatal(error)
         shell = build_shell(context, settings=window_settings(data_dir))
@@ -314,7 +292,7 @@ def run_window(argv: list[str] | None = None, *, context: Any = None, quit_after
         if shell.tray is not None:
             shell.tray.show()
         shell.window.show()
-        shell.bridge.start()
+        shell.sync.start()
         shell.show_schedule()
         if shell.notifications is not None:
             shell.notifications.refresh()
@@ -349,19 +327,19 @@ def _quit_after_sync(shell: Shell, app: QApplication) -> None:
         shell.window.quitting = True
         app.exit(EXIT_ERROR if failed else EXIT_OK)
 
-    shell.bridge.finished.connect(finished)
-    QTimer.singleShot(0, lambda: _sync(shell, ALL))
+    shell.sync.finished.connect(finished)
+    QTimer.singleShot(0, lambda: shell.sync.sync_now(ALL))
 
 
 def _log_dir(data_dir: Path) -> Path:
     return paths.private_dir(Path(data_dir) / paths.LOG_DIR_NAME)
 
 
-def _open() -> Any:
+def _open(open_services: Callable[[], Services] | None) -> Services:
     """The data, and proof the keyring is usable (before any window depends on it)."""
-    from app.bootstrap import open_context
-
-    context = open_context()
+    if open_services is None:
+        raise ValueError("run_window needs the services or a way to open them")
+    context = open_services()
     try:
         context.secrets.backend()
     except BaseException:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.errors import SeatsyncError
-from app.services.signin_codes import in_words
+from app.services.microsoft.signin_codes import in_words
 from app.ui.widgets.plain import PlainLabel, message_box
 
 log = logging.getLogger(__name__)

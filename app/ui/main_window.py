@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -45,7 +45,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import setup_guide
+from app.services.sync.scheduler import ALL
 from app.ui.errors import explain
+from app.ui.sync_gateway import SyncGateway, target_of
 from app.ui.views import Factory, available
 from app.ui.views.first_run import SetupGuidePanel
 from app.ui.widgets.badge import BADGE_ROLE, BadgeDelegate
@@ -54,9 +56,11 @@ from app.ui.widgets.plain import ElidedLabel, PlainLabel, tip
 from app.ui.widgets.scroll import ScrollPage
 from app.ui.widgets.tones import style
 
+if TYPE_CHECKING:
+    from app.services.sync.service import RunSummary
+
 log = logging.getLogger(__name__)
 
-ALL = "*"
 SEARCH_DELAY_MS = 150
 #: The size the window opens at the first time, when the screen has room for it.
 DEFAULT_SIZE = QSize(1280, 800)
@@ -82,15 +86,16 @@ def default_geometry(area: QRect, frame: QSize = FRAME_ALLOWANCE) -> QRect:
 
 
 class MainWindow(QMainWindow):
-    sync_requested = Signal(str)  # "*" or a company id
-    cancel_requested = Signal()  # "Cancel sync": stop the sync that is running
     closed_to_tray = Signal()
 
     def __init__(self, context: Any, tasks: Any, settings: QSettings, *, tray_available: bool,
-                 views: list[tuple[str, str, Factory]] | None = None, parent: QWidget | None = None) -> None:
+                 sync: SyncGateway | None = None, views: list[tuple[str, str, Factory]] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.tasks = tasks
+        #: The sync gateway: the toolbar asks it, and the window and each view follow its signals themselves.
+        self.sync = sync
         self.settings = settings
         self.tray_available = tray_available
         self.quitting = False
@@ -107,6 +112,12 @@ class MainWindow(QMainWindow):
         self._guide_at_start = True
         self._build()
         self._restore()
+        if sync is not None:
+            sync.started.connect(self.on_sync_started)
+            sync.progressed.connect(self.on_sync_progress)
+            sync.finished.connect(lambda target, summary, error: self.on_sync_finished(
+                target, summary, error, still_busy=sync.busy))
+            sync.refused.connect(lambda _target: self.status.setText("A sync of this is already running"))
         self.refresh_guide()
 
     # -- layout --------------------------------------------------------------------------
@@ -250,7 +261,7 @@ class MainWindow(QMainWindow):
         if entry is None:
             return None
         try:
-            widget = entry[2](self.context, self.tasks, self.stack)
+            widget = entry[2](self.context, self.tasks, self.stack, self.sync)
         except Exception as error:  # one broken view never takes the window down
             log.exception("the %s view could not be built", key)
             widget = PlainLabel(f"The {entry[1]} view could not be opened: {explain(error)}", self.stack)
@@ -270,8 +281,6 @@ class MainWindow(QMainWindow):
     def _connect(self, key: str, widget: QWidget) -> None:
         if hasattr(widget, "attention_changed"):
             widget.attention_changed.connect(lambda count, k=key: self.set_badge(k, count))
-        if hasattr(widget, "sync_requested"):
-            widget.sync_requested.connect(lambda company_id: self.sync_requested.emit(str(company_id)))
 
     def show_view(self, key: str) -> QWidget | None:
         widget = self.view(key)
@@ -315,18 +324,13 @@ class MainWindow(QMainWindow):
                     None)
         return int(item.data(BADGE_ROLE) or 0) if item is not None else 0
 
-    def each_view(self, method: str, *args: Any) -> None:
-        for widget in list(self.views.values()):
-            hook = getattr(widget, method, None)
-            if callable(hook):
-                hook(*args)
-
     # -- toolbar -----------------------------------------------------------------------------
 
     def sync_now(self) -> None:
         view = self.current_view()
-        target = view.sync_target() if view is not None and hasattr(view, "sync_target") else None
-        self.sync_requested.emit(ALL if target is None else str(target))
+        company_id = view.sync_target() if view is not None and hasattr(view, "sync_target") else None
+        if self.sync is not None:
+            self.sync.sync_now(target_of(company_id))
 
     def refresh(self) -> None:
         view = self.current_view()
@@ -342,7 +346,7 @@ class MainWindow(QMainWindow):
         if view is not None and hasattr(view, "set_search"):
             view.set_search(self.search.text())
 
-    # -- sync status (the app calls these from the bridge's signals) ------------------------------
+    # -- sync status (from the sync gateway's signals) ---------------------------------------------
 
     def on_sync_started(self, target: str) -> None:
         self.syncing, self.cancelling = True, False
@@ -350,14 +354,13 @@ class MainWindow(QMainWindow):
         self.sync_action.setEnabled(False)
         self.cancel_action.setEnabled(True)
         self.status.setText("Syncing every company…" if target == ALL else "Syncing…")
-        self.each_view("on_sync_started", target)
 
     def on_sync_progress(self, target: str, text: str) -> None:
         if text and not self.cancelling:
             self.status.setText(f"Syncing… {text}")
-        self.each_view("on_sync_progress", target, text)
 
-    def on_sync_finished(self, target: str, summary: Any, error: Any, *, still_busy: bool = False) -> None:
+    def on_sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None, *,
+                         still_busy: bool = False) -> None:
         cancelled = self.cancelling
         self.syncing = still_busy
         self.cancelling = cancelled and still_busy
@@ -372,18 +375,18 @@ class MainWindow(QMainWindow):
                 text = f"Sync cancelled: {explain(error)}" if error is not None else f"Sync cancelled. {text}"
             self.status.setText(text)
         self.status.setToolTip(tip(explain(error)) if error is not None else "")
-        self.each_view("on_sync_finished", target, summary, error)
         self._guide_may_have_moved()
 
     def cancel_sync(self) -> None:
-        """Ask for the running sync to stop (``cancel_requested``); "Cancelling…" until it has finished."""
+        """Ask the running sync to stop; "Cancelling…" until it has finished."""
         if not self.syncing or self.cancelling:
             return
         self.cancelling = True
         self.cancel_action.setEnabled(False)
         self.status.setText(CANCELLING)
         self.status.setToolTip("")
-        self.cancel_requested.emit()
+        if self.sync is not None:
+            self.sync.cancel()
 
     # -- the set-up guide ---------------------------------------------------------------------------
 
@@ -396,7 +399,7 @@ class MainWindow(QMainWindow):
             return
         self._guide_reading, self._guide_again = True, False
         context, previewed = self.context, bool(self.settings.value("guide/previewed", False, type=bool))
-        self.tasks.run(lambda: setup_guide.read_guide(context, previewed=previewed), self._guide_read,
+        self.tasks.run(lambda: setup_guide.read_guide(context.uow, previewed=previewed), self._guide_read,
                        self._guide_failed, label="read set-up steps")
 
     def _guide_read(self, guide: Any) -> None:
@@ -540,20 +543,19 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def sync_summary_text(summary: Any, error: Any) -> str:
+def sync_summary_text(summary: RunSummary | None, error: BaseException | None) -> str:
     """The toolbar's one line about the sync that just ended."""
     if error is not None:
         return f"Sync failed: {explain(error)}"
     if summary is None:
         return "Sync finished"
-    skipped = len(getattr(summary, "not_synced", ()))  # not started: the run was cancelled or stopped early
+    skipped = len(summary.not_synced)  # not started: the run was cancelled or stopped early
     failed = len(summary.failed) - skipped
     text = f"Synced {len(summary.results) - skipped} tenant(s): {summary.writes} change(s) written"
-    held = getattr(summary, "held", 0)
-    if held:
-        text += f", {held} waiting for approval"
+    if summary.held:
+        text += f", {summary.held} waiting for approval"
     if failed:
         text += f", {failed} failed"
     if skipped:
         text += f", {skipped} not synced"
-    return f"Sync cancelled. {text}" if getattr(summary, "cancelled", False) is True else text
+    return f"Sync cancelled. {text}" if summary.cancelled else text

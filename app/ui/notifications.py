@@ -1,7 +1,7 @@
 """Notifications in the window: what needs a person, after every sync and at start (DESIGN §1.9).
 
 On a worker (``Tasks.run``), ``gather`` computes the notices with
-``app.services.notify_run.notices_after_sync`` (Partner Center's customers
+``app.services.notify.after_sync.notices_after_sync`` (Partner Center's customers
 not yet added, a failure to read them as a notice, and after a scheduled
 sync the e-mail digest and the webhook, when enabled; ``run-scheduler``
 calls the same function), and keeps those the tray may show by the
@@ -30,8 +30,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from app.services.notify import KIND_LABELS, Delivery, Notice, NoticeKind, Notifier
-from app.services.notify_run import notices_after_sync
+from app.services.notify.notices import KIND_LABELS, Delivery, Notice, NoticeKind, Notifier
 from app.services.sync.service import companies
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon
@@ -80,10 +79,10 @@ def tray_notices(settings: Any, notices: Sequence[Notice]) -> list[Notice]:
 
 def gather(context: Any, *, digest: bool = False, run_id: int | None = None) -> Gathered:
     """On a worker: the notices, those for the tray, and (after a scheduled run) the digest sent."""
-    from app.services.sync.db_store import connected
+    from app.services.uow import connected
 
     with connected():
-        done = notices_after_sync(context, digest=digest, run_id=run_id, describe=explain)
+        done = context.after_sync.notices_after_sync(digest=digest, run_id=run_id, describe=explain)
         tray = tray_notices(context.settings, done.notices)
     return Gathered(notices=done.notices, tray=tuple(tray), delivery=done.delivery)
 

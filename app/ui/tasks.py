@@ -4,21 +4,39 @@ Widgets never call the network or the database on the UI thread: they hand
 a plain function to ``Tasks.run``, which runs it on a worker thread and
 delivers its result (or its exception) back on the UI thread through one
 pre-wired signal. Worker code never touches a widget or an item model.
+
+A job may name an ``owner`` (its callbacks are dropped when the owner was
+deleted meanwhile: a view closed while its worker ran) and a ``latest`` key
+(only the newest job with that key and owner delivers: workers may finish out
+of order, and an older answer arriving last must not overwrite a newer one).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
+#: Where a ``latest`` key applies: (the owner's id, or 0 without one; the key).
+Scope = tuple[int, Hashable]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    on_success: Success | None = None
+    on_failure: Failure | None = None
+    label: str = ""
+    owner: QObject | None = None  # held until delivery, so its id stays its own
+    scope: Scope | None = None
 
 
 class _Job(QRunnable):
@@ -48,7 +66,8 @@ class Tasks(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
-        self._callbacks: dict[int, tuple[Success | None, Failure | None, str]] = {}
+        self._pending: dict[int, _Pending] = {}
+        self._newest: dict[Scope, int] = {}  # scope -> the newest job started in it, while that job runs
         self._next = 0
         self._lock = threading.Lock()
         self.on_unhandled = on_unhandled or (lambda error: log.error("background task failed", exc_info=error))
@@ -56,31 +75,50 @@ class Tasks(QObject):
 
     @property
     def running(self) -> int:
-        return len(self._callbacks)
+        return len(self._pending)
 
     def run(self, fn: Callable[[], Any], on_success: Success | None = None, on_failure: Failure | None = None,
-            *, label: str = "") -> int:
-        """Run ``fn()`` on a worker; call ``on_success(result)`` or ``on_failure(error)`` on the UI thread."""
+            *, owner: QObject | None = None, latest: Hashable | None = None, label: str = "") -> int:
+        """Run ``fn()`` on a worker; call ``on_success(result)`` or ``on_failure(error)`` on the UI thread.
+
+        Neither is called when ``owner`` was deleted by then, nor when a newer job with the same
+        ``latest`` key (and owner) was started since."""
         with self._lock:
             self._next += 1
             job_id = self._next
-        self._callbacks[job_id] = (on_success, on_failure, label)
+        scope = None if latest is None else (0 if owner is None else id(owner), latest)
+        if scope is not None:
+            self._newest[scope] = job_id
+        self._pending[job_id] = _Pending(on_success, on_failure, label, owner, scope)
         self.busy_changed.emit(self.running)
         self.pool.start(_Job(self, job_id, fn))
         return job_id
 
     @Slot(int, object, object)
     def _deliver(self, job_id: int, result: Any, error: BaseException | None) -> None:
-        on_success, on_failure, label = self._callbacks.pop(job_id, (None, None, ""))
+        job = self._pending.pop(job_id, _Pending())
         self.busy_changed.emit(self.running)
+        label = job.label or "a background task"
+        if not self._wanted(job_id, job):
+            if error is not None:
+                log.info("%s failed after its answer was no longer wanted", label, exc_info=error)
+            return
         if error is not None:
-            if on_failure is not None:
-                on_failure(error)
+            if job.on_failure is not None:
+                job.on_failure(error)
             else:
-                log.error("%s failed", label or "a background task", exc_info=error)
+                log.error("%s failed", label, exc_info=error)
                 self.on_unhandled(error)
-        elif on_success is not None:
-            on_success(result)
+        elif job.on_success is not None:
+            job.on_success(result)
+
+    def _wanted(self, job_id: int, job: _Pending) -> bool:
+        """Whether the job is still the newest of its scope and its owner still exists."""
+        if job.scope is not None:
+            if self._newest.get(job.scope) != job_id:
+                return False
+            del self._newest[job.scope]
+        return job.owner is None or shiboken6.isValid(job.owner)
 
     def wait_idle(self, timeout_ms: int = 30000) -> bool:
         """Wait for every job's function to return (tests and quitting); callbacks still need the event loop."""

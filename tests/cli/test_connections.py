@@ -8,19 +8,18 @@ prompt on a terminal, or environment variables, never from argv.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 
 import pytest
 
-from app.bootstrap import microsoft_secret_key, open_context, psa_secret_key
+from app.bootstrap import open_context
 from app.cli import main
 from app.commands import connections
 from app.commands.common import use_context
 from app.commands.run_scheduler import check_keyring
 from app.sandbox.world import SandboxWorld
-from app.services.admin import AdminService
+from app.services.secrets import microsoft_secret_key, psa_secret_key
 
 CONNECTWISE = ["connections", "add", "psa", "--kind", "connectwise", "--name", "Main",
                "--site", "https://cw.example.com", "--company-id", "msp", "--public-key", "pub",
@@ -77,7 +76,7 @@ def add_microsoft_args(world) -> list[str]:
 def stored(data_dir) -> tuple[list, list]:
     context = open_context(data_dir)
     try:
-        return context.psa_connections.all(), context.microsoft_connections.all()
+        return context.uow.psa_connections.all(), context.uow.microsoft_connections.all()
     finally:
         context.close()
 
@@ -112,17 +111,17 @@ def test_add_list_and_test_each_psa_and_microsoft(world, context, how, monkeypat
         in capsys.readouterr().out
 
     # Stored where the window and run-scheduler look: the same repositories and keyring entries.
-    [record] = context.psa_connections.all()
+    [record] = context.uow.psa_connections.all()
     assert (record.kind, record.name) == (world.psa_kind, "Sandbox PSA")
     assert {k: v for k, v in record.settings.items() if v} == values
     assert context.secrets.get(psa_secret_key(record.id, field, record.name)) == secret
-    [partner] = context.microsoft_connections.all()
+    [partner] = context.uow.microsoft_connections.all()
     assert context.secrets.get(microsoft_secret_key(partner.id, partner.name)) == ms.client_secret
-    admin = AdminService(context)
+    admin = context.admin
     assert [s.secrets_set for s in admin.psa_connections()] == [{field: True}]
     assert admin.microsoft().secret_set
     check_keyring(context)  # run-scheduler finds every credential it needs
-    assert context.companies.all(record.id)  # the catalog was read, as the window does after saving
+    assert context.uow.companies.all(record.id)  # the catalog was read, as the window does after saving
 
     assert main(["connections", "list"]) == 0
     listed = capsys.readouterr().out
@@ -148,8 +147,8 @@ def test_test_says_why_each_connection_fails_and_exits_1(world, context, piped, 
     monkeypatch.setenv("SEATSYNC_MICROSOFT_CLIENT_SECRET", ms.client_secret)
     assert main(add_microsoft_args(world)) == 0
     capsys.readouterr()
-    [record] = context.psa_connections.all()
-    [partner] = context.microsoft_connections.all()
+    [record] = context.uow.psa_connections.all()
+    [partner] = context.uow.microsoft_connections.all()
 
     # A wrong credential, for the PSA and for Microsoft.
     context.secrets.set(psa_secret_key(record.id, "private_key", record.name), "not-the-key")
@@ -166,10 +165,12 @@ def test_test_says_why_each_connection_fails_and_exits_1(world, context, piped, 
     assert capsys.readouterr().out.startswith("ok    ConnectWise PSA 'Sandbox PSA'")
 
     # A certificate this computer does not trust (no sandbox authority).
-    use_context(dataclasses.replace(context, ca_file=None))
+    context.psas.ca_file = None
+    context.psas.forget(record.id)
     assert main(["connections", "test", "Sandbox PSA"]) == 1
     assert "could not be trusted" in capsys.readouterr().out
-    use_context(context)
+    context.psas.ca_file = world.tls.ca
+    context.psas.forget(record.id)
 
     # The PSA cannot be reached.
     world.psa_server.stop()
@@ -187,7 +188,7 @@ def test_a_refused_connection_is_not_stored(world, context, piped, capsys):
     err = capsys.readouterr().err
     assert err.startswith("seatsync: The connection test failed, so nothing was stored: The PSA did not accept "
                           "the credentials")
-    assert context.psa_connections.all() == []
+    assert context.uow.psa_connections.all() == []
     assert not context.secrets.has(psa_secret_key(1, "private_key", "Sandbox PSA"))
 
 
@@ -198,7 +199,7 @@ def test_a_second_connection_of_the_same_name_is_refused(world, context, piped, 
     piped(*secrets.values())
     assert main(add_psa_args(world, name="MAIN")) == 2
     assert "--name: a PSA connection named 'Main' is stored already" in capsys.readouterr().err
-    assert len(context.psa_connections.all()) == 1
+    assert len(context.uow.psa_connections.all()) == 1
 
 
 # -- bad input: nothing stored, exit 2, a message per field -------------------------------------------------------
@@ -297,7 +298,7 @@ def test_list_with_nothing_stored_says_how_to_add(data_dir, capsys):
 def test_list_shows_a_secret_missing_from_the_keyring(data_dir, capsys):
     context = open_context(data_dir)
     try:
-        context.psa_connections.create(kind="autotask", name="AT", settings={"username": "u",
+        context.uow.psa_connections.create(kind="autotask", name="AT", settings={"username": "u",
                                                                              "integration_code": "c"})
     finally:
         context.close()
@@ -310,17 +311,17 @@ def test_refresh_reads_new_psa_companies(world, context, piped, capsys):
     _, secrets = world.psa_side.settings()
     piped(*secrets.values())
     assert main(add_psa_args(world)) == 0
-    [record] = context.psa_connections.all()
-    before = len(context.companies.all(record.id))
+    [record] = context.uow.psa_connections.all()
+    before = len(context.uow.companies.all(record.id))
     world.psa_side.add_company("Fresh Dental", domains=["freshdental.example"])
     capsys.readouterr()
     assert main(["connections", "refresh"]) == 0
     assert capsys.readouterr().out.startswith(f"ok    ConnectWise PSA 'Sandbox PSA': Read {before + 1} companies")
-    assert "Fresh Dental" in [c.name for c in context.companies.all(record.id)]
+    assert "Fresh Dental" in [c.name for c in context.uow.companies.all(record.id)]
     world.psa_server.stop()
     assert main(["connections", "refresh", "Sandbox PSA"]) == 1
     assert capsys.readouterr().out.startswith("FAIL  ConnectWise PSA 'Sandbox PSA': ")
-    assert "Fresh Dental" in [c.name for c in context.companies.all(record.id)]  # the cache is kept
+    assert "Fresh Dental" in [c.name for c in context.uow.companies.all(record.id)]  # the cache is kept
 
 
 def test_list_says_when_the_keyring_cannot_be_read(data_dir, capsys):
@@ -329,7 +330,7 @@ def test_list_says_when_the_keyring_cannot_be_read(data_dir, capsys):
 
     context = open_context(data_dir)
     try:
-        context.psa_connections.create(kind="halopsa", name="Halo", settings={"api_url": "https://h.example"})
+        context.uow.psa_connections.create(kind="halopsa", name="Halo", settings={"api_url": "https://h.example"})
     finally:
         context.close()
     keyring.set_keyring(fail.Keyring())  # the tests' fixture puts its own back afterwards

@@ -212,7 +212,7 @@ def test_tenants_on_the_users_data_after_the_demo_setup(tmp_path, capsys):
             capsys.readouterr()
             assert main(["tenants", "list", "--new", "--json"]) == 0
             pending = json.loads(capsys.readouterr().out)
-            assert len(context.tenants.all()) == len(matched["links"])
+            assert len(context.uow.tenants.all()) == len(matched["links"])
             assert len(pending) == 10 - len(matched["links"])
         finally:
             use_context(None)

@@ -25,10 +25,9 @@ from app.bootstrap import open_context
 from app.commands.run_scheduler import ScheduledSync, build_scheduler
 from app.models.records import RunTrigger
 from app.sandbox.server import SandboxServer, make_tls
-from app.services.notify_run import READING_PARTNER_CENTER, notices_after_sync
+from app.services.notify.after_sync import READING_PARTNER_CENTER
 from app.services.psa.fake import FakePsa
 from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
-from app.services.sync.service import SyncService
 from tests.test_notify import Hooks, SmtpServer, smtp  # noqa: F401 - the local SMTP server fixture
 from tests.ui.seed import EXCHANGE, SPB, TODAY, Seed, lic
 
@@ -64,16 +63,17 @@ def billed(ctx):
     agreement = psa.add_agreement(psa.add_company("Contoso Dental"), name="Contoso - Managed 365",
                                   type_name="Microsoft 365")
     psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
-    [company] = ctx.companies.replace(seed.connection_id, psa.list_companies())
-    ctx.catalog.replace_agreements(seed.connection_id, psa.list_agreements())
-    ctx.catalog.replace_products(seed.connection_id, psa.list_products())
-    [product] = ctx.catalog.products(seed.connection_id)
-    profile = ctx.profiles.save(seed.connection_id, BillingProfile(id="", name="M365 BP - Monthly", product=product))
+    [company] = ctx.uow.companies.replace(seed.connection_id, psa.list_companies())
+    ctx.uow.catalog.replace_agreements(seed.connection_id, psa.list_agreements())
+    ctx.uow.catalog.replace_products(seed.connection_id, psa.list_products())
+    [product] = ctx.uow.catalog.products(seed.connection_id)
+    profile = ctx.uow.profiles.save(seed.connection_id,
+                                    BillingProfile(id="", name="M365 BP - Monthly", product=product))
     tenant = seed.tenant(company, "Contoso Dental")
     microsoft = Microsoft()
     seed.snapshot(tenant, microsoft.licenses)
-    ctx.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement))
-    ctx.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
+    ctx.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement))
+    ctx.psas.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
     return SimpleNamespace(tenant=tenant, microsoft=microsoft)
 
 
@@ -87,10 +87,10 @@ def job(ctx, billed, out) -> ScheduledSync:
     def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
         read = TenantInventory(tenant_id=tenant_id, name="Contoso Dental", fetched_at=ctx.now(),
                                licenses=tuple(billed.microsoft.licenses))
-        ctx.inventory.save(read)
+        ctx.uow.inventory.save(read)
         return read
 
-    return ScheduledSync(ctx, service=SyncService(ctx, today=lambda: TODAY, fetch_inventory=fetch), out=out.append)
+    return ScheduledSync(ctx, service=ctx.sync_service(today=lambda: TODAY, fetch_inventory=fetch), out=out.append)
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_the_scheduled_sync_mails_the_digest_and_posts_the_webhook(ctx, billed, 
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
     with caplog.at_level(logging.INFO):  # the level run-scheduler logs at
         summary = job("*", trigger=RunTrigger.SCHEDULE)
-    assert ctx.runs.get(summary.run_id).trigger == "schedule"
+    assert ctx.uow.runs.get(summary.run_id).trigger == "schedule"
     [raw] = smtp.messages
     body = digest_body(raw)
     assert message_from_bytes(raw)["Subject"] == "seatsync: 1 notice(s)"
@@ -161,7 +161,7 @@ def test_a_sync_now_style_run_sends_nothing(ctx, billed, job, out, smtp, hooks):
     enable(ctx, smtp, server)
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
     summary = job("*", trigger=RunTrigger.MANUAL)
-    assert ctx.runs.get(summary.run_id).trigger == "manual"
+    assert ctx.uow.runs.get(summary.run_id).trigger == "manual"
     assert smtp.messages == [] and receiver.received == []
     assert out[-1] == "Notifications: 1 notice; none sent (not a scheduled sync)."
 
@@ -221,7 +221,7 @@ def test_a_run_missed_while_stopped_runs_at_start_and_sends_the_digest(ctx, bill
         _, summary, error = finished.next()
     finally:
         scheduler.shutdown(wait=True)
-    assert error is None and ctx.runs.get(summary.run_id).trigger == "schedule"
+    assert error is None and ctx.uow.runs.get(summary.run_id).trigger == "schedule"
     [raw] = smtp.messages
     assert NEW_EXCHANGE in digest_body(raw) and receiver.received == []
     assert out[-1] == "Notifications (1 notice): e-mail digest sent to 1 recipient(s)."
@@ -230,21 +230,21 @@ def test_a_run_missed_while_stopped_runs_at_start_and_sends_the_digest(ctx, bill
 def test_partner_center_customers_not_added_are_in_the_digest_and_a_failure_to_read_them_too(
         ctx, job, out, smtp, hooks, tls):  # noqa: F811
     from app.sandbox.microsoft import MicrosoftSandbox, generate
-    from app.services.admin import AdminService, MicrosoftDraft
+    from app.services.connections.admin import MicrosoftDraft
 
     _, server = hooks
     enable(ctx, smtp, server, webhook=False)
     scenario = generate(3, seed=11)
     with SandboxServer(MicrosoftSandbox(scenario), tls=tls) as microsoft:
-        AdminService(ctx).save_microsoft(MicrosoftDraft(
+        ctx.admin.save_microsoft(MicrosoftDraft(
             client_id=scenario.client_id, partner_tenant_id=scenario.partner_tenant_id,
             client_secret=scenario.client_secret, authority_url=microsoft.url, graph_url=microsoft.url,
             partner_center_url=microsoft.url))
         job("*", trigger=RunTrigger.SCHEDULE)
         scenario.secret_expired = True
-        ctx.forget_microsoft()
+        ctx.microsoft.forget()
         job("*", trigger=RunTrigger.SCHEDULE)
-        ctx.forget_microsoft()
+        ctx.microsoft.forget()
     first, second = (digest_body(raw).replace("\r\n", "\n") for raw in smtp.messages)
     assert "Partner Center customers not added (3)" in first
     assert "is in Partner Center but not in seatsync" in first
@@ -257,9 +257,9 @@ def test_without_a_recorded_run_the_window_at_start_computes_but_sends_nothing(c
     _, server = hooks
     enable(ctx, smtp, server)
     billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
-    ctx.inventory.save(TenantInventory(tenant_id=billed.tenant, name="Contoso Dental", fetched_at=ctx.now(),
+    ctx.uow.inventory.save(TenantInventory(tenant_id=billed.tenant, name="Contoso Dental", fetched_at=ctx.now(),
                                        licenses=tuple(billed.microsoft.licenses)))
-    done = notices_after_sync(ctx)
+    done = ctx.after_sync.notices_after_sync()
     assert [n.title for n in done.notices] == [NEW_EXCHANGE] and done.delivery is None
     assert smtp.messages == []
 
@@ -272,7 +272,7 @@ def test_an_unexpected_failure_of_the_notices_is_reported_and_the_job_still_retu
     def broken(self, **kw):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("app.services.notify.NotificationService.compute", broken)
+    monkeypatch.setattr("app.services.notify.notices.NotificationService.compute", broken)
     summary = job("*", trigger=RunTrigger.SCHEDULE)
     assert summary.run_id is not None and smtp.messages == []
     assert out[-1] == "Notifications: none sent (unexpected RuntimeError; see the log)."

@@ -4,7 +4,7 @@ Every case feeds a generated body to ``ConnectWisePsa`` through a client
 whose requests session answers it at once (``schema_fuzz.ServingSession``,
 no network): the client's whole HTTP path runs (``HttpApi``: retries,
 throttling, 5xx; then ``_decode``, ``_error``, paging) and the adapter maps
-it (mapping.py), just as an answer from a site would be. The schemas are the
+it (wire.py), just as an answer from a site would be. The schemas are the
 vendor's (tests/specs/connectwise.subset.json), cut to the properties the
 adapter asks for where it sends ``fields=`` (a site answers no others); the
 count and codebase answers have no schema there and follow APIS.md §B1.

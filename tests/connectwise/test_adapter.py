@@ -10,7 +10,7 @@ import pytest
 from app.billing.types import AgreementStatus, Anchor, Cycle, LineKind
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.services.psa.connectwise import CAPABILITIES, ConnectWisePsa
-from app.services.psa.connectwise.client import encode
+from app.services.psa.connectwise.wire import encode
 from app.services.psa.port import PsaPort
 
 

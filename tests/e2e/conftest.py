@@ -19,10 +19,11 @@ import pytest
 
 from app.billing.operations import FindingKind
 from app.billing.types import BillingProfile, Exclusion, Mapping
-from app.bootstrap import Context, open_context
+from app.bootstrap import open_context
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
 from app.sandbox.world import SandboxWorld
 from app.sandbox.world_psas import PSA_KINDS, Holding
+from app.services.container import Services
 from app.services.http import HttpApi
 from app.services.secrets import MemoryKeyring, SecretStore
 from app.services.sync.db_store import DbSyncStore
@@ -66,7 +67,7 @@ class Tenant:
     """One tenant of a world, on one PSA, with the helpers the tests share."""
 
     world: SandboxWorld
-    context: Context
+    context: Services
     connection: int
     clock: Clock
     tenant_id: str
@@ -119,16 +120,16 @@ class Tenant:
     # -- seatsync ---------------------------------------------------------------------------
 
     def map(self, part: str, **options: object) -> Mapping:
-        return self.context.mappings.save(Mapping(
+        return self.context.uow.mappings.save(Mapping(
             tenant_id=self.tenant_id, sku_id=self.scenario.sku_id(part), profile=self.profiles[PRODUCT[part]],
             agreement_id=options.pop("agreement_id", self.agreement), **options))  # type: ignore[arg-type]
 
     def exclude(self, part: str) -> None:
-        self.context.exclusions.add(Exclusion(sku_id=self.scenario.sku_id(part), tenant_id=self.tenant_id,
+        self.context.uow.exclusions.add(Exclusion(sku_id=self.scenario.sku_id(part), tenant_id=self.tenant_id,
                                               reason="not billed"))
 
     def service(self) -> SyncService:
-        return SyncService(self.context, today=self.clock, workers=1)
+        return self.context.sync_service(today=self.clock, workers=1)
 
     def sync(self) -> RunSummary:
         return self.service().sync(actor="e2e")
@@ -137,7 +138,7 @@ class Tenant:
         return self.service().plan()
 
     def psa(self):
-        return self.context.psa(self.connection)
+        return self.context.psas.psa(self.connection)
 
     def apis(self) -> list[HttpApi]:
         return http_apis(self.psa())
@@ -183,9 +184,9 @@ def make_tenant(directory: Path, tls: TlsFiles, psa: str, *, today: Callable[[],
         world.onboard(context, connection)
         (tenant_id,) = world.scenario.tenants
         agreement = world.agreement_of(tenant_id)
-        assert context.tenants.links_of_tenant(tenant_id), "onboarding linked the tenant"
-        profiles = {p.identifier: context.profiles.save(connection, BillingProfile(
-            id="", name=p.description, product=p)) for p in context.catalog.products(connection, active_only=True)}
+        assert context.uow.tenants.links_of_tenant(tenant_id), "onboarding linked the tenant"
+        profiles = {p.identifier: context.uow.profiles.save(connection, BillingProfile(
+            id="", name=p.description, product=p)) for p in context.uow.catalog.products(connection, active_only=True)}
         sleeps: list[float] = []
         tenant = Tenant(world=world, context=context, connection=connection, clock=clock, tenant_id=tenant_id,
                         agreement=agreement, profiles=profiles, sleeps=sleeps)
@@ -230,7 +231,7 @@ def restart_psa_server(world: SandboxWorld) -> None:
     world.psa_server = world.psa_side.server = server
 
 
-def later(context: Context, seconds: float) -> None:
+def later(context: Services, seconds: float) -> None:
     """seatsync's clock moves on (a dead process's tenant lease runs out)."""
     shifted = datetime.now(UTC) + timedelta(seconds=seconds)
     context.now = lambda: shifted

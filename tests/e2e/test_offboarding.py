@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 from app.billing.operations import FindingKind
-from app.services.links import LinkService
 from tests.e2e.conftest import EXO, PERIOD_END, SPB, Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +49,6 @@ def test_a_tenant_with_no_licenses_left_waits_for_approval_then_its_lines_end(sy
     after = tenant.sync()
     assert (after.writes, after.held, after.failed) == (0, 0, ())
     # Its lines have ended: the tenant can be unlinked, and no sync reaches it any more.
-    (link,) = tenant.context.tenants.links_of_tenant(tenant.tenant_id)
-    assert LinkService(tenant.context).unlink(link) == 2  # the two mappings it carried
+    (link,) = tenant.context.uow.tenants.links_of_tenant(tenant.tenant_id)
+    assert tenant.context.links.unlink(link) == 2  # the two mappings it carried
     assert tenant.sync().results == ()

@@ -206,7 +206,7 @@ def users_pages(tenant: Tenant) -> int:
 def test_a_users_list_cut_short_stops_a_tenant_that_bills_usernames(changed: Tenant, page_size: int | None):
     tenant = changed
     if page_size:
-        tenant.context.microsoft().graph.page_size = page_size  # 30 users or more: the read spans pages
+        tenant.context.microsoft.clients().graph.page_size = page_size  # 30 users or more: the read spans pages
     tenant.map(SPB, usernames_in_description=True)
     # Settle the new descriptions first, so the run after the cut read has only the 20 January change.
     tenant.seats(SPB, 13)

@@ -15,9 +15,6 @@ from dataclasses import replace
 from datetime import date
 
 from app.billing.types import FilterField, RowKey, UserFilter
-from app.services.admin import AdminService
-from app.services.companies import CompanyService
-from app.services.links import LinkService
 from tests.e2e.conftest import EXO, NEXT, PERIOD_END, SPB, START, Tenant
 
 
@@ -33,7 +30,7 @@ def spb_holdings(tenant: Tenant) -> list[tuple[str, int, date | None, date | Non
 
 def test_a_removed_mapping_stops_its_line_at_the_end_of_the_period(synced: Tenant):
     sku = synced.scenario.sku_id(SPB)
-    assert synced.context.mappings.delete(RowKey(tenant_id=synced.tenant_id, sku_id=sku))
+    assert synced.context.uow.mappings.delete(RowKey(tenant_id=synced.tenant_id, sku_id=sku))
     summary = synced.sync()
     assert not summary.failed, [r.error for r in summary.results]
     assert summary.writes == 1
@@ -44,12 +41,12 @@ def test_a_removed_mapping_stops_its_line_at_the_end_of_the_period(synced: Tenan
 
 
 def test_a_row_narrowed_to_a_user_filter_replaces_the_line_from_the_next_period(synced: Tenant):
-    old = next(m for m in synced.context.mappings.all() if m.sku_id == synced.scenario.sku_id(SPB))
+    old = next(m for m in synced.context.uow.mappings.all() if m.sku_id == synced.scenario.sku_id(SPB))
     domain = synced.scenario.tenant(synced.tenant_id).users[0].upn.split("@")[1]
-    with synced.context.mappings.atomic():
-        synced.context.mappings.save(replace(old, user_filter=UserFilter(field=FilterField.UPN_DOMAIN,
+    with synced.context.uow.mappings.atomic():
+        synced.context.uow.mappings.save(replace(old, user_filter=UserFilter(field=FilterField.UPN_DOMAIN,
                                                                          value=domain)))
-        synced.context.mappings.delete(old.row)
+        synced.context.uow.mappings.delete(old.row)
     summary = synced.sync()
     assert not summary.failed, [r.error for r in summary.results]
     assert summary.writes == 2  # the old line stops, the new one starts: nothing else
@@ -73,14 +70,14 @@ def test_a_tenant_split_between_two_companies_by_office_bills_each_its_users_onc
         exo_in_leeds = sum(1 for u in tenant.users if exo in u.sku_ids and u.office == "Leeds")
     york_company = synced.world.psa_side.add_company("Contoso York", domains=["york.example"])
     york_agreement = synced.world.psa_side.add_agreement(york_company, start=START)
-    AdminService(synced.context).refresh_catalog(synced.connection)
-    york = synced.context.companies.by_psa_id(synced.connection, york_company)
+    synced.context.admin.refresh_catalog(synced.connection)
+    york = synced.context.uow.companies.by_psa_id(synced.connection, york_company)
 
-    links = LinkService(synced.context)
-    [whole] = synced.context.tenants.links_of_tenant(synced.tenant_id)
+    links = synced.context.links
+    [whole] = synced.context.uow.tenants.links_of_tenant(synced.tenant_id)
     links.link(synced.tenant_id, whole.company_id, office("Leeds"), replacing=whole)
     links.link(synced.tenant_id, york.id, office("York"))
-    service = CompanyService(synced.context)
+    service = synced.context.companies
     york_row = next(r for r in service.company(york.id).licenses if r.license.sku_id == spb)
     service.quick_map(york_row.target, synced.profiles["M365-BP"].id, york_agreement)
 

@@ -21,10 +21,9 @@ from pathlib import Path
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    from app.bootstrap import microsoft_secret_key, open_context, psa_secret_key
-    from app.services.secrets import MemoryKeyring, SecretStore
+    from app.bootstrap import open_context
+    from app.services.secrets import MemoryKeyring, SecretStore, microsoft_secret_key, psa_secret_key
     from app.services.sync import apply
-    from app.services.sync.service import SyncService
 
     context = open_context(Path(spec["data_dir"]), secrets=SecretStore(MemoryKeyring()), ca_file=spec["ca"])
     try:
@@ -35,13 +34,13 @@ def main() -> int:
 
             Setting.replace(key="installation.id", value=json.dumps(spec["installation"]),
                             updated_at=datetime.now(UTC)).execute()
-        ms = context.microsoft_connections.all()[0]
+        ms = context.uow.microsoft_connections.all()[0]
         context.secrets.set(microsoft_secret_key(ms.id, ms.name), spec["microsoft_secret"])
-        record = context.psa_connections.all()[0]
+        record = context.uow.psa_connections.all()[0]
         for name, value in spec["psa_secrets"].items():
             context.secrets.set(psa_secret_key(record.id, name, record.name), value)
         today = date.fromisoformat(spec["today"])
-        psa = context.psa(record.id)
+        psa = context.psas.psa(record.id)
         if hasattr(psa, "today"):
             psa.today = lambda: today
         crash_after = spec.get("crash_after")
@@ -55,7 +54,7 @@ def main() -> int:
                 return line
 
             apply.Applier._execute = execute_then_die
-        summary = SyncService(context, today=lambda: today, workers=1).sync(actor="worker")
+        summary = context.sync_service(today=lambda: today, workers=1).sync(actor="worker")
         print(json.dumps({"results": [{"status": r.status.value, "error": r.error,
                                        "applied": [op.key for op in r.applied],
                                        "findings": [f.kind.value for f in r.findings],
@@ -63,7 +62,7 @@ def main() -> int:
                                        "planned": [op.key for op in (r.plan.operations if r.plan else ())]}
                                       for r in summary.results],
                           "installation": context.settings.installation_id,
-                          "mappings": len(context.mappings.all())}))
+                          "mappings": len(context.uow.mappings.all())}))
         return 0
     finally:
         context.close()

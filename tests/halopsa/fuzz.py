@@ -4,7 +4,7 @@ Every case feeds a generated body to ``HaloPsaAdapter`` through a client whose
 requests session answers it at once (``schema_fuzz.ServingSession``, no
 network): the client's whole HTTP path runs (``HttpApi``: retries,
 throttling, 5xx; then ``wire.loads``, paging, errors, the token) and the
-adapter maps it (mapping.py), as an answer from an instance would be. Every
+adapter maps it (wire.py), as an answer from an instance would be. Every
 request but the one a case generates is answered as an instance would
 (``Answering``: a token, empty lists, contract 7, recurring invoice 11 and
 its line 55). Records follow Halo's own schemas
@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from app.billing.types import Line, LineKind, Product
 from app.services.http import HttpApi, RetryPolicy
 from app.services.psa.halopsa import HaloClient, HaloConfig, HaloPsaAdapter
-from app.services.psa.halopsa.mapping import MARKER_FIELD
+from app.services.psa.halopsa.wire import MARKER_FIELD
 from app.services.psa.port import NewLine
 from tests.halopsa.spec import SPEC
 from tests.schema_fuzz import (

@@ -14,8 +14,7 @@ from app.billing.types import AgreementStatus, Anchor, BillingOption, Cycle, Lin
 from app.sandbox.server import Fault, Response, SandboxApp, SandboxServer
 from app.services.psa.halopsa import HaloPsaAdapter
 from app.services.psa.halopsa.errors import HaloInactiveItem, HaloMalformedResponse
-from app.services.psa.halopsa.mapping import MARKER_FIELD, per_seat_price
-from app.services.psa.halopsa.wire import QUARTERLY
+from app.services.psa.halopsa.wire import MARKER_FIELD, QUARTERLY, per_seat_price
 from app.services.psa.port import NewLine, PsaUnavailable, PsaValidationError
 
 TODAY = date(2025, 3, 10)

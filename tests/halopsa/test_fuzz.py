@@ -20,7 +20,7 @@ from tests.halopsa.conftest import SECRET
 from tests.halopsa.fuzz import TOKEN, Answering, cases
 from tests.schema_fuzz import Case, fuzz_settings, json_bytes, outcome, reaching
 
-#: What ``mapping.decoded`` says when a record slips past the field checks: a field not named.
+#: What ``wire.decoded`` says when a record slips past the field checks: a field not named.
 UNNAMED = "has a field of the wrong type"
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
-from app.services.catalogue import SkuCatalogue
 from app.services.http import RetryPolicy
 from app.services.microsoft import MicrosoftClients
+from app.services.microsoft.skus import SkuCatalogue
 
 
 class FakeClock:

@@ -34,16 +34,16 @@ import requests
 from hypothesis import strategies as st
 
 from app.errors import SeatsyncError
-from app.services.catalogue import SkuCatalogue
 from app.services.http import HttpApi, RetryPolicy
 from app.services.microsoft.config import GRAPH_SCOPE, MicrosoftSettings
 from app.services.microsoft.errors import MicrosoftError
 from app.services.microsoft.fields import Reader
 from app.services.microsoft.graph import USER_FIELDS, GraphClient
-from app.services.microsoft.mapping import customer_from_partner_center, licenses_from_graph, user_from_graph
 from app.services.microsoft.partner_center import PartnerCenterClient
 from app.services.microsoft.permissions import GRAPH_CALLS, GRAPH_PERMISSIONS, check_graph_token
+from app.services.microsoft.skus import SkuCatalogue
 from app.services.microsoft.tokens import TokenProvider
+from app.services.microsoft.wire import customer_from_partner_center, licenses_from_graph, user_from_graph
 from tests import schema_fuzz
 from tests.microsoft import schemas
 

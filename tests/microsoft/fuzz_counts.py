@@ -15,7 +15,7 @@ from collections import Counter
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from app.services.catalogue import SkuCatalogue
+from app.services.microsoft.skus import SkuCatalogue
 from tests.microsoft.fuzz import SHAPES, Reading, Shape, outcome
 
 

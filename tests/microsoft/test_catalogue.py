@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.catalogue import CatalogueError, SkuCatalogue
+from app.services.microsoft.skus import CatalogueError, SkuCatalogue
 
 SPB = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46"
 

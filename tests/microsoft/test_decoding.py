@@ -13,9 +13,9 @@ import json
 import pytest
 
 from app.errors import SeatsyncError
-from app.services.catalogue import SkuCatalogue
 from app.services.http import OffOrigin
 from app.services.microsoft import GdapMissing, MalformedResponse, RequestRejected, TokenRefused
+from app.services.microsoft.skus import SkuCatalogue
 from tests.microsoft import fuzz
 from tests.microsoft.fuzz import Reading, plain
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.catalogue import SkuCatalogue
 from app.services.microsoft import MalformedResponse
+from app.services.microsoft.skus import SkuCatalogue
 from tests.microsoft import fuzz
 from tests.microsoft.fuzz import SHAPES, Reading, Shape, outcome
 from tests.schema_fuzz import fuzz_settings

@@ -11,8 +11,8 @@ from app.sandbox.server import Fault, Response
 from app.services.http import Throttled, Unavailable
 from app.services.microsoft import GdapMissing, MalformedResponse
 from app.services.microsoft.graph import GraphClient
-from app.services.microsoft.mapping import licenses_from_graph, user_from_graph
 from app.services.microsoft.ratelimit import BucketSpec, RateLimiter
+from app.services.microsoft.wire import licenses_from_graph, user_from_graph
 from tests.microsoft.conftest import first_consented
 
 USERS = "graph:users"

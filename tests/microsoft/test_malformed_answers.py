@@ -15,11 +15,11 @@ import pytest
 
 from app.errors import SeatsyncError
 from app.sandbox.server import TlsFiles
-from app.services.catalogue import SkuCatalogue
 from app.services.http import BrokenAnswer, RetryPolicy
 from app.services.microsoft import MalformedResponse, MicrosoftClients, MicrosoftSettings
 from app.services.microsoft.config import GRAPH_SCOPE
-from app.services.microsoft.mapping import customer_from_partner_center, licenses_from_graph, user_from_graph
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.microsoft.wire import customer_from_partner_center, licenses_from_graph, user_from_graph
 from tests.microsoft.conftest import FakeClock
 from tests.microsoft.fuzz import TOKEN, plain
 from tests.microsoft.raw_server import RawServer, chunked_cut_short, http

@@ -9,7 +9,7 @@ import pytest
 from app.billing.types import Cycle, Term
 from app.services.microsoft import MalformedResponse
 from app.services.microsoft.fields import Reader
-from app.services.microsoft.mapping import (
+from app.services.microsoft.wire import (
     customer_from_partner_center,
     licenses_from_graph,
     subscription_from_partner_center,

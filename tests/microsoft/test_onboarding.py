@@ -12,8 +12,7 @@ from app.commands import tenants as tenants_command
 from app.errors import ConfigurationError
 from app.sandbox.microsoft import generate
 from app.sandbox.microsoft.companies import Case, companies_for
-from app.services.microsoft.mapping import Customer
-from app.services.onboarding import (
+from app.services.customers.onboarding import (
     MemoryTenantRegistry,
     OnboardingService,
     UnknownCompany,
@@ -22,6 +21,7 @@ from app.services.onboarding import (
     normalise_domain,
     normalise_name,
 )
+from app.services.microsoft.wire import Customer
 from app.services.psa.port import PsaCompany
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from app.sandbox.server import Fault
 from app.services.microsoft import GdapMissing, MalformedResponse, TenantNotFound
-from app.services.microsoft.mapping import customer_from_partner_center
 from app.services.microsoft.partner_center import PartnerCenterClient
+from app.services.microsoft.wire import customer_from_partner_center
 from tests.microsoft.conftest import first_consented
 
 

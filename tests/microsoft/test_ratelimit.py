@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from app.services.microsoft.pool import for_each_tenant
 from app.services.microsoft.ratelimit import BucketSpec, RateLimiter
+from app.services.sync.pool import for_each_tenant
 from tests.microsoft.conftest import FakeClock
 
 

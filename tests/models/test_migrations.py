@@ -442,3 +442,98 @@ def test_a_version_5_database_gains_an_empty_table_of_tenant_outcomes_that_runs_
         assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
     finally:
         close_database()
+
+
+def test_a_version_6_database_keeps_its_connections_and_every_row_referencing_them(tmp_path):
+    """0007: psa_connection is rebuilt without its kind check; ids, rows and foreign keys all survive."""
+    path = tmp_path / "v6.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=6) == [1, 2, 3, 4, 5, 6]
+    t = instant_text(T0)
+    m = {model.__name__: model for model in V1.MODELS}  # connections and their children kept their v1 shape
+    with old.bind_ctx(V1.MODELS):
+        made = [m["PsaConnection"].create(kind=kind, name=f"My {kind}", settings='{"site":"x"}', created_at=t)
+                for kind in ("connectwise", "halopsa", "autotask", "connectwise")]
+        made[1].delete_instance()  # a gap in the ids, which the rebuild keeps
+        tenant = m["Tenant"].create(tenant_id=TENANT, name="Contoso", default_domain="", verified_domains="[]",
+                                    consent_status="granted", partner=None, added_at=t)
+        for n, connection in enumerate(made[::2] + made[3:]):
+            company = m["PsaCompany"].create(connection=connection, psa_id=str(19 + n), name=f"Company {n}",
+                                             identifier="", domains="[]", active=True)
+            m["TenantCompany"].create(tenant=tenant, company=company, filter_field="", filter_value="",
+                                      created_at=t)
+            m["PsaAgreement"].create(connection=connection, psa_id="A7", company_psa_id=str(19 + n), name="",
+                                     type_name="", cycle="monthly", anchor="calendar", start="2024-01-01",
+                                     prorates=True, status="active", currency="USD", fetched_at=t)
+            product = m["PsaProduct"].create(connection=connection, psa_id="P1", identifier="M365-BP",
+                                             description="", price="18.10", cost="15.40", active=True,
+                                             fetched_at=t)
+            m["BillingProfile"].create(name=f"BP {n}", product=product, price_kind="psa", price_fixed=None,
+                                       price_percent=None, billing_option="billable",
+                                       allowed_agreement_types="[]", created_at=t, updated_at=t)
+    tables = ("psa_connection", "psa_company", "tenant_company", "psa_agreement", "psa_product", "billing_profile")
+    before = {table: old.execute_sql(f'SELECT * FROM "{table}" ORDER BY id').fetchall() for table in tables}
+    assert [row[0] for row in before["psa_connection"]] == [made[0].id, made[2].id, made[3].id]
+    old.close()
+
+    db = open_database(path)
+    try:
+        assert current_version(db) == latest_version() >= 7
+        for table in tables:
+            assert db.execute_sql(f'SELECT * FROM "{table}" ORDER BY id').fetchall() == before[table], table
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+        for child in ("psa_company", "psa_agreement", "psa_product"):
+            assert [row[2] for row in db.execute_sql(f'PRAGMA foreign_key_list("{child}")')] == ["psa_connection"]
+
+        # The kind is the registry's to check now; the references are enforced as before.
+        db.execute_sql("UPDATE psa_connection SET kind = 'kaseya' WHERE id = ?", (made[2].id,))
+        with pytest.raises(peewee.IntegrityError):
+            db.execute_sql("INSERT INTO psa_company (connection_id, psa_id, name, identifier, domains, active) "
+                           "VALUES (999, '1', 'x', '', '[]', 1)")
+        with pytest.raises(peewee.IntegrityError):  # its product has a billing profile
+            db.execute_sql("DELETE FROM psa_connection WHERE id = ?", (made[0].id,))
+        db.execute_sql("DELETE FROM billing_profile")
+        db.execute_sql("DELETE FROM psa_connection WHERE id = ?", (made[0].id,))
+        for child in ("psa_company", "psa_agreement", "psa_product"):  # cascaded
+            assert db.execute_sql(f'SELECT COUNT(*) FROM "{child}" WHERE connection_id = ?',
+                                  (made[0].id,)).fetchone()[0] == 0
+        assert db.execute_sql("SELECT COUNT(*) FROM tenant_company").fetchone()[0] == 2
+    finally:
+        close_database()
+
+
+def test_a_migration_that_rebuilds_a_referenced_table_is_refused_inside_a_transaction(tmp_path):
+    db = sqlite_database(tmp_path / "x.db")
+    try:
+        migrate(db, target=6)
+        with db.atomic(), pytest.raises(RuntimeError, match="inside a transaction"):
+            migrate(db)
+        assert current_version(db) == 6
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        db.close()
+
+
+def test_a_migration_that_leaves_broken_references_is_rolled_back(tmp_path, monkeypatch):
+    real = schema.discover()
+
+    def orphan_a_company(db) -> None:  # type: ignore[no-untyped-def]
+        db.execute_sql("DELETE FROM psa_connection")
+
+    broken = schema.Migration(version=7, name="0007_broken", up=orphan_a_company, foreign_keys=False)
+    monkeypatch.setattr(schema, "discover", lambda: (*real[:6], broken))
+    db = sqlite_database(tmp_path / "broken.db")
+    try:
+        migrate(db, target=6)
+        with db.bind_ctx(V1.MODELS):
+            connection = V1.PsaConnection.create(kind="halopsa", name="Halo", settings="{}", created_at="t")
+            V1.PsaCompany.create(connection=connection, psa_id="1", name="C", identifier="", domains="[]",
+                                 active=True)
+        with pytest.raises(schema.MigrationBrokeReferences, match="psa_company"):
+            migrate(db)
+        assert current_version(db) == 6
+        assert db.execute_sql("SELECT COUNT(*) FROM psa_connection").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        db.close()

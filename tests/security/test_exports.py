@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.reports import Reconciliation, ReconRow, csv_cell, write_csv
+from app.services.review.reports import Reconciliation, ReconRow, csv_cell, write_csv
 
 HOSTILE = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
            "\tTabbed", "\rReturned", "\uff1dFULLWIDTH()"]

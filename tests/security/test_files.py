@@ -16,7 +16,7 @@ import pytest
 
 from app import paths
 from app.bootstrap import open_context
-from app.services.reports import Reconciliation, ReconRow, write_csv
+from app.services.review.reports import Reconciliation, ReconRow, write_csv
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX; Windows relies on the profile's ACL")
 

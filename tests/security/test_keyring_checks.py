@@ -10,11 +10,11 @@ import pytest
 from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
-from app.bootstrap import microsoft_secret_key, open_context
+from app.bootstrap import open_context
 from app.cli import main
 from app.commands import common
 from app.models.records import MicrosoftConnectionRecord
-from app.services.secrets import MemoryKeyring
+from app.services.secrets import MemoryKeyring, microsoft_secret_key
 from app.services.settings import NotificationSettings
 
 
@@ -54,7 +54,7 @@ def ctx(data_dir, monkeypatch):
     monkeypatch.setattr(signal, "signal", lambda *args: None)
     monkeypatch.delenv("SEATSYNC_ALLOW_PLAINTEXT_KEYRING", raising=False)
     context = open_context(data_dir)
-    context.microsoft_record = context.microsoft_connections.save(
+    context.microsoft_record = context.uow.microsoft_connections.save(
         MicrosoftConnectionRecord(id=0, name="Partner", client_id="app-1", partner_tenant_id="partner-1"))
     common.use_context(context)
     yield context

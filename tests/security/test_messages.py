@@ -16,7 +16,7 @@ import pytest
 from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.sandbox.server import SandboxServer, make_tls
-from app.services.notify import (
+from app.services.notify.notices import (
     Notice,
     NoticeKind,
     Notifier,

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from app.bootstrap import Context, open_context
+from app.bootstrap import open_context
 from app.sandbox.halopsa import HaloSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.server import SandboxServer, TlsFiles
-from app.services.admin import AdminService, MicrosoftDraft
+from app.services.connections.admin import MicrosoftDraft
+from app.services.container import Services
 from app.services.microsoft import GdapMissing, MalformedResponse, MicrosoftClients, PermissionsMissing
 from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
 from app.services.microsoft.permissions import GRAPH_PERMISSIONS, check_graph_token, token_roles
@@ -38,7 +39,7 @@ JWT_HEADER = "eyJ"  # base64url of '{"' : the start of any JWT part
 
 
 @pytest.fixture
-def ctx(data_dir, tls: TlsFiles) -> Iterator[Context]:
+def ctx(data_dir, tls: TlsFiles) -> Iterator[Services]:
     context = open_context(data_dir, ca_file=tls.ca)
     yield context
     context.close()
@@ -98,7 +99,7 @@ def test_a_token_whose_roles_cannot_be_read_is_a_typed_error_without_the_token()
 
 
 def test_connection_test_passes_with_every_role(ctx, scenario, ms):
-    result = AdminService(ctx).test_microsoft(draft(scenario, ms))
+    result = ctx.admin.test_microsoft(draft(scenario, ms))
     assert result.tenants_checked == 3 and result.problems == ()
 
 
@@ -107,20 +108,20 @@ def test_connection_test_fails_naming_the_missing_role(ctx, scenario, ms, role, 
     scenario.leave_out_role(role)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(PermissionsMissing) as caught:
-        AdminService(ctx).test_and_save_microsoft(draft(scenario, ms))
+        ctx.admin.test_and_save_microsoft(draft(scenario, ms))
     text = str(caught.value)
     assert caught.value.missing == (role,)
     assert role in text and "Entra ID" in text and "consent again" in text
     others = set(GRAPH_PERMISSIONS) - {role}
     assert not any(other in text for other in others)
-    assert ctx.microsoft_connections.all() == []  # nothing saved
+    assert ctx.uow.microsoft_connections.all() == []  # nothing saved
     assert JWT_HEADER not in text and JWT_HEADER not in caplog.text  # the token is never quoted or logged
 
 
 def test_every_missing_role_is_named(ctx, scenario, ms):
     scenario.graph_roles.clear()  # no application permission at all: the token has no roles claim
     with pytest.raises(PermissionsMissing) as caught:
-        AdminService(ctx).test_microsoft(draft(scenario, ms))
+        ctx.admin.test_microsoft(draft(scenario, ms))
     assert caught.value.missing == tuple(sorted(GRAPH_PERMISSIONS))
     assert all(p in str(caught.value) for p in GRAPH_PERMISSIONS)
 
@@ -132,20 +133,20 @@ def test_broader_permissions_work_for_graph_but_the_test_asks_for_the_least(ctx,
     with MicrosoftClients.create(ms.app.settings(ms)) as clients:
         assert clients.graph.users(tenant) and clients.graph.subscribed_skus(tenant)
     with pytest.raises(PermissionsMissing) as caught:
-        AdminService(ctx).test_microsoft(draft(scenario, ms))
+        ctx.admin.test_microsoft(draft(scenario, ms))
     assert caught.value.missing == tuple(sorted(GRAPH_PERMISSIONS))
 
 
 def test_one_tenant_consented_before_a_permission_was_added_is_a_problem_of_that_tenant(ctx, scenario, ms):
     stale = scenario.tenants[checked_tenants(scenario)[1]]
     scenario.leave_out_role("User.Read.All", stale.id)
-    result = AdminService(ctx).test_microsoft(draft(scenario, ms))
+    result = ctx.admin.test_microsoft(draft(scenario, ms))
     assert result.tenants_checked == 3
     (problem,) = result.problems
     assert problem.startswith(f"{stale.name}: ") and "missing here: User.Read.All" in problem
     assert "consent again" in problem and "2 of 3" in result.text
     scenario.grant_consent(stale.id)  # its admin consents again
-    assert AdminService(ctx).test_microsoft(draft(scenario, ms)).problems == ()
+    assert ctx.admin.test_microsoft(draft(scenario, ms)).problems == ()
 
 
 # -- Graph's refusal during a sync ---------------------------------------------------------------------

@@ -22,10 +22,10 @@ from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.halopsa import HaloSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, generate
 from app.sandbox.server import SandboxServer
-from app.services.catalogue import SkuCatalogue
 from app.services.http import HttpApi, HttpFailure, RetryPolicy
 from app.services.microsoft import MicrosoftClients, MicrosoftSettings
 from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
+from app.services.microsoft.skus import SkuCatalogue
 from app.services.psa.autotask.client import AutotaskClient, AutotaskCredentials
 from app.services.psa.connectwise.client import ConnectWiseClient, ConnectWiseCredentials
 from app.services.psa.halopsa.client import HaloClient, HaloConfig

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.bootstrap import microsoft_settings
 from app.errors import ConfigurationError
 from app.models.records import MicrosoftConnectionRecord
 from app.services.http import InsecureAddress, https_url
 from app.services.microsoft import MicrosoftClients, MicrosoftSettings
+from app.services.providers import microsoft_settings
 from app.services.psa.autotask.client import AutotaskClient, AutotaskCredentials
 from app.services.psa.autotask.errors import AutotaskZoneRefused
 from app.services.psa.connectwise.client import ConnectWiseClient, ConnectWiseCredentials

@@ -27,8 +27,8 @@ from app.services.settings import Settings
 from app.services.sync.db_store import DbSyncStore
 from app.services.sync.engine import SyncEngine
 from app.services.sync.store import (
-    ApprovalPolicy,
-    AuditRecord,
+    ApprovalRules,
+    AuditEntry,
     HeldState,
     JournalState,
     MemorySyncStore,
@@ -76,13 +76,13 @@ class MemoryKit:
     def add_tenant(self, psa: FakePsa, setup: TenantSetup) -> None:
         self.store.setups[setup.tenant_id] = setup
 
-    def set_policy(self, tenant_id: str, policy: ApprovalPolicy) -> None:
+    def set_policy(self, tenant_id: str, policy: ApprovalRules) -> None:
         self.store.setups[tenant_id] = replace(self.store.setups[tenant_id], policy=policy)
 
     def set_exclusions(self, tenant_id: str, exclusions: Iterable[Exclusion]) -> None:
         self.store.setups[tenant_id] = replace(self.store.setups[tenant_id], exclusions=tuple(exclusions))
 
-    def audits(self) -> list[AuditRecord]:
+    def audits(self) -> list[AuditEntry]:
         return list(self.store.audits)
 
     def journal_states(self) -> list[JournalState]:
@@ -122,7 +122,7 @@ class DbKit:
             self.profiles[profile.product.id] = Profiles().save(self.connection, replace(profile, id="")).id
         return Profiles().get(self.profiles[profile.product.id])
 
-    def set_policy(self, tenant_id: str, policy: ApprovalPolicy) -> None:
+    def set_policy(self, tenant_id: str, policy: ApprovalRules) -> None:
         settings = Settings()
         for link in Tenants().links_of_tenant(tenant_id):
             settings.set_approval_policy(policy.mode, company_id=str(link.company_id))
@@ -135,7 +135,7 @@ class DbKit:
         for exclusion in exclusions:
             Exclusions().add(exclusion)
 
-    def audits(self) -> list[AuditRecord]:
+    def audits(self) -> list[AuditEntry]:
         return self.store.audits()
 
     def journal_states(self) -> list[JournalState]:
@@ -182,13 +182,13 @@ class World:
 
     # -- the same on both stores -------------------------------------------------
 
-    def set_policy(self, tenant_id: str, policy: ApprovalPolicy) -> None:
+    def set_policy(self, tenant_id: str, policy: ApprovalRules) -> None:
         self.kit.set_policy(tenant_id, policy)
 
     def set_exclusions(self, tenant_id: str, exclusions: Iterable[Exclusion]) -> None:
         self.kit.set_exclusions(tenant_id, exclusions)
 
-    def audits(self) -> list[AuditRecord]:
+    def audits(self) -> list[AuditEntry]:
         return self.kit.audits()
 
     def journal_states(self) -> list[JournalState]:

@@ -48,10 +48,10 @@ class Shop:
         self.on_read(tenant_id)
         if tenant_id in self.refused:
             raise REFUSALS[self.refused[tenant_id]](tenant_id)
-        return self.context.inventory.latest(tenant_id)
+        return self.context.uow.inventory.latest(tenant_id)
 
     def service(self, **kw) -> SyncService:
-        return SyncService(self.context, today=lambda: TODAY, fetch_inventory=self.fetch, **kw)
+        return self.context.sync_service(today=lambda: TODAY, fetch_inventory=self.fetch, **kw)
 
 
 def open_shop(context, names: list[str], *, seats: int = 10) -> Shop:
@@ -64,15 +64,15 @@ def open_shop(context, names: list[str], *, seats: int = 10) -> Shop:
                                              type_name="Microsoft 365")
     psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
     connection = seed.connection_id
-    companies = {c.name: c for c in context.companies.replace(connection, psa.list_companies())}
-    context.catalog.replace_agreements(connection, psa.list_agreements())
-    context.catalog.replace_products(connection, psa.list_products())
-    [product] = context.catalog.products(connection)
-    profile = context.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
+    companies = {c.name: c for c in context.uow.companies.replace(connection, psa.list_companies())}
+    context.uow.catalog.replace_agreements(connection, psa.list_agreements())
+    context.uow.catalog.replace_products(connection, psa.list_products())
+    [product] = context.uow.catalog.products(connection)
+    profile = context.uow.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
     tenants = {}
     for name in names:
         tenant = tenants[name] = seed.tenant(companies[name], name)
         seed.snapshot(tenant, [lic(SPB, "Microsoft 365 Business Premium", seats, seats)])
-        context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreements[name]))
-    context.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
+        context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreements[name]))
+    context.psas.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
     return Shop(context=context, psa=psa, tenants=tenants)

@@ -10,7 +10,7 @@ import pytest
 from app.billing.types import RowKey
 from app.bootstrap import open_context
 from app.models.records import RunStatus
-from app.services.notify import NoticeKind, NotificationService
+from app.services.notify.notices import NoticeKind
 from app.services.psa.port import PsaUnavailable
 from app.services.sync.engine import CANCELLED, PsaBreaker, Status, SyncEngine, run_many
 from tests.sync.psa_shop import REFUSALS, open_shop
@@ -69,12 +69,12 @@ def test_a_cancelled_run_is_recorded_as_cancelled_with_what_was_not_synced(data_
             ("Fabrikam", Status.FAILED, CANCELLED)]
         assert summary.cancelled and summary.own_failures == ()
         assert summary.problems() == ["the sync was cancelled: 2 companies not synced"]
-        run = context.runs.get(summary.run_id)
+        run = context.uow.runs.get(summary.run_id)
         assert (run.status, run.error, run.tenants_synced) == (
             RunStatus.CANCELLED, "the sync was cancelled: 2 companies not synced", 1)
         adatum = shop.psa.list_agreements()[0].id
         assert len(shop.psa.list_lines(adatum)) == summary.results[0].writes == 2  # Adatum billed, all of it
-        notices = NotificationService(context).compute(today=TODAY)
+        notices = context.notifications.compute(today=TODAY)
         assert not [n for n in notices if n.kind is NoticeKind.SYNC_FAILED]  # a person cancelled it
     finally:
         context.close()
@@ -155,9 +155,9 @@ def test_the_psa_down_is_said_once_in_the_run_its_record_and_its_notice(data_dir
         assert set(calls) == {("list_products", "")}
         assert len(calls) == 3 if workers == 1 else 3 <= len(calls) <= workers  # in parallel: those already waiting
         assert shop.reads == []
-        run = context.runs.get(summary.run_id)
+        run = context.uow.runs.get(summary.run_id)
         assert (run.status, run.error) == (RunStatus.FAILED, f"{says}: 6 companies not synced")
-        [notice] = [n for n in NotificationService(context).compute(today=TODAY) if n.kind is NoticeKind.SYNC_FAILED]
+        [notice] = [n for n in context.notifications.compute(today=TODAY) if n.kind is NoticeKind.SYNC_FAILED]
         assert notice.message == f"{says}: 6 companies not synced"
         assert notice.title.endswith("failed for all 6 companies")
     finally:
@@ -172,14 +172,14 @@ def test_microsoft_refusals_are_put_in_words_in_the_run_history(data_dir):
         shop.refuse("Fabrikam", "AADSTS7000222")
         summary = shop.service().sync(actor="test")
         assert summary.stops == () and [r.company for r in summary.own_failures] == ["Contoso Dental", "Fabrikam"]
-        run = context.runs.get(summary.run_id)
+        run = context.uow.runs.get(summary.run_id)
         assert run.status is RunStatus.PARTIAL
         assert run.error == (
             "Contoso Dental: Microsoft sign-in refused: seatsync's app is not found in the customer's tenant "
             "(consent was never granted, or was removed): have its admin grant consent (AADSTS700016); "
             "Fabrikam: Microsoft sign-in refused: the Microsoft app's client secret has expired: create a new one "
             "in Entra ID and enter it in Settings (AADSTS7000222)")
-        [notice] = [n for n in NotificationService(context).compute(today=TODAY) if n.kind is NoticeKind.SYNC_FAILED]
+        [notice] = [n for n in context.notifications.compute(today=TODAY) if n.kind is NoticeKind.SYNC_FAILED]
         assert notice.title.startswith("The sync at ") and notice.title.endswith(
             " finished partially: 2 of 3 companies failed")
         assert notice.message == run.error
@@ -190,19 +190,18 @@ def test_microsoft_refusals_are_put_in_words_in_the_run_history(data_dir):
 def test_a_scheduled_sync_has_nothing_to_do_on_an_empty_installation(data_dir):
     context = open_context(data_dir)
     try:
-        from app.services.sync.service import SyncService
 
-        assert not SyncService(context).ready()  # no PSA connection
+        assert not context.sync.ready()  # no PSA connection
         shop = open_shop(context, ["Adatum"])
         assert shop.service().ready()
-        context.mappings.delete(RowKey(tenant_id=shop.tenants["Adatum"], sku_id=SPB))
+        context.uow.mappings.delete(RowKey(tenant_id=shop.tenants["Adatum"], sku_id=SPB))
         assert not shop.service().ready()  # a company, but nothing mapped to bill
     finally:
         context.close()
 
 
 def test_an_unknown_sign_in_code_is_still_named():
-    from app.services.signin_codes import in_words
+    from app.services.microsoft.signin_codes import in_words
 
     assert in_words("(tenant x: AADSTS50076: Due to a configuration change ...)") == (
         "Microsoft sign-in refused (AADSTS50076)")

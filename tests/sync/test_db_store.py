@@ -40,15 +40,16 @@ from app.models.repositories import (
 from app.services.psa.port import PsaCompany
 from app.services.settings import ApprovalPolicy as Mode
 from app.services.settings import Settings
-from app.services.sync.db_store import DatabaseNotOpen, DbSyncStore, UnknownTenant, strictest
+from app.services.sync.db_store import DbSyncStore, UnknownTenant, strictest
 from app.services.sync.store import (
-    ApprovalPolicy,
-    AuditRecord,
+    ApprovalRules,
+    AuditEntry,
     HeldState,
     JournalState,
     MemorySyncStore,
     SyncStore,
 )
+from app.services.uow import DatabaseNotOpen
 
 ROOT = Path(__file__).resolve().parents[2]
 T1 = "8c1f3a2e-0d4b-4a57-9b7e-1f2a3b4c5d6e"
@@ -136,7 +137,7 @@ def test_setup_reads_the_tenant_its_mappings_exclusions_and_policy(database):
     assert setup.mappings[0].profile.price == core.PricePolicy(kind=core.PriceKind.FIXED, fixed=Decimal("21.00"))
     assert setup.exclusions == seeded["exclusions"]  # the global one and its own, not another tenant's
     # The strictest policy of the companies it bills to, the caps from the settings.
-    assert setup.policy == ApprovalPolicy(mode=Mode.HOLD_DECREASES, max_seats_per_line=10,
+    assert setup.policy == ApprovalRules(mode=Mode.HOLD_DECREASES, max_seats_per_line=10,
                                           max_operations_per_run=None)
     settings.set_approval_policy(Mode.HOLD_ALL)  # company 19 has no override: the global policy
     assert DbSyncStore().setup(T1).policy.mode is Mode.HOLD_ALL
@@ -157,7 +158,7 @@ def test_a_tenant_billed_to_no_company_takes_the_global_policy_and_default_caps(
     Settings().set_approval_policy(Mode.HOLD_DECREASES, company_id=company_key("19"))
     setup = DbSyncStore().setup(T2)
     assert (setup.company_name, setup.policy) == (
-        "", ApprovalPolicy(mode=Mode.APPLY_ALL, max_seats_per_line=50, max_operations_per_run=500))
+        "", ApprovalRules(mode=Mode.APPLY_ALL, max_seats_per_line=50, max_operations_per_run=500))
     assert [e.sku_id for e in setup.exclusions] == [FLOW_FREE, BP]
 
 
@@ -259,7 +260,7 @@ def test_each_write_is_audited_with_the_company_of_its_agreement(database):
     _seed()
     store = DbSyncStore()
     at = datetime(2026, 1, 16, 9, 0, tzinfo=UTC)
-    record = AuditRecord(at=at, actor="seatsync", tenant_id=T1, company="Contoso, Contoso Leeds", agreement_id="A8",
+    record = AuditEntry(at=at, actor="seatsync", tenant_id=T1, company="Contoso, Contoso Leeds", agreement_id="A8",
                          product_id="P1", operation="set_quantity", before_quantity=10, after_quantity=13,
                          before_amount=Decimal("220.00"), after_amount=Decimal("286.00"),
                          reason="assigned 13", psa_record_id="L-1", op_key="k1")

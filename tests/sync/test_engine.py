@@ -12,7 +12,7 @@ from app.services import settings
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import Status, run_many
 from app.services.sync.inventory import LicensesGone
-from app.services.sync.store import ApprovalPolicy, JournalState
+from app.services.sync.store import ApprovalRules, JournalState
 from tests.sync.conftest import EXO, NEW_SKU, SPB
 
 JAN = date(2026, 1, 1)
@@ -113,7 +113,7 @@ def test_a_refused_write_skips_its_row_and_not_the_others(world):
 
 def test_decreases_wait_for_approval_under_that_policy(world):
     world.tenant("t1")
-    world.set_policy("t1", ApprovalPolicy(mode=settings.ApprovalPolicy.HOLD_DECREASES))
+    world.set_policy("t1", ApprovalRules(mode=settings.ApprovalPolicy.HOLD_DECREASES))
     world.engine().sync("t1")
     world.microsoft.seats("t1", SPB, 9)
     world.microsoft.seats("t1", EXO, 6)
@@ -129,7 +129,7 @@ def test_decreases_wait_for_approval_under_that_policy(world):
 
 def test_caps_hold_large_changes(world):
     world.tenant("t1")
-    world.set_policy("t1", ApprovalPolicy(max_seats_per_line=5))
+    world.set_policy("t1", ApprovalRules(max_seats_per_line=5))
     result = world.engine().sync("t1")
     assert [op.product_id for op in result.applied] == [world.exo_product]
     assert "exceeds the cap of 5" in result.held[0][1]

@@ -11,7 +11,7 @@ from app.billing.operations import Finding, FindingKind, Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.commands.common import summary_table
-from app.services.company_rows import MappingChoices
+from app.services.customers.company_rows import MappingChoices
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.findings import TEXTS, grouped, needing_attention
 from app.services.sync.service import RunSummary

@@ -19,7 +19,7 @@ from app.services import settings as app_settings
 from app.services.psa.fake import FakePsa
 from app.services.psa.port import PsaUnavailable, PsaValidationError
 from app.services.sync.engine import SyncEngine, TenantResult
-from app.services.sync.store import ApprovalPolicy, HeldState, MemorySyncStore, TenantSetup
+from app.services.sync.store import ApprovalRules, HeldState, MemorySyncStore, TenantSetup
 from tests.sync.ledger_machine import FAULTS, LedgerMachine
 
 SCALE = float(os.environ.get("SEATSYNC_LEDGER_SCALE", "1"))
@@ -53,7 +53,7 @@ class FakeHarness:
             app_settings.ApprovalPolicy.APPLY_ALL
         self.store = MemorySyncStore()
         self.store.setups[TENANT] = TenantSetup(
-            tenant_id=TENANT, name="Contoso", exclusions=(), policy=ApprovalPolicy(mode=mode),
+            tenant_id=TENANT, name="Contoso", exclusions=(), policy=ApprovalRules(mode=mode),
             mappings=(Mapping(tenant_id=TENANT, sku_id=SKU, profile=profile, agreement_id=agreement_id,
                               negative_proration=self.negative_proration),))
         self.inventory = TenantInventory(tenant_id=TENANT, name="Contoso")

@@ -8,7 +8,7 @@ from datetime import datetime, time
 import pytest
 
 from app.models.records import RunTrigger
-from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
+from app.services.sync.scheduler import ALL, ScheduleSettings, SyncScheduler
 
 
 class Recorder:

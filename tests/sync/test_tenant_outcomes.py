@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from app.bootstrap import open_context
 from app.models.records import RunStatus, SyncOutcome
-from app.services.companies import CompanyService
 from tests.sync.psa_shop import open_shop
 
 NAMES = ["Adatum", "Contoso Dental", "Fabrikam"]
@@ -30,7 +29,7 @@ class Clock:
 def last_syncs(context) -> dict[str, tuple[str, str]]:
     """Company name -> (status, detail) of its last sync, as a fresh Companies service lists it."""
     return {row.name: (row.last_sync.status, row.last_sync.detail)
-            for row in CompanyService(context).company_rows()}
+            for row in context.companies.company_rows()}
 
 
 def test_one_failed_tenant_of_three_marks_only_its_company_failed_also_after_a_restart(data_dir):
@@ -40,14 +39,14 @@ def test_one_failed_tenant_of_three_marks_only_its_company_failed_also_after_a_r
         context.now = Clock()
         shop.refuse("Contoso Dental", "AADSTS700016")
         summary = shop.service().sync(actor="test")
-        run = context.runs.get(summary.run_id)
+        run = context.uow.runs.get(summary.run_id)
         assert run.status is RunStatus.PARTIAL
         writes = {r.company: r.writes for r in summary.results}
         assert writes["Adatum"] == writes["Fabrikam"] == 2
         expected = {"Adatum": ("ok", "2 change(s) written"), "Contoso Dental": ("failed", CONSENT),
                     "Fabrikam": ("ok", "2 change(s) written")}
         assert last_syncs(context) == expected
-        stored = context.sync_outcomes.latest()
+        stored = context.uow.sync_outcomes.latest()
         assert {stored[t].status for t in shop.tenants.values()} == {SyncOutcome.OK, SyncOutcome.FAILED}
         assert {o.finished_at for o in stored.values()} == {run.finished_at}
         assert {o.sync_run_id for o in stored.values()} == {run.id}
@@ -57,7 +56,7 @@ def test_one_failed_tenant_of_three_marks_only_its_company_failed_also_after_a_r
     context = open_context(data_dir)  # a restart: nothing of the first session is left but the database
     try:
         assert last_syncs(context) == expected
-        [row] = [r for r in CompanyService(context).company_rows() if r.name == "Contoso Dental"]
+        [row] = [r for r in context.companies.company_rows() if r.name == "Contoso Dental"]
         assert row.failed and row.last_sync.at == run.finished_at
     finally:
         context.close()
@@ -76,11 +75,12 @@ def test_a_cancelled_tenant_keeps_its_previous_outcome(data_dir):
         second = shop.service(workers=1).sync(actor="test", cancel=cancel)
         assert [r.company for r in second.not_synced] == ["Contoso Dental", "Fabrikam"]
 
-        stored = context.sync_outcomes.latest()
+        stored = context.uow.sync_outcomes.latest()
         runs = {name: stored[tenant].sync_run_id for name, tenant in shop.tenants.items()}
         assert runs == {"Adatum": second.run_id, "Contoso Dental": first.run_id, "Fabrikam": first.run_id}
         fabrikam = stored[shop.tenants["Fabrikam"]]
-        assert (fabrikam.status, fabrikam.finished_at) == (SyncOutcome.OK, context.runs.get(first.run_id).finished_at)
+        first_finished = context.uow.runs.get(first.run_id).finished_at
+        assert (fabrikam.status, fabrikam.finished_at) == (SyncOutcome.OK, first_finished)
         assert last_syncs(context) == {"Adatum": ("ok", "0 change(s) written"), "Contoso Dental": ("failed", CONSENT),
                                        "Fabrikam": ("ok", "2 change(s) written")}
     finally:
@@ -112,6 +112,6 @@ def test_a_dry_run_stores_no_outcome(data_dir):
         shop = open_shop(context, NAMES)
         shop.refuse("Contoso Dental", "AADSTS700016")
         shop.service().plan(actor="test")
-        assert context.sync_outcomes.latest() == {}
+        assert context.uow.sync_outcomes.latest() == {}
     finally:
         context.close()

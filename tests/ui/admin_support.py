@@ -12,9 +12,10 @@ from datetime import date
 
 import pytest
 
-from app.bootstrap import Context, open_context
+from app.bootstrap import open_context
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
+from app.services.container import Services
 from app.ui.tasks import Tasks
 
 CW_TODAY = date(2026, 3, 10)
@@ -28,14 +29,14 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture
-def context(data_dir, tls: TlsFiles) -> Iterator[Context]:
+def context(data_dir, tls: TlsFiles) -> Iterator[Services]:
     ctx = open_context(data_dir, ca_file=tls.ca)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
-def tasks(qtbot, context: Context) -> Iterator[Tasks]:  # the context closes after the workers
+def tasks(qtbot, context: Services) -> Iterator[Tasks]:  # the context closes after the workers
     made = Tasks()
     yield made
     made.wait_idle()
@@ -75,11 +76,11 @@ def ms_server(ms_scenario, tls: TlsFiles) -> Iterator[SandboxServer]:
         yield running
 
 
-def connect_microsoft(context: Context, scenario, server: SandboxServer, *, secret: str | None = None):
+def connect_microsoft(context: Services, scenario, server: SandboxServer, *, secret: str | None = None):
     """Store the Microsoft partner connection pointing at the sandbox (as Settings would)."""
-    from app.services.admin import AdminService, MicrosoftDraft
+    from app.services.connections.admin import MicrosoftDraft
 
-    return AdminService(context).save_microsoft(MicrosoftDraft(
+    return context.admin.save_microsoft(MicrosoftDraft(
         client_id=scenario.client_id, partner_tenant_id=scenario.partner_tenant_id,
         client_secret=secret or scenario.client_secret, authority_url=server.url, graph_url=server.url,
         partner_center_url=server.url))
@@ -102,7 +103,7 @@ class World:
         self.__dict__.update(values)
 
 
-def seed_world(context: Context, sandbox: ConnectWiseSandbox, server: SandboxServer) -> World:
+def seed_world(context: Services, sandbox: ConnectWiseSandbox, server: SandboxServer) -> World:
     from datetime import UTC, datetime
     from decimal import Decimal
 
@@ -110,43 +111,44 @@ def seed_world(context: Context, sandbox: ConnectWiseSandbox, server: SandboxSer
     from app.billing.plan import main_marker
     from app.billing.types import BillingProfile, License, Mapping, PriceKind, PricePolicy, RowKey, TenantInventory
     from app.models.records import ConsentStatus, TenantRecord
-    from app.services.admin import AdminService, PsaDraft
+    from app.services.connections.admin import PsaDraft
 
-    admin = AdminService(context)
+    admin = context.admin
     connection = admin.save_psa(PsaDraft(kind="connectwise", name="Main", settings=cw_settings(server),
                                          secrets={"private_key": "sandbox-private"}))
     admin.refresh_catalog(connection.id)
     contoso_id = str(sandbox_company(sandbox, "Contoso Ltd"))
     fabrikam_id = str(sandbox_company(sandbox, "Fabrikam Inc"))
-    contoso = context.companies.by_psa_id(connection.id, contoso_id)
-    fabrikam = context.companies.by_psa_id(connection.id, fabrikam_id)
-    agreement_of = {a.company_id: a.id for a in context.catalog.agreements(connection.id)}
-    products = {p.identifier: p for p in context.catalog.products(connection.id)}
+    contoso = context.uow.companies.by_psa_id(connection.id, contoso_id)
+    fabrikam = context.uow.companies.by_psa_id(connection.id, fabrikam_id)
+    agreement_of = {a.company_id: a.id for a in context.uow.catalog.agreements(connection.id)}
+    products = {p.identifier: p for p in context.uow.catalog.products(connection.id)}
     for tenant_id, name, company in ((CONTOSO_TENANT, "Contoso", contoso), (FABRIKAM_TENANT, "Fabrikam", fabrikam)):
-        context.tenants.add(TenantRecord(tenant_id=tenant_id, name=name, default_domain=f"{name.lower()}.com",
+        context.uow.tenants.add(TenantRecord(tenant_id=tenant_id, name=name, default_domain=f"{name.lower()}.com",
                                          consent_status=ConsentStatus.GRANTED))
-        context.tenants.link(tenant_id, company.id)
+        context.uow.tenants.link(tenant_id, company.id)
     read_at = datetime(2026, 3, 9, 5, 0, tzinfo=UTC)
-    context.inventory.save(TenantInventory(tenant_id=CONTOSO_TENANT, name="Contoso", fetched_at=read_at, licenses=(
+    context.uow.inventory.save(TenantInventory(tenant_id=CONTOSO_TENANT, name="Contoso", fetched_at=read_at, licenses=(
         License(sku_id=SPB, part_number="SPB", name="Microsoft 365 Business Premium", enabled=10, consumed=8),
         License(sku_id=EXCHANGE, part_number="EXCHANGESTANDARD", name="Exchange Online (Plan 1)", enabled=5,
                 consumed=5),
         License(sku_id=FLOW_FREE, part_number="FLOW_FREE", name="Power Automate Free", enabled=10000, consumed=3))))
-    context.inventory.save(TenantInventory(tenant_id=FABRIKAM_TENANT, name="Fabrikam", fetched_at=read_at, licenses=(
+    inventory = context.uow.inventory
+    inventory.save(TenantInventory(tenant_id=FABRIKAM_TENANT, name="Fabrikam", fetched_at=read_at, licenses=(
         License(sku_id=STANDARD, part_number="O365_BUSINESS_PREMIUM", name="Microsoft 365 Business Standard",
                 enabled=20, consumed=20),)))
-    premium = context.profiles.save(connection.id, BillingProfile(id="", name="Business Premium",
+    premium = context.uow.profiles.save(connection.id, BillingProfile(id="", name="Business Premium",
                                                                   product=products["M365-BP"]))
-    exchange = context.profiles.save(connection.id, BillingProfile(
+    exchange = context.uow.profiles.save(connection.id, BillingProfile(
         id="", name="Exchange +10%", product=products["EXO-P1"],
         price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("10"))))
-    standard = context.profiles.save(connection.id, BillingProfile(id="", name="Business Standard",
+    standard = context.uow.profiles.save(connection.id, BillingProfile(id="", name="Business Standard",
                                                                    product=products["M365-BS"]))
     rows = {}
     for tenant_id, sku, profile, company_psa in ((CONTOSO_TENANT, SPB, premium, contoso_id),
                                                  (CONTOSO_TENANT, EXCHANGE, exchange, contoso_id),
                                                  (FABRIKAM_TENANT, STANDARD, standard, fabrikam_id)):
-        mapping = context.mappings.save(Mapping(tenant_id=tenant_id, sku_id=sku, profile=profile,
+        mapping = context.uow.mappings.save(Mapping(tenant_id=tenant_id, sku_id=sku, profile=profile,
                                                 agreement_id=agreement_of[company_psa]))
         rows[(tenant_id, sku)] = mapping
     # seatsync's lines: what the journal says it wrote, and what the PSA holds.
@@ -162,8 +164,8 @@ def seed_world(context: Context, sandbox: ConnectWiseSandbox, server: SandboxSer
         op = Operation(key=f"op-{marker}", kind=OpKind.CREATE_LINE, row=mapping.row, agreement_id=mapping.agreement_id,
                        product_id=mapping.profile.product.id, marker=marker, effective=date(2026, 3, 1),
                        quantity=written[key])
-        context.journal.begin(op)
-        context.journal.mark_done(op.key, str(line_id))
+        context.uow.journal.begin(op)
+        context.uow.journal.mark_done(op.key, str(line_id))
     contoso_agreement = int(agreement_of[contoso_id])
     duplicate = sandbox.add_addition(contoso_agreement, int(products["M365-BP"].id), 3, serial_number="CC-4471")
     stale_row = RowKey(tenant_id=CONTOSO_TENANT, sku_id="0c266dff-15dd-4b49-8397-2bb16070ed52")

@@ -17,9 +17,9 @@ from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.bootstrap import open_context
-from app.services.companies import CompanyService
-from app.services.scheduler import ScheduleSettings
+from app.services.customers.companies import CompanyService
 from app.services.sync.engine import Status, TenantResult
+from app.services.sync.scheduler import ScheduleSettings
 from app.services.sync.service import RunSummary
 from app.ui.app import build_shell
 from app.ui.tasks import Tasks
@@ -67,7 +67,7 @@ def contoso(seed, context):
     bp = seed.profile("M365 BP - Monthly", identifier="M365-BP", description="Microsoft 365 Business Premium",
                       price="22.00", types=["Microsoft 365"])
     exo = seed.profile("Exchange P1", identifier="EXO-P1", description="Exchange Online (Plan 1)", price="4.00")
-    service = CompanyService(context, today=lambda: TODAY)
+    service = CompanyService(context.uow, today=lambda: TODAY)
     return SimpleNamespace(company=company, tenant=tenant, m365=m365, block=block, bp=bp, exo=exo, service=service)
 
 
@@ -107,14 +107,14 @@ def fake_sync() -> FakeSync:
 
 @pytest.fixture
 def make_shell(qtbot, context, ui_settings, fake_sync):
-    """Build the shell (window, bridge, optional tray) with the stand-in sync; everything torn down after."""
+    """Build the shell (window, sync gateway, optional tray) with the stand-in sync; everything torn down after."""
     shells = []
 
     def make(*, tray: bool = False, settings: QSettings | None = None, **kw):
         shell = build_shell(context, settings=settings or ui_settings, run_sync=fake_sync, tray=tray,
                             schedule=ScheduleSettings(enabled=False), **kw)
         qtbot.addWidget(shell.window)
-        shell.bridge.start()  # the schedule is off: only Sync now runs
+        shell.sync.start()  # the schedule is off: only Sync now runs
         shells.append(shell)
         return shell
 

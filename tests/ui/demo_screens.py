@@ -25,9 +25,9 @@ from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.bootstrap import open_context
-from app.services.company_rows import LicenseRow
-from app.services.scheduler import ScheduleSettings
+from app.services.customers.company_rows import LicenseRow
 from app.services.secrets import MemoryKeyring, SecretStore
+from app.services.sync.scheduler import ScheduleSettings
 from tests.ui.screens import wait_for
 
 SIZE = (1366, 728)
@@ -66,7 +66,6 @@ def close(shell) -> None:
 
 def capture_demo(directory: Path, out: Path, psa: str) -> dict[str, dict]:
     from app.sandbox.world import SandboxWorld
-    from app.services.sync.service import SyncService
     from app.ui.dialogs.mapping import MappingDialog
     from app.ui.views import VIEWS
 
@@ -75,7 +74,7 @@ def capture_demo(directory: Path, out: Path, psa: str) -> dict[str, dict]:
         context = open_context(directory / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
         try:
             world.configure(context)
-            SyncService(context).sync(actor="demo", trigger="demo")
+            context.sync.sync(actor="demo", trigger="demo")
             shell = shell_over(context, directory / "window.ini")
             window = shell.window
             try:

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QApplication, QToolBar, QWidget
 
 from app.bootstrap import open_context
 from app.models.records import ConsentStatus, TenantRecord
-from app.services.scheduler import ScheduleSettings
 from app.services.secrets import MemoryKeyring
+from app.services.sync.scheduler import ScheduleSettings
 from tests.ui.seed import CUSTOMERS, Seed, realistic_world
 
 #: A message as long as the ones that once made the window grow (a failure that explains itself at length).
@@ -41,10 +41,10 @@ def world(context) -> dict:
     """The realistic world, with Contoso Dental billing a second tenant with a long name (its page once needed
     1,604 px)."""
     made = realistic_world(Seed(context))
-    context.tenants.add(TenantRecord(tenant_id=SECOND_TENANT, name="Contoso Dental Laboratories and Imaging "
+    context.uow.tenants.add(TenantRecord(tenant_id=SECOND_TENANT, name="Contoso Dental Laboratories and Imaging "
                                      "Services (North East) Limited", default_domain="contosodentallabs.example",
                                      consent_status=ConsentStatus.GRANTED))
-    context.tenants.link(SECOND_TENANT, made["company"].id, None)
+    context.uow.tenants.link(SECOND_TENANT, made["company"].id, None)
     return made
 
 

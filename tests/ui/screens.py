@@ -26,9 +26,9 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QToolBar
 
 from app.bootstrap import open_context
-from app.services.company_rows import LicenseRow
-from app.services.scheduler import ScheduleSettings
+from app.services.customers.company_rows import LicenseRow
 from app.services.secrets import MemoryKeyring
+from app.services.sync.scheduler import ScheduleSettings
 from tests.ui.seed import CUSTOMERS, SPB, TODAY, Seed, realistic_world, users
 
 SIZE = (1280, 780)

@@ -51,7 +51,7 @@ def users(domain: str, count: int, sku_ids: Iterable[str], *,
 class Seed:
     def __init__(self, context) -> None:
         self.ctx = context
-        self.connection_id = context.psa_connections.create(kind="connectwise", name="Main",
+        self.connection_id = context.uow.psa_connections.create(kind="connectwise", name="Main",
                                                             settings={"site": "https://na.example"}).id
         self._companies: list[PsaCompany] = []
         self._tenants = 0
@@ -63,7 +63,7 @@ class Seed:
         for name in names:
             self._companies.append(PsaCompany(id=str(100 + len(self._companies)), name=name,
                                               identifier=name.replace(" ", "")[:20]))
-        stored = {c.psa_id: c for c in self.ctx.companies.replace(self.connection_id, self._companies)}
+        stored = {c.psa_id: c for c in self.ctx.uow.companies.replace(self.connection_id, self._companies)}
         return [stored[c.id] for c in self._companies[start:]]
 
     def company(self, name: str) -> CompanyRecord:
@@ -71,17 +71,18 @@ class Seed:
 
     def agreement(self, company: CompanyRecord, name: str, *, type_name: str = "Microsoft 365",
                   prorates: bool = True, cycle: Cycle = Cycle.MONTHLY, psa_id: str | None = None) -> Agreement:
-        existing = self.ctx.catalog.agreements(self.connection_id, company.psa_id)
+        existing = self.ctx.uow.catalog.agreements(self.connection_id, company.psa_id)
         agreement = Agreement(id=psa_id or f"A{company.psa_id}-{len(existing) + 1}", company_id=company.psa_id,
                               name=name, type_name=type_name, cycle=cycle, start=date(2024, 1, 1), prorates=prorates)
-        self.ctx.catalog.replace_agreements(self.connection_id, [*existing, agreement], company_psa_id=company.psa_id)
+        self.ctx.uow.catalog.replace_agreements(self.connection_id, [*existing, agreement],
+                                                company_psa_id=company.psa_id)
         return agreement
 
     def profile(self, name: str, *, identifier: str, description: str, price: str,
                 types: Iterable[str] = (), fixed: str | None = None) -> BillingProfile:
         product = Product(id=f"P-{identifier}", identifier=identifier, description=description, price=Decimal(price))
         policy = PricePolicy(kind=PriceKind.FIXED, fixed=Decimal(fixed)) if fixed else PricePolicy()
-        return self.ctx.profiles.save(self.connection_id, BillingProfile(
+        return self.ctx.uow.profiles.save(self.connection_id, BillingProfile(
             id="", name=name, product=product, price=policy, allowed_agreement_types=frozenset(types)))
 
     # -- Microsoft side ------------------------------------------------------------
@@ -91,16 +92,16 @@ class Seed:
         self._tenants += 1
         tenant_id = tenant_id or tenant_guid(self._tenants)
         domain = name.lower().replace(" ", "") + ".example"
-        if self.ctx.tenants.find(tenant_id) is None:
-            self.ctx.tenants.add(TenantRecord(tenant_id=tenant_id, name=name, default_domain=domain,
+        if self.ctx.uow.tenants.find(tenant_id) is None:
+            self.ctx.uow.tenants.add(TenantRecord(tenant_id=tenant_id, name=name, default_domain=domain,
                                               consent_status=ConsentStatus.GRANTED))
         if company is not None:
-            self.ctx.tenants.link(tenant_id, company.id, user_filter)
+            self.ctx.uow.tenants.link(tenant_id, company.id, user_filter)
         return tenant_id
 
     def snapshot(self, tenant_id: str, licenses: Iterable[License], *, at: datetime = READ_AT,
                  name: str = "") -> None:
-        self.ctx.inventory.save(TenantInventory(tenant_id=tenant_id, name=name, fetched_at=at,
+        self.ctx.uow.inventory.save(TenantInventory(tenant_id=tenant_id, name=name, fetched_at=at,
                                                 licenses=tuple(licenses)))
 
     def history(self, tenant_id: str, days: int, make: Callable[[int], list[License]]) -> None:
@@ -174,14 +175,14 @@ def realistic_world(seed: Seed) -> dict:
         else:
             seed.snapshot(tenant, licenses)
         if n % 4 != 1:
-            ctx.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=bp_annual if n % 2 else bp,
+            ctx.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=bp_annual if n % 2 else bp,
                                       agreement_id=m365.id))
-            ctx.mappings.save(Mapping(tenant_id=tenant, sku_id=EXCHANGE, profile=exo, agreement_id=m365.id))
+            ctx.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=EXCHANGE, profile=exo, agreement_id=m365.id))
         if n % 3 == 0:
-            ctx.mappings.save(Mapping(tenant_id=tenant, sku_id=STANDARD, profile=bs, agreement_id=m365.id,
+            ctx.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=STANDARD, profile=bs, agreement_id=m365.id,
                                       usernames_in_description=True))
         if n % 10 == 0:
-            ctx.exclusions.add(Exclusion(sku_id=FLOW_FREE, tenant_id=tenant, reason="free"))
+            ctx.uow.exclusions.add(Exclusion(sku_id=FLOW_FREE, tenant_id=tenant, reason="free"))
         if n in (6, 17):  # a decrease waiting for approval
             row = RowKey(tenant_id=tenant, sku_id=SPB)
             Approvals().hold(Operation(key=f"v1-held-{n}", kind=OpKind.SET_QUANTITY, row=row, agreement_id=m365.id,
@@ -191,8 +192,8 @@ def realistic_world(seed: Seed) -> dict:
             row = RowKey(tenant_id=tenant, sku_id=EXCHANGE)
             op = Operation(key=f"v1-failed-{n}", kind=OpKind.SET_QUANTITY, row=row, agreement_id=m365.id,
                            product_id=exo.product.id, marker=main_marker(row), effective=TODAY, quantity=6, before=5)
-            ctx.journal.begin(op)
-            ctx.journal.mark_failed(op.key, "the agreement is closed in the PSA")
-    run = ctx.runs.start(trigger="schedule", scope="all", at=READ_AT)
-    ctx.runs.finish(run.id, status=RunStatus.SUCCEEDED, at=READ_AT + timedelta(minutes=2), operations_applied=14)
+            ctx.uow.journal.begin(op)
+            ctx.uow.journal.mark_failed(op.key, "the agreement is closed in the PSA")
+    run = ctx.uow.runs.start(trigger="schedule", scope="all", at=READ_AT)
+    ctx.uow.runs.finish(run.id, status=RunStatus.SUCCEEDED, at=READ_AT + timedelta(minutes=2), operations_applied=14)
     return {"profiles": (bp, bp_annual, bs, exo), **featured}

@@ -15,7 +15,7 @@ from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.models.records import HeldStatus
 from app.models.repositories import Approvals
-from app.services.review import ref
+from app.services.review.approvals import ref
 from app.ui.formatting import money
 from app.ui.views.approvals import COL_CHANGE, ApprovalsView
 from app.ui.views.exclusions import ExclusionsView
@@ -80,7 +80,7 @@ def test_a_global_exclusion_offers_to_cancel_the_lines_still_billed_and_cancels_
     qtbot.waitUntil(lambda: "Cancelled 1 line(s)" in view.message.text())
     agreement, addition = cw_sandbox.find_addition(world.lines[(CONTOSO_TENANT, SPB)])
     assert addition["cancelledDate"].startswith("2026-")  # the day before the effective date
-    [entry] = [e for e in context.audit.query() if e.action == "cancel_line"]
+    [entry] = [e for e in context.uow.audit.query() if e.action == "cancel_line"]
     assert entry.before_quantity == 6 and entry.after_quantity == 0
     assert entry.company_name == "Contoso Ltd" and entry.psa_record_id == str(world.lines[(CONTOSO_TENANT, SPB)])
     assert "global exclusion" in entry.reason
@@ -100,11 +100,11 @@ def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, t
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     assert view.cancel_dialog is None
-    assert [(e.sku_id, e.tenant_id) for e in context.exclusions.all()] == [(FLOW_FREE, CONTOSO_TENANT)]
+    assert [(e.sku_id, e.tenant_id) for e in context.uow.exclusions.all()] == [(FLOW_FREE, CONTOSO_TENANT)]
     view.table.selectRow(0)
     qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
-    assert context.exclusions.all() == []
+    assert context.uow.exclusions.all() == []
 
 
 # -- approvals --------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def type_day(qtbot, field, text: str) -> None:
 
 
 def test_history_filters_by_company_agreement_product_and_dates(qtbot, context, tasks, world):  # noqa: F811
-    audit = context.audit
+    audit = context.uow.audit
     contoso, fabrikam = world.contoso, world.fabrikam
     bp, bs = world.products["M365-BP"], world.products["M365-BS"]
     agreement_c, agreement_f = world.agreement_of[contoso.psa_id], world.agreement_of[fabrikam.psa_id]
@@ -272,9 +272,9 @@ def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, 
 def test_the_other_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
     from app.billing.types import Exclusion
 
-    context.exclusions.add(Exclusion(sku_id=FLOW_FREE, reason="free"))
-    context.exclusions.add(Exclusion(sku_id=STANDARD, tenant_id=FABRIKAM_TENANT))
-    context.audit.record(actor="seatsync", company_id=world.contoso.psa_id, action="create_line", after_quantity=3)
+    context.uow.exclusions.add(Exclusion(sku_id=FLOW_FREE, reason="free"))
+    context.uow.exclusions.add(Exclusion(sku_id=STANDARD, tenant_id=FABRIKAM_TENANT))
+    context.uow.audit.record(actor="seatsync", company_id=world.contoso.psa_id, action="create_line", after_quantity=3)
     exclusions = show(qtbot, ExclusionsView(context, tasks))
     history = show(qtbot, HistoryView(context, tasks))
     reports = show(qtbot, ReportsView(context, tasks))

@@ -1,5 +1,5 @@
-"""Cancel sync: on only while a sync runs, asks once (``cancel_requested``), says "Cancelling…" until the
-sync has finished."""
+"""Cancel sync: on only while a sync runs, asks the sync gateway once, says "Cancelling…" until the sync has
+finished."""
 
 from __future__ import annotations
 
@@ -24,20 +24,20 @@ def test_cancel_is_on_only_while_a_sync_runs_and_asks_once(qtbot, contoso, make_
     qtbot.waitExposed(window)
     assert window.cancel_button.text() == "Cancel sync" and window.cancel_button.isVisible()
     assert not window.cancel_button.isEnabled()
-    with qtbot.assertNotEmitted(window.cancel_requested):
+    with qtbot.assertNotEmitted(shell.sync.cancelling_changed):
         click(qtbot, window)  # nothing runs: nothing to cancel
-    with qtbot.waitSignal(shell.bridge.progressed, timeout=5000):
-        shell.bridge.sync_now("*")
+    with qtbot.waitSignal(shell.sync.progressed, timeout=5000):
+        shell.sync.sync_now("*")
     assert window.cancel_button.isEnabled() and not window.sync_action.isEnabled()
-    with qtbot.waitSignal(window.cancel_requested, timeout=1000):
+    with qtbot.waitSignal(shell.sync.cancelling_changed, timeout=1000):
         click(qtbot, window)
     assert window.status.text().startswith("Cancelling") and not window.cancel_button.isEnabled()
-    with qtbot.assertNotEmitted(window.cancel_requested):
+    with qtbot.assertNotEmitted(shell.sync.cancelling_changed):
         window.cancel_action.trigger()  # a second click (or F-key, or menu) asks nothing more
     said = window.status.text()
     window.on_sync_progress("*", "1 tenant done · Contoso Dental")
     assert window.status.text() == said  # progress does not hide that it is stopping
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         fake_sync.gate.set()
     assert not window.cancel_button.isEnabled() and window.sync_action.isEnabled()
     assert window.status.text() == "Sync cancelled. Synced 1 tenant(s): 1 change(s) written"
@@ -47,22 +47,24 @@ def test_a_sync_that_ends_without_cancel_turns_cancel_off(qtbot, contoso, make_s
     fake_sync.summary = applied_summary(contoso.tenant, "Contoso Dental", contoso.m365.id, contoso.bp.product.id)
     shell = make_shell()
     window = shell.window
-    with qtbot.waitSignal(shell.bridge.started, timeout=5000) as started, \
-            qtbot.waitSignal(shell.bridge.finished, timeout=5000):
-        shell.bridge.sync_now("*")
+    with qtbot.waitSignal(shell.sync.started, timeout=5000) as started, \
+            qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now("*")
     assert started.args == ["*"]
     assert not window.cancel_action.isEnabled()
     assert window.status.text() == "Synced 1 tenant(s): 1 change(s) written"
 
 
-def test_cancel_stays_until_the_last_sync_has_finished(qtbot, make_shell):
+def test_cancel_stays_until_the_last_sync_has_finished(qtbot, make_shell, monkeypatch):
     window = make_shell().window
+    asked: list[bool] = []
+    monkeypatch.setattr(window.sync, "cancel", lambda: asked.append(True) or True)
     window.on_sync_started("7")
     window.on_sync_started("*")
     window.on_sync_finished("7", None, None, still_busy=True)
     assert window.cancel_action.isEnabled()  # every company's sync still runs
-    with qtbot.waitSignal(window.cancel_requested):
-        window.cancel_action.trigger()
+    window.cancel_action.trigger()
+    assert asked == [True]
     window.on_sync_finished("*", None, RuntimeError("stopped"), still_busy=True)  # yet another still runs
     assert window.status.text() == CANCELLING and not window.cancel_action.isEnabled()
     window.on_sync_finished("9", None, None, still_busy=False)

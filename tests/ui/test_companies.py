@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.billing.types import Mapping
 from app.errors import SeatsyncError
-from app.services.company_rows import CompanyRow, LastSync
+from app.services.customers.company_rows import CompanyRow, LastSync
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.service import RunSummary
 from app.ui.views.companies import CompaniesView
@@ -152,7 +152,7 @@ def test_the_companies_entry_has_a_badge_of_what_needs_attention(qtbot, context,
     # One number everywhere: the companies needing attention (Contoso: three licenses without a billing profile).
     assert shell.window.badge("companies") == 1
     assert view.filter_buttons[Filter.ATTENTION].text() == "Needs attention (1)"
-    context.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo,
+    context.uow.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo,
                                   agreement_id=contoso.m365.id))
     with qtbot.waitSignal(view.attention_changed, timeout=5000) as blocker:
         qtbot.keyClick(shell.window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)

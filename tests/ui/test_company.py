@@ -12,10 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.billing.types import BillingProfile, Mapping
-from app.services.companies import CompanyService
-from app.services.company_rows import MISSING_PROFILE, LicenseRow, SubscriptionRow
+from app.services.customers.companies import CompanyService
+from app.services.customers.company_rows import MISSING_PROFILE, LicenseRow, SubscriptionRow
 from app.services.psa.fake import FakePsa
-from app.services.sync.service import SyncService
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.formatting import money
 from app.ui.views.companies import CompaniesView
@@ -123,7 +122,7 @@ def test_the_quick_mapping_dropdown_saves_a_mapping_with_only_allowed_agreements
         qtbot.keyClicks(editor.profile, "M365")  # one allowed agreement: mapped at once
         assert editor.agreement_names() == ["Contoso - Managed 365"]
     assert index_of(page, SPB, MAPPING).data() == "M365 BP - Monthly · Contoso - Managed 365"
-    saved = context.mappings.for_tenant(contoso.tenant)
+    saved = context.uow.mappings.for_tenant(contoso.tenant)
     assert [(m.sku_id, m.profile.id, m.agreement_id) for m in saved] == [(SPB, contoso.bp.id, contoso.m365.id)]
 
     cell = index_of(page, EXCHANGE, MAPPING)
@@ -200,15 +199,15 @@ def psa_world(context, seed):
     agreement_psa = psa.add_agreement(company_psa, name="Contoso - Managed 365", type_name="Microsoft 365")
     product_psa = psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
     connection = seed.connection_id
-    [company] = context.companies.replace(connection, psa.list_companies())
-    context.catalog.replace_agreements(connection, psa.list_agreements())
-    context.catalog.replace_products(connection, psa.list_products())
-    [product] = context.catalog.products(connection)
-    profile = context.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
+    [company] = context.uow.companies.replace(connection, psa.list_companies())
+    context.uow.catalog.replace_agreements(connection, psa.list_agreements())
+    context.uow.catalog.replace_products(connection, psa.list_products())
+    [product] = context.uow.catalog.products(connection)
+    profile = context.uow.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
     tenant = seed.tenant(company, "Contoso Dental")
     seed.snapshot(tenant, [lic(SPB, "Microsoft 365 Business Premium", 25, 23)])
-    context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement_psa))
-    context.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
+    context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement_psa))
+    context.psas.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
     return psa, company, agreement_psa, product_psa
 
 
@@ -218,19 +217,19 @@ def test_sync_now_for_this_company_shows_progress_and_what_changed_in_the_psa(qt
 
     def run(target, **kw):
         gate.wait(10)
-        service = SyncService(context, today=lambda: TODAY,
-                              fetch_inventory=lambda tenant, with_users: context.inventory.latest(tenant))
+        service = context.sync_service(today=lambda: TODAY,
+                              fetch_inventory=lambda tenant, with_users: context.uow.inventory.latest(tenant))
         return service.sync(None if target == "*" else int(target), **kw)
 
     shell = make_shell()
-    shell.bridge._run_sync = run
+    shell.sync._run_sync = run
     shell.window.show()
     view = shell.window.view("companies")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     with qtbot.waitSignal(view.company.loaded, timeout=5000):
         view.open_company(company.id)
     page = view.company
-    with qtbot.waitSignal(shell.bridge.started, timeout=5000):
+    with qtbot.waitSignal(shell.sync.started, timeout=5000):
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     assert page.progress.isVisibleTo(page) and not page.sync_button.isEnabled()
     assert shell.window.status.text() == "Syncing…"
@@ -261,7 +260,7 @@ def test_a_company_with_50_licenses_and_500_users_opens_quickly(qtbot, tasks, co
     for day in range(30):
         seed.snapshot(tenant, licenses, at=READ_AT - timedelta(days=30 - day))
     people = users("big.example", 500, skus[:10])
-    service = CompanyService(context, today=lambda: TODAY, read_users=lambda t: people)
+    service = CompanyService(context.uow, today=lambda: TODAY, read_users=lambda t: people)
     view = CompaniesView(None, tasks, service=service)
     qtbot.addWidget(view)
     view.resize(1200, 800)

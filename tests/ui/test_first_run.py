@@ -84,7 +84,7 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     window = shown(qtbot, shell)
     read(qtbot, window)
     seed = Seed(context)  # a PSA connection, with a name that looks like markup
-    context.psa_connections.update(seed.connection_id, name="Main <b>office</b>")
+    context.uow.psa_connections.update(seed.connection_id, name="Main <b>office</b>")
     shell.tasks.run(lambda: None)  # any work settling reads the steps again
     qtbot.waitUntil(lambda: window.guide.state_of("psa") == "✓ Done", timeout=5000)
     assert states(window)["profiles"] == "Next" and window.guide.progress.text() == "1 of 6 steps done"
@@ -96,7 +96,7 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     assert window.current_key() == "profiles"
     profile = seed.profile("M365 BP", identifier="M365-BP", description="Microsoft 365 Business Premium",
                            price="22.00")
-    context.microsoft_connections.save(MicrosoftConnectionRecord(id=0, name="Partner", client_id="app",
+    context.uow.microsoft_connections.save(MicrosoftConnectionRecord(id=0, name="Partner", client_id="app",
                                                                  partner_tenant_id="partner-tenant"))
     company = seed.company("Contoso Dental")
     tenant = seed.tenant(company, "Contoso Dental")
@@ -111,7 +111,7 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     click(qtbot, window.guide.rows["mappings"].button)
     assert window.current_key() == "companies" and companies.stack.currentIndex() == 0
     assert companies.filter_buttons[Filter.UNMAPPED].isChecked()
-    context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement.id))
+    context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement.id))
     shell.tasks.run(lambda: None)
     qtbot.waitUntil(lambda: states(window)["mappings"] == "✓ Done", timeout=5000)
     assert states(window)["preview"] == "Next"

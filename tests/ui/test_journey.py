@@ -27,9 +27,9 @@ from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, generate
 from app.sandbox.microsoft.companies import companies_for
 from app.sandbox.server import SandboxServer
-from app.services.notify import NoticeKind
-from app.services.scheduler import ScheduleSettings
+from app.services.notify.notices import NoticeKind
 from app.services.settings import ApprovalPolicy, Settings
+from app.services.sync.scheduler import ScheduleSettings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
@@ -92,7 +92,7 @@ def shell(qtbot, context, clock, tmp_path):  # noqa: F811 - admin_support's cont
     made = build_shell(context, settings=settings, run_sync=service_sync(context, today=clock.today), tray=True,
                        schedule=ScheduleSettings(enabled=False))
     qtbot.addWidget(made.window)
-    made.bridge.start()
+    made.sync.start()
     made.window.resize(1280, 800)
     made.window.show()
     qtbot.waitExposed(made.window)
@@ -112,7 +112,7 @@ def toolbar_click(qtbot, window, action) -> None:
 
 def sync_now(qtbot, shell):
     """Click Sync now in the toolbar; the run's summary once it ended and the notices were computed again."""
-    with qtbot.waitSignal(shell.bridge.finished, timeout=60000) as finished, \
+    with qtbot.waitSignal(shell.sync.finished, timeout=60000) as finished, \
             qtbot.waitSignal(shell.notifications.gathered, timeout=60000):
         toolbar_click(qtbot, shell.window, shell.window.sync_action)
     target, summary, error = finished.args
@@ -208,7 +208,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.message.level == "error", timeout=15000)
     assert "refused the API keys" in dialog.message.text() and "public and private keys" in dialog.message.text()
-    assert context.psa_connections.all() == []
+    assert context.uow.psa_connections.all() == []
     type_into(qtbot, dialog.field("private_key"), "sandbox-private")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=15000)
@@ -253,7 +253,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     assert adding.add_button.text() == "Add 4 companies"
     qtbot.mouseClick(adding.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(adding), timeout=15000)
-    assert len(context.tenants.all()) == 4
+    assert len(context.uow.tenants.all()) == 4
 
     # 5. The first sync reads the tenants' licenses; nothing is mapped, so nothing is written.
     window.show_view("companies")
@@ -291,7 +291,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     with qtbot.waitSignal(page.loaded, timeout=15000):
         drive_modal(qtbot, lambda: qtbot.mouseClick(page.map_button, Qt.MouseButton.LeftButton), map_in_dialog)
     assert index_of(page, spb, MAPPING).data() == "M365 BP - Monthly 2026 · Microsoft 365"
-    mapping = next(m for m in context.mappings.for_tenant(tenant.id) if m.sku_id == spb)
+    mapping = next(m for m in context.uow.mappings.for_tenant(tenant.id) if m.sku_id == spb)
     assert (mapping.included_quantity, mapping.minimum_quantity, mapping.usernames_in_description) == (2, 5, True)
 
     # ... and exclude the free license.
@@ -390,10 +390,10 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
 
     # 11. Sync now from the tray menu: Northwind's agreement gets its line.
     shell.tray.menu.aboutToShow.emit()
-    with qtbot.waitSignal(shell.bridge.finished, timeout=60000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=60000):
         shell.tray.actions()["Sync now"].trigger()
     prorate, main = additions(cw, agreement_of[northwind.id])
     assert main[:5] == ("EXO-P1", 8, Decimal("4.00"), "2026-04-01", "")  # a new line bills from next month...
     assert prorate[0] == "EXO-P1" and prorate[3:5] == ("2026-03-20", "2026-03-31")
     assert prorate[1] * prorate[2] == Decimal("12.39")  # ... and March's last 12 days: 8 × 4.00 × 12/31
-    assert not shell.bridge.busy and window.status.text() == "Synced 4 tenant(s): 2 change(s) written"
+    assert not shell.sync.busy and window.status.text() == "Synced 4 tenant(s): 2 change(s) written"

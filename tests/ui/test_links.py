@@ -23,7 +23,7 @@ def page(qtbot, tasks, contoso, context, seed):
     """Contoso Dental's page, with Business Premium mapped; Contoso Labs exists with an agreement."""
     labs = seed.company("Contoso Labs")
     seed.agreement(labs, "Labs - Managed 365")
-    context.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=SPB, profile=contoso.bp,
+    context.uow.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=SPB, profile=contoso.bp,
                                   agreement_id=contoso.m365.id))
     view = CompaniesView(None, tasks, service=contoso.service)
     qtbot.addWidget(view)
@@ -110,7 +110,7 @@ def test_a_tenant_split_between_two_companies_by_office(qtbot, page, contoso, co
     assert users_column(dialog) == [("Contoso Dental", "users whose office is Leeds"),
                                     ("Contoso Labs", "users whose office is York")]
     assert dialog.messages.kind == "ok"
-    [mapping] = context.mappings.for_tenant(contoso.tenant)
+    [mapping] = context.uow.mappings.for_tenant(contoso.tenant)
     assert mapping.user_filter == UserFilter(field=FilterField.OFFICE, value="Leeds")
 
     # A department filter beside office ones could match one user twice: refused with the reason.

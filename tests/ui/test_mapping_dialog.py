@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
-from app.services.company_rows import MappingChoices, MappingInputs, Target
+from app.services.customers.company_rows import MappingChoices, MappingInputs, Target
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.formatting import money
 from tests.ui.seed import EXCHANGE, SPB, TODAY, lic, users

@@ -11,9 +11,9 @@ from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from app.billing.types import Cycle, FilterField, Line, Mapping, PriceKind, UserFilter
-from app.services.companies import CompanyService
-from app.services.company_rows import MappingChoices, MappingInputs, Target
-from app.services.exclusions import ActiveLine, CancelOutcome
+from app.services.customers.companies import CompanyService
+from app.services.customers.company_rows import MappingChoices, MappingInputs, Target
+from app.services.customers.exclusions import ActiveLine, CancelOutcome
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.formatting import day, moment, money, per_month
 from app.ui.views.companies import CompaniesView
@@ -69,9 +69,9 @@ def billed(context, seed, contoso):
     annual = seed.agreement(contoso.company, "Contoso - Annual", cycle=Cycle.ANNUAL)
     exo_year = seed.profile("Exchange P1 yearly", identifier="EXO-Y", description="Exchange Online (Plan 1)",
                             price="48.00")
-    context.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=SPB, profile=contoso.bp,
+    context.uow.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=SPB, profile=contoso.bp,
                                   agreement_id=contoso.m365.id))
-    context.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=exo_year,
+    context.uow.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=exo_year,
                                   agreement_id=annual.id))
     return contoso
 
@@ -113,9 +113,9 @@ def test_a_filtered_row_without_users_says_why_it_has_no_amount(context, seed, b
     m365 = seed.agreement(other, "Labs - Managed 365")
     seed.tenant(other, "Contoso Dental", tenant_id=billed.tenant,
                 user_filter=UserFilter(field=FilterField.OFFICE, value="York"))
-    context.mappings.save(Mapping(tenant_id=billed.tenant, sku_id=SPB, profile=billed.bp, agreement_id=m365.id,
+    context.uow.mappings.save(Mapping(tenant_id=billed.tenant, sku_id=SPB, profile=billed.bp, agreement_id=m365.id,
                                   user_filter=UserFilter(field=FilterField.OFFICE, value="York")))
-    service = CompanyService(context, today=lambda: TODAY)
+    service = CompanyService(context.uow, today=lambda: TODAY)
     labs = next(r for r in service.company_rows() if r.name == "Contoso Labs")
     assert (labs.monthly, labs.unpriced) == ((), 1)  # snapshots keep no users, and no line was written yet
     [row] = [r for r in service.company(other.id).licenses if r.license.sku_id == SPB]
@@ -194,13 +194,13 @@ def test_adding_a_tenant_needs_a_choice_and_a_confirmation_naming_who_bills_it(q
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     assert asked == ["Bill all users of Adatum Accounting to Contoso Dental?\n\nAdatum Accounting is already billed "
                      "to Adatum Accounting. Licenses mapped here will be billed to Contoso Dental."]
-    assert [link.company_name for link in context.tenants.links_of_tenant(adatum)] == ["Adatum Accounting"]
+    assert [link.company_name for link in context.uow.tenants.links_of_tenant(adatum)] == ["Adatum Accounting"]
 
     answer(QMessageBox.StandardButton.Yes, asked)
     with qtbot.waitSignal(dialog.loaded, timeout=5000):
         qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     assert len(asked) == 2
-    assert sorted(link.company_name for link in context.tenants.links_of_tenant(adatum)) == \
+    assert sorted(link.company_name for link in context.uow.tenants.links_of_tenant(adatum)) == \
         ["Adatum Accounting", "Contoso Dental"]
 
 
@@ -342,14 +342,14 @@ def test_a_fixed_price_with_more_decimals_than_its_currency_is_refused_not_round
     assert "more decimals than USD has (2)" in editor.effective.text()
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     assert "Not saved: The fixed price has more decimals than USD has (2)" in editor.error.text()
-    assert [p.name for p in context.profiles.all()] == ["Existing"]
+    assert [p.name for p in context.uow.profiles.all()] == ["Existing"]
     retype(qtbot, editor.fixed, "-4")
     assert editor.fixed.message.text() == "The fixed price cannot be negative: “-4” was typed."
     retype(qtbot, editor.fixed, "1,234.50")
     assert editor.effective.text().startswith(f"{money(Decimal('1234.50'), 'USD')} per seat")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(context.profiles.all()) == 2, timeout=5000)
-    saved = next(p for p in context.profiles.all() if p.name == "Exchange fixed")
+    qtbot.waitUntil(lambda: len(context.uow.profiles.all()) == 2, timeout=5000)
+    saved = next(p for p in context.uow.profiles.all() if p.name == "Exchange fixed")
     assert saved.price.fixed == Decimal("1234.50")
 
 

@@ -13,11 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.billing.types import BillingProfile, Exclusion, License, Mapping, TenantInventory
 from app.sandbox.server import SandboxServer
-from app.services.notify import Notice, NoticeKind
+from app.services.notify.notices import Notice, NoticeKind
 from app.services.psa.fake import FakePsa
-from app.services.scheduler import ScheduleSettings
 from app.services.settings import NotificationSettings, WebhookKind
-from app.services.sync.service import SyncService
+from app.services.sync.scheduler import ScheduleSettings
 from app.ui.app import build_shell
 from app.ui.notifications import Gathered, NoticesButton, NotificationCenter
 from app.ui.tray import TrayState
@@ -44,16 +43,16 @@ def billed(context, seed):  # noqa: F811 - admin_support's context (the sandboxe
     agreement = psa.add_agreement(company_psa, name="Contoso - Managed 365", type_name="Microsoft 365")
     psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
     connection = seed.connection_id
-    [company] = context.companies.replace(connection, psa.list_companies())
-    context.catalog.replace_agreements(connection, psa.list_agreements())
-    context.catalog.replace_products(connection, psa.list_products())
-    [product] = context.catalog.products(connection)
-    profile = context.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
+    [company] = context.uow.companies.replace(connection, psa.list_companies())
+    context.uow.catalog.replace_agreements(connection, psa.list_agreements())
+    context.uow.catalog.replace_products(connection, psa.list_products())
+    [product] = context.uow.catalog.products(connection)
+    profile = context.uow.profiles.save(connection, BillingProfile(id="", name="M365 BP - Monthly", product=product))
     tenant = seed.tenant(company, "Contoso Dental")
     microsoft = Microsoft()
     seed.snapshot(tenant, microsoft.licenses)
-    context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement))
-    context.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
+    context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement))
+    context.psas.psa = lambda connection_id: psa  # the in-memory PSA stands in for the real one
     return SimpleNamespace(tenant=tenant, microsoft=microsoft)
 
 
@@ -64,17 +63,17 @@ def shell(qtbot, context, billed, ui_settings):  # noqa: F811
     def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
         read = TenantInventory(tenant_id=tenant_id, name="Contoso Dental", fetched_at=context.now(),
                                licenses=tuple(billed.microsoft.licenses))
-        context.inventory.save(read)
+        context.uow.inventory.save(read)
         return read
 
     def run(target: str, **kw):
-        service = SyncService(context, today=lambda: TODAY, fetch_inventory=fetch)
+        service = context.sync_service(today=lambda: TODAY, fetch_inventory=fetch)
         return service.sync(None if target == "*" else int(target), **kw)
 
     made = build_shell(context, settings=ui_settings, run_sync=run, tray=True,
                        schedule=ScheduleSettings(enabled=False))
     qtbot.addWidget(made.window)
-    made.bridge.start()
+    made.sync.start()
     made.window.show()
     made.messages = []
     made.tray.message_shown.connect(lambda title, text: made.messages.append((title, text)))
@@ -132,12 +131,12 @@ def test_a_sync_that_finds_an_unmapped_license_asks_the_tray_to_say_so_once(qtbo
 
 
 def test_excluded_licenses_raise_nothing(qtbot, shell, billed, context):  # noqa: F811
-    context.exclusions.add(Exclusion(sku_id=FLOW_FREE, reason="free"))
-    context.exclusions.add(Exclusion(sku_id=EXCHANGE, tenant_id=billed.tenant, reason="sold elsewhere"))
+    context.uow.exclusions.add(Exclusion(sku_id=FLOW_FREE, reason="free"))
+    context.uow.exclusions.add(Exclusion(sku_id=EXCHANGE, tenant_id=billed.tenant, reason="sold elsewhere"))
     billed.microsoft.licenses += [lic(FLOW_FREE, "Microsoft Power Automate Free", 10000, 3),
                                   lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4)]
     result = sync(qtbot, shell)
-    assert {(lic.sku_id, lic.assigned) for lic in context.inventory.latest(billed.tenant).licenses} == {
+    assert {(lic.sku_id, lic.assigned) for lic in context.uow.inventory.latest(billed.tenant).licenses} == {
         (SPB, 10), (FLOW_FREE, 3), (EXCHANGE, 4)}  # read, and excluded
     assert result.notices == () and shell.messages == []
     assert button(shell).text() == "No notices" and shell.tray.state is TrayState.IDLE
@@ -171,7 +170,7 @@ def test_at_start_partner_center_customers_not_added_are_said_in_one_message(qtb
         gathered(qtbot, made, made.notifications.refresh)
         assert len(messages) == 1
         ms_scenario.secret_expired = True  # Partner Center can no longer be read: that is a notice too
-        made.context.forget_microsoft()
+        made.context.microsoft.forget()
         result = gathered(qtbot, made, made.notifications.refresh)
         assert [n.kind for n in result.notices] == [NoticeKind.ACCESS_FAILED]
         assert result.notices[0].message.startswith("Reading Partner Center's customers:")
@@ -190,7 +189,7 @@ def test_the_digest_goes_to_the_webhook_after_the_scheduled_sync_only(qtbot, she
         billed.microsoft.licenses.append(lic(EXCHANGE, "Exchange Online (Plan 1)", 4, 4))
         manual = sync(qtbot, shell)
         assert manual.delivery is None and hooks.received == []
-        scheduled = gathered(qtbot, shell, lambda: shell.bridge.scheduler.sync_now("*", scheduled=True))
+        scheduled = gathered(qtbot, shell, lambda: shell.sync.scheduler.sync_now("*", scheduled=True))
         assert scheduled.delivery is not None and scheduled.delivery.posted and not scheduled.delivery.errors
         [(token, payload)] = hooks.received
     assert token == "tok-secret"

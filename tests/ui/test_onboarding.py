@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app.sandbox.microsoft.companies import Case, companies_for
-from app.services.microsoft.mapping import Customer
+from app.services.microsoft.wire import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.dialogs.onboarding import COL_MATCH, LINKED, PROPOSAL, UNMATCHED, AddCompaniesDialog
 from app.ui.views.tables import GOOD, PROBLEM, WARNING, row_tint
@@ -22,8 +22,8 @@ from tests.ui.admin_support import (  # noqa: F401
 
 def seed_companies(context, scenario):  # noqa: F811 - admin_support's fixtures
     companies = companies_for(scenario.profiles())
-    connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
-    context.companies.replace(connection.id, companies.companies)
+    connection = context.uow.psa_connections.create(kind="connectwise", name="Main", settings={})
+    context.uow.companies.replace(connection.id, companies.companies)
     return companies
 
 
@@ -55,7 +55,7 @@ def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk
 
     # Settle the duplicate-name proposal with the company a person would choose.
     duplicate = next(t for t, c in companies.cases.items() if c is Case.DUPLICATE)
-    intended = context.companies.by_psa_id(context.psa_connections.all()[0].id, companies.intended[duplicate])
+    intended = context.uow.companies.by_psa_id(context.uow.psa_connections.all()[0].id, companies.intended[duplicate])
     position = next(i for i in range(dialog.proxy.rowCount())
                     if dialog.proxy.index(i, 0).data(Qt.ItemDataRole.UserRole + 2).customer.tenant_id == duplicate)
     dialog.table.selectRow(position)
@@ -70,19 +70,19 @@ def test_matches_are_ticked_proposals_wait_for_a_choice_and_confirm_adds_in_bulk
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=10000)
     assert dialog.added == linked + 1
-    added = {t.tenant_id for t in context.tenants.all()}
+    added = {t.tenant_id for t in context.uow.tenants.all()}
     assert added == ticked | {duplicate}
-    [link] = context.tenants.links_of_tenant(duplicate)
+    [link] = context.uow.tenants.links_of_tenant(duplicate)
     assert link.company_id == intended.id
     for tenant_id in ticked:
         expected_company = companies.intended[tenant_id]
-        [link] = context.tenants.links_of_tenant(tenant_id)
+        [link] = context.uow.tenants.links_of_tenant(tenant_id)
         assert link.company_psa_id == expected_company
 
 
 def test_added_tenants_are_not_offered_again(qtbot, context, tasks):  # noqa: F811
-    connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
-    context.companies.replace(connection.id, [PsaCompany(id="1", name="Contoso", domains=("contoso.com",))])
+    connection = context.uow.psa_connections.create(kind="connectwise", name="Main", settings={})
+    context.uow.companies.replace(connection.id, [PsaCompany(id="1", name="Contoso", domains=("contoso.com",))])
     customers = [Customer(tenant_id="t-1", name="Contoso Ltd", default_domain="contoso.onmicrosoft.com",
                           domains=("contoso.com",)),
                  Customer(tenant_id="t-2", name="Unknown Org", default_domain="unknown.onmicrosoft.com")]

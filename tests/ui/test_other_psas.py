@@ -16,10 +16,10 @@ from datetime import date
 import pytest
 from PySide6.QtCore import Qt
 
-from app.bootstrap import psa_secret_key
 from app.sandbox.server import TlsFiles
 from app.sandbox.world_psas import PsaSide, make_side
 from app.services.psa.factory import KINDS
+from app.services.secrets import psa_secret_key
 from app.ui.dialogs.connection import PsaConnectionDialog, SecretField
 from app.ui.views.settings import (
     COL_ADDRESS,
@@ -107,7 +107,7 @@ def test_a_wrong_secret_is_named_then_the_right_one_is_tested_saved_and_never_sh
     for words in WRONG_SECRET[side.kind]:
         assert words in dialog.message.text(), dialog.message.text()
     assert WRONG not in dialog.message.text()
-    assert context.psa_connections.all() == []
+    assert context.uow.psa_connections.all() == []
     secret_name = next(iter(side.settings()[1]))
     secret_field = dialog.field(secret_name)
     assert isinstance(secret_field, SecretField)
@@ -117,18 +117,18 @@ def test_a_wrong_secret_is_named_then_the_right_one_is_tested_saved_and_never_sh
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.message.level == "ok", timeout=10000)
     assert "The PSA accepted the connection" in dialog.message.text()
-    assert context.psa_connections.all() == []  # a test stores nothing
+    assert context.uow.psa_connections.all() == []  # a test stores nothing
 
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=10000)
     qtbot.waitUntil(lambda: view.message.text().startswith("Read "), timeout=10000)
     assert view.message.text() == "Read 2 companies, 2 agreements, 1 agreement types and 4 products."
-    [record] = context.psa_connections.all()
+    [record] = context.uow.psa_connections.all()
     assert (record.kind, record.name) == (side.kind, "Second PSA")
     assert secret_name not in record.settings
     assert context.secrets.get(psa_secret_key(record.id, secret_name)) == side.settings()[1][secret_name]
-    assert sorted(c.name for c in context.companies.all(record.id)) == ["Contoso Ltd", "Fabrikam Inc"]
-    assert sorted(p.identifier for p in context.catalog.products(record.id)) == [
+    assert sorted(c.name for c in context.uow.companies.all(record.id)) == ["Contoso Ltd", "Fabrikam Inc"]
+    assert sorted(p.identifier for p in context.uow.catalog.products(record.id)) == [
         "EXO-P1", "M365-BP", "M365-BS", "M365-E3"]
 
     model = view.connections.model
@@ -172,11 +172,11 @@ def test_an_empty_required_field_is_named_before_the_psa_is_asked(qtbot, context
     qtbot.waitUntil(lambda: dialog.message.level == "error", timeout=10000)
     assert f"the {KINDS[side.kind].label} connection needs: {first.label}" in dialog.message.text()
     assert side.server.request_count() == before
-    assert context.psa_connections.all() == []
+    assert context.uow.psa_connections.all() == []
 
 
 def test_an_autotask_connection_on_the_default_zone_lookup_shows_its_api_user_as_address(qtbot, context, tasks):  # noqa: F811
-    context.psa_connections.create(kind="autotask", name="Autotask", settings={
+    context.uow.psa_connections.create(kind="autotask", name="Autotask", settings={
         "username": "api@msp.example", "integration_code": "CODE", "lookup_url": "", "charge_billing_code_id": ""})
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)

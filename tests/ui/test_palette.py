@@ -16,7 +16,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.services.company_rows import MISSING_PROFILE, LicenseRow
+from app.services.customers.company_rows import MISSING_PROFILE, LicenseRow
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.views.companies_model import HELD, RESULT
 from app.ui.views.license_model import MAPPING
@@ -94,7 +94,7 @@ def company_page(qtbot, contoso, make_shell, fake_sync):
     with qtbot.waitSignal(companies.company.loaded, timeout=5000):
         companies.open_company(contoso.company.id)
     page = companies.company
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.result.isVisibleTo(page), timeout=5000)
     qtbot.waitUntil(lambda: companies.model.row_at(0).last_sync.status == "ok", timeout=5000)

@@ -22,8 +22,8 @@ from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import Exclusion, Mapping, RowKey, User
 from app.models.repositories import Approvals
-from app.services.companies import CompanyService
-from app.services.notify import Notice, NoticeKind
+from app.services.customers.companies import CompanyService
+from app.services.notify.notices import Notice, NoticeKind
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.notifications import Gathered, NoticesButton, NotificationCenter
@@ -148,19 +148,20 @@ def hostile(context, seed):
                 lic(EXCHANGE, f"{MARKUP} exchange", 3, 3))
     from app.billing.types import TenantInventory
 
+    inventory = context.uow.inventory
     for day in range(3):
-        context.inventory.save(TenantInventory(tenant_id=tenant, name=TENANT, fetched_at=READ_AT - timedelta(days=day),
-                                               licenses=licenses, users=(user,)))
-    mapping = context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile,
+        inventory.save(TenantInventory(tenant_id=tenant, name=TENANT, fetched_at=READ_AT - timedelta(days=day),
+                                       licenses=licenses, users=(user,)))
+    mapping = context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile,
                                             agreement_id=agreement.id, usernames_in_description=True))
     row = RowKey(tenant_id=tenant, sku_id=SPB)
     Approvals().hold(Operation(key="v1-evil", kind=OpKind.SET_QUANTITY, row=row, agreement_id=agreement.id,
                                product_id=profile.product.id, marker=main_marker(row), effective=TODAY, quantity=5,
                                before=8), reason=f"{MARKUP} reason")
-    context.audit.record(actor="seatsync", tenant_id=tenant, company_id=company.psa_id, company_name=COMPANY,
+    context.uow.audit.record(actor="seatsync", tenant_id=tenant, company_id=company.psa_id, company_name=COMPANY,
                          agreement_id=agreement.id, product_id=profile.product.id, action="create_line",
                          after_quantity=8, reason="test", connection_id=seed.connection_id)
-    context.exclusions.add(Exclusion(sku_id=EXCHANGE, tenant_id=tenant, reason=f"{MARKUP} exclusion"))
+    context.uow.exclusions.add(Exclusion(sku_id=EXCHANGE, tenant_id=tenant, reason=f"{MARKUP} exclusion"))
     return type("Hostile", (), {"company": company, "tenant": tenant, "agreement": agreement, "profile": profile,
                                 "mapping": mapping})
 
@@ -203,7 +204,7 @@ def show(qtbot, widget: QWidget) -> QWidget:
 @pytest.fixture
 def page(qtbot, context, tasks, hostile):
     """The companies list, then the hostile company's page with its license selected."""
-    service = CompanyService(context, today=lambda: TODAY)
+    service = CompanyService(context.uow, today=lambda: TODAY)
     companies = show(qtbot, CompaniesView(None, tasks, service=service))
     qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=5000)
     companies.seen = Seen()
@@ -259,7 +260,7 @@ def test_profiles_and_the_delete_confirmation(qtbot, context, tasks, hostile, bo
     qtbot.waitUntil(lambda: len(boxes) == 1, timeout=5000)
     fmt, text = boxes[0]
     assert "<img" in text and fmt == Qt.TextFormat.PlainText, boxes
-    assert context.profiles.all(), "the answer was No: nothing deleted"
+    assert context.uow.profiles.all(), "the answer was No: nothing deleted"
     assert seen.saw(PROFILE) and seen.saw(PRODUCT)
 
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.billing.types import Agreement, BillingOption, BillingProfile, PriceKind, PricePolicy, Product
-from app.services.profiles import ProfileService, effective_price
+from app.services.customers.profiles import effective_price
 from app.ui.formatting import money
 from app.ui.views.profiles import COL_NAME, COL_POLICY, COL_UNIT_PRICE, ProfilesView
 from app.ui.views.profiles_bulk import BulkProfilesDialog
@@ -26,9 +26,9 @@ PRODUCTS = (Product(id="900", identifier="M365-BP", description="Microsoft 365 B
 
 @pytest.fixture
 def connection(context):  # noqa: F811 - admin_support's fixtures
-    record = context.psa_connections.create(kind="connectwise", name="Main", settings={})
-    context.catalog.replace_products(record.id, PRODUCTS)
-    context.catalog.replace_agreements(record.id, [
+    record = context.uow.psa_connections.create(kind="connectwise", name="Main", settings={})
+    context.uow.catalog.replace_products(record.id, PRODUCTS)
+    context.uow.catalog.replace_agreements(record.id, [
         Agreement(id="600", company_id="250", name="Microsoft 365", type_name="Managed Services",
                   start=date(2024, 1, 1)),
         Agreement(id="601", company_id="251", name="Licensing", type_name="Licensing", start=date(2024, 1, 1))])
@@ -68,7 +68,7 @@ def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, cont
     view.grab().save("/tmp/profiles-edit.png")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    [saved] = context.profiles.all()
+    [saved] = context.uow.profiles.all()
     assert saved.name == "M365 Business Premium - Annual/Monthly 2026"
     assert saved.price == PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("-12.5"))
     assert saved.allowed_agreement_types == frozenset({"Licensing"})
@@ -88,11 +88,11 @@ def test_a_bad_number_is_named_and_nothing_is_lost(qtbot, context, tasks, connec
     assert "The fixed price must be a number such as 12.50, not “twelve”" in editor.error.text()
     assert editor.fixed.message.isVisible() and "“twelve”" in editor.fixed.message.text()
     assert editor.name.text() == "Fixed" and editor.fixed.text() == "twelve"
-    assert context.profiles.all() == []
+    assert context.uow.profiles.all() == []
 
 
 def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, tasks, connection):  # noqa: F811
-    ProfileService(context).save(connection.id, BillingProfile(id="", name="Existing", product=PRODUCTS[2]))
+    context.profiles.save(connection.id, BillingProfile(id="", name="Existing", product=PRODUCTS[2]))
     view = make_view(qtbot, context, tasks)
     qtbot.mouseClick(view.bulk_button, Qt.MouseButton.LeftButton)
     dialog = view.bulk_dialog
@@ -106,7 +106,7 @@ def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, task
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
     qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5000)
-    made = {p.name: p for p in context.profiles.all()}
+    made = {p.name: p for p in context.uow.profiles.all()}
     assert set(made) == {"Existing", "Microsoft 365 Business Premium", "Microsoft 365 Business Standard"}
     assert made["Microsoft 365 Business Premium"].price == PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("20"))
     assert made["Microsoft 365 Business Standard"].billing_option is BillingOption.NO_CHARGE
@@ -114,7 +114,7 @@ def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, task
 
 
 def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, connection, monkeypatch):  # noqa: F811
-    service = ProfileService(context)
+    service = context.profiles
     service.bulk_create(connection.id, ["900", "901"])
     view = make_view(qtbot, context, tasks)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2)
@@ -127,7 +127,7 @@ def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, conne
     assert "Save or discard" in view.message.text()
     assert [r.profile.name for r in selected_rows(view.table)] == ["Microsoft 365 Business Premium"]
     qtbot.mouseClick(view.editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(p.name.endswith("2026") for p in context.profiles.all()), timeout=5000)
+    qtbot.waitUntil(lambda: any(p.name.endswith("2026") for p in context.uow.profiles.all()), timeout=5000)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.editor.dirty)
 
     monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Yes)
@@ -135,7 +135,7 @@ def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, conne
     doomed = view.editor.profile
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    assert doomed.name not in {p.name for p in context.profiles.all()}
+    assert doomed.name not in {p.name for p in context.uow.profiles.all()}
 
 
 def test_the_effective_price_is_the_cores(qtbot):
@@ -144,7 +144,7 @@ def test_the_effective_price_is_the_cores(qtbot):
 
 
 def test_the_profiles_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, connection):  # noqa: F811
-    ProfileService(context).bulk_create(connection.id, ["900", "901", "902"],
+    context.profiles.bulk_create(connection.id, ["900", "901", "902"],
                                         price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("5")))
     view = make_view(qtbot, context, tasks)
     qtbot.waitUntil(lambda: view.model.rowCount() == 3)

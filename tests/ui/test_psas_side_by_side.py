@@ -29,10 +29,10 @@ from app.billing.types import RowKey
 from app.sandbox.microsoft import MicrosoftSandbox, generate
 from app.sandbox.server import SandboxServer
 from app.sandbox.world_psas import Holding, PsaSide, write_requests
-from app.services.companies import CompanyService, MappingRefused
-from app.services.company_rows import Target
-from app.services.scheduler import ScheduleSettings
+from app.services.customers.companies import CompanyService, MappingRefused
+from app.services.customers.company_rows import Target
 from app.services.settings import Settings
+from app.services.sync.scheduler import ScheduleSettings
 from app.ui.app import build_shell, service_sync
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.dialogs.onboarding import AddCompaniesDialog
@@ -102,7 +102,7 @@ def shell(qtbot, context, tmp_path):  # noqa: F811
     made = build_shell(context, settings=settings, run_sync=service_sync(context, today=lambda: TODAY), tray=False,
                        schedule=ScheduleSettings(enabled=False))
     qtbot.addWidget(made.window)
-    made.bridge.start()
+    made.sync.start()
     made.window.resize(1280, 800)
     made.window.show()
     qtbot.waitExposed(made.window)
@@ -140,7 +140,7 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
                     timeout=10000)
     listed = sorted((model.row(n).record.name, model.row(n).record.kind, model.row(n).companies) for n in range(2))
     assert listed == sorted([("Main PSA", "connectwise", 2), (other_name, psas.other.kind, 2)])
-    connection = {r.kind: r for r in context.psa_connections.all()}
+    connection = {r.kind: r for r in context.uow.psa_connections.all()}
     cw_id, other_id = connection["connectwise"].id, connection[psas.other.kind].id
     window.grab().save(f"/tmp/side-by-side-{psas.other.kind}-settings.png")
     connect_microsoft(context, scenario, ms_server)  # the Microsoft dialog itself: test_settings.py
@@ -167,8 +167,8 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
                                   if profiles.model.index(n, COL_CONNECTION).data() == name)
                      for name in ("Main PSA", other_name)}
     assert by_connection == {name: ["EXO-P1", "M365-BP", "M365-BS", "M365-E3"] for name in by_connection}
-    cw_profiles = {p.id for p in context.profiles.all(cw_id)}
-    other_profiles = {p.id for p in context.profiles.all(other_id)}
+    cw_profiles = {p.id for p in context.uow.profiles.all(cw_id)}
+    other_profiles = {p.id for p in context.uow.profiles.all(other_id)}
     assert len(cw_profiles) == len(other_profiles) == 4 and not cw_profiles & other_profiles
     window.grab().save(f"/tmp/side-by-side-{psas.other.kind}-profiles.png")
 
@@ -184,8 +184,8 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     assert {r.customer.name: r.company.name for r in adding.model.rows() if r.company} == psas.company_of
     qtbot.mouseClick(adding.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(adding), timeout=10000)
-    linked = {t: context.companies.get(link.company_id) for t in tenant
-              for link in context.tenants.links_of_tenant(tenant[t].id)}
+    linked = {t: context.uow.companies.get(link.company_id) for t in tenant
+              for link in context.uow.tenants.links_of_tenant(tenant[t].id)}
     assert {t: (c.name, c.connection_id) for t, c in linked.items()} == {
         t: (psas.company_of[t], cw_id if t in ON_CONNECTWISE else other_id) for t in tenant}
 
@@ -203,7 +203,8 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     assert not companies.table.isColumnHidden(PSA)
     shown = {companies.proxy.index(n, NAME).data(): companies.proxy.index(n, PSA).data()
              for n in range(companies.proxy.rowCount())}
-    names = {cw_id: context.psa_connections.get(cw_id).name, other_id: context.psa_connections.get(other_id).name}
+    connections = context.uow.psa_connections
+    names = {cw_id: connections.get(cw_id).name, other_id: connections.get(other_id).name}
     assert shown == {psas.company_of[t]: names[cw_id if t in ON_CONNECTWISE else other_id] for t in tenant}
     window.grab().save(f"/tmp/side-by-side-{psas.other.kind}-companies.png")
 
@@ -244,7 +245,7 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     assert index_of(page, exo, MAPPING).data().startswith("Exchange Online (Plan 1) · ")
 
     # Nor can a profile of one connection be saved for the other's company, however it is asked.
-    service = CompanyService(context, today=lambda: TODAY)
+    service = CompanyService(context.uow, today=lambda: TODAY)
     wrong = next(iter(cw_profiles))
     northwind_company = linked[NORTHWIND]
     with pytest.raises(MappingRefused, match="another PSA connection"):
@@ -276,7 +277,7 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
     shown = {tuple(history.model.index(r, c).data() for c in (COL_COMPANY, COL_AGREEMENT, COL_PRODUCT, COL_ACTION,
                                                                COL_AFTER))
              for r in range(history.model.rowCount())}
-    agreement_name = {a.id: a.name for c in (cw_id, other_id) for a in context.catalog.agreements(c)}
+    agreement_name = {a.id: a.name for c in (cw_id, other_id) for a in context.uow.catalog.agreements(c)}
     assert (psas.company_of[TAILSPIN], agreement_name[psas.agreement_of[TAILSPIN]], "M365-BP", "create line",
             "12") in shown
     assert (psas.company_of[NORTHWIND], agreement_name[psas.agreement_of[NORTHWIND]], "EXO-P1", "create line",

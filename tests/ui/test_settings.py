@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from app.bootstrap import psa_secret_key
+from app.services.secrets import psa_secret_key
 from app.services.settings import ApprovalPolicy
 from app.ui.dialogs.connection import PsaConnectionDialog, SecretField
 from app.ui.views.settings import COL_COMPANIES, COL_PRODUCTS, SettingsView
@@ -47,7 +47,7 @@ def test_wrong_keys_are_named_and_nothing_is_saved_then_right_keys_save_and_cach
     assert "refused the API keys" in dialog.message.text()
     assert "public and private keys" in dialog.message.text()
     assert dialog.isVisible()
-    assert context.psa_connections.all() == []
+    assert context.uow.psa_connections.all() == []
     assert dialog.field("site").text() == cw_server.url  # the typed values are kept
 
     type_into(qtbot, dialog.field("private_key"), "sandbox-private")
@@ -55,13 +55,13 @@ def test_wrong_keys_are_named_and_nothing_is_saved_then_right_keys_save_and_cach
     qtbot.waitUntil(lambda: closed(dialog), timeout=10000)
     qtbot.waitUntil(lambda: view.message.level == "ok" and "Read 3 companies" in view.message.text(),
                     timeout=10000)
-    [record] = context.psa_connections.all()
+    [record] = context.uow.psa_connections.all()
     assert record.settings["site"] == cw_server.url
     assert "private_key" not in record.settings
     assert context.secrets.get(psa_secret_key(record.id, "private_key")) == "sandbox-private"
-    assert sorted(c.name for c in context.companies.all()) == ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]
-    assert len(context.catalog.products(record.id)) == 4
-    assert context.catalog.agreement_types(record.id) == ["Managed Services"]
+    assert sorted(c.name for c in context.uow.companies.all()) == ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]
+    assert len(context.uow.catalog.products(record.id)) == 4
+    assert context.uow.catalog.agreement_types(record.id) == ["Managed Services"]
     qtbot.waitUntil(lambda: view.connections.model.rowCount() == 1
                     and view.connections.model.row(0).companies == 3)
     model = view.connections.model
@@ -94,7 +94,7 @@ def test_a_member_without_permission_is_told_which(qtbot, context, tasks, cw_ser
 
 
 def test_editing_shows_the_secret_as_set_and_keeps_it_unless_replaced(qtbot, context, tasks, cw_server):  # noqa: F811
-    record = context.psa_connections.create(kind="connectwise", name="Main",
+    record = context.uow.psa_connections.create(kind="connectwise", name="Main",
                                             settings={"site": cw_server.url, "company_id": "seatsync",
                                                       "public_key": "sandbox-public", "client_id": "c"})
     context.secrets.set(psa_secret_key(record.id, "private_key"), "sandbox-private")
@@ -111,15 +111,15 @@ def test_editing_shows_the_secret_as_set_and_keeps_it_unless_replaced(qtbot, con
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=10000)
     qtbot.waitUntil(lambda: view.message.level == "ok", timeout=10000)  # the catalog was read
-    assert context.psa_connections.get(record.id).settings["client_id"] == "seatsync-tests"
+    assert context.uow.psa_connections.get(record.id).settings["client_id"] == "seatsync-tests"
     assert context.secrets.get(psa_secret_key(record.id, "private_key")) == "sandbox-private"
 
 
 def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, context, tasks, cw_server):  # noqa: F811
     from app.services.psa.port import PsaCompany
 
-    connection = context.psa_connections.create(kind="connectwise", name="Main", settings={})
-    context.companies.replace(connection.id, [PsaCompany(id="250", name="Contoso Ltd"),
+    connection = context.uow.psa_connections.create(kind="connectwise", name="Main", settings={})
+    context.uow.companies.replace(connection.id, [PsaCompany(id="250", name="Contoso Ltd"),
                                               PsaCompany(id="251", name="Fabrikam Inc")])
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
@@ -146,7 +146,7 @@ def test_schedule_policy_overrides_caps_and_notifications_are_saved(qtbot, conte
     s = context.settings
     assert s.sync_time.strftime("%H:%M") == "07:30"
     assert s.approval_policy() is ApprovalPolicy.HOLD_DECREASES
-    fabrikam, contoso = (str(context.companies.by_psa_id(connection.id, psa_id).id) for psa_id in ("251", "250"))
+    fabrikam, contoso = (str(context.uow.companies.by_psa_id(connection.id, psa_id).id) for psa_id in ("251", "250"))
     assert s.approval_policy(fabrikam) is ApprovalPolicy.HOLD_ALL
     assert s.approval_policy(contoso) is ApprovalPolicy.HOLD_DECREASES
     assert s.max_seats_change_per_line == 10
@@ -260,15 +260,15 @@ def test_canary_secrets_reach_no_widget_no_database_and_no_log(qtbot, context, t
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
-    assert context.secrets.get(psa_secret_key(context.psa_connections.all()[0].id, "private_key")) == CANARY_PSA
+    assert context.secrets.get(psa_secret_key(context.uow.psa_connections.all()[0].id, "private_key")) == CANARY_PSA
     stored = b"".join(p.read_bytes() for p in data_dir.glob("seatsync.db*"))
     assert b"canary-public" in stored  # the database is really read
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records) + \
         "".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.log*"))
-    from app.services.reports import ReportService, write_csv
+    from app.services.review.reports import write_csv
 
-    exported = write_csv(ReportService(context).reconcile(), data_dir / "reconciliation.csv").read_text()
-    audit = "\n".join(repr(entry) for entry in context.audit.query())
+    exported = write_csv(context.reports.reconcile(), data_dir / "reconciliation.csv").read_text()
+    audit = "\n".join(repr(entry) for entry in context.uow.audit.query())
     assert exported.strip()  # the export was written (its header at least)
     for canary in (CANARY_PSA, CANARY_MS, CANARY_WRONG):
         assert canary.encode() not in stored

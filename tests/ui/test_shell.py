@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def simple_views():
     return [("companies", "Companies", lazy("app.ui.views.companies", "CompaniesView")),
-            ("other", "Other", lambda context, tasks, parent: QLabel("another view", parent)),
+            ("other", "Other", lambda context, tasks, parent, sync: QLabel("another view", parent)),
             ("missing", "Missing", lazy("app.ui.views.no_such_view", "NoSuchView"))]
 
 
@@ -89,13 +89,13 @@ def test_keyboard_shortcuts(qtbot, make_shell, fake_sync):
     view = window.view("companies")
     with qtbot.waitSignal(view.loaded, timeout=5000):
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         qtbot.keyClick(window, Qt.Key.Key_F5)
     assert fake_sync.calls[0][0] == "*" and fake_sync.calls[0][2] == "manual"
 
 
 def test_a_broken_view_is_shown_as_a_message_not_a_crash(qtbot, make_shell):
-    def broken(context, tasks, parent):
+    def broken(context, tasks, parent, sync):
         raise RuntimeError("no such table")
 
     window = make_shell(views=[*simple_views()[:1], ("broken", "Broken", broken)]).window
@@ -112,10 +112,10 @@ def test_the_tray_menus_sync_now_emits_and_the_window_shows_the_result(qtbot, co
     shell.tray.menu.aboutToShow.emit()
     actions = shell.tray.actions()
     assert list(actions) == ["Open seatsync", "Sync now", "Pause sync", "Quit seatsync"]
-    with qtbot.waitSignal(shell.tray.sync_requested), qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.tray.sync_requested), qtbot.waitSignal(shell.sync.finished, timeout=5000):
         actions["Sync now"].trigger()
     assert shell.window.status.text() == "Synced 1 tenant(s): 1 change(s) written"
-    assert fake_sync.calls == [("*", f"sync (manual: {shell.bridge._user})", "manual")]
+    assert fake_sync.calls == [("*", f"sync (manual: {shell.sync._user})", "manual")]
     view = shell.window.view("companies")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1 and view.model.row_at(0).last_sync.status == "ok",
                     timeout=5000)
@@ -126,25 +126,25 @@ def test_the_tray_menu_follows_the_state_and_pauses_the_schedule(qtbot, make_she
 
     fake_sync.gate = threading.Event()
     shell = make_shell(tray=True)
-    shell.bridge.apply(app_module.ScheduleSettings(enabled=True))
-    assert shell.bridge.next_run() is not None
-    with qtbot.waitSignal(shell.bridge.started, timeout=5000):
-        shell.bridge.sync_now("*")
+    shell.sync.apply(app_module.ScheduleSettings(enabled=True))
+    assert shell.sync.next_run() is not None
+    with qtbot.waitSignal(shell.sync.started, timeout=5000):
+        shell.sync.sync_now("*")
     assert shell.tray.state.value == "syncing"
     shell.tray.menu.aboutToShow.emit()
     assert not shell.tray.actions()["Syncing…"].isEnabled()
     assert shell.window.busy.isVisibleTo(shell.window) and not shell.window.sync_action.isEnabled()
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         fake_sync.gate.set()
     shell.tray.menu.aboutToShow.emit()
     with qtbot.waitSignal(shell.tray.pause_requested) as paused:
         shell.tray.actions()["Pause sync"].trigger()
-    assert paused.args == [True] and shell.bridge.paused and shell.bridge.next_run() is None
+    assert paused.args == [True] and shell.sync.paused and shell.sync.next_run() is None
     assert shell.window.status.text() == "Daily sync paused"
     shell.tray.menu.aboutToShow.emit()
     assert shell.tray.actions()["Pause sync"].isChecked()
     shell.tray.actions()["Pause sync"].trigger()
-    assert not shell.bridge.paused and shell.bridge.next_run() is not None
+    assert not shell.sync.paused and shell.sync.next_run() is not None
     assert shell.window.status.text().startswith("Next sync ")
 
 
@@ -154,13 +154,13 @@ def test_progress_is_polled_on_the_ui_thread_while_a_sync_runs(qtbot, contoso, m
     fake_sync.summary = applied_summary(contoso.tenant, "Contoso Dental", contoso.m365.id, contoso.bp.product.id)
     fake_sync.gate = threading.Event()
     shell = make_shell()
-    with qtbot.waitSignal(shell.bridge.progressed, timeout=5000) as blocker:
-        shell.bridge.sync_now(str(contoso.company.id))
+    with qtbot.waitSignal(shell.sync.progressed, timeout=5000) as blocker:
+        shell.sync.sync_now(str(contoso.company.id))
     assert blocker.args == [str(contoso.company.id), "1 tenant done · Contoso Dental"]
     assert shell.window.status.text() == "Syncing… 1 tenant done · Contoso Dental"
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         fake_sync.gate.set()
-    assert not shell.bridge.busy and not shell.window.busy.isVisibleTo(shell.window)
+    assert not shell.sync.busy and not shell.window.busy.isVisibleTo(shell.window)
 
 
 def test_a_sync_that_fails_says_why(qtbot, make_shell, fake_sync):
@@ -168,8 +168,8 @@ def test_a_sync_that_fails_says_why(qtbot, make_shell, fake_sync):
 
     fake_sync.error = PsaAuthError("(ConnectWise 'Main' answered 401)")
     shell = make_shell()
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
-        shell.bridge.sync_now("*")
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now("*")
     assert shell.window.status.text() == ("Sync failed: The PSA did not accept the credentials: (ConnectWise 'Main' "
                                           "answered 401). Check the PSA credentials in Settings.")
 
@@ -348,9 +348,8 @@ def test_start_up_stops_with_a_clear_message_when_the_data_cannot_be_used(monkey
     def refuse():
         raise error
 
-    monkeypatch.setattr(app_module, "_open", refuse)
     monkeypatch.setattr(app_module, "fatal_message", lambda title, text: shown_messages.append((title, text)))
-    assert run_window(["seatsync"]) == code
+    assert run_window(["seatsync"], open_services=refuse) == code
     [(title, text)] = shown_messages
     assert says in text
 
@@ -398,3 +397,21 @@ def test_the_companies_area_renders_at_125_and_150_percent_and_in_a_dark_palette
         assert (out / f"{name}.png").stat().st_size > 10_000
     assert info["toolbar_fits"]
     assert info["preview"].startswith("19 × 22.00 = 418.00 / month")
+
+
+def test_a_daily_sync_time_saved_in_settings_schedules_the_next_run_at_once(qtbot, make_shell):
+    """The gateway follows what Settings saved: no restart needed for the new time (or for turning it on)."""
+    from datetime import time
+
+    shell = make_shell()
+    assert shell.sync.next_run() is None  # the schedule starts off
+    settings = shell.window.navigate("settings")
+    qtbot.waitUntil(lambda: settings.loaded is not None, timeout=5000)
+    page = settings.sync_page
+    settings.tabs.setCurrentWidget(page)
+    page.sync_enabled.setChecked(True)
+    page.sync_time.setTime(time(4, 30))
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: settings.message.text() == "Settings saved.", timeout=5000)
+    upcoming = shell.sync.next_run()
+    assert upcoming is not None and (upcoming.hour, upcoming.minute) == (4, 30)

@@ -18,10 +18,10 @@ from app.billing.plan import main_marker
 from app.billing.types import Mapping, RowKey
 from app.models.records import HeldStatus, RunStatus
 from app.models.repositories import Approvals
-from app.services.notify import NoticeKind
+from app.services.notify.notices import NoticeKind
 from app.services.psa.port import PsaUnavailable
-from app.services.scheduler import ALL, ScheduleSettings
 from app.services.sync.engine import CANCELLED, Status, TenantResult
+from app.services.sync.scheduler import ALL, ScheduleSettings
 from app.services.sync.service import RunSummary
 from app.ui import app as app_module
 from app.ui.app import build_shell
@@ -56,7 +56,7 @@ def hidden_shell(qtbot, make_shell):
 
     def make(run_sync):
         shell = make_shell(tray=True)
-        shell.bridge._run_sync = run_sync
+        shell.sync._run_sync = run_sync
         shell.messages = []
         shell.tray.message_shown.connect(lambda title, text: shell.messages.append((title, text)))
         return shell
@@ -93,7 +93,7 @@ def test_a_failed_company_shows_its_error_findings_and_held_changes_one_click_aw
     with qtbot.waitSignal(view.company.loaded, timeout=5000):
         view.open_company(contoso.company.id)
     page = view.company
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     panel = page.result
     qtbot.waitUntil(lambda: panel.isVisibleTo(page), timeout=5000)
@@ -186,22 +186,22 @@ def test_cancel_lets_the_company_started_finish_and_starts_no_other(qtbot, conte
     shell.tray.menu.aboutToShow.emit()
     shell.tray.actions()["Sync now"].trigger()
     qtbot.waitUntil(reading.is_set, timeout=10000)
-    qtbot.waitUntil(lambda: shell.bridge.busy, timeout=10000)  # the UI hears of the start by a queued signal
+    qtbot.waitUntil(lambda: shell.sync.busy, timeout=10000)  # the UI hears of the start by a queued signal
     shell.tray.menu.aboutToShow.emit()
     assert shell.tray.actions()["Cancel sync"].isEnabled()
     shell.tray.actions()["Cancel sync"].trigger()
-    assert shell.window.status.text() == CANCELLING and shell.bridge.cancelling
+    assert shell.window.status.text() == CANCELLING and shell.sync.cancelling
     assert shell.tray.icon.toolTip() == "seatsync: cancelling…"
     shell.tray.menu.aboutToShow.emit()
     assert not shell.tray.actions()["Cancelling…"].isEnabled()
-    with qtbot.waitSignal(shell.bridge.finished, timeout=10000) as finished:
+    with qtbot.waitSignal(shell.sync.finished, timeout=10000) as finished:
         gate.set()
     summary = finished.args[1]
     assert [(r.company, r.status, r.not_synced) for r in summary.results] == [
         ("Adatum", Status.OK, ""), *[(name, Status.FAILED, CANCELLED) for name in
                                      ("Contoso Dental", "Fabrikam", "Litware")]]
     assert summary.results[0].writes == 2 and shop.reads == [shop.tenants["Adatum"]]
-    assert context.runs.get(summary.run_id).status is RunStatus.CANCELLED
+    assert context.uow.runs.get(summary.run_id).status is RunStatus.CANCELLED
     assert shell.report_button.text() == "3 not synced: why?"
     assert shell.messages == []  # a person cancelled it: nothing to tell them in the tray
 
@@ -211,15 +211,15 @@ def test_the_windows_cancel_button_asks_the_running_sync_to_stop(qtbot, context,
     reading, gate = threading.Event(), threading.Event()
     shop.on_read = lambda tenant_id: (reading.set(), gate.wait(10))
     shell = make_shell()
-    shell.bridge._run_sync = on_shop(shop, workers=1)
+    shell.sync._run_sync = on_shop(shop, workers=1)
     shell.window.show()
     qtbot.waitExposed(shell.window)
     shell.window.sync_action.trigger()
     qtbot.waitUntil(reading.is_set, timeout=10000)
     qtbot.waitUntil(lambda: shell.window.syncing, timeout=10000)  # the UI hears of the start by a queued signal
     qtbot.mouseClick(shell.window.cancel_button, Qt.MouseButton.LeftButton)
-    assert shell.bridge.cancelling
-    with qtbot.waitSignal(shell.bridge.finished, timeout=10000) as finished:
+    assert shell.sync.cancelling
+    with qtbot.waitSignal(shell.sync.finished, timeout=10000) as finished:
         gate.set()
     assert [r.not_synced for r in finished.args[1].results] == ["", CANCELLED, CANCELLED]
 
@@ -260,11 +260,11 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
         Approvals().after_run(contoso.tenant, applied=["v1-held"], planned=["v1-held"])
         return RunSummary(results=())
 
-    shell.bridge._run_sync = run
+    shell.sync._run_sync = run
     view.show_filter.setCurrentIndex(1)  # "Approved, not yet written"
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
-        shell.bridge.sync_now(ALL)
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now(ALL)
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
 
 
@@ -274,9 +274,9 @@ def test_every_view_of_synced_data_reads_again_after_a_sync(qtbot, contoso, make
     view = shell.window.view(key)
     read = []
     monkeypatch.setattr(view, "refresh", lambda: read.append(key))
-    shell.bridge._run_sync = lambda target, **kw: RunSummary(results=())
-    with qtbot.waitSignal(shell.bridge.finished, timeout=5000):
-        shell.bridge.sync_now(ALL)
+    shell.sync._run_sync = lambda target, **kw: RunSummary(results=())
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now(ALL)
     qtbot.waitUntil(lambda: read == [key], timeout=5000)
 
 
@@ -314,7 +314,7 @@ def test_the_missed_daily_sync_runs_at_start_only_with_something_to_sync(qtbot, 
         tenant = seed.tenant(company, "Contoso Dental")
         agreement = seed.agreement(company, "Contoso - Managed 365")
         profile = seed.profile("M365 BP", identifier="M365-BP", description="Business Premium", price="22.00")
-        context.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement.id))
+        context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement.id))
     asked = threading.Event()
     ready = app_module.ready_to_sync
 
@@ -329,14 +329,14 @@ def test_the_missed_daily_sync_runs_at_start_only_with_something_to_sync(qtbot, 
     qtbot.addWidget(shell.window)
     try:
         if something_to_sync:
-            with qtbot.waitSignal(shell.bridge.finished, timeout=10000):
-                shell.bridge.start()
+            with qtbot.waitSignal(shell.sync.finished, timeout=10000):
+                shell.sync.start()
             assert fake_sync.calls == [(ALL, "sync (schedule)", "schedule")]
         else:
-            shell.bridge.start()
+            shell.sync.start()
             qtbot.waitUntil(asked.is_set, timeout=10000)
-            shell.bridge.scheduler.shutdown(wait=True)  # the catch-up job has ended
-            assert fake_sync.calls == [] and not shell.bridge.busy
+            shell.sync.scheduler.shutdown(wait=True)  # the catch-up job has ended
+            assert fake_sync.calls == [] and not shell.sync.busy
             with qtbot.waitSignal(shell.notifications.gathered, timeout=10000) as gathered:
                 shell.notifications.refresh()
             assert not [n for n in gathered.args[0].notices if n.kind is NoticeKind.SYNC_FAILED]

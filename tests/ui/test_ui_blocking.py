@@ -1,7 +1,7 @@
 """How long the UI thread is ever blocked while the window syncs 200 tenants against slow sandboxes.
 
 A measurement, not a timed test (DESIGN §7): the window runs "Sync now"
-through its real path (toolbar, sync bridge, scheduler, SyncService) against
+through its real path (toolbar, sync gateway, scheduler, SyncService) against
 the Microsoft and ConnectWise sandboxes with 50 ms of latency on every
 request, while a 5 ms timer on the UI thread records when it ticks. The
 longest gap between two ticks is how long the UI could not answer. A
@@ -34,7 +34,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QToolBar
 
 from app.bootstrap import open_context
-from app.services.scheduler import ScheduleSettings
+from app.services.sync.scheduler import ScheduleSettings
 from app.ui.app import build_shell, service_sync
 
 TENANTS = 200
@@ -165,14 +165,14 @@ def test_the_ui_thread_stays_responsive_while_200_tenants_sync(qtbot, tmp_path, 
     data_dir, ca_file = sandboxes
     context = open_context(data_dir, ca_file=ca_file)
     try:
-        tenants = len(context.tenants.all())
+        tenants = len(context.uow.tenants.all())
         settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
         shell = build_shell(context, settings=settings, run_sync=service_sync(context, today=lambda: TODAY),
                             tray=True, schedule=ScheduleSettings(enabled=False))
         qtbot.addWidget(shell.window)
         window = shell.window
         try:
-            shell.bridge.start()
+            shell.sync.start()
             window.resize(1280, 800)
             window.show()
             qtbot.waitExposed(window)
@@ -184,7 +184,7 @@ def test_the_ui_thread_stays_responsive_while_200_tenants_sync(qtbot, tmp_path, 
             painted = PaintCounter(companies.table.viewport())
             qtbot.waitUntil(lambda: painted.count > 0, timeout=30000)
             ended: list[float] = []
-            shell.bridge.finished.connect(lambda *_: ended.append(time.perf_counter()))
+            shell.sync.finished.connect(lambda *_: ended.append(time.perf_counter()))
             # The test runner's heap (every earlier test's objects) is not the window's: set it aside, so
             # that a full collection during the sync costs what it would in seatsync's own process.
             gc.collect()
@@ -193,7 +193,7 @@ def test_the_ui_thread_stays_responsive_while_200_tenants_sync(qtbot, tmp_path, 
             probe.start()
             toolbar = window.findChild(QToolBar, "mainToolbar")
             # Until the window has shown the result: the sync, the companies' new state, the notices.
-            with qtbot.waitSignal(shell.bridge.finished, timeout=600000) as finished, \
+            with qtbot.waitSignal(shell.sync.finished, timeout=600000) as finished, \
                     qtbot.waitSignal(shell.notifications.gathered, timeout=600000), \
                     qtbot.waitSignal(companies.loaded, timeout=600000):
                 qtbot.mouseClick(toolbar.widgetForAction(window.sync_action), Qt.MouseButton.LeftButton)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.sandbox.autotask.app import ApiUser, AutotaskSandbox, Exchange
-from app.sandbox.autotask.seed import (
+from app.sandbox.autotask.scenario import (
     DOMAINS_UDF,
     PRORATION_UDF,
     SandboxAccount,

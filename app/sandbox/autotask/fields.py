@@ -306,11 +306,6 @@ def picklist_value(entity: str, name: str, label: str) -> int:
     raise KeyError(f"{entity}.{name} has no picklist label {label!r}")
 
 
-def picklist_label(entity: str, name: str, value: int) -> str | None:
-    f = field(entity, name)
-    return None if f is None else dict(f.picklist).get(value)
-
-
 def field_info(entity: str) -> dict[str, Any]:
     return {"fields": [f.info() for f in ENTITIES[entity]]}
 

@@ -9,41 +9,24 @@ without Z"); both forms are accepted on input.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
+
+from app import jsoncodec
 
 
 def dumps(value: Any) -> bytes:
-    return _write(value).encode("utf-8")
+    return jsoncodec.dumps(value, decimals="plain", default=_autotask_value).encode("utf-8")
 
 
-def _write(value: Any) -> str:
-    if value is None or isinstance(value, (bool, str)):
-        return json.dumps(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a JSON number: {value}")
-        text = format(value, "f")
-        return text
-    if isinstance(value, float):
-        raise TypeError("the sandbox never writes floats")
-    if isinstance(value, datetime):
-        return json.dumps(fmt_datetime(value))
+def _autotask_value(value: Any) -> str:
     if isinstance(value, date):
-        return json.dumps(fmt_datetime(value))
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_write(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_write(v) for v in value) + "]"
+        return fmt_datetime(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def loads(data: bytes | str) -> Any:
-    return json.loads(data, parse_float=Decimal)
+    return jsoncodec.loads(data, nan=True)
 
 
 def fmt_datetime(value: date | datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.sandbox.connectwise.app import ConnectWiseSandbox
-from app.sandbox.connectwise.store import DEFAULT_PRODUCTS, MODULES, Scenario
+from app.sandbox.connectwise.scenario import DEFAULT_PRODUCTS, Scenario
+from app.sandbox.connectwise.store import MODULES
 
 __all__ = ["DEFAULT_PRODUCTS", "MODULES", "ConnectWiseSandbox", "Scenario"]

@@ -23,13 +23,12 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
+from app import jsoncodec
 from app.sandbox.connectwise import page
 from app.sandbox.connectwise.additions import READ_ONLY, WRITABLE
 from app.sandbox.connectwise.errors import ApiError
@@ -241,25 +240,19 @@ def _body(request: Request) -> Any:
     if content_type != "application/json":
         raise ApiError(415, "UnsupportedMediaType", "Send the body as application/json.")
     try:
-        return json.loads(request.body.decode("utf-8"), parse_float=Decimal)
+        return jsoncodec.loads(request.body.decode("utf-8"), nan=True)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "InvalidObject", "The request body is not valid JSON.") from None
 
 
-_NUMBER = "\u0000num:"
-
-
-def _exact(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{_NUMBER}{value}"
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_exact(v) for v in value]
-    return value
-
-
 def dumps(payload: Any) -> bytes:
     """JSON with Decimal written as exact numbers (no float on the way) and nulls left out."""
-    text = json.dumps(_exact(payload), ensure_ascii=False)
-    return re.sub(r'"\\u0000num:([-+0-9.Ee]+)"', r"\1", text).encode("utf-8")
+    return jsoncodec.dumps(_without_nulls(payload), compact=False, ensure_ascii=False, floats=True).encode("utf-8")
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value

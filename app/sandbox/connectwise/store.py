@@ -1,4 +1,4 @@
-"""The ConnectWise sandbox's records and its Python seeding API.
+"""The ConnectWise sandbox's records and its Python seeding API (scenarios: scenario.py).
 
 Records are kept in ConnectWise's own JSON shape (field names of
 tests/specs/connectwise.subset.json), with Decimal numbers and ISO-8601 UTC
@@ -25,6 +25,7 @@ from typing import Any
 from app.billing.money import to_money
 from app.sandbox.connectwise.additions import AdditionRules, iso_day
 from app.sandbox.connectwise.errors import ApiError, not_found
+from app.sandbox.connectwise.scenario import DEFAULT_PRODUCTS, Scenario, seed
 
 #: The CW security modules behind each collection (System > Security Roles).
 MODULES = {
@@ -56,24 +57,6 @@ class Member:
 
     def may(self, module: str, level: str) -> bool:
         return (module, level) not in self.denied
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
-    """Ids of what ``scenario`` created, by company name and product identifier."""
-
-    companies: dict[str, int]
-    contacts: dict[str, int]
-    agreements: dict[str, int]
-    products: dict[str, int]
-
-
-DEFAULT_PRODUCTS = (
-    ("M365-BP", "Microsoft 365 Business Premium", "22.00", "18.70"),
-    ("M365-BS", "Microsoft 365 Business Standard", "12.50", "10.63"),
-    ("M365-E3", "Microsoft 365 E3", "36.00", "30.60"),
-    ("EXO-P1", "Exchange Online (Plan 1)", "4.00", "3.40"),
-)
 
 
 class CwStore:
@@ -239,29 +222,11 @@ class CwStore:
         with self.lock:
             self.agreement(agreement_id).update(changes)
 
-    def set_product(self, product_id: int, **changes: Any) -> None:
-        with self.lock:
-            self.product(product_id).update(changes)
-
     def scenario(self, companies: Iterable[tuple[str, Iterable[str]]] = (), *,
                  products: Iterable[tuple[str, str, str, str]] = DEFAULT_PRODUCTS,
                  start: date = date(2024, 1, 1), prorate: bool = True) -> Scenario:
-        """Products, then per company: a contact and one monthly "Microsoft 365" agreement."""
-        with self.lock:
-            product_ids = {}
-            for identifier, description, price, cost in products:
-                existing = next((p["id"] for p in self.catalog.values() if p["identifier"] == identifier), None)
-                product_ids[identifier] = existing or self.add_product(
-                    identifier, description=description, price=price, cost=cost)
-            company_ids, contact_ids, agreement_ids = {}, {}, {}
-            for name, domains in companies:
-                cid = self.add_company(name, domains=domains)
-                company_ids[name] = cid
-                contact_ids[name] = self.add_contact(cid)
-                agreement_ids[name] = self.add_agreement(cid, start=start, prorate=prorate,
-                                                         contact_id=contact_ids[name])
-            return Scenario(companies=company_ids, contacts=contact_ids, agreements=agreement_ids,
-                            products=product_ids)
+        """Products, then per company: a contact and one monthly "Microsoft 365" agreement (scenario.py)."""
+        return seed(self, companies, products=products, start=start, prorate=prorate)
 
     # -- lookups ----------------------------------------------------------
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from app.sandbox.halopsa.api import Exchange, HaloSandbox
+from app.sandbox.halopsa.app import Exchange, HaloSandbox
 from app.sandbox.halopsa.scenario import CATALOGUE, HaloSeed, seed
 from app.sandbox.halopsa.store import PRORATE_FIELD
 

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.billing.types import Cycle
-from app.sandbox.halopsa.api import HaloSandbox
+from app.sandbox.halopsa.app import HaloSandbox
 
 #: (item name, monthly price, cost): NCE monthly-term list prices, rounded.
 CATALOGUE: tuple[tuple[str, str, str], ...] = (

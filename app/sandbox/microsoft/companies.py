@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.sandbox.microsoft.model import TenantProfile
-from app.services.onboarding import normalise_name
+from app.services.customers.onboarding import normalise_name
 from app.services.psa.port import PsaCompany
 
 

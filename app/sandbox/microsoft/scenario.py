@@ -36,8 +36,8 @@ from app.sandbox.microsoft.model import (
     add_months,
 )
 from app.sandbox.microsoft.offers import OFFERS, SUITES
-from app.services.catalogue import SkuCatalogue
 from app.services.microsoft.permissions import GRAPH_PERMISSIONS
+from app.services.microsoft.skus import SkuCatalogue
 
 DEFAULT_TODAY = date(2026, 3, 15)
 SIZES = ((1, 9, 30), (10, 49, 45), (50, 299, 20), (300, 1200, 5))  # (min users, max users, weight %)

@@ -1,16 +1,28 @@
-"""Which PSAs seatsync speaks, what a connection to each needs, and how to open one.
+"""The PSAs seatsync speaks: one registry entry each (``KINDS``), and how to open a connection.
 
-Each kind lists its fields: the settings form is built from them, secrets go
-to the keyring (``secret=True``) and everything else to the connection's
-settings in the database. An address field (``url=True``) must be https with
-a host and no user name, password or fragment: checked when typed (the form's
-test, ``PsaKind.check``) and again whenever a connection is opened, so an
-address stored earlier or edited in the database is refused too (and the
-clients check their addresses once more when built).
+An entry names its kind, which is also the name of its folder,
+app/services/psa/<kind>/ (``adapter.py``, ``client.py``, ``wire.py``,
+``errors.py``): its adapter module opens a connection
+(``open_connection(settings, secret, verify)``) and is imported only then,
+or with the window (``PsaKind.adapter``). The entry also gives the labels
+messages and forms use, the fields a connection needs, which of them show as
+its address, and the side the sandbox world builds from app/sandbox/<kind>/.
+Nothing else lists the PSAs: the database takes its kinds from here
+(app/models/connections.py), the keyring's messages their names, the
+Settings view their addresses.
+
+The settings form is built from the fields: secrets go to the keyring
+(``secret=True``) and everything else to the connection's settings in the
+database. An address field (``url=True``) must be https with a host and no
+user name, password or fragment: checked when typed (the form's test,
+``PsaKind.check``) and again whenever a connection is opened, so an address
+stored earlier or edited in the database is refused too (and the clients
+check their addresses once more when built).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,8 +52,26 @@ SecretReader = Callable[[str], str]
 class PsaKind:
     kind: str
     label: str
+    #: How messages name it, e.g. "ConnectWise 'Main' has no private key stored".
+    short_label: str
     fields: tuple[Field, ...]
-    open: Callable[[Mapping[str, Any], SecretReader, bool | str], PsaPort]
+    #: The settings that show as a connection's address: the first one set.
+    address: tuple[str, ...] = ()
+    #: The sandbox world's side of this PSA, "module:Class" (app/sandbox/world_psas.py); "": none.
+    sandbox: str = ""
+
+    @property
+    def adapter(self) -> str:
+        """The module that puts this PSA behind the port and opens a connection (``open_connection``)."""
+        return f"app.services.psa.{self.kind}.adapter"
+
+    def address_of(self, settings: Mapping[str, Any]) -> str:
+        return next((str(settings[name]) for name in self.address if settings.get(name)), "")
+
+    def open(self, settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
+        opener: Callable[[Mapping[str, Any], SecretReader, bool | str], PsaPort]
+        opener = importlib.import_module(self.adapter).open_connection
+        return opener(settings, secret, verify)
 
     def check(self, settings: Mapping[str, Any]) -> None:
         """A clear error naming each required setting that is empty."""
@@ -55,55 +85,29 @@ class PsaKind:
                 https_url(value if "://" in value or not f.bare_host else f"https://{value}", f"{self.label} {f.label}")
 
 
-def _connectwise(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
-    from app.services.psa.connectwise.adapter import ConnectWisePsa
-    from app.services.psa.connectwise.client import ConnectWiseCredentials
-
-    return ConnectWisePsa.connect(ConnectWiseCredentials(
-        site=settings["site"], company_id=settings["company_id"], public_key=settings["public_key"],
-        private_key=secret("private_key"), client_id=settings["client_id"]), verify=verify,
-        domains_field=settings.get("domains_field") or "M365 Domains")
+def _registry(*kinds: PsaKind) -> dict[str, PsaKind]:
+    return {spec.kind: spec for spec in kinds}
 
 
-def _autotask(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
-    from app.services.psa.autotask.adapter import AutotaskPsa
-    from app.services.psa.autotask.client import DEFAULT_LOOKUP_URL, AutotaskClient, AutotaskCredentials
-
-    credentials = AutotaskCredentials(username=settings["username"], secret=secret("secret"),
-                                      integration_code=settings["integration_code"],
-                                      lookup_url=settings.get("lookup_url") or DEFAULT_LOOKUP_URL)
-    code = settings.get("charge_billing_code_id")
-    return AutotaskPsa(AutotaskClient(credentials, verify=verify),
-                       charge_billing_code_id=int(code) if code else None)
-
-
-def _halopsa(settings: Mapping[str, Any], secret: SecretReader, verify: bool | str) -> PsaPort:
-    from app.services.psa.halopsa.adapter import HaloPsaAdapter
-    from app.services.psa.halopsa.client import SCOPES, HaloClient, HaloConfig
-
-    config = HaloConfig(api_url=settings["api_url"], client_id=settings["client_id"],
-                        client_secret=secret("client_secret"), tenant=settings.get("tenant") or None,
-                        auth_url=settings.get("auth_url") or "", scope=settings.get("scope") or SCOPES)
-    return HaloPsaAdapter(HaloClient(config, verify=verify))
-
-
-KINDS: dict[str, PsaKind] = {
-    "connectwise": PsaKind("connectwise", "ConnectWise PSA", (
+KINDS: dict[str, PsaKind] = _registry(
+    PsaKind("connectwise", "ConnectWise PSA", "ConnectWise", (
         Field("site", "Site", url=True, bare_host=True, hint="e.g. https://api-na.myconnectwise.net"),
         Field("company_id", "Company ID", hint="the company you log in with"),
         Field("public_key", "Public key"),
         Field("private_key", "Private key", secret=True),
         Field("client_id", "Client ID", hint="from developer.connectwise.com/ClientID"),
         Field("domains_field", "Custom field with M365 domains", required=False),
-    ), _connectwise),
-    "autotask": PsaKind("autotask", "Datto Autotask PSA", (
+    ), address=("site",), sandbox="app.sandbox.connectwise.side:ConnectWiseSide"),
+    # Autotask's address: its zone lookup (the zone is found from the API user), else the API user,
+    # which names the Autotask database.
+    PsaKind("autotask", "Datto Autotask PSA", "Autotask", (
         Field("username", "API user name", hint="the API-only user's e-mail address"),
         Field("secret", "API secret", secret=True),
         Field("integration_code", "API tracking identifier", hint="Admin > Resources > the API user"),
         Field("lookup_url", "Zone lookup URL", required=False, url=True, hint="default: Autotask's own"),
         Field("charge_billing_code_id", "Material cost code for prorate charges", required=False),
-    ), _autotask),
-    "halopsa": PsaKind("halopsa", "HaloPSA", (
+    ), address=("lookup_url", "zone", "username"), sandbox="app.sandbox.autotask.side:AutotaskSide"),
+    PsaKind("halopsa", "HaloPSA", "HaloPSA", (
         Field("api_url", "Resource server URL", url=True, hint="e.g. https://yourcompany.halopsa.com/api"),
         Field("auth_url", "Authorisation server URL", required=False, url=True,
               hint="default: the same host's /auth"),
@@ -112,8 +116,8 @@ KINDS: dict[str, PsaKind] = {
         Field("client_secret", "Client secret", secret=True),
         Field("scope", "API scopes", required=False,
               hint="default: read:customers read:contracts read:items read:invoices edit:invoices"),
-    ), _halopsa),
-}
+    ), address=("api_url", "url"), sandbox="app.sandbox.halopsa.side:HaloSide"),
+)
 
 
 def psa_kind(kind: str) -> PsaKind:

@@ -123,14 +123,6 @@ class FakePsa:
                                           price=to_money(price), cost=to_money(cost), active=active)
             return pid
 
-    def set_agreement_status(self, agreement_id: str, status: AgreementStatus) -> None:
-        with self._lock:
-            self._agreements[agreement_id] = replace(self._agreement(agreement_id), status=status)
-
-    def set_product_active(self, product_id: str, active: bool) -> None:
-        with self._lock:
-            self._products[product_id] = replace(self._product(product_id), active=active)
-
     def add_foreign_line(self, agreement_id: str, product_id: str, quantity: int, *,
                          unit_price: Decimal | str | None = None, description: str = "", marker: str = "",
                          start: date | None = None) -> Line:
@@ -152,12 +144,6 @@ class FakePsa:
             record = self._record(line_id)
             record.line = replace(record.line, quantity=quantity)
             record.quantity_history.append((record.quantity_history[-1][0], quantity))
-
-    def remove_line(self, line_id: str) -> None:
-        """Delete a line outright, as a person in the PSA could."""
-        with self._lock:
-            self._record(line_id)
-            del self._lines[line_id]
 
     def quantity_history(self, line_id: str) -> list[tuple[date, int]]:
         """(effective date, quantity) of every change to the line, oldest first."""

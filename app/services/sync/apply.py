@@ -19,7 +19,7 @@ from app.billing.proration import line_amount
 from app.billing.types import BillingOption, Line, LineKind, RowKey
 from app.models.database import DatabaseFailed
 from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
-from app.services.sync.store import AuditRecord, JournalState, SyncStore
+from app.services.sync.store import AuditEntry, JournalState, SyncStore
 
 
 class TenantAborted(Exception):
@@ -145,7 +145,7 @@ class Applier:
         billable = op.billing_option is BillingOption.BILLABLE
         before_amount = line_amount(op.before, op.unit_price) if billable and not dated else Decimal("0.00")
         after_amount = before_amount if op.kind is OpKind.UPDATE_DESCRIPTION else op.amount
-        self.store.audit(AuditRecord(
+        self.store.audit(AuditEntry(
             at=self.now(), actor=self.actor, tenant_id=self.tenant_id, company=self.company,
             agreement_id=op.agreement_id, product_id=op.product_id, operation=op.kind.value,
             before_quantity=0 if dated else op.before, after_quantity=op.quantity, before_amount=before_amount,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from app.billing.operations import FindingKind, Operation, OpKind, Plan
 from app.billing.types import RowKey
 from app.services import settings
-from app.services.sync.store import ApprovalPolicy
+from app.services.sync.store import ApprovalRules
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +27,7 @@ class Decision:
     held: tuple[tuple[Operation, str], ...]  # (operation, why it waits)
 
 
-def decide(plan: Plan, policy: ApprovalPolicy, approved: Iterable[str] = (), *, hold_all: str = "") -> Decision:
+def decide(plan: Plan, policy: ApprovalRules, approved: Iterable[str] = (), *, hold_all: str = "") -> Decision:
     """``hold_all``: a reason every change of this run waits for (a read only a person may trust)."""
     approved = set(approved)
     rows: dict[RowKey, list[Operation]] = {}
@@ -50,7 +50,7 @@ def decide(plan: Plan, policy: ApprovalPolicy, approved: Iterable[str] = (), *, 
     return Decision(go=tuple(go), held=tuple(held))
 
 
-def _reason(row: RowKey, ops: list[Operation], policy: ApprovalPolicy, dropping: set[tuple[str, str]]) -> str:
+def _reason(row: RowKey, ops: list[Operation], policy: ApprovalRules, dropping: set[tuple[str, str]]) -> str:
     if policy.mode is settings.ApprovalPolicy.HOLD_ALL:
         return "the approval policy holds every change"
     if policy.mode is settings.ApprovalPolicy.HOLD_DECREASES and any(op.is_decrease for op in ops):

@@ -16,8 +16,7 @@ to, and the caps from the settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -28,12 +27,12 @@ from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
 from app.models.connections import PsaCompany
-from app.models.database import database_errors, db
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
 from app.services.settings import ApprovalPolicy as Mode
 from app.services.settings import Settings
-from app.services.sync.store import ApprovalPolicy, AuditRecord, HeldOperation, HeldState, JournalState, TenantSetup
+from app.services.sync.store import ApprovalRules, AuditEntry, HeldChange, HeldState, JournalState, TenantSetup
+from app.services.uow import connected
 
 #: From the most permissive approval mode to the strictest.
 _STRICTNESS = (Mode.APPLY_ALL, Mode.HOLD_DECREASES, Mode.HOLD_ALL)
@@ -41,29 +40,6 @@ _STRICTNESS = (Mode.APPLY_ALL, Mode.HOLD_DECREASES, Mode.HOLD_ALL)
 
 class UnknownTenant(SeatsyncError):
     """seatsync does not know this tenant: add it under Customers before syncing it."""
-
-
-class DatabaseNotOpen(SeatsyncError):
-    """seatsync's database is not open: open it (app.models.open_database) before using the sync store."""
-
-
-@contextmanager
-def connected() -> Iterator[None]:
-    """This thread's connection for the length of the block (opened and closed here if need be).
-
-    A failure of the database is ``DatabaseFailed``, saying what happened in plain words.
-    """
-    if db.obj is None:
-        raise DatabaseNotOpen()
-    with database_errors():
-        opened = db.is_closed()
-        if opened:
-            db.connect()
-        try:
-            yield
-        finally:
-            if opened:
-                db.close()
 
 
 def lock_name(tenant_id: str) -> str:
@@ -79,8 +55,8 @@ def _amount(value: Decimal | None) -> Decimal:
     return Decimal("0.00") if value is None else value
 
 
-def _audit_record(row: records.AuditRecord) -> AuditRecord:
-    return AuditRecord(
+def _audit_record(row: records.AuditRecord) -> AuditEntry:
+    return AuditEntry(
         at=row.at, actor=row.actor, tenant_id=row.tenant_id, company=row.company_name,
         agreement_id=row.agreement_id, product_id=row.product_id, operation=row.action,
         before_quantity=row.before_quantity or 0, after_quantity=row.after_quantity or 0,
@@ -88,8 +64,8 @@ def _audit_record(row: records.AuditRecord) -> AuditRecord:
         psa_record_id=row.psa_record_id, op_key=row.op_key)
 
 
-def _held_operation(row: records.HeldRecord) -> HeldOperation:
-    return HeldOperation(tenant_id=row.tenant_id, operation=row.operation(), reason=row.reason,
+def _held_operation(row: records.HeldRecord) -> HeldChange:
+    return HeldChange(tenant_id=row.tenant_id, operation=row.operation(), reason=row.reason,
                          state=HeldState(row.status.value), decided_by=row.decided_by)
 
 
@@ -129,7 +105,7 @@ class DbSyncStore:
             links = Tenants().links_of_tenant(tenant_id)
             companies = list(dict.fromkeys((link.company_id, link.company_name) for link in links))
             modes = [self.settings.approval_policy(str(company_id)) for company_id, _ in companies]
-            policy = ApprovalPolicy(
+            policy = ApprovalRules(
                 mode=strictest(modes) if modes else self.settings.approval_policy(),
                 max_seats_per_line=self.settings.max_seats_change_per_line,
                 max_operations_per_run=self.settings.max_operations_per_run)
@@ -179,10 +155,10 @@ class DbSyncStore:
 
     # -- the audit log ---------------------------------------------------------------
 
-    def audit(self, record: AuditRecord) -> None:
+    def audit(self, record: AuditEntry) -> None:
         self.audit_write(record, None)
 
-    def audit_write(self, record: AuditRecord, connection_id: int | None) -> None:
+    def audit_write(self, record: AuditEntry, connection_id: int | None) -> None:
         """Record a write; ``connection_id``: the PSA connection it went to (whose catalog names its company)."""
         with connected():
             # The agreement's own company when the catalog knows it: a tenant
@@ -196,7 +172,7 @@ class DbSyncStore:
                 after_amount=record.after_amount, reason=record.reason, psa_record_id=record.psa_record_id,
                 op_key=record.op_key, connection_id=connection_id)
 
-    def audits(self, tenant_id: str | None = None) -> list[AuditRecord]:
+    def audits(self, tenant_id: str | None = None) -> list[AuditEntry]:
         """The audit entries (of ``tenant_id`` when given), oldest first."""
         with connected():
             return [_audit_record(row) for row in AuditLog().query(tenant=tenant_id)]
@@ -222,7 +198,7 @@ class DbSyncStore:
         with connected():
             self.approvals.after_run(tenant_id, applied=applied, planned=current)
 
-    def held(self, key: str) -> HeldOperation | None:
+    def held(self, key: str) -> HeldChange | None:
         """The held operation with this key, if any."""
         with connected():
             row = self.approvals.get(key)

@@ -21,10 +21,10 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import cast
 
 from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
@@ -37,6 +37,7 @@ from app.services.psa.port import PsaPort, PsaUnavailable, PsaUnreadableAnswer
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
 from app.services.sync.inventory import LicensesGone
+from app.services.sync.pool import for_each_tenant
 from app.services.sync.store import SyncStore, TenantSetup, utc_now
 
 log = logging.getLogger(__name__)
@@ -439,18 +440,20 @@ def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8,
             stopped.set()
         return result
 
-    results: dict[str, TenantResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync") as pool:
-        futures = {pool.submit(one, tenant_id): tenant_id for tenant_id in ids}
-        for future in as_completed(futures):
-            tenant_id = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # an unexpected failure stays with its tenant
-                log.exception("sync of tenant %s failed unexpectedly", tenant_id)
-                result = TenantResult(tenant_id=tenant_id, status=Status.FAILED,
-                                      error=f"unexpected error: {type(error).__name__}: {error}")
-            results[tenant_id] = result
-            if progress:
+    def safely(tenant_id: str) -> TenantResult:
+        try:
+            return one(tenant_id)
+        except Exception as error:  # an unexpected failure stays with its tenant
+            log.exception("sync of tenant %s failed unexpectedly", tenant_id)
+            return TenantResult(tenant_id=tenant_id, status=Status.FAILED,
+                                error=f"unexpected error: {type(error).__name__}: {error}")
+
+    reporting = threading.Lock()  # progress hears one tenant at a time, as each finishes
+
+    def done(_tenant_id: str, result: TenantResult | BaseException) -> None:
+        if progress is not None and isinstance(result, TenantResult):
+            with reporting:
                 progress(result)
-    return [results[t] for t in ids]
+
+    results = for_each_tenant(ids, safely, max_workers=max(1, workers), on_done=done)
+    return [cast(TenantResult, results[t]) for t in ids]

@@ -20,12 +20,12 @@ from typing import Protocol
 
 from app.billing.types import TenantInventory
 from app.errors import SeatsyncError
-from app.services.catalogue import SkuCatalogue
 from app.services.microsoft.errors import TenantNotFound
 from app.services.microsoft.graph import GraphClient
-from app.services.microsoft.mapping import licenses_from_graph, user_from_graph
 from app.services.microsoft.partner_center import PartnerCenterClient
-from app.services.microsoft.pool import DEFAULT_WORKERS, for_each_tenant
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.microsoft.wire import licenses_from_graph, user_from_graph
+from app.services.sync.pool import DEFAULT_WORKERS, for_each_tenant
 
 
 class InventoryStore(Protocol):

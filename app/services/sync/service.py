@@ -18,15 +18,16 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import DatabaseFailed, database_errors
 from app.models.records import RunStatus, RunTrigger, SyncOutcome, SyncOutcomeRecord
+from app.services.microsoft.signin_codes import in_words
+from app.services.providers import MicrosoftProvider, PsaProvider
 from app.services.psa.factory import KINDS
-from app.services.signin_codes import in_words
-from app.services.sync.db_store import DbSyncStore, connected
+from app.services.settings import Settings
+from app.services.sync.db_store import DbSyncStore
 from app.services.sync.engine import (
     CANCELLED,
     InventoryFetcher,
@@ -36,12 +37,11 @@ from app.services.sync.engine import (
     TenantResult,
     run_many,
 )
-from app.services.sync.store import AuditRecord, TenantSetup
+from app.services.sync.store import AuditEntry, TenantSetup
+from app.services.uow import UnitOfWork, connected
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from app.bootstrap import Context
 
 
 def who(result: TenantResult) -> str:
@@ -118,7 +118,7 @@ class _ConnectionStore:
         setup = self._store.setup(tenant_id)
         return replace(setup, mappings=tuple(m for m in setup.mappings if m.profile.id in self._profiles))
 
-    def audit(self, record: AuditRecord) -> None:
+    def audit(self, record: AuditEntry) -> None:
         # Two PSAs may number their agreements alike: the audit names the company of this connection's one.
         self._store.audit_write(record, self._connection_id)
 
@@ -127,18 +127,23 @@ class _ConnectionStore:
 
 
 class SyncService:
-    def __init__(self, context: Context, *, workers: int = 8, today: Callable[[], date] = date.today,
+    def __init__(self, uow: UnitOfWork, *, psas: PsaProvider, microsoft: MicrosoftProvider, settings: Settings,
+                 now: Callable[[], datetime], workers: int = 8, today: Callable[[], date] = date.today,
                  fetch_inventory: InventoryFetcher | None = None) -> None:
-        self.context = context
+        self.uow = uow
+        self.psas = psas
+        self.microsoft = microsoft
+        self.settings = settings
+        self.now = now
         self.workers = workers
         self.today = today
         self._fetch = fetch_inventory
 
     def targets(self, company_id: int | None = None) -> dict[int, list[str]]:
         """PSA connection id -> the tenants to sync through it, for one company or all."""
-        ctx = self.context
-        links = ctx.tenants.links_of_company(company_id) if company_id is not None else ctx.tenants.all_links()
-        connection_of = {c.id: c.connection_id for c in ctx.companies.all()}
+        tenants = self.uow.tenants
+        links = tenants.links_of_company(company_id) if company_id is not None else tenants.all_links()
+        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
         targets: dict[int, list[str]] = defaultdict(list)
         for link in links:
             connection_id = connection_of[link.company_id]
@@ -149,8 +154,8 @@ class SyncService:
     def _inventory_fetcher(self) -> InventoryFetcher:
         if self._fetch is not None:
             return self._fetch
-        service = self.context.inventory_service()
-        names = {t.tenant_id: t.name for t in self.context.tenants.all()}
+        service = self.microsoft.inventory_service()
+        names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
 
         def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
             return service.fetch(tenant_id, name=names.get(tenant_id, ""), with_users=with_users)
@@ -160,16 +165,15 @@ class SyncService:
     def ready(self) -> bool:
         """Whether there is something to sync: a PSA connection, and a company linked to a tenant with a
         mapping."""
-        ctx = self.context
-        if not ctx.psa_connections.all():
+        if not self.uow.psa_connections.all():
             return False
-        mapped = {m.tenant_id for m in ctx.mappings.all()}
-        return any(link.tenant_id in mapped for link in ctx.tenants.all_links())
+        mapped = {m.tenant_id for m in self.uow.mappings.all()}
+        return any(link.tenant_id in mapped for link in self.uow.tenants.all_links())
 
     def psa_name(self, connection_id: int) -> str:
         """The PSA of a connection as a person knows it: "ConnectWise PSA", with the connection's name when
         there are several."""
-        connections = self.context.psa_connections.all()
+        connections = self.uow.psa_connections.all()
         record = next((c for c in connections if c.id == connection_id), None)
         if record is None:
             return "the PSA"
@@ -177,23 +181,23 @@ class SyncService:
         return f"{kind} ({record.name})" if len(connections) > 1 else kind
 
     def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None) -> SyncEngine:
-        profiles = {p.id for p in self.context.profiles.all(connection_id)}
-        store = _ConnectionStore(DbSyncStore(self.context.settings, now=self.context.now), profiles, connection_id)
-        psa = self.context.psa(connection_id)
+        profiles = {p.id for p in self.uow.profiles.all(connection_id)}
+        store = _ConnectionStore(DbSyncStore(self.settings, now=self.now), profiles, connection_id)
+        psa = self.psas.psa(connection_id)
         return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
                           fetch_inventory=self._inventory_fetcher(), store=store, actor=actor, today=self.today,
-                          now=self.context.now)
+                          now=self.now)
 
     def run(self, company_id: int | None = None, *, dry_run: bool = False, actor: str = "seatsync",
             trigger: str = RunTrigger.MANUAL, progress: Callable[[TenantResult], None] | None = None,
             cancel: threading.Event | None = None) -> RunSummary:
         """Sync (or plan) the tenants of one company or all; ``cancel``, once set, starts no further tenant."""
-        if not self.context.psa_connections.all():
+        if not self.uow.psa_connections.all():
             raise ConfigurationError("no PSA connection to plan against; add one in Settings (or try "
                                      "`python main.py plan --example`)")
         targets = self.targets(company_id)
-        started = self.context.now()
-        run = None if dry_run else self.context.runs.start(
+        started = self.now()
+        run = None if dry_run else self.uow.runs.start(
             trigger=trigger, scope="all" if company_id is None else f"company:{company_id}", at=started)
         results: list[TenantResult] = []
         stops: dict[str, list[TenantResult]] = defaultdict(list)
@@ -211,7 +215,7 @@ class SyncService:
                 results += done
         except BaseException as error:
             if run is not None:
-                self.context.runs.finish(run.id, status=RunStatus.FAILED, error=str(error))
+                self.uow.runs.finish(run.id, status=RunStatus.FAILED, error=str(error))
             raise
         summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None,
                              started_at=started,
@@ -229,8 +233,8 @@ class SyncService:
         them)."""
         try:
             with database_errors():
-                names = {t.tenant_id: t.name for t in self.context.tenants.all()}
-                links = self.context.tenants.all_links()
+                names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
+                links = self.uow.tenants.all_links()
         except DatabaseFailed:  # the results still reach the person, named as the engine named them
             return results
         billed: dict[str, list[str]] = defaultdict(list)
@@ -244,14 +248,14 @@ class SyncService:
         results, failed = summary.results, summary.failed
         status = (RunStatus.CANCELLED if summary.cancelled else RunStatus.SUCCEEDED if not failed
                   else RunStatus.FAILED if len(failed) == len(results) else RunStatus.PARTIAL)
-        at = self.context.now()
-        with self.context.runs.atomic():  # the run's record and its tenants' outcomes, both or neither
-            self.context.runs.finish(
+        at = self.now()
+        with self.uow:  # the run's record and its tenants' outcomes, both or neither
+            self.uow.runs.finish(
                 run_id, status=status, error="; ".join(summary.problems()), at=at,
                 operations_planned=summary.planned, operations_applied=summary.writes,
                 operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
                 findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
-            self.context.sync_outcomes.record(self._outcomes(run_id, results, at))
+            self.uow.sync_outcomes.record(self._outcomes(run_id, results, at))
 
     @staticmethod
     def _outcomes(run_id: int, results: tuple[TenantResult, ...], at: datetime) -> list[SyncOutcomeRecord]:
@@ -282,9 +286,15 @@ class SyncService:
     def plan(self, company_id: int | None = None, **kw) -> RunSummary:
         return self.run(company_id, dry_run=True, **kw)
 
+    def last_scheduled_run(self) -> datetime | None:
+        """When the schedule's last run finished (None: never), on the scheduler's thread with a connection of its
+        own: whether a run was missed while seatsync was closed."""
+        with connected():
+            last = self.uow.runs.last_finished(trigger=RunTrigger.SCHEDULE)
+        return last.finished_at if last else None
 
-def ready_to_sync(context: Context) -> bool:
-    """Whether a scheduled sync has anything to do (``SyncService.ready``), on the scheduler's thread with a
-    connection of its own: the window's and ``run-scheduler``'s check before a daily or missed run."""
-    with connected():
-        return SyncService(context).ready()
+    def ready_to_sync(self) -> bool:
+        """Whether a scheduled sync has anything to do (``ready``), on the scheduler's thread with a connection
+        of its own: the window's and ``run-scheduler``'s check before a daily or missed run."""
+        with connected():
+            return self.ready()

@@ -24,7 +24,7 @@ from app.services import settings
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApprovalPolicy:
+class ApprovalRules:
     """The approval mode (the settings' policy: apply all, hold decreases, hold all) and the caps."""
 
     mode: settings.ApprovalPolicy = settings.ApprovalPolicy.APPLY_ALL
@@ -42,7 +42,7 @@ class TenantSetup:
     name: str
     mappings: tuple[Mapping, ...]
     exclusions: tuple[Exclusion, ...]
-    policy: ApprovalPolicy = ApprovalPolicy()
+    policy: ApprovalRules = ApprovalRules()
     company_name: str = ""
 
 
@@ -51,7 +51,7 @@ HeldState = HeldStatus
 
 
 @dataclass(frozen=True, kw_only=True)
-class AuditRecord:
+class AuditEntry:
     """One write to a PSA. Never holds a secret."""
 
     at: datetime
@@ -71,7 +71,7 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HeldOperation:
+class HeldChange:
     tenant_id: str
     operation: Operation
     reason: str
@@ -106,7 +106,7 @@ class SyncStore(Protocol):
     def known_agreements(self, tenant_id: str) -> set[str]:
         """Agreements seatsync has written to for this tenant (lines may remain there)."""
 
-    def audit(self, record: AuditRecord) -> None: ...
+    def audit(self, record: AuditEntry) -> None: ...
 
     # approvals
     def hold(self, tenant_id: str, op: Operation, reason: str) -> None: ...
@@ -138,8 +138,8 @@ class MemorySyncStore:
 
     setups: dict[str, TenantSetup] = field(default_factory=dict)
     journal: dict[str, _Entry] = field(default_factory=dict)
-    audits: list[AuditRecord] = field(default_factory=list)
-    held: dict[str, HeldOperation] = field(default_factory=dict)
+    audits: list[AuditEntry] = field(default_factory=list)
+    held: dict[str, HeldChange] = field(default_factory=dict)
     locks: dict[str, tuple[str, float]] = field(default_factory=dict)
     installation_id: str = ""
 
@@ -197,7 +197,7 @@ class MemorySyncStore:
             return {e.op.agreement_id for e in self.journal.values()
                     if e.tenant_id == tenant_id and e.state is JournalState.DONE}
 
-    def audit(self, record: AuditRecord) -> None:
+    def audit(self, record: AuditEntry) -> None:
         with self._lock:
             self.audits.append(record)
 
@@ -205,7 +205,7 @@ class MemorySyncStore:
         with self._lock:
             current = self.held.get(op.key)
             if current is None or current.state is HeldState.SUPERSEDED:
-                self.held[op.key] = HeldOperation(tenant_id=tenant_id, operation=op, reason=reason)
+                self.held[op.key] = HeldChange(tenant_id=tenant_id, operation=op, reason=reason)
 
     def decide(self, key: str, approve: bool, who: str) -> None:
         with self._lock:

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Context
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
-from app.services.admin import AdminService, MicrosoftDraft, MicrosoftSummary, PsaConnectionSummary, PsaDraft
+from app.services.connections.admin import MicrosoftDraft, MicrosoftSummary, PsaConnectionSummary, PsaDraft
+from app.services.container import Services
 from app.services.psa.factory import PsaKind
 from app.ui.tasks import Tasks
-from app.ui.views.tables import MessageBar, run_for
+from app.ui.views.tables import StatusLine
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -96,11 +96,11 @@ def _buttons(dialog: QDialog, test_label: str) -> tuple[QPushButton, QPushButton
 
 
 class PsaConnectionDialog(QDialog):
-    def __init__(self, context: Context, tasks: Tasks, summary: PsaConnectionSummary | None = None,
+    def __init__(self, context: Services, tasks: Tasks, summary: PsaConnectionSummary | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
-        self.service = AdminService(context)
+        self.service = context.admin
         self.summary = summary
         self.saved: PsaConnectionRecord | None = None
         self.setWindowTitle("Edit PSA connection" if summary else "Add PSA connection")
@@ -120,7 +120,7 @@ class PsaConnectionDialog(QDialog):
             self.kind.addItem(spec.label, spec.kind)
             self.stack.addWidget(self._form(spec))
         layout.addWidget(self.stack)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         self.test_button, self.save_button, self.cancel_button, row = _buttons(self, "Test connection")
         layout.addLayout(row)
@@ -132,7 +132,7 @@ class PsaConnectionDialog(QDialog):
         self.save_button.clicked.connect(lambda: self._run(save=True))
 
     @classmethod
-    def ask(cls, parent: QWidget | None, context: Context, tasks: Tasks,
+    def ask(cls, parent: QWidget | None, context: Services, tasks: Tasks,
             summary: PsaConnectionSummary | None = None) -> PsaConnectionRecord | None:
         dialog = cls(context, tasks, summary, parent)
         return dialog.saved if dialog.exec() == QDialog.DialogCode.Accepted else None
@@ -174,11 +174,11 @@ class PsaConnectionDialog(QDialog):
         self._busy(True)
         self.message.show_message("Testing the connection…")
         if save:
-            run_for(self, self.tasks, lambda: self.service.test_and_save_psa(draft), self._saved, self._failed,
-                    label="test and save PSA connection")
+            self.tasks.run(lambda: self.service.test_and_save_psa(draft), self._saved, self._failed,
+                           owner=self, label="test and save PSA connection")
         else:
-            run_for(self, self.tasks, lambda: self.service.test_psa(draft), self._tested, self._failed,
-                    label="test PSA connection")
+            self.tasks.run(lambda: self.service.test_psa(draft), self._tested, self._failed,
+                           owner=self, label="test PSA connection")
 
     def _busy(self, busy: bool) -> None:
         for button in (self.test_button, self.save_button):
@@ -205,11 +205,11 @@ class PsaConnectionDialog(QDialog):
 
 
 class MicrosoftDialog(QDialog):
-    def __init__(self, context: Context, tasks: Tasks, summary: MicrosoftSummary | None = None,
+    def __init__(self, context: Services, tasks: Tasks, summary: MicrosoftSummary | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
-        self.service = AdminService(context)
+        self.service = context.admin
         self.summary = summary
         self.saved: MicrosoftConnectionRecord | None = None
         self.result_text = ""
@@ -246,7 +246,7 @@ class MicrosoftDialog(QDialog):
         self.advanced.toggled.connect(self._show_advanced)
         self._show_advanced(False)
         layout.addWidget(self.advanced)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         self.test_button, self.save_button, self.cancel_button, row = _buttons(self, "Test connection")
         layout.addLayout(row)
@@ -254,7 +254,7 @@ class MicrosoftDialog(QDialog):
         self.save_button.clicked.connect(lambda: self._run(save=True))
 
     @classmethod
-    def ask(cls, parent: QWidget | None, context: Context, tasks: Tasks,
+    def ask(cls, parent: QWidget | None, context: Services, tasks: Tasks,
             summary: MicrosoftSummary | None = None) -> MicrosoftConnectionRecord | None:
         dialog = cls(context, tasks, summary, parent)
         return dialog.saved if dialog.exec() == QDialog.DialogCode.Accepted else None
@@ -279,11 +279,11 @@ class MicrosoftDialog(QDialog):
         self.save_button.setEnabled(False)
         self.message.show_message("Asking Microsoft…")
         if save:
-            run_for(self, self.tasks, lambda: self.service.test_and_save_microsoft(draft), self._saved, self._failed,
-                    label="test and save Microsoft connection")
+            self.tasks.run(lambda: self.service.test_and_save_microsoft(draft), self._saved, self._failed,
+                           owner=self, label="test and save Microsoft connection")
         else:
-            run_for(self, self.tasks, lambda: self.service.test_microsoft(draft), self._tested, self._failed,
-                    label="test Microsoft connection")
+            self.tasks.run(lambda: self.service.test_microsoft(draft), self._tested, self._failed,
+                           owner=self, label="test Microsoft connection")
 
     def _done(self) -> None:
         self.test_button.setEnabled(True)

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 
 from app.billing.types import FilterField, UserFilter
 from app.models.records import CompanyLink
-from app.services.companies import links_by_tenant
-from app.services.links import (
+from app.services.customers.companies import links_by_tenant
+from app.services.customers.links import (
     FIELD_LABELS,
     CompanyLinks,
     LinkRow,
@@ -45,7 +45,6 @@ from app.ui.errors import explain
 from app.ui.views.tables import (
     Column,
     RowTableModel,
-    run_for,
     searchable,
     selected_rows,
     table_view,
@@ -149,11 +148,11 @@ class LinksDialog(QDialog):
     # -- loading ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        company_id, context = self.company_id, self.service.context
-        run_for(self, self.tasks, lambda: (self.service.links(company_id), links_by_tenant(context)), self._show,
-                lambda error: self.messages.show_message(explain(error, doing="Could not read the links"),
-                                                         kind="error", action="Retry", on_action=self.load),
-                label="company links")
+        company_id, tenants = self.company_id, self.service.uow.tenants
+        self.tasks.run(lambda: (self.service.links(company_id), links_by_tenant(tenants)), self._show,
+                       lambda error: self.messages.show_message(explain(error, doing="Could not read the links"),
+                                                                kind="error", action="Retry", on_action=self.load),
+                       owner=self, label="company links")
 
     def _show(self, loaded: tuple[CompanyLinks, dict[str, tuple[CompanyLink, ...]]]) -> None:
         view, self.billed = loaded
@@ -227,8 +226,9 @@ class LinksDialog(QDialog):
             self.load()
 
         self.messages.hide()
-        run_for(self, self.tasks, fn, succeeded,
-                lambda error: self.messages.show_message(explain(error, doing=doing), kind="error"), label=doing)
+        self.tasks.run(fn, succeeded,
+                       lambda error: self.messages.show_message(explain(error, doing=doing), kind="error"),
+                       owner=self, label=doing)
 
     def add_link(self) -> None:
         tenant, company, user_filter = self.chosen_tenant(), _chosen(self.company), self.user_filter()

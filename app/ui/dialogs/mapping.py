@@ -1,6 +1,6 @@
 """The mapping dialog: every option of a license row's mapping, with a live preview of the PSA line(s).
 
-The preview calls ``app.services.mapping_preview.preview_mapping``, which runs
+The preview calls ``app.services.customers.mapping_preview.preview_mapping``, which runs
 the billing core's ``plan`` — the function every sync runs — on plain values,
 so the quantity, description and amount shown are what a sync today would
 write. It is recomputed shortly after the last change (a QTimer throttles
@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Cycle, FilterField, Mapping, QuantityBasis, UserFilter
-from app.services.company_rows import MappingInputs
-from app.services.mapping_preview import Preview, PreviewLine, preview_mapping
+from app.services.customers.company_rows import MappingInputs
+from app.services.customers.mapping_preview import Preview, PreviewLine, preview_mapping
 from app.ui.formatting import money
 from app.ui.widgets.fields import DateField, WholeField
 from app.ui.widgets.plain import PlainLabel, clip

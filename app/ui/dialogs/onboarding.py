@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Context
-from app.services.bulk_add import BulkAddService, BulkProposal, Choice, CustomerSource
-from app.services.microsoft.mapping import Customer
+from app.services.container import Services
+from app.services.customers.bulk_add import BulkProposal, Choice, CustomerSource
+from app.services.microsoft.wire import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.tasks import Tasks
 from app.ui.views.tables import (
@@ -33,9 +33,8 @@ from app.ui.views.tables import (
     PROBLEM,
     WARNING,
     Column,
-    MessageBar,
     RowTableModel,
-    run_for,
+    StatusLine,
     searchable,
     selected_rows,
     table_view,
@@ -85,11 +84,11 @@ def _background(row: OnboardRow) -> Any:
 
 
 class AddCompaniesDialog(QDialog):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None, *,
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  customers: CustomerSource | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
-        self.service = BulkAddService(context, customers)
+        self.service = context.bulk_add(customers)
         self.companies: tuple[PsaCompany, ...] = ()
         self.added = 0
         self.setWindowTitle("Add companies from Partner Center")
@@ -112,7 +111,7 @@ class AddCompaniesDialog(QDialog):
         pick.addWidget(self.pick_label)
         pick.addWidget(self.company, 1)
         layout.addLayout(pick)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add 0 companies")
@@ -130,10 +129,10 @@ class AddCompaniesDialog(QDialog):
         self.model.modelReset.connect(self._update_count)
         self.add_button.clicked.connect(self.confirm)
         self.cancel_button.clicked.connect(self.reject)
-        run_for(self, tasks, self.service.propose, self._proposed, self._failed, label="match customers")
+        tasks.run(self.service.propose, self._proposed, self._failed, owner=self, label="match customers")
 
     @classmethod
-    def ask(cls, parent: QWidget | None, context: Context, tasks: Tasks, *,
+    def ask(cls, parent: QWidget | None, context: Services, tasks: Tasks, *,
             customers: CustomerSource | None = None) -> int | None:
         """Run the dialog; how many companies were added, or None when cancelled."""
         dialog = cls(context, tasks, parent, customers=customers)
@@ -216,8 +215,8 @@ class AddCompaniesDialog(QDialog):
             return
         self.add_button.setEnabled(False)
         self.message.show_message(f"Adding {len(choices)} companies…")
-        run_for(self, self.tasks, lambda: self.service.add(choices), self._added, self._add_failed,
-                label="add companies")
+        self.tasks.run(lambda: self.service.add(choices), self._added, self._add_failed,
+                       owner=self, label="add companies")
 
     def _added(self, count: int) -> None:
         self.added = count

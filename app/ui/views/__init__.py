@@ -1,7 +1,9 @@
 """The window's views, in the order the navigation lists them.
 
 ``VIEWS`` is a list of ``(key, title, factory)``; ``factory(context, tasks,
-parent)`` returns the view's QWidget. Each factory imports its module only
+parent, sync)`` returns the view's QWidget: every view is built over the
+window's services, its task runner and the sync gateway
+(app/ui/sync_gateway.py), whose signals a view connects to itself. Each factory imports its module only
 when the view is first shown (``lazy``), so no view can stop the window from
 opening: one whose module is missing is left out (``available()``), one that
 fails to build shows its error in its place.
@@ -15,13 +17,14 @@ A view may offer any of these; the window calls them when present:
 - ``set_search(text)``: the toolbar's search box (Ctrl+F) while it is shown;
 - ``sync_target() -> int | None``: the PSA company (database id) "Sync now"
   syncs while the view is shown; None syncs everything;
-- ``on_sync_started(target)``, ``on_sync_progress(target, text)``,
-  ``on_sync_finished(target, summary, error)``: a sync began, moved on, or
-  ended (target "*" is every company, else a company id; ``summary`` is the
-  sync service's RunSummary, None when ``error`` says why it failed);
 - signal ``attention_changed(int)``: what needs a person's attention, shown
-  as a badge on the view's navigation entry;
-- signal ``sync_requested(int)``: the view asks for "Sync now" of one company.
+  as a badge on the view's navigation entry.
+
+A view that follows syncs connects the gateway's ``started(target)``,
+``progressed(target, text)`` and ``finished(target, summary, error)``
+itself (target "*" is every company, else a company id; ``summary`` is the
+sync service's RunSummary, None when ``error`` says why it failed), and
+asks ``sync.sync_now(target)`` for a company's "Sync".
 
 The window puts each view in a page that scrolls when the window is smaller
 than the view, and sets the margins of the view's top layout, the same on
@@ -38,8 +41,8 @@ from typing import Any, Protocol, cast
 
 log = logging.getLogger(__name__)
 
-#: factory(context, tasks, parent) -> QWidget
-Factory = Callable[[Any, Any, Any], Any]
+#: factory(context, tasks, parent, sync) -> QWidget
+Factory = Callable[[Any, Any, Any, Any], Any]
 
 
 class LazyFactory(Protocol):
@@ -48,14 +51,14 @@ class LazyFactory(Protocol):
     module: str
     name: str
 
-    def __call__(self, context: Any, tasks: Any, parent: Any) -> Any: ...
+    def __call__(self, context: Any, tasks: Any, parent: Any, sync: Any = None) -> Any: ...
 
 
 def lazy(module: str, name: str) -> LazyFactory:
     """A factory that imports ``module`` when first called and builds ``name`` from it."""
 
-    def factory(context: Any, tasks: Any, parent: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(context, tasks, parent)
+    def factory(context: Any, tasks: Any, parent: Any, sync: Any = None) -> Any:
+        return getattr(importlib.import_module(module), name)(context, tasks, parent, sync=sync)
 
     factory.module = module  # type: ignore[attr-defined]
     factory.name = name  # type: ignore[attr-defined]

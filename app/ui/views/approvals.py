@@ -29,19 +29,18 @@ from PySide6.QtWidgets import (
 
 from app.billing.operations import OpKind
 from app.billing.types import Cycle
-from app.bootstrap import Context
 from app.models.records import HeldStatus
-from app.services.review import Decisions, HeldRow, ReviewService
+from app.services.container import Services
+from app.services.review.approvals import Decisions, HeldRow
 from app.ui.formatting import day, moment, money
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.tables import (
     WARNING,
     Column,
-    Latest,
-    MessageBar,
     RowTableModel,
+    StatusLine,
     current_user,
-    run_for,
     selected_rows,
     table_view,
 )
@@ -97,18 +96,19 @@ class Billed:
 
 def billed(context: Any, rows: list[HeldRow]) -> list[Billed]:
     """On a worker: what each change bills, with the PSA's names for its product and agreement."""
-    from app.services.sync.db_store import connected
+    from app.services.uow import connected
 
+    uow = context.uow
     with connected():
-        connection_of = {c.id: c.connection_id for c in context.companies.all()}
+        connection_of = {c.id: c.connection_id for c in uow.companies.all()}
         out = []
         for row in rows:
             op = row.operation
             if op is None:  # never a large change: seats_added is 0
                 continue
-            connections = {connection_of[link.company_id] for link in context.tenants.links_of_tenant(row.tenant_id)}
-            products = {p.id: p for c in connections for p in context.catalog.products(c)}
-            agreements = {a.id: a for c in connections for a in context.catalog.agreements(c)}
+            connections = {connection_of[link.company_id] for link in uow.tenants.links_of_tenant(row.tenant_id)}
+            products = {p.id: p for c in connections for p in uow.catalog.products(c)}
+            agreements = {a.id: a for c in connections for a in uow.catalog.agreements(c)}
             product, agreement = products.get(op.product_id), agreements.get(op.agreement_id)
             out.append(Billed(
                 company=row.company or row.tenant, before=op.before, after=op.quantity, amount=op.amount,
@@ -123,17 +123,19 @@ class ApprovalsView(QWidget):
     #: How many changes wait for a person (the navigation's badge).
     attention_changed = Signal(int)
 
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
+        if sync is not None:
+            sync.finished.connect(self.on_sync_finished)
         self.context = context
         self.tasks = tasks
-        self.service = ReviewService(context)
-        self.latest = Latest()
+        self.service = context.review
         #: Approving a change adding more seats than this to a line asks first (the policy's cap per line).
         self.large_change = LARGE_CHANGE_SEATS
         self.confirmation: QMessageBox | None = None
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         top = QHBoxLayout()
         self.summary = PlainLabel("Reading…")
@@ -175,11 +177,11 @@ class ApprovalsView(QWidget):
     def refresh(self, *_: Any) -> None:
         status = self.show_filter.currentData()
         settings = self.context.settings
-        run_for(self, self.tasks,
-                lambda: (self.service.held(status), self.service.count_waiting(), settings.max_seats_change_per_line),
-                self.latest.wrap(self._loaded),
-                lambda e: self.message.show_error(e, "Reading the changes waiting for approval"),
-                label="load approvals")
+        self.tasks.run(lambda: (self.service.held(status), self.service.count_waiting(),
+                                settings.max_seats_change_per_line),
+                       self._loaded,
+                       lambda e: self.message.show_error(e, "Reading the changes waiting for approval"),
+                       owner=self, latest="rows", label="load approvals")
 
     def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
         """A sync wrote, held or superseded changes: read the list again."""
@@ -220,8 +222,9 @@ class ApprovalsView(QWidget):
         large = [r for r in rows if seats_added(r) > self.large_change] if approve else []
         if large:
             context = self.context
-            run_for(self, self.tasks, lambda: billed(context, large), lambda lines: self._confirm(rows, lines),
-                    lambda e: self.message.show_error(e, "Reading what the changes bill"), label="what is billed")
+            self.tasks.run(lambda: billed(context, large), lambda lines: self._confirm(rows, lines),
+                           lambda e: self.message.show_error(e, "Reading what the changes bill"),
+                           owner=self, label="what is billed")
             return
         self._write(rows, approve=approve)
 
@@ -253,8 +256,8 @@ class ApprovalsView(QWidget):
         who = current_user()
         work = (lambda: self.service.approve(keys, by=who)) if approve else (lambda: self.service.reject(keys,
                                                                                                        by=who))
-        run_for(self, self.tasks, work, lambda d: self._decided(d, approve),
-                lambda e: self.message.show_error(e, "Deciding"), label="decide approvals")
+        self.tasks.run(work, lambda d: self._decided(d, approve), lambda e: self.message.show_error(e, "Deciding"),
+                       owner=self, label="decide approvals")
 
     def _decided(self, decisions: Decisions, approve: bool) -> None:
         verb = "Approved" if approve else "Rejected"

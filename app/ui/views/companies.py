@@ -8,7 +8,7 @@ back button, or the window's navigation) goes back to the list.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.companies import CompanyRow, CompanyService, graph_users, outcome_of
+from app.services.customers.companies import CompanyRow, CompanyService, outcome_of
 from app.ui.errors import explain
+from app.ui.sync_gateway import SyncGateway, target_of
 from app.ui.views.companies_model import LAST_SYNC, NAME, PSA, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
 from app.ui.views.company import CompanyView
 from app.ui.widgets.badge import BadgeDelegate
@@ -37,24 +38,34 @@ FILTERS = ((Filter.ALL, "All"), (Filter.ATTENTION, "Needs attention"), (Filter.U
            (Filter.FAILED, "Failed"))
 
 
+if TYPE_CHECKING:
+    from app.services.sync.service import RunSummary
+
+
 class CompaniesView(QWidget):
     attention_changed = Signal(int)
     sync_requested = Signal(int)
     loaded = Signal()
 
     def __init__(self, context: Any, tasks: Any, parent: QWidget | None = None, *,
-                 service: CompanyService | None = None) -> None:
+                 service: CompanyService | None = None, sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
         self.context = context
         self.adding: QWidget | None = None  # the add-companies dialog while it is open
-        self.service = service or CompanyService(context, read_users=graph_users(context))
+        self.service = service or context.companies
         self.loading = False
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self._build_list())
         self.company = CompanyView(context, tasks, self, service=self.service)
         self.company.back_requested.connect(self.show_list)
         self.company.sync_requested.connect(self.sync_requested)
+        self.sync = sync
+        if sync is not None:
+            self.sync_requested.connect(lambda company_id: sync.sync_now(target_of(company_id)))
+            sync.started.connect(self.on_sync_started)
+            sync.progressed.connect(self.on_sync_progress)
+            sync.finished.connect(self.on_sync_finished)
         self.company.changed.connect(self.refresh_list)
         if (company_layout := self.company.layout()) is not None:
             company_layout.setContentsMargins(0, 0, 0, 0)  # the view's own margins frame both pages
@@ -158,7 +169,7 @@ class CompaniesView(QWidget):
     def on_sync_progress(self, target: str, text: str) -> None:
         self.company.on_sync_progress(target, text)
 
-    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
+    def on_sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None) -> None:
         if summary is not None:
             at = datetime.now(UTC)
             self.service.outcomes = {**self.service.outcomes,

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from app.services.company_rows import CompanyRow, Monthly
+from app.services.customers.company_rows import CompanyRow, Monthly
 from app.ui.formatting import NO_AMOUNT, moment, money
 from app.ui.widgets.badge import BADGE_ROLE
 from app.ui.widgets.plain import tip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Mapping
-from app.services.companies import CompanyService
-from app.services.company_rows import CompanyDetail, LicenseRow, SubscriptionRow, total
-from app.services.links import LinkService
+from app.services.customers.companies import CompanyService
+from app.services.customers.company_rows import CompanyDetail, LicenseRow, SubscriptionRow, total
+from app.services.customers.links import LinkService
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.errors import explain
@@ -52,6 +52,9 @@ from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip, tip
 from app.ui.widgets.seats_chart import SeatsChart
 from app.ui.widgets.tones import text_tone
 
+if TYPE_CHECKING:
+    from app.services.sync.service import RunSummary
+
 ALL = "*"
 #: The mapping column's width when a company opens: room for a profile and an agreement, and the dropdown.
 MAPPING_WIDTH = 320
@@ -67,7 +70,8 @@ class CompanyView(QWidget):
                  service: CompanyService | None = None) -> None:
         super().__init__(parent)
         self.tasks = tasks
-        self.service = service or CompanyService(context)
+        self.service = service or context.companies
+        self.context = context
         self.company_id: int | None = None
         self.detail: CompanyDetail | None = None
         self._build()
@@ -338,7 +342,9 @@ class CompanyView(QWidget):
     def open_links(self) -> LinksDialog | None:
         if self.company_id is None:
             return None
-        dialog = LinksDialog.open_for(self, LinkService(self.service.context), self.tasks, self.company_id)
+        # The window's link service; over the page's own unit of work when built without the window's services.
+        links = self.context.links if self.context is not None else LinkService(self.service.uow)
+        dialog = LinksDialog.open_for(self, links, self.tasks, self.company_id)
         dialog.changed.connect(self.changed)
         dialog.changed.connect(self.refresh)
         return dialog
@@ -385,7 +391,7 @@ class CompanyView(QWidget):
         if self._concerns(target) and self.progress.isVisible():
             self.sync_status.setText(f"Syncing… {text}" if text else "Syncing…")
 
-    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
+    def on_sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None) -> None:
         if not self._concerns(target):
             return
         self.progress.hide()

@@ -20,16 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Exclusion
-from app.bootstrap import Context
-from app.services.exclusions import ActiveLine, ExclusionRow, ExclusionService, SkuChoice
+from app.services.container import Services
+from app.services.customers.exclusions import ActiveLine, ExclusionRow, SkuChoice
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
 from app.ui.views.tables import (
     Column,
-    Latest,
-    MessageBar,
     RowTableModel,
-    run_for,
+    StatusLine,
     searchable,
     selected_rows,
     table_view,
@@ -48,15 +47,17 @@ COLUMNS: tuple[Column[ExclusionRow], ...] = (
 
 
 class ExclusionsView(QWidget):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
+        if sync is not None:
+            sync.finished.connect(self.on_sync_finished)
         self.context = context
         self.tasks = tasks
-        self.service = ExclusionService(context)
+        self.service = context.exclusions
         self.cancel_dialog: CancelLinesDialog | None = None
-        self.latest_rows, self.latest_skus = Latest(), Latest()
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         self.model: RowTableModel[ExclusionRow] = RowTableModel(
             COLUMNS, key=lambda r: (r.exclusion.tenant_id, r.exclusion.sku_id.lower()))
@@ -94,9 +95,9 @@ class ExclusionsView(QWidget):
         self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
-        run_for(self, self.tasks, lambda: (self.service.rows(), self.service.tenants()),
-                self.latest_rows.wrap(self._loaded),
-                lambda e: self.message.show_error(e, "Reading the exclusions"), label="load exclusions")
+        self.tasks.run(lambda: (self.service.rows(), self.service.tenants()), self._loaded,
+                       lambda e: self.message.show_error(e, "Reading the exclusions"),
+                       owner=self, latest="rows", label="load exclusions")
 
     def _loaded(self, result: tuple[list[ExclusionRow], list[tuple[str, str]]]) -> None:
         rows, tenants = result
@@ -114,8 +115,9 @@ class ExclusionsView(QWidget):
 
     def _load_skus(self) -> None:
         tenant_id = self.scope.currentData() or None
-        run_for(self, self.tasks, lambda: self.service.sku_choices(tenant_id), self.latest_skus.wrap(self._skus_loaded),
-                lambda e: self.message.show_error(e, "Reading the licenses"), label="load SKUs")
+        self.tasks.run(lambda: self.service.sku_choices(tenant_id), self._skus_loaded,
+                       lambda e: self.message.show_error(e, "Reading the licenses"),
+                       owner=self, latest="skus", label="load SKUs")
 
     def _skus_loaded(self, choices: list[SkuChoice]) -> None:
         self.sku.clear()
@@ -144,8 +146,8 @@ class ExclusionsView(QWidget):
 
         self.add_button.setEnabled(False)
         self.message.show_message(f"Excluding {name}…")
-        run_for(self, self.tasks, work, lambda result: self._added(name, *result), self._add_failed,
-                label="add exclusion")
+        self.tasks.run(work, lambda result: self._added(name, *result), self._add_failed,
+                       owner=self, label="add exclusion")
 
     def _added(self, name: str, exclusion: Exclusion, lines: list[ActiveLine]) -> None:
         self.add_button.setEnabled(True)
@@ -187,8 +189,8 @@ class ExclusionsView(QWidget):
         def work() -> int:
             return sum(self.service.remove(r.exclusion.sku_id, r.exclusion.tenant_id) for r in rows)
 
-        run_for(self, self.tasks, work, self._removed,
-                lambda e: self.message.show_error(e, "Removing the exclusion"), label="remove exclusions")
+        self.tasks.run(work, self._removed, lambda e: self.message.show_error(e, "Removing the exclusion"),
+                       owner=self, label="remove exclusions")
 
     def _removed(self, count: Any) -> None:
         self.message.show_message(f"Removed {count} exclusion(s): those licenses are billed and reported again.",

@@ -7,10 +7,10 @@ from datetime import date
 from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.billing.proration import line_amount
-from app.services.exclusions import ActiveLine, CancelOutcome, ExclusionService
+from app.services.customers.exclusions import ActiveLine, CancelOutcome, ExclusionService
 from app.ui.formatting import Refused, day, money
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, MessageBar, RowTableModel, current_user, run_for, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, table_view
 from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel, clip
 
@@ -57,7 +57,7 @@ class CancelLinesDialog(QDialog):
         self.effective.set_day(first_of_next_month(today))
         form.addRow("Stop billing from", self.effective.holder())
         layout.addLayout(form)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
         self.cancel_lines_button = QPushButton("Cancel ticked lines in the PSA")
@@ -89,9 +89,8 @@ class CancelLinesDialog(QDialog):
         reason = f"global exclusion of {self.name}"
         self.cancel_lines_button.setEnabled(False)
         self.message.show_message(f"Cancelling {len(lines)} line(s) from {day(effective)}…")
-        run_for(self, self.tasks,
-                lambda: self.service.cancel_lines(lines, effective, actor=current_user(), reason=reason),
-                self._done, self._failed, label="cancel lines")
+        self.tasks.run(lambda: self.service.cancel_lines(lines, effective, actor=current_user(), reason=reason),
+                       self._done, self._failed, owner=self, label="cancel lines")
 
     def _done(self, outcome: CancelOutcome) -> None:
         self.outcome = outcome

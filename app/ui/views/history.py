@@ -9,11 +9,12 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QPushButton, QVBoxLayout, QWidget
 
-from app.bootstrap import Context
-from app.services.review import HistoryChoices, HistoryFilter, HistoryRow, ReviewService
+from app.services.container import Services
+from app.services.review.approvals import HistoryChoices, HistoryFilter, HistoryRow
 from app.ui.formatting import Refused, moment, money
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, searchable, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, searchable, table_view
 from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel
 
@@ -49,14 +50,16 @@ COLUMNS: tuple[Column[HistoryRow], ...] = (
 
 
 class HistoryView(QWidget):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
+        if sync is not None:
+            sync.finished.connect(self.on_sync_finished)
         self.tasks = tasks
-        self.service = ReviewService(context)
-        self.latest = Latest()
+        self.service = context.review
         today = context.now().date()
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         filters = QGridLayout()
         self.company = QComboBox()
@@ -103,9 +106,9 @@ class HistoryView(QWidget):
         self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
-        run_for(self, self.tasks, self.service.history_choices, self._choices,
-                lambda e: self.message.show_error(e, "Reading the companies, agreements and products"),
-                label="load history filters")
+        self.tasks.run(self.service.history_choices, self._choices,
+                       lambda e: self.message.show_error(e, "Reading the companies, agreements and products"),
+                       owner=self, label="load history filters")
         self.show_entries()
 
     def _choices(self, choices: HistoryChoices) -> None:
@@ -135,8 +138,9 @@ class HistoryView(QWidget):
             self.message.show_message(f"Not shown: {refused}", "error")
             return
         self.message.clear_message()
-        run_for(self, self.tasks, lambda: self.service.history(where), self.latest.wrap(self._entries),
-                lambda e: self.message.show_error(e, "Reading the history"), label="load history")
+        self.tasks.run(lambda: self.service.history(where), self._entries,
+                       lambda e: self.message.show_error(e, "Reading the history"),
+                       owner=self, latest="entries", label="load history")
 
     def _entries(self, entries: list[HistoryRow]) -> None:
         self.model.set_rows(entries)

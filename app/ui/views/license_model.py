@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.billing.types import Mapping, Subscription, Term
-from app.services.company_rows import (
+from app.services.customers.company_rows import (
     MISSING_PROFILE,
     CompanyDetail,
     LicenseRow,

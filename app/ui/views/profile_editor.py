@@ -1,7 +1,7 @@
 """The billing profile form beside the profiles table: product, price policy, billing option, types.
 
 The effective price next to the PSA price is the billing core's
-``PricePolicy.unit_price`` (through app.services.profiles.effective_price):
+``PricePolicy.unit_price`` (through app.services.customers.profiles.effective_price):
 a pure computation, so it updates as the user types. A fixed price or a
 percentage is read exactly as typed, or refused beside its field with the
 reason (a fixed price with more decimals than its currency has is refused,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.billing.money import minor_unit
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
-from app.services.profiles import ConnectionCatalog, effective_price, option_text, policy_text, product_label
+from app.services.customers.profiles import ConnectionCatalog, effective_price, option_text, policy_text, product_label
 from app.ui.formatting import Refused, money
 from app.ui.views.tables import searchable
 from app.ui.widgets.fields import AmountField

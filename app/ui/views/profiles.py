@@ -12,13 +12,14 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from app.bootstrap import Context
-from app.services.profiles import ConnectionCatalog, ProfileRow, ProfileService, option_text
+from app.services.container import Services
+from app.services.customers.profiles import ConnectionCatalog, ProfileRow, option_text
 from app.ui.formatting import money
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import ProfileEditor, policy_label
 from app.ui.views.profiles_bulk import BulkProfilesDialog
-from app.ui.views.tables import ROW_ROLE, Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
+from app.ui.views.tables import ROW_ROLE, Column, RowTableModel, StatusLine, selected_rows, table_view
 from app.ui.widgets.plain import clip, confirm
 
 COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)
@@ -35,16 +36,16 @@ COLUMNS: tuple[Column[ProfileRow], ...] = (
 
 
 class ProfilesView(QWidget):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.tasks = tasks
-        self.service = ProfileService(context)
+        self.service = context.profiles
         self.catalogs: list[ConnectionCatalog] = []
         self.bulk_dialog: BulkProfilesDialog | None = None
-        self.latest = Latest()
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
         self.new_button = QPushButton("New profile")
@@ -75,9 +76,9 @@ class ProfilesView(QWidget):
     # -- loading --------------------------------------------------------------
 
     def refresh(self) -> None:
-        run_for(self, self.tasks, lambda: (self.service.rows(), self.service.catalogs()),
-                self.latest.wrap(self._loaded),
-                lambda e: self.message.show_error(e, "Reading the billing profiles"), label="load profiles")
+        self.tasks.run(lambda: (self.service.rows(), self.service.catalogs()), self._loaded,
+                       lambda e: self.message.show_error(e, "Reading the billing profiles"),
+                       owner=self, latest="rows", label="load profiles")
 
     def _loaded(self, result: tuple[list[ProfileRow], list[ConnectionCatalog]]) -> None:
         rows, self.catalogs = result
@@ -123,8 +124,8 @@ class ProfilesView(QWidget):
             self.editor.error.setText(f"Not saved: {str(error).rstrip('.')}.")
             return
         self.editor.error.clear()
-        run_for(self, self.tasks, lambda: self.service.save(connection_id, profile), self._saved,
-                lambda e: self.editor.error.setText(f"Not saved: {e}"), label="save profile")
+        self.tasks.run(lambda: self.service.save(connection_id, profile), self._saved,
+                       lambda e: self.editor.error.setText(f"Not saved: {e}"), owner=self, label="save profile")
 
     def _saved(self, profile: Any) -> None:
         self.editor.show_profile(profile, self.editor.connection.currentData())
@@ -153,9 +154,9 @@ class ProfilesView(QWidget):
         profile = rows[0].profile
         if not confirm(self, "Delete billing profile", f"Delete '{clip(profile.name)}'?"):
             return
-        run_for(self, self.tasks, lambda: self.service.delete(profile.id),
-                lambda _: self._deleted(profile.name),
-                lambda e: self.message.show_error(e, f"Deleting '{profile.name}'"), label="delete profile")
+        self.tasks.run(lambda: self.service.delete(profile.id), lambda _: self._deleted(profile.name),
+                       lambda e: self.message.show_error(e, f"Deleting '{profile.name}'"),
+                       owner=self, label="delete profile")
 
     def _deleted(self, name: str) -> None:
         if self.editor.profile is not None and self.editor.profile.name == name:

@@ -15,11 +15,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
-from app.services.profiles import ConnectionCatalog, ProfileService, effective_price, option_text, profile_name
+from app.services.customers.profiles import (
+    ConnectionCatalog,
+    ProfileService,
+    effective_price,
+    option_text,
+    profile_name,
+)
 from app.ui.formatting import money
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import KIND_LABELS, fixed_price, fixed_price_field, percent_field
-from app.ui.views.tables import Column, MessageBar, RowTableModel, run_for, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, table_view
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -79,7 +85,7 @@ class BulkProfilesDialog(QDialog):
         policy.addRow("Billing option", self.option)
         self.policy_form = policy
         layout.addLayout(policy)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
         self.all_button = QPushButton("Tick all without a profile")
@@ -150,9 +156,9 @@ class BulkProfilesDialog(QDialog):
         self.message.show_message(f"Creating {len(rows)} profile(s); e.g. {profile_name(example.product)} bills "
                                   f"at {money(price, example.currency)}…")
         self.create_button.setEnabled(False)
-        run_for(self, self.tasks, lambda: self.service.bulk_create(connection_id, product_ids, price=policy,
-                                                                   billing_option=option),
-                self._created, self._failed, label="create profiles")
+        self.tasks.run(lambda: self.service.bulk_create(connection_id, product_ids, price=policy,
+                                                        billing_option=option),
+                       self._created, self._failed, owner=self, label="create profiles")
 
     def _created(self, profiles: list[BillingProfile]) -> None:
         self.created = profiles

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Mapping
-from app.services.company_rows import MappingChoices
+from app.services.customers.company_rows import MappingChoices
 from app.ui.views.license_model import CHOICES_ROLE, QUICK_MAP_ROLE, ROW_ROLE
 
 Index = QModelIndex | QPersistentModelIndex

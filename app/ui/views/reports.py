@@ -11,11 +11,12 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from app.bootstrap import Context
-from app.services.reports import OrphanLine, Reconciliation, ReconRow, ReportService, Totals, write_csv
+from app.services.container import Services
+from app.services.review.reports import OrphanLine, Reconciliation, ReconRow, Totals, write_csv
 from app.ui.formatting import money, money_or_dash, per_month
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import PROBLEM, WARNING, Column, Latest, MessageBar, RowTableModel, run_for, table_view
+from app.ui.views.tables import PROBLEM, WARNING, Column, RowTableModel, StatusLine, table_view
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -83,14 +84,16 @@ def _row_colour(row: ReconRow) -> Any:
 
 
 class ReportsView(QWidget):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
+        if sync is not None:
+            sync.finished.connect(self.on_sync_finished)
         self.tasks = tasks
-        self.service = ReportService(context)
+        self.service = context.reports
         self.report: Reconciliation | None = None
-        self.latest = Latest()
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         top = QHBoxLayout()
         self.totals = PlainLabel("Reading…")
@@ -129,9 +132,8 @@ class ReportsView(QWidget):
         self.read_psa_button.setEnabled(False)
         if read_psa:
             self.message.show_message("Reading the billed seats from the PSA…")
-        run_for(self, self.tasks, lambda: self.service.reconcile(read_psa=read_psa), self.latest.wrap(self._loaded),
-                self._failed,
-                label="reconciliation report")
+        self.tasks.run(lambda: self.service.reconcile(read_psa=read_psa), self._loaded, self._failed,
+                       owner=self, latest="report", label="reconciliation report")
 
     def _loaded(self, report: Reconciliation) -> None:
         self.report = report
@@ -179,7 +181,7 @@ class ReportsView(QWidget):
     def export_to(self, path: Path) -> None:
         report = self.report
         assert report is not None
-        run_for(self, self.tasks, lambda: write_csv(report, path),
-                lambda written: self.message.show_message(f"Exported {len(report.rows)} license(s) to {written}.",
-                                                          "ok"),
-                lambda e: self.message.show_error(e, "Exporting the report"), label="export CSV")
+        self.tasks.run(lambda: write_csv(report, path),
+                       lambda written: self.message.show_message(
+                           f"Exported {len(report.rows)} license(s) to {written}.", "ok"),
+                       lambda e: self.message.show_error(e, "Exporting the report"), owner=self, label="export CSV")

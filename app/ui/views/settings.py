@@ -21,25 +21,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Context
-from app.services.admin import AdminService, CatalogSummary, MicrosoftSummary, PsaConnectionSummary
-from app.services.preferences import PreferencesService, PreferencesState
+from app.services.connections.admin import CatalogSummary, MicrosoftSummary, PsaConnectionSummary
+from app.services.container import Services
+from app.services.preferences import PreferencesState
+from app.services.psa.factory import KINDS
+from app.services.sync.scheduler import ScheduleSettings
 from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
+from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
-from app.ui.views.tables import Column, Latest, MessageBar, RowTableModel, run_for, selected_rows, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, selected_rows, table_view
 from app.ui.widgets.desktop import open_folder
 from app.ui.widgets.plain import PlainLabel, clip, confirm
 from app.ui.widgets.scroll import PageTabs
 
 COL_NAME, COL_KIND, COL_ADDRESS, COL_SECRETS, COL_COMPANIES, COL_AGREEMENTS, COL_TYPES, COL_PRODUCTS = range(8)
-#: Where each kind keeps its address (KINDS fields): ConnectWise's site, Halo's resource server, Autotask's
-#: zone lookup (its zone is found from the API user), then its API user, which names the Autotask database.
-_ADDRESS_FIELDS = ("site", "api_url", "lookup_url", "zone", "url", "username")
 
 
 def _address(s: PsaConnectionSummary) -> str:
-    return next((str(s.record.settings[f]) for f in _ADDRESS_FIELDS if s.record.settings.get(f)), "")
+    """The connection's address: the first of its kind's address settings that is set (``PsaKind.address``)."""
+    spec = KINDS.get(s.record.kind)
+    return spec.address_of(s.record.settings) if spec else ""
 
 
 def _secrets(s: PsaConnectionSummary) -> str:
@@ -124,18 +126,19 @@ class ConnectionsPage(QWidget):
 
 
 class SettingsView(QWidget):
-    def __init__(self, context: Context, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
+                 sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
+        self.sync = sync
         self.context = context
         self.tasks = tasks
-        self.admin = AdminService(context)
-        self.preferences = PreferencesService(context)
+        self.admin = context.admin
+        self.preferences = context.preferences
         self.microsoft_summary: MicrosoftSummary | None = None
         self.dialog: PsaConnectionDialog | MicrosoftDialog | None = None
-        self.latest, self.latest_preferences = Latest(), Latest()
         self.loaded: PreferencesState | None = None
         layout = QVBoxLayout(self)
-        self.message = MessageBar()
+        self.message = StatusLine()
         layout.addWidget(self.message)
         self.tabs = PageTabs()
         self.connections = ConnectionsPage(self)
@@ -162,12 +165,13 @@ class SettingsView(QWidget):
     # -- loading ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        run_for(self, self.tasks, lambda: (self.admin.psa_connections(), self.admin.microsoft()),
-                self.latest.wrap(self._loaded),
-                lambda e: self.message.show_error(e, "Reading the connections"), label="load connections")
+        self.tasks.run(lambda: (self.admin.psa_connections(), self.admin.microsoft()), self._loaded,
+                       lambda e: self.message.show_error(e, "Reading the connections"),
+                       owner=self, latest="connections", label="load connections")
         if not self.preferences_edited():
-            run_for(self, self.tasks, self.preferences.load, self.latest_preferences.wrap(self._preferences_loaded),
-                    lambda e: self.message.show_error(e, "Reading the settings"), label="load settings")
+            self.tasks.run(self.preferences.load, self._preferences_loaded,
+                           lambda e: self.message.show_error(e, "Reading the settings"),
+                           owner=self, latest="preferences", label="load settings")
 
     def preferences_edited(self) -> bool:
         """Whether the two forms hold changes not saved yet (a reload must not drop them)."""
@@ -220,8 +224,8 @@ class SettingsView(QWidget):
         self.refresh_catalog_of(summary.record.id)
 
     def refresh_catalog_of(self, connection_id: int) -> None:
-        run_for(self, self.tasks, lambda: self.admin.refresh_catalog(connection_id), self._catalog_read,
-                lambda e: self._catalog_failed(e), label="read PSA catalog")
+        self.tasks.run(lambda: self.admin.refresh_catalog(connection_id), self._catalog_read,
+                       lambda e: self._catalog_failed(e), owner=self, label="read PSA catalog")
 
     def _catalog_read(self, summary: CatalogSummary) -> None:
         self.message.show_message(summary.text, "ok")
@@ -237,9 +241,10 @@ class SettingsView(QWidget):
             return
         record = summary.record
         self.message.show_message(f"Testing '{record.name}'…")
-        test = lambda: self.context.psa(record.id).test_connection()  # noqa: E731
-        run_for(self, self.tasks, test, lambda _: self.message.show_message(f"'{record.name}' works.", "ok"),
-                lambda e: self.message.show_error(e, f"The test of '{record.name}'"), label="test PSA")
+        test = lambda: self.context.psas.psa(record.id).test_connection()  # noqa: E731
+        self.tasks.run(test, lambda _: self.message.show_message(f"'{record.name}' works.", "ok"),
+                       lambda e: self.message.show_error(e, f"The test of '{record.name}'"),
+                       owner=self, label="test PSA")
 
     def remove_psa(self, summary: PsaConnectionSummary | None) -> None:
         if summary is None:
@@ -253,8 +258,8 @@ class SettingsView(QWidget):
             self.message.show_message(f"Removed '{name}'.", "ok")
             self.refresh()
 
-        run_for(self, self.tasks, lambda: self.admin.delete_psa(summary.record.id), removed,
-                lambda e: self.message.show_error(e, "Removing the connection"), label="remove PSA")
+        self.tasks.run(lambda: self.admin.delete_psa(summary.record.id), removed,
+                       lambda e: self.message.show_error(e, "Removing the connection"), owner=self, label="remove PSA")
 
     # -- Microsoft ------------------------------------------------------------------
 
@@ -269,9 +274,10 @@ class SettingsView(QWidget):
 
     def test_microsoft(self) -> None:
         self.message.show_message("Asking Microsoft…")
-        run_for(self, self.tasks, self.admin.test_saved_microsoft,
-                lambda r: self.message.show_message(r.text, "info" if r.problems else "ok"),
-                lambda e: self.message.show_error(e, "The Microsoft connection test"), label="test Microsoft")
+        self.tasks.run(self.admin.test_saved_microsoft,
+                       lambda r: self.message.show_message(r.text, "info" if r.problems else "ok"),
+                       lambda e: self.message.show_error(e, "The Microsoft connection test"),
+                       owner=self, label="test Microsoft")
 
     # -- the other settings -------------------------------------------------------------
 
@@ -281,11 +287,14 @@ class SettingsView(QWidget):
         except ValueError as error:
             self.message.show_message(f"The settings were not saved: {error}", "error")
             return
-        run_for(self, self.tasks, lambda: self.preferences.save(change), self._preferences_saved,
-                lambda e: self.message.show_error(e, "Saving the settings"), label="save settings")
+        self.tasks.run(lambda: self.preferences.save(change), self._preferences_saved,
+                       lambda e: self.message.show_error(e, "Saving the settings"), owner=self, label="save settings")
 
     def _preferences_saved(self, state: PreferencesState) -> None:
         self._preferences_loaded(state)
+        if self.sync is not None:  # the daily sync follows the new time at once, not at the next start
+            saved = state.preferences
+            self.sync.apply(ScheduleSettings(enabled=saved.sync_enabled, daily_at=saved.sync_time))
         self.message.show_message("Settings saved.", "ok")
 
     def open_data_dir(self) -> None:

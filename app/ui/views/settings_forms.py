@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.notify import KIND_LABELS, NoticeKind
+from app.services.notify.notices import KIND_LABELS, NoticeKind
 from app.services.preferences import Preferences, PreferencesChange, PreferencesState
 from app.services.settings import ApprovalPolicy, NotificationSettings, SmtpSecurity, WebhookKind
 from app.ui.dialogs.connection import SecretField

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.operations import Operation, OpKind
-from app.services.company_rows import MappingChoices
+from app.services.customers.company_rows import MappingChoices
 from app.services.sync.engine import CANCELLED, Status
 from app.services.sync.findings import grouped, needing_attention
 from app.services.sync.service import companies, who

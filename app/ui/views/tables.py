@@ -17,7 +17,6 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import shiboken6
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QHeaderView, QLabel, QTableView, QWidget
@@ -215,39 +214,6 @@ def selected_rows(view: QTableView) -> list[Any]:
     return [index.data(ROW_ROLE) for index in sorted(rows, key=lambda i: i.row())]
 
 
-def run_for(widget: QWidget, tasks: Any, fn: Callable[[], Any], on_success: Callable[[Any], None],
-            on_failure: Callable[[BaseException], None], *, label: str = "") -> int:
-    """``tasks.run`` whose callbacks are dropped when ``widget`` was deleted meanwhile
-    (a view closed while its worker ran)."""
-
-    def alive(callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        def call(value: Any) -> None:
-            if shiboken6.isValid(widget):
-                callback(value)
-
-        return call
-
-    return tasks.run(fn, alive(on_success), alive(on_failure), label=label)
-
-
-class Latest:
-    """Keeps only the answer to the newest request: workers may finish out of order, and an
-    older answer arriving last must not overwrite a newer one."""
-
-    def __init__(self) -> None:
-        self._asked = 0
-
-    def wrap(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        self._asked += 1
-        asked = self._asked
-
-        def call(value: Any) -> None:
-            if asked == self._asked:
-                callback(value)
-
-        return call
-
-
 def current_user() -> str:
     """Who approves, rejects or cancels: the signed-in user, as the audit names them."""
     try:
@@ -264,7 +230,7 @@ def error_text(error: BaseException) -> str:
     return f"Unexpected error ({type(error).__name__}): {error}. Details are in the log."
 
 
-class MessageBar(QLabel):
+class StatusLine(QLabel):
     """One line at the top of a view: what just happened, or what failed and what to do."""
 
     #: The levels with a colour (the tone of each); another level shows plain.

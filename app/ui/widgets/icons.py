@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from app.services.catalogue import resources_dir
+from app.services.microsoft.skus import resources_dir
 from app.ui.widgets.tones import palette
 
 SIZES = (16, 20, 24, 32, 48, 64)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -56,7 +56,7 @@ from app.billing.periods import agreement_period
 from app.billing.types import Agreement, BillingOption, Line, LineKind, Product
 from app.services.psa import limits
 from app.services.psa.autotask import charges, records, wire
-from app.services.psa.autotask.client import AutotaskClient
+from app.services.psa.autotask.client import DEFAULT_LOOKUP_URL, AutotaskClient, AutotaskCredentials
 from app.services.psa.autotask.errors import (
     AutotaskInactiveService,
     AutotaskMalformedResponse,
@@ -74,6 +74,7 @@ from app.services.psa.port import (
     NewLine,
     PsaCompany,
     PsaMalformedResponse,
+    PsaPort,
     PsaUnavailable,
     check_dated_line,
 )
@@ -443,3 +444,12 @@ def _read_back(what: str, after_write: bool = True) -> Iterator[None]:
         if error.maybe_applied:
             raise
         raise AutotaskUnavailable(f"{what}, then: {error.detail}", maybe_applied=True) from None
+
+
+def open_connection(settings: Mapping[str, Any], secret: Callable[[str], str], verify: bool | str) -> PsaPort:
+    """The port for a stored connection (its registry fields: app/services/psa/factory.py)."""
+    credentials = AutotaskCredentials(username=settings["username"], secret=secret("secret"),
+                                      integration_code=settings["integration_code"],
+                                      lookup_url=settings.get("lookup_url") or DEFAULT_LOOKUP_URL)
+    code = settings.get("charge_billing_code_id")
+    return AutotaskPsa(AutotaskClient(credentials, verify=verify), charge_billing_code_id=int(code) if code else None)

@@ -5,40 +5,31 @@ without Z. Accept both forms"), and the ``{"errors": [...]}`` body.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app import jsoncodec
 from app.billing.money import to_money
 from app.services.psa import limits
 
 
 def dumps(value: Any) -> str:
-    """JSON with Decimal written as a number; floats are refused (money is never float)."""
-    if value is None or isinstance(value, (bool, str)):
-        return json.dumps(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a JSON number: {value}")
-        return format(value, "f")
-    if isinstance(value, float):
-        raise TypeError("seatsync never sends floats to Autotask")
+    """JSON with Decimal written as a plain number and days as Autotask's date-times; floats are
+    refused (money is never float)."""
+    return jsoncodec.dumps(value, decimals="plain", default=_autotask_value)
+
+
+def _autotask_value(value: Any) -> str:
     if isinstance(value, datetime):
-        return json.dumps(value.replace(tzinfo=None).isoformat(timespec="seconds"))
+        return value.replace(tzinfo=None).isoformat(timespec="seconds")
     if isinstance(value, date):
-        return json.dumps(at_midnight(value))
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
+        return at_midnight(value)
     raise TypeError(f"cannot send {type(value).__name__} to Autotask")
 
 
 def loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    return jsoncodec.loads(text, nan=True)
 
 
 def at_midnight(day: date) -> str:

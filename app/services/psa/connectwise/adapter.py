@@ -1,6 +1,6 @@
 """ConnectWise PSA behind the PSA port: agreements, additions and the catalog.
 
-How the port's operations map (mapping.py has the field-level decisions):
+How the port's operations map (wire.py has the field-level decisions):
 
 - a line is an agreement addition (``/finance/agreements/{id}/additions``);
 - ``create_line``: POST an addition from ``effectiveDate`` = start;
@@ -29,13 +29,14 @@ period's prorate line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 from app.billing.types import Agreement, Line, LineKind, Product
 from app.services.psa.connectwise.client import ConnectWiseClient, ConnectWiseCredentials
-from app.services.psa.connectwise.mapping import (
+from app.services.psa.connectwise.wire import (
     agreement_from,
     check_text,
     company_from,
@@ -53,6 +54,7 @@ from app.services.psa.port import (
     PsaCompany,
     PsaMalformedResponse,
     PsaNotFound,
+    PsaPort,
     PsaUnreadableAnswer,
     PsaValidationError,
     check_dated_line,
@@ -211,3 +213,11 @@ def _written(record: object, request: str, agreement_id: str) -> Line:
     except PsaMalformedResponse as error:
         raise PsaUnreadableAnswer(f"ConnectWise answered {request} with an addition seatsync cannot read: "
                                   f"{error.detail}") from None
+
+
+def open_connection(settings: Mapping[str, Any], secret: Callable[[str], str], verify: bool | str) -> PsaPort:
+    """The port for a stored connection (its registry fields: app/services/psa/factory.py)."""
+    return ConnectWisePsa.connect(ConnectWiseCredentials(
+        site=settings["site"], company_id=settings["company_id"], public_key=settings["public_key"],
+        private_key=secret("private_key"), client_id=settings["client_id"]), verify=verify,
+        domains_field=settings.get("domains_field") or "M365 Domains")

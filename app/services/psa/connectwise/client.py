@@ -33,17 +33,16 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import requests
 
+from app import jsoncodec
 from app.services.http import (
     READ_METHODS,
     BrokenAnswer,
@@ -56,33 +55,21 @@ from app.services.http import (
     https_url,
 )
 from app.services.psa import limits
-from app.services.psa.limits import plain
+from app.services.psa.connectwise.errors import answer_error
+from app.services.psa.connectwise.wire import encode
 from app.services.psa.port import (
     PsaAddressRefused,
     PsaAuthError,
     PsaError,
     PsaMalformedResponse,
-    PsaNotFound,
-    PsaPermissionError,
     PsaUnavailable,
     PsaUnreadableAnswer,
-    PsaValidationError,
 )
 from app.services.psa.transport import REFUSALS, refused
 
 API_VERSION = "2025.8"
 ACCEPT = f"application/vnd.connectwise.com+json; version={API_VERSION}"
 MAX_PAGE_SIZE = 1000
-
-#: Security-role modules behind each path (System > Security Roles), for 403 messages.
-MODULES = (
-    ("/company/companies", "Companies > Company Maintenance"),
-    ("/company/contacts", "Companies > Contacts"),
-    ("/finance/agreements", "Finance > Agreements"),
-    ("/finance/billingCycles", "Finance > Agreements"),
-    ("/procurement/catalog", "Procurement > Product Catalog"),
-)
-LEVELS = {"GET": "Inquire", "POST": "Add", "PATCH": "Edit", "PUT": "Edit", "DELETE": "Delete"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,31 +242,8 @@ class ConnectWiseClient:
     # -- errors -------------------------------------------------------------
 
     def _error(self, response: requests.Response, method: str, endpoint: str) -> PsaError:
-        body = _decode(response, strict=False)
-        body = body if isinstance(body, dict) else {}
-        code, message = _said(body.get("code")), _said(body.get("message"))
-        listed = body.get("errors")
-        errors = listed if isinstance(listed, list) else []
-        details = [f"{_said(e.get('field')) or _said(e.get('resource'))}: {_said(e.get('message'))}".strip(": ")
-                   for e in errors[:20] if isinstance(e, dict)]
-        said = plain("; ".join(x for x in (message, *details) if x)) or f"HTTP {response.status_code}"
-        status = response.status_code
-        if status == 401:
-            if "clientid" in f"{code} {message}".lower():
-                return PsaAuthError("ConnectWise requires a clientId with every request: register one at "
-                                    "developer.connectwise.com/ClientID and enter it in the PSA settings")
-            return PsaAuthError(f"ConnectWise refused the API keys for company {self.credentials.company_id!r}: "
-                                "check the company id and the API member's public and private keys")
-        if status == 403:
-            module = next((m for prefix, m in MODULES if endpoint.startswith(prefix)), endpoint)
-            level = LEVELS.get(method, method)
-            return PsaPermissionError(f"the API member's security role needs {level} level on {module} "
-                                      f"(ConnectWise refused {method} {endpoint}: {said})")
-        if status == 404:
-            return PsaNotFound(f"ConnectWise has no such record ({method} {endpoint}): {said}")
-        if status == 400:
-            return PsaValidationError(f"ConnectWise refused {method} {endpoint}: {said}")
-        return PsaError(f"ConnectWise answered HTTP {status} to {method} {endpoint}: {said}")
+        return answer_error(response.status_code, _decode(response, strict=False), method, endpoint,
+                            self.credentials.company_id)
 
 
 def _endpoint(path: str) -> str:
@@ -296,10 +260,10 @@ def _decode(response: requests.Response, *, strict: bool = True) -> Any:
     None instead."""
     content = response.content or b"null"
     try:
-        data = json.loads(content, parse_float=Decimal, parse_constant=_not_a_number)
+        data = jsoncodec.loads(content)
         return limits.mended(data) if _ESCAPED_SURROGATE.search(content) else data
-    except _NotANumber as error:
-        what = f"the number {error}, which JSON does not have"
+    except jsoncodec.NotANumber as error:
+        what = f"the number {error.name}, which JSON does not have"
     except (ValueError, RecursionError):
         what = describe_body(response.content, response.headers.get("Content-Type", ""))
     if not strict:
@@ -311,41 +275,5 @@ def _decode(response: requests.Response, *, strict: bool = True) -> Any:
     raise PsaMalformedResponse(f"{said}; check the site address") from None
 
 
-class _NotANumber(ValueError):
-    pass
-
-
-def _not_a_number(name: str) -> Any:
-    raise _NotANumber(name)
-
-
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CODEBASE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-
-
-def _said(value: Any) -> str:
-    """A field of ConnectWise's error body as text ("" when absent), whatever its type."""
-    if value is None or value == "":
-        return ""
-    return value if isinstance(value, str) else limits.short(value)
-
-
-_NUMBER = "\u0000num:"
-
-
-def _exact(value: Any) -> Any:
-    if isinstance(value, float):
-        raise TypeError("refusing to send a float: money and quantities go as Decimal or int")
-    if isinstance(value, Decimal):
-        return f"{_NUMBER}{value}"
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_exact(v) for v in value]
-    return value
-
-
-def encode(payload: Any) -> bytes:
-    """JSON with Decimal written digit for digit (json.dumps would need a float)."""
-    text = json.dumps(_exact(payload), ensure_ascii=False)
-    return re.sub(r'"\\u0000num:([-+0-9.Ee]+)"', r"\1", text).encode("utf-8")

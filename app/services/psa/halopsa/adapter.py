@@ -16,21 +16,21 @@ settles it by reading Halo.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from app.billing.types import Agreement, BillingOption, Cycle, Line, LineKind, Product
 from app.services.psa.halopsa import wire
-from app.services.psa.halopsa.client import HaloClient
+from app.services.psa.halopsa.client import SCOPES, HaloClient, HaloConfig
 from app.services.psa.halopsa.errors import (
     HaloInactiveItem,
     HaloMalformedResponse,
     HaloNotFound,
     HaloUnreadableAnswer,
 )
-from app.services.psa.halopsa.mapping import (
+from app.services.psa.halopsa.wire import (
     MARKER_FIELD,
     MAX_DESCRIPTION,
     MAX_MARKER,
@@ -43,7 +43,14 @@ from app.services.psa.halopsa.mapping import (
     product_from,
     split_description,
 )
-from app.services.psa.port import Capabilities, NewLine, PsaCompany, PsaMalformedResponse, check_dated_line
+from app.services.psa.port import (
+    Capabilities,
+    NewLine,
+    PsaCompany,
+    PsaMalformedResponse,
+    PsaPort,
+    check_dated_line,
+)
 
 CLIENTS, CONTRACTS, ITEMS, INVOICES = "/Client", "/ClientContract", "/Item", "/RecurringInvoice"
 
@@ -287,3 +294,11 @@ def _int_id(value: str, what: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise HaloNotFound(f"({what} id {value!r} is not a Halo id)") from None
+
+
+def open_connection(settings: Mapping[str, Any], secret: Callable[[str], str], verify: bool | str) -> PsaPort:
+    """The port for a stored connection (its registry fields: app/services/psa/factory.py)."""
+    config = HaloConfig(api_url=settings["api_url"], client_id=settings["client_id"],
+                        client_secret=secret("client_secret"), tenant=settings.get("tenant") or None,
+                        auth_url=settings.get("auth_url") or "", scope=settings.get("scope") or SCOPES)
+    return HaloPsaAdapter(HaloClient(config, verify=verify))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, time
 
-from app.services.scheduler import ALL, DAILY_JOB, ScheduleSettings
-from app.ui.sync_bridge import SyncBridge
+from app.services.sync.scheduler import ALL, DAILY_JOB, ScheduleSettings
+from app.ui.sync_gateway import SyncGateway
 
 
 def test_a_daily_run_firing_while_a_manual_sync_everything_waits_keeps_its_own_trigger(qtbot):
@@ -18,7 +18,7 @@ def test_a_daily_run_firing_while_a_manual_sync_everything_waits_keeps_its_own_t
         calls.append((target, trigger, actor))
         gate.wait(10)
 
-    bridge = SyncBridge(run_sync, schedule=ScheduleSettings(enabled=True, daily_at=time(6, 0)),
+    bridge = SyncGateway(run_sync, schedule=ScheduleSettings(enabled=True, daily_at=time(6, 0)),
                         last_run=lambda: datetime.now().astimezone(), user="dana")
     bridge.start()
     try:

@@ -1,4 +1,4 @@
-"""What the Companies area shows and does: plain queries and commands over the Context.
+"""What the Companies area shows and does: plain queries and commands over the unit of work.
 
 The list of every company with what needs attention (unmapped licenses, held
 changes, failed syncs), one company's license table (the latest inventory
@@ -40,8 +40,9 @@ from app.models.records import (
     SyncOutcomeRecord,
     SyncRunRecord,
 )
+from app.models.repositories import Tenants
 from app.models.repositories.overview import LicenseFact, Overview
-from app.services.company_rows import (
+from app.services.customers.company_rows import (
     CompanyDetail,
     CompanyRow,
     LastSync,
@@ -58,13 +59,13 @@ from app.services.company_rows import (
     monthly_amount,
     total,
 )
-from app.services.links import describe
-from app.services.mapping_preview import lines_from_written
-from app.services.sync.db_store import connected
+from app.services.customers.links import describe
+from app.services.customers.mapping_preview import lines_from_written
 from app.services.sync.engine import Status, TenantResult
+from app.services.uow import UnitOfWork, connected
 
 if TYPE_CHECKING:
-    from app.bootstrap import Context
+    from app.services.providers import MicrosoftProvider
 
 __all__ = [
     "CompanyDetail", "CompanyRow", "CompanyService", "LastSync", "LicenseRow", "MappingChoices", "MappingInputs",
@@ -97,20 +98,20 @@ class SplitRefused(SeatsyncError):
     """This license cannot be split or merged."""
 
 
-def graph_users(context: Context) -> UsersReader:
+def graph_users(microsoft: MicrosoftProvider) -> UsersReader:
     """Reads a tenant's users from Microsoft Graph (for usernames and user filters in the preview)."""
 
     def read(tenant_id: str) -> tuple[User, ...]:
-        from app.services.microsoft.mapping import user_from_graph
+        from app.services.microsoft.wire import user_from_graph
 
-        return tuple(user_from_graph(item) for item in context.microsoft().graph.users(tenant_id))
+        return tuple(user_from_graph(item) for item in microsoft.clients().graph.users(tenant_id))
 
     return read
 
 
 @dataclass
 class CompanyService:
-    context: Context
+    uow: UnitOfWork
     today: Callable[[], date] = date.today
     #: Reads a tenant's users; None: users are never read (the preview says so).
     read_users: UsersReader | None = None
@@ -124,8 +125,8 @@ class CompanyService:
     def company_rows(self) -> list[CompanyRow]:
         """Every PSA company that has at least one tenant, with its counts and badges."""
         overview = Overview()
-        companies = {c.id: c for c in self.context.companies.all()}
-        connections = {c.id: c.name for c in self.context.psa_connections.all()}
+        companies = {c.id: c for c in self.uow.companies.all()}
+        connections = {c.id: c.name for c in self.uow.psa_connections.all()}
         links = defaultdict(list)
         for fact in overview.links():
             links[fact.company_id].append(fact)
@@ -141,10 +142,10 @@ class CompanyService:
         for m in overview.mappings():
             mapped[(m.tenant_id, m.sku_id.lower())].append((m.subscription_id, filter_key(m.filter_field,
                                                                                           m.filter_value)))
-        excluded = _excluded_test(self.context.exclusions.all())
-        billing = _Billing(self.context, license_facts)
+        excluded = _excluded_test(self.uow.exclusions.all())
+        billing = _Billing(self.uow, license_facts)
         held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
-        runs = self.context.runs.recent(RUNS_LOOKED_AT)
+        runs = self.uow.runs.recent(RUNS_LOOKED_AT)
         outcomes = self._outcomes()
         rows = []
         for company_id, facts in links.items():
@@ -178,27 +179,26 @@ class CompanyService:
     @_connected
     def company(self, company_id: int) -> CompanyDetail:
         """The company's license table from its tenants' latest snapshots."""
-        ctx = self.context
-        company = ctx.companies.get(company_id)
-        links = tuple(ctx.tenants.links_of_company(company_id))
+        company = self.uow.companies.get(company_id)
+        links = tuple(self.uow.tenants.links_of_company(company_id))
         rows: list[LicenseRow] = []
         read_at: list[datetime] = []
         names: dict[str, str] = {}
         labels: list[str] = []
-        prices = _Prices(ctx, company.connection_id)
+        prices = _Prices(self.uow, company.connection_id)
         for link in links:
-            inventory = ctx.inventory.latest(link.tenant_id)
+            inventory = self.uow.inventory.latest(link.tenant_id)
             if inventory is not None and inventory.fetched_at is not None:
                 read_at.append(inventory.fetched_at)
-            name = names.setdefault(link.tenant_id, ctx.tenants.get(link.tenant_id).name)
+            name = names.setdefault(link.tenant_id, self.uow.tenants.get(link.tenant_id).name)
             labels.append(name if link.user_filter is None else f"{name} ({describe(link.user_filter)})")
-            rows.extend(license_rows(company, link, name, inventory, ctx.mappings.for_tenant(link.tenant_id),
-                                     ctx.exclusions.for_tenant(link.tenant_id),
+            rows.extend(license_rows(company, link, name, inventory, self.uow.mappings.for_tenant(link.tenant_id),
+                                     self.uow.exclusions.for_tenant(link.tenant_id),
                                      prices.pricer(link.tenant_id, inventory)))
         overview = Overview()
         tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
-        last = last_sync(company, tenant_ids, ctx.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
+        last = last_sync(company, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
                          overview.failed_per_tenant())
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              licenses=tuple(rows), choices=self.choices(company),
@@ -208,7 +208,7 @@ class CompanyService:
     def _outcomes(self, tenant_ids: Iterable[str] | None = None) -> dict[str, TenantOutcome]:
         """Each tenant's latest outcome (of ``tenant_ids`` only, when given) in one query: the one the runs
         stored, or this session's when newer."""
-        found = {t: _stored_outcome(r) for t, r in self.context.sync_outcomes.latest(tenant_ids).items()}
+        found = {t: _stored_outcome(r) for t, r in self.uow.sync_outcomes.latest(tenant_ids).items()}
         for tenant_id, outcome in self.outcomes.items():
             if tenant_id not in found or outcome.at >= found[tenant_id].at:
                 found[tenant_id] = outcome
@@ -216,22 +216,21 @@ class CompanyService:
 
     def choices(self, company: CompanyRecord) -> MappingChoices:
         """The billing profiles of the company's PSA, and its active agreements (the cached catalog)."""
-        agreements = [a for a in self.context.catalog.agreements(company.connection_id, company.psa_id)
+        agreements = [a for a in self.uow.catalog.agreements(company.connection_id, company.psa_id)
                       if a.status is AgreementStatus.ACTIVE]
-        return MappingChoices(profiles=tuple(self.context.profiles.all(company.connection_id)),
+        return MappingChoices(profiles=tuple(self.uow.profiles.all(company.connection_id)),
                               agreements=tuple(agreements))
 
     @_connected
     def history(self, tenant_id: str, sku_id: str, *, since: datetime | None = None) -> list[SeatPoint]:
         """Seats of one license at every stored read, oldest first (the chart)."""
-        return self.context.inventory.history(tenant_id, sku_id, since=since)
+        return self.uow.inventory.history(tenant_id, sku_id, since=since)
 
     @_connected
     def mapping_inputs(self, target: Target, existing: Mapping | None = None) -> MappingInputs:
         """Everything the mapping dialog needs, read once before it opens."""
-        ctx = self.context
-        company = ctx.companies.get(target.company_id)
-        inventory = ctx.inventory.latest(target.tenant_id)
+        company = self.uow.companies.get(target.company_id)
+        inventory = self.uow.inventory.latest(target.tenant_id)
         users, note = None, "The tenant's users are not read here."
         if self.read_users is not None:
             try:
@@ -239,8 +238,8 @@ class CompanyService:
             except SeatsyncError as error:
                 note = f"The tenant's users could not be read: {error}"
         written = [(record.operation(), record.psa_record_id)
-                   for record in ctx.journal.in_state(JournalState.DONE, tenant_id=target.tenant_id)]
-        others = tuple(m for m in ctx.mappings.for_tenant(target.tenant_id)
+                   for record in self.uow.journal.in_state(JournalState.DONE, tenant_id=target.tenant_id)]
+        others = tuple(m for m in self.uow.mappings.for_tenant(target.tenant_id)
                        if existing is None or m.row != existing.row)
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
                              users_note=note, lines=lines_from_written(written), choices=self.choices(company),
@@ -255,25 +254,25 @@ class CompanyService:
         ``replacing`` is the row of the mapping this one was edited from: when the edit changed the row (a
         user filter set, changed or cleared), the old mapping goes in the same transaction, or both would bill.
         """
-        company = self.context.companies.get(company_id)
-        agreement = self.context.catalog.agreement(company.connection_id, mapping.agreement_id)
+        company = self.uow.companies.get(company_id)
+        agreement = self.uow.catalog.agreement(company.connection_id, mapping.agreement_id)
         _check(mapping, company, agreement)
         # A profile bills a product of one PSA: on another PSA's company it would write a foreign product id
         # (each connection's engine syncs only its own profiles' mappings, so the row would never be billed).
-        if mapping.profile.id not in {p.id for p in self.context.profiles.all(company.connection_id)}:
+        if mapping.profile.id not in {p.id for p in self.uow.profiles.all(company.connection_id)}:
             raise MappingRefused(f"(billing profile {mapping.profile.name} bills a product of another PSA "
                                  f"connection than {company.name}'s; choose one of its own PSA's profiles)")
-        with self.context.mappings.atomic():
-            saved = self.context.mappings.save(mapping)
+        with self.uow:
+            saved = self.uow.mappings.save(mapping)
             if replacing is not None and replacing != mapping.row:
-                self.context.mappings.delete(replacing)
+                self.uow.mappings.delete(replacing)
         return saved
 
     @_connected
     def quick_map(self, target: Target, profile_id: str, agreement_id: str,
                   existing: Mapping | None = None) -> Mapping:
         """Map the row to a profile and agreement, keeping the existing mapping's other options."""
-        profile = self.context.profiles.get(profile_id)
+        profile = self.uow.profiles.get(profile_id)
         base = existing or Mapping(tenant_id=target.tenant_id, sku_id=target.sku_id, profile=profile,
                                    agreement_id=agreement_id, subscription_id=target.subscription_id,
                                    user_filter=target.user_filter)
@@ -282,17 +281,17 @@ class CompanyService:
 
     @_connected
     def delete_mapping(self, key: RowKey) -> bool:
-        return self.context.mappings.delete(key)
+        return self.uow.mappings.delete(key)
 
     @_connected
     def exclude(self, tenant_id: str, sku_id: str, reason: str = "") -> Exclusion:
         """Exclude the license in this tenant: never billed, never a notification."""
-        return self.context.exclusions.add(Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=reason))
+        return self.uow.exclusions.add(Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=reason))
 
     @_connected
     def include(self, tenant_id: str, sku_id: str) -> bool:
         """Undo the tenant's own exclusion of the license (a global exclusion stays)."""
-        return self.context.exclusions.remove(sku_id, tenant_id)
+        return self.uow.exclusions.remove(sku_id, tenant_id)
 
     @_connected
     def split(self, row: LicenseRow) -> list[Mapping]:
@@ -305,9 +304,9 @@ class CompanyService:
         if row.mapping is None:
             raise SplitRefused(f"({row.name} has no billing profile yet: map it first, then split it and change "
                                "each subscription's mapping)")
-        with self.context.mappings.atomic():
-            saved = [self.context.mappings.save(replace(row.mapping, subscription_id=s.id)) for s in active]
-            self.context.mappings.delete(row.mapping.row)
+        with self.uow:
+            saved = [self.uow.mappings.save(replace(row.mapping, subscription_id=s.id)) for s in active]
+            self.uow.mappings.delete(row.mapping.row)
         return saved
 
     @_connected
@@ -316,10 +315,10 @@ class CompanyService:
         mapped = [s.mapping for s in row.subscriptions if s.mapping is not None]
         if not row.split or not mapped:
             raise SplitRefused(f"({row.name} is not split)")
-        with self.context.mappings.atomic():
-            merged = self.context.mappings.save(replace(mapped[0], subscription_id=""))
+        with self.uow:
+            merged = self.uow.mappings.save(replace(mapped[0], subscription_id=""))
             for sub_mapping in mapped:
-                self.context.mappings.delete(sub_mapping.row)
+                self.uow.mappings.delete(sub_mapping.row)
         return merged
 
 
@@ -327,10 +326,10 @@ class _Prices:
     """What mappings on one PSA connection's agreements bill a month (``monthly_amount``), from its cached
     catalog; the journal is read for a tenant only when a quantity counts users."""
 
-    def __init__(self, context: Context, connection_id: int) -> None:
-        self.journal = context.journal
-        self.agreements = {a.id: a for a in context.catalog.agreements(connection_id)}
-        self.products = {p.id: p for p in context.catalog.products(connection_id)}
+    def __init__(self, uow: UnitOfWork, connection_id: int) -> None:
+        self.journal = uow.journal
+        self.agreements = {a.id: a for a in uow.catalog.agreements(connection_id)}
+        self.products = {p.id: p for p in uow.catalog.products(connection_id)}
         self._written: dict[str, dict[str, int]] = {}
 
     def pricer(self, tenant_id: str, inventory: TenantInventory | None) -> Pricer:
@@ -357,10 +356,10 @@ class _Billing:
     """What each company of the list bills a month: its tenants' mappings on its own agreements, in a few
     queries whatever the number of companies (the snapshots' counts come from the list's own facts)."""
 
-    def __init__(self, context: Context, facts: Iterable[LicenseFact]) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, facts: Iterable[LicenseFact]) -> None:
+        self.uow = uow
         self.mappings: dict[str, list[Mapping]] = defaultdict(list)
-        for mapping in context.mappings.all():
+        for mapping in uow.mappings.all():
             self.mappings[mapping.tenant_id].append(mapping)
         self.facts: dict[str, list[LicenseFact]] = defaultdict(list)
         for fact in facts:
@@ -375,7 +374,7 @@ class _Billing:
         if not any(self.mappings.get(t) for t in tenant_ids):
             return []
         if company.connection_id not in self.prices:
-            self.prices[company.connection_id] = _Prices(self.context, company.connection_id)
+            self.prices[company.connection_id] = _Prices(self.uow, company.connection_id)
         prices = self.prices[company.connection_id]
         amounts: list[Monthly | None] = []
         for tenant_id in tenant_ids:
@@ -392,7 +391,7 @@ class _Billing:
         """The tenant's latest counts: the list's facts, or the whole snapshot when a row is a subscription."""
         if tenant_id not in self.inventories:
             if any(m.subscription_id for m in self.mappings[tenant_id]):
-                self.inventories[tenant_id] = self.context.inventory.latest(tenant_id)
+                self.inventories[tenant_id] = self.uow.inventory.latest(tenant_id)
             else:
                 self.inventories[tenant_id] = TenantInventory(tenant_id=tenant_id, licenses=tuple(
                     License(sku_id=f.sku_id, enabled=f.purchased, consumed=f.assigned)
@@ -400,11 +399,11 @@ class _Billing:
         return self.inventories[tenant_id]
 
 
-def links_by_tenant(context: Context) -> dict[str, tuple[CompanyLink, ...]]:
+def links_by_tenant(tenants: Tenants) -> dict[str, tuple[CompanyLink, ...]]:
     """Every tenant's links (the companies it bills to, and for which users), by tenant id, in one query."""
     found: dict[str, list[CompanyLink]] = defaultdict(list)
     with connected():
-        for link in context.tenants.all_links():
+        for link in tenants.all_links():
             found[link.tenant_id].append(link)
     return {tenant_id: tuple(links) for tenant_id, links in found.items()}
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.errors import SeatsyncError
-from app.services.microsoft.mapping import Customer, customer_from_partner_center
 from app.services.microsoft.partner_center import PartnerCenterClient
+from app.services.microsoft.wire import Customer, customer_from_partner_center
 from app.services.psa.port import PsaCompany
 
 LEGAL_SUFFIXES = frozenset({

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.billing.types import Cycle, License, Subscription, Term, User
-from app.services.catalogue import SkuCatalogue
 from app.services.microsoft.fields import Reader, shown
+from app.services.microsoft.skus import SkuCatalogue
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TERMS = {"p1m": Term.MONTH, "p1y": Term.YEAR, "p3y": Term.THREE_YEARS}

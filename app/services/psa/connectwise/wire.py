@@ -1,4 +1,8 @@
-"""ConnectWise records <-> the port's values (field names: tests/specs/connectwise.subset.json).
+"""ConnectWise's wire format: its JSON, and its records <-> the port's values
+(field names: tests/specs/connectwise.subset.json).
+
+JSON numbers are read as Decimal and written exactly (``encode``), as
+``str(Decimal)`` gives them: money never passes through a binary float.
 
 Decisions recorded here:
 
@@ -40,6 +44,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app import jsoncodec
 from app.billing.money import to_money
 from app.billing.types import (
     Agreement,
@@ -64,6 +69,11 @@ STATUSES = {"active": AgreementStatus.ACTIVE, "inactive": AgreementStatus.INACTI
             "cancelled": AgreementStatus.CANCELLED, "expired": AgreementStatus.EXPIRED}
 _DATED = re.compile(r"(?:^|\n)(Prorated|Credited): (\d+) seats? at (\d+(?:\.\d+)?) "
                     r"from (\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})$")
+
+
+def encode(payload: Any) -> bytes:
+    """A request body: JSON with Decimal written digit for digit; a float is refused."""
+    return jsoncodec.dumps(payload, compact=False, ensure_ascii=False).encode("utf-8")
 
 
 def iso(day: date) -> str:

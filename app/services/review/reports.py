@@ -25,6 +25,7 @@ product some billing profile uses (duplicates, manual additions).
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,11 +36,13 @@ from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.money import round_money
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
-from app.bootstrap import Context
 from app.errors import SeatsyncError
 from app.paths import private_opener
-from app.services.exclusions import is_free
+from app.services.customers.exclusions import is_free
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.providers import PsaProvider
 from app.services.psa.port import PsaNotFound
+from app.services.uow import UnitOfWork
 
 
 class ExportFailed(SeatsyncError):
@@ -133,31 +136,34 @@ class Reconciliation:
 
 
 class ReportService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, *, psas: PsaProvider, catalogue: Callable[[], SkuCatalogue],
+                 now: Callable[[], datetime]) -> None:
+        self.uow = uow
+        self.psas = psas
+        self.catalogue = catalogue
+        self.now = now
 
     def reconcile(self, *, read_psa: bool = False, today: date | None = None) -> Reconciliation:
-        ctx = self.context
-        today = today or ctx.now().date()
-        connections = [c.id for c in ctx.psa_connections.all()]
-        connection_of = {p.id: c for c in connections for p in ctx.profiles.all(c)}
-        mappings = ctx.mappings.all()
-        exclusions = ctx.exclusions.all()
-        inventories = ctx.inventory.latest_all()
+        today = today or self.now().date()
+        connections = [c.id for c in self.uow.psa_connections.all()]
+        connection_of = {p.id: c for c in connections for p in self.uow.profiles.all(c)}
+        mappings = self.uow.mappings.all()
+        exclusions = self.uow.exclusions.all()
+        inventories = self.uow.inventory.latest_all()
         billed: dict[str, dict[str, int]] = {}
         orphans: list[OrphanLine] = []
         problems: list[str] = []
         if read_psa:
             billed, orphans, problems = self._read_psa(mappings, connection_of, today)
         rows: list[ReconRow] = []
-        for tenant in ctx.tenants.all():
+        for tenant in self.uow.tenants.all():
             inventory = inventories.get(tenant.tenant_id)
             if inventory is None:
                 continue
             written = (billed.get(tenant.tenant_id, {}) if read_psa
-                       else _by_row(ctx.journal.last_written(tenant.tenant_id)))
+                       else _by_row(self.uow.journal.last_written(tenant.tenant_id)))
             tenant_maps = [m for m in mappings if m.tenant_id == tenant.tenant_id]
-            links = ctx.tenants.links_of_tenant(tenant.tenant_id)
+            links = self.uow.tenants.links_of_tenant(tenant.tenant_id)
             default_company = ", ".join(sorted({link.company_name for link in links})) or "(no company)"
             for lic in inventory.licenses:
                 if any(e.covers(tenant.tenant_id, lic.sku_id) for e in exclusions):
@@ -165,7 +171,7 @@ class ReportService:
                 if lic.purchased == 0 and lic.assigned == 0:
                     continue
                 rows_of = [m for m in tenant_maps if m.sku_id.lower() == lic.sku_id.lower()]
-                name = ctx.catalogue().name(lic.sku_id, lic.part_number)
+                name = self.catalogue().name(lic.sku_id, lic.part_number)
                 common: dict[str, Any] = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id,
                                               license=name, purchased=lic.purchased, assigned=lic.assigned)
                 if not rows_of:
@@ -178,11 +184,10 @@ class ReportService:
                 rows.append(self._mapped_row(rows_of, inventory, written, connection_of, common))
         rows.sort(key=lambda r: (r.company.lower(), r.tenant.lower(), r.license.lower()))
         return Reconciliation(rows=tuple(rows), orphans=tuple(orphans), billed_from="psa" if read_psa else "journal",
-                              as_of=ctx.now(), problems=tuple(problems))
+                              as_of=self.now(), problems=tuple(problems))
 
     def _mapped_row(self, rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
                     connection_of: dict[str, int], common: dict) -> ReconRow:
-        ctx = self.context
         should = billed = unbilled = 0
         leakage = Decimal("0")
         companies: set[str] = set()
@@ -190,13 +195,13 @@ class ReportService:
         currency = "USD"
         for mapping in rows_of:
             connection_id = connection_of.get(mapping.profile.id)
-            agreement = ctx.catalog.agreement(connection_id, mapping.agreement_id) if connection_id else None
+            agreement = self.uow.catalog.agreement(connection_id, mapping.agreement_id) if connection_id else None
             currency = agreement.currency if agreement else currency
-            product = (ctx.catalog.product(connection_id, mapping.profile.product.id) if connection_id else None) \
+            product = (self.uow.catalog.product(connection_id, mapping.profile.product.id) if connection_id else None) \
                 or mapping.profile.product
             unit = mapping.profile.price.unit_price(product.price, currency)
             prices.add(unit)
-            company = ctx.companies.by_psa_id(connection_id, agreement.company_id) if agreement and connection_id \
+            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement and connection_id \
                 else None
             companies.add(company.name if company else f"(agreement {mapping.agreement_id})")
             row_billed = written.get(main_marker(mapping.row), 0)
@@ -221,19 +226,18 @@ class ReportService:
 
         An agreement the PSA no longer has is a problem, not a failure: the others are still read.
         """
-        ctx = self.context
         markers = {main_marker(m.row): m for m in mappings}
         agreements = sorted({(connection_of[m.profile.id], m.agreement_id) for m in mappings
                              if m.profile.id in connection_of})
-        profiled = {(c, p.product.id) for c in {c for c, _ in agreements} for p in ctx.profiles.all(c)}
+        profiled = {(c, p.product.id) for c in {c for c, _ in agreements} for p in self.uow.profiles.all(c)}
         billed: dict[str, dict[str, int]] = {}
         orphans: list[OrphanLine] = []
         problems: list[str] = []
         for connection_id, agreement_id in agreements:
-            agreement = ctx.catalog.agreement(connection_id, agreement_id)
-            company = ctx.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
+            agreement = self.uow.catalog.agreement(connection_id, agreement_id)
+            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
             try:
-                lines = ctx.psa(connection_id).list_lines(agreement_id)
+                lines = self.psas.psa(connection_id).list_lines(agreement_id)
             except PsaNotFound as error:
                 problems.append(f"agreement {agreement_id}: {error}")
                 continue
@@ -247,7 +251,7 @@ class ReportService:
                     continue
                 reason = _orphan_reason(line, markers, (connection_id, line.product_id) in profiled)
                 if reason:
-                    product = ctx.catalog.product(connection_id, line.product_id)
+                    product = self.uow.catalog.product(connection_id, line.product_id)
                     orphans.append(OrphanLine(
                         company=company.name if company else "", agreement_id=agreement_id,
                         agreement=agreement.name if agreement else agreement_id, product_id=line.product_id,

@@ -1,11 +1,16 @@
-"""The scheduler, seen from the UI thread.
+"""The sync gateway: the window's one way to the scheduler, and the signals every view subscribes to.
 
-``SyncScheduler`` runs every sync (daily, caught up, or "Sync now") on its
-pool threads and reports through callbacks on those threads. This bridge
-turns them into Qt signals on the UI thread (queued connections), and polls
-the running sync's progress from a UI-thread timer rather than letting
-workers signal every step (no flicker, no flood). Workers never touch a
-widget: they only update a small progress record under a lock.
+A view (or the toolbar, or the tray) asks ``sync_now(target)``; the
+scheduler (``SyncScheduler``) runs the job on its pool with the run's
+trigger; the job is the sync service's; the gateway turns the scheduler's
+callbacks into Qt signals on the UI thread (queued connections) —
+``started``, ``progressed``, ``finished`` with the typed ``RunSummary`` —
+which the window, its views, the tray and the notices connect to
+themselves. A target is ``ALL`` ("*") or a company's database id as text
+(``target_of``), from the request to the job, which hands the sync service
+the company id. Progress is polled from a UI-thread timer rather than
+letting workers signal every step (no flicker, no flood). Workers never
+touch a widget: they only update a small progress record under a lock.
 
 "Pause sync" pauses the schedule only: "Sync now" still works while paused.
 "Cancel" (``cancel``) sets the running syncs' cancel flags: each finishes
@@ -21,12 +26,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.models.records import RunTrigger
-from app.services.scheduler import ALL, ScheduleSettings, SyncScheduler
+from app.services.sync.scheduler import ALL, ScheduleSettings, SyncScheduler
+
+if TYPE_CHECKING:
+    from app.services.sync.service import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +50,20 @@ class _Progress:
     last: str = ""
 
 
-class SyncBridge(QObject):
+def target_of(company_id: int | None) -> str:
+    """The target that syncs one company (its database id), or every company (None)."""
+    return ALL if company_id is None else str(company_id)
+
+
+class SyncGateway(QObject):
     started = Signal(str)  # target
     progressed = Signal(str, str)  # target, what is done so far
-    finished = Signal(str, object, object)  # target, summary (or None), error (or None)
+    finished = Signal(str, object, object)  # target, RunSummary (or None), the error (or None)
     busy_changed = Signal(bool)
+    #: A request for a target that is already syncing (it is not queued twice).
+    refused = Signal(str)
+    #: "Cancel sync" was asked: the running syncs finish the companies they started.
+    cancelling_changed = Signal(bool)
 
     _started_on_pool = Signal(str)
     _finished_on_pool = Signal(str, object, object)
@@ -87,8 +104,11 @@ class SyncBridge(QObject):
     # -- commands (UI thread) ------------------------------------------------------------
 
     def sync_now(self, target: str = ALL) -> bool:
-        """Queue a sync of ``target`` ("*" or a company id); False when it is already syncing."""
-        return self.scheduler.sync_now(target)
+        """Queue a sync of ``target`` ("*" or a company id); False (and ``refused``) when it is already syncing."""
+        queued = self.scheduler.sync_now(target)
+        if not queued:
+            self.refused.emit(target)
+        return queued
 
     def cancel(self) -> bool:
         """Ask every running sync to stop: the companies it started finish, no other starts. False when
@@ -97,6 +117,8 @@ class SyncBridge(QObject):
             flags = list(self._cancels.values())
         for flag in flags:
             flag.set()
+        if flags:
+            self.cancelling_changed.emit(True)
         return bool(flags)
 
     @property
@@ -155,7 +177,7 @@ class SyncBridge(QObject):
             self.busy_changed.emit(True)
 
     @Slot(str, object, object)
-    def _on_finished(self, target: str, summary: Any, error: Any) -> None:
+    def _on_finished(self, target: str, summary: RunSummary | None, error: BaseException | None) -> None:
         self._report_progress()
         self.running.discard(target)
         with self._lock:

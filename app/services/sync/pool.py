@@ -1,4 +1,4 @@
-"""Reading many tenants at once, with a cap, each tenant on its own.
+"""Working on many tenants at once, with a cap, each tenant on its own: the inventory reads and the sync.
 
 One tenant's failure never stops the others (DESIGN §3): each result is the
 value or the exception that tenant raised. The per-API concurrency caps of

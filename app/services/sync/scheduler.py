@@ -41,6 +41,7 @@ from apscheduler.schedulers.base import STATE_PAUSED
 from apscheduler.triggers.cron import CronTrigger
 
 from app.models.records import RunTrigger
+from app.services.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ DAILY_JOB = "daily-sync"
 class ScheduleSettings:
     enabled: bool = True
     daily_at: time = time(6, 0)
+
+    @classmethod
+    def of(cls, settings: Settings) -> ScheduleSettings:
+        """The schedule the business settings ask for."""
+        return cls(enabled=settings.sync_enabled, daily_at=settings.sync_time)
 
 
 class SyncScheduler:

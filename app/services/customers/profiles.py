@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from app.billing.types import BillingOption, BillingProfile, PriceKind, PricePolicy, Product
-from app.bootstrap import Context
 from app.errors import SeatsyncError
+from app.services.uow import UnitOfWork
 
 
 class ProfileInvalid(SeatsyncError):
@@ -75,14 +75,14 @@ def profile_name(product: Product) -> str:
 
 
 class ProfileService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def rows(self) -> list[ProfileRow]:
         rows = []
-        for connection in self.context.psa_connections.all():
+        for connection in self.uow.psa_connections.all():
             currency = self._currency(connection.id)
-            for profile in self.context.profiles.all(connection.id):
+            for profile in self.uow.profiles.all(connection.id):
                 rows.append(ProfileRow(profile=profile, connection_id=connection.id, connection_name=connection.name,
                                        currency=currency,
                                        unit_price=effective_price(profile.price, profile.product.price, currency)))
@@ -90,30 +90,30 @@ class ProfileService:
 
     def catalogs(self) -> list[ConnectionCatalog]:
         out = []
-        for connection in self.context.psa_connections.all():
-            profiled = frozenset(p.product.id for p in self.context.profiles.all(connection.id))
+        for connection in self.uow.psa_connections.all():
+            profiled = frozenset(p.product.id for p in self.uow.profiles.all(connection.id))
             out.append(ConnectionCatalog(
                 connection_id=connection.id, name=connection.name, currency=self._currency(connection.id),
-                products=tuple(self.context.catalog.products(connection.id)),
-                agreement_types=tuple(self.context.catalog.agreement_types(connection.id)), profiled=profiled))
+                products=tuple(self.uow.catalog.products(connection.id)),
+                agreement_types=tuple(self.uow.catalog.agreement_types(connection.id)), profiled=profiled))
         return out
 
     def save(self, connection_id: int, profile: BillingProfile) -> BillingProfile:
         _check(profile)
-        product = self.context.catalog.product(connection_id, profile.product.id)
+        product = self.uow.catalog.product(connection_id, profile.product.id)
         if product is None:
             raise ProfileInvalid(f"(the PSA has no product {profile.product.id} in the cached catalog; "
                                  "refresh the catalog in Settings)")
-        return self.context.profiles.save(connection_id, replace(profile, product=product))
+        return self.uow.profiles.save(connection_id, replace(profile, product=product))
 
     def delete(self, profile_id: str) -> None:
-        self.context.profiles.delete(profile_id)
+        self.uow.profiles.delete(profile_id)
 
     def bulk_create(self, connection_id: int, product_ids: Iterable[str], *, price: PricePolicy = PricePolicy(),
                     billing_option: BillingOption = BillingOption.BILLABLE,
                     allowed_agreement_types: frozenset[str] = frozenset()) -> list[BillingProfile]:
         """One profile per product, named after it; all or none."""
-        products = {p.id: p for p in self.context.catalog.products(connection_id)}
+        products = {p.id: p for p in self.uow.catalog.products(connection_id)}
         missing = [i for i in product_ids if i not in products]
         if missing:
             raise ProfileInvalid(f"(products {', '.join(missing)} are not in the cached catalog)")
@@ -122,11 +122,11 @@ class ProfileService:
                     for i in dict.fromkeys(product_ids)]
         for profile in profiles:
             _check(profile)
-        return self.context.profiles.save_many(connection_id, profiles)
+        return self.uow.profiles.save_many(connection_id, profiles)
 
     def _currency(self, connection_id: int) -> str:
         """The connection's usual currency: that of most of its agreements (USD when none are cached)."""
-        counts = Counter(a.currency for a in self.context.catalog.agreements(connection_id) if a.currency)
+        counts = Counter(a.currency for a in self.uow.catalog.agreements(connection_id) if a.currency)
         return counts.most_common(1)[0][0] if counts else "USD"
 
 

@@ -18,16 +18,12 @@ sync reaches a tenant only through its links.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from app.billing.operations import OpKind
 from app.billing.types import FilterField, Mapping, UserFilter
 from app.errors import SeatsyncError
 from app.models.records import CompanyLink, CompanyRecord, JournalState
-from app.services.sync.db_store import connected
-
-if TYPE_CHECKING:
-    from app.bootstrap import Context
+from app.services.uow import UnitOfWork, connected
 
 FIELD_LABELS = {
     FilterField.OFFICE: "office",
@@ -114,23 +110,22 @@ def check_links(tenant_name: str, filters: list[tuple[str, UserFilter | None]]) 
 
 
 class LinkService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     def links(self, company_id: int) -> CompanyLinks:
-        ctx = self.context
         with connected():
-            company = ctx.companies.get(company_id)
-            tenants = {t.tenant_id: t for t in ctx.tenants.all()}
-            own = {link.tenant_id for link in ctx.tenants.links_of_company(company_id)}
+            company = self.uow.companies.get(company_id)
+            tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
+            own = {link.tenant_id for link in self.uow.tenants.links_of_company(company_id)}
             rows = []
-            for link in ctx.tenants.all_links():
+            for link in self.uow.tenants.all_links():
                 if link.tenant_id in own:
                     count = len(self._carried(link))
                     rows.append(LinkRow(link=link, tenant_name=tenants[link.tenant_id].name, mappings=count))
-            connections = {c.id: c.name for c in ctx.psa_connections.all()}
+            connections = {c.id: c.name for c in self.uow.psa_connections.all()}
             companies = tuple(CompanyChoice(id=c.id, name=c.name, connection=connections.get(c.connection_id, ""))
-                              for c in ctx.companies.all() if c.active or c.id == company_id)
+                              for c in self.uow.companies.all() if c.active or c.id == company_id)
         rows.sort(key=lambda r: (r.tenant_name.lower(), r.link.company_id != company_id, r.link.company_name.lower()))
         return CompanyLinks(company=company, rows=tuple(rows), companies=companies,
                             tenants=tuple(TenantChoice(tenant_id=t.tenant_id, name=t.name) for t in tenants.values()))
@@ -142,13 +137,12 @@ class LinkService:
         With ``replacing`` (a link of the same tenant and company), its filter changes and the mappings it
         carried follow the new filter.
         """
-        ctx = self.context
         if user_filter is not None:
             user_filter = UserFilter(field=user_filter.field, value=user_filter.value.strip())
-        with connected(), ctx.tenants.atomic():
-            tenant = ctx.tenants.get(tenant_id)
-            company = ctx.companies.get(company_id)
-            links = ctx.tenants.links_of_tenant(tenant_id)
+        with self.uow:
+            tenant = self.uow.tenants.get(tenant_id)
+            company = self.uow.companies.get(company_id)
+            links = self.uow.tenants.links_of_tenant(tenant_id)
             if replacing is not None and (replacing.tenant_id, replacing.company_id) != (tenant_id, company_id):
                 raise LinkRefused("(a link changes its filter only: unlink it and link the other company instead)")
             if replacing is None and any(k.company_id == company_id and _same(k.user_filter, user_filter)
@@ -160,11 +154,11 @@ class LinkService:
                         + [(company.name, user_filter)])
             if replacing is not None:
                 carried = self._carried(replacing)
-                ctx.tenants.unlink(tenant_id, company_id, replacing.user_filter)
+                self.uow.tenants.unlink(tenant_id, company_id, replacing.user_filter)
                 for mapping in carried:
-                    ctx.mappings.delete(mapping.row)
-                    ctx.mappings.save(replace(mapping, user_filter=user_filter))
-            return ctx.tenants.link(tenant_id, company_id, user_filter)
+                    self.uow.mappings.delete(mapping.row)
+                    self.uow.mappings.save(replace(mapping, user_filter=user_filter))
+            return self.uow.tenants.link(tenant_id, company_id, user_filter)
 
     def unlink(self, link: CompanyLink) -> int:
         """Remove the link and the mappings it carried; refused while seatsync still bills lines of it.
@@ -172,35 +166,34 @@ class LinkService:
         A sync reaches a tenant through its links: once unlinked, lines it left open on the company's
         agreements would never be stopped. Removing the mappings and syncing stops them first.
         """
-        ctx = self.context
-        with connected(), ctx.tenants.atomic():
+        with self.uow:
             billing = self._open_lines(link)
             if billing:
-                tenant, company = ctx.tenants.get(link.tenant_id), ctx.companies.get(link.company_id)
+                tenant, company = self.uow.tenants.get(link.tenant_id), self.uow.companies.get(link.company_id)
                 raise LinkRefused(f"({billing} line(s) of {tenant.name} on {company.name}'s agreements are still "
                                   "billed by seatsync: remove their mappings in the license table and sync, so the "
                                   "lines stop at the end of the period; then unlink)")
             carried = self._carried(link)
             for mapping in carried:
-                ctx.mappings.delete(mapping.row)
-            ctx.tenants.unlink(link.tenant_id, link.company_id, link.user_filter)
+                self.uow.mappings.delete(mapping.row)
+            self.uow.tenants.unlink(link.tenant_id, link.company_id, link.user_filter)
         return len(carried)
 
     def _agreements(self, link: CompanyLink) -> set[str]:
-        company = self.context.companies.get(link.company_id)
-        return {a.id for a in self.context.catalog.agreements(company.connection_id, company.psa_id)}
+        company = self.uow.companies.get(link.company_id)
+        return {a.id for a in self.uow.catalog.agreements(company.connection_id, company.psa_id)}
 
     def _carried(self, link: CompanyLink) -> list[Mapping]:
         """The company's mappings of the link's tenant that follow the link's filter."""
         agreements = self._agreements(link)
-        return [m for m in self.context.mappings.for_tenant(link.tenant_id)
+        return [m for m in self.uow.mappings.for_tenant(link.tenant_id)
                 if m.agreement_id in agreements and _same(m.user_filter, link.user_filter)]
 
     def _open_lines(self, link: CompanyLink) -> int:
         """Main lines seatsync created for the link's rows on the company's agreements and never cancelled."""
         agreements, key = self._agreements(link), link.user_filter.key if link.user_filter else None
         open_markers: set[str] = set()
-        for record in self.context.journal.in_state(JournalState.DONE, tenant_id=link.tenant_id):
+        for record in self.uow.journal.in_state(JournalState.DONE, tenant_id=link.tenant_id):
             op = record.operation()
             if op.agreement_id not in agreements or (key is not None and op.row.filter_key != key):
                 continue

@@ -9,17 +9,17 @@ decided (written or superseded meanwhile) is reported, the others stand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from app.billing.operations import Basis, Operation, OpKind
-from app.bootstrap import Context
 from app.errors import SeatsyncError
 from app.models.records import AuditRecord, HeldRecord, HeldStatus, TenantRecord
 from app.models.repositories import Approvals
-from app.services.catalogue import SkuCatalogue
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.uow import UnitOfWork
 
 ACTION_TEXT = {
     OpKind.CREATE_LINE: "Create line",
@@ -119,19 +119,21 @@ def basis_text(basis: Basis) -> str:
 
 
 class ReviewService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self.approvals = getattr(context, "approvals", None) or Approvals(now=context.now)
+    def __init__(self, uow: UnitOfWork, *, catalogue: Callable[[], SkuCatalogue],
+                 now: Callable[[], datetime]) -> None:
+        self.uow = uow
+        self.catalogue = catalogue
+        self.approvals = Approvals(now=now)
 
     # -- approvals ------------------------------------------------------------------
 
     def held(self, status: HeldStatus | None = HeldStatus.HELD) -> list[HeldRow]:
-        tenants = {t.tenant_id: t for t in self.context.tenants.all()}
-        links = {tenant_id: self.context.tenants.links_of_tenant(tenant_id) for tenant_id in tenants}
+        tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
+        links = {tenant_id: self.uow.tenants.links_of_tenant(tenant_id) for tenant_id in tenants}
         companies = {tenant_id: ", ".join(sorted({link.company_name for link in found}))
                      for tenant_id, found in links.items()}
-        catalogue = self.context.catalogue()
-        connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
+        catalogue = self.catalogue()
+        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
         currencies: dict[int, dict[str, str]] = {}  # by PSA connection, read once each
 
         def currency(tenant_id: str, agreement_id: str) -> str:
@@ -141,7 +143,7 @@ class ReviewService:
                 if connection is None:
                     continue
                 if connection not in currencies:
-                    currencies[connection] = {a.id: a.currency for a in self.context.catalog.agreements(connection)}
+                    currencies[connection] = {a.id: a.currency for a in self.uow.catalog.agreements(connection)}
                 if agreement_id in currencies[connection]:
                     return currencies[connection][agreement_id]
             return ""
@@ -192,19 +194,18 @@ class ReviewService:
     def history_choices(self) -> HistoryChoices:
         """Companies, agreements and products of every PSA connection; named with their PSA when there are
         several, since each PSA numbers its own records."""
-        ctx = self.context
-        connections = ctx.psa_connections.all()
+        connections = self.uow.psa_connections.all()
         psa = {c.id: f" · {c.name}" if len(connections) > 1 else "" for c in connections}
         companies: dict[str, str] = {}
         agreements: dict[str, str] = {}
         products: dict[str, str] = {}
         for connection in connections:
-            names = {c.psa_id: c.name for c in ctx.companies.all(connection.id)}
+            names = {c.psa_id: c.name for c in self.uow.companies.all(connection.id)}
             companies.update((ref(connection.id, psa_id), name + psa[connection.id]) for psa_id, name in names.items())
-            for agreement in ctx.catalog.agreements(connection.id):
+            for agreement in self.uow.catalog.agreements(connection.id):
                 company = names.get(agreement.company_id, agreement.company_id)
                 agreements[ref(connection.id, agreement.id)] = f"{agreement.name} ({company}){psa[connection.id]}"
-            for product in ctx.catalog.products(connection.id):
+            for product in self.uow.catalog.products(connection.id):
                 products[ref(connection.id, product.id)] = (
                     (product.description or product.identifier or product.id) + psa[connection.id])
         def ordered(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -224,7 +225,7 @@ class ReviewService:
         if len(connections) > 1:
             return []  # records of two PSAs: no entry names both
         psa_ids = {name: psa_id for name, (_, psa_id) in chosen.items()}
-        entries = self.context.audit.query(connection=next(iter(connections), None), since=since, until=until,
+        entries = self.uow.audit.query(connection=next(iter(connections), None), since=since, until=until,
                                            company=psa_ids.get("company"), agreement=psa_ids.get("agreement"),
                                            product=psa_ids.get("product"))
         # Names per connection: two PSAs may number their agreements and products alike. An entry's
@@ -233,15 +234,15 @@ class ReviewService:
         agreements: dict[int, dict[str, str]] = {}
         currencies: dict[int, dict[str, str]] = {}
         products: dict[int, dict[str, str]] = {}
-        for connection in self.context.psa_connections.all():
-            held = self.context.catalog.agreements(connection.id)
+        for connection in self.uow.psa_connections.all():
+            held = self.uow.catalog.agreements(connection.id)
             agreements[connection.id] = {a.id: a.name for a in held}
             currencies[connection.id] = {a.id: a.currency for a in held}
             products[connection.id] = {p.id: p.identifier or p.description
-                                       for p in self.context.catalog.products(connection.id)}
-        connection_of = {c.id: c.connection_id for c in self.context.companies.all()}
+                                       for p in self.uow.catalog.products(connection.id)}
+        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
         billed_to: dict[tuple[str, str], set[int]] = {}
-        for link in self.context.tenants.all_links():
+        for link in self.uow.tenants.all_links():
             billed_to.setdefault((link.tenant_id, link.company_psa_id), set()).add(connection_of[link.company_id])
 
         def named(entry: AuditRecord, names: dict[int, dict[str, str]], psa_id: str, unknown: str | None = None) -> str:

@@ -10,15 +10,17 @@ others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.proration import line_amount
 from app.billing.types import Exclusion, Line, LineKind, Mapping
-from app.bootstrap import Context
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.providers import PsaProvider
 from app.services.psa.port import PsaError
+from app.services.uow import UnitOfWork
 
 FREE_WORDS = ("free", "trial", "viral")
 
@@ -73,14 +75,18 @@ class CancelOutcome:
 
 
 class ExclusionService:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, *, psas: PsaProvider, catalogue: Callable[[], SkuCatalogue],
+                 now: Callable[[], datetime]) -> None:
+        self.uow = uow
+        self.psas = psas
+        self.catalogue = catalogue
+        self.now = now
 
     def rows(self) -> list[ExclusionRow]:
-        names = {t.tenant_id: t.name for t in self.context.tenants.all()}
-        catalogue = self.context.catalogue()
+        names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
+        catalogue = self.catalogue()
         out = []
-        for exclusion in self.context.exclusions.all():
+        for exclusion in self.uow.exclusions.all():
             info = catalogue.get(exclusion.sku_id)
             out.append(ExclusionRow(exclusion=exclusion, tenant_name=names.get(exclusion.tenant_id or "", ""),
                                     sku_name=catalogue.name(exclusion.sku_id),
@@ -89,14 +95,14 @@ class ExclusionService:
 
     def tenants(self) -> list[tuple[str, str]]:
         """(tenant id, name) of every added tenant."""
-        return [(t.tenant_id, t.name) for t in self.context.tenants.all()]
+        return [(t.tenant_id, t.name) for t in self.uow.tenants.all()]
 
     def sku_choices(self, tenant_id: str | None = None) -> list[SkuChoice]:
         """SKUs to exclude: those seen in the latest snapshots (of ``tenant_id`` only, when given),
         and for a global exclusion every SKU of the catalogue; free ones first."""
-        catalogue = self.context.catalogue()
+        catalogue = self.catalogue()
         seen: dict[str, tuple[str, str, int]] = {}
-        snapshots = self.context.inventory.latest_all()
+        snapshots = self.uow.inventory.latest_all()
         for inventory in snapshots.values():
             if tenant_id is not None and inventory.tenant_id != tenant_id:
                 continue
@@ -115,29 +121,29 @@ class ExclusionService:
         return sorted(choices.values(), key=lambda c: (not c.free, c.tenants == 0, c.name.lower()))
 
     def add(self, exclusion: Exclusion) -> Exclusion:
-        return self.context.exclusions.add(exclusion)
+        return self.uow.exclusions.add(exclusion)
 
     def remove(self, sku_id: str, tenant_id: str | None) -> bool:
-        return self.context.exclusions.remove(sku_id, tenant_id)
+        return self.uow.exclusions.remove(sku_id, tenant_id)
 
     def active_lines(self, sku_id: str, tenant_id: str | None = None, *, today: date | None = None) -> list[ActiveLine]:
         """Main lines seatsync owns in the PSA for rows of ``sku_id`` that still bill (read from the PSA)."""
-        today = today or self.context.now().date()
-        connection_of = {p.id: c.id for c in self.context.psa_connections.all()
-                         for p in self.context.profiles.all(c.id)}
-        names = {t.tenant_id: t.name for t in self.context.tenants.all()}
-        rows = [m for m in self.context.mappings.all() if m.sku_id.lower() == sku_id.lower()
+        today = today or self.now().date()
+        connection_of = {p.id: c.id for c in self.uow.psa_connections.all()
+                         for p in self.uow.profiles.all(c.id)}
+        names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
+        rows = [m for m in self.uow.mappings.all() if m.sku_id.lower() == sku_id.lower()
                 and (tenant_id is None or m.tenant_id == tenant_id)]
         found: list[ActiveLine] = []
         by_agreement: dict[tuple[int, str], list[Mapping]] = {}
         for m in rows:
             by_agreement.setdefault((connection_of[m.profile.id], m.agreement_id), []).append(m)
         for (connection_id, agreement_id), mappings in sorted(by_agreement.items()):
-            psa = self.context.psa(connection_id)
+            psa = self.psas.psa(connection_id)
             markers = {main_marker(m.row): m for m in mappings}
             products = {m.profile.product.id for m in mappings}
-            agreement = self.context.catalog.agreement(connection_id, agreement_id)
-            company = self.context.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
+            agreement = self.uow.catalog.agreement(connection_id, agreement_id)
+            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
             for line in psa.list_lines(agreement_id, products):
                 mapping = markers.get(row_key(line.marker)) if is_main_marker(line.marker) else None
                 if mapping is None or line.kind is not LineKind.MAIN or line.ended_before(today):
@@ -156,11 +162,11 @@ class ExclusionService:
         failed: list[tuple[ActiveLine, str]] = []
         for item in lines:
             try:
-                line = self.context.psa(item.connection_id).cancel_line(item.line, effective)
+                line = self.psas.psa(item.connection_id).cancel_line(item.line, effective)
             except PsaError as error:
                 failed.append((item, str(error)))
                 continue
-            self.context.audit.record(
+            self.uow.audit.record(
                 actor=actor, tenant_id=item.tenant_id, company_id=item.company_id, company_name=item.company_name,
                 agreement_id=item.agreement_id, product_id=item.line.product_id, action="cancel_line",
                 before_quantity=item.line.quantity, after_quantity=0,

@@ -3,7 +3,7 @@
 "Test and save" tests the values a person typed before anything is stored:
 a wrong key is reported with the PSA's (or Microsoft's) own reason and the
 stored connection stays as it was. Non-secret settings go to the database,
-secrets to the OS keyring (``context.secrets``); a secret is never read
+secrets to the OS keyring (``SecretStore``); a secret is never read
 back for display, only whether one is set. A draft's secrets are hidden
 from its repr, so neither a log line nor a traceback can show them.
 
@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from app.bootstrap import Context, microsoft_secret_key, microsoft_settings, psa_secret_key
 from app.errors import ConfigurationError
-from app.models.database import db
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
 from app.services.http import https_url
 from app.services.microsoft import ConsentMissing, MicrosoftClients, MicrosoftError, PermissionsMissing
 from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
-from app.services.microsoft.mapping import customer_from_partner_center
 from app.services.microsoft.permissions import check_graph_token
+from app.services.microsoft.wire import customer_from_partner_center
+from app.services.providers import MicrosoftProvider, PsaProvider, microsoft_settings
 from app.services.psa.factory import KINDS, PsaKind, psa_kind
-from app.services.secrets import MissingSecret
+from app.services.secrets import MissingSecret, SecretStore, microsoft_secret_key, psa_secret_key
+from app.services.uow import UnitOfWork
 
 
 class AppNotFound(MicrosoftError):
@@ -136,8 +136,12 @@ class MicrosoftTestResult:
 class AdminService:
     """The Settings view's connection commands, run on worker threads."""
 
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, *, psas: PsaProvider, microsoft: MicrosoftProvider,
+                 secrets: SecretStore) -> None:
+        self.uow = uow
+        self.psas = psas
+        self.microsoft_clients = microsoft
+        self.secrets = secrets
 
     # -- PSA ---------------------------------------------------------------
 
@@ -147,23 +151,23 @@ class AdminService:
 
     def psa_connections(self) -> list[PsaConnectionSummary]:
         out = []
-        for record in self.context.psa_connections.all():
+        for record in self.uow.psa_connections.all():
             spec = KINDS.get(record.kind)
             secret_fields = [f.name for f in spec.fields if f.secret] if spec else []
             out.append(PsaConnectionSummary(
                 record=record, label=spec.label if spec else record.kind,
-                secrets_set={name: self.context.secrets.has(psa_secret_key(record.id, name, record.name))
+                secrets_set={name: self.secrets.has(psa_secret_key(record.id, name, record.name))
                              for name in secret_fields},
-                companies=len(self.context.companies.all(record.id)),
-                agreements=len(self.context.catalog.agreements(record.id)),
-                agreement_types=len(self.context.catalog.agreement_types(record.id)),
-                products=len(self.context.catalog.products(record.id))))
+                companies=len(self.uow.companies.all(record.id)),
+                agreements=len(self.uow.catalog.agreements(record.id)),
+                agreement_types=len(self.uow.catalog.agreement_types(record.id)),
+                products=len(self.uow.catalog.products(record.id))))
         return out
 
     def test_psa(self, draft: PsaDraft) -> None:
         """Open the PSA with the draft's values and test it; raises the PSA's typed error."""
         spec = self._check(draft)
-        psa = spec.open(draft.settings, self._secret_reader(draft, spec), self.context.verify)
+        psa = spec.open(draft.settings, self._secret_reader(draft, spec), self.psas.verify)
         try:
             psa.test_connection()
         finally:
@@ -179,38 +183,38 @@ class AdminService:
     def save_psa(self, draft: PsaDraft) -> PsaConnectionRecord:
         spec = self._check(draft)
         settings = {f.name: draft.settings.get(f.name, "") for f in spec.fields if not f.secret}
-        with db.atomic():  # a keyring failure rolls the database back
+        with self.uow:  # a keyring failure rolls the database back
             if draft.connection_id is None:
-                record = self.context.psa_connections.create(kind=spec.kind, name=draft.name, settings=settings)
+                record = self.uow.psa_connections.create(kind=spec.kind, name=draft.name, settings=settings)
             else:
-                record = self.context.psa_connections.update(draft.connection_id, name=draft.name,
+                record = self.uow.psa_connections.update(draft.connection_id, name=draft.name,
                                                              settings=settings)
             for name, value in draft.secrets.items():
-                self.context.secrets.set(psa_secret_key(record.id, name, record.name), value)
-        self.context.forget_psa(record.id)
+                self.secrets.set(psa_secret_key(record.id, name, record.name), value)
+        self.psas.forget(record.id)
         return record
 
     def delete_psa(self, connection_id: int) -> None:
-        record = self.context.psa_connections.get(connection_id)
-        self.context.psa_connections.delete(connection_id)
-        self.context.forget_psa(connection_id)
+        record = self.uow.psa_connections.get(connection_id)
+        self.uow.psa_connections.delete(connection_id)
+        self.psas.forget(connection_id)
         spec = KINDS.get(record.kind)
         for f in (spec.fields if spec else ()):
             if f.secret:
-                self.context.secrets.delete(psa_secret_key(connection_id, f.name, record.name))
+                self.secrets.delete(psa_secret_key(connection_id, f.name, record.name))
 
     def refresh_catalog(self, connection_id: int) -> CatalogSummary:
         """Read the PSA's companies, agreements and products into the cache."""
-        psa = self.context.psa(connection_id)
+        psa = self.psas.psa(connection_id)
         companies = psa.list_companies()
         agreements = psa.list_agreements()
         products = psa.list_products()
-        with db.atomic():
-            self.context.companies.replace(connection_id, companies)
-            self.context.catalog.replace_agreements(connection_id, agreements)
-            self.context.catalog.replace_products(connection_id, products)
+        with self.uow:
+            self.uow.companies.replace(connection_id, companies)
+            self.uow.catalog.replace_agreements(connection_id, agreements)
+            self.uow.catalog.replace_products(connection_id, products)
         return CatalogSummary(connection_id=connection_id, companies=len(companies), agreements=len(agreements),
-                              agreement_types=len(self.context.catalog.agreement_types(connection_id)),
+                              agreement_types=len(self.uow.catalog.agreement_types(connection_id)),
                               products=len(products))
 
     def _check(self, draft: PsaDraft) -> PsaKind:
@@ -219,7 +223,7 @@ class AdminService:
             raise ConfigurationError("give the connection a name (e.g. the PSA's company name)")
         spec.check(draft.settings)
         missing = [f.label for f in spec.fields if f.secret and f.required and not draft.secrets.get(f.name)
-                   and not (draft.connection_id is not None and self.context.secrets.has(
+                   and not (draft.connection_id is not None and self.secrets.has(
                        psa_secret_key(draft.connection_id, f.name, draft.name)))]
         if missing:
             raise ConfigurationError(f"the {spec.label} connection needs: {', '.join(missing)}")
@@ -230,7 +234,7 @@ class AdminService:
             if draft.secrets.get(name):
                 return draft.secrets[name]
             if draft.connection_id is not None:
-                return self.context.secrets.get(psa_secret_key(draft.connection_id, name, draft.name))
+                return self.secrets.get(psa_secret_key(draft.connection_id, name, draft.name))
             label = next((f.label for f in spec.fields if f.name == name), name)
             raise MissingSecret(f"enter the {label} of the {spec.label} connection")
 
@@ -239,12 +243,12 @@ class AdminService:
     # -- Microsoft -----------------------------------------------------------
 
     def microsoft(self) -> MicrosoftSummary | None:
-        records = self.context.microsoft_connections.all()
+        records = self.uow.microsoft_connections.all()
         if not records:
             return None
         record = records[0]
         return MicrosoftSummary(record=record,
-                                secret_set=self.context.secrets.has(microsoft_secret_key(record.id, record.name)))
+                                secret_set=self.secrets.has(microsoft_secret_key(record.id, record.name)))
 
     def test_microsoft(self, draft: MicrosoftDraft) -> MicrosoftTestResult:
         """Get a Partner Center token, list customers, and read licenses in a few customer tenants.
@@ -260,7 +264,7 @@ class AdminService:
         """
         record = self._check_microsoft(draft)
         secret = draft.client_secret or self._stored_secret(record)
-        clients = MicrosoftClients.create(microsoft_settings(record, secret, self.context.ca_file))
+        clients = MicrosoftClients.create(microsoft_settings(record, secret, self.microsoft_clients.ca_file))
         try:
             try:
                 clients.tokens.token(record.partner_tenant_id, PARTNER_CENTER_SCOPE)
@@ -310,17 +314,17 @@ class AdminService:
         record = self._check_microsoft(draft)
         if not draft.client_secret and not record.id:
             raise ConfigurationError("enter the Microsoft app's client secret")
-        with db.atomic():
-            saved = self.context.microsoft_connections.save(record)
+        with self.uow:
+            saved = self.uow.microsoft_connections.save(record)
             if draft.client_secret:
-                self.context.secrets.set(microsoft_secret_key(saved.id, saved.name), draft.client_secret)
-        self.context.forget_microsoft()
+                self.secrets.set(microsoft_secret_key(saved.id, saved.name), draft.client_secret)
+        self.microsoft_clients.forget()
         return saved
 
     def _check_microsoft(self, draft: MicrosoftDraft) -> MicrosoftConnectionRecord:
         record = draft.record()
         if not record.id:
-            existing = self.context.microsoft_connections.all()
+            existing = self.uow.microsoft_connections.all()
             if existing:  # one partner connection: editing replaces it
                 record = MicrosoftConnectionRecord(**{**_fields(record), "id": existing[0].id})
         missing = [label for label, value in (("client ID", record.client_id),
@@ -335,7 +339,7 @@ class AdminService:
     def _stored_secret(self, record: MicrosoftConnectionRecord) -> str:
         if not record.id:
             raise ConfigurationError("enter the Microsoft app's client secret")
-        return self.context.secrets.get(microsoft_secret_key(record.id, record.name))
+        return self.secrets.get(microsoft_secret_key(record.id, record.name))
 
 
 def _tenant_problem(name: str, error: MicrosoftError) -> str:

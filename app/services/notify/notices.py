@@ -31,7 +31,7 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -41,13 +41,14 @@ from app.errors import SeatsyncError
 from app.models.records import ConsentStatus, HeldStatus, RunStatus, SyncRunRecord, TenantRecord
 from app.models.repositories import Approvals
 from app.services.http import HttpApi, HttpFailure
-from app.services.microsoft.mapping import Customer
+from app.services.microsoft.signin_codes import in_words
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.microsoft.wire import Customer
 from app.services.secrets import MissingSecret
-from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
-from app.services.signin_codes import in_words
+from app.services.settings import NotificationSettings, Settings, SmtpSecurity, WebhookKind
 
 if TYPE_CHECKING:
-    from app.bootstrap import Context
+    from app.services.uow import UnitOfWork
 
 COMMITMENT_DAYS = 30  # NCE commitments ending within this many days
 CANCELLATION_DAYS = 7  # NCE cancellation windows (7 days after purchase or renewal) closing within
@@ -202,23 +203,27 @@ def new_notices(notices: Sequence[Notice], seen: set[str]) -> list[Notice]:
 class NotificationService:
     """Gathers the stored data ``compute_notices`` needs (run it on a worker thread)."""
 
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(self, uow: UnitOfWork, *, settings: Settings, catalogue: Callable[[], SkuCatalogue],
+                 now: Callable[[], datetime]) -> None:
+        self.uow = uow
+        self.settings = settings
+        self.catalogue = catalogue
+        self.now = now
 
     def compute(self, *, today: date | None = None, pending_customers: Sequence[Customer] = (),
                 access_failures: Sequence[str] = ()) -> list[Notice]:
-        ctx = self.context
-        catalogue = ctx.catalogue()
+        catalogue = self.catalogue()
 
-        previous = ctx.inventory.previous_skus()  # one read for every tenant, not one per license
+        previous = self.uow.inventory.previous_skus()  # one read for every tenant, not one per license
 
         def is_new(tenant_id: str, sku_id: str) -> bool:
             return tenant_id in previous and sku_id.lower() not in previous[tenant_id]
 
         return compute_notices(NoticeInputs(
-            today=today or ctx.now().date(), tenants=ctx.tenants.all(), inventories=ctx.inventory.latest_all(),
-            mappings=ctx.mappings.all(), exclusions=ctx.exclusions.all(), is_new=is_new,
-            last_run=ctx.runs.last_finished(), held=len(Approvals(now=ctx.now).held(HeldStatus.HELD)),
+            today=today or self.now().date(), tenants=self.uow.tenants.all(),
+            inventories=self.uow.inventory.latest_all(),
+            mappings=self.uow.mappings.all(), exclusions=self.uow.exclusions.all(), is_new=is_new,
+            last_run=self.uow.runs.last_finished(), held=len(Approvals(now=self.now).held(HeldStatus.HELD)),
             pending_customers=pending_customers, access_failures=access_failures,
             sku_name=lambda sku_id, part: catalogue.name(sku_id, part)))
 

@@ -1,0 +1,83 @@
+"""After a sync (or at start): the notices, and after the scheduled sync the digest and webhook (DESIGN §1.9).
+
+The window (``app.ui.notifications``, on a worker) and ``run-scheduler``
+(on the scheduler's thread) both call ``AfterSyncService.notices_after_sync``: it reads
+Partner Center's customers not yet added (a failure to read them is itself
+a notice; nothing to read while Microsoft is not connected), computes the
+notices from stored data (``NotificationService``) and, after a scheduled
+sync only, sends the e-mail digest and the webhook, when Settings enables
+them, with every notice: the daily sync makes the daily digest, and a
+"Sync now" never sends one. The tray is the window's: nothing here shows a
+tray message.
+
+Delivery never raises: a channel that fails is named in
+``Delivery.errors`` (which never holds the webhook URL or the SMTP
+password) and logged as a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.errors import ConfigurationError, SeatsyncError
+from app.models.records import RunTrigger
+from app.services.customers.bulk_add import BulkAddService
+from app.services.microsoft.wire import Customer
+from app.services.notify.notices import Delivery, Notice, NotificationService, Notifier
+from app.services.settings import Settings
+from app.services.uow import UnitOfWork, connected
+
+log = logging.getLogger(__name__)
+
+#: What a Partner Center failure notice says was being done.
+READING_PARTNER_CENTER = "Reading Partner Center's customers"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AfterSync:
+    notices: tuple[Notice, ...]
+    #: The digest and webhook sent with them; None: not a scheduled sync, nothing was sent.
+    delivery: Delivery | None = None
+
+
+class AfterSyncService:
+    def __init__(self, uow: UnitOfWork, *, notices: NotificationService, customers: BulkAddService,
+                 settings: Settings, verify: bool | str) -> None:
+        self.uow = uow
+        self.notices = notices
+        self.customers = customers
+        self.settings = settings
+        self.verify = verify
+
+    def pending_customers(self, *, describe: Callable[[SeatsyncError], str] = str,
+                          ) -> tuple[list[Customer], list[str]]:
+        """(Partner Center customers not yet added, what failed reading them); nothing when Microsoft is not
+        connected.
+
+        ``describe`` words a failure (the window adds what to do); it is a network call, for a worker thread.
+        """
+        try:
+            return list(self.customers.pending()), []
+        except ConfigurationError:
+            return [], []
+        except SeatsyncError as error:
+            return [], [f"{READING_PARTNER_CENTER}: {describe(error)}"]
+
+    def is_scheduled(self, run_id: int | None) -> bool:
+        """Whether the sync run ``run_id`` was started by the schedule (None: no run was recorded)."""
+        return run_id is not None and self.uow.runs.get(run_id).trigger == RunTrigger.SCHEDULE
+
+    def notices_after_sync(self, *, digest: bool = False, run_id: int | None = None,
+                           describe: Callable[[SeatsyncError], str] = str) -> AfterSync:
+        """The notices now; the digest and webhook sent too when ``digest`` or the run ``run_id`` was scheduled."""
+        with connected():
+            pending, failures = self.pending_customers(describe=describe)
+            notices = self.notices.compute(pending_customers=pending, access_failures=failures)
+            delivery = None
+            if digest or self.is_scheduled(run_id):
+                delivery = Notifier(self.settings, verify=self.verify).deliver(notices)
+                for error in delivery.errors:
+                    log.warning("notification not sent: %s", error)
+        return AfterSync(notices=tuple(notices), delivery=delivery)

@@ -1,0 +1,164 @@
+"""The clients of the stored connections, opened once and shared by every thread.
+
+``PsaProvider`` opens the PSA of a stored connection with its secret from
+the keyring; ``MicrosoftProvider`` the Microsoft clients of the partner
+connection, the SKU catalogue (with the names the person gave), and the
+inventory service over them. Either forgets what it opened when the
+connection's settings or secrets change.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from app.billing.types import TenantInventory
+from app.errors import ConfigurationError
+from app.models.records import MicrosoftConnectionRecord
+from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections
+from app.services.http import https_url
+from app.services.microsoft.config import MicrosoftSettings
+from app.services.microsoft.skus import SkuCatalogue
+from app.services.psa.factory import open_psa
+from app.services.psa.port import PsaPort
+from app.services.secrets import SecretStore, microsoft_secret_key, psa_secret_key
+from app.services.settings import Settings
+from app.services.sync.inventory import InventoryService, seat_total
+
+if TYPE_CHECKING:
+    from app.services.microsoft import MicrosoftClients
+
+
+class PsaProvider:
+    def __init__(self, connections: PsaConnections, secrets: SecretStore, *, ca_file: str | None = None) -> None:
+        self.connections = connections
+        self.secrets = secrets
+        #: The sandboxes' certificate authority when seatsync runs against them (the demo).
+        self.ca_file = ca_file
+        self._lock = threading.Lock()
+        self._psas: dict[int, PsaPort] = {}
+
+    @property
+    def verify(self) -> bool | str:
+        return self.ca_file or True
+
+    def psa(self, connection_id: int) -> PsaPort:
+        """The PSA of a stored connection."""
+        with self._lock:
+            if connection_id not in self._psas:
+                record = self.connections.get(connection_id)
+
+                def secret(field_name: str) -> str:
+                    return self.secrets.get(psa_secret_key(connection_id, field_name, record.name))
+
+                self._psas[connection_id] = open_psa(record.kind, record.settings, secret, self.verify)
+            return self._psas[connection_id]
+
+    def forget(self, connection_id: int) -> None:
+        """Drop an opened PSA (its settings or secrets changed)."""
+        with self._lock:
+            psa = self._psas.pop(connection_id, None)
+        _close(psa)
+
+    def close(self) -> None:
+        with self._lock:
+            psas, self._psas = list(self._psas.values()), {}
+        for psa in psas:
+            _close(psa)
+
+
+class SnapshotStore:
+    """The inventory service's store: snapshots in the database."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+
+    def last_seat_total(self, tenant_id: str) -> int | None:
+        latest = self.inventory.latest(tenant_id)
+        return None if latest is None else seat_total(latest)
+
+    def save_snapshot(self, inventory: TenantInventory) -> None:
+        self.inventory.save(inventory)
+
+
+class MicrosoftProvider:
+    def __init__(self, connections: MicrosoftConnections, secrets: SecretStore, settings: Settings,
+                 inventory: Inventory, *, ca_file: str | None = None) -> None:
+        self.connections = connections
+        self.secrets = secrets
+        self.settings = settings
+        self.inventory = inventory
+        self.ca_file = ca_file
+        self._lock = threading.Lock()
+        self._clients: MicrosoftClients | None = None
+        self._catalogue: SkuCatalogue | None = None
+
+    def catalogue(self) -> SkuCatalogue:
+        """Microsoft's SKU names, with the display names the person set."""
+        if self._catalogue is None:
+            self._catalogue = SkuCatalogue.load(overrides=self.settings.sku_display_names)
+        return self._catalogue
+
+    def clients(self) -> MicrosoftClients:
+        """Graph and Partner Center over the partner connection."""
+        from app.services.microsoft import MicrosoftClients
+
+        with self._lock:
+            if self._clients is None:
+                records = self.connections.all()
+                if not records:
+                    raise ConfigurationError("no Microsoft partner connection: add it in Settings")
+                record = records[0]
+                secret = self.secrets.get(microsoft_secret_key(record.id, record.name))
+                self._clients = MicrosoftClients.create(microsoft_settings(record, secret, self.ca_file))
+            return self._clients
+
+    def inventory_service(self) -> InventoryService:
+        clients = self.clients()
+        return InventoryService(clients.graph, clients.partner_center, self.catalogue(), SnapshotStore(self.inventory))
+
+    def forget(self) -> None:
+        """Drop the opened clients (the partner connection or its secret changed)."""
+        with self._lock:
+            clients, self._clients = self._clients, None
+        if clients is not None:
+            clients.close()
+
+    close = forget
+
+
+def microsoft_settings(record: MicrosoftConnectionRecord, client_secret: str,
+                       ca_file: str | None = None) -> MicrosoftSettings:
+    """The Microsoft clients' settings for a stored (or drafted) partner connection."""
+
+    for label, url in (("Microsoft authority URL", record.authority_url), ("Microsoft Graph URL", record.graph_url),
+                       ("Partner Center URL", record.partner_center_url)):
+        https_url(url, label)  # an address stored earlier or edited in the database is refused too
+    return MicrosoftSettings(
+        client_id=record.client_id,
+        client_secret=client_secret,
+        partner_tenant_id=record.partner_tenant_id,
+        authority_host=_host(record.authority_url),
+        graph_url=_graph_base(record.graph_url),
+        partner_center_url=_pc_base(record.partner_center_url),
+        ca_file=ca_file,
+    )
+
+
+def _close(psa: PsaPort | None) -> None:
+    if psa is not None and hasattr(psa, "close"):
+        psa.close()
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].rstrip("/")
+
+
+def _graph_base(url: str) -> str:
+    url = url.rstrip("/")
+    return url if url.endswith("/v1.0") else f"{url}/v1.0"
+
+
+def _pc_base(url: str) -> str:
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
