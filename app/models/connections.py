@@ -46,7 +46,7 @@ class MicrosoftConnection(BaseModel):
         table_name = "microsoft_connection"
 
 
-class PsaCompany(BaseModel):
+class Company(BaseModel):
     """A PSA company (ConnectWise company, Autotask company, Halo client)."""
 
     connection = ForeignKeyField(PsaConnection, backref="companies", on_delete="CASCADE")
@@ -86,7 +86,7 @@ class TenantCompany(BaseModel):
     """
 
     tenant = ForeignKeyField(Tenant, backref="company_links", on_delete="CASCADE")
-    company = ForeignKeyField(PsaCompany, backref="tenant_links", on_delete="CASCADE")
+    company = ForeignKeyField(Company, backref="tenant_links", on_delete="CASCADE")
     filter_field = CharField(max_length=32, default="")
     filter_value = CharField(max_length=300, default="")
     created_at = InstantField()

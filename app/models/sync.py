@@ -83,7 +83,7 @@ class JournalEntry(BaseModel):
         indexes = ((("tenant_id", "state"), False),)
 
 
-class HeldOperation(BaseModel):
+class HeldEntry(BaseModel):
     """An operation waiting for a person (approval policy, a change cap, a suspicious drop),
     and what became of it. Keyed by the operation key, apart from the journal (0003)."""
 

@@ -6,14 +6,14 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from app.billing.types import FilterField, UserFilter
-from app.models.connections import PsaCompany, PsaConnection, Tenant, TenantCompany
+from app.models.connections import Company, PsaConnection, Tenant, TenantCompany
 from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
 from app.models.repositories._base import Repository
 from app.models.sync import TenantSyncOutcome
 
 
 class CompanyLike(Protocol):
-    """What a PSA adapter reports of a company (app.services.psa.port.PsaCompany fits)."""
+    """What a PSA adapter reports of a company (app.services.psa.port.Company fits)."""
 
     @property
     def id(self) -> str: ...
@@ -27,7 +27,7 @@ class CompanyLike(Protocol):
     def active(self) -> bool: ...
 
 
-def _company(row: PsaCompany) -> CompanyRecord:
+def _company(row: Company) -> CompanyRecord:
     return CompanyRecord(
         id=row.id,
         connection_id=row.connection_id,
@@ -46,12 +46,12 @@ class Companies(Repository):
         if PsaConnection.get_or_none(PsaConnection.id == connection_id) is None:
             raise RecordNotFound(f"(PSA connection {connection_id})")
         with self.atomic():
-            existing = {row.psa_id: row for row in PsaCompany.select().where(PsaCompany.connection == connection_id)}
+            existing = {row.psa_id: row for row in Company.select().where(Company.connection == connection_id)}
             seen = set()
             for company in companies:
                 psa_id = str(company.id)
                 seen.add(psa_id)
-                row = existing.get(psa_id) or PsaCompany(connection=connection_id, psa_id=psa_id)
+                row = existing.get(psa_id) or Company(connection=connection_id, psa_id=psa_id)
                 row.name = company.name
                 row.identifier = company.identifier
                 row.domains = sorted({d.lower() for d in company.domains})
@@ -64,19 +64,19 @@ class Companies(Repository):
         return self.all(connection_id)
 
     def all(self, connection_id: int | None = None) -> list[CompanyRecord]:
-        query = PsaCompany.select().order_by(PsaCompany.name, PsaCompany.id)
+        query = Company.select().order_by(Company.name, Company.id)
         if connection_id is not None:
-            query = query.where(PsaCompany.connection == connection_id)
+            query = query.where(Company.connection == connection_id)
         return [_company(row) for row in query]
 
     def get(self, company_id: int) -> CompanyRecord:
-        row = PsaCompany.get_or_none(PsaCompany.id == company_id)
+        row = Company.get_or_none(Company.id == company_id)
         if row is None:
             raise RecordNotFound(f"(PSA company {company_id})")
         return _company(row)
 
     def by_psa_id(self, connection_id: int, psa_id: str) -> CompanyRecord | None:
-        row = PsaCompany.get_or_none((PsaCompany.connection == connection_id) & (PsaCompany.psa_id == str(psa_id)))
+        row = Company.get_or_none((Company.connection == connection_id) & (Company.psa_id == str(psa_id)))
         return None if row is None else _company(row)
 
 
@@ -156,7 +156,7 @@ class Tenants(Repository):
 
     def link(self, tenant_id: str, company_id: int, user_filter: UserFilter | None = None) -> CompanyLink:
         tenant = tenant_row(tenant_id)
-        company = PsaCompany.get_or_none(PsaCompany.id == company_id)
+        company = Company.get_or_none(Company.id == company_id)
         if company is None:
             raise RecordNotFound(f"(PSA company {company_id})")
         field, value = (user_filter.field.value, user_filter.value.strip()) if user_filter else ("", "")
@@ -198,12 +198,12 @@ class Tenants(Repository):
     @staticmethod
     def _links(condition) -> list[CompanyLink]:
         query = (
-            TenantCompany.select(TenantCompany, Tenant, PsaCompany)
+            TenantCompany.select(TenantCompany, Tenant, Company)
             .join(Tenant)
             .switch(TenantCompany)
-            .join(PsaCompany)
+            .join(Company)
             .where(condition)
-            .order_by(Tenant.name, PsaCompany.name, TenantCompany.id)
+            .order_by(Tenant.name, Company.name, TenantCompany.id)
         )
         return [_link(row) for row in query]
 

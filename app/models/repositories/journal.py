@@ -33,7 +33,7 @@ from app.billing.types import RowKey
 from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories._base import Repository
-from app.models.sync import HeldOperation, JournalEntry
+from app.models.sync import HeldEntry, JournalEntry
 
 _MAX_ERROR = 2000
 _CHUNK = 500  # keys per IN (...) list: well under every database's limit on parameters
@@ -66,7 +66,7 @@ def _record(row: JournalEntry) -> JournalRecord:
     )
 
 
-def _held(row: HeldOperation) -> HeldRecord:
+def _held(row: HeldEntry) -> HeldRecord:
     return HeldRecord(
         op_key=row.op_key,
         status=HeldStatus(row.status),
@@ -242,11 +242,11 @@ class Approvals(Repository):
             "updated_at": now,
         }
         with self.atomic():
-            HeldOperation.insert(op_key=op.key, created_at=now, **values).on_conflict_ignore().execute()
-            HeldOperation.update(**values).where(
-                (HeldOperation.op_key == op.key) & (HeldOperation.status == HeldStatus.SUPERSEDED.value)
+            HeldEntry.insert(op_key=op.key, created_at=now, **values).on_conflict_ignore().execute()
+            HeldEntry.update(**values).where(
+                (HeldEntry.op_key == op.key) & (HeldEntry.status == HeldStatus.SUPERSEDED.value)
             ).execute()
-            row = HeldOperation.get(HeldOperation.op_key == op.key)
+            row = HeldEntry.get(HeldEntry.op_key == op.key)
         return _held(row)
 
     def approve(self, op_key: str, *, by: str) -> HeldRecord:
@@ -258,21 +258,21 @@ class Approvals(Repository):
         return self._decide(op_key, HeldStatus.REJECTED, by)
 
     def get(self, op_key: str) -> HeldRecord | None:
-        row = HeldOperation.get_or_none(HeldOperation.op_key == op_key)
+        row = HeldEntry.get_or_none(HeldEntry.op_key == op_key)
         return None if row is None else _held(row)
 
     def held(self, status: HeldStatus | None = HeldStatus.HELD, *, tenant_id: str | None = None) -> list[HeldRecord]:
         """Held operations in ``status`` (every status when None), oldest first."""
-        query = HeldOperation.select()
+        query = HeldEntry.select()
         if status is not None:
-            query = query.where(HeldOperation.status == HeldStatus(status).value)
+            query = query.where(HeldEntry.status == HeldStatus(status).value)
         if tenant_id is not None:
-            query = query.where(HeldOperation.tenant_id == tenant_id)
-        return [_held(row) for row in query.order_by(HeldOperation.created_at, HeldOperation.id)]
+            query = query.where(HeldEntry.tenant_id == tenant_id)
+        return [_held(row) for row in query.order_by(HeldEntry.created_at, HeldEntry.id)]
 
     def approved_keys(self, tenant_id: str) -> set[str]:
-        query = HeldOperation.select(HeldOperation.op_key).where(
-            (HeldOperation.tenant_id == tenant_id) & (HeldOperation.status == HeldStatus.APPROVED.value)
+        query = HeldEntry.select(HeldEntry.op_key).where(
+            (HeldEntry.tenant_id == tenant_id) & (HeldEntry.status == HeldStatus.APPROVED.value)
         )
         return {row.op_key for row in query}
 
@@ -283,24 +283,24 @@ class Approvals(Repository):
         now = self._now()
         with self.atomic():
             for keys in _chunks(applied):
-                HeldOperation.update(status=HeldStatus.APPLIED.value, updated_at=now).where(
-                    (HeldOperation.tenant_id == tenant_id) & HeldOperation.op_key.in_(keys)
+                HeldEntry.update(status=HeldStatus.APPLIED.value, updated_at=now).where(
+                    (HeldEntry.tenant_id == tenant_id) & HeldEntry.op_key.in_(keys)
                 ).execute()
-            waiting = HeldOperation.select(HeldOperation.op_key).where(
-                (HeldOperation.tenant_id == tenant_id)
-                & HeldOperation.status.in_([HeldStatus.HELD.value, HeldStatus.APPROVED.value])
+            waiting = HeldEntry.select(HeldEntry.op_key).where(
+                (HeldEntry.tenant_id == tenant_id)
+                & HeldEntry.status.in_([HeldStatus.HELD.value, HeldStatus.APPROVED.value])
             )
             gone = [row.op_key for row in waiting if row.op_key not in planned and row.op_key not in applied]
             for keys in _chunks(gone):
-                HeldOperation.update(status=HeldStatus.SUPERSEDED.value, updated_at=now).where(
-                    HeldOperation.op_key.in_(keys)
+                HeldEntry.update(status=HeldStatus.SUPERSEDED.value, updated_at=now).where(
+                    HeldEntry.op_key.in_(keys)
                 ).execute()
 
     def _decide(self, op_key: str, status: HeldStatus, by: str) -> HeldRecord:
         if not by.strip():
             raise ValueError("say who decides (approve/reject need 'by')")
         with self.atomic():
-            row = HeldOperation.get_or_none(HeldOperation.op_key == op_key)
+            row = HeldEntry.get_or_none(HeldEntry.op_key == op_key)
             if row is None:
                 raise RecordNotFound(f"(held operation {op_key})")
             # A decision may change until the operation is written or replaced.

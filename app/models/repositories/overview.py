@@ -18,7 +18,7 @@ from app.models.connections import Tenant, TenantCompany
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
 from app.models.records import HeldStatus, JournalState
 from app.models.repositories._base import Repository
-from app.models.sync import HeldOperation, JournalEntry
+from app.models.sync import HeldEntry, JournalEntry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,9 +120,9 @@ class Overview(Repository):
     def held_per_tenant(self) -> Counter[str]:
         """Operations waiting for a person's decision, by tenant."""
         query = (
-            HeldOperation.select(HeldOperation.tenant_id, fn.COUNT(HeldOperation.id))
-            .where(HeldOperation.status == HeldStatus.HELD.value)
-            .group_by(HeldOperation.tenant_id)
+            HeldEntry.select(HeldEntry.tenant_id, fn.COUNT(HeldEntry.id))
+            .where(HeldEntry.status == HeldStatus.HELD.value)
+            .group_by(HeldEntry.tenant_id)
             .tuples()
         )
         # peewee's stubs keep .tuples() typed as a query of models

@@ -26,7 +26,7 @@ from app.billing.written import Written
 from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
-from app.models.connections import PsaCompany
+from app.models.connections import Company
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
 from app.services.settings import ApprovalPolicy as Mode
@@ -80,8 +80,8 @@ def _company_of(agreement_id: str, connection_id: int | None = None) -> tuple[st
     agreement = query.first()
     if agreement is None:
         return None
-    company = PsaCompany.get_or_none(
-        (PsaCompany.connection == agreement.connection_id) & (PsaCompany.psa_id == agreement.company_psa_id))
+    company = Company.get_or_none(
+        (Company.connection == agreement.connection_id) & (Company.psa_id == agreement.company_psa_id))
     return agreement.company_psa_id, company.name if company else ""
 
 
