@@ -1,7 +1,8 @@
 """The one root of seatsync's expected failures.
 
 Each subclass's docstring is the message a person reads; ``str(error)`` adds
-the specifics given when it was raised. Unexpected failures are anything else.
+the specifics given when it was raised; ``advice`` says what to do about it.
+Unexpected failures are anything else.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 class SeatsyncError(Exception):
     """Something went wrong in seatsync."""
+
+    #: What a person can do about it, when the message does not say so itself (the nearest class's).
+    advice: str = ""
 
     def __init__(self, detail: str = "", **context: object) -> None:
         self.detail = detail
@@ -23,3 +27,4 @@ class SeatsyncError(Exception):
 
 class ConfigurationError(SeatsyncError):
     """seatsync is not set up for this."""
+    advice = "Open Settings to finish setting seatsync up."

@@ -31,6 +31,7 @@ SQLITE_PRAGMAS = {
 
 class DatabaseFailed(SeatsyncError):
     """seatsync's database could not be read or written."""
+    advice = "Fix what is named above, then sync again: the next sync settles what was written."
 
 
 #: What the database says, and what a person can do about it.

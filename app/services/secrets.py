@@ -62,6 +62,7 @@ class SecretError(SeatsyncError):
 
 class MissingSecret(SecretError):
     """A credential seatsync needs is not in the keyring."""
+    advice = "Enter it again in Settings."
 
     @property
     def message(self) -> str:  # the specifics say it all: "ConnectWise 'Main' has no ..."

@@ -42,31 +42,13 @@ from app.ui.widgets.plain import PlainLabel, message_box
 log = logging.getLogger(__name__)
 qt_log = logging.getLogger("qt")
 
-#: What to do, by the class name of an expected failure (a subclass inherits its parent's advice).
-ADVICE = {
-    "PsaAuthError": "Check the PSA credentials in Settings.",
-    "PsaPermissionError": "Give the PSA's API member the permission named above, then try again.",
-    "PsaUntrustedCertificate": "Nothing was sent. Check the PSA's address in Settings: its certificate must be "
-                               "one this computer trusts.",
-    "PsaAddressRefused": "Nothing was sent there: seatsync sends credentials only to the connection's own address.",
-    "PsaUnavailable": "The PSA did not answer; try again in a minute.",
-    "DatabaseFailed": "Fix what is named above, then sync again: the next sync settles what was written.",
-    "InventoryRefused": "Nothing was changed for this tenant; the next sync reads it again.",
-    "MissingSecret": "Enter it again in Settings.",
-    "PermissionsMissing": "Add the named permission to the app in Entra ID, then grant admin consent again.",
-    "ConfigurationError": "Open Settings to finish setting seatsync up.",
-}
-
 
 def explain(error: BaseException, *, doing: str = "") -> str:
     """A sentence or two for the window: what failed (while ``doing``), and what to do."""
     if isinstance(error, SeatsyncError):
         text = in_words(str(error))  # a Microsoft sign-in refusal says what to do itself
-        for cls in type(error).__mro__ if text == str(error) else ():
-            advice = ADVICE.get(cls.__name__)
-            if advice and advice not in text:
-                text = f"{text.rstrip('.')}. {advice}"
-                break
+        if text == str(error) and error.advice and error.advice not in text:
+            text = f"{text.rstrip('.')}. {error.advice}"
     else:
         text = f"An unexpected error occurred ({type(error).__name__}: {error}). It was written to the log file."
     return f"{doing}: {text}" if doing else text

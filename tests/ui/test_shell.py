@@ -329,6 +329,20 @@ def test_expected_errors_read_as_sentences_with_what_to_do():
     assert explain(KeyError("x")).startswith("An unexpected error occurred (KeyError")
 
 
+def test_an_error_carries_its_own_advice_and_a_subclass_inherits_it():
+    from app.errors import ConfigurationError, SeatsyncError
+    from app.services.psa.port import PsaAuthError, PsaError
+
+    class StoredTokenRejected(PsaAuthError):
+        """The PSA refused the stored token."""
+
+    assert explain(StoredTokenRejected()) == (
+        "The PSA refused the stored token. Check the PSA credentials in Settings.")
+    assert explain(ConfigurationError("(no PSA)")).endswith("Open Settings to finish setting seatsync up.")
+    assert explain(PsaError("(odd)")) == str(PsaError("(odd)"))  # no advice of its own: the message alone
+    assert SeatsyncError.advice == ""
+
+
 def test_secrets_are_masked_in_the_log_file():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "login with password=%s token: abc123", ("hunter2",),
                                None)

@@ -39,6 +39,7 @@ class TenantNotFound(MicrosoftError):
 class PermissionsMissing(MicrosoftError):
     """seatsync's app lacks Microsoft Graph application permissions it needs: add them to its API permissions
     in Entra ID, then grant admin consent again (docs/permissions.md)."""
+    advice = "Add the named permission to the app in Entra ID, then grant admin consent again."
 
     def __init__(self, detail: str = "", *, missing: tuple[str, ...] = (), tenant_id: str = "",
                  code: str = "") -> None:

@@ -85,10 +85,12 @@ class PsaError(SeatsyncError):
 
 class PsaAuthError(PsaError):
     """The PSA did not accept the credentials."""
+    advice = "Check the PSA credentials in Settings."
 
 
 class PsaPermissionError(PsaError):
     """The PSA's API user lacks a permission seatsync needs."""
+    advice = "Give the PSA's API member the permission named above, then try again."
 
 
 class PsaNotFound(PsaError):
@@ -105,6 +107,7 @@ class PsaMalformedResponse(PsaError):
 
 class PsaUnavailable(PsaError):
     """The PSA did not answer in time, or answered with a server error."""
+    advice = "The PSA did not answer; try again in a minute."
 
     #: True when a write may have been applied although no answer came back.
     maybe_applied: bool = False
@@ -116,10 +119,12 @@ class PsaUnavailable(PsaError):
 
 class PsaUntrustedCertificate(PsaError):
     """The PSA's server could not be trusted, so nothing was sent to it."""
+    advice = "Nothing was sent. Check the PSA's address in Settings: its certificate must be one this computer trusts."
 
 
 class PsaAddressRefused(PsaError):
     """The PSA pointed seatsync at another address (a redirect or a link), which seatsync does not follow."""
+    advice = "Nothing was sent there: seatsync sends credentials only to the connection's own address."
 
 
 class PsaUnreadableAnswer(PsaUnavailable):

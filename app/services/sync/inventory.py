@@ -38,6 +38,7 @@ class InventoryStore(Protocol):
 
 class InventoryRefused(SeatsyncError):
     """This tenant's licenses could not be read completely, so it was not synced; nothing was changed."""
+    advice = "Nothing was changed for this tenant; the next sync reads it again."
 
     def __init__(self, detail: str = "", *, tenant_id: str, cause: BaseException | None = None) -> None:
         self.tenant_id = tenant_id
