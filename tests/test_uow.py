@@ -80,3 +80,38 @@ def test_a_database_that_is_not_open_is_said(context):
     context.close()
     with pytest.raises(DatabaseNotOpen, match="open it"), UnitOfWork():
         pass
+
+
+class FakeUnitOfWork:
+    """The repositories a service reads, in memory: no database at all."""
+
+    def __init__(self, **repositories: object) -> None:
+        self.__dict__.update(repositories)
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def test_a_service_runs_over_a_fake_unit_of_work():
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from app.billing.types import Agreement, BillingProfile, PriceKind, PricePolicy, Product
+    from app.models.database import db
+    from app.services.customers.profiles import ProfileService
+
+    assert db.obj is None  # no database is open: everything comes from the fake
+    product = Product(id="P1", identifier="M365-BP", price=Decimal("20.00"))
+    profile = BillingProfile(id="7", name="BP", product=product,
+                             price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("10")))
+    uow = FakeUnitOfWork(
+        psa_connections=SimpleNamespace(all=lambda: [SimpleNamespace(id=1, name="Main")]),
+        profiles=SimpleNamespace(all=lambda connection_id: [profile]),
+        catalog=SimpleNamespace(agreements=lambda connection_id: [
+            Agreement(id="A1", company_id="C1", currency="EUR"), Agreement(id="A2", company_id="C2", currency="EUR"),
+            Agreement(id="A3", company_id="C3", currency="USD")]))
+    [row] = ProfileService(uow).rows()  # type: ignore[arg-type]
+    assert (row.connection_name, row.currency, row.unit_price) == ("Main", "EUR", Decimal("22.00"))
