@@ -102,3 +102,13 @@ def test_the_one_table_of_make_bench_lists_every_measure(tmp_path, capsys):
     assert {p.name for p in tmp_path.iterdir()} == {"plan.json", "plan.txt", "sync.json", "sync.txt"}
     unchanged = next(line for line in printed.splitlines() if line.startswith("PSA requests, no change"))
     assert unchanged.split()[-1] == "1.00x"  # the catalog and one lines read per tenant, nothing more
+
+
+def test_the_companies_benchmark_builds_a_real_database_and_reads_every_company(tmp_path, capsys):
+    from benchmarks.companies_bench import main as companies
+
+    assert companies(["--companies", "12", "--repeat", "2", "--keep", str(tmp_path / "db")]) == 0
+    assert companies(["--companies", "12", "--repeat", "1", "--keep", str(tmp_path / "db")]) == 0  # kept, reused
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(" in ")[0] for line in printed] == ["built 12 companies"] + [
+        "companies list: 12 companies read"] * 3

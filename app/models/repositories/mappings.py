@@ -20,37 +20,32 @@ def _filter(user_filter: core.UserFilter | None) -> tuple[str, str]:
     return (user_filter.field.value, user_filter.value) if user_filter else ("", "")
 
 
-def mapping_to_core(row: Mapping) -> core.Mapping:
-    user_filter = (
-        core.UserFilter(field=core.FilterField(row.filter_field), value=row.filter_value) if row.filter_field else None
-    )
-    return core.Mapping(
-        tenant_id=row.tenant.tenant_id,
-        sku_id=row.sku_id,
-        profile=profile_to_core(row.profile),
-        agreement_id=row.agreement_psa_id,
-        subscription_id=row.subscription_id,
-        user_filter=user_filter,
-        basis=core.QuantityBasis(row.basis),
-        basis_param=row.basis_param,
-        usernames_in_description=row.usernames_in_description,
-        start_date_override=row.start_date_override,
-        negative_proration=row.negative_proration,
-        included_quantity=row.included_quantity,
-        minimum_quantity=row.minimum_quantity,
-        description_override=row.description_override,
-    )
+#: A mapping's columns, read as plain tuples: building a model object per row (with its tenant, profile and
+#: product joined) is what made reading 40,000 mappings take seconds.
+_COLUMNS = (Tenant.tenant_id, Mapping.sku_id, Mapping.profile, Mapping.agreement_psa_id, Mapping.subscription_id,
+            Mapping.filter_field, Mapping.filter_value, Mapping.basis, Mapping.basis_param,
+            Mapping.usernames_in_description, Mapping.start_date_override, Mapping.negative_proration,
+            Mapping.included_quantity, Mapping.minimum_quantity, Mapping.description_override)
+_ORDER = (Tenant.name, Mapping.sku_id, Mapping.subscription_id, Mapping.filter_field, Mapping.filter_value)
 
 
-def _select():
-    return (
-        Mapping.select(Mapping, Tenant, BillingProfile, PsaProduct)
-        .join(Tenant)
-        .switch(Mapping)
-        .join(BillingProfile)
-        .join(PsaProduct)
-        .order_by(Tenant.name, Mapping.sku_id, Mapping.subscription_id, Mapping.filter_field, Mapping.filter_value)
-    )
+def _mappings(where=None) -> list[core.Mapping]:
+    """The mappings (all, or those ``where`` selects) in the list's order; each profile is read once."""
+    query = Mapping.select(*_COLUMNS).join(Tenant).order_by(*_ORDER)
+    rows = list((query if where is None else query.where(where)).tuples())
+    if not rows:
+        return []
+    profiles = {row.id: profile_to_core(row)
+                for row in BillingProfile.select(BillingProfile, PsaProduct).join(PsaProduct)}
+    return [core.Mapping(
+        tenant_id=tenant_id, sku_id=sku_id, profile=profiles[profile_id], agreement_id=agreement_id,
+        subscription_id=subscription_id,
+        user_filter=core.UserFilter(field=core.FilterField(field), value=value) if field else None,
+        basis=core.QuantityBasis(basis), basis_param=basis_param, usernames_in_description=usernames,
+        start_date_override=start_override, negative_proration=negative, included_quantity=included,
+        minimum_quantity=minimum, description_override=description)
+        for (tenant_id, sku_id, profile_id, agreement_id, subscription_id, field, value, basis, basis_param, usernames,
+             start_override, negative, included, minimum, description) in rows]
 
 
 def _row_of(key: core.RowKey) -> Mapping | None:
@@ -102,16 +97,16 @@ class Mappings(Repository):
 
     def get(self, key: core.RowKey) -> core.Mapping | None:
         row = _row_of(key)
-        return None if row is None else mapping_to_core(_select().where(Mapping.id == row.id).get())
+        return None if row is None else _mappings(Mapping.id == row.id)[0]
 
     def for_tenant(self, tenant_id: str) -> list[core.Mapping]:
-        return [mapping_to_core(row) for row in _select().where(Tenant.tenant_id == tenant_id)]
+        return _mappings(Tenant.tenant_id == tenant_id)
 
     def for_agreement(self, agreement_psa_id: str) -> list[core.Mapping]:
-        return [mapping_to_core(row) for row in _select().where(Mapping.agreement_psa_id == agreement_psa_id)]
+        return _mappings(Mapping.agreement_psa_id == agreement_psa_id)
 
     def all(self) -> list[core.Mapping]:
-        return [mapping_to_core(row) for row in _select()]
+        return _mappings()
 
     def delete(self, key: core.RowKey) -> bool:
         row = _row_of(key)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from app.models.billing import Mapping
 from app.models.connections import Tenant, TenantCompany
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
 from app.models.records import HeldStatus, JournalState
@@ -40,15 +39,6 @@ class LicenseFact:
     sku_id: str
     purchased: int
     assigned: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class MappingFact:
-    tenant_id: str
-    sku_id: str
-    subscription_id: str = ""
-    filter_field: str = ""
-    filter_value: str = ""
 
 
 def _latest_snapshot_ids():
@@ -106,16 +96,6 @@ class Overview(Repository):
         )
         # peewee's stubs keep .tuples() typed as a query of models
         return list(query)  # type: ignore[arg-type]
-
-    def mappings(self) -> list[MappingFact]:
-        query = (
-            Mapping.select(Tenant.tenant_id, Mapping.sku_id, Mapping.subscription_id, Mapping.filter_field,
-                           Mapping.filter_value)
-            .join(Tenant)
-            .tuples()
-        )
-        return [MappingFact(tenant_id=t, sku_id=s, subscription_id=sub, filter_field=f, filter_value=v)
-                for t, s, sub, f, v in query]
 
     def held_per_tenant(self) -> Counter[str]:
         """Operations waiting for a person's decision, by tenant."""

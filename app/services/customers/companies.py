@@ -138,12 +138,13 @@ class CompanyService:
         active_subs: dict[tuple[str, str], set[str]] = defaultdict(set)
         for tenant_id, sku_id, sub_id in overview.latest_active_subscriptions():
             active_subs[(tenant_id, sku_id.lower())].add(sub_id)
-        mapped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        for m in overview.mappings():
-            mapped[(m.tenant_id, m.sku_id.lower())].append((m.subscription_id, filter_key(m.filter_field,
-                                                                                          m.filter_value)))
-        excluded = _excluded_test(self.uow.exclusions.all())
         billing = _Billing(self.uow, license_facts)
+        mapped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for mappings in billing.mappings.values():
+            for m in mappings:
+                mapped[(m.tenant_id, m.sku_id.lower())].append(
+                    (m.subscription_id, m.user_filter.key if m.user_filter else ""))
+        excluded = _excluded_test(self.uow.exclusions.all())
         held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
         runs = self.uow.runs.recent(RUNS_LOOKED_AT)
         outcomes = self._outcomes()
