@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -220,3 +221,46 @@ def test_requests_to_read_one_tenant_with_300_users(clients, service, scenario, 
               f"another tenant {another}, the same tenant again {again}")
     # discovery + token per tenant (once), subscribedSkus, directory/subscriptions, users, PC subscriptions
     assert (first, another, again) == (8, 6, 4)
+
+
+class Overlapping:
+    """Graph and Partner Center reads that each wait for all the others to be in flight (4 at once)."""
+
+    def __init__(self, clients, fail: tuple[str, ...] = ()) -> None:
+        self.clients, self.fail = clients, fail
+        self.meet = threading.Barrier(4, timeout=10)
+
+    def _read(self, name: str, read):
+        self.meet.wait()  # a read made after another has ended never meets the other three: BrokenBarrierError
+        if name in self.fail:
+            raise ConsentMissing(f"({name} refused)")
+        return read()
+
+    def subscribed_skus(self, tenant_id):
+        return self._read("skus", lambda: self.clients.graph.subscribed_skus(tenant_id))
+
+    def directory_subscriptions(self, tenant_id):
+        return self._read("directory", lambda: self.clients.graph.directory_subscriptions(tenant_id))
+
+    def users(self, tenant_id):
+        return self._read("users", lambda: self.clients.graph.users(tenant_id))
+
+    def subscriptions(self, tenant_id):
+        return self._read("terms", lambda: self.clients.partner_center.subscriptions(tenant_id))
+
+
+def test_a_tenants_reads_are_in_flight_at_once(clients, catalogue, store, scenario):
+    tenant = first_consented(scenario)
+    reads = Overlapping(clients)
+    inventory = InventoryService(reads, reads, catalogue, store).fetch(tenant.id, with_users=True)  # type: ignore[arg-type]
+    assert {lic.sku_id: lic.purchased for lic in inventory.licenses} == {
+        k: v[0] for k, v in expected_counts(tenant).items()}
+    assert inventory.users is not None and len(inventory.users) == len(tenant.users)
+
+
+def test_of_several_failed_reads_the_first_in_reading_order_is_said(clients, catalogue, store, scenario):
+    tenant = first_consented(scenario)
+    reads = Overlapping(clients, fail=("users", "directory"))
+    with pytest.raises(InventoryRefused, match="directory refused"):
+        InventoryService(reads, reads, catalogue, store).fetch(tenant.id, with_users=True)  # type: ignore[arg-type]
+    assert store.saved == []
