@@ -112,3 +112,14 @@ def test_the_companies_benchmark_builds_a_real_database_and_reads_every_company(
     printed = capsys.readouterr().out.splitlines()
     assert [line.split(" in ")[0] for line in printed] == ["built 12 companies"] + [
         "companies list: 12 companies read"] * 3
+
+
+def test_the_storage_benchmark_prints_the_database_size_and_rows_at_each_checkpoint(capsys):
+    from benchmarks.storage_bench import main as storage
+
+    assert storage(["--tenants", "3", "--days", "31", "--churn", "0"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in printed[:3]] == ["day 1", "day 30", "day 31"]
+    # Nothing changed after the first day: one snapshot per tenant, however many days were read.
+    assert all("inventory_snapshot 3," in line and "sync_run" in line for line in printed[:3])
+    assert printed[3].startswith("simulated 31 days")

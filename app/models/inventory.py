@@ -15,9 +15,12 @@ from app.models.fields import DayField, InstantField
 
 
 class InventorySnapshot(BaseModel):
+    """A tenant's inventory as first read at ``fetched_at``; ``read_at``: the last read that found it unchanged."""
+
     tenant = ForeignKeyField(Tenant, backref="snapshots", on_delete="CASCADE")
     name = CharField(max_length=300, default="")
     fetched_at = InstantField()
+    read_at = InstantField(null=True)
 
     class Meta:
         table_name = "inventory_snapshot"

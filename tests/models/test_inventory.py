@@ -1,4 +1,4 @@
-"""Inventory snapshots: round trip, seats over time, latest per tenant, pruning."""
+"""Inventory snapshots: round trip, once per change, seats over time, latest per tenant, pruning."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from app.billing import types as core
+from app.models.inventory import InventorySnapshot
 from app.models.records import RecordNotFound, SeatPoint
 from app.models.repositories import Inventory
 from tests.models.factories import BP, E3, FETCHED, OTHER_TENANT, TENANT, tenant
@@ -85,7 +86,7 @@ def test_seats_over_time_with_zeros_where_the_license_was_absent(contoso):
 def test_latest_all_and_prune_keep_each_tenants_latest(contoso):
     tenant(OTHER_TENANT, "Other")
     old = FETCHED - timedelta(days=400)
-    Inventory().save(_inventory(at=old))
+    Inventory().save(_inventory(at=old, consumed=7))
     Inventory().save(_inventory(at=FETCHED))
     Inventory().save(_inventory(at=old, tenant_id=OTHER_TENANT))  # its only snapshot
     latest = Inventory().latest_all()
@@ -103,3 +104,28 @@ def test_previous_skus_are_those_with_seats_in_each_tenants_second_latest_read(c
     Inventory().save(_inventory(at=FETCHED + 2 * day, with_e3=True))  # latest: E3 is back, so "new"
     Inventory().save(_inventory(at=FETCHED, tenant_id=OTHER_TENANT))  # read once: nothing is new
     assert Inventory().previous_skus() == {TENANT: {BP.lower()}}
+
+
+def test_a_read_that_finds_nothing_changed_keeps_no_new_snapshot(contoso):
+    day = timedelta(days=1)
+    first = Inventory().save(_inventory(at=FETCHED))
+    assert [Inventory().save(_inventory(at=FETCHED + n * day)) for n in (1, 2, 3)] == [first] * 3
+    assert InventorySnapshot.select().count() == 1
+    assert Inventory().latest(TENANT) == _inventory(at=FETCHED + 3 * day)  # read last on day 3
+    changed = Inventory().save(_inventory(at=FETCHED + 4 * day, consumed=9))
+    assert changed != first and InventorySnapshot.select().count() == 2
+    # The chart: a point at each snapshot's first and last read.
+    assert [(p.fetched_at - FETCHED, p.assigned) for p in Inventory().history(TENANT, BP)] == [
+        (timedelta(0), 8), (3 * day, 8), (4 * day, 9)]
+    # Pruning goes by the last read: the first snapshot was read until day 3.
+    assert Inventory().prune(before=FETCHED + 3 * day) == 0
+    assert Inventory().prune(before=FETCHED + 3 * day + timedelta(seconds=1)) == 1
+
+
+def test_a_license_is_new_only_until_the_tenant_is_read_again_unchanged(contoso):
+    day = timedelta(days=1)
+    Inventory().save(_inventory(at=FETCHED, with_e3=False))
+    Inventory().save(_inventory(at=FETCHED + day, with_e3=True))  # E3 bought: new
+    assert Inventory().previous_skus() == {TENANT: {BP.lower()}}
+    Inventory().save(_inventory(at=FETCHED + 2 * day, with_e3=True))  # read again, unchanged: no longer new
+    assert Inventory().previous_skus() == {}

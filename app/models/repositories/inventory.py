@@ -1,7 +1,12 @@
-"""Inventory snapshots: a TenantInventory as read, kept for charts and reports.
+"""Inventory snapshots: a TenantInventory as read, kept for charts and reports, once per change.
 
 Licenses and subscriptions round-trip in the order they were read. Users
-are not kept: a snapshot read back has ``users=None``.
+are not kept: a snapshot read back has ``users=None``. A read that finds
+what the tenant's latest snapshot holds is not kept again: it moves that
+snapshot's ``read_at`` forward, so the database grows with change, not with
+time. A snapshot read back says when it was last read (``fetched_at`` of
+the TenantInventory); the seats over time have a point at its first and at
+its last read.
 """
 
 from __future__ import annotations
@@ -37,12 +42,21 @@ def _subscription(row: SnapshotSubscription) -> core.Subscription:
 
 class Inventory(Repository):
     def save(self, inventory: core.TenantInventory) -> int:
-        """Keep the inventory as a snapshot; return its id. The tenant must have been added."""
+        """Keep the inventory as a snapshot, or as a later read of the latest one when nothing changed; return
+        the snapshot's id. The tenant must have been added."""
         if inventory.fetched_at is None:
             raise ValueError(f"the inventory of tenant {inventory.tenant_id} has no fetched_at; a snapshot needs one")
         tenant = tenant_row(inventory.tenant_id)
         with self.atomic():
-            snapshot = InventorySnapshot.create(tenant=tenant, name=inventory.name, fetched_at=inventory.fetched_at)
+            latest = self._latest_row(tenant)
+            if latest is not None and _last_read(latest) <= inventory.fetched_at:
+                kept = self.load(latest.id)
+                if (kept.name, kept.licenses) == (inventory.name, inventory.licenses):
+                    InventorySnapshot.update(read_at=inventory.fetched_at).where(
+                        InventorySnapshot.id == latest.id).execute()
+                    return int(latest.id)
+            snapshot = InventorySnapshot.create(tenant=tenant, name=inventory.name, fetched_at=inventory.fetched_at,
+                                                read_at=inventory.fetched_at)
             for lic in inventory.licenses:
                 license_row = SnapshotLicense.create(
                     snapshot=snapshot,
@@ -96,7 +110,7 @@ class Inventory(Repository):
         return core.TenantInventory(
             tenant_id=snapshot.tenant.tenant_id,
             name=snapshot.name,
-            fetched_at=snapshot.fetched_at,
+            fetched_at=_last_read(snapshot),
             licenses=tuple(
                 core.License(
                     sku_id=row.sku_id,
@@ -116,32 +130,36 @@ class Inventory(Repository):
 
     def latest(self, tenant_id: str) -> core.TenantInventory | None:
         """The tenant's most recent snapshot, or None when it was never read."""
-        snapshot_id = (
-            InventorySnapshot.select(InventorySnapshot.id)
-            .join(Tenant)
-            .where(Tenant.tenant_id == tenant_id)
-            .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc())
-            .scalar()
-        )
-        return None if snapshot_id is None else self.load(snapshot_id)
+        row = Tenant.get_or_none(Tenant.tenant_id == tenant_id)
+        latest = None if row is None else self._latest_row(row)
+        return None if latest is None else self.load(latest.id)
+
+    @staticmethod
+    def _latest_row(tenant: Tenant) -> InventorySnapshot | None:
+        return (InventorySnapshot.select(InventorySnapshot.id, InventorySnapshot.fetched_at, InventorySnapshot.read_at)
+                .where(InventorySnapshot.tenant == tenant)
+                .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).first())
 
     def latest_all(self) -> dict[str, core.TenantInventory]:
         """Every tenant's most recent snapshot (the reconciliation report's input)."""
         return {inv.tenant_id: inv for inv in (self.load(i) for i in self._latest_ids())}
 
     def previous_skus(self) -> dict[str, set[str]]:
-        """Per tenant, the SKUs that had seats in its second most recent snapshot (in two queries).
+        """Per tenant whose latest read found a change, the SKUs that had seats in its snapshot before.
 
-        A tenant read only once is absent: nothing can be "new" at its first read.
+        A tenant read only once is absent: nothing can be "new" at its first read; so is one whose latest
+        snapshot was read again since, unchanged: what was new is no longer.
         """
         ranked = InventorySnapshot.select(
-            InventorySnapshot.id, InventorySnapshot.tenant,
+            InventorySnapshot.id, InventorySnapshot.tenant, InventorySnapshot.fetched_at, InventorySnapshot.read_at,
             fn.ROW_NUMBER().over(partition_by=[InventorySnapshot.tenant],
                                  order_by=[InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()])
             .alias("rank")).alias("ranked")
-        previous = {row.id: row.tenant_id for row in
-                    InventorySnapshot.select(ranked.c.id, ranked.c.tenant_id).from_(ranked)
-                    .where(ranked.c.rank == 2).objects()}
+        rows = list(InventorySnapshot.select(ranked.c.id, ranked.c.tenant_id, ranked.c.fetched_at, ranked.c.read_at,
+                                             ranked.c.rank).from_(ranked).where(ranked.c.rank <= 2).tuples())
+        changed = {tenant for _, tenant, fetched_at, read_at, rank in rows
+                   if rank == 1 and read_at in (None, fetched_at)}
+        previous = {snapshot: tenant for snapshot, tenant, _, _, rank in rows if rank == 2 and tenant in changed}
         tenants = {row.id: row.tenant_id for row in Tenant.select(Tenant.id, Tenant.tenant_id)}
         found: dict[str, set[str]] = {tenants[t]: set() for t in previous.values()}
         for row in SnapshotLicense.select(SnapshotLicense.snapshot, SnapshotLicense.sku_id).where(
@@ -153,12 +171,12 @@ class Inventory(Repository):
     def history(
         self, tenant_id: str, sku_id: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[SeatPoint]:
-        """The license's seats at every read of the tenant in [since, until), oldest first.
+        """The license's seats at the first and the last read of each snapshot in [since, until), oldest first.
 
         A read where the tenant did not have the license is a point at zero.
         """
         query = (
-            InventorySnapshot.select(InventorySnapshot.id, InventorySnapshot.fetched_at)
+            InventorySnapshot.select(InventorySnapshot.id, InventorySnapshot.fetched_at, InventorySnapshot.read_at)
             .where(InventorySnapshot.tenant == tenant_row(tenant_id))
             .order_by(InventorySnapshot.fetched_at, InventorySnapshot.id)
         )
@@ -176,20 +194,19 @@ class Inventory(Repository):
         points = []
         for snapshot in snapshots:
             row = counts.get(snapshot.id)
-            points.append(
-                SeatPoint(
-                    fetched_at=snapshot.fetched_at,
-                    purchased=0 if row is None else row.enabled + row.warning,
-                    assigned=0 if row is None else row.consumed,
-                )
-            )
+            purchased, assigned = (0, 0) if row is None else (row.enabled + row.warning, row.consumed)
+            reads = dict.fromkeys((snapshot.fetched_at, _last_read(snapshot)))
+            points += [SeatPoint(fetched_at=at, purchased=purchased, assigned=assigned) for at in reads
+                       if until is None or at < until]
         return points
 
     def prune(self, before: datetime) -> int:
-        """Delete snapshots read before ``before``, keeping each tenant's latest; return how many."""
+        """Delete snapshots last read before ``before``, keeping each tenant's latest; return how many."""
         keep = self._latest_ids()
         with self.atomic():
-            query = InventorySnapshot.delete().where(InventorySnapshot.fetched_at < before)
+            query = InventorySnapshot.delete().where(
+                (InventorySnapshot.read_at < before)
+                | (InventorySnapshot.read_at.is_null() & (InventorySnapshot.fetched_at < before)))
             if keep:
                 query = query.where(InventorySnapshot.id.not_in(keep))
             return query.execute()
@@ -210,3 +227,7 @@ class Inventory(Repository):
             .group_by(InventorySnapshot.tenant)
         )
         return [row.id for row in query]
+
+
+def _last_read(snapshot: InventorySnapshot) -> datetime:
+    return snapshot.read_at or snapshot.fetched_at
