@@ -153,7 +153,9 @@ def test_the_psa_down_is_said_once_in_the_run_its_record_and_its_notice(data_dir
         assert summary.problems() == [f"{says}: 6 companies not synced"]
         calls = shop.psa.calls[before:]
         assert set(calls) == {("list_products", "")}
-        assert len(calls) == 3 if workers == 1 else 3 <= len(calls) <= workers  # in parallel: those already waiting
+        # In parallel, a tenant may start while the first failures are still ending: until the third has ended,
+        # at most two tenants have ended and ``workers`` are running, so no more than workers + 2 ask.
+        assert len(calls) == 3 if workers == 1 else 3 <= len(calls) <= workers + 2
         assert shop.reads == []
         run = context.uow.runs.get(summary.run_id)
         assert (run.status, run.error) == (RunStatus.FAILED, f"{says}: 6 companies not synced")
