@@ -78,6 +78,15 @@ def test_an_invalid_cap_is_refused(settings, value):
         settings.set_max_operations_per_run(value)
 
 
+@pytest.mark.parametrize("value", [30, 3651, "90", True, None])
+def test_history_is_kept_a_month_to_ten_years(settings, value):
+    assert settings.history_days == 400
+    with pytest.raises(ValueError, match="history is kept for 31 to 3650 days"):
+        settings.set_history_days(value)
+    settings.set_history_days(31)
+    assert settings.history_days == 31
+
+
 def test_other_invalid_values_are_refused(settings):
     with pytest.raises(ValueError, match="apply_all, hold_decreases, hold_all"):
         settings.set_approval_policy("hold_some", company_id="19")

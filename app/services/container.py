@@ -57,7 +57,11 @@ class Services:
     sync: SyncService = field(init=False)
 
     def __post_init__(self) -> None:
-        uow, psas, microsoft, now = self.uow, self.psas, self.microsoft, self.now
+        uow, psas, microsoft = self.uow, self.psas, self.microsoft
+
+        def now() -> datetime:  # the clock as it is when read: a test (or the demo) may set another
+            return self.now()
+
         catalogue = microsoft.catalogue
         self.admin = AdminService(uow, psas=psas, microsoft=microsoft, secrets=self.secrets)
         self.profiles = ProfileService(uow)
@@ -76,8 +80,8 @@ class Services:
     def sync_service(self, *, today: Callable[[], date] = date.today, workers: int = 8,
                      fetch_inventory: InventoryFetcher | None = None) -> SyncService:
         """A sync service on another billing day, pool size or inventory source than the default's."""
-        return SyncService(self.uow, psas=self.psas, microsoft=self.microsoft, settings=self.settings, now=self.now,
-                           today=today, workers=workers, fetch_inventory=fetch_inventory)
+        return SyncService(self.uow, psas=self.psas, microsoft=self.microsoft, settings=self.settings,
+                           now=lambda: self.now(), today=today, workers=workers, fetch_inventory=fetch_inventory)
 
     def bulk_add(self, customers: CustomerSource | None = None) -> BulkAddService:
         """Adding Partner Center's customers; ``customers``: where they are read from (Partner Center)."""

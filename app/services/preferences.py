@@ -16,6 +16,7 @@ from typing import Any
 from app.errors import SeatsyncError
 from app.services.secrets import SecretStore
 from app.services.settings import (
+    HISTORY_DAYS,
     SMTP_PASSWORD,
     WEBHOOK_URL,
     ApprovalPolicy,
@@ -39,6 +40,7 @@ class Preferences:
     max_seats_change_per_line: int | None
     max_operations_per_run: int | None
     notifications: NotificationSettings
+    history_days: int = HISTORY_DAYS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +74,8 @@ class PreferencesService:
             preferences=Preferences(
                 sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
                 overrides=s.approval_overrides(), max_seats_change_per_line=s.max_seats_change_per_line,
-                max_operations_per_run=s.max_operations_per_run, notifications=s.notifications),
+                max_operations_per_run=s.max_operations_per_run, notifications=s.notifications,
+                history_days=s.history_days),
             companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
             smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL))
 
@@ -98,6 +101,7 @@ class PreferencesService:
                     s.set_approval_policy(policy, company_id)
                 s.set_max_seats_change_per_line(p.max_seats_change_per_line)
                 s.set_max_operations_per_run(p.max_operations_per_run)
+                s.set_history_days(p.history_days)
                 s.set_notifications(notifications)
                 if change.smtp_password is not None:
                     s.set_smtp_password(change.smtp_password)

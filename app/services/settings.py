@@ -108,6 +108,17 @@ def _cap(name: str) -> Callable[[Any], int | None]:
     return check
 
 
+#: How long run records and inventory snapshots are kept: a year and a month, so a year's chart is whole.
+HISTORY_DAYS = 400
+MIN_HISTORY_DAYS, MAX_HISTORY_DAYS = 31, 3650
+
+
+def _history_days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_HISTORY_DAYS <= value <= MAX_HISTORY_DAYS:
+        raise ValueError(f"history is kept for {MIN_HISTORY_DAYS} to {MAX_HISTORY_DAYS} days, not {value!r}")
+    return value
+
+
 def _bool(name: str) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
@@ -135,6 +146,7 @@ _SPECS: dict[str, _Spec] = {
     ),
     "caps.max_seats_change_per_line": _Spec(default=50, check=_cap("max seats change per line")),
     "caps.max_operations_per_run": _Spec(default=500, check=_cap("max operations per run")),
+    "history.days": _Spec(default=HISTORY_DAYS, check=_history_days),
     "notify": _Spec(
         default=NotificationSettings(),
         check=lambda v: _notifications(v),
@@ -251,6 +263,14 @@ class Settings:
 
     def set_max_operations_per_run(self, value: int | None) -> None:
         self._set("caps.max_operations_per_run", value)
+
+    @property
+    def history_days(self) -> int:
+        """Run records and inventory snapshots last read longer ago than this are removed after a sync."""
+        return self._get("history.days")
+
+    def set_history_days(self, value: int) -> None:
+        self._set("history.days", value)
 
     # --- notifications --------------------------------------------------------
 

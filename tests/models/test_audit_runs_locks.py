@@ -66,6 +66,21 @@ def test_a_sync_run_starts_and_finishes_with_its_counts(database, clock):
     assert [r.id for r in runs.recent()] == [later.id, run.id]
 
 
+def test_old_runs_are_pruned_but_the_last_of_each_trigger_stays(database, clock):
+    runs = SyncRuns(now=clock)
+    ids = {}
+    for name, trigger in (("old schedule", "schedule"), ("old manual", "manual"), ("last schedule", "schedule"),
+                          ("running", "manual")):
+        ids[name] = runs.start(trigger=trigger).id
+        if name != "running":
+            clock.advance(minutes=1)
+            runs.finish(ids[name], status=RunStatus.SUCCEEDED)
+    clock.advance(minutes=1)
+    assert runs.prune(before=clock.now) == 1  # the old schedule: a later scheduled run is kept as the last one
+    assert {r.id for r in runs.recent()} == {ids["old manual"], ids["last schedule"], ids["running"]}
+    assert runs.last_finished(trigger="schedule").id == ids["last schedule"]
+
+
 def test_a_run_refuses_bad_outcomes(database):
     runs = SyncRuns()
     run = runs.start(trigger="manual")

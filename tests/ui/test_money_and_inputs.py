@@ -410,3 +410,21 @@ def test_save_pressed_before_the_check_caught_up_keeps_the_dialog_open(qtbot, ma
     qtbot.mouseClick(save_button(dialog), Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
     assert not save_button(dialog).isEnabled() and "Minimum quantity cannot be below 0" in dialog.problem.text()
+
+
+def test_the_history_kept_is_typed_in_days_and_refused_outside_a_month_to_ten_years(qtbot, context, tasks):
+    view = SettingsView(context, tasks)
+    qtbot.addWidget(view)
+    view.show()
+    page = view.sync_page
+    qtbot.waitUntil(lambda: view.loaded is not None, timeout=5000)
+    view.tabs.setCurrentWidget(page)
+    assert page.history_days.text() == "400"
+    retype(qtbot, page.history_days, "7")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    assert "The days history is kept cannot be below 31: “7” was typed." in view.message.text()
+    assert context.settings.history_days == 400
+    retype(qtbot, page.history_days, "90")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    assert context.settings.history_days == 90

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from peewee import fn
+
 from app.models.records import RecordNotFound, RunStatus, SyncRunRecord
 from app.models.repositories._base import Repository
 from app.models.sync import SyncRun
@@ -75,6 +77,18 @@ class SyncRuns(Repository):
             query = query.where(SyncRun.trigger == trigger)
         row = query.order_by(SyncRun.finished_at.desc(), SyncRun.id.desc()).first()
         return None if row is None else _record(row)
+
+    def prune(self, before: datetime) -> int:
+        """Delete runs finished before ``before``, keeping the last finished of each trigger (a missed
+        scheduled run is told from it); return how many. Journal and audit entries keep their rows, without
+        the run."""
+        keep = [row.id for row in SyncRun.select(fn.MAX(SyncRun.id).alias("id")).where(
+            SyncRun.finished_at.is_null(False)).group_by(SyncRun.trigger)]
+        with self.atomic():
+            query = SyncRun.delete().where(SyncRun.finished_at.is_null(False) & (SyncRun.finished_at < before))
+            if keep:
+                query = query.where(SyncRun.id.not_in(keep))
+            return query.execute()
 
     @staticmethod
     def _row(run_id: int) -> SyncRun:

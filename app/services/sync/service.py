@@ -17,7 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
@@ -256,6 +256,15 @@ class SyncService:
                 operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
                 findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
             self.uow.sync_outcomes.record(self._outcomes(run_id, results, at))
+        self._forget_old(at)
+
+    def _forget_old(self, now: datetime) -> None:
+        """Run records and inventory snapshots last read before the history the settings keep."""
+        before = now - timedelta(days=self.settings.history_days)
+        with self.uow:
+            runs, snapshots = self.uow.runs.prune(before), self.uow.inventory.prune(before)
+        if runs or snapshots:
+            log.info("history older than %s removed: %d sync run(s), %d inventory snapshot(s)", before, runs, snapshots)
 
     @staticmethod
     def _outcomes(run_id: int, results: tuple[TenantResult, ...], at: datetime) -> list[SyncOutcomeRecord]:

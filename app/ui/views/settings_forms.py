@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
 
 from app.services.notify.notices import KIND_LABELS, NoticeKind
 from app.services.preferences import Preferences, PreferencesChange, PreferencesState
-from app.services.settings import ApprovalPolicy, NotificationSettings, SmtpSecurity, WebhookKind
+from app.services.settings import (
+    MAX_HISTORY_DAYS,
+    MIN_HISTORY_DAYS,
+    ApprovalPolicy,
+    NotificationSettings,
+    SmtpSecurity,
+    WebhookKind,
+)
 from app.ui.dialogs.connection import SecretField
 from app.ui.views.tables import Column, RowTableModel, searchable, selected_rows, table_view
 from app.ui.widgets.fields import WholeField
@@ -113,6 +120,13 @@ class SyncPage(QWidget):
         caps_form.addRow("Seats changed on one line", self.max_seats.holder())
         caps_form.addRow("Changes in one run", self.max_operations.holder())
         layout.addWidget(caps)
+        history = QGroupBox("History")
+        history_form = QFormLayout(history)
+        self.history_days = WholeField("The days history is kept", minimum=MIN_HISTORY_DAYS, maximum=MAX_HISTORY_DAYS)
+        self.history_days.setToolTip("Sync runs and license reads older than this are removed after each sync; "
+                                     "what was written to the PSA is never removed from History")
+        history_form.addRow("Keep sync runs and license reads (days)", self.history_days.holder())
+        layout.addWidget(history)
         self.save_button = QPushButton("Save settings")
         layout.addWidget(self.save_button)
         layout.addStretch(1)
@@ -133,6 +147,7 @@ class SyncPage(QWidget):
             self.override_company.addItem(name, company_id)
         self.max_seats.setValue(p.max_seats_change_per_line)
         self.max_operations.setValue(p.max_operations_per_run)
+        self.history_days.setValue(p.history_days)
 
     def add_override(self) -> None:
         company_id = self.override_company.currentData()
@@ -155,7 +170,7 @@ class SyncPage(QWidget):
             approval_policy=ApprovalPolicy(self.policy.currentData()),
             overrides={r.company_id: r.policy for r in self.overrides.rows()},
             max_seats_change_per_line=self.max_seats.value(), max_operations_per_run=self.max_operations.value(),
-            notifications=notifications.settings())
+            notifications=notifications.settings(), history_days=self.history_days.value())
         return PreferencesChange(preferences=preferences, smtp_password=notifications.smtp_password(),
                                  webhook_url=notifications.webhook_url())
 
