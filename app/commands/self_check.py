@@ -147,7 +147,7 @@ def _https(directory: Path) -> str:
         try:
             psa.test_connection()
         finally:
-            if hasattr(psa, "close"):  # as Context.close does: the port does not promise one
+            if hasattr(psa, "close"):  # as PsaProvider.close does: the port does not promise one
                 psa.close()
     return "TLS and HTTP to a sandbox"
 
