@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.billing.types import BillingProfile, Mapping, TenantInventory
-from app.services.microsoft.errors import ConsentMissing, SecretInvalid
+from app.services.microsoft.errors import ConsentMissing, GdapMissing, SecretInvalid
 from app.services.psa.fake import FakePsa
+from app.services.sync.inventory import InventoryRefused
 from app.services.sync.service import SyncService
 from tests.ui.seed import SPB, TODAY, Seed, lic
 
@@ -22,6 +23,9 @@ REFUSALS = {
         f"(tenant {tenant}: AADSTS700016: Application with identifier 'c0ffee' was not found in the directory "
         f"'{tenant}'. This can happen if the application has not been installed by the administrator of the "
         "tenant.)", tenant_id=tenant, code="AADSTS700016"),
+    # As the inventory service says it: the tenant's read refused, because of the relationship.
+    "GDAP": lambda tenant: InventoryRefused(f"(tenant {tenant})", tenant_id=tenant, cause=GdapMissing(
+        f"(tenant {tenant}: no active GDAP relationship)", tenant_id=tenant)),
     "AADSTS7000222": lambda tenant: SecretInvalid(
         f"(tenant {tenant}: AADSTS7000222: The provided client secret keys for app 'c0ffee' are expired.)",
         tenant_id=tenant, code="AADSTS7000222"),

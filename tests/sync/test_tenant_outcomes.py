@@ -115,3 +115,39 @@ def test_a_dry_run_stores_no_outcome(data_dir):
         assert context.uow.sync_outcomes.latest() == {}
     finally:
         context.close()
+
+
+def test_each_sync_says_what_it_learnt_of_microsoft_access_and_a_lost_consent_is_a_notice(data_dir):
+    from app.models.records import ConsentStatus
+    from app.services.notify.notices import NoticeKind
+    from tests.ui.seed import TODAY
+
+    context = open_context(data_dir)
+    try:
+        shop = open_shop(context, NAMES)
+        context.now = Clock()
+        shop.refuse("Contoso Dental", "AADSTS700016")
+        shop.refuse("Fabrikam", "AADSTS7000222")  # the partner's own secret: says nothing of the tenant
+        names = {shop.tenants[n]: n for n in NAMES}
+
+        def consent() -> dict[str, ConsentStatus]:
+            return {names[t.tenant_id]: t.consent_status for t in context.uow.tenants.all()}
+
+        for name in NAMES:
+            context.uow.tenants.set_consent(shop.tenants[name], ConsentStatus.UNKNOWN)
+        shop.service().sync(actor="test")
+        assert consent() == {"Adatum": ConsentStatus.GRANTED, "Contoso Dental": ConsentStatus.MISSING,
+                             "Fabrikam": ConsentStatus.UNKNOWN}
+        access = [n for n in context.notifications.compute(today=TODAY) if n.kind is NoticeKind.ACCESS_FAILED]
+        assert [(names[n.tenant_id], "Microsoft access missing" in n.title) for n in access] == [
+            ("Contoso Dental", True)]
+
+        shop.refused.clear()  # the customer's admin granted consent; Adatum's GDAP relationship ended
+        shop.refuse("Adatum", "GDAP")
+        shop.service().sync(actor="test")
+        assert consent() == {"Adatum": ConsentStatus.EXPIRED, "Contoso Dental": ConsentStatus.GRANTED,
+                             "Fabrikam": ConsentStatus.GRANTED}
+        access = [n for n in context.notifications.compute(today=TODAY) if n.kind is NoticeKind.ACCESS_FAILED]
+        assert [names[n.tenant_id] for n in access] == ["Adatum"]
+    finally:
+        context.close()

@@ -33,6 +33,8 @@ from app.billing.types import Agreement, Exclusion, Line, Mapping, Product, Tena
 from app.billing.written import WriteLog, read_problems, write_log
 from app.errors import SeatsyncError
 from app.models.database import DatabaseFailed
+from app.models.records import ConsentStatus
+from app.services.microsoft.errors import ConsentMissing, GdapMissing
 from app.services.psa.port import PsaPort, PsaUnavailable, PsaUnreadableAnswer
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
@@ -102,6 +104,9 @@ class TenantResult:
     not_synced: str = ""
     #: The tenant failed because the PSA did not answer it: what happened, in a few words.
     psa_down: str = ""
+    #: What this sync learnt of seatsync's access to the tenant in Microsoft: granted (its licenses were read),
+    #: missing (no consent) or expired (no GDAP or reseller relationship); None: nothing.
+    consent: ConsentStatus | None = None
 
     @property
     def writes(self) -> int:
@@ -260,6 +265,7 @@ class SyncEngine:
         except SeatsyncError as error:
             result.status, result.error = Status.FAILED, str(error)
             result.findings = result.findings or _findings_of(error)
+            result.consent = result.consent or _consent_of(error)
         finally:
             try:
                 self.store.unlock(tenant_id, self.owner)
@@ -270,6 +276,7 @@ class SyncEngine:
 
     def _sync_locked(self, setup: TenantSetup, result: TenantResult) -> None:
         read = self._read(setup)
+        result.consent = ConsentStatus.GRANTED
         applier = Applier(self.psa, self.store, tenant_id=setup.tenant_id, company=setup.company_name,
                           actor=self.actor, now=self.now)
         result.recovered = applier.settle(read.lines, read.unsettled)
@@ -457,3 +464,15 @@ def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8,
 
     results = for_each_tenant(ids, safely, max_workers=max(1, workers), on_done=done)
     return [cast(TenantResult, results[t]) for t in ids]
+
+
+def _consent_of(error: BaseException) -> ConsentStatus | None:
+    """What a failed tenant's error says of seatsync's access to it in Microsoft (None: nothing)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConsentMissing):
+            return ConsentStatus.MISSING
+        if isinstance(seen, GdapMissing):
+            return ConsentStatus.EXPIRED
+        seen = getattr(seen, "cause", None) or seen.__cause__
+    return None

@@ -256,6 +256,10 @@ class SyncService:
                 operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
                 findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
             self.uow.sync_outcomes.record(self._outcomes(run_id, results, at))
+            known = {t.tenant_id for t in self.uow.tenants.all()}
+            for result in results:
+                if result.consent is not None and result.tenant_id in known:
+                    self.uow.tenants.set_consent(result.tenant_id, result.consent)
         self._forget_old(at)
 
     def _forget_old(self, now: datetime) -> None:
