@@ -133,9 +133,15 @@ def test_the_tray_names_what_failed_in_words_and_the_toolbar_opens_the_details(q
     shop.refuse("Fabrikam", "AADSTS7000222")
     shell = hidden_shell(on_shop(shop))
     sync_from_the_tray(qtbot, shell)
-    [(title, text)] = shell.messages  # the failed run's notice: said once
-    assert re.fullmatch(f"The sync at {AT} finished partially: 2 of 5 companies failed", title), title
-    assert text == f"Contoso Dental: {CONSENT_WORDS}; Fabrikam: {EXPIRED_WORDS}"
+    # Two notices, said once together: the failed run's, and Contoso Dental's lost access (Fabrikam's refusal is
+    # the partner's own secret, which says nothing of its tenant).
+    [(title, text)] = shell.messages
+    assert title == "seatsync: 2 new notices"
+    failed, access = sorted(text.splitlines(), key=lambda line: line.startswith("Contoso"))
+    assert re.fullmatch(f"The sync at {AT} finished partially: 2 of 5 companies failed", failed), failed
+    assert access == "Contoso Dental: Microsoft access missing"
+    [notice] = [n for n in shell.notifications.notices if n.title == failed]
+    assert notice.message == f"Contoso Dental: {CONSENT_WORDS}; Fabrikam: {EXPIRED_WORDS}"
 
     shell.tray.icon.messageClicked.emit()  # a click on the message opens the window
     assert shell.window.isVisible()
