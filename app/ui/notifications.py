@@ -1,7 +1,7 @@
 """Notifications in the window: what needs a person, after every sync and at start (DESIGN §1.9).
 
 On a worker (``Tasks.run``), ``gather`` computes the notices with
-``app.services.notify.after_sync.notices_after_sync`` (Partner Center's customers
+``AfterSyncService.notices_after_sync`` (app/services/notify/after_sync.py: Partner Center's customers
 not yet added, a failure to read them as a notice, and after a scheduled
 sync the e-mail digest and the webhook, when enabled; ``run-scheduler``
 calls the same function), and keeps those the tray may show by the
