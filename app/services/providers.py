@@ -23,7 +23,7 @@ from app.services.psa.factory import open_psa
 from app.services.psa.port import PsaPort
 from app.services.secrets import SecretStore, microsoft_secret_key, psa_secret_key
 from app.services.settings import Settings
-from app.services.sync.inventory import InventoryService, seat_total
+from app.services.sync.inventory import InventoryService
 
 if TYPE_CHECKING:
     from app.services.microsoft import MicrosoftClients
@@ -73,12 +73,11 @@ class SnapshotStore:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
 
-    def last_seat_total(self, tenant_id: str) -> int | None:
-        latest = self.inventory.latest(tenant_id)
-        return None if latest is None else seat_total(latest)
+    def latest(self, tenant_id: str) -> TenantInventory | None:
+        return self.inventory.latest(tenant_id)
 
-    def save_snapshot(self, inventory: TenantInventory) -> None:
-        self.inventory.save(inventory)
+    def save_snapshot(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
+        self.inventory.save(inventory, previous=previous)
 
 
 class MicrosoftProvider:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.billing.types import Cycle, TenantInventory, Term
+from app.billing.types import Cycle, License, TenantInventory, Term
 from app.sandbox.microsoft import Scenario
 from app.sandbox.microsoft.model import SandboxTenant
 from app.sandbox.server import Fault
@@ -24,10 +24,12 @@ class MemoryStore:
         self.totals = dict(totals or {})
         self.saved: list[TenantInventory] = []
 
-    def last_seat_total(self, tenant_id: str) -> int | None:
-        return self.totals.get(tenant_id)
+    def latest(self, tenant_id: str) -> TenantInventory | None:
+        total = self.totals.get(tenant_id)
+        return None if total is None else TenantInventory(tenant_id=tenant_id, licenses=(
+            License(sku_id="seats", enabled=total),))
 
-    def save_snapshot(self, inventory: TenantInventory) -> None:
+    def save_snapshot(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
         self.saved.append(inventory)
         self.totals[inventory.tenant_id] = seat_total(inventory)
 

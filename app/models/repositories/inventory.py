@@ -41,16 +41,18 @@ def _subscription(row: SnapshotSubscription) -> core.Subscription:
 
 
 class Inventory(Repository):
-    def save(self, inventory: core.TenantInventory) -> int:
+    def save(self, inventory: core.TenantInventory, *, previous: core.TenantInventory | None = None) -> int:
         """Keep the inventory as a snapshot, or as a later read of the latest one when nothing changed; return
-        the snapshot's id. The tenant must have been added."""
+        the snapshot's id. The tenant must have been added. ``previous``: the tenant's latest snapshot as the
+        caller read it (``latest``), which spares reading it again."""
         if inventory.fetched_at is None:
             raise ValueError(f"the inventory of tenant {inventory.tenant_id} has no fetched_at; a snapshot needs one")
         tenant = tenant_row(inventory.tenant_id)
         with self.atomic():
             latest = self._latest_row(tenant)
             if latest is not None and _last_read(latest) <= inventory.fetched_at:
-                kept = self.load(latest.id)
+                kept = previous if previous is not None and previous.fetched_at == _last_read(latest) \
+                    else self.load(latest.id)
                 if (kept.name, kept.licenses) == (inventory.name, inventory.licenses):
                     InventorySnapshot.update(read_at=inventory.fetched_at).where(
                         InventorySnapshot.id == latest.id).execute()

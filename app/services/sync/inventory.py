@@ -30,11 +30,13 @@ from app.services.sync.pool import DEFAULT_WORKERS, for_each_tenant
 
 
 class InventoryStore(Protocol):
-    def last_seat_total(self, tenant_id: str) -> int | None:
-        """Purchased seats of the tenant's last good snapshot (``seat_total``), None if never read."""
+    def latest(self, tenant_id: str) -> TenantInventory | None:
+        """The tenant's last good snapshot, None if never read."""
         ...
 
-    def save_snapshot(self, inventory: TenantInventory) -> None: ...
+    def save_snapshot(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
+        """Keep ``inventory``; ``previous``: what ``latest`` gave before it was read (not read again)."""
+        ...
 
 
 class InventoryRefused(SeatsyncError):
@@ -81,8 +83,9 @@ class InventoryService:
         except SeatsyncError as error:
             why = str(error) if tenant_id in str(error) else f"(tenant {tenant_id}) {error}"
             raise InventoryRefused(why, tenant_id=tenant_id, cause=error) from error
-        self._check(inventory)
-        self.store.save_snapshot(inventory)
+        previous = self.store.latest(tenant_id)
+        self._check(inventory, previous)
+        self.store.save_snapshot(inventory, previous)
         return inventory
 
     def fetch_many(self, tenant_ids: Iterable[str], *, with_users: bool = False,
@@ -116,10 +119,10 @@ class InventoryService:
         except TenantNotFound:
             return None  # consented directly, not a Partner Center customer: Graph's view is all there is
 
-    def _check(self, inventory: TenantInventory) -> None:
+    def _check(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
         """Refuse an empty or partial read (DESIGN §3: never write a decrease from it)."""
         tenant = inventory.tenant_id
-        before = self.store.last_seat_total(tenant)
+        before = None if previous is None else seat_total(previous)
         now = seat_total(inventory)
         if before and now == 0:
             # The customer may have left, or Microsoft answered wrongly: a person decides (the sync holds
