@@ -28,15 +28,8 @@ from app.models.records import ConsentStatus, RunStatus, SyncRunRecord, TenantRe
 from app.models.repositories import Approvals
 from app.sandbox.server import Request, Response, SandboxApp, SandboxServer, make_tls
 from app.services.microsoft.wire import Customer
-from app.services.notify.notices import (
-    Notice,
-    NoticeInputs,
-    NoticeKind,
-    Notifier,
-    NotifyError,
-    compute_notices,
-    new_notices,
-)
+from app.services.notify.delivery import Notifier
+from app.services.notify.notices import Notice, NoticeInputs, NoticeKind, NotifyError, compute_notices, new_notices
 from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
 
 TODAY = date(2026, 3, 10)

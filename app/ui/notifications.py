@@ -30,7 +30,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from app.services.notify.notices import KIND_LABELS, Delivery, Notice, NoticeKind, Notifier
+from app.services.notify.delivery import Delivery, Notifier
+from app.services.notify.notices import KIND_LABELS, Notice, NoticeKind
 from app.services.sync.service import companies
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon

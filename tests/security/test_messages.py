@@ -16,17 +16,8 @@ import pytest
 from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.sandbox.server import SandboxServer, make_tls
-from app.services.notify.notices import (
-    Notice,
-    NoticeKind,
-    Notifier,
-    NotifyError,
-    compute_notices,
-    digest_html,
-    digest_text,
-    is_loopback,
-    webhook_payload,
-)
+from app.services.notify.delivery import Notifier, digest_html, digest_text, is_loopback, webhook_payload
+from app.services.notify.notices import Notice, NoticeKind, NotifyError, compute_notices
 from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
 from tests.test_notify import (
     Hooks,

@@ -25,7 +25,8 @@ from app.errors import ConfigurationError, SeatsyncError
 from app.models.records import RunTrigger
 from app.services.customers.bulk_add import BulkAddService
 from app.services.microsoft.wire import Customer
-from app.services.notify.notices import Delivery, Notice, NotificationService, Notifier
+from app.services.notify.delivery import Delivery, Notifier
+from app.services.notify.notices import Notice, NotificationService
 from app.services.settings import Settings
 from app.services.uow import UnitOfWork, connected
 
