@@ -1,6 +1,7 @@
 """The composition root: the one place that opens seatsync's data and builds its services (DESIGN §5).
 
-``open_context()`` opens the database (migrated) in the data folder, the
+``open_context()`` opens the database (migrated: the data folder's, or the
+team's PostgreSQL database it names, app/services/team/location.py), the
 keyring and the settings, and builds once, with their dependencies named,
 the unit of work, the PSA and Microsoft providers and every use-case
 service (``Services``). The window (app/ui/app.py) and every headless
@@ -22,6 +23,7 @@ from app.services.container import Services
 from app.services.providers import MicrosoftProvider, PsaProvider
 from app.services.secrets import SecretStore
 from app.services.settings import Settings
+from app.services.team.location import locate, password
 from app.services.uow import UnitOfWork
 
 
@@ -31,12 +33,13 @@ def open_context(data_dir: Path | None = None, *, secrets: SecretStore | None = 
     directory = Path(data_dir) if data_dir else paths.data_dir()
     paths.log_moves()  # the one-time move of an earlier version's data folder, now that logging has started
     paths.secure_data_dir(directory)  # 0700, and its files 0600 (an older seatsync's, or a restored backup)
-    open_database(directory / paths.DATABASE_NAME)
     secrets = secrets or SecretStore()
+    location = locate(directory)
+    open_database(location.target, password=password(secrets, location))
     settings = Settings(secrets)
     uow = UnitOfWork()
     return Services(data_dir=directory, secrets=secrets, settings=settings, uow=uow,
                     psas=PsaProvider(uow.psa_connections, secrets, ca_file=ca_file),
                     microsoft=MicrosoftProvider(uow.microsoft_connections, secrets, settings, uow.inventory,
                                                 ca_file=ca_file),
-                    now=now)
+                    now=now, location=location)

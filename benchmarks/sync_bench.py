@@ -1,6 +1,7 @@
 """How fast seatsync syncs many tenants against sandboxes that answer slowly.
 
     python benchmarks/sync_bench.py --tenants 1000 --latency 0.1 --psa connectwise
+    python benchmarks/sync_bench.py --tenants 1000 --database postgresql   # a team's database
 
 Starts the Microsoft sandbox and a PSA sandbox on loopback over TLS
 (``SandboxWorld``), gives every tenant ten licenses mapped to ten PSA
@@ -11,8 +12,10 @@ line for the rest of the period where the agreement prorates), one with no
 change in Microsoft (nothing may be written) and one after 5 % of tenants
 changed seats and users. The same
 three syncs then run on ``--baseline-tenants`` tenants with one worker and
-one request in flight per API: the sequential baseline. What each figure
-means: benchmarks/README.md.
+one request in flight per API: the sequential baseline. ``--database
+postgresql`` runs them on a throw-away PostgreSQL server made from this
+machine's binaries (tests/postgres.py), a database of its own per run. What
+each figure means: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import contextlib
 import inspect
 import json
+import os
 import random
 import sys
 import tempfile
@@ -266,7 +270,39 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python allocations (peak); slows the run down")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="seatsync's database: the local SQLite file (default) or a team's PostgreSQL")
     return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def database(kind: str):
+    """Yields a function giving each run its database: None (SQLite in its data folder) or a PostgreSQL URL."""
+    if kind == "sqlite":
+        yield lambda: None
+        return
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server.new_database
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def team_database(url: str | None):
+    """``open_context`` opens ``url`` (a team database) for the block; None: the data folder's SQLite file."""
+    from app.services.team.location import ENVIRONMENT
+
+    if url is None:
+        yield
+        return
+    os.environ[ENVIRONMENT] = url
+    try:
+        yield
+    finally:
+        del os.environ[ENVIRONMENT]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,14 +311,17 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = args.workers or inspect.signature(SyncService).parameters["workers"].default
     runs = []
-    with tempfile.TemporaryDirectory(prefix="seatsync-bench-") as tmp:
-        runs.append(run("parallel", psa=args.psa, tenants=args.tenants, latency=args.latency, workers=workers,
-                        sequential=False, seed=args.seed, directory=Path(tmp) / "parallel", trace=args.tracemalloc,
-                        today=args.today))
-        if args.baseline_tenants > 0:
-            runs.append(run("sequential", psa=args.psa, tenants=args.baseline_tenants, latency=args.latency,
-                            workers=1, sequential=True, seed=args.seed, directory=Path(tmp) / "sequential",
+    with tempfile.TemporaryDirectory(prefix="seatsync-bench-") as tmp, database(args.database) as new_database:
+        on = "" if args.database == "sqlite" else f" on {args.database}"
+        with team_database(new_database()):
+            runs.append(run(f"parallel{on}", psa=args.psa, tenants=args.tenants, latency=args.latency,
+                            workers=workers, sequential=False, seed=args.seed, directory=Path(tmp) / "parallel",
                             trace=args.tracemalloc, today=args.today))
+        if args.baseline_tenants > 0:
+            with team_database(new_database()):
+                runs.append(run(f"sequential{on}", psa=args.psa, tenants=args.baseline_tenants,
+                                latency=args.latency, workers=1, sequential=True, seed=args.seed,
+                                directory=Path(tmp) / "sequential", trace=args.tracemalloc, today=args.today))
     print(report(runs))
     if args.json:
         figures = [{**asdict(r), "phases": [p.as_dict() for p in r.phases]} for r in runs]

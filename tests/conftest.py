@@ -28,3 +28,53 @@ def data_dir(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.setenv("SEATSYNC_DATA_DIR", str(path))
     return path
+
+
+# -- the database engines: every test that asks for ``database_target`` runs on SQLite and on PostgreSQL
+
+
+def pytest_report_header(config) -> str:
+    from tests.postgres import binaries
+
+    found = binaries()
+    return (f"databases: SQLite, and PostgreSQL from {found}" if found else
+            "databases: SQLite only: no PostgreSQL server binaries here, so the runs on PostgreSQL are SKIPPED "
+            "(apt-get install postgresql)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server for the session (tests/postgres.py), or a skip that says why.
+
+    Under CI (CI=true) a missing PostgreSQL is a failure, not a skip: .ci/run installs it.
+    """
+    from tests.postgres import PostgresServer, PostgresUnavailable
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as error:
+        server.stop()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is needed under CI: {error}")
+        pytest.skip(f"the runs on PostgreSQL are skipped: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database_engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_target(database_engine, tmp_path, monkeypatch, request):
+    """This test's database: a SQLite file, or a database of its own on the session's PostgreSQL server
+    (``SEATSYNC_DATABASE_URL`` then points ``open_context`` at it too)."""
+    if database_engine == "sqlite":
+        return tmp_path / "data" / "seatsync.db"
+    from app.services.team.location import ENVIRONMENT
+
+    url = request.getfixturevalue("postgres_server").new_database()
+    monkeypatch.setenv(ENVIRONMENT, url)
+    return url

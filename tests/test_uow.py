@@ -109,9 +109,9 @@ def test_a_service_runs_over_a_fake_unit_of_work():
                              price=PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("10")))
     uow = FakeUnitOfWork(
         psa_connections=SimpleNamespace(all=lambda: [SimpleNamespace(id=1, name="Main")]),
-        profiles=SimpleNamespace(all=lambda connection_id: [profile]),
+        profiles=SimpleNamespace(all=lambda connection_id: [profile], versions=lambda connection_id: {"7": 3}),
         catalog=SimpleNamespace(agreements=lambda connection_id: [
             Agreement(id="A1", company_id="C1", currency="EUR"), Agreement(id="A2", company_id="C2", currency="EUR"),
             Agreement(id="A3", company_id="C3", currency="USD")]))
     [row] = ProfileService(uow).rows()  # type: ignore[arg-type]
-    assert (row.connection_name, row.currency, row.unit_price) == ("Main", "EUR", Decimal("22.00"))
+    assert (row.connection_name, row.currency, row.unit_price, row.version) == ("Main", "EUR", Decimal("22.00"), 3)

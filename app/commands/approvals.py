@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         if not keys:
             raise UnknownApproval("(give the keys of the changes, or --all)")
         decide = approvals.approve if args.action == "approve" else approvals.reject
-        for key in keys:
-            decide(key, by=args.by)
+        with context.uow:  # all or none; the team database's refusal says which role decides (RoleRefused)
+            for key in keys:
+                decide(key, by=args.by)
         done = "approved; the next sync applies them" if args.action == "approve" else "rejected"
         print(f"{len(keys)} change(s) {done}.")
         return 0

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.commands.common import app_context, summary_table
 from app.errors import SeatsyncError
+from app.models.records import RunStatus
 from app.services.redaction import RedactSecrets
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from app.services.settings import NotificationSettings
     from app.services.sync.scheduler import SyncScheduler
     from app.services.sync.service import RunSummary, SyncService
+    from app.services.team.health import RunnerHealth
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,12 @@ class ScheduledSync:
     """The scheduler's job: sync ``target`` ("*" or a company id), print the summary, then the notifications."""
 
     def __init__(self, context: Services, *, service: SyncService | None = None,
-                 out: Callable[[str], None] | None = None) -> None:
+                 out: Callable[[str], None] | None = None, health: RunnerHealth | None = None) -> None:
 
         self.context = context
         self.service = service or context.sync
         self.out = out or (lambda text: print(text, flush=True))
+        self.health = health
 
     def __call__(self, target: str, *, trigger: str) -> RunSummary:
         """On a scheduler thread. ``trigger`` is what the run records (a ``RunTrigger``, passed by the
@@ -64,10 +67,25 @@ class ScheduledSync:
         from app.services.uow import connected
 
         with connected():
-            summary = self.service.sync(None if target == ALL else int(target), actor="scheduler", trigger=trigger)
+            try:
+                summary = self.service.sync(None if target == ALL else int(target), actor="run-scheduler",
+                                            trigger=trigger)
+            except SeatsyncError as error:
+                self._report(RunStatus.FAILED, error.message)
+                raise
             self.out(summary_table(summary))
             self.out(self.notify(summary.run_id))
+        self._report(summary.status, "; ".join(summary.problems()) or f"{summary.writes} change(s) written")
         return summary
+
+    def _report(self, status: str, summary: str) -> None:
+        """Tell the team's desktops how the run went (a failure to tell is logged, never fatal)."""
+        if self.health is None:
+            return
+        try:
+            self.health.ran(status, summary)
+        except SeatsyncError as error:
+            log.warning("the runner's health could not be reported: %s", error)
 
     def notify(self, run_id: int | None) -> str:
         """Notices after the run ``run_id``, the digest and webhook sent if it was scheduled: one line on what."""
@@ -146,12 +164,21 @@ def run(args: argparse.Namespace) -> int:
         handler.addFilter(RedactSecrets())  # what reaches a server's journal masks credentials too
     stop = threading.Event()
     with app_context() as context:
+        from app.services.team.health import RunnerHealth
+
         check_keyring(context)
-        scheduler = build_scheduler(context, ScheduledSync(context))
+        scheduled: list[SyncScheduler] = []
+        health = RunnerHealth(context.uow, data_dir=context.data_dir, now=context.now,
+                              next_run=lambda: scheduled[0].next_run() if scheduled else None)
+        scheduler = build_scheduler(context, ScheduledSync(context, health=health))
+        scheduled.append(scheduler)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         scheduler.start()
-        log.info("scheduler running; next sync at %s", scheduler.next_run())
+        health.beat()
+        health.keep_beating(stop)
+        log.info("scheduler running on %s; next sync at %s",
+                 context.location.describe() if context.location else "its database", scheduler.next_run())
         stop.wait()
         scheduler.shutdown(wait=True)
     return 0

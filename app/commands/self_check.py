@@ -1,7 +1,8 @@
 """``self-check``: prove this installation has what it needs (used on the built bundle).
 
 Checks, without touching your data: the SKU catalogue is found, a database
-can be created and migrated, the keyring works (the platform's backend is
+can be created and migrated, the PostgreSQL driver for a team database is
+present, the keyring works (the platform's backend is
 present, the active backend is one seatsync may use, and a throw-away entry
 can be stored, read back and deleted), Qt starts (offscreen), every view of
 the window can be loaded, and TLS and HTTP work by testing a connection to
@@ -64,6 +65,15 @@ def _database(directory: Path) -> str:
         return f"migrated to version {latest_version()} ({database.__class__.__name__})"
     finally:
         close_database()
+
+
+def _postgresql_driver() -> str:
+    """The team database's driver is in the bundle, with the libpq it brings (no server is needed to check)."""
+    import psycopg2
+
+    driver = str(getattr(psycopg2, "__version__", "?")).split()[0]  # "2.9.13 (dt dec pq3 ext lo64)"
+    libpq = psycopg2.extensions.libpq_version()
+    return f"psycopg2 {driver} with libpq {libpq // 10000}.{libpq % 10000}"
 
 
 def _keyring_backends() -> str:
@@ -163,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(tmp)
         checks: list[tuple[str, Callable[[], str]]] = [
             ("SKU catalogue", _catalogue), ("database", lambda: _database(directory)),
+            ("team database driver", _postgresql_driver),
             ("keyring", _keyring_not_used if args.no_keyring else _keyring),
             ("Qt", _qt), ("views", _views), ("network", lambda: _https(directory)),
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, Check, ForeignKeyField, IntegerField, TextField
 
+from app.models.config import updated_by_field, version_field
 from app.models.connections import PsaConnection, Tenant
 from app.models.database import BaseModel, one_of
 from app.models.fields import DayField, InstantField, JsonField, MoneyField
@@ -74,6 +75,8 @@ class BillingProfile(BaseModel):
     allowed_agreement_types = JsonField(default=list)  # empty: any type
     created_at = InstantField()
     updated_at = InstantField()
+    version = version_field()  # added by 0011, with updated_by
+    updated_by = updated_by_field()
 
     class Meta:
         table_name = "billing_profile"
@@ -100,6 +103,8 @@ class Mapping(BaseModel):
     description_override = TextField(default="")
     created_at = InstantField()
     updated_at = InstantField()
+    version = version_field()  # added by 0011, with updated_by
+    updated_by = updated_by_field()
 
     class Meta:
         table_name = "mapping"
@@ -113,6 +118,8 @@ class Exclusion(BaseModel):
     sku_id = CharField(max_length=64)
     reason = TextField(default="")
     created_at = InstantField()
+    version = version_field()  # added by 0011, with updated_by
+    updated_by = updated_by_field()
 
     class Meta:
         table_name = "exclusion"

@@ -1,10 +1,13 @@
 """Column types that keep values exact: money, instants and JSON.
 
 SQLite gives a column declared DECIMAL or NUMERIC "numeric affinity" and
-stores 12.10 as the float 12.1, so money is kept as canonical TEXT
+stores 12.10 as the float 12.1, so on SQLite money is kept as canonical TEXT
 (``str(Decimal)``: digits, sign and exponent preserved) and read back as the
 same Decimal. Instants are aware datetimes kept as fixed-width UTC ISO 8601
-TEXT, so text order is time order on SQLite and PostgreSQL alike.
+TEXT, so text order is time order. Each field's type is seatsync's own
+(MONEY, INSTANT, DAY), which each database maps to its engine's
+(app/models/database.py): on PostgreSQL, NUMERIC (exact, with the scale
+written), TIMESTAMPTZ and DATE. The values sent are the same text on both.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ _STORED_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII
 
 
 class MoneyField(TextField):
-    """A Decimal stored as its canonical text; floats are refused."""
+    """A Decimal stored as its canonical text (NUMERIC on PostgreSQL); floats are refused."""
 
-    field_type = "TEXT"
+    field_type = "MONEY"
 
     def db_value(self, value: object) -> str | None:
         if value is None:
@@ -58,7 +61,7 @@ def parse_instant(text: str) -> datetime:
 class InstantField(TextField):
     """An aware datetime, stored in UTC, returned aware (UTC)."""
 
-    field_type = "TEXT"
+    field_type = "INSTANT"
 
     def db_value(self, value: object) -> str | None:
         if value is None:
@@ -70,6 +73,8 @@ class InstantField(TextField):
         raise TypeError(f"{self.name}: expected an aware datetime, not {type(value).__name__}")
 
     def python_value(self, value: object) -> datetime | None:
+        if isinstance(value, datetime):  # PostgreSQL's TIMESTAMPTZ
+            return value.astimezone(UTC)
         return None if value is None else parse_instant(str(value))
 
 
@@ -101,9 +106,9 @@ class JsonField(TextField):
 
 
 class DayField(TextField):
-    """A calendar date as ISO 8601 text (no reliance on the driver's date adapters)."""
+    """A calendar date, sent as ISO 8601 text (no reliance on the driver's date adapters)."""
 
-    field_type = "TEXT"
+    field_type = "DAY"
 
     def db_value(self, value: object) -> str | None:
         if value is None:
@@ -113,4 +118,6 @@ class DayField(TextField):
         return (date.fromisoformat(value) if isinstance(value, str) else value).isoformat()
 
     def python_value(self, value: object) -> date | None:
+        if isinstance(value, date):  # PostgreSQL's DATE
+            return value
         return None if value is None else date.fromisoformat(str(value))

@@ -256,3 +256,46 @@ class AuditRecord:
     psa_record_id: str = ""
     op_key: str = ""
     connection_id: int | None = None  # the PSA connection written to
+
+
+class EditConflict(SeatsyncError):
+    """Someone else changed this after you opened it; your change was not saved."""
+
+    def __init__(self, *, what: str, by: str = "", at: datetime | None = None, verb: str = "changed") -> None:
+        #: What was edited ("Mapping for Contoso / Microsoft 365 E3"), who saved it meanwhile, when, and how
+        #: (changed, created or removed).
+        self.what, self.by, self.at, self.verb = what, by, at, verb
+        super().__init__("", what=what, by=by, at=at, verb=verb)
+
+    @property
+    def message(self) -> str:
+        when = ""
+        if self.at is not None:
+            local = self.at.astimezone()
+            day = "" if local.date() == datetime.now(local.tzinfo).date() else f" on {local:%d %b %Y}"
+            when = f"{day} at {local:%H:%M}"
+        return (f"{self.what} was {self.verb} by {self.by or 'someone else'}{when} after you opened it; "
+                "your change was not saved.")
+
+    def shown(self, where: str = "The dialog") -> str:
+        """The message, and that ``where`` shows their change now (the editor has reloaded it)."""
+        return f"{self.message} {where} shows theirs now."
+
+    def about(self, what: str) -> EditConflict:
+        """The same conflict, naming what was edited as the person knows it."""
+        return EditConflict(what=what, by=self.by, at=self.at, verb=self.verb)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChangeRecord:
+    """One change of seatsync's configuration: a mapping, billing profile, exclusion or setting."""
+
+    id: int
+    at: datetime
+    actor: str  # the technician
+    db_user: str  # the database user on PostgreSQL ('' on SQLite)
+    kind: str  # mapping | profile | exclusion | setting
+    key: str
+    action: str  # created | changed | removed
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None

@@ -27,11 +27,12 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from peewee import CharField, Database, IntegerField, Model, SqliteDatabase
+from peewee import CharField, Database, IntegerField, Model, ProgrammingError, SqliteDatabase
 
 from app import __version__
 from app.errors import SeatsyncError
 from app.models.fields import InstantField
+from app.models.session import MIGRATION_LOCK
 
 PACKAGE = "app.models.migrations"
 _NAME = re.compile(r"(\d{4})_([a-z0-9_]+)")
@@ -39,6 +40,11 @@ _NAME = re.compile(r"(\d{4})_([a-z0-9_]+)")
 
 class DatabaseTooNew(SeatsyncError):
     """This database was written by a newer seatsync: update seatsync to open it."""
+
+
+class DatabaseNeedsUpgrade(SeatsyncError):
+    """The team database must be upgraded by its owner before this seatsync can open it."""
+    advice = "Ask the team database's owner to run: python main.py team init (as the owner), then start again."
 
 
 class MigrationBrokeReferences(SeatsyncError):
@@ -97,6 +103,22 @@ def current_version(db: Database) -> int:
 
 def migrate(db: Database, *, target: int | None = None) -> list[int]:
     """Apply pending migrations (up to ``target``, default all); return the versions applied."""
+    if isinstance(db, SqliteDatabase):  # SQLite: one writer at a time already (IMMEDIATE transactions)
+        return _migrate(db, target)
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        return _migrate(db, target)
+    except ProgrammingError as error:
+        if getattr(getattr(error, "orig", None), "pgcode", None) != "42501":  # insufficient_privilege
+            raise
+        raise DatabaseNeedsUpgrade(
+            f"(it is at schema version {current_version(db)}; seatsync {__version__} needs version "
+            f"{latest_version()}, and only the database's owner may change its tables)") from None
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+def _migrate(db: Database, target: int | None) -> list[int]:
     migrations = discover()
     latest = len(migrations)
     target = latest if target is None else target
@@ -113,7 +135,8 @@ def migrate(db: Database, *, target: int | None = None) -> list[int]:
         )
     applied = []
     with db.bind_ctx([SchemaVersion]):
-        db.create_tables([SchemaVersion], safe=True)
+        if not found:  # made once; a team's user who may not create tables still opens a migrated database
+            db.create_tables([SchemaVersion], safe=True)
         for migration in migrations[found:target]:
             with nullcontext() if migration.foreign_keys else _without_foreign_keys(db), db.atomic():
                 migration.up(db)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from app.models import close_database
+from app.models import close_database, db
 from app.services.connections.admin import AdminService
 from app.services.customers.bulk_add import BulkAddService, CustomerSource
 from app.services.customers.companies import CompanyService, graph_users
@@ -31,7 +31,9 @@ from app.services.secrets import SecretStore
 from app.services.settings import Settings
 from app.services.sync.engine import InventoryFetcher
 from app.services.sync.service import SyncService
-from app.services.uow import UnitOfWork
+from app.services.team.location import DatabaseLocation
+from app.services.team.roles import Connected, Role, whoami
+from app.services.uow import UnitOfWork, connected
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Services:
     psas: PsaProvider
     microsoft: MicrosoftProvider
     now: Callable[[], datetime]
+    #: Which database is open (None: one a test opened itself).
+    location: DatabaseLocation | None = None
     admin: AdminService = field(init=False)
     profiles: ProfileService = field(init=False)
     links: LinkService = field(init=False)
@@ -55,9 +59,14 @@ class Services:
     customers: BulkAddService = field(init=False)
     after_sync: AfterSyncService = field(init=False)
     sync: SyncService = field(init=False)
+    #: The database user this seatsync is connected as, and its role (docs/team.md): read once at open, on
+    #: the thread that opens (SQLite: the owner, with no query).
+    database_user: Connected = field(init=False)
 
     def __post_init__(self) -> None:
         uow, psas, microsoft = self.uow, self.psas, self.microsoft
+        with connected():
+            self.database_user = whoami(db.obj)
 
         def now() -> datetime:  # the clock as it is when read: a test (or the demo) may set another
             return self.now()
@@ -76,6 +85,10 @@ class Services:
         self.after_sync = AfterSyncService(uow, notices=self.notifications, customers=self.customers,
                                            settings=self.settings, verify=psas.verify)
         self.sync = self.sync_service()
+
+    def role(self) -> Role:
+        """What the connected database user may do: the window offers only that (the database refuses the rest)."""
+        return self.database_user.role
 
     def sync_service(self, *, today: Callable[[], date] = date.today, workers: int = 8,
                      fetch_inventory: InventoryFetcher | None = None) -> SyncService:

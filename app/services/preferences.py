@@ -4,6 +4,11 @@
 transaction, so a mistake in one field never leaves half the settings
 saved. The SMTP password and the webhook URL are secrets: only whether one
 is set is read; a change carries a new value or None to keep the stored one.
+
+What was loaded carries each setting's version; a change hands them back with
+who saves it, so a setting another desktop saved since the form was loaded is
+refused (``EditConflict``, naming them) instead of overwritten, and every
+setting changed is audited. Settings the form did not change are not written.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from app.services.settings import (
     SMTP_PASSWORD,
     WEBHOOK_URL,
     ApprovalPolicy,
+    Edit,
     NotificationSettings,
     Settings,
     parse_sync_time,
@@ -49,6 +55,8 @@ class PreferencesState:
     companies: tuple[tuple[str, str], ...]  # (seatsync's company id, name), for overrides
     smtp_password_set: bool
     webhook_set: bool
+    #: Each stored setting's version when this was read (``Settings.versions``).
+    versions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +64,9 @@ class PreferencesChange:
     preferences: Preferences
     smtp_password: str | None = field(default=None, repr=False)  # None: keep the stored one
     webhook_url: str | None = field(default=None, repr=False)  # None: keep; "": remove
+    #: The versions the form was loaded at (``PreferencesState.versions``); None: save over what is stored.
+    versions: Mapping[str, int] | None = None
+    actor: str = ""  # who saves: the history names them
 
 
 class PreferencesService:
@@ -77,7 +88,8 @@ class PreferencesService:
                 max_operations_per_run=s.max_operations_per_run, notifications=s.notifications,
                 history_days=s.history_days),
             companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
-            smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL))
+            smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL),
+            versions=s.versions())
 
     def save(self, change: PreferencesChange) -> PreferencesState:
         p = change.preferences
@@ -90,19 +102,20 @@ class PreferencesService:
             if notifications.webhook_enabled and not (change.webhook_url or (
                     change.webhook_url is None and self.secrets.has(WEBHOOK_URL))):
                 raise ValueError("the webhook is on but has no URL: enter the incoming webhook's URL")
+            edit = Edit(actor=change.actor, versions=change.versions)
             with self.uow:
-                s.set_sync_time(p.sync_time)
-                s.set_sync_enabled(p.sync_enabled)
-                s.set_approval_policy(p.approval_policy)
+                s.set_sync_time(p.sync_time, edit=edit)
+                s.set_sync_enabled(p.sync_enabled, edit=edit)
+                s.set_approval_policy(p.approval_policy, edit=edit)
                 current = s.approval_overrides()
                 for company_id in set(current) - set(p.overrides):
-                    s.clear_approval_override(company_id)
+                    s.clear_approval_override(company_id, edit=edit)
                 for company_id, policy in p.overrides.items():
-                    s.set_approval_policy(policy, company_id)
-                s.set_max_seats_change_per_line(p.max_seats_change_per_line)
-                s.set_max_operations_per_run(p.max_operations_per_run)
-                s.set_history_days(p.history_days)
-                s.set_notifications(notifications)
+                    s.set_approval_policy(policy, company_id, edit=edit)
+                s.set_max_seats_change_per_line(p.max_seats_change_per_line, edit=edit)
+                s.set_max_operations_per_run(p.max_operations_per_run, edit=edit)
+                s.set_history_days(p.history_days, edit=edit)
+                s.set_notifications(notifications, edit=edit)
                 if change.smtp_password is not None:
                     s.set_smtp_password(change.smtp_password)
                 if change.webhook_url is not None:

@@ -53,6 +53,7 @@ PLAINTEXT_BACKENDS = frozenset({"keyrings.alt.file.PlaintextKeyring", "keyrings.
 KIND_LABELS = {
     "microsoft": "Microsoft partner connection",
     "notify": "Notifications",
+    "team": "The team database",
 }
 
 

@@ -18,7 +18,11 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Any
 
+from peewee import IntegrityError
+
+from app.models.database import db
 from app.models.fields import dump_json
+from app.models.repositories.versions import check_version, conflict, delete_versioned, record_change, update_versioned
 from app.models.setting import Setting
 from app.services.secrets import SecretKey, SecretStore
 
@@ -159,6 +163,38 @@ _SPECS: dict[str, _Spec] = {
 
 _POLICY_OVERRIDE = "approval.policy.company."
 
+#: What each setting is called when a change of it is refused or shown in History.
+LABELS = {
+    "sync.time": "The daily sync time",
+    "sync.enabled": "Whether the daily sync runs",
+    "approval.policy": "The approval policy",
+    "caps.max_seats_change_per_line": "The cap on seats changed per line",
+    "caps.max_operations_per_run": "The cap on changes per run",
+    "history.days": "How long history is kept",
+    "notify": "The notification settings",
+    "sku.display_names": "The SKU display names",
+}
+KIND = "setting"
+
+
+def setting_label(key: str) -> str:
+    """A setting's name in words ("The approval policy of company 7")."""
+    if key.startswith(_POLICY_OVERRIDE):
+        return f"The approval policy of company {key[len(_POLICY_OVERRIDE):]}"
+    return LABELS.get(key, f"The setting {key}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit:
+    """Who saves settings, and the version of each setting their form was loaded at (``Settings.versions``;
+    a key it lacks was not set then). Without ``versions`` a save overwrites whatever is stored."""
+
+    actor: str = ""
+    versions: Mapping[str, int] | None = None
+
+    def expected(self, key: str) -> int | None:
+        return None if self.versions is None else self.versions.get(key, 0)
+
 
 def _policy(value: Any) -> ApprovalPolicy:
     try:
@@ -212,15 +248,15 @@ class Settings:
     def sync_time(self) -> time:
         return self._get("sync.time")
 
-    def set_sync_time(self, value: str | time) -> None:
-        self._set("sync.time", value)
+    def set_sync_time(self, value: str | time, *, edit: Edit | None = None) -> None:
+        self._set("sync.time", value, edit)
 
     @property
     def sync_enabled(self) -> bool:
         return self._get("sync.enabled")
 
-    def set_sync_enabled(self, value: bool) -> None:
-        self._set("sync.enabled", value)
+    def set_sync_enabled(self, value: bool, *, edit: Edit | None = None) -> None:
+        self._set("sync.enabled", value, edit)
 
     # --- approval and caps --------------------------------------------------
 
@@ -232,17 +268,30 @@ class Settings:
                 return _policy(_decode(row.value))
         return self._get("approval.policy")
 
-    def set_approval_policy(self, policy: ApprovalPolicy | str, company_id: str | None = None) -> None:
+    def set_approval_policy(self, policy: ApprovalPolicy | str, company_id: str | None = None, *,
+                            edit: Edit | None = None) -> None:
         """Set the global policy, or (with ``company_id``) that company's override. A company is named by
         seatsync's id for it (``CompanyRecord.id``): PSA company ids repeat across PSA connections."""
         policy = _policy(policy)
         if company_id is None:
-            self._set("approval.policy", policy)
+            self._set("approval.policy", policy, edit)
         else:
-            self._write(_POLICY_OVERRIDE + str(company_id), policy.value)
+            self._write(_POLICY_OVERRIDE + str(company_id), policy.value, edit)
 
-    def clear_approval_override(self, company_id: str) -> None:
-        Setting.delete().where(Setting.key == _POLICY_OVERRIDE + str(company_id)).execute()
+    def clear_approval_override(self, company_id: str, *, edit: Edit | None = None) -> None:
+        """Remove the company's override (it follows the global policy again); audited, and refused
+        (``EditConflict``) when someone changed the override since ``edit``'s version of it."""
+        key = _POLICY_OVERRIDE + str(company_id)
+        expected = edit.expected(key) if edit else None
+        with db.atomic():
+            row = Setting.get_or_none(Setting.key == key)
+            check_version(row, expected, kind=KIND, key=key, what=lambda: setting_label(key))
+            if row is None:
+                return
+            if not delete_versioned(Setting, row):
+                raise conflict(KIND, key, setting_label(key), Setting.get_or_none(Setting.key == key))
+            record_change(kind=KIND, key=key, action="removed", before={"value": _decode(row.value)}, after=None,
+                          actor=edit.actor if edit else "", at=self._now())
 
     def approval_overrides(self) -> dict[str, ApprovalPolicy]:
         rows = Setting.select().where(Setting.key.startswith(_POLICY_OVERRIDE))
@@ -253,24 +302,24 @@ class Settings:
         """A line changing by more seats than this is held for approval (None: no cap)."""
         return self._get("caps.max_seats_change_per_line")
 
-    def set_max_seats_change_per_line(self, value: int | None) -> None:
-        self._set("caps.max_seats_change_per_line", value)
+    def set_max_seats_change_per_line(self, value: int | None, *, edit: Edit | None = None) -> None:
+        self._set("caps.max_seats_change_per_line", value, edit)
 
     @property
     def max_operations_per_run(self) -> int | None:
         """Operations beyond this many in one run are held for approval (None: no cap)."""
         return self._get("caps.max_operations_per_run")
 
-    def set_max_operations_per_run(self, value: int | None) -> None:
-        self._set("caps.max_operations_per_run", value)
+    def set_max_operations_per_run(self, value: int | None, *, edit: Edit | None = None) -> None:
+        self._set("caps.max_operations_per_run", value, edit)
 
     @property
     def history_days(self) -> int:
         """Run records and inventory snapshots last read longer ago than this are removed after a sync."""
         return self._get("history.days")
 
-    def set_history_days(self, value: int) -> None:
-        self._set("history.days", value)
+    def set_history_days(self, value: int, *, edit: Edit | None = None) -> None:
+        self._set("history.days", value, edit)
 
     # --- notifications --------------------------------------------------------
 
@@ -278,8 +327,8 @@ class Settings:
     def notifications(self) -> NotificationSettings:
         return self._get("notify")
 
-    def set_notifications(self, value: NotificationSettings) -> None:
-        self._set("notify", value)
+    def set_notifications(self, value: NotificationSettings, *, edit: Edit | None = None) -> None:
+        self._set("notify", value, edit)
 
     def smtp_password(self) -> str:
         """MissingSecret when none is stored."""
@@ -347,15 +396,48 @@ class Settings:
             return spec.default
         return spec.check(spec.load(_decode(row.value)))
 
-    def _set(self, key: str, value: Any) -> None:
-        spec = _SPECS[key]
-        self._write(key, spec.dump(spec.check(value)))
+    def versions(self) -> dict[str, int]:
+        """The version of every setting stored, by key: what a form hands back in its ``Edit``."""
+        return {row.key: row.version for row in Setting.select(Setting.key, Setting.version)}
 
-    def _write(self, key: str, stored: Any) -> None:
+    def _set(self, key: str, value: Any, edit: Edit | None = None) -> None:
+        spec = _SPECS[key]
+        self._write(key, spec.dump(spec.check(value)), edit, default=spec.dump(spec.default))
+
+    def _write(self, key: str, stored: Any, edit: Edit | None = None, *, default: Any = None) -> None:
+        """Store the value unless it is what is stored already (or, never set, its ``default``); audited
+        (``config_change``), and refused (``EditConflict``) when someone saved the setting since ``edit``'s
+        version of it."""
         text = dump_json(stored, key)
-        Setting.insert(key=key, value=text, updated_at=self._now()).on_conflict(
-            conflict_target=[Setting.key], update={Setting.value: text, Setting.updated_at: self._now()}
-        ).execute()
+        value = _decode(text)
+        unset = None if default is None else _decode(dump_json(default, key))
+        expected = edit.expected(key) if edit else None
+        actor = edit.actor if edit else ""
+        now = self._now()
+        with db.atomic():
+            row = Setting.get_or_none(Setting.key == key)
+            check_version(row, expected, kind=KIND, key=key, what=lambda: setting_label(key))
+            if row is None and value == unset:
+                return
+            if row is None:
+                try:
+                    with db.atomic():
+                        Setting.insert(key=key, value=text, updated_at=now, version=1, updated_by=actor).execute()
+                except IntegrityError:  # another desktop stored it first
+                    row = Setting.get(Setting.key == key)
+                    if expected is not None:
+                        raise conflict(KIND, key, setting_label(key), row) from None
+                else:
+                    record_change(kind=KIND, key=key, action="created", before=None, after={"value": value},
+                                  actor=actor, at=now)
+                    return
+            before = _decode(row.value)
+            if before == value:
+                return
+            if not update_versioned(Setting, row, {Setting.value: text, Setting.updated_at: now}, actor=actor):
+                raise conflict(KIND, key, setting_label(key), Setting.get_or_none(Setting.key == key))
+            record_change(kind=KIND, key=key, action="changed", before={"value": before}, after={"value": value},
+                          actor=actor, at=now)
 
 
 def _decode(text: str) -> Any:

@@ -33,6 +33,7 @@ from app.models.repositories import (
     MicrosoftConnections,
     Profiles,
     PsaConnections,
+    Runners,
     SyncOutcomes,
     SyncRuns,
     Tenants,
@@ -76,6 +77,7 @@ class UnitOfWork:
         self.audit = AuditLog()
         self.runs = SyncRuns()
         self.sync_outcomes = SyncOutcomes()
+        self.runners = Runners()
         self._open = threading.local()
 
     def __enter__(self) -> UnitOfWork:

@@ -32,8 +32,10 @@ from app.services.psa.factory import KINDS
 from app.services.redaction import RedactSecrets
 from app.services.secrets import NoKeyringBackend
 from app.services.sync.scheduler import ALL, ScheduleSettings
+from app.services.team.roles import Ability
 from app.ui.errors import ExceptHook, fatal_message, route_qt_messages
 from app.ui.formatting import moment
+from app.ui.live import follow_team
 from app.ui.main_window import MainWindow, sync_summary_text
 from app.ui.notifications import NoticesButton, NotificationCenter, attention_text, needing_attention
 from app.ui.single_instance import SingleInstance, hand_over, server_name
@@ -174,6 +176,8 @@ def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | N
     with_tray = Tray.available() if tray is None else tray
     tasks = Tasks()
     schedule = schedule or ScheduleSettings.of(context.settings)
+    if not context.role().may_sync:  # a viewer's desktop schedules nothing: the database would refuse the run
+        schedule = ScheduleSettings(enabled=False)
     sync = SyncGateway(run_sync or service_sync(context), schedule=schedule, last_run=context.sync.last_scheduled_run,
                        ready=lambda: ready_to_sync(context))
     window = MainWindow(context, tasks, settings, tray_available=with_tray, sync=sync, views=views)
@@ -216,7 +220,9 @@ def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | N
     if tray_icon is not None:
         tray_icon.open_requested.connect(window.bring_to_front)
         tray_icon.icon.messageClicked.connect(window.bring_to_front)
-        tray_icon.sync_requested.connect(lambda: sync.sync_now(ALL))
+        tray_icon.sync_requested.connect(
+            lambda: sync.sync_now(ALL) if context.role().may_sync else
+            tray_icon.show_message("seatsync", context.role().refusal(Ability.SYNC)))
         tray_icon.cancel_requested.connect(window.cancel_sync)  # the window says "Cancelling…", then asks
 
         def pause(paused: bool) -> None:
@@ -230,7 +236,15 @@ def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | N
             "seatsync keeps syncing", "seatsync is still running in the tray and syncs on schedule. "
                                       "Quit it from the tray menu."))
 
+    def refresh_all() -> None:
+        window.refresh()
+        notifications.refresh()
+
+    live = follow_team(window, context, tasks, busy=lambda: sync.busy, refresh=refresh_all)
+
     def close() -> None:
+        if live is not None:
+            live.stop()
         window.save_state()
         sync.shutdown(wait=True)
         tasks.wait_idle()

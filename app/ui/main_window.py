@@ -46,6 +46,8 @@ from PySide6.QtWidgets import (
 
 from app.services import setup_guide
 from app.services.sync.scheduler import ALL
+from app.services.team.roles import Ability, Role
+from app.services.team.syncer import SyncRunningElsewhere
 from app.ui.errors import explain
 from app.ui.sync_gateway import SyncGateway, target_of
 from app.ui.views import Factory, available
@@ -129,7 +131,9 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(toolbar)
         self.sync_action = self._action("Sync now", "F5", self.sync_now, "sync",
-                                        "Sync the selected company, or every company when none is selected")
+                                        self.role().refusal(Ability.SYNC)
+                                        or "Sync the selected company, or every company when none is selected")
+        self.sync_action.setEnabled(self.role().may_sync)
         self.refresh_action = self._action("Refresh", "Ctrl+R", self.refresh, "refresh", "Read again what is shown")
         self.cancel_action = self._action("Cancel sync", "", self.cancel_sync, "",
                                           "Stop the sync that is running: what is written stays written, the "
@@ -220,6 +224,15 @@ class MainWindow(QMainWindow):
             note = PlainLabel(NO_TRAY_NOTE, self)
             note.setObjectName("noTrayNote")
             self.statusBar().addPermanentWidget(note, 1)
+        user = getattr(getattr(self.context, "database_user", None), "user", "")
+        if user:  # a team database: who this desktop is there, and so what it may do
+            self.connected_as = PlainLabel(f"Connected as {user} ({self.role().value})", self)
+            self.connected_as.setObjectName("connectedAs")
+            self.statusBar().addPermanentWidget(self.connected_as)
+
+    def role(self) -> Role:
+        """The connected database user's role (the owner when no data is open)."""
+        return self.context.role() if self.context is not None else Role.OWNER
 
     def _build_menus(self, view_actions: list[QAction], find: QAction) -> None:
         bar = self.menuBar()
@@ -327,6 +340,9 @@ class MainWindow(QMainWindow):
     # -- toolbar -----------------------------------------------------------------------------
 
     def sync_now(self) -> None:
+        if not self.role().may_sync:  # the database would refuse the run's first write
+            self.status.setText(self.role().refusal(Ability.SYNC))
+            return
         view = self.current_view()
         company_id = view.sync_target() if view is not None and hasattr(view, "sync_target") else None
         if self.sync is not None:
@@ -365,7 +381,7 @@ class MainWindow(QMainWindow):
         self.syncing = still_busy
         self.cancelling = cancelled and still_busy
         self.busy.setVisible(still_busy)
-        self.sync_action.setEnabled(not still_busy)
+        self.sync_action.setEnabled(not still_busy and self.role().may_sync)
         self.cancel_action.setEnabled(still_busy and not self.cancelling)
         if self.cancelling:
             self.status.setText(CANCELLING)
@@ -545,6 +561,8 @@ class MainWindow(QMainWindow):
 
 def sync_summary_text(summary: RunSummary | None, error: BaseException | None) -> str:
     """The toolbar's one line about the sync that just ended."""
+    if isinstance(error, SyncRunningElsewhere):  # coalesced into a team-mate's or the runner's sync: no failure
+        return explain(error)
     if error is not None:
         return f"Sync failed: {explain(error)}"
     if summary is None:

@@ -164,9 +164,10 @@ def test_demo_once_syncs_the_sandboxes_headless():
 def test_self_check_passes_from_the_source_tree():
     result = run_main("self-check", PYTHON_KEYRING_BACKEND="app.services.secrets.MemoryKeyring")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 6
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 7
     assert "ok    views: 7 views: companies, approvals, history, reports, exclusions, profiles, settings" \
         in result.stdout
+    assert "ok    team database driver: psycopg2 2." in result.stdout
 
 
 def test_self_check_fails_when_a_view_cannot_be_loaded(monkeypatch):

@@ -12,7 +12,7 @@ import logging
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from email import message_from_bytes, policy
 from types import SimpleNamespace
@@ -276,3 +276,28 @@ def test_an_unexpected_failure_of_the_notices_is_reported_and_the_job_still_retu
     summary = job("*", trigger=RunTrigger.SCHEDULE)
     assert summary.run_id is not None and smtp.messages == []
     assert out[-1] == "Notifications: none sent (unexpected RuntimeError; see the log)."
+
+
+def test_each_run_tells_the_team_how_it_went_and_when_the_next_is(ctx, billed, out, tmp_path):
+    from app.services.team.health import RunnerHealth, runner_line
+
+    upcoming = ctx.now() + timedelta(days=1)
+    health = RunnerHealth(ctx.uow, data_dir=tmp_path, now=ctx.now, next_run=lambda: upcoming)
+    health.beat()
+    with ctx.uow:
+        (started,) = ctx.uow.runners.all()
+    assert (started.last_run_at, started.last_status, started.next_run_at) == (None, "", upcoming)
+    assert "no sync yet" in runner_line([started], ctx.now())
+
+    def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
+        return TenantInventory(tenant_id=tenant_id, name="Contoso Dental", fetched_at=ctx.now(),
+                               licenses=tuple(billed.microsoft.licenses))
+
+    job = ScheduledSync(ctx, service=ctx.sync_service(today=lambda: TODAY, fetch_inventory=fetch), out=out.append,
+                        health=health)
+    job("*", trigger="schedule")
+    with ctx.uow:
+        (ran,) = ctx.uow.runners.all()
+    assert (ran.last_status, ran.last_summary, ran.next_run_at) == ("succeeded", "2 change(s) written", upcoming)
+    assert ran.last_run_at is not None and ran.host == health.host
+    assert ", OK; next " in runner_line([ran], ctx.now())

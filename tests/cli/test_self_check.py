@@ -73,8 +73,8 @@ def test_self_check_fails_on_the_fail_backend_and_exits_1():
     result = run_self_check(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     assert result.returncode == 1, result.stdout + result.stderr
     lines = {line.split(":")[0].split(None, 1)[1]: line.split()[0] for line in result.stdout.splitlines()[1:]}
-    assert lines == {"SKU catalogue": "ok", "database": "ok", "keyring": "FAIL", "Qt": "ok", "views": "ok",
-                     "network": "ok"}
+    assert lines == {"SKU catalogue": "ok", "database": "ok", "team database driver": "ok", "keyring": "FAIL",
+                     "Qt": "ok", "views": "ok", "network": "ok"}
     [keyring_line] = [line for line in result.stdout.splitlines() if line.startswith("FAIL  keyring: ")]
     assert "found no secure keyring" in keyring_line and "PYTHON_KEYRING_BACKEND" in keyring_line
     assert "self-check --no-keyring" in keyring_line
@@ -84,5 +84,5 @@ def test_no_keyring_checks_only_that_the_backends_are_present():
     """A build server (the bundle's CI) has no keyring: --no-keyring says so instead of failing."""
     result = run_self_check("--no-keyring", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 6
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 7
     assert "ok    keyring: keyring.backends." in result.stdout and "not used (--no-keyring)" in result.stdout

@@ -248,7 +248,7 @@ def psa(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def tenant(tmp_path: Path, tls: TlsFiles, psa: str) -> Iterator[Tenant]:
+def tenant(tmp_path: Path, tls: TlsFiles, psa: str, database_target: Path | str) -> Iterator[Tenant]:
     made = make_tenant(tmp_path, tls, psa)
     yield made
     close_tenant(made)

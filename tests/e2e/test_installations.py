@@ -18,6 +18,11 @@ from tests.e2e.conftest import MID, SPB, Tenant
 from tests.e2e.test_processes import finish, worker
 
 
+@pytest.fixture
+def database_engine() -> str:
+    return "sqlite"  # two installations: two database files, copied as files
+
+
 def second_installation(tenant: Tenant) -> str:
     """A copy of the tenant's database (read whole, WAL included) in a data directory of its own."""
     b = tenant.context.data_dir.parent / "installation-b"

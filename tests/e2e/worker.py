@@ -5,8 +5,11 @@ authority, the day, the secrets (sandbox ones: a throw-away keyring holds
 them, as in the demo) and, optionally, ``crash_after``: an operation kind
 after whose PSA call returns the process kills itself with SIGKILL, before
 the journal records the outcome; and, optionally, ``installation``: the name
-this database gives its lines (a second installation of seatsync). Prints
-the run's results as JSON.
+this database gives its lines (a second installation of seatsync);
+``hostname``: the computer name this process gives (another computer's
+process, on a shared team database); ``trigger``: what started the run
+(``schedule``: the runner's). Prints the run's results as JSON, or, when
+another process's run held the team database's run lock, ``coalesced``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from pathlib import Path
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    if spec.get("hostname"):
+        import socket
+
+        socket.gethostname = lambda: spec["hostname"]
     from app.bootstrap import open_context
     from app.services.secrets import MemoryKeyring, SecretStore, microsoft_secret_key, psa_secret_key
     from app.services.sync import apply
@@ -54,7 +61,14 @@ def main() -> int:
                 return line
 
             apply.Applier._execute = execute_then_die
-        summary = context.sync_service(today=lambda: today, workers=1).sync(actor="worker")
+        from app.services.team.syncer import SyncRunningElsewhere
+
+        try:
+            summary = context.sync_service(today=lambda: today, workers=1).sync(
+                actor="worker", trigger=spec.get("trigger", "manual"))
+        except SyncRunningElsewhere as error:
+            print(json.dumps({"results": [], "coalesced": error.message}))
+            return 0
         print(json.dumps({"results": [{"status": r.status.value, "error": r.error,
                                        "applied": [op.key for op in r.applied],
                                        "findings": [f.kind.value for f in r.findings],

@@ -10,8 +10,8 @@ from app.models import close_database, open_database
 
 
 @pytest.fixture
-def database(tmp_path):
-    db = open_database(tmp_path / "seatsync.db")
+def database(database_target):
+    db = open_database(database_target)
     yield db
     close_database()
 

@@ -206,18 +206,24 @@ class World:
                       key=lambda t: (t[0], t[1], str(t[3])))
 
 
-@pytest.fixture(params=["memory", "database"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def world(request, tmp_path):
-    yield from _world(request.param, tmp_path, request)
+    """The world on the memory store, and on the database on each engine."""
+    if request.param == "memory":
+        yield from _world("memory", None, request)
+    elif request.param == "sqlite":
+        yield from _world("database", tmp_path / "seatsync.db", request)
+    else:
+        yield from _world("database", request.getfixturevalue("postgres_server").new_database(), request)
 
 
 @pytest.fixture
-def db_world(request, tmp_path):
+def db_world(request, database_target):
     """The world on a database only (for what only a database can do: fail)."""
-    yield from _world("database", tmp_path, request)
+    yield from _world("database", database_target, request)
 
 
-def _world(kind: str, tmp_path, request):
+def _world(kind: str, database_target, request):
     psa = FakePsa()
     company = psa.add_company("Contoso", domains=["contoso.com"])
     agreement = psa.add_agreement(company, name="Contoso 365", start=date(2024, 1, 1), prorates=True)
@@ -225,7 +231,7 @@ def _world(kind: str, tmp_path, request):
     product = psa.add_product("M365-BP", description="Microsoft 365 Business Premium", price=Decimal("22.00"))
     exo = psa.add_product("EXO-P1", description="Exchange Online (Plan 1)", price=Decimal("4.00"))
     if kind == "database":
-        open_database(tmp_path / "seatsync.db")
+        open_database(database_target)
         request.addfinalizer(close_database)
         kit: MemoryKit | DbKit = DbKit()
     else:

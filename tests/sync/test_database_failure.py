@@ -10,8 +10,17 @@ from app.services.sync.engine import Status, run_many
 from app.services.sync.store import JournalState
 from tests.sync.conftest import SPB
 
+READ_ONLY = {
+    "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF",
+               "the database is read-only: check the permissions of seatsync's data folder"),
+    "postgresql": ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off",
+                   "the team database is read-only (a standby server, or read-only for this user)"),
+}
 
-def test_a_database_that_turns_read_only_mid_sync_ends_the_run_and_the_next_sync_settles_it(db_world):
+
+def test_a_database_that_turns_read_only_mid_sync_ends_the_run_and_the_next_sync_settles_it(db_world,
+                                                                                             database_engine):
+    read_only, writable, said = READ_ONLY[database_engine]
     world = db_world
     world.tenant("t1")
     world.tenant("t2")
@@ -24,7 +33,7 @@ def test_a_database_that_turns_read_only_mid_sync_ends_the_run_and_the_next_sync
 
     def then_read_only(line):  # the PSA takes the prorate line; then the disk refuses seatsync's journal
         created = add_dated_line(line)
-        db.execute_sql("PRAGMA query_only = ON")
+        db.execute_sql(read_only)
         return created
 
     world.psa.add_dated_line = then_read_only
@@ -32,11 +41,11 @@ def test_a_database_that_turns_read_only_mid_sync_ends_the_run_and_the_next_sync
     try:
         results = run_many(world.engine(), ["t1", "t2"], workers=1)
     finally:
-        db.execute_sql("PRAGMA query_only = OFF")
+        db.execute_sql(writable)
         world.psa.add_dated_line = add_dated_line
     first, second = results
     assert first.status is Status.FAILED and first.fatal
-    assert "the database is read-only: check the permissions of seatsync's data folder" in first.error
+    assert said in first.error
     assert "1 change(s) had been written to the PSA" in first.error
     assert [op.kind.value for op in first.applied] == ["add_prorate"]
     assert (second.status, second.error) == (Status.FAILED, "not synced: seatsync's database failed earlier "

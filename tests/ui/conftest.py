@@ -27,7 +27,7 @@ from tests.ui.seed import EXCHANGE, FLOW_FREE, SPB, TODAY, Seed, lic, sub
 
 
 @pytest.fixture
-def context(data_dir):
+def context(data_dir, database_target):
     ctx = open_context(data_dir)
     yield ctx
     ctx.close()

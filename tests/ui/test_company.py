@@ -140,7 +140,7 @@ def test_the_quick_mapping_dropdown_saves_a_mapping_with_only_allowed_agreements
 def test_the_mapping_dialog_opens_from_the_row_and_its_mapping_is_saved(qtbot, page, contoso, monkeypatch):
     seen = {}
 
-    def ask(parent, inputs):
+    def ask(parent, inputs, **_):  # role: the window's
         seen["inputs"] = inputs
         return Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo, agreement_id=contoso.m365.id,
                        minimum_quantity=5)
@@ -287,7 +287,7 @@ def test_a_mapping_that_cannot_be_saved_keeps_the_edits_to_try_again(qtbot, page
     refused = Mapping(tenant_id=contoso.tenant, sku_id=SPB, profile=contoso.bp, agreement_id=contoso.block.id,
                       minimum_quantity=7)
 
-    def ask(parent, inputs):
+    def ask(parent, inputs, **_):  # role: the window's
         asked.append(inputs.existing)
         return refused if len(asked) == 1 else None
 

@@ -174,6 +174,24 @@ def test_a_sync_that_fails_says_why(qtbot, make_shell, fake_sync):
                                           "answered 401). Check the PSA credentials in Settings.")
 
 
+def test_a_sync_now_while_a_team_mate_syncs_says_whose_sync_it_joined_and_is_no_failure(qtbot, make_shell,
+                                                                                          fake_sync):
+    from app.services.team.syncer import SyncRunningElsewhere
+
+    fake_sync.error = SyncRunningElsewhere("the scheduled sync by run-scheduler on srv-1 is running")
+    shell = make_shell(tray=True)
+    messages = []
+    shell.tray.show_message = lambda title, text: messages.append(text)
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now("*")
+    said = shell.window.status.text()
+    assert said.startswith("This sync was not started: another seatsync is syncing the team's database now: "
+                           "the scheduled sync by run-scheduler on srv-1 is running. Its result shows here when it "
+                           "finishes")
+    assert "failed" not in said.lower()
+    assert messages == [said]
+
+
 def test_closing_keeps_the_app_in_the_tray_and_says_so_once(qtbot, make_shell, ui_settings):
     shell = make_shell(tray=True, views=simple_views())
     window = shown(qtbot, shell)

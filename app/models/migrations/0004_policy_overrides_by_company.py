@@ -16,12 +16,15 @@ PREFIX = "approval.policy.company."
 
 
 def up(db: Database) -> None:
-    rows = db.execute_sql("SELECT key, value, updated_at FROM setting WHERE substr(key, 1, ?) = ?",
+    p = db.param  # ? on SQLite, %s on PostgreSQL
+    rows = db.execute_sql(f"SELECT key, value, updated_at FROM setting WHERE substr(key, 1, {p}) = {p}",
                           (len(PREFIX), PREFIX)).fetchall()
     for key, value, updated_at in rows:
         psa_id = key[len(PREFIX):]
-        companies = [row[0] for row in db.execute_sql("SELECT id FROM psa_company WHERE psa_id = ?", (psa_id,))]
-        db.execute_sql("DELETE FROM setting WHERE key = ?", (key,))
+        companies = [row[0] for row in db.execute_sql(f"SELECT id FROM psa_company WHERE psa_id = {p}", (psa_id,))]
+        db.execute_sql(f"DELETE FROM setting WHERE key = {p}", (key,))
         for company in companies:
-            db.execute_sql("INSERT OR REPLACE INTO setting (key, value, updated_at) VALUES (?, ?, ?)",
-                           (f"{PREFIX}{company}", value, updated_at))
+            new_key = f"{PREFIX}{company}"
+            db.execute_sql(f"DELETE FROM setting WHERE key = {p}", (new_key,))
+            db.execute_sql(f"INSERT INTO setting (key, value, updated_at) VALUES ({p}, {p}, {p})",
+                           (new_key, value, updated_at))

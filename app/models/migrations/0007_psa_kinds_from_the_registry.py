@@ -5,7 +5,8 @@ Which PSAs seatsync speaks is the PSA registry's to say
 constraint on ``psa_connection.kind`` goes. SQLite cannot drop a constraint,
 so the table is rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter):
 a new table under a temporary name, every row copied with its id, the old
-table dropped, the new one renamed into place.
+table dropped, the new one renamed into place. PostgreSQL drops the
+constraint itself.
 
 The companies, agreements and products of a connection reference it: the
 migration runs with foreign key enforcement off (``FOREIGN_KEYS = False``,
@@ -15,7 +16,7 @@ every reference is checked before the migration commits.
 
 from __future__ import annotations
 
-from peewee import CharField, Database, Model, TextField
+from peewee import CharField, Database, Model, SqliteDatabase, TextField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run
 
@@ -37,6 +38,9 @@ def _connection(table: str) -> type[Model]:
 
 
 def up(db: Database) -> None:
+    if not isinstance(db, SqliteDatabase):
+        db.execute_sql('ALTER TABLE "psa_connection" DROP CONSTRAINT IF EXISTS "psa_connection_kind_check"')
+        return
     rebuilt = _connection("psa_connection_v7")
     with db.bind_ctx([rebuilt]):
         rebuilt._schema.create_table(safe=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.models.repositories.audit import AuditLog
 from app.models.repositories.catalog import Catalog, Profiles
+from app.models.repositories.config import ConfigChanges
 from app.models.repositories.connections import MicrosoftConnections, PsaConnections
 from app.models.repositories.customers import Companies, Tenants
 from app.models.repositories.inventory import Inventory
@@ -15,6 +16,7 @@ from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
 from app.models.repositories.mappings import Exclusions, Mappings
 from app.models.repositories.outcomes import SyncOutcomes
+from app.models.repositories.runners import Runners
 from app.models.repositories.runs import SyncRuns
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "AuditLog",
     "Catalog",
     "Companies",
+    "ConfigChanges",
     "Exclusions",
     "Inventory",
     "Journal",
@@ -30,6 +33,7 @@ __all__ = [
     "MicrosoftConnections",
     "Profiles",
     "PsaConnections",
+    "Runners",
     "SyncOutcomes",
     "SyncRuns",
     "Tenants",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from peewee import IntegrityError
 
@@ -16,6 +17,15 @@ from app.models.billing import BillingProfile, Mapping, PsaAgreement, PsaProduct
 from app.models.connections import PsaConnection
 from app.models.records import RecordInUse, RecordNotFound
 from app.models.repositories._base import Repository
+from app.models.repositories.versions import (
+    check_version,
+    conflict,
+    delete_versioned,
+    record_change,
+    update_versioned,
+)
+
+PROFILE = "profile"
 
 
 def _connection(connection_id: int) -> PsaConnection:
@@ -178,14 +188,31 @@ def profile_row(profile_id: str | int) -> BillingProfile:
     return row
 
 
-class Profiles(Repository):
-    """Billing profiles: a PSA product with a price policy, billing option and allowed types."""
+def profile_doc(profile: core.BillingProfile, product: PsaProduct) -> dict[str, Any]:
+    """A billing profile as the configuration history keeps it (JSON; money as text)."""
+    return {"name": profile.name, "connection_id": product.connection_id, "product_id": product.psa_id,
+            "product": product.identifier or product.description, "price_kind": profile.price.kind.value,
+            "price_fixed": profile.price.fixed, "price_percent": profile.price.percent,
+            "billing_option": profile.billing_option.value,
+            "allowed_agreement_types": sorted(profile.allowed_agreement_types)}
 
-    def save(self, connection_id: int, profile: core.BillingProfile) -> core.BillingProfile:
+
+def _stored_doc(row: BillingProfile) -> dict[str, Any]:
+    return profile_doc(profile_to_core(row), row.product)
+
+
+class Profiles(Repository):
+    """Billing profiles: a PSA product with a price policy, billing option and allowed types.
+    Each change is checked against the version its editor read and audited (versions.py)."""
+
+    def save(self, connection_id: int, profile: core.BillingProfile, *, expected_version: int | None = None,
+             actor: str = "") -> core.BillingProfile:
         """Create (``profile.id`` empty) or update the profile; return it with its id.
 
         The profile's product is looked up in the connection's cached catalog;
-        when absent it is cached from the profile's own copy.
+        when absent it is cached from the profile's own copy. ``expected_version``: the version the editor
+        read (None: save over whatever is stored); ``EditConflict`` when someone saved or removed the
+        profile since. A save that changes nothing writes nothing.
         """
         _connection(connection_id)
         with self.atomic():
@@ -195,25 +222,50 @@ class Profiles(Repository):
             if product is None:
                 product = PsaProduct(connection=connection_id, psa_id=profile.product.id)
                 _write_product(product, profile.product, self._now())
-            row = profile_row(profile.id) if profile.id else BillingProfile(created_at=self._now())
-            row.name = profile.name
-            row.product = product
-            row.price_kind = profile.price.kind.value
-            row.price_fixed = profile.price.fixed
-            row.price_percent = profile.price.percent
-            row.billing_option = profile.billing_option.value
-            row.allowed_agreement_types = sorted(profile.allowed_agreement_types)
-            row.updated_at = self._now()
-            row.save()
-        return self.get(str(row.id))
+            now = self._now()
+            row = _profile_or_none(profile.id) if profile.id else None
+            if profile.id and row is None and expected_version is None:
+                profile_row(profile.id)  # RecordNotFound, saying which
+            if profile.id:
+                check_version(row, expected_version, kind=PROFILE, key=profile.id,
+                              what=lambda: f"Billing profile '{row.name if row else profile.name}'")
+            before = None if row is None else _stored_doc(row)
+            values = {BillingProfile.name: profile.name, BillingProfile.product: product,
+                      BillingProfile.price_kind: profile.price.kind.value,
+                      BillingProfile.price_fixed: profile.price.fixed,
+                      BillingProfile.price_percent: profile.price.percent,
+                      BillingProfile.billing_option: profile.billing_option.value,
+                      BillingProfile.allowed_agreement_types: sorted(profile.allowed_agreement_types),
+                      BillingProfile.updated_at: now}
+            if row is None:
+                profile_id = BillingProfile.insert({**values, BillingProfile.created_at: now, BillingProfile.version: 1,
+                                                    BillingProfile.updated_by: actor}).execute()
+            else:
+                profile_id = row.id
+                if profile_doc(profile, product) == before:
+                    return self.get(profile_id)
+                if not update_versioned(BillingProfile, row, values, actor=actor):
+                    raise conflict(PROFILE, str(row.id), f"Billing profile '{row.name}'", _profile_or_none(row.id))
+            saved = profile_row(profile_id)
+            record_change(kind=PROFILE, key=str(saved.id), action="changed" if row else "created", before=before,
+                          after=_stored_doc(saved), actor=actor, at=now)
+        return profile_to_core(saved)
 
-    def save_many(self, connection_id: int, profiles: Iterable[core.BillingProfile]) -> list[core.BillingProfile]:
+    def save_many(self, connection_id: int, profiles: Iterable[core.BillingProfile], *,
+                  actor: str = "") -> list[core.BillingProfile]:
         """Bulk creation: all or none."""
         with self.atomic():
-            return [self.save(connection_id, profile) for profile in profiles]
+            return [self.save(connection_id, profile, actor=actor) for profile in profiles]
 
     def get(self, profile_id: str | int) -> core.BillingProfile:
         return profile_to_core(profile_row(profile_id))
+
+    def versions(self, connection_id: int | None = None) -> dict[str, int]:
+        """Each profile's version by its id, for an editor of the list."""
+        query = BillingProfile.select(BillingProfile.id, BillingProfile.version)
+        if connection_id is not None:
+            query = query.join(PsaProduct).where(PsaProduct.connection == connection_id)
+        return {str(profile_id): version for profile_id, version in query.tuples()}
 
     def all(self, connection_id: int | None = None) -> list[core.BillingProfile]:
         query = BillingProfile.select(BillingProfile, PsaProduct).join(PsaProduct)
@@ -221,12 +273,33 @@ class Profiles(Repository):
             query = query.where(PsaProduct.connection == connection_id)
         return [profile_to_core(row) for row in query.order_by(BillingProfile.name, BillingProfile.id)]
 
-    def delete(self, profile_id: str | int) -> None:
-        row = profile_row(profile_id)
-        in_use = Mapping.select().where(Mapping.profile == row.id).count()
-        if in_use:
-            raise RecordInUse(f"Billing profile '{row.name}' is used by {in_use} mapping(s); remap them first.")
-        try:
-            row.delete_instance()
-        except IntegrityError:
-            raise RecordInUse(f"Billing profile '{row.name}' is still in use.") from None
+    def delete(self, profile_id: str | int, *, expected_version: int | None = None, actor: str = "") -> None:
+        """Remove the profile; ``RecordInUse`` while mappings use it, ``EditConflict`` when someone saved it
+        since ``expected_version``."""
+        with self.atomic():
+            row = _profile_or_none(profile_id)
+            if row is None and expected_version is not None:
+                raise conflict(PROFILE, str(profile_id), f"Billing profile {profile_id}", None)
+            row = profile_row(profile_id)
+            check_version(row, expected_version, kind=PROFILE, key=str(row.id),
+                          what=lambda: f"Billing profile '{row.name}'")
+            in_use = Mapping.select().where(Mapping.profile == row.id).count()
+            if in_use:
+                raise RecordInUse(f"Billing profile '{row.name}' is used by {in_use} mapping(s); remap them first.")
+            before = _stored_doc(row)
+            try:
+                with self.atomic():
+                    deleted = delete_versioned(BillingProfile, row)
+            except IntegrityError:
+                raise RecordInUse(f"Billing profile '{row.name}' is still in use.") from None
+            if not deleted:
+                raise conflict(PROFILE, str(row.id), f"Billing profile '{row.name}'", _profile_or_none(row.id))
+            record_change(kind=PROFILE, key=str(row.id), action="removed", before=before, after=None, actor=actor,
+                          at=self._now())
+
+
+def _profile_or_none(profile_id: str | int) -> BillingProfile | None:
+    try:
+        return profile_row(profile_id)
+    except RecordNotFound:
+        return None

@@ -5,15 +5,20 @@ A holder that dies leaves a lock that expires after its time to live; a
 holder still working renews it by acquiring it again. Owners named
 ``host:pid:...`` (the sync engine's) are checked: a lock whose holder was a
 process on this computer that no longer runs is taken over at once, so a
-crash does not block a tenant until the lock expires.
+crash does not block a tenant until the lock expires. On a team's
+PostgreSQL database a lock also names its holder's database session
+(app/models/session.py), and one whose session has ended, on whatever
+computer, is taken over at once too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from datetime import timedelta
 
+from app.models import session
 from app.models.repositories._base import Repository
 from app.models.sync import SyncLock
 
@@ -27,10 +32,13 @@ class Locks(Repository):
             raise ValueError(f"a lock's time to live must be positive, not {ttl_seconds}")
         now = self._now()
         expires = now + timedelta(seconds=ttl_seconds)
+        owner = _stored(owner)
+        team = session.current()
         with self.atomic():
             SyncLock.delete().where((SyncLock.name == name) & (SyncLock.expires_at <= now)).execute()
             held = SyncLock.get_or_none(SyncLock.name == name)
-            if held is not None and held.owner != owner and _died_here(held.owner):
+            if held is not None and held.owner != owner and (
+                    _died_here(held.owner) or (team is not None and team.ended(held.owner))):
                 SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == held.owner)).execute()
             SyncLock.insert(name=name, owner=owner, acquired_at=now, expires_at=expires).on_conflict_ignore().execute()
             renewed = (
@@ -42,12 +50,21 @@ class Locks(Repository):
 
     def release(self, name: str, owner: str) -> bool:
         """Give the lock up; False when ``owner`` did not hold it."""
-        return bool(SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == owner)).execute())
+        return bool(SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == _stored(owner))).execute())
 
     def holder(self, name: str) -> str | None:
         """Who holds the lock now (None: free or expired)."""
         row = SyncLock.get_or_none((SyncLock.name == name) & (SyncLock.expires_at > self._now()))
-        return None if row is None else row.owner
+        return None if row is None else _TAGGED.sub("", row.owner)
+
+
+_TAGGED = re.compile(r"@pg\d+\.\d+$")
+
+
+def _stored(owner: str) -> str:
+    """The owner as the lock keeps it: on a team database, with this process's session tag."""
+    team = session.current()
+    return f"{owner[:160]}@{team.tag}" if team is not None else owner
 
 
 def _died_here(owner: str) -> bool:

@@ -33,6 +33,7 @@ from app.errors import SeatsyncError
 from app.models.records import (
     CompanyLink,
     CompanyRecord,
+    EditConflict,
     JournalState,
     RunStatus,
     SeatPoint,
@@ -240,20 +241,27 @@ class CompanyService:
                 note = f"The tenant's users could not be read: {error}"
         written = [(record.operation(), record.psa_record_id)
                    for record in self.uow.journal.in_state(JournalState.DONE, tenant_id=target.tenant_id)]
+        # The mapping as stored now, with its version: the dialog edits what is saved, not what a list read
+        # earlier showed, and its save is refused if someone saves the row while it is open.
+        stored, version = self.uow.mappings.versioned(existing.row if existing else target.key)
+        existing = stored or existing
         others = tuple(m for m in self.uow.mappings.for_tenant(target.tenant_id)
                        if existing is None or m.row != existing.row)
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
                              users_note=note, lines=lines_from_written(written), choices=self.choices(company),
-                             existing=existing, today=self.today(), others=others)
+                             existing=existing, today=self.today(), others=others, version=version)
 
     # -- commands -----------------------------------------------------------------------
 
     @_connected
-    def save_mapping(self, mapping: Mapping, *, company_id: int, replacing: RowKey | None = None) -> Mapping:
+    def save_mapping(self, mapping: Mapping, *, company_id: int, replacing: RowKey | None = None,
+                     expected_version: int | None = None, actor: str = "") -> Mapping:
         """Save the mapping after checking its agreement belongs to the company and the profile allows it.
 
         ``replacing`` is the row of the mapping this one was edited from: when the edit changed the row (a
         user filter set, changed or cleared), the old mapping goes in the same transaction, or both would bill.
+        ``expected_version`` is the version the editor read (``MappingInputs.version``): ``EditConflict``,
+        naming who saved it since, when it is not the stored one. ``actor`` is who saves (the history).
         """
         company = self.uow.companies.get(company_id)
         agreement = self.uow.catalog.agreement(company.connection_id, mapping.agreement_id)
@@ -263,39 +271,62 @@ class CompanyService:
         if mapping.profile.id not in {p.id for p in self.uow.profiles.all(company.connection_id)}:
             raise MappingRefused(f"(billing profile {mapping.profile.name} bills a product of another PSA "
                                  f"connection than {company.name}'s; choose one of its own PSA's profiles)")
-        with self.uow:
-            saved = self.uow.mappings.save(mapping)
-            if replacing is not None and replacing != mapping.row:
-                self.uow.mappings.delete(replacing)
+        try:
+            with self.uow:
+                if replacing is not None and replacing != mapping.row:
+                    saved = self.uow.mappings.save(mapping, actor=actor)
+                    self.uow.mappings.delete(replacing, expected_version=expected_version, actor=actor)
+                else:
+                    saved = self.uow.mappings.save(mapping, expected_version=expected_version, actor=actor)
+        except EditConflict as conflict:
+            raise conflict.about(self._mapping_name(company, mapping)) from None
         return saved
+
+    def _mapping_name(self, company: CompanyRecord, mapping: Mapping) -> str:
+        """"Mapping for Contoso / Microsoft 365 E3": the company and the license as the company page names them."""
+        inventory = self.uow.inventory.latest(mapping.tenant_id)
+        found = inventory.license(mapping.sku_id) if inventory else None
+        name = (found.name or found.part_number) if found else ""
+        return f"Mapping for {company.name} / {name or mapping.sku_id}"
 
     @_connected
     def quick_map(self, target: Target, profile_id: str, agreement_id: str,
-                  existing: Mapping | None = None) -> Mapping:
-        """Map the row to a profile and agreement, keeping the existing mapping's other options."""
+                  existing: Mapping | None = None, *, actor: str = "") -> Mapping:
+        """Map the row to a profile and agreement, keeping the existing mapping's other options.
+
+        ``existing`` is the mapping the page showed: when the stored one is another (someone saved or
+        removed it since), ``EditConflict`` names them and nothing is saved.
+        """
         profile = self.uow.profiles.get(profile_id)
+        key = existing.row if existing else target.key
+        stored, version = self.uow.mappings.versioned(key)
+        if not _same(stored, existing):
+            company = self.uow.companies.get(target.company_id)
+            name = self._mapping_name(company, existing or stored or Mapping(
+                tenant_id=target.tenant_id, sku_id=target.sku_id, profile=profile, agreement_id=agreement_id))
+            raise self.uow.mappings.stale(key).about(name)
         base = existing or Mapping(tenant_id=target.tenant_id, sku_id=target.sku_id, profile=profile,
                                    agreement_id=agreement_id, subscription_id=target.subscription_id,
                                    user_filter=target.user_filter)
         return self.save_mapping(replace(base, profile=profile, agreement_id=agreement_id),
-                                 company_id=target.company_id)
+                                 company_id=target.company_id, expected_version=version, actor=actor)
 
     @_connected
-    def delete_mapping(self, key: RowKey) -> bool:
-        return self.uow.mappings.delete(key)
+    def delete_mapping(self, key: RowKey, *, expected_version: int | None = None, actor: str = "") -> bool:
+        return self.uow.mappings.delete(key, expected_version=expected_version, actor=actor)
 
     @_connected
-    def exclude(self, tenant_id: str, sku_id: str, reason: str = "") -> Exclusion:
+    def exclude(self, tenant_id: str, sku_id: str, reason: str = "", *, actor: str = "") -> Exclusion:
         """Exclude the license in this tenant: never billed, never a notification."""
-        return self.uow.exclusions.add(Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=reason))
+        return self.uow.exclusions.add(Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=reason), actor=actor)
 
     @_connected
-    def include(self, tenant_id: str, sku_id: str) -> bool:
+    def include(self, tenant_id: str, sku_id: str, *, actor: str = "") -> bool:
         """Undo the tenant's own exclusion of the license (a global exclusion stays)."""
-        return self.uow.exclusions.remove(sku_id, tenant_id)
+        return self.uow.exclusions.remove(sku_id, tenant_id, actor=actor)
 
     @_connected
-    def split(self, row: LicenseRow) -> list[Mapping]:
+    def split(self, row: LicenseRow, *, actor: str = "") -> list[Mapping]:
         """Give each active subscription its own row, each starting as a copy of the license's mapping."""
         active = [s for s in row.license.subscriptions if s.status == "active"]
         if row.split:
@@ -306,21 +337,29 @@ class CompanyService:
             raise SplitRefused(f"({row.name} has no billing profile yet: map it first, then split it and change "
                                "each subscription's mapping)")
         with self.uow:
-            saved = [self.uow.mappings.save(replace(row.mapping, subscription_id=s.id)) for s in active]
-            self.uow.mappings.delete(row.mapping.row)
+            saved = [self.uow.mappings.save(replace(row.mapping, subscription_id=s.id), actor=actor) for s in active]
+            self.uow.mappings.delete(row.mapping.row, actor=actor)
         return saved
 
     @_connected
-    def merge(self, row: LicenseRow) -> Mapping:
+    def merge(self, row: LicenseRow, *, actor: str = "") -> Mapping:
         """Put a split license back into one row, mapped like its first mapped subscription."""
         mapped = [s.mapping for s in row.subscriptions if s.mapping is not None]
         if not row.split or not mapped:
             raise SplitRefused(f"({row.name} is not split)")
         with self.uow:
-            merged = self.uow.mappings.save(replace(mapped[0], subscription_id=""))
+            merged = self.uow.mappings.save(replace(mapped[0], subscription_id=""), actor=actor)
             for sub_mapping in mapped:
-                self.uow.mappings.delete(sub_mapping.row)
+                self.uow.mappings.delete(sub_mapping.row, actor=actor)
         return merged
+
+
+def _same(stored: Mapping | None, shown: Mapping | None) -> bool:
+    """Whether the page showed the mapping as stored (its profile by id: a catalog refresh changes the
+    product's price, not the mapping)."""
+    if stored is None or shown is None:
+        return stored is shown
+    return stored.profile.id == shown.profile.id and replace(shown, profile=stored.profile) == stored
 
 
 class _Prices:

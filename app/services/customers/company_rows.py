@@ -301,6 +301,11 @@ class MappingInputs:
     today: date
     #: The tenant's other mappings (the edited one excluded): they say which written lines stay billed.
     others: tuple[Mapping, ...] = ()
+    #: The version of ``existing`` read with it (0: the row had no mapping; None: not read), handed back on
+    #: save so a mapping someone saved meanwhile is refused, not overwritten (EditConflict).
+    version: int | None = None
+    #: What the dialog says above its fields: why it shows someone else's change (a refused save).
+    notice: str = ""
 
     @property
     def license(self) -> License | None:

@@ -37,6 +37,8 @@ class ExclusionRow:
     tenant_name: str  # "" for a global exclusion
     sku_name: str
     part_number: str
+    #: The exclusion's version when read: handed back on removal (EditConflict when it is stale).
+    version: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,11 +88,14 @@ class ExclusionService:
         names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
         catalogue = self.catalogue()
         out = []
-        for exclusion in self.uow.exclusions.all():
+        with self.uow:  # the exclusions and their versions as of one moment
+            exclusions, versions = self.uow.exclusions.all(), self.uow.exclusions.versions()
+        for exclusion in exclusions:
             info = catalogue.get(exclusion.sku_id)
             out.append(ExclusionRow(exclusion=exclusion, tenant_name=names.get(exclusion.tenant_id or "", ""),
                                     sku_name=catalogue.name(exclusion.sku_id),
-                                    part_number=info.part_number if info else ""))
+                                    part_number=info.part_number if info else "",
+                                    version=versions.get((exclusion.tenant_id, exclusion.sku_id.lower()))))
         return out
 
     def tenants(self) -> list[tuple[str, str]]:
@@ -120,11 +125,15 @@ class ExclusionService:
                                                      free=is_free(info.part_number, name), tenants=0)
         return sorted(choices.values(), key=lambda c: (not c.free, c.tenants == 0, c.name.lower()))
 
-    def add(self, exclusion: Exclusion) -> Exclusion:
-        return self.uow.exclusions.add(exclusion)
+    def add(self, exclusion: Exclusion, *, expected_version: int | None = None, actor: str = "") -> Exclusion:
+        """Exclude the license (or change the reason of its exclusion). ``expected_version``: that of the
+        exclusion the editor saw (0: none); ``EditConflict`` names who saved it since."""
+        return self.uow.exclusions.add(exclusion, expected_version=expected_version, actor=actor)
 
-    def remove(self, sku_id: str, tenant_id: str | None) -> bool:
-        return self.uow.exclusions.remove(sku_id, tenant_id)
+    def remove(self, sku_id: str, tenant_id: str | None, *, expected_version: int | None = None,
+               actor: str = "") -> bool:
+        """Remove the exclusion; ``EditConflict`` when someone saved it since ``expected_version``."""
+        return self.uow.exclusions.remove(sku_id, tenant_id, expected_version=expected_version, actor=actor)
 
     def active_lines(self, sku_id: str, tenant_id: str | None = None, *, today: date | None = None) -> list[ActiveLine]:
         """Main lines seatsync owns in the PSA for rows of ``sku_id`` that still bill (read from the PSA)."""

@@ -131,7 +131,7 @@ class LinkService:
                             tenants=tuple(TenantChoice(tenant_id=t.tenant_id, name=t.name) for t in tenants.values()))
 
     def link(self, tenant_id: str, company_id: int, user_filter: UserFilter | None,
-             replacing: CompanyLink | None = None) -> CompanyLink:
+             replacing: CompanyLink | None = None, *, actor: str = "") -> CompanyLink:
         """Link the tenant to the company for the users ``user_filter`` selects (None: all of them).
 
         With ``replacing`` (a link of the same tenant and company), its filter changes and the mappings it
@@ -156,11 +156,11 @@ class LinkService:
                 carried = self._carried(replacing)
                 self.uow.tenants.unlink(tenant_id, company_id, replacing.user_filter)
                 for mapping in carried:
-                    self.uow.mappings.delete(mapping.row)
-                    self.uow.mappings.save(replace(mapping, user_filter=user_filter))
+                    self.uow.mappings.delete(mapping.row, actor=actor)
+                    self.uow.mappings.save(replace(mapping, user_filter=user_filter), actor=actor)
             return self.uow.tenants.link(tenant_id, company_id, user_filter)
 
-    def unlink(self, link: CompanyLink) -> int:
+    def unlink(self, link: CompanyLink, *, actor: str = "") -> int:
         """Remove the link and the mappings it carried; refused while seatsync still bills lines of it.
 
         A sync reaches a tenant through its links: once unlinked, lines it left open on the company's
@@ -175,7 +175,7 @@ class LinkService:
                                   "lines stop at the end of the period; then unlink)")
             carried = self._carried(link)
             for mapping in carried:
-                self.uow.mappings.delete(mapping.row)
+                self.uow.mappings.delete(mapping.row, actor=actor)
             self.uow.tenants.unlink(link.tenant_id, link.company_id, link.user_filter)
         return len(carried)
 

@@ -30,6 +30,8 @@ class ProfileRow:
     connection_name: str
     currency: str
     unit_price: Decimal  # what a seat bills at (PricePolicy.unit_price of the PSA price)
+    #: The profile's version when read: the editor hands it back on save (EditConflict when it is stale).
+    version: int | None = None
 
     @property
     def psa_price(self) -> Decimal:
@@ -82,10 +84,13 @@ class ProfileService:
         rows = []
         for connection in self.uow.psa_connections.all():
             currency = self._currency(connection.id)
-            for profile in self.uow.profiles.all(connection.id):
+            with self.uow:  # the profiles and their versions as of one moment
+                profiles, versions = self.uow.profiles.all(connection.id), self.uow.profiles.versions(connection.id)
+            for profile in profiles:
                 rows.append(ProfileRow(profile=profile, connection_id=connection.id, connection_name=connection.name,
                                        currency=currency,
-                                       unit_price=effective_price(profile.price, profile.product.price, currency)))
+                                       unit_price=effective_price(profile.price, profile.product.price, currency),
+                                       version=versions.get(profile.id)))
         return rows
 
     def catalogs(self) -> list[ConnectionCatalog]:
@@ -98,20 +103,29 @@ class ProfileService:
                 agreement_types=tuple(self.uow.catalog.agreement_types(connection.id)), profiled=profiled))
         return out
 
-    def save(self, connection_id: int, profile: BillingProfile) -> BillingProfile:
+    def save(self, connection_id: int, profile: BillingProfile, *, expected_version: int | None = None,
+             actor: str = "") -> BillingProfile:
+        """Save the profile as its editor left it. ``expected_version``: the version the editor read
+        (``ProfileRow.version``): ``EditConflict``, naming who saved it since, when the stored one is newer."""
         _check(profile)
         product = self.uow.catalog.product(connection_id, profile.product.id)
         if product is None:
             raise ProfileInvalid(f"(the PSA has no product {profile.product.id} in the cached catalog; "
                                  "refresh the catalog in Settings)")
-        return self.uow.profiles.save(connection_id, replace(profile, product=product))
+        return self.uow.profiles.save(connection_id, replace(profile, product=product),
+                                      expected_version=expected_version, actor=actor)
 
-    def delete(self, profile_id: str) -> None:
-        self.uow.profiles.delete(profile_id)
+    def saved(self, profile_id: str) -> tuple[BillingProfile, int | None]:
+        """The profile as stored now and its version: what its editor shows after a refused save."""
+        with self.uow:
+            return self.uow.profiles.get(profile_id), self.uow.profiles.versions().get(profile_id)
+
+    def delete(self, profile_id: str, *, expected_version: int | None = None, actor: str = "") -> None:
+        self.uow.profiles.delete(profile_id, expected_version=expected_version, actor=actor)
 
     def bulk_create(self, connection_id: int, product_ids: Iterable[str], *, price: PricePolicy = PricePolicy(),
                     billing_option: BillingOption = BillingOption.BILLABLE,
-                    allowed_agreement_types: frozenset[str] = frozenset()) -> list[BillingProfile]:
+                    allowed_agreement_types: frozenset[str] = frozenset(), actor: str = "") -> list[BillingProfile]:
         """One profile per product, named after it; all or none."""
         products = {p.id: p for p in self.uow.catalog.products(connection_id)}
         missing = [i for i in product_ids if i not in products]
@@ -122,7 +136,7 @@ class ProfileService:
                     for i in dict.fromkeys(product_ids)]
         for profile in profiles:
             _check(profile)
-        return self.uow.profiles.save_many(connection_id, profiles)
+        return self.uow.profiles.save_many(connection_id, profiles, actor=actor)
 
     def _currency(self, connection_id: int) -> str:
         """The connection's usual currency: that of most of its agreements (USD when none are cached)."""

@@ -17,9 +17,10 @@ from decimal import Decimal
 from app.billing.operations import Basis, Operation, OpKind
 from app.errors import SeatsyncError
 from app.models.records import AuditRecord, HeldRecord, HeldStatus, TenantRecord
-from app.models.repositories import Approvals
+from app.models.repositories import Approvals, ConfigChanges
 from app.services.microsoft.skus import SkuCatalogue
-from app.services.uow import UnitOfWork
+from app.services.review.config_history import ConfigRow, config_row
+from app.services.uow import UnitOfWork, connected
 
 ACTION_TEXT = {
     OpKind.CREATE_LINE: "Create line",
@@ -124,6 +125,7 @@ class ReviewService:
         self.uow = uow
         self.catalogue = catalogue
         self.approvals = Approvals(now=now)
+        self.config_changes = ConfigChanges(now=now)
 
     # -- approvals ------------------------------------------------------------------
 
@@ -165,7 +167,8 @@ class ReviewService:
         decided, failed = [], []
         for key in keys:
             try:
-                (self.approvals.approve if approve else self.approvals.reject)(key, by=by)
+                with self.uow:  # a refusal of the team database's is a RoleRefused, saying which role decides
+                    (self.approvals.approve if approve else self.approvals.reject)(key, by=by)
             except SeatsyncError as error:
                 failed.append((key, str(error)))
             else:
@@ -213,6 +216,17 @@ class ReviewService:
 
         return HistoryChoices(companies=ordered(companies), agreements=ordered(agreements),
                               products=ordered(products))
+
+    def config_history(self, where: HistoryFilter, kind: str | None = None) -> list[ConfigRow]:
+        """Configuration changes (of one kind: mapping, profile, exclusion, setting) in the filter's dates,
+        newest first: who (technician and database user), when, what, before → after."""
+        since = datetime.combine(where.since, time.min, tzinfo=UTC) if where.since else None
+        until = datetime.combine(where.until + timedelta(days=1), time.min, tzinfo=UTC) \
+            if where.until else None
+        with connected():
+            changes = self.config_changes.query(since=since, until=until, kind=kind)
+        catalogue = self.catalogue()
+        return [config_row(change, catalogue) for change in changes]
 
     def history(self, where: HistoryFilter) -> list[HistoryRow]:
         """Audit entries matching every filter given, newest first (dates are whole days, UTC)."""

@@ -16,6 +16,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -38,9 +39,13 @@ from app.services.sync.engine import (
     run_many,
 )
 from app.services.sync.store import AuditEntry, TenantSetup
+from app.services.team.syncer import one_run
 from app.services.uow import UnitOfWork, connected
 
 log = logging.getLogger(__name__)
+
+#: How long a scheduled run waits for another seatsync's run on the team database to finish (seconds).
+SCHEDULED_RUN_WAITS = 2 * 3600.0
 
 
 
@@ -87,6 +92,13 @@ class RunSummary:
     @property
     def cancelled(self) -> bool:
         return any(r.not_synced == CANCELLED for r in self.results)
+
+    @property
+    def status(self) -> RunStatus:
+        """How the run went, as its record says."""
+        failed = self.failed
+        return (RunStatus.CANCELLED if self.cancelled else RunStatus.SUCCEEDED if not failed
+                else RunStatus.FAILED if len(failed) == len(self.results) else RunStatus.PARTIAL)
 
     @property
     def not_synced(self) -> tuple[TenantResult, ...]:
@@ -195,6 +207,13 @@ class SyncService:
         if not self.uow.psa_connections.all():
             raise ConfigurationError("no PSA connection to plan against; add one in Settings (or try "
                                      "`python main.py plan --example`)")
+        wait = SCHEDULED_RUN_WAITS if trigger == RunTrigger.SCHEDULE else 0.0
+        with nullcontext() if dry_run else one_run(self.uow, actor=actor, trigger=trigger, wait=wait):
+            return self._run(company_id, dry_run=dry_run, actor=actor, trigger=trigger, progress=progress,
+                             cancel=cancel)
+
+    def _run(self, company_id: int | None, *, dry_run: bool, actor: str, trigger: str,
+             progress: Callable[[TenantResult], None] | None, cancel: threading.Event | None) -> RunSummary:
         targets = self.targets(company_id)
         started = self.now()
         run = None if dry_run else self.uow.runs.start(
@@ -245,9 +264,7 @@ class SyncService:
                         company=r.company or ", ".join(billed.get(r.tenant_id, ()))) for r in results]
 
     def _finish(self, run_id: int, summary: RunSummary) -> None:
-        results, failed = summary.results, summary.failed
-        status = (RunStatus.CANCELLED if summary.cancelled else RunStatus.SUCCEEDED if not failed
-                  else RunStatus.FAILED if len(failed) == len(results) else RunStatus.PARTIAL)
+        results, failed, status = summary.results, summary.failed, summary.status
         at = self.now()
         with self.uow:  # the run's record and its tenants' outcomes, both or neither
             self.uow.runs.finish(

@@ -45,6 +45,7 @@ from app.ui.errors import explain
 from app.ui.views.tables import (
     Column,
     RowTableModel,
+    current_user,
     searchable,
     selected_rows,
     table_view,
@@ -244,7 +245,8 @@ class LinksDialog(QDialog):
                          f"mapped here will be billed to {clip(company_name)}.")
         if not confirm(self, "Add link", question):
             return
-        self._run(lambda: self.service.link(tenant, company, user_filter), "Could not add the link",
+        actor = current_user()
+        self._run(lambda: self.service.link(tenant, company, user_filter, actor=actor), "Could not add the link",
                   f"{name} now bills {describe(user_filter)} to {company_name}.")
 
     def change_filter(self) -> None:
@@ -252,7 +254,9 @@ class LinksDialog(QDialog):
         if row is None:
             return
         link = row.link
-        self._run(lambda: self.service.link(link.tenant_id, link.company_id, user_filter, replacing=link),
+        actor = current_user()
+        self._run(lambda: self.service.link(link.tenant_id, link.company_id, user_filter, replacing=link,
+                                            actor=actor),
                   "Could not change the filter",
                   f"{row.tenant_name} now bills {describe(user_filter)} to {link.company_name}; its mappings follow, "
                   "and the PSA lines change from the next period.")
@@ -262,7 +266,8 @@ class LinksDialog(QDialog):
         if row is None:
             return
         link = row.link
-        self._run(lambda: self.service.unlink(link), "Could not unlink",
+        actor = current_user()
+        self._run(lambda: self.service.unlink(link, actor=actor), "Could not unlink",
                   f"{row.tenant_name} no longer bills {row.users} to {link.company_name}.")
 
 

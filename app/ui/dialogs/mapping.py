@@ -7,7 +7,10 @@ write. It is recomputed shortly after the last change (a QTimer throttles
 typing), on the UI thread: it is pure and reads nothing.
 
 ``MappingDialog.ask(parent, inputs) -> Mapping | None`` opens it modally;
-tests open it without ``ask`` and drive the widgets.
+tests open it without ``ask`` and drive the widgets. When a save was refused
+because someone saved the mapping meanwhile (EditConflict), the company page
+opens it again on the mapping as now stored, its message above the fields
+(``MappingInputs.notice``).
 
 Its numbers and the start date take exactly what was typed: a value that is
 not one (a negative seat count, a day that does not exist) is named beside
@@ -41,6 +44,7 @@ from PySide6.QtWidgets import (
 from app.billing.types import Cycle, FilterField, Mapping, QuantityBasis, UserFilter
 from app.services.customers.company_rows import MappingInputs
 from app.services.customers.mapping_preview import Preview, PreviewLine, preview_mapping
+from app.services.team.roles import Ability, Role
 from app.ui.formatting import money
 from app.ui.widgets.fields import DateField, WholeField
 from app.ui.widgets.plain import PlainLabel, clip
@@ -58,9 +62,12 @@ COUNT_LABELS = {"license": "This license's seats", QuantityBasis.UPN_DOMAIN: "Li
 class MappingDialog(QDialog):
     preview_updated = Signal(object)  # Preview
 
-    def __init__(self, parent: QWidget | None, inputs: MappingInputs) -> None:
+    def __init__(self, parent: QWidget | None, inputs: MappingInputs, *, role: Role = Role.OWNER) -> None:
         super().__init__(parent)
         self.inputs = inputs
+        #: What the connected database user may do: Save is off unless it may map (the database refuses it).
+        self.role = role
+        self.may_save = role.may_map
         self.preview: Preview = Preview()
         lic = inputs.license
         name = (lic.name or lic.part_number or lic.sku_id) if lic else inputs.target.sku_id
@@ -162,14 +169,22 @@ class MappingDialog(QDialog):
 
         self.problem = PlainLabel(parent=self)
         text_tone(self.problem, "error")
+        # Why the dialog shows someone else's change: their save came first, ours was refused (EditConflict).
+        self.notice = PlainLabel(self.inputs.notice, parent=self)
+        self.notice.setObjectName("conflictNotice")
+        self.notice.setWordWrap(True)
+        text_tone(self.notice, "warning")
+        self.notice.setVisible(bool(self.inputs.notice))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip(self.role.refusal(Ability.MAP))
         body = QHBoxLayout()
         body.addLayout(options, 3)
         body.addWidget(panel, 2)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
         layout.addLayout(body, 1)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
@@ -310,7 +325,7 @@ class MappingDialog(QDialog):
         self.timer.stop()
         problems = self.problems()
         self.problem.setText(f"To save: {'; '.join(problems)}." if problems else "")
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not problems)
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not problems and self.may_save)
         mapping = self.mapping()
         if mapping is None:
             self.preview = Preview(error="Choose a billing profile and an agreement to see the line it bills.")
@@ -331,12 +346,12 @@ class MappingDialog(QDialog):
     def accept(self) -> None:
         """Save, unless a field changed since the last check and is now refused: then say why and stay open."""
         self.update_preview()
-        if not self.problems():
+        if not self.problems() and self.may_save:
             super().accept()
 
     @classmethod
-    def ask(cls, parent: QWidget | None, inputs: MappingInputs) -> Mapping | None:
-        dialog = cls(parent, inputs)
+    def ask(cls, parent: QWidget | None, inputs: MappingInputs, *, role: Role = Role.OWNER) -> Mapping | None:
+        dialog = cls(parent, inputs, role=role)
         try:
             return dialog.mapping() if dialog.exec() == QDialog.DialogCode.Accepted else None
         finally:

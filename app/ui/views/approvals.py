@@ -32,6 +32,7 @@ from app.billing.types import Cycle
 from app.models.records import HeldStatus
 from app.services.container import Services
 from app.services.review.approvals import Decisions, HeldRow
+from app.services.team.roles import Ability
 from app.ui.formatting import day, moment, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
@@ -167,6 +168,11 @@ class ApprovalsView(QWidget):
         buttons.addWidget(self.reject_button)
         buttons.addWidget(self.approve_button)
         layout.addLayout(buttons)
+        #: Whether the connected database user may decide (the database refuses it otherwise): the tooltip says why not.
+        self.may_decide = context.role().may_approve
+        for button in (self.approve_button, self.reject_button):
+            button.setEnabled(self.may_decide)
+            button.setToolTip(context.role().refusal(Ability.APPROVE))
         self.show_filter.currentIndexChanged.connect(self.refresh)
         self.table.selectionModel().selectionChanged.connect(self._show_details)
         self.select_all_button.clicked.connect(self.table.selectAll)
@@ -194,8 +200,8 @@ class ApprovalsView(QWidget):
         self.table.resizeColumnsToContents()
         self.summary.setText(f"{waiting} change(s) wait for approval." if waiting else "Nothing waits for approval.")
         deciding = self.show_filter.currentData() in (HeldStatus.HELD, HeldStatus.APPROVED, HeldStatus.REJECTED)
-        self.approve_button.setEnabled(deciding)
-        self.reject_button.setEnabled(deciding)
+        self.approve_button.setEnabled(deciding and self.may_decide)
+        self.reject_button.setEnabled(deciding and self.may_decide)
         self._show_details()
         self.attention_changed.emit(waiting)
 

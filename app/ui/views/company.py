@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Mapping
+from app.models.records import EditConflict
 from app.services.customers.companies import CompanyService
 from app.services.customers.company_rows import CompanyDetail, LicenseRow, SubscriptionRow, total
 from app.services.customers.links import LinkService
+from app.services.team.roles import Ability, Role
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.errors import explain
@@ -45,6 +47,7 @@ from app.ui.views.license_model import (
 )
 from app.ui.views.quick_map import QuickMapDelegate
 from app.ui.views.sync_result import SyncResultPanel
+from app.ui.views.tables import current_user
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.icons import glyph
 from app.ui.widgets.message_bar import MessageBar
@@ -99,6 +102,9 @@ class CompanyView(QWidget):
         self.sync_button = QPushButton(glyph("sync"), "Sync now", self)
         self.sync_button.setToolTip("Sync this company now: the PSA is changed only where it differs")
         self.sync_button.clicked.connect(self._sync_clicked)
+        if not self.role().may_sync:  # a viewer: the database would refuse the run's first write
+            self.sync_button.setEnabled(False)
+            self.sync_button.setToolTip(self.role().refusal(Ability.SYNC))
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
@@ -128,6 +134,9 @@ class CompanyView(QWidget):
         actions = QHBoxLayout()
         for button in (self.map_button, self.split_button, self.merge_button, self.exclude_button, self.unmap_button):
             actions.addWidget(button)
+        self.mapping_buttons = (self.split_button, self.merge_button, self.exclude_button, self.unmap_button)
+        for button in self.mapping_buttons:  # disabled for a role that may not map: the tooltip says who may
+            button.setToolTip(self.role().refusal(Ability.MAP) or button.toolTip())
         actions.addStretch(1)
 
         self.model = LicenseTreeModel(self)
@@ -143,7 +152,7 @@ class CompanyView(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                   | QAbstractItemView.EditTrigger.SelectedClicked
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.quick_map = QuickMapDelegate(self.tree)
+        self.quick_map = QuickMapDelegate(self.tree, role=self.role())
         self.quick_map.mapping_chosen.connect(self._quick_mapped)
         self.tree.setItemDelegateForColumn(MAPPING, self.quick_map)
         self.tree.setItemDelegateForColumn(LICENSE, BadgeDelegate(self.tree))
@@ -173,6 +182,10 @@ class CompanyView(QWidget):
         layout.addLayout(actions)
         layout.addWidget(self.splitter, 1)
         self._selection_changed()
+
+    def role(self) -> Role:
+        """The connected database user's role (the owner when built without the window's services)."""
+        return self.context.role() if self.context is not None else Role.OWNER
 
     def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton(self)
@@ -283,6 +296,9 @@ class CompanyView(QWidget):
         self.exclude_button.setEnabled(owner is not None and not owner.excluded_globally)
         self.exclude_button.setText("Include again" if owner is not None and owner.excluded else "Exclude license")
         self.unmap_button.setEnabled(row is not None and getattr(row, "mapping", None) is not None)
+        if not self.role().may_map:
+            for button in self.mapping_buttons:
+                button.setEnabled(False)
         if owner is None:
             self.chart.clear()
             return
@@ -308,7 +324,8 @@ class CompanyView(QWidget):
         self.tasks.run(fn, done, on_failure or (lambda error: self._failed(error, doing)), label=doing)
 
     def _quick_mapped(self, row: LicenseRow | SubscriptionRow, profile_id: str, agreement_id: str) -> None:
-        self._command(lambda: self.service.quick_map(row.target, profile_id, agreement_id, row.mapping),
+        self._command(lambda: self.service.quick_map(row.target, profile_id, agreement_id, row.mapping,
+                                                     actor=current_user()),
                       "Could not map the license for")
 
     def _double_clicked(self, index: QModelIndex) -> None:
@@ -324,11 +341,14 @@ class CompanyView(QWidget):
                        lambda error: self._failed(error, "Could not open the mapping of"), label="mapping inputs")
 
     def _ask_mapping(self, inputs: Any) -> None:
-        mapping: Mapping | None = MappingDialog.ask(self, inputs)
+        mapping: Mapping | None = MappingDialog.ask(self, inputs, role=self.role())
         if mapping is None:
             return
 
         def failed(error: BaseException) -> None:
+            if isinstance(error, EditConflict):  # someone saved it first: show theirs, saying so
+                self._reopen_mapping(inputs, error)
+                return
             # The edits are not lost: "Edit again" reopens the dialog with them.
             name = clip(self.detail.company.name) if self.detail else ""
             self.messages.show_message(explain(error, doing=f"Could not save the mapping for {name}".strip()),
@@ -336,8 +356,18 @@ class CompanyView(QWidget):
                                        on_action=lambda: self._ask_mapping(replace(inputs, existing=mapping)))
 
         company_id, replacing = inputs.target.company_id, inputs.existing.row if inputs.existing else None
-        self._command(lambda: self.service.save_mapping(mapping, company_id=company_id, replacing=replacing),
+        version, actor = inputs.version, current_user()
+        self._command(lambda: self.service.save_mapping(mapping, company_id=company_id, replacing=replacing,
+                                                        expected_version=version, actor=actor),
                       "Could not save the mapping for", failed)
+
+    def _reopen_mapping(self, inputs: Any, conflict: EditConflict) -> None:
+        """The mapping dialog again, on the mapping as stored now, saying whose change it shows."""
+        target, existing = inputs.target, inputs.existing
+        self.refresh()
+        self.tasks.run(lambda: self.service.mapping_inputs(target, existing),
+                       lambda fresh: self._ask_mapping(replace(fresh, notice=conflict.shown("The dialog"))),
+                       lambda error: self._failed(error, "Could not open the mapping of"), label="mapping inputs")
 
     def open_links(self) -> LinksDialog | None:
         if self.company_id is None:
@@ -352,12 +382,12 @@ class CompanyView(QWidget):
     def split(self) -> None:
         owner = self.selected_license()
         if owner is not None:
-            self._command(lambda: self.service.split(owner), "Could not split the license for")
+            self._command(lambda: self.service.split(owner, actor=current_user()), "Could not split the license for")
 
     def merge(self) -> None:
         owner = self.selected_license()
         if owner is not None:
-            self._command(lambda: self.service.merge(owner), "Could not merge the license for")
+            self._command(lambda: self.service.merge(owner, actor=current_user()), "Could not merge the license for")
 
     def toggle_exclusion(self) -> None:
         owner = self.selected_license()
@@ -365,16 +395,19 @@ class CompanyView(QWidget):
             return
         tenant, sku = owner.target.tenant_id, owner.license.sku_id
         if owner.excluded:
-            self._command(lambda: self.service.include(tenant, sku), "Could not include the license for")
+            self._command(lambda: self.service.include(tenant, sku, actor=current_user()),
+                          "Could not include the license for")
         else:
-            self._command(lambda: self.service.exclude(tenant, sku, "excluded from the company's license table"),
+            self._command(lambda: self.service.exclude(tenant, sku, "excluded from the company's license table",
+                                                       actor=current_user()),
                           "Could not exclude the license for")
 
     def remove_mapping(self) -> None:
         row = self.selected_row()
         if row is not None and row.mapping is not None:
             key = row.mapping.row
-            self._command(lambda: self.service.delete_mapping(key), "Could not remove the mapping for")
+            self._command(lambda: self.service.delete_mapping(key, actor=current_user()),
+                          "Could not remove the mapping for")
 
     # -- sync --------------------------------------------------------------------------------
 
@@ -395,7 +428,7 @@ class CompanyView(QWidget):
         if not self._concerns(target):
             return
         self.progress.hide()
-        self.sync_button.setEnabled(True)
+        self.sync_button.setEnabled(self.role().may_sync)
         choices = self.detail.choices if self.detail else None
         tenants = {link.tenant_id for link in self.detail.links} if self.detail else set()
         if error is not None:

@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.types import Exclusion
+from app.models.records import EditConflict
 from app.services.container import Services
 from app.services.customers.exclusions import ActiveLine, ExclusionRow, SkuChoice
+from app.services.team.roles import Ability
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
@@ -29,6 +31,7 @@ from app.ui.views.tables import (
     Column,
     RowTableModel,
     StatusLine,
+    current_user,
     searchable,
     selected_rows,
     table_view,
@@ -87,6 +90,10 @@ class ExclusionsView(QWidget):
         self.scope.currentIndexChanged.connect(self._load_skus)
         self.add_button.clicked.connect(self.add)
         self.remove_button.clicked.connect(self.remove_selected)
+        refusal = context.role().refusal(Ability.MAP)  # the database refuses these to a role that may not map
+        for button in (self.add_button, self.remove_button):
+            button.setEnabled(not refusal)
+            button.setToolTip(refusal or button.toolTip())
         self.refresh()
 
     # -- loading ------------------------------------------------------------------
@@ -139,9 +146,13 @@ class ExclusionsView(QWidget):
         tenant_id = self.scope.currentData() or None
         exclusion = Exclusion(sku_id=sku_id, tenant_id=tenant_id, reason=self.reason.text().strip())
         name = self.sku.itemText(index).split(" (")[0]
+        # The version of the exclusion the list shows (0: none): one someone saved meanwhile is not overwritten.
+        shown = next((r for r in self.model.rows() if r.exclusion.tenant_id == tenant_id
+                      and r.exclusion.sku_id.lower() == sku_id.lower()), None)
+        version, actor = (shown.version if shown else 0), current_user()
 
         def work() -> tuple[Exclusion, list[ActiveLine]]:
-            saved = self.service.add(exclusion)
+            saved = self.service.add(exclusion, expected_version=version, actor=actor)
             return saved, self.service.active_lines(sku_id, tenant_id) if tenant_id is None else []
 
         self.add_button.setEnabled(False)
@@ -160,7 +171,14 @@ class ExclusionsView(QWidget):
 
     def _add_failed(self, error: BaseException) -> None:
         self.add_button.setEnabled(True)
-        self.message.show_error(error, "Adding the exclusion")
+        self._failed(error, "Adding the exclusion")
+
+    def _failed(self, error: BaseException, doing: str) -> None:
+        """Say what went wrong, and read the list again (after a refused edit: with the other person's change)."""
+        if isinstance(error, EditConflict):
+            self.message.show_message(error.shown("The list"), "error")
+        else:
+            self.message.show_error(error, doing)
         self.refresh()
 
     def offer_cancel(self, name: str, lines: list[ActiveLine]) -> None:
@@ -186,10 +204,13 @@ class ExclusionsView(QWidget):
             self.message.show_message("Choose the exclusions to remove.")
             return
 
-        def work() -> int:
-            return sum(self.service.remove(r.exclusion.sku_id, r.exclusion.tenant_id) for r in rows)
+        actor = current_user()
 
-        self.tasks.run(work, self._removed, lambda e: self.message.show_error(e, "Removing the exclusion"),
+        def work() -> int:
+            return sum(self.service.remove(r.exclusion.sku_id, r.exclusion.tenant_id, expected_version=r.version,
+                                           actor=actor) for r in rows)
+
+        self.tasks.run(work, self._removed, lambda e: self._failed(e, "Removing the exclusion"),
                        owner=self, label="remove exclusions")
 
     def _removed(self, count: Any) -> None:

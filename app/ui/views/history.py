@@ -1,5 +1,6 @@
 """The History view: every change written to a PSA (the audit log), filtered by company, agreement,
-product and date range, newest first."""
+product and date range, newest first; or every configuration change (mappings, billing profiles,
+exclusions, settings: who, as technician and database user, when, what, before → after), by kind and date."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from app.services.container import Services
 from app.services.review.approvals import HistoryChoices, HistoryFilter, HistoryRow
+from app.services.review.config_history import ConfigRow
 from app.ui.formatting import Refused, moment, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
@@ -49,6 +51,21 @@ COLUMNS: tuple[Column[HistoryRow], ...] = (
 )
 
 
+#: What History shows: (label, None for PSA writes, else the configuration kind; "*" every kind).
+SHOWN = (("Changes written to the PSA", None), ("Configuration changes", "*"), ("Mappings changed", "mapping"),
+         ("Billing profiles changed", "profile"), ("Exclusions changed", "exclusion"), ("Settings changed", "setting"))
+CONFIG_COLUMNS: tuple[Column[ConfigRow], ...] = (
+    Column("When", lambda r: moment(r.change.at), lambda r: r.change.at.timestamp()),
+    Column("Who", lambda r: r.change.actor),
+    Column("Database user", lambda r: r.change.db_user),
+    Column("Kind", lambda r: r.kind),
+    Column("What", lambda r: r.what, tooltip=lambda r: r.what),
+    Column("Change", lambda r: r.action),
+    Column("Before", lambda r: r.before, tooltip=lambda r: r.before),
+    Column("After", lambda r: r.after, tooltip=lambda r: r.after),
+)
+
+
 class HistoryView(QWidget):
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
@@ -62,6 +79,9 @@ class HistoryView(QWidget):
         self.message = StatusLine()
         layout.addWidget(self.message)
         filters = QGridLayout()
+        self.shown = QComboBox()
+        for label, kind in SHOWN:
+            self.shown.addItem(label, kind)
         self.company = QComboBox()
         self.agreement = QComboBox()
         self.product = QComboBox()
@@ -78,6 +98,7 @@ class HistoryView(QWidget):
             box.toggled.connect(edit.setEnabled)
             edit.returnPressed.connect(self.show_entries)
         self.show_button = QPushButton("Show")
+        filters.addWidget(self.shown, 2, 0, 1, 2)
         filters.addWidget(PlainLabel("Company"), 0, 0)
         filters.addWidget(self.company, 0, 1)
         filters.addWidget(PlainLabel("Agreement"), 0, 2)
@@ -94,8 +115,14 @@ class HistoryView(QWidget):
         layout.addWidget(self.count)
         self.model: RowTableModel[HistoryRow] = RowTableModel(COLUMNS, key=lambda r: r.entry.id)
         self.table, self.proxy = table_view(self.model, self, multi=True)
-        layout.addWidget(self.table, 1)
+        self.config_model: RowTableModel[ConfigRow] = RowTableModel(CONFIG_COLUMNS, key=lambda r: r.change.id)
+        self.config_table, self.config_proxy = table_view(self.config_model, self, multi=True)
+        self.tables = QStackedWidget()
+        self.tables.addWidget(self.table)
+        self.tables.addWidget(self.config_table)
+        layout.addWidget(self.tables, 1)
         self.show_button.clicked.connect(self.show_entries)
+        self.shown.activated.connect(self.show_entries)
         for combo in (self.company, self.agreement, self.product):
             combo.activated.connect(self.show_entries)
         for box in (self.use_since, self.use_until):
@@ -138,9 +165,23 @@ class HistoryView(QWidget):
             self.message.show_message(f"Not shown: {refused}", "error")
             return
         self.message.clear_message()
+        kind = self.shown.currentData()
+        for combo in (self.company, self.agreement, self.product):  # PSA records: not what configuration names
+            combo.setEnabled(kind is None)
+        self.tables.setCurrentWidget(self.table if kind is None else self.config_table)
+        if kind is not None:
+            self.tasks.run(lambda: self.service.config_history(where, None if kind == "*" else kind),
+                           self._config_entries, lambda e: self.message.show_error(e, "Reading the history"),
+                           owner=self, latest="entries", label="load configuration history")
+            return
         self.tasks.run(lambda: self.service.history(where), self._entries,
                        lambda e: self.message.show_error(e, "Reading the history"),
                        owner=self, latest="entries", label="load history")
+
+    def _config_entries(self, rows: list[ConfigRow]) -> None:
+        self.config_model.set_rows(rows)
+        self.config_table.resizeColumnsToContents()
+        self.count.setText(f"{len(rows)} configuration change(s) match.")
 
     def _entries(self, entries: list[HistoryRow]) -> None:
         self.model.set_rows(entries)
@@ -149,3 +190,4 @@ class HistoryView(QWidget):
 
     def set_search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
+        self.config_proxy.setFilterFixedString(text)

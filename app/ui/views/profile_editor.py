@@ -77,6 +77,9 @@ class ProfileEditor(QGroupBox):
         super().__init__("Billing profile", parent)
         self.catalogs: list[ConnectionCatalog] = []
         self.profile: BillingProfile | None = None
+        #: The shown profile's version when read: handed back on save, so a profile someone else saved
+        #: meanwhile is refused (EditConflict) rather than overwritten.
+        self.version: int | None = None
         self.dirty = False
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -131,7 +134,8 @@ class ProfileEditor(QGroupBox):
                        self.fixed.textEdited, self.percent.textEdited, self.option.currentIndexChanged):
             signal.connect(lambda *_: self._set_dirty(True))
         self.types.itemChanged.connect(lambda _: self._set_dirty(True))
-        self.discard_button.clicked.connect(lambda: self.show_profile(self.profile, self._connection_id()))
+        self.discard_button.clicked.connect(
+            lambda: self.show_profile(self.profile, self._connection_id(), self.version))
         self._update_price()
 
     # -- contents ---------------------------------------------------------------
@@ -148,11 +152,13 @@ class ProfileEditor(QGroupBox):
         self.connection.blockSignals(False)
         self.form.setRowVisible(self.connection, len(catalogs) > 1)
         if not self.dirty:
-            self.show_profile(self.profile, self._connection_id())
+            self.show_profile(self.profile, self._connection_id(), self.version)
 
-    def show_profile(self, profile: BillingProfile | None, connection_id: int | None) -> None:
-        """Show ``profile`` (None: a new one) for editing; the form is clean afterwards."""
+    def show_profile(self, profile: BillingProfile | None, connection_id: int | None,
+                     version: int | None = None) -> None:
+        """Show ``profile`` (None: a new one) at ``version`` for editing; the form is clean afterwards."""
         self.profile = profile
+        self.version = version
         widgets = (self.name, self.connection, self.product, self.kind, self.fixed, self.percent, self.option)
         for widget in (*widgets, self.types):
             widget.blockSignals(True)

@@ -12,14 +12,17 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from app.billing.types import BillingProfile
+from app.models.records import EditConflict
 from app.services.container import Services
 from app.services.customers.profiles import ConnectionCatalog, ProfileRow, option_text
+from app.services.team.roles import Ability
 from app.ui.formatting import money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import ProfileEditor, policy_label
 from app.ui.views.profiles_bulk import BulkProfilesDialog
-from app.ui.views.tables import ROW_ROLE, Column, RowTableModel, StatusLine, selected_rows, table_view
+from app.ui.views.tables import ROW_ROLE, Column, RowTableModel, StatusLine, current_user, selected_rows, table_view
 from app.ui.widgets.plain import clip, confirm
 
 COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)
@@ -71,6 +74,10 @@ class ProfilesView(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.editor.save_button.clicked.connect(self.save)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        refusal = context.role().refusal(Ability.MAP)  # the database refuses these to a role that may not map
+        for button in (self.new_button, self.bulk_button, self.delete_button, self.editor.save_button):
+            button.setEnabled(not refusal)
+            button.setToolTip(refusal or button.toolTip())
         self.refresh()
 
     # -- loading --------------------------------------------------------------
@@ -90,6 +97,10 @@ class ProfilesView(QWidget):
             self.message.show_message("Connect a PSA in Settings first: billing profiles link to its products.")
         if current and not self.editor.dirty:
             self._select(current)
+            # A form with no edits follows the stored profile (another desktop may have saved it).
+            row = next((r for r in rows if r.profile.id == current), None)
+            if row is not None and row.version != self.editor.version:
+                self.editor.show_profile(row.profile, row.connection_id, row.version)
 
     def set_search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -107,7 +118,7 @@ class ProfilesView(QWidget):
             self.message.show_message("Save or discard the changes in the form before opening another profile.")
             self._select(self.editor.profile.id if self.editor.profile else None)  # the row being edited
             return
-        self.editor.show_profile(row.profile, row.connection_id)
+        self.editor.show_profile(row.profile, row.connection_id, row.version)
 
     def new_profile(self) -> None:
         if self.editor.dirty:
@@ -124,11 +135,37 @@ class ProfilesView(QWidget):
             self.editor.error.setText(f"Not saved: {str(error).rstrip('.')}.")
             return
         self.editor.error.clear()
-        self.tasks.run(lambda: self.service.save(connection_id, profile), self._saved,
-                       lambda e: self.editor.error.setText(f"Not saved: {e}"), owner=self, label="save profile")
+        version, actor = self.editor.version, current_user()
 
-    def _saved(self, profile: Any) -> None:
-        self.editor.show_profile(profile, self.editor.connection.currentData())
+        def work() -> tuple[BillingProfile, int | None]:
+            saved = self.service.save(connection_id, profile, expected_version=version, actor=actor)
+            return self.service.saved(saved.id)
+
+        self.tasks.run(work, self._saved, self._save_failed, owner=self, label="save profile")
+
+    def _save_failed(self, error: BaseException) -> None:
+        if not isinstance(error, EditConflict) or self.editor.profile is None:
+            self.editor.error.setText(f"Not saved: {error}")
+            return
+        # Someone saved (or removed) it first: show theirs, and say so.
+        message, connection_id = error.shown("The form"), self.editor.connection.currentData()
+
+        def reloaded(saved: tuple[BillingProfile, int | None]) -> None:
+            self.editor.show_profile(saved[0], connection_id, saved[1])
+            self.editor.error.setText(message)
+            self.refresh()
+
+        def gone(_: BaseException) -> None:
+            self.editor.show_profile(None, None)
+            self.editor.error.setText(message)
+            self.refresh()
+
+        profile_id = self.editor.profile.id
+        self.tasks.run(lambda: self.service.saved(profile_id), reloaded, gone, owner=self, label="reload profile")
+
+    def _saved(self, saved: tuple[BillingProfile, int | None]) -> None:
+        profile, version = saved
+        self.editor.show_profile(profile, self.editor.connection.currentData(), version)
         self.message.show_message(f"Saved '{profile.name}'.", "ok")
         self.refresh()
 
@@ -151,10 +188,11 @@ class ProfilesView(QWidget):
         if not rows:
             self.message.show_message("Choose a profile to delete.")
             return
-        profile = rows[0].profile
+        profile, version, actor = rows[0].profile, rows[0].version, current_user()
         if not confirm(self, "Delete billing profile", f"Delete '{clip(profile.name)}'?"):
             return
-        self.tasks.run(lambda: self.service.delete(profile.id), lambda _: self._deleted(profile.name),
+        self.tasks.run(lambda: self.service.delete(profile.id, expected_version=version, actor=actor),
+                       lambda _: self._deleted(profile.name),
                        lambda e: self.message.show_error(e, f"Deleting '{profile.name}'"),
                        owner=self, label="delete profile")
 

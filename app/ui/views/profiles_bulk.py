@@ -25,7 +25,7 @@ from app.services.customers.profiles import (
 from app.ui.formatting import money
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import KIND_LABELS, fixed_price, fixed_price_field, percent_field
-from app.ui.views.tables import Column, RowTableModel, StatusLine, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, table_view
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -156,8 +156,9 @@ class BulkProfilesDialog(QDialog):
         self.message.show_message(f"Creating {len(rows)} profile(s); e.g. {profile_name(example.product)} bills "
                                   f"at {money(price, example.currency)}…")
         self.create_button.setEnabled(False)
+        actor = current_user()
         self.tasks.run(lambda: self.service.bulk_create(connection_id, product_ids, price=policy,
-                                                        billing_option=option),
+                                                        billing_option=option, actor=actor),
                        self._created, self._failed, owner=self, label="create profiles")
 
     def _created(self, profiles: list[BillingProfile]) -> None:

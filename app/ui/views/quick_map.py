@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.billing.types import Mapping
 from app.services.customers.company_rows import MappingChoices
+from app.services.team.roles import Ability, Role
 from app.ui.views.license_model import CHOICES_ROLE, QUICK_MAP_ROLE, ROW_ROLE
 
 Index = QModelIndex | QPersistentModelIndex
@@ -98,10 +99,18 @@ class QuickMapDelegate(QStyledItemDelegate):
 
     _combo_height = 0
 
+    def __init__(self, parent: QWidget | None = None, *, role: Role = Role.OWNER) -> None:
+        super().__init__(parent)
+        #: The connected database user's role: without the right to map, the editor shows the mapping, disabled.
+        self.role = role
+
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
         row = index.data(ROW_ROLE)
         editor = QuickMapEditor(parent, index.data(CHOICES_ROLE), getattr(row, "mapping", None))
         editor.chosen.connect(lambda: self._finish(editor))
+        if not self.role.may_map:
+            editor.setEnabled(False)
+            editor.setToolTip(self.role.refusal(Ability.MAP))
         return editor
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
@@ -112,7 +121,7 @@ class QuickMapDelegate(QStyledItemDelegate):
         value = editor.value()
         row = index.data(ROW_ROLE)
         current = getattr(row, "mapping", None)
-        if value and (current is None or value != (current.profile.id, current.agreement_id)):
+        if value and self.role.may_map and (current is None or value != (current.profile.id, current.agreement_id)):
             self.mapping_chosen.emit(row, *value)
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: Index) -> None:

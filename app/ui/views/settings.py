@@ -10,6 +10,7 @@ reach. Below the pages: the data folder, to copy or open.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -21,16 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.records import EditConflict
 from app.services.connections.admin import CatalogSummary, MicrosoftSummary, PsaConnectionSummary
 from app.services.container import Services
 from app.services.preferences import PreferencesState
 from app.services.psa.factory import KINDS
 from app.services.sync.scheduler import ScheduleSettings
+from app.services.team.roles import Ability
 from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
-from app.ui.views.tables import Column, RowTableModel, StatusLine, selected_rows, table_view
+from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, selected_rows, table_view
+from app.ui.views.team_settings import TeamDatabasePage
 from app.ui.widgets.desktop import open_folder
 from app.ui.widgets.plain import PlainLabel, clip, confirm
 from app.ui.widgets.scroll import PageTabs
@@ -147,6 +151,8 @@ class SettingsView(QWidget):
         self.tabs.add_page(self.connections, "Connections")
         self.tabs.add_page(self.sync_page, "Sync and approvals")
         self.tabs.add_page(self.notifications_page, "Notifications")
+        self.team_page = TeamDatabasePage(context, tasks, self)
+        self.tabs.add_page(self.team_page, "Team database")
         layout.addWidget(self.tabs, 1)
         data = QHBoxLayout()
         data.addWidget(PlainLabel("Data folder"))
@@ -160,7 +166,20 @@ class SettingsView(QWidget):
         data.addWidget(self.data_dir, 1)
         data.addWidget(self.open_data_button)
         layout.addLayout(data)
+        self._offer_what_the_role_may()
         self.refresh()
+
+    def _offer_what_the_role_may(self) -> None:
+        """Disable, saying which role they need, the actions the database refuses to the connected user."""
+        role, page = self.context.role(), self.connections
+        for ability, buttons in (
+                (Ability.MANAGE_CONNECTIONS, (page.add_button, page.edit_button, page.remove_button,
+                                              page.microsoft_button)),
+                (Ability.SYNC, (page.refresh_button,)),  # the PSA's catalogue, as a sync reads it
+                (Ability.EDIT_SETTINGS, (self.sync_page.save_button, self.notifications_page.save_button))):
+            for button in buttons:
+                button.setEnabled(role.may(ability))
+                button.setToolTip(role.refusal(ability) or button.toolTip())
 
     # -- loading ------------------------------------------------------------------
 
@@ -198,6 +217,9 @@ class SettingsView(QWidget):
     # -- PSA connections ------------------------------------------------------------
 
     def edit_psa(self, summary: PsaConnectionSummary | None) -> None:
+        if not self.context.role().may_manage_connections:  # a double-click on the list
+            self.message.show_message(self.context.role().refusal(Ability.MANAGE_CONNECTIONS))
+            return
         dialog = PsaConnectionDialog(self.context, self.tasks, summary, self)
         dialog.accepted.connect(lambda: self._psa_saved(dialog))
         self._open(dialog)
@@ -287,8 +309,20 @@ class SettingsView(QWidget):
         except ValueError as error:
             self.message.show_message(f"The settings were not saved: {error}", "error")
             return
-        self.tasks.run(lambda: self.preferences.save(change), self._preferences_saved,
-                       lambda e: self.message.show_error(e, "Saving the settings"), owner=self, label="save settings")
+        # The versions the form was loaded at: a setting someone else saved since is refused, not overwritten.
+        change = replace(change, versions=self.loaded.versions if self.loaded else None, actor=current_user())
+        self.tasks.run(lambda: self.preferences.save(change), self._preferences_saved, self._preferences_failed,
+                       owner=self, label="save settings")
+
+    def _preferences_failed(self, error: BaseException) -> None:
+        if not isinstance(error, EditConflict):
+            self.message.show_error(error, "Saving the settings")
+            return
+        # Someone saved first: the forms show their settings now (what was typed here is replaced), and say so.
+        self.message.show_message(error.shown("Settings"), "error")
+        self.tasks.run(self.preferences.load, self._preferences_loaded,
+                       lambda e: self.message.show_error(e, "Reading the settings"),
+                       owner=self, latest="preferences", label="load settings")
 
     def _preferences_saved(self, state: PreferencesState) -> None:
         self._preferences_loaded(state)

@@ -42,6 +42,7 @@ from app.services.customers.company_rows import MappingChoices
 from app.services.sync.engine import CANCELLED, Status
 from app.services.sync.findings import grouped, needing_attention
 from app.services.sync.service import companies, who
+from app.services.team.syncer import SyncRunningElsewhere
 from app.ui.errors import explain, in_words
 from app.ui.formatting import day, moment, money
 from app.ui.widgets.plain import PlainLabel
@@ -96,6 +97,8 @@ def _named(results: Sequence[Any]) -> str:
 
 def run_sentence(summary: Any, error: BaseException | None = None) -> str:
     """One sentence about a run that ended: what it did, or what stopped it and what failed."""
+    if isinstance(error, SyncRunningElsewhere):  # coalesced into another seatsync's sync on the team database
+        return explain(error)
     if error is not None:
         return f"The sync could not run: {explain(error)}"
     if summary is None:
