@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import psycopg2
 from peewee import (
     SQL,
     Check,
@@ -105,12 +106,13 @@ def database_errors() -> Iterator[None]:
     (``RoleRefused`` when the team database refused a change to this user's role)."""
     try:
         yield
-    except (OperationalError, InterfaceError, InternalError) as error:
+    except (OperationalError, InterfaceError, InternalError, psycopg2.OperationalError, psycopg2.InterfaceError,
+            psycopg2.InternalError) as error:
         text = str(error)
         why = next((cause for needle, cause in _CAUSES if needle in text.lower()), f"the database said: {text[:200]}")
         raise DatabaseFailed(f"({why})") from error
-    except ProgrammingError as error:
-        driver = getattr(error, "orig", None)
+    except (ProgrammingError, psycopg2.ProgrammingError) as error:
+        driver = getattr(error, "orig", error)  # peewee's wraps the driver's
         if getattr(driver, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
             raise
         message = str(getattr(driver, "pgerror", "") or driver).strip().removeprefix("ERROR:").strip()

@@ -36,25 +36,46 @@ MOVE_LOCK = 0x5EA75_0003  # one move into a team database at a time (app/service
 
 
 class TeamSession:
+    """The session; when the server drops it (a restart), the next use opens a new one, under a new tag:
+    what the old one held is free for everyone, this process included."""
+
     def __init__(self, connect: Any) -> None:
         self._lock = threading.Lock()
         #: Opens another connection of this process's own to the same database (the live updates' listener).
         self.connect = connect
+        self._conn: Any = None
+        with self._lock:
+            self._open()
+
+    def _open(self) -> None:
         with database_errors():
-            self._conn = connect()
-        self._conn.autocommit = True
-        self.pid, started = self._one(
-            "SET tcp_keepalives_idle = 20; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3; "
-            "SELECT pg_backend_pid(), (extract(epoch FROM backend_start) * 1000000)::bigint "
-            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            self._conn = self.connect()
+            self._conn.autocommit = True
+            with self._conn.cursor() as cursor:
+                cursor.execute(
+                    "SET tcp_keepalives_idle = 20; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3; "
+                    "SELECT pg_backend_pid(), (extract(epoch FROM backend_start) * 1000000)::bigint "
+                    "FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+                self.pid, started = cursor.fetchone()
         #: Names this session in a tenant lease's owner: its backend and when that backend started
         #: (a pid alone may be reused by a later session).
         self.tag = f"pg{self.pid}.{started}"
 
     def _one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...]:
-        with self._lock, database_errors(), self._conn.cursor() as cursor:
-            cursor.execute(sql, params)
-            return tuple(cursor.fetchone() or ())
+        """One statement's first row; a session the server dropped is opened again and the statement sent
+        once more (what the old session held went with it, so nothing is taken twice)."""
+        with self._lock, database_errors():
+            for again in (False, True):
+                if self._conn.closed:
+                    self._open()
+                try:
+                    with self._conn.cursor() as cursor:
+                        cursor.execute(sql, params)
+                        return tuple(cursor.fetchone() or ())
+                except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                    if again or not self._conn.closed:
+                        raise
+            raise AssertionError("unreachable")
 
     def try_lock(self, key: int) -> bool:
         """Take session advisory lock ``key`` unless another session holds it (this one may take it twice)."""
