@@ -14,6 +14,8 @@ from datetime import date
 
 import pytest
 
+from app.models import session
+from app.models.session import RUN_LOCK
 from app.services.team.syncer import RUN_ROW, SyncRunningElsewhere
 from app.services.uow import connected
 from tests.e2e.conftest import SPB, Tenant
@@ -65,7 +67,14 @@ def test_a_killed_runner_on_another_computer_frees_its_lease_and_the_run_at_once
     change(synced, "set_quantity")
     code, out, err = finish(worker(synced, crash_after="set_quantity", hostname="runner", trigger="schedule"))
     assert code == -9, (out, err)  # SIGKILL between the PSA's answer and the journal: its lease left behind
-    # No waiting for the lease's 15 minutes: its holder's database session has ended.
+    # No waiting for the lease's 15 minutes: the server ends the killed process's session as soon as it sees
+    # its connection closed (a moment), and with it the run lock and the lease.
+    team = session.current()
+    deadline = time.monotonic() + 5
+    while not team.try_lock(RUN_LOCK):
+        assert time.monotonic() < deadline, "the killed runner's session outlived it"
+        time.sleep(0.02)
+    team.unlock(RUN_LOCK)
     result = synced.sync().results[0]
     assert result.status.value == "ok", result.error
     assert [o.kind.value for o in result.recovered] == ["set_quantity"] and result.applied == []
