@@ -46,7 +46,7 @@ def binaries() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -55,7 +55,7 @@ def _free_port() -> int:
 class PostgresServer:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="seatsync-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._bin = binaries()
         self._names = itertools.count(1)
         self._as_user: list[str] = []

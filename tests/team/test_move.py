@@ -45,7 +45,7 @@ from app.services.team.move import (
     with_certificate_authority,
 )
 from tests.e2e.conftest import E3, EXO, MID, SPB, close_tenant, make_tenant
-from tests.postgres import _free_port, wait_until
+from tests.postgres import free_port, wait_until
 
 pytestmark = pytest.mark.postgresql
 
@@ -290,7 +290,7 @@ def test_a_wrong_password_or_a_silent_server_is_said_plainly_and_switches_nothin
             move_to_team(local, url, password, SecretStore(), data_dir)
         assert says in str(failed.value) and "Traceback" not in str(failed.value)
         assert move.needs_password(failed.value)
-    silent = f"postgresql://postgres@127.0.0.1:{_free_port()}/seatsync"
+    silent = f"postgresql://postgres@127.0.0.1:{free_port()}/seatsync"
     with pytest.raises(DatabaseFailed, match="not answering"):
         move_to_team(local, silent, None, SecretStore(), data_dir)
     assert locate(data_dir).target == data_dir / LOCAL_NAME and not backups(data_dir)
@@ -422,5 +422,5 @@ def test_the_command_uses_a_team_database_without_copying(postgres_server, local
     out = capsys.readouterr().out
     assert "holds seatsync data" in out and "switched: seatsync now opens team database" in out
     assert locate(second).target == url and not backups(second)
-    assert main(["team", "use", "--to", f"postgresql://postgres@127.0.0.1:{_free_port()}/x"]) == 1
+    assert main(["team", "use", "--to", f"postgresql://postgres@127.0.0.1:{free_port()}/x"]) == 1
     assert "not answering" in capsys.readouterr().err and locate(second).target == url

@@ -16,7 +16,7 @@ from app.services.team.move import move_to_team
 from app.ui.tasks import Tasks
 from app.ui.views.settings import SettingsView
 from app.ui.views.team_settings import TeamDatabasePage
-from tests.postgres import _free_port
+from tests.postgres import free_port
 from tests.team.test_move import backups, build_local_database, local_counts, place, team_counts
 
 pytestmark = pytest.mark.postgresql
@@ -90,7 +90,7 @@ def test_test_connection_says_ok_with_the_server_version_or_the_plain_error(qtbo
     text = said(qtbot, page, "ok", "OK. Connected to PostgreSQL ")
     assert "holds no seatsync data yet" in text
 
-    type_address(qtbot, page, f"postgresql://postgres@127.0.0.1:{_free_port()}/seatsync")
+    type_address(qtbot, page, f"postgresql://postgres@127.0.0.1:{free_port()}/seatsync")
     qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
     text = said(qtbot, page, "error", "not answering")
     assert text.startswith("The connection test failed: ") and "Traceback" not in text
