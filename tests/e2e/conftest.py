@@ -9,6 +9,7 @@ What the PSA holds is read from the sandbox's own records
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,8 @@ import pytest
 from app.billing.operations import FindingKind
 from app.billing.types import BillingProfile, Exclusion, Mapping
 from app.bootstrap import open_context
+from app.models import session
+from app.models.session import RUN_LOCK
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
 from app.sandbox.world import SandboxWorld
 from app.sandbox.world_psas import PSA_KINDS, Holding
@@ -229,6 +232,19 @@ def restart_psa_server(world: SandboxWorld) -> None:
     server = SandboxServer(world.psa, tls=world.tls, port=old.port).start()
     server.requests.update(old.requests)
     world.psa_server = world.psa_side.server = server
+
+
+def killed_sessions_ended(timeout: float = 5.0) -> None:
+    """On a team database, wait for the server to end a killed process's session (a moment after the kill:
+    until then its run lock is held, and a sync is coalesced into the dead one's); on SQLite, nothing."""
+    team = session.current()
+    if team is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not team.try_lock(RUN_LOCK):
+        assert time.monotonic() < deadline, "the killed process's session outlived it"
+        time.sleep(0.02)
+    team.unlock(RUN_LOCK)
 
 
 def later(context: Services, seconds: float) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from app.cli import main
 from app.commands.common import use_context
-from tests.e2e.conftest import SPB, Tenant, close_tenant, later, make_tenant
+from tests.e2e.conftest import SPB, Tenant, close_tenant, killed_sessions_ended, later, make_tenant
 from tests.e2e.test_faults import assert_converged, change
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ def test_a_process_killed_between_the_psa_call_and_the_journal_converges_on_the_
     kind = {"create": "create_line", "set_quantity": "set_quantity", "cancel": "cancel_line"}[op]
     code, out, err = finish(worker(synced, crash_after=kind))
     assert code == -9, (out, err)  # SIGKILL: no cleanup, no journal update, the lease left behind
+    killed_sessions_ended()
     later(synced.context, LEASE + 1)
     result = synced.sync().results[0]
     assert result.status.value == "ok", result.error

@@ -14,11 +14,9 @@ from datetime import date
 
 import pytest
 
-from app.models import session
-from app.models.session import RUN_LOCK
 from app.services.team.syncer import RUN_ROW, SyncRunningElsewhere
 from app.services.uow import connected
-from tests.e2e.conftest import SPB, Tenant
+from tests.e2e.conftest import SPB, Tenant, killed_sessions_ended
 from tests.e2e.test_faults import assert_converged, change
 from tests.e2e.test_processes import finish, worker
 
@@ -69,12 +67,7 @@ def test_a_killed_runner_on_another_computer_frees_its_lease_and_the_run_at_once
     assert code == -9, (out, err)  # SIGKILL between the PSA's answer and the journal: its lease left behind
     # No waiting for the lease's 15 minutes: the server ends the killed process's session as soon as it sees
     # its connection closed (a moment), and with it the run lock and the lease.
-    team = session.current()
-    deadline = time.monotonic() + 5
-    while not team.try_lock(RUN_LOCK):
-        assert time.monotonic() < deadline, "the killed runner's session outlived it"
-        time.sleep(0.02)
-    team.unlock(RUN_LOCK)
+    killed_sessions_ended()
     result = synced.sync().results[0]
     assert result.status.value == "ok", result.error
     assert [o.kind.value for o in result.recovered] == ["set_quantity"] and result.applied == []
