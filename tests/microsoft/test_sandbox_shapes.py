@@ -64,6 +64,15 @@ def test_discovery_and_token_shapes(http, server, sandbox, scenario):
     assert response.json()["expires_in"] == 3599
 
 
+@pytest.mark.parametrize("shared", ["organizations", "common"])
+def test_the_shared_discovery_names_no_tenant(http, server, shared):
+    config = http.get(f"{server.url}/{shared}/v2.0/.well-known/openid-configuration")
+    assert config.status_code == 200
+    check(schemas.OPENID_CONFIGURATION, config.json())
+    assert config.json()["token_endpoint"] == f"{server.url}/{shared}/oauth2/v2.0/token"
+    assert config.json()["issuer"] == f"{server.url}/{{tenantid}}/v2.0"
+
+
 @pytest.mark.parametrize(("tenant_kind", "changes", "status", "code"), [
     ("unknown", {}, 400, 90002),
     ("ok", {"grant_type": "password"}, 400, 70003),

@@ -33,7 +33,7 @@ def test_a_token_is_reused_until_shortly_before_it_expires(clients, server, scen
     second = clients.tokens.token(tenant, GRAPH_SCOPE)
     assert second != first
     assert server.request_count("POST", TOKEN_ROUTE) == 2
-    assert server.request_count("GET", "entra:openid-configuration") == 1  # one msal app per tenant
+    assert server.request_count("GET", "entra:openid-configuration") == 1
 
 
 def test_tokens_are_per_tenant_and_scope(clients, server, scenario):
@@ -42,6 +42,17 @@ def test_tokens_are_per_tenant_and_scope(clients, server, scenario):
               clients.tokens.token(scenario.partner_tenant_id, PARTNER_CENTER_SCOPE)}
     assert len(tokens) == 3
     assert server.request_count("POST", TOKEN_ROUTE) == 3
+
+
+def test_entra_is_discovered_once_for_every_tenant(clients, server, scenario):
+    consented = [t for t in scenario.tenants.values() if t.consent]
+    for tenant in consented:
+        clients.tokens.token(tenant.id, GRAPH_SCOPE)
+    # by a verified domain too: the token endpoint is the one its name gives
+    clients.tokens.token(consented[0].domains[0], PARTNER_CENTER_SCOPE)
+    assert len(consented) > 2
+    assert server.request_count("GET", "entra:openid-configuration") == 1
+    assert server.request_count("POST", TOKEN_ROUTE) == len(consented) + 1
 
 
 def test_an_api_refusing_the_token_gets_a_fresh_one(clients, server, sandbox, scenario):

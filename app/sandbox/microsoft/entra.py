@@ -62,11 +62,19 @@ def _no_tenant(key: str) -> Response:
                  "are no active subscriptions for the tenant.")
 
 
+#: The documents Entra serves for no tenant in particular: their endpoints name the word, their issuer
+#: "{tenantid}" (a token's issuer names the tenant that signed it).
+SHARED = ("organizations", "common")
+
+
 def discovery(sb: MicrosoftSandbox, request: Request) -> Response:
-    tenant = _resolve_tenant(sb, request.params["tenant"])
+    key = request.params["tenant"]
+    shared = key.lower() in SHARED
+    tenant = key.lower() if shared else _resolve_tenant(sb, key)
     if tenant is None:
-        return _no_tenant(request.params["tenant"])
+        return _no_tenant(key)
     base = f"{base_url(request)}/{tenant}"
+    issuer = f"{base_url(request)}/{{tenantid}}/v2.0" if shared else f"{base}/v2.0"
     return Response.json({
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -76,7 +84,7 @@ def discovery(sb: MicrosoftSandbox, request: Request) -> Response:
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": f"{base}/v2.0",
+        "issuer": issuer,
         "request_uri_parameter_supported": False,
         "userinfo_endpoint": f"{base_url(request)}/oidc/userinfo",
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",

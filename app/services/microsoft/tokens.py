@@ -1,8 +1,9 @@
 """App-only tokens per tenant from Microsoft Entra ID, through msal.
 
-One msal ConfidentialClientApplication per tenant (its authority is
-``https://<host>/<tenant>``), each with msal's in-memory token cache: a
-token is reused until shortly before it expires. msal is told not to do
+An msal ConfidentialClientApplication per token request (its authority is
+``https://<host>/<tenant>``); the provider keeps each token and reuses it
+until shortly before it expires. Entra's endpoints are discovered once per
+provider, not once per tenant (``_MsalHttp``). msal is told not to do
 instance discovery (the host is a setting so the sandbox can stand in for
 login.microsoftonline.com, APIS.md §F) and sends its requests through the
 token endpoint's ``HttpApi`` (timeouts, concurrency cap, 429 retries).
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
 
@@ -75,59 +77,117 @@ class _Held:
     expires_at: float  # on the provider's clock
 
 
-class _MsalHttp:
-    """The http_client msal calls, backed by the token endpoint's HttpApi.
+#: The tenant-independent openid-configuration Entra serves for work and school accounts (its endpoints name
+#: "organizations" where a tenant's name the tenant; its issuer names "{tenantid}"): fetched once, and each
+#: tenant's document derived from it.
+SHARED_TENANT = "organizations"
+_DISCOVERY = re.compile(r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
+_TOKEN_PATH = re.compile(r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")
 
-    msal discovers each tenant's endpoints with a GET; a 4xx there means the
-    tenant does not exist (AADSTS90002) and is raised here as a typed error
-    instead of msal's generic ValueError. A discovery document that names a
-    token endpoint away from the authority (msal would post the client secret
-    there), and an answer that is not JSON or a token answer whose fields are
-    of another type, are ``MalformedResponse`` before msal reads them.
+
+@dataclass(frozen=True)
+class _Discovered:
+    """A discovery answer derived from the shared document, as msal reads one (``status_code``, ``text``)."""
+
+    text: str
+    status_code: int = 200
+
+
+class _MsalHttp:
+    """The http_client msal calls, backed by the token endpoint's HttpApi, shared by every tenant.
+
+    msal discovers a tenant's endpoints with a GET of its openid-configuration
+    before its first token request. Entra's endpoints differ between tenants
+    only by the tenant in their path, so the first discovery fetches the
+    tenant-independent document once (``SHARED_TENANT``) and every tenant's
+    is derived from it: a sync of a thousand tenants sends one discovery
+    request, not a thousand. A tenant that does not exist is then refused at
+    the token request (AADSTS90002), as discovery would have refused it.
+
+    A discovery document that names a token endpoint away from the authority
+    (msal would post the client secret there), and an answer that is not JSON
+    or a token answer whose fields are of another type, are
+    ``MalformedResponse`` before msal reads them.
     """
 
-    def __init__(self, api: HttpApi, tenant: str) -> None:
+    def __init__(self, api: HttpApi) -> None:
         self.api = api
-        self.tenant = tenant
+        self._lock = threading.Lock()
+        self._shared: dict[str, Any] | None = None
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> Any:
+        parts = urlsplit(url)
+        found = _DISCOVERY.fullmatch(parts.path)
+        if found is None or params or parts.query:  # not a tenant's discovery: asked as it is
+            return self._discovery(url, _tenant_in(url), params, headers)[0]
+        tenant = found["tenant"]
+        with self._lock:
+            if self._shared is None:
+                shared = parts._replace(path=parts.path.replace(f"/{tenant}/", f"/{SHARED_TENANT}/", 1)).geturl()
+                self._shared = self._discovery(shared, tenant, None, headers)[1]
+            document = self._shared
+        return _Discovered(json.dumps(_for_tenant(document, tenant)))
+
+    def _discovery(self, url: str, tenant: str, params: Any, headers: Any) -> tuple[Any, dict[str, Any]]:
         response = self.api.request("GET", url, params=params, headers=headers, endpoint="openid-configuration")
         if 400 <= response.status_code < 500:
-            raise error_from_entra(_json_or_empty(response), self.tenant)
+            raise error_from_entra(_json_or_empty(response), tenant)
         # msal posts the client secret to the token endpoint the document names: it must be the authority's.
-        document = json_body(response, "Entra ID's openid-configuration", self.tenant)
+        document = json_body(response, "Entra ID's openid-configuration", tenant)
         endpoint = document.get("token_endpoint") if isinstance(document, dict) else None
         if not isinstance(endpoint, str) or not _VISIBLE.fullmatch(endpoint):
-            raise MalformedResponse(f"(tenant {self.tenant}: Entra ID's openid-configuration names the token "
-                                    f"endpoint {shown(endpoint, 80)}, not an address)", tenant_id=self.tenant)
+            raise MalformedResponse(f"(tenant {tenant}: Entra ID's openid-configuration names the token "
+                                    f"endpoint {shown(endpoint, 80)}, not an address)", tenant_id=tenant)
         if not _allows(self.api, endpoint):
-            raise OffOrigin(f"Entra ID's openid-configuration for tenant {self.tenant} names the token endpoint "
+            raise OffOrigin(f"Entra ID's openid-configuration for tenant {tenant} names the token endpoint "
                             f"{shown(endpoint, 80)}, not an address on {self.api.base_url}; nothing was sent there")
-        return response
+        return response, document
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any) -> Any:
+        tenant = _tenant_in(url)
         # A token request changes nothing on the server, so it may be retried.
         response = self.api.request("POST", url, params=params, data=data, headers=headers, idempotent=True,
                                     endpoint="token")
         # msal reads the answer too, but says less of what is wrong with it.
-        body = json_body(response, "Entra ID's token endpoint", self.tenant)
+        body = json_body(response, "Entra ID's token endpoint", tenant)
         if response.status_code == 200 and isinstance(body, dict) and "access_token" in body:
-            _read_token(body, self.tenant)
+            _read_token(body, tenant)
         return response
 
     def close(self) -> None:  # the HttpApi owns the session
         pass
 
 
+def _for_tenant(document: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """The shared document with ``tenant`` in each endpoint's path where the shared one names no tenant."""
+    def one(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.replace(f"/{SHARED_TENANT}/", f"/{tenant}/").replace("{tenantid}", tenant)
+    return {key: one(value) for key, value in document.items()}
+
+
+def _tenant_in(url: str) -> str:
+    """The tenant an Entra address names (its first path segment), for messages."""
+    found = _TOKEN_PATH.fullmatch(urlsplit(url).path) or _DISCOVERY.fullmatch(urlsplit(url).path)
+    return found["tenant"] if found else urlsplit(url).path.strip("/").split("/")[0]
+
+
 class TokenProvider:
-    """Thread-safe: one msal app and one lock per tenant."""
+    """Thread-safe: one lock per tenant; tokens kept until shortly before they expire.
+
+    An msal application is made for each token request and dropped after it
+    (the tokens are kept here, on the provider's clock): nothing is held per
+    tenant but its tokens, and a refusal msal would remember (e.g. just
+    before the customer's admin granted consent) is never reused.
+    """
 
     def __init__(self, settings: MicrosoftSettings, api: HttpApi,
                  now: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.api = api
         self.now = now
-        self._apps: dict[str, msal.ConfidentialClientApplication] = {}
+        self._http = _MsalHttp(api)
         self._locks: dict[str, threading.Lock] = {}
         self._held: dict[tuple[str, str], _Held] = {}
         self._lock = threading.Lock()
@@ -138,21 +198,11 @@ class TokenProvider:
             held = self._held.get((tenant, scope))
             if held is not None and self.now() < held.expires_at - REFRESH_MARGIN:
                 return held.token
-            app = self._app(tenant)
-            if held is not None:  # expired on our clock: make msal ask again
-                app.remove_tokens_for_client()
             try:
-                result = app.acquire_token_for_client(scopes=[scope])
+                result = self._app(tenant).acquire_token_for_client(scopes=[scope])
                 token, expires_in = _read_token(result, tenant)
-            except MicrosoftError:
-                # msal remembers a refusal for a minute, and may have cached an unreadable
-                # answer: a new app asks afresh next time (e.g. right after the customer's
-                # admin granted consent).
-                self._apps.pop(tenant, None)
-                raise
             except _MSAL_READ_FAILURES as error:
                 # msal reads the answer itself and fails in its own ways on one that is not Entra's shape.
-                self._apps.pop(tenant, None)
                 raise MalformedResponse(f"(tenant {tenant}: Entra ID's token answer could not be read: "
                                         f"{_first_line(error)})", tenant_id=tenant) from None
             self._held[(tenant, scope)] = _Held(token, self.now() + expires_in)
@@ -162,9 +212,6 @@ class TokenProvider:
         """Forget a token the API refused (e.g. expired or revoked early)."""
         with self._tenant_lock(tenant):
             self._held.pop((tenant, scope), None)
-            app = self._apps.get(tenant)
-            if app is not None:
-                app.remove_tokens_for_client()
 
     def _tenant_lock(self, tenant: str) -> threading.Lock:
         with self._lock:
@@ -174,20 +221,16 @@ class TokenProvider:
             return lock
 
     def _app(self, tenant: str) -> msal.ConfidentialClientApplication:
-        app = self._apps.get(tenant)
-        if app is None:
-            try:
-                app = msal.ConfidentialClientApplication(
-                    self.settings.client_id,
-                    client_credential=self.settings.client_secret,
-                    authority=self.settings.authority(tenant),
-                    instance_discovery=False,
-                    http_client=_MsalHttp(self.api, tenant),
-                )
-            except _MSAL_READ_FAILURES as error:  # msal's own check of the authority or discovery document
-                raise MalformedResponse(f"(tenant {tenant}: {_first_line(error)})", tenant_id=tenant) from None
-            self._apps[tenant] = app
-        return app
+        try:
+            return msal.ConfidentialClientApplication(
+                self.settings.client_id,
+                client_credential=self.settings.client_secret,
+                authority=self.settings.authority(tenant),
+                instance_discovery=False,
+                http_client=self._http,
+            )
+        except _MSAL_READ_FAILURES as error:  # msal's own check of the authority or discovery document
+            raise MalformedResponse(f"(tenant {tenant}: {_first_line(error)})", tenant_id=tenant) from None
 
 
 def _read_token(result: Any, tenant: str) -> tuple[str, int]:
