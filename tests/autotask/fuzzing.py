@@ -261,6 +261,11 @@ def _dated_line(w: World, key: str) -> Line:
                 end=date(2025, 3, 31), description="Prorate", marker="seatsync:0123456789ab:r", amount=Decimal("31.23"))
 
 
+def _lines_of(w: World) -> Any:
+    """Both contracts' lines in one batch (the contracts read by ``id in``, as nothing is cached)."""
+    return w.psa.list_lines_of([str(w.ids["contract"]), str(w.ids["second"])])
+
+
 @dataclass(frozen=True)
 class Case:
     component: str
@@ -292,6 +297,15 @@ CASES: dict[str, Case] = {
                                  r"/ContractServiceUnits/query$", lambda w: w.psa.list_lines(str(w.ids["contract"]))),
     "ContractCharges": Case("QueryActionResult[ContractChargeModel,ContractCost]", "POST",
                             r"/ContractCharges/query$", lambda w: w.psa.list_lines(str(w.ids["contract"]))),
+    "Contracts (list_lines_of)": Case("QueryActionResult[ContractModel,Contract]", "POST", r"/Contracts/query$",
+                                      _lines_of),
+    "ContractServices (list_lines_of)": Case("QueryActionResult[ContractServiceModel,ContractService]", "POST",
+                                             r"/ContractServices/query$", _lines_of),
+    "ContractServiceUnits (list_lines_of)": Case(
+        "QueryActionResult[ContractServiceUnitModel,ContractServiceUnit]", "POST", r"/ContractServiceUnits/query$",
+        _lines_of),
+    "ContractCharges (list_lines_of)": Case("QueryActionResult[ContractChargeModel,ContractCost]", "POST",
+                                            r"/ContractCharges/query$", _lines_of),
     "ContractCharge": Case("ItemQueryResultModel[ContractChargeModel,ContractCost]", "GET",
                            r"/ContractCharges/\d+$", lambda w: w.psa.add_dated_line(_prorate(w))),
     "BillingCodes": Case("QueryActionResult[BillingCodeModel,Allocation]", "POST", r"/BillingCodes/query$",

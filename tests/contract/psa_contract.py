@@ -275,6 +275,55 @@ class PsaContract:
         assert psa_env.psa.list_lines(psa_env.agreement_flat) == []
         assert [line.id for line in psa_env.psa.list_lines(psa_env.agreement_prorating)] == [created.id]
 
+    # -- many agreements at once ---------------------------------------------
+
+    def test_lines_of_many_agreements_are_each_agreement_s_lines(self, psa_env: PsaEnv) -> None:
+        psa = psa_env.psa
+        psa.create_line(main_line(psa_env))
+        psa.add_dated_line(dated_line(psa_env, kind=LineKind.PRORATE, seats=3, amount="25.55"))
+        psa.add_dated_line(dated_line(psa_env, kind=LineKind.CREDIT, seats=-2, amount="-17.03",
+                                      marker="seatsync:a1b2c3d4e5f6:c"))
+        psa_env.add_foreign_line(psa_env.agreement_prorating, psa_env.product_other, 4)
+        psa.create_line(main_line(psa_env, agreement=psa_env.agreement_flat, product=psa_env.product_other,
+                                  quantity=2, marker="seatsync:bbbbbbbbbbbb"))
+        psa_env.add_foreign_line(psa_env.agreement_flat, psa_env.product_id, 6)
+        asked = [psa_env.agreement_flat, psa_env.agreement_inactive, psa_env.agreement_prorating]
+        one_by_one = {agreement: psa.list_lines(agreement) for agreement in asked}
+        batched = psa.list_lines_of(asked)
+        assert list(batched) == asked
+        assert batched == one_by_one
+        assert batched[psa_env.agreement_inactive] == []
+        every = [line for lines in batched.values() for line in lines]
+        assert {line.kind for line in every} == {LineKind.MAIN, LineKind.PRORATE, LineKind.CREDIT}
+        assert {line.owned for line in every} == {True, False}
+        assert all(line.agreement_id == agreement for agreement, lines in batched.items() for line in lines)
+        assert [len(batched[a]) for a in asked] == [2, 0, 4]
+
+    def test_lines_of_take_each_agreement_once_in_the_order_asked(self, psa_env: PsaEnv) -> None:
+        psa = psa_env.psa
+        created = psa.create_line(main_line(psa_env))
+        asked = [psa_env.agreement_prorating, psa_env.agreement_flat, psa_env.agreement_prorating]
+        batched = psa.list_lines_of(asked)
+        assert list(batched) == [psa_env.agreement_prorating, psa_env.agreement_flat]
+        assert [line.id for line in batched[psa_env.agreement_prorating]] == [created.id]
+        assert batched[psa_env.agreement_flat] == []
+        assert psa.list_lines_of([]) == {}
+        flat_first = (psa_env.agreement_flat, psa_env.agreement_prorating)
+        assert list(psa.list_lines_of(flat_first)) == list(flat_first)
+
+    def test_lines_of_an_unknown_agreement_raise_as_list_lines_does(self, psa_env: PsaEnv) -> None:
+        psa = psa_env.psa
+        psa.create_line(main_line(psa_env))
+        for unknown in ("987654", "not-an-id"):
+            with pytest.raises(PsaNotFound) as alone:
+                psa.list_lines(unknown)
+            with pytest.raises(PsaNotFound) as batched:
+                psa.list_lines_of([psa_env.agreement_prorating, unknown, psa_env.agreement_flat])
+            assert type(batched.value) is type(alone.value)
+            assert str(batched.value) == str(alone.value)
+        with pytest.raises(TypeError):
+            psa.list_lines_of(psa_env.agreement_prorating)
+
     # -- errors ------------------------------------------------------------
 
     def test_unknown_agreement_is_not_found(self, psa_env: PsaEnv) -> None:

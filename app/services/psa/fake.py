@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,7 +39,9 @@ from app.services.psa.port import (
     PsaError,
     PsaNotFound,
     PsaValidationError,
+    agreement_ids_asked,
     check_dated_line,
+    lines_one_by_one,
 )
 
 FAKE_CAPABILITIES = Capabilities(
@@ -73,6 +75,9 @@ class FakePsa:
     """An in-memory PsaPort. Identifiers are decimal strings, counted from 1 per kind."""
 
     name = "fake"
+
+    #: As many requests at once as a PSA's HTTP client sends by default.
+    concurrency = 8
 
     def __init__(self, *, capabilities: Capabilities = FAKE_CAPABILITIES) -> None:
         self.capabilities = capabilities
@@ -262,6 +267,14 @@ class FakePsa:
                 self._short_reads -= 1
                 return found[:-1]
             return found
+
+    def list_lines_of(self, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+        """One ``list_lines`` per agreement (recorded, and failing, as each of them would), after
+        the batch itself is recorded as ("list_lines_of", the ids joined by commas)."""
+        asked = agreement_ids_asked(agreement_ids)
+        with self._lock:
+            self._leave(self._enter("list_lines_of", ",".join(asked)))
+            return lines_one_by_one(self, asked)
 
     def _check_new(self, line: NewLine) -> Product:
         self._agreement(line.agreement_id)

@@ -13,7 +13,7 @@ addition written by seatsync).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,6 +42,12 @@ class Capabilities:
     max_description_length: int
     marker_field: str
     max_marker_length: int = 50
+    #: ``list_lines_of`` reads many agreements' lines in a few requests (not one agreement's a request), so
+    #: a sync reads them for many tenants at once.
+    reads_lines_in_batches: bool = False
+    #: Writes to different lines of one agreement may be in flight at once (each is a record of its own in
+    #: the PSA, and no write reads another's); when False a tenant's writes go one after another.
+    concurrent_line_writes: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,10 +143,33 @@ class PsaUnreadableAnswer(PsaUnavailable):
         super().__init__(detail, maybe_applied=True, **context)
 
 
+class ReadsLines(Protocol):
+    def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]: ...
+
+
+def agreement_ids_asked(agreement_ids: Sequence[str]) -> list[str]:
+    """The ids of a ``list_lines_of`` call, each once, in the order asked (a lone string is refused:
+    it is a sequence of characters, never meant as ids)."""
+    if isinstance(agreement_ids, str):
+        raise TypeError("list_lines_of takes a sequence of agreement ids, not one id")
+    return list(dict.fromkeys(agreement_ids))
+
+
+def lines_one_by_one(psa: ReadsLines, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+    """``list_lines_of`` for a PSA that reads one agreement's lines a request: each agreement's
+    ``list_lines``, in the order asked; the first that fails raises."""
+    return {agreement_id: psa.list_lines(agreement_id) for agreement_id in agreement_ids_asked(agreement_ids)}
+
+
 @runtime_checkable
 class PsaPort(Protocol):
     name: str
     capabilities: Capabilities
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests of one kind the adapter sends the PSA at once at most (its cap; for Autotask, its
+        threads per endpoint): a run keeps as many tenants in flight as keep the PSA at this cap."""
 
     def test_connection(self) -> None:
         """Raise a PsaError naming exactly what is wrong, or return."""
@@ -153,6 +182,13 @@ class PsaPort(Protocol):
 
     def list_lines(self, agreement_id: str, product_ids: Iterable[str] | None = None) -> list[Line]:
         """Every line of the agreement (owned or not), optionally only these products."""
+
+    def list_lines_of(self, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+        """Every line of each agreement, exactly as ``list_lines(agreement_id)`` gives it, keyed by
+        agreement id: one entry per id asked, in the order asked (an id asked twice once); an
+        agreement with no lines maps to []. An agreement the PSA does not have raises what
+        ``list_lines`` raises for it. A PSA whose API reads many agreements' lines at once does
+        so in a few requests (Autotask); the others read them one by one (``lines_one_by_one``)."""
 
     def create_line(self, line: NewLine) -> Line: ...
 

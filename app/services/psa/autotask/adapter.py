@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -76,6 +76,7 @@ from app.services.psa.port import (
     PsaMalformedResponse,
     PsaPort,
     PsaUnavailable,
+    agreement_ids_asked,
     check_dated_line,
 )
 
@@ -86,12 +87,17 @@ AUTOTASK_CAPABILITIES = Capabilities(
     max_description_length=1000,  # ContractServices.invoiceDescription
     marker_field="ContractService.internalDescription / ContractCharge.internalPurchaseOrderNumber",
     max_marker_length=50,
+    reads_lines_in_batches=True,  # `in` queries over contracts, their services and charges
 )
 
 
 class AutotaskPsa:
     name = "Datto Autotask PSA"
     capabilities = AUTOTASK_CAPABILITIES
+
+    @property
+    def concurrency(self) -> int:
+        return self.client.gate.threads
 
     def __init__(self, client: AutotaskClient, *, today: Callable[[], date] = date.today, currency: str = "USD",
                  no_proration_companies: Iterable[str] = (), proration_udf: str = records.PRORATION_UDF,
@@ -180,6 +186,86 @@ class AutotaskPsa:
                 if wanted is None or line.product_id in wanted:
                     lines.append(line)
         return lines
+
+    def list_lines_of(self, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+        """``list_lines`` of many contracts in a few requests: the contracts not yet known (one
+        ``id in`` query), their contract services (``contractID in``), those services' unit rows
+        (``contractServiceID in``) and their dated-line charges (``contractID in``), each split at
+        Autotask's 500 values and paged at its 500 records; then each contract's lines are put
+        together exactly as ``list_lines`` puts them."""
+        asked = agreement_ids_asked(agreement_ids)
+        keys = self._contracts_of(asked)
+        if not keys:
+            return {}
+        contract_ids = sorted(set(keys.values()))
+        services: dict[int, list[dict[str, Any]]] = {cid: [] for cid in contract_ids}
+        for cs in self.client.query_in("ContractServices", "contractID", contract_ids):
+            services[_owner(cs, f"contract service {cs.get('id')}", services)].append(cs)
+        contract_of = {int(cs["id"]): cid for cid, found in services.items() for cs in found}
+        rows = self._rows_of_services(contract_of)
+        lines: dict[int, list[Line]] = {}
+        service_of: dict[int, dict[int, str]] = {}
+        for cid in contract_ids:
+            ordered = sorted(services[cid], key=lambda r: r["id"])
+            mains = [self._main_line(cs, rows[int(cs["id"])]) for cs in ordered]
+            lines[cid] = mains
+            service_of[cid] = {int(cs["id"]): line.product_id for cs, line in zip(ordered, mains, strict=True)}
+        charged: dict[int, list[dict[str, Any]]] = {cid: [] for cid in contract_ids}
+        for record in self.client.query_in("ContractCharges", "contractID", contract_ids,
+                                           [begins_with("internalPurchaseOrderNumber", "seatsync:")]):
+            charged[_owner(record, f"contract charge {record.get('id')}", charged)].append(record)
+        for cid in contract_ids:
+            for record in sorted(charged[cid], key=lambda r: r["id"]):
+                if charges.is_dated_line(record):
+                    lines[cid].append(decoded(f"contract charge {record['id']}", charges.to_line, record,
+                                              service_of[cid], self.currency))
+        # Each agreement gets lists of its own, as list_lines would give them (an id asked twice
+        # under two spellings names one contract).
+        return {agreement_id: list(lines[keys[agreement_id]]) for agreement_id in asked}
+
+    def _contracts_of(self, agreement_ids: list[str]) -> dict[str, int]:
+        """The contract id of each agreement id, the contracts not yet known read in one query
+        (split at 500 ids); the first id, in the order asked, that names no contract raises as
+        ``_contract`` does."""
+        keys: dict[str, int | None] = {}
+        for agreement_id in agreement_ids:
+            try:
+                keys[agreement_id] = _record_id(agreement_id, "contract")
+            except AutotaskNotFound:
+                keys[agreement_id] = None  # raised below, in the order asked
+        with self._lock:
+            unknown = sorted({key for key in keys.values() if key is not None and key not in self._contracts})
+        if unknown:
+            found = {int(r["id"]): r for r in self.client.query_in("Contracts", "id", unknown)}
+            with self._lock:
+                self._contracts.update((key, found[key]) for key in unknown if key in found)
+        with self._lock:
+            known = set(self._contracts)
+        out: dict[str, int] = {}
+        for agreement_id, key in keys.items():
+            if key is None:
+                raise AutotaskNotFound(f"contract {agreement_id!r}")  # as _record_id says it
+            if key not in known:
+                raise AutotaskNotFound(f"contract {agreement_id}")  # as _contract says it
+            out[agreement_id] = key
+        return out
+
+    def _rows_of_services(self, contract_of: dict[int, int]) -> dict[int, list[UnitRow]]:
+        """The unit rows of many contract services (``contractServiceID in``, split at 500): each
+        service's rows of its own contract, as ``_rows_by_service`` reads them per contract."""
+        if not contract_of:
+            return {}
+        grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for record in self.client.query_in("ContractServiceUnits", "contractServiceID", sorted(contract_of)):
+            cs_id = decoded(f"ContractServiceUnits {record['id']}", _number, record.get("contractServiceID"),
+                            "contractServiceID")
+            contract = record.get("contractID")
+            # Per contract the query also says contractID eq <its contract>: a row of another
+            # contract (or of none) is not the service's.
+            if cs_id in contract_of and type(contract) is int and contract == contract_of[cs_id]:
+                grouped[cs_id].append(record)
+        return {cs_id: decoded(f"the units of contract service {cs_id}", sorted_rows, grouped[cs_id])
+                for cs_id in contract_of}
 
     def create_line(self, line: NewLine) -> Line:
         if line.kind is not LineKind.MAIN:
@@ -410,10 +496,19 @@ class AutotaskPsa:
 
 
 def _record_id(value: str, what: str) -> int:
+    """An id as Autotask numbers its records (ASCII digits within limits.MAX_ID), else not found."""
     text = str(value).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > limits.MAX_ID:
         raise AutotaskNotFound(f"{what} {value!r}")
     return int(text)
+
+
+def _owner(record: dict[str, Any], what: str, asked: Mapping[int, object]) -> int:
+    """The contract a record of a ``contractID in [...]`` query belongs to: one of those asked."""
+    contract = decoded(what, limits.record_id, record.get("contractID"), "its contractID")
+    if contract not in asked:
+        raise AutotaskMalformedResponse(f"{what} belongs to contract {contract}, which was not asked for")
+    return contract
 
 
 def _number(value: Any, what: str) -> int:

@@ -29,7 +29,7 @@ period's prorate line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -58,11 +58,13 @@ from app.services.psa.port import (
     PsaUnreadableAnswer,
     PsaValidationError,
     check_dated_line,
+    lines_one_by_one,
 )
 
 log = logging.getLogger(__name__)
 
 CAPABILITIES = Capabilities(
+    concurrent_line_writes=True,  # each addition is a record of its own: POST or PATCH by its id
     dated_quantity_change=False,
     dated_lines=True,
     cancel_from_date=True,
@@ -81,6 +83,10 @@ class ConnectWisePsa:
 
     name = "connectwise"
     capabilities = CAPABILITIES
+
+    @property
+    def concurrency(self) -> int:
+        return self.client.http.max_concurrency
 
     def __init__(self, client: ConnectWiseClient, *, domains_field: str = "M365 Domains") -> None:
         self.client = client
@@ -140,6 +146,10 @@ class ConnectWisePsa:
             # An empty list may also mean "no such agreement" on some sites: ask.
             self.client.get(f"/finance/agreements/{parent}", {"fields": "id"})
         return [decoded(f"an addition of agreement {agreement_id}", line_from, r, agreement_id) for r in records]
+
+    def list_lines_of(self, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+        """One request per agreement: ConnectWise reads additions under their agreement only."""
+        return lines_one_by_one(self, agreement_ids)
 
     # -- writes -------------------------------------------------------------
 

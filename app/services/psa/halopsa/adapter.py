@@ -16,7 +16,7 @@ settles it by reading Halo.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,7 @@ from app.services.psa.port import (
     PsaMalformedResponse,
     PsaPort,
     check_dated_line,
+    lines_one_by_one,
 )
 
 CLIENTS, CONTRACTS, ITEMS, INVOICES = "/Client", "/ClientContract", "/Item", "/RecurringInvoice"
@@ -67,6 +68,10 @@ class HaloPsaAdapter:
         marker_field=MARKER_FIELD,
         max_marker_length=MAX_MARKER,
     )
+
+    @property
+    def concurrency(self) -> int:
+        return self.client.http.max_concurrency
 
     def __init__(self, client: HaloClient, *, today: Callable[[], date] = date.today, currency: str = "USD",
                  billing_periods: dict[int, Cycle] | None = None, prorate_field: str = PRORATE_FIELD) -> None:
@@ -140,6 +145,11 @@ class HaloPsaAdapter:
                     if wanted is None or line.product_id in wanted:
                         lines.append(line)
         return lines
+
+    def list_lines_of(self, agreement_ids: Sequence[str]) -> dict[str, list[Line]]:
+        """One contract at a time: /RecurringInvoice filters by one contract_id (client_ids would
+        read every invoice of the contracts' clients, and an unknown contract still needs its own GET)."""
+        return lines_one_by_one(self, agreement_ids)
 
     # -- writes ------------------------------------------------------------------
 
