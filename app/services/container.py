@@ -90,7 +90,7 @@ class Services:
         """What the connected database user may do: the window offers only that (the database refuses the rest)."""
         return self.database_user.role
 
-    def sync_service(self, *, today: Callable[[], date] = date.today, workers: int = 8,
+    def sync_service(self, *, today: Callable[[], date] = date.today, workers: int | None = None,
                      fetch_inventory: InventoryFetcher | None = None) -> SyncService:
         """A sync service on another billing day, pool size or inventory source than the default's."""
         return SyncService(self.uow, psas=self.psas, microsoft=self.microsoft, settings=self.settings,

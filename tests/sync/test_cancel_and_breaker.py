@@ -4,6 +4,7 @@ clearly down (no further call to it, said once, never tripped by Microsoft refus
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import pytest
 
@@ -95,8 +96,9 @@ def test_three_tenants_in_a_row_finding_the_psa_down_stop_every_call_to_it(world
     says = f"ConnectWise PSA is not answering ({DOWN})"
     assert breaker.open and breaker.not_answering == says
     assert [(r.status, r.not_synced, r.error) for r in skipped] == [(Status.FAILED, says, f"not synced: {says}")] * 5
-    assert world.psa.calls[before:] == [("list_products", "")] * 3  # none after the third: the breaker opened
-    assert world.microsoft.reads == 0
+    # Each tenant asks for the catalog (both halves at once): none after the third, the breaker opened.
+    assert Counter(world.psa.calls[before:]) == {("list_products", ""): 3, ("list_agreements", ""): 3}
+    assert world.microsoft.reads == 3  # read beside the PSA by the three tenants tried, no more
 
 
 def test_only_tenants_in_a_row_count_and_a_microsoft_refusal_is_not_the_psa_being_down(world):
@@ -151,12 +153,16 @@ def test_the_psa_down_is_said_once_in_the_run_its_record_and_its_notice(data_dir
         [(reason, group)] = summary.stops
         assert reason == says and len(group) == 6 and summary.own_failures == ()
         assert summary.problems() == [f"{says}: 6 companies not synced"]
-        calls = shop.psa.calls[before:]
-        assert set(calls) == {("list_products", "")}
+        asked = Counter(call for call, _ in shop.psa.calls[before:])
         # In parallel, a tenant may start while the first failures are still ending: until the third has ended,
         # at most two tenants have ended and ``workers`` are running, so no more than workers + 2 ask.
-        assert len(calls) == 3 if workers == 1 else 3 <= len(calls) <= workers + 2
-        assert shop.reads == []
+        tried = asked["list_products"]
+        assert tried == 3 if workers == 1 else 3 <= tried <= workers + 2
+        # what the tenants tried read beside the products (their agreements' lines, Microsoft), and no more
+        assert set(asked) == {"list_products", "list_agreements", "list_lines_of", "list_lines"}
+        assert asked["list_agreements"] == 1  # the catalog is read once a run
+        # Microsoft is read beside the PSA: by each tenant tried, and by those a call refused before it was sent
+        assert len(shop.reads) == tried if workers == 1 else tried <= len(shop.reads) <= workers + 2
         run = context.uow.runs.get(summary.run_id)
         assert (run.status, run.error) == (RunStatus.FAILED, f"{says}: 6 companies not synced")
         [notice] = [n for n in context.notifications.compute(today=TODAY) if n.kind is NoticeKind.SYNC_FAILED]

@@ -14,6 +14,7 @@ are reported as not synced, with the reason.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -21,6 +22,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,7 +32,7 @@ from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
 from app.billing.quantities import needs_users
 from app.billing.types import Agreement, Exclusion, Line, Mapping, Product, TenantInventory
-from app.billing.written import WriteLog, read_problems, write_log
+from app.billing.written import WriteLog, Written, read_problems, write_log
 from app.errors import SeatsyncError
 from app.models.database import DatabaseFailed
 from app.models.records import ConsentStatus
@@ -114,25 +116,101 @@ class TenantResult:
 
 
 class PsaCatalog:
-    """Agreements and products read once per run and shared by every tenant of it."""
+    """Agreements and products read once per run and shared by every tenant of it (each read on its own, so
+    that the two can be in flight at once)."""
 
     def __init__(self, psa: PsaPort) -> None:
         self.psa = psa
-        self._lock = threading.Lock()
+        self._agreements_lock = threading.Lock()
+        self._products_lock = threading.Lock()
         self._agreements: dict[str, Agreement] | None = None
         self._products: dict[str, Product] | None = None
 
     def agreements(self) -> dict[str, Agreement]:
-        with self._lock:
+        with self._agreements_lock:
             if self._agreements is None:
                 self._agreements = {a.id: a for a in self.psa.list_agreements()}
             return self._agreements
 
     def products(self) -> dict[str, Product]:
-        with self._lock:
+        with self._products_lock:
             if self._products is None:
                 self._products = {p.id: p for p in self.psa.list_products()}
             return self._products
+
+
+#: Tenants whose lines a PSA that reads them in batches reads at once.
+PREFETCH_CHUNK = 200
+
+
+@dataclass
+class _Prefetched:
+    written: list[Written]  # what the journal held as written when the lines were read
+    lines: dict[str, list[Line]]
+
+
+class LinesPrefetch:
+    """The agreement lines of a run's tenants, a chunk of them at a time, for a PSA that reads many agreements'
+    lines in a few requests (Autotask's ``in`` queries): one read per chunk instead of one per tenant.
+
+    A chunk is read before its tenants' leases are taken, so a tenant uses what was read for it only when
+    the journal shows no write to it since: what seatsync had written for the tenant is the same when its
+    lease is taken as when the chunk was read, and nothing was being written then or now (another sync of
+    it, in any process, journals a write before sending it). Otherwise, and when the chunk's read failed,
+    the tenant reads its own lines, as it would without a prefetch.
+    """
+
+    def __init__(self, psa: PsaPort, store: SyncStore, catalog: PsaCatalog, tenant_ids: Sequence[str], *,
+                 chunk: int = PREFETCH_CHUNK) -> None:
+        self.psa = psa
+        self.store = store
+        self.catalog = catalog
+        ids = list(dict.fromkeys(tenant_ids))
+        self._chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+        self._chunk_of = {tenant_id: n for n, part in enumerate(self._chunks) for tenant_id in part}
+        self._chunk_locks = [threading.Lock() for _ in self._chunks]
+        self._read: set[int] = set()
+        self._found: dict[str, _Prefetched] = {}
+        self._lock = threading.Lock()
+
+    def take(self, tenant_id: str, written: list[Written], unsettled: list[Operation]) -> dict[str, list[Line]] | None:
+        """The lines read for the tenant's agreements, if they can be trusted now; None: read them afresh.
+        The first tenant of a chunk to ask reads the chunk (its reads count as its own to the PSA breaker)."""
+        n = self._chunk_of.get(tenant_id)
+        if n is None or unsettled:
+            return None
+        with self._chunk_locks[n]:
+            if n not in self._read:
+                self._read.add(n)
+                self._read_chunk(self._chunks[n])
+        with self._lock:
+            found = self._found.pop(tenant_id, None)
+        return found.lines if found is not None and found.written == written else None
+
+    def _read_chunk(self, tenant_ids: list[str]) -> None:
+        known = self.catalog.agreements()
+        asked: dict[str, tuple[list[Written], list[str]]] = {}
+        for tenant_id in tenant_ids:
+            try:
+                setup = self.store.setup(tenant_id)
+                written = self.store.written(tenant_id)
+                if self.store.unsettled(tenant_id):
+                    continue
+            except DatabaseFailed:
+                raise
+            except SeatsyncError:  # the tenant's own sync says what is wrong with it
+                continue
+            agreements = {m.agreement_id for m in setup.mappings} | write_log(written).agreements
+            asked[tenant_id] = (written, sorted(a for a in agreements if a in known))
+        every = sorted({a for _, read in asked.values() for a in read})
+        try:
+            lines = self.psa.list_lines_of(every) if every else {}
+        except SeatsyncError as error:
+            log.info("lines of %d agreements not read at once (%s): each tenant reads its own", len(every), error)
+            return
+        with self._lock:
+            for tenant_id, (written, read) in asked.items():
+                self._found[tenant_id] = _Prefetched(written=written, lines={a: lines[a] for a in read})
 
 
 def with_current_products(mappings: Iterable[Mapping], products: dict[str, Product]) -> tuple[Mapping, ...]:
@@ -182,18 +260,39 @@ class SyncEngine:
         self.options = replace(options or PlanOptions(max_description_length=psa.capabilities.max_description_length),
                                installation=store.installation())
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.prefetch: LinesPrefetch | None = None
+
+    def prepare(self, tenant_ids: Sequence[str]) -> None:
+        """The run's tenants, in the order it starts them: a PSA that reads lines in batches reads theirs a
+        chunk at a time (``LinesPrefetch``)."""
+        if self.psa.capabilities.reads_lines_in_batches:
+            self.prefetch = LinesPrefetch(self.psa, self.store, self.catalog, tenant_ids)
 
     # -- the stages ----------------------------------------------------------
 
     def _read(self, setup: TenantSetup) -> _Read:
-        mappings = with_current_products(setup.mappings, self.catalog.products())
-        gone = ""
-        try:
-            inventory = self.fetch_inventory(setup.tenant_id, needs_users(mappings))
-        except LicensesGone as error:  # offboarding: planned as read, every change held for a person
-            inventory, gone = error.inventory, error.reason
+        """The tenant's inventory and its PSA lines, read at the same time: they depend on none of each other.
+
+        The PSA's reads (the run's catalog, then the agreements' lines) run beside the inventory read, in this
+        thread's context (the run's PSA breaker follows them there); seatsync's own database is read and
+        written on this thread only.
+        """
+        written = self.store.written(setup.tenant_id)
+        log = write_log(written)
         unsettled = self.store.unsettled(setup.tenant_id)
-        lines, log = self._lines(setup, mappings, unsettled)
+        read_before = self.prefetch.take(setup.tenant_id, written, unsettled) if self.prefetch else None
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="psa-read") as pool:
+            products = pool.submit(contextvars.copy_context().run, self.catalog.products)
+            lines_read = pool.submit(contextvars.copy_context().run, self._read_lines, setup.mappings, log,
+                                     read_before)
+            gone = ""
+            try:
+                inventory = self.fetch_inventory(setup.tenant_id, needs_users(setup.mappings))
+            except LicensesGone as error:  # offboarding: planned as read, every change held for a person
+                inventory, gone = error.inventory, error.reason
+            mappings = with_current_products(setup.mappings, products.result())
+            read, lines = lines_read.result()
+        self._check_lines(setup, lines, log, read, unsettled)
         return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, unsettled=unsettled, gone=gone)
 
     def _decide(self, setup: TenantSetup, read: _Read, result: TenantResult) -> None:
@@ -213,14 +312,30 @@ class SyncEngine:
         seatsync wrote, or shows one it cannot read (DESIGN §3).
         """
         log = write_log(self.store.written(setup.tenant_id))
+        read, lines = self._read_lines(mappings, log)
+        self._check_lines(setup, lines, log, read, unsettled)
+        return lines, log
+
+    def _read_lines(self, mappings: Iterable[Mapping], log: WriteLog,
+                    read_before: AnyMapping[str, list[Line]] | None = None) -> tuple[list[str], list[Line]]:
+        """The agreements read (those the mappings name or seatsync wrote to, that the PSA lists) and their
+        lines (``read_before``: what the run's prefetch read of them, used when it holds every one); PSA calls
+        only, no database."""
         agreements = {m.agreement_id for m in mappings} | log.agreements
         known = self.catalog.agreements()
         read = sorted(a for a in agreements if a in known)  # the planner reports a missing agreement
-        lines = [log.enrich(line) for agreement_id in read for line in self.psa.list_lines(agreement_id)]
+        if read_before is not None and set(read) <= set(read_before):
+            found: AnyMapping[str, list[Line]] = read_before
+        else:
+            found = self.psa.list_lines_of(read) if read else {}
+        return read, [log.enrich(line) for agreement_id in read for line in found[agreement_id]]
+
+    @staticmethod
+    def _check_lines(setup: TenantSetup, lines: list[Line], log: WriteLog, read: list[str],
+                     unsettled: list[Operation]) -> None:
         problems = read_problems(lines, log, read, unsettled)
         if problems:
             raise PartialRead(setup.tenant_id, problems)
-        return lines, log
 
     def _plan(self, setup: TenantSetup, read: _Read) -> Plan:
         return plan_tenant(read.inventory, read.mappings, setup.exclusions, read.lines, self.catalog.agreements(),
@@ -350,7 +465,8 @@ class PsaBreaker:
         self.reason = ""
         self._lock = threading.Lock()
         self._streak = 0
-        self._met = threading.local()  # the outage the tenant on this thread met
+        #: The outage the tenant met: set on the tenant's thread, shared with the threads its reads run on.
+        self._met: contextvars.ContextVar[_Met] = contextvars.ContextVar(f"breaker-{id(self)}")
 
     @property
     def open(self) -> bool:
@@ -366,11 +482,11 @@ class PsaBreaker:
 
     def begin(self) -> None:
         """A tenant starts on this thread."""
-        self._met.reason = ""
+        self._met.set(_Met())
 
     def end(self, result: TenantResult) -> None:
         """The tenant on this thread ended with ``result``."""
-        outage = getattr(self._met, "reason", "") if result.status is Status.FAILED else ""
+        outage = self._met_here().reason if result.status is Status.FAILED else ""
         result.psa_down = outage
         with self._lock:
             self._streak = self._streak + 1 if outage else 0
@@ -378,14 +494,28 @@ class PsaBreaker:
                 self.reason = outage
                 log.warning("%s: no further call is sent to it in this sync", self.not_answering)
 
+    def _met_here(self) -> _Met:
+        met = self._met.get(None)
+        if met is None:  # a call outside any tenant (none is made today): counted nowhere
+            met = _Met()
+            self._met.set(met)
+        return met
+
     def _before_call(self) -> None:
         if self.reason:
-            self._met.reason = self.reason
+            self._met_here().reason = self.reason
             raise PsaNotAnswering(f"({self.not_answering})")
 
     def _failed(self, error: PsaUnavailable) -> None:
         if not isinstance(error, PsaUnreadableAnswer):  # an answer came: it could not be read
-            self._met.reason = _outage(error)
+            self._met_here().reason = _outage(error)
+
+
+@dataclass
+class _Met:
+    """What one tenant met of its PSA: the outage, "" while it answered."""
+
+    reason: str = ""
 
 
 class _GuardedPsa:
@@ -423,6 +553,7 @@ def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8,
     being set; ``breaker`` (the one guarding ``engine``'s PSA) opening.
     """
     ids = list(tenant_ids)
+    engine.prepare(ids)
     step = engine.dry_run if dry_run else engine.sync
     stopped = threading.Event()
 

@@ -16,6 +16,16 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DEFAULT_WORKERS = 8
+#: The most tenants a sync keeps in flight: each holds its inventory in memory and, on a team database, a
+#: connection of its pool (32, with the window's own and the inventory saves beside them).
+MAX_WORKERS = 24
+
+
+def tenant_workers(psa_concurrency: int) -> int:
+    """Tenants to sync at once so that the PSA is kept at its cap: each tenant in flight sends the PSA one
+    request at a time, and spends about as long again on Microsoft's reads (each API's own cap holds in its
+    HttpApi), so twice the PSA's cap; never fewer than ``DEFAULT_WORKERS`` nor more than ``MAX_WORKERS``."""
+    return max(DEFAULT_WORKERS, min(MAX_WORKERS, 2 * psa_concurrency))
 
 
 def for_each_tenant(tenants: Iterable[K], work: Callable[[K], V], *, max_workers: int = DEFAULT_WORKERS,

@@ -38,6 +38,7 @@ from app.services.sync.engine import (
     TenantResult,
     run_many,
 )
+from app.services.sync.pool import tenant_workers
 from app.services.sync.store import AuditEntry, TenantSetup
 from app.services.team.syncer import one_run
 from app.services.uow import UnitOfWork, connected
@@ -140,13 +141,14 @@ class _ConnectionStore:
 
 class SyncService:
     def __init__(self, uow: UnitOfWork, *, psas: PsaProvider, microsoft: MicrosoftProvider, settings: Settings,
-                 now: Callable[[], datetime], workers: int = 8, today: Callable[[], date] = date.today,
+                 now: Callable[[], datetime], workers: int | None = None, today: Callable[[], date] = date.today,
                  fetch_inventory: InventoryFetcher | None = None) -> None:
         self.uow = uow
         self.psas = psas
         self.microsoft = microsoft
         self.settings = settings
         self.now = now
+        #: Tenants in flight at once; None: as many as the PSA's cap calls for (``tenant_workers``).
         self.workers = workers
         self.today = today
         self._fetch = fetch_inventory
@@ -192,6 +194,10 @@ class SyncService:
         kind = KINDS[record.kind].label if record.kind in KINDS else record.kind
         return f"{kind} ({record.name})" if len(connections) > 1 else kind
 
+    def workers_for(self, connection_id: int) -> int:
+        """Tenants a run through this PSA connection syncs at once."""
+        return self.workers or tenant_workers(self.psas.psa(connection_id).concurrency)
+
     def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None) -> SyncEngine:
         profiles = {p.id for p in self.uow.profiles.all(connection_id)}
         store = _ConnectionStore(DbSyncStore(self.settings, now=self.now), profiles, connection_id)
@@ -224,7 +230,8 @@ class SyncService:
             for connection_id, tenant_ids in targets.items():
                 breaker = PsaBreaker(self.psa_name(connection_id))
                 done = self._named(run_many(self.engine(connection_id, actor, breaker), tenant_ids,
-                                            workers=self.workers, dry_run=dry_run, progress=progress,
+                                            workers=self.workers_for(connection_id), dry_run=dry_run,
+                                            progress=progress,
                                             cancel=cancel, breaker=breaker))
                 if breaker.open:
                     stops[breaker.not_answering] += [r for r in done if r.psa_down]

@@ -1,0 +1,49 @@
+"""On a PSA whose line writes may be in flight together, a tenant's rows are written side by side; the journal
+and the audit read as they would one after another, and an unknown outcome still stops the tenant."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from app.services.psa.port import PsaUnavailable
+from app.services.sync.engine import Status
+
+
+def side_by_side(world) -> None:
+    world.psa.capabilities = replace(world.psa.capabilities, concurrent_line_writes=True)
+
+
+def test_two_rows_are_written_at_once_and_recorded_in_the_plans_order(world):
+    side_by_side(world)
+    tenant = world.tenant("t1")  # two rows: Business Premium and Exchange Online
+    both = threading.Barrier(2, timeout=10)  # a write of each row must be in flight before either answers
+    create_line = world.psa.create_line
+
+    def create_when_both_are_sent(line):
+        both.wait()
+        return create_line(line)
+
+    world.psa.create_line = create_when_both_are_sent
+    result = world.engine().sync(tenant)
+    assert result.status is Status.OK, result.error
+    assert [op.key for op in result.applied] == [op.key for op in result.go]
+    assert [a.op_key for a in world.audits()] == [op.key for op in result.go]
+    again = world.engine().sync(tenant)
+    assert (again.status, again.applied) == (Status.OK, [])
+
+
+def test_an_unknown_outcome_settles_what_was_in_flight_and_sends_nothing_more(world):
+    side_by_side(world)
+    tenant = world.tenant("t1")
+    world.psa.fail_next("create_line", PsaUnavailable("(no answer within 30 s)", maybe_applied=True))
+    result = world.engine().sync(tenant)
+    assert result.status is Status.FAILED and "outcome is unknown" in result.error
+    sent = [call for call, _ in world.psa.calls if call in ("create_line", "add_dated_line")]
+    # The first row's first write was lost; the second row's first write was in flight beside it and is
+    # recorded; neither row's next write was sent.
+    assert len(sent) == 2
+    assert sorted(s.value for s in world.journal_states()) == ["done", "unknown"]
+    retry = world.engine().sync(tenant)  # reads the PSA, settles the unknown write, finishes the rows
+    assert retry.status is Status.OK, retry.error
+    assert world.engine().sync(tenant).applied == []
