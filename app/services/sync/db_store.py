@@ -16,6 +16,7 @@ to, and the caps from the settings.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -86,7 +87,10 @@ def _company_of(agreement_id: str, connection_id: int | None = None) -> tuple[st
 
 
 class DbSyncStore:
-    """A SyncStore on the database the models are bound to."""
+    """A SyncStore on the database the models are bound to.
+
+    One serves one run: the approval settings are read once, by its first tenant, and hold for the run.
+    """
 
     def __init__(self, settings: Settings | None = None, *, now: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings or Settings()
@@ -94,6 +98,8 @@ class DbSyncStore:
         self.journal = Journal(now=now)
         self.approvals = Approvals(now=now)
         self.locks = Locks(now=now)
+        self._rules: tuple[Mode, dict[str, Mode], int | None, int | None] | None = None
+        self._settings_lock = threading.Lock()
 
     # -- what the user configured ----------------------------------------------
 
@@ -104,15 +110,23 @@ class DbSyncStore:
                 raise UnknownTenant(f"(tenant {tenant_id})", tenant_id=tenant_id)
             links = Tenants().links_of_tenant(tenant_id)
             companies = list(dict.fromkeys((link.company_id, link.company_name) for link in links))
-            modes = [self.settings.approval_policy(str(company_id)) for company_id, _ in companies]
-            policy = ApprovalRules(
-                mode=strictest(modes) if modes else self.settings.approval_policy(),
-                max_seats_per_line=self.settings.max_seats_change_per_line,
-                max_operations_per_run=self.settings.max_operations_per_run)
+            default, overrides, max_seats, max_operations = self._run_rules()
+            modes = [overrides.get(str(company_id), default) for company_id, _ in companies]
+            policy = ApprovalRules(mode=strictest(modes) if modes else default,
+                                   max_seats_per_line=max_seats, max_operations_per_run=max_operations)
             return TenantSetup(
                 tenant_id=tenant_id, name=tenant.name, mappings=tuple(Mappings().for_tenant(tenant_id)),
                 exclusions=tuple(Exclusions().for_tenant(tenant_id)), policy=policy,
                 company_name=", ".join(name for _, name in companies))
+
+    def _run_rules(self) -> tuple[Mode, dict[str, Mode], int | None, int | None]:
+        """The approval policy, each company's override and the caps, read by the run's first tenant."""
+        with self._settings_lock:
+            if self._rules is None:
+                settings = self.settings
+                self._rules = (settings.approval_policy(), settings.approval_overrides(),
+                               settings.max_seats_change_per_line, settings.max_operations_per_run)
+            return self._rules
 
     def installation(self) -> str:
         with connected():
