@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import date
 
 from app.services.psa.port import PsaUnavailable
 from app.services.sync.engine import Status
@@ -17,6 +18,7 @@ def side_by_side(world) -> None:
 def test_two_rows_are_written_at_once_and_recorded_in_the_plans_order(world):
     side_by_side(world)
     tenant = world.tenant("t1")  # two rows: Business Premium and Exchange Online
+    world.today[0] = date(2026, 1, 16)  # mid-period: each row writes a prorate line, then its main line
     both = threading.Barrier(2, timeout=10)  # a write of each row must be in flight before either answers
     create_line = world.psa.create_line
 
@@ -27,8 +29,10 @@ def test_two_rows_are_written_at_once_and_recorded_in_the_plans_order(world):
     world.psa.create_line = create_when_both_are_sent
     result = world.engine().sync(tenant)
     assert result.status is Status.OK, result.error
-    assert [op.key for op in result.applied] == [op.key for op in result.go]
-    assert [a.op_key for a in world.audits()] == [op.key for op in result.go]
+    assert len(result.go) == 4 and [op.key for op in result.applied] == [op.key for op in result.go]
+    # the audit in the order the calls were sent: each row's prorate line, then each row's main line
+    go = result.go
+    assert [a.op_key for a in world.audits()] == [go[0].key, go[2].key, go[1].key, go[3].key]
     again = world.engine().sync(tenant)
     assert (again.status, again.applied) == (Status.OK, [])
 

@@ -24,8 +24,9 @@ from app.models.database import DatabaseFailed
 from app.services.psa.port import NewLine, PsaError, PsaPort, PsaUnavailable
 from app.services.sync.store import AuditEntry, JournalState, SyncStore
 
-#: Rows of one tenant written at once, on a PSA whose line writes may be in flight together.
-ROWS_AT_ONCE = 4
+#: The most rows of one tenant written at once, on a PSA whose line writes may be in flight together (and no
+#: more than the PSA takes at once).
+ROWS_AT_ONCE = 8
 
 
 class TenantAborted(Exception):
@@ -106,14 +107,16 @@ class Applier:
 
         Only the PSA calls leave this thread: the journal entry is begun before its call is sent and settled
         after it came back, here, in the order the calls were sent, so the journal and the audit read the
-        same whichever call answered first. An unknown outcome sends nothing further; the calls in flight
+        same whichever call answered first; the result lists them in the plan's order. An unknown outcome sends nothing further; the calls in flight
         are settled, then the tenant stops.
         """
         rows: dict[RowKey, deque[Operation]] = {}
+        order: dict[str, int] = {}
         for op in ops:
             rows.setdefault(op.row, deque()).append(op)
+            order.setdefault(op.key, len(order))
         waiting = deque(rows)  # rows not started, in the plan's order
-        width = ROWS_AT_ONCE if self.psa.capabilities.concurrent_line_writes else 1
+        width = min(ROWS_AT_ONCE, self.psa.concurrency) if self.psa.capabilities.concurrent_line_writes else 1
         in_flight: deque[tuple[Operation, Future[Line]]] = deque()
         unknown: PsaUnavailable | None = None  # the first write whose outcome is unknown
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="psa-write") as pool:
@@ -165,6 +168,10 @@ class Applier:
                 if unknown is None:
                     send(op.row)
                     fill()
+        # What was applied or refused, in the plan's order (rows side by side answer in any order).
+        result.applied.sort(key=lambda op: order[op.key])
+        result.written.sort(key=lambda op: order[op.key])
+        result.failed.sort(key=lambda failed: order[failed[0].key])
         if unknown is not None:
             raise TenantAborted(str(unknown)) from unknown
 
