@@ -6,7 +6,7 @@ keyring (app/services/secrets.py).
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, ForeignKeyField, TextField
+from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from app.models.database import BaseModel, one_of
 from app.models.fields import InstantField, JsonField
@@ -47,7 +47,9 @@ class MicrosoftConnection(BaseModel):
 
 
 class Company(BaseModel):
-    """A PSA company (ConnectWise company, Autotask company, Halo client)."""
+    """A PSA company (ConnectWise company, Autotask company, Halo client), and what the Companies list shows
+    of it beside: its tenants' licenses, unmapped licenses, unpriced lines and monthly amount, kept by every
+    write that changes them (app/models/repositories/summaries.py; added by 0012)."""
 
     connection = ForeignKeyField(PsaConnection, backref="companies", on_delete="CASCADE")
     psa_id = CharField(max_length=64)
@@ -55,6 +57,11 @@ class Company(BaseModel):
     identifier = CharField(max_length=100, default="")
     domains = JsonField(default=list)
     active = BooleanField(default=True)
+    list_licenses = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    list_unmapped = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    list_unpriced = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    #: Per currency, largest first, as JSON ``[["USD", "123.45"], ...]``; NULL: not worked out yet.
+    list_monthly = TextField(null=True)
 
     class Meta:
         table_name = "psa_company"

@@ -80,7 +80,8 @@ class JournalEntry(BaseModel):
 
     class Meta:
         table_name = "journal_entry"
-        indexes = ((("tenant_id", "state"), False),)
+        # 0012 adds (state, tenant_id): every tenant's failed writes without reading the whole journal.
+        indexes = ((("tenant_id", "state"), False), (("state", "tenant_id"), False))
 
 
 class HeldEntry(BaseModel):

@@ -16,6 +16,7 @@ from app.billing import types as core
 from app.models.billing import BillingProfile, Mapping, PsaAgreement, PsaProduct
 from app.models.connections import PsaConnection
 from app.models.records import RecordInUse, RecordNotFound
+from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.repositories.versions import (
     check_version,
@@ -92,6 +93,7 @@ class Catalog(Repository):
                 query = query.where(PsaAgreement.company_psa_id == company_psa_id)
             existing = {row.psa_id: row for row in query}
             seen = set()
+            changed = set()
             for agreement in agreements:
                 if company_psa_id is not None and agreement.company_id != company_psa_id:
                     raise ValueError(
@@ -102,6 +104,7 @@ class Catalog(Repository):
                     (PsaAgreement.connection == connection_id) & (PsaAgreement.psa_id == agreement.id)
                 )
                 row = row or PsaAgreement(connection=connection_id, psa_id=agreement.id)
+                before = agreement_to_core(row) if row.id is not None else None
                 row.company_psa_id = agreement.company_id
                 row.name = agreement.name
                 row.type_name = agreement.type_name
@@ -113,9 +116,12 @@ class Catalog(Repository):
                 row.currency = agreement.currency
                 row.fetched_at = fetched_at
                 row.save()
-            gone = [row.id for psa_id, row in existing.items() if psa_id not in seen]
+                if before != agreement_to_core(row):
+                    changed.add(agreement.id)
+            gone = {psa_id: row.id for psa_id, row in existing.items() if psa_id not in seen}
             if gone:
-                PsaAgreement.delete().where(PsaAgreement.id.in_(gone)).execute()
+                PsaAgreement.delete().where(PsaAgreement.id.in_(list(gone.values()))).execute()
+            summaries.agreements_changed(changed | set(gone))
 
     def agreements(self, connection_id: int, company_psa_id: str | None = None) -> list[core.Agreement]:
         query = PsaAgreement.select().where(PsaAgreement.connection == connection_id)
@@ -146,14 +152,19 @@ class Catalog(Repository):
         with self.atomic():
             existing = {row.psa_id: row for row in PsaProduct.select().where(PsaProduct.connection == connection_id)}
             seen = set()
+            priced = set()  # products new to the connection, or at another price: what the Companies list bills
             for product in products:
                 seen.add(product.id)
                 row = existing.get(product.id) or PsaProduct(connection=connection_id, psa_id=product.id)
+                before = None if row.id is None else str(row.price)
                 _write_product(row, product, fetched_at)
+                if before != str(row.price):
+                    priced.add(product.id)
             for psa_id, row in existing.items():
                 if psa_id not in seen and row.active:
                     row.active = False
                     row.save()
+            summaries.products_changed(priced)
 
     def products(self, connection_id: int, *, active_only: bool = False) -> list[core.Product]:
         query = PsaProduct.select().where(PsaProduct.connection == connection_id)
@@ -222,6 +233,7 @@ class Profiles(Repository):
             if product is None:
                 product = PsaProduct(connection=connection_id, psa_id=profile.product.id)
                 _write_product(product, profile.product, self._now())
+                summaries.products_changed([product.psa_id])  # a company's catalog now has it
             now = self._now()
             row = _profile_or_none(profile.id) if profile.id else None
             if profile.id and row is None and expected_version is None:
@@ -246,6 +258,7 @@ class Profiles(Repository):
                     return self.get(profile_id)
                 if not update_versioned(BillingProfile, row, values, actor=actor):
                     raise conflict(PROFILE, str(row.id), f"Billing profile '{row.name}'", _profile_or_none(row.id))
+                summaries.profile_changed(row.id)
             saved = profile_row(profile_id)
             record_change(kind=PROFILE, key=str(saved.id), action="changed" if row else "created", before=before,
                           after=_stored_doc(saved), actor=actor, at=now)

@@ -8,6 +8,7 @@ from typing import Protocol
 from app.billing.types import FilterField, UserFilter
 from app.models.connections import Company, PsaConnection, Tenant, TenantCompany
 from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
+from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.sync import TenantSyncOutcome
 
@@ -39,6 +40,10 @@ def _company(row: Company) -> CompanyRecord:
     )
 
 
+#: What a PSA's list of companies says of each (the rest of the row is seatsync's: the list's figures).
+_PSA_FIELDS = [Company.name, Company.identifier, Company.domains, Company.active]
+
+
 class Companies(Repository):
     def replace(self, connection_id: int, companies: Iterable[CompanyLike]) -> list[CompanyRecord]:
         """Store the PSA's companies as read now. Companies no longer listed are kept,
@@ -56,11 +61,12 @@ class Companies(Repository):
                 row.identifier = company.identifier
                 row.domains = sorted({d.lower() for d in company.domains})
                 row.active = company.active
-                row.save()
+                # The PSA's own fields only: the list's figures on the row are kept by the writes that change them.
+                row.save(only=_PSA_FIELDS if row.id is not None else None)
             for psa_id, row in existing.items():
                 if psa_id not in seen and row.active:
                     row.active = False
-                    row.save()
+                    row.save(only=[Company.active])
         return self.all(connection_id)
 
     def all(self, connection_id: int | None = None) -> list[CompanyRecord]:
@@ -149,8 +155,10 @@ class Tenants(Repository):
         """Remove the tenant with its links, mappings, exclusions, snapshots and last sync outcome (the audit
         stays)."""
         with self.atomic():
+            companies = summaries.companies_of(tenant_id)
             tenant_row(tenant_id).delete_instance()
             TenantSyncOutcome.delete().where(TenantSyncOutcome.tenant_id == tenant_id).execute()
+            summaries.refresh(companies)
 
     # --- tenant <-> company -------------------------------------------------
 
@@ -160,30 +168,36 @@ class Tenants(Repository):
         if company is None:
             raise RecordNotFound(f"(PSA company {company_id})")
         field, value = (user_filter.field.value, user_filter.value.strip()) if user_filter else ("", "")
-        row = TenantCompany.get_or_none(
-            (TenantCompany.tenant == tenant)
-            & (TenantCompany.company == company)
-            & (TenantCompany.filter_field == field)
-            & (TenantCompany.filter_value == value)
-        )
-        if row is None:
-            row = TenantCompany.create(
-                tenant=tenant, company=company, filter_field=field, filter_value=value, created_at=self._now()
+        with self.atomic():
+            row = TenantCompany.get_or_none(
+                (TenantCompany.tenant == tenant)
+                & (TenantCompany.company == company)
+                & (TenantCompany.filter_field == field)
+                & (TenantCompany.filter_value == value)
             )
+            if row is None:
+                row = TenantCompany.create(
+                    tenant=tenant, company=company, filter_field=field, filter_value=value, created_at=self._now()
+                )
+                summaries.refresh([company.id])
         return _link(row)
 
     def unlink(self, tenant_id: str, company_id: int, user_filter: UserFilter | None = None) -> bool:
         field, value = (user_filter.field.value, user_filter.value.strip()) if user_filter else ("", "")
-        return bool(
-            TenantCompany.delete()
-            .where(
-                (TenantCompany.tenant == tenant_row(tenant_id))
-                & (TenantCompany.company == company_id)
-                & (TenantCompany.filter_field == field)
-                & (TenantCompany.filter_value == value)
+        with self.atomic():
+            removed = bool(
+                TenantCompany.delete()
+                .where(
+                    (TenantCompany.tenant == tenant_row(tenant_id))
+                    & (TenantCompany.company == company_id)
+                    & (TenantCompany.filter_field == field)
+                    & (TenantCompany.filter_value == value)
+                )
+                .execute()
             )
-            .execute()
-        )
+            if removed:
+                summaries.refresh([company_id])
+        return removed
 
     def links_of_tenant(self, tenant_id: str) -> list[CompanyLink]:
         return self._links(TenantCompany.tenant == tenant_row(tenant_id))

@@ -20,6 +20,7 @@ from app.billing import types as core
 from app.models.connections import Tenant
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
 from app.models.records import RecordNotFound, SeatPoint
+from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.repositories.customers import tenant_row
 
@@ -50,6 +51,7 @@ class Inventory(Repository):
         tenant = tenant_row(inventory.tenant_id)
         with self.atomic():
             latest = self._latest_row(tenant)
+            kept = None
             if latest is not None and _last_read(latest) <= inventory.fetched_at:
                 kept = previous if previous is not None and previous.fetched_at == _last_read(latest) \
                     else self.load(latest.id)
@@ -86,6 +88,11 @@ class Inventory(Repository):
                         auto_renew=sub.auto_renew,
                         is_trial=sub.is_trial,
                     )
+            # The Companies list counts the latest snapshot's licenses: its figures change when this one is the
+            # latest (a later read; the same instant: the one kept last) and counts otherwise than the one before.
+            if latest is None or (inventory.fetched_at >= latest.fetched_at
+                                  and (kept is None or _counted(kept) != _counted(inventory))):
+                summaries.refresh_tenants([inventory.tenant_id])
         return snapshot.id
 
     def load(self, snapshot_id: int) -> core.TenantInventory:
@@ -229,6 +236,11 @@ class Inventory(Repository):
             .group_by(InventorySnapshot.tenant)
         )
         return [row.id for row in query]
+
+
+def _counted(inventory: core.TenantInventory) -> tuple:
+    """What the Companies list's figures read of a snapshot: each license's SKU, seats and subscriptions."""
+    return tuple((lic.sku_id, lic.purchased, lic.assigned, lic.subscriptions) for lic in inventory.licenses)
 
 
 def _last_read(snapshot: InventorySnapshot) -> datetime:

@@ -32,6 +32,7 @@ from app.billing.operations import Operation, OpKind
 from app.billing.types import RowKey
 from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
+from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.sync import HeldEntry, JournalEntry
 
@@ -144,6 +145,8 @@ class Journal(Repository):
             row.error = error[:_MAX_ERROR]
             row.updated_at = self._now()
             row.save()
+            if state is JournalState.DONE and row.kind in _WRITES_QUANTITY:
+                summaries.written(row.tenant_id)  # what a row counting users bills a month
         return _record(row)
 
     def mark_done(self, op_key: str, psa_record_id: str = "") -> JournalRecord:

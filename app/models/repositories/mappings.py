@@ -15,6 +15,7 @@ from app.billing import types as core
 from app.models.billing import BillingProfile, Exclusion, Mapping, PsaProduct
 from app.models.connections import Tenant
 from app.models.records import EditConflict
+from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.repositories.catalog import profile_row, profile_to_core
 from app.models.repositories.customers import tenant_row
@@ -155,6 +156,7 @@ class Mappings(Repository):
             assert result is not None
             record_change(kind=KIND, key=key, action="created" if row is None else "changed", before=before,
                           after=mapping_doc(result, tenant.name), actor=actor, at=now)
+            summaries.refresh_tenants([mapping.tenant_id])
         return result
 
     def get(self, key: core.RowKey) -> core.Mapping | None:
@@ -195,6 +197,7 @@ class Mappings(Repository):
                 raise conflict(KIND, mapping_key(key), name(), _row_of(key))
             record_change(kind=KIND, key=mapping_key(key), action="removed", before=before, after=None,
                           actor=actor, at=self._now())
+            summaries.refresh_tenants([key.tenant_id])
         return True
 
 
@@ -227,6 +230,15 @@ def _exclusion_what(sku_id: str, tenant: Tenant | None) -> str:
     return f"Exclusion of {sku_id} in {tenant.name if tenant else 'every tenant'}"
 
 
+def _excluded(tenant_id: str | None) -> None:
+    """An exclusion came or went: the Companies list's figures of the tenant's companies, or of every company
+    for an exclusion in every tenant."""
+    if tenant_id is None:
+        summaries.refresh_all()
+    else:
+        summaries.refresh_tenants([tenant_id])
+
+
 class Exclusions(Repository):
     """Licenses never billed: per tenant, or globally by SKU (SKU ids compared case-insensitively).
     Each change is checked against the version its editor read and audited (versions.py)."""
@@ -247,6 +259,7 @@ class Exclusions(Repository):
                                        created_at=now, version=1, updated_by=actor)
                 record_change(kind=EXCLUSION, key=key, action="created", before=None, after=_exclusion_doc(row),
                               actor=actor, at=now)
+                _excluded(exclusion.tenant_id)
             elif row.reason != exclusion.reason:
                 before = _exclusion_doc(row)
                 if not update_versioned(Exclusion, row, {Exclusion.reason: exclusion.reason}, actor=actor):
@@ -274,6 +287,7 @@ class Exclusions(Repository):
                 raise conflict(EXCLUSION, key, what(), _exclusion_row(sku_id, tenant_id))
             record_change(kind=EXCLUSION, key=key, action="removed", before=before, after=None, actor=actor,
                           at=self._now())
+            _excluded(tenant_id)
         return True
 
     def versions(self) -> dict[tuple[str | None, str], int]:

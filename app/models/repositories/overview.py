@@ -1,101 +1,112 @@
 """Bulk reads for the list of every company: a few queries, whatever the number of companies.
 
 The Companies view shows, for thousands of companies at once, their tenants,
-licenses, unmapped licenses, held changes and failed writes. Reading those
-one company at a time would be thousands of queries; these read each kind of
-fact once, as plain tuples, and the service joins them in memory.
+licenses, unmapped licenses, monthly amounts, held changes, failed writes and
+last sync. Reading those one company at a time would be thousands of queries;
+these read each kind of fact once and the service joins them in memory. What
+takes working out (licenses, unmapped licenses, monthly amounts) is kept on
+each company's row by the writes that change it (summaries.py): ``companies``
+reads it with the companies themselves.
+
+The rows of a query of thousands are read straight from the database's
+cursor, each column converted here once: peewee's conversion of every value
+of every row was most of the list's time.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from peewee import fn
 
-from app.models.connections import Tenant, TenantCompany
-from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
-from app.models.records import HeldStatus, JournalState
-from app.models.repositories._base import Repository
-from app.models.sync import HeldEntry, JournalEntry
+from app.models.connections import Company, Tenant, TenantCompany
+from app.models.records import HeldStatus, JournalState, SyncOutcome
+from app.models.repositories._base import Repository, raw_rows
+from app.models.repositories.summaries import Figures, decode_monthly
+from app.models.sync import HeldEntry, JournalEntry, TenantSyncOutcome
+
+
+class CompanyFact(NamedTuple):
+    """A company with at least one tenant, and the list's figures kept on its row (None: not worked out)."""
+
+    id: int
+    connection_id: int
+    psa_id: str
+    name: str
+    identifier: str = ""
+    active: bool = True
+    figures: Figures | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class LinkFact:
-    """A tenant billed to a company (``filter_field`` '' for the whole tenant)."""
-
-    company_id: int
-    tenant_id: str
-    tenant_name: str
-    filter_field: str = ""
-    filter_value: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LicenseFact:
-    """One license of a tenant's latest snapshot, with Graph's counts."""
+class OutcomeFact:
+    """How a tenant's latest finished run went, as the runs stored it (``SyncOutcomes``)."""
 
     tenant_id: str
-    sku_id: str
-    purchased: int
-    assigned: int
+    status: SyncOutcome
+    finished_at: datetime
+    writes: int = 0
+    error: str = ""
 
 
-def _latest_snapshot_ids():
-    """A subquery: the id of each tenant's most recent snapshot."""
-    latest = (
-        InventorySnapshot.select(InventorySnapshot.tenant, fn.MAX(InventorySnapshot.fetched_at).alias("at"))
-        .group_by(InventorySnapshot.tenant)
-        .alias("latest")
-    )
-    return (
-        InventorySnapshot.select(fn.MAX(InventorySnapshot.id))
-        .join(latest, on=(InventorySnapshot.tenant == latest.c.tenant_id)
-              & (InventorySnapshot.fetched_at == latest.c.at))
-        .group_by(InventorySnapshot.tenant)
-    )
+def _instant(value: object) -> datetime:
+    """An instant as the driver gives it (text on SQLite, a datetime on PostgreSQL), aware in UTC."""
+    found = TenantSyncOutcome.finished_at.python_value(value)
+    if found is None:
+        raise ValueError("an instant of a NOT NULL column is NULL")
+    return found
 
 
 class Overview(Repository):
-    def links(self) -> list[LinkFact]:
-        query = (
-            TenantCompany.select(
-                TenantCompany.company, Tenant.tenant_id, Tenant.name, TenantCompany.filter_field,
-                TenantCompany.filter_value,
-            )
-            .join(Tenant)
-            .order_by(TenantCompany.id)
-            .tuples()
-        )
-        return [LinkFact(company_id=c, tenant_id=t, tenant_name=n, filter_field=f, filter_value=v)
-                for c, t, n, f, v in query]
+    def companies(self) -> list[CompanyFact]:
+        """Every company with at least one tenant, with the figures kept on its row, in one query."""
+        query = (Company.select(Company.id, Company.connection, Company.psa_id, Company.name, Company.identifier,
+                                Company.active, Company.list_licenses, Company.list_unmapped, Company.list_unpriced,
+                                Company.list_monthly)
+                 .where(Company.id.in_(TenantCompany.select(TenantCompany.company))))
+        decoded: dict[tuple[int, int, int, str], Figures] = {}  # companies with the same figures share them
+        found = []
+        for company_id, connection_id, psa_id, name, identifier, active, *kept in raw_rows(query):
+            licenses, unmapped, unpriced, monthly = kept
+            figures = None
+            if monthly is not None:
+                key = (licenses, unmapped, unpriced, monthly)
+                figures = decoded.get(key)
+                if figures is None:
+                    figures = decoded[key] = Figures(licenses=licenses, unmapped=unmapped,
+                                                     monthly=decode_monthly(monthly), unpriced=unpriced)
+            found.append(CompanyFact(company_id, connection_id, psa_id, name, identifier, bool(active), figures))
+        return found
 
-    def latest_licenses(self) -> list[LicenseFact]:
-        """Every license of every tenant's latest snapshot."""
-        query = (
-            SnapshotLicense.select(
-                Tenant.tenant_id, SnapshotLicense.sku_id, SnapshotLicense.enabled + SnapshotLicense.warning,
-                SnapshotLicense.consumed,
-            )
-            .join(InventorySnapshot)
-            .join(Tenant)
-            .where(SnapshotLicense.snapshot.in_(_latest_snapshot_ids()))
-            .tuples()
-        )
-        return [LicenseFact(tenant_id=t, sku_id=s, purchased=p, assigned=a) for t, s, p, a in query]
+    def tenants(self) -> dict[int, list[tuple[str, str]]]:
+        """Each company's tenants, as (name, tenant id) in that order, each once, by company id."""
+        query = TenantCompany.select(TenantCompany.company, Tenant.name, Tenant.tenant_id).join(Tenant)
+        found: dict[int, list[tuple[str, str]]] = {}
+        for company_id, name, tenant_id in raw_rows(query):
+            pair = (name, tenant_id)
+            have = found.get(company_id)
+            if have is None:
+                found[company_id] = [pair]
+            elif pair not in have:  # a tenant linked twice (two user filters) is one tenant
+                have.append(pair)
+                have.sort()
+        return found
 
-    def latest_active_subscriptions(self) -> list[tuple[str, str, str]]:
-        """(tenant id, SKU id, subscription id) of each active subscription in the latest snapshots."""
-        query = (
-            SnapshotSubscription.select(Tenant.tenant_id, SnapshotLicense.sku_id, SnapshotSubscription.subscription_id)
-            .join(SnapshotLicense)
-            .join(InventorySnapshot)
-            .join(Tenant)
-            .where(SnapshotLicense.snapshot.in_(_latest_snapshot_ids()) & (SnapshotSubscription.status == "active"))
-            .tuples()
-        )
-        # peewee's stubs keep .tuples() typed as a query of models
-        return list(query)  # type: ignore[arg-type]
+    def outcomes(self, tenant_ids: Iterable[str] | None = None) -> list[OutcomeFact]:
+        """Each tenant's stored outcome (of ``tenant_ids`` only, when given), in one query."""
+        query = TenantSyncOutcome.select(TenantSyncOutcome.tenant_id, TenantSyncOutcome.status,
+                                         TenantSyncOutcome.finished_at, TenantSyncOutcome.writes,
+                                         TenantSyncOutcome.error)
+        if tenant_ids is not None:
+            query = query.where(TenantSyncOutcome.tenant_id.in_(list(tenant_ids)))
+        statuses = {s.value: s for s in SyncOutcome}
+        return [OutcomeFact(tenant_id=tenant_id, status=statuses[status], finished_at=_instant(finished_at),
+                            writes=writes, error=error)
+                for tenant_id, status, finished_at, writes, error in raw_rows(query)]
 
     def held_per_tenant(self) -> Counter[str]:
         """Operations waiting for a person's decision, by tenant."""
@@ -103,10 +114,8 @@ class Overview(Repository):
             HeldEntry.select(HeldEntry.tenant_id, fn.COUNT(HeldEntry.id))
             .where(HeldEntry.status == HeldStatus.HELD.value)
             .group_by(HeldEntry.tenant_id)
-            .tuples()
         )
-        # peewee's stubs keep .tuples() typed as a query of models
-        return Counter(dict(query))  # type: ignore[arg-type]
+        return Counter(dict(raw_rows(query)))
 
     def failed_per_tenant(self) -> Counter[str]:
         """Writes the PSA refused at their last attempt, by tenant."""
@@ -114,7 +123,5 @@ class Overview(Repository):
             JournalEntry.select(JournalEntry.tenant_id, fn.COUNT(JournalEntry.id))
             .where(JournalEntry.state == JournalState.FAILED.value)
             .group_by(JournalEntry.tenant_id)
-            .tuples()
         )
-        # peewee's stubs keep .tuples() typed as a query of models
-        return Counter(dict(query))  # type: ignore[arg-type]
+        return Counter(dict(raw_rows(query)))

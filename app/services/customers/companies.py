@@ -15,6 +15,12 @@ without a filter, whatever filter the mapping has).
 A company's last sync is its tenants' latest outcomes, which every finished
 run stores per tenant (``SyncOutcomes``): one tenant failing in a run of
 every company marks that tenant's company failed, not every company.
+
+The list's licenses, unmapped licenses and monthly amounts are kept on each
+company's row by the writes that change them (app/models/repositories/
+summaries.py): the list reads them with the companies, in a few queries
+whatever the number of companies, and works out only those not worked out
+yet (a database from before they were kept).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from app.billing.markers import main_marker, row_key
-from app.billing.types import Agreement, AgreementStatus, Exclusion, License, Mapping, RowKey, TenantInventory, User
+from app.billing.types import Agreement, AgreementStatus, Exclusion, Mapping, RowKey, TenantInventory, User
 from app.errors import SeatsyncError
 from app.models.records import (
     CompanyLink,
@@ -41,8 +47,9 @@ from app.models.records import (
     SyncOutcomeRecord,
     SyncRunRecord,
 )
-from app.models.repositories import Tenants
-from app.models.repositories.overview import LicenseFact, Overview
+from app.models.repositories import Tenants, summaries
+from app.models.repositories.overview import OutcomeFact, Overview
+from app.models.repositories.summaries import Figures
 from app.services.customers.company_rows import (
     CompanyDetail,
     CompanyRow,
@@ -54,11 +61,8 @@ from app.services.customers.company_rows import (
     Pricer,
     Target,
     TenantOutcome,
-    filter_key,
-    is_mapped,
     license_rows,
     monthly_amount,
-    total,
 )
 from app.services.customers.links import describe
 from app.services.customers.mapping_preview import lines_from_written
@@ -76,6 +80,10 @@ __all__ = [
 
 #: How many recent runs are searched for each company's last sync.
 RUNS_LOOKED_AT = 200
+#: A company none of whose tenants has a license (figures are immutable: one serves them all).
+_NO_FIGURES = Figures()
+#: A company never synced.
+_NEVER = LastSync()
 
 UsersReader = Callable[[str], tuple[User, ...]]
 
@@ -126,53 +134,28 @@ class CompanyService:
     def company_rows(self) -> list[CompanyRow]:
         """Every PSA company that has at least one tenant, with its counts and badges."""
         overview = Overview()
-        companies = {c.id: c for c in self.uow.companies.all()}
+        listed = overview.companies()
+        missing = [company.id for company in listed if company.figures is None]
+        worked = summaries.work_out(missing) if missing else {}
+        if worked:
+            summaries.fill(worked)  # kept, so the next read finds them
         connections = {c.id: c.name for c in self.uow.psa_connections.all()}
-        links = defaultdict(list)
-        for fact in overview.links():
-            links[fact.company_id].append(fact)
-        licenses = defaultdict(list)
-        license_facts = overview.latest_licenses()
-        for license_fact in license_facts:
-            if license_fact.purchased or license_fact.assigned:
-                licenses[license_fact.tenant_id].append(license_fact)
-        active_subs: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for tenant_id, sku_id, sub_id in overview.latest_active_subscriptions():
-            active_subs[(tenant_id, sku_id.lower())].add(sub_id)
-        billing = _Billing(self.uow, license_facts)
-        mapped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-        for mappings in billing.mappings.values():
-            for m in mappings:
-                mapped[(m.tenant_id, m.sku_id.lower())].append(
-                    (m.subscription_id, m.user_filter.key if m.user_filter else ""))
-        excluded = _excluded_test(self.uow.exclusions.all())
+        tenants = overview.tenants()
         held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
         runs = self.uow.runs.recent(RUNS_LOOKED_AT)
         outcomes = self._outcomes()
         rows = []
-        for company_id, facts in links.items():
-            company = companies.get(company_id)
-            if company is None:
-                continue
-            count = unmapped = 0
-            for link in facts:
-                key = filter_key(link.filter_field, link.filter_value)
-                for lic in licenses[link.tenant_id]:
-                    count += 1
-                    sku = lic.sku_id.lower()
-                    if not excluded(link.tenant_id, sku) and not is_mapped(
-                            mapped[(link.tenant_id, sku)], active_subs[(link.tenant_id, sku)], key):
-                        unmapped += 1
-            tenants = sorted({(f.tenant_name, f.tenant_id) for f in facts})
-            tenant_ids = [t for _, t in tenants]
-            last = last_sync(company, tenant_ids, runs, outcomes, failed)
-            amounts = billing.company(company, tenant_ids, excluded)
+        for company in listed:  # thousands: most have one tenant, whose held changes need no sum
+            figures = company.figures or worked.get(company.id) or _NO_FIGURES
+            named = tenants.get(company.id, ())
+            tenant_ids = [t for _, t in named]
             rows.append(CompanyRow(
                 id=company.id, psa_id=company.psa_id, connection_id=company.connection_id, name=company.name,
                 identifier=company.identifier, active=company.active, psa=connections.get(company.connection_id, ""),
-                tenant_names=tuple(n for n, _ in tenants),
-                licenses=count, unmapped=unmapped, held=sum(held[t] for t in tenant_ids), last_sync=last,
-                monthly=total(amounts), unpriced=sum(1 for a in amounts if a is None)))
+                tenant_names=tuple(n for n, _ in named), licenses=figures.licenses, unmapped=figures.unmapped,
+                held=held.get(tenant_ids[0], 0) if len(tenant_ids) == 1 else sum(held[t] for t in tenant_ids),
+                last_sync=last_sync(company.id, tenant_ids, runs, outcomes, failed),
+                monthly=figures.monthly, unpriced=figures.unpriced))
         rows.sort(key=lambda r: (r.name.casefold(), r.id))
         return rows
 
@@ -200,7 +183,7 @@ class CompanyService:
         overview = Overview()
         tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
-        last = last_sync(company, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
+        last = last_sync(company.id, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
                          overview.failed_per_tenant())
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              licenses=tuple(rows), choices=self.choices(company),
@@ -210,7 +193,7 @@ class CompanyService:
     def _outcomes(self, tenant_ids: Iterable[str] | None = None) -> dict[str, TenantOutcome]:
         """Each tenant's latest outcome (of ``tenant_ids`` only, when given) in one query: the one the runs
         stored, or this session's when newer."""
-        found = {t: _stored_outcome(r) for t, r in self.uow.sync_outcomes.latest(tenant_ids).items()}
+        found = {fact.tenant_id: _stored_outcome(fact) for fact in Overview().outcomes(tenant_ids)}
         for tenant_id, outcome in self.outcomes.items():
             if tenant_id not in found or outcome.at >= found[tenant_id].at:
                 found[tenant_id] = outcome
@@ -392,53 +375,6 @@ class _Prices:
         return self._written[tenant_id]
 
 
-class _Billing:
-    """What each company of the list bills a month: its tenants' mappings on its own agreements, in a few
-    queries whatever the number of companies (the snapshots' counts come from the list's own facts)."""
-
-    def __init__(self, uow: UnitOfWork, facts: Iterable[LicenseFact]) -> None:
-        self.uow = uow
-        self.mappings: dict[str, list[Mapping]] = defaultdict(list)
-        for mapping in uow.mappings.all():
-            self.mappings[mapping.tenant_id].append(mapping)
-        self.facts: dict[str, list[LicenseFact]] = defaultdict(list)
-        for fact in facts:
-            if fact.tenant_id in self.mappings:
-                self.facts[fact.tenant_id].append(fact)
-        self.prices: dict[int, _Prices] = {}
-        self.inventories: dict[str, TenantInventory | None] = {}
-
-    def company(self, company: CompanyRecord, tenant_ids: Iterable[str],
-                excluded: Callable[[str, str], bool]) -> list[Monthly | None]:
-        """The monthly amount of each of the company's billed rows (None: it cannot be told)."""
-        if not any(self.mappings.get(t) for t in tenant_ids):
-            return []
-        if company.connection_id not in self.prices:
-            self.prices[company.connection_id] = _Prices(self.uow, company.connection_id)
-        prices = self.prices[company.connection_id]
-        amounts: list[Monthly | None] = []
-        for tenant_id in tenant_ids:
-            price = prices.pricer(tenant_id, self.inventory(tenant_id))
-            for mapping in self.mappings.get(tenant_id, ()):
-                agreement = prices.agreements.get(mapping.agreement_id)
-                if agreement is None or agreement.company_id != company.psa_id \
-                        or excluded(tenant_id, mapping.sku_id.lower()):
-                    continue
-                amounts.append(price(mapping))
-        return amounts
-
-    def inventory(self, tenant_id: str) -> TenantInventory | None:
-        """The tenant's latest counts: the list's facts, or the whole snapshot when a row is a subscription."""
-        if tenant_id not in self.inventories:
-            if any(m.subscription_id for m in self.mappings[tenant_id]):
-                self.inventories[tenant_id] = self.uow.inventory.latest(tenant_id)
-            else:
-                self.inventories[tenant_id] = TenantInventory(tenant_id=tenant_id, licenses=tuple(
-                    License(sku_id=f.sku_id, enabled=f.purchased, consumed=f.assigned)
-                    for f in self.facts[tenant_id]))
-        return self.inventories[tenant_id]
-
-
 def links_by_tenant(tenants: Tenants) -> dict[str, tuple[CompanyLink, ...]]:
     """Every tenant's links (the companies it bills to, and for which users), by tenant id, in one query."""
     found: dict[str, list[CompanyLink]] = defaultdict(list)
@@ -446,12 +382,6 @@ def links_by_tenant(tenants: Tenants) -> dict[str, tuple[CompanyLink, ...]]:
         for link in tenants.all_links():
             found[link.tenant_id].append(link)
     return {tenant_id: tuple(links) for tenant_id, links in found.items()}
-
-
-def _excluded_test(exclusions: Iterable[Exclusion]) -> Callable[[str, str], bool]:
-    everywhere = {e.sku_id.lower() for e in exclusions if e.tenant_id is None}
-    per_tenant = {(e.tenant_id, e.sku_id.lower()) for e in exclusions if e.tenant_id is not None}
-    return lambda tenant_id, sku: sku in everywhere or (tenant_id, sku) in per_tenant
 
 
 def _check(mapping: Mapping, company: CompanyRecord, agreement: Agreement | None) -> None:
@@ -466,21 +396,21 @@ def _check(mapping: Mapping, company: CompanyRecord, agreement: Agreement | None
                              f"{allowed}, not {agreement.type_name!r})")
 
 
-def last_sync(company: CompanyRecord, tenant_ids: list[str], runs: list[SyncRunRecord],
+def last_sync(company_id: int, tenant_ids: list[str], runs: list[SyncRunRecord],
               outcomes: AnyMapping[str, TenantOutcome], failed: AnyMapping[str, int]) -> LastSync:
     """The company's last sync: its tenants' latest outcomes; the runs and the journal only when none of its
     tenants has one (it was last synced before seatsync kept each tenant's outcome)."""
     own = [outcomes[t] for t in tenant_ids if t in outcomes]
     if own:
         return _from_outcomes(own)
-    scopes = {"", "all", f"company:{company.id}"}
+    scopes = {"", "all", f"company:{company_id}"}
     run = next((r for r in runs if r.finished_at is not None and r.scope in scopes), None)
     failures = sum(failed.get(t, 0) for t in tenant_ids)
     if failures:
         return LastSync(at=run.finished_at if run else None, status="failed",
                         detail=f"{failures} change(s) could not be written; see History")
     if run is None:
-        return LastSync()
+        return _NEVER
     if run.status is RunStatus.SUCCEEDED:
         return LastSync(at=run.finished_at, status="ok", detail=f"{run.operations_applied} change(s) written")
     if run.scope and run.status is RunStatus.FAILED:
@@ -506,7 +436,7 @@ def _from_outcomes(own: list[TenantOutcome]) -> LastSync:
     return LastSync(at=at, status="ok", detail=f"{writes} change(s) written", writes=writes)
 
 
-def _stored_outcome(record: SyncOutcomeRecord) -> TenantOutcome:
+def _stored_outcome(record: SyncOutcomeRecord | OutcomeFact) -> TenantOutcome:
     """A tenant's outcome as the runs stored it, as this service's per-tenant outcome."""
     return TenantOutcome(tenant_id=record.tenant_id, at=record.finished_at, ok=record.status is SyncOutcome.OK,
                          writes=record.writes, error=record.error,

@@ -7,26 +7,19 @@ exclusions into the license table of DESIGN §1 step 5.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 
-from app.billing.money import round_money
-from app.billing.proration import line_amount
-from app.billing.quantities import allocate_assigned, billed_quantity, row_counts
+from app.billing.quantities import allocate_assigned
 from app.billing.types import (
     Agreement,
-    BillingOption,
     BillingProfile,
-    Cycle,
     Exclusion,
     License,
     Line,
     Mapping,
-    Product,
-    QuantityBasis,
     RowKey,
     Subscription,
     TenantInventory,
@@ -35,88 +28,18 @@ from app.billing.types import (
 )
 from app.models.records import CompanyLink, CompanyRecord
 
-MISSING_PROFILE = "Missing billing profile"
+# What a row bills a month is worked out where the Companies list's figures are kept (the models' layer, which
+# the services' builds on); the Companies area's values name it from here.
+from app.models.repositories.summaries import Monthly, filter_key, is_mapped, monthly_amount, total
 
-
-def filter_key(field: str, value: str) -> str:
-    """The RowKey filter key of a stored (field, value) pair ('' without a filter)."""
-    return f"{field}={value.strip().lower()}" if field else ""
-
-
-def is_mapped(entries: Iterable[tuple[str, str]], active_subscriptions: set[str], link_key: str) -> bool:
-    """Whether a license is mapped for a company link, given its mappings as (subscription id, filter key).
-
-    A split license counts as mapped when every active subscription is.
-    """
-    mine = {sub for sub, key in entries if key == link_key or not link_key}
-    if not mine:
-        return False
-    return "" in mine or active_subscriptions <= mine
-
-
-@dataclass(frozen=True, kw_only=True)
-class Monthly:
-    """What a row's main line bills a month, in its agreement's currency."""
-
-    amount: Decimal
-    currency: str
-    #: How one line's amount is reached (None on a sum of lines): quantity × unit price, per year when annual.
-    quantity: int | None = None
-    unit_price: Decimal | None = None
-    annual: bool = False
-
+__all__ = ["CompanyDetail", "CompanyRow", "LastSync", "LicenseRow", "LicenseState", "MappingChoices", "MappingInputs",
+           "Monthly", "Pricer", "SubscriptionRow", "Target", "TenantOutcome", "filter_key", "is_mapped",
+           "license_rows", "monthly_amount", "total"]
 
 #: A row's monthly amount from its mapping (None: it cannot be told).
 Pricer = Callable[[Mapping], Monthly | None]
 
-
-def monthly_amount(mapping: Mapping, inventory: TenantInventory | None, agreement: Agreement | None,
-                   product: Product | None = None, written: int | None = None) -> Monthly | None:
-    """What the mapping's main line bills a month, as the planner bills it.
-
-    The quantity follows the billing core's rules (basis, included, minimum; 0 when the license is gone),
-    the unit price is the profile's price policy on the PSA's current price (``product``; else the price the
-    profile was saved with), and the line's amount is rounded once, as the sync writes it. A line of an
-    annual agreement bills a year: its month is one twelfth, rounded once. A quantity that counts users
-    (a user filter, a UPN domain) cannot be told from a snapshot, which keeps no users: it is the quantity
-    seatsync last wrote to the line (``written``), or unknown (None) when it never wrote one. None too when
-    the agreement is not in the catalog.
-    """
-    if agreement is None:
-        return None
-    currency = agreement.currency
-    inventory = inventory or TenantInventory(tenant_id=mapping.tenant_id)
-    custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
-    try:
-        counts = row_counts(mapping, inventory)
-    except ValueError:  # it counts users
-        if written is None:
-            return None
-        quantity = written
-    else:
-        present = custom or inventory.license(mapping.sku_id) is not None
-        quantity = (billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
-                    if present else 0)
-    profile = mapping.profile
-    annual = agreement.cycle is Cycle.ANNUAL
-    if profile.billing_option is not BillingOption.BILLABLE:
-        zero = round_money(Decimal(0), currency)
-        return Monthly(amount=zero, currency=currency, quantity=quantity, unit_price=zero, annual=annual)
-    unit = profile.price.unit_price((product or profile.product).price, currency)
-    amount = line_amount(quantity, unit, currency)
-    if annual:
-        amount = round_money(amount / 12, currency)
-    return Monthly(amount=amount, currency=currency, quantity=quantity, unit_price=unit, annual=annual)
-
-
-def total(amounts: Iterable[Monthly | None]) -> tuple[Monthly, ...]:
-    """The sum of ``amounts`` per currency (largest first); unknown ones (None) left out."""
-    sums: dict[str, Decimal] = {}
-    for monthly in amounts:
-        if monthly is not None:
-            sums[monthly.currency] = sums.get(monthly.currency, Decimal(0)) + monthly.amount
-    return tuple(sorted((Monthly(amount=a, currency=c) for c, a in sums.items()),
-                        key=lambda m: (-m.amount, m.currency)))
+MISSING_PROFILE = "Missing billing profile"
 
 
 @dataclass(frozen=True, kw_only=True)

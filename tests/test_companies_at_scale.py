@@ -1,0 +1,78 @@
+"""The Companies list on a real database of 5,000 companies: right at that size, in as many queries as at 50.
+
+The database is written in bulk by the companies benchmark's builder (benchmarks/companies_bench.py: each
+company with a tenant, two snapshots of ten licenses, eight mapped), then given stored outcomes, held changes
+and failed writes. Nothing here is timed: the benchmark measures; this checks what is listed and counts the
+SQL statements the list's one call runs (SQLite's trace hook).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from app.billing.markers import main_marker
+from app.billing.operations import Operation, OpKind
+from app.billing.types import RowKey
+from app.bootstrap import open_context
+from app.models.records import SyncOutcome, SyncOutcomeRecord
+from app.models.repositories.overview import Overview
+from app.models.repositories.summaries import work_out
+from app.services.secrets import MemoryKeyring, SecretStore
+from app.services.uow import connected
+from benchmarks.companies_bench import LICENSES, MAPPED, MONTHLY, StatementCounter, build, sku, tenant_id
+
+AT = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
+
+
+def listed(directory, companies: int) -> tuple[list, int, bool]:
+    """Build a database of ``companies`` companies in ``directory`` (every 100th tenant's last sync failed;
+    every 250th has a change held and a write refused, and no outcome: it was last synced before seatsync
+    kept each tenant's); read the list once; return its rows, the statements that read ran, and whether the
+    figures kept equal a fresh computation."""
+    context = open_context(directory, secrets=SecretStore(MemoryKeyring()))
+    try:
+        build(context, companies, now=AT)
+        uow = context.uow
+        uow.sync_outcomes.record([SyncOutcomeRecord(
+            tenant_id=tenant_id(i), finished_at=AT + timedelta(minutes=1), writes=1,
+            status=SyncOutcome.FAILED if i % 100 == 7 else SyncOutcome.OK,
+            error="consent missing" if i % 100 == 7 else "") for i in range(companies) if i % 250 != 3])
+        for i in range(3, companies, 250):
+            row = RowKey(tenant_id=tenant_id(i), sku_id=sku(0))
+            held = Operation(key=f"held-{i}", kind=OpKind.SET_QUANTITY, row=row, agreement_id=f"A{i}",
+                             product_id="P0", marker=main_marker(row), effective=date(2026, 3, 17), quantity=1,
+                             before=5)
+            uow.approvals.hold(held, reason="a decrease")
+            refused = Operation(key=f"refused-{i}", kind=OpKind.SET_QUANTITY, row=row, agreement_id=f"A{i}",
+                                product_id="P0", marker=main_marker(row), effective=date(2026, 3, 17), quantity=9,
+                                before=5)
+            uow.journal.begin(refused)
+            uow.journal.mark_failed(refused.key, "the PSA refused it")
+        with connected():  # the list's call reuses this connection, whose statements are counted
+            with StatementCounter() as counter:
+                rows = context.companies.company_rows()
+            same = {c.id: c.figures for c in Overview().companies()} == work_out()
+        return rows, counter.count, same
+    finally:
+        context.close()
+
+
+def test_five_thousand_companies_are_listed_right_in_as_many_queries_as_fifty(tmp_path):
+    few, few_statements, few_same = listed(tmp_path / "fifty", 50)
+    rows, statements, same = listed(tmp_path / "five-thousand", 5000)
+
+    assert statements == few_statements > 0  # no statement per company
+    assert few_same and same
+    assert len(few) == 50 and len(rows) == 5000
+    assert [r.name for r in rows] == [f"Company {i:05d}" for i in range(5000)]
+    assert {(r.tenants, r.licenses, r.unmapped, r.unpriced) for r in rows} == {(1, LICENSES, LICENSES - MAPPED, 0)}
+    assert {tuple((m.currency, str(m.amount)) for m in r.monthly) for r in rows} == {(("USD", f"{MONTHLY}"),)}
+    assert str(MONTHLY) == "680.00"  # (5 + 6 + ... + 12) assigned seats × 10.00
+    failed = [i for i, r in enumerate(rows) if r.failed]
+    assert failed == sorted([*range(7, 5000, 100), *range(3, 5000, 250)])
+    assert rows[7].last_sync.detail == "consent missing" and rows[8].last_sync.status == "ok"
+    held = [i for i, r in enumerate(rows) if r.held]
+    assert held == list(range(3, 5000, 250))
+    assert rows[3].attention == LICENSES - MAPPED + 1 + 1  # unmapped, one held change, failed by the refused write
+    assert rows[3].last_sync.detail == "1 change(s) could not be written; see History"
+    assert rows[4].attention == LICENSES - MAPPED
