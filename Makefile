@@ -41,8 +41,10 @@ fuzz: $(STAMP)
 	SEATSYNC_FUZZ_SCALE=10 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -o faulthandler_timeout=0 \
 		tests/connectwise/test_fuzz.py tests/autotask/test_fuzz.py tests/halopsa/test_fuzz.py tests/microsoft/test_fuzz.py
 
-# The planner at 10,000 tenants x 20 licenses and the sync of 250 tenants against ConnectWise's sandbox at
-# 100 ms a request (about five minutes on two cores), in one table; BENCH_ARGS adds options
+# Every benchmark at one size, in one table (benchmarks/README.md): the planner at 10,000 tenants x 20 licenses,
+# the sync of 250 tenants against ConnectWise's sandbox at 100 ms a request (seatsync alone in its own process
+# too, and a naive runbook beside it), the database after a year, the Companies list of 5,000 companies and
+# Sync now; about ten minutes on two cores. BENCH_ARGS adds options
 # (make bench BENCH_ARGS="--sync-tenants 1000 --out bench-results"). A benchmark asserts nothing.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_table.py $(BENCH_ARGS)

@@ -219,12 +219,46 @@ def _reset_hwm() -> bool:
         return False
 
 
-def _hwm_mib() -> float | None:
+def _hwm_mib(status: str = "/proc/self/status") -> float | None:
     try:
-        with open("/proc/self/status") as handle:
+        with open(status) as handle:
             for line in handle:
                 if line.startswith("VmHWM:"):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
     return None
+
+
+class ChildPeak:
+    """Another process's peak resident memory: its VmHWM (Linux), read from /proc/<pid>/status every
+    ``interval`` seconds until it ends. VmHWM only grows, so the last reading is the peak up to then.
+
+    Not the child's ``ru_maxrss``: when a process execs, Linux carries the high-water mark of the memory it
+    leaves into ``ru_maxrss``, and a child spawned by this process starts in this process's memory.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.peak_mib: float | None = None
+        self._status = f"/proc/{pid}/status"
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name=f"peak-rss-{pid}", daemon=True)
+
+    def start(self) -> ChildPeak:
+        self._thread.start()
+        return self
+
+    def stop(self) -> float | None:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mib
+
+    def _sample(self) -> None:
+        while True:
+            reading = _hwm_mib(self._status)
+            if reading is None:  # ended (a zombie has no VmHWM), or no /proc here
+                return
+            self.peak_mib = reading
+            if self._stop.wait(self._interval):
+                return

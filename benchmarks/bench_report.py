@@ -1,4 +1,4 @@
-"""The sync benchmark's plain-text tables."""
+"""The sync benchmark's plain-text tables, and the memory goal's scale (shared with bench_table.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,25 @@ from collections.abc import Sequence
 from typing import Any
 
 PSA_NAMES = {"connectwise": "ConnectWise PSA", "autotask": "Datto Autotask PSA", "halopsa": "HaloPSA"}
+#: The goal for seatsync's own memory: a sync of 5,000 tenants peaks at 300 MB (decimal) resident, in MiB.
+RSS_GOAL_MIB = 300e6 / 2**20
+RSS_GOAL_TENANTS = 5000
+
+
+def rss_scaled_goal(tenants: int, reference_mib: float, reference_tenants: int) -> float:
+    """The memory goal at ``tenants``: what a sync of a tiny world peaks at (``reference_mib`` at
+    ``reference_tenants``: the interpreter, the code, the database, the clients), plus the share of the rest
+    of the goal that ``tenants`` take of 5,000."""
+    share = (tenants - reference_tenants) / (RSS_GOAL_TENANTS - reference_tenants)
+    return reference_mib + (RSS_GOAL_MIB - reference_mib) * share
+
+
+def rss_extrapolated(peak_mib: float, tenants: int, reference_mib: float, reference_tenants: int) -> float | None:
+    """``peak_mib`` at ``tenants`` extrapolated to 5,000 tenants along the line from the tiny world's peak."""
+    if tenants <= reference_tenants:
+        return None
+    per_tenant = (peak_mib - reference_mib) / (tenants - reference_tenants)
+    return reference_mib + per_tenant * (RSS_GOAL_TENANTS - reference_tenants)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str = "") -> str:
@@ -115,8 +134,70 @@ def autotask_table(run: Any) -> str:
     return table(["Autotask limits", "value", "note"], rows, title=f"{run.label}: Autotask's limits")
 
 
-def report(runs: Sequence[Any]) -> str:
-    first = runs[0]
+def own_process_table(own: Any) -> str:
+    """Seatsync alone in a child process (``python main.py sync --yes``), and the tiny world's reference."""
+    p, ref = own.phases, {x.name: x for x in own.reference}
+
+    def per_tenant_kib(x: Any) -> float | None:
+        base = ref.get(x.name)
+        if x.rss_peak_mib is None or base is None or base.rss_peak_mib is None or own.tenants <= own.reference_tenants:
+            return None
+        return 1024 * (x.rss_peak_mib - base.rss_peak_mib) / (own.tenants - own.reference_tenants)
+
+    def extrapolated(x: Any) -> float | None:
+        base = ref.get(x.name)
+        if x.rss_peak_mib is None or base is None or base.rss_peak_mib is None:
+            return None
+        return rss_extrapolated(x.rss_peak_mib, own.tenants, base.rss_peak_mib, own.reference_tenants)
+
+    rows = [
+        ("tenants synced", *(x.tenants for x in p)),
+        ("  of which failed", *(x.failed for x in p)),
+        ("PSA operations applied", *(x.written for x in p)),
+        ("operations held for approval", *(x.held for x in p)),
+        ("wall time, spawn to exit (s)", *(x.wall for x in p)),
+        ("wall time per tenant (ms)", *(x.ms_per_tenant for x in p)),
+        ("requests, Microsoft", *(x.requests_of("microsoft") for x in p)),
+        ("requests, PSA", *(x.psa_requests for x in p)),
+        ("PSA write requests", *(x.psa_write_requests for x in p)),
+        ("peak RSS, seatsync alone (MiB)", *(x.rss_peak_mib for x in p)),
+        (f"peak RSS at {own.reference_tenants} tenants (MiB)",
+         *((ref[x.name].rss_peak_mib if x.name in ref else None) for x in p)),
+        ("  above it, per tenant (KiB)", *(per_tenant_kib(x) for x in p)),
+        (f"  extrapolated to {RSS_GOAL_TENANTS:,} tenants (MiB)", *(extrapolated(x) for x in p)),
+        ("exit code", *(x.exit_code for x in p)),
+    ]
+    title = (f"{own.label}: seatsync alone, `python main.py sync --yes` in a child process, {own.tenants:,} "
+             f"tenants, {own.workers} workers, {own.latency * 1000:g} ms per request; on {own.today}, the "
+             "machine's day (the sync command takes no day)")
+    out = table(["figure", *(x.name for x in p)], rows, title=title)
+    errors = [f"  - {x.name}: {x.error}" for x in [*own.reference, *p] if x.error]
+    return out + ("\n" + "\n".join(errors) if errors else "")
+
+
+def naive_table(comparison: dict[str, Any]) -> str:
+    """The naive runbook's no-change time against seatsync's."""
+    runbook = comparison["runbook"]
+    rows: list[tuple[Any, ...]] = [("naive runbook (one tenant after another)", runbook["tenants"], 1,
+                                    runbook["wall"], runbook["total_requests"], runbook["ms_per_tenant"], "")]
+    rows += [(f"seatsync: {s['label']}", s["tenants"], s["workers"], s["wall"], s["requests"], s["ms_per_tenant"],
+              _ratio(s["ratio"])) for s in comparison["seatsync"]]
+    latency = comparison["latency"] * 1000
+    out = table(["no change", "tenants", "workers", "wall (s)", "requests", "ms/tenant", "naive / seatsync"], rows,
+                title=f"naive runbook vs seatsync, nothing to change ({comparison['world']}, {latency:g} ms per "
+                      "request)")
+    requests = ", ".join(f"{what} {n:,}" for what, n in runbook["requests"].items())
+    notes = [f"naive runbook's requests: {requests} (the sandboxes answered {runbook['server_requests']:,})",
+             f"naive runbook: {runbook['failed']:,} tenants failed, {runbook['differences']:,} quantities differed, "
+             f"{runbook['writes']:,} written ({runbook['psa_write_requests']:,} PSA write requests), "
+             f"{runbook['not_written']:,} not written, {runbook['missing']:,} licenses without a line"]
+    notes += [f"  - {error}" for error in runbook["errors"]]
+    return out + "\n" + "\n".join(notes)
+
+
+def report(runs: Sequence[Any], *, parallel: Any = None, sequential: Any = None, own: Any = None,
+           naive: dict[str, Any] | None = None) -> str:
+    first = runs[0] if runs else own
     head = (f"seatsync sync benchmark: {PSA_NAMES.get(first.psa, first.psa)}, synced on {first.today}, "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
     setup = ["Every tenant: ten licenses mapped to ten PSA products on an agreement of its own. The per-line",
@@ -131,6 +212,10 @@ def report(runs: Sequence[Any]) -> str:
         errors = sorted({e for x in run.phases for e in x.errors})
         if errors:
             parts.append(f"{run.label}: failures (first of each kind)\n" + "\n".join(f"  - {e}" for e in errors))
-    if len(runs) > 1:
-        parts.append(speedup_table(runs[0], runs[1]))
+    if parallel is not None and sequential is not None:
+        parts.append(speedup_table(parallel, sequential))
+    if own is not None:
+        parts.append(own_process_table(own))
+    if naive is not None:
+        parts.append(naive_table(naive))
     return "\n\n".join(parts)

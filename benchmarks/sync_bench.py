@@ -10,28 +10,38 @@ every request, and times three syncs through ``SyncService`` on a pinned
 mid-period day (``--today``): the first (every line created, with a prorate
 line for the rest of the period where the agreement prorates), one with no
 change in Microsoft (nothing may be written) and one after 5 % of tenants
-changed seats and users. The same
-three syncs then run on ``--baseline-tenants`` tenants with one worker and
-one request in flight per API: the sequential baseline. ``--database
-postgresql`` runs them on a throw-away PostgreSQL server made from this
-machine's binaries (tests/postgres.py), a database of its own per run. What
-each figure means: benchmarks/README.md.
+changed seats and users. The same three syncs then run on
+``--baseline-tenants`` tenants with one worker: the sequential baseline.
+``--database postgresql`` runs them on a throw-away PostgreSQL server made
+from this machine's binaries (tests/postgres.py), a database of its own per
+run.
+
+Seatsync and the sandboxes share this process in those runs. Then
+(``--own-process``) seatsync syncs a world of its own as a user would,
+``python main.py sync --yes`` in a child process, a first sync and one with
+no change, for its own peak memory and wall time. Last, a naive sequential
+runbook (benchmarks/naive_runbook.py) reads ``--naive-tenants`` tenants after
+seatsync's first sync: its time against seatsync's with nothing to change.
+What each figure means: benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -39,12 +49,15 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from benchmarks.bench_measure import (  # noqa: E402
     BENCH_DAY,
+    ChildPeak,
     Phase,
     api_bounds,
     http_apis,
     memory_probe,
 )
 from benchmarks.bench_report import report  # noqa: E402
+from benchmarks.naive_runbook import RunbookConfig, TenantConfig  # noqa: E402
+from benchmarks.naive_runbook import run as run_runbook  # noqa: E402
 
 PSAS = ("connectwise", "autotask", "halopsa")
 #: Ten Microsoft part numbers every benchmark tenant holds, and the PSA product that bills each
@@ -62,6 +75,14 @@ PRODUCTS = {
     "VISIOCLIENT": ("VISIO-P2", "Visio Plan 2", "15.00", "12.75"),
 }
 CHURN_SHARE = 0.05
+PHASES = ("first", "no change", "5 % churn")
+#: The syncs seatsync runs in a process of its own, and the tenants of the small world whose peak memory
+#: stands for what a sync needs whatever its size (the goal's scale: benchmarks/README.md).
+OWN_PHASES = ("first", "no change")
+REFERENCE_TENANTS = 2
+#: The headless sync's last line: "N tenant(s): W write(s), H held for approval, F failed".
+SUMMARY = re.compile(r"(\d+) tenant\(s\): (\d+) write\(s\), (\d+) held for approval, (\d+) failed")
+KEYRING_BACKEND = "benchmarks.bench_keyring.PlaintextFileKeyring"
 AUTOTASK_HOURLY_LIMIT = 10_000
 UNLIMITED = 10**9
 
@@ -178,14 +199,26 @@ class Run:
     churned: int = 0
     phases: list[Phase] = field(default_factory=list)
     autotask: dict[str, object] = field(default_factory=dict)
+    #: The naive runbook's figures when it ran in this run's world, after its "no change" sync.
+    naive: dict[str, Any] = field(default_factory=dict)
+
+    def phase(self, name: str) -> Phase | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "phases": [p.as_dict() for p in self.phases]}
 
 
-def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, sequential: bool, seed: int,
-        directory: Path, trace: bool, today: date = BENCH_DAY) -> Run:
+def run(label: str, *, psa: str, tenants: int, latency: float, workers: int | None, sequential: bool, seed: int,
+        directory: Path, trace: bool, today: date = BENCH_DAY, phases: tuple[str, ...] = PHASES,
+        setup_workers: int | None = None, naive: int = 0) -> Run:
+    """Time ``phases`` of ``PHASES`` in a world of ``tenants`` (``workers``: None, the sync service's own
+    choice). Without "first", a first sync runs untimed (``setup_workers`` workers, no latency) before them;
+    ``naive`` > 0 runs the naive runbook on that many tenants right after "no change"."""
     from app.bootstrap import open_context
     from app.services.secrets import MemoryKeyring, SecretStore
 
-    result = Run(label=label, psa=psa, tenants=tenants, workers=1 if sequential else workers,
+    result = Run(label=label, psa=psa, tenants=tenants, workers=1 if sequential else (workers or 0),
                  concurrency="1 per API" if sequential else "each client's own cap", latency=latency,
                  today=today.isoformat())
     world, own = start_world(directory, psa=psa, tenants=tenants, seed=seed, today=today)
@@ -195,14 +228,19 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
         connection_id, result.mappings = configure(world, context, own)
         apis = http_apis(context, connection_id)
         servers = {"microsoft": world.microsoft_server, psa: world.psa_server}
-        for server in servers.values():
-            server.chaos.latency = latency
         adapter = context.psas.psa(connection_id)
         if hasattr(adapter, "today"):  # the PSA adapter's day is the benchmark's too
             adapter.today = lambda: today
-        service = context.sync_service(workers=result.workers, today=lambda: today)
+        if "first" not in phases:  # the lines a first sync writes, untimed
+            setup = context.sync_service(workers=setup_workers, today=lambda: today)
+            summary = setup.sync(actor="benchmark", trigger="benchmark")
+            print(f"{label}, first sync (setup): {len(summary.results):,} tenants", file=sys.stderr, flush=True)
+        for server in servers.values():
+            server.chaos.latency = latency
+        service = context.sync_service(workers=1 if sequential else workers, today=lambda: today)
+        result.workers = workers_of(service, connection_id)
         rng = random.Random(seed + 1)
-        for name in ("first", "no change", "5 % churn"):
+        for name in phases:
             if name == "5 % churn":
                 result.churned = churn(world, CHURN_SHARE, rng)
             for server in servers.values():
@@ -230,12 +268,228 @@ def run(label: str, *, psa: str, tenants: int, latency: float, workers: int, seq
                 lower_bound=sum(b.seconds for b in bounds.values()),
                 worker_bound=sum(b.requests for b in bounds.values()) * latency / result.workers,
                 client_requests=sum(b.requests for b in bounds.values()), **memory.figures()))
+            if name == "no change" and naive > 0:
+                result.naive = naive_runbook(world, context, naive, today)
+                print(f"{label}, naive runbook: {result.naive['tenants']:,} tenants in {result.naive['wall']:,.1f} s",
+                      file=sys.stderr, flush=True)
         if psa == "autotask":
             result.autotask = autotask_figures(world, result)
     finally:
         if context is not None:
             context.close()
         world.stop()
+    return result
+
+
+def workers_of(service, connection_id: int) -> int:
+    """The tenants ``service`` syncs at once on the connection."""
+    if hasattr(service, "workers_for"):  # the pool sized from the PSA's cap unless given
+        return service.workers_for(connection_id)
+    return service.workers
+
+
+# -- the naive runbook ------------------------------------------------------------------
+
+
+def runbook_config(world, context, count: int, today: date) -> RunbookConfig:
+    """What a runbook is configured with for the first ``count`` tenants (by id) seatsync maps: the partner's
+    app, the PSA's credentials, and per tenant its agreement and the PSA product of each mapped SKU."""
+    microsoft = world.microsoft.settings(world.microsoft_server)
+    values, secrets = world.psa_side.settings()
+    mapped: dict[str, tuple[str, dict[str, str]]] = {}
+    for mapping in context.uow.mappings.all():
+        _, products = mapped.setdefault(mapping.tenant_id, (mapping.agreement_id, {}))
+        products[mapping.sku_id] = mapping.profile.product.id
+    tenants = [TenantConfig(tenant_id=tenant_id, agreement_id=agreement_id, products=products)
+               for tenant_id, (agreement_id, products) in sorted(mapped.items())][:count]
+    return RunbookConfig(authority=f"https://{microsoft.authority_host}", client_id=microsoft.client_id,
+                         client_secret=microsoft.client_secret, graph_url=microsoft.graph_url, psa=world.psa_kind,
+                         psa_settings=values, psa_secrets=secrets, tenants=tenants, ca_file=world.tls.ca,
+                         today=today.isoformat())
+
+
+def naive_runbook(world, context, count: int, today: date) -> dict[str, Any]:
+    """The naive runbook on ``count`` tenants of ``world``, at the latency its sandboxes have now."""
+    servers = (world.microsoft_server, world.psa_server)
+    for server in servers:
+        server.reset_counts()
+    result = run_runbook(runbook_config(world, context, count, today))
+    return {**result.as_dict(), "server_requests": sum(sum(server.requests.values()) for server in servers),
+            "psa_write_requests": world.writes()}
+
+
+def naive_comparison(host: Run, parallel: Run | None, own: OwnRun | None) -> dict[str, Any]:
+    """The runbook's no-change time per tenant against seatsync's with nothing to change: the sequential run
+    on the same tenants, and the parallel run's (without one, the own-process run's)."""
+    runbook = host.naive
+    naive_ms = runbook["ms_per_tenant"]
+
+    def against(label: str, tenants: int, workers: int, wall: float, requests: int, ms: float) -> dict[str, Any]:
+        return {"label": label, "tenants": tenants, "workers": workers, "wall": wall, "requests": requests,
+                "ms_per_tenant": ms, "ratio": naive_ms / ms if ms else None}
+
+    seatsync = []
+    unchanged = host.phase("no change")
+    if unchanged is not None:
+        seatsync.append(against(f"{host.label}, the same tenants", unchanged.tenants, host.workers,
+                                unchanged.wall, unchanged.server_requests, unchanged.ms_per_tenant))
+    unchanged = parallel.phase("no change") if parallel is not None else None
+    child = own.phase("no change") if own is not None else None
+    if parallel is not None and unchanged is not None:
+        seatsync.append(against(parallel.label, unchanged.tenants, parallel.workers, unchanged.wall,
+                                unchanged.server_requests, unchanged.ms_per_tenant))
+    elif own is not None and child is not None and child.tenants:
+        seatsync.append(against(f"{own.label}, spawn to exit", child.tenants, own.workers, child.wall,
+                                sum(child.requests.values()), child.ms_per_tenant))
+    return {"world": host.label, "latency": host.latency, "runbook": runbook, "seatsync": seatsync}
+
+
+# -- seatsync in a process of its own ------------------------------------------------------
+
+
+@dataclass
+class ChildSync:
+    """One ``python main.py sync --yes`` in a child process."""
+
+    name: str
+    wall: float  # from spawn to exit
+    exit_code: int
+    rss_peak_mib: float | None
+    requests: dict[str, int]  # "<server> <METHOD> <route>" -> requests the sandbox answered
+    psa_write_requests: int
+    tenants: int | None = None
+    written: int | None = None
+    held: int | None = None
+    failed: int | None = None
+    error: str = ""
+
+    def requests_of(self, server: str) -> int:
+        return sum(n for key, n in self.requests.items() if key.split(" ", 1)[0] == server)
+
+    @property
+    def psa_requests(self) -> int:
+        return sum(self.requests.values()) - self.requests_of("microsoft")
+
+    @property
+    def ms_per_tenant(self) -> float:
+        return 1000 * self.wall / self.tenants if self.tenants else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "microsoft_requests": self.requests_of("microsoft"),
+                "psa_requests": self.psa_requests, "ms_per_tenant": self.ms_per_tenant}
+
+
+@dataclass
+class OwnRun:
+    label: str
+    psa: str
+    tenants: int
+    latency: float
+    today: str  # the machine's day: the sync command takes no day
+    workers: int
+    reference_tenants: int = REFERENCE_TENANTS
+    phases: list[ChildSync] = field(default_factory=list)
+    reference: list[ChildSync] = field(default_factory=list)  # the same syncs of a world of reference_tenants
+
+    def phase(self, name: str) -> ChildSync | None:
+        return next((p for p in self.phases if p.name == name), None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "phases": [p.as_dict() for p in self.phases],
+                "reference": [p.as_dict() for p in self.reference]}
+
+
+def child_environment(data_dir: Path, keyring_file: Path, ca_file: str) -> dict[str, str]:
+    """What the headless sync needs to find: the data folder, a keyring holding the secrets stored for the
+    sandboxes (a plain-text file, named in PYTHON_KEYRING_BACKEND), and the sandboxes' certificate authority
+    (requests honours REQUESTS_CA_BUNDLE where no authority of seatsync's own is given)."""
+    from app.paths import ENV_DATA_DIR
+    from benchmarks.bench_keyring import ENV_FILE
+
+    loopback = "127.0.0.1,localhost"
+    return {**os.environ, ENV_DATA_DIR: str(data_dir), "PYTHON_KEYRING_BACKEND": KEYRING_BACKEND,
+            ENV_FILE: str(keyring_file), "REQUESTS_CA_BUNDLE": ca_file, "NO_PROXY": loopback, "no_proxy": loopback}
+
+
+def child_syncs(directory: Path, *, psa: str, tenants: int, latency: float,
+                seed: int) -> tuple[list[ChildSync], int]:
+    """A world of ``tenants`` configured as ``run`` configures one, then ``OWN_PHASES`` each as
+    ``python main.py sync --yes`` in a child process, on the machine's day (the sandboxes' day too).
+    Returns the syncs and the tenants the command syncs at once."""
+    from app.bootstrap import open_context
+    from app.services.secrets import MemoryKeyring, SecretStore
+    from benchmarks.bench_keyring import write
+
+    today = date.today()
+    world, own = start_world(directory, psa=psa, tenants=tenants, seed=seed, today=today)
+    try:
+        keyring = MemoryKeyring()
+        context = open_context(directory / "data", secrets=SecretStore(keyring), ca_file=world.tls.ca)
+        try:
+            connection_id, _ = configure(world, context, own)
+            workers = workers_of(context.sync, connection_id)
+        finally:
+            context.close()  # the child has the database to itself
+        keyring_file = directory / "keyring.json"
+        write(keyring_file, dict(keyring.store))
+        env = child_environment(directory / "data", keyring_file, world.tls.ca)
+        servers = {"microsoft": world.microsoft_server, psa: world.psa_server}
+        for server in servers.values():
+            server.chaos.latency = latency
+        syncs = []
+        for name in OWN_PHASES:
+            for server in servers.values():
+                server.reset_counts()
+            syncs.append(child_sync(name, env, directory / f"{name.replace(' ', '-')}"))
+            syncs[-1].requests = {f"{server_name} {method} {route}": n for server_name, server in servers.items()
+                                  for (method, route), n in sorted(server.requests.items())}
+            syncs[-1].psa_write_requests = world.writes()
+        return syncs, workers
+    finally:
+        world.stop()
+
+
+def child_sync(name: str, env: dict[str, str], output: Path) -> ChildSync:
+    """``python main.py sync --yes``: wall time from spawn to exit, peak RSS, and its summary line."""
+    command = [sys.executable, str(ROOT / "main.py"), "sync", "--yes"]
+    with open(f"{output}.out", "w+", encoding="utf-8") as stdout, open(f"{output}.err", "w+", encoding="utf-8") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
+        peak = ChildPeak(child.pid).start()
+        try:
+            code = child.wait(timeout=3600)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            code = child.wait()
+        wall = time.perf_counter() - started
+        rss = peak.stop()
+        stdout.seek(0)
+        err.seek(0)
+        printed, said = stdout.read(), err.read()
+    result = ChildSync(name=name, wall=wall, exit_code=code, rss_peak_mib=rss, requests={}, psa_write_requests=0)
+    found = SUMMARY.search(printed)
+    if found:
+        result.tenants, result.written, result.held, result.failed = map(int, found.groups())
+    if code not in (0, 1) or not found:  # 1: some tenant failed, which the summary says
+        last = (said.strip().splitlines() or printed.strip().splitlines() or ["no output"])[-1]
+        result.error = f"exit code {code}: {last[:240]}"
+    print(f"own process, {name}: {result.tenants or 0:,} tenants in {wall:,.1f} s, peak RSS {rss} MiB"
+          + (f" ({result.error})" if result.error else ""), file=sys.stderr, flush=True)
+    return result
+
+
+def own_process(label: str, *, psa: str, tenants: int, latency: float, seed: int, directory: Path,
+                new_database: Callable[[], str | None]) -> OwnRun:
+    """Seatsync alone in its own process: a world of ``tenants``, and one of ``REFERENCE_TENANTS``, each on a
+    database of its own (``new_database``: ``database()``'s)."""
+    result = OwnRun(label=label, psa=psa, tenants=tenants, latency=latency, today=date.today().isoformat(),
+                    workers=0)
+    with team_database(new_database()):
+        result.reference, _ = child_syncs(directory / "reference", psa=psa, tenants=REFERENCE_TENANTS,
+                                          latency=latency, seed=seed)
+    with team_database(new_database()):
+        result.phases, result.workers = child_syncs(directory / "world", psa=psa, tenants=tenants,
+                                                    latency=latency, seed=seed)
     return result
 
 
@@ -260,9 +514,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every request (default 0.1)")
     parser.add_argument("--psa", choices=PSAS, default="connectwise", help="the PSA sandbox (default connectwise)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="tenants synced at once (default: SyncService's own default)")
+                        help="tenants synced at once (default: the sync service's own choice)")
     parser.add_argument("--baseline-tenants", type=int, default=50,
                         help="tenants of the sequential baseline (default 50; 0 skips it)")
+    parser.add_argument("--own-process", choices=("after", "only", "off"), default="after",
+                        help="seatsync alone in a process of its own (python main.py sync --yes, first sync and no "
+                             "change, on the machine's day): after the in-process runs (default), only it (no "
+                             "parallel run in this process), or off")
+    parser.add_argument("--naive-tenants", type=int, default=50,
+                        help="tenants of the naive runbook (default 50; 0 skips it): in the sequential baseline's "
+                             "world when it has as many tenants, else in a world of its own")
     parser.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
     parser.add_argument("--today", type=date.fromisoformat, default=BENCH_DAY, metavar="YYYY-MM-DD",
                         help=f"the day every sync runs on (default {BENCH_DAY}: mid-period, so the first sync "
@@ -292,39 +553,54 @@ def database(kind: str):
 
 @contextlib.contextmanager
 def team_database(url: str | None):
-    """``open_context`` opens ``url`` (a team database) for the block; None: the data folder's SQLite file."""
+    """``open_context`` opens ``url`` (a team database) for the block, and so do the processes started in it;
+    None: the data folder's SQLite file, whatever team database this process's environment names."""
     from app.services.team.location import ENVIRONMENT
 
-    if url is None:
-        yield
-        return
-    os.environ[ENVIRONMENT] = url
+    before = os.environ.pop(ENVIRONMENT, None)
+    if url is not None:
+        os.environ[ENVIRONMENT] = url
     try:
         yield
     finally:
-        del os.environ[ENVIRONMENT]
+        os.environ.pop(ENVIRONMENT, None)
+        if before is not None:
+            os.environ[ENVIRONMENT] = before
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    from app.services.sync.service import SyncService
-
-    workers = args.workers or inspect.signature(SyncService).parameters["workers"].default
-    runs = []
+    workers = args.workers  # None: the sync service's own choice
+    parallel = sequential = naive_world = own = None
     with tempfile.TemporaryDirectory(prefix="seatsync-bench-") as tmp, database(args.database) as new_database:
         on = "" if args.database == "sqlite" else f" on {args.database}"
-        with team_database(new_database()):
-            runs.append(run(f"parallel{on}", psa=args.psa, tenants=args.tenants, latency=args.latency,
-                            workers=workers, sequential=False, seed=args.seed, directory=Path(tmp) / "parallel",
-                            trace=args.tracemalloc, today=args.today))
+        common = {"psa": args.psa, "latency": args.latency, "seed": args.seed, "trace": args.tracemalloc,
+                  "today": args.today}
+        if args.own_process != "only":
+            with team_database(new_database()):
+                parallel = run(f"parallel{on}", tenants=args.tenants, workers=workers, sequential=False,
+                               directory=Path(tmp) / "parallel", **common)
+        if args.own_process != "off":
+            own = own_process(f"own process{on}", psa=args.psa, tenants=args.tenants, latency=args.latency,
+                              seed=args.seed, directory=Path(tmp) / "own", new_database=new_database)
+        shared = args.naive_tenants if args.naive_tenants == args.baseline_tenants else 0
         if args.baseline_tenants > 0:
             with team_database(new_database()):
-                runs.append(run(f"sequential{on}", psa=args.psa, tenants=args.baseline_tenants,
-                                latency=args.latency, workers=1, sequential=True, seed=args.seed,
-                                directory=Path(tmp) / "sequential", trace=args.tracemalloc, today=args.today))
-    print(report(runs))
+                sequential = run(f"sequential{on}", tenants=args.baseline_tenants, workers=1, sequential=True,
+                                 directory=Path(tmp) / "sequential", naive=shared, **common)
+        if args.naive_tenants > 0 and not shared:
+            with team_database(new_database()):
+                naive_world = run(f"naive runbook's world{on}", tenants=args.naive_tenants, workers=1,
+                                  sequential=True, directory=Path(tmp) / "naive", phases=("no change",),
+                                  setup_workers=workers, naive=args.naive_tenants, **common)
+    host = sequential if shared else naive_world
+    comparison = naive_comparison(host, parallel, own) if host is not None and host.naive else None
+    print(report([r for r in (parallel, sequential, naive_world) if r is not None], parallel=parallel,
+                 sequential=sequential, own=own, naive=comparison))
     if args.json:
-        figures = [{**asdict(r), "phases": [p.as_dict() for p in r.phases]} for r in runs]
+        figures = {"parallel": parallel and parallel.as_dict(), "sequential": sequential and sequential.as_dict(),
+                   "naive_world": naive_world and naive_world.as_dict(), "own_process": own and own.as_dict(),
+                   "naive": comparison}
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 from benchmarks.sync_bench import main
 
@@ -15,21 +16,34 @@ FIGURES = (
     "lower bound per API", "peak in flight", "speed-up per tenant, parallel vs sequential",
     "synced on 2026-03-17",
 )
+OWN_FIGURES = (
+    "seatsync alone, `python main.py sync --yes` in a child process", "wall time, spawn to exit (s)",
+    "peak RSS, seatsync alone (MiB)", "peak RSS at 2 tenants (MiB)", "above it, per tenant (KiB)",
+    "extrapolated to 5,000 tenants (MiB)", "exit code", "the machine's day (the sync command takes no day)",
+)
+NAIVE_FIGURES = (
+    "naive runbook vs seatsync, nothing to change", "naive runbook (one tenant after another)",
+    "seatsync: sequential, the same tenants", "seatsync: parallel", "naive / seatsync",
+    "naive runbook's requests: GET cw additions ", "POST entra token 2",
+    "0 quantities differed, 0 written",
+)
 PHASES = ["first", "no change", "5 % churn"]
 
 
 def test_benchmark_prints_every_figure_and_writes_json(tmp_path, capsys):
     out_file = tmp_path / "bench.json"
 
-    assert main(["--tenants", "4", "--latency", "0", "--baseline-tenants", "2", "--tracemalloc",
-                 "--json", str(out_file)]) == 0
+    assert main(["--tenants", "4", "--latency", "0", "--baseline-tenants", "2", "--naive-tenants", "2",
+                 "--tracemalloc", "--json", str(out_file)]) == 0
 
     printed = capsys.readouterr().out
-    missing = [figure for figure in FIGURES if figure not in printed]
+    missing = [figure for figure in FIGURES + OWN_FIGURES + NAIVE_FIGURES if figure not in printed]
     assert not missing, f"the report lost: {missing}"
-    runs = json.loads(out_file.read_text(encoding="utf-8"))
-    assert [(r["label"], r["tenants"], r["workers"]) for r in runs] == [("parallel", 4, 8), ("sequential", 2, 1)]
-    parallel = runs[0]
+    figures = json.loads(out_file.read_text(encoding="utf-8"))
+    parallel, sequential = figures["parallel"], figures["sequential"]
+    assert (parallel["label"], parallel["tenants"], sequential["label"], sequential["tenants"],
+            sequential["workers"]) == ("parallel", 4, "sequential", 2, 1)
+    assert parallel["workers"] > 1 and figures["naive_world"] is None  # the runbook ran in the baseline's world
     assert [p["name"] for p in parallel["phases"]] == PHASES
     assert parallel["mappings"] == 4 * 10
     first, unchanged, churned = parallel["phases"]
@@ -40,6 +54,70 @@ def test_benchmark_prints_every_figure_and_writes_json(tmp_path, capsys):
     for phase in parallel["phases"]:
         assert sum(phase["requests"].values()) == phase["client_requests"] > 0
         assert phase["microsoft_requests"] + phase["psa_requests"] == phase["client_requests"]
+
+
+def test_seatsync_alone_in_its_own_process_syncs_as_a_user_would(tmp_path, capsys):
+    """`python main.py sync --yes` in a child process: the same tenants synced and written as in-process, and its
+    own peak memory, with the tiny world's beside it; the naive runbook in a world of its own."""
+    out_file = tmp_path / "bench.json"
+
+    assert main(["--tenants", "3", "--latency", "0", "--baseline-tenants", "0", "--naive-tenants", "3",
+                 "--own-process", "only", "--json", str(out_file)]) == 0
+
+    printed = capsys.readouterr().out
+    missing = [figure for figure in OWN_FIGURES if figure not in printed]
+    assert not missing, f"the report lost: {missing}"
+    figures = json.loads(out_file.read_text(encoding="utf-8"))
+    assert figures["parallel"] is None and figures["sequential"] is None
+    own = figures["own_process"]
+    assert (own["tenants"], own["reference_tenants"]) == (3, 2) and own["workers"] > 1
+    for syncs, tenants in ((own["phases"], 3), (own["reference"], 2)):
+        first, unchanged = syncs
+        assert (first["name"], unchanged["name"]) == ("first", "no change")
+        assert [(s["error"], s["exit_code"], s["tenants"], s["failed"]) for s in syncs] == [("", 1, tenants, 1)] * 2
+        assert first["written"] > 0 and first["psa_write_requests"] >= first["written"]
+        assert unchanged["written"] == 0 and unchanged["psa_write_requests"] == 0
+        assert all(s["rss_peak_mib"] > 20 and s["wall"] > 0 and s["microsoft_requests"] > 0 for s in syncs)
+    naive = figures["naive"]
+    assert naive["world"] == "naive runbook's world" and figures["naive_world"]["phases"][0]["name"] == "no change"
+    runbook = naive["runbook"]
+    assert (runbook["tenants"], runbook["differences"], runbook["writes"], runbook["missing"]) == (3, 0, 0, 0)
+    assert runbook["total_requests"] == runbook["server_requests"] > 0 and runbook["psa_write_requests"] == 0
+    assert [s["tenants"] for s in naive["seatsync"]] == [3, 3]  # the same tenants; then the own-process sync's
+    assert "own process, spawn to exit" in naive["seatsync"][1]["label"]
+    assert all(s["ratio"] > 0 for s in naive["seatsync"])
+
+
+def test_the_naive_runbook_writes_each_quantity_that_differs_and_then_none(tmp_path):
+    """After seats changed in Microsoft, the runbook writes each changed line once; its next run finds nothing."""
+    from app.bootstrap import open_context
+    from app.services.secrets import MemoryKeyring, SecretStore
+    from benchmarks.bench_measure import BENCH_DAY
+    from benchmarks.naive_runbook import run
+    from benchmarks.sync_bench import churn, configure, runbook_config, start_world
+
+    for psa in ("connectwise", "halopsa", "autotask"):
+        world, own = start_world(tmp_path / psa, psa=psa, tenants=5, seed=7)
+        context = open_context(tmp_path / psa / "data", secrets=SecretStore(MemoryKeyring()), ca_file=world.tls.ca)
+        try:
+            connection_id, _ = configure(world, context, own)
+            adapter = context.psas.psa(connection_id)
+            if hasattr(adapter, "today"):
+                adapter.today = lambda: BENCH_DAY
+            context.sync_service(today=lambda: BENCH_DAY).sync(actor="test", trigger="benchmark")
+            config = runbook_config(world, context, 5, BENCH_DAY)
+            assert run(config).differences == 0  # as seatsync wrote it
+            churn(world, 0.5, random.Random(1))
+            changed, again = run(config), run(config)
+        finally:
+            context.close()
+            world.stop()
+        assert changed.differences > 0 and changed.failed == 1  # the tenant that never consented
+        if psa == "autotask":  # a dated adjustment, which the runbook does not compute
+            assert (changed.writes, changed.not_written, again.differences) == (0, changed.differences,
+                                                                                changed.differences)
+        else:
+            assert changed.writes == changed.differences and again.differences == again.writes == 0
 
 
 PLAN_FIGURES = (
@@ -87,6 +165,16 @@ TABLE_MEASURES = (
     "sync wall, no change", "sync wall, 5 % churn", "strict lower bound", "PSA requests, no change",
     "catalog + 1 lines read per tenant", "PSA write requests, no change", "peak RSS, first",
     "speed-up per tenant vs sequential (2), first",
+    "peak RSS, first (seatsync alone, own process) (4 tenants)",
+    "peak RSS, no change (seatsync alone, own process) (4 tenants)", "<= 286 MiB (300 MB) at 5,000 tenants",
+    "(the goal scaled to 4 tenants)", "extrapolated to 5,000",
+    "sync wall, first (seatsync alone, own process, 4 tenants",
+    "spawn to exit", "naive runbook, no change (2 tenants, one after another)",
+    "no change vs naive runbook: seatsync, sequential, the same tenants, 1 worker(s) (2 tenants)",
+    "no change vs naive runbook: seatsync, parallel", ">= 5x faster", "ms/tenant (naive runbook)",
+    "database size after 31 days (3 tenants, 5% churn a day)", "rows, inventory_snapshot after 31 days",
+    "rows, snapshot_license after 31 days", "growing with change, not time",
+    "companies list, 12 companies (CompanyService.company_rows)", "<= 200 ms", "ran: plan ",
 )
 
 
@@ -94,14 +182,39 @@ def test_the_one_table_of_make_bench_lists_every_measure(tmp_path, capsys):
     from benchmarks.bench_table import main as table_main
 
     assert table_main(["--plan-tenants", "3", "--licenses", "3", "--sync-tenants", "4", "--latency", "0",
-                       "--baseline-tenants", "2", "--out", str(tmp_path)]) == 0
+                       "--baseline-tenants", "2", "--naive-tenants", "2", "--storage-tenants", "3",
+                       "--storage-days", "31", "--companies", "12", "--skip", "sync-now",
+                       "--out", str(tmp_path)]) == 0
 
     printed = capsys.readouterr().out
     missing = [measure for measure in TABLE_MEASURES if measure not in printed]
     assert not missing, f"the table lost: {missing}"
-    assert {p.name for p in tmp_path.iterdir()} == {"plan.json", "plan.txt", "sync.json", "sync.txt"}
-    unchanged = next(line for line in printed.splitlines() if line.startswith("PSA requests, no change"))
-    assert unchanged.split()[-1] == "1.00x"  # the catalog and one lines read per tenant, nothing more
+    assert {p.name for p in tmp_path.iterdir()} == {f"{name}.{ext}" for name in ("plan", "sync", "storage", "companies")
+                                                   for ext in ("json", "txt")}
+    lines = printed.splitlines()
+    for table_name in ("inventory_snapshot", "snapshot_license", "sync_run", "tenant_sync_outcome"):
+        row = next(line for line in lines if line.startswith(f"rows, {table_name} after"))
+        assert row.split()[-1] == "1.00x"  # storage grows with change, not with time
+
+
+def test_the_table_reads_sync_now_figures_and_says_when_a_benchmark_failed(tmp_path):
+    from benchmarks.bench_table import Failed, bench, sync_now_rows
+
+    rows = sync_now_rows({"latency": 0.1, "measures": [
+        {"name": "Sync now, one company, no change", "goal": "<= 1 s", "wall": 0.5, "requests": 5, "chain": 0.1}],
+        "ui_probe": {"longest_block_ms": 21.4, "tenants": 200}})
+    assert rows == [("Sync now, one company, no change (100 ms/request)", "<= 1 s", "0.50 s (5 requests)",
+                     "0.10 s (dependency chain)", "5.00x"),
+                    ("longest UI-thread block during a sync (200 tenants)", "<= 50 ms", "21 ms", "n/a", "n/a")]
+    assert sync_now_rows({"latency": 0.1, "measures": [], "ui_probe": None})[-1][2] == "not run"
+    failures = []
+    for script, args in (("no_such_bench.py", []), ("plan_bench.py", ["--tenants", "many"])):
+        try:
+            bench(script, args, tmp_path, "failing")
+        except Failed as failure:
+            failures.append(str(failure))
+    assert failures[0] == "not run: benchmarks/no_such_bench.py is not there"
+    assert failures[1].startswith("failed (exit code 2): ") and "invalid int value: 'many'" in failures[1]
 
 
 def test_the_companies_benchmark_builds_a_real_database_and_reads_every_company(tmp_path, capsys):
@@ -123,3 +236,16 @@ def test_the_storage_benchmark_prints_the_database_size_and_rows_at_each_checkpo
     # Nothing changed after the first day: one snapshot per tenant, however many days were read.
     assert all("inventory_snapshot 3," in line and "sync_run" in line for line in printed[:3])
     assert printed[3].startswith("simulated 31 days")
+
+
+def test_the_storage_benchmark_writes_its_figures_and_the_rows_growing_with_change_would_hold(tmp_path):
+    from benchmarks.storage_bench import main as storage
+
+    out_file = tmp_path / "storage.json"
+    assert storage(["--tenants", "4", "--days", "35", "--churn", "0.2", "--json", str(out_file)]) == 0
+    figures = json.loads(out_file.read_text(encoding="utf-8"))
+    assert (figures["tenants"], figures["days"], figures["changes"]) == (4, 35, figures["checkpoints"][-1]["changes"])
+    assert [c["day"] for c in figures["checkpoints"]] == [1, 30, 35] and figures["changes"] > 0
+    for checkpoint in figures["checkpoints"]:
+        assert checkpoint["size_mib"] > 0
+        assert {t: checkpoint["rows"][t] for t in checkpoint["bounds"]} == checkpoint["bounds"]
