@@ -107,8 +107,8 @@ class Applier:
 
         Only the PSA calls leave this thread: the journal entry is begun before its call is sent and settled
         after it came back, here, in the order the calls were sent, so the journal and the audit read the
-        same whichever call answered first; the result lists them in the plan's order. An unknown outcome sends nothing further; the calls in flight
-        are settled, then the tenant stops.
+        same whichever call answered first; the result lists them in the plan's order. An unknown outcome
+        sends nothing further; the calls in flight are settled, then the tenant stops.
         """
         rows: dict[RowKey, deque[Operation]] = {}
         order: dict[str, int] = {}
