@@ -18,6 +18,8 @@ def line_description(head: str, usernames: Sequence[str] | None = None, unassign
     """Compose a line's description within ``max_length`` characters."""
     if max_length < 1:
         raise ValueError("the maximum description length must be at least 1")
+    if not usernames and unassigned <= 0 and len(head) <= max_length:
+        return head  # the common case: the product's description alone
     names = sorted(usernames or (), key=str.casefold)
     tail = [f"{unassigned} unassigned"] if unassigned > 0 else []
     full = "\n".join([head, *names, *tail])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 #: Minor units per ISO 4217 currency where it is not 2.
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
@@ -41,5 +42,10 @@ def round_money(amount: Decimal, currency: str = "USD") -> Decimal:
     """Round ``amount`` half-up to the currency's minor unit (once per line)."""
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, not {type(amount).__name__}")
-    exponent = Decimal(1).scaleb(-minor_unit(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+    return amount.quantize(_smallest_unit(currency), rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=64)  # currencies come from the PSA: a few in practice, bounded in any case
+def _smallest_unit(currency: str) -> Decimal:
+    """0.01 for most currencies (``minor_unit`` digits after the point), made once per currency."""
+    return Decimal(1).scaleb(-minor_unit(currency))

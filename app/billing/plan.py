@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache
 
 from app.billing.description import line_description
 from app.billing.ledger import covered, opening_quantity, target
@@ -56,6 +57,7 @@ from app.billing.types import (
     Line,
     LineKind,
     Mapping,
+    PricePolicy,
     QuantityBasis,
     RowKey,
     TenantInventory,
@@ -95,15 +97,11 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     """
     generations = generations or {}
     tenant = inventory.tenant_id
-    excluded_skus = frozenset(e.sku_id.lower() for e in exclusions if e.tenant_id in (None, tenant))
-
-    def excluded(sku_id: str) -> bool:
-        return sku_id.lower() in excluded_skus
-
+    excluded = frozenset(e.sku_id.lower() for e in exclusions if e.tenant_id in (None, tenant))
     # The tenant's rows by main marker (the digest computed once each), in the order of their digest.
-    keyed = sorted(((_row_marker(m), m) for m in mappings if m.tenant_id == tenant), key=lambda r: r[0])
+    keyed = sorted(((_row_marker(m), m) for m in mappings if m.tenant_id == tenant), key=_first)
     mapped = {key for key, _ in keyed}  # an excluded license's row still names its line: it is not retired
-    keyed = [r for r in keyed if not excluded(r[1].sku_id)]
+    keyed = [r for r in keyed if r[1].sku_id.lower() not in excluded]
     by_id = {a.id: a for a in agreements}
     lines = tuple(current_lines)
     index = _LineIndex(lines, today, options.installation)
@@ -146,6 +144,15 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     return Plan(operations=tuple(operations), findings=tuple(findings))
 
 
+@lru_cache(maxsize=1024)  # a few price policies and catalog prices serve every tenant
+def _unit_price(policy: PricePolicy, psa_price: Decimal, currency: str) -> Decimal:
+    return policy.unit_price(psa_price, currency)
+
+
+def _first(pair: tuple[str, Mapping]) -> str:
+    return pair[0]
+
+
 def _row_marker(mapping: Mapping) -> str:
     """``main_marker(mapping.row)``, without making the RowKey."""
     filter_key = mapping.user_filter.key if mapping.user_filter else ""
@@ -180,21 +187,23 @@ class _LineIndex:
         self.others: dict[tuple[str, str], list[Line]] = {}
         self.foreign: dict[tuple[str, str], list[Line]] = {}
         for line in lines:
-            owned = line.owned
+            owned = line.marker.startswith(MARKER_PREFIX)  # Line.owned
             mine = False
             if owned:
                 key, written_by = split_marker(line.marker)
                 mine = not installation or written_by in ("", installation)  # PlanOptions.owns
                 if mine:
                     self.own.setdefault(key, []).append(line)
-            if not line.ended_before(today):
+            if line.end is None or line.end >= today:  # not ended before today
                 if not owned:
                     self.foreign.setdefault((line.agreement_id, line.product_id), []).append(line)
                 elif not mine:
                     self.others.setdefault((line.agreement_id, line.product_id), []).append(line)
 
 
-def _license_findings(inventory: TenantInventory, rows: Sequence[Mapping], excluded) -> list[Finding]:
+def _license_findings(inventory: TenantInventory, rows: Sequence[Mapping],
+                      excluded: AbstractSet[str]) -> list[Finding]:
+    """``excluded``: the SKU ids (lower case) never billed in this tenant."""
     tenant = inventory.tenant_id
     mapped: dict[str, set[str]] = {}  # SKU (lower case) -> the subscriptions its rows name ("": the whole license)
     for m in rows:
@@ -202,29 +211,29 @@ def _license_findings(inventory: TenantInventory, rows: Sequence[Mapping], exclu
     findings: list[Finding] = []
     for lic in inventory.licenses:
         sku = lic.sku_id.lower()
-        if excluded(lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
+        purchased, assigned = lic.purchased, lic.assigned
+        if sku in excluded or (purchased == 0 and assigned == 0):
             continue
         label = lic.name or lic.part_number or lic.sku_id
         subscriptions = mapped.get(sku)
         if subscriptions is None:
             findings.append(Finding(kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
-                                    message=f"{label} ({lic.assigned} assigned of {lic.purchased}) "
-                                            "has no billing profile"))
+                                    message=f"{label} ({assigned} assigned of {purchased}) has no billing profile"))
         elif "" not in subscriptions:  # split into subscriptions: each active one needs a row
             for sub in lic.subscriptions:
                 if sub.status == "active" and sub.id not in subscriptions:
                     findings.append(Finding(
                         kind=FindingKind.UNMAPPED_LICENSE, tenant_id=tenant, sku_id=lic.sku_id,
                         message=f"subscription {sub.offer_name or sub.id} of {label} has no billing profile"))
-        committed = sum(s.quantity for s in lic.subscriptions
-                        if s.is_annual_commitment and s.status == "active") if lic.subscriptions else 0
-        if committed > lic.assigned:
-            findings.append(Finding(kind=FindingKind.COMMITMENT_ABOVE_USAGE, tenant_id=tenant, sku_id=lic.sku_id,
-                                    message=f"{label}: {committed} seats committed annually, "
-                                            f"{lic.assigned} assigned"))
-        if lic.unassigned:
+        if lic.subscriptions:
+            committed = sum(s.quantity for s in lic.subscriptions if s.is_annual_commitment and s.status == "active")
+            if committed > assigned:
+                findings.append(Finding(kind=FindingKind.COMMITMENT_ABOVE_USAGE, tenant_id=tenant,
+                                        sku_id=lic.sku_id,
+                                        message=f"{label}: {committed} seats committed annually, {assigned} assigned"))
+        if purchased > assigned:
             findings.append(Finding(kind=FindingKind.UNASSIGNED_SEATS, tenant_id=tenant, sku_id=lic.sku_id,
-                                    message=f"{label}: {lic.unassigned} of {lic.purchased} seats unassigned"))
+                                    message=f"{label}: {purchased - assigned} of {purchased} seats unassigned"))
     return findings
 
 
@@ -266,21 +275,38 @@ class _RowPlanner:
         self.options = options
         self.findings: list[Finding] = []
         self._row: RowKey | None = None
-        self.period_of = partial(periods, agreement)
+        self._periods = periods
+        self.period = periods(agreement, today)
         key = key or main_marker(mapping.row)
         self.marker = f"{key}.{options.installation}" if options.installation else key
-        self.mains = [ln for ln in own if ln.kind is LineKind.MAIN and is_main_marker(ln.marker)]
-        self.dated = [ln for ln in own if ln.kind is not LineKind.MAIN]
-        self.taken = {ln.marker for ln in own}
+        self.own = own
+        self.mains: list[Line] = []
+        self.dated: list[Line] = []
+        for ln in own:
+            if ln.kind is not LineKind.MAIN:
+                self.dated.append(ln)
+            elif is_main_marker(ln.marker):
+                self.mains.append(ln)
+        self._taken: set[str] | None = None
         self.counts = row_counts(mapping, inventory)
         custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
         present = custom or inventory.license(mapping.sku_id) is not None
         self.quantity = (billed_quantity(self.counts.base, mapping.included_quantity, mapping.minimum_quantity)
                          if present else 0)
         profile = mapping.profile
-        self.unit_price = profile.price.unit_price(profile.product.price, agreement.currency)
+        self.unit_price = _unit_price(profile.price, profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
         self.description = self._description(self.counts)
+
+    def period_of(self, day: date) -> Period:
+        return self._periods(self.agreement, day)
+
+    @property
+    def taken(self) -> set[str]:
+        """The markers of the row's lines, and of the dated lines this plan adds (made on the first one)."""
+        if self._taken is None:
+            self._taken = {ln.marker for ln in self.own}
+        return self._taken
 
     @property
     def row(self) -> RowKey:
@@ -302,7 +328,8 @@ class _RowPlanner:
                                      agreement_id=self.agreement.id, line_id=line_id, message=message))
 
     def operations(self) -> list[Operation]:
-        current = [ln for ln in self.mains if not ln.ended_before(self.today)]
+        today = self.today
+        current = [ln for ln in self.mains if ln.end is None or ln.end >= today]  # not ended before today
         open_lines = [ln for ln in current if ln.end is None]
         if len(open_lines) > 1:
             self._finding(FindingKind.DUPLICATE_OWNED_LINE,
@@ -310,7 +337,7 @@ class _RowPlanner:
                           f"{', '.join(ln.id for ln in open_lines)}; cancel all but one")
             return []
         line = open_lines[0] if open_lines else None
-        period = self.period_of(self.today)
+        period = self.period
         begin = self._begin()
         main = self._main(line, current, period, begin)
         # Dated lines first: if the main line's change is lost, the next
@@ -322,8 +349,8 @@ class _RowPlanner:
         """The first day the row bills from this sync on: today; for a row not yet written,
         its override start date, and never before a retired line it succeeds stops billing."""
         if self.mains:
-            starts = [ln.start for ln in self.mains + self.dated if ln.start is not None]
-            return max(self.today, min(starts, default=self.today))
+            starts = [ln.start for lines in (self.mains, self.dated) for ln in lines if ln.start is not None]
+            return max(self.today, min(starts)) if starts else self.today
         begin = self.m.start_date_override or self.today
         if self.successor_start is not None:
             begin = max(begin, self.successor_start)  # the retired line bills until then
@@ -407,7 +434,7 @@ class _RowPlanner:
             while past.start < period.start:
                 periods.append((past, max(begin, past.start)))
                 past = self.period_of(past.next_start)
-        periods.append((self.period_of(day), day))
+        periods.append((period if day in period else self.period_of(day), day))
         ops: list[Operation] = []
         for p, first in periods:
             if first == p.start and p.end >= self.today:
@@ -418,9 +445,10 @@ class _RowPlanner:
         return ops
 
     def _settle(self, period: Period, day: date, main: list[Operation]) -> list[Operation]:
-        q0 = opening_quantity(self.mains, period, day) + sum(
-            op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
-        billed = q0 + covered(self.dated, day)
+        q0 = opening_quantity(self.mains, period, day)
+        if main:
+            q0 += sum(op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
+        billed = q0 + covered(self.dated, day) if self.dated else q0
         wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration)
         if wanted == billed:
             return []

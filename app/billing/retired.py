@@ -35,7 +35,7 @@ def unmapped_lines(tenant_id: str, mapped: AbstractSet[str], lines: Iterable[Lin
     every row its mappings name), still billing today or later."""
     return [ln for ln in lines
             if ln.kind is LineKind.MAIN and ln.written_row is not None and ln.written_row.tenant_id == tenant_id
-            and row_key(ln.marker) not in mapped and not ln.ended_before(today)]
+            and not ln.ended_before(today) and row_key(ln.marker) not in mapped]
 
 
 def stop_day(line: Line, agreement: Agreement, today: date) -> date:
