@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 
 from app.billing.types import Agreement, Anchor, Cycle
 
@@ -27,11 +28,11 @@ class Period:
         if self.end < self.start:
             raise ValueError(f"a period cannot end ({self.end}) before it starts ({self.start})")
 
-    @property
+    @cached_property  # a period is shared by every row of its agreement in a plan: worked out once
     def days(self) -> int:
         return days_between(self.start, self.end)
 
-    @property
+    @cached_property
     def next_start(self) -> date:
         return self.end + timedelta(days=1)
 

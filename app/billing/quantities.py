@@ -89,8 +89,8 @@ def row_counts(mapping: Mapping, inventory: TenantInventory) -> RowCounts:
         assigned = allocate_assigned(lic).get(mapping.subscription_id, 0)
         base = purchased if mapping.bill_unassigned else assigned
         return RowCounts(purchased=purchased, assigned=assigned, base=base, users=None)
-    base = lic.purchased if mapping.bill_unassigned else lic.assigned
-    return RowCounts(purchased=lic.purchased, assigned=lic.assigned, base=base, users=sku_users)
+    purchased, assigned = lic.purchased, lic.assigned
+    return RowCounts(purchased, assigned, purchased if mapping.bill_unassigned else assigned, sku_users)
 
 
 def needs_users(mappings: list[Mapping] | tuple[Mapping, ...]) -> bool:
