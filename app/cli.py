@@ -3,7 +3,9 @@
 Each command lives in its own module under ``app/commands/`` with
 ``register(subparsers)`` adding its parser and setting ``func`` (called with
 the parsed arguments, returning the exit code). Descriptions come from the
-modules' docstrings; --help shows them without their reST markup.
+modules' docstrings; --help shows them without their reST markup. A command
+line that starts with a command's name is parsed by that command's parser
+alone, which parses it the same way without importing the other commands.
 
 Exit codes: 0 success, 1 a failure the message explains, 2 bad arguments,
 3 a database written by a newer seatsync. An error is printed once, on
@@ -27,7 +29,8 @@ COMMANDS = ("plan", "sync", "approvals", "tenants", "connections", "team", "run-
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATABASE_TOO_NEW = 0, 1, 2, 3
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command`` (one of ``COMMANDS``) alone."""
     parser = argparse.ArgumentParser(
         prog="seatsync",
         description="Keeps MSP customers' PSA agreements in step with their Microsoft 365 licenses. "
@@ -35,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else (command,):
         importlib.import_module(f"app.commands.{name.replace('-', '_')}").register(subparsers)
     plain_parser_help(parser)
     return parser
@@ -70,17 +73,19 @@ def plain_parser_help(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # What follows a command's name only its parser reads: the others serve --help and an unknown command.
+    args = build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
     if args.command is None:
         from app.bootstrap import open_context
         from app.ui.app import run_window  # Qt is imported only here
 
         return run_window(open_services=open_context)
-    from app.models import DatabaseTooNew
-
     try:
         return int(args.func(args) or EXIT_OK)
     except SeatsyncError as error:
+        from app.models import DatabaseTooNew
+
         print(error_line(error), file=sys.stderr)
         if isinstance(error, DatabaseTooNew):
             return EXIT_DATABASE_TOO_NEW

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from app.commands.render import printable, table
 from app.errors import SeatsyncError
-from app.services.sync.findings import grouped, needing_attention
 
 if TYPE_CHECKING:
     from app.services.container import Services
@@ -71,6 +70,8 @@ def resolve_company(context: Services, text: str | None) -> int | None:
 
 def summary_table(summary: RunSummary) -> str:
     """One row per tenant, then what went wrong: why the run stopped (said once), then each other failure."""
+    from app.services.sync.findings import grouped, needing_attention  # a run's, not --help's import
+
     if not summary.results:
         return "No tenant to sync: add companies first."
     rows = [(r.name or r.tenant_id, r.status.value, len(r.go) if summary.dry_run else len(r.applied),

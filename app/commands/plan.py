@@ -7,9 +7,6 @@ import json
 import sys
 from datetime import date
 
-from app.billing.operations import Plan
-from app.billing.plan import plan
-from app.billing.serialize import plan_to_data, to_data
 from app.commands.common import app_context, resolve_company
 from app.commands.render import render_plans
 
@@ -28,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.example:
         return _example(args)
+    from app.billing.operations import Plan
+    from app.billing.serialize import to_data
 
     with app_context() as context:
         summary = context.sync.plan(resolve_company(context, args.company))
@@ -59,6 +58,8 @@ def _license_names(context) -> dict[str, str]:
 
 
 def _example(args: argparse.Namespace) -> int:
+    from app.billing.plan import plan
+    from app.billing.serialize import plan_to_data
     from app.sandbox.example import TODAY, example
 
     ex = example()

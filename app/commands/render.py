@@ -5,17 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from app.billing.operations import OpKind, Plan
-
-_VERBS = {
-    OpKind.CREATE_LINE: "create line",
-    OpKind.SET_QUANTITY: "set quantity",
-    OpKind.ADD_PRORATE: "add prorate line",
-    OpKind.ADD_CREDIT: "add credit line",
-    OpKind.CANCEL_LINE: "cancel line",
-    OpKind.UPDATE_DESCRIPTION: "update description",
-}
+if TYPE_CHECKING:
+    from app.billing.operations import Plan
 
 #: ``literal`` and :role:`target` (reST in module docstrings), which --help shows as plain words.
 _LITERAL = re.compile(r"``(.+?)``", re.S)
@@ -51,6 +44,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Seque
 def render_plans(plans: Sequence[tuple[str, Plan]], license_names: dict[str, str],
                  agreement_names: dict[str, str]) -> str:
     """The operations of every tenant's plan, then their findings."""
+    from app.billing.operations import OpKind  # here, not above: --help and the tables need no billing core
+
+    verbs = {
+        OpKind.CREATE_LINE: "create line",
+        OpKind.SET_QUANTITY: "set quantity",
+        OpKind.ADD_PRORATE: "add prorate line",
+        OpKind.ADD_CREDIT: "add credit line",
+        OpKind.CANCEL_LINE: "cancel line",
+        OpKind.UPDATE_DESCRIPTION: "update description",
+    }
     ops = []
     for tenant, plan in plans:
         for op in plan.operations:
@@ -62,7 +65,7 @@ def render_plans(plans: Sequence[tuple[str, Plan]], license_names: dict[str, str
                 change = f"{op.before} → {op.quantity}"
             period = f"{op.effective}" + (f" … {op.end}" if op.end else "")
             ops.append((tenant, license_names.get(op.row.sku_id.lower(), op.row.sku_id),
-                        agreement_names.get(op.agreement_id, op.agreement_id), _VERBS[op.kind], change, period,
+                        agreement_names.get(op.agreement_id, op.agreement_id), verbs[op.kind], change, period,
                         op.amount, op.basis.formula))
     findings = [(tenant, f.kind.value.replace("_", " "), f.message) for tenant, plan in plans for f in plan.findings]
     parts = []

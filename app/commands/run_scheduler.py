@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from app.commands.common import app_context, summary_table
 from app.errors import SeatsyncError
-from app.models.records import RunStatus
 from app.services.redaction import RedactSecrets
 
 if TYPE_CHECKING:
@@ -63,6 +62,7 @@ class ScheduledSync:
     def __call__(self, target: str, *, trigger: str) -> RunSummary:
         """On a scheduler thread. ``trigger`` is what the run records (a ``RunTrigger``, passed by the
         scheduler); only the schedule's runs send the digest."""
+        from app.models.records import RunStatus
         from app.services.sync.scheduler import ALL
         from app.services.uow import connected
 

@@ -12,7 +12,6 @@ import argparse
 import json
 import sys
 
-from app.billing.serialize import to_data
 from app.commands.common import BadArguments, app_context, is_terminal, progress_bar, resolve_company, summary_table
 
 NEEDS_YES = ("sync asks before it changes the PSA, and standard input is not a terminal: add --yes to apply "
@@ -46,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         tenants = sum(len(t) for t in service.targets(company).values())
         summary = service.sync(company, actor="headless", progress=None if args.json else progress_bar(tenants))
         if args.json:
+            from app.billing.serialize import to_data
+
             json.dump({"run": summary.run_id, "tenants": [
                 {"tenant": r.tenant_id, "status": r.status.value, "error": r.error,
                  "applied": to_data(r.applied), "held": [{"key": op.key, "why": why} for op, why in r.held]}

@@ -33,22 +33,16 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app import paths
 from app.commands.common import BadArguments, is_terminal
 from app.commands.render import printable, table
-from app.models.database import DatabaseFailed, connection_options
-from app.services.secrets import SecretStore
-from app.services.team.location import (
-    ENVIRONMENT,
-    DatabaseLocation,
-    TeamSettingUnreadable,
-    locate,
-    use_local,
-    use_team,
-)
-from app.services.team.move import MoveProgress, MoveReport, TeamProbe, move_to_team, needs_password, probe
+
+if TYPE_CHECKING:  # the database, the keyring and the move are imported where used: --help needs none of them
+    from app.services.team.location import DatabaseLocation
+    from app.services.team.move import MoveProgress, MoveReport, TeamProbe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _address(text: str) -> str:
+    from app.models.database import connection_options
+
     url = text.strip()
     if urlsplit(url).password is not None:
         raise BadArguments("put no password in the address (the process list and the shell's history would show "
@@ -84,6 +80,9 @@ def _address(text: str) -> str:
 
 def _connect(url: str, args: argparse.Namespace) -> tuple[str | None, TeamProbe]:
     """The password (from standard input, or asked for when the server wants one) and what the server is."""
+    from app.models.database import DatabaseFailed
+    from app.services.team.move import needs_password, probe
+
     secret = None
     if args.password_stdin:
         line = sys.stdin.readline() if sys.stdin is not None else ""
@@ -99,6 +98,8 @@ def _connect(url: str, args: argparse.Namespace) -> tuple[str | None, TeamProbe]
 
 
 def _environment_note() -> str:
+    from app.services.team.location import ENVIRONMENT
+
     if os.environ.get(ENVIRONMENT, "").strip():
         return (f"\nnote: {ENVIRONMENT} is set in this environment and wins over this setting: remove it for "
                 "the setting to take effect here.")
@@ -126,6 +127,9 @@ def report_table(report: MoveReport) -> str:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
+    from app.services.secrets import SecretStore
+    from app.services.team.move import move_to_team
+
     url = _address(args.to)
     data_dir = paths.data_dir()
     secret, found = _connect(url, args)
@@ -143,6 +147,9 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def run_use(args: argparse.Namespace) -> int:
+    from app.services.secrets import SecretStore
+    from app.services.team.location import use_team
+
     url = _address(args.to)
     data_dir = paths.data_dir()
     secret, found = _connect(url, args)
@@ -156,6 +163,9 @@ def run_use(args: argparse.Namespace) -> int:
 
 
 def run_use_local(args: argparse.Namespace) -> int:
+    from app.services.secrets import SecretStore
+    from app.services.team.location import TeamSettingUnreadable, locate, use_local
+
     data_dir = paths.data_dir()
     try:
         before: DatabaseLocation | None = locate(data_dir, environ={})

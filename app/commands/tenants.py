@@ -21,9 +21,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from app.errors import ConfigurationError
-from app.services.customers.onboarding import MatchResult, MemoryTenantRegistry, OnboardingService
+
+if TYPE_CHECKING:  # imported by the runs that use it (Partner Center, the HTTP clients), not by --help
+    from app.services.customers.onboarding import MatchResult, OnboardingService
 
 DESCRIPTION = """\
 Partner Center customers, their match to PSA companies, and adding them.
@@ -37,7 +40,7 @@ anything ambiguous is listed for you to confirm, never linked silently.
   tenants add --all-links                   add every tenant `tenants match` linked
 """
 
-ServiceFactory = Callable[[], AbstractContextManager[OnboardingService]]
+ServiceFactory: TypeAlias = Callable[[], AbstractContextManager["OnboardingService"]]
 _factory: ServiceFactory | None = None
 
 
@@ -154,6 +157,7 @@ def _sandbox_service() -> Iterator[OnboardingService]:
     from app.sandbox.microsoft import MicrosoftSandbox, generate
     from app.sandbox.microsoft.companies import companies_for
     from app.sandbox.server import SandboxServer, make_tls
+    from app.services.customers.onboarding import MemoryTenantRegistry, OnboardingService
     from app.services.microsoft import MicrosoftClients
 
     scenario = generate(20, seed=7)
