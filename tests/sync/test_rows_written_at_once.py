@@ -4,10 +4,13 @@ and the audit read as they would one after another, and an unknown outcome still
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import replace
 from datetime import date
 
+from app.billing.types import RowKey
 from app.services.psa.port import PsaUnavailable
+from app.services.sync.apply import next_row
 from app.services.sync.engine import Status
 
 
@@ -51,3 +54,34 @@ def test_an_unknown_outcome_settles_what_was_in_flight_and_sends_nothing_more(wo
     retry = world.engine().sync(tenant)  # reads the PSA, settles the unknown write, finishes the rows
     assert retry.status is Status.OK, retry.error
     assert world.engine().sync(tenant).applied == []
+
+
+def rows_of(*lengths: int) -> dict:
+    """Rows of ``lengths`` operations each (the operations themselves do not matter to the order)."""
+    return {RowKey(tenant_id="t", sku_id=f"sku{n}"): deque(range(length)) for n, length in enumerate(lengths)}
+
+
+def test_the_row_with_the_most_writes_left_goes_first_and_one_at_a_time_the_plans_order():
+    rows = rows_of(2, 2, 1, 2)
+    first, second, third, fourth = rows
+    rows[first].popleft()  # the first row's prorate line answered: its main line is left
+    assert next_row(rows, {second}, width=8) is fourth  # a row of two starts before the first row goes on
+    assert next_row(rows, set(), width=8) is second  # a tie: the earlier in the plan
+    assert next_row(rows, set(), width=1) is first  # one at a time: each row to its end, in the plan's order
+    assert next_row(rows, {first, second, fourth}, width=8) is third
+    for queue in rows.values():
+        queue.clear()
+    assert next_row(rows, set(), width=8) is None
+
+
+def test_ten_rows_of_two_writes_eight_at_a_time_end_in_three_rounds():
+    rows = rows_of(*[2] * 10)
+    rounds = 0
+    while any(rows.values()):
+        rounds += 1
+        sent: set = set()
+        while len(sent) < 8 and (row := next_row(rows, sent, width=8)) is not None:
+            sent.add(row)
+        for row in sent:
+            rows[row].popleft()
+    assert rounds == 3

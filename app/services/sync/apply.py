@@ -29,6 +29,20 @@ from app.services.sync.store import AuditEntry, JournalState, SyncStore
 ROWS_AT_ONCE = 8
 
 
+def next_row(rows: dict[RowKey, deque[Operation]], unavailable: set[RowKey], width: int) -> RowKey | None:
+    """The row whose next operation is sent now, among those with operations left and not ``unavailable``
+    (in flight, or stopped by a refused write): the one with the most left, the earliest in the plan on a
+    tie; one at a time (``width`` 1), the rows in the plan's order, each to its end."""
+    best, most = None, 0
+    for row, queue in rows.items():
+        if queue and row not in unavailable:
+            if width == 1:
+                return row
+            if len(queue) > most:
+                best, most = row, len(queue)
+    return best
+
+
 class TenantAborted(Exception):
     """A write's outcome is unknown: stop this tenant until the PSA is read again."""
 
@@ -103,7 +117,9 @@ class Applier:
 
     def _apply(self, ops: Iterable[Operation], by_id: dict[str, Line], by_marker: dict[str, Line],
                broken_rows: set[RowKey], result: ApplyResult) -> None:
-        """Each row's operations in order; rows side by side where the PSA allows (``ROWS_AT_ONCE``).
+        """Each row's operations in order; rows side by side where the PSA allows (``ROWS_AT_ONCE``), the row
+        with the most operations left sent first (the longest chain starts first, so the writes end in the
+        fewest round trips: ten rows of a prorate and a main line, eight at a time, take three, not four).
 
         Only the PSA calls leave this thread: the journal entry is begun before its call is sent and settled
         after it came back, here, in the order the calls were sent, so the journal and the audit read the
@@ -115,8 +131,8 @@ class Applier:
         for op in ops:
             rows.setdefault(op.row, deque()).append(op)
             order.setdefault(op.key, len(order))
-        waiting = deque(rows)  # rows not started, in the plan's order
         width = min(ROWS_AT_ONCE, self.psa.concurrency) if self.psa.capabilities.concurrent_line_writes else 1
+        busy: set[RowKey] = set()  # rows with a write in flight
         in_flight: deque[tuple[Operation, Future[Line]]] = deque()
         unknown: PsaUnavailable | None = None  # the first write whose outcome is unknown
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="psa-write") as pool:
@@ -133,15 +149,17 @@ class Applier:
 
             def send(row: RowKey) -> None:  # the row's next operation, journaled first
                 queue = rows[row]
-                while queue and row not in broken_rows:
+                while queue:
                     op = queue.popleft()
                     if self.store.journal_begin(self.tenant_id, op):
+                        busy.add(row)
                         in_flight.append((op, call(op)))
                         return
 
             def fill() -> None:
-                while waiting and len(in_flight) < width and unknown is None:
-                    send(waiting.popleft())
+                while len(in_flight) < width and unknown is None and (row := next_row(rows, busy | broken_rows,
+                                                                                      width)) is not None:
+                    send(row)
 
             fill()
             while in_flight:
@@ -165,8 +183,8 @@ class Applier:
                     if line.kind is LineKind.MAIN:
                         by_marker[line.marker] = line
                     result.applied.append(op)
+                busy.discard(op.row)
                 if unknown is None:
-                    send(op.row)
                     fill()
         # What was applied or refused, in the plan's order (rows side by side answer in any order).
         result.applied.sort(key=lambda op: order[op.key])
