@@ -12,6 +12,9 @@ from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.sync import TenantSyncOutcome
 
+#: Tenant ids per IN (...) list: well under every database's limit on parameters.
+_CHUNK = 500
+
 
 class CompanyLike(Protocol):
     """What a PSA adapter reports of a company (app.services.psa.port.Company fits)."""
@@ -144,12 +147,28 @@ class Tenants(Repository):
         row = Tenant.get_or_none(Tenant.tenant_id == tenant_id)
         return None if row is None else _tenant(row)
 
+    def found(self, tenant_ids: Sequence[str]) -> dict[str, TenantRecord]:
+        """Those of ``tenant_ids`` that were added, by tenant id (a query per 500)."""
+        ids = list(dict.fromkeys(tenant_ids))
+        return {row.tenant_id: _tenant(row) for start in range(0, len(ids), _CHUNK)
+                for row in Tenant.select().where(Tenant.tenant_id.in_(ids[start:start + _CHUNK]))}
+
     def all(self) -> list[TenantRecord]:
         return [_tenant(row) for row in Tenant.select().order_by(Tenant.name, Tenant.id)]
 
     def set_consent(self, tenant_id: str, status: ConsentStatus | str) -> None:
         status = ConsentStatus(status)
         Tenant.update(consent_status=status.value).where(Tenant.id == tenant_row(tenant_id).id).execute()
+
+    def set_consents(self, statuses: dict[str, ConsentStatus]) -> None:
+        """Each tenant's consent status (tenants not added are passed over): one statement per status."""
+        by_status: dict[ConsentStatus, list[str]] = {}
+        for tenant_id, status in statuses.items():
+            by_status.setdefault(ConsentStatus(status), []).append(tenant_id)
+        for status, tenant_ids in by_status.items():
+            for start in range(0, len(tenant_ids), _CHUNK):
+                Tenant.update(consent_status=status.value).where(
+                    Tenant.tenant_id.in_(tenant_ids[start:start + _CHUNK])).execute()
 
     def remove(self, tenant_id: str) -> None:
         """Remove the tenant with its links, mappings, exclusions, snapshots and last sync outcome (the audit
@@ -201,6 +220,10 @@ class Tenants(Repository):
 
     def links_of_tenant(self, tenant_id: str) -> list[CompanyLink]:
         return self._links(TenantCompany.tenant == tenant_row(tenant_id))
+
+    def links_of_tenants(self, tenant_ids: Sequence[str]) -> list[CompanyLink]:
+        """The links of ``tenant_ids`` (at most 500), in one query."""
+        return self._links(Tenant.tenant_id.in_(list(tenant_ids)))
 
     def links_of_company(self, company_id: int) -> list[CompanyLink]:
         return self._links(TenantCompany.company == company_id)

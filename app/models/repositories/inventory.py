@@ -12,9 +12,11 @@ its last read.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from app.billing import types as core
 from app.models.connections import Tenant
@@ -25,22 +27,6 @@ from app.models.repositories._base import Repository
 from app.models.repositories.customers import tenant_row
 
 
-def _subscription(row: SnapshotSubscription) -> core.Subscription:
-    return core.Subscription(
-        id=row.subscription_id,
-        sku_id=row.sku_id,
-        offer_name=row.offer_name,
-        quantity=row.quantity,
-        term=core.Term(row.term),
-        billing_cycle=core.Cycle(row.billing_cycle),
-        status=row.status,
-        commitment_end=row.commitment_end,
-        cancellation_allowed_until=row.cancellation_allowed_until,
-        auto_renew=row.auto_renew,
-        is_trial=row.is_trial,
-    )
-
-
 class Inventory(Repository):
     def save(self, inventory: core.TenantInventory, *, previous: core.TenantInventory | None = None) -> int:
         """Keep the inventory as a snapshot, or as a later read of the latest one when nothing changed; return
@@ -48,6 +34,11 @@ class Inventory(Repository):
         caller read it (``latest``), which spares reading it again."""
         if inventory.fetched_at is None:
             raise ValueError(f"the inventory of tenant {inventory.tenant_id} has no fetched_at; a snapshot needs one")
+        if previous is not None and previous.fetched_at is not None and previous.fetched_at <= inventory.fetched_at \
+                and (previous.name, previous.licenses) == (inventory.name, inventory.licenses):
+            again = self._read_again(inventory.tenant_id, previous.fetched_at, inventory.fetched_at)
+            if again is not None:
+                return again
         tenant = tenant_row(inventory.tenant_id)
         with self.atomic():
             latest = self._latest_row(tenant)
@@ -95,53 +86,34 @@ class Inventory(Repository):
                 summaries.refresh_tenants([inventory.tenant_id])
         return snapshot.id
 
+    def _read_again(self, tenant_id: str, last_read: datetime, at: datetime) -> int | None:
+        """Move the tenant's latest snapshot's last read to ``at`` when it is still the one last read at
+        ``last_read`` (a sync that found nothing changed): two statements and no transaction, as the update
+        itself checks that no other read was kept since. None: it is not; ``save`` keeps the read as usual."""
+        latest = (InventorySnapshot.select(InventorySnapshot.id, InventorySnapshot.tenant, InventorySnapshot.fetched_at,
+                                           InventorySnapshot.read_at).join(Tenant).where(Tenant.tenant_id == tenant_id)
+                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).first())
+        if latest is None or _last_read(latest) != last_read:
+            return None
+        newest = (InventorySnapshot.select(InventorySnapshot.id).where(InventorySnapshot.tenant == latest.tenant_id)
+                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
+        moved = InventorySnapshot.update(read_at=at).where(
+            (InventorySnapshot.id == latest.id) & (InventorySnapshot.id == newest)
+            & ((InventorySnapshot.read_at == last_read)
+               | (InventorySnapshot.read_at.is_null() & (InventorySnapshot.fetched_at == last_read)))).execute()
+        return int(latest.id) if moved else None
+
     def load(self, snapshot_id: int) -> core.TenantInventory:
-        snapshot = (
-            InventorySnapshot.select(InventorySnapshot, Tenant)
-            .join(Tenant)
-            .where(InventorySnapshot.id == snapshot_id)
-            .first()
-        )
-        if snapshot is None:
+        inventory = _read(InventorySnapshot.id == snapshot_id)
+        if inventory is None:
             raise RecordNotFound(f"(inventory snapshot {snapshot_id})")
-        licenses = list(
-            SnapshotLicense.select().where(SnapshotLicense.snapshot == snapshot).order_by(SnapshotLicense.id)
-        )
-        subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
-        if licenses:
-            query = (
-                SnapshotSubscription.select()
-                .where(SnapshotSubscription.license.in_([row.id for row in licenses]))
-                .order_by(SnapshotSubscription.id)
-            )
-            for row in query:
-                subscriptions[row.license_id].append(_subscription(row))
-        return core.TenantInventory(
-            tenant_id=snapshot.tenant.tenant_id,
-            name=snapshot.name,
-            fetched_at=_last_read(snapshot),
-            licenses=tuple(
-                core.License(
-                    sku_id=row.sku_id,
-                    part_number=row.part_number,
-                    name=row.name,
-                    enabled=row.enabled,
-                    warning=row.warning,
-                    suspended=row.suspended,
-                    locked_out=row.locked_out,
-                    consumed=row.consumed,
-                    subscriptions=tuple(subscriptions[row.id]),
-                )
-                for row in licenses
-            ),
-            users=None,
-        )
+        return inventory
 
     def latest(self, tenant_id: str) -> core.TenantInventory | None:
-        """The tenant's most recent snapshot, or None when it was never read."""
-        row = Tenant.get_or_none(Tenant.tenant_id == tenant_id)
-        latest = None if row is None else self._latest_row(row)
-        return None if latest is None else self.load(latest.id)
+        """The tenant's most recent snapshot, or None when it was never read (one query)."""
+        newest = (InventorySnapshot.select(InventorySnapshot.id).join(Tenant).where(Tenant.tenant_id == tenant_id)
+                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
+        return _read(InventorySnapshot.id == newest)
 
     @staticmethod
     def _latest_row(tenant: Tenant) -> InventorySnapshot | None:
@@ -236,6 +208,54 @@ class Inventory(Repository):
             .group_by(InventorySnapshot.tenant)
         )
         return [row.id for row in query]
+
+
+#: A snapshot's columns, then each license's, then each subscription's: one row per subscription (per license
+#: without one; one row for a snapshot without licenses).
+_SNAPSHOT = (Tenant.tenant_id, InventorySnapshot.name, InventorySnapshot.fetched_at, InventorySnapshot.read_at)
+_LICENSE = (SnapshotLicense.id, SnapshotLicense.sku_id, SnapshotLicense.part_number, SnapshotLicense.name,
+            SnapshotLicense.enabled, SnapshotLicense.warning, SnapshotLicense.suspended, SnapshotLicense.locked_out,
+            SnapshotLicense.consumed)
+_SUBSCRIPTION = (SnapshotSubscription.id, SnapshotSubscription.subscription_id, SnapshotSubscription.sku_id,
+                 SnapshotSubscription.offer_name, SnapshotSubscription.quantity, SnapshotSubscription.term,
+                 SnapshotSubscription.billing_cycle, SnapshotSubscription.status, SnapshotSubscription.commitment_end,
+                 SnapshotSubscription.cancellation_allowed_until, SnapshotSubscription.auto_renew,
+                 SnapshotSubscription.is_trial)
+
+
+def _read(where) -> core.TenantInventory | None:
+    """The snapshot ``where`` selects, its licenses and their subscriptions in the order they were read, in one
+    query (None: no such snapshot)."""
+    query = (InventorySnapshot.select(*_SNAPSHOT, *_LICENSE, *_SUBSCRIPTION)
+             .join(Tenant).switch(InventorySnapshot)
+             .join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
+             .join(SnapshotSubscription, JOIN.LEFT_OUTER, on=SnapshotSubscription.license == SnapshotLicense.id)
+             .where(where).order_by(SnapshotLicense.id, SnapshotSubscription.id).tuples())
+    rows = list(cast(Iterable[tuple[Any, ...]], query))
+    if not rows:
+        return None
+    tenant_id, name, fetched_at, read_at = rows[0][:len(_SNAPSHOT)]
+    licenses: dict[int, tuple] = {}
+    subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
+    for row in rows:
+        license_row = row[len(_SNAPSHOT):len(_SNAPSHOT) + len(_LICENSE)]
+        if license_row[0] is None:
+            continue
+        licenses.setdefault(license_row[0], license_row)
+        (sub_id, subscription_id, sku_id, offer_name, quantity, term, cycle, status, commitment_end, cancel_until,
+         auto_renew, is_trial) = row[len(_SNAPSHOT) + len(_LICENSE):]
+        if sub_id is not None:
+            subscriptions[license_row[0]].append(core.Subscription(
+                id=subscription_id, sku_id=sku_id, offer_name=offer_name, quantity=quantity, term=core.Term(term),
+                billing_cycle=core.Cycle(cycle), status=status, commitment_end=commitment_end,
+                cancellation_allowed_until=cancel_until, auto_renew=auto_renew, is_trial=is_trial))
+    return core.TenantInventory(
+        tenant_id=tenant_id, name=name, fetched_at=read_at or fetched_at, users=None,
+        licenses=tuple(core.License(sku_id=sku_id, part_number=part_number, name=license_name, enabled=enabled,
+                                    warning=warning, suspended=suspended, locked_out=locked_out, consumed=consumed,
+                                    subscriptions=tuple(subscriptions[license_id]))
+                       for license_id, sku_id, part_number, license_name, enabled, warning, suspended, locked_out,
+                       consumed in licenses.values()))
 
 
 def _counted(inventory: core.TenantInventory) -> tuple:

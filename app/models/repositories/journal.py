@@ -33,7 +33,7 @@ from app.billing.types import RowKey
 from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories import summaries
-from app.models.repositories._base import Repository
+from app.models.repositories._base import Repository, raw_rows
 from app.models.sync import HeldEntry, JournalEntry
 
 _MAX_ERROR = 2000
@@ -183,6 +183,16 @@ class Journal(Repository):
             (JournalEntry.tenant_id == tenant_id) & (JournalEntry.state == JournalState.DONE.value))
         return [_record(row) for row in query.order_by(JournalEntry.updated_at, JournalEntry.id)]
 
+    def done_and_unsettled(self, tenant_id: str) -> tuple[list[JournalRecord], list[JournalRecord]]:
+        """``done(tenant_id)`` and ``unsettled(tenant_id)``, read in one query."""
+        states = [JournalState.DONE.value, JournalState.PENDING.value, JournalState.UNKNOWN.value]
+        rows = list(JournalEntry.select().where((JournalEntry.tenant_id == tenant_id) & JournalEntry.state.in_(states))
+                    .order_by(JournalEntry.updated_at, JournalEntry.id))
+        unsettled = sorted((row for row in rows if row.state != JournalState.DONE.value),
+                           key=lambda row: (row.created_at, row.id))
+        done = [_record(row) for row in rows if row.state == JournalState.DONE.value]
+        return done, [_record(row) for row in unsettled]
+
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each main line of the tenant, by line marker
         (from done create/set-quantity entries; the latest one wins)."""
@@ -281,22 +291,25 @@ class Approvals(Repository):
 
     def after_run(self, tenant_id: str, *, applied: Iterable[str], planned: Iterable[str]) -> None:
         """After a sync of the tenant: held operations it wrote become applied; held or
-        approved ones its plan no longer contains become superseded."""
+        approved ones its plan no longer contains become superseded. Read in one query; written (in one
+        transaction) only when one of them changes."""
         applied, planned = set(applied), set(planned)
+        kept: dict[str, str] = dict(raw_rows(HeldEntry.select(HeldEntry.op_key, HeldEntry.status)
+                                             .where(HeldEntry.tenant_id == tenant_id)))
+        written = [key for key in applied if key in kept]
+        waiting = (HeldStatus.HELD.value, HeldStatus.APPROVED.value)
+        gone = [key for key, status in kept.items() if status in waiting and key not in planned and key not in applied]
+        if not written and not gone:
+            return
         now = self._now()
         with self.atomic():
-            for keys in _chunks(applied):
+            for keys in _chunks(written):
                 HeldEntry.update(status=HeldStatus.APPLIED.value, updated_at=now).where(
                     (HeldEntry.tenant_id == tenant_id) & HeldEntry.op_key.in_(keys)
                 ).execute()
-            waiting = HeldEntry.select(HeldEntry.op_key).where(
-                (HeldEntry.tenant_id == tenant_id)
-                & HeldEntry.status.in_([HeldStatus.HELD.value, HeldStatus.APPROVED.value])
-            )
-            gone = [row.op_key for row in waiting if row.op_key not in planned and row.op_key not in applied]
-            for keys in _chunks(gone):
+            for keys in _chunks(gone):  # unless a person decided it since it was read
                 HeldEntry.update(status=HeldStatus.SUPERSEDED.value, updated_at=now).where(
-                    HeldEntry.op_key.in_(keys)
+                    HeldEntry.op_key.in_(keys) & HeldEntry.status.in_(waiting)
                 ).execute()
 
     def _decide(self, op_key: str, status: HeldStatus, by: str) -> HeldRecord:

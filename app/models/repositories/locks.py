@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 import re
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from peewee import EXCLUDED, Case
 
 from app.models import session
+from app.models.database import db
 from app.models.repositories._base import Repository
 from app.models.sync import SyncLock
 
@@ -33,20 +36,30 @@ class Locks(Repository):
         now = self._now()
         expires = now + timedelta(seconds=ttl_seconds)
         owner = _stored(owner)
+        if self._take(name, owner, now, expires):
+            return True
+        # Someone else's lease: taken over when its holder has ended (this computer's process, or its team
+        # database session), as a lease that expired would have been.
+        held = SyncLock.get_or_none(SyncLock.name == name)
         team = session.current()
-        with self.atomic():
-            SyncLock.delete().where((SyncLock.name == name) & (SyncLock.expires_at <= now)).execute()
-            held = SyncLock.get_or_none(SyncLock.name == name)
-            if held is not None and held.owner != owner and (
-                    _died_here(held.owner) or (team is not None and team.ended(held.owner))):
+        if held is None or (held.owner != owner and (
+                _died_here(held.owner) or (team is not None and team.ended(held.owner)))):
+            if held is not None:
                 SyncLock.delete().where((SyncLock.name == name) & (SyncLock.owner == held.owner)).execute()
-            SyncLock.insert(name=name, owner=owner, acquired_at=now, expires_at=expires).on_conflict_ignore().execute()
-            renewed = (
-                SyncLock.update(expires_at=expires)
-                .where((SyncLock.name == name) & (SyncLock.owner == owner))
-                .execute()
-            )
-        return bool(renewed)
+            return self._take(name, owner, now, expires)
+        return False
+
+    @staticmethod
+    def _take(name: str, owner: str, now: datetime, expires: datetime) -> bool:
+        """In one statement: the lock made ``owner``'s when it is free, expired or already ``owner``'s (a renewal
+        keeps when it was acquired); False when another holder's lease runs."""
+        ours = SyncLock.owner == EXCLUDED.owner
+        query = SyncLock.insert(name=name, owner=owner, acquired_at=now, expires_at=expires).on_conflict(
+            conflict_target=[SyncLock.name],
+            update={SyncLock.owner: EXCLUDED.owner, SyncLock.expires_at: EXCLUDED.expires_at,
+                    SyncLock.acquired_at: Case(None, [(ours, SyncLock.acquired_at)], EXCLUDED.acquired_at)},
+            where=ours | (SyncLock.expires_at <= EXCLUDED.acquired_at))
+        return db.execute(query).rowcount == 1
 
     def release(self, name: str, owner: str) -> bool:
         """Give the lock up; False when ``owner`` did not hold it."""

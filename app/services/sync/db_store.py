@@ -4,30 +4,37 @@ Semantics are ``MemorySyncStore``'s (app/services/sync/store.py); this module
 only translates to the repositories. It works on the database
 ``open_database`` bound. Thread-safe: peewee gives each thread its own
 connection; a call made on a thread without one opens it and closes it
-again at the end of the call, so worker threads leave nothing open.
+again at the end of the call, so worker threads leave nothing open; a
+tenant's sync on SQLite holds one for its whole length (``session``).
 Several processes may share one database file: writes are transactions
 (SQLite WAL, BEGIN IMMEDIATE) and the tenant lock is a row with an expiry.
 
 A tenant's setup is read from what the user configured: the tenant, its
 mappings (with their billing profile and product), its exclusions and the
 global ones, the approval policy of the PSA company (or companies) it bills
-to, and the caps from the settings.
+to, and the caps from the settings; a run reads its tenants' setups many
+at a time (``setups_of``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 
+from peewee import SqliteDatabase
+
 from app.billing.operations import Operation
-from app.billing.types import RowKey
+from app.billing.types import Mapping, RowKey
 from app.billing.written import Written
 from app.errors import SeatsyncError
 from app.models import records
 from app.models.billing import PsaAgreement
 from app.models.connections import Company
+from app.models.database import db
 from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
 from app.services.settings import ApprovalPolicy as Mode
@@ -35,6 +42,8 @@ from app.services.settings import Settings
 from app.services.sync.store import ApprovalRules, AuditEntry, HeldChange, HeldState, JournalState, TenantSetup
 from app.services.uow import connected
 
+#: Tenants whose setups one round of queries reads (each IN (...) list well under every database's limit).
+_SETUPS_AT_ONCE = 500
 #: From the most permissive approval mode to the strictest.
 _STRICTNESS = (Mode.APPLY_ALL, Mode.HOLD_DECREASES, Mode.HOLD_ALL)
 
@@ -104,20 +113,46 @@ class DbSyncStore:
     # -- what the user configured ----------------------------------------------
 
     def setup(self, tenant_id: str) -> TenantSetup:
+        setup = self.setups_of([tenant_id]).get(tenant_id)
+        if setup is None:
+            raise UnknownTenant(f"(tenant {tenant_id})", tenant_id=tenant_id)
+        return setup
+
+    def setups_of(self, tenant_ids: Sequence[str]) -> dict[str, TenantSetup]:
+        """The setups of many tenants in a few queries per 500 of them, whatever their number of mappings."""
+        ids = list(dict.fromkeys(tenant_ids))
+        setups: dict[str, TenantSetup] = {}
         with connected():
-            tenant = Tenants().find(tenant_id)
-            if tenant is None:
-                raise UnknownTenant(f"(tenant {tenant_id})", tenant_id=tenant_id)
-            links = Tenants().links_of_tenant(tenant_id)
-            companies = list(dict.fromkeys((link.company_id, link.company_name) for link in links))
-            default, overrides, max_seats, max_operations = self._run_rules()
-            modes = [overrides.get(str(company_id), default) for company_id, _ in companies]
-            policy = ApprovalRules(mode=strictest(modes) if modes else default,
-                                   max_seats_per_line=max_seats, max_operations_per_run=max_operations)
-            return TenantSetup(
-                tenant_id=tenant_id, name=tenant.name, mappings=tuple(Mappings().for_tenant(tenant_id)),
-                exclusions=tuple(Exclusions().for_tenant(tenant_id)), policy=policy,
-                company_name=", ".join(name for _, name in companies))
+            exclusions = Exclusions().all()
+            for start in range(0, len(ids), _SETUPS_AT_ONCE):
+                tenants = Tenants().found(ids[start:start + _SETUPS_AT_ONCE])
+                known = list(tenants)
+                links: dict[str, list[tuple[int, str]]] = defaultdict(list)
+                for link in Tenants().links_of_tenants(known):
+                    links[link.tenant_id].append((link.company_id, link.company_name))
+                mappings: dict[str, list[Mapping]] = defaultdict(list)
+                for mapping in Mappings().for_tenants(known):
+                    mappings[mapping.tenant_id].append(mapping)
+                for tenant_id, tenant in tenants.items():
+                    companies = list(dict.fromkeys(links[tenant_id]))
+                    setups[tenant_id] = TenantSetup(
+                        tenant_id=tenant_id, name=tenant.name, mappings=tuple(mappings[tenant_id]),
+                        exclusions=tuple(e for e in exclusions if e.tenant_id in (None, tenant_id)),
+                        policy=self._policy(companies), company_name=", ".join(name for _, name in companies))
+        return setups
+
+    def _policy(self, companies: list[tuple[int, str]]) -> ApprovalRules:
+        """The strictest approval mode of the companies a tenant bills to, with the run's caps."""
+        default, overrides, max_seats, max_operations = self._run_rules()
+        modes = [overrides.get(str(company_id), default) for company_id, _ in companies]
+        return ApprovalRules(mode=strictest(modes) if modes else default, max_seats_per_line=max_seats,
+                             max_operations_per_run=max_operations)
+
+    def session(self) -> AbstractContextManager[object]:
+        """On SQLite, this thread's connection for the length of one tenant's sync, rather than one (opened with
+        its pragmas) per call, closed when the tenant is done (with its page cache). A team database's pool lends
+        a connection per call at little cost, as it did."""
+        return connected() if isinstance(db.obj, SqliteDatabase) else nullcontext()
 
     def _run_rules(self) -> tuple[Mode, dict[str, Mode], int | None, int | None]:
         """The approval policy, each company's override and the caps, read by the run's first tenant."""
@@ -149,6 +184,11 @@ class DbSyncStore:
     def written(self, tenant_id: str) -> list[Written]:
         with connected():
             return [Written(op=e.operation(), line_id=e.psa_record_id) for e in self.journal.done(tenant_id)]
+
+    def journal_of(self, tenant_id: str) -> tuple[list[Written], list[Operation]]:
+        with connected():
+            done, unsettled = self.journal.done_and_unsettled(tenant_id)
+        return [Written(op=e.operation(), line_id=e.psa_record_id) for e in done], [e.operation() for e in unsettled]
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with connected():

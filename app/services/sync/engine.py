@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -139,8 +140,56 @@ class PsaCatalog:
             return self._products
 
 
-#: Tenants whose lines a PSA that reads them in batches reads at once.
+#: Tenants whose lines a PSA that reads them in batches reads at once, and whose setups are read at once.
 PREFETCH_CHUNK = 200
+
+
+class _Chunks:
+    """A run's tenants in chunks, in the order they start: each chunk read once, by its first tenant to ask."""
+
+    def __init__(self, tenant_ids: Sequence[str], chunk: int) -> None:
+        ids = list(dict.fromkeys(tenant_ids))
+        self._chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+        self._chunk_of = {tenant_id: n for n, part in enumerate(self._chunks) for tenant_id in part}
+        self._locks = [threading.Lock() for _ in self._chunks]
+        self._read: set[int] = set()
+
+    def read_once(self, tenant_id: str, read: Callable[[list[str]], None]) -> bool:
+        """``read(chunk)`` for the tenant's chunk unless it was read; False: the tenant is not of the run."""
+        n = self._chunk_of.get(tenant_id)
+        if n is None:
+            return False
+        with self._locks[n]:
+            if n not in self._read:
+                self._read.add(n)
+                read(self._chunks[n])
+        return True
+
+
+class SetupsAhead:
+    """The setups of a run's tenants, read a chunk at a time (a few queries for a chunk, instead of several for
+    each tenant), each handed to its tenant once and then forgotten.
+
+    A chunk is read when its first tenant starts, so a tenant syncs with what was configured then. A tenant the
+    chunk lacks (one the store does not know) reads its own setup, which says why.
+    """
+
+    def __init__(self, store: SyncStore, tenant_ids: Sequence[str], *, chunk: int = PREFETCH_CHUNK) -> None:
+        self.store = store
+        self._chunks = _Chunks(tenant_ids, chunk)
+        self._found: dict[str, TenantSetup] = {}
+        self._lock = threading.Lock()
+
+    def take(self, tenant_id: str) -> TenantSetup:
+        self._chunks.read_once(tenant_id, self._read_chunk)
+        with self._lock:
+            found = self._found.pop(tenant_id, None)
+        return found if found is not None else self.store.setup(tenant_id)
+
+    def _read_chunk(self, tenant_ids: list[str]) -> None:
+        setups = self.store.setups_of(tenant_ids)
+        with self._lock:
+            self._found.update(setups)
 
 
 @dataclass
@@ -165,40 +214,31 @@ class LinesPrefetch:
         self.psa = psa
         self.store = store
         self.catalog = catalog
-        ids = list(dict.fromkeys(tenant_ids))
-        self._chunks = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
-        self._chunk_of = {tenant_id: n for n, part in enumerate(self._chunks) for tenant_id in part}
-        self._chunk_locks = [threading.Lock() for _ in self._chunks]
-        self._read: set[int] = set()
+        self._chunks = _Chunks(tenant_ids, chunk)
         self._found: dict[str, _Prefetched] = {}
         self._lock = threading.Lock()
 
     def take(self, tenant_id: str, written: list[Written], unsettled: list[Operation]) -> dict[str, list[Line]] | None:
         """The lines read for the tenant's agreements, if they can be trusted now; None: read them afresh.
         The first tenant of a chunk to ask reads the chunk (its reads count as its own to the PSA breaker)."""
-        n = self._chunk_of.get(tenant_id)
-        if n is None or unsettled:
+        if unsettled or not self._chunks.read_once(tenant_id, self._read_chunk):
             return None
-        with self._chunk_locks[n]:
-            if n not in self._read:
-                self._read.add(n)
-                self._read_chunk(self._chunks[n])
         with self._lock:
             found = self._found.pop(tenant_id, None)
         return found.lines if found is not None and found.written == written else None
 
     def _read_chunk(self, tenant_ids: list[str]) -> None:
         known = self.catalog.agreements()
+        setups = self.store.setups_of(tenant_ids)
         asked: dict[str, tuple[list[Written], list[str]]] = {}
-        for tenant_id in tenant_ids:
+        for tenant_id, setup in setups.items():
             try:
-                setup = self.store.setup(tenant_id)
-                written = self.store.written(tenant_id)
-                if self.store.unsettled(tenant_id):
-                    continue
+                written, unsettled = self.store.journal_of(tenant_id)
             except DatabaseFailed:
                 raise
             except SeatsyncError:  # the tenant's own sync says what is wrong with it
+                continue
+            if unsettled:
                 continue
             agreements = {m.agreement_id for m in setup.mappings} | write_log(written).agreements
             asked[tenant_id] = (written, sorted(a for a in agreements if a in known))
@@ -261,12 +301,17 @@ class SyncEngine:
                                installation=store.installation())
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.prefetch: LinesPrefetch | None = None
+        self.setups: SetupsAhead | None = None
 
     def prepare(self, tenant_ids: Sequence[str]) -> None:
-        """The run's tenants, in the order it starts them: a PSA that reads lines in batches reads theirs a
-        chunk at a time (``LinesPrefetch``)."""
+        """The run's tenants, in the order it starts them: their setups are read a chunk at a time
+        (``SetupsAhead``), and so are their lines on a PSA that reads lines in batches (``LinesPrefetch``)."""
+        self.setups = SetupsAhead(self.store, tenant_ids)
         if self.psa.capabilities.reads_lines_in_batches:
             self.prefetch = LinesPrefetch(self.psa, self.store, self.catalog, tenant_ids)
+
+    def _setup(self, tenant_id: str) -> TenantSetup:
+        return self.setups.take(tenant_id) if self.setups is not None else self.store.setup(tenant_id)
 
     # -- the stages ----------------------------------------------------------
 
@@ -277,9 +322,8 @@ class SyncEngine:
         thread's context (the run's PSA breaker follows them there); seatsync's own database is read and
         written on this thread only.
         """
-        written = self.store.written(setup.tenant_id)
+        written, unsettled = self.store.journal_of(setup.tenant_id)
         log = write_log(written)
-        unsettled = self.store.unsettled(setup.tenant_id)
         read_before = self.prefetch.take(setup.tenant_id, written, unsettled) if self.prefetch else None
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="psa-read") as pool:
             products = pool.submit(contextvars.copy_context().run, self.catalog.products)
@@ -345,7 +389,7 @@ class SyncEngine:
         """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""
         result = TenantResult(tenant_id=tenant_id, status=Status.PLANNED)
         try:
-            setup = self.store.setup(tenant_id)
+            setup = self._setup(tenant_id)
             result.name = setup.name
             read = self._read(setup)
             result.plan = self._plan(setup, read)
@@ -355,9 +399,18 @@ class SyncEngine:
         return result
 
     def sync(self, tenant_id: str) -> TenantResult:
+        """Sync one tenant, on one connection to seatsync's database for its whole length (``store.session``)."""
+        with ExitStack() as held:
+            try:
+                held.enter_context(self.store.session())
+            except DatabaseFailed as error:
+                return TenantResult(tenant_id=tenant_id, status=Status.FAILED, error=str(error), fatal=True)
+            return self._sync(tenant_id)
+
+    def _sync(self, tenant_id: str) -> TenantResult:
         result = TenantResult(tenant_id=tenant_id)
         try:
-            setup = self.store.setup(tenant_id)
+            setup = self._setup(tenant_id)
             result.name = setup.name
             with _UNRELEASED_LOCK:
                 stuck = _UNRELEASED.pop(tenant_id, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -128,7 +128,12 @@ class _ConnectionStore:
         self._connection_id = connection_id
 
     def setup(self, tenant_id: str) -> TenantSetup:
-        setup = self._store.setup(tenant_id)
+        return self._own(self._store.setup(tenant_id))
+
+    def setups_of(self, tenant_ids: Sequence[str]) -> dict[str, TenantSetup]:
+        return {tenant_id: self._own(setup) for tenant_id, setup in self._store.setups_of(tenant_ids).items()}
+
+    def _own(self, setup: TenantSetup) -> TenantSetup:
         return replace(setup, mappings=tuple(m for m in setup.mappings if m.profile.id in self._profiles))
 
     def audit(self, record: AuditEntry) -> None:
@@ -280,10 +285,10 @@ class SyncService:
                 operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
                 findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
             self.uow.sync_outcomes.record(self._outcomes(run_id, results, at))
-            known = {t.tenant_id for t in self.uow.tenants.all()}
-            for result in results:
-                if result.consent is not None and result.tenant_id in known:
-                    self.uow.tenants.set_consent(result.tenant_id, result.consent)
+            # Only what changed: a run that learnt nothing new of its tenants' access writes nothing here.
+            stored = {t.tenant_id: t.consent_status for t in self.uow.tenants.all()}
+            self.uow.tenants.set_consents({r.tenant_id: r.consent for r in results if r.consent is not None
+                                           and r.tenant_id in stored and stored[r.tenant_id] != r.consent})
         self._forget_old(at)
 
     def _forget_old(self, now: datetime) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -82,6 +83,13 @@ class HeldChange:
 class SyncStore(Protocol):
     def setup(self, tenant_id: str) -> TenantSetup: ...
 
+    def setups_of(self, tenant_ids: Sequence[str]) -> dict[str, TenantSetup]:
+        """The setups of many tenants read at once (a tenant the store does not know is left out: ``setup``
+        says why)."""
+
+    def session(self) -> AbstractContextManager[object]:
+        """What one tenant's sync holds for its whole length (the database's connection: opened once)."""
+
     def installation(self) -> str:
         """This installation's name in line markers ("" does not tell installations apart)."""
 
@@ -96,6 +104,9 @@ class SyncStore(Protocol):
 
     def written(self, tenant_id: str) -> list[Written]:
         """The tenant's done operations with the PSA line each wrote, in the order they were written."""
+
+    def journal_of(self, tenant_id: str) -> tuple[list[Written], list[Operation]]:
+        """``written`` and ``unsettled`` of the tenant, read together."""
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each owned main line, by marker."""
@@ -150,6 +161,12 @@ class MemorySyncStore:
     def setup(self, tenant_id: str) -> TenantSetup:
         return self.setups[tenant_id]
 
+    def setups_of(self, tenant_ids: Sequence[str]) -> dict[str, TenantSetup]:
+        return {t: self.setups[t] for t in tenant_ids if t in self.setups}
+
+    def session(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
     def installation(self) -> str:
         return self.installation_id
 
@@ -177,6 +194,10 @@ class MemorySyncStore:
         with self._lock:
             done = [e for e in self.journal.values() if e.tenant_id == tenant_id and e.state is JournalState.DONE]
             return [Written(op=e.op, line_id=e.psa_id) for e in sorted(done, key=lambda e: e.done_at)]
+
+    def journal_of(self, tenant_id: str) -> tuple[list[Written], list[Operation]]:
+        with self._lock:
+            return self.written(tenant_id), self.unsettled(tenant_id)
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with self._lock:
