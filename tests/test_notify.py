@@ -6,6 +6,7 @@ import base64
 import socketserver
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -24,7 +25,14 @@ from app.billing.types import (
     Term,
 )
 from app.bootstrap import open_context
-from app.models.records import ConsentStatus, RunStatus, SyncRunRecord, TenantRecord
+from app.models.records import (
+    ConsentStatus,
+    RunStatus,
+    SyncOutcome,
+    SyncOutcomeRecord,
+    SyncRunRecord,
+    TenantRecord,
+)
 from app.models.repositories import Approvals
 from app.sandbox.server import Request, Response, SandboxApp, SandboxServer, make_tls
 from app.services.microsoft.wire import Customer
@@ -105,6 +113,33 @@ def test_every_kind_of_notice_is_computed_and_excluded_ones_raise_nothing():
     [waiting] = kinds[NoticeKind.APPROVALS_WAITING]
     assert waiting.title == "3 change(s) wait for approval"
     assert not [n for n in compute_notices(inputs()) if n.sku_id == FREE or n.tenant_id == T3]
+
+
+def test_a_failed_tenant_keeps_its_notice_until_it_syncs_whatever_runs_since():
+    failed_at = datetime(2026, 3, 9, 6, tzinfo=UTC)
+    earlier = SyncOutcomeRecord(tenant_id=T1, status=SyncOutcome.FAILED, finished_at=failed_at, sync_run_id=6,
+                                error="the PSA refused the line: agreement 41 is closed")
+    later_run = SyncRunRecord(id=7, started_at=datetime(2026, 3, 10, 6, tzinfo=UTC), finished_at=None,
+                              status=RunStatus.SUCCEEDED, trigger="manual")  # a Sync now of another company went well
+    notices = compute_notices(inputs(last_run=later_run, outcomes={T1: earlier}))
+    [failed] = by_kind(notices)[NoticeKind.SYNC_FAILED]
+    assert (failed.tenant_id, failed.message) == (T1, "the PSA refused the line: agreement 41 is closed")
+    assert failed.title.startswith("Contoso: the sync at ") and failed.title.endswith(" on 9 Mar 2026 failed")
+    synced = replace(earlier, status=SyncOutcome.OK, error="", finished_at=datetime(2026, 3, 10, 7, tzinfo=UTC))
+    assert NoticeKind.SYNC_FAILED not in by_kind(compute_notices(inputs(last_run=later_run, outcomes={T1: synced})))
+
+
+def test_a_run_whose_failures_are_its_tenants_says_them_per_tenant_and_a_stopped_run_says_it_once():
+    run = SyncRunRecord(id=7, started_at=datetime(2026, 3, 10, 6, tzinfo=UTC), finished_at=None,
+                        status=RunStatus.PARTIAL, trigger="schedule", tenants_failed=1,
+                        error="Contoso: Microsoft sign-in refused (AADSTS700016)")
+    own = SyncOutcomeRecord(tenant_id=T1, status=SyncOutcome.FAILED, finished_at=datetime(2026, 3, 10, 6, tzinfo=UTC),
+                            sync_run_id=7, error="Microsoft sign-in refused (AADSTS700016)")
+    [failed] = by_kind(compute_notices(inputs(last_run=run, outcomes={T1: own})))[NoticeKind.SYNC_FAILED]
+    assert failed.tenant_id == T1 and failed.message.startswith("Microsoft sign-in refused: seatsync's app")
+    stopped = replace(run, status=RunStatus.FAILED, tenants_failed=3, error="the PSA refused the API keys")
+    [run_notice] = by_kind(compute_notices(inputs(last_run=stopped)))[NoticeKind.SYNC_FAILED]
+    assert run_notice.tenant_id == "" and run_notice.message == "the PSA refused the API keys"
 
 
 def test_a_tenant_whose_every_license_is_excluded_raises_nothing_not_even_consent():

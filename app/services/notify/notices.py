@@ -1,9 +1,13 @@
 """Notifications: what needs a person, computed from stored data (DESIGN §1.9).
 
 ``compute_notices`` is pure: it reads the tenants, their latest snapshots,
-mappings, exclusions, the latest sync run and the waiting approvals, and
-says what needs attention. Excluded licenses raise nothing; so does a tenant
-whose every license is excluded. Partner Center customers not yet added,
+mappings, exclusions, each tenant's latest sync outcome, the latest sync run
+and the waiting approvals, and says what needs attention. A tenant whose
+latest sync failed keeps its notice until that tenant syncs again, whatever
+other runs do meanwhile; the latest run's notice says only what no tenant's
+does (the run stopped before its tenants: the PSA down, a refused key).
+Excluded licenses raise nothing; so does a tenant whose every license is
+excluded. Partner Center customers not yet added,
 and connection failures a test just found, are passed in by the caller
 (reading Partner Center is a network call for a worker thread). Where they
 are sent: app/services/notify/delivery.py.
@@ -12,6 +16,7 @@ are sent: app/services/notify/delivery.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -19,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from app.billing.types import Exclusion, Mapping, TenantInventory
 from app.errors import SeatsyncError
-from app.models.records import ConsentStatus, HeldStatus, RunStatus, SyncRunRecord, TenantRecord
+from app.models.records import (
+    ConsentStatus,
+    HeldStatus,
+    RunStatus,
+    SyncOutcome,
+    SyncOutcomeRecord,
+    SyncRunRecord,
+    TenantRecord,
+)
 from app.models.repositories import Approvals
 from app.services.microsoft.signin_codes import in_words
 from app.services.microsoft.skus import SkuCatalogue
@@ -84,6 +97,8 @@ class NoticeInputs:
     #: (tenant id, SKU id) -> whether the tenant's previous snapshot lacked the license.
     is_new: Callable[[str, str], bool] = lambda tenant_id, sku_id: False
     last_run: SyncRunRecord | None = None
+    #: Each tenant's latest sync outcome, by tenant id.
+    outcomes: AnyMapping[str, SyncOutcomeRecord] = field(default_factory=dict)
     held: int = 0
     pending_customers: Sequence[Customer] = ()
     access_failures: Sequence[str] = ()
@@ -93,6 +108,13 @@ class NoticeInputs:
 def compute_notices(inputs: NoticeInputs) -> list[Notice]:
     out: list[Notice] = []
     today = inputs.today
+    run = inputs.last_run
+    # The latest run has a notice of its own when something beside its tenants' own failures went wrong (the
+    # PSA down, a refused key): it names every company it did not sync, those that failed in it too.
+    failed_in_run = [] if run is None else [o for o in inputs.outcomes.values()
+                                            if o.status is SyncOutcome.FAILED and o.sync_run_id == run.id]
+    run_notice = run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL) and not (
+        0 < run.tenants_failed <= len(failed_in_run))
     mapped = {(m.tenant_id, m.sku_id.lower()) for m in inputs.mappings}
     for tenant in inputs.tenants:
         inventory = inputs.inventories.get(tenant.tenant_id)
@@ -105,6 +127,12 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
                               title=f"{tenant.name}: Microsoft access {tenant.consent_status.value}",
                               message="seatsync cannot read this tenant's licenses: have the customer's admin "
                                       "grant consent, or renew GDAP in Partner Center."))
+        outcome = inputs.outcomes.get(tenant.tenant_id)
+        if outcome is not None and outcome.status is SyncOutcome.FAILED and not (
+                run_notice and outcome in failed_in_run):
+            out.append(Notice(kind=NoticeKind.SYNC_FAILED, tenant_id=tenant.tenant_id,
+                              title=f"{tenant.name}: the sync at {_when(outcome.finished_at, today)} failed",
+                              message=in_words(outcome.error) if outcome.error else "the sync failed"))
         for lic in licenses:
             name = inputs.sku_name(lic.sku_id, lic.part_number)
             if (lic.purchased or lic.assigned) and (tenant.tenant_id, lic.sku_id.lower()) not in mapped:
@@ -140,8 +168,8 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
     for failure in inputs.access_failures:
         out.append(Notice(kind=NoticeKind.ACCESS_FAILED, title="A connection failed", message=failure,
                           sku_id=failure[:80]))
-    run = inputs.last_run
-    if run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL):
+    if run_notice:
+        assert run is not None
         out.append(Notice(kind=NoticeKind.SYNC_FAILED, sku_id=str(run.id), title=failed_run_title(run, today),
                           message=_worded(run.error) or f"{_companies(run.tenants_failed)} not synced."))
     if inputs.held:
@@ -163,11 +191,16 @@ def _worded(error: str) -> str:
     return "; ".join(parts)
 
 
+def _when(at: datetime, today: date) -> str:
+    """ "22:03" in local time, with the day when it was not ``today``: "22:03 on 9 Mar 2026"."""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone()
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%H:%M} on {local.day} {local:%b %Y}"
+
+
 def failed_run_title(run: SyncRunRecord, today: date) -> str:
     """ "The sync at 22:03 finished partially: 2 of 25 companies failed" (local time; the day too when it
     was not ``today``)."""
-    local = (run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)).astimezone()
-    at = f"{local:%H:%M}" if local.date() == today else f"{local:%H:%M} on {local.day} {local:%b %Y}"
+    at = _when(run.started_at, today)
     total = run.tenants_synced + run.tenants_failed
     if run.status is RunStatus.PARTIAL:
         return f"The sync at {at} finished partially: {run.tenants_failed} of {_companies(total)} failed"
@@ -202,6 +235,7 @@ class NotificationService:
             today=today or self.now().date(), tenants=self.uow.tenants.all(),
             inventories=self.uow.inventory.latest_all(),
             mappings=self.uow.mappings.all(), exclusions=self.uow.exclusions.all(), is_new=is_new,
-            last_run=self.uow.runs.last_finished(), held=len(Approvals(now=self.now).held(HeldStatus.HELD)),
+            last_run=self.uow.runs.last_finished(), outcomes=self.uow.sync_outcomes.latest(),
+            held=len(Approvals(now=self.now).held(HeldStatus.HELD)),
             pending_customers=pending_customers, access_failures=access_failures,
             sku_name=lambda sku_id, part: catalogue.name(sku_id, part)))

@@ -302,14 +302,14 @@ class SyncService:
     @staticmethod
     def _outcomes(run_id: int, results: tuple[TenantResult, ...], at: datetime) -> list[SyncOutcomeRecord]:
         """Each tenant's outcome of the run, its results through every PSA connection taken together. A tenant
-        the run did not sync (not started, or another sync of it was running) is not synced: the store keeps
-        its previous outcome."""
+        the run did not sync (not started, another sync of it was running, or the PSA was not answering when
+        it tried: the run's stop says so, not the tenant) is not synced: the store keeps its previous outcome."""
         by_tenant: dict[str, list[TenantResult]] = defaultdict(list)
         for result in results:
             by_tenant[result.tenant_id].append(result)
         outcomes = []
         for tenant_id, group in by_tenant.items():
-            synced = [r for r in group if not r.not_synced and r.status is not Status.BUSY]
+            synced = [r for r in group if not r.not_synced and not r.psa_down and r.status is not Status.BUSY]
             if not synced:
                 outcomes.append(SyncOutcomeRecord(tenant_id=tenant_id, status=SyncOutcome.NOT_SYNCED, finished_at=at,
                                                   sync_run_id=run_id, error="; ".join(dict.fromkeys(
