@@ -133,15 +133,17 @@ def test_the_tray_names_what_failed_in_words_and_the_toolbar_opens_the_details(q
     shop.refuse("Fabrikam", "AADSTS7000222")
     shell = hidden_shell(on_shop(shop))
     sync_from_the_tray(qtbot, shell)
-    # Two notices, said once together: the failed run's, and Contoso Dental's lost access (Fabrikam's refusal is
-    # the partner's own secret, which says nothing of its tenant).
+    # Three notices, said once together: each failed company's, and Contoso Dental's lost access (Fabrikam's
+    # refusal is the partner's own secret, which says nothing of its tenant). The run adds none: its failures
+    # are its companies'.
     [(title, text)] = shell.messages
-    assert title == "seatsync: 2 new notices"
-    failed, access = sorted(text.splitlines(), key=lambda line: line.startswith("Contoso"))
-    assert re.fullmatch(f"The sync at {AT} finished partially: 2 of 5 companies failed", failed), failed
+    assert title == "seatsync: 3 new notices"
+    access, contoso, fabrikam = sorted(text.splitlines())
     assert access == "Contoso Dental: Microsoft access missing"
-    [notice] = [n for n in shell.notifications.notices if n.title == failed]
-    assert notice.message == f"Contoso Dental: {CONSENT_WORDS}; Fabrikam: {EXPIRED_WORDS}"
+    assert re.fullmatch(f"Contoso Dental: the sync at {AT} failed", contoso), contoso
+    assert re.fullmatch(f"Fabrikam: the sync at {AT} failed", fabrikam), fabrikam
+    said = {n.title: n.message for n in shell.notifications.notices}
+    assert (said[contoso], said[fabrikam]) == (CONSENT_WORDS, EXPIRED_WORDS)
 
     shell.tray.icon.messageClicked.emit()  # a click on the message opens the window
     assert shell.window.isVisible()
