@@ -111,10 +111,11 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
     run = inputs.last_run
     # The latest run has a notice of its own when something beside its tenants' own failures went wrong (the
     # PSA down, a refused key): it names every company it did not sync, those that failed in it too.
-    failed_in_run = [] if run is None else [o for o in inputs.outcomes.values()
-                                            if o.status is SyncOutcome.FAILED and o.sync_run_id == run.id]
+    run_id = run.id if run is not None else None
+    failed_in_run = sum(1 for o in inputs.outcomes.values()
+                        if o.status is SyncOutcome.FAILED and o.sync_run_id == run_id)
     run_notice = run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL) and not (
-        0 < run.tenants_failed <= len(failed_in_run))
+        0 < run.tenants_failed <= failed_in_run)
     mapped = {(m.tenant_id, m.sku_id.lower()) for m in inputs.mappings}
     for tenant in inputs.tenants:
         inventory = inputs.inventories.get(tenant.tenant_id)
@@ -129,7 +130,7 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
                                       "grant consent, or renew GDAP in Partner Center."))
         outcome = inputs.outcomes.get(tenant.tenant_id)
         if outcome is not None and outcome.status is SyncOutcome.FAILED and not (
-                run_notice and outcome in failed_in_run):
+                run_notice and outcome.sync_run_id == run_id):
             out.append(Notice(kind=NoticeKind.SYNC_FAILED, tenant_id=tenant.tenant_id,
                               title=f"{tenant.name}: the sync at {_when(outcome.finished_at, today)} failed",
                               message=in_words(outcome.error) if outcome.error else "the sync failed"))
