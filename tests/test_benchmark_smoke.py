@@ -249,3 +249,14 @@ def test_the_storage_benchmark_writes_its_figures_and_the_rows_growing_with_chan
     for checkpoint in figures["checkpoints"]:
         assert checkpoint["size_mib"] > 0
         assert {t: checkpoint["rows"][t] for t in checkpoint["bounds"]} == checkpoint["bounds"]
+
+
+def test_the_migration_benchmark_prints_every_step(capsys):
+    from benchmarks import migrate_bench
+
+    assert migrate_bench.main(["--lines", "4", "--tenants", "12", "--latency", "0"]) == 0
+    printed = capsys.readouterr().out
+    steps = ("find the Cloudconsole lines", "find the Unite lines", "preview adopting the Cloudconsole lines",
+             "preview cancelling the Unite lines", "decide both", "first sync", "second sync", "third sync")
+    assert [step for step in steps if step not in printed] == []
+    assert "2 lines" in printed and "adopt_line" in printed and "cancel_line" in printed

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from app.billing.types import BillingOption, RowKey
+from app.billing.types import MARKER_PREFIX, BillingOption, RowKey
 
 
 class OpKind(StrEnum):
@@ -22,6 +22,7 @@ class OpKind(StrEnum):
     ADD_CREDIT = "add_credit"
     CANCEL_LINE = "cancel_line"
     UPDATE_DESCRIPTION = "update_description"
+    ADOPT_LINE = "adopt_line"  # seatsync takes over a line another tool wrote: its marker is set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +71,11 @@ class Operation:
     basis: Basis = field(default_factory=Basis)
 
     @property
+    def on_foreign_line(self) -> bool:
+        """A cancel of a line seatsync does not own: a person decided it (app/billing/foreign.py)."""
+        return not self.marker.startswith(MARKER_PREFIX)
+
+    @property
     def is_decrease(self) -> bool:
         return self.kind in (OpKind.ADD_CREDIT, OpKind.CANCEL_LINE) or (
             self.kind is OpKind.SET_QUANTITY and self.quantity < self.before
@@ -83,7 +89,8 @@ class FindingKind(StrEnum):
     AGREEMENT_TYPE_NOT_ALLOWED = "agreement_type_not_allowed"
     INACTIVE_PRODUCT = "inactive_product"
     COMMITMENT_ABOVE_USAGE = "commitment_above_usage"
-    POSSIBLE_DUPLICATE = "possible_duplicate"
+    POSSIBLE_DUPLICATE = "possible_duplicate"  # reported before foreign lines were held; older runs hold it
+    FOREIGN_LINE = "foreign_line"  # a line seatsync does not own bills the row's product: held until decided
     DUPLICATE_OWNED_LINE = "duplicate_owned_line"
     MANUAL_EDIT = "manual_edit"
     SUSPICIOUS_DROP = "suspicious_drop"

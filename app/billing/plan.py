@@ -28,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from app.billing.description import line_description
+from app.billing.foreign import ForeignAction, ForeignDecision, adoptable
 from app.billing.ledger import covered, opening_quantity, target
 from app.billing.markers import (
     dated_marker,
@@ -82,12 +83,15 @@ class PlanOptions:
 
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
          agreements: Iterable[Agreement], current_lines: Iterable[Line], today: date,
-         options: PlanOptions = PlanOptions(), generations: AnyMapping[str, int] | None = None) -> Plan:
+         options: PlanOptions = PlanOptions(), generations: AnyMapping[str, int] | None = None,
+         decisions: AnyMapping[str, ForeignDecision] | None = None) -> Plan:
     """Operations and findings that bring the PSA in step with ``inventory``.
 
     ``generations`` counts, by a row's main marker, the writes seatsync's
     journal holds for the row; it is part of every operation key, so a change
     made again after it was undone is a new operation, never skipped.
+    ``decisions``: what a person decided about foreign lines, by line id
+    (app/billing/foreign.py); a row with an undecided one is held.
 
     Each input is read once and indexed (lines by row and by agreement and
     product, exclusions and mapped licenses by SKU), so planning costs time
@@ -96,6 +100,7 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     lines of those agreements.
     """
     generations = generations or {}
+    decisions = decisions or {}
     tenant = inventory.tenant_id
     excluded = frozenset(e.sku_id.lower() for e in exclusions if e.tenant_id in (None, tenant))
     # The tenant's rows by main marker (the digest computed once each), in the order of their digest.
@@ -110,7 +115,8 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     operations = [retire(line, by_id[line.agreement_id], today) for line in retired
                   if line.end is None and line.agreement_id in by_id]
     findings = _license_findings(inventory, [m for _, m in keyed], excluded)
-    duplicates_seen: set[str] = set()
+    foreign_seen: set[str] = set()  # foreign lines two rows of one product share are reported and cancelled once
+    row_on: dict[str, _RowPlanner] = {}  # a row planned on each agreement: it carries the cancels of other products
     for key, mapping in keyed:
         agreement = by_id.get(mapping.agreement_id)
         problem = _mapping_problem(mapping, agreement)
@@ -129,19 +135,71 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
                         "one agreement: stop syncing the tenant in one of them") for ln in others)
             continue
         start = successor_start(mapping, retired, by_id, agreement, today) if retired else None
-        row = _RowPlanner(mapping, agreement, inventory, index.own.get(key, ()), today, options,
-                          successor_start=start, generation=generations.get(key, 0), key=key, periods=periods)
+        own = index.own.get(key, ())
+        foreign = index.foreign.get(place, ())
+        undecided = [ln for ln in foreign if ln.id not in decisions]
+        if undecided:  # billing beside a line another tool keeps would bill the seats twice: hold the row
+            findings.extend(_foreign_finding(mapping, ln, "the row is held until you adopt, cancel or ignore it")
+                            for ln in undecided if ln.id not in foreign_seen)
+            foreign_seen.update(ln.id for ln in undecided)
+            continue
+        cancels = [(ln, last) for ln in foreign if (last := decisions[ln.id].last_day) is not None
+                   and decisions[ln.id].action is ForeignAction.CANCEL]
+        if cancels:  # a row not written yet starts the day after the last cancelled line stops
+            stop = max(last for _, last in cancels) + _ONE_DAY
+            start = stop if start is None else max(start, stop)
+        adopted_on = min((d.decided_on for ln in own if (d := decisions.get(ln.id)) is not None
+                          and d.action is ForeignAction.ADOPT), default=None) if decisions else None
+        row = _RowPlanner(mapping, agreement, inventory, own, today, options,
+                          successor_start=start, generation=generations.get(key, 0), key=key, periods=periods,
+                          adopted_on=adopted_on)
+        row_on.setdefault(agreement.id, row)
+        for line, last in cancels:
+            if line.id not in foreign_seen and (line.end is None or line.end > last):
+                operations.append(row.cancel_foreign(line, last))
+        foreign_seen.update(ln.id for ln, _ in cancels)
+        adopting = [ln for ln in foreign if decisions[ln.id].action is ForeignAction.ADOPT]
+        if adopting:
+            if adopting[0].id in foreign_seen:
+                continue  # another row of the product adopts it in this plan; this one waits for the next
+            foreign_seen.update(ln.id for ln in adopting)
+            why_not = _adoption_problem(adopting, row)
+            if why_not:
+                findings.append(_foreign_finding(mapping, adopting[0], why_not))
+            else:
+                operations.append(row.adopt(adopting[0]))  # the row is planned from the line it took over next time
+            continue
         operations.extend(row.operations())
         findings.extend(row.findings)
-        for line in index.foreign.get(place, ()):
-            if line.id not in duplicates_seen:
-                duplicates_seen.add(line.id)
-                findings.append(Finding(
-                    kind=FindingKind.POSSIBLE_DUPLICATE, tenant_id=tenant, sku_id=mapping.sku_id,
-                    agreement_id=agreement.id, line_id=line.id,
-                    message=f"line {line.id} bills {mapping.profile.product.identifier or line.product_id} "
-                            f"×{line.quantity} on this agreement but is not managed by seatsync"))
+    if decisions:  # another tool's line of a product no row bills, on an agreement a row bills on
+        for line in (ln for place_lines in index.foreign.values() for ln in place_lines):
+            decision, row_there = decisions.get(line.id), row_on.get(line.agreement_id)
+            if (decision is not None and decision.last_day is not None and decision.action is ForeignAction.CANCEL
+                    and row_there is not None and line.id not in foreign_seen
+                    and (line.end is None or line.end > decision.last_day)):
+                operations.append(row_there.cancel_foreign(line, decision.last_day))
     return Plan(operations=tuple(operations), findings=tuple(findings))
+
+
+def _foreign_finding(mapping: Mapping, line: Line, what_now: str) -> Finding:
+    reference = f"reference {line.marker!r}" if line.marker else "no reference"
+    return Finding(kind=FindingKind.FOREIGN_LINE, tenant_id=mapping.tenant_id, sku_id=mapping.sku_id,
+                   agreement_id=line.agreement_id, line_id=line.id,
+                   message=f"line {line.id} ({reference}) bills {mapping.profile.product.identifier or line.product_id}"
+                           f" ×{line.quantity} on this agreement and is not seatsync's: {what_now}")
+
+
+def _adoption_problem(adopting: Sequence[Line], row: _RowPlanner) -> str:
+    """Why the row cannot take over ``adopting[0]`` ("" when it can); the row is held meanwhile."""
+    if len(adopting) > 1:
+        return (f"{len(adopting)} lines of this product are to be adopted ({', '.join(ln.id for ln in adopting)}):"
+                " a row takes over one; cancel or ignore the others")
+    if why := adoptable(adopting[0]):
+        return why
+    open_lines = [ln.id for ln in row.mains if ln.end is None]
+    if open_lines:
+        return f"seatsync already bills this row on line {open_lines[0]}: cancel or ignore this one instead"
+    return ""
 
 
 @lru_cache(maxsize=1024)  # a few price policies and catalog prices serve every tenant
@@ -264,9 +322,11 @@ class _RowPlanner:
     def __init__(self, mapping: Mapping, agreement: Agreement, inventory: TenantInventory,
                  own: Sequence[Line], today: date, options: PlanOptions,
                  successor_start: date | None = None, generation: int = 0, key: str = "",
-                 periods: Callable[[Agreement, date], Period] = agreement_period) -> None:
+                 periods: Callable[[Agreement, date], Period] = agreement_period,
+                 adopted_on: date | None = None) -> None:
         """``own``: this installation's lines carrying the row's marker; ``key``: the row's ``main_marker``
-        when already known; ``periods``: ``agreement_period`` or a memo of it."""
+        when already known; ``periods``: ``agreement_period`` or a memo of it; ``adopted_on``: the day a
+        person decided seatsync adopts the row's main line (another tool's before)."""
         self.m = mapping
         self.successor_start = successor_start
         self.generation = generation
@@ -277,6 +337,9 @@ class _RowPlanner:
         self._row: RowKey | None = None
         self._periods = periods
         self.period = periods(agreement, today)
+        #: In the period a line was adopted in it bills what the other tool billed: no prorate or credit,
+        #: and its quantity is corrected from the next period.
+        self.adopting = adopted_on is not None and adopted_on in self.period
         key = key or main_marker(mapping.row)
         self.marker = f"{key}.{options.installation}" if options.installation else key
         self.own = own
@@ -384,7 +447,7 @@ class _RowPlanner:
             self._finding(FindingKind.MANUAL_EDIT,
                           f"line {line.id} holds {line.quantity} seats; seatsync last wrote "
                           f"{line.last_written_quantity}", line.id)
-        first_day = self.today == period.start
+        first_day = self.today == period.start and not self.adopting
         effective = period.start if first_day else period.next_start
         delta = self.quantity - line.quantity
         if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
@@ -414,6 +477,25 @@ class _RowPlanner:
                         quantity=0, before=line.quantity, agreement_id=line.agreement_id,
                         product_id=line.product_id)
 
+    # -- foreign lines: what a person decided ---------------------------------
+
+    def adopt(self, line: Line) -> Operation:
+        """Set the row's marker on ``line``; it keeps what it bills (from its first day in this period)."""
+        period = self.period
+        effective = max(period.start, line.start) if line.start is not None else period.start
+        return self._op(OpKind.ADOPT_LINE, period, effective, marker=self.marker, line_id=line.id,
+                        quantity=line.quantity, before=line.quantity, amount=self._amount(line.quantity),
+                        basis=self._basis(period, formula=f"seatsync takes over line {line.id} "
+                                                          f"({line.marker or 'no reference'}) at {line.quantity}"
+                                                          " seats; its quantity is corrected from the next "
+                                                          "period"))
+
+    def cancel_foreign(self, line: Line, last_day: date) -> Operation:
+        op = self._cancel(line, self.period, last_day + _ONE_DAY)
+        return replace(op, basis=self._basis(self.period, formula=f"a person cancelled line {line.id} "
+                                                                   f"({line.marker or 'no reference'}): it bills "
+                                                                   f"until {last_day.isoformat()}"))
+
     # -- the ledger: prorate and credit lines ---------------------------------
 
     def _ledger(self, period: Period, begin: date, main: list[Operation]) -> list[Operation]:
@@ -425,7 +507,7 @@ class _RowPlanner:
         agreement prorates). From the current period on, the ledger is
         settled on the day the row bills from (today, or a later override).
         """
-        if not self.billable:
+        if not self.billable or self.adopting:
             return []
         day = begin if begin > self.today else max(begin, period.start)
         periods = []

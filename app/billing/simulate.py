@@ -45,4 +45,8 @@ def apply_plan(lines: Iterable[Line], plan: Plan) -> tuple[Line, ...]:
                 result[line_id] = replace(line, end=op.effective - timedelta(days=1))
             elif op.kind is OpKind.UPDATE_DESCRIPTION:
                 result[line_id] = replace(line, description=op.description)
+            elif op.kind is OpKind.ADOPT_LINE:
+                result[line_id] = replace(line, marker=op.marker, last_written_quantity=op.quantity,
+                                          written_row=op.row, history=((op.effective, op.quantity),))
+                by_marker[op.marker] = line_id
     return tuple(result.values())

@@ -20,7 +20,8 @@ from app.billing.types import MARKER_PREFIX, Line, LineKind, RowKey
 
 #: seatsync:<row>[.<installation>], then for a dated line :<p|c><yyyymmdd>:<before>><after>[:<n>]
 _MARKER = re.compile(r"seatsync:[0-9a-f]{12}(?:\.[0-9a-f]{4})?(?::[pc]\d{8}:-?\d{1,9}>-?\d{1,9}(?::\d{1,4})?)?")
-_KIND_NAMES = {OpKind.CREATE_LINE: "main", OpKind.ADD_PRORATE: "prorate", OpKind.ADD_CREDIT: "credit"}
+_KIND_NAMES = {OpKind.CREATE_LINE: "main", OpKind.ADD_PRORATE: "prorate", OpKind.ADD_CREDIT: "credit",
+               OpKind.ADOPT_LINE: "adopted"}
 _CREATES = tuple(_KIND_NAMES)
 
 
@@ -47,10 +48,18 @@ class WriteLog:
     #: lines seatsync created, unless cancelled before they billed: a read of their agreement must show them
     expected: dict[str, Written] = field(default_factory=dict)
     agreements: set[str] = field(default_factory=set)
+    #: the row marker of each line seatsync adopted, by line id: a PSA that keeps no marker of seatsync's on an
+    #: existing line (Autotask) still reads as the row's
+    adopted: dict[str, str] = field(default_factory=dict)
 
     def enrich(self, line: Line) -> Line:
-        """``line`` with what the journal knows of it (only lines seatsync owns)."""
-        if not line.owned or line.kind is not LineKind.MAIN or line.marker not in self.last_quantity:
+        """``line`` with what the journal knows of it (only lines seatsync owns, or adopted)."""
+        if not line.owned:
+            marker = self.adopted.get(line.id) if self.adopted else None
+            if marker is None:
+                return line
+            line = replace(line, marker=marker)
+        if line.kind is not LineKind.MAIN or line.marker not in self.last_quantity:
             return line
         return replace(line, last_written_quantity=self.last_quantity[line.marker],
                        written_row=self.rows.get(line.marker), history=self.history.get(line.id, ()))
@@ -61,14 +70,18 @@ def write_log(entries: Iterable[Written]) -> WriteLog:
     for w in entries:
         op = w.op
         log.agreements.add(op.agreement_id)
+        if op.on_foreign_line:
+            continue  # a line another tool wrote, cancelled: no row of seatsync's counts it
         row = row_key(op.marker)
         log.generations[row] = log.generations.get(row, 0) + 1
-        if op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY):
+        if op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.ADOPT_LINE):
             line_id = w.line_id or op.line_id
             log.history[line_id] = (*log.history.get(line_id, ()), (op.effective, op.quantity))
             log.last_quantity[op.marker] = op.quantity
-        if op.kind is OpKind.CREATE_LINE:
+        if op.kind in (OpKind.CREATE_LINE, OpKind.ADOPT_LINE):
             log.rows[op.marker] = op.row
+        if op.kind is OpKind.ADOPT_LINE:
+            log.adopted[w.line_id or op.line_id] = op.marker
         if op.kind in _CREATES and w.line_id:
             log.expected[w.line_id] = w
         elif op.kind is OpKind.CANCEL_LINE:

@@ -130,3 +130,12 @@ def progress_bar(total: int, stream: TextIO | None = None) -> Callable[[object],
         out.flush()
 
     return step
+
+
+def confirmed(question: str) -> bool:
+    """A person's yes on the terminal (anything else, or Ctrl+D, is no)."""
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        print()
+        return False

@@ -12,7 +12,15 @@ import argparse
 import json
 import sys
 
-from app.commands.common import BadArguments, app_context, is_terminal, progress_bar, resolve_company, summary_table
+from app.commands.common import (
+    BadArguments,
+    app_context,
+    confirmed,
+    is_terminal,
+    progress_bar,
+    resolve_company,
+    summary_table,
+)
 
 NEEDS_YES = ("sync asks before it changes the PSA, and standard input is not a terminal: add --yes to apply "
              "without asking (`python main.py plan` shows the changes without applying them)")
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(summary_table(plan))
             if not plan.planned:
                 return 0
-            if not _confirmed(f"Apply {plan.planned} change(s) to the PSA? [y/N] "):
+            if not confirmed(f"Apply {plan.planned} change(s) to the PSA? [y/N] "):
                 print("Nothing was changed.")
                 return 0
         tenants = sum(len(t) for t in service.targets(company).values())
@@ -55,11 +63,3 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(summary_table(summary))
         return 1 if summary.failed else 0
-
-
-def _confirmed(question: str) -> bool:
-    try:
-        return input(question).strip().lower() in ("y", "yes")
-    except EOFError:  # Ctrl+D: no
-        print()
-        return False

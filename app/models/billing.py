@@ -18,6 +18,7 @@ from app.models.fields import DayField, InstantField, JsonField, MoneyField
 PRICE_KINDS = ("psa", "fixed", "percent")
 BILLING_OPTIONS = ("billable", "non_billable", "no_charge")
 BASES = ("assigned", "purchased", "upn_domain", "sum_of_licenses")
+FOREIGN_ACTIONS = ("adopt", "cancel", "ignore")
 
 
 class PsaAgreement(BaseModel):
@@ -124,3 +125,25 @@ class Exclusion(BaseModel):
     class Meta:
         table_name = "exclusion"
         indexes = ((("tenant", "sku_id"), True),)
+
+
+class ForeignLineDecision(BaseModel):
+    """What a person decided about a line seatsync does not own on one of a PSA connection's agreements
+    (app/billing/foreign.py): adopt, cancel (from ``last_day`` on, its last billed day) or ignore.
+    One decision per line; ``reference`` and ``quantity`` are the line as the person saw it. Added by 0013."""
+
+    connection = ForeignKeyField(PsaConnection, backref="foreign_decisions", on_delete="CASCADE")
+    line_psa_id = CharField(max_length=64)
+    agreement_psa_id = CharField(max_length=64)
+    product_psa_id = CharField(max_length=64)
+    reference = CharField(max_length=300, default="")
+    quantity = IntegerField(default=0)
+    action = CharField(max_length=16, constraints=[one_of("action", FOREIGN_ACTIONS)])
+    decided_on = DayField()
+    last_day = DayField(null=True)
+    decided_by = CharField(max_length=200, default="")
+    decided_at = InstantField()
+
+    class Meta:
+        table_name = "foreign_line_decision"
+        indexes = ((("connection", "line_psa_id"), True),)

@@ -154,6 +154,11 @@ class PsaSide(Protocol):
 
     def set_prorates(self, agreement_id: str, prorates: bool) -> None: ...
 
+    def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
+                         start: date) -> str:
+        """A line another tool (or a person) added: ``quantity`` of ``product`` (its identifier) from ``start``,
+        ``reference`` in the field seatsync keeps its markers in; the line's id (a ``Holding.id``)."""
+
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         """A person changes a line's seats in the PSA (from ``effective`` where the PSA dates it)."""
 

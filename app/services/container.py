@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from app.services.notify.notices import NotificationService
     from app.services.preferences import PreferencesService
     from app.services.review.approvals import ReviewService
+    from app.services.review.migration import MigrationService
     from app.services.review.reports import ReportService
     from app.services.sync.engine import InventoryFetcher
     from app.services.sync.service import SyncService
@@ -98,6 +99,12 @@ class Services:
         from app.services.customers.links import LinkService
 
         return LinkService(self.uow)
+
+    @_OnFirstRead
+    def migration(self) -> MigrationService:
+        from app.services.review.migration import MigrationService
+
+        return MigrationService(self.uow, psas=self.psas, sync=lambda: self.sync)
 
     @_OnFirstRead
     def companies(self) -> CompanyService:

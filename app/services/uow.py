@@ -26,6 +26,7 @@ from app.models.repositories import (
     Catalog,
     Companies,
     Exclusions,
+    ForeignDecisions,
     Inventory,
     Journal,
     Locks,
@@ -70,6 +71,7 @@ class UnitOfWork:
         self.profiles = Profiles()
         self.mappings = Mappings()
         self.exclusions = Exclusions()
+        self.foreign_decisions = ForeignDecisions()
         self.inventory = Inventory()
         self.journal = Journal()
         self.approvals = Approvals()

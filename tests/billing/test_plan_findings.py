@@ -10,7 +10,7 @@ import pytest
 from app.billing.markers import main_marker
 from app.billing.operations import FindingKind
 from app.billing.plan import PlanOptions, plan
-from app.billing.types import AgreementStatus, Exclusion, Line, Subscription, Term
+from app.billing.types import AgreementStatus, Exclusion, Subscription, Term
 from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile
 
 TODAY = date(2026, 1, 16)
@@ -61,15 +61,6 @@ def test_annual_commitment_above_usage_is_a_finding_not_an_error():
     m = mapping()
     result = plan(inventory(lic(25, 20, subscriptions=subs)), [m], [], [agreement()], [main_line(20, m)], TODAY)
     assert kinds(result) == [F.COMMITMENT_ABOVE_USAGE, F.UNASSIGNED_SEATS]
-    assert result.operations == ()
-
-
-def test_a_line_not_owned_billing_the_same_product_is_a_possible_duplicate():
-    m = mapping()
-    foreign = Line(id="X7", agreement_id="A1", product_id="P1", quantity=10, marker="Cloudconsole")
-    other_product = Line(id="X8", agreement_id="A1", product_id="P2", quantity=10)
-    result = plan(inventory(lic(10, 10)), [m], [], [agreement()], [main_line(10, m), foreign, other_product], TODAY)
-    assert [(f.kind, f.line_id) for f in result.findings] == [(F.POSSIBLE_DUPLICATE, "X7")]
     assert result.operations == ()
 
 

@@ -111,7 +111,9 @@ def test_plan_of_the_example_prints_a_table(capsys):
     out = capsys.readouterr().out
     assert "Plan as of 2026-11-16" in out
     assert "add prorate line  +2" in out  # Contoso: 21 → 23 seats mid-November
-    assert "7 operation(s), 6 finding(s) across 3 tenant(s)." in out
+    # Fabrikam's agreement holds CloudConsole's Business Standard line: its row is held, nothing written beside it.
+    assert "foreign line            line 9003 (reference 'CloudConsole')" in out
+    assert "5 operation(s), 6 finding(s) across 3 tenant(s)." in out
 
 
 def test_plan_json_is_machine_readable(capsys):
@@ -165,7 +167,7 @@ def test_self_check_passes_from_the_source_tree():
     result = run_main("self-check", PYTHON_KEYRING_BACKEND="app.services.secrets.MemoryKeyring")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 7
-    assert "ok    views: 7 views: companies, approvals, history, reports, exclusions, profiles, settings" \
+    assert "ok    views: 8 views: companies, approvals, history, reports, migrate, exclusions, profiles, settings" \
         in result.stdout
     assert "ok    team database driver: psycopg2 2." in result.stdout
 

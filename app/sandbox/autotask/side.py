@@ -53,6 +53,14 @@ class AutotaskSide:
     def set_prorates(self, agreement_id: str, prorates: bool) -> None:
         self.app.store.set_udf("Contracts", int(agreement_id), PRORATION_UDF, None if prorates else "Yes")
 
+    def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
+                         start: date) -> str:
+        store = self.app.store
+        with store.lock:
+            service_id = next(s["id"] for s in store.tables["Services"].values() if s["name"] == product)
+            return str(store.add_contract_service(int(agreement_id), service_id, units=quantity, start=start,
+                                                  internal_description=reference))
+
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         self.app.store.set_units(int(line_id), quantity, effective)
 

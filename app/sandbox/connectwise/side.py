@@ -43,6 +43,13 @@ class ConnectWiseSide:
     def set_prorates(self, agreement_id: str, prorates: bool) -> None:
         self.app.set_agreement(int(agreement_id), prorateFlag=prorates)
 
+    def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
+                         start: date) -> str:
+        with self.app.lock:
+            product_id = next(p["id"] for p in self.app.catalog.values() if p["identifier"] == product)
+        return str(self.app.add_addition(int(agreement_id), product_id, quantity, serial_number=reference or None,
+                                         effective=start))
+
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         agreement_id, _ = self.app.find_addition(int(line_id))
         self.app.edit_addition(agreement_id, int(line_id), quantity=Decimal(quantity))

@@ -49,6 +49,12 @@ class HaloSide:
                 if custom["name"] == PRORATE_FIELD:
                     custom.update(value=1 if prorates else 0, display="Yes" if prorates else "No")
 
+    def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
+                         start: date) -> str:
+        with self.app.lock:
+            item_id = next(i["id"] for i in self.app.items.values() if i["name"] == product)
+        return str(self.app.add_line(int(agreement_id), item_id, quantity, marker=reference, start=start))
+
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         self.app.edit_line(int(line_id), qty_order=quantity)
 

@@ -356,5 +356,14 @@ class FakePsa:
             self._leave(failure)
             return record.line
 
+    def set_marker(self, line: Line, marker: str) -> Line:
+        with self._lock:
+            failure = self._enter("set_marker", line.id)
+            record = self._record(line.id)
+            record.line = replace(record.line, marker=marker)
+            self._leave(failure)
+            return record.line
 
-_WRITES = frozenset({"create_line", "set_quantity", "add_dated_line", "cancel_line", "update_description"})
+
+_WRITES = frozenset({"create_line", "set_quantity", "add_dated_line", "cancel_line", "update_description",
+                     "set_marker"})

@@ -48,6 +48,9 @@ class Capabilities:
     #: Writes to different lines of one agreement may be in flight at once (each is a record of its own in
     #: the PSA, and no write reads another's); when False a tenant's writes go one after another.
     concurrent_line_writes: bool = False
+    #: The marker field of an existing line can be written (``set_marker``); when False (Autotask), a line
+    #: seatsync adopts keeps its text in the PSA and seatsync's journal names it the row's.
+    writes_markers: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,3 +209,7 @@ class PsaPort(Protocol):
         """
 
     def update_description(self, line: Line, description: str) -> Line: ...
+
+    def set_marker(self, line: Line, marker: str) -> Line:
+        """Write ``marker`` into ``line``'s marker field (its reference: ConnectWise serialNumber, ...),
+        changing nothing else: how seatsync adopts a line another tool wrote."""

@@ -29,6 +29,7 @@ ACTION_TEXT = {
     OpKind.ADD_CREDIT: "Add credit line",
     OpKind.CANCEL_LINE: "Cancel line",
     OpKind.UPDATE_DESCRIPTION: "Update description",
+    OpKind.ADOPT_LINE: "Adopt another tool's line",
 }
 
 

@@ -13,7 +13,7 @@ import contextvars
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -70,6 +70,8 @@ def is_applied(op: Operation, lines: Iterable[Line]) -> tuple[bool, str]:
         return op.kind is OpKind.CANCEL_LINE, op.line_id
     if op.kind is OpKind.SET_QUANTITY:
         return shown.quantity == op.quantity, shown.id
+    if op.kind is OpKind.ADOPT_LINE:
+        return shown.marker == op.marker, shown.id
     if op.kind is OpKind.CANCEL_LINE:
         return shown.end is not None and shown.end <= op.effective - timedelta(days=1), shown.id
     return shown.description == op.description, shown.id
@@ -206,6 +208,10 @@ class Applier:
             return self.psa.set_quantity(line, op.quantity, op.effective)
         if op.kind is OpKind.CANCEL_LINE:
             return self.psa.cancel_line(line, op.effective)
+        if op.kind is OpKind.ADOPT_LINE:
+            if not self.psa.capabilities.writes_markers:
+                return replace(line, marker=op.marker)  # the journal's done entry is the adoption
+            return self.psa.set_marker(line, op.marker)
         return self.psa.update_description(line, op.description)
 
     @staticmethod

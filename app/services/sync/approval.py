@@ -7,6 +7,7 @@ a change. A row waits when
 - a change of seats on a line exceeds the per-line cap,
 - the planner found a suspicious drop on it,
 - the run already let through the per-run cap of operations,
+(a cancel of another tool's line a person decided on is not weighed: the decision approved it)
 unless a person approved exactly these operations (their keys).
 """
 
@@ -51,6 +52,8 @@ def decide(plan: Plan, policy: ApprovalRules, approved: Iterable[str] = (), *, h
 
 
 def _reason(row: RowKey, ops: list[Operation], policy: ApprovalRules, dropping: set[tuple[str, str]]) -> str:
+    # The cancel of another tool's line is what a person decided (app/billing/foreign.py): never held again.
+    ops = [op for op in ops if not op.on_foreign_line]
     if policy.mode is settings.ApprovalPolicy.HOLD_ALL:
         return "the approval policy holds every change"
     if policy.mode is settings.ApprovalPolicy.HOLD_DECREASES and any(op.is_decrease for op in ops):

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from peewee import SqliteDatabase
 
+from app.billing.foreign import ForeignDecision
 from app.billing.operations import Operation
 from app.billing.types import Mapping, RowKey
 from app.billing.written import Written
@@ -35,7 +36,7 @@ from app.models import records
 from app.models.billing import PsaAgreement
 from app.models.connections import Company
 from app.models.database import db
-from app.models.repositories import Approvals, AuditLog, Exclusions, Journal, Locks, Mappings, Tenants
+from app.models.repositories import Approvals, AuditLog, Exclusions, ForeignDecisions, Journal, Locks, Mappings, Tenants
 from app.models.repositories._base import utc_now
 from app.services.settings import ApprovalPolicy as Mode
 from app.services.settings import Settings
@@ -101,9 +102,12 @@ class DbSyncStore:
     One serves one run: the approval settings are read once, by its first tenant, and hold for the run.
     """
 
-    def __init__(self, settings: Settings | None = None, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, settings: Settings | None = None, *, now: Callable[[], datetime] = utc_now,
+                 connection_id: int | None = None) -> None:
+        """``connection_id``: the PSA connection whose foreign-line decisions a sync reads (None: none)."""
         self.settings = settings or Settings()
         self._now = now
+        self.connection_id = connection_id
         self.journal = Journal(now=now)
         self.approvals = Approvals(now=now)
         self.locks = Locks(now=now)
@@ -162,6 +166,12 @@ class DbSyncStore:
                 self._rules = (settings.approval_policy(), settings.approval_overrides(),
                                settings.max_seats_change_per_line, settings.max_operations_per_run)
             return self._rules
+
+    def foreign_decisions(self) -> dict[str, ForeignDecision]:
+        if self.connection_id is None:  # line ids are a PSA's own: decisions are a connection's
+            return {}
+        with connected():
+            return ForeignDecisions().of_connection(self.connection_id)
 
     def installation(self) -> str:
         with connected():

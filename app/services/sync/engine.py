@@ -29,6 +29,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import cast
 
+from app.billing.foreign import ForeignDecision
 from app.billing.operations import Finding, FindingKind, Operation, Plan
 from app.billing.plan import PlanOptions, plan
 from app.billing.quantities import needs_users
@@ -142,10 +143,11 @@ def tenant_agreements(mappings: Iterable[Mapping], lines: Iterable[Line],
 
 def plan_tenant(inventory: TenantInventory, mappings: Sequence[Mapping], exclusions: Iterable[Exclusion],
                 lines: Sequence[Line], known: AnyMapping[str, Agreement], today: date, options: PlanOptions,
-                generations: AnyMapping[str, int] | None = None) -> Plan:
+                generations: AnyMapping[str, int] | None = None,
+                decisions: AnyMapping[str, ForeignDecision] | None = None) -> Plan:
     """One tenant's plan as the engine makes it: ``plan()`` given only the tenant's own agreements."""
     return plan(inventory, mappings, exclusions, tenant_agreements(mappings, lines, known), lines, today, options,
-                generations=generations)
+                generations=generations, decisions=decisions)
 
 
 class SyncEngine:
@@ -166,11 +168,19 @@ class SyncEngine:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.prefetch: LinesPrefetch | None = None
         self.setups: SetupsAhead | None = None
+        #: What people decided about other tools' lines, read once a run (``prepare``); None: each tenant reads it.
+        self.decisions: dict[str, ForeignDecision] | None = None
+        #: Decisions not made yet, planned as if they were (a preview of what deciding would write).
+        self.what_if: dict[str, ForeignDecision] = {}
+        #: Applying a preview: the keys of the operations it showed going, by tenant; a tenant whose plan
+        #: now differs gets nothing written. None: apply whatever is planned.
+        self.previewed: AnyMapping[str, frozenset[str]] | None = None
 
     def prepare(self, tenant_ids: Sequence[str]) -> None:
         """The run's tenants, in the order it starts them: their setups are read a chunk at a time
         (``SetupsAhead``), and so are their lines on a PSA that reads lines in batches (``LinesPrefetch``)."""
         self.setups = SetupsAhead(self.store, tenant_ids)
+        self.decisions = self._decisions()
         if self.psa.capabilities.reads_lines_in_batches:
             self.prefetch = LinesPrefetch(self.psa, self.store, self.catalog, tenant_ids)
 
@@ -246,8 +256,12 @@ class SyncEngine:
             raise PartialRead(setup.tenant_id, problems)
 
     def _plan(self, setup: TenantSetup, read: _Read) -> Plan:
+        decisions = self.decisions if self.decisions is not None else self._decisions()
         return plan_tenant(read.inventory, read.mappings, setup.exclusions, read.lines, self.catalog.agreements(),
-                           self.today(), self.options, generations=read.log.generations)
+                           self.today(), self.options, generations=read.log.generations, decisions=decisions)
+
+    def _decisions(self) -> dict[str, ForeignDecision]:
+        return {**self.store.foreign_decisions(), **self.what_if}
 
     def dry_run(self, tenant_id: str) -> TenantResult:
         """Exactly what ``sync`` would apply now, and what it would hold; writes nothing."""

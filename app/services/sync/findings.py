@@ -53,6 +53,9 @@ TEXTS: dict[FindingKind, FindingText] = {
     K.DUPLICATE_OWNED_LINE: FindingText(
         "Two open seatsync lines for one license",
         "Cancel all but one of them in the PSA; until then the row is not synced."),
+    K.FOREIGN_LINE: FindingText(
+        "Held: another tool's line bills the same product",
+        "Adopt, cancel or ignore the line under Migrate (or `main.py migrate`); until then the row is not synced."),
     K.POSSIBLE_DUPLICATE: FindingText(
         "Possible duplicate: a line seatsync does not manage bills the same product",
         "If it bills the same seats (another tool, or added by hand), end it in the PSA; otherwise leave it."),

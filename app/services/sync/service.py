@@ -205,7 +205,8 @@ class SyncService:
 
     def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None) -> SyncEngine:
         profiles = {p.id for p in self.uow.profiles.all(connection_id)}
-        store = _ConnectionStore(DbSyncStore(self.settings, now=self.now), profiles, connection_id)
+        store = _ConnectionStore(DbSyncStore(self.settings, now=self.now, connection_id=connection_id), profiles,
+                                 connection_id)
         psa = self.psas.psa(connection_id)
         return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
                           fetch_inventory=self._inventory_fetcher(), store=store, actor=actor, today=self.today,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from app.billing.foreign import ForeignDecision
 from app.billing.operations import Operation, OpKind
 from app.billing.types import Exclusion, Mapping, RowKey
 from app.billing.written import Written
@@ -93,6 +94,9 @@ class SyncStore(Protocol):
     def installation(self) -> str:
         """This installation's name in line markers ("" does not tell installations apart)."""
 
+    def foreign_decisions(self) -> dict[str, ForeignDecision]:
+        """What people decided about the lines other tools wrote on this PSA's agreements, by line id."""
+
     # the journal (DESIGN §3): one entry per operation key
     def journal_begin(self, tenant_id: str, op: Operation) -> bool:
         """Record ``op`` as pending; False when its key is already done."""
@@ -153,6 +157,7 @@ class MemorySyncStore:
     held: dict[str, HeldChange] = field(default_factory=dict)
     locks: dict[str, tuple[str, float]] = field(default_factory=dict)
     installation_id: str = ""
+    decisions: dict[str, ForeignDecision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -169,6 +174,9 @@ class MemorySyncStore:
 
     def installation(self) -> str:
         return self.installation_id
+
+    def foreign_decisions(self) -> dict[str, ForeignDecision]:
+        return dict(self.decisions)
 
     def journal_begin(self, tenant_id: str, op: Operation) -> bool:
         with self._lock:

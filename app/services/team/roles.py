@@ -136,6 +136,7 @@ WRITERS: dict[Role, dict[str, str]] = {
         "tenant": "adding or removing tenants",
         "tenant_company": "linking tenants to companies",
         "config_change": "changing billing configuration",
+        "foreign_line_decision": "deciding about other tools' lines",
     },
     Role.TECHNICIAN: {
         "sync_run": "syncing",

@@ -20,9 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +42,7 @@ from app.ui.views.tables import (
     current_user,
     selected_rows,
     table_view,
+    with_details,
 )
 from app.ui.widgets.plain import PlainLabel, clip, message_box
 
@@ -147,17 +146,11 @@ class ApprovalsView(QWidget):
         top.addWidget(PlainLabel("Show"))
         top.addWidget(self.show_filter)
         layout.addLayout(top)
-        splitter = QSplitter(Qt.Orientation.Vertical)
         self.model: RowTableModel[HeldRow] = RowTableModel(
             COLUMNS, key=lambda r: r.op_key, background=lambda r: WARNING if r.decrease else None)
         self.table, self.proxy = table_view(self.model, self, multi=True)
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        self.details.setPlaceholderText("Select a change to see its basis: the counts, dates and formula.")
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter, self.details = with_details(
+            self.table, "Select a change to see its basis: the counts, dates and formula.")
         layout.addWidget(splitter, 1)
         buttons = QHBoxLayout()
         self.select_all_button = QPushButton("Select all")

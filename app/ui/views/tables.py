@@ -19,7 +19,17 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QCompleter, QHeaderView, QLabel, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QWidget,
+)
 
 from app.errors import SeatsyncError
 from app.ui.widgets.plain import plain, tip
@@ -194,6 +204,20 @@ def table_view(model: RowTableModel[Any], parent: QWidget | None = None, *,
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
     return view, proxy
+
+
+def with_details(table: QTableView, placeholder: str = "") -> tuple[QSplitter, QPlainTextEdit]:
+    """``table`` above a read-only text (what the selection means, said in full), the table three times as
+    tall: the splitter to lay out, and the text."""
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    details = QPlainTextEdit()
+    details.setReadOnly(True)
+    details.setPlaceholderText(placeholder)
+    splitter.addWidget(table)
+    splitter.addWidget(details)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 1)
+    return splitter, details
 
 
 def searchable(combo: QComboBox) -> QComboBox:

@@ -88,6 +88,7 @@ AUTOTASK_CAPABILITIES = Capabilities(
     marker_field="ContractService.internalDescription / ContractCharge.internalPurchaseOrderNumber",
     max_marker_length=50,
     reads_lines_in_batches=True,  # `in` queries over contracts, their services and charges
+    writes_markers=False,  # an existing contract service's internalDescription cannot change (APIS.md §B2)
 )
 
 
@@ -342,6 +343,10 @@ class AutotaskPsa:
         with _read_back(f"contract service {cs['id']} was updated"):
             return self._main_line({**cs, "invoiceDescription": description},
                                    self._rows(int(cs["id"]), contract["id"]))
+
+    def set_marker(self, line: Line, marker: str) -> Line:
+        raise AutotaskUnsupportedContract(f"(line {line.id}: Autotask does not let an existing contract service's "
+                                          "internalDescription change; seatsync keeps the adoption in its journal)")
 
     def add_dated_line(self, line: NewLine) -> Line:
         check_dated_line(line)

@@ -192,6 +192,9 @@ class ConnectWisePsa:
         check_text(description, line.marker)
         return self._patch(line, [{"op": "replace", "path": "invoiceDescription", "value": description}])
 
+    def set_marker(self, line: Line, marker: str) -> Line:
+        return self._patch(line, [{"op": "replace", "path": "serialNumber", "value": marker}])
+
     def _patch(self, line: Line, operations: list[dict[str, object]]) -> Line:
         record = self.client.patch(self._path(line), operations)
         return _written(record, f"PATCH {_ADDITIONS}/{{id}} (addition {line.id})", line.agreement_id)

@@ -199,6 +199,9 @@ class HaloPsaAdapter:
         short, details = split_description(description)
         return self._update(line, {"item_shortdescription": short, "item_longdescription": details})
 
+    def set_marker(self, line: Line, marker: str) -> Line:
+        return self._update(line, {MARKER_FIELD: marker})
+
     # -- helpers -----------------------------------------------------------------
 
     def _check_item(self, product_id: str) -> None:
