@@ -58,8 +58,15 @@ def run(args: argparse.Namespace) -> int:
             json.dump({"run": summary.run_id, "tenants": [
                 {"tenant": r.tenant_id, "status": r.status.value, "error": r.error,
                  "applied": to_data(r.applied), "held": [{"key": op.key, "why": why} for op, why in r.held]}
-                for r in summary.results]}, sys.stdout, indent=2)
+                for r in summary.results], "mapped_by_rule": [
+                {"tenant": r.target.tenant_id, "sku": r.target.sku_id, "company": r.company, "license": r.license,
+                 "agreement": r.agreement.id if r.agreement else "", "rule": r.rule_id}
+                for r in summary.mapped_by_rule]}, sys.stdout, indent=2)
             print()
         else:
             print(summary_table(summary))
+            if summary.mapped_by_rule:
+                from app.services.customers.rules import mapped_by_rule_text
+
+                print(f"{mapped_by_rule_text(summary.mapped_by_rule, named=len(summary.mapped_by_rule))}.")
         return 1 if summary.failed else 0

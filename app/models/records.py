@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from app.billing.operations import Operation
-from app.billing.types import UserFilter
+from app.billing.types import BillingProfile, Cycle, QuantityBasis, Term, UserFilter
 from app.errors import SeatsyncError
 
 
@@ -299,3 +299,26 @@ class ConfigChangeRecord:
     action: str  # created | changed | removed
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingRuleRecord:
+    """A mapping rule: this SKU (of ``term`` and ``cycle`` when set) bills through ``profile`` on each
+    company's agreement of ``agreement_type``, or whose name matches ``agreement_name`` (a case-insensitive
+    glob), with these mapping options. ``id`` 0: not saved yet."""
+
+    id: int = 0
+    sku_id: str
+    profile: BillingProfile
+    term: Term | None = None
+    cycle: Cycle | None = None
+    agreement_type: str = ""
+    agreement_name: str = ""
+    basis: QuantityBasis = QuantityBasis.ASSIGNED
+    included_quantity: int = 0
+    minimum_quantity: int = 0
+    negative_proration: bool = False
+    usernames_in_description: bool = False
+    description_override: str = ""
+    created_at: datetime | None = None
+    updated_by: str = ""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.services.customers.exclusions import ExclusionService
     from app.services.customers.links import LinkService
     from app.services.customers.profiles import ProfileService
+    from app.services.customers.rules import RuleService
     from app.services.notify.after_sync import AfterSyncService
     from app.services.notify.notices import NotificationService
     from app.services.preferences import PreferencesService
@@ -99,6 +100,12 @@ class Services:
         from app.services.customers.links import LinkService
 
         return LinkService(self.uow)
+
+    @_OnFirstRead
+    def rules(self) -> RuleService:
+        from app.services.customers.rules import RuleService
+
+        return RuleService(self.uow, psas=self.psas)
 
     @_OnFirstRead
     def migration(self) -> MigrationService:

@@ -34,6 +34,7 @@ from app.models.repositories import (
     MicrosoftConnections,
     Profiles,
     PsaConnections,
+    Rules,
     Runners,
     SyncOutcomes,
     SyncRuns,
@@ -80,6 +81,7 @@ class UnitOfWork:
         self.runs = SyncRuns()
         self.sync_outcomes = SyncOutcomes()
         self.runners = Runners()
+        self.rules = Rules()
         self._open = threading.local()
 
     def __enter__(self) -> UnitOfWork:

@@ -17,6 +17,7 @@ from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
 from app.models.repositories.mappings import Exclusions, Mappings
 from app.models.repositories.outcomes import SyncOutcomes
+from app.models.repositories.rules import Rules
 from app.models.repositories.runners import Runners
 from app.models.repositories.runs import SyncRuns
 
@@ -35,6 +36,7 @@ __all__ = [
     "MicrosoftConnections",
     "Profiles",
     "PsaConnections",
+    "Rules",
     "Runners",
     "SyncOutcomes",
     "SyncRuns",

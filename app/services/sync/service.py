@@ -16,14 +16,16 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from app.billing.types import TenantInventory
-from app.errors import ConfigurationError
+from app.errors import ConfigurationError, SeatsyncError
 from app.models.database import DatabaseFailed, database_errors
 from app.models.records import RunStatus, RunTrigger, SyncOutcome, SyncOutcomeRecord
+from app.services.customers.rules import RuleApplied, RuleRow, RuleService
 from app.services.microsoft.signin_codes import in_words
 from app.services.providers import MicrosoftProvider, PsaProvider
 from app.services.psa.factory import KINDS
@@ -69,6 +71,8 @@ class RunSummary:
     #: Why the run stopped early, each reason once, with the tenants it left unsynced (a PSA that stopped
     #: answering: with those that failed on it too).
     stops: tuple[tuple[str, tuple[TenantResult, ...]], ...] = ()
+    #: License rows the mapping rules mapped at the start of the run (new tenants and SKUs): the run bills them.
+    mapped_by_rule: tuple[RuleRow, ...] = ()
 
     @property
     def writes(self) -> int:
@@ -116,6 +120,18 @@ class RunSummary:
         said = [f"{'the sync was ' if reason == CANCELLED else ''}{reason}: {companies(len(group))} not synced"
                 for reason, group in self.stops]
         return said + [f"{who(r)}: {in_words(r.error)}" for r in self.own_failures]
+
+
+def _reading_ahead(fetch: InventoryFetcher, read: dict[str, TenantInventory]) -> InventoryFetcher:
+    """``fetch``, but a tenant read ahead without users is given that inventory, once."""
+    lock = threading.Lock()
+
+    def fetch_once(tenant_id: str, with_users: bool) -> TenantInventory:
+        with lock:
+            inventory = None if with_users else read.pop(tenant_id, None)
+        return inventory if inventory is not None else fetch(tenant_id, with_users)
+
+    return fetch_once
 
 
 class _ConnectionStore:
@@ -203,14 +219,46 @@ class SyncService:
         """Tenants a run through this PSA connection syncs at once."""
         return self.workers or tenant_workers(self.psas.psa(connection_id).concurrency)
 
-    def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None) -> SyncEngine:
+    def engine(self, connection_id: int, actor: str, breaker: PsaBreaker | None = None,
+               read_ahead: dict[str, TenantInventory] | None = None) -> SyncEngine:
+        """The engine of one PSA connection; ``read_ahead``: inventories already read in this run (by the
+        mapping rules), each handed to the engine once instead of reading the tenant again."""
         profiles = {p.id for p in self.uow.profiles.all(connection_id)}
         store = _ConnectionStore(DbSyncStore(self.settings, now=self.now, connection_id=connection_id), profiles,
                                  connection_id)
         psa = self.psas.psa(connection_id)
+        fetch = self._inventory_fetcher()
+        if read_ahead:
+            fetch = _reading_ahead(fetch, read_ahead)
         return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
-                          fetch_inventory=self._inventory_fetcher(), store=store, actor=actor, today=self.today,
+                          fetch_inventory=fetch, store=store, actor=actor, today=self.today,
                           now=self.now)
+
+    def _map_by_rules(self, targets: dict[int, list[str]],
+                      actor: str) -> tuple[RuleApplied, dict[str, TenantInventory]]:
+        """Map by the mapping rules what the run's tenants show unmapped, before any engine reads its mappings:
+        a new tenant's or SKU's first sync bills it. Only with rules: the tenants are read here (at once, within
+        each API's cap) and each inventory is handed to its engine (``read_ahead``); a tenant that cannot be read
+        here is read, and fails, in its engine as usual."""
+        if not self.uow.rules.all():
+            return RuleApplied(), {}
+        tenant_ids = list(dict.fromkeys(t for group in targets.values() for t in group))
+        fetch = self._inventory_fetcher()
+
+        def read(tenant_id: str) -> tuple[str, TenantInventory | None]:
+            try:
+                return tenant_id, fetch(tenant_id, False)
+            except Exception:  # noqa: BLE001 - its engine reads it again and reports the failure
+                return tenant_id, None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(tenant_ids), self.workers or 8))) as pool:
+            inventories = {t: inv for t, inv in pool.map(read, tenant_ids) if inv is not None}
+        rules = RuleService(self.uow, psas=self.psas)
+        try:
+            return rules.map_new(inventories, actor=f"{actor} (mapping rule)"), inventories
+        except SeatsyncError:  # the PSA's agreements could not be read: the run goes on without the rules
+            log.warning("the mapping rules could not be applied", exc_info=True)
+            return RuleApplied(), inventories
 
     def run(self, company_id: int | None = None, *, dry_run: bool = False, actor: str = "seatsync",
             trigger: str = RunTrigger.MANUAL, progress: Callable[[TenantResult], None] | None = None,
@@ -233,9 +281,11 @@ class SyncService:
         results: list[TenantResult] = []
         stops: dict[str, list[TenantResult]] = defaultdict(list)
         try:
+            by_rule, read_ahead = (RuleApplied(), {}) if dry_run else self._map_by_rules(targets, actor)
             for connection_id, tenant_ids in targets.items():
                 breaker = PsaBreaker(self.psa_name(connection_id))
-                done = self._named(run_many(self.engine(connection_id, actor, breaker), tenant_ids,
+                engine = self.engine(connection_id, actor, breaker, read_ahead)
+                done = self._named(run_many(engine, tenant_ids,
                                             workers=self.workers_for(connection_id), dry_run=dry_run,
                                             progress=progress,
                                             cancel=cancel, breaker=breaker))
@@ -251,7 +301,8 @@ class SyncService:
             raise
         summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None,
                              started_at=started,
-                             stops=tuple((why, tuple(group)) for why, group in stops.items() if group))
+                             stops=tuple((why, tuple(group)) for why, group in stops.items() if group),
+                             mapped_by_rule=by_rule.written)
         if run is not None:
             try:
                 with database_errors():

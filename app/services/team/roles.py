@@ -137,6 +137,8 @@ WRITERS: dict[Role, dict[str, str]] = {
         "tenant_company": "linking tenants to companies",
         "config_change": "changing billing configuration",
         "foreign_line_decision": "deciding about other tools' lines",
+        "mapping_rule": "changing mapping rules",
+        "rule_mapping": "mapping licenses",
     },
     Role.TECHNICIAN: {
         "sync_run": "syncing",

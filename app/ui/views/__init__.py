@@ -71,6 +71,7 @@ VIEWS: list[tuple[str, str, LazyFactory]] = [
     ("approvals", "Approvals", lazy("app.ui.views.approvals", "ApprovalsView")),
     ("history", "History", lazy("app.ui.views.history", "HistoryView")),
     ("reports", "Reports", lazy("app.ui.views.reports", "ReportsView")),
+    ("rules", "Mapping rules", lazy("app.ui.views.rules", "RulesView")),
     ("migrate", "Migrate", lazy("app.ui.views.migration", "MigrationView")),
     ("exclusions", "Exclusions", lazy("app.ui.views.exclusions", "ExclusionsView")),
     ("profiles", "Billing profiles", lazy("app.ui.views.profiles", "ProfilesView")),

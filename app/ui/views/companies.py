@@ -96,6 +96,12 @@ class CompaniesView(QWidget):
         self.add_button.setToolTip("Add Partner Center customers, matched to your PSA's companies")
         self.add_button.clicked.connect(self.add_companies)
         bar.addWidget(self.add_button)
+        self.bulk_button = QToolButton(page)
+        self.bulk_button.setObjectName("bulk-map")
+        self.bulk_button.setText("Map in bulk…")
+        self.bulk_button.setToolTip("Map one license of the selected companies through a billing profile")
+        self.bulk_button.clicked.connect(self.bulk_map)
+        bar.addWidget(self.bulk_button)
         self.count_label = PlainLabel(parent=page)
         text_tone(self.count_label)
         bar.addWidget(self.count_label)
@@ -109,7 +115,7 @@ class CompaniesView(QWidget):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(NAME, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # bulk mapping
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -187,6 +193,18 @@ class CompaniesView(QWidget):
         self.adding = AddCompaniesDialog(self.context, self.tasks, self)
         self.adding.accepted.connect(self.refresh_list)
         self.adding.open()  # window-modal, without blocking the event loop
+
+    def bulk_map(self) -> QWidget:
+        """Map one license of the selected companies (all shown, when none is selected) through a profile."""
+        from app.ui.views.bulk_map import BulkMapDialog
+
+        selection = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        indexes = selection or [self.proxy.index(r, NAME) for r in range(self.proxy.rowCount())]
+        dialog = BulkMapDialog(self.context, self.tasks, [i.data(ROW_ROLE).id for i in indexes], self)
+        dialog.finished.connect(lambda _: self.refresh_list())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def refresh_list(self) -> None:
         self.loading = True

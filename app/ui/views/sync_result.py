@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from app.billing.operations import Operation, OpKind
 from app.services.customers.company_rows import MappingChoices
+from app.services.customers.rules import mapped_by_rule_text
 from app.services.sync.engine import CANCELLED, Status
 from app.services.sync.findings import grouped, needing_attention
 from app.services.sync.service import companies, who
@@ -105,6 +106,8 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
         return "The sync finished."
     at = _when(summary.started_at)
     failed, stops, own = summary.failed, summary.stops, summary.own_failures
+    ruled = mapped_by_rule_text(getattr(summary, "mapped_by_rule", ()))
+    ruled = f" {ruled}." if ruled else ""
     not_synced = sum(len(group) for _, group in stops)
     total = len(summary.results)
     if any(reason == CANCELLED for reason, _ in stops):
@@ -117,7 +120,7 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
                          for reason, group in stops)
         text = f"The sync{at} stopped: {said}"
     elif own:
-        return f"The sync{at} finished; {len(own)} of {companies(total)} failed: {_named(own)}."
+        return f"The sync{at} finished; {len(own)} of {companies(total)} failed: {_named(own)}.{ruled}"
     else:
         text = f"The sync{at} finished: {companies(total)} synced, {summary.writes} change(s) written"
         if summary.held:
@@ -125,10 +128,10 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
         attention = needing_attention(f for r in summary.results for f in r.findings)
         if attention:
             text += f", {attention} finding(s) need attention"
-        return text + "."
+        return text + "." + ruled
     if own:
         text += f"; {len(own)} more failed: {_named(own)}"
-    return text + "."
+    return text + "." + ruled
 
 
 def result_details(result: Any, choices: MappingChoices | None = None) -> str:
