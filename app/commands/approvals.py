@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from app.commands.common import app_context
+from app.commands.common import BadArguments, app_context, resolve_company
 from app.commands.render import table
 from app.errors import SeatsyncError
 
@@ -28,7 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, verb in (("approve", "apply at the next sync"), ("reject", "never apply")):
         action = actions.add_parser(name, help=f"{name} held changes: {verb}")
         action.add_argument("keys", nargs="*", metavar="KEY", help="the change's key (or a unique start of it)")
-        action.add_argument("--all", action="store_true", help=f"{name} every held change")
+        action.add_argument("--all", action="store_true", help=f"{name} every held change the filters leave")
+        action.add_argument("--company", metavar="COMPANY", help="with --all: only this company's tenants (name, "
+                                                                 "seatsync id or PSA id)")
+        action.add_argument("--reason", metavar="TEXT", help="with --all: only changes whose reason contains TEXT")
+        action.add_argument("--decreases", action="store_true", help="with --all: only decreases")
         action.add_argument("--by", default="headless", help="who decides (kept in the audit)")
     parser.set_defaults(func=run)
 
@@ -57,7 +61,15 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print("No change is waiting for approval.")
             return 0
-        keys = [r.op_key for r in held] if args.all else [_resolve(held, k) for k in args.keys]
+        if (args.company or args.reason or args.decreases) and not args.all:
+            raise BadArguments("--company, --reason and --decreases choose among every held change: add --all")
+        if args.all:
+            keys = [r.op_key for r in _filtered(context, held, args)]
+            if not keys:
+                print("No held change matches: nothing was decided.")
+                return 0
+        else:
+            keys = [_resolve(held, k) for k in args.keys]
         if not keys:
             raise UnknownApproval("(give the keys of the changes, or --all)")
         decide = approvals.approve if args.action == "approve" else approvals.reject
@@ -67,6 +79,17 @@ def run(args: argparse.Namespace) -> int:
         done = "approved; the next sync applies them" if args.action == "approve" else "rejected"
         print(f"{len(keys)} change(s) {done}.")
         return 0
+
+
+def _filtered(context, held, args: argparse.Namespace) -> list:
+    """The held changes ``--company``, ``--reason`` and ``--decreases`` leave (all when none is given)."""
+    tenants = None
+    if args.company:
+        company = resolve_company(context, args.company)
+        tenants = {link.tenant_id for link in context.uow.tenants.links_of_company(company)}
+    reason = (args.reason or "").casefold()
+    return [r for r in held if (tenants is None or r.tenant_id in tenants) and reason in r.reason.casefold()
+            and (not args.decreases or r.operation().is_decrease)]
 
 
 def _resolve(held, prefix: str) -> str:

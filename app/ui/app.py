@@ -15,7 +15,7 @@ import logging
 import logging.handlers
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,12 +78,13 @@ def service_sync(context: Services, *, today: Callable[[], date] = date.today) -
     billing date (tests fix it)."""
 
     def run(target: str, *, actor: str, trigger: str, progress: Callable[..., None],
-            cancel: threading.Event | None = None) -> Any:
+            cancel: threading.Event | None = None, previewed: Mapping[str, frozenset[str]] | None = None) -> Any:
         from app.services.uow import connected
 
         with connected():
             return context.sync_service(today=today).sync(None if target == ALL else int(target), actor=actor,
-                                                          trigger=trigger, progress=progress, cancel=cancel)
+                                                          trigger=trigger, progress=progress, cancel=cancel,
+                                                          previewed=previewed)
 
     return run
 

@@ -134,6 +134,9 @@ class MainWindow(QMainWindow):
                                         self.role().refusal(Ability.SYNC)
                                         or "Sync the selected company, or every company when none is selected")
         self.sync_action.setEnabled(self.role().may_sync)
+        self.preview_action = self._action("Preview", "Shift+F5", self.preview, "",
+                                           "Every change Sync now would write, before writing it; then apply "
+                                           "exactly those")
         self.refresh_action = self._action("Refresh", "Ctrl+R", self.refresh, "refresh", "Read again what is shown")
         self.cancel_action = self._action("Cancel sync", "", self.cancel_sync, "",
                                           "Stop the sync that is running: what is written stays written, the "
@@ -141,6 +144,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setObjectName("cancelSync")
         self.cancel_action.setEnabled(False)
         toolbar.addAction(self.sync_action)
+        toolbar.addAction(self.preview_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addSeparator()
         self.search = QLineEdit(self)
@@ -347,6 +351,21 @@ class MainWindow(QMainWindow):
         company_id = view.sync_target() if view is not None and hasattr(view, "sync_target") else None
         if self.sync is not None:
             self.sync.sync_now(target_of(company_id))
+
+    def preview(self) -> None:
+        """The preview of what Sync now would write for the company shown (or every company)."""
+        from app.ui.dialogs.preview import PreviewDialog
+
+        view = self.current_view()
+        company_id = view.sync_target() if view is not None and hasattr(view, "sync_target") else None
+        if self.sync is None:
+            return
+        service = self.context.sync
+        scope = "every company" if company_id is None else "the company shown"
+        self.preview_dialog = PreviewDialog(self.context, self.tasks, self.sync, target_of(company_id),
+                                            lambda: service.plan(company_id), self, scope=scope)
+        self.preview_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.preview_dialog.open()
 
     def refresh(self) -> None:
         view = self.current_view()

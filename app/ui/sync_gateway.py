@@ -23,7 +23,7 @@ import getpass
 import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,7 @@ class SyncGateway(QObject):
         self._progress: dict[str, _Progress] = {}
         self._shown: dict[str, str] = {}
         self._cancels: dict[str, threading.Event] = {}
+        self._previewed: dict[str, Mapping[str, frozenset[str]]] = {}
         self.running: set[str] = set()
         self.scheduler = SyncScheduler(self._job, settings=schedule, last_run=last_run,
                                        now=now, on_started=self._started_on_pool.emit,
@@ -108,6 +109,17 @@ class SyncGateway(QObject):
         queued = self.scheduler.sync_now(target)
         if not queued:
             self.refused.emit(target)
+        return queued
+
+    def apply_previewed(self, target: str, previewed: Mapping[str, frozenset[str]]) -> bool:
+        """Queue a sync of ``target`` that writes exactly what a preview showed (``RunSummary.previewed()``):
+        a tenant whose plan changed since gets nothing written. False (and ``refused``) when already syncing."""
+        with self._lock:
+            self._previewed[target] = previewed
+        queued = self.sync_now(target)
+        if not queued:
+            with self._lock:
+                self._previewed.pop(target, None)
         return queued
 
     def cancel(self) -> bool:
@@ -161,9 +173,12 @@ class SyncGateway(QObject):
                 record.done += 1
                 record.last = str(getattr(result, "name", "") or getattr(result, "tenant_id", "") or "")
 
-        extra = {"cancel": cancel} if _takes_cancel(self._run_sync) else {}
-        return self._run_sync(target, actor=actor, trigger=trigger, progress=progress,
-                              **extra)
+        with self._lock:
+            previewed = self._previewed.pop(target, None)
+        extra: dict[str, Any] = {"cancel": cancel} if _takes(self._run_sync, "cancel") else {}
+        if previewed is not None:
+            extra["previewed"] = previewed  # a job that cannot apply a preview refuses it loudly
+        return self._run_sync(target, actor=actor, trigger=trigger, progress=progress, **extra)
 
     # -- back on the UI thread -----------------------------------------------------------------
 
@@ -202,9 +217,9 @@ class SyncGateway(QObject):
                 self.progressed.emit(target, text)
 
 
-def _takes_cancel(run_sync: RunSync) -> bool:
+def _takes(run_sync: RunSync, name: str) -> bool:
     try:
         parameters = inspect.signature(run_sync).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "cancel" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

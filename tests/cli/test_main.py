@@ -135,6 +135,7 @@ def test_plan_json_is_machine_readable(capsys):
     (["sync", "--yes"], 1, "no PSA connection to plan against"),
     (["sync"], 2, "add --yes to apply without asking"),
     (["approvals", "approve"], 1, "give the keys of the changes, or --all"),
+    (["approvals", "approve", "--decreases"], 2, "--company, --reason and --decreases choose among every held"),
 ])
 def test_bad_arguments_give_a_clear_error_and_exit_code(args, code, message):
     result = run_main(*args)

@@ -41,7 +41,11 @@ def test_a_tenant_with_no_licenses_left_waits_for_approval_then_its_lines_end(sy
     assert [f.kind for f in result.findings if f.kind is FindingKind.LICENSES_GONE] == [FindingKind.LICENSES_GONE]
     listed = approvals(tenant, "list")
     assert listed.count(reason) == 2
-    assert "2 change(s) approved" in approvals(tenant, "approve", "--all", "--by", "ana")
+    # In bulk, by filter: nothing matches a reason none has, then every decrease of the company is approved.
+    assert "No held change matches" in approvals(tenant, "approve", "--all", "--reason", "seats drop")
+    company = tenant.context.uow.tenants.links_of_tenant(tenant.tenant_id)[0].company_name
+    assert "2 change(s) approved" in approvals(tenant, "approve", "--all", "--decreases", "--company", company,
+                                               "--reason", "no licenses", "--by", "ana")
     applied = tenant.sync()
     assert not applied.failed and applied.writes == 2
     assert sorted(h.end for h in tenant.holdings() if h.kind == "main") == [PERIOD_END, PERIOD_END]

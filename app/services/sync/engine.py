@@ -112,6 +112,8 @@ class TenantResult:
     #: What this sync learnt of seatsync's access to the tenant in Microsoft: granted (its licenses were read),
     #: missing (no consent) or expired (no GDAP or reseller relationship); None: nothing.
     consent: ConsentStatus | None = None
+    #: Applying a preview: why nothing was written for the tenant (its plan is not the one previewed).
+    changed: str = ""
 
     @property
     def writes(self) -> int:
@@ -330,6 +332,8 @@ class SyncEngine:
             read.lines, read.log = self._lines(setup, read.mappings, [])
         result.plan = self._plan(setup, read)
         self._decide(setup, read, result)
+        if self.previewed is not None:
+            self._as_previewed(result, self.previewed.get(setup.tenant_id, frozenset()))
         for op, why in result.held:
             self.store.hold(setup.tenant_id, op, why)
         applied = applier.apply(result.go, read.lines)
@@ -339,6 +343,15 @@ class SyncEngine:
         result.findings += self._verify(setup, read.mappings, applied.applied)
         if applied.failed:
             result.status, result.error = Status.FAILED, "; ".join(why for _, why in applied.failed)
+
+    @staticmethod
+    def _as_previewed(result: TenantResult, shown: frozenset[str]) -> None:
+        """Apply exactly the operations a person saw in a preview, or none of the tenant's."""
+        planned = frozenset(op.key for op in result.go)
+        if planned != shown:
+            result.changed = (f"the tenant changed since the preview ({len(planned - shown)} change(s) not in it, "
+                              f"{len(shown - planned)} of it no longer planned): nothing was written; preview again")
+            result.go = []
 
     def _verify(self, setup: TenantSetup, mappings: tuple[Mapping, ...], applied: list[Operation]) -> list[Finding]:
         """Read back what was written; a difference is a finding."""

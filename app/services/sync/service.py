@@ -16,6 +16,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from collections.abc import Mapping as AnyMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -85,6 +86,15 @@ class RunSummary:
     @property
     def held(self) -> int:
         return sum(len(r.held) for r in self.results)
+
+    @property
+    def changed(self) -> tuple[TenantResult, ...]:
+        """Applying a preview: the tenants whose plan was no longer the one previewed (nothing written)."""
+        return tuple(r for r in self.results if r.changed)
+
+    def previewed(self) -> dict[str, frozenset[str]]:
+        """Of a plan (a dry run): what "Apply these" applies, the keys of each tenant's operations going."""
+        return {r.tenant_id: frozenset(op.key for op in r.go) for r in self.results if r.status is Status.PLANNED}
 
     @property
     def planned(self) -> int:
@@ -262,18 +272,22 @@ class SyncService:
 
     def run(self, company_id: int | None = None, *, dry_run: bool = False, actor: str = "seatsync",
             trigger: str = RunTrigger.MANUAL, progress: Callable[[TenantResult], None] | None = None,
-            cancel: threading.Event | None = None) -> RunSummary:
-        """Sync (or plan) the tenants of one company or all; ``cancel``, once set, starts no further tenant."""
+            cancel: threading.Event | None = None,
+            previewed: AnyMapping[str, frozenset[str]] | None = None) -> RunSummary:
+        """Sync (or plan) the tenants of one company or all; ``cancel``, once set, starts no further tenant.
+        ``previewed``: apply what a preview (a plan) showed going, by tenant: the keys of its operations; a tenant
+        whose plan differs now gets nothing written (``TenantResult.changed``), and no rule maps anything."""
         if not self.uow.psa_connections.all():
             raise ConfigurationError("no PSA connection to plan against; add one in Settings (or try "
                                      "`python main.py plan --example`)")
         wait = SCHEDULED_RUN_WAITS if trigger == RunTrigger.SCHEDULE else 0.0
         with nullcontext() if dry_run else one_run(self.uow, actor=actor, trigger=trigger, wait=wait):
             return self._run(company_id, dry_run=dry_run, actor=actor, trigger=trigger, progress=progress,
-                             cancel=cancel)
+                             cancel=cancel, previewed=previewed)
 
     def _run(self, company_id: int | None, *, dry_run: bool, actor: str, trigger: str,
-             progress: Callable[[TenantResult], None] | None, cancel: threading.Event | None) -> RunSummary:
+             progress: Callable[[TenantResult], None] | None, cancel: threading.Event | None,
+             previewed: AnyMapping[str, frozenset[str]] | None) -> RunSummary:
         targets = self.targets(company_id)
         started = self.now()
         run = None if dry_run else self.uow.runs.start(
@@ -281,10 +295,12 @@ class SyncService:
         results: list[TenantResult] = []
         stops: dict[str, list[TenantResult]] = defaultdict(list)
         try:
-            by_rule, read_ahead = (RuleApplied(), {}) if dry_run else self._map_by_rules(targets, actor)
+            by_rule, read_ahead = ((RuleApplied(), {}) if dry_run or previewed is not None
+                                   else self._map_by_rules(targets, actor))
             for connection_id, tenant_ids in targets.items():
                 breaker = PsaBreaker(self.psa_name(connection_id))
                 engine = self.engine(connection_id, actor, breaker, read_ahead)
+                engine.previewed = previewed
                 done = self._named(run_many(engine, tenant_ids,
                                             workers=self.workers_for(connection_id), dry_run=dry_run,
                                             progress=progress,
