@@ -83,7 +83,8 @@ def run(directory: Path, *, psa: str, lines: int, latency: float, tenants: int) 
         rows[-1] = (*rows[-1][:3], f"{len(unite)} lines")
         adopt = row("preview adopting the Cloudconsole lines", measure(
             servers, lambda: service.preview(cloud, ForeignAction.ADOPT)))
-        rows[-1] = (*rows[-1][:3], f"{sum(1 for e in adopt if e.problem)} refused")
+        refused = [e.problem for e in adopt if e.problem]
+        rows[-1] = (*rows[-1][:3], f"{len(refused)} refused" + (f" (first: {refused[0][:70]})" if refused else ""))
         row("preview cancelling the Unite lines",
             measure(servers, lambda: service.preview(unite, ForeignAction.CANCEL)))
         row("decide both (seatsync's database only)", measure(servers, lambda: (
