@@ -136,18 +136,22 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
             continue
         start = successor_start(mapping, retired, by_id, agreement, today) if retired else None
         own = index.own.get(key, ())
-        foreign = index.foreign.get(place, ())
-        undecided = [ln for ln in foreign if ln.id not in decisions]
-        if undecided:  # billing beside a line another tool keeps would bill the seats twice: hold the row
-            findings.extend(_foreign_finding(mapping, ln, "the row is held until you adopt, cancel or ignore it")
-                            for ln in undecided if ln.id not in foreign_seen)
-            foreign_seen.update(ln.id for ln in undecided)
-            continue
-        cancels = [(ln, last) for ln in foreign if (last := decisions[ln.id].last_day) is not None
-                   and decisions[ln.id].action is ForeignAction.CANCEL]
-        if cancels:  # a row not written yet starts the day after the last cancelled line stops
-            stop = max(last for _, last in cancels) + _ONE_DAY
-            start = stop if start is None else max(start, stop)
+        foreign = index.foreign.get(place)
+        cancels: list[tuple[Line, date]] = []
+        adopting: list[Line] = []
+        if foreign:
+            undecided = [ln for ln in foreign if ln.id not in decisions]
+            if undecided:  # billing beside a line another tool keeps would bill the seats twice: hold the row
+                findings.extend(_foreign_finding(mapping, ln, "the row is held until you adopt, cancel or ignore it")
+                                for ln in undecided if ln.id not in foreign_seen)
+                foreign_seen.update(ln.id for ln in undecided)
+                continue
+            cancels = [(ln, last) for ln in foreign if (last := decisions[ln.id].last_day) is not None
+                       and decisions[ln.id].action is ForeignAction.CANCEL]
+            if cancels:  # a row not written yet starts the day after the last cancelled line stops
+                stop = max(last for _, last in cancels) + _ONE_DAY
+                start = stop if start is None else max(start, stop)
+            adopting = [ln for ln in foreign if decisions[ln.id].action is ForeignAction.ADOPT]
         adopted_on = min((d.decided_on for ln in own if (d := decisions.get(ln.id)) is not None
                           and d.action is ForeignAction.ADOPT), default=None) if decisions else None
         row = _RowPlanner(mapping, agreement, inventory, own, today, options,
@@ -157,8 +161,7 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
         for line, last in cancels:
             if line.id not in foreign_seen and (line.end is None or line.end > last):
                 operations.append(row.cancel_foreign(line, last))
-        foreign_seen.update(ln.id for ln, _ in cancels)
-        adopting = [ln for ln in foreign if decisions[ln.id].action is ForeignAction.ADOPT]
+            foreign_seen.add(line.id)
         if adopting:
             if adopting[0].id in foreign_seen:
                 continue  # another row of the product adopts it in this plan; this one waits for the next
