@@ -154,6 +154,9 @@ class PsaSide(Protocol):
 
     def set_prorates(self, agreement_id: str, prorates: bool) -> None: ...
 
+    def set_active(self, agreement_id: str, active: bool) -> None:
+        """A person makes the agreement inactive in the PSA (or active again)."""
+
     def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
                          start: date) -> str:
         """A line another tool (or a person) added: ``quantity`` of ``product`` (its identifier) from ``start``,

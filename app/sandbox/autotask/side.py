@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from app.sandbox.autotask import fields as meta
 from app.sandbox.autotask.app import AutotaskSandbox
 from app.sandbox.autotask.scenario import PRORATION_UDF, SandboxAccount, add_company, lookup_url, seed_account, serve
 from app.sandbox.server import SandboxServer, TlsFiles
@@ -52,6 +53,12 @@ class AutotaskSide:
 
     def set_prorates(self, agreement_id: str, prorates: bool) -> None:
         self.app.store.set_udf("Contracts", int(agreement_id), PRORATION_UDF, None if prorates else "Yes")
+
+    def set_active(self, agreement_id: str, active: bool) -> None:
+        store = self.app.store
+        with store.lock:
+            store.tables["Contracts"][int(agreement_id)]["status"] = meta.picklist_value(
+                "Contracts", "status", "Active" if active else "Inactive")
 
     def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
                          start: date) -> str:

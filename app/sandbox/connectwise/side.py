@@ -43,6 +43,9 @@ class ConnectWiseSide:
     def set_prorates(self, agreement_id: str, prorates: bool) -> None:
         self.app.set_agreement(int(agreement_id), prorateFlag=prorates)
 
+    def set_active(self, agreement_id: str, active: bool) -> None:
+        self.app.set_agreement(int(agreement_id), agreementStatus="Active" if active else "Inactive")
+
     def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
                          start: date) -> str:
         with self.app.lock:

@@ -49,6 +49,10 @@ class HaloSide:
                 if custom["name"] == PRORATE_FIELD:
                     custom.update(value=1 if prorates else 0, display="Yes" if prorates else "No")
 
+    def set_active(self, agreement_id: str, active: bool) -> None:
+        with self.app.lock:
+            self.app.contracts[int(agreement_id)].update(active=active, status=1 if active else 0)
+
     def add_foreign_line(self, agreement_id: str, product: str, quantity: int, *, reference: str,
                          start: date) -> str:
         with self.app.lock:
