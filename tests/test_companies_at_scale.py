@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from app.billing.markers import main_marker
-from app.billing.operations import Operation, OpKind
+from app.billing.operations import Finding, FindingKind, Operation, OpKind
 from app.billing.types import RowKey
 from app.bootstrap import open_context
 from app.models.records import SyncOutcome, SyncOutcomeRecord
@@ -27,8 +27,8 @@ AT = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
 def listed(directory, companies: int) -> tuple[list, int, bool]:
     """Build a database of ``companies`` companies in ``directory`` (every 100th tenant's last sync failed;
     every 250th has a change held and a write refused, and no outcome: it was last synced before seatsync
-    kept each tenant's); read the list once; return its rows, the statements that read ran, and whether the
-    figures kept equal a fresh computation."""
+    kept each tenant's; every 500th has findings stored); read the list once; return its rows, the statements
+    that read ran, and whether the figures kept equal a fresh computation."""
     context = open_context(directory, secrets=SecretStore(MemoryKeyring()))
     try:
         build(context, companies, now=AT)
@@ -48,6 +48,10 @@ def listed(directory, companies: int) -> tuple[list, int, bool]:
                                 before=5)
             uow.journal.begin(refused)
             uow.journal.mark_failed(refused.key, "the PSA refused it")
+        uow.findings.replace({tenant_id(i): [  # every 500th: an inactive agreement, and unassigned seats (information)
+            Finding(kind=FindingKind.INACTIVE_AGREEMENT, tenant_id=tenant_id(i), sku_id=sku(0), agreement_id=f"A{i}"),
+            Finding(kind=FindingKind.UNASSIGNED_SEATS, tenant_id=tenant_id(i), sku_id=sku(1))]
+            for i in range(11, companies, 500)}, at=AT + timedelta(minutes=1))
         with connected():  # the list's call reuses this connection, whose statements are counted
             with StatementCounter() as counter:
                 rows = context.companies.company_rows()
@@ -76,3 +80,5 @@ def test_five_thousand_companies_are_listed_right_in_as_many_queries_as_fifty(tm
     assert rows[3].attention == LICENSES - MAPPED + 1 + 1  # unmapped, one held change, failed by the refused write
     assert rows[3].last_sync.detail == "1 change(s) could not be written; see History"
     assert rows[4].attention == LICENSES - MAPPED
+    assert [i for i, r in enumerate(rows) if r.findings] == list(range(11, 5000, 500))
+    assert rows[11].findings == 1 and rows[11].attention == LICENSES - MAPPED + 1  # one kind needing a person

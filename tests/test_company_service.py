@@ -8,15 +8,17 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.foreign import ForeignAction, ForeignDecision
 from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
-from app.billing.types import FilterField, Mapping, RowKey, UserFilter
+from app.billing.types import FilterField, Line, Mapping, RowKey, UserFilter
 from app.bootstrap import open_context
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.models.repositories import Approvals
 from app.services.customers.companies import CompanyService, MappingRefused, SplitRefused, TenantOutcome
 from app.services.customers.company_rows import MISSING_PROFILE, LicenseState
 from app.services.customers.mapping_preview import lines_from_written, preview_mapping
+from app.services.psa.port import PsaUnavailable
 from tests.ui.seed import E3, EXCHANGE, FLOW_FREE, READ_AT, SPB, TODAY, Seed, lic, sub, users
 
 
@@ -376,3 +378,34 @@ def test_lines_from_written_follow_quantity_changes_and_cancellation(world):
 def test_an_unknown_company_is_a_clear_error(context):
     with pytest.raises(Exception, match="PSA company 404"):
         context.companies.company(404)
+
+
+def test_mapping_inputs_read_the_psa_s_lines_so_another_tool_s_line_and_an_edit_show(world, context):
+    _, service, contoso, tenant, m365, block, bp, exo = world
+    spb = row_of(service.company(contoso.id), SPB)
+    mapping = service.quick_map(spb.target, bp.id, m365.id)
+    cloudconsole = Line(id="7001", agreement_id=m365.id, product_id=bp.product.id, quantity=5, marker="Cloudconsole",
+                        start=TODAY.replace(day=1))
+    asked: list[tuple[int, list[str]]] = []
+
+    def read_lines(connection_id, agreement_ids):
+        asked.append((connection_id, list(agreement_ids)))
+        return {agreement_id: [cloudconsole] if agreement_id == m365.id else [] for agreement_id in agreement_ids}
+
+    service.read_lines = read_lines
+    inputs = service.mapping_inputs(spb.target, mapping)
+    assert m365.id in asked[0][1] and inputs.lines == (cloudconsole,) and inputs.lines_note == ""
+    held = preview_mapping(mapping, inputs.licenses, agreement=m365, users=None, lines=inputs.lines, today=TODAY,
+                           others=inputs.others, decisions=inputs.decisions)
+    assert held.held and held.lines == () and any("Cloudconsole" in note for note in held.notes)
+    ignored = {"7001": ForeignDecision(line_id="7001", action=ForeignAction.IGNORE, decided_on=TODAY)}
+    beside = preview_mapping(mapping, inputs.licenses, agreement=m365, users=None, lines=inputs.lines, today=TODAY,
+                             others=inputs.others, decisions=ignored)
+    assert not beside.held and beside.changes
+
+    def unreadable(connection_id, agreement_ids):
+        raise PsaUnavailable("the PSA did not answer")
+
+    service.read_lines = unreadable
+    fallback = service.mapping_inputs(spb.target, mapping)
+    assert fallback.lines == () and "could not be read" in fallback.lines_note

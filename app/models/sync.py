@@ -1,4 +1,5 @@
-"""The sync's records: runs, each tenant's latest outcome, the operation journal, held operations, the audit log.
+"""The sync's records: runs, each tenant's latest outcome and findings, the operation journal, held operations,
+the audit log.
 
 The journal makes every PSA write happen exactly once: an operation is
 written here (pending) before its API call and settled after, under a
@@ -57,6 +58,26 @@ class TenantSyncOutcome(BaseModel):
 
     class Meta:
         table_name = "tenant_sync_outcome"
+
+
+class TenantFinding(BaseModel):
+    """What a tenant's latest sync found (an inactive agreement, another tool's line, ...): one row per finding,
+    the tenant's rows replaced by its next sync that learns its findings (it plans), kept through a sync that
+    fails before planning or never reaches it. ``kind`` is a FindingKind's value, unchecked: a kind added later
+    needs no migration. Added by 0015."""
+
+    tenant_id = CharField(max_length=64)
+    sync_run = ForeignKeyField(SyncRun, null=True, on_delete="SET NULL")
+    found_at = InstantField()
+    kind = CharField(max_length=64)
+    sku_id = CharField(max_length=64, default="")
+    agreement_id = CharField(max_length=64, default="")
+    line_id = CharField(max_length=64, default="")
+    message = TextField(default="")
+
+    class Meta:
+        table_name = "tenant_finding"
+        indexes = ((("tenant_id",), False),)
 
 
 class JournalEntry(BaseModel):

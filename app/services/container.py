@@ -117,7 +117,8 @@ class Services:
     def companies(self) -> CompanyService:
         from app.services.customers.companies import CompanyService, graph_users
 
-        return CompanyService(self.uow, read_users=graph_users(self.microsoft))
+        return CompanyService(self.uow, read_users=graph_users(self.microsoft),
+                              read_lines=lambda connection, ids: self.psas.psa(connection).list_lines_of(ids))
 
     @_OnFirstRead
     def exclusions(self) -> ExclusionService:

@@ -38,6 +38,7 @@ from app.models.repositories import (
     Runners,
     SyncOutcomes,
     SyncRuns,
+    TenantFindings,
     Tenants,
 )
 
@@ -80,6 +81,7 @@ class UnitOfWork:
         self.audit = AuditLog()
         self.runs = SyncRuns()
         self.sync_outcomes = SyncOutcomes()
+        self.findings = TenantFindings()
         self.runners = Runners()
         self.rules = Rules()
         self._open = threading.local()

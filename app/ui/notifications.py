@@ -12,11 +12,17 @@ for one tray message about the notices not shown before; a situation that
 goes away and comes back is shown again. Only the newest computation
 counts: an older one finishing late is dropped.
 
+Each finding kind needing a person is a notice from the findings every
+sync stores per tenant (whichever desktop or runner synced it), until a
+later sync of that tenant no longer reports it.
+
 What needs attention is one number everywhere: the companies needing
-attention (``needing_attention``: unmapped licenses, changes waiting for
-approval, a failed last sync), as the Companies view counts them. The
-navigation's badge, the tray and the toolbar's ``NoticesButton`` show it;
-the button's menu lists the notices behind it by kind.
+attention (``needing_attention``), as the Companies view counts them, which
+is what the notices of the kinds that need attention (``notices.ATTENTION``:
+unmapped licenses, changes waiting for approval, a failed last sync, missing
+Microsoft access, findings) say company by company. The navigation's
+badge, the tray and the toolbar's ``NoticesButton`` show it; the button's
+menu lists the notices behind it by kind, those needing attention first.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from app.services.notify.delivery import Delivery, Notifier
-from app.services.notify.notices import KIND_LABELS, Notice, NoticeKind
+from app.services.notify.notices import ATTENTION, KIND_LABELS, Notice, NoticeKind
 from app.services.sync.service import companies
 from app.ui.errors import explain
 from app.ui.widgets.icons import app_icon
@@ -46,6 +52,8 @@ VIEW_OF = {
     NoticeKind.APPROVALS_WAITING: "approvals",
     NoticeKind.ACCESS_FAILED: "settings",
 }
+#: The kinds in the menu's order: those needing attention first.
+MENU_ORDER = sorted(NoticeKind, key=lambda kind: kind not in ATTENTION)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,7 +209,7 @@ class NoticesButton(QToolButton):
         if not counts:
             menu.addAction("No notices.").setEnabled(False)
             return
-        for kind in NoticeKind:
+        for kind in MENU_ORDER:
             if not counts[kind]:
                 continue
             titles = [n.title for n in self.center.notices if n.kind is kind][:10]

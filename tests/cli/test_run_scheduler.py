@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from app.billing.types import BillingProfile, License, Mapping, TenantInventory
+from app.billing.operations import FindingKind
+from app.billing.types import AgreementStatus, BillingProfile, License, Mapping, TenantInventory
 from app.bootstrap import open_context
 from app.commands.run_scheduler import ScheduledSync, build_scheduler
 from app.models.records import RunTrigger
@@ -28,6 +29,7 @@ from app.sandbox.server import SandboxServer, make_tls
 from app.services.notify.after_sync import READING_PARTNER_CENTER
 from app.services.psa.fake import FakePsa
 from app.services.settings import NotificationSettings, SmtpSecurity, WebhookKind
+from app.services.sync.findings import TEXTS
 from tests.test_notify import Hooks, SmtpServer, smtp  # noqa: F401 - the local SMTP server fixture
 from tests.ui.seed import EXCHANGE, SPB, TODAY, Seed, lic
 
@@ -164,6 +166,36 @@ def test_a_sync_now_style_run_sends_nothing(ctx, billed, job, out, smtp, hooks):
     assert ctx.uow.runs.get(summary.run_id).trigger == "manual"
     assert smtp.messages == [] and receiver.received == []
     assert out[-1] == "Notifications: 1 notice; none sent (not a scheduled sync)."
+
+
+def test_a_finding_is_in_the_digest_and_the_webhook_until_a_sync_no_longer_finds_it(ctx, billed, job, out, smtp,  # noqa: F811
+                                                                                       hooks):
+    """Contoso Dental mapped to an inactive agreement: each scheduled run's digest and webhook say so (the finding
+    stored by the run, also for the next run's digest), until the mapping names an active agreement again."""
+    receiver, server = hooks
+    enable(ctx, smtp, server)
+    psa = ctx.psas.psa(None)
+    [company] = psa.list_companies()
+    inactive = psa.add_agreement(company.id, name="Contoso - Old 365", type_name="Microsoft 365",
+                                 status=AgreementStatus.INACTIVE)
+    [connection] = ctx.uow.psa_connections.all()
+    ctx.uow.catalog.replace_agreements(connection.id, psa.list_agreements())
+    [mapping] = ctx.uow.mappings.for_tenant(billed.tenant)
+    ctx.uow.mappings.save(replace(mapping, agreement_id=inactive))
+    title = f"Contoso Dental: {TEXTS[FindingKind.INACTIVE_AGREEMENT].title}"
+
+    job("*", trigger=RunTrigger.SCHEDULE)
+    job("*", trigger=RunTrigger.SCHEDULE)
+    for raw in smtp.messages:
+        assert f"  - {title}: agreement Contoso - Old 365 is inactive" in digest_body(raw)
+    assert [[(n["kind"], n["title"]) for n in payload["notices"]] for _, payload in receiver.received] == [
+        [("finding", title)]] * 2
+    assert out[-1] == "Notifications (1 notice): e-mail digest sent to 1 recipient(s); Generic webhook posted."
+
+    ctx.uow.mappings.save(replace(mapping, agreement_id=psa.list_agreements()[0].id))
+    job("*", trigger=RunTrigger.SCHEDULE)
+    assert len(smtp.messages) == len(receiver.received) == 2
+    assert out[-1] == "Notifications: nothing needs attention; no digest sent."
 
 
 class Finished:

@@ -20,10 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from app.billing.foreign import ForeignAction, ForeignDecision
+from app.billing.operations import Finding, FindingKind
 from app.billing.types import Exclusion
 from app.bootstrap import open_context
 from app.cli import main
 from app.models.database import DatabaseFailed
+from app.models.records import MappingRuleRecord
+from app.models.repositories.foreign import ForeignLineRecord
 from app.models.team import RunnerStatus
 from app.sandbox.server import make_tls
 from app.sandbox.world_psas import PSA_KINDS
@@ -77,6 +81,16 @@ def build_local_database(folder: Path) -> Path:
                 now = datetime.now(UTC)
                 RunnerStatus.create(name="runner:/srv/seatsync", host="runner", pid=42, started_at=now,
                                     heartbeat_at=now, last_run_at=now, last_status="ok", last_summary="2 writes")
+                context.uow.findings.replace({tenant.tenant_id: [Finding(
+                    kind=FindingKind.INACTIVE_AGREEMENT, tenant_id=tenant.tenant_id, sku_id=SPB, agreement_id="A1",
+                    message="agreement Contoso - Old 365 is inactive")]}, at=now, sync_run_id=second.run_id)
+                mapping = context.uow.mappings.all()[0]
+                rule = context.uow.rules.add(MappingRuleRecord(sku_id=mapping.sku_id, profile=mapping.profile))
+                context.uow.rules.mark(mapping.row, rule.id)
+                context.uow.foreign_decisions.decide([ForeignLineRecord(
+                    connection_id=tenant.connection, agreement_id=tenant.agreement,
+                    product_id=mapping.profile.product.id, reference="Cloudconsole", quantity=5,
+                    decision=ForeignDecision(line_id="9999", action=ForeignAction.IGNORE, decided_on=MID))])
         finally:
             close_tenant(tenant)
     finally:

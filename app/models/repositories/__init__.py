@@ -11,6 +11,7 @@ from app.models.repositories.catalog import Catalog, Profiles
 from app.models.repositories.config import ConfigChanges
 from app.models.repositories.connections import MicrosoftConnections, PsaConnections
 from app.models.repositories.customers import Companies, Tenants
+from app.models.repositories.findings import TenantFindings
 from app.models.repositories.foreign import ForeignDecisions
 from app.models.repositories.inventory import Inventory
 from app.models.repositories.journal import Approvals, Journal
@@ -40,5 +41,6 @@ __all__ = [
     "Runners",
     "SyncOutcomes",
     "SyncRuns",
+    "TenantFindings",
     "Tenants",
 ]

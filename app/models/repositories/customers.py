@@ -10,7 +10,7 @@ from app.models.connections import Company, PsaConnection, Tenant, TenantCompany
 from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
 from app.models.repositories import summaries
 from app.models.repositories._base import Repository
-from app.models.sync import TenantSyncOutcome
+from app.models.sync import TenantFinding, TenantSyncOutcome
 
 #: Tenant ids per IN (...) list: well under every database's limit on parameters.
 _CHUNK = 500
@@ -171,12 +171,13 @@ class Tenants(Repository):
                     Tenant.tenant_id.in_(tenant_ids[start:start + _CHUNK])).execute()
 
     def remove(self, tenant_id: str) -> None:
-        """Remove the tenant with its links, mappings, exclusions, snapshots and last sync outcome (the audit
-        stays)."""
+        """Remove the tenant with its links, mappings, exclusions, snapshots, last sync outcome and findings (the
+        audit stays)."""
         with self.atomic():
             companies = summaries.companies_of(tenant_id)
             tenant_row(tenant_id).delete_instance()
             TenantSyncOutcome.delete().where(TenantSyncOutcome.tenant_id == tenant_id).execute()
+            TenantFinding.delete().where(TenantFinding.tenant_id == tenant_id).execute()
             summaries.refresh(companies)
 
     # --- tenant <-> company -------------------------------------------------

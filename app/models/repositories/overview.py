@@ -24,7 +24,7 @@ from typing import NamedTuple
 from peewee import fn
 
 from app.models.connections import Company, Tenant, TenantCompany
-from app.models.records import HeldStatus, JournalState, SyncOutcome
+from app.models.records import ConsentStatus, HeldStatus, JournalState, SyncOutcome
 from app.models.repositories._base import Repository, raw_rows
 from app.models.repositories.summaries import Figures, decode_monthly
 from app.models.sync import HeldEntry, JournalEntry, TenantSyncOutcome
@@ -95,6 +95,12 @@ class Overview(Repository):
                 have.append(pair)
                 have.sort()
         return found
+
+    def without_access(self) -> set[str]:
+        """The tenants seatsync has no Microsoft access to (consent missing, expired or revoked), in one query."""
+        lost = [ConsentStatus.MISSING.value, ConsentStatus.EXPIRED.value, ConsentStatus.REVOKED.value]
+        return {tenant_id for (tenant_id,) in raw_rows(Tenant.select(Tenant.tenant_id).where(
+            Tenant.consent_status.in_(lost)))}
 
     def outcomes(self, tenant_ids: Iterable[str] | None = None) -> list[OutcomeFact]:
         """Each tenant's stored outcome (of ``tenant_ids`` only, when given), in one query."""

@@ -16,6 +16,14 @@ A company's last sync is its tenants' latest outcomes, which every finished
 run stores per tenant (``SyncOutcomes``): one tenant failing in a run of
 every company marks that tenant's company failed, not every company.
 
+What needs attention in a company is what its notices of the kinds that need
+attention say (``notices.ATTENTION``): its unmapped licenses, held changes, a
+failed last sync, tenants without Microsoft access, and the kinds of finding
+of its tenants' latest syncs that need a person. Those findings are the ones
+the runs store per tenant (``TenantFindings``), read for every tenant of the
+list in one query: they stay until that tenant's next sync, also after a
+restart and for a sync the scheduler or another desktop ran.
+
 The list's licenses, unmapped licenses and monthly amounts are kept on each
 company's row by the writes that change them (app/models/repositories/
 summaries.py): the list reads them with the companies, in a few queries
@@ -27,19 +35,21 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from app.billing.markers import main_marker, row_key
-from app.billing.types import Agreement, AgreementStatus, Exclusion, Mapping, RowKey, TenantInventory, User
+from app.billing.operations import Operation
+from app.billing.types import Agreement, AgreementStatus, Exclusion, Line, Mapping, RowKey, TenantInventory, User
 from app.errors import SeatsyncError
 from app.models.records import (
     CompanyLink,
     CompanyRecord,
     EditConflict,
+    HeldStatus,
     JournalState,
     RunStatus,
     SeatPoint,
@@ -61,16 +71,19 @@ from app.services.customers.company_rows import (
     Pricer,
     Target,
     TenantOutcome,
+    attention_findings,
     license_rows,
     monthly_amount,
+    with_findings,
 )
 from app.services.customers.links import describe
-from app.services.customers.mapping_preview import lines_from_written
+from app.services.customers.mapping_preview import lines_from_written, lines_read
 from app.services.sync.engine import Status, TenantResult
 from app.services.uow import UnitOfWork, connected
 
 if TYPE_CHECKING:
     from app.services.providers import MicrosoftProvider
+    from app.services.sync.service import RunSummary
 
 __all__ = [
     "CompanyDetail", "CompanyRow", "CompanyService", "LastSync", "LicenseRow", "MappingChoices", "MappingInputs",
@@ -86,6 +99,7 @@ _NO_FIGURES = Figures()
 _NEVER = LastSync()
 
 UsersReader = Callable[[str], tuple[User, ...]]
+LinesReader = Callable[[int, Sequence[str]], AnyMapping[str, list[Line]]]
 
 
 def _connected(method: Callable) -> Callable:
@@ -124,6 +138,9 @@ class CompanyService:
     today: Callable[[], date] = date.today
     #: Reads a tenant's users; None: users are never read (the preview says so).
     read_users: UsersReader | None = None
+    #: Reads the lines of agreements (a PSA connection's id, agreement ids); None: the mapping dialog compares
+    #: with what seatsync wrote.
+    read_lines: LinesReader | None = None
     #: The latest sync result of each tenant in this session (tenant id -> outcome), kept by the window; it wins
     #: over the outcome the runs stored when newer.
     outcomes: AnyMapping[str, TenantOutcome] = field(default_factory=dict)
@@ -142,8 +159,10 @@ class CompanyService:
         connections = {c.id: c.name for c in self.uow.psa_connections.all()}
         tenants = overview.tenants()
         held, failed = overview.held_per_tenant(), overview.failed_per_tenant()
+        without_access = overview.without_access()
         runs = self.uow.runs.recent(RUNS_LOOKED_AT)
         outcomes = self._outcomes()
+        found = {t: attention_findings(f) for t, f in self.uow.findings.latest().items()}
         rows = []
         for company in listed:  # thousands: most have one tenant, whose held changes need no sum
             figures = company.figures or worked.get(company.id) or _NO_FIGURES
@@ -155,7 +174,9 @@ class CompanyService:
                 tenant_names=tuple(n for n, _ in named), licenses=figures.licenses, unmapped=figures.unmapped,
                 held=held.get(tenant_ids[0], 0) if len(tenant_ids) == 1 else sum(held[t] for t in tenant_ids),
                 last_sync=last_sync(company.id, tenant_ids, runs, outcomes, failed),
-                monthly=figures.monthly, unpriced=figures.unpriced))
+                monthly=figures.monthly, unpriced=figures.unpriced,
+                access=sum(1 for t in tenant_ids if t in without_access),
+                findings=sum(found.get(t, 0) for t in tenant_ids) if found else 0))
         rows.sort(key=lambda r: (r.name.casefold(), r.id))
         return rows
 
@@ -183,12 +204,21 @@ class CompanyService:
         overview = Overview()
         tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
-        last = last_sync(company.id, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), self._outcomes(tenant_ids),
+        outcomes = self._outcomes(tenant_ids)
+        last = last_sync(company.id, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), outcomes,
                          overview.failed_per_tenant())
+        waiting = [h for t in tenant_ids if held[t] for h in self.uow.approvals.held(HeldStatus.HELD, tenant_id=t)]
+        rows = with_findings(rows, [f for found in self.uow.findings.latest(tenant_ids).values() for f in found],
+                             waiting)
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              licenses=tuple(rows), choices=self.choices(company),
                              held=sum(held[t] for t in tenant_ids), last_sync=last,
                              read_at=min(read_at) if read_at else None)
+
+    def remember(self, summary: RunSummary, at: datetime) -> None:
+        """Keep how each tenant a run reached went (a tenant it did not reach keeps its last)."""
+        self.outcomes = {**self.outcomes,
+                         **{r.tenant_id: outcome_of(r, at) for r in summary.results if not r.not_synced}}
 
     def _outcomes(self, tenant_ids: Iterable[str] | None = None) -> dict[str, TenantOutcome]:
         """Each tenant's latest outcome (of ``tenant_ids`` only, when given) in one query: the one the runs
@@ -230,9 +260,28 @@ class CompanyService:
         existing = stored or existing
         others = tuple(m for m in self.uow.mappings.for_tenant(target.tenant_id)
                        if existing is None or m.row != existing.row)
+        choices = self.choices(company)
+        lines, lines_note = self._lines(company, choices, existing, written)
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
-                             users_note=note, lines=lines_from_written(written), choices=self.choices(company),
-                             existing=existing, today=self.today(), others=others, version=version)
+                             users_note=note, lines=lines, lines_note=lines_note, choices=choices, existing=existing,
+                             today=self.today(), others=others, version=version,
+                             decisions=self.uow.foreign_decisions.of_connection(company.connection_id))
+
+    def _lines(self, company: CompanyRecord, choices: MappingChoices, existing: Mapping | None,
+               written: list[tuple[Operation, str]]) -> tuple[tuple[Line, ...], str]:
+        """The lines of the company's agreements as the PSA holds them (another tool's, a person's edits), each
+        of seatsync's with what its journal knows; what seatsync wrote when the PSA cannot be read, and why."""
+        ids = [a.id for a in choices.agreements]
+        if existing is not None and existing.agreement_id not in ids:
+            ids.append(existing.agreement_id)
+        if self.read_lines is None or not ids:
+            return lines_from_written(written), ""
+        try:
+            read = self.read_lines(company.connection_id, ids)
+        except SeatsyncError as error:
+            return lines_from_written(written), (f"The PSA's lines could not be read ({error}): the preview "
+                                                 "compares with what seatsync wrote.")
+        return lines_read([line for found in read.values() for line in found], written), ""
 
     # -- commands -----------------------------------------------------------------------
 

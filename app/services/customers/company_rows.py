@@ -2,16 +2,21 @@
 
 Frozen dataclasses the views hold as they are (each table's row role returns
 one). ``license_rows`` turns a tenant's latest snapshot, mappings and
-exclusions into the license table of DESIGN §1 step 5.
+exclusions into the license table of DESIGN §1 step 5; ``with_findings``
+puts beside each row what the tenant's latest sync found about it and the
+changes of it waiting for approval, each with what to do and where.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping as AnyMapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from app.billing.foreign import ForeignDecision
+from app.billing.operations import Finding, FindingKind
 from app.billing.quantities import allocate_assigned
 from app.billing.types import (
     Agreement,
@@ -26,20 +31,44 @@ from app.billing.types import (
     User,
     UserFilter,
 )
-from app.models.records import CompanyLink, CompanyRecord
+from app.models.records import CompanyLink, CompanyRecord, HeldRecord
 
 # What a row bills a month is worked out where the Companies list's figures are kept (the models' layer, which
 # the services' builds on); the Companies area's values name it from here.
 from app.models.repositories.summaries import Monthly, filter_key, is_mapped, monthly_amount, total
+from app.services.notify.notices import finding_text, raises_notice
 
-__all__ = ["CompanyDetail", "CompanyRow", "LastSync", "LicenseRow", "LicenseState", "MappingChoices", "MappingInputs",
-           "Monthly", "Pricer", "SubscriptionRow", "Target", "TenantOutcome", "filter_key", "is_mapped",
-           "license_rows", "monthly_amount", "total"]
+__all__ = ["CompanyDetail", "CompanyRow", "FindingAction", "LastSync", "LicenseRow", "LicenseState", "MappingChoices",
+           "MappingInputs", "Monthly", "Pricer", "RowFinding", "SubscriptionRow", "Target", "TenantOutcome",
+           "filter_key", "is_mapped", "license_rows", "monthly_amount", "total", "with_findings"]
 
 #: A row's monthly amount from its mapping (None: it cannot be told).
 Pricer = Callable[[Mapping], Monthly | None]
 
 MISSING_PROFILE = "Missing billing profile"
+HELD_TITLE = "Change waiting for approval"
+
+
+class FindingAction(StrEnum):
+    """Where the window resolves a row's finding."""
+
+    NONE = ""
+    MAP = "map"  # the row's mapping dialog
+    APPROVALS = "approvals"  # the Approvals view
+    PROFILES = "profiles"  # the Billing profiles view
+
+
+#: The action of each finding kind that has one in the window; any other kind is resolved in the PSA or Microsoft.
+ACTIONS = {
+    FindingKind.MISSING_AGREEMENT: FindingAction.MAP,
+    FindingKind.INACTIVE_AGREEMENT: FindingAction.MAP,
+    FindingKind.AGREEMENT_TYPE_NOT_ALLOWED: FindingAction.MAP,
+    FindingKind.INACTIVE_PRODUCT: FindingAction.PROFILES,
+    FindingKind.LICENSES_GONE: FindingAction.APPROVALS,
+    FindingKind.SUSPICIOUS_DROP: FindingAction.APPROVALS,
+}
+#: Kinds the row already states from the latest read (its "Missing billing profile", its unassigned seats).
+ROW_SAYS = frozenset({FindingKind.UNMAPPED_LICENSE, FindingKind.UNASSIGNED_SEATS})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +106,23 @@ class SubscriptionRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RowFinding:
+    """What the latest sync found about a row (or a change of it held for approval): words and where to act."""
+
+    title: str
+    advice: str
+    #: The finding's own words (names from the PSA or Microsoft: plain text).
+    message: str = ""
+    action: FindingAction = FindingAction.NONE
+    #: False: for information; billing is right without a person acting.
+    attention: bool = True
+
+    def text(self) -> str:
+        return "\n".join(part for part in (self.title + (f": {self.message}" if self.message else ""),
+                                           self.advice) if part)
+
+
+@dataclass(frozen=True, kw_only=True)
 class LicenseRow:
     target: Target
     tenant_name: str
@@ -95,6 +141,8 @@ class LicenseRow:
     monthly: tuple[Monthly, ...] = ()
     #: Mapped lines whose monthly amount cannot be told (they count users seatsync never billed).
     unpriced: int = 0
+    #: What the tenant's latest sync found about the row, and its changes waiting for approval.
+    findings: tuple[RowFinding, ...] = ()
 
     @property
     def name(self) -> str:
@@ -161,6 +209,10 @@ class CompanyRow:
     monthly: tuple[Monthly, ...] = ()
     #: Its mapped lines whose monthly amount cannot be told (they count users seatsync never billed).
     unpriced: int = 0
+    #: Its tenants seatsync has no Microsoft access to (consent missing, expired or revoked).
+    access: int = 0
+    #: Kinds of finding needing a person in its tenants' latest syncs (one notice each).
+    findings: int = 0
 
     @property
     def tenants(self) -> int:
@@ -172,8 +224,9 @@ class CompanyRow:
 
     @property
     def attention(self) -> int:
-        """Unmapped licenses, held changes and a failed sync: the company's badge."""
-        return self.unmapped + self.held + (1 if self.failed else 0)
+        """What its notices of the kinds that need attention (``notices.ATTENTION``) count: unmapped licenses,
+        held changes, a failed sync, missing Microsoft access, the findings of its latest syncs."""
+        return self.unmapped + self.held + (1 if self.failed else 0) + self.access + self.findings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +282,10 @@ class MappingInputs:
     version: int | None = None
     #: What the dialog says above its fields: why it shows someone else's change (a refused save).
     notice: str = ""
+    #: Why ``lines`` are what seatsync wrote, not the PSA's own ("" when the PSA's lines were read).
+    lines_note: str = ""
+    #: What people decided about other tools' lines on the PSA's agreements, by line id.
+    decisions: AnyMapping[str, ForeignDecision] = field(default_factory=dict)
 
     @property
     def license(self) -> License | None:
@@ -310,3 +367,39 @@ def _notices(lic: License, state: LicenseState, unmapped_subs: int, in_tenant: b
     if committed > lic.assigned:
         notices.append(f"{committed} seats committed annually, {lic.assigned} assigned")
     return tuple(notices)
+
+
+def attention_findings(findings: Sequence[Finding]) -> int:
+    """The kinds of finding needing a person among a tenant's: as many as its finding notices."""
+    return len({f.kind for f in findings if raises_notice(f)})
+
+
+def with_findings(rows: Sequence[LicenseRow], findings: Sequence[Finding], held: Sequence[HeldRecord],
+                  ) -> list[LicenseRow]:
+    """The rows, each with the findings about it (same tenant and license, and its agreement when the finding
+    names one and the row is mapped) and its changes waiting for approval. Excluded rows take none."""
+    out = []
+    for row in rows:
+        if row.excluded:
+            out.append(row)
+            continue
+        agreements = {m.agreement_id for m in [row.mapping, *(s.mapping for s in row.subscriptions)] if m}
+        said = []
+        for finding in findings:
+            if (finding.kind not in ROW_SAYS and _same_license(row, finding.tenant_id, finding.sku_id)
+                    and not (finding.agreement_id and agreements and finding.agreement_id not in agreements)):
+                text = finding_text(finding.kind)
+                said.append(RowFinding(title=text.title, advice=text.advice, message=finding.message,
+                                       action=ACTIONS.get(finding.kind, FindingAction.NONE),
+                                       attention=text.attention))
+        reasons = [h.reason for h in held if _same_license(row, h.tenant_id, h.operation().row.sku_id)]
+        for reason, count in {r: reasons.count(r) for r in reasons}.items():
+            title = HELD_TITLE if count == 1 else f"{count} changes waiting for approval"
+            said.append(RowFinding(title=title, advice="Approve or reject it under Approvals.",
+                                   message=reason, action=FindingAction.APPROVALS))
+        out.append(replace(row, findings=tuple(dict.fromkeys(said))) if said else row)
+    return out
+
+
+def _same_license(row: LicenseRow, tenant_id: str, sku_id: str) -> bool:
+    return tenant_id == row.target.tenant_id and sku_id.lower() == row.license.sku_id.lower()

@@ -2,17 +2,20 @@
 
 Pure: it calls the billing core's ``plan`` (the function every sync calls)
 on plain values — the license, the tenant's users when known, the agreement,
-and the lines seatsync last wrote for the row — so the amounts the mapping
-dialog shows are the amounts a sync would write.
+and its lines as the PSA holds them (another tool's, a person's edits), each
+of seatsync's with what its journal knows — so the amounts the mapping dialog
+shows are the amounts a sync would write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.billing.foreign import ForeignDecision
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.operations import FindingKind, Operation, OpKind
 from app.billing.periods import agreement_period
@@ -20,8 +23,11 @@ from app.billing.plan import plan
 from app.billing.proration import line_amount
 from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Agreement, BillingOption, Cycle, License, Line, LineKind, Mapping, TenantInventory, User
+from app.billing.written import Written, write_log
 
 _QUIET = {FindingKind.UNMAPPED_LICENSE}
+#: Findings that hold a row: nothing is written for it while one stands.
+_HOLDING = {FindingKind.FOREIGN_LINE, FindingKind.OTHER_INSTALLATION, FindingKind.DUPLICATE_OWNED_LINE}
 _ORDER = ("main", "cancel", "prorate", "credit", "description")
 
 
@@ -45,6 +51,7 @@ class Preview:
     notes: tuple[str, ...] = ()  # findings about this row, and caveats
     error: str = ""
     changes: bool = False  # False: the PSA already bills this (nothing would be written)
+    held: bool = False  # a finding holds the row (another tool's line...): nothing is written while it stands
 
     @property
     def summary(self) -> str:
@@ -62,10 +69,12 @@ def _day(value: date | None) -> str:
 
 def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement: Agreement | None,
                     users: tuple[User, ...] | None, lines: Iterable[Line], today: date,
-                    others: Iterable[Mapping]) -> Preview:
-    """What a sync today would write for ``mapping``, given what seatsync last wrote (``lines``) and the
-    tenant's other mappings (``others``: a written line no mapping names any more stops, and a new row of
-    its license starts after it, unprorated)."""
+                    others: Iterable[Mapping], decisions: AnyMapping[str, ForeignDecision] | None = None) -> Preview:
+    """What a sync today would write for ``mapping``, given the lines on the agreement (``lines``: as the PSA
+    holds them, each of seatsync's with what its journal knows; or, when the PSA could not be read, what
+    seatsync last wrote), the tenant's other mappings (``others``: a written line no mapping names any more
+    stops, and a new row of its license starts after it, unprorated) and what people decided about other
+    tools' lines (``decisions``: an undecided one holds the row, and the preview says so)."""
     if agreement is None:
         return Preview(error="Choose an agreement to see the line it would bill.")
     licenses = tuple(licenses)
@@ -76,14 +85,15 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         # Lines the other mappings bill stay: only those no mapping names are retired in this preview.
         kept = {main_marker(m.row) for m in others if m.row != mapping.row}
         lines = tuple(replace(ln, written_row=None) if row_key(ln.marker) in kept else ln for ln in lines)
-        result = plan(inventory, [mapping], [], [agreement], lines, today)
+        result = plan(inventory, [mapping], [], [agreement], lines, today, decisions=decisions)
     except ValueError as error:
         if "needs the tenant's users" in str(error):
             return Preview(error="This mapping counts users (user filter or UPN domain), and the tenant's "
                                  "users could not be read: the preview cannot count them. The sync reads them.")
         raise
-    notes = [f.message for f in result.findings
-             if f.sku_id.lower() == mapping.sku_id.lower() and f.kind not in _QUIET]
+    own = [f for f in result.findings if f.sku_id.lower() == mapping.sku_id.lower() and f.kind not in _QUIET]
+    notes = [f.message for f in own]
+    held = any(f.kind in _HOLDING for f in own)
     if any(op.kind is OpKind.CANCEL_LINE and op.row != mapping.row
            and op.row.sku_id.lower() == mapping.sku_id.lower() for op in result.operations):
         notes.append("The line billed now for this license stops at the end of its period; "
@@ -107,7 +117,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
     ops = [op for op in result.operations if op.row == mapping.row]
     # The main line first (what the invoice shows every period), then its dated lines.
     shown = sorted((_line(op, agreement) for op in ops), key=lambda line: _ORDER.index(line.kind))
-    if not any(op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) for op in ops):
+    if not held and not any(op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) for op in ops):
         amount = line_amount(quantity, unit_price, agreement.currency) if billable else Decimal("0.00")
         current = _current(mapping, lines, today)
         if quantity or current is not None:
@@ -118,7 +128,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
                                         description=description))
         else:
             notes.append("Nothing to bill: the quantity is 0, so no line is created.")
-    return Preview(lines=tuple(shown), basis=basis, notes=tuple(notes), changes=bool(ops))
+    return Preview(lines=tuple(shown), basis=basis, notes=tuple(notes), changes=bool(ops), held=held)
 
 
 def _current(mapping: Mapping, lines: tuple[Line, ...], today: date) -> Line | None:
@@ -167,11 +177,20 @@ def _line(op: Operation, agreement: Agreement) -> PreviewLine:
                        dates=f"from {_day(op.effective)}", description=op.description)
 
 
+def lines_read(read: Iterable[Line], written: Iterable[tuple[Operation, str]]) -> tuple[Line, ...]:
+    """The lines the PSA holds, each of seatsync's with what its journal knows of it (``written``:
+    ``(operation, PSA record id)``, oldest first), as a sync sees them: another tool's lines and a person's
+    edits show in the preview."""
+    log = write_log(Written(op=op, line_id=psa_id) for op, psa_id in written)
+    return tuple(log.enrich(line) for line in read)
+
+
 def lines_from_written(written: Iterable[tuple[Operation, str]]) -> tuple[Line, ...]:
     """The lines seatsync's own writes left in the PSA, from ``(operation, PSA record id)``, oldest first.
 
-    The preview compares a mapping with these rather than reading the PSA:
-    it must answer as the user types.
+    The preview compares a mapping with these when the PSA's lines cannot be
+    read (``lines_read``: read once, before the dialog opens; the preview
+    answers as the user types, never waiting on the PSA).
     """
     lines: dict[str, Line] = {}
     for op, psa_id in written:

@@ -11,6 +11,18 @@ excluded. Partner Center customers not yet added,
 and connection failures a test just found, are passed in by the caller
 (reading Partner Center is a network call for a worker thread). Where they
 are sent: app/services/notify/delivery.py.
+
+Each finding kind that needs a person (``findings.TEXTS``, attention) is a
+notice per tenant and kind, from the findings of that tenant's latest sync
+as the runs store them (``TenantFindings``, whichever process synced): it
+goes when a later sync of that tenant no longer reports it, whatever other
+tenants' syncs do, and it outlives a restart. A new finding kind is a notice
+without more code here.
+
+What needs attention is one definition (``ATTENTION``): the kinds of
+notice the Companies list's "Needs attention" counts, company by company
+(``CompanyRow.attention``); the others (unassigned seats, commitments,
+Partner Center customers not added) are for information.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from app.billing.operations import Finding, FindingKind
 from app.billing.types import Exclusion, Mapping, TenantInventory
 from app.errors import SeatsyncError
 from app.models.records import (
@@ -38,6 +51,7 @@ from app.services.microsoft.signin_codes import in_words
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.microsoft.wire import Customer
 from app.services.settings import Settings
+from app.services.sync.findings import TEXTS, FindingText
 
 if TYPE_CHECKING:
     from app.services.uow import UnitOfWork
@@ -55,6 +69,7 @@ class NoticeKind(StrEnum):
     APPROVALS_WAITING = "approvals_waiting"
     COMMITMENT_ENDING = "commitment_ending"
     CANCELLATION_CLOSING = "cancellation_closing"
+    FINDING = "finding"  # a finding of the tenant's latest sync that needs a person, one notice per kind
 
 
 KIND_LABELS = {
@@ -66,7 +81,24 @@ KIND_LABELS = {
     NoticeKind.APPROVALS_WAITING: "Changes waiting for approval",
     NoticeKind.COMMITMENT_ENDING: "NCE commitments ending within 30 days",
     NoticeKind.CANCELLATION_CLOSING: "NCE cancellation windows closing",
+    NoticeKind.FINDING: "Findings of the last sync (inactive agreements, duplicate lines, ...)",
 }
+
+#: The notices that need a person: what "Needs attention" counts in the Companies list, the badge and the tray.
+ATTENTION = frozenset({NoticeKind.UNMAPPED_LICENSE, NoticeKind.ACCESS_FAILED, NoticeKind.SYNC_FAILED,
+                       NoticeKind.APPROVALS_WAITING, NoticeKind.FINDING})
+#: Finding kinds another notice already says (an unmapped license is one of its own).
+SAID_ELSEWHERE = frozenset({FindingKind.UNMAPPED_LICENSE})
+
+
+def finding_text(kind: FindingKind) -> FindingText:
+    """The words of a finding kind; a kind the table does not word yet still reads, and needs attention."""
+    return TEXTS.get(kind) or FindingText(kind.value.replace("_", " ").capitalize(), "See the sync's details.")
+
+
+def raises_notice(finding: Finding) -> bool:
+    """Whether a finding is a notice of its own (and counts in "Needs attention")."""
+    return finding.kind not in SAID_ELSEWHERE and finding_text(finding.kind).attention
 
 
 class NotifyError(SeatsyncError):
@@ -80,6 +112,10 @@ class Notice:
     message: str
     tenant_id: str = ""
     sku_id: str = ""
+
+    @property
+    def attention(self) -> bool:
+        return self.kind in ATTENTION
 
     @property
     def key(self) -> str:
@@ -103,6 +139,8 @@ class NoticeInputs:
     pending_customers: Sequence[Customer] = ()
     access_failures: Sequence[str] = ()
     sku_name: Callable[[str, str], str] = lambda sku_id, part: part or sku_id
+    #: The findings of each tenant's latest sync, by tenant id.
+    findings: AnyMapping[str, Sequence[Finding]] = field(default_factory=dict)
 
 
 def compute_notices(inputs: NoticeInputs) -> list[Notice]:
@@ -134,6 +172,7 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
             out.append(Notice(kind=NoticeKind.SYNC_FAILED, tenant_id=tenant.tenant_id,
                               title=f"{tenant.name}: the sync at {_when(outcome.finished_at, today)} failed",
                               message=in_words(outcome.error) if outcome.error else "the sync failed"))
+        out += _finding_notices(tenant, inputs.findings.get(tenant.tenant_id, ()), inputs.exclusions)
         for lic in licenses:
             name = inputs.sku_name(lic.sku_id, lic.part_number)
             if (lic.purchased or lic.assigned) and (tenant.tenant_id, lic.sku_id.lower()) not in mapped:
@@ -176,6 +215,24 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
     if inputs.held:
         out.append(Notice(kind=NoticeKind.APPROVALS_WAITING, title=f"{inputs.held} change(s) wait for approval",
                           message="Review them under Approvals."))
+    return out
+
+
+def _finding_notices(tenant: TenantRecord, findings: Sequence[Finding],
+                     exclusions: Sequence[Exclusion]) -> list[Notice]:
+    """One notice per kind of the tenant's findings that need a person (none about an excluded license)."""
+    by_kind: dict[FindingKind, list[Finding]] = {}
+    for finding in findings:
+        if raises_notice(finding) and not (finding.sku_id and any(
+                e.covers(tenant.tenant_id, finding.sku_id) for e in exclusions)):
+            by_kind.setdefault(finding.kind, []).append(finding)
+    out = []
+    for kind, found in by_kind.items():
+        text = finding_text(kind)
+        said = list(dict.fromkeys(f.message for f in found if f.message))
+        out.append(Notice(kind=NoticeKind.FINDING, tenant_id=tenant.tenant_id, sku_id=kind.value,
+                          title=f"{tenant.name}: {text.title}" + (f" ({len(found)})" if len(found) > 1 else ""),
+                          message="; ".join([*said, text.advice]) if said else text.advice))
     return out
 
 
@@ -239,4 +296,4 @@ class NotificationService:
             last_run=self.uow.runs.last_finished(), outcomes=self.uow.sync_outcomes.latest(),
             held=len(Approvals(now=self.now).held(HeldStatus.HELD)),
             pending_customers=pending_customers, access_failures=access_failures,
-            sku_name=lambda sku_id, part: catalogue.name(sku_id, part)))
+            sku_name=lambda sku_id, part: catalogue.name(sku_id, part), findings=self.uow.findings.latest()))

@@ -22,6 +22,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from app.billing.operations import Finding
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError, SeatsyncError
 from app.models.database import DatabaseFailed, database_errors
@@ -142,6 +143,12 @@ def _reading_ahead(fetch: InventoryFetcher, read: dict[str, TenantInventory]) ->
         return inventory if inventory is not None else fetch(tenant_id, with_users)
 
     return fetch_once
+
+
+def _synced(result: TenantResult) -> bool:
+    """Whether the run synced the tenant through this result: it started it, and it was neither busy elsewhere
+    nor failed by a PSA that was not answering (the run's stop says so, not the tenant)."""
+    return not result.not_synced and not result.psa_down and result.status is not Status.BUSY
 
 
 class _ConnectionStore:
@@ -353,6 +360,7 @@ class SyncService:
                 operations_failed=sum(len(r.failed) for r in results), operations_held=summary.held,
                 findings=summary.findings, tenants_synced=len(results) - len(failed), tenants_failed=len(failed))
             self.uow.sync_outcomes.record(self._outcomes(run_id, results, at))
+            self.uow.findings.replace(self._findings(results), at=at, sync_run_id=run_id)
             # Only what changed: a run that learnt nothing new of its tenants' access writes nothing here.
             stored = {t.tenant_id: t.consent_status for t in self.uow.tenants.all()}
             self.uow.tenants.set_consents({r.tenant_id: r.consent for r in results if r.consent is not None
@@ -377,7 +385,7 @@ class SyncService:
             by_tenant[result.tenant_id].append(result)
         outcomes = []
         for tenant_id, group in by_tenant.items():
-            synced = [r for r in group if not r.not_synced and not r.psa_down and r.status is not Status.BUSY]
+            synced = [r for r in group if _synced(r)]
             if not synced:
                 outcomes.append(SyncOutcomeRecord(tenant_id=tenant_id, status=SyncOutcome.NOT_SYNCED, finished_at=at,
                                                   sync_run_id=run_id, error="; ".join(dict.fromkeys(
@@ -389,6 +397,18 @@ class SyncService:
                 sync_run_id=run_id, writes=sum(r.writes for r in synced),
                 error="; ".join(dict.fromkeys(in_words(r.error) for r in bad if r.error))))
         return outcomes
+
+    @staticmethod
+    def _findings(results: tuple[TenantResult, ...]) -> dict[str, list[Finding]]:
+        """The findings of each tenant the run learnt them of, which replace those stored (an empty list: none
+        stand now): it planned the tenant, or failed it on a finding (a partial read). A tenant not synced, or
+        failed before planning (its access, the PSA refusing a read), is left out and keeps those it had: their
+        cause may stand."""
+        found: dict[str, list[Finding]] = {}
+        for result in results:
+            if _synced(result) and (result.plan is not None or result.findings):
+                found.setdefault(result.tenant_id, []).extend(result.findings)
+        return found
 
     def sync(self, company_id: int | None = None, **kw) -> RunSummary:
         return self.run(company_id, dry_run=False, **kw)

@@ -143,6 +143,7 @@ WRITERS: dict[Role, dict[str, str]] = {
     Role.TECHNICIAN: {
         "sync_run": "syncing",
         "tenant_sync_outcome": "syncing",
+        "tenant_finding": "syncing",
         "journal_entry": "syncing",
         "held_operation": "holding changes for approval",
         "audit_entry": "syncing",

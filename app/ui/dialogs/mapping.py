@@ -333,13 +333,14 @@ class MappingDialog(QDialog):
             self.preview = preview_mapping(mapping, self.inputs.licenses,
                                            agreement=self.inputs.choices.agreement(mapping.agreement_id),
                                            users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today,
-                                           others=self.inputs.others)
+                                           others=self.inputs.others, decisions=self.inputs.decisions)
         self._show_preview()
         self.preview_updated.emit(self.preview)
 
     def _show_preview(self) -> None:
         agreement = self.inputs.choices.agreement(self.agreement.currentData() or "")
-        self.preview_label.setText(_preview_html(self.preview, self.inputs.users_note,
+        notes = " ".join(n for n in (self.inputs.users_note, self.inputs.lines_note) if n)
+        self.preview_label.setText(_preview_html(self.preview, notes,
                                                  agreement.currency if agreement else None,
                                                  agreement.cycle if agreement else Cycle.MONTHLY))
 
@@ -394,7 +395,9 @@ def _preview_html(preview: Preview, users_note: str, currency: str | None = None
         parts.append(f"<p><b>{label}</b>{dates}{text}</p>")
         if line.description and line.kind in ("main", "description"):
             parts.append(f"<p style='margin-left:12px'>{_description_html(line.description)}</p>")
-    if not preview.changes:
+    if preview.held:
+        parts.append("<p>Nothing is written for this row while it is held (below says why).</p>")
+    elif not preview.changes:
         parts.append("<p>No change: the PSA already bills this.</p>")
     notes = list(preview.notes) + ([users_note] if users_note else [])
     if notes:

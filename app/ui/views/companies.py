@@ -24,11 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.customers.companies import CompanyRow, CompanyService, outcome_of
+from app.services.customers.companies import CompanyRow, CompanyService
 from app.ui.errors import explain
 from app.ui.sync_gateway import SyncGateway, target_of
-from app.ui.views.companies_model import LAST_SYNC, NAME, PSA, ROW_ROLE, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.companies_model import (
+    LAST_SYNC,
+    NAME,
+    PSA,
+    ROW_ROLE,
+    CompanyFilterProxy,
+    CompanyTableModel,
+    Filter,
+    why,
+)
 from app.ui.views.company import CompanyView
+from app.ui.views.sync_result import DetailsDialog
 from app.ui.widgets.badge import BadgeDelegate
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.plain import PlainLabel
@@ -89,7 +99,14 @@ class CompaniesView(QWidget):
             self.filter_group.addButton(button)
             self.filter_buttons[which] = button
             bar.addWidget(button)
+        self.why_button = QToolButton(page)
+        self.why_button.setObjectName("why-failed")
+        self.why_button.setText("Why did it fail?")
+        self.why_button.setToolTip("Why the selected company's last sync failed, in words and as Microsoft or "
+                                   "the PSA said it")
+        self.why_button.clicked.connect(self.show_why)
         bar.addStretch(1)
+        bar.addWidget(self.why_button)
         self.add_button = QToolButton(page)
         self.add_button.setObjectName("add-companies")
         self.add_button.setText("Add companies…")
@@ -129,6 +146,7 @@ class CompaniesView(QWidget):
         header.setResizeContentsPrecision(100)  # size columns from the first rows, not all 5,000
         self.table.setItemDelegateForColumn(NAME, BadgeDelegate(self.table))
         self.table.doubleClicked.connect(self._open_index)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_why())
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, lambda: self._open_index(self.table.currentIndex()),
                   context=Qt.ShortcutContext.WidgetShortcut)
         self.empty = PlainLabel("Loading companies…", page)
@@ -177,10 +195,7 @@ class CompaniesView(QWidget):
 
     def on_sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None) -> None:
         if summary is not None:
-            at = datetime.now(UTC)
-            self.service.outcomes = {**self.service.outcomes,
-                                     **{r.tenant_id: outcome_of(r, at) for r in summary.results
-                                        if not r.not_synced}}  # a tenant the run did not reach keeps its last
+            self.service.remember(summary, datetime.now(UTC))
         self.company.on_sync_finished(target, summary, error)
         self.refresh_list()
 
@@ -233,8 +248,23 @@ class CompaniesView(QWidget):
         for which, label in FILTERS:
             self.filter_buttons[which].setText(f"{label} ({counts[which]})" if which in counts else label)
         self._update_count()
+        self._update_why()
         self.attention_changed.emit(counts[Filter.ATTENTION])  # companies, as the tray and notices count them
         self.loaded.emit()
+
+    def _update_why(self) -> None:
+        row = self.selected_row()
+        self.why_button.setEnabled(row is not None and row.last_sync.status in ("failed", "partial"))
+
+    def show_why(self) -> DetailsDialog | None:
+        """Why the selected company's last sync failed, in words and as Microsoft or the PSA said it."""
+        row = self.selected_row()
+        if row is None or row.last_sync.status not in ("failed", "partial"):
+            return None
+        dialog = DetailsDialog("seatsync: why the sync failed", *why(row), parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _load_failed(self, error: BaseException) -> None:
         self.loading = False

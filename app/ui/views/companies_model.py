@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from app.services.customers.company_rows import CompanyRow, Monthly
+from app.services.microsoft.signin_codes import in_words
 from app.ui.formatting import NO_AMOUNT, moment, money
 from app.ui.widgets.badge import BADGE_ROLE
 from app.ui.widgets.plain import tip
@@ -155,8 +156,28 @@ def _attention_tip(row: CompanyRow) -> str:
     if row.held:
         parts.append(f"{row.held} change(s) waiting for approval")
     if row.failed:
-        parts.append("the last sync failed")
+        parts.append("the last sync failed (Why? says what failed)")
+    if row.access:
+        parts.append(f"no Microsoft access to {row.access} tenant(s)")
+    if row.findings:
+        parts.append(f"{row.findings} kind(s) of finding of the last sync (the company's page shows them)")
     return ("\n\nNeeds attention: " + "; ".join(parts)) if parts else ""
+
+
+def why(row: CompanyRow) -> tuple[str, str]:
+    """Why the company's last sync failed (or partly): a headline and the details, in words and as Microsoft or
+    the PSA said it."""
+    last = row.last_sync
+    when = f" on {moment(last.at)}" if last.at else ""
+    headline = f"{row.name}: the last sync{when} {RESULT_TEXT.get(last.status, last.status).lower()}."
+    said = last.detail or "seatsync kept no reason."
+    worded = "; ".join(in_words(part) for part in said.split("; "))
+    details = f"What failed: {worded}"
+    if worded != said:
+        details += f"\n\nAs Microsoft or the PSA said it: {said}"
+    if row.tenant_names:
+        details += "\n\nTenants: " + ", ".join(row.tenant_names)
+    return headline, details
 
 
 def monthly_text(amounts: tuple[Monthly, ...]) -> str:

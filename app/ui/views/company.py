@@ -3,6 +3,11 @@
 Everything that reads or writes goes through the Companies service on a
 worker (``Tasks.run``); this widget only shows results and turns clicks into
 service calls. The mapping dialog is opened with ``MappingDialog.ask``.
+
+What the latest sync found about a license (and its changes waiting for
+approval) is marked on its row and listed under the table when the row is
+selected (``FindingsPanel``), each with what to do and, where the window
+does it, a button: the mapping dialog, Approvals, Billing profiles.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QProgressBar,
@@ -28,7 +35,14 @@ from PySide6.QtWidgets import (
 from app.billing.types import Mapping
 from app.models.records import EditConflict
 from app.services.customers.companies import CompanyService
-from app.services.customers.company_rows import CompanyDetail, LicenseRow, SubscriptionRow, total
+from app.services.customers.company_rows import (
+    CompanyDetail,
+    FindingAction,
+    LicenseRow,
+    RowFinding,
+    SubscriptionRow,
+    total,
+)
 from app.services.customers.links import LinkService
 from app.services.team.roles import Ability, Role
 from app.ui.dialogs.links import LinksDialog
@@ -53,7 +67,7 @@ from app.ui.widgets.icons import glyph
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip, tip
 from app.ui.widgets.seats_chart import SeatsChart
-from app.ui.widgets.tones import text_tone
+from app.ui.widgets.tones import style, text_tone, tint, tone
 
 if TYPE_CHECKING:
     from app.services.sync.service import RunSummary
@@ -61,6 +75,50 @@ if TYPE_CHECKING:
 ALL = "*"
 #: The mapping column's width when a company opens: room for a profile and an agreement, and the dropdown.
 MAPPING_WIDTH = 320
+#: Each action's button text.
+ACTION_TEXT = {FindingAction.MAP: "Map…", FindingAction.APPROVALS: "Open Approvals",
+               FindingAction.PROFILES: "Open Billing profiles"}
+
+
+class FindingsPanel(QFrame):
+    """The selected license's findings: each one's words, what to do, and a button where the window does it."""
+
+    #: A finding's action was clicked.
+    action = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("rowFindings")
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(8, 6, 8, 6)
+        self.grid.setColumnStretch(0, 1)
+        self.labels: list[PlainLabel] = []
+        self.buttons: dict[FindingAction, QPushButton] = {}
+        style(self, lambda: f"#rowFindings {{ background: {tint('warning').name()}; "
+                            f"border: 1px solid {tone('warning').name()}; border-radius: 4px; }}")
+        self.hide()
+
+    def show_findings(self, name: str, findings: tuple[RowFinding, ...], *, may_map: bool = True) -> None:
+        while (item := self.grid.takeAt(0)) is not None:
+            if (widget := item.widget()) is not None:
+                widget.deleteLater()
+        self.labels, self.buttons = [], {}
+        for n, finding in enumerate(findings):
+            label = PlainLabel(f"{clip(name)} — {finding.text()}", self)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.grid.addWidget(label, n, 0)
+            self.labels.append(label)
+            if finding.action is not FindingAction.NONE and finding.action not in self.buttons:
+                button = QPushButton(ACTION_TEXT[finding.action], self)
+                button.setEnabled(may_map or finding.action is not FindingAction.MAP)
+                button.clicked.connect(lambda _=False, a=finding.action: self.action.emit(a.value))
+                self.grid.addWidget(button, n, 1, Qt.AlignmentFlag.AlignTop)
+                self.buttons[finding.action] = button
+        self.setVisible(bool(findings))
+
+    def text(self) -> str:
+        return "\n".join(label.text() for label in self.labels)
 
 
 class CompanyView(QWidget):
@@ -138,6 +196,8 @@ class CompanyView(QWidget):
         for button in self.mapping_buttons:  # disabled for a role that may not map: the tooltip says who may
             button.setToolTip(self.role().refusal(Ability.MAP) or button.toolTip())
         actions.addStretch(1)
+        self.findings = FindingsPanel(self)
+        self.findings.action.connect(self.resolve)
 
         self.model = LicenseTreeModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -180,6 +240,7 @@ class CompanyView(QWidget):
         layout.addWidget(self.result)
         layout.addWidget(self.messages)
         layout.addLayout(actions)
+        layout.addWidget(self.findings)
         layout.addWidget(self.splitter, 1)
         self._selection_changed()
 
@@ -299,6 +360,8 @@ class CompanyView(QWidget):
         if not self.role().may_map:
             for button in self.mapping_buttons:
                 button.setEnabled(False)
+        self.findings.show_findings(owner.name if owner else "", owner.findings if owner else (),
+                                    may_map=self.role().may_map)
         if owner is None:
             self.chart.clear()
             return
@@ -313,6 +376,16 @@ class CompanyView(QWidget):
             self.chart.set_points(points, f"{clip(owner.name)}: seats over time")
 
     # -- commands --------------------------------------------------------------------------
+
+    def resolve(self, action: str) -> None:
+        """A finding's button: the mapping dialog of the selected row, or the view where it is resolved."""
+        if action == FindingAction.MAP:
+            self.open_mapping()
+            return
+        show_view = getattr(self.window(), "show_view", None)
+        if show_view is not None:
+            show_view(action)
+
 
     def _command(self, fn: Callable[[], Any], doing: str,
                  on_failure: Callable[[BaseException], None] | None = None) -> None:

@@ -1,7 +1,9 @@
 """A company's license table as a tree: one row per license, its subscriptions as children.
 
 Top-level rows are ``LicenseRow`` values, children ``SubscriptionRow``
-values (ROW_ROLE returns either). An index's internal id says where it sits:
+values (ROW_ROLE returns either). A license's badge counts what it says
+(its notices) and what the latest sync found about it (its findings, named
+in red and listed in its tooltip and under the table). An index's internal id says where it sits:
 0 for a license, the license's row + 1 for one of its subscriptions.
 """
 
@@ -175,7 +177,7 @@ class LicenseTreeModel(QAbstractItemModel):
         if role == QUICK_MAP_ROLE:
             return column == MAPPING and self._quick_mappable(index)
         if role == BADGE_ROLE and column == LICENSE and isinstance(row, LicenseRow):
-            return len(row.notices)
+            return len(row.notices) + len(row.findings)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -256,6 +258,8 @@ class LicenseTreeModel(QAbstractItemModel):
                 return tone("warning")
         if column == UNASSIGNED and isinstance(row, LicenseRow) and row.unassigned:
             return tone("warning")
+        if column == LICENSE and isinstance(row, LicenseRow) and any(f.attention for f in row.findings):
+            return tone("error")
         return None
 
     def _tooltip(self, row: Row, column: int) -> str | None:
@@ -269,6 +273,7 @@ class LicenseTreeModel(QAbstractItemModel):
             if row.license.part_number:
                 lines.append(f"Part number {row.license.part_number}")
             lines += [f"• {notice}" for notice in row.notices]
+            lines += [f"• {finding.text()}" for finding in row.findings]
             if row.excluded:
                 lines.append("Excluded: never billed, raises no notifications.")
             return "\n".join(lines)

@@ -11,6 +11,7 @@
   the details of each company that failed, selectable, in the panel itself.
 - ``SyncReport``: every company a run could not sync, each with its details
   one click away; ``SyncReportButton`` opens it from the toolbar.
+- ``DetailsDialog``: a sentence and its details (the Companies list's "Why?").
 
 Names come from the PSA and Microsoft: everything here is plain text.
 """
@@ -313,6 +314,25 @@ class SyncReport(QDialog):
         layout.addWidget(buttons)
         if self.entries.count():
             self.entries.setCurrentRow(0)
+
+
+class DetailsDialog(QDialog):
+    """One sentence and its details as selectable plain text (why a company's last sync failed)."""
+
+    def __init__(self, title: str, headline: str, details: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(640, 320)
+        self.headline = PlainLabel(headline, self)
+        self.headline.setWordWrap(True)
+        self.details = _details_view(self)
+        self.details.setPlainText(details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(buttons)
 
 
 class SyncReportButton(QToolButton):
