@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 
 from app.commands.common import BadArguments, app_context, resolve_company
 from app.commands.render import table
@@ -34,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--reason", metavar="TEXT", help="with --all: only changes whose reason contains TEXT")
         action.add_argument("--decreases", action="store_true", help="with --all: only decreases")
         action.add_argument("--by", default="headless", help="who decides (kept in the audit)")
+        if name == "approve":
+            action.add_argument("--quantity", type=int, metavar="N",
+                                help="approve one change adjusted: N seats, part of the planned change")
+            action.add_argument("--from", dest="effective", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                                help="approve one change adjusted: from this later day (a main line: the first "
+                                     "day of a billing period)")
     parser.set_defaults(func=run)
 
 
@@ -60,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
                              for r in rows], right=(3,)))
             else:
                 print("No change is waiting for approval.")
+            return 0
+        if getattr(args, "quantity", None) is not None or getattr(args, "effective", None) is not None:
+            if args.all or len(args.keys) != 1:
+                raise BadArguments("--quantity and --from adjust one change: give its key alone")
+            row = context.review.approve_adjusted(_resolve(held, args.keys[0]), quantity=args.quantity,
+                                                  effective=args.effective, by=args.by)
+            print(f"Approved adjusted: {row.action}, {row.before} → {row.after} from {row.effective.isoformat()}, "
+                  f"{row.amount}; the next sync applies it, and plans the rest of the change again.")
             return 0
         if (args.company or args.reason or args.decreases) and not args.all:
             raise BadArguments("--company, --reason and --decreases choose among every held change: add --all")

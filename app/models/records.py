@@ -222,6 +222,8 @@ class HeldRecord:
     op_key: str
     status: HeldStatus
     operation_json: str
+    #: Approved adjusted: the operation as approved (app/billing/adjust.py); None: as planned.
+    adjusted_json: str | None = None
     tenant_id: str = ""
     reason: str = ""
     decided_by: str = ""
@@ -233,6 +235,12 @@ class HeldRecord:
         from app.models.codec import operation_from_json
 
         return operation_from_json(self.operation_json)
+
+    def adjusted(self) -> Operation | None:
+        """The operation as approved, when it was approved adjusted."""
+        from app.models.codec import operation_from_json
+
+        return None if self.adjusted_json is None else operation_from_json(self.adjusted_json)
 
 
 @dataclass(frozen=True, kw_only=True)

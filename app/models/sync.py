@@ -118,6 +118,7 @@ class HeldEntry(BaseModel):
     decided_at = InstantField(null=True)
     created_at = InstantField()
     updated_at = InstantField()
+    adjusted = TextField(null=True)  # approved adjusted: the operation as approved (0016); NULL: as planned
 
     class Meta:
         table_name = "held_operation"

@@ -170,7 +170,7 @@ def test_an_unknown_tenant_is_a_clear_typed_error(database):
 
 def test_a_store_without_an_open_database_says_so():
     with pytest.raises(DatabaseNotOpen, match="open it"):
-        DbSyncStore().approved_keys(T1)
+        DbSyncStore().approved(T1)
 
 
 @pytest.mark.parametrize(("modes", "expected"), [
@@ -213,14 +213,14 @@ def _script(store) -> list[object]:  # type: ignore[no-untyped-def]
     store.hold(T2, _op("h4", quantity=8, tenant=T2), "cap")
     store.decide("h1", True, "ana")
     store.decide("h2", False, "bob")
-    seen.append((store.approved_keys(T1), store.approved_keys(T2)))
+    seen.append((set(store.approved(T1)), set(store.approved(T2))))
     store.held_done(T1, ["h1"], ["h1", "h3"])
     seen.append([_held_state(store, k) for k in ("h1", "h2", "h3", "h4")])
     store.hold(T1, _op("h1", quantity=8), "planned again")  # applied stays applied
     store.held_done(T1, [], [])
     seen.append([_held_state(store, k) for k in ("h1", "h2", "h3", "h4")])
     store.hold(T1, _op("h3", quantity=7), "held anew")
-    seen.append((_held_state(store, "h3"), store.approved_keys(T1)))
+    seen.append((_held_state(store, "h3"), set(store.approved(T1))))
 
     seen.append([store.try_lock(T1, "a", 60), store.try_lock(T1, "b", 60), store.try_lock(T1, "a", 60),
                  store.try_lock(T2, "b", 60)])

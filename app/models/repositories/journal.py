@@ -72,6 +72,7 @@ def _held(row: HeldEntry) -> HeldRecord:
         op_key=row.op_key,
         status=HeldStatus(row.status),
         operation_json=row.operation,
+        adjusted_json=row.adjusted,
         tenant_id=row.tenant_id,
         reason=row.reason,
         decided_by=row.decided_by,
@@ -252,6 +253,7 @@ class Approvals(Repository):
             "status": HeldStatus.HELD.value,
             "decided_by": "",
             "decided_at": None,
+            "adjusted": None,
             "updated_at": now,
         }
         with self.atomic():
@@ -262,9 +264,12 @@ class Approvals(Repository):
             row = HeldEntry.get(HeldEntry.op_key == op.key)
         return _held(row)
 
-    def approve(self, op_key: str, *, by: str) -> HeldRecord:
-        """Approve: the next sync that plans this key applies it."""
-        return self._decide(op_key, HeldStatus.APPROVED, by)
+    def approve(self, op_key: str, *, by: str, adjusted: Operation | None = None) -> HeldRecord:
+        """Approve: the next sync that plans this key applies it, or ``adjusted`` (the operation as approved,
+        app/billing/adjust.py) in its place."""
+        if adjusted is not None and adjusted.key != op_key:
+            raise ValueError("an adjusted operation keeps the key of the one it adjusts")
+        return self._decide(op_key, HeldStatus.APPROVED, by, adjusted=adjusted)
 
     def reject(self, op_key: str, *, by: str) -> HeldRecord:
         """Reject: planning the same key again does not revive it."""
@@ -284,10 +289,15 @@ class Approvals(Repository):
         return [_held(row) for row in query.order_by(HeldEntry.created_at, HeldEntry.id)]
 
     def approved_keys(self, tenant_id: str) -> set[str]:
-        query = HeldEntry.select(HeldEntry.op_key).where(
+        return set(self.approved(tenant_id))
+
+    def approved(self, tenant_id: str) -> dict[str, Operation | None]:
+        """The tenant's approved operations by key: each as adjusted when it was, else None (as planned)."""
+        query = HeldEntry.select(HeldEntry.op_key, HeldEntry.adjusted).where(
             (HeldEntry.tenant_id == tenant_id) & (HeldEntry.status == HeldStatus.APPROVED.value)
         )
-        return {row.op_key for row in query}
+        return {key: None if adjusted is None else operation_from_json(adjusted)
+                for key, adjusted in raw_rows(query)}
 
     def after_run(self, tenant_id: str, *, applied: Iterable[str], planned: Iterable[str]) -> None:
         """After a sync of the tenant: held operations it wrote become applied; held or
@@ -312,7 +322,7 @@ class Approvals(Repository):
                     HeldEntry.op_key.in_(keys) & HeldEntry.status.in_(waiting)
                 ).execute()
 
-    def _decide(self, op_key: str, status: HeldStatus, by: str) -> HeldRecord:
+    def _decide(self, op_key: str, status: HeldStatus, by: str, *, adjusted: Operation | None = None) -> HeldRecord:
         if not by.strip():
             raise ValueError("say who decides (approve/reject need 'by')")
         with self.atomic():
@@ -324,5 +334,6 @@ class Approvals(Repository):
                 raise JournalConflict(f"(operation {op_key} is {row.status}; it can no longer be decided)")
             now: datetime = self._now()
             row.status, row.decided_by, row.decided_at, row.updated_at = status.value, by.strip(), now, now
+            row.adjusted = None if adjusted is None else operation_to_json(adjusted)
             row.save()
         return _held(row)

@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from app.billing.adjust import AdjustmentRefused, adjust
 from app.billing.operations import Basis, Operation, OpKind
+from app.billing.periods import agreement_period
+from app.billing.types import Agreement
 from app.errors import SeatsyncError
-from app.models.records import AuditRecord, HeldRecord, HeldStatus, TenantRecord
+from app.models.records import AuditRecord, CompanyLink, HeldRecord, HeldStatus, TenantRecord
 from app.models.repositories import Approvals, ConfigChanges
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.review.config_history import ConfigRow, config_row
@@ -51,10 +54,16 @@ class HeldRow:
     held_at: datetime | None
     operation: Operation | None  # None when the stored operation cannot be read back
     currency: str = ""  # the agreement's, when the PSA catalog knows it
+    #: Approved adjusted: after, amount and effective are the approved ones (app/billing/adjust.py).
+    adjusted: bool = False
 
     @property
     def decrease(self) -> bool:
         return self.operation is not None and self.operation.is_decrease
+
+
+class AdjustmentNotAllowed(SeatsyncError):
+    """The held change cannot be approved with that quantity or day"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,24 +145,54 @@ class ReviewService:
         companies = {tenant_id: ", ".join(sorted({link.company_name for link in found}))
                      for tenant_id, found in links.items()}
         catalogue = self.catalogue()
-        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
-        currencies: dict[int, dict[str, str]] = {}  # by PSA connection, read once each
+        agreement = self._agreements(links)
+        rows = [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
+        return [replace(row, currency=found.currency) if row.operation and (
+            found := agreement(row.tenant_id, row.operation.agreement_id)) else row for row in rows]
 
-        def currency(tenant_id: str, agreement_id: str) -> str:
-            """The agreement's currency, from the catalog of a PSA the tenant is billed through ("" if unknown)."""
+    def _agreements(self, links: dict[str, list[CompanyLink]]) -> Callable[[str, str], Agreement | None]:
+        """An agreement by (tenant, agreement id), from the catalog of a PSA the tenant is billed through
+        (``links``: each tenant's), each PSA's catalog read once."""
+        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
+        catalogs: dict[int, dict[str, Agreement]] = {}
+
+        def agreement(tenant_id: str, agreement_id: str) -> Agreement | None:
             for link in links.get(tenant_id, ()):
                 connection = connection_of.get(link.company_id)
                 if connection is None:
                     continue
-                if connection not in currencies:
-                    currencies[connection] = {a.id: a.currency for a in self.uow.catalog.agreements(connection)}
-                if agreement_id in currencies[connection]:
-                    return currencies[connection][agreement_id]
-            return ""
+                if connection not in catalogs:
+                    catalogs[connection] = {a.id: a for a in self.uow.catalog.agreements(connection)}
+                if agreement_id in catalogs[connection]:
+                    return catalogs[connection][agreement_id]
+            return None
 
-        rows = [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
-        return [replace(row, currency=currency(row.tenant_id, row.operation.agreement_id)) if row.operation else row
-                for row in rows]
+        return agreement
+
+    def approve_adjusted(self, key: str, *, quantity: int | None = None, effective: date | None = None,
+                         by: str) -> HeldRow:
+        """Approve the held change ``key`` with ``quantity`` and/or from ``effective`` (part of it, or later:
+        app/billing/adjust.py); the rest is planned again by the next sync and waits for its own decision."""
+        with self.uow:
+            record = self.approvals.get(key)
+            if record is None:
+                raise AdjustmentNotAllowed(f"(no held change {key})")
+            op = record.operation()
+            links = {record.tenant_id: self.uow.tenants.links_of_tenant(record.tenant_id)}
+            agreement = self._agreements(links)(record.tenant_id, op.agreement_id)
+            if agreement is None:
+                raise AdjustmentNotAllowed(f"(agreement {op.agreement_id} is not in the PSA's catalog: refresh the "
+                                           "connection, then adjust)")
+            try:
+                adjusted = adjust(op, quantity=quantity, effective=effective, by=by, currency=agreement.currency,
+                                  periods=lambda day: agreement_period(agreement, day))
+            except AdjustmentRefused as error:
+                raise AdjustmentNotAllowed(f"({error})") from None
+            self.approvals.approve(key, by=by, adjusted=adjusted)
+            tenants = {t.tenant_id: t for t in self.uow.tenants.all() if t.tenant_id == record.tenant_id}
+            stored = self.approvals.get(key)
+            assert stored is not None
+            return replace(self._row(stored, tenants, {}, self.catalogue()), currency=agreement.currency)
 
     def count_waiting(self) -> int:
         return len(self.approvals.held(HeldStatus.HELD))
@@ -182,16 +221,18 @@ class ReviewService:
         tenant = tenants.get(record.tenant_id)
         try:
             op: Operation | None = record.operation()
+            approved = record.adjusted()
         except SeatsyncError:
-            op = None
+            op = approved = None
+        shown = approved or op
         return HeldRow(
             op_key=record.op_key, status=record.status, tenant_id=record.tenant_id,
             tenant=tenant.name if tenant else record.tenant_id, company=companies.get(record.tenant_id, ""),
             license=catalogue.name(op.row.sku_id) if op else "", action=ACTION_TEXT[op.kind] if op else "unreadable",
-            before=op.before if op else 0, after=op.quantity if op else 0,
-            amount=op.amount if op else Decimal("0"), effective=op.effective if op else date.min,
-            reason=record.reason, basis=basis_text(op.basis) if op else "The stored operation cannot be read.",
-            held_at=record.created_at, operation=op)
+            before=op.before if op else 0, after=shown.quantity if shown else 0,
+            amount=shown.amount if shown else Decimal("0"), effective=shown.effective if shown else date.min,
+            reason=record.reason, basis=basis_text(shown.basis) if shown else "The stored operation cannot be read.",
+            held_at=record.created_at, operation=op, adjusted=approved is not None)
 
     # -- history ----------------------------------------------------------------------
 

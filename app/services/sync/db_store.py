@@ -254,9 +254,9 @@ class DbSyncStore:
             else:
                 self.approvals.reject(key, by=who)
 
-    def approved_keys(self, tenant_id: str) -> set[str]:
+    def approved(self, tenant_id: str) -> dict[str, Operation | None]:
         with connected():
-            return self.approvals.approved_keys(tenant_id)
+            return self.approvals.approved(tenant_id)
 
     def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
         with connected():

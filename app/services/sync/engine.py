@@ -217,8 +217,11 @@ class SyncEngine:
 
     def _decide(self, setup: TenantSetup, read: _Read, result: TenantResult) -> None:
         assert result.plan is not None
-        decision = decide(result.plan, setup.policy, self.store.approved_keys(setup.tenant_id), hold_all=read.gone)
-        result.go, result.held = list(decision.go), list(decision.held)
+        approved = self.store.approved(setup.tenant_id)
+        decision = decide(result.plan, setup.policy, approved, hold_all=read.gone)
+        # A change approved adjusted goes as approved (part of it, or later; app/billing/adjust.py).
+        result.go = [approved.get(op.key) or op for op in decision.go] if approved else list(decision.go)
+        result.held = list(decision.held)
         result.findings = list(result.plan.findings)
         if read.gone:
             result.findings.append(Finding(kind=FindingKind.LICENSES_GONE, tenant_id=setup.tenant_id,

@@ -79,6 +79,8 @@ class HeldChange:
     reason: str
     state: HeldState = HeldState.HELD
     decided_by: str = ""
+    #: Approved adjusted: the operation as approved (app/billing/adjust.py).
+    adjusted: Operation | None = None
 
 
 class SyncStore(Protocol):
@@ -126,7 +128,8 @@ class SyncStore(Protocol):
     # approvals
     def hold(self, tenant_id: str, op: Operation, reason: str) -> None: ...
 
-    def approved_keys(self, tenant_id: str) -> set[str]: ...
+    def approved(self, tenant_id: str) -> dict[str, Operation | None]:
+        """The tenant's approved operations by key: each as approved adjusted, or None (as planned)."""
 
     def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
         """Mark approved operations applied, and held ones no longer planned superseded."""
@@ -236,14 +239,15 @@ class MemorySyncStore:
             if current is None or current.state is HeldState.SUPERSEDED:
                 self.held[op.key] = HeldChange(tenant_id=tenant_id, operation=op, reason=reason)
 
-    def decide(self, key: str, approve: bool, who: str) -> None:
+    def decide(self, key: str, approve: bool, who: str, adjusted: Operation | None = None) -> None:
         with self._lock:
             state = HeldState.APPROVED if approve else HeldState.REJECTED
-            self.held[key] = replace(self.held[key], state=state, decided_by=who)
+            self.held[key] = replace(self.held[key], state=state, decided_by=who, adjusted=adjusted)
 
-    def approved_keys(self, tenant_id: str) -> set[str]:
+    def approved(self, tenant_id: str) -> dict[str, Operation | None]:
         with self._lock:
-            return {k for k, h in self.held.items() if h.tenant_id == tenant_id and h.state is HeldState.APPROVED}
+            return {k: h.adjusted for k, h in self.held.items()
+                    if h.tenant_id == tenant_id and h.state is HeldState.APPROVED}
 
     def held_done(self, tenant_id: str, applied: Iterable[str], current: Iterable[str]) -> None:
         applied, current = set(applied), set(current)

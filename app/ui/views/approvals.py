@@ -5,22 +5,31 @@ Each change shows what it does, its amount, why it waits and its basis
 by the next sync; a rejected one never is. Approving a change that adds
 more seats to a line than the policy's cap per line (10 when no cap is
 set) first asks, stating what will be billed: company, product, seats and
-amount per billing period; Cancel decides nothing. The list is read again
-after every sync (a change written or superseded leaves it).
+amount per billing period; Cancel decides nothing. "Approve adjusted…"
+approves one change with fewer seats than planned or from a later day
+(app/billing/adjust.py): the rest is planned again by the next sync. The
+list is read again after every sync (a change written or superseded leaves
+it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
     QHBoxLayout,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -155,15 +164,19 @@ class ApprovalsView(QWidget):
         buttons = QHBoxLayout()
         self.select_all_button = QPushButton("Select all")
         self.approve_button = QPushButton("Approve selected")
+        self.adjust_button = QPushButton("Approve adjusted…")
+        self.adjust_button.setToolTip("Approve part of the selected change, or from a later day; the rest waits "
+                                      "for the next sync's decision")
         self.reject_button = QPushButton("Reject selected")
         buttons.addWidget(self.select_all_button)
         buttons.addStretch(1)
         buttons.addWidget(self.reject_button)
+        buttons.addWidget(self.adjust_button)
         buttons.addWidget(self.approve_button)
         layout.addLayout(buttons)
         #: Whether the connected database user may decide (the database refuses it otherwise): the tooltip says why not.
         self.may_decide = context.role().may_approve
-        for button in (self.approve_button, self.reject_button):
+        for button in (self.approve_button, self.reject_button, self.adjust_button):
             button.setEnabled(self.may_decide)
             button.setToolTip(context.role().refusal(Ability.APPROVE))
         self.show_filter.currentIndexChanged.connect(self.refresh)
@@ -171,6 +184,8 @@ class ApprovalsView(QWidget):
         self.select_all_button.clicked.connect(self.table.selectAll)
         self.approve_button.clicked.connect(lambda: self.decide(approve=True))
         self.reject_button.clicked.connect(lambda: self.decide(approve=False))
+        self.adjust_button.clicked.connect(self.adjust)
+        self.adjusting: AdjustDialog | None = None
         self.refresh()
 
     def refresh(self, *_: Any) -> None:
@@ -193,8 +208,8 @@ class ApprovalsView(QWidget):
         self.table.resizeColumnsToContents()
         self.summary.setText(f"{waiting} change(s) wait for approval." if waiting else "Nothing waits for approval.")
         deciding = self.show_filter.currentData() in (HeldStatus.HELD, HeldStatus.APPROVED, HeldStatus.REJECTED)
-        self.approve_button.setEnabled(deciding and self.may_decide)
-        self.reject_button.setEnabled(deciding and self.may_decide)
+        for button in (self.approve_button, self.reject_button, self.adjust_button):
+            button.setEnabled(deciding and self.may_decide)
         self._show_details()
         self.attention_changed.emit(waiting)
 
@@ -226,6 +241,29 @@ class ApprovalsView(QWidget):
                            owner=self, label="what is billed")
             return
         self._write(rows, approve=approve)
+
+    def adjust(self) -> None:
+        """Approve the one selected change with another quantity or a later day."""
+        rows = selected_rows(self.table)
+        if len(rows) != 1 or rows[0].operation is None:
+            self.message.show_message("Select one change to approve adjusted.")
+            return
+        dialog = AdjustDialog(rows[0], self)
+        dialog.accepted.connect(lambda: self._adjust(rows[0], dialog.quantity(), dialog.effective()))
+        self.adjusting = dialog
+        dialog.open()
+
+    def _adjust(self, row: HeldRow, quantity: int | None, effective: date | None) -> None:
+        service, who = self.service, current_user()
+        self.tasks.run(lambda: service.approve_adjusted(row.op_key, quantity=quantity, effective=effective, by=who),
+                       lambda done: self._decided_adjusted(done),
+                       lambda e: self.message.show_error(e, "Approving adjusted"), owner=self, label="adjust approval")
+
+    def _decided_adjusted(self, row: HeldRow) -> None:
+        self.message.show_message(f"Approved adjusted: {row.before} → {row.after} from {day(row.effective)}, "
+                                  f"{money(row.amount, row.currency or None)}. The next sync writes it and plans the "
+                                  "rest of the change again.", "ok")
+        self.refresh()
 
     def _confirm(self, rows: list[HeldRow], lines: list[Billed]) -> None:
         """Ask before approving large changes, stating what they bill; only Approve decides anything."""
@@ -267,3 +305,42 @@ class ApprovalsView(QWidget):
             text += " Not decided: " + "; ".join(why for _, why in decisions.failed)
         self.message.show_message(text, "error" if decisions.failed else "ok")
         self.refresh()
+
+
+class AdjustDialog(QDialog):
+    """A quantity within the planned change and a day not before it: what the held change is approved with."""
+
+    def __init__(self, row: HeldRow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        op = row.operation
+        assert op is not None
+        self.setWindowTitle("Approve adjusted")
+        self.planned = op
+        self.seats = QSpinBox()
+        dated = op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT)
+        low, high = sorted((1 if op.quantity > 0 else -1, op.quantity) if dated else (op.before, op.quantity))
+        self.seats.setRange(low, high)
+        self.seats.setValue(op.quantity)
+        self.seats.setEnabled(op.kind is not OpKind.CANCEL_LINE)
+        self.day = QDateEdit(QDate(op.effective.year, op.effective.month, op.effective.day))
+        self.day.setCalendarPopup(True)
+        self.day.setMinimumDate(self.day.date())
+        form = QFormLayout(self)
+        form.addRow(PlainLabel(f"{row.action} for {clip(row.license, 60)} in {clip(row.tenant, 60)}: planned "
+                               f"{op.before} → {op.quantity} from {day(op.effective)}. Approve part of it, or from "
+                               "a later day (a line's quantity changes on the first day of a billing period); the "
+                               "rest is planned again by the next sync and waits for its own decision."))
+        form.addRow("Seats", self.seats)
+        form.addRow("From", self.day)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Approve")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def quantity(self) -> int | None:
+        return None if self.seats.value() == self.planned.quantity else self.seats.value()
+
+    def effective(self) -> date | None:
+        chosen: date = self.day.date().toPython()  # type: ignore[assignment]
+        return None if chosen == self.planned.effective else chosen
