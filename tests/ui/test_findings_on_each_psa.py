@@ -1,0 +1,93 @@
+"""On each PSA's sandbox: an inactive agreement, then a profile not allowed on the agreement's type, in front of
+the person — the company page's sync result, beside the license row, and the notices — until fixed.
+
+The tenant (Business Premium 10 and Exchange 4, mapped, never synced) is
+synced from the window on 16 January with its agreement made inactive in the
+PSA's sandbox; then with the agreement active again and Exchange's profile
+allowed only on "Block Hours" agreements; then with both fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.billing.operations import FindingKind
+from app.sandbox.server import make_tls
+from app.sandbox.world_psas import PSA_KINDS
+from app.services.notify.notices import NoticeKind
+from app.services.sync.findings import TEXTS
+from app.services.sync.scheduler import ScheduleSettings
+from app.ui.app import build_shell, service_sync
+from tests.e2e.conftest import EXO, close_tenant, make_tenant
+from tests.ui.test_row_findings import sync
+
+INACTIVE = TEXTS[FindingKind.INACTIVE_AGREEMENT]
+NOT_ALLOWED = TEXTS[FindingKind.AGREEMENT_TYPE_NOT_ALLOWED]
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    return make_tls(tmp_path_factory.mktemp("findings-tls"))
+
+
+@pytest.fixture(params=PSA_KINDS)
+def tenant(request, tmp_path, tls):
+    made = make_tenant(tmp_path, tls, request.param)
+    made.move_to(date(2026, 1, 16))
+    yield made
+    close_tenant(made)
+
+
+@pytest.fixture
+def shell(qtbot, tmp_path, tenant):
+    made = build_shell(tenant.context, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                       run_sync=service_sync(tenant.context, today=tenant.clock), tray=False,
+                       schedule=ScheduleSettings(enabled=False))
+    qtbot.addWidget(made.window)
+    made.sync.start()
+    made.window.show()
+    yield made
+    made.window.quitting = True
+    made.window.close()
+    made.shutdown()
+
+
+def finding_notices(shell) -> list[str]:
+    return [n.title for n in shell.notifications.notices if n.kind is NoticeKind.FINDING]
+
+
+def test_an_inactive_agreement_then_a_profile_not_allowed_show_in_the_result_the_row_and_the_notices(
+        qtbot, shell, tenant):
+    companies = shell.window.view("companies")
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
+    company_id = companies.model.rows()[0].id
+    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
+        companies.open_company(company_id)
+    page = companies.company
+
+    tenant.world.psa_side.set_active(tenant.agreement, False)
+    with qtbot.waitSignal(page.loaded, timeout=30000):
+        sync(qtbot, shell)
+    assert INACTIVE.title in page.result.text() and INACTIVE.advice in page.result.text()
+    page.select(lambda row: getattr(row, "license", None) is not None)
+    assert [f.title for f in page.selected_license().findings] == [INACTIVE.title]
+    (notice,) = finding_notices(shell)  # one per tenant and kind: both rows are on the agreement
+    assert INACTIVE.title in notice
+    assert tenant.writes() == 0
+
+    tenant.world.psa_side.set_active(tenant.agreement, True)
+    exo = next(m for m in tenant.context.uow.mappings.for_tenant(tenant.tenant_id)
+               if m.sku_id == tenant.scenario.sku_id(EXO))
+    tenant.context.profiles.save(tenant.connection, replace(exo.profile,
+                                                            allowed_agreement_types=frozenset({"Block Hours"})))
+    with qtbot.waitSignal(page.loaded, timeout=30000):
+        sync(qtbot, shell)
+    assert NOT_ALLOWED.title in page.result.text() and INACTIVE.title not in page.result.text()
+    page.select(lambda row: getattr(row, "license", None) is not None and row.license.sku_id == exo.sku_id)
+    assert [f.title for f in page.selected_license().findings] == [NOT_ALLOWED.title]
+    (notice,) = finding_notices(shell)  # the inactive agreement's is gone with its cause
+    assert NOT_ALLOWED.title in notice
