@@ -231,8 +231,9 @@ class MigrationService:
                             refusals.setdefault(f.key, f"the preview could not read the tenant: {result.error}")
                     continue
                 for op in (*result.go, *(op for op, _ in result.held)):
-                    results[(connection_id, op.line_id)].append(op)  # keyed by the line it changes
-                    results[(connection_id, f"{op.agreement_id}|{op.product_id}")].append(op)
+                    if op.line_id:
+                        results[(connection_id, op.line_id)].append(op)  # the line it changes
+                    results[(connection_id, f"{op.agreement_id}|{op.product_id}")].append(op)  # and its place
                 for finding in result.findings:
                     if finding.kind is FindingKind.FOREIGN_LINE and finding.line_id:
                         refusals.setdefault((connection_id, finding.line_id), finding.message)
