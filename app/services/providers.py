@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
+from app.models.database import database_errors
 from app.models.records import MicrosoftConnectionRecord
 from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections
 from app.services.http import https_url
@@ -68,16 +69,20 @@ class PsaProvider:
 
 
 class SnapshotStore:
-    """The inventory service's store: snapshots in the database."""
+    """The inventory service's store: snapshots in the database. A failure of the database is a
+    ``DatabaseFailed`` that says what happened (a database another program keeps locked, ...): the sync
+    stops on it, as on any of its own database's failures, rather than failing the tenant as unexpected."""
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
 
     def latest(self, tenant_id: str) -> TenantInventory | None:
-        return self.inventory.latest(tenant_id)
+        with database_errors():
+            return self.inventory.latest(tenant_id)
 
     def save_snapshot(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
-        self.inventory.save(inventory, previous=previous)
+        with database_errors():
+            self.inventory.save(inventory, previous=previous)
 
 
 class MicrosoftProvider:
