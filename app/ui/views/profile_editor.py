@@ -152,7 +152,9 @@ class ProfileEditor(QGroupBox):
         self.connection.blockSignals(False)
         self.form.setRowVisible(self.connection, len(catalogs) > 1)
         if not self.dirty:
+            said = self.error.text()  # what the form reported (a save refused) stands through a new catalog
             self.show_profile(self.profile, self._connection_id(), self.version)
+            self.error.setText(said)
 
     def show_profile(self, profile: BillingProfile | None, connection_id: int | None,
                      version: int | None = None) -> None:
