@@ -289,6 +289,10 @@ def test_the_demo_world_maps_most_licenses_and_leaves_a_few_for_a_person(tmp_pat
             summary = context.sync.sync(actor="demo", trigger="demo")
             [failed] = summary.failed  # the tenant without consent
             assert failed.tenant_id in world.scenario.unconsented
+            # Moving from another tool: CloudConsole's Business Premium line holds that row until decided.
+            [held] = [f for r in summary.results for f in r.findings if f.kind.value == "foreign_line"]
+            assert "reference 'Cloudconsole'" in held.message
+            assert [f.reference for f in context.migration.find()] == ["Cloudconsole"]
             service = context.companies
             rows = [row for company in service.company_rows() for row in service.company(company.id).licenses]
             states = [row.state for row in rows if row.state is not LicenseState.EXCLUDED]

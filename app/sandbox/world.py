@@ -15,7 +15,9 @@ The demo's world (``demo=True``) is richer: the PSA holds a product for
 every common Microsoft 365 license (``DEMO_PRODUCT_FOR_PART``), a few
 customers have bought add-ons (Visio, Project, Entra ID), and ``configure``
 maps every license that has a product and an agreement but the add-ons
-bought today, which it leaves for a person to map.
+bought today, which it leaves for a person to map; one customer's agreement
+holds a Business Premium line "another tool" (CloudConsole) added, which
+holds that row until a person decides about it under Migrate.
 
 The demo, the end-to-end tests and the benchmark all start from here. The
 PSA half (app/sandbox/world_psas.py) seeds and inspects each vendor's
@@ -120,7 +122,10 @@ class SandboxWorld:
             if company.active:
                 agreements[cid] = side.add_agreement(cid, start=AGREEMENT_START)
         intended = {t: psa_ids[c] for t, c in company_set.intended.items() if c}
-        unmapped = _buy_add_ons(scenario, [t for t, c in intended.items() if c in agreements]) if demo else set()
+        billed = [t for t, c in intended.items() if c in agreements]
+        unmapped = _buy_add_ons(scenario, billed) if demo else set()
+        if demo:
+            _switching_from_another_tool(scenario, side, billed, {t: agreements[intended[t]] for t in billed})
         ms_server = SandboxServer(microsoft, tls=tls).start()
         try:
             psa_server = side.serve(tls)
@@ -232,6 +237,19 @@ class SandboxWorld:
         self.onboard(context, connection_id)
         self.map_licenses(context, connection_id, share=(1.0 if self.demo else 0.8) if share is None else share)
         return connection_id
+
+
+def _switching_from_another_tool(scenario: Scenario, side: PsaSide, billed: list[str],
+                                 agreement_of: dict[str, str]) -> None:
+    """The demo's MSP is moving from another tool: CloudConsole bills one customer's Business Premium on its
+    agreement already, so seatsync holds that row until a person adopts, cancels or ignores the line (Migrate)."""
+    customers = sorted((t for t in (scenario.tenant(i) for i in billed) if t is not None and t.consent),
+                       key=lambda t: t.name)
+    for tenant in customers:
+        if any(s.part_number == "SPB" for s in tenant.subscriptions):
+            side.add_foreign_line(agreement_of[tenant.id], DEMO_PRODUCT_FOR_PART["SPB"], 5, reference="Cloudconsole",
+                                  start=AGREEMENT_START)
+            return
 
 
 def _buy_add_ons(scenario: Scenario, billed: list[str]) -> set[tuple[str, str]]:
