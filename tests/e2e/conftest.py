@@ -9,6 +9,9 @@ What the PSA holds is read from the sandbox's own records
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +42,8 @@ START = date(2026, 1, 1)
 MID = date(2026, 1, 16)
 PERIOD_END = date(2026, 1, 31)
 NEXT = date(2026, 2, 1)
+#: The source tree: ``main.py`` runs from here.
+ROOT = Path(__file__).resolve().parents[2]
 SPB, EXO, E3 = "SPB", "EXCHANGESTANDARD", "SPE_E3"
 PRODUCT = {SPB: "M365-BP", EXO: "EXO-P1", E3: "M365-E3"}
 
@@ -170,6 +175,15 @@ class Tenant:
 
     def audited_keys(self) -> list[str]:
         return [a.op_key for a in DbSyncStore().audits(self.tenant_id)]
+
+
+def approvals(tenant: Tenant, *args: str) -> str:
+    """``python main.py approvals ARGS`` on the tenant's data, as a process: what it printed (it must succeed)."""
+    env = {**os.environ, "SEATSYNC_DATA_DIR": str(tenant.context.data_dir)}
+    done = subprocess.run([sys.executable, "main.py", "approvals", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def findings(summary: RunSummary, kind: FindingKind) -> list:

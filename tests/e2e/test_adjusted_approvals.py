@@ -16,8 +16,7 @@ import pytest
 from app.billing.operations import OpKind
 from app.services.review.approvals import AdjustmentNotAllowed
 from app.services.settings import ApprovalPolicy
-from tests.e2e.conftest import NEXT, SPB, Tenant
-from tests.e2e.test_offboarding import approvals
+from tests.e2e.conftest import NEXT, SPB, Tenant, approvals
 
 
 def held_decrease(tenant: Tenant):

@@ -8,24 +8,10 @@ the tenant can be unlinked.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 from app.billing.operations import FindingKind
-from tests.e2e.conftest import EXO, PERIOD_END, SPB, Tenant
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def approvals(tenant: Tenant, *args: str) -> str:
-    env = {**os.environ, "SEATSYNC_DATA_DIR": str(tenant.context.data_dir)}
-    done = subprocess.run([sys.executable, "main.py", "approvals", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from tests.e2e.conftest import EXO, PERIOD_END, SPB, Tenant, approvals
 
 
 def test_a_tenant_with_no_licenses_left_waits_for_approval_then_its_lines_end(synced: Tenant):
