@@ -17,13 +17,32 @@ from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.bootstrap import open_context
+from app.sandbox.server import make_tls
+from app.sandbox.world_psas import PSA_KINDS
 from app.services.customers.companies import CompanyService
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.scheduler import ScheduleSettings
 from app.services.sync.service import RunSummary
 from app.ui.app import build_shell
 from app.ui.tasks import Tasks
+from tests.e2e.conftest import MID, close_tenant, make_tenant
 from tests.ui.seed import EXCHANGE, FLOW_FREE, SPB, TODAY, Seed, lic, sub
+
+
+@pytest.fixture(scope="session")
+def sandbox_tls(tmp_path_factory):
+    """One certificate authority for every sandbox world of the window's tests."""
+    return make_tls(tmp_path_factory.mktemp("sandbox-tls"))
+
+
+@pytest.fixture(params=PSA_KINDS)
+def tenant(request, tmp_path, sandbox_tls):
+    """On each PSA's sandbox, the one-tenant world of the end-to-end tests (Business Premium 10 and Exchange 4,
+    mapped, never synced) on 16 January."""
+    made = make_tenant(tmp_path, sandbox_tls, request.param)
+    made.move_to(MID)
+    yield made
+    close_tenant(made)
 
 
 @pytest.fixture

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.sandbox.server import make_tls
 from app.services.settings import ApprovalPolicy
 from app.ui.tasks import Tasks
 from app.ui.views.approvals import ApprovalsView
-from tests.e2e.conftest import SPB, close_tenant, make_tenant
+from tests.e2e.conftest import MID, SPB, close_tenant, make_tenant
 
 
 @pytest.fixture
-def tenant(tmp_path):
-    made = make_tenant(tmp_path, make_tls(tmp_path / "tls"), "connectwise")
+def tenant(tmp_path, sandbox_tls):
+    made = make_tenant(tmp_path, sandbox_tls, "connectwise")
     assert made.sync().writes == 2  # Business Premium 10 and Exchange 4 from 1 January
     made.context.settings.set_approval_policy(ApprovalPolicy.HOLD_DECREASES)
-    made.move_to(date(2026, 1, 16))
+    made.move_to(MID)
     made.seats(SPB, 4)
     assert made.sync().held  # 10 → 4 waits
     yield made

@@ -10,36 +10,20 @@ allowed only on "Block Hours" agreements; then with both fixed.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import pytest
 from PySide6.QtCore import QSettings
 
 from app.billing.operations import FindingKind
-from app.sandbox.server import make_tls
-from app.sandbox.world_psas import PSA_KINDS
 from app.services.notify.notices import NoticeKind
 from app.services.sync.findings import TEXTS
 from app.services.sync.scheduler import ScheduleSettings
 from app.ui.app import build_shell, service_sync
-from tests.e2e.conftest import EXO, close_tenant, make_tenant
+from tests.e2e.conftest import EXO
 from tests.ui.test_row_findings import sync
 
 INACTIVE = TEXTS[FindingKind.INACTIVE_AGREEMENT]
 NOT_ALLOWED = TEXTS[FindingKind.AGREEMENT_TYPE_NOT_ALLOWED]
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return make_tls(tmp_path_factory.mktemp("findings-tls"))
-
-
-@pytest.fixture(params=PSA_KINDS)
-def tenant(request, tmp_path, tls):
-    made = make_tenant(tmp_path, tls, request.param)
-    made.move_to(date(2026, 1, 16))
-    yield made
-    close_tenant(made)
 
 
 @pytest.fixture

@@ -16,30 +16,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.billing.operations import FindingKind
-from app.sandbox.server import make_tls
-from app.sandbox.world_psas import PSA_KINDS
 from app.services.review.migration import MigrationService
 from app.ui.tasks import Tasks
 from app.ui.views.migration import COL_DECISION, MigrationView
-from tests.e2e.conftest import EXO, NEXT, PERIOD_END, PRODUCT, SPB, START, close_tenant, findings, make_tenant
-
-MID = date(2026, 1, 16)
+from tests.e2e.conftest import EXO, NEXT, PERIOD_END, PRODUCT, SPB, START, findings
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return make_tls(tmp_path_factory.mktemp("migrate-tls"))
-
-
-@pytest.fixture(params=PSA_KINDS)
-def tenant(request, tmp_path, tls):
-    made = make_tenant(tmp_path, tls, request.param)
-    made.move_to(MID)
-    # The view's service plans on the world's day, with the world's sync.
-    made.context.__dict__["migration"] = MigrationService(made.context.uow, psas=made.context.psas,
-                                                          sync=made.service, today=made.clock)
-    yield made
-    close_tenant(made)
+@pytest.fixture(autouse=True)
+def on_the_worlds_day(tenant):
+    """The view's service plans on the world's day, with the world's sync."""
+    tenant.context.__dict__["migration"] = MigrationService(tenant.context.uow, psas=tenant.context.psas,
+                                                            sync=tenant.service, today=tenant.clock)
 
 
 def lines_of(tenant, part: str) -> list[tuple[str, int, date | None, date | None]]:

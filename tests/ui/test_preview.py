@@ -9,32 +9,17 @@ says so and previews again; applying that preview writes it.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 import pytest
 from PySide6.QtCore import Qt
 
-from app.sandbox.server import make_tls
-from app.sandbox.world_psas import PSA_KINDS
 from app.services.sync.scheduler import ALL, ScheduleSettings
 from app.ui.app import service_sync
 from app.ui.dialogs.preview import PreviewDialog
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from tests.e2e.conftest import SPB, close_tenant, make_tenant
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return make_tls(tmp_path_factory.mktemp("preview-tls"))
-
-
-@pytest.fixture(params=PSA_KINDS)
-def tenant(request, tmp_path, tls):
-    made = make_tenant(tmp_path, tls, request.param)
-    made.move_to(date(2026, 1, 16))
-    yield made
-    close_tenant(made)
+from tests.e2e.conftest import SPB
 
 
 @pytest.fixture
