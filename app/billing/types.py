@@ -47,6 +47,7 @@ class User:
     state: str = ""
     enabled: bool = True
     sku_ids: frozenset[str] = frozenset()
+    member: bool = True  # Graph's userType "Member"; False for a guest
 
     @property
     def upn_domain(self) -> str:

@@ -25,6 +25,7 @@ from app.models.repositories import (
     AuditLog,
     Catalog,
     Companies,
+    CustomLicenses,
     Exclusions,
     ForeignDecisions,
     Inventory,
@@ -84,6 +85,7 @@ class UnitOfWork:
         self.findings = TenantFindings()
         self.runners = Runners()
         self.rules = Rules()
+        self.custom_licenses = CustomLicenses()
         self._open = threading.local()
 
     def __enter__(self) -> UnitOfWork:

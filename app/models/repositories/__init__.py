@@ -10,6 +10,7 @@ from app.models.repositories.audit import AuditLog
 from app.models.repositories.catalog import Catalog, Profiles
 from app.models.repositories.config import ConfigChanges
 from app.models.repositories.connections import MicrosoftConnections, PsaConnections
+from app.models.repositories.custom import CustomLicenses
 from app.models.repositories.customers import Companies, Tenants
 from app.models.repositories.findings import TenantFindings
 from app.models.repositories.foreign import ForeignDecisions
@@ -28,6 +29,7 @@ __all__ = [
     "Catalog",
     "Companies",
     "ConfigChanges",
+    "CustomLicenses",
     "Exclusions",
     "ForeignDecisions",
     "Inventory",
