@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from app.sandbox.microsoft import MicrosoftSandbox, Scenario, generate
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
@@ -73,3 +74,21 @@ def clients(sandbox: MicrosoftSandbox, server: SandboxServer, clock: FakeClock) 
 
 def first_consented(scenario: Scenario, min_users: int = 0):  # type: ignore[no-untyped-def]
     return next(t for t in scenario.tenants.values() if t.consent and len(t.users) >= min_users)
+
+
+@pytest.fixture
+def http(server: SandboxServer) -> Iterator[requests.Session]:
+    """Plain HTTPS to the sandbox, trusting its CA only."""
+    with requests.Session() as session:
+        session.verify = server.tls.ca  # type: ignore[union-attr]
+        session.trust_env = False  # REQUESTS_CA_BUNDLE must not override the test CA (APIS.md §F)
+        yield session
+
+
+def bearer(http: requests.Session, server: SandboxServer, tenant: str, client_id: str, secret: str) -> dict[str, str]:
+    """An Authorization header with a Graph token for ``tenant``, asked as a plain form post."""
+    response = http.post(f"{server.url}/{tenant}/oauth2/v2.0/token", data={
+        "client_id": client_id, "client_secret": secret, "grant_type": "client_credentials",
+        "scope": "https://graph.microsoft.com/.default"})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -73,3 +73,25 @@ def test_the_world_can_change(scenario):
     scenario.set_date(date(2030, 1, 1))
     assert all(s.commitment_end >= date(2030, 1, 1) for s in tenant.subscriptions if s.auto_renew)
     assert scenario.tenant(tenant.domains[0]) is tenant and scenario.tenant(tenant.default_domain) is tenant
+
+
+def test_seeding_refuses_what_microsoft_has_no_word_for(scenario):
+    tenant = next(iter(scenario.tenants.values()))
+    with pytest.raises(ValueError, match="relationship status"):
+        scenario.add_relationship(tenant.id, status="paused")
+    with pytest.raises(ValueError, match="mailbox kind"):
+        scenario.set_mailbox(tenant.id, tenant.users[:1], "cupboard")
+    with pytest.raises(KeyError):
+        scenario.add_relationship(tenant.id, partner_id="00000000-0000-4000-8000-000000000000")
+
+
+def test_generated_tenants_have_a_mailbox_per_licensed_user_and_an_active_relationship(scenario):
+    for tenant in scenario.tenants.values():
+        assert all((u.mailbox == "user") == bool(u.sku_ids) for u in tenant.users)
+        assert tenant.gdap_active(scenario.today) and tenant.conceal_report_names
+
+
+def test_shared_mailboxes_are_disabled_unlicensed_users(scenario):
+    tenant = next(iter(scenario.tenants.values()))
+    made = scenario.add_shared_mailboxes(tenant.id, 2, kind="equipment")
+    assert all(u.mailbox == "equipment" and not u.enabled and not u.sku_ids for u in made)

@@ -3,10 +3,16 @@
 One ``SandboxApp`` serves the three APIs on one loopback server, over TLS
 (msal refuses an authority that is not https, APIS.md §F):
 
-- ``/{tenant}/v2.0/.well-known/openid-configuration``, ``/{tenant}/oauth2/v2.0/token``
+- ``/{tenant}/v2.0/.well-known/openid-configuration``, ``/{tenant}/oauth2/v2.0/token``,
+  ``/{tenant}/adminconsent``, ``/{tenant}/v2.0/adminconsent``
 - ``/v1.0/subscribedSkus``, ``/v1.0/directory/subscriptions``, ``/v1.0/users``, ``/v1.0/users/{id}``,
-  ``/v1.0/users/$count``
+  ``/v1.0/users/$count``, ``/v1.0/users/{id}/mailboxSettings/userPurpose``, ``/v1.0/groups``,
+  ``/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user``, ``/v1.0/admin/reportSettings``,
+  ``/beta/reports/getMailboxUsageDetail(period='D7')``, ``/v1.0/tenantRelationships/delegatedAdminRelationships``
 - ``/v1/customers``, ``/v1/customers/{id}``, ``/v1/customers/{id}/subscriptions``
+
+Several partners can use it at once, each with its own app (``settings(server, partner_id)``): Partner
+Center answers each partner about its own customers only.
 
 Tokens are JWTs shaped like Entra's (a Graph token's ``roles`` claim holds the
 application permissions consented in its tenant), bound to a tenant and an
@@ -28,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.sandbox.microsoft import entra, graph, partner_center
+from app.sandbox.microsoft import entra, graph, graph_counts, partner_center
 from app.sandbox.microsoft.common import GRAPH_AUDIENCE, api_of
 from app.sandbox.microsoft.odata import Cursor
 from app.sandbox.microsoft.scenario import Scenario
@@ -58,6 +64,8 @@ class MicrosoftSandbox(SandboxApp):
         self.skus_page_size = skus_page_size  # Graph does not page subscribedSkus today; tests may ask it to
         self.customers_page_default = customers_page_default
         self.cursor = Cursor(secrets.token_bytes(16))
+        #: Whether the mailbox usage report's rows carry a recipientType (APIS.md §A4 leaves it open).
+        self.report_recipient_type = False
         #: Tests set this to corrupt a response: tamper(route, payload) -> payload.
         self.tamper: Callable[[str, Any], Any] | None = None
         #: The user each tenant's current users read leaves out (Scenario.cut_users_reads), by tenant id.
@@ -69,6 +77,7 @@ class MicrosoftSandbox(SandboxApp):
         self._api = threading.local()
         entra.register(self)
         graph.register(self)
+        graph_counts.register(self)
         partner_center.register(self)
 
     # -- one API per path prefix -------------------------------------------
@@ -118,11 +127,11 @@ class MicrosoftSandbox(SandboxApp):
         """
         with self.lock:
             now = self.now()
-            roles = sorted(self.scenario.roles_in(tenant_id)) if audience == GRAPH_AUDIENCE else []
+            roles = sorted(self.scenario.roles_in(tenant_id, client_id)) if audience == GRAPH_AUDIENCE else []
             claims: dict[str, Any] = {
                 "aud": audience, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": int(now), "nbf": int(now),
                 "exp": int(now + self.token_lifetime), "appid": client_id, "appidacr": "1", "idtyp": "app",
-                "oid": self.scenario.client_id, "sub": self.scenario.client_id, "tid": tenant_id,
+                "oid": client_id, "sub": client_id, "tid": tenant_id,
                 "uti": secrets.token_urlsafe(16), "ver": "1.0", **({"roles": roles} if roles else {})}
             token = ".".join((_b64({"typ": "JWT", "alg": "RS256", "kid": "sandbox"}), _b64(claims),
                               base64.urlsafe_b64encode(secrets.token_bytes(64)).rstrip(b"=").decode()))
@@ -155,13 +164,15 @@ class MicrosoftSandbox(SandboxApp):
 
     # -- wiring a client to it ---------------------------------------------
 
-    def settings(self, server: SandboxServer) -> MicrosoftSettings:
-        """Settings that point seatsync's Microsoft clients at this sandbox."""
+    def settings(self, server: SandboxServer, partner_id: str | None = None) -> MicrosoftSettings:
+        """Settings that point seatsync's Microsoft clients at this sandbox, as a partner (default: the
+        scenario's home partner) with its own app."""
         if server.tls is None:
             raise ValueError("the Microsoft sandbox must be served over TLS (msal needs an https authority)")
         host = server.url.split("://", 1)[1]
-        return MicrosoftSettings(client_id=self.scenario.client_id, client_secret=self.scenario.client_secret,
-                                 partner_tenant_id=self.scenario.partner_tenant_id, authority_host=host,
+        partner = self.scenario.partners[partner_id.lower()] if partner_id else self.scenario.home
+        return MicrosoftSettings(client_id=partner.client_id, client_secret=partner.client_secret,
+                                 partner_tenant_id=partner.tenant_id, authority_host=host,
                                  graph_url=f"{server.url}/v1.0", partner_center_url=f"{server.url}/v1",
                                  ca_file=server.tls.ca)
 

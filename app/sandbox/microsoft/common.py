@@ -13,7 +13,7 @@ AUDIENCES = (GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE)
 
 
 def api_of(path: str) -> str:
-    if path.startswith("/v1.0/"):
+    if path.startswith(("/v1.0/", "/beta/")):
         return "graph"
     if path.startswith("/v1/"):
         return "partner_center"

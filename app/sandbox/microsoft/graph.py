@@ -1,4 +1,5 @@
-"""Microsoft Graph v1.0: subscribedSkus, directory/subscriptions, users (APIS.md §A1, §E).
+"""Microsoft Graph v1.0: subscribedSkus, directory/subscriptions, users (APIS.md §A1, §E); graph_counts.py
+serves the reads of custom counts and GDAP with this module's envelope and checks.
 
 Like Graph: a Bearer token bound to one tenant, the @odata.context/value
 envelope, request-id / client-request-id / x-ms-ags-diagnostic /
@@ -48,7 +49,7 @@ SKU_FIELDS = {"id", "accountId", "accountName", "appliesTo", "capabilityStatus",
               "servicePlans", "skuId", "skuPartNumber", "subscriptionIds"}
 SUB_FIELDS = {"id", "commerceSubscriptionId", "createdDateTime", "isTrial", "nextLifecycleDateTime", "ownerId",
               "ownerTenantId", "ownerType", "serviceStatus", "skuId", "skuPartNumber", "status", "totalLicenses"}
-COST = {"subscribedSkus": 3, "users": 2, "directory/subscriptions": 1, "user": 1}
+COST = {"subscribedSkus": 3, "users": 2, "directory/subscriptions": 1, "user": 1, "other": 1}
 #: The application permissions each read accepts, least privileged first (APIS.md §A1, §A4).
 PERMISSIONS = {
     "subscribedSkus": frozenset({"Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All",
@@ -56,6 +57,13 @@ PERMISSIONS = {
     "directory/subscriptions": frozenset({"Organization.Read.All", "Directory.Read.All",
                                           "Organization.ReadWrite.All"}),
     "users": frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+    "groups": frozenset({"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All",
+                         "GroupMember.ReadWrite.All", "Directory.Read.All"}),
+    "mailboxUsage": frozenset({"Reports.Read.All"}),
+    "reportSettings": frozenset({"ReportSettings.Read.All", "ReportSettings.ReadWrite.All"}),
+    "userPurpose": frozenset({"MailboxSettings.Read", "MailboxSettings.ReadWrite"}),
+    "delegatedAdminRelationships": frozenset({"DelegatedAdminRelationship.Read.All",
+                                              "DelegatedAdminRelationship.ReadWrite.All"}),
 }
 
 
@@ -103,12 +111,13 @@ def _authorise(sb: MicrosoftSandbox, request: Request, route: str) -> tuple[Gran
     that allows ``route`` or GDAP has lapsed."""
     grant = sb.grant(request, GRAPH_AUDIENCE, lambda why: error(401, "InvalidAuthenticationToken", why, request))
     tenant = sb.scenario.tenants.get(grant.tenant_id)
-    if tenant is not None and not tenant.consent:  # the app's service principal is gone
+    if tenant is not None and not sb.scenario.consented(tenant.id, grant.client_id):  # its service principal is gone
         raise HttpError(error(401, "InvalidAuthenticationToken", "Access token validation failure.", request))
     if not grant.roles & PERMISSIONS[route]:
         raise HttpError(error(403, "Authorization_RequestDenied",
                               "Insufficient privileges to complete the operation.", request))
-    if tenant is not None and not tenant.gdap_active(sb.scenario.today):
+    app = sb.scenario.app(grant.client_id)
+    if tenant is not None and app is not None and not tenant.gdap_active(sb.scenario.today, app.tenant_id):
         raise HttpError(error(403, "Authorization_RequestDenied",
                               "Insufficient privileges to complete the operation.", request))
     return grant, tenant
@@ -310,5 +319,5 @@ def _user(u: SandboxUser) -> dict[str, Any]:
         "surname": u.surname, "mail": u.upn, "jobTitle": u.job_title, "mobilePhone": None, "businessPhones": [],
         "officeLocation": u.office, "preferredLanguage": "en-US", "accountEnabled": u.enabled,
         "department": u.department, "city": u.city, "state": u.state, "country": None, "usageLocation": "US",
-        "userType": "Member", "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in u.sku_ids],
+        "userType": u.user_type, "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in u.sku_ids],
     }

@@ -1,10 +1,13 @@
-"""The sandbox's world: customer tenants, their users and subscriptions.
+"""The sandbox's world: partners, their customer tenants, users, groups, mailboxes and subscriptions.
 
 This is mutable state (the sandbox's "database"), changed by the scenario's
 time-travel methods and read by the API routes under the scenario's lock.
 Graph's license counts are derived from it, never stored: purchased seats
 are the quantities of the tenant's subscriptions by status, assigned seats
-the users holding the SKU (APIS.md §A1).
+the users holding the SKU (APIS.md §A1). Each partner (a CSP tenant with its
+own Partner Center account and app registration, APIS.md §A4) has its own
+customers; a customer tenant holds the consent of each app admitted into it
+and the GDAP relationships partners hold with it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,59 @@ class SandboxUser:
     job_title: str = ""
     enabled: bool = True
     sku_ids: list[str] = field(default_factory=list)
+    user_type: str = "Member"  # or "Guest"
+    #: Exchange's userPurpose of the user's mailbox (user, shared, room, equipment, ...); None: no mailbox.
+    mailbox: str | None = None
+
+
+@dataclass
+class SandboxGroup:
+    """A group: its direct members, users and groups by id (nesting is what transitiveMembers flattens)."""
+
+    id: str
+    display_name: str
+    members: list[str] = field(default_factory=list)
+
+
+#: Microsoft's status values of a delegatedAdminRelationship (APIS.md §A4).
+RELATIONSHIP_STATUSES = ("created", "approvalPending", "approved", "activating", "active", "expiring", "expired",
+                         "terminationRequested", "terminating", "terminated")
+
+
+@dataclass
+class SandboxRelationship:
+    """A GDAP relationship a partner holds with a customer tenant (APIS.md §A4)."""
+
+    id: str
+    partner_id: str
+    display_name: str
+    created: date
+    end: date | None  # endDateTime's day; None before approval
+    role_ids: list[str]
+    status: str = "active"
+    duration_days: int = 730
+    auto_extend_days: int = 0
+
+    def status_on(self, today: date) -> str:
+        """The status Graph states on ``today``: an active relationship past its end has expired."""
+        if self.status in ("active", "expiring") and self.end is not None and self.end < today:
+            return "expired"
+        return self.status
+
+
+@dataclass
+class SandboxPartner:
+    """A CSP partner tenant: its Partner Center account and its multi-tenant app registration."""
+
+    tenant_id: str
+    name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    secret_expired: bool = False
+    #: The Graph application permissions configured on the app (consented with it in every tenant).
+    graph_roles: set[str] = field(default_factory=set)
+    #: The redirect URIs registered on the app (admin consent returns only to one of them).
+    redirect_uris: list[str] = field(default_factory=lambda: ["https://localhost/seatsync/consent"])
 
 
 @dataclass
@@ -102,16 +158,46 @@ class SandboxTenant:
     offices: list[Office]
     created: date
     commerce_id: str = ""
-    consent: bool = True  # seatsync's app is consented in this tenant
+    partner_id: str = ""  # the partner tenant whose customer this is
+    consent: bool = True  # its partner's app is consented in this tenant
     #: The Graph application permissions consented here when they differ from the app's (Scenario.graph_roles).
     graph_roles: set[str] | None = None
-    gdap_until: date | None = None  # last day of the GDAP relationship (None: none)
+    #: Other partners' apps consented here, by client id.
+    other_apps: set[str] = field(default_factory=set)
     reseller: bool = True  # Partner Center reseller relationship
+    #: Whether the usage reports conceal user names (adminReportSettings.displayConcealedNames, APIS.md §A4).
+    conceal_report_names: bool = True
     users: list[SandboxUser] = field(default_factory=list)
+    groups: list[SandboxGroup] = field(default_factory=list)
     subscriptions: list[SandboxSubscription] = field(default_factory=list)
+    relationships: list[SandboxRelationship] = field(default_factory=list)
 
-    def gdap_active(self, today: date) -> bool:
-        return self.gdap_until is not None and today <= self.gdap_until
+    def gdap_active(self, today: date, partner_id: str | None = None) -> bool:
+        """Whether a relationship of ``partner_id`` (default: the tenant's own partner) is active today."""
+        partner = partner_id or self.partner_id
+        return any(r.status_on(today) == "active" for r in self.relationships if r.partner_id == partner)
+
+    @property
+    def gdap_until(self) -> date | None:
+        """The last day of the own partner's latest relationship (None: none)."""
+        ends = [r.end for r in self.relationships if r.partner_id == self.partner_id and r.end is not None]
+        return max(ends, default=None)
+
+    def transitive_members(self, group_id: str) -> tuple[list[SandboxUser], list[SandboxGroup]]:
+        """The users and groups under a group, each once, nesting followed (cycles too)."""
+        users = {u.id: u for u in self.users}
+        groups = {g.id: g for g in self.groups}
+        seen_users: dict[str, SandboxUser] = {}
+        seen_groups: dict[str, SandboxGroup] = {}
+        stack = list(groups[group_id].members) if group_id in groups else []
+        while stack:
+            member = stack.pop()
+            if member in users:
+                seen_users.setdefault(member, users[member])
+            elif member in groups and member not in seen_groups and member != group_id:
+                seen_groups[member] = groups[member]
+                stack.extend(groups[member].members)
+        return list(seen_users.values()), list(seen_groups.values())
 
     def holders(self, sku_id: str) -> int:
         return sum(1 for u in self.users if sku_id in u.sku_ids)

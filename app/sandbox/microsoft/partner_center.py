@@ -1,6 +1,7 @@
 """Partner Center REST v1: customers and their subscriptions (APIS.md §A2, §E).
 
-Like Partner Center: a Bearer token for the partner tenant, MS-RequestId and
+Like Partner Center: a Bearer token for the partner tenant (each partner
+sees its own customers only), MS-RequestId and
 MS-CorrelationId echoed on every response, seek paging of /customers
 (``continuationToken`` in the body; the next page is asked with
 ``seekOperation=Next`` and the ``MS-ContinuationToken`` header; ``size=0``,
@@ -60,22 +61,29 @@ def _ok(sb: MicrosoftSandbox, route: str, request: Request, payload: Any) -> Res
     return Response.json(payload, 200, _echo(request), content_type="application/json; charset=utf-8")
 
 
-def _authorise(sb: MicrosoftSandbox, request: Request) -> None:
+def _authorise(sb: MicrosoftSandbox, request: Request) -> str:
+    """The partner tenant the caller's token is for (its own app's token for its own tenant), or a 401."""
     sb.partner_center_ids.append((request.headers.get("MS-RequestId") or "",
                                   request.headers.get("MS-CorrelationId") or ""))
     realm = {"WWW-Authenticate": f"OAuth realm=urn:cpsvc:cpid:{sb.scenario.partner_tenant_id}"}
     grant = sb.grant(request, PARTNER_CENTER_AUDIENCE,
                      lambda why: error(401, "401", f"Authentication failed. {why}", request, realm))
-    if grant.tenant_id != sb.scenario.partner_tenant_id:
+    partner = sb.scenario.partner(grant.tenant_id)
+    if partner is None or partner.client_id != grant.client_id:
         raise HttpError(error(401, "401", "Authentication failed. The token is not for the partner tenant.",
                               request, realm))
+    return partner.tenant_id
 
 
-def _customer_of(sb: MicrosoftSandbox, request: Request) -> SandboxTenant:
+def _customer_of(sb: MicrosoftSandbox, request: Request, partner_id: str) -> SandboxTenant:
+    """A customer of the calling partner; another partner's customer is one it has no relationship with."""
     key = request.params["customer"].lower()
     tenant = sb.scenario.tenants.get(key)
     if tenant is None:
         raise HttpError(error(404, "60003", f"Tenant with id {key} not found.", request))
+    if tenant.partner_id != partner_id:
+        raise HttpError(error(403, "20002", "The partner does not have a relationship with this customer.",
+                              request))
     return tenant
 
 
@@ -91,12 +99,12 @@ def customers(sb: MicrosoftSandbox, request: Request) -> Response:
                          request)
         size = int(raw_size) or sb.customers_page_default  # 0 (the .NET SDK's default) asks for the default page
     with sb.lock:
-        _authorise(sb, request)
-        tenants = sorted(sb.scenario.tenants.values(), key=lambda t: t.id)
+        partner_id = _authorise(sb, request)
+        tenants = sorted(sb.scenario.customers_of(partner_id), key=lambda t: t.id)
         start = 0
         if (request.arg("seekOperation") or "").lower() == "next":
             token = request.headers.get("MS-ContinuationToken")
-            after = sb.cursor.read(token, "customers") if token else None
+            after = sb.cursor.read(token, f"customers|{partner_id}") if token else None
             if after is None:
                 return error(400, "3000", "The continuation token is missing or invalid.", request)
             start = next((i for i, t in enumerate(tenants) if t.id > after), len(tenants))
@@ -110,7 +118,7 @@ def customers(sb: MicrosoftSandbox, request: Request) -> Response:
         "attributes": {"objectType": "Collection"},
     }
     if start + size < len(tenants) and page:
-        token = sb.cursor.make(page[-1].id, "customers")
+        token = sb.cursor.make(page[-1].id, f"customers|{partner_id}")
         payload["continuationToken"] = token
         payload["links"]["next"] = {"uri": f"/customers?size={size}&seekOperation=Next", "method": "GET",
                                     "headers": [{"key": "MS-ContinuationToken", "value": token}]}
@@ -119,8 +127,7 @@ def customers(sb: MicrosoftSandbox, request: Request) -> Response:
 
 def customer(sb: MicrosoftSandbox, request: Request) -> Response:
     with sb.lock:
-        _authorise(sb, request)
-        tenant = _customer_of(sb, request)
+        tenant = _customer_of(sb, request, _authorise(sb, request))
         body = _customer(tenant)
         body["allowDelegatedAccess"] = tenant.gdap_active(sb.scenario.today)
     return _ok(sb, "customer", request, body)
@@ -128,8 +135,7 @@ def customer(sb: MicrosoftSandbox, request: Request) -> Response:
 
 def subscriptions(sb: MicrosoftSandbox, request: Request) -> Response:
     with sb.lock:
-        _authorise(sb, request)
-        tenant = _customer_of(sb, request)
+        tenant = _customer_of(sb, request, _authorise(sb, request))
         if not tenant.reseller:
             return error(403, "20002", "The partner does not have a relationship with this customer.", request)
         items = [_subscription(tenant, s) for s in tenant.subscriptions if s.in_partner_center]

@@ -1,4 +1,4 @@
-"""Microsoft 365: Entra tokens, Graph and Partner Center clients (APIS.md §A1-§A3)."""
+"""Microsoft 365: Entra tokens, Graph and Partner Center clients, custom counts, GDAP and consent (APIS.md §A1-§A4)."""
 
 from __future__ import annotations
 

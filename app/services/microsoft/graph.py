@@ -1,8 +1,11 @@
-"""Microsoft Graph, app-only, per customer tenant (APIS.md §A1).
+"""Microsoft Graph, app-only, per customer tenant (APIS.md §A1, §A4).
 
-Three reads: ``subscribedSkus`` (license counts), ``directory/subscriptions``
+License reads: ``subscribedSkus`` (license counts), ``directory/subscriptions``
 (links a SKU's subscriptions to Partner Center ids) and ``users`` with their
-assigned licenses. Collections follow ``@odata.nextLink`` until it is absent
+assigned licenses. Reads behind custom counts (counts.py): groups, a group's
+transitive member users, the mailbox usage report, report settings and a
+mailbox's userPurpose; and, in the partner's own tenant, its GDAP
+relationships (gdap.py). Collections follow ``@odata.nextLink`` until it is absent
 (users page at most 999 at a time; subscribedSkus does not page today but
 may). Throttling and server faults are handled by ``HttpApi``; this client
 paces itself with a per-tenant and per-app token bucket and turns Graph's
@@ -15,8 +18,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -40,7 +44,13 @@ from app.services.microsoft.tokens import TokenProvider
 USER_FIELDS = ("id", "userPrincipalName", "displayName", "accountEnabled", "officeLocation", "department",
                "city", "state", "assignedLicenses")
 
-MAX_PAGE = 999  # Graph refuses $top above 999 on /users
+MAX_PAGE = 999  # Graph refuses $top above 999 on /users and /groups
+REPORT_PAGE = 200  # the mailbox usage report's JSON pages hold 200 rows by default
+RELATIONSHIPS_PAGE = 300  # delegatedAdminRelationships allows $top up to 300
+#: Advanced queries ($count, OData casts) need this header (APIS.md §A4).
+ADVANCED = {"ConsistencyLevel": "eventual"}
+#: What a $filter keeps unescaped in a URL: OData's own punctuation (quotes are doubled, not escaped).
+_ODATA_SAFE = "'(),/:$"
 MAX_PAGES = 10_000  # a nextLink loop that never ends is a server bug, not data
 
 # Resource-unit costs of Graph's identity throttling (APIS.md §A1).
@@ -65,22 +75,79 @@ class GraphClient:
     def directory_subscriptions(self, tenant: str) -> list[Reader]:
         return self._collection(tenant, "directory/subscriptions", COST_OTHER, "directory/subscriptions")
 
-    def users(self, tenant: str, fields: tuple[str, ...] = USER_FIELDS) -> list[Reader]:
+    def users(self, tenant: str, fields: tuple[str, ...] = USER_FIELDS, where: str = "") -> list[Reader]:
+        """The tenant's users with ``fields``; ``where`` is an OData $filter Graph runs without the advanced
+        query parameters (eq on accountEnabled and userType, APIS.md §A4)."""
         # $-options are written literally, as Graph's own documentation does.
-        path = f"users?$select={','.join(fields)}&$top={self.page_size}"
+        path = f"users?$select={','.join(fields)}&$top={self.page_size}" + (
+            f"&$filter={quote(where, safe=_ODATA_SAFE)}" if where else "")
         return self._collection(tenant, path, COST_USERS_SELECTED, "users")
+
+    def group_pages(self, tenant: str, where: str = "", page_size: int | None = None) -> Iterator[list[Reader]]:
+        """The tenant's groups (id, displayName), a page at a time: a picker shows the first before the rest
+        is read. ``where`` is an OData $filter such as ``displayName eq 'Sales'``."""
+        path = f"groups?$select=id,displayName&$top={page_size or self.page_size}" + (
+            f"&$filter={quote(where, safe=_ODATA_SAFE)}" if where else "")
+        for items, _ in self._pages(tenant, path, COST_OTHER, "groups"):
+            yield items
+
+    def group_member_users(self, tenant: str, group_id: str, fields: tuple[str, ...]) -> tuple[list[Reader], int]:
+        """Every user under a group, nested groups included, and Graph's ``@odata.count`` of them.
+
+        The OData cast to users is an advanced query: it needs ``ConsistencyLevel: eventual`` and
+        ``$count=true`` (APIS.md §A4), and reads an index that can lag recent changes by a little.
+        """
+        path = (f"groups/{quote(group_id, safe='')}/transitiveMembers/microsoft.graph.user?$count=true"
+                f"&$select={','.join(fields)}&$top={self.page_size}")
+        out: list[Reader] = []
+        count: int | None = None
+        for items, envelope in self._pages(tenant, path, COST_OTHER, "groups/transitiveMembers", ADVANCED):
+            if count is None:
+                count = envelope.count("@odata.count")
+            out.extend(items)
+        assert count is not None  # _pages yields at least one page
+        return out, count
+
+    def mailbox_usage(self, tenant: str, period: str = "D7") -> list[Reader]:
+        """The rows of the mailbox usage report, read as JSON from Graph's beta endpoint (see counts.py)."""
+        base = self.api.base_url.rsplit("/", 1)[0]
+        path = (f"{base}/beta/reports/getMailboxUsageDetail(period='{period}')?$format=application/json"
+                f"&$top={REPORT_PAGE}")
+        return self._collection(tenant, path, COST_OTHER, "reports/getMailboxUsageDetail")
+
+    def report_settings(self, tenant: str) -> Reader:
+        body = self._get(tenant, "admin/reportSettings", COST_OTHER, "admin/reportSettings")
+        return Reader(body, "admin/reportSettings", tenant)
+
+    def user_purpose(self, tenant: str, user: str) -> Reader | None:
+        """The answer to ``/users/{id}/mailboxSettings/userPurpose``; None when the user has no mailbox."""
+        body = self._get(tenant, f"users/{quote(user, safe='@')}/mailboxSettings/userPurpose", COST_OTHER,
+                         "mailboxSettings/userPurpose", absent_ok=True)
+        return None if body is None else Reader(body, f"users/{user}/mailboxSettings/userPurpose", tenant)
+
+    def delegated_admin_relationships(self, partner_tenant: str) -> list[Reader]:
+        """The partner's GDAP relationships with its customers, read in its own tenant (APIS.md §A4)."""
+        path = f"tenantRelationships/delegatedAdminRelationships?$top={RELATIONSHIPS_PAGE}"
+        return self._collection(partner_tenant, path, COST_OTHER, "delegatedAdminRelationships")
 
     # -- plumbing -----------------------------------------------------------
 
     def _collection(self, tenant: str, path: str, cost: int, label: str) -> list[Reader]:
         """Every item of a collection, across pages; all or nothing."""
-        out: list[Reader] = []
+        return [item for items, _ in self._pages(tenant, path, cost, label) for item in items]
+
+    def _pages(self, tenant: str, path: str, cost: int, label: str,
+               headers: dict[str, str] | None = None) -> Iterator[tuple[list[Reader], Reader]]:
+        """Each page of a collection: its items and its envelope."""
         url = path
+        start = 0
         for page in range(MAX_PAGES):
-            items, next_url = read_page(self._get(tenant, url, cost, label), label, page, len(out), tenant)
-            out.extend(items)
+            body = self._get(tenant, url, cost, label, headers)
+            items, next_url = read_page(body, label, page, start, tenant)
+            start += len(items)
+            yield items, Reader(body, f"{label} page {page + 1}", tenant)
             if next_url is None:
-                return out
+                return
             self._check_next_link(next_url, tenant, label)
             url = next_url
         raise MalformedResponse(f"({label} kept paging past {MAX_PAGES} pages, tenant {tenant})", tenant_id=tenant)
@@ -96,14 +163,16 @@ class GraphClient:
             raise MalformedResponse(f"({label} @odata.nextLink points away from Graph: {shown(url, 80)}, "
                                     f"tenant {tenant})", tenant_id=tenant)
 
-    def _get(self, tenant: str, url: str, cost: int, label: str) -> Any:
+    def _get(self, tenant: str, url: str, cost: int, label: str, headers: dict[str, str] | None = None,
+             absent_ok: bool = False) -> Any:
+        """The JSON of a GET; with ``absent_ok``, None for a 404 (the thing asked about does not exist)."""
         for attempt in (1, 2):
             if self.limiter is not None:
                 self.limiter.acquire(tenant, cost)
             token = self.tokens.token(tenant, GRAPH_SCOPE)
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                       "client-request-id": str(uuid.uuid4())}
-            response = self.api.request("GET", url, headers=headers, endpoint=label)
+            sent = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                    "client-request-id": str(uuid.uuid4()), **(headers or {})}
+            response = self.api.request("GET", url, headers=sent, endpoint=label)
             if response.status_code == 401 and attempt == 1:
                 # Expired or revoked before we thought: get a new one, once.
                 self.tokens.invalidate(tenant, GRAPH_SCOPE)
@@ -116,6 +185,8 @@ class GraphClient:
                     raise PermissionsMissing(f"(tenant {tenant}: Graph {label} needs {lacking}, which the app's "
                                              "token lacks)", missing=(lacking,), tenant_id=tenant,
                                              code=error.code)
+            if response.status_code == 404 and absent_ok:
+                return None
             if response.status_code >= 400:
                 raise graph_error(response, tenant, label)
             return json_body(response, f"Graph {label}", tenant)
