@@ -16,7 +16,7 @@ from app.sandbox.autotask import Exchange
 from app.services.psa.autotask import AutotaskPsa
 from app.services.psa.autotask.errors import AutotaskRequestRejected
 from app.services.psa.autotask.query import gte
-from app.services.psa.port import NewLine
+from app.services.psa.port import ContactChange, NewContact, NewLine, PsaContact, PsaNotFound
 from tests.autotask import spec
 from tests.autotask.conftest import World
 
@@ -118,3 +118,50 @@ def test_the_checker_catches_a_missing_header_and_a_bad_error_body() -> None:
                      {"items": [{"id": "x"}]})
     found = spec.check(typed)
     assert any("maxRecords" in p for p in found) and any("items/0/id" in p for p in found)
+
+
+def test_contact_requests_and_responses_follow_the_vendor_schemas(world: World, psa: AutotaskPsa) -> None:
+    company = world.app.store.add_company("Contoso Contacts Ltd")
+    world.app.store.add_contact(company, "Bob", "Jones", email="bob@contoso.com",
+                                other_emails=("robert@contoso.com",), phone="+1 555 0100", active=False)
+    exchanges = world.app.record_exchanges()
+    created = psa.create_contact(NewContact(company_id=str(company), first_name="Alice", last_name="Smith",
+                                            email="alice@contoso.com", title="CFO", mobile="+1 555 0199"))
+    psa.update_contact(created, ContactChange(email="alice.smith@contoso.com"))
+    psa.set_contact_active(created, False)
+    assert len(psa.list_contacts(str(company))) == 2
+    with pytest.raises(PsaNotFound):
+        psa.update_contact(PsaContact(id="987654", company_id=str(company)), ContactChange(title="CEO"))
+    problems = {f"{x.method} {x.path}": spec.check(x) for x in exchanges}
+    assert {k: v for k, v in problems.items() if v} == {}
+    assert Counter((x.method, x.route) for x in exchanges if "Contacts" in x.path) == {
+        ("POST", "Companies/{parentId}/Contacts"): 1, ("PATCH", "Companies/{parentId}/Contacts"): 3,
+        ("GET", "{entity}/{id}"): 3, ("POST", "{entity}/query"): 1}
+    assert [x.status for x in exchanges if x.method == "PATCH"] == [200, 200, 404]
+
+
+@pytest.mark.parametrize(("method", "body", "status", "message"), [
+    ("POST", {"firstName": "A", "isActive": 1}, 500, "lastName is required."),
+    ("POST", {"firstName": "A", "lastName": "B", "isActive": True}, 500, "not a valid value for isActive"),
+    ("POST", {"firstName": "A", "lastName": "B", "isActive": 1, "emailAddress": "nope"}, 500, "e-mail"),
+    ("POST", {"firstName": "A" * 51, "lastName": "B", "isActive": 1}, 500, "maximum length of 50"),
+    ("PATCH", {"id": 987654, "title": "CEO"}, 404, "Contact 987654 was not found"),
+    ("PATCH", {"id": "{contact}", "middleName": "X"}, 500, "middleName is not a field of Contact."),
+    ("POST", ["not an object"], 400, "must be a JSON object"),
+])
+def test_contact_writes_are_refused_as_autotask_refuses_them(world: World, method: str, body: object,
+                                                             status: int, message: str) -> None:
+    store = world.app.store
+    company = store.add_company("Contoso Contacts Ltd")
+    contact = store.add_contact(company, "Bob", "Jones", email="bob@contoso.com")
+    sent = {k: (contact if v == "{contact}" else v) for k, v in body.items()} if isinstance(body, dict) else body
+    exchanges = world.app.record_exchanges()
+    with world.client() as client:
+        response = client.api.session.request(
+            method, f"{client.zone_url()}V1.0/Companies/{company}/Contacts", data=json.dumps(sent),
+            headers={"ApiIntegrationCode": world.account.integration_code, "UserName": world.account.username,
+                     "Secret": world.account.secret, "Content-Type": "application/json"})
+    assert response.status_code == status
+    assert any(message in m for m in response.json()["errors"]), response.json()
+    assert [spec.check(x) for x in exchanges if "Contacts" in x.path] == [[]]
+    assert store.tables["Contacts"][contact]["firstName"] == "Bob" and len(store.tables["Contacts"]) == 1

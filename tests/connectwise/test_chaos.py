@@ -11,7 +11,7 @@ from app.billing.types import LineKind
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.server import Fault
 from app.services.psa.connectwise import ConnectWisePsa
-from app.services.psa.port import NewLine, PsaUnavailable
+from app.services.psa.port import NewContact, NewLine, PsaUnavailable
 from tests.connectwise.spec import validate
 
 
@@ -110,3 +110,21 @@ def test_throttle_and_server_error_bodies_use_the_connectwise_shape(client, serv
     response = client.http.session.get(url)
     assert response.status_code == 500
     validate("ErrorResponseMessage", response.json())
+
+
+def test_a_contact_whose_answer_was_lost_is_found_by_email(server, sandbox, psa) -> None:
+    company = sandbox.add_company("Contoso Ltd")
+    server.chaos.inject(Fault("drop_after", method="POST", path="/company/contacts$"))
+    with pytest.raises(PsaUnavailable) as lost:
+        psa.create_contact(NewContact(company_id=str(company), first_name="Alice", last_name="Smith",
+                                      email="alice@contoso.com"))
+    assert lost.value.maybe_applied
+    found = [c for c in psa.list_contacts(str(company)) if c.has_email("ALICE@contoso.com")]
+    assert len(found) == 1 and found[0].first_name == "Alice"
+
+
+def test_contact_reads_are_retried_after_throttling(server, sandbox, psa) -> None:
+    company = sandbox.add_company("Contoso Ltd")
+    sandbox.add_contact(company, "Bob", "Jones", emails=("bob@contoso.com",))
+    server.chaos.inject(Fault("status", method="GET", path="/company/contacts", status=429, retry_after=1))
+    assert [c.email for c in psa.list_contacts(str(company))] == ["bob@contoso.com"]

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from app.sandbox.connectwise import ConnectWiseSandbox
-from app.services.psa.connectwise import ConnectWisePsa
-from tests.contract.psa_contract import PsaContract, PsaEnv
+from app.services.psa.connectwise import ConnectWiseClient, ConnectWisePsa
+from tests.contract.psa_contract import ContactContract, ContactEnv, PsaContract, PsaEnv
 
 
 def cw_env(sandbox: ConnectWiseSandbox, psa: ConnectWisePsa) -> PsaEnv:
@@ -37,3 +37,18 @@ class TestConnectWiseContract(PsaContract):
     @pytest.fixture
     def psa_env(self, sandbox: ConnectWiseSandbox, psa: ConnectWisePsa) -> PsaEnv:
         return cw_env(sandbox, psa)
+
+
+class TestConnectWiseContactContract(ContactContract):
+    @pytest.fixture
+    def contact_env(self, sandbox: ConnectWiseSandbox, make_client) -> ContactEnv:
+        def add_contact(company_id: str, *, first_name: str, last_name: str, email: str,
+                        other_emails: tuple[str, ...], active: bool) -> str:
+            return str(sandbox.add_contact(int(company_id), first_name, last_name, emails=(email, *other_emails),
+                                           inactive=not active))
+
+        company = sandbox.add_company("Contoso Ltd", domains=["contoso.com"])
+        other = sandbox.add_company("Fabrikam Inc", domains=["fabrikam.com"])
+        client: ConnectWiseClient = make_client(page_size=4)
+        return ContactEnv(psa=ConnectWisePsa(client), company_id=str(company), other_company_id=str(other),
+                          page_size=4, add_contact=add_contact)

@@ -13,7 +13,7 @@ from jsonschema import ValidationError
 from app.billing.types import LineKind
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.services.psa.connectwise import ConnectWiseClient, ConnectWisePsa
-from app.services.psa.port import NewLine, PsaError
+from app.services.psa.port import ContactChange, NewContact, NewLine, PsaError
 from tests.connectwise.spec import errors, validate
 
 
@@ -139,3 +139,53 @@ def test_a_malformed_answer_is_a_clear_error(client: ConnectWiseClient, sandbox,
     sandbox.set_agreement(agreement, startDate="2024-01-01T00:00:00Z", company=None)
     with pytest.raises(PsaError, match=f"agreement {agreement} without its company"):
         ConnectWisePsa(client).list_agreements()
+
+
+def test_contacts_fit_the_schema(client: ConnectWiseClient, sandbox: ConnectWiseSandbox) -> None:
+    company = sandbox.add_company("Contoso Ltd", domains=["contoso.com"])
+    sandbox.add_contact(company, "Bob", "Jones", emails=("bob@contoso.com", "robert@contoso.com"),
+                        title="CFO", phone="+1 555 0100", mobile="+1 555 0199")
+    sandbox.add_contact(company, "Carol", "White", inactive=True)
+    records = client.list("/company/contacts", conditions=f"company/id={company}")
+    assert len(records) == 2 and records[0]["communicationItems"]
+    validate("Contact", records, array=True)
+    validate("Contact", client.get(f"/company/contacts/{records[0]['id']}"))
+
+
+def test_what_the_client_sends_for_contacts_fits_the_schema(client: ConnectWiseClient,
+                                                            sandbox: ConnectWiseSandbox) -> None:
+    company = sandbox.add_company("Contoso Ltd", domains=["contoso.com"])
+    sent: list[requests.PreparedRequest] = []
+    client.http.session.hooks["response"].append(lambda response, *a, **k: sent.append(response.request))
+    psa = ConnectWisePsa(client)
+    created = psa.create_contact(NewContact(company_id=str(company), first_name="Alice", last_name="Smith",
+                                            email="alice@contoso.com", title="CFO", phone="+1 555 0100",
+                                            mobile="+1 555 0199"))
+    validate("Contact", client.get(f"/company/contacts/{created.id}"))
+    psa.update_contact(created, ContactChange(email="alice.smith@contoso.com", last_name="Smith-Jones"))
+    psa.set_contact_active(created, False)
+    posts = [json.loads(r.body) for r in sent if r.method == "POST"]
+    patches = [json.loads(r.body) for r in sent if r.method == "PATCH"]
+    assert len(posts) == 1 and len(patches) == 2
+    validate("Contact", posts[0])
+    for body in patches:
+        validate("PatchOperation", body, array=True)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), [
+    ("GET", "/company/contacts/999999", None, 404),
+    ("PATCH", "/company/contacts/999999", [{"op": "replace", "path": "title", "value": "CEO"}], 404),
+    ("POST", "/company/contacts", {"lastName": "Nobody"}, 400),
+    ("POST", "/company/contacts", {"firstName": "A", "company": {"id": 1}}, 400),
+    ("PATCH", "/company/contacts/{id}", {"op": "replace"}, 400),
+    ("PATCH", "/company/contacts/{id}", [{"op": "replace", "path": "communicationItems",
+                                          "value": [{"type": {"name": "Email"}, "value": "not an address"}]}], 400),
+])
+def test_contact_errors_fit_the_error_schema(client: ConnectWiseClient, sandbox: ConnectWiseSandbox, method: str,
+                                             path: str, body: object, status: int) -> None:
+    company = sandbox.add_company("Contoso Ltd")
+    contact = sandbox.add_contact(company, "Bob", "Jones", emails=("bob@contoso.com",))
+    response = client.http.session.request(method, client.url(path.format(id=contact)), json=body)
+    assert response.status_code == status
+    validate("ErrorResponseMessage", response.json())
+    assert sandbox.contacts[contact]["firstName"] == "Bob"

@@ -27,6 +27,17 @@ What the environment must hold (seed it; the tests only read these ids):
   and returns its id.
 
 Dates: the tests write lines dated in March 2025 (period 2025-03-01..31).
+
+Contacts are a contract of their own, ``ContactContract``, with a fixture
+``contact_env`` that returns a fresh ``ContactEnv``:
+
+- ``psa``: the ``PsaPort`` under test;
+- ``company_id``, ``other_company_id``: two companies without contacts;
+- ``page_size``: how many contacts ``psa`` reads a page (small, so a test
+  reads past one page);
+- ``add_contact(company_id, *, first_name, last_name, email, other_emails,
+  active) -> str``: adds a contact in the PSA directly, as a person would,
+  and returns its id.
 """
 
 from __future__ import annotations
@@ -40,8 +51,11 @@ import pytest
 
 from app.billing.types import Agreement, AgreementStatus, Anchor, Cycle, Line, LineKind, Product
 from app.services.psa.port import (
+    ContactChange,
+    NewContact,
     NewLine,
     PsaCompany,
+    PsaContact,
     PsaError,
     PsaNotFound,
     PsaPort,
@@ -362,3 +376,142 @@ class PsaContract:
                   psa.list_lines(psa_env.agreement_prorating))
         assert first == second
         assert len(first[3]) == 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactEnv:
+    psa: PsaPort
+    company_id: str
+    other_company_id: str
+    page_size: int
+    add_contact: Callable[..., str]
+
+
+def new_contact(env: ContactEnv, *, email: str = "Alice.Smith@Contoso.com") -> NewContact:
+    return NewContact(company_id=env.company_id, first_name="Alice", last_name="Smith", email=email,
+                      title="Office manager", phone="+1 555 0100", mobile="+1 555 0199")
+
+
+def one_with_email(contacts: list[PsaContact], email: str) -> PsaContact:
+    found = [c for c in contacts if c.has_email(email)]
+    assert len(found) == 1, f"{email} is on {len(found)} contacts of {contacts}"
+    return found[0]
+
+
+class ContactContract:
+    """What every PsaPort does with contacts (see the module docstring)."""
+
+    def test_contacts_are_listed_active_and_inactive_with_their_fields(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        active = env.add_contact(env.company_id, first_name="Bob", last_name="Jones", email="bob@contoso.com",
+                                 other_emails=("robert@contoso.com",), active=True)
+        inactive = env.add_contact(env.company_id, first_name="Carol", last_name="White",
+                                   email="carol@contoso.com", other_emails=(), active=False)
+        env.add_contact(env.other_company_id, first_name="Dan", last_name="Brown", email="dan@fabrikam.com",
+                        other_emails=(), active=True)
+        contacts = {c.id: c for c in env.psa.list_contacts(env.company_id)}
+        assert set(contacts) == {active, inactive}
+        bob, carol = contacts[active], contacts[inactive]
+        assert all(isinstance(c, PsaContact) and c.company_id == env.company_id for c in contacts.values())
+        assert (bob.first_name, bob.last_name, bob.email, bob.active) == ("Bob", "Jones", "bob@contoso.com", True)
+        assert bob.other_emails == ("robert@contoso.com",) and bob.has_email("Robert@Contoso.com")
+        assert (carol.first_name, carol.email, carol.active, carol.other_emails) == (
+            "Carol", "carol@contoso.com", False, ())
+
+    def test_contacts_are_read_past_one_page(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        count = 2 * env.page_size + 1
+        ids = {env.add_contact(env.company_id, first_name=f"User{n}", last_name="Paged", email=f"u{n}@contoso.com",
+                               other_emails=(), active=n % 3 != 0) for n in range(count)}
+        contacts = env.psa.list_contacts(env.company_id)
+        assert len(contacts) == count and {c.id for c in contacts} == ids
+        assert {c.active for c in contacts} == {True, False}
+
+    def test_a_company_without_contacts_has_none(self, contact_env: ContactEnv) -> None:
+        assert contact_env.psa.list_contacts(contact_env.other_company_id) == []
+        assert contact_env.psa.list_contacts("987654") == []
+
+    def test_a_created_contact_is_found_by_its_email(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        created = env.psa.create_contact(new_contact(env))
+        found = one_with_email(env.psa.list_contacts(env.company_id), "alice.smith@contoso.com")
+        for contact in (created, found):
+            assert contact.id == created.id and contact.company_id == env.company_id
+            assert (contact.first_name, contact.last_name, contact.email) == ("Alice", "Smith",
+                                                                               "Alice.Smith@Contoso.com")
+            assert (contact.title, contact.phone, contact.mobile) == ("Office manager", "+1 555 0100",
+                                                                      "+1 555 0199")
+            assert contact.active and contact.other_emails == ()
+        assert env.psa.list_contacts(env.other_company_id) == []
+
+    def test_a_contact_with_only_the_required_fields(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        env.psa.create_contact(NewContact(company_id=env.company_id, first_name="Eve", last_name="Black",
+                                          email="eve@contoso.com"))
+        eve = one_with_email(env.psa.list_contacts(env.company_id), "eve@contoso.com")
+        assert (eve.title, eve.phone, eve.mobile, eve.active) == ("", "", "", True)
+
+    def test_an_update_writes_only_the_given_fields(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        kept = env.add_contact(env.company_id, first_name="Bob", last_name="Jones", email="bob@contoso.com",
+                               other_emails=("robert@contoso.com",), active=True)
+        bob = one_with_email(env.psa.list_contacts(env.company_id), "bob@contoso.com")
+        assert bob.id == kept
+        created = env.psa.create_contact(new_contact(env))
+        updated = env.psa.update_contact(created, ContactChange(title="Finance director"))
+        listed = one_with_email(env.psa.list_contacts(env.company_id), "alice.smith@contoso.com")
+        for contact in (updated, listed):
+            assert contact.title == "Finance director"
+            assert (contact.first_name, contact.last_name, contact.phone, contact.mobile, contact.active) == (
+                "Alice", "Smith", "+1 555 0100", "+1 555 0199", True)
+        env.psa.update_contact(listed, ContactChange(email="alice@contoso.com", mobile="+1 555 0142"))
+        after = env.psa.list_contacts(env.company_id)
+        moved = one_with_email(after, "alice@contoso.com")
+        assert moved.id == created.id and not moved.has_email("alice.smith@contoso.com")
+        assert (moved.mobile, moved.phone, moved.title) == ("+1 555 0142", "+1 555 0100", "Finance director")
+        assert one_with_email(after, "robert@contoso.com") == bob
+
+    def test_an_update_keeps_the_other_addresses(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        env.add_contact(env.company_id, first_name="Bob", last_name="Jones", email="bob@contoso.com",
+                        other_emails=("robert@contoso.com",), active=True)
+        bob = one_with_email(env.psa.list_contacts(env.company_id), "bob@contoso.com")
+        env.psa.update_contact(bob, ContactChange(email="bob.jones@contoso.com", last_name="Jones-Smith"))
+        listed = one_with_email(env.psa.list_contacts(env.company_id), "bob.jones@contoso.com")
+        assert listed.id == bob.id and listed.other_emails == ("robert@contoso.com",)
+        assert (listed.first_name, listed.last_name) == ("Bob", "Jones-Smith")
+
+    def test_inactivate_and_reactivate(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        created = env.psa.create_contact(new_contact(env))
+        inactive = env.psa.set_contact_active(created, False)
+        assert inactive.active is False and inactive.id == created.id
+        listed = one_with_email(env.psa.list_contacts(env.company_id), "alice.smith@contoso.com")
+        assert listed.active is False and listed == inactive
+        assert listed == PsaContact(**{**vars(created), "active": False})
+        again = env.psa.set_contact_active(listed, True)
+        assert again.active is True
+        assert one_with_email(env.psa.list_contacts(env.company_id), "alice.smith@contoso.com") == created
+
+    def test_an_unknown_contact_is_not_found(self, contact_env: ContactEnv) -> None:
+        env = contact_env
+        env.psa.create_contact(new_contact(env))
+        for ghost_id in ("987654", "not-an-id"):
+            ghost = PsaContact(id=ghost_id, company_id=env.company_id, first_name="Nobody", last_name="Here",
+                               email="nobody@contoso.com")
+            with pytest.raises(PsaNotFound):
+                env.psa.update_contact(ghost, ContactChange(title="CEO"))
+            with pytest.raises(PsaNotFound):
+                env.psa.set_contact_active(ghost, False)
+        assert len(env.psa.list_contacts(env.company_id)) == 1
+
+    def test_blanks_and_missing_addresses_are_refused_before_sending(self, contact_env: ContactEnv) -> None:
+        with pytest.raises(ValueError, match="never blanks"):
+            ContactChange(title=" ")
+        with pytest.raises(ValueError, match="at least one field"):
+            ContactChange()
+        with pytest.raises(ValueError, match="e-mail"):
+            NewContact(company_id=contact_env.company_id, first_name="A", last_name="B", email="")
+        assert set(contact_env.psa.capabilities.contact_fields) <= {
+            "first_name", "last_name", "email", "title", "phone", "mobile"}
+        assert contact_env.psa.list_contacts(contact_env.company_id) == []

@@ -8,7 +8,7 @@ import pytest
 
 from app.billing.types import AgreementStatus
 from app.services.psa.fake import FakePsa
-from tests.contract.psa_contract import PsaContract, PsaEnv
+from tests.contract.psa_contract import ContactContract, ContactEnv, PsaContract, PsaEnv
 
 
 def fake_env() -> PsaEnv:
@@ -35,3 +35,13 @@ class TestFakeContract(PsaContract):
     @pytest.fixture
     def psa_env(self) -> PsaEnv:
         return fake_env()
+
+
+class TestFakeContactContract(ContactContract):
+    @pytest.fixture
+    def contact_env(self) -> ContactEnv:
+        psa = FakePsa()
+        company = psa.add_company("Contoso Ltd", domains=["contoso.com"])
+        other = psa.add_company("Fabrikam Inc", domains=["fabrikam.com"])
+        return ContactEnv(psa=psa, company_id=company, other_company_id=other, page_size=3,
+                          add_contact=psa.add_contact)

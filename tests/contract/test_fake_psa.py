@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from app.services.psa.fake import FakePsa
-from app.services.psa.port import PsaPort, PsaUnavailable
+from app.services.psa.fake import FAKE_CAPABILITIES, FakePsa
+from app.services.psa.port import ContactChange, NewContact, PsaPort, PsaUnavailable
 from tests.contract.psa_contract import CHANGE, main_line
 from tests.contract.test_fake_contract import fake_env
 
@@ -62,3 +63,26 @@ def test_concurrent_writers_never_lose_a_line() -> None:
         t.join()
     lines = env.psa.list_lines(env.agreement_prorating)
     assert len(lines) == 400 and len({line.id for line in lines}) == 400
+
+
+def test_a_contact_field_the_psa_lacks_is_refused_before_sending() -> None:
+    psa = FakePsa(capabilities=replace(FAKE_CAPABILITIES, contact_fields=frozenset(
+        {"first_name", "last_name", "email", "title", "phone"})))
+    company = psa.add_company("Contoso Ltd")
+    with pytest.raises(ValueError, match="no contact field mobile"):
+        psa.create_contact(NewContact(company_id=company, first_name="A", last_name="B", email="a@contoso.com",
+                                      mobile="+1 555 0199"))
+    created = psa.create_contact(NewContact(company_id=company, first_name="A", last_name="B",
+                                            email="a@contoso.com", phone="+1 555 0100"))
+    with pytest.raises(ValueError, match="no contact field mobile"):
+        psa.update_contact(created, ContactChange(mobile="+1 555 0199"))
+    assert psa.list_contacts(company) == [created] and psa.write_count == 1
+
+
+def test_a_lost_contact_answer_is_settled_by_reading_back() -> None:
+    psa = FakePsa()
+    company = psa.add_company("Contoso Ltd")
+    psa.fail_next("create_contact", PsaUnavailable("lost", maybe_applied=True), apply=True)
+    with pytest.raises(PsaUnavailable):
+        psa.create_contact(NewContact(company_id=company, first_name="A", last_name="B", email="a@contoso.com"))
+    assert [c.email for c in psa.list_contacts(company) if c.has_email("A@Contoso.com")] == ["a@contoso.com"]

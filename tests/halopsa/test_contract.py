@@ -10,8 +10,10 @@ import pytest
 
 from app.billing.types import Cycle
 from app.sandbox.halopsa import HaloSandbox
+from app.sandbox.server import Fault
 from app.services.psa.halopsa import HaloClient, HaloPsaAdapter
-from tests.contract.psa_contract import PsaContract, PsaEnv
+from app.services.psa.port import NewContact, PsaUnavailable
+from tests.contract.psa_contract import ContactContract, ContactEnv, PsaContract, PsaEnv
 
 
 def seed_env(halo: HaloSandbox, adapter: HaloPsaAdapter) -> PsaEnv:
@@ -43,3 +45,30 @@ class TestHaloContract(PsaContract):
     def psa_env(self, halo: HaloSandbox, make_client: Callable[..., HaloClient]) -> PsaEnv:
         adapter = HaloPsaAdapter(make_client(), today=lambda: date(2025, 3, 10))
         return seed_env(halo, adapter)
+
+
+class TestHaloContactContract(ContactContract):
+    @pytest.fixture
+    def contact_env(self, halo: HaloSandbox, make_client: Callable[..., HaloClient]) -> ContactEnv:
+        def add_contact(company_id: str, *, first_name: str, last_name: str, email: str,
+                        other_emails: tuple[str, ...], active: bool) -> str:
+            return str(halo.add_user(int(company_id), first_name, last_name, email=email, other_emails=other_emails,
+                                     inactive=not active))
+
+        return ContactEnv(psa=HaloPsaAdapter(make_client(page_size=4)),
+                          company_id=str(halo.add_client("Contoso Ltd", domains=["contoso.com"])),
+                          other_company_id=str(halo.add_client("Fabrikam Inc", domains=["fabrikam.com"])),
+                          page_size=4, add_contact=add_contact)
+
+
+def test_a_contact_whose_answer_was_lost_is_found_by_email(halo: HaloSandbox, server,
+                                                           make_client: Callable[..., HaloClient]) -> None:
+    company = halo.add_client("Contoso Ltd")
+    adapter = HaloPsaAdapter(make_client())
+    server.chaos.inject(Fault("drop_after", method="POST", path="/api/Users$"))
+    with pytest.raises(PsaUnavailable) as lost:
+        adapter.create_contact(NewContact(company_id=str(company), first_name="Alice", last_name="Smith",
+                                          email="alice@contoso.com"))
+    assert lost.value.maybe_applied
+    found = [c for c in adapter.list_contacts(str(company)) if c.has_email("ALICE@contoso.com")]
+    assert len(found) == 1 and found[0].first_name == "Alice"

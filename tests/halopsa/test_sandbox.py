@@ -191,3 +191,58 @@ def test_the_seeded_instance_reads_through_the_adapter(halo, adapter):
     assert sum(not a.prorates for a in agreements if a.id in {str(c) for c in seeded.contracts.values()}) == 8
     products = adapter.list_products()
     assert len(products) == len(CATALOGUE) + 1 and sum(not p.active for p in products) == 1
+
+
+def test_users_list_filters_and_pages_as_halo_does(http, server, bearer, halo):
+    contoso, fabrikam = halo.add_client("Contoso"), halo.add_client("Fabrikam")
+    for n in range(5):
+        halo.add_user(contoso, f"User{n}", "Paged", email=f"u{n}@contoso.com", inactive=n == 4)
+    halo.add_user(fabrikam, "Dan", "Brown", email="dan@fabrikam.com")
+
+    def listed(**params):
+        answer = http.get(f"{server.url}/api/Users", headers=bearer, params=params)
+        assert answer.status_code == 200
+        return answer.json()
+
+    assert listed(client_id=contoso)["record_count"] == 4  # active users only, as Halo lists them
+    everyone = listed(client_id=contoso, includeinactive="true")
+    assert everyone["record_count"] == 5 and {u["client_id"] for u in everyone["users"]} == {contoso}
+    assert listed(client_id=contoso, includeinactive="true", includeactive="false")["record_count"] == 1
+    page = listed(client_id=contoso, includeinactive="true", pageinate="true", page_size=2, page_no=3)
+    assert page["record_count"] == 5 and [u["firstname"] for u in page["users"]] == ["User4"]
+    assert everyone["users"][0]["name"] == "User0 Paged" and everyone["users"][0]["site_name"] == "Main"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), [
+    ("GET", "/api/Users/999999", None, 404),
+    ("GET", "/api/Users/bob", None, 400),
+    ("POST", "/api/Users", [{"id": 999999, "title": "CEO"}], 404),
+    ("POST", "/api/Users", {"client_id": "{client}", "firstname": "A"}, 400),  # not an array
+    ("POST", "/api/Users", [{"client_id": 999999, "firstname": "A"}], 400),
+    ("POST", "/api/Users", [{"client_id": "{client}"}], 400),  # no name
+    ("POST", "/api/Users", [{"client_id": "{client}", "firstname": "A", "emailaddress": "not an address"}], 400),
+    ("POST", "/api/Users", [{"id": "{user}", "inactive": "yes"}], 400),
+])
+def test_user_errors_use_halos_shape_and_change_nothing(http, server, bearer, halo, method, path, body, status):
+    client = halo.add_client("Contoso")
+    user = halo.add_user(client, "Bob", "Jones", email="bob@contoso.com")
+    text = json.dumps(body).replace('"{client}"', str(client)).replace('"{user}"', str(user))
+    answer = http.request(method, f"{server.url}{path}", headers={**bearer, "Content-Type": "application/json"},
+                          data=text if body is not None else None)
+    assert answer.status_code == status
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert answer.json()["status"] == status and answer.json()["detail"]
+    assert list(halo.users) == [user] and "title" not in halo.users[user]
+    assert halo.users[user]["inactive"] is False and halo.users[user]["firstname"] == "Bob"
+
+
+def test_faults_reach_the_users_endpoint(http, server, bearer, halo):
+    client = halo.add_client("Contoso")
+    server.chaos.inject(Fault("status", path="/api/Users", status=429, retry_after=2))
+    answer = http.get(f"{server.url}/api/Users", headers=bearer, params={"client_id": client})
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "2"
+    server.chaos.inject(Fault("status_after", method="POST", path="/api/Users", status=503))
+    answer = http.post(f"{server.url}/api/Users", headers=bearer,
+                       json=[{"client_id": client, "firstname": "Alice", "surname": "Smith"}])
+    assert answer.status_code == 503
+    assert [u["name"] for u in halo.users.values()] == ["Alice Smith"]  # applied, the answer lost

@@ -13,7 +13,7 @@ import pytest
 from app.billing.types import BillingOption, LineKind
 from app.sandbox.halopsa import HaloSandbox
 from app.services.psa.halopsa import HaloClient, HaloPsaAdapter
-from app.services.psa.port import NewLine
+from app.services.psa.port import ContactChange, NewContact, NewLine
 from tests.halopsa.spec import SPEC, errors, query_parameters, request_body, schema
 from tests.halopsa.test_contract import seed_env
 
@@ -34,6 +34,9 @@ RESPONSES = {
     ("POST", r"/RecurringInvoice/updatelines"): ("/RecurringInvoice/updatelines", "InvoiceDetail", None),
     ("POST", r"/RecurringInvoice/Lines"): ("/RecurringInvoice/Lines", "InvoiceDetail", None),
     ("DELETE", r"/Item/\d+"): ("/Item/{id}", "", None),
+    ("GET", r"/Users"): ("/Users", "Users", "users"),
+    ("GET", r"/Users/\d+"): ("/Users/{id}", "Users", None),
+    ("POST", r"/Users"): ("/Users", "Users", None),
 }
 
 
@@ -77,6 +80,14 @@ def exercise(halo: HaloSandbox, client: HaloClient) -> None:
     client.delete("/Item", item["id"])
     client.post("/ClientContract", [{"client_id": created["id"], "ref": "New", "billingperiod": 1,
                                      "start_date": "2025-01-01T00:00:00"}])
+    halo.add_user(int(env.company_id), "Bob", "Jones", email="bob@contoso.com", other_emails=["robert@contoso.com"],
+                  phone="+1 555 0100", inactive=True)
+    contact = adapter.create_contact(NewContact(company_id=env.company_id, first_name="Alice", last_name="Smith",
+                                                email="alice@contoso.com", title="CFO", mobile="+1 555 0199"))
+    adapter.update_contact(contact, ContactChange(last_name="Smith-Jones", email="alice.smith@contoso.com"))
+    adapter.set_contact_active(contact, False)
+    adapter.list_contacts(env.company_id)
+    client.get("/Users", contact.id)
 
 
 @pytest.fixture
@@ -95,7 +106,7 @@ def test_every_endpoint_was_exercised(exchanges):
 
 def test_request_bodies_validate_against_the_spec(exchanges):
     posts = [x for x in exchanges if x.method == "POST"]
-    assert len(posts) >= 9
+    assert len(posts) >= 12
     for x in posts:
         path, _, _ = spec_route(x.method, x.path)
         assert errors(request_body(path), x.request) == [], (x.path, x.request)
@@ -133,3 +144,5 @@ def test_the_validators_do_reject_what_the_spec_forbids():
     assert errors(request_body("/Client"), {"name": "x"})  # not an array
     assert errors(schema("InvoiceHeader"), {"id": 1, "lines": [{"id": 2, "unit_price": "1.00"}]})
     assert errors(schema("ContractHeader_List"), {"id": 1, "billingplans": []})  # detail-only field
+    assert errors(request_body("/Users"), [{"client_id": 1, "isActive": 1}])  # Autotask's name, not Halo's
+    assert errors(schema("Users"), {"id": 1, "inactive": 0})  # a number where Halo has a boolean

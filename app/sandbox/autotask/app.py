@@ -16,6 +16,10 @@ e.g. webservices5.autotask.net). Moving a user to another zone
 (``move_user``) makes the old zone answer 401, as Autotask does after a
 database moves (APIS.md §B2: "on 401, re-fetch the zone and retry once").
 
+Contacts are queried like any entity and written through their company,
+``Companies/{parentId}/Contacts`` (POST creates, PATCH writes the fields
+sent, PUT replaces; writes.ApiWrites.create_contact).
+
 Facts followed: APIS.md §B2 and the fidelity checklist §E; the vendor's
 Swagger subset (tests/specs/autotask.subset.json) for paths and models.
 """
@@ -39,7 +43,7 @@ from app.sandbox.autotask.store import Store, StoreError
 from app.sandbox.server import HttpError, Request, Response, SandboxApp
 
 V1 = "/{zone}/ATServicesRest/V1.0"
-QUERYABLE = frozenset({"Companies", "Contracts", "Services", "ContractServices", "ContractServiceUnits",
+QUERYABLE = frozenset({"Companies", "Contacts", "Contracts", "Services", "ContractServices", "ContractServiceUnits",
                        "ContractCharges", "BillingCodes"})
 
 
@@ -137,6 +141,8 @@ class AutotaskSandbox(SandboxApp):
               self._api("ContractServices", action, self._write_service), "Contracts/{parentId}/Services")
             r(method, V1 + "/Contracts/{parentId}/Charges",
               self._api("ContractCharges", action, self._write_charge), "Contracts/{parentId}/Charges")
+            r(method, V1 + "/Companies/{parentId}/Contacts",
+              self._api("Contacts", action, self._write_contact), "Companies/{parentId}/Contacts")
         r("DELETE", V1 + "/Contracts/{parentId}/Charges/{id}",
           self._api("ContractCharges", "delete", self._delete_charge), "Contracts/{parentId}/Charges/{id}")
         r("POST", V1 + "/Contracts/{parentId}/ServiceAdjustments",
@@ -386,6 +392,12 @@ class AutotaskSandbox(SandboxApp):
         if request.method == "POST":
             return ok({"itemId": self.store.create_charge(parent, body)})
         return ok({"itemId": self.store.update_charge(parent, body)})
+
+    def _write_contact(self, request: Request, entity: str) -> Response:
+        parent, body = self._parent(request), self._object(request)
+        if request.method == "POST":
+            return ok({"itemId": self.store.create_contact(parent, body)})
+        return ok({"itemId": self.store.update_contact(parent, body, replace=request.method == "PUT")})
 
     def _delete_charge(self, request: Request, entity: str) -> Response:
         try:

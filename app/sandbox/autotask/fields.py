@@ -128,6 +128,53 @@ ENTITIES: dict[str, tuple[Field, ...]] = {
         _f("territoryID", INT),
         _f("webAddress", STRING, 255),
     ),
+    # ContactModel: isActive is an int32 (1 active, 0 inactive), unlike the booleans of Companies and Services.
+    "Contacts": (
+        _f("id", LONG, read_only=True),
+        _f("additionalAddressInformation", STRING, 100),
+        _f("addressLine", STRING, 128),
+        _f("addressLine1", STRING, 128),
+        _f("alternatePhone", STRING, 32),
+        _f("apiVendorID", INT, read_only=True),
+        _f("bulkEmailOptOutTime", DATETIME, read_only=True),
+        _f("city", STRING, 32),
+        _f("companyID", INT, required=True, reference="Companies"),
+        _f("companyLocationID", INT),
+        _f("countryID", INT),
+        _f("createDate", DATETIME, read_only=True),
+        _f("emailAddress", STRING, 254),
+        _f("emailAddress2", STRING, 254),
+        _f("emailAddress3", STRING, 254),
+        _f("extension", STRING, 10),
+        _f("externalID", STRING, 50),
+        _f("facebookUrl", STRING, 200),
+        _f("faxNumber", STRING, 25),
+        _f("firstName", STRING, 50, required=True),
+        _f("impersonatorCreatorResourceID", INT, read_only=True),
+        _f("isActive", INT, required=True),
+        _f("isOptedOutFromBulkEmail", BOOLEAN),
+        _f("lastActivityDate", DATETIME, read_only=True),
+        _f("lastModifiedDate", DATETIME, read_only=True),
+        _f("lastName", STRING, 50, required=True),
+        _f("linkedInUrl", STRING, 200),
+        _f("middleInitial", STRING, 2),
+        _f("mobilePhone", STRING, 25),
+        _f("namePrefix", INT),
+        _f("nameSuffix", INT),
+        _f("note", STRING, 4000),
+        _f("receivesEmailNotifications", BOOLEAN),
+        _f("phone", STRING, 25),
+        _f("primaryContact", BOOLEAN),
+        _f("billingContact", BOOLEAN),
+        _f("roomNumber", STRING, 50),
+        _f("solicitationOptOut", BOOLEAN),
+        _f("solicitationOptOutTime", DATETIME, read_only=True),
+        _f("state", STRING, 40),
+        _f("surveyOptOut", BOOLEAN),
+        _f("title", STRING, 50),
+        _f("twitterUrl", STRING, 200),
+        _f("zipCode", STRING, 16),
+    ),
     "Contracts": (
         _f("id", LONG, read_only=True),
         _f("billingPreference", INT),
@@ -279,7 +326,7 @@ ENTITIES: dict[str, tuple[Field, ...]] = {
 }
 
 #: Entities whose records carry ``userDefinedFields`` (their models end with it).
-UDF_ENTITIES = frozenset({"Companies", "Contracts", "Services", "ContractCharges", "BillingCodes"})
+UDF_ENTITIES = frozenset({"Companies", "Contacts", "Contracts", "Services", "ContractCharges", "BillingCodes"})
 
 _BY_LOWER = {name.lower(): name for name in ENTITIES}
 _FIELDS = {entity: {f.name.lower(): f for f in fields} for entity, fields in ENTITIES.items()}

@@ -148,5 +148,20 @@ class AutotaskSide:
                              store.lock)
             return swap(store.tables["ContractServices"][int(line_id)], "internalDescription", marker, store.lock)
 
+    def add_contact(self, company_id: str, *, first_name: str, last_name: str, email: str,
+                    other_emails: tuple[str, ...] = (), active: bool = True) -> str:
+        """A contact as a person would add it in Autotask."""
+        return str(self.app.store.add_contact(int(company_id), first_name, last_name, email=email,
+                                              other_emails=other_emails, active=active))
+
+    def contacts(self, company_id: str) -> list[dict[str, object]]:
+        """The company's contacts as Autotask holds them: id, names, main e-mail and active."""
+        store = self.app.store
+        with store.lock:
+            return [{"id": str(c["id"]), "first_name": c.get("firstName") or "", "last_name": c.get("lastName") or "",
+                     "email": c.get("emailAddress") or "", "active": c.get("isActive") == 1}
+                    for c in sorted(store.tables["Contacts"].values(), key=lambda c: c["id"])
+                    if str(c["companyID"]) == company_id]
+
     def is_write(self, method: str, route: str) -> bool:
         return method != "GET" and route not in self.READ_ROUTES

@@ -31,7 +31,7 @@ from app.sandbox.autotask.units import (
 )
 from app.sandbox.autotask.writes import ApiWrites, StoreError, day_of
 
-_FIRST_IDS = {"Companies": 174, "Contracts": 29683001, "Services": 21, "ContractServices": 89001,
+_FIRST_IDS = {"Companies": 174, "Contacts": 30683001, "Contracts": 29683001, "Services": 21, "ContractServices": 89001,
               "ContractCharges": 51001, "BillingCodes": 29682801, "ContractServiceAdjustments": 70001}
 
 
@@ -48,8 +48,8 @@ class Store(ApiWrites):
         self.now = now
         self.lock = threading.RLock()
         self.tables: dict[str, dict[int, dict[str, Any]]] = {
-            name: {} for name in ("Companies", "Contracts", "Services", "ContractServices", "ContractCharges",
-                                  "BillingCodes")}
+            name: {} for name in ("Companies", "Contacts", "Contracts", "Services", "ContractServices",
+                                  "ContractCharges", "BillingCodes")}
         self._ids = {name: itertools.count(first) for name, first in _FIRST_IDS.items()}
         self.changes: dict[int, list[Change]] = {}
         self.adjustments: list[dict[str, Any]] = []
@@ -73,6 +73,17 @@ class Store(ApiWrites):
                 "userDefinedFields": [{"name": k, "value": v} for k, v in (udfs or {}).items()],
             }
             return cid
+
+    def add_contact(self, company_id: int, first_name: str, last_name: str, *, email: str = "",
+                    other_emails: Iterable[str] = (), title: str = "", phone: str = "", mobile: str = "",
+                    active: bool = True) -> int:
+        """A contact as a person would add it in Autotask (same rules as POST); up to two further addresses."""
+        extra = list(other_emails)
+        body: dict[str, Any] = {"firstName": first_name, "lastName": last_name, "emailAddress": email or None,
+                                "emailAddress2": extra[0] if extra else None,
+                                "emailAddress3": extra[1] if len(extra) > 1 else None, "title": title or None,
+                                "phone": phone or None, "mobilePhone": mobile or None, "isActive": int(active)}
+        return self.create_contact(company_id, {k: v for k, v in body.items() if v is not None})
 
     def set_udf(self, entity: str, record_id: int, name: str, value: str | None) -> None:
         with self.lock:

@@ -213,6 +213,68 @@ class ApiWrites:
             del self.tables["ContractCharges"][charge_id]
             return charge_id
 
+    #: A contact's fields the API writes: every field of ContactModel but the read-only ones and the parent.
+    CONTACT_WRITABLE = frozenset(f.name for f in meta.fields_of("Contacts")
+                                 if not f.read_only and f.name not in ("id", "companyID"))
+
+    def create_contact(self, parent_id: int, body: dict[str, Any]) -> int:
+        """POST Companies/{parentId}/Contacts: firstName, lastName and isActive required (the entity's
+        required fields), isActive 0 or 1, e-mail addresses with an @."""
+        with self.lock:
+            self._company(parent_id)
+            if body.get("companyID") not in (None, parent_id):
+                raise StoreError("companyID does not match the parent company.")
+            record: dict[str, Any] = {"id": self.next_id("Contacts"), "companyID": parent_id,
+                                      "createDate": self.now(), "lastModifiedDate": self.now(),
+                                      "userDefinedFields": []}
+            self._write_contact(record, body, creating=True)
+            self.tables["Contacts"][record["id"]] = record
+            return int(record["id"])
+
+    def update_contact(self, parent_id: int, body: dict[str, Any], *, replace: bool) -> int:
+        """PATCH (the fields sent) or PUT (the whole contact) Companies/{parentId}/Contacts."""
+        with self.lock:
+            self._company(parent_id)
+            contact = self.tables["Contacts"].get(body.get("id"))  # type: ignore[arg-type]
+            if contact is None or contact["companyID"] != parent_id:
+                raise StoreError(f"Contact {body.get('id')} was not found on company {parent_id}.", 404)
+            if body.get("companyID") not in (None, parent_id):
+                raise StoreError("companyID does not match the parent company.")
+            updated = dict(contact)
+            if replace:
+                for name in self.CONTACT_WRITABLE:
+                    updated.pop(name, None)
+            self._write_contact(updated, body, creating=replace)
+            updated["lastModifiedDate"] = self.now()
+            self.tables["Contacts"][contact["id"]] = updated
+            return int(contact["id"])
+
+    def _write_contact(self, record: dict[str, Any], body: dict[str, Any], *, creating: bool) -> None:
+        self._check_lengths("Contacts", body)
+        for key, value in body.items():
+            f = meta.field("Contacts", key)
+            if f is None:
+                raise StoreError(f"{key} is not a field of Contact.")
+            if f.name in self.CONTACT_WRITABLE:
+                if f.type == meta.STRING and value is not None and not isinstance(value, str):
+                    raise StoreError(f"The value for {f.name} must be text.")
+                record[f.name] = value
+        for name in ("firstName", "lastName", "isActive"):
+            if (creating or name in body) and record.get(name) in (None, ""):
+                raise StoreError(f"{name} is required.")
+        if record["isActive"] not in (0, 1) or isinstance(record["isActive"], bool):
+            raise StoreError(f"{record['isActive']} is not a valid value for isActive: use 1 or 0.")
+        for name in ("emailAddress", "emailAddress2", "emailAddress3"):
+            value = record.get(name)
+            if value and ("@" not in value or " " in value.strip()):
+                raise StoreError(f"{value} is not a valid e-mail address for {name}.")
+
+    def _company(self, company_id: Any) -> dict[str, Any]:
+        record = self.tables["Companies"].get(company_id) if isinstance(company_id, int) else None
+        if record is None:
+            raise StoreError(f"Company {company_id} was not found.", 404)
+        return record
+
     def _check_lengths(self, entity: str, body: dict[str, Any]) -> None:
         for key, value in body.items():
             f = meta.field(entity, key)

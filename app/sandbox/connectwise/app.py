@@ -10,6 +10,9 @@
   403 for a module/level its security role lacks.
 - Lists take conditions, orderBy, fields, page/pageSize/pageId and answer
   with Link headers (see query.py); ``/count`` answers ``{"count": n}``.
+- Contacts: GET/POST ``/company/contacts``, GET/PATCH/PUT
+  ``/company/contacts/{id}`` (validation in contacts.py); no DELETE, which
+  seatsync never sends.
 - POST answers 201, DELETE 204, PATCH takes an operation array and answers
   200 with the whole record; errors use ``{code, message, errors[...]}``.
 - Numbers are written exactly (Decimal, never float), dates as
@@ -44,7 +47,8 @@ FIELDS = {
         "id", "identifier", "name", "status", "types", "deletedFlag", "customFields", "website", "_info",
         "addressLine1", "addressLine2", "city", "state", "zip", "country", "phoneNumber", "territory", "market",
         "parentCompany", "billToCompany", "site", "accountNumber", "dateAcquired", "leadFlag", "defaultContact"}),
-    "contacts": frozenset({"id", "firstName", "lastName", "company", "_info", "inactiveFlag", "title"}),
+    "contacts": frozenset({"id", "firstName", "lastName", "company", "_info", "inactiveFlag", "title",
+                           "communicationItems", "types"}),
     "agreements": frozenset({
         "id", "name", "type", "company", "contact", "startDate", "endDate", "noEndingDateFlag", "cancelledFlag",
         "dateCancelled", "billingCycle", "invoicingCycle", "prorateFlag", "invoiceProratedAdditionsFlag",
@@ -88,6 +92,13 @@ class ConnectWiseSandbox(CwStore, SandboxApp):
         self._api("GET", f"{api}/company/companies/{{id}}", self._getter("companies", self.company))
         self._api("GET", f"{api}/company/contacts", self._lister("contacts", lambda r: self.contacts))
         self._api("GET", f"{api}/company/contacts/count", self._counter("contacts", lambda r: self.contacts))
+        self._api("POST", f"{api}/company/contacts",
+                  lambda r, m: self._json(self.contact_rules.create(_body(r)), r, 201), "contacts")
+        self._api("GET", f"{api}/company/contacts/{{id}}", self._getter("contacts", self.contact_rules.contact))
+        self._api("PATCH", f"{api}/company/contacts/{{id}}", lambda r, m: self._json(
+            self.contact_rules.patch(_int(r.params["id"]), _body(r)), r), "contacts")
+        self._api("PUT", f"{api}/company/contacts/{{id}}", lambda r, m: self._json(
+            self.contact_rules.replace(_int(r.params["id"]), _body(r)), r), "contacts")
         self._api("GET", f"{api}/finance/billingCycles", self._lister("billingCycles", lambda r: self.billing_cycles))
         types = lambda r: self.agreement_types  # noqa: E731
         self._api("GET", f"{api}/finance/agreements/types", self._lister("agreementTypes", types))

@@ -83,6 +83,26 @@ class ConnectWiseSide:
         _, addition = self.app.find_addition(int(line_id))
         return swap(addition, "serialNumber", marker, self.app.lock)
 
+    def add_contact(self, company_id: str, *, first_name: str, last_name: str, email: str,
+                    other_emails: tuple[str, ...] = (), active: bool = True) -> str:
+        """A contact as a person would add it in ConnectWise."""
+        return str(self.app.add_contact(int(company_id), first_name, last_name, emails=(email, *other_emails),
+                                        inactive=not active))
+
+    def contacts(self, company_id: str) -> list[dict[str, object]]:
+        """The company's contacts as ConnectWise holds them: id, names, default e-mail and active."""
+        with self.app.lock:
+            out: list[dict[str, object]] = []
+            for c in sorted(self.app.contacts.values(), key=lambda c: c["id"]):
+                if str(c["company"]["id"]) != company_id:
+                    continue
+                emails = [i["value"] for i in c.get("communicationItems", ()) if i["communicationType"] == "Email"
+                          and i["defaultFlag"]]
+                out.append({"id": str(c["id"]), "first_name": c.get("firstName") or "",
+                            "last_name": c.get("lastName") or "", "email": emails[0] if emails else "",
+                            "active": not c.get("inactiveFlag")})
+            return out
+
     @staticmethod
     def is_write(method: str, route: str) -> bool:
         return method != "GET"

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.billing.money import to_money
 from app.sandbox.connectwise.additions import AdditionRules, iso_day
+from app.sandbox.connectwise.contacts import ContactRules
 from app.sandbox.connectwise.errors import ApiError, not_found
 from app.sandbox.connectwise.scenario import DEFAULT_PRODUCTS, Scenario, seed
 
@@ -69,7 +70,8 @@ class CwStore:
         self.now = now
         self._ids = {name: itertools.count(start) for name, start in
                      (("company", 250), ("contact", 40), ("type", 5), ("agreement", 600),
-                      ("catalog", 900), ("addition", 7000), ("field", 1))}
+                      ("catalog", 900), ("addition", 7000), ("field", 1),
+                      ("communication", 300))}
         self.companies: dict[int, dict[str, Any]] = {}
         self.contacts: dict[int, dict[str, Any]] = {}
         self.agreement_types: dict[int, dict[str, Any]] = {}
@@ -79,6 +81,7 @@ class CwStore:
         self.additions: dict[int, dict[int, dict[str, Any]]] = {}
         self.members: dict[str, Member] = {}
         self.rules = AdditionRules(self)
+        self.contact_rules = ContactRules(self)
 
     def _next(self, kind: str) -> int:
         return next(self._ids[kind])
@@ -122,13 +125,20 @@ class CwStore:
             self.companies[cid] = record
             return cid
 
-    def add_contact(self, company_id: int, first_name: str = "Billing", last_name: str = "Contact") -> int:
+    def add_contact(self, company_id: int, first_name: str = "Billing", last_name: str = "Contact", *,
+                    emails: Iterable[str] = (), title: str | None = None, phone: str | None = None,
+                    mobile: str | None = None, inactive: bool = False) -> int:
+        """A contact as a person would add it (same rules as POST): the first of ``emails`` is the default."""
+        items = [{"type": {"name": "Email"}, "value": e, "defaultFlag": n == 0} for n, e in enumerate(emails)]
+        items += [{"type": {"name": name}, "value": value, "defaultFlag": False}
+                  for name, value in (("Direct", phone), ("Cell", mobile)) if value]
+        body: dict[str, Any] = {"firstName": first_name, "lastName": last_name, "company": {"id": company_id},
+                                "inactiveFlag": inactive, "communicationItems": items}
+        if title is not None:
+            body["title"] = title
         with self.lock:
-            company = self.company(company_id)
-            kid = self._next("contact")
-            self.contacts[kid] = {"id": kid, "firstName": first_name, "lastName": last_name,
-                                  "company": self.company_ref(company), "_info": self.info()}
-            return kid
+            self.company(company_id)
+            return int(self.contact_rules.create(body)["id"])
 
     def add_agreement_type(self, name: str, *, prorate: bool = True) -> int:
         with self.lock:

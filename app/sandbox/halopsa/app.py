@@ -23,7 +23,10 @@ Behaves as APIS.md §B3 describes the real one:
 - lists: pageinate/page_size/page_no, count, search, order/orderdesc and each
   endpoint's filters; envelope {"record_count", "<collection>"};
 - POST arrays with id-upsert; DELETE by id; errors as RFC 7807 problems
-  (Halo's own error body is undocumented: records.problem).
+  (Halo's own error body is undocumented: records.problem);
+- /api/Users (end users, the port's contacts; area customers): active users
+  only unless ``includeinactive``, ``client_id`` filter; a new user lands on
+  its client's main site (store.save_user).
 Latency, throttling and faults come from ``SandboxServer.chaos``.
 """
 
@@ -51,7 +54,8 @@ from app.sandbox.server import Request, Response, SandboxApp
 from app.services.psa.halopsa import wire
 
 #: Path prefix -> (scope area, collection key)
-AREAS = {"client": "customers", "clientcontract": "contracts", "item": "items", "recurringinvoice": "invoices"}
+AREAS = {"client": "customers", "users": "customers", "clientcontract": "contracts", "item": "items",
+         "recurringinvoice": "invoices"}
 
 
 @dataclass
@@ -94,15 +98,18 @@ class HaloSandbox(HaloStore, SandboxApp):
         for entity, key, view in (("Client", "clients", self._client_list),
                                   ("ClientContract", "contracts", self._contract_list),
                                   ("Item", "items", self._item_list),
-                                  ("RecurringInvoice", "invoices", self._invoice_list)):
+                                  ("RecurringInvoice", "invoices", self._invoice_list),
+                                  ("Users", "users", self._user_list)):
             self.route("GET", f"/api/{entity}", self._guard(self._lister(key, view)), f"GET {entity}")
         self.route("GET", "/api/Client/{id}", self._guard(self._get_client), "GET Client/{id}")
         self.route("GET", "/api/ClientContract/{id}", self._guard(self._get_contract), "GET ClientContract/{id}")
         self.route("GET", "/api/Item/{id}", self._guard(self._get_item), "GET Item/{id}")
+        self.route("GET", "/api/Users/{id}", self._guard(self._get_user), "GET Users/{id}")
         self.route("GET", "/api/RecurringInvoice/{id}", self._guard(self._get_invoice), "GET RecurringInvoice/{id}")
         self.route("POST", "/api/Client", self._guard(self._poster(self.save_client, self._client_out)))
         self.route("POST", "/api/ClientContract", self._guard(self._poster(self.save_contract, self._contract_out)))
         self.route("POST", "/api/Item", self._guard(self._poster(self.save_item, item_view)))
+        self.route("POST", "/api/Users", self._guard(self._poster(self.save_user, dict)))
         self.route("POST", "/api/RecurringInvoice/updatelines",
                    self._guard(self._poster(self.save_line, line_view)))
         self.route("POST", "/api/RecurringInvoice/Lines",
@@ -247,6 +254,17 @@ class HaloSandbox(HaloStore, SandboxApp):
                 if (client_id is None or h["client_id"] == client_id)
                 and (contract_id is None or h.get("contract_id") == contract_id)
                 and (only is None or h["id"] == only)]
+
+    def _user_list(self, request: Request) -> list[dict[str, Any]]:
+        """Halo lists active users only unless ``includeinactive``; ``includeactive=false`` leaves them out."""
+        client_id = _int(request, "client_id")
+        active = (request.arg("includeactive") or "true").strip().lower() in ("true", "1", "yes")
+        return [dict(u) for u in self.users.values()
+                if (client_id is None or u["client_id"] == client_id)
+                and (_flag(request, "includeinactive") if u.get("inactive") else active)]
+
+    def _get_user(self, request: Request) -> Response:
+        return _json(dict(self._one(self.users, request, "User")))
 
     def _one(self, table: dict[int, dict[str, Any]], request: Request, what: str) -> dict[str, Any]:
         try:

@@ -43,6 +43,11 @@ LINE_FIELDS = frozenset({
     "isinactive", "onetimecharge", "comment_1", "comment_2", "hide_on_pdf", "sequenceid", "billingperiod",
     "tax_code", "nominal_code",
 })
+#: A user (end user, the port's contact): the fields of schema Users the sandbox models.
+USER_FIELDS = frozenset({
+    "id", "name", "firstname", "surname", "emailaddress", "email2", "email3", "title", "phonenumber",
+    "mobilenumber", "inactive", "client_id", "client_name", "site_id", "site_name",
+})
 
 _NUMBERS = {"qty_order", "unit_price", "unit_cost", "baseprice", "recurringprice", "recurringcost",
             "costprice", "periodchargeamount"}

@@ -85,6 +85,20 @@ class HaloSide:
         with self.app.lock:
             return swap(self.app.lines_by_id[int(line_id)], "comment_2", marker, self.app.lock)
 
+    def add_contact(self, company_id: str, *, first_name: str, last_name: str, email: str,
+                    other_emails: tuple[str, ...] = (), active: bool = True) -> str:
+        """An end user as a person would add it in Halo."""
+        return str(self.app.add_user(int(company_id), first_name, last_name, email=email, other_emails=other_emails,
+                                     inactive=not active))
+
+    def contacts(self, company_id: str) -> list[dict[str, object]]:
+        """The client's end users as Halo holds them: id, names, main e-mail and active."""
+        with self.app.lock:
+            return [{"id": str(u["id"]), "first_name": u.get("firstname") or "", "last_name": u.get("surname") or "",
+                     "email": u.get("emailaddress") or "", "active": not u.get("inactive")}
+                    for u in sorted(self.app.users.values(), key=lambda u: u["id"])
+                    if str(u["client_id"]) == company_id]
+
     @staticmethod
     def is_write(method: str, route: str) -> bool:
         return method != "GET" and route != "token"

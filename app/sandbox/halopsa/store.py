@@ -26,6 +26,7 @@ from app.sandbox.halopsa.records import (
     INVOICE_FIELDS,
     ITEM_FIELDS,
     LINE_FIELDS,
+    USER_FIELDS,
     Rejected,
     clean,
     money,
@@ -47,9 +48,10 @@ class HaloStore:
         self.inactive_items: set[int] = set()
         self.invoices: dict[int, dict[str, Any]] = {}
         self.lines_by_id: dict[int, dict[str, Any]] = {}
+        self.users: dict[int, dict[str, Any]] = {}
         self._ids = {name: itertools.count(start) for name, start in
                      (("client", 101), ("contract", 501), ("item", 2001), ("invoice", 7001),
-                      ("line", 90001), ("field", 1))}
+                      ("line", 90001), ("field", 1), ("user", 3001))}
 
     def _next(self, kind: str) -> int:
         return next(self._ids[kind])
@@ -134,6 +136,16 @@ class HaloStore:
         with self.lock:
             values = {k: Decimal(v) if k in ("qty_order", "unit_price") else v for k, v in fields.items()}
             return dict(self.save_line({"id": line_id, **values}))
+
+    def add_user(self, client_id: int, firstname: str, surname: str, *, email: str = "",
+                 other_emails: Iterable[str] = (), title: str = "", phone: str = "", mobile: str = "",
+                 inactive: bool = False) -> int:
+        """An end user as a person would add it in Halo (same rules as POST); up to two further addresses."""
+        extra = list(other_emails)
+        values = {"client_id": client_id, "firstname": firstname, "surname": surname,
+                  "emailaddress": email, "email2": extra[0] if extra else "", "email3": extra[1] if extra[1:] else "",
+                  "title": title, "phonenumber": phone, "mobilenumber": mobile, "inactive": inactive}
+        return int(self.save_user({k: v for k, v in values.items() if v != ""})["id"])
 
     def set_item_inactive(self, item_id: int, inactive: bool = True) -> None:
         with self.lock:
@@ -265,6 +277,37 @@ class HaloStore:
             record["net_amount"] = money(record["qty_order"] * record["unit_price"])
             return record
 
+    def save_user(self, obj: Any) -> dict[str, Any]:
+        """Upsert one end user. A new one needs a name (``name``, else first name and surname) and a
+        client (``client_id``, placing it on the client's main site, or that site's ``site_id``)."""
+        with self.lock:
+            values = clean(obj, USER_FIELDS, "user")
+            record = self._existing(self.users, values.pop("id", None), "User")
+            for name in ("emailaddress", "email2", "email3"):
+                address = values.get(name)
+                if address and ("@" not in address or " " in address.strip()):
+                    raise Rejected(400, f"'{address}' is not a valid email address.")
+            if record is None:
+                client_id = values.get("client_id")
+                if client_id is None and values.get("site_id") is not None:
+                    client_id = next((c for c in self.clients if main_site(c) == values["site_id"]), None)
+                if client_id not in self.clients:
+                    raise Rejected(400, "Please select a valid site for the user.")
+                if not (values.get("name") or values.get("firstname") or values.get("surname")):
+                    raise Rejected(400, "Please enter a name for the user.")
+                uid = self._next("user")
+                record = self.users[uid] = {"id": uid, "inactive": False, "client_id": client_id,
+                                            "site_id": main_site(client_id), "site_name": "Main"}
+            elif values.get("client_id") not in (None, record["client_id"]):
+                raise Rejected(400, "A user cannot move to another client's site here.")
+            values.pop("client_id", None)
+            values.pop("site_id", None)
+            record.update(values)
+            if not values.get("name") and ("firstname" in values or "surname" in values or not record.get("name")):
+                record["name"] = f"{record.get('firstname') or ''} {record.get('surname') or ''}".strip()
+            record["client_name"] = self.clients[record["client_id"]]["name"]
+            return record
+
     def delete(self, table: str, record_id: int) -> None:
         with self.lock:
             records: dict[int, dict[str, Any]] = getattr(self, table)
@@ -277,3 +320,8 @@ class HaloStore:
             if table == "contracts":
                 for inv in [k for k, v in self.invoices.items() if v.get("contract_id") == record_id]:
                     self.delete("invoices", inv)
+
+
+def main_site(client_id: int) -> int:
+    """The id of a client's main site (the sandbox models no other sites)."""
+    return 10_000 + client_id

@@ -34,13 +34,18 @@ from app.billing.types import (
 )
 from app.services.psa.port import (
     Capabilities,
+    ContactChange,
+    NewContact,
     NewLine,
     PsaCompany,
+    PsaContact,
     PsaError,
     PsaNotFound,
     PsaValidationError,
     agreement_ids_asked,
+    check_contact_fields,
     check_dated_line,
+    contact_changed,
     lines_one_by_one,
 )
 
@@ -87,6 +92,7 @@ class FakePsa:
         self._agreements: dict[str, Agreement] = {}
         self._products: dict[str, Product] = {}
         self._lines: dict[str, _Record] = {}
+        self._contacts: dict[str, PsaContact] = {}
         self._failures: list[_Failure] = []
         self._short_reads = 0
         self.connection_error: PsaError | None = None
@@ -164,6 +170,23 @@ class FakePsa:
         with self._lock:
             return [r.line for r in self._lines.values()]
 
+    def add_contact(self, company_id: str, *, first_name: str = "Alex", last_name: str = "Doe", email: str = "",
+                    other_emails: Iterable[str] = (), title: str = "", phone: str = "", mobile: str = "",
+                    active: bool = True) -> str:
+        """A contact as a person would add it in the PSA (no checks beyond the company)."""
+        with self._lock:
+            if company_id not in self._companies:
+                raise PsaNotFound(f"company {company_id}")
+            kid = self._next_id()
+            self._contacts[kid] = PsaContact(
+                id=kid, company_id=company_id, first_name=first_name, last_name=last_name, email=email,
+                other_emails=tuple(other_emails), title=title, phone=phone, mobile=mobile, active=active)
+            return kid
+
+    def contact(self, contact_id: str) -> PsaContact:
+        with self._lock:
+            return self._contact(contact_id)
+
     # -- failure injection --------------------------------------------------
 
     def fail_next(self, operation: str, error: PsaError, *, apply: bool = False, times: int = 1) -> None:
@@ -231,6 +254,12 @@ class FakePsa:
             return self._lines[line_id]
         except KeyError:
             raise PsaNotFound(f"line {line_id!r}: it may have been deleted in the PSA") from None
+
+    def _contact(self, contact_id: str) -> PsaContact:
+        try:
+            return self._contacts[contact_id]
+        except KeyError:
+            raise PsaNotFound(f"contact {contact_id!r}: it may have been deleted in the PSA") from None
 
     # -- the port ---------------------------------------------------------
 
@@ -364,6 +393,42 @@ class FakePsa:
             self._leave(failure)
             return record.line
 
+    def list_contacts(self, company_id: str) -> list[PsaContact]:
+        with self._lock:
+            self._leave(self._enter("list_contacts", company_id))
+            return [c for c in sorted(self._contacts.values(), key=lambda c: int(c.id)) if c.company_id == company_id]
+
+    def create_contact(self, contact: NewContact) -> PsaContact:
+        check_contact_fields(self.capabilities, contact.given())
+        with self._lock:
+            failure = self._enter("create_contact", contact.company_id)
+            if contact.company_id not in self._companies:
+                raise PsaNotFound(f"company {contact.company_id!r}: it may have been deleted in the PSA")
+            kid = self._next_id()
+            created = PsaContact(id=kid, company_id=contact.company_id, first_name=contact.first_name,
+                                 last_name=contact.last_name, email=contact.email, title=contact.title,
+                                 phone=contact.phone, mobile=contact.mobile)
+            self._contacts[kid] = created
+            self._leave(failure)
+            return created
+
+    def update_contact(self, contact: PsaContact, change: ContactChange) -> PsaContact:
+        check_contact_fields(self.capabilities, change.given())
+        with self._lock:
+            failure = self._enter("update_contact", contact.id)
+            updated = contact_changed(self._contact(contact.id), change)
+            self._contacts[contact.id] = updated
+            self._leave(failure)
+            return updated
+
+    def set_contact_active(self, contact: PsaContact, active: bool) -> PsaContact:
+        with self._lock:
+            failure = self._enter("set_contact_active", contact.id)
+            updated = replace(self._contact(contact.id), active=active)
+            self._contacts[contact.id] = updated
+            self._leave(failure)
+            return updated
+
 
 _WRITES = frozenset({"create_line", "set_quantity", "add_dated_line", "cancel_line", "update_description",
-                     "set_marker"})
+                     "set_marker", "create_contact", "update_contact", "set_contact_active"})

@@ -13,8 +13,8 @@ addition written by seatsync).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -30,6 +30,104 @@ class PsaCompany:
     identifier: str = ""
     domains: tuple[str, ...] = ()
     active: bool = True
+
+
+#: The contact fields seatsync writes (``NewContact`` and ``ContactChange``), by their port names.
+CONTACT_FIELDS = frozenset({"first_name", "last_name", "email", "title", "phone", "mobile"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PsaContact:
+    """A person of a PSA company (ConnectWise contact, Autotask contact, Halo user).
+
+    ``email`` is the PSA's main address; ``other_emails`` the further addresses
+    it holds (ConnectWise's other e-mail communication items, Autotask's
+    ``emailAddress2``/``3``, Halo's ``email2``/``3``), so a person is found by
+    any of them. Inactive contacts are listed too: a sync reactivates rather
+    than duplicates.
+    """
+
+    id: str
+    company_id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    other_emails: tuple[str, ...] = ()
+    title: str = ""
+    phone: str = ""
+    mobile: str = ""
+    active: bool = True
+
+    def has_email(self, address: str) -> bool:
+        """True when ``address`` is one of the contact's addresses (e-mail addresses ignore case)."""
+        wanted = address.strip().casefold()
+        return bool(wanted) and any(a.strip().casefold() == wanted for a in (self.email, *self.other_emails))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewContact:
+    """A contact to create, active. ``email`` is required: it is how a sync finds the contact again
+    (after a lost answer it reads the company's contacts back before creating anything twice). Both
+    names are required, as Autotask requires them."""
+
+    company_id: str
+    first_name: str
+    last_name: str
+    email: str
+    title: str = ""
+    phone: str = ""
+    mobile: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.email.strip():
+            raise ValueError("a new contact needs an e-mail address")
+        if not (self.first_name.strip() and self.last_name.strip()):
+            raise ValueError("a new contact needs a first and a last name")
+
+    def given(self) -> dict[str, str]:
+        """The contact's fields to write, by port name (empty optional ones left out)."""
+        return {f.name: value for f in fields(self) if f.name != "company_id" and (value := getattr(self, f.name))}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactChange:
+    """The fields of a contact to change: None leaves a field as the PSA holds it.
+
+    The caller sends only what changed and never a blank (a blank would erase
+    what a person typed in the PSA): an empty string is refused, and so is a
+    change naming no field (it would send a request that changes nothing).
+    """
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+
+    def __post_init__(self) -> None:
+        blank = [name for name, value in self.given().items() if not value.strip()]
+        if blank:
+            raise ValueError(f"a contact change never blanks a field ({', '.join(blank)})")
+        if not self.given():
+            raise ValueError("a contact change names at least one field")
+
+    def given(self) -> dict[str, str]:
+        """The fields to write, by port name, in declaration order."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
+
+
+def check_contact_fields(capabilities: Capabilities, given: Mapping[str, str]) -> None:
+    """Refuse a contact write naming a field the PSA does not hold (a programming error)."""
+    unknown = sorted(set(given) - capabilities.contact_fields)
+    if unknown:
+        raise ValueError(f"this PSA holds no contact field {', '.join(unknown)}")
+
+
+def contact_changed(contact: PsaContact, change: ContactChange) -> PsaContact:
+    """``contact`` as it reads once ``change`` is applied."""
+    given: Mapping[str, str] = change.given()
+    return PsaContact(**{**{f.name: getattr(contact, f.name) for f in fields(contact)}, **given})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +149,9 @@ class Capabilities:
     #: The marker field of an existing line can be written (``set_marker``); when False (Autotask), a line
     #: seatsync adopts keeps its text in the PSA and seatsync's journal names it the row's.
     writes_markers: bool = True
+    #: The contact fields (``CONTACT_FIELDS``) the PSA holds; a ``ContactChange`` or ``NewContact`` naming
+    #: another is refused before anything is sent.
+    contact_fields: frozenset[str] = CONTACT_FIELDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,3 +314,19 @@ class PsaPort(Protocol):
     def set_marker(self, line: Line, marker: str) -> Line:
         """Write ``marker`` into ``line``'s marker field (its reference: ConnectWise serialNumber, ...),
         changing nothing else: how seatsync adopts a line another tool wrote."""
+
+    def list_contacts(self, company_id: str) -> list[PsaContact]:
+        """Every contact of the company, active and inactive, read page after page; a company the
+        PSA does not have has none."""
+
+    def create_contact(self, contact: NewContact) -> PsaContact:
+        """Create an active contact. After a lost answer the caller finds it by e-mail in
+        ``list_contacts`` (``PsaContact.has_email``) before creating it again."""
+
+    def update_contact(self, contact: PsaContact, change: ContactChange) -> PsaContact:
+        """Write only the fields ``change`` gives, leaving every other field as the PSA holds it;
+        an unknown contact raises ``PsaNotFound``."""
+
+    def set_contact_active(self, contact: PsaContact, active: bool) -> PsaContact:
+        """Mark the contact active or inactive (there is no delete: a person's history in the PSA
+        stays); an unknown contact raises ``PsaNotFound``."""

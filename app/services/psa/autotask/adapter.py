@@ -55,7 +55,7 @@ from typing import Any
 from app.billing.periods import agreement_period
 from app.billing.types import Agreement, BillingOption, Line, LineKind, Product
 from app.services.psa import limits
-from app.services.psa.autotask import charges, records, wire
+from app.services.psa.autotask import charges, contacts, records, wire
 from app.services.psa.autotask.client import DEFAULT_LOOKUP_URL, AutotaskClient, AutotaskCredentials
 from app.services.psa.autotask.errors import (
     AutotaskInactiveService,
@@ -71,12 +71,16 @@ from app.services.psa.autotask.records import decoded
 from app.services.psa.autotask.units import ONE_DAY, UnitRow, adjustments_to, boundary, sorted_rows, span
 from app.services.psa.port import (
     Capabilities,
+    ContactChange,
+    NewContact,
     NewLine,
     PsaCompany,
+    PsaContact,
     PsaMalformedResponse,
     PsaPort,
     PsaUnavailable,
     agreement_ids_asked,
+    check_contact_fields,
     check_dated_line,
 )
 
@@ -102,8 +106,10 @@ class AutotaskPsa:
 
     def __init__(self, client: AutotaskClient, *, today: Callable[[], date] = date.today, currency: str = "USD",
                  no_proration_companies: Iterable[str] = (), proration_udf: str = records.PRORATION_UDF,
-                 domains_udf: str = records.DOMAINS_UDF, charge_billing_code_id: int | None = None) -> None:
+                 domains_udf: str = records.DOMAINS_UDF, charge_billing_code_id: int | None = None,
+                 contact_page_size: int = contacts.PAGE_SIZE) -> None:
         self.client = client
+        self.contact_page_size = contact_page_size
         self.today = today
         self.currency = currency
         self.no_proration_companies = frozenset(no_proration_companies)
@@ -376,6 +382,40 @@ class AutotaskPsa:
             return decoded(f"contract charge {charge}", charges.to_line, added, {}, self.currency)
 
     # -- helpers -------------------------------------------------------------------------
+
+    # -- contacts (contacts.py) ----------------------------------------------------
+
+    def list_contacts(self, company_id: str) -> list[PsaContact]:
+        try:
+            company = _record_id(company_id, "company")
+        except AutotaskNotFound:
+            return []
+        return contacts.list_contacts(self.client, company, page_size=self.contact_page_size)
+
+    def create_contact(self, contact: NewContact) -> PsaContact:
+        check_contact_fields(self.capabilities, contact.given())
+        contact_id = contacts.create_contact(self.client, _record_id(contact.company_id, "company"), contact)
+        with _read_back(f"contact {contact_id} was created"):
+            return self._contact(contact_id)
+
+    def update_contact(self, contact: PsaContact, change: ContactChange) -> PsaContact:
+        check_contact_fields(self.capabilities, change.given())
+        contact_id = _record_id(contact.id, "contact")
+        contacts.update_contact(self.client, _record_id(contact.company_id, "company"), contact_id, change)
+        with _read_back(f"contact {contact_id} was updated"):
+            return self._contact(contact_id)
+
+    def set_contact_active(self, contact: PsaContact, active: bool) -> PsaContact:
+        contact_id = _record_id(contact.id, "contact")
+        contacts.set_active(self.client, _record_id(contact.company_id, "company"), contact_id, active)
+        with _read_back(f"contact {contact_id} was {'reactivated' if active else 'inactivated'}"):
+            return self._contact(contact_id)
+
+    def _contact(self, contact_id: int) -> PsaContact:
+        found = contacts.read_contact(self.client, contact_id)
+        if found is None:
+            raise AutotaskNotFound(f"contact {contact_id}")
+        return found
 
     def _main_line(self, cs: dict[str, Any], rows: list[UnitRow]) -> Line:
         return decoded(f"contract service {cs.get('id')}", self._decode_main_line, cs, rows)

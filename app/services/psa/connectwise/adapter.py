@@ -35,6 +35,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.billing.types import Agreement, Line, LineKind, Product
+from app.services.psa.connectwise import contacts
 from app.services.psa.connectwise.client import ConnectWiseClient, ConnectWiseCredentials
 from app.services.psa.connectwise.wire import (
     agreement_from,
@@ -50,13 +51,17 @@ from app.services.psa.connectwise.wire import (
 )
 from app.services.psa.port import (
     Capabilities,
+    ContactChange,
+    NewContact,
     NewLine,
     PsaCompany,
+    PsaContact,
     PsaMalformedResponse,
     PsaNotFound,
     PsaPort,
     PsaUnreadableAnswer,
     PsaValidationError,
+    check_contact_fields,
     check_dated_line,
     lines_one_by_one,
 )
@@ -198,6 +203,22 @@ class ConnectWisePsa:
     def _patch(self, line: Line, operations: list[dict[str, object]]) -> Line:
         record = self.client.patch(self._path(line), operations)
         return _written(record, f"PATCH {_ADDITIONS}/{{id}} (addition {line.id})", line.agreement_id)
+
+    # -- contacts (contacts.py) ------------------------------------------------
+
+    def list_contacts(self, company_id: str) -> list[PsaContact]:
+        return contacts.list_contacts(self.client, company_id)
+
+    def create_contact(self, contact: NewContact) -> PsaContact:
+        check_contact_fields(self.capabilities, contact.given())
+        return contacts.create_contact(self.client, contact)
+
+    def update_contact(self, contact: PsaContact, change: ContactChange) -> PsaContact:
+        check_contact_fields(self.capabilities, change.given())
+        return contacts.update_contact(self.client, contact, change)
+
+    def set_contact_active(self, contact: PsaContact, active: bool) -> PsaContact:
+        return contacts.set_contact_active(self.client, contact, active)
 
     @staticmethod
     def _path(line: Line) -> str:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.billing.types import Agreement, BillingOption, Cycle, Line, LineKind, Product
-from app.services.psa.halopsa import wire
+from app.services.psa.halopsa import contacts, wire
 from app.services.psa.halopsa.client import SCOPES, HaloClient, HaloConfig
 from app.services.psa.halopsa.errors import (
     HaloInactiveItem,
@@ -45,10 +45,14 @@ from app.services.psa.halopsa.wire import (
 )
 from app.services.psa.port import (
     Capabilities,
+    ContactChange,
+    NewContact,
     NewLine,
     PsaCompany,
+    PsaContact,
     PsaMalformedResponse,
     PsaPort,
+    check_contact_fields,
     check_dated_line,
     lines_one_by_one,
 )
@@ -201,6 +205,26 @@ class HaloPsaAdapter:
 
     def set_marker(self, line: Line, marker: str) -> Line:
         return self._update(line, {MARKER_FIELD: marker})
+
+    # -- contacts (contacts.py) ------------------------------------------------------
+
+    def list_contacts(self, company_id: str) -> list[PsaContact]:
+        try:
+            client = _int_id(company_id, "client")
+        except HaloNotFound:
+            return []
+        return contacts.list_contacts(self.client, client)
+
+    def create_contact(self, contact: NewContact) -> PsaContact:
+        check_contact_fields(self.capabilities, contact.given())
+        return contacts.create_contact(self.client, _int_id(contact.company_id, "client"), contact)
+
+    def update_contact(self, contact: PsaContact, change: ContactChange) -> PsaContact:
+        check_contact_fields(self.capabilities, change.given())
+        return contacts.update_contact(self.client, _int_id(contact.id, "user"), contact, change)
+
+    def set_contact_active(self, contact: PsaContact, active: bool) -> PsaContact:
+        return contacts.set_active(self.client, _int_id(contact.id, "user"), active)
 
     # -- helpers -----------------------------------------------------------------
 
