@@ -260,3 +260,14 @@ def test_the_migration_benchmark_prints_every_step(capsys):
              "preview cancelling the Unite lines", "decide both", "first sync", "second sync", "third sync")
     assert [step for step in steps if step not in printed] == []
     assert "2 lines" in printed and "adopt_line" in printed and "cancel_line" in printed
+
+
+def test_the_custom_counts_benchmark_prints_the_requests_of_each_rule(capsys):
+    from benchmarks import custom_counts_bench
+
+    assert custom_counts_bench.main(["--users", "20", "--groups", "3", "--shared", "2"]) == 0
+    printed = capsys.readouterr().out
+    rules = ("enabled member users", "licensed users", "users of a UPN domain", "members of a group", "user mailboxes",
+             "shared mailboxes", "sum of two licenses", "a fixed number", "every rule at once")
+    assert [rule for rule in rules if rule not in printed] == []
+    assert "graph:transitiveMembers 1" in printed and "graph:userPurpose 22" in printed  # 20 people + 2 shared

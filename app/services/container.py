@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from app.services.connections.admin import AdminService
     from app.services.customers.bulk_add import BulkAddService, CustomerSource
     from app.services.customers.companies import CompanyService
+    from app.services.customers.custom import CustomLicenseService
     from app.services.customers.exclusions import ExclusionService
     from app.services.customers.links import LinkService
     from app.services.customers.profiles import ProfileService
@@ -119,6 +120,12 @@ class Services:
 
         return CompanyService(self.uow, read_users=graph_users(self.microsoft),
                               read_lines=lambda connection, ids: self.psas.psa(connection).list_lines_of(ids))
+
+    @_OnFirstRead
+    def custom_licenses(self) -> CustomLicenseService:
+        from app.services.customers.custom import CustomLicenseService
+
+        return CustomLicenseService(self.uow, self.microsoft)
 
     @_OnFirstRead
     def exclusions(self) -> ExclusionService:

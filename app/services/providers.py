@@ -28,6 +28,7 @@ from app.services.sync.inventory import InventoryService
 
 if TYPE_CHECKING:
     from app.services.microsoft import MicrosoftClients
+    from app.services.sync.custom_reads import GraphCustomReads
 
 
 class PsaProvider:
@@ -119,7 +120,14 @@ class MicrosoftProvider:
 
     def inventory_service(self) -> InventoryService:
         clients = self.clients()
-        return InventoryService(clients.graph, clients.partner_center, self.catalogue(), SnapshotStore(self.inventory))
+        return InventoryService(clients.graph, clients.partner_center, self.catalogue(), SnapshotStore(self.inventory),
+                                custom_reads=self.custom_reads())
+
+    def custom_reads(self) -> GraphCustomReads:
+        """What custom licenses read of a tenant: its groups and mailboxes."""
+        from app.services.sync.custom_reads import GraphCustomReads
+
+        return GraphCustomReads(self.clients().graph)
 
     def forget(self) -> None:
         """Drop the opened clients (the partner connection or its secret changed)."""

@@ -87,7 +87,7 @@ def reading_again(shop: Shop, clock) -> SyncService:
     held = {tenant_id: uow.inventory.latest(tenant_id) for tenant_id in shop.tenants.values()}
 
     class AsBefore(InventoryService):
-        def _read(self, tenant_id, name, with_users):
+        def _read(self, tenant_id, name, with_users, custom):
             return replace(held[tenant_id], fetched_at=self.now())
 
     inventory = AsBefore(graph=None, partner_center=None, catalogue=None, store=SnapshotStore(uow.inventory),

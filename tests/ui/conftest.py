@@ -23,7 +23,7 @@ from app.services.customers.companies import CompanyService
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.scheduler import ScheduleSettings
 from app.services.sync.service import RunSummary
-from app.ui.app import build_shell
+from app.ui.app import build_shell, service_sync
 from app.ui.tasks import Tasks
 from tests.e2e.conftest import MID, close_tenant, make_tenant
 from tests.ui.seed import EXCHANGE, FLOW_FREE, SPB, TODAY, Seed, lic, sub
@@ -43,6 +43,21 @@ def tenant(request, tmp_path, sandbox_tls):
     made.move_to(MID)
     yield made
     close_tenant(made)
+
+
+@pytest.fixture
+def tenant_shell(qtbot, tmp_path, tenant):
+    """The window over the ``tenant``'s world, syncing on the world's day; no tray, no schedule."""
+    made = build_shell(tenant.context, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                       run_sync=service_sync(tenant.context, today=tenant.clock), tray=False,
+                       schedule=ScheduleSettings(enabled=False))
+    qtbot.addWidget(made.window)
+    made.sync.start()
+    made.window.show()
+    yield made
+    made.window.quitting = True
+    made.window.close()
+    made.shutdown()
 
 
 @pytest.fixture

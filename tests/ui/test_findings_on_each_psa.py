@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-from PySide6.QtCore import QSettings
-
 from app.billing.operations import FindingKind
 from app.services.notify.notices import NoticeKind
 from app.services.sync.findings import TEXTS
-from app.services.sync.scheduler import ScheduleSettings
-from app.ui.app import build_shell, service_sync
 from tests.e2e.conftest import EXO
 from tests.ui.test_row_findings import sync
 
@@ -26,26 +21,13 @@ INACTIVE = TEXTS[FindingKind.INACTIVE_AGREEMENT]
 NOT_ALLOWED = TEXTS[FindingKind.AGREEMENT_TYPE_NOT_ALLOWED]
 
 
-@pytest.fixture
-def shell(qtbot, tmp_path, tenant):
-    made = build_shell(tenant.context, settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
-                       run_sync=service_sync(tenant.context, today=tenant.clock), tray=False,
-                       schedule=ScheduleSettings(enabled=False))
-    qtbot.addWidget(made.window)
-    made.sync.start()
-    made.window.show()
-    yield made
-    made.window.quitting = True
-    made.window.close()
-    made.shutdown()
-
-
 def finding_notices(shell) -> list[str]:
     return [n.title for n in shell.notifications.notices if n.kind is NoticeKind.FINDING]
 
 
 def test_an_inactive_agreement_then_a_profile_not_allowed_show_in_the_result_the_row_and_the_notices(
-        qtbot, shell, tenant):
+        qtbot, tenant_shell, tenant):
+    shell = tenant_shell
     companies = shell.window.view("companies")
     qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
     company_id = companies.model.rows()[0].id

@@ -192,6 +192,7 @@ class CompanyService:
         names: dict[str, str] = {}
         labels: list[str] = []
         prices = _Prices(self.uow, company.connection_id)
+        custom = self.uow.custom_licenses.of_tenants(sorted({link.tenant_id for link in links}))
         for link in links:
             inventory = self.uow.inventory.latest(link.tenant_id)
             if inventory is not None and inventory.fetched_at is not None:
@@ -200,7 +201,9 @@ class CompanyService:
             labels.append(name if link.user_filter is None else f"{name} ({describe(link.user_filter)})")
             rows.extend(license_rows(company, link, name, inventory, self.uow.mappings.for_tenant(link.tenant_id),
                                      self.uow.exclusions.for_tenant(link.tenant_id),
-                                     prices.pricer(link.tenant_id, inventory)))
+                                     prices.pricer(link.tenant_id, inventory), custom.get(link.tenant_id, ()),
+                                     self.uow.custom_licenses.group_names(link.tenant_id)
+                                     if link.tenant_id in custom else None))
         overview = Overview()
         tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
@@ -211,6 +214,7 @@ class CompanyService:
         rows = with_findings(rows, [f for found in self.uow.findings.latest(tenant_ids).values() for f in found],
                              waiting)
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
+                             tenants=tuple(sorted(names.items(), key=lambda t: (t[1].casefold(), t[0]))),
                              licenses=tuple(rows), choices=self.choices(company),
                              held=sum(held[t] for t in tenant_ids), last_sync=last,
                              read_at=min(read_at) if read_at else None)

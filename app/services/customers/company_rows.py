@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from app.billing.custom import CustomLicense
 from app.billing.foreign import ForeignDecision
 from app.billing.operations import Finding, FindingKind
 from app.billing.quantities import allocate_assigned
@@ -143,6 +144,8 @@ class LicenseRow:
     unpriced: int = 0
     #: What the tenant's latest sync found about the row, and its changes waiting for approval.
     findings: tuple[RowFinding, ...] = ()
+    #: A custom license's count rule, as a person reads it ("" for Microsoft's licenses).
+    custom_rule: str = ""
 
     @property
     def name(self) -> str:
@@ -252,6 +255,8 @@ class CompanyDetail:
     company: CompanyRecord
     links: tuple[CompanyLink, ...] = ()
     tenant_names: tuple[str, ...] = ()
+    #: The company's tenants: (tenant id, name), by name.
+    tenants: tuple[tuple[str, str], ...] = ()
     licenses: tuple[LicenseRow, ...] = ()
     choices: MappingChoices = MappingChoices()
     held: int = 0
@@ -302,10 +307,13 @@ def _pick(mappings: Sequence[Mapping], sku: str, subscription_id: str, link_key:
 
 def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, inventory: TenantInventory | None,
                  mappings: Sequence[Mapping], exclusions: Sequence[Exclusion],
-                 price: Pricer | None = None) -> list[LicenseRow]:
-    """The company's rows for one linked tenant, in the snapshot's order; then mapped licenses no longer there.
+                 price: Pricer | None = None, custom: Sequence[CustomLicense] = (),
+                 group_names: AnyMapping[str, str] | None = None) -> list[LicenseRow]:
+    """The company's rows for one linked tenant, in the snapshot's order; then the tenant's custom licenses not
+    counted yet, and mapped licenses no longer there.
 
     ``price`` tells what a mapping's main line bills a month (``monthly_amount``); without it rows show none.
+    ``group_names``: by custom license id, the name of the group it counts.
     """
     def priced(mapping: Mapping | None) -> Monthly | None:
         return None if mapping is None or price is None else price(mapping)
@@ -314,6 +322,10 @@ def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, in
     base = Target(company_id=company.id, tenant_id=link.tenant_id, sku_id="", user_filter=link.user_filter)
     licenses = list(inventory.licenses) if inventory else []
     present = {lic.sku_id.lower() for lic in licenses}
+    rules = {c.sku_id: c.describe((group_names or {}).get(c.id, "")) for c in custom}
+    uncounted = {c.sku_id for c in custom if c.sku_id not in present}
+    licenses.extend(License(sku_id=c.sku_id, name=c.name) for c in custom if c.sku_id in uncounted)
+    present |= uncounted
     for m in mappings:
         if m.sku_id.lower() not in present and (m.row.filter_key == key or not key):
             present.add(m.sku_id.lower())
@@ -321,11 +333,12 @@ def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, in
     rows = []
     for lic in licenses:
         sku = lic.sku_id.lower()
-        in_tenant = inventory is not None and inventory.license(lic.sku_id) is not None
+        in_tenant = sku in uncounted or (inventory is not None and inventory.license(lic.sku_id) is not None)
         whole = _pick(mappings, sku, "", key)
         by_sub = {s.id: _pick(mappings, sku, s.id, key) for s in lic.subscriptions}
         split = any(by_sub.values())
-        if not (lic.purchased or lic.assigned or whole or split):
+        custom_rule = rules.get(sku, "")
+        if not (lic.purchased or lic.assigned or whole or split or custom_rule):
             continue  # an expired SKU Graph still lists: nothing to bill, nothing to say
         excluded = [e for e in exclusions if e.covers(link.tenant_id, lic.sku_id)]
         shares = allocate_assigned(lic) if split else {}
@@ -347,14 +360,15 @@ def license_rows(company: CompanyRecord, link: CompanyLink, tenant_name: str, in
         rows.append(LicenseRow(
             target=target, tenant_name=tenant_name, license=lic, mapping=whole, subscriptions=subs, split=split,
             excluded=bool(excluded), excluded_globally=any(e.tenant_id is None for e in excluded), state=state,
-            notices=() if excluded else _notices(lic, state, len(active_unmapped), in_tenant), in_tenant=in_tenant,
-            monthly=total(amounts) if split else tuple(a for a in amounts if a is not None),
-            unpriced=sum(1 for amount in amounts if amount is None)))
+            notices=() if excluded else _notices(lic, state, len(active_unmapped), in_tenant, sku in uncounted),
+            in_tenant=in_tenant, monthly=total(amounts) if split else tuple(a for a in amounts if a is not None),
+            unpriced=sum(1 for amount in amounts if amount is None), custom_rule=custom_rule))
     return rows
 
 
-def _notices(lic: License, state: LicenseState, unmapped_subs: int, in_tenant: bool) -> tuple[str, ...]:
-    notices = []
+def _notices(lic: License, state: LicenseState, unmapped_subs: int, in_tenant: bool,
+             uncounted: bool = False) -> tuple[str, ...]:
+    notices = ["Not counted yet: the next sync counts it"] if uncounted else []
     if not in_tenant:
         notices.append("No longer in the tenant: its line is cancelled at the next sync")
     if state is LicenseState.MISSING and in_tenant:

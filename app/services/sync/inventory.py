@@ -14,11 +14,21 @@ The store is a small port (``InventoryStore``) the database implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
+from app.billing.custom import (
+    CountRule,
+    CustomCountError,
+    CustomLicense,
+    MailboxKind,
+    TenantFacts,
+    is_custom,
+    with_custom_licenses,
+)
 from app.billing.types import TenantInventory
 from app.errors import SeatsyncError
 from app.services.microsoft.errors import TenantNotFound
@@ -62,24 +72,50 @@ class LicensesGone(InventoryRefused):
 
 
 def seat_total(inventory: TenantInventory) -> int:
-    """Purchased seats across the tenant's licenses: what "there were seats" compares."""
-    return sum(lic.purchased for lic in inventory.licenses)
+    """Purchased seats across the tenant's Microsoft licenses: what "there were seats" compares (a custom row
+    counting a fixed number must not hide that Microsoft answered with nothing)."""
+    return sum(lic.purchased for lic in inventory.licenses if not is_custom(lic.sku_id))
+
+
+class CustomReads(Protocol):
+    """What custom licenses read of a tenant besides its licenses and users (Microsoft Graph)."""
+
+    def group_member_ids(self, tenant_id: str, group_id: str) -> list[str]:
+        """The ids of the group's users, nested groups' included."""
+        ...
+
+    def mailboxes(self, tenant_id: str) -> tuple[dict[MailboxKind, list[str]], bool]:
+        """The tenant's user and shared mailboxes' UPNs by kind, and whether its reports conceal names."""
+        ...
+
+
+def _group_members(reader: CustomReads, tenant_id: str, group_id: str, names: list[str]) -> list[str]:
+    try:
+        return reader.group_member_ids(tenant_id, group_id)
+    except CustomCountError as error:  # say which custom licenses count the group
+        raise CustomCountError(f"{', '.join(names)}: {error}") from error
 
 
 class InventoryService:
     def __init__(self, graph: GraphClient, partner_center: PartnerCenterClient | None, catalogue: SkuCatalogue,
-                 store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 custom_reads: CustomReads | None = None) -> None:
         self.graph = graph
+        self.custom_reads = custom_reads
         self.partner_center = partner_center
         self.catalogue = catalogue
         self.store = store
         self.now = now
 
-    def fetch(self, tenant_id: str, *, name: str = "", with_users: bool = False) -> TenantInventory:
-        """The tenant's inventory, or ``InventoryRefused``; saved as its snapshot when good."""
+    def fetch(self, tenant_id: str, *, name: str = "", with_users: bool = False,
+              custom: Sequence[CustomLicense] = ()) -> TenantInventory:
+        """The tenant's inventory, with its custom licenses counted, or ``InventoryRefused``; saved as its
+        snapshot when good."""
         tenant_id = tenant_id.lower()
         try:
-            inventory = self._read(tenant_id, name, with_users)
+            inventory = self._read(tenant_id, name, with_users or any(c.needs_users for c in custom), custom)
+        except CustomCountError as error:
+            raise InventoryRefused(f"(tenant {tenant_id}: {error})", tenant_id=tenant_id, cause=error) from error
         except SeatsyncError as error:
             why = str(error) if tenant_id in str(error) else f"(tenant {tenant_id}) {error}"
             raise InventoryRefused(why, tenant_id=tenant_id, cause=error) from error
@@ -95,7 +131,7 @@ class InventoryService:
         return for_each_tenant(tenant_ids, lambda t: self.fetch(t, with_users=with_users),
                                max_workers=max_workers, on_done=on_done)
 
-    def _read(self, tenant_id: str, name: str, with_users: bool) -> TenantInventory:
+    def _read(self, tenant_id: str, name: str, with_users: bool, custom: Sequence[CustomLicense]) -> TenantInventory:
         """The tenant's reads, which depend on none of each other, at once: a tenant takes as long as its
         slowest read, not their sum (each API's own cap still holds in its HttpApi)."""
         fetched_at = self.now()
@@ -105,12 +141,38 @@ class InventoryService:
             reads["terms"] = lambda: self._terms(tenant_id)
         if with_users:
             reads["users"] = lambda: self.graph.users(tenant_id)
+        reads.update(self._custom_reads(tenant_id, custom))
         with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="inventory") as pool:
             pending = {key: pool.submit(read) for key, read in reads.items()}
             done = {key: future.result() for key, future in pending.items()}  # the first failure, in this order
         licenses = licenses_from_graph(done["skus"], done["directory"], done.get("terms"), self.catalogue)
         users = tuple(user_from_graph(u) for u in done["users"]) if with_users else None
-        return TenantInventory(tenant_id=tenant_id, name=name, fetched_at=fetched_at, licenses=licenses, users=users)
+        inventory = TenantInventory(tenant_id=tenant_id, name=name, fetched_at=fetched_at, licenses=licenses,
+                                    users=users)
+        if not custom:
+            return inventory
+        mailboxes, concealed = done.get("mailboxes", (None, False))
+        groups = {key.removeprefix("group:"): value for key, value in done.items() if key.startswith("group:")}
+        return with_custom_licenses(inventory, custom,
+                                    TenantFacts(groups=groups, mailboxes=mailboxes, names_concealed=concealed))
+
+    def _custom_reads(self, tenant_id: str, custom: Sequence[CustomLicense]) -> dict[str, Callable[[], Any]]:
+        """The reads the tenant's custom licenses need: each group's members once, the mailboxes once."""
+        rules = {c.rule for c in custom}
+        groups = {c.param for c in custom if c.rule is CountRule.GROUP_MEMBERS}
+        if not (groups or rules & {CountRule.USER_MAILBOXES, CountRule.SHARED_MAILBOXES}):
+            return {}
+        if self.custom_reads is None:
+            raise CustomCountError("custom licenses cannot be counted without Microsoft Graph's groups and reports")
+        reader = self.custom_reads
+        counting = {group: [c.name for c in custom if c.rule is CountRule.GROUP_MEMBERS and c.param == group]
+                    for group in groups}
+        reads: dict[str, Callable[[], Any]] = {
+            f"group:{group}": partial(_group_members, reader, tenant_id, group, counting[group])
+            for group in sorted(groups)}
+        if rules & {CountRule.USER_MAILBOXES, CountRule.SHARED_MAILBOXES}:
+            reads["mailboxes"] = lambda: reader.mailboxes(tenant_id)
+        return reads
 
     def _terms(self, tenant_id: str) -> list[Any] | None:
         assert self.partner_center is not None
@@ -132,6 +194,8 @@ class InventoryService:
             # Rows that count users bill from this list: it must agree with the seats Graph says are assigned.
             for lic in inventory.licenses:
                 sku = lic.sku_id.lower()
+                if is_custom(sku):
+                    continue  # counted from these users (app/billing/custom.py checks its own reads agree)
                 holders = sum(1 for user in inventory.users if sku in user.sku_ids)
                 if holders != lic.consumed:
                     raise InventoryRefused(

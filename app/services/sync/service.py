@@ -208,9 +208,11 @@ class SyncService:
             return self._fetch
         service = self.microsoft.inventory_service()
         names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
+        custom = self.uow.custom_licenses.of_tenants()
 
         def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
-            return service.fetch(tenant_id, name=names.get(tenant_id, ""), with_users=with_users)
+            return service.fetch(tenant_id, name=names.get(tenant_id, ""), with_users=with_users,
+                                 custom=custom.get(tenant_id, ()))
 
         return fetch
 

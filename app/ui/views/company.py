@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.billing.custom import CUSTOM_PREFIX
 from app.billing.types import Mapping
 from app.models.records import EditConflict
 from app.services.customers.companies import CompanyService
@@ -43,8 +44,10 @@ from app.services.customers.company_rows import (
     SubscriptionRow,
     total,
 )
+from app.services.customers.custom import CustomAdded, CustomLicenseService
 from app.services.customers.links import LinkService
 from app.services.team.roles import Ability, Role
+from app.ui.dialogs.custom_license import CustomLicenseDialog
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.errors import explain
@@ -189,13 +192,21 @@ class CompanyView(QWidget):
         self.exclude_button = self._action("exclude", "Exclude license", "Never bill this license here, and raise "
                                            "no notifications for it", self.toggle_exclusion)
         self.unmap_button = self._action("", "Remove mapping", "Stop billing this row", self.remove_mapping)
+        self.custom_button = self._action("", "Add custom license…", "A row of its own, counted from the tenant's "
+                                          "mailboxes, a group's members, its users, other licenses or a fixed "
+                                          "number", self.add_custom)
+        self.uncustom_button = self._action("", "Remove custom license", "Remove the selected custom license (its "
+                                            "mapping must be removed first)", self.remove_custom)
         actions = QHBoxLayout()
         for button in (self.map_button, self.split_button, self.merge_button, self.exclude_button, self.unmap_button):
             actions.addWidget(button)
-        self.mapping_buttons = (self.split_button, self.merge_button, self.exclude_button, self.unmap_button)
+        self.mapping_buttons = (self.split_button, self.merge_button, self.exclude_button, self.unmap_button,
+                                self.custom_button, self.uncustom_button)
         for button in self.mapping_buttons:  # disabled for a role that may not map: the tooltip says who may
             button.setToolTip(self.role().refusal(Ability.MAP) or button.toolTip())
         actions.addStretch(1)
+        actions.addWidget(self.custom_button)
+        actions.addWidget(self.uncustom_button)
         self.findings = FindingsPanel(self)
         self.findings.action.connect(self.resolve)
 
@@ -248,7 +259,7 @@ class CompanyView(QWidget):
         """The connected database user's role (the owner when built without the window's services)."""
         return self.context.role() if self.context is not None else Role.OWNER
 
-    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
+    def _action(self, icon: str, text: str, tip: str, slot: Callable[[], object]) -> QToolButton:
         button = QToolButton(self)
         if icon:
             button.setIcon(glyph(icon))
@@ -357,6 +368,10 @@ class CompanyView(QWidget):
         self.exclude_button.setEnabled(owner is not None and not owner.excluded_globally)
         self.exclude_button.setText("Include again" if owner is not None and owner.excluded else "Exclude license")
         self.unmap_button.setEnabled(row is not None and getattr(row, "mapping", None) is not None)
+        self.custom_button.setEnabled(self.detail is not None and bool(self.detail.tenants)
+                                      and self._custom_service() is not None)
+        self.uncustom_button.setEnabled(isinstance(row, LicenseRow) and bool(row.custom_rule)
+                                        and self._custom_service() is not None)
         if not self.role().may_map:
             for button in self.mapping_buttons:
                 button.setEnabled(False)
@@ -481,6 +496,40 @@ class CompanyView(QWidget):
             key = row.mapping.row
             self._command(lambda: self.service.delete_mapping(key, actor=current_user()),
                           "Could not remove the mapping for")
+
+    # -- custom licenses ---------------------------------------------------------------------
+
+    def _custom_service(self) -> CustomLicenseService | None:
+        """The window's custom licenses service (None when built without the window's services: no Microsoft)."""
+        return self.context.custom_licenses if self.context is not None else None
+
+    def add_custom(self) -> CustomLicenseDialog | None:
+        service = self._custom_service()
+        if service is None or self.detail is None:
+            return None
+        detail = self.detail
+        licenses: dict[str, list[tuple[str, str]]] = {}
+        for r in detail.licenses:
+            if r.in_tenant:
+                licenses.setdefault(r.target.tenant_id, []).append((r.license.sku_id, r.name))
+        dialog = CustomLicenseDialog(service, self.tasks, detail.tenants, licenses, self)
+        dialog.added.connect(self._custom_added)
+        dialog.show()
+        return dialog
+
+    def _custom_added(self, added: CustomAdded) -> None:
+        self.messages.show_message(f"{clip(added.custom.name)} added: {added.seats} seat(s) now. Map it to bill it.",
+                                   kind="ok")
+        self.changed.emit()
+        self.refresh()
+
+    def remove_custom(self) -> None:
+        owner, service = self.selected_license(), self._custom_service()
+        if owner is None or not owner.custom_rule or service is None:
+            return
+        custom_id = owner.license.sku_id.removeprefix(CUSTOM_PREFIX)
+        self._command(lambda: service.remove(custom_id, actor=current_user()),
+                      "Could not remove the custom license of")
 
     # -- sync --------------------------------------------------------------------------------
 

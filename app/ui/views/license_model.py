@@ -193,7 +193,8 @@ class LicenseTreeModel(QAbstractItemModel):
             values = {
                 LICENSE: row.name, PURCHASED: str(lic.purchased), ASSIGNED: str(lic.assigned),
                 UNASSIGNED: str(lic.unassigned),
-                TERM: term_text(active[0]) if len(active) == 1 else (f"{len(active)} subscriptions" if active else ""),
+                TERM: f"Custom · {row.custom_rule}" if row.custom_rule else term_text(active[0]) if len(active) == 1
+                else (f"{len(active)} subscriptions" if active else ""),
                 ENDS: _day(min((s.commitment_end for s in active if s.commitment_end), default=None)),
                 RENEWS: _day(min((s.renewal_date for s in active if s.renewal_date), default=None)),
                 MAPPING: self._license_mapping(row), TENANT: row.tenant_name,
