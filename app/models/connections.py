@@ -9,7 +9,7 @@ from __future__ import annotations
 from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
 from app.models.database import BaseModel, one_of
-from app.models.fields import InstantField, JsonField
+from app.models.fields import DayField, InstantField, JsonField
 
 CONSENT_STATUSES = ("unknown", "granted", "missing", "expired", "revoked")
 
@@ -80,6 +80,12 @@ class Tenant(BaseModel):
     )
     partner = ForeignKeyField(MicrosoftConnection, null=True, backref="tenants", on_delete="SET NULL")
     added_at = InstantField()
+    #: GDAP as the partner's relationships last showed it (added by 0018): a ``GdapState`` name, the day the
+    #: active relationship ends, the check's words; NULL until checked.
+    gdap_state = CharField(max_length=32, null=True)
+    gdap_ends = DayField(null=True)
+    gdap_detail = TextField(null=True)
+    access_checked_at = InstantField(null=True)
 
     class Meta:
         table_name = "tenant"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -87,6 +87,22 @@ class TenantRecord:
     consent_status: ConsentStatus = ConsentStatus.UNKNOWN
     partner_id: int | None = None
     added_at: datetime | None = None
+    #: GDAP as last checked (app/services/microsoft/gdap.py): a ``GdapState`` name, "" until checked.
+    gdap_state: str = ""
+    gdap_ends: date | None = None
+    gdap_detail: str = ""
+    access_checked_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantAccessCheck:
+    """What one check of a tenant's access found: its consent (None: not checked) and its GDAP standing
+    (``gdap_state`` None: not checked)."""
+
+    consent: ConsentStatus | None = None
+    gdap_state: str | None = None
+    gdap_ends: date | None = None
+    gdap_detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from app.services.team.roles import Connected, Role, whoami
 from app.services.uow import UnitOfWork, connected
 
 if TYPE_CHECKING:
+    from app.services.connections.access import AccessService
     from app.services.connections.admin import AdminService
     from app.services.customers.bulk_add import BulkAddService, CustomerSource
     from app.services.customers.companies import CompanyService
@@ -167,7 +168,13 @@ class Services:
         from app.services.notify.after_sync import AfterSyncService
 
         return AfterSyncService(self.uow, notices=self.notifications, customers=self.customers,
-                                settings=self.settings, verify=self.psas.verify)
+                                settings=self.settings, verify=self.psas.verify, access=self.access)
+
+    @_OnFirstRead
+    def access(self) -> AccessService:
+        from app.services.connections.access import AccessService
+
+        return AccessService(self.uow, self.microsoft, now=self._now)
 
     @_OnFirstRead
     def sync(self) -> SyncService:

@@ -51,6 +51,7 @@ TITLES_SHOWN = 3
 VIEW_OF = {
     NoticeKind.APPROVALS_WAITING: "approvals",
     NoticeKind.ACCESS_FAILED: "settings",
+    NoticeKind.GDAP: "access",
 }
 #: The kinds in the menu's order: those needing attention first.
 MENU_ORDER = sorted(NoticeKind, key=lambda kind: kind not in ATTENTION)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from app.billing.custom import CountRule, CustomLicense
 from app.billing.foreign import ForeignAction, ForeignDecision
 from app.billing.operations import Finding, FindingKind
 from app.billing.types import Exclusion
@@ -91,6 +92,8 @@ def build_local_database(folder: Path) -> Path:
                     connection_id=tenant.connection, agreement_id=tenant.agreement,
                     product_id=mapping.profile.product.id, reference="Cloudconsole", quantity=5,
                     decision=ForeignDecision(line_id="9999", action=ForeignAction.IGNORE, decided_on=MID))])
+                context.uow.custom_licenses.add(CustomLicense(id="c" * 32, tenant_id=tenant.tenant_id,
+                                                              name="Support seats", rule=CountRule.FIXED, param="3"))
         finally:
             close_tenant(tenant)
     finally:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from app.billing.types import FilterField, UserFilter
 from app.models.connections import Company, PsaConnection, Tenant, TenantCompany
-from app.models.records import CompanyLink, CompanyRecord, ConsentStatus, RecordNotFound, TenantRecord
+from app.models.records import (
+    CompanyLink,
+    CompanyRecord,
+    ConsentStatus,
+    RecordNotFound,
+    TenantAccessCheck,
+    TenantRecord,
+)
 from app.models.repositories import summaries
 from app.models.repositories._base import Repository
 from app.models.sync import TenantFinding, TenantSyncOutcome
@@ -98,6 +106,10 @@ def _tenant(row: Tenant) -> TenantRecord:
         consent_status=ConsentStatus(row.consent_status),
         partner_id=row.partner_id,
         added_at=row.added_at,
+        gdap_state=row.gdap_state or "",
+        gdap_ends=row.gdap_ends,
+        gdap_detail=row.gdap_detail or "",
+        access_checked_at=row.access_checked_at,
     )
 
 
@@ -159,6 +171,18 @@ class Tenants(Repository):
     def set_consent(self, tenant_id: str, status: ConsentStatus | str) -> None:
         status = ConsentStatus(status)
         Tenant.update(consent_status=status.value).where(Tenant.id == tenant_row(tenant_id).id).execute()
+
+    def set_access(self, checked: dict[str, TenantAccessCheck], at: datetime) -> None:
+        """Record what a check of the tenants' access found (tenants never added are left out)."""
+        with self.atomic():
+            for tenant_id, check in checked.items():
+                values: dict[str, object] = {"access_checked_at": at}
+                if check.consent is not None:
+                    values["consent_status"] = ConsentStatus(check.consent).value
+                if check.gdap_state is not None:
+                    values.update(gdap_state=check.gdap_state, gdap_ends=check.gdap_ends,
+                                  gdap_detail=check.gdap_detail)
+                Tenant.update(**values).where(Tenant.tenant_id == tenant_id).execute()
 
     def set_consents(self, statuses: dict[str, ConsentStatus]) -> None:
         """Each tenant's consent status (tenants not added are passed over): one statement per status."""

@@ -1,5 +1,9 @@
 """After a sync (or at start): the notices, and after the scheduled sync the digest and webhook (DESIGN §1.9).
 
+Before the notices, each tenant's GDAP standing is read from the partner's
+relationships and recorded (``AccessService.check_gdap``), so a relationship
+that ended or ends within 30 days is a notice, and in the digest.
+
 The window (``app.ui.notifications``, on a worker) and ``run-scheduler``
 (on the scheduler's thread) both call ``AfterSyncService.notices_after_sync``: it reads
 Partner Center's customers not yet added (a failure to read them is itself
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 from app.errors import ConfigurationError, SeatsyncError
 from app.models.records import RunTrigger
+from app.services.connections.access import AccessService
 from app.services.customers.bulk_add import BulkAddService
 from app.services.microsoft.wire import Customer
 from app.services.notify.delivery import Delivery, Notifier
@@ -45,8 +50,9 @@ class AfterSync:
 
 class AfterSyncService:
     def __init__(self, uow: UnitOfWork, *, notices: NotificationService, customers: BulkAddService,
-                 settings: Settings, verify: bool | str) -> None:
+                 settings: Settings, verify: bool | str, access: AccessService | None = None) -> None:
         self.uow = uow
+        self.access = access
         self.notices = notices
         self.customers = customers
         self.settings = settings
@@ -66,6 +72,19 @@ class AfterSyncService:
         except SeatsyncError as error:
             return [], [f"{READING_PARTNER_CENTER}: {describe(error)}"]
 
+    def check_gdap(self) -> None:
+        """Record each tenant's GDAP standing from the partner's relationships (a network call). Nothing when
+        Microsoft is not connected; a read the app may not make, or that fails, changes nothing (the access
+        page says why when a person checks)."""
+        if self.access is None:
+            return
+        try:
+            unread = self.access.check_gdap()
+        except SeatsyncError as error:
+            unread = str(error)
+        if unread:
+            log.info("GDAP not checked: %s", unread)
+
     def is_scheduled(self, run_id: int | None) -> bool:
         """Whether the sync run ``run_id`` was started by the schedule (None: no run was recorded)."""
         return run_id is not None and self.uow.runs.get(run_id).trigger == RunTrigger.SCHEDULE
@@ -73,6 +92,7 @@ class AfterSyncService:
     def notices_after_sync(self, *, digest: bool = False, run_id: int | None = None,
                            describe: Callable[[SeatsyncError], str] = str) -> AfterSync:
         """The notices now; the digest and webhook sent too when ``digest`` or the run ``run_id`` was scheduled."""
+        self.check_gdap()
         with connected():
             pending, failures = self.pending_customers(describe=describe)
             notices = self.notices.compute(pending_customers=pending, access_failures=failures)

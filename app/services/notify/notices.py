@@ -70,6 +70,7 @@ class NoticeKind(StrEnum):
     COMMITMENT_ENDING = "commitment_ending"
     CANCELLATION_CLOSING = "cancellation_closing"
     FINDING = "finding"  # a finding of the tenant's latest sync that needs a person, one notice per kind
+    GDAP = "gdap"  # a GDAP relationship ended, ending within 30 days, or short of the roles license reads need
 
 
 KIND_LABELS = {
@@ -82,7 +83,11 @@ KIND_LABELS = {
     NoticeKind.COMMITMENT_ENDING: "NCE commitments ending within 30 days",
     NoticeKind.CANCELLATION_CLOSING: "NCE cancellation windows closing",
     NoticeKind.FINDING: "Findings of the last sync (inactive agreements, duplicate lines, ...)",
+    NoticeKind.GDAP: "GDAP relationships ended, ending within 30 days, or short of roles",
 }
+#: The GDAP states that are a notice of their own (app/services/microsoft/gdap.py ``GdapState`` names).
+GDAP_NOTICES = {"ENDED": "GDAP relationship expired or terminated", "ENDING": "GDAP relationship ending",
+                "ROLES_INSUFFICIENT": "GDAP roles insufficient", "MISSING": "no GDAP relationship"}
 
 #: The notices that need a person: what "Needs attention" counts in the Companies list, the badge and the tray.
 ATTENTION = frozenset({NoticeKind.UNMAPPED_LICENSE, NoticeKind.ACCESS_FAILED, NoticeKind.SYNC_FAILED,
@@ -155,6 +160,8 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
     run_notice = run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL) and not (
         0 < run.tenants_failed <= failed_in_run)
     mapped = {(m.tenant_id, m.sku_id.lower()) for m in inputs.mappings}
+    # A partner that reaches no customer through GDAP (consent in each tenant only) hears nothing of "no GDAP".
+    uses_gdap = any(t.gdap_state and t.gdap_state != "MISSING" for t in inputs.tenants)
     for tenant in inputs.tenants:
         inventory = inputs.inventories.get(tenant.tenant_id)
         licenses = [lic for lic in (inventory.licenses if inventory else ())
@@ -166,6 +173,12 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
                               title=f"{tenant.name}: Microsoft access {tenant.consent_status.value}",
                               message="seatsync cannot read this tenant's licenses: have the customer's admin "
                                       "grant consent, or renew GDAP in Partner Center."))
+        if tenant.gdap_state in GDAP_NOTICES and (tenant.gdap_state != "MISSING" or uses_gdap):
+            ends = f": access until {tenant.gdap_ends:%d %b %Y}" if tenant.gdap_ends and tenant.gdap_state == "ENDING" \
+                else ""
+            out.append(Notice(kind=NoticeKind.GDAP, tenant_id=tenant.tenant_id,
+                              title=f"{tenant.name}: {GDAP_NOTICES[tenant.gdap_state]}{ends}",
+                              message=tenant.gdap_detail or GDAP_NOTICES[tenant.gdap_state]))
         outcome = inputs.outcomes.get(tenant.tenant_id)
         if outcome is not None and outcome.status is SyncOutcome.FAILED and not (
                 run_notice and outcome.sync_run_id == run_id):

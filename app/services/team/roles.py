@@ -139,6 +139,7 @@ WRITERS: dict[Role, dict[str, str]] = {
         "foreign_line_decision": "deciding about other tools' lines",
         "mapping_rule": "changing mapping rules",
         "rule_mapping": "mapping licenses",
+        "custom_license": "changing custom licenses",
     },
     Role.TECHNICIAN: {
         "sync_run": "syncing",
@@ -157,8 +158,9 @@ WRITERS: dict[Role, dict[str, str]] = {
         "psa_product": "reading the PSA's catalogue",
     },
 }
-#: Columns a role may update in a table another role writes: a sync records each tenant's consent.
-COLUMN_WRITERS: dict[str, tuple[Role, tuple[str, ...]]] = {"tenant": (Role.TECHNICIAN, ("consent_status",))}
+#: Columns a role may update in a table another role writes: a sync records each tenant's access (consent, GDAP).
+COLUMN_WRITERS: dict[str, tuple[Role, tuple[str, ...]]] = {
+    "tenant": (Role.TECHNICIAN, ("consent_status", "gdap_state", "gdap_ends", "gdap_detail", "access_checked_at"))}
 DECISION_REFUSED = "approving or rejecting a held change needs the seatsync_billing role"
 _DECISION_GUARD = f"""
     CREATE OR REPLACE FUNCTION seatsync_decision_guard() RETURNS trigger LANGUAGE plpgsql AS $$

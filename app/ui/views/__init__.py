@@ -75,6 +75,7 @@ VIEWS: list[tuple[str, str, LazyFactory]] = [
     ("migrate", "Migrate", lazy("app.ui.views.migration", "MigrationView")),
     ("exclusions", "Exclusions", lazy("app.ui.views.exclusions", "ExclusionsView")),
     ("profiles", "Billing profiles", lazy("app.ui.views.profiles", "ProfilesView")),
+    ("access", "Microsoft access", lazy("app.ui.views.access", "AccessView")),
     ("settings", "Settings", lazy("app.ui.views.settings", "SettingsView")),
 ]
 

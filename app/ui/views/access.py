@@ -1,0 +1,164 @@
+"""The Microsoft access view: each customer tenant's consent and GDAP standing, and "Grant consent".
+
+The table is what seatsync last found (every sync records consent; the
+check after each sync records GDAP). "Grant consent" opens Microsoft's
+admin-consent page of seatsync's app for each selected tenant in the
+browser, for the customer's admin; when the person comes back to the window
+the tenants whose link was opened are checked again by themselves ("Check
+again" does it at any time). Below the table: exactly the permissions
+seatsync asks of Microsoft, and why (app/services/microsoft/permissions.py).
+Network work runs on a worker (``Tasks.run``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, TenantAccess
+from app.services.container import Services
+from app.ui.tasks import Tasks
+from app.ui.views.tables import Column, RowTableModel, StatusLine, selected_rows, table_view
+from app.ui.widgets.plain import PlainLabel
+
+COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO = range(4)
+COLUMNS: tuple[Column[TenantAccess], ...] = (
+    Column("Tenant", lambda r: r.tenant.name, lambda r: r.tenant.name.casefold()),
+    Column("Consent", lambda r: r.consent),
+    Column("GDAP", lambda r: r.gdap),
+    Column("What to do", lambda r: r.problem, tooltip=lambda r: r.problem),
+)
+#: Opens a link in the person's browser (a test gives its own).
+Opener = Callable[[str], bool]
+
+
+def open_in_browser(link: str) -> bool:
+    return QDesktopServices.openUrl(QUrl(link))
+
+
+class AccessView(QWidget):
+    def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *, sync: Any = None,
+                 opener: Opener = open_in_browser) -> None:
+        super().__init__(parent)
+        if sync is not None:
+            sync.finished.connect(lambda *_: self.refresh())
+        self.tasks = tasks
+        self.service = context.access
+        self.opener = opener
+        #: Tenants whose consent link was opened and that are not checked again yet.
+        self.awaiting: set[str] = set()
+        layout = QVBoxLayout(self)
+        self.message = StatusLine()
+        layout.addWidget(self.message)
+        intro = PlainLabel("seatsync reads each customer tenant with its own app, consented by the tenant's admin. "
+                           "A tenant without consent, or whose GDAP relationship ended, is not synced.", self)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.model: RowTableModel[TenantAccess] = RowTableModel(COLUMNS, key=lambda r: r.tenant_id)
+        self.table, self.proxy = table_view(self.model, self, multi=True)
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.grant_button = QPushButton("Grant consent…")
+        self.grant_button.setToolTip("Open Microsoft's admin-consent page of seatsync's app for each selected "
+                                     "tenant, for its admin to accept")
+        self.check_button = QPushButton("Check again")
+        self.check_button.setToolTip("Ask Microsoft now whether seatsync may read the selected tenants (all when "
+                                     "none is selected), and read GDAP")
+        self.grant_button.clicked.connect(self.grant_selected)
+        self.check_button.clicked.connect(self.check_selected)
+        buttons.addWidget(self.grant_button)
+        buttons.addWidget(self.check_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        asked = QGroupBox("What seatsync asks of Microsoft, and why")
+        box = QVBoxLayout(asked)
+        lines = [f"{need.name} ({need.where}, {need.feature}): {need.why}" for need in self.service.permissions()]
+        self.permissions = PlainLabel("\n".join(lines) + f"\n\nAfter consent Microsoft opens {CONSENT_REDIRECT}: "
+                                      "register it on the app as a Web redirect URI (docs/permissions.md).", asked)
+        self.permissions.setWordWrap(True)
+        self.permissions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addWidget(self.permissions)
+        layout.addWidget(asked)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._state_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.tasks.run(self.service.tenants, self._loaded,
+                       lambda e: self.message.show_error(e, "Reading the tenants' access"),
+                       owner=self, latest="rows", label="load access")
+
+    def _loaded(self, rows: list[TenantAccess]) -> None:
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        missing = sum(1 for r in rows if r.needs_consent)
+        if not self.awaiting and missing:
+            self.message.show_message(f"{missing} tenant(s) without consent (or not checked yet).", "info")
+
+    def set_search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    def selected(self) -> list[TenantAccess]:
+        return selected_rows(self.table)
+
+    # -- commands -------------------------------------------------------------------
+
+    def grant_selected(self) -> None:
+        rows = self.selected() or [r for r in self.model.rows() if r.needs_consent]
+        if not rows:
+            self.message.show_message("Every tenant is consented: select one to open its consent page anyway.",
+                                      "info")
+            return
+        tenant_ids = [r.tenant_id for r in rows]
+
+        def links() -> list[tuple[str, str]]:
+            return [(tenant_id, self.service.consent_link(tenant_id)) for tenant_id in tenant_ids]
+
+        self.tasks.run(links, self._open_links, lambda e: self.message.show_error(e, "Making the consent links"),
+                       owner=self, label="consent links")
+
+    def _open_links(self, links: list[tuple[str, str]]) -> None:
+        opened = [tenant_id for tenant_id, link in links if self.opener(link)]
+        self.awaiting.update(opened)
+        if len(opened) < len(links):
+            unopened = next(link for tenant_id, link in links if tenant_id not in opened)
+            self.message.show_message(f"The browser could not be opened: give the customer's admin this link: "
+                                      f"{unopened}", "error")
+            return
+        self.message.show_message(f"Opened the consent page of {len(opened)} tenant(s) in the browser. Have "
+                                  "the customer's admin accept; seatsync checks again when you come back.", "info")
+
+    def _state_changed(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive and self.awaiting:
+            self.check(sorted(self.awaiting))
+
+    def check_selected(self) -> None:
+        rows = self.selected()
+        self.check([r.tenant_id for r in rows] if rows else None)
+
+    def check(self, tenant_ids: list[str] | None) -> None:
+        self.check_button.setEnabled(False)
+        self.message.show_message("Asking Microsoft…", "info")
+
+        def failed(error: BaseException) -> None:
+            self.check_button.setEnabled(True)
+            self.message.show_error(error, "Checking the tenants' access")
+
+        self.tasks.run(lambda: self.service.check(tenant_ids), self._checked, failed, owner=self,
+                       label="check access")
+
+    def _checked(self, checked: AccessChecked) -> None:
+        self.check_button.setEnabled(True)
+        self.awaiting.difference_update(r.tenant_id for r in checked.tenants if not r.needs_consent)
+        missing = [r.tenant.name for r in checked.tenants if r.needs_consent]
+        text = (f"Checked {len(checked.tenants)} tenant(s): " + (f"still without consent: {', '.join(missing)}."
+                                                                  if missing else "each one is consented."))
+        if checked.gdap_unread:
+            text += f" {checked.gdap_unread}"
+        self.message.show_message(text, "error" if missing else "ok")
+        self.refresh()
