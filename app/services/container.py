@@ -28,6 +28,7 @@ from app.services.uow import UnitOfWork, connected
 if TYPE_CHECKING:
     from app.services.connections.access import AccessService
     from app.services.connections.admin import AdminService
+    from app.services.contacts.service import ContactSyncService
     from app.services.customers.bulk_add import BulkAddService, CustomerSource
     from app.services.customers.companies import CompanyService
     from app.services.customers.custom import CustomLicenseService
@@ -127,6 +128,12 @@ class Services:
         from app.services.customers.custom import CustomLicenseService
 
         return CustomLicenseService(self.uow, self.microsoft)
+
+    @_OnFirstRead
+    def contacts(self) -> ContactSyncService:
+        from app.services.contacts.service import ContactSyncService, graph_people
+
+        return ContactSyncService(self.uow, psas=self.psas, read_people=graph_people(self.microsoft), now=self._now)
 
     @_OnFirstRead
     def exclusions(self) -> ExclusionService:

@@ -25,6 +25,7 @@ from app.models.repositories import (
     AuditLog,
     Catalog,
     Companies,
+    ContactSync,
     CustomLicenses,
     Exclusions,
     ForeignDecisions,
@@ -86,6 +87,7 @@ class UnitOfWork:
         self.runners = Runners()
         self.rules = Rules()
         self.custom_licenses = CustomLicenses()
+        self.contact_sync = ContactSync()
         self._open = threading.local()
 
     def __enter__(self) -> UnitOfWork:

@@ -220,6 +220,7 @@ def test_an_application_granted_only_those_scopes_reads_and_writes_what_a_sync_n
             assert client.list("/ClientContract", "contracts") and client.list("/Item", "items")
             saved = client.post("/RecurringInvoice", [{"client_id": client_id, "contract_id": contract}])
             assert saved and client.list("/RecurringInvoice", "invoices")
+            assert client.list("/Users", "users") is not None  # contact sync reads and writes end users
             with pytest.raises(HaloPermissionError) as refused:
-                client.post("/Client", [{"name": "Northwind"}])  # more than seatsync needs: refused
-    assert "POST /Client" in str(refused.value)
+                client.post("/Item", [{"name": "Northwind seats"}])  # more than seatsync needs: refused
+    assert "POST /Item" in str(refused.value)

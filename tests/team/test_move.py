@@ -32,6 +32,7 @@ from app.models.repositories.foreign import ForeignLineRecord
 from app.models.team import RunnerStatus
 from app.sandbox.server import make_tls
 from app.sandbox.world_psas import PSA_KINDS
+from app.services.contacts.plan import Options
 from app.services.secrets import SecretStore
 from app.services.settings import ApprovalPolicy
 from app.services.sync.db_store import DbSyncStore
@@ -69,6 +70,9 @@ def build_local_database(folder: Path) -> Path:
         try:
             context = tenant.context
             context.settings.set_approval_policy(ApprovalPolicy.HOLD_DECREASES)
+            company_id = context.uow.tenants.links_of_tenant(tenant.tenant_id)[0].company_id
+            context.contacts.preview(company_id, Options())
+            context.contacts.save_settings(company_id, enabled=True, options=Options(), actor="amy")
             first = tenant.sync()
             assert not first.failed, [r.error for r in first.results]
             tenant.move_to(MID)

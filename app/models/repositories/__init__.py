@@ -10,6 +10,7 @@ from app.models.repositories.audit import AuditLog
 from app.models.repositories.catalog import Catalog, Profiles
 from app.models.repositories.config import ConfigChanges
 from app.models.repositories.connections import MicrosoftConnections, PsaConnections
+from app.models.repositories.contacts import ContactSync
 from app.models.repositories.custom import CustomLicenses
 from app.models.repositories.customers import Companies, Tenants
 from app.models.repositories.findings import TenantFindings
@@ -29,6 +30,7 @@ __all__ = [
     "Catalog",
     "Companies",
     "ConfigChanges",
+    "ContactSync",
     "CustomLicenses",
     "Exclusions",
     "ForeignDecisions",

@@ -39,7 +39,7 @@ DIAGNOSTIC = json.dumps({"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "
 
 USER_FIELDS = {"id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle", "mobilePhone",
                "businessPhones", "officeLocation", "preferredLanguage", "accountEnabled", "department", "city",
-               "state", "country", "usageLocation", "userType", "assignedLicenses"}
+               "state", "country", "usageLocation", "userType", "assignedLicenses", "proxyAddresses"}
 #: What Graph returns for a user without $select (assignedLicenses is not in it).
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
                 "preferredLanguage", "surname", "userPrincipalName", "id")
@@ -315,8 +315,10 @@ def _company_subscription(sb: MicrosoftSandbox, tenant: SandboxTenant, sub: Sand
 
 def _user(u: SandboxUser) -> dict[str, Any]:
     return {
-        "id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name, "givenName": u.given_name,
-        "surname": u.surname, "mail": u.upn, "jobTitle": u.job_title, "mobilePhone": None, "businessPhones": [],
+        "id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name, "givenName": u.given_name or None,
+        "surname": u.surname or None, "mail": u.primary_smtp, "jobTitle": u.job_title or None,
+        "mobilePhone": u.mobile_phone or None, "businessPhones": [u.business_phone] if u.business_phone else [],
+        "proxyAddresses": u.proxy_addresses,
         "officeLocation": u.office, "preferredLanguage": "en-US", "accountEnabled": u.enabled,
         "department": u.department, "city": u.city, "state": u.state, "country": None, "usageLocation": "US",
         "userType": u.user_type, "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in u.sku_ids],

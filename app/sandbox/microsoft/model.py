@@ -47,6 +47,23 @@ class SandboxUser:
     user_type: str = "Member"  # or "Guest"
     #: Exchange's userPurpose of the user's mailbox (user, shared, room, equipment, ...); None: no mailbox.
     mailbox: str | None = None
+    #: The mailbox's primary SMTP address ('' : the UPN, Exchange's default) and its further SMTP addresses.
+    mail: str = ""
+    aliases: list[str] = field(default_factory=list)
+    business_phone: str = ""
+    mobile_phone: str = ""
+
+    @property
+    def primary_smtp(self) -> str | None:
+        """Graph's ``mail``: the mailbox's primary address, None without a mailbox."""
+        return (self.mail or self.upn) if self.mailbox is not None else None
+
+    @property
+    def proxy_addresses(self) -> list[str]:
+        """Graph's ``proxyAddresses``: ``SMTP:`` before the primary address, ``smtp:`` before each alias; none
+        without a mailbox."""
+        primary = self.primary_smtp
+        return [] if primary is None else [f"SMTP:{primary}", *(f"smtp:{a}" for a in self.aliases)]
 
 
 @dataclass

@@ -75,6 +75,9 @@ class RunSummary:
     stops: tuple[tuple[str, tuple[TenantResult, ...]], ...] = ()
     #: License rows the mapping rules mapped at the start of the run (new tenants and SKUs): the run bills them.
     mapped_by_rule: tuple[RuleRow, ...] = ()
+    #: The contact sync after billing (docs/contacts.md): what it wrote or why it failed, a company a sentence.
+    #: A failure here fails neither the run nor another company.
+    contacts: tuple[str, ...] = ()
 
     @property
     def writes(self) -> int:
@@ -324,10 +327,12 @@ class SyncService:
             if run is not None:
                 self.uow.runs.finish(run.id, status=RunStatus.FAILED, error=str(error))
             raise
+        synced_contacts = () if dry_run or previewed is not None or (cancel is not None and cancel.is_set()) \
+            else self._sync_contacts(company_id, actor)
         summary = RunSummary(results=tuple(results), dry_run=dry_run, run_id=run.id if run else None,
                              started_at=started,
                              stops=tuple((why, tuple(group)) for why, group in stops.items() if group),
-                             mapped_by_rule=by_rule.written)
+                             mapped_by_rule=by_rule.written, contacts=synced_contacts)
         if run is not None:
             try:
                 with database_errors():
@@ -335,6 +340,18 @@ class SyncService:
             except DatabaseFailed:  # the summary still reaches the person; the run's record stays open
                 log.warning("the run's record could not be written", exc_info=True)
         return summary
+
+    def _sync_contacts(self, company_id: int | None, actor: str) -> tuple[str, ...]:
+        """The contact sync of the run's companies that have it on, after billing; whatever fails is said."""
+        from app.services.contacts.service import ContactSyncService, graph_people
+
+        try:
+            contacts = ContactSyncService(self.uow, psas=self.psas, read_people=graph_people(self.microsoft),
+                                          now=self.now)
+            return tuple(contacts.after_billing(None if company_id is None else [company_id], actor=actor))
+        except Exception as error:  # billing is done and recorded: contacts never fail it
+            log.warning("the contact sync could not run", exc_info=True)
+            return (f"contact sync: {error}",)
 
     def _named(self, results: list[TenantResult]) -> list[TenantResult]:
         """Each result with its tenant's name and its companies' names (those the run never started lack

@@ -47,6 +47,7 @@ from app.services.customers.company_rows import (
 from app.services.customers.custom import CustomAdded, CustomLicenseService
 from app.services.customers.links import LinkService
 from app.services.team.roles import Ability, Role
+from app.ui.dialogs.contacts import ContactsDialog
 from app.ui.dialogs.custom_license import CustomLicenseDialog
 from app.ui.dialogs.links import LinksDialog
 from app.ui.dialogs.mapping import MappingDialog
@@ -160,6 +161,11 @@ class CompanyView(QWidget):
         self.tenants_button.setToolTip("The tenants this company bills, and for which users: bill part of a "
                                        "tenant to another company by office, department, city, state or domain")
         self.tenants_button.clicked.connect(self.open_links)
+        self.contacts_button = QPushButton("Contacts…", self)
+        self.contacts_button.setToolTip("Keep this company's Microsoft 365 users as its PSA contacts: preview the "
+                                        "changes, then enable it for every sync")
+        self.contacts_button.clicked.connect(self.open_contacts)
+        self.contacts_button.setEnabled(self.context is not None)
         self.sync_button = QPushButton(glyph("sync"), "Sync now", self)
         self.sync_button.setToolTip("Sync this company now: the PSA is changed only where it differs")
         self.sync_button.clicked.connect(self._sync_clicked)
@@ -180,6 +186,7 @@ class CompanyView(QWidget):
         header.addLayout(titles, 1)
         header.addWidget(self.sync_status)
         header.addWidget(self.progress)
+        header.addWidget(self.contacts_button)
         header.addWidget(self.tenants_button)
         header.addWidget(self.sync_button)
         self.result = SyncResultPanel(self)
@@ -466,6 +473,13 @@ class CompanyView(QWidget):
         dialog.changed.connect(self.changed)
         dialog.changed.connect(self.refresh)
         return dialog
+
+    def open_contacts(self) -> ContactsDialog | None:
+        """The company's contact sync (none when built without the window's services: no Microsoft)."""
+        if self.company_id is None or self.context is None:
+            return None
+        name = self.detail.company.name if self.detail is not None else ""
+        return ContactsDialog.open_for(self, self.context.contacts, self.tasks, self.company_id, name)
 
     def split(self) -> None:
         owner = self.selected_license()

@@ -74,10 +74,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 DEFAULT_PAGE_SIZE = 100
 
 
-#: The scopes seatsync asks for: read clients, contracts and items; read and edit recurring invoices, and
-#: nothing else (docs/permissions.md). Halo's own scope names, as HaloAPI's HaloAuth class lists them; a
-#: connection may ask "all" instead (Settings, "API scopes").
-SCOPES = "read:customers read:contracts read:items read:invoices edit:invoices"
+#: The scopes seatsync asks for: read clients, contracts and items; read and edit recurring invoices; edit
+#: customers for the contact sync's end users (Halo guards users with the customers area), and nothing else
+#: (docs/permissions.md). Halo's own scope names, as HaloAPI's HaloAuth class lists them; a connection may ask
+#: "all" instead (Settings, "API scopes").
+SCOPES = "read:customers read:contracts read:items read:invoices edit:invoices edit:customers"
 
 
 @dataclass(frozen=True, kw_only=True)
