@@ -78,6 +78,13 @@ def test_consent_revoked_is_named_with_its_link_and_granting_it_clears_the_notic
 
     checked = access(synced).check([tenant_id])  # the person is back in the window
     assert [(r.tenant_id, r.consent) for r in checked.tenants] == [(tenant_id, "Consented")]
+    assert checked.words().startswith("Checked 1 tenant(s). Each one is consented.")
+
+    scenario.leave_out_role("User.Read.All", tenant_id)  # consented before a permission was added to the app
+    lacks = access(synced).check([tenant_id])
+    assert lacks.lacking == {tenant_id: ("User.Read.All",)} and stored(synced).consent_status is ConsentStatus.MISSING
+    assert f"{stored(synced).name}'s consent lacks User.Read.All: have its admin consent again." in lacks.words()
+    accept_in_browser(synced, access(synced).consent_link(tenant_id))  # consenting again grants it
     summary = synced.sync()
     assert not summary.failed and stored(synced).consent_status is ConsentStatus.GRANTED
     assert notices(synced, NoticeKind.ACCESS_FAILED) == []

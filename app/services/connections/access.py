@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -67,6 +67,23 @@ class AccessChecked:
     tenants: tuple[TenantAccess, ...]
     #: Why GDAP was not read ("" when it was): e.g. the partner tenant's app lacks its permission.
     gdap_unread: str = ""
+    #: By tenant id, the license permissions its token lacks (its admin consented before they were added).
+    lacking: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def words(self) -> str:
+        """What the check found, in a sentence or two."""
+        names = {t.tenant_id: t.tenant.name for t in self.tenants}
+        missing = [t.tenant.name for t in self.tenants if t.needs_consent and t.tenant_id not in self.lacking]
+        parts = [f"Checked {len(self.tenants)} tenant(s)."]
+        if missing:
+            parts.append(f"Without consent: {', '.join(missing)}.")
+        parts += [f"{names.get(t, t)}'s consent lacks {', '.join(p)}: have its admin consent again."
+                  for t, p in self.lacking.items()]
+        if not missing and not self.lacking:
+            parts.append("Each one is consented.")
+        if self.gdap_unread:
+            parts.append(self.gdap_unread)
+        return " ".join(parts)
 
 
 CONSENT_WORDS = {ConsentStatus.GRANTED: "Consented", ConsentStatus.MISSING: "Consent missing",
@@ -125,12 +142,15 @@ class AccessService:
         wanted = list(known) if tenant_ids is None else [t for t in tenant_ids if t in known]
         tokens = self.microsoft.clients().tokens
         checked: dict[str, TenantAccessCheck] = {}
+        lacking: dict[str, tuple[str, ...]] = {}
         for tenant_id in wanted:
             tokens.invalidate(tenant_id, GRAPH_SCOPE)  # a cached token would answer for the consent of before
             try:
                 token = tokens.token(tenant_id, GRAPH_SCOPE)
                 missing = missing_permissions(token, GRAPH_PERMISSIONS, tenant_id)
                 consent = ConsentStatus.MISSING if missing else ConsentStatus.GRANTED
+                if missing:
+                    lacking[tenant_id] = missing
             except ConsentMissing:
                 consent = ConsentStatus.MISSING
             except MicrosoftError:
@@ -144,7 +164,8 @@ class AccessService:
         with self.uow:
             self.uow.tenants.set_access(checked, self.now())
             stored = {t.tenant_id: t for t in self.uow.tenants.all()}
-        return AccessChecked(tenants=tuple(access_of(stored[t]) for t in wanted if t in stored), gdap_unread=unread)
+        return AccessChecked(tenants=tuple(access_of(stored[t]) for t in wanted if t in stored), gdap_unread=unread,
+                             lacking=lacking)
 
     def check_gdap(self) -> str:
         """Read GDAP for every tenant and record it; why it could not be read ("" when it was)."""

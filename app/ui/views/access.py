@@ -155,10 +155,6 @@ class AccessView(QWidget):
     def _checked(self, checked: AccessChecked) -> None:
         self.check_button.setEnabled(True)
         self.awaiting.difference_update(r.tenant_id for r in checked.tenants if not r.needs_consent)
-        missing = [r.tenant.name for r in checked.tenants if r.needs_consent]
-        text = (f"Checked {len(checked.tenants)} tenant(s): " + (f"still without consent: {', '.join(missing)}."
-                                                                  if missing else "each one is consented."))
-        if checked.gdap_unread:
-            text += f" {checked.gdap_unread}"
-        self.message.show_message(text, "error" if missing else "ok")
+        self.message.show_message(checked.words(), "error" if any(r.needs_consent for r in checked.tenants)
+                                  else "ok")
         self.refresh()
