@@ -77,7 +77,7 @@ def test_a_kind_the_table_does_not_word_yet_is_still_a_notice(monkeypatch):
 
 def test_information_kinds_are_not_attention():
     informative = {NoticeKind.UNASSIGNED_SEATS, NoticeKind.TENANT_NOT_ADDED, NoticeKind.COMMITMENT_ENDING,
-                   NoticeKind.CANCELLATION_CLOSING}
+                   NoticeKind.CANCELLATION_CLOSING, NoticeKind.GDAP}
     assert set(NoticeKind) - informative == ATTENTION
     assert notices_module.KIND_LABELS.keys() == set(NoticeKind)
 

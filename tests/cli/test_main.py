@@ -168,8 +168,8 @@ def test_self_check_passes_from_the_source_tree():
     result = run_main("self-check", PYTHON_KEYRING_BACKEND="app.services.secrets.MemoryKeyring")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["ok"] * 7
-    assert ("ok    views: 9 views: companies, approvals, history, reports, rules, migrate, exclusions, profiles, "
-            "settings") in result.stdout
+    assert ("ok    views: 10 views: companies, approvals, history, reports, rules, migrate, exclusions, profiles, "
+            "access, settings") in result.stdout
     assert "ok    team database driver: psycopg2 2." in result.stdout
 
 
