@@ -60,6 +60,15 @@ def tenant_shell(qtbot, tmp_path, tenant):
     made.shutdown()
 
 
+def open_the_company(qtbot, shell):
+    """The one company of a ``tenant_shell``'s window, opened from the Companies list; its page."""
+    companies = shell.window.view("companies")
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
+    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
+        companies.open_company(companies.model.rows()[0].id)
+    return companies.company
+
+
 @pytest.fixture
 def context(data_dir, database_target):
     ctx = open_context(data_dir)

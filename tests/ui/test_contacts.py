@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app.ui.dialogs.contacts import ContactsDialog
+from tests.ui.conftest import open_the_company
 
 
 def test_contact_sync_is_previewed_then_enabled_from_the_company_page(qtbot, tenant_shell, tenant):
@@ -20,11 +21,7 @@ def test_contact_sync_is_previewed_then_enabled_from_the_company_page(qtbot, ten
     users = [u for u in tenant.scenario.tenant(tenant.tenant_id).users if u.enabled and u.sku_ids]
     with tenant.scenario.lock:
         users[0].display_name, users[0].given_name = "<b>Ann</b>", "<b>Ann</b>"
-    companies = shell.window.view("companies")
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
-    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
-        companies.open_company(companies.model.rows()[0].id)
-    page = companies.company
+    page = open_the_company(qtbot, shell)
     assert page.contacts_button.isEnabled()
 
     qtbot.mouseClick(page.contacts_button, Qt.MouseButton.LeftButton)

@@ -17,6 +17,7 @@ from app.billing.types import Mapping
 from app.services.microsoft.permissions import COUNT_PERMISSIONS
 from app.ui.dialogs.custom_license import CustomLicenseDialog
 from app.ui.views.license_model import LICENSE, PURCHASED, TERM
+from tests.ui.conftest import open_the_company
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +32,7 @@ def test_a_group_members_row_is_added_from_the_company_page_and_billed_once_mapp
     people = scenario.tenant(tenant_id).users
     north = scenario.add_group(tenant_id, "Sales North", members=[people[5]])
     scenario.add_group(tenant_id, "Sales", members=[people[3], people[4], north])
-    companies = shell.window.view("companies")
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
-    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
-        companies.open_company(companies.model.rows()[0].id)
-    page = companies.company
+    page = open_the_company(qtbot, shell)
     assert page.custom_button.isEnabled()
 
     qtbot.mouseClick(page.custom_button, Qt.MouseButton.LeftButton)

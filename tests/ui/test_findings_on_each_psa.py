@@ -15,6 +15,7 @@ from app.billing.operations import FindingKind
 from app.services.notify.notices import NoticeKind
 from app.services.sync.findings import TEXTS
 from tests.e2e.conftest import EXO
+from tests.ui.conftest import open_the_company
 from tests.ui.test_row_findings import sync
 
 INACTIVE = TEXTS[FindingKind.INACTIVE_AGREEMENT]
@@ -28,12 +29,7 @@ def finding_notices(shell) -> list[str]:
 def test_an_inactive_agreement_then_a_profile_not_allowed_show_in_the_result_the_row_and_the_notices(
         qtbot, tenant_shell, tenant):
     shell = tenant_shell
-    companies = shell.window.view("companies")
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
-    company_id = companies.model.rows()[0].id
-    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
-        companies.open_company(company_id)
-    page = companies.company
+    page = open_the_company(qtbot, shell)
 
     tenant.world.psa_side.set_active(tenant.agreement, False)
     with qtbot.waitSignal(page.loaded, timeout=30000):

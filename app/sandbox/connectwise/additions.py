@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.billing.periods import Period, days_between, period_containing
 from app.billing.types import Anchor, Cycle
-from app.sandbox.connectwise.errors import ApiError, invalid, missing
+from app.sandbox.connectwise.errors import ApiError, invalid, missing, patch_op
 
 if TYPE_CHECKING:
     from app.sandbox.connectwise.store import CwStore
@@ -271,14 +271,6 @@ def _canonical(name: str) -> str:
 
 
 def _patch_op(op: Any) -> tuple[str, Any]:
-    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
-        raise ApiError(400, "InvalidObject", "Each patch operation needs an op and a path.")
-    kind = str(op.get("op", "")).lower()
-    path = op["path"].lstrip("/")
-    if kind not in ("add", "replace", "remove"):
-        raise ApiError(400, "InvalidObject", f"Unsupported patch op {op.get('op')!r}: use add, replace or remove.")
-    if "value" not in op and kind != "remove":
-        raise ApiError(400, "InvalidObject", f"Patch operation on {path} needs a value.")
-    name = "product/id" if path.lower() == "product/id" else _canonical(path)
-    return name, None if kind == "remove" else op["value"]
+    path, value = patch_op(op)
+    return ("product/id" if path.lower() == "product/id" else _canonical(path)), value
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox.connectwise.errors import ApiError, invalid, missing, not_found
+from app.sandbox.connectwise.errors import ApiError, invalid, missing, not_found, patch_op
 
 if TYPE_CHECKING:
     from app.sandbox.connectwise.store import CwStore
@@ -147,15 +147,8 @@ def _object(body: Any) -> dict[str, Any]:
 
 
 def _patch_op(op: Any) -> tuple[str, Any]:
-    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
-        raise ApiError(400, "InvalidObject", "Each patch operation needs an op and a path.")
-    kind = str(op.get("op", "")).lower()
-    path = op["path"].lstrip("/")
-    if kind not in ("add", "replace", "remove"):
-        raise ApiError(400, "InvalidObject", f"Unsupported patch op {op.get('op')!r}: use add, replace or remove.")
-    if "value" not in op and kind != "remove":
-        raise ApiError(400, "InvalidObject", f"Patch operation on {path} needs a value.")
+    path, value = patch_op(op)
     name = next((known for known in (*WRITABLE, *READ_ONLY) if known.lower() == path.lower()), path)
     if name in READ_ONLY:
         raise invalid(RESOURCE, name, f"{name} cannot be changed.")
-    return name, None if kind == "remove" else op["value"]
+    return name, value

@@ -54,3 +54,17 @@ def missing(resource: str, field_name: str) -> ApiError:
 
 def not_found(resource: str, record_id: object) -> ApiError:
     return ApiError(404, "NotFound", f"{resource} with id {record_id} was not found.")
+
+
+def patch_op(op: Any) -> tuple[str, Any]:
+    """(path, value) of one JSON Patch operation ConnectWise takes (add, replace, remove: value None); a 400 for
+    anything else."""
+    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+        raise ApiError(400, "InvalidObject", "Each patch operation needs an op and a path.")
+    kind = str(op.get("op", "")).lower()
+    path = op["path"].lstrip("/")
+    if kind not in ("add", "replace", "remove"):
+        raise ApiError(400, "InvalidObject", f"Unsupported patch op {op.get('op')!r}: use add, replace or remove.")
+    if "value" not in op and kind != "remove":
+        raise ApiError(400, "InvalidObject", f"Patch operation on {path} needs a value.")
+    return path, None if kind == "remove" else op["value"]
