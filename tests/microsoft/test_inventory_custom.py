@@ -89,3 +89,15 @@ def test_a_fixed_row_does_not_hide_that_microsoft_answered_with_no_licenses(clie
     with pytest.raises(InventoryRefused, match="reports no licenses"):
         _service(clients, catalogue, store, Reads()).fetch(
             tenant.id, custom=(_custom(tenant.id, 1, CountRule.FIXED, param="5"),))
+
+
+def test_guests_read_from_graph_are_not_enabled_members(clients, catalogue, scenario):
+    """userType is read with the users: a guest is no member, so "all enabled member users" leaves it out."""
+    tenant = first_consented(scenario, min_users=2)
+    with scenario.lock:
+        tenant.users[0].user_type = "Guest"
+        enabled = sum(1 for u in tenant.users if u.enabled and u.user_type == "Member")
+    members = _custom(tenant.id, 1, CountRule.ENABLED_MEMBERS)
+    inventory = _service(clients, catalogue, MemoryStore(), Reads()).fetch(tenant.id, custom=(members,))
+    assert inventory.license(members.sku_id).assigned == enabled
+    assert not next(u for u in inventory.users if u.id == tenant.users[0].id).member

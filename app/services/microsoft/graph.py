@@ -42,7 +42,7 @@ from app.services.microsoft.tokens import TokenProvider
 #: What license filters and descriptions need of a user. assignedLicenses is
 #: not in Graph's default property set: it must be selected (APIS.md §A1).
 USER_FIELDS = ("id", "userPrincipalName", "displayName", "accountEnabled", "officeLocation", "department",
-               "city", "state", "assignedLicenses")
+               "city", "state", "userType", "assignedLicenses")
 
 MAX_PAGE = 999  # Graph refuses $top above 999 on /users and /groups
 REPORT_PAGE = 200  # the mailbox usage report's JSON pages hold 200 rows by default

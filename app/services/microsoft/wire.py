@@ -109,6 +109,7 @@ def user_from_graph(item: Reader) -> User:
         state=item.str("state", ""),
         enabled=item.bool("accountEnabled", True),
         sku_ids=frozenset(skus),
+        member=item.str("userType", "Member").lower() != "guest",
     )
 
 
