@@ -175,6 +175,8 @@ def test_run_sentences_are_grammatical():
         "The sync at 22:03 finished: 1 company synced, 0 change(s) written.")
     assert run_sentence(RunSummary(results=(ok, cancelled), started_at=at, stops=((CANCELLED, (cancelled,)),))) == (
         "The sync at 22:03 was cancelled: 1 of 2 companies synced, 1 not synced.")
+    assert run_sentence(RunSummary(results=(ok,), started_at=at, contacts=("Adatum: contacts: 2 created",))) == (
+        "The sync at 22:03 finished: 1 company synced, 0 change(s) written. Adatum: contacts: 2 created.")
 
 
 # -- 3. Cancel, and a PSA that is down ----------------------------------------------------------------------------

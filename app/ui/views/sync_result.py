@@ -109,6 +109,8 @@ def run_sentence(summary: Any, error: BaseException | None = None) -> str:
     failed, stops, own = summary.failed, summary.stops, summary.own_failures
     ruled = mapped_by_rule_text(getattr(summary, "mapped_by_rule", ()))
     ruled = f" {ruled}." if ruled else ""
+    contacts = getattr(summary, "contacts", ())  # the contact sync after billing: a sentence a company
+    ruled += f" {'; '.join(contacts)}." if contacts else ""
     not_synced = sum(len(group) for _, group in stops)
     total = len(summary.results)
     if any(reason == CANCELLED for reason, _ in stops):
