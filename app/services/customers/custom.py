@@ -56,14 +56,13 @@ class CustomLicenseService:
             raise CustomRefused(f"({error})") from error
         with connected():
             existing = self.uow.custom_licenses.of_tenants([tenant_id]).get(tenant_id, [])
-            tenant = next((t for t in self.uow.tenants.all() if t.tenant_id == tenant_id), None)
+            tenant = self.uow.tenants.find(tenant_id)
+            snapshot = self.uow.inventory.latest(tenant_id)
         if tenant is None:
             raise CustomRefused(f"(no tenant {tenant_id})")
         if any(c.name.casefold() == custom.name.casefold() for c in existing):
             raise CustomRefused(f"({tenant.name} already has a custom license named {custom.name!r})")
         known = {c.sku_id for c in existing}
-        with connected():
-            snapshot = self.uow.inventory.latest(tenant_id)
         if snapshot is not None:
             known |= {lic.sku_id.lower() for lic in snapshot.licenses}
         missing = [sku for _, sku in custom.terms if sku.lower() not in known]

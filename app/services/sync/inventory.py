@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from app.billing.custom import (
+    MAILBOX_RULES,
     CountRule,
     CustomCountError,
     CustomLicense,
@@ -158,9 +159,9 @@ class InventoryService:
 
     def _custom_reads(self, tenant_id: str, custom: Sequence[CustomLicense]) -> dict[str, Callable[[], Any]]:
         """The reads the tenant's custom licenses need: each group's members once, the mailboxes once."""
-        rules = {c.rule for c in custom}
         groups = {c.param for c in custom if c.rule is CountRule.GROUP_MEMBERS}
-        if not (groups or rules & {CountRule.USER_MAILBOXES, CountRule.SHARED_MAILBOXES}):
+        mailboxes = any(c.rule in MAILBOX_RULES for c in custom)
+        if not (groups or mailboxes):
             return {}
         if self.custom_reads is None:
             raise CustomCountError("custom licenses cannot be counted without Microsoft Graph's groups and reports")
@@ -170,7 +171,7 @@ class InventoryService:
         reads: dict[str, Callable[[], Any]] = {
             f"group:{group}": partial(_group_members, reader, tenant_id, group, counting[group])
             for group in sorted(groups)}
-        if rules & {CountRule.USER_MAILBOXES, CountRule.SHARED_MAILBOXES}:
+        if mailboxes:
             reads["mailboxes"] = lambda: reader.mailboxes(tenant_id)
         return reads
 
