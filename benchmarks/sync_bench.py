@@ -138,8 +138,8 @@ def configure(world, context, own: dict[str, str]) -> tuple[int, int]:
     company_of = {tenant_id: context.uow.companies.by_psa_id(connection_id, psa_id).id
                   for tenant_id, psa_id in own.items()}
     bulk = context.customers
-    bulk.add([Choice(customer=c, company_ids=(company_of[c.tenant_id],))
-              for c in bulk.pending() if c.tenant_id in company_of])
+    pending, _ = bulk.pending()
+    bulk.add([Choice(customer=c, company_ids=(company_of[c.tenant_id],)) for c in pending if c.tenant_id in company_of])
     for tenant_id, company_id in company_of.items():
         for link in context.uow.tenants.links_of_tenant(tenant_id):
             if not context.uow.catalog.agreements(connection_id, link.company_psa_id):

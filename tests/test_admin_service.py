@@ -152,7 +152,7 @@ def test_microsoft_saved_names_tenants_without_consent_or_gdap(ctx, tls):
         assert "licenses read in 0 of 2 tenant(s) checked" in result.text
         scenario.grant_consent(first.id)
         scenario.renew_gdap(second.id)
-        again = admin.test_saved_microsoft()  # the stored connection and its secret from the keyring
+        again = admin.test_saved_microsoft(record.id)  # the stored connection and its secret from the keyring
     assert again.problems == () and "2 of 2" in again.text
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from app.services.secrets import SecretKey
 
 MICROSOFT_LABEL = "Microsoft partner"
+#: ``--kind``'s choices, and the partner account kind each stores.
+PARTNER_KIND_OPTIONS = {"direct": "direct", "indirect-reseller": "indirect_reseller"}
 MICROSOFT_SECRET_ENV = "SEATSYNC_MICROSOFT_CLIENT_SECRET"
 #: The Microsoft endpoints' options, their labels and defaults (the window's "Advanced: endpoints").
 MICROSOFT_URLS = (("authority_url", "authority URL", "https://login.microsoftonline.com"),
@@ -90,7 +92,9 @@ The PSA and Microsoft partner connections, for a server without the window.
 
   connections list [--json]                  every connection; whether its secrets are in the keyring
   connections add psa --kind KIND --name NAME [the kind's settings]
-  connections add microsoft --client-id ID --partner-tenant-id ID
+  connections add microsoft --client-id ID --partner-tenant-id ID [--name NAME] [--kind KIND]
+                                             one per partner tenant (a direct-bill or
+                                             indirect reseller's account)
   connections test [NAME]                    connect with what is stored; exit 1 if any fails
   connections refresh [NAME]                 read the PSA's companies, agreements and products again
 
@@ -170,15 +174,19 @@ def _add_psa_parser(which: argparse._SubParsersAction) -> None:
 
 
 def _add_microsoft_parser(which: argparse._SubParsersAction) -> None:
-    parser = which.add_parser("microsoft", help="the Microsoft partner connection (replaces the one stored)",
+    parser = which.add_parser("microsoft", help="a Microsoft partner connection (one per partner tenant)",
                               description=_description(
-                                  "Test the Microsoft partner connection (the partner's app registration in Entra "
-                                  "ID) and store it only when Microsoft accepts it. seatsync keeps one partner "
-                                  "connection: this replaces the one stored before."),
+                                  "Test a Microsoft partner connection (a partner account's app registration in "
+                                  "Entra ID) and store it only when Microsoft accepts it. seatsync keeps one "
+                                  "connection per partner tenant: a partner tenant stored before is replaced, "
+                                  "another is added beside it (give each its own --name)."),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--client-id", required=True, metavar="ID", help="the app's Application (client) ID")
     parser.add_argument("--partner-tenant-id", required=True, metavar="ID", help="the partner's own tenant ID")
     parser.add_argument("--name", default=MICROSOFT_LABEL, help=f"the connection's name (default {MICROSOFT_LABEL})")
+    parser.add_argument("--kind", choices=sorted(PARTNER_KIND_OPTIONS), default="direct",
+                        help="the Partner Center account: a direct-bill CSP's (direct, the default) or an indirect "
+                             "reseller's (indirect-reseller)")
     for name, label, default in MICROSOFT_URLS:
         parser.add_argument(option(name), dest=name, default=default, metavar="URL",
                             help=f"the {label} (default {default})")
@@ -327,8 +335,11 @@ def add_microsoft(args: argparse.Namespace) -> int:
     with app_context() as context:
         context.secrets.backend()
         secrets = read_secrets(MICROSOFT_SECRETS)
-        replaced = bool(context.uow.microsoft_connections.all())
-        draft = MicrosoftDraft(name=args.name.strip(), client_id=args.client_id,
+        wanted = args.partner_tenant_id.strip().casefold()
+        same = next((r for r in context.uow.microsoft_connections.all()
+                     if r.partner_tenant_id.casefold() == wanted), None)
+        draft = MicrosoftDraft(name=args.name.strip(), kind=PARTNER_KIND_OPTIONS[args.kind],
+                               connection_id=same.id if same else 0, client_id=args.client_id,
                                partner_tenant_id=args.partner_tenant_id, client_secret=secrets["client_secret"],
                                **{name: getattr(args, name) for name, _, _ in MICROSOFT_URLS})
         try:
@@ -337,7 +348,7 @@ def add_microsoft(args: argparse.Namespace) -> int:
             raise ConnectionNotStored(str(error)) from None
         head, *problems = result.text.splitlines()
         print(f"Stored the Microsoft partner connection {record.name!r}"
-              + (" (it replaces the one stored before)" if replaced else "") + f". {head}")
+              + (" (it replaces the one stored before for that partner tenant)" if same else "") + f". {head}")
         for problem in problems:
             print(f"  {problem}")
     return 0
@@ -396,7 +407,7 @@ def _psa_address(record: PsaConnectionRecord, fields: Iterable[Field]) -> str:
 
 
 def _microsoft_settings(record: MicrosoftConnectionRecord) -> dict[str, str]:
-    return {"client_id": record.client_id, "partner_tenant_id": record.partner_tenant_id,
+    return {"kind": record.kind, "client_id": record.client_id, "partner_tenant_id": record.partner_tenant_id,
             "authority_url": record.authority_url, "graph_url": record.graph_url,
             "partner_center_url": record.partner_center_url}
 
@@ -448,7 +459,7 @@ def try_connections(context: Services, name: str | None) -> int:
     for microsoft_record in microsoft:
         label = f"{MICROSOFT_LABEL} {microsoft_record.name!r}"
         try:
-            result = context.admin.test_saved_microsoft()
+            result = context.admin.test_saved_microsoft(microsoft_record.id)
         except SeatsyncError as error:
             failures += 1
             print(f"FAIL  {label}: {error}")

@@ -12,6 +12,8 @@ from app.models.database import BaseModel, one_of
 from app.models.fields import DayField, InstantField, JsonField
 
 CONSENT_STATUSES = ("unknown", "granted", "missing", "expired", "revoked")
+#: A partner connection's Partner Center account: a direct-bill CSP's, or an indirect reseller's (added by 0020).
+PARTNER_KINDS = ("direct", "indirect_reseller")
 
 
 class PsaConnection(BaseModel):
@@ -32,7 +34,7 @@ class PsaConnection(BaseModel):
 
 
 class MicrosoftConnection(BaseModel):
-    """The partner's Microsoft app (its client secret is in the keyring)."""
+    """A partner account's Microsoft app (its client secret is in the keyring); one per partner tenant."""
 
     name = CharField(max_length=200)
     partner_tenant_id = CharField(max_length=64)
@@ -41,6 +43,8 @@ class MicrosoftConnection(BaseModel):
     graph_url = TextField()
     partner_center_url = TextField()
     created_at = InstantField()
+    #: A ``PARTNER_KINDS`` value (added by 0020).
+    kind = CharField(max_length=24, default="direct", constraints=[SQL("DEFAULT 'direct'")])
 
     class Meta:
         table_name = "microsoft_connection"
@@ -78,6 +82,8 @@ class Tenant(BaseModel):
     consent_status = CharField(
         max_length=16, default="unknown", constraints=[one_of("consent_status", CONSENT_STATUSES)]
     )
+    #: The partner connection whose Partner Center lists it; NULL only for a tenant added before 0020 while
+    #: several connections existed (it is read through the only connection there is, else refused).
     partner = ForeignKeyField(MicrosoftConnection, null=True, backref="tenants", on_delete="SET NULL")
     added_at = InstantField()
     #: GDAP as the partner's relationships last showed it (added by 0018): a ``GdapState`` name, the day the

@@ -53,6 +53,8 @@ class MicrosoftConnectionRecord:
     name: str
     partner_tenant_id: str
     client_id: str
+    #: ``direct`` (a direct-bill CSP account) or ``indirect_reseller`` (``PARTNER_KINDS``).
+    kind: str = "direct"
     authority_url: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com"
     partner_center_url: str = "https://api.partnercenter.microsoft.com"

@@ -1,9 +1,10 @@
 """The clients of the stored connections, opened once and shared by every thread.
 
 ``PsaProvider`` opens the PSA of a stored connection with its secret from
-the keyring; ``MicrosoftProvider`` the Microsoft clients of the partner
-connection, the SKU catalogue (with the names the person gave), and the
-inventory service over them. Either forgets what it opened when the
+the keyring; ``MicrosoftProvider`` the Microsoft clients of each partner
+connection (a customer tenant is read through its own partner's), the SKU
+catalogue (with the names the person gave), and the inventory service over
+them. Either forgets what it opened when the
 connection's settings or secrets change.
 """
 
@@ -16,7 +17,7 @@ from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import database_errors
 from app.models.records import MicrosoftConnectionRecord
-from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections
+from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections, Tenants
 from app.services.http import https_url
 from app.services.microsoft.config import MicrosoftSettings
 from app.services.microsoft.skus import SkuCatalogue
@@ -86,16 +87,26 @@ class SnapshotStore:
             self.inventory.save(inventory, previous=previous)
 
 
+class NoPartner(ConfigurationError):
+    """The tenant belongs to no Microsoft partner connection seatsync has: add its partner account in Settings,
+    then add the tenant again from that account's customers."""
+
+
 class MicrosoftProvider:
+    """The Microsoft clients of each partner connection, opened on first use, and the partner each customer
+    tenant is read through (``Tenant.partner``)."""
+
     def __init__(self, connections: MicrosoftConnections, secrets: SecretStore, settings: Settings,
-                 inventory: Inventory, *, ca_file: str | None = None) -> None:
+                 inventory: Inventory, *, tenants: Tenants | None = None, ca_file: str | None = None) -> None:
         self.connections = connections
         self.secrets = secrets
         self.settings = settings
         self.inventory = inventory
+        self.tenants = tenants
         self.ca_file = ca_file
         self._lock = threading.Lock()
-        self._clients: MicrosoftClients | None = None
+        self._clients: dict[int, MicrosoftClients] = {}
+        self._records: list[MicrosoftConnectionRecord] | None = None
         self._catalogue: SkuCatalogue | None = None
 
     def catalogue(self) -> SkuCatalogue:
@@ -104,39 +115,67 @@ class MicrosoftProvider:
             self._catalogue = SkuCatalogue.load(overrides=self.settings.sku_display_names)
         return self._catalogue
 
-    def clients(self) -> MicrosoftClients:
-        """Graph and Partner Center over the partner connection."""
+    def partner_of(self, partner_id: int | None) -> MicrosoftConnectionRecord:
+        """The partner connection ``partner_id``; None: the only one there is (a tenant added before partners
+        were recorded). Read from the database once, and again for one it did not know then."""
+        records = self._records
+        if records is None or (partner_id is not None and all(r.id != partner_id for r in records)):
+            records = self._records = self.connections.all()
+        if not records:
+            raise ConfigurationError("no Microsoft partner connection: add it in Settings")
+        if partner_id is None:
+            if len(records) > 1:
+                raise NoPartner()
+            return records[0]
+        found = next((r for r in records if r.id == partner_id), None)
+        if found is None:
+            raise NoPartner(f"(partner connection {partner_id} was removed)")
+        return found
+
+    def clients(self, partner_id: int | None = None) -> MicrosoftClients:
+        """Graph and Partner Center over a partner connection (None: the only one)."""
         from app.services.microsoft import MicrosoftClients
 
+        record = self.partner_of(partner_id)
         with self._lock:
-            if self._clients is None:
-                records = self.connections.all()
-                if not records:
-                    raise ConfigurationError("no Microsoft partner connection: add it in Settings")
-                record = records[0]
+            if record.id not in self._clients:
                 secret = self.secrets.get(microsoft_secret_key(record.id, record.name))
-                self._clients = MicrosoftClients.create(microsoft_settings(record, secret, self.ca_file))
-            return self._clients
+                self._clients[record.id] = MicrosoftClients.create(microsoft_settings(record, secret, self.ca_file))
+            return self._clients[record.id]
 
-    def inventory_service(self) -> InventoryService:
-        clients = self.clients()
+    def tenant_partner(self, tenant_id: str) -> int | None:
+        """The partner connection a customer tenant is read through (None: not recorded)."""
+        tenant = self.tenants.find(tenant_id) if self.tenants is not None else None
+        return tenant.partner_id if tenant is not None else None
+
+    def clients_of(self, tenant_id: str) -> MicrosoftClients:
+        """The clients of the partner connection a customer tenant belongs to."""
+        return self.clients(self.tenant_partner(tenant_id))
+
+    def inventory_service(self, partner_id: int | None = None) -> InventoryService:
+        clients = self.clients(partner_id)
         return InventoryService(clients.graph, clients.partner_center, self.catalogue(), SnapshotStore(self.inventory),
-                                custom_reads=self.custom_reads())
+                                custom_reads=self.custom_reads(partner_id))
 
-    def custom_reads(self) -> GraphCustomReads:
+    def custom_reads(self, partner_id: int | None = None) -> GraphCustomReads:
         """What custom licenses read of a tenant: its groups and mailboxes."""
         from app.services.sync.custom_reads import GraphCustomReads
 
-        return GraphCustomReads(self.clients().graph)
+        return GraphCustomReads(self.clients(partner_id).graph)
 
-    def forget(self) -> None:
-        """Drop the opened clients (the partner connection or its secret changed)."""
+    def forget(self, partner_id: int | None = None) -> None:
+        """Drop the opened clients of a partner connection (its settings or secret changed), or of every one."""
         with self._lock:
-            clients, self._clients = self._clients, None
-        if clients is not None:
+            self._records = None
+            if partner_id is None:
+                dropped, self._clients = list(self._clients.values()), {}
+            else:
+                dropped = [c for c in (self._clients.pop(partner_id, None),) if c is not None]
+        for clients in dropped:
             clients.close()
 
-    close = forget
+    def close(self) -> None:
+        self.forget()
 
 
 def microsoft_settings(record: MicrosoftConnectionRecord, client_secret: str,

@@ -119,7 +119,7 @@ def test_add_list_and_test_each_psa_and_microsoft(world, context, how, monkeypat
     assert context.secrets.get(microsoft_secret_key(partner.id, partner.name)) == ms.client_secret
     admin = context.admin
     assert [s.secrets_set for s in admin.psa_connections()] == [{field: True}]
-    assert admin.microsoft().secret_set
+    assert [(s.record.id, s.secret_set) for s in admin.microsoft_connections()] == [(partner.id, True)]
     check_keyring(context)  # run-scheduler finds every credential it needs
     assert context.uow.companies.all(record.id)  # the catalog was read, as the window does after saving
 
@@ -200,6 +200,30 @@ def test_a_second_connection_of_the_same_name_is_refused(world, context, piped, 
     assert main(add_psa_args(world, name="MAIN")) == 2
     assert "--name: a PSA connection named 'Main' is stored already" in capsys.readouterr().err
     assert len(context.uow.psa_connections.all()) == 1
+
+
+def test_each_partner_tenant_is_a_connection_of_its_own(world, context, piped, capsys):
+    other = world.scenario.add_partner("Northwind Indirect CSP", customers=2)
+    piped(world.scenario.client_secret)
+    assert main(add_microsoft_args(world)) == 0
+    args = add_microsoft_args(world)
+    args[args.index("--client-id") + 1] = other.client_id
+    args[args.index("--partner-tenant-id") + 1] = other.tenant_id
+    piped(other.client_secret)
+    assert main(args) == 1  # the default name is the first connection's
+    assert "another partner connection is named 'Microsoft partner'" in capsys.readouterr().err
+    piped(other.client_secret)
+    assert main([*args, "--name", "Northwind", "--kind", "indirect-reseller"]) == 0
+    out = capsys.readouterr().out
+    assert "Stored the Microsoft partner connection 'Northwind'. Connected: Partner Center lists 2" in out
+    piped(world.scenario.client_secret)
+    assert main([*add_microsoft_args(world), "--name", "Home CSP"]) == 0  # the same partner tenant: replaced
+    assert "(it replaces the one stored before for that partner tenant)" in capsys.readouterr().out
+    assert [(r.name, r.kind) for r in context.uow.microsoft_connections.all()] == [
+        ("Home CSP", "direct"), ("Northwind", "indirect_reseller")]
+    assert main(["connections", "test"]) == 0
+    tested = capsys.readouterr().out
+    assert "ok    Microsoft partner 'Home CSP'" in tested and "ok    Microsoft partner 'Northwind'" in tested
 
 
 # -- bad input: nothing stored, exit 2, a message per field -------------------------------------------------------

@@ -26,8 +26,9 @@ from app.billing.types import BillingProfile, Exclusion, Mapping
 from app.bootstrap import open_context
 from app.models import session
 from app.models.session import RUN_LOCK
+from app.sandbox.microsoft.model import SandboxPartner, SandboxTenant
 from app.sandbox.server import SandboxServer, TlsFiles, make_tls
-from app.sandbox.world import SandboxWorld
+from app.sandbox.world import AGREEMENT_START, SandboxWorld
 from app.sandbox.world_psas import PSA_KINDS, Holding
 from app.services.container import Services
 from app.services.http import HttpApi
@@ -233,6 +234,28 @@ def make_tenant(directory: Path, tls: TlsFiles, psa: str, *, today: Callable[[],
             context.close()
         world.stop()
         raise
+
+
+#: The name seatsync's second partner connection is given (``other_partner``'s account).
+OTHER = "Northwind indirect"
+
+
+def other_partner(tenant: Tenant, customers: int = 1) -> tuple[SandboxPartner, SandboxTenant, str]:
+    """Another partner account in the tenant's world (an indirect reseller's, not yet connected), with
+    ``customers`` customers of its own, none licensed; the first has a PSA company with an agreement (its id is
+    returned), and the PSA's catalog is read again."""
+    world, scenario = tenant.world, tenant.scenario
+    other = scenario.add_partner("Northwind Indirect CSP", customers=customers)
+    theirs = scenario.customers_of(other.tenant_id)[0]
+    with scenario.lock:
+        for customer in scenario.customers_of(other.tenant_id):
+            customer.subscriptions.clear()
+            for user in customer.users:
+                user.sku_ids.clear()
+    company = world.psa_side.add_company(theirs.name, domains=[theirs.default_domain])
+    agreement = world.psa_side.add_agreement(company, start=AGREEMENT_START)
+    tenant.context.admin.refresh_catalog(tenant.connection)
+    return other, theirs, agreement
 
 
 def close_tenant(tenant: Tenant) -> None:

@@ -526,6 +526,34 @@ def test_a_version_6_database_keeps_its_connections_and_every_row_referencing_th
         close_database()
 
 
+@pytest.mark.parametrize("connections", [0, 1])
+def test_a_version_19_databases_tenants_belong_to_its_one_partner_connection(tmp_path, connections):
+    """0020: a database kept one Microsoft partner connection; its tenants are that connection's, and it is a
+    direct-bill account (a database without one keeps its tenants without a partner)."""
+    path = tmp_path / "v19.db"
+    old = sqlite_database(path)
+    assert migrate(old, target=19)[-1] == 19
+    t = instant_text(T0)
+    for _ in range(connections):
+        old.execute_sql('INSERT INTO "microsoft_connection" ("name", "partner_tenant_id", "client_id", '
+                        '"authority_url", "graph_url", "partner_center_url", "created_at") '
+                        "VALUES ('Partner', 'p', 'c', 'https://a', 'https://g', 'https://pc', ?)", (t,))
+    for index in range(2):
+        old.execute_sql('INSERT INTO "tenant" ("tenant_id", "name", "default_domain", "verified_domains", '
+                        "\"consent_status\", \"added_at\") VALUES (?, ?, '', '[]', 'granted', ?)",
+                        (f"{TENANT[:-1]}{index}", f"T{index}", t))
+    old.close()
+
+    open_database(path)
+    try:
+        partners = {r.partner_id for r in Tenants().all()}
+        records = MicrosoftConnections().all()
+        assert partners == ({records[0].id} if connections else {None})
+        assert [r.kind for r in records] == ["direct"] * connections
+    finally:
+        close_database()
+
+
 def test_a_migration_that_rebuilds_a_referenced_table_is_refused_inside_a_transaction(tmp_path):
     db = sqlite_database(tmp_path / "x.db")
     try:

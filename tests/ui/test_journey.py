@@ -248,7 +248,8 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
     fill_microsoft(qtbot, ms_dialog, scenario, ms_server, scenario.client_secret)
     qtbot.mouseClick(ms_dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(ms_dialog), timeout=15000)
-    qtbot.waitUntil(lambda: "client secret set" in settings.connections.microsoft_label.text(), timeout=15000)
+    qtbot.waitUntil(lambda: settings.connections.microsoft_model.rowCount() == 1, timeout=15000)
+    assert settings.connections.microsoft_model.index(0, 4).data() == "set"
 
     # 4. Add companies (the Companies view's button): the sure matches come ticked; add them.
     window.show_view("companies")

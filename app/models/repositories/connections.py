@@ -1,4 +1,4 @@
-"""PSA connections and the Microsoft partner connection: their non-secret settings."""
+"""PSA connections and the Microsoft partner connections: their non-secret settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from app.models.connections import MicrosoftConnection, PsaConnection
+from app.models.connections import MicrosoftConnection, PsaConnection, Tenant
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord, RecordInUse, RecordNotFound
 from app.models.repositories._base import Repository
 
@@ -85,6 +85,7 @@ def _ms(row: MicrosoftConnection) -> MicrosoftConnectionRecord:
     return MicrosoftConnectionRecord(
         id=row.id,
         name=row.name,
+        kind=row.kind,
         partner_tenant_id=row.partner_tenant_id,
         client_id=row.client_id,
         authority_url=row.authority_url,
@@ -96,9 +97,10 @@ def _ms(row: MicrosoftConnection) -> MicrosoftConnectionRecord:
 
 class MicrosoftConnections(Repository):
     def save(self, record: MicrosoftConnectionRecord) -> MicrosoftConnectionRecord:
-        """Create (``record.id`` 0) or update the partner connection."""
+        """Create (``record.id`` 0) or update a partner connection."""
         values = {
             "name": record.name,
+            "kind": record.kind,
             "partner_tenant_id": record.partner_tenant_id,
             "client_id": record.client_id,
             "authority_url": record.authority_url,
@@ -118,6 +120,17 @@ class MicrosoftConnections(Repository):
 
     def all(self) -> list[MicrosoftConnectionRecord]:
         return [_ms(row) for row in MicrosoftConnection.select().order_by(MicrosoftConnection.id)]
+
+    def delete(self, connection_id: int) -> None:
+        """Remove a partner connection; refused (RecordInUse) while customer tenants belong to it."""
+        row = self._row(connection_id)
+        with self.atomic():
+            tenants = Tenant.select().where(Tenant.partner == row.id).count()
+            if tenants:
+                raise RecordInUse(f"partner connection '{row.name}' is how seatsync reads {tenants} customer "
+                                  "tenant(s); it stays while they belong to it. To give it another app or secret, "
+                                  "edit it.")
+            row.delete_instance()
 
     @staticmethod
     def _row(connection_id: int) -> MicrosoftConnection:

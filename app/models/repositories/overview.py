@@ -96,6 +96,10 @@ class Overview(Repository):
                 have.sort()
         return found
 
+    def partners(self) -> dict[str, int | None]:
+        """Each tenant's partner connection (None: not recorded), by tenant id, in one query."""
+        return dict(raw_rows(Tenant.select(Tenant.tenant_id, Tenant.partner)))
+
     def without_access(self) -> set[str]:
         """The tenants seatsync has no Microsoft access to (consent missing, expired or revoked), in one query."""
         lost = [ConsentStatus.MISSING.value, ConsentStatus.EXPIRED.value, ConsentStatus.REVOKED.value]

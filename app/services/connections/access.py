@@ -4,7 +4,8 @@ A tenant's consent is what a token request in it answers (granted; or
 consent missing, AADSTS700016), with the Graph permissions its token
 carries checked against those license sync needs; its GDAP standing is what
 the partner's relationships say of it (app/services/microsoft/gdap.py),
-read once for all tenants from the partner's own tenant. ``check`` records
+read once per partner connection from the partner's own tenant (each
+tenant is read through the partner connection it belongs to). ``check`` records
 both per tenant; every sync records consent as its reads find it
 (SyncService), and the check after each sync (app/services/notify/
 after_sync.py) records GDAP. A GDAP read the app may not make
@@ -27,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from app.errors import ConfigurationError
+from app.errors import ConfigurationError, SeatsyncError
 from app.models.records import ConsentStatus, TenantAccessCheck, TenantRecord
 from app.services.microsoft.config import GRAPH_SCOPE
 from app.services.microsoft.consent import admin_consent_url
-from app.services.microsoft.errors import ConsentMissing, MicrosoftError, PermissionsMissing
+from app.services.microsoft.errors import ConsentMissing, PermissionsMissing
 from app.services.microsoft.gdap import GdapState, gdap_status, relationships
 from app.services.microsoft.permissions import GRAPH_PERMISSIONS, NEEDED, Need, missing_permissions
 from app.services.providers import MicrosoftProvider
@@ -52,6 +53,7 @@ class TenantAccess:
     consent: str  # "Consented", "Consent missing", ...
     gdap: str  # "Fine until 3 Mar 2027", "Expired or terminated", "Not checked", ...
     problem: str = ""  # what a person must do ("" when nothing)
+    partner: str = ""  # the partner connection it is read through
 
     @property
     def tenant_id(self) -> str:
@@ -92,8 +94,8 @@ CONSENT_WORDS = {ConsentStatus.GRANTED: "Consented", ConsentStatus.MISSING: "Con
 GDAP_WORDS = {state.name: state.value.capitalize() for state in GdapState}
 
 
-def access_of(tenant: TenantRecord) -> TenantAccess:
-    """A tenant's access in words, from what is stored."""
+def access_of(tenant: TenantRecord, partner: str = "") -> TenantAccess:
+    """A tenant's access in words, from what is stored; ``partner``: its partner connection's name."""
     gdap = GDAP_WORDS.get(tenant.gdap_state, "Not checked") if tenant.gdap_state else "Not checked"
     if tenant.gdap_state == GdapState.FINE.name and tenant.gdap_ends:
         gdap = f"Fine until {tenant.gdap_ends:%d %b %Y}"
@@ -104,7 +106,8 @@ def access_of(tenant: TenantRecord) -> TenantAccess:
         problem = "seatsync's access through GDAP or the reseller relationship is gone: renew it in Partner Center."
     if tenant.gdap_state in (GdapState.ENDED.name, GdapState.ENDING.name, GdapState.ROLES_INSUFFICIENT.name):
         problem = " ".join(p for p in (problem, tenant.gdap_detail) if p)
-    return TenantAccess(tenant=tenant, consent=CONSENT_WORDS[tenant.consent_status], gdap=gdap, problem=problem)
+    return TenantAccess(tenant=tenant, consent=CONSENT_WORDS[tenant.consent_status], gdap=gdap, problem=problem,
+                        partner=partner)
 
 
 class AccessService:
@@ -116,7 +119,13 @@ class AccessService:
 
     def tenants(self) -> list[TenantAccess]:
         with connected():
-            return [access_of(t) for t in sorted(self.uow.tenants.all(), key=lambda t: t.name.casefold())]
+            return self._described(sorted(self.uow.tenants.all(), key=lambda t: t.name.casefold()))
+
+    def _described(self, tenants: Iterable[TenantRecord]) -> list[TenantAccess]:
+        """Each tenant's access in words, with the name of the partner connection it is read through."""
+        partners = {r.id: r.name for r in self.uow.microsoft_connections.all()}
+        only = next(iter(partners.values())) if len(partners) == 1 else ""
+        return [access_of(t, partners.get(t.partner_id, "") if t.partner_id is not None else only) for t in tenants]
 
     @staticmethod
     def permissions() -> tuple[Need, ...]:
@@ -124,38 +133,39 @@ class AccessService:
         return NEEDED
 
     def consent_link(self, tenant_id: str) -> str:
-        """The admin-consent page of seatsync's app for the tenant, to open in the browser."""
+        """The admin-consent page, for the tenant, of the app of the partner connection it is read through (to
+        open in the browser)."""
         with connected():
-            records = self.uow.microsoft_connections.all()
-        if not records:
-            raise ConfigurationError("no Microsoft partner connection: add it in Settings")
-        record = records[0]
+            tenant = self.uow.tenants.find(tenant_id)
+        record = self.microsoft.partner_of(tenant.partner_id if tenant is not None else None)
         host = urlsplit(record.authority_url).netloc or "login.microsoftonline.com"
         return admin_consent_url(tenant_id, record.client_id, CONSENT_REDIRECT, secrets.token_urlsafe(16),
                                  authority_host=host)
 
     def check(self, tenant_ids: Iterable[str] | None = None) -> AccessChecked:
-        """Ask Microsoft, for each tenant (every one when None), whether seatsync's app may read it, and read
-        GDAP once; record both (network: for a worker thread)."""
+        """Ask Microsoft, for each tenant (every one when None), whether its partner's app may read it, and read
+        GDAP once per partner; record both (network: for a worker thread)."""
         with connected():
             known = {t.tenant_id: t for t in self.uow.tenants.all()}
-        wanted = list(known) if tenant_ids is None else [t for t in tenant_ids if t in known]
-        tokens = self.microsoft.clients().tokens
+            if not self.uow.microsoft_connections.all():
+                raise ConfigurationError("no Microsoft partner connection: add it in Settings")
+        wanted = [known[t] for t in (list(known) if tenant_ids is None else tenant_ids) if t in known]
         checked: dict[str, TenantAccessCheck] = {}
         lacking: dict[str, tuple[str, ...]] = {}
-        for tenant_id in wanted:
-            tokens.invalidate(tenant_id, GRAPH_SCOPE)  # a cached token would answer for the consent of before
+        for tenant in wanted:
             try:
-                token = tokens.token(tenant_id, GRAPH_SCOPE)
-                missing = missing_permissions(token, GRAPH_PERMISSIONS, tenant_id)
+                tokens = self.microsoft.clients(tenant.partner_id).tokens
+                tokens.invalidate(tenant.tenant_id, GRAPH_SCOPE)  # a cached token answers for the consent of before
+                token = tokens.token(tenant.tenant_id, GRAPH_SCOPE)
+                missing = missing_permissions(token, GRAPH_PERMISSIONS, tenant.tenant_id)
                 consent = ConsentStatus.MISSING if missing else ConsentStatus.GRANTED
                 if missing:
-                    lacking[tenant_id] = missing
+                    lacking[tenant.tenant_id] = missing
             except ConsentMissing:
                 consent = ConsentStatus.MISSING
-            except MicrosoftError:
-                continue  # an outage says nothing of consent: the tenant keeps what it had
-            checked[tenant_id] = TenantAccessCheck(consent=consent)
+            except SeatsyncError:
+                continue  # an outage (or a partner not reachable) says nothing of consent: the tenant keeps it
+            checked[tenant.tenant_id] = TenantAccessCheck(consent=consent)
         gdap, unread = self._gdap(wanted)
         for tenant_id, found in gdap.items():
             before = checked.get(tenant_id, TenantAccessCheck())
@@ -164,33 +174,50 @@ class AccessService:
         with self.uow:
             self.uow.tenants.set_access(checked, self.now())
             stored = {t.tenant_id: t for t in self.uow.tenants.all()}
-        return AccessChecked(tenants=tuple(access_of(stored[t]) for t in wanted if t in stored), gdap_unread=unread,
-                             lacking=lacking)
+            described = self._described(stored[t.tenant_id] for t in wanted if t.tenant_id in stored)
+        return AccessChecked(tenants=tuple(described), gdap_unread=unread, lacking=lacking)
 
     def check_gdap(self) -> str:
         """Read GDAP for every tenant and record it; why it could not be read ("" when it was)."""
         with connected():
-            tenant_ids = [t.tenant_id for t in self.uow.tenants.all()]
-        found, unread = self._gdap(tenant_ids)
+            tenants = self.uow.tenants.all()
+        found, unread = self._gdap(tenants)
         if found:
             with self.uow:
                 self.uow.tenants.set_access(found, self.now())
         return unread
 
-    def _gdap(self, tenant_ids: list[str]) -> tuple[dict[str, TenantAccessCheck], str]:
-        clients = self.microsoft.clients()
-        try:
-            found = relationships(clients.graph, clients.settings.partner_tenant_id)
-        except PermissionsMissing as error:
-            return {}, f"GDAP was not checked: {error.detail.strip('()') or error}"
-        except MicrosoftError as error:
-            return {}, f"GDAP was not checked: {error}"
+    def _gdap(self, tenants: list[TenantRecord]) -> tuple[dict[str, TenantAccessCheck], str]:
+        """Each tenant's GDAP standing, from its partner's relationships (one read per partner connection); and
+        why a partner's could not be read."""
+        by_partner: dict[int | None, list[str]] = {}
+        for tenant in tenants:
+            by_partner.setdefault(tenant.partner_id, []).append(tenant.tenant_id)
         now = self.now()
-        out = {}
-        for tenant_id in tenant_ids:
-            status = gdap_status(found, tenant_id, now, within_days=GDAP_WARNING_DAYS)
-            end = status.relationship.end if status.relationship else None
-            ends = (end - _INSTANT).date() if end else None  # endDateTime is the moment access stops: its last day
-            out[tenant_id] = TenantAccessCheck(gdap_state=status.state.name, gdap_ends=ends,
-                                               gdap_detail=status.message)
-        return out, ""
+        out: dict[str, TenantAccessCheck] = {}
+        unread: list[str] = []
+        for partner_id, tenant_ids in by_partner.items():
+            try:
+                record = self.microsoft.partner_of(partner_id)
+                clients = self.microsoft.clients(record.id)
+                found = relationships(clients.graph, clients.settings.partner_tenant_id)
+            except PermissionsMissing as error:
+                unread.append(self._unread(partner_id, error.detail.strip("()") or str(error)))
+                continue
+            except SeatsyncError as error:
+                unread.append(self._unread(partner_id, str(error)))
+                continue
+            for tenant_id in tenant_ids:
+                status = gdap_status(found, tenant_id, now, within_days=GDAP_WARNING_DAYS)
+                end = status.relationship.end if status.relationship else None
+                ends = (end - _INSTANT).date() if end else None  # endDateTime: the moment access stops
+                out[tenant_id] = TenantAccessCheck(gdap_state=status.state.name, gdap_ends=ends,
+                                                   gdap_detail=status.message)
+        return out, " ".join(unread)
+
+    def _unread(self, partner_id: int | None, why: str) -> str:
+        """Why GDAP was not checked, naming the partner connection when there are several."""
+        records = self.microsoft.connections.all()
+        name = next((r.name for r in records if r.id == partner_id), "")
+        return (f"GDAP was not checked for partner connection '{name}': {why}" if len(records) > 1 and name
+                else f"GDAP was not checked: {why}")

@@ -14,12 +14,13 @@ agreement types) and products are read into the cache (``refresh_catalog``).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 from app.errors import ConfigurationError
+from app.models.connections import PARTNER_KINDS
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
 from app.services.http import https_url
 from app.services.microsoft import ConsentMissing, MicrosoftClients, MicrosoftError, PermissionsMissing
@@ -90,9 +91,14 @@ class CatalogSummary:
                 f"{self.agreement_types} agreement types and {self.products} products.")
 
 
+#: How each kind of partner account is named (``MicrosoftConnection.kind``).
+PARTNER_KIND_LABELS = {"direct": "Direct-bill CSP", "indirect_reseller": "Indirect reseller"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class MicrosoftDraft:
     name: str = "Microsoft partner"
+    kind: str = "direct"
     client_id: str
     partner_tenant_id: str
     client_secret: str = field(default="", repr=False)  # empty: keep the stored one
@@ -103,7 +109,7 @@ class MicrosoftDraft:
 
     def record(self) -> MicrosoftConnectionRecord:
         return MicrosoftConnectionRecord(
-            id=self.connection_id, name=self.name.strip() or "Microsoft partner",
+            id=self.connection_id, name=self.name.strip() or "Microsoft partner", kind=self.kind,
             partner_tenant_id=self.partner_tenant_id.strip(), client_id=self.client_id.strip(),
             authority_url=self.authority_url.strip(), graph_url=self.graph_url.strip(),
             partner_center_url=self.partner_center_url.strip())
@@ -113,6 +119,12 @@ class MicrosoftDraft:
 class MicrosoftSummary:
     record: MicrosoftConnectionRecord
     secret_set: bool
+    #: Customer tenants read through it.
+    tenants: int = 0
+
+    @property
+    def kind_label(self) -> str:
+        return PARTNER_KIND_LABELS.get(self.record.kind, self.record.kind)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,13 +254,14 @@ class AdminService:
 
     # -- Microsoft -----------------------------------------------------------
 
-    def microsoft(self) -> MicrosoftSummary | None:
+    def microsoft_connections(self) -> list[MicrosoftSummary]:
+        """Every partner connection, with whether its secret is set and how many tenants it reads."""
+        tenants = Counter(t.partner_id for t in self.uow.tenants.all())
         records = self.uow.microsoft_connections.all()
-        if not records:
-            return None
-        record = records[0]
-        return MicrosoftSummary(record=record,
-                                secret_set=self.secrets.has(microsoft_secret_key(record.id, record.name)))
+        if len(records) == 1:  # tenants added before partners were recorded are read through the only one
+            tenants[records[0].id] += tenants.pop(None, 0)
+        return [MicrosoftSummary(record=r, secret_set=self.secrets.has(microsoft_secret_key(r.id, r.name)),
+                                 tenants=tenants[r.id]) for r in records]
 
     def test_microsoft(self, draft: MicrosoftDraft) -> MicrosoftTestResult:
         """Get a Partner Center token, list customers, and read licenses in a few customer tenants.
@@ -301,14 +314,12 @@ class AdminService:
         result = self.test_microsoft(draft)
         return self.save_microsoft(draft), result
 
-    def test_saved_microsoft(self) -> MicrosoftTestResult:
-        summary = self.microsoft()
-        if summary is None:
-            raise ConfigurationError("no Microsoft partner connection: add it in Settings")
-        r = summary.record
+    def test_saved_microsoft(self, connection_id: int) -> MicrosoftTestResult:
+        r = self.uow.microsoft_connections.get(connection_id)
         return self.test_microsoft(MicrosoftDraft(
-            name=r.name, client_id=r.client_id, partner_tenant_id=r.partner_tenant_id, authority_url=r.authority_url,
-            graph_url=r.graph_url, partner_center_url=r.partner_center_url, connection_id=r.id))
+            name=r.name, kind=r.kind, client_id=r.client_id, partner_tenant_id=r.partner_tenant_id,
+            authority_url=r.authority_url, graph_url=r.graph_url, partner_center_url=r.partner_center_url,
+            connection_id=r.id))
 
     def save_microsoft(self, draft: MicrosoftDraft) -> MicrosoftConnectionRecord:
         record = self._check_microsoft(draft)
@@ -318,22 +329,39 @@ class AdminService:
             saved = self.uow.microsoft_connections.save(record)
             if draft.client_secret:
                 self.secrets.set(microsoft_secret_key(saved.id, saved.name), draft.client_secret)
-        self.microsoft_clients.forget()
+        self.microsoft_clients.forget(saved.id)
         return saved
 
+    def delete_microsoft(self, connection_id: int) -> None:
+        """Remove a partner connection and its secret; refused while customer tenants belong to it."""
+        record = self.uow.microsoft_connections.get(connection_id)
+        self.uow.microsoft_connections.delete(connection_id)
+        self.microsoft_clients.forget(connection_id)
+        self.secrets.delete(microsoft_secret_key(connection_id, record.name))
+
     def _check_microsoft(self, draft: MicrosoftDraft) -> MicrosoftConnectionRecord:
+        """The draft as a record, checked: its IDs and addresses, its kind, and that no other partner connection
+        has its name or partner tenant (one connection per partner account)."""
         record = draft.record()
-        if not record.id:
-            existing = self.uow.microsoft_connections.all()
-            if existing:  # one partner connection: editing replaces it
-                record = MicrosoftConnectionRecord(**{**_fields(record), "id": existing[0].id})
         missing = [label for label, value in (("client ID", record.client_id),
                                               ("partner tenant ID", record.partner_tenant_id)) if not value]
         if missing:
             raise ConfigurationError(f"the Microsoft partner connection needs its {' and '.join(missing)}")
+        if record.kind not in PARTNER_KINDS:
+            raise ConfigurationError(f"a partner account is {' or '.join(PARTNER_KIND_LABELS.values())}, "
+                                     f"not {record.kind!r}")
         for label, url in (("authority", record.authority_url), ("Graph", record.graph_url),
                            ("Partner Center", record.partner_center_url)):
             https_url(url, f"{label} URL")
+        for other in self.uow.microsoft_connections.all():
+            if other.id == record.id:
+                continue
+            if other.partner_tenant_id.casefold() == record.partner_tenant_id.casefold():
+                raise ConfigurationError(f"partner tenant {record.partner_tenant_id} is already connected as "
+                                         f"'{other.name}': edit that connection")
+            if other.name.casefold() == record.name.casefold():
+                raise ConfigurationError(f"another partner connection is named '{other.name}': give this one a "
+                                         "name of its own (the Companies list filters by it)")
         return record
 
     def _stored_secret(self, record: MicrosoftConnectionRecord) -> str:
@@ -350,5 +378,4 @@ def _tenant_problem(name: str, error: MicrosoftError) -> str:
     return f"{name}: {head}" + (f" [{error.code}]" if error.code else "")
 
 
-def _fields(record: MicrosoftConnectionRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+

@@ -137,7 +137,7 @@ def graph_people(microsoft: MicrosoftProvider) -> PeopleReader:
     mailbox (its ``userPurpose``), to tell a shared, room or equipment mailbox's account from a person."""
 
     def read(tenant_id: str, with_mailboxes: bool) -> list[Person]:
-        graph = microsoft.clients().graph
+        graph = microsoft.clients_of(tenant_id).graph
         people = [person_from_graph(item, tenant_id) for item in graph.users(tenant_id, CONTACT_USER_FIELDS)]
         if not with_mailboxes:
             return people

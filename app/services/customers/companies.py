@@ -51,6 +51,7 @@ from app.models.records import (
     EditConflict,
     HeldStatus,
     JournalState,
+    MicrosoftConnectionRecord,
     RunStatus,
     SeatPoint,
     SyncOutcome,
@@ -127,7 +128,7 @@ def graph_users(microsoft: MicrosoftProvider) -> UsersReader:
     def read(tenant_id: str) -> tuple[User, ...]:
         from app.services.microsoft.wire import user_from_graph
 
-        return tuple(user_from_graph(item) for item in microsoft.clients().graph.users(tenant_id))
+        return tuple(user_from_graph(item) for item in microsoft.clients_of(tenant_id).graph.users(tenant_id))
 
     return read
 
@@ -163,6 +164,7 @@ class CompanyService:
         runs = self.uow.runs.recent(RUNS_LOOKED_AT)
         outcomes = self._outcomes()
         found = {t: attention_findings(f) for t, f in self.uow.findings.latest().items()}
+        partner_of = _partner_names(overview.partners(), self.uow.microsoft_connections.all())
         rows = []
         for company in listed:  # thousands: most have one tenant, whose held changes need no sum
             figures = company.figures or worked.get(company.id) or _NO_FIGURES
@@ -176,7 +178,8 @@ class CompanyService:
                 last_sync=last_sync(company.id, tenant_ids, runs, outcomes, failed),
                 monthly=figures.monthly, unpriced=figures.unpriced,
                 access=sum(1 for t in tenant_ids if t in without_access),
-                findings=sum(found.get(t, 0) for t in tenant_ids) if found else 0))
+                findings=sum(found.get(t, 0) for t in tenant_ids) if found else 0,
+                partners=tuple(sorted({partner_of[t] for t in tenant_ids if t in partner_of}))))
         rows.sort(key=lambda r: (r.name.casefold(), r.id))
         return rows
 
@@ -500,3 +503,17 @@ def outcome_of(result: TenantResult, at: datetime) -> TenantOutcome:
     """A sync engine's TenantResult as this service's per-tenant outcome."""
     ok = result.status is not Status.FAILED and not result.failed
     return TenantOutcome(tenant_id=result.tenant_id, at=at, ok=ok, writes=len(result.applied), error=result.error)
+
+
+def _partner_names(partners: dict[str, int | None],
+                   connections: Sequence[MicrosoftConnectionRecord]) -> dict[str, str]:
+    """Each tenant's partner connection's name, by tenant id; a tenant not recorded with one is the only
+    connection's, when there is one."""
+    names = {c.id: c.name for c in connections}
+    only = connections[0].name if len(connections) == 1 else None
+    out = {}
+    for tenant_id, partner_id in partners.items():
+        name = names.get(partner_id) if partner_id is not None else only
+        if name is not None:
+            out[tenant_id] = name
+    return out

@@ -216,6 +216,8 @@ class CompanyRow:
     access: int = 0
     #: Kinds of finding needing a person in its tenants' latest syncs (one notice each).
     findings: int = 0
+    #: The names of the Microsoft partner connections its tenants are read through.
+    partners: tuple[str, ...] = ()
 
     @property
     def tenants(self) -> int:

@@ -43,7 +43,8 @@ class CustomLicenseService:
 
     def groups(self, tenant_id: str) -> list[tuple[str, str]]:
         """The tenant's groups, (id, name) sorted by name, to choose the one a row counts (reads Graph)."""
-        return sorted(self.microsoft.custom_reads().groups(tenant_id), key=lambda group: group[1].casefold())
+        reads = self.microsoft.custom_reads(self.microsoft.tenant_partner(tenant_id))
+        return sorted(reads.groups(tenant_id), key=lambda group: group[1].casefold())
 
     def add(self, tenant_id: str, *, name: str, rule: CountRule, param: str = "",
             terms: Sequence[tuple[int, str]] = (), group_name: str = "", actor: str = "") -> CustomAdded:
@@ -69,7 +70,7 @@ class CustomLicenseService:
         if missing:
             raise CustomRefused(f"({tenant.name} has no license {', '.join(missing)} to count)")
         try:
-            inventory = self.microsoft.inventory_service().fetch(tenant_id, name=tenant.name,
+            inventory = self.microsoft.inventory_service(tenant.partner_id).fetch(tenant_id, name=tenant.name,
                                                                  custom=(*existing, custom))
         except InventoryRefused as error:
             raise CustomRefused(f"({custom.name} was not added: {error.detail or error})") from error

@@ -39,6 +39,9 @@ class Customer:
     default_domain: str = ""
     domains: tuple[str, ...] = ()  # verified custom domains
     relationship: str = ""
+    #: The partner connection whose Partner Center listed it (its database id and name); None: not said.
+    partner_id: int | None = None
+    partner: str = ""
 
     @property
     def all_domains(self) -> tuple[str, ...]:

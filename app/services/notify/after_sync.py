@@ -60,17 +60,19 @@ class AfterSyncService:
 
     def pending_customers(self, *, describe: Callable[[SeatsyncError], str] = str,
                           ) -> tuple[list[Customer], list[str]]:
-        """(Partner Center customers not yet added, what failed reading them); nothing when Microsoft is not
-        connected.
+        """(Partner Center customers not yet added, what failed reading them: one line per partner connection
+        that could not be read); nothing when Microsoft is not connected.
 
         ``describe`` words a failure (the window adds what to do); it is a network call, for a worker thread.
         """
         try:
-            return list(self.customers.pending()), []
+            pending, unread = self.customers.pending()
         except ConfigurationError:
             return [], []
         except SeatsyncError as error:
             return [], [f"{READING_PARTNER_CENTER}: {describe(error)}"]
+        return pending, [f"{READING_PARTNER_CENTER} of partner connection '{u.partner}': {describe(u.error)}"
+                         for u in unread]
 
     def check_gdap(self) -> None:
         """Record each tenant's GDAP standing from the partner's relationships (a network call). Nothing when

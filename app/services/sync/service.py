@@ -209,12 +209,15 @@ class SyncService:
     def _inventory_fetcher(self) -> InventoryFetcher:
         if self._fetch is not None:
             return self._fetch
-        service = self.microsoft.inventory_service()
-        names = {t.tenant_id: t.name for t in self.uow.tenants.all()}
+        tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
         custom = self.uow.custom_licenses.of_tenants()
 
         def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
-            return service.fetch(tenant_id, name=names.get(tenant_id, ""), with_users=with_users,
+            """Read the tenant through its own partner connection's clients (a partner that cannot be reached
+            fails its tenants only)."""
+            tenant = tenants.get(tenant_id)
+            service = self.microsoft.inventory_service(tenant.partner_id if tenant else None)
+            return service.fetch(tenant_id, name=tenant.name if tenant else "", with_users=with_users,
                                  custom=custom.get(tenant_id, ()))
 
         return fetch

@@ -27,7 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
-from app.services.connections.admin import MicrosoftDraft, MicrosoftSummary, PsaConnectionSummary, PsaDraft
+from app.services.connections.admin import (
+    PARTNER_KIND_LABELS,
+    MicrosoftDraft,
+    MicrosoftSummary,
+    PsaConnectionSummary,
+    PsaDraft,
+)
 from app.services.container import Services
 from app.services.psa.factory import PsaKind
 from app.ui.tasks import Tasks
@@ -218,11 +224,22 @@ class MicrosoftDialog(QDialog):
         self.setWindowTitle("Microsoft partner connection")
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
-        intro = PlainLabel("The partner's app registration in Microsoft Entra ID, with access to customer tenants "
-                           "through GDAP and to Partner Center.")
+        intro = PlainLabel("A partner account's app registration in Microsoft Entra ID, with access to its customer "
+                           "tenants and to its Partner Center. Add one connection per partner account (each CSP "
+                           "tenant: a direct-bill account, an indirect reseller's account).")
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
+        self.name = QLineEdit(record.name if record else "")
+        self.name.setObjectName("microsoft.name")
+        self.name.setPlaceholderText(f"{defaults.name} (the Companies list filters by it)")
+        self.kind = QComboBox()
+        self.kind.setObjectName("microsoft.kind")
+        for kind, label in PARTNER_KIND_LABELS.items():
+            self.kind.addItem(label, kind)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(record.kind if record else defaults.kind)))
+        form.addRow("Name", self.name)
+        form.addRow("Partner account", self.kind)
         self.client_id = QLineEdit(record.client_id if record else "")
         self.client_id.setPlaceholderText("Application (client) ID")
         self.partner_tenant_id = QLineEdit(record.partner_tenant_id if record else "")
@@ -268,6 +285,7 @@ class MicrosoftDialog(QDialog):
 
     def draft(self) -> MicrosoftDraft:
         return MicrosoftDraft(
+            name=self.name.text(), kind=self.kind.currentData(),
             client_id=self.client_id.text(), partner_tenant_id=self.partner_tenant_id.text(),
             client_secret=self.secret.value(), authority_url=self.authority_url.text(),
             graph_url=self.graph_url.text(), partner_center_url=self.partner_center_url.text(),

@@ -1,4 +1,5 @@
-"""The Settings view: connections (PSA and Microsoft), sync and approvals, notifications.
+"""The Settings view: connections (PSA accounts and Microsoft partner accounts), sync and approvals,
+notifications.
 
 Connections are added and edited in their dialogs (app/ui/dialogs/connection.py),
 which test before they save. After a PSA connection is saved its catalog
@@ -10,6 +11,7 @@ reach. Below the pages: the data folder, to copy or open.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -55,6 +57,15 @@ def _secrets(s: PsaConnectionSummary) -> str:
                                                                           if not v)
 
 
+MICROSOFT_COLUMNS: tuple[Column[MicrosoftSummary], ...] = (
+    Column("Name", lambda s: s.record.name),
+    Column("Account", lambda s: s.kind_label),
+    Column("Partner tenant", lambda s: s.record.partner_tenant_id),
+    Column("Client ID", lambda s: s.record.client_id),
+    Column("Client secret", lambda s: "set" if s.secret_set else "NOT SET: edit the connection and enter it"),
+    Column("Tenants", lambda s: str(s.tenants), lambda s: s.tenants, numeric=True),
+)
+
 CONNECTION_COLUMNS: tuple[Column[PsaConnectionSummary], ...] = (
     Column("Name", lambda s: s.record.name),
     Column("PSA", lambda s: s.label),
@@ -89,27 +100,39 @@ class ConnectionsPage(QWidget):
         buttons.addWidget(self.remove_button)
         box.addLayout(buttons)
         layout.addWidget(psa, 1)
-        ms = QGroupBox("Microsoft partner connection")
+        ms = QGroupBox("Microsoft partner connections")
         ms_box = QVBoxLayout(ms)
-        self.microsoft_label = PlainLabel("Not connected.")
+        self.microsoft_label = PlainLabel("Not connected. Connect each partner account's app (a direct-bill CSP's or "
+                                          "an indirect reseller's) to read its customers' licenses.")
         self.microsoft_label.setWordWrap(True)
         ms_box.addWidget(self.microsoft_label)
+        self.microsoft_model: RowTableModel[MicrosoftSummary] = RowTableModel(MICROSOFT_COLUMNS,
+                                                                              key=lambda s: s.record.id)
+        self.microsoft_table, _ = table_view(self.microsoft_model, self)
+        self.microsoft_table.setObjectName("microsoftConnections")
+        ms_box.addWidget(self.microsoft_table)
         ms_buttons = QHBoxLayout()
-        self.microsoft_button = QPushButton("Connect…")
-        self.microsoft_test_button = QPushButton("Test connection")
-        ms_buttons.addWidget(self.microsoft_button)
-        ms_buttons.addWidget(self.microsoft_test_button)
+        self.microsoft_button = QPushButton("Add…")
+        self.microsoft_edit_button = QPushButton("Edit…")
+        self.microsoft_test_button = QPushButton("Test")
+        self.microsoft_remove_button = QPushButton("Remove")
+        for button in (self.microsoft_button, self.microsoft_edit_button, self.microsoft_test_button):
+            ms_buttons.addWidget(button)
         ms_buttons.addStretch(1)
+        ms_buttons.addWidget(self.microsoft_remove_button)
         ms_box.addLayout(ms_buttons)
-        layout.addWidget(ms, 0)
+        layout.addWidget(ms, 1)
         self.add_button.clicked.connect(lambda: view.edit_psa(None))
         self.edit_button.clicked.connect(lambda: view.edit_psa(self.selected()))
         self.table.doubleClicked.connect(lambda _: view.edit_psa(self.selected()))
         self.test_button.clicked.connect(lambda: view.test_psa(self.selected()))
         self.refresh_button.clicked.connect(lambda: view.refresh_catalog(self.selected()))
         self.remove_button.clicked.connect(lambda: view.remove_psa(self.selected()))
-        self.microsoft_button.clicked.connect(view.edit_microsoft)
-        self.microsoft_test_button.clicked.connect(view.test_microsoft)
+        self.microsoft_button.clicked.connect(lambda: view.edit_microsoft(None))
+        self.microsoft_edit_button.clicked.connect(lambda: view.edit_microsoft(self.selected_microsoft()))
+        self.microsoft_table.doubleClicked.connect(lambda _: view.edit_microsoft(self.selected_microsoft()))
+        self.microsoft_test_button.clicked.connect(lambda: view.test_microsoft(self.selected_microsoft()))
+        self.microsoft_remove_button.clicked.connect(lambda: view.remove_microsoft(self.selected_microsoft()))
 
     def selected(self) -> PsaConnectionSummary | None:
         rows = selected_rows(self.table)
@@ -117,16 +140,19 @@ class ConnectionsPage(QWidget):
             return self.model.row(0)
         return rows[0] if rows else None
 
-    def show_microsoft(self, summary: MicrosoftSummary | None) -> None:
-        if summary is None:
-            self.microsoft_label.setText("Not connected. Connect the partner's app to read customers' licenses.")
-            self.microsoft_button.setText("Connect…")
-            return
-        r = summary.record
-        secret = "set" if summary.secret_set else "NOT SET — edit the connection and enter it"
-        self.microsoft_label.setText(f"Client ID {r.client_id} · partner tenant {r.partner_tenant_id} · "
-                                     f"client secret {secret}")
-        self.microsoft_button.setText("Edit…")
+    def selected_microsoft(self) -> MicrosoftSummary | None:
+        rows = selected_rows(self.microsoft_table)
+        if not rows and self.microsoft_model.rowCount() == 1:
+            return self.microsoft_model.row(0)
+        return rows[0] if rows else None
+
+    def show_microsoft(self, summaries: list[MicrosoftSummary]) -> None:
+        self.microsoft_model.set_rows(summaries)
+        self.microsoft_table.resizeColumnsToContents()
+        self.microsoft_table.setVisible(bool(summaries))
+        self.microsoft_label.setVisible(not summaries)
+        for button in (self.microsoft_edit_button, self.microsoft_test_button, self.microsoft_remove_button):
+            button.setVisible(bool(summaries))
 
 
 class SettingsView(QWidget):
@@ -138,7 +164,6 @@ class SettingsView(QWidget):
         self.tasks = tasks
         self.admin = context.admin
         self.preferences = context.preferences
-        self.microsoft_summary: MicrosoftSummary | None = None
         self.dialog: PsaConnectionDialog | MicrosoftDialog | None = None
         self.loaded: PreferencesState | None = None
         layout = QVBoxLayout(self)
@@ -174,7 +199,8 @@ class SettingsView(QWidget):
         role, page = self.context.role(), self.connections
         for ability, buttons in (
                 (Ability.MANAGE_CONNECTIONS, (page.add_button, page.edit_button, page.remove_button,
-                                              page.microsoft_button)),
+                                              page.microsoft_button, page.microsoft_edit_button,
+                                              page.microsoft_remove_button)),
                 (Ability.SYNC, (page.refresh_button,)),  # the PSA's catalogue, as a sync reads it
                 (Ability.EDIT_SETTINGS, (self.sync_page.save_button, self.notifications_page.save_button))):
             for button in buttons:
@@ -184,7 +210,7 @@ class SettingsView(QWidget):
     # -- loading ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.tasks.run(lambda: (self.admin.psa_connections(), self.admin.microsoft()), self._loaded,
+        self.tasks.run(lambda: (self.admin.psa_connections(), self.admin.microsoft_connections()), self._loaded,
                        lambda e: self.message.show_error(e, "Reading the connections"),
                        owner=self, latest="connections", label="load connections")
         if not self.preferences_edited():
@@ -203,11 +229,11 @@ class SettingsView(QWidget):
         return change.preferences != self.loaded.preferences or change.smtp_password is not None \
             or change.webhook_url is not None
 
-    def _loaded(self, result: tuple[list[PsaConnectionSummary], MicrosoftSummary | None]) -> None:
-        connections, self.microsoft_summary = result
+    def _loaded(self, result: tuple[list[PsaConnectionSummary], list[MicrosoftSummary]]) -> None:
+        connections, microsoft = result
         self.connections.model.set_rows(connections)
         self.connections.table.resizeColumnsToContents()
-        self.connections.show_microsoft(self.microsoft_summary)
+        self.connections.show_microsoft(microsoft)
 
     def _preferences_loaded(self, state: PreferencesState) -> None:
         self.sync_page.load(state)
@@ -271,35 +297,54 @@ class SettingsView(QWidget):
     def remove_psa(self, summary: PsaConnectionSummary | None) -> None:
         if summary is None:
             return
-        if not confirm(self, "Remove the PSA connection",
-                       f"Remove '{clip(summary.record.name)}', its cached catalog and its keys?"):
+        self._remove("Remove the PSA connection", "its cached catalog and its keys", summary.record.name,
+                     lambda: self.admin.delete_psa(summary.record.id))
+
+    def _remove(self, title: str, with_it: str, name: str, delete: Callable[[], None]) -> None:
+        """Remove a connection (``delete``, on a worker) once the person confirms, and say so."""
+        if not confirm(self, title, f"Remove '{clip(name)}' with {with_it}?"):
             return
-        name = summary.record.name
 
         def removed(_: object) -> None:
             self.message.show_message(f"Removed '{name}'.", "ok")
             self.refresh()
 
-        self.tasks.run(lambda: self.admin.delete_psa(summary.record.id), removed,
-                       lambda e: self.message.show_error(e, "Removing the connection"), owner=self, label="remove PSA")
+        self.tasks.run(delete, removed, lambda e: self.message.show_error(e, f"Removing '{name}'"), owner=self,
+                       label="remove connection")
 
     # -- Microsoft ------------------------------------------------------------------
 
-    def edit_microsoft(self) -> None:
-        dialog = MicrosoftDialog(self.context, self.tasks, self.microsoft_summary, self)
+    def edit_microsoft(self, summary: MicrosoftSummary | None = None) -> None:
+        """Add a partner connection (None), or edit one."""
+        if not self.context.role().may_manage_connections:  # a double-click on the list
+            self.message.show_message(self.context.role().refusal(Ability.MANAGE_CONNECTIONS))
+            return
+        dialog = MicrosoftDialog(self.context, self.tasks, summary, self)
         dialog.accepted.connect(lambda: self._microsoft_saved(dialog))
         self._open(dialog)
 
     def _microsoft_saved(self, dialog: MicrosoftDialog) -> None:
-        self.message.show_message(f"Saved the Microsoft partner connection. {dialog.result_text}", "ok")
+        name = dialog.saved.name if dialog.saved is not None else "the Microsoft partner connection"
+        self.message.show_message(f"Saved '{name}'. {dialog.result_text}", "ok")
         self.refresh()
 
-    def test_microsoft(self) -> None:
-        self.message.show_message("Asking Microsoft…")
-        self.tasks.run(self.admin.test_saved_microsoft,
+    def test_microsoft(self, summary: MicrosoftSummary | None) -> None:
+        if summary is None:
+            self.message.show_message("Choose a Microsoft partner connection first.")
+            return
+        record = summary.record
+        self.message.show_message(f"Asking Microsoft about '{record.name}'…")
+        self.tasks.run(lambda: self.admin.test_saved_microsoft(record.id),
                        lambda r: self.message.show_message(r.text, "info" if r.problems else "ok"),
-                       lambda e: self.message.show_error(e, "The Microsoft connection test"),
+                       lambda e: self.message.show_error(e, f"The test of '{record.name}'"),
                        owner=self, label="test Microsoft")
+
+    def remove_microsoft(self, summary: MicrosoftSummary | None) -> None:
+        if summary is None:
+            self.message.show_message("Choose a Microsoft partner connection first.")
+            return
+        self._remove("Remove the partner connection", "its client secret", summary.record.name,
+                     lambda: self.admin.delete_microsoft(summary.record.id))
 
     # -- the other settings -------------------------------------------------------------
 
