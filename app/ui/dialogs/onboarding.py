@@ -54,7 +54,7 @@ class OnboardRow:
     company: PsaCompany | None = None  # the company it will bill to
 
 
-COL_ADD, COL_TENANT, COL_DOMAINS, COL_MATCH, COL_COMPANY, COL_REASON = range(6)
+COL_ADD, COL_TENANT, COL_DOMAINS, COL_MATCH, COL_COMPANY, COL_REASON, COL_PARTNER = range(7)
 COLUMNS: tuple[Column[OnboardRow], ...] = (
     Column("Add", lambda r: ""),
     Column("Tenant", lambda r: r.customer.name),
@@ -63,6 +63,7 @@ COLUMNS: tuple[Column[OnboardRow], ...] = (
     Column("PSA company", lambda r: r.company.name if r.company else
            ("choose: " + "; ".join(c.name for c in r.candidates) if r.candidates else "—")),
     Column("Why", lambda r: r.reason, tooltip=lambda r: r.reason),
+    Column("Partner connection", lambda r: r.customer.partner),
 )
 
 
@@ -146,6 +147,9 @@ class AddCompaniesDialog(QDialog):
         self.model.set_rows(rows, checked=[r.customer.tenant_id for r in rows if r.match == LINKED])
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(COL_DOMAINS, min(self.table.columnWidth(COL_DOMAINS), 260))
+        self.table.setColumnHidden(COL_PARTNER, len({r.customer.partner for r in rows}) < 2)
+        if proposal.unread:  # the other partners' customers are listed; these could not be read
+            self.message.show_message("Not listed: " + "; ".join(map(str, proposal.unread)), "error")
         r = proposal.result
         if not rows:
             self.summary.setText("Every Partner Center customer is already added.")

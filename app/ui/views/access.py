@@ -25,12 +25,13 @@ from app.ui.tasks import Tasks
 from app.ui.views.tables import Column, RowTableModel, StatusLine, selected_rows, table_view
 from app.ui.widgets.plain import PlainLabel
 
-COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO = range(4)
+COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO, COL_PARTNER = range(5)
 COLUMNS: tuple[Column[TenantAccess], ...] = (
     Column("Tenant", lambda r: r.tenant.name, lambda r: r.tenant.name.casefold()),
     Column("Consent", lambda r: r.consent),
     Column("GDAP", lambda r: r.gdap),
     Column("What to do", lambda r: r.problem, tooltip=lambda r: r.problem),
+    Column("Partner connection", lambda r: r.partner),
 )
 #: Opens a link in the person's browser (a test gives its own).
 Opener = Callable[[str], bool]
@@ -95,6 +96,7 @@ class AccessView(QWidget):
 
     def _loaded(self, rows: list[TenantAccess]) -> None:
         self.model.set_rows(rows)
+        self.table.setColumnHidden(COL_PARTNER, len({r.partner for r in rows}) < 2)
         self.table.resizeColumnsToContents()
         missing = sum(1 for r in rows if r.needs_consent)
         if not self.awaiting and missing:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QStackedWidget,
@@ -99,6 +100,14 @@ class CompaniesView(QWidget):
             self.filter_group.addButton(button)
             self.filter_buttons[which] = button
             bar.addWidget(button)
+        self.partner_filter = QComboBox(page)
+        self.partner_filter.setObjectName("partner-filter")
+        self.partner_filter.setToolTip("Only the companies whose tenants are read through this Microsoft partner "
+                                       "connection")
+        self.partner_filter.addItem("All partner connections", "")
+        self.partner_filter.currentIndexChanged.connect(lambda _: self.set_partner(self.partner_filter.currentData()))
+        self.partner_filter.hide()  # one partner connection: nothing to choose
+        bar.addWidget(self.partner_filter)
         self.why_button = QToolButton(page)
         self.why_button.setObjectName("why-failed")
         self.why_button.setText("Why did it fail?")
@@ -247,6 +256,7 @@ class CompaniesView(QWidget):
                   sum(1 for r in rows if r.unmapped), Filter.FAILED: sum(1 for r in rows if r.failed)}
         for which, label in FILTERS:
             self.filter_buttons[which].setText(f"{label} ({counts[which]})" if which in counts else label)
+        self._offer_partners(sorted({p for r in rows for p in r.partners}, key=str.casefold))
         self._update_count()
         self._update_why()
         self.attention_changed.emit(counts[Filter.ATTENTION])  # companies, as the tray and notices count them
@@ -276,6 +286,25 @@ class CompaniesView(QWidget):
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         noun = "company" if total == 1 else "companies"
         self.count_label.setText(f"{total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}")
+
+    def _offer_partners(self, names: list[str]) -> None:
+        """The partner filter's choices: every partner connection the companies' tenants are read through,
+        shown when there are two or more (the one chosen stays chosen while it is there)."""
+        chosen = self.partner_filter.currentData() or ""
+        if [self.partner_filter.itemData(i) for i in range(1, self.partner_filter.count())] != names:
+            with QSignalBlocker(self.partner_filter):
+                while self.partner_filter.count() > 1:
+                    self.partner_filter.removeItem(1)
+                for name in names:
+                    self.partner_filter.addItem(f"Partner: {name}", name)
+                self.partner_filter.setCurrentIndex(max(0, self.partner_filter.findData(chosen)))
+        self.partner_filter.setVisible(len(names) > 1)
+        self.set_partner(self.partner_filter.currentData() if len(names) > 1 else "")
+
+    def set_partner(self, name: str) -> None:
+        """Only the companies with a tenant read through the partner connection ``name`` ("": all)."""
+        self.proxy.set_partner(name or "")
+        self._update_count()
 
     def set_filter(self, which: Filter) -> None:
         self.filter_buttons[which].setChecked(True)

@@ -223,12 +223,14 @@ def _text(row: CompanyRow, column: int) -> str:
 
 
 class CompanyFilterProxy(QSortFilterProxyModel):
-    """Search (name, identifier, tenant names) and the attention filters; sorting is the model's."""
+    """Search (name, identifier, tenant names), the attention filters and the partner connection; sorting is the
+    model's."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._text = ""
         self._filter = Filter.ALL
+        self._partner = ""
 
     def set_search(self, text: str) -> None:
         text = text.strip().casefold()
@@ -244,6 +246,13 @@ class CompanyFilterProxy(QSortFilterProxyModel):
             self._filter = which
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def set_partner(self, name: str) -> None:
+        """Only the companies with a tenant read through this Microsoft partner connection ("": every one)."""
+        if name != self._partner:
+            self.beginFilterChange()
+            self._partner = name
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
     @property
     def current_filter(self) -> Filter:
         return self._filter
@@ -252,9 +261,11 @@ class CompanyFilterProxy(QSortFilterProxyModel):
         model: CompanyTableModel = self.sourceModel()  # type: ignore[assignment]
         if self._text and self._text not in model.haystack(source_row):
             return False
+        row = model.row_at(source_row)
+        if self._partner and self._partner not in row.partners:
+            return False
         if self._filter is Filter.ALL:
             return True
-        row = model.row_at(source_row)
         if self._filter is Filter.ATTENTION:
             return row.attention > 0
         if self._filter is Filter.UNMAPPED:

@@ -1,0 +1,74 @@
+"""Several Microsoft partner connections, in the window.
+
+The world's tenant belongs to the home partner. Another partner account (an
+indirect reseller's) has a customer with a PSA company. In Settings the
+person adds its connection beside the first ("Add…", a name, the account's
+kind, its app); the list shows both. "Add companies…" lists the new
+partner's customer, naming its partner connection; once added, the
+Companies list offers a partner filter, and choosing a partner shows only
+its companies.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.ui.dialogs.onboarding import COL_PARTNER
+from app.ui.views.companies_model import NAME
+from tests.e2e.conftest import OTHER, other_partner
+from tests.ui.admin_support import closed
+from tests.ui.test_settings import type_into
+
+
+@pytest.mark.parametrize("tenant", ["connectwise"], indirect=True)
+def test_a_second_partner_connection_is_added_and_the_companies_list_filters_by_partner(qtbot, tenant_shell,
+                                                                                        tenant):
+    window = tenant_shell.window
+    other, theirs, _ = other_partner(tenant)
+    server = tenant.world.microsoft_server
+
+    window.show_view("settings")
+    settings = window.view("settings")
+    page = settings.connections
+    qtbot.waitUntil(lambda: page.microsoft_model.rowCount() == 1, timeout=10000)
+    qtbot.mouseClick(page.microsoft_button, Qt.MouseButton.LeftButton)
+    dialog = settings.dialog
+    type_into(qtbot, dialog.name, OTHER)
+    dialog.kind.setCurrentIndex(dialog.kind.findText("Indirect reseller"))
+    type_into(qtbot, dialog.client_id, other.client_id)
+    type_into(qtbot, dialog.partner_tenant_id, other.tenant_id)
+    type_into(qtbot, dialog.secret, other.client_secret)
+    dialog.advanced.setChecked(True)
+    for edit in (dialog.authority_url, dialog.graph_url, dialog.partner_center_url):
+        type_into(qtbot, edit, server.url)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=15000)
+    qtbot.waitUntil(lambda: page.microsoft_model.rowCount() == 2, timeout=10000)
+    assert f"Saved '{OTHER}'. Connected: Partner Center lists 1 customer(s)" in settings.message.text()
+    listed = [[page.microsoft_model.index(row, col).data() for col in (0, 1, 4, 5)] for row in range(2)]
+    assert listed[1] == [OTHER, "Indirect reseller", "set", "0"] and listed[0][1:] == ["Direct-bill CSP", "set", "1"]
+
+    window.show_view("companies")
+    companies = window.view("companies")
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=10000)
+    assert companies.partner_filter.isHidden()  # one partner's tenants so far: nothing to choose
+    qtbot.mouseClick(companies.add_button, Qt.MouseButton.LeftButton)
+    adding = companies.adding
+    qtbot.waitUntil(lambda: adding.model.rowCount() == 1, timeout=15000)
+    assert adding.model.index(0, COL_PARTNER).data() == OTHER
+    assert adding.table.isColumnHidden(COL_PARTNER)  # one partner's customers listed: the column says nothing
+    assert adding.add_button.text() == "Add 1 company"
+    qtbot.mouseClick(adding.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 2, timeout=15000)
+
+    assert companies.partner_filter.isVisible()
+    choices = [companies.partner_filter.itemText(i) for i in range(companies.partner_filter.count())]
+    home = tenant.context.uow.microsoft_connections.all()[0].name
+    assert choices == ["All partner connections", *sorted([f"Partner: {home}", f"Partner: {OTHER}"])]
+    companies.partner_filter.setCurrentIndex(companies.partner_filter.findData(OTHER))
+    assert companies.proxy.rowCount() == 1
+    shown = companies.proxy.index(0, NAME).data()
+    assert shown == theirs.name and companies.count_label.text() == "1 of 2 companies"
+    companies.partner_filter.setCurrentIndex(0)
+    assert companies.proxy.rowCount() == 2
