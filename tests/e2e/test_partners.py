@@ -77,6 +77,10 @@ def test_two_partner_connections_with_tenants_in_each_are_synced_in_one_run(tena
     assert [r.tenant_id for r in broken.failed] == [second.tenant_id]
     assert "client secret" in (broken.failed[0].error or "")
     assert (tenant.main(SPB).quantity, second.main(E3).quantity) == (11, 6)
+    checked = tenant.context.access.check()  # "Check again": the home tenant is asked, the other one cannot be
+    assert list(checked.unchecked) == [second.tenant_id] and "client secret" in checked.unchecked[second.tenant_id]
+    name = tenant.context.uow.tenants.get(second.tenant_id).name
+    assert checked.words().startswith("Checked 1 tenant(s). Each one is consented. Not checked: " + name)
 
 
 def test_gdap_and_pending_customers_are_read_per_partner(tenant: Tenant):

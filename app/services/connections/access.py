@@ -71,18 +71,23 @@ class AccessChecked:
     gdap_unread: str = ""
     #: By tenant id, the license permissions its token lacks (its admin consented before they were added).
     lacking: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: By tenant id, why Microsoft could not be asked (an outage, its partner connection's secret): it keeps
+    #: the consent it had.
+    unchecked: dict[str, str] = field(default_factory=dict)
 
     def words(self) -> str:
         """What the check found, in a sentence or two."""
         names = {t.tenant_id: t.tenant.name for t in self.tenants}
-        missing = [t.tenant.name for t in self.tenants if t.needs_consent and t.tenant_id not in self.lacking]
-        parts = [f"Checked {len(self.tenants)} tenant(s)."]
+        checked = [t for t in self.tenants if t.tenant_id not in self.unchecked]
+        missing = [t.tenant.name for t in checked if t.needs_consent and t.tenant_id not in self.lacking]
+        parts = [f"Checked {len(checked)} tenant(s)."]
         if missing:
             parts.append(f"Without consent: {', '.join(missing)}.")
         parts += [f"{names.get(t, t)}'s consent lacks {', '.join(p)}: have its admin consent again."
                   for t, p in self.lacking.items()]
-        if not missing and not self.lacking:
+        if checked and not missing and not self.lacking:
             parts.append("Each one is consented.")
+        parts += [f"Not checked: {names.get(t, t)} ({why})." for t, why in self.unchecked.items()]
         if self.gdap_unread:
             parts.append(self.gdap_unread)
         return " ".join(parts)
@@ -152,6 +157,7 @@ class AccessService:
         wanted = [known[t] for t in (list(known) if tenant_ids is None else tenant_ids) if t in known]
         checked: dict[str, TenantAccessCheck] = {}
         lacking: dict[str, tuple[str, ...]] = {}
+        unchecked: dict[str, str] = {}
         for tenant in wanted:
             try:
                 tokens = self.microsoft.clients(tenant.partner_id).tokens
@@ -163,8 +169,9 @@ class AccessService:
                     lacking[tenant.tenant_id] = missing
             except ConsentMissing:
                 consent = ConsentStatus.MISSING
-            except SeatsyncError:
-                continue  # an outage (or a partner not reachable) says nothing of consent: the tenant keeps it
+            except SeatsyncError as error:  # an outage, or its partner's app refused, says nothing of consent
+                unchecked[tenant.tenant_id] = str(error)
+                continue
             checked[tenant.tenant_id] = TenantAccessCheck(consent=consent)
         gdap, unread = self._gdap(wanted)
         for tenant_id, found in gdap.items():
@@ -175,7 +182,7 @@ class AccessService:
             self.uow.tenants.set_access(checked, self.now())
             stored = {t.tenant_id: t for t in self.uow.tenants.all()}
             described = self._described(stored[t.tenant_id] for t in wanted if t.tenant_id in stored)
-        return AccessChecked(tenants=tuple(described), gdap_unread=unread, lacking=lacking)
+        return AccessChecked(tenants=tuple(described), gdap_unread=unread, lacking=lacking, unchecked=unchecked)
 
     def check_gdap(self) -> str:
         """Read GDAP for every tenant and record it; why it could not be read ("" when it was)."""
