@@ -6,7 +6,8 @@ person adds its connection beside the first ("Add…", a name, the account's
 kind, its app); the list shows both. "Add companies…" lists the new
 partner's customer, naming its partner connection; once added, the
 Companies list offers a partner filter, and choosing a partner shows only
-its companies.
+its companies. Its connection can no longer be removed: its tenant is
+billed through it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.ui.test_settings import type_into
 
 @pytest.mark.parametrize("tenant", ["connectwise"], indirect=True)
 def test_a_second_partner_connection_is_added_and_the_companies_list_filters_by_partner(qtbot, tenant_shell,
-                                                                                        tenant):
+                                                                                        tenant, monkeypatch):
     window = tenant_shell.window
     other, theirs, _ = other_partner(tenant)
     server = tenant.world.microsoft_server
@@ -72,3 +73,13 @@ def test_a_second_partner_connection_is_added_and_the_companies_list_filters_by_
     assert shown == theirs.name and companies.count_label.text() == "1 of 2 companies"
     companies.partner_filter.setCurrentIndex(0)
     assert companies.proxy.rowCount() == 2
+
+    window.show_view("settings")  # its tenant is billed through it now: it stays
+    window.refresh_action.trigger()
+    qtbot.waitUntil(lambda: page.microsoft_model.index(1, 5).data() == "1", timeout=10000)
+    monkeypatch.setattr("app.ui.views.settings.confirm", lambda *_: True)
+    page.microsoft_table.selectRow(1)
+    qtbot.mouseClick(page.microsoft_remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: settings.message.level == "error", timeout=10000)
+    assert "is how seatsync reads 1 customer tenant(s)" in settings.message.text()
+    assert page.microsoft_model.rowCount() == 2
