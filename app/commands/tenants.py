@@ -34,7 +34,8 @@ Partner Center customers, their match to PSA companies, and adding them.
 A tenant is linked to a PSA company by domain, then by normalised name;
 anything ambiguous is listed for you to confirm, never linked silently.
 
-  tenants list [--new]                      every customer, and whether it is added
+  tenants list [--new]                      every customer (of every partner connection), and
+                                            whether it is added
   tenants match                             links, proposals and unmatched for the new ones
   tenants add TENANT --company ID [...]     add a tenant billed to one or more companies
   tenants add --all-links                   add every tenant `tenants match` linked
@@ -96,12 +97,14 @@ def run(args: argparse.Namespace) -> int:
 def _list(service: OnboardingService, args: argparse.Namespace) -> int:
     rows = [(c, added) for c, added in service.customers() if not (args.new and added)]
     if args.json:
-        json.dump([{"tenant_id": c.tenant_id, "name": c.name, "domains": list(c.all_domains), "added": added}
-                   for c, added in rows], sys.stdout, indent=2, ensure_ascii=False)
+        json.dump([{"tenant_id": c.tenant_id, "name": c.name, "domains": list(c.all_domains), "added": added,
+                    "partner": c.partner} for c, added in rows], sys.stdout, indent=2, ensure_ascii=False)
         print()
         return 0
+    several = len({c.partner for c, _ in rows}) > 1  # name the partner connection when there are several
     for c, added in rows:
-        print(f"{'added' if added else 'new  '}  {c.tenant_id}  {c.name}  ({', '.join(c.all_domains)})")
+        print(f"{'added' if added else 'new  '}  {c.tenant_id}  {c.name}  ({', '.join(c.all_domains)})"
+              + (f"  partner connection {c.partner!r}" if several else ""))
     print(f"\n{len(rows)} customer(s), {sum(1 for _, a in rows if not a)} not yet added")
     return 0
 

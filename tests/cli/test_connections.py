@@ -225,6 +225,15 @@ def test_each_partner_tenant_is_a_connection_of_its_own(world, context, piped, c
     tested = capsys.readouterr().out
     assert "ok    Microsoft partner 'Home CSP'" in tested and "ok    Microsoft partner 'Northwind'" in tested
 
+    _, secrets = world.psa_side.settings()
+    piped(*secrets.values())
+    assert main(add_psa_args(world)) == 0
+    capsys.readouterr()
+    assert main(["tenants", "list", "--json"]) == 0  # every partner's customers, each with its partner
+    listed = {c["tenant_id"]: c["partner"] for c in json.loads(capsys.readouterr().out)}
+    theirs = {t.id for t in world.scenario.customers_of(other.tenant_id)}
+    assert listed == {t: "Northwind" if t in theirs else "Home CSP" for t in world.scenario.tenants}
+
 
 # -- bad input: nothing stored, exit 2, a message per field -------------------------------------------------------
 
