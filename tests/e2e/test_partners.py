@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from app.errors import ConfigurationError
+from app.models.connections import MicrosoftConnection
 from app.models.records import RecordInUse
 from app.services.connections.access import AccessService
 from app.services.connections.admin import MicrosoftDraft
@@ -126,3 +127,12 @@ def test_a_partner_connection_is_refused_twice_and_kept_while_its_tenants_belong
     with pytest.raises(RecordInUse, match="reads 1 customer tenant"):
         context.admin.delete_microsoft(other.id)
     assert len(context.uow.microsoft_connections.all()) == 2
+
+
+@pytest.mark.parametrize("psa", ["connectwise"])
+def test_a_run_without_any_partner_connection_says_so_once(tenant: Tenant):
+    with tenant.context.uow:
+        MicrosoftConnection.delete().execute()
+    tenant.context.microsoft.forget()
+    with pytest.raises(ConfigurationError, match="no Microsoft partner connection: add it in Settings"):
+        tenant.sync()

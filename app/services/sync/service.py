@@ -209,6 +209,8 @@ class SyncService:
     def _inventory_fetcher(self) -> InventoryFetcher:
         if self._fetch is not None:
             return self._fetch
+        if not self.uow.microsoft_connections.all():  # the run cannot read any tenant: it says why, once
+            raise ConfigurationError("no Microsoft partner connection: add it in Settings")
         tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
         custom = self.uow.custom_licenses.of_tenants()
 
