@@ -82,7 +82,8 @@ def test_a_signal_ends_the_open_window_and_removes_the_demo_folder(temp, tmp_pat
 
 
 def test_quit_after_sync_syncs_from_the_window_then_quits_and_removes_the_demo_folder(temp, tmp_path):
-    # One tenant: the world's tenant without consent (whose sync fails) needs two or more.
+    # One tenant of the home partner (the world's tenant without consent, whose sync fails, needs two or more),
+    # and the indirect reseller's three.
     process = start_demo(temp, tmp_path, "--tenants", "1", "--quit-after-sync")
     try:
         assert process.wait(timeout=110) == 0, (tmp_path / "err.txt").read_text()
@@ -92,7 +93,7 @@ def test_quit_after_sync_syncs_from_the_window_then_quits_and_removes_the_demo_f
             process.wait(timeout=30)
     lines = (tmp_path / "out.txt").read_text().splitlines()
     assert [line for line in lines if line.startswith("seatsync window: ")] == [
-        "seatsync window: Synced 1 tenant(s): 0 change(s) written"]
+        "seatsync window: Synced 4 tenant(s): 0 change(s) written"]
     assert demo_folders(temp) == []
 
 

@@ -1,7 +1,8 @@
 """``demo``: try seatsync without credentials, against sandboxes on this computer.
 
 Starts the Microsoft sandbox and a PSA sandbox (ConnectWise unless ``--psa``
-says Autotask or HaloPSA) on loopback with the demo's scenario (tenants with
+says Autotask or HaloPSA) on loopback with the demo's scenario (the tenants of two
+partner accounts, a direct-bill CSP's and an indirect reseller's, with
 their licenses, a PSA catalog with a product for every common Microsoft 365
 license, most licenses mapped and a few left for you, one tenant without
 consent), points a fresh demo database at them (secrets in a throw-away
@@ -42,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--once", action="store_true", help="sync once, print the summary and exit (no window)")
     mode.add_argument("--quit-after-sync", action="store_true",
                       help="open the window, sync every company from it and quit when that sync ends")
-    parser.add_argument("--tenants", type=int, default=25, metavar="N", help="customer tenants (default 25)")
+    parser.add_argument("--tenants", type=int, default=25, metavar="N",
+                        help="customer tenants of the home partner account (default 25); a second partner "
+                             "account, an indirect reseller's, adds 3")
     parser.add_argument("--psa", choices=PSA_KINDS, default="connectwise",
                         help="the PSA to sync to (default connectwise)")
     parser.add_argument("--example", action="store_true", help="only plan the small built-in example")

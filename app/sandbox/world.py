@@ -11,7 +11,9 @@ them the way a user would: connections and secrets, the PSA's catalog,
 tenants added (the links onboarding found, and the proposals a person would
 confirm), one billing profile per product, and most licenses mapped.
 
-The demo's world (``demo=True``) is richer: the PSA holds a product for
+The demo's world (``demo=True``) is richer: a second partner account, an
+indirect reseller's, has three customers of its own (each partner with its
+own app, connected side by side); the PSA holds a product for
 every common Microsoft 365 license (``DEMO_PRODUCT_FOR_PART``), a few
 customers have bought add-ons (Visio, Project, Entra ID), and ``configure``
 maps every license that has a product and an agreement but the add-ons
@@ -81,6 +83,10 @@ DEMO_ADD_ONS = (
     (3, "VISIOCLIENT", 1, "P1M", 0),
     (5, "PROJECTPROFESSIONAL", 2, "P1M", 0),
 )
+#: The demo's second partner account (an indirect reseller's), and how many customers it has beside the home
+#: partner's.
+DEMO_INDIRECT_PARTNER = "Fabrikam Indirect (EU)"
+DEMO_INDIRECT_CUSTOMERS = 3
 #: The day every world's agreements start.
 AGREEMENT_START = date(2024, 1, 1)
 
@@ -110,6 +116,8 @@ class SandboxWorld:
         side = make_side(psa, today)
         tls = tls or make_tls(directory / "tls")
         scenario = generate(tenants, seed=seed, today=today())
+        if demo:
+            scenario.add_partner(DEMO_INDIRECT_PARTNER, customers=DEMO_INDIRECT_CUSTOMERS)
         microsoft = MicrosoftSandbox(scenario)
         company_set = companies_for(scenario.profiles())
         side.add_catalog(DEMO_CATALOG if demo else CATALOG)
@@ -172,13 +180,18 @@ class SandboxWorld:
     # -- seatsync's side -----------------------------------------------------------
 
     def connect(self, context: Services) -> int:
-        """Store the Microsoft and PSA connections (secrets in the keyring); return the PSA's id."""
-        settings = self.microsoft.settings(self.microsoft_server)
-        ms = context.uow.microsoft_connections.save(MicrosoftConnectionRecord(
-            id=0, name="Sandbox partner", partner_tenant_id=settings.partner_tenant_id, client_id=settings.client_id,
-            authority_url=f"https://{settings.authority_host}", graph_url=settings.graph_url,
-            partner_center_url=settings.partner_center_url))
-        context.secrets.set(microsoft_secret_key(ms.id, ms.name), settings.client_secret)
+        """Store the Microsoft connection of each partner account (the home one first) and the PSA connection
+        (secrets in the keyring); return the PSA's id."""
+        home = self.scenario.home
+        for partner in (home, *(p for p in self.scenario.partners.values() if p is not home)):
+            settings = self.microsoft.settings(self.microsoft_server, partner.tenant_id)
+            ms = context.uow.microsoft_connections.save(MicrosoftConnectionRecord(
+                id=0, name="Sandbox partner" if partner is home else partner.name,
+                kind="direct" if partner is home else "indirect_reseller",
+                partner_tenant_id=settings.partner_tenant_id, client_id=settings.client_id,
+                authority_url=f"https://{settings.authority_host}", graph_url=settings.graph_url,
+                partner_center_url=settings.partner_center_url))
+            context.secrets.set(microsoft_secret_key(ms.id, ms.name), settings.client_secret)
         values, secrets = self.psa_side.settings()
         record = context.uow.psa_connections.create(kind=self.psa_kind, name=self.psa_side.label, settings=values)
         for name, secret in secrets.items():

@@ -16,6 +16,7 @@ import pytest
 
 from app.cli import main
 from app.commands.common import use_context
+from app.sandbox.world import DEMO_INDIRECT_CUSTOMERS
 from tests.e2e.conftest import SPB, Tenant, close_tenant, killed_sessions_ended, later, make_tenant
 from tests.e2e.test_faults import assert_converged, change
 
@@ -109,5 +110,6 @@ def test_the_demo_runs_headless_on_each_psa(psa, data_dir):
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "demo", "--once", "--tenants", "4", "--psa", psa],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "4 tenant(s):" in result.stdout and "What the PSA now holds" in result.stdout
+    synced = 4 + DEMO_INDIRECT_CUSTOMERS  # the home partner's four and the indirect reseller's customers
+    assert f"{synced} tenant(s):" in result.stdout and "What the PSA now holds" in result.stdout
     assert "unexpected error" not in result.stdout
