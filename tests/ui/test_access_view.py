@@ -34,7 +34,9 @@ def test_consent_is_granted_from_the_access_view_and_checked_again_on_return(qtb
     assert f"/{tenant.tenant_id}/adminconsent?" in opened[0] and view.awaiting == {tenant.tenant_id}
     accept_in_browser(tenant, opened[0])
 
-    view._state_changed(Qt.ApplicationState.ApplicationActive)  # the person is back in the window
+    view.show()
+    with qtbot.waitActive(view):  # the person is back in the window: it is active again
+        view.activateWindow()
     qtbot.waitUntil(lambda: "Each one is consented" in view.message.text(), timeout=15000)
     qtbot.waitUntil(lambda: view.model.index(0, COL_CONSENT).data() == "Consented", timeout=10000)
     assert view.awaiting == set()

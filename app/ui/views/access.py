@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QEvent, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, TenantAccess
@@ -84,9 +84,6 @@ class AccessView(QWidget):
         self.permissions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.addWidget(self.permissions)
         layout.addWidget(asked)
-        app = QGuiApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.connect(self._state_changed)
         self.refresh()
 
     def refresh(self) -> None:
@@ -135,8 +132,16 @@ class AccessView(QWidget):
         self.message.show_message(f"Opened the consent page of {len(opened)} tenant(s) in the browser. Have "
                                   "the customer's admin accept; seatsync checks again when you come back.", "info")
 
-    def _state_changed(self, state: Qt.ApplicationState) -> None:
-        if state == Qt.ApplicationState.ApplicationActive and self.awaiting:
+    def changeEvent(self, event: QEvent) -> None:
+        """The window is active again (the person is back from the browser): check the tenants whose consent
+        page was opened. The window's own activation, not the application's signal: a view that is gone holds
+        no connection that could still be called."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.came_back()
+
+    def came_back(self) -> None:
+        if self.awaiting:
             self.check(sorted(self.awaiting))
 
     def check_selected(self) -> None:
