@@ -6,7 +6,7 @@ fields are the database's own ids; PSA and Microsoft ids are text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -59,6 +59,14 @@ class MicrosoftConnectionRecord:
     graph_url: str = "https://graph.microsoft.com"
     partner_center_url: str = "https://api.partnercenter.microsoft.com"
     created_at: datetime | None = None
+
+
+def read_through(connections: Sequence[MicrosoftConnectionRecord], partner_id: int | None) -> int | None:
+    """The partner connection a tenant recorded with ``partner_id`` is read through: its own; for a tenant
+    recorded without one, the only connection there is (None when there are several, or none)."""
+    if partner_id is None and len(connections) == 1:
+        return connections[0].id
+    return partner_id
 
 
 @dataclass(frozen=True, kw_only=True)

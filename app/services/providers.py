@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import database_errors
-from app.models.records import MicrosoftConnectionRecord
+from app.models.records import MicrosoftConnectionRecord, read_through
 from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections, Tenants
 from app.services.http import https_url
 from app.services.microsoft.config import MicrosoftSettings
@@ -123,13 +123,9 @@ class MicrosoftProvider:
             records = self._records = self.connections.all()
         if not records:
             raise ConfigurationError("no Microsoft partner connection: add it in Settings")
-        if partner_id is None:
-            if len(records) > 1:
-                raise NoPartner()
-            return records[0]
-        found = next((r for r in records if r.id == partner_id), None)
+        found = next((r for r in records if r.id == read_through(records, partner_id)), None)
         if found is None:
-            raise NoPartner(f"(partner connection {partner_id} was removed)")
+            raise NoPartner() if partner_id is None else NoPartner(f"(partner connection {partner_id} was removed)")
         return found
 
     def clients(self, partner_id: int | None = None) -> MicrosoftClients:

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from app.errors import ConfigurationError, SeatsyncError
-from app.models.records import ConsentStatus, TenantAccessCheck, TenantRecord
+from app.models.records import ConsentStatus, TenantAccessCheck, TenantRecord, read_through
 from app.services.microsoft.config import GRAPH_SCOPE
 from app.services.microsoft.consent import admin_consent_url
 from app.services.microsoft.errors import ConsentMissing, PermissionsMissing
@@ -128,9 +128,9 @@ class AccessService:
 
     def _described(self, tenants: Iterable[TenantRecord]) -> list[TenantAccess]:
         """Each tenant's access in words, with the name of the partner connection it is read through."""
-        partners = {r.id: r.name for r in self.uow.microsoft_connections.all()}
-        only = next(iter(partners.values())) if len(partners) == 1 else ""
-        return [access_of(t, partners.get(t.partner_id, "") if t.partner_id is not None else only) for t in tenants]
+        records = self.uow.microsoft_connections.all()
+        names: dict[int | None, str] = {r.id: r.name for r in records}
+        return [access_of(t, names.get(read_through(records, t.partner_id), "")) for t in tenants]
 
     @staticmethod
     def permissions() -> tuple[Need, ...]:

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from app.errors import ConfigurationError
 from app.models.connections import PARTNER_KINDS
-from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord
+from app.models.records import MicrosoftConnectionRecord, PsaConnectionRecord, read_through
 from app.services.http import https_url
 from app.services.microsoft import ConsentMissing, MicrosoftClients, MicrosoftError, PermissionsMissing
 from app.services.microsoft.config import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
@@ -256,10 +256,8 @@ class AdminService:
 
     def microsoft_connections(self) -> list[MicrosoftSummary]:
         """Every partner connection, with whether its secret is set and how many tenants it reads."""
-        tenants = Counter(t.partner_id for t in self.uow.tenants.all())
         records = self.uow.microsoft_connections.all()
-        if len(records) == 1:  # tenants added before partners were recorded are read through the only one
-            tenants[records[0].id] += tenants.pop(None, 0)
+        tenants = Counter(read_through(records, t.partner_id) for t in self.uow.tenants.all())
         return [MicrosoftSummary(record=r, secret_set=self.secrets.has(microsoft_secret_key(r.id, r.name)),
                                  tenants=tenants[r.id]) for r in records]
 

@@ -57,6 +57,7 @@ from app.models.records import (
     SyncOutcome,
     SyncOutcomeRecord,
     SyncRunRecord,
+    read_through,
 )
 from app.models.repositories import Tenants, summaries
 from app.models.repositories.overview import OutcomeFact, Overview
@@ -507,13 +508,7 @@ def outcome_of(result: TenantResult, at: datetime) -> TenantOutcome:
 
 def _partner_names(partners: dict[str, int | None],
                    connections: Sequence[MicrosoftConnectionRecord]) -> dict[str, str]:
-    """Each tenant's partner connection's name, by tenant id; a tenant not recorded with one is the only
-    connection's, when there is one."""
+    """Each tenant's partner connection's name, by tenant id (``read_through``)."""
     names = {c.id: c.name for c in connections}
-    only = connections[0].name if len(connections) == 1 else None
-    out = {}
-    for tenant_id, partner_id in partners.items():
-        name = names.get(partner_id) if partner_id is not None else only
-        if name is not None:
-            out[tenant_id] = name
-    return out
+    return {tenant_id: names[read] for tenant_id, partner_id in partners.items()
+            if (read := read_through(connections, partner_id)) in names}
