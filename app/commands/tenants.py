@@ -4,6 +4,8 @@
     python main.py tenants match             links, proposals and unmatched for the new ones
     python main.py tenants add TENANT --company ID [--company ID ...]
     python main.py tenants add --all-links   add every tenant the match linked
+    python main.py tenants move TENANT [...] --partner NAME
+                                             read tenants through another partner connection
 
 The logic is ``app.services.customers.onboarding``; this module only prints. It gets
 its ``OnboardingService`` from ``set_service_factory`` (the application's
@@ -39,6 +41,10 @@ anything ambiguous is listed for you to confirm, never linked silently.
   tenants match                             links, proposals and unmatched for the new ones
   tenants add TENANT --company ID [...]     add a tenant billed to one or more companies
   tenants add --all-links                   add every tenant `tenants match` linked
+  tenants move TENANT [...] --partner NAME  read added tenants through another Microsoft
+                                            partner connection from now on (the partner
+                                            account that serves them now); their consent
+                                            is checked through its app at once
 """
 
 ServiceFactory: TypeAlias = Callable[[], AbstractContextManager["OnboardingService"]]
@@ -68,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adding.add_argument("--company", action="append", default=[], metavar="ID",
                         help="a PSA company ID (repeat for a tenant split across companies)")
     adding.add_argument("--all-links", action="store_true", help="add every tenant `tenants match` links")
+    moving = actions.add_parser("move", help="read added tenants through another Microsoft partner connection")
+    moving.add_argument("tenants", nargs="+", metavar="TENANT", help="an added customer's tenant ID")
+    moving.add_argument("--partner", required=True, metavar="NAME",
+                        help="the partner connection's name (`connections list` shows them)")
+    moving.add_argument("--by", default="headless", help="who moves them (kept in the history)")
     parser.set_defaults(func=run)
 
 
@@ -85,6 +96,8 @@ def _database_service() -> Iterator[OnboardingService]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "move":
+        return _move(args)
     factory = _sandbox_service if args.sandbox else (_factory or _database_service)
     with factory() as service:
         if args.action == "list":
@@ -140,6 +153,22 @@ def _add(service: OnboardingService, args: argparse.Namespace) -> int:
         raise ConfigurationError("name the tenant and at least one --company (or use --all-links)")
     customer = service.add(args.tenant, args.company)
     print(f"added {customer.name} -> company {', '.join(args.company)}")
+    return 0
+
+
+def _move(args: argparse.Namespace) -> int:
+    from app.commands.common import BadArguments, app_context
+
+    if args.sandbox:
+        raise BadArguments("--sandbox: tenants are moved in seatsync's own data only")
+    with app_context() as context:
+        partners = context.access.partners()
+        wanted = args.partner.strip().casefold()
+        partner_id = next((p for p, name in partners if name.casefold() == wanted), None)
+        if partner_id is None:
+            names = ", ".join(repr(name) for _, name in partners) or "none is stored"
+            raise BadArguments(f"--partner: no partner connection is named {args.partner!r} ({names})")
+        print(context.access.move(args.tenants, partner_id, actor=args.by).words())
     return 0
 
 

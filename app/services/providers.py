@@ -88,8 +88,10 @@ class SnapshotStore:
 
 
 class NoPartner(ConfigurationError):
-    """The tenant belongs to no Microsoft partner connection seatsync has: add its partner account in Settings,
-    then add the tenant again from that account's customers."""
+    """The tenant belongs to no Microsoft partner connection seatsync has"""
+
+    advice = ('Give it its partner\'s in Microsoft access ("Move to partner connection"), after adding that partner '
+              "account in Settings if it is not there.")
 
 
 class MicrosoftProvider:

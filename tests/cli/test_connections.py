@@ -235,6 +235,34 @@ def test_each_partner_tenant_is_a_connection_of_its_own(world, context, piped, c
     assert listed == {t: "Northwind" if t in theirs else "Home CSP" for t in world.scenario.tenants}
 
 
+def test_a_tenant_is_moved_to_another_partner_connection(world, context, piped, capsys):
+    other = world.scenario.add_partner("Northwind Indirect CSP")
+    for secret, extra in ((world.scenario.client_secret, ["--name", "Home CSP"]),
+                          (other.client_secret, ["--name", "Northwind", "--client-id", other.client_id,
+                                                 "--partner-tenant-id", other.tenant_id])):
+        piped(secret)
+        assert main([*add_microsoft_args(world), *extra]) == 0
+    _, secrets = world.psa_side.settings()
+    piped(*secrets.values())
+    assert main(add_psa_args(world)) == 0
+    assert main(["tenants", "add", "--all-links"]) == 0
+    moving = sorted(t.tenant_id for t in context.uow.tenants.all())[0]
+    name = context.uow.tenants.get(moving).name
+    capsys.readouterr()
+
+    assert main(["tenants", "move", moving, "--partner", "northwind", "--by", "dana"]) == 0
+    assert capsys.readouterr().out.startswith("1 tenant(s) are read through partner connection 'Northwind' from "
+                                              f"now on. Checked 1 tenant(s). Without consent: {name}. ")
+    northwind = next(r.id for r in context.uow.microsoft_connections.all() if r.name == "Northwind")
+    assert context.uow.tenants.get(moving).partner_id == northwind
+    assert main(["tenants", "move", moving, "--partner", "Contoso CSP"]) == 2
+    assert "--partner: no partner connection is named 'Contoso CSP' ('Home CSP', 'Northwind')" in (
+        capsys.readouterr().err)
+    assert main(["tenants", "move", "not-a-tenant", "--partner", "Home CSP"]) == 1
+    assert "not-a-tenant: add it under Customers first" in capsys.readouterr().err
+    assert context.uow.tenants.get(moving).partner_id == northwind
+
+
 # -- bad input: nothing stored, exit 2, a message per field -------------------------------------------------------
 
 

@@ -20,11 +20,14 @@ import pytest
 
 from app.errors import ConfigurationError
 from app.models.connections import MicrosoftConnection
-from app.models.records import RecordInUse
+from app.models.connections import Tenant as Tenant_
+from app.models.records import RecordInUse, RecordNotFound
+from app.models.repositories import ConfigChanges
 from app.services.connections.access import AccessService
 from app.services.connections.admin import MicrosoftDraft
 from app.services.customers.bulk_add import Choice
 from app.services.microsoft.permissions import PARTNER_GRAPH_PERMISSIONS
+from app.services.review.approvals import HistoryFilter
 from tests.e2e.conftest import E3, OTHER, SPB, Tenant, other_partner
 
 
@@ -110,6 +113,70 @@ def test_gdap_and_pending_customers_are_read_per_partner(tenant: Tenant):
     pending, failures = context.after_sync.pending_customers()
     assert [c.tenant_id for c in pending] == [waiting]  # the other partner's are still said
     assert len(failures) == 1 and f"of partner connection '{home}'" in failures[0], failures
+
+
+@pytest.mark.parametrize("psa", ["connectwise"])
+def test_a_tenant_moved_to_another_partner_connection_is_read_through_it_from_then_on(tenant: Tenant):
+    """The customer moves from the home partner to the indirect reseller's account. Until the other partner
+    serves it and its app is consented there, the move says so and the tenant fails alone, nothing written;
+    then the run reads it through the other app, and writes the change once."""
+    scenario, context = tenant.scenario, tenant.context
+    second = second_partner(tenant)
+    tenant.sync()
+    home, other = context.uow.microsoft_connections.all()
+    name = context.uow.tenants.get(tenant.tenant_id).name
+
+    moved = context.access.move([tenant.tenant_id, second.tenant_id], other.id, actor="dana")
+    assert moved.tenants == 1  # the other partner's own customer stays as it was
+    assert moved.words().startswith(f"1 tenant(s) are read through partner connection '{OTHER}' from now on. "
+                                    f"Checked 1 tenant(s). Without consent: {name}.")
+    record = context.uow.tenants.get(tenant.tenant_id)
+    assert (record.partner_id, record.consent_status.value) == (other.id, "missing")
+    assert [(t.tenant_id, t.partner) for t in context.access.tenants()
+            if t.tenant_id == tenant.tenant_id] == [(tenant.tenant_id, OTHER)]
+    [change] = ConfigChanges().query(kind="tenant")
+    assert (change.key, change.actor, change.before, change.after) == (
+        tenant.tenant_id, "dana", {"name": name, "partner": home.name}, {"name": name, "partner": OTHER})
+
+    [row] = context.review.config_history(HistoryFilter(), "tenant")  # History > "Tenants moved"
+    assert (row.kind, row.what, row.before, row.after, row.change.actor) == (
+        "Tenant", name, f"partner connection: {home.name}", f"partner connection: {OTHER}", "dana")
+
+    tenant.seats(SPB, 12)
+    failed = tenant.sync()  # the other app is not consented in it yet: it fails alone, nothing written for it
+    assert [r.tenant_id for r in failed.failed] == [tenant.tenant_id] and tenant.main(SPB).quantity == 10
+    scenario.transfer(tenant.tenant_id, other.partner_tenant_id)  # in Partner Center; GDAP and consent follow
+    scenario.add_relationship(tenant.tenant_id)
+    scenario.grant_consent(tenant.tenant_id)
+    scenario.revoke_consent(tenant.tenant_id, scenario.client_id)  # the home app may no longer read it
+    summary = tenant.sync()
+    assert not summary.failed, [r.error for r in summary.results]
+    assert tenant.main(SPB).quantity == 12 and tenant.sync().writes == 0
+    assert context.access.move([tenant.tenant_id], other.id).words() == (
+        f"Each of them is read through partner connection '{OTHER}' already.")
+    with pytest.raises(RecordNotFound, match="add it under Customers first"):  # all or none
+        context.access.move([second.tenant_id, "not-a-tenant"], home.id)
+    assert context.uow.tenants.get(second.tenant_id).partner_id == other.id
+    with pytest.raises(RecordNotFound, match="was removed"):
+        context.access.move([tenant.tenant_id], other.id + home.id)
+
+
+@pytest.mark.parametrize("psa", ["connectwise"])
+def test_a_tenant_recorded_without_its_partner_is_refused_until_it_is_given_one(tenant: Tenant):
+    """A tenant added before partners were recorded, while two connections existed: which app reads it is not
+    known, so it is not read until a person moves it to its partner connection."""
+    second = second_partner(tenant)
+    context = tenant.context
+    home, _ = context.uow.microsoft_connections.all()
+    with context.uow:
+        Tenant_.update(partner=None).where(Tenant_.tenant_id == tenant.tenant_id).execute()
+    refused = tenant.sync()
+    assert [r.tenant_id for r in refused.failed] == [tenant.tenant_id]
+    assert "partner connection" in (refused.failed[0].error or "")
+    assert [r.partner for r in context.access.tenants() if r.tenant_id == tenant.tenant_id] == [""]
+    assert context.access.move([tenant.tenant_id], home.id).tenants == 1
+    summary = tenant.sync()
+    assert not summary.failed and {r.tenant_id for r in summary.results} == {tenant.tenant_id, second.tenant_id}
 
 
 @pytest.mark.parametrize("psa", ["connectwise"])

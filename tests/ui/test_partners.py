@@ -7,7 +7,8 @@ kind, its app); the list shows both. "Add companies…" lists the new
 partner's customer, naming its partner connection; once added, the
 Companies list offers a partner filter, and choosing a partner shows only
 its companies. Its connection can no longer be removed: its tenant is
-billed through it.
+billed through it. In the Microsoft access view, a tenant is moved to the
+other partner connection and checked through its app at once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.dialogs.onboarding import COL_PARTNER
+from app.ui.tasks import Tasks
+from app.ui.views.access import COL_CONSENT, AccessView
+from app.ui.views.access import COL_PARTNER as ACCESS_PARTNER
 from app.ui.views.companies_model import NAME
 from tests.e2e.conftest import OTHER, other_partner
+from tests.e2e.test_partners import second_partner
 from tests.ui.admin_support import closed
 from tests.ui.test_settings import type_into
 
@@ -83,3 +88,32 @@ def test_a_second_partner_connection_is_added_and_the_companies_list_filters_by_
     qtbot.waitUntil(lambda: settings.message.level == "error", timeout=10000)
     assert "is how seatsync reads 1 customer tenant(s)" in settings.message.text()
     assert page.microsoft_model.rowCount() == 2
+
+
+@pytest.mark.parametrize("tenant", ["connectwise"], indirect=True)
+def test_a_tenant_is_moved_to_another_partner_connection_from_the_access_view(qtbot, tenant, monkeypatch):
+    second_partner(tenant)
+    name = tenant.context.uow.tenants.get(tenant.tenant_id).name
+    home = tenant.context.uow.microsoft_connections.all()[0].name
+    tasks = Tasks()
+    view = AccessView(tenant.context, tasks)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10000)
+    assert view.move_button.isVisibleTo(view) and not view.table.isColumnHidden(ACCESS_PARTNER)
+    assert [a.text() for a in view.move_menu.actions()] == sorted([home, OTHER], key=str.casefold)
+    row = next(r for r in range(2) if view.proxy.index(r, 0).data() == name)
+    move_to_other = next(a for a in view.move_menu.actions() if a.text() == OTHER)
+
+    move_to_other.trigger()  # nothing selected: nothing moved
+    assert "Select the tenants to move" in view.message.text()
+    asked: list[str] = []
+    monkeypatch.setattr("app.ui.views.access.confirm", lambda _parent, _title, text: asked.append(text) or True)
+    view.table.selectRow(row)
+    move_to_other.trigger()
+    qtbot.waitUntil(lambda: "from now on" in view.message.text(), timeout=15000)
+    assert len(asked) == 1 and asked[0].startswith(f"Read 1 tenant(s) through partner connection '{OTHER}' from now")
+    assert f"Without consent: {name}." in view.message.text() and view.message.level == "error"
+    qtbot.waitUntil(lambda: view.proxy.index(row, ACCESS_PARTNER).data() == OTHER, timeout=10000)
+    assert view.proxy.index(row, COL_CONSENT).data() == "Consent missing" and view.move_button.isEnabled()
+    assert f"Without consent: {name}." in view.message.text()  # the table loaded again keeps what the move said
+    tasks.wait_idle()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.billing.types import FilterField, UserFilter
-from app.models.connections import Company, PsaConnection, Tenant, TenantCompany
+from app.models.connections import Company, MicrosoftConnection, PsaConnection, Tenant, TenantCompany
 from app.models.records import (
     CompanyLink,
     CompanyRecord,
@@ -18,10 +18,13 @@ from app.models.records import (
 )
 from app.models.repositories import summaries
 from app.models.repositories._base import Repository
+from app.models.repositories.versions import record_change
 from app.models.sync import TenantFinding, TenantSyncOutcome
 
 #: Tenant ids per IN (...) list: well under every database's limit on parameters.
 _CHUNK = 500
+#: ``config_change.kind`` of a tenant's change (the partner connection it is read through).
+TENANT_KIND = "tenant"
 
 
 class CompanyLike(Protocol):
@@ -183,6 +186,28 @@ class Tenants(Repository):
                     values.update(gdap_state=check.gdap_state, gdap_ends=check.gdap_ends,
                                   gdap_detail=check.gdap_detail)
                 Tenant.update(**values).where(Tenant.tenant_id == tenant_id).execute()
+
+    def move(self, tenant_ids: Sequence[str], partner_id: int, *, actor: str = "") -> list[str]:
+        """Read these tenants through partner connection ``partner_id`` from now on: the tenants moved (one
+        already read through it is left as it is). The consent and GDAP found through the former partner's app
+        say nothing of the new one's: they are forgotten, to be checked again. All or none; each audited."""
+        with self.atomic():
+            target = MicrosoftConnection.get_or_none(MicrosoftConnection.id == partner_id)
+            if target is None:
+                raise RecordNotFound(f"(partner connection {partner_id} was removed)")
+            rows = [tenant_row(tenant_id) for tenant_id in dict.fromkeys(tenant_ids)]
+            now = self._now()
+            moved = []
+            for row in (r for r in rows if r.partner_id != partner_id):
+                former = row.partner.name if row.partner is not None else ""
+                Tenant.update(partner=partner_id, consent_status=ConsentStatus.UNKNOWN.value, gdap_state=None,
+                              gdap_ends=None, gdap_detail=None, access_checked_at=None).where(
+                    Tenant.id == row.id).execute()
+                record_change(kind=TENANT_KIND, key=row.tenant_id, action="changed",
+                              before={"name": row.name, "partner": former},
+                              after={"name": row.name, "partner": target.name}, actor=actor, at=now)
+                moved.append(row.tenant_id)
+        return moved
 
     def set_consents(self, statuses: dict[str, ConsentStatus]) -> None:
         """Each tenant's consent status (tenants not added are passed over): one statement per status."""

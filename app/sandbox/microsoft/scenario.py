@@ -382,6 +382,18 @@ class Scenario:
                 self.tenants[tenant.id] = tenant
             return partner
 
+    def transfer(self, tenant_id: str, partner_id: str) -> None:
+        """The customer moves to another partner (a transfer in Partner Center): that partner lists it from now
+        on, and needs a GDAP relationship of its own. The apps the customer's admin consented stay consented."""
+        with self.lock:
+            t = self._tenant(tenant_id)
+            new, former = self.partners[partner_id.lower()], self.partners[t.partner_id]
+            if t.consent:
+                t.other_apps.add(former.client_id)
+            t.consent = new.client_id in t.other_apps
+            t.other_apps.discard(new.client_id)
+            t.partner_id, t.graph_roles = new.tenant_id, None
+
     def customers_of(self, partner_id: str) -> list[SandboxTenant]:
         with self.lock:
             return [t for t in self.tenants.values() if t.partner_id == partner_id.lower()]

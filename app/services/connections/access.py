@@ -23,7 +23,7 @@ tenant again when the person comes back to the window.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -93,6 +93,21 @@ class AccessChecked:
         return " ".join(parts)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Moved:
+    """Tenants moved to another partner connection, and their access checked through it."""
+
+    partner: str  # the partner connection's name
+    tenants: int  # how many moved (those already read through it are not counted)
+    checked: AccessChecked | None = None
+
+    def words(self) -> str:
+        if self.checked is None:
+            return f"Each of them is read through partner connection '{self.partner}' already."
+        return (f"{self.tenants} tenant(s) are read through partner connection '{self.partner}' from now on. "
+                + self.checked.words())
+
+
 CONSENT_WORDS = {ConsentStatus.GRANTED: "Consented", ConsentStatus.MISSING: "Consent missing",
                  ConsentStatus.REVOKED: "Consent revoked", ConsentStatus.EXPIRED: "No access (GDAP)",
                  ConsentStatus.UNKNOWN: "Not checked yet"}
@@ -131,6 +146,12 @@ class AccessService:
         records = self.uow.microsoft_connections.all()
         names: dict[int | None, str] = {r.id: r.name for r in records}
         return [access_of(t, names.get(read_through(records, t.partner_id), "")) for t in tenants]
+
+    def partners(self) -> list[tuple[int, str]]:
+        """The partner connections a tenant can be read through: (id, name), by name."""
+        with connected():
+            return sorted(((r.id, r.name) for r in self.uow.microsoft_connections.all()),
+                          key=lambda p: (p[1].casefold(), p[0]))
 
     @staticmethod
     def permissions() -> tuple[Need, ...]:
@@ -183,6 +204,15 @@ class AccessService:
             stored = {t.tenant_id: t for t in self.uow.tenants.all()}
             described = self._described(stored[t.tenant_id] for t in wanted if t.tenant_id in stored)
         return AccessChecked(tenants=tuple(described), gdap_unread=unread, lacking=lacking, unchecked=unchecked)
+
+    def move(self, tenant_ids: Sequence[str], partner_id: int, *, actor: str = "") -> Moved:
+        """Read the tenants through partner connection ``partner_id`` from now on (the partner account that
+        serves them now, or the right one of two that list them), then check their access through its app at
+        once: consent and GDAP belong to a partner's app, not to the tenant (network: for a worker thread)."""
+        with self.uow:
+            moved = self.uow.tenants.move(tenant_ids, partner_id, actor=actor)
+            partner = next(r.name for r in self.uow.microsoft_connections.all() if r.id == partner_id)
+        return Moved(partner=partner, tenants=len(moved), checked=self.check(moved) if moved else None)
 
     def check_gdap(self) -> str:
         """Read GDAP for every tenant and record it; why it could not be read ("" when it was)."""

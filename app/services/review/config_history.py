@@ -1,5 +1,5 @@
-"""History of configuration changes: who changed which mapping, billing profile, exclusion or setting, when,
-and from what to what (``config_change``, written by the repositories with each change).
+"""History of configuration changes: who changed which mapping, billing profile, exclusion, setting or tenant,
+when, and from what to what (``config_change``, written by the repositories with each change).
 
 Each row says who in both ways a team database knows: the technician's name
 the desktop gave, and the database user the server saw (on PostgreSQL). What
@@ -17,7 +17,9 @@ from app.models.records import ConfigChangeRecord
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.settings import setting_label
 
-KIND_TEXT = {"mapping": "Mapping", "profile": "Billing profile", "exclusion": "Exclusion", "setting": "Setting"}
+KIND_TEXT = {"mapping": "Mapping", "profile": "Billing profile", "exclusion": "Exclusion", "setting": "Setting",
+             "tenant": "Tenant", "custom_license": "Custom license", "rule": "Mapping rule",
+             "foreign_line": "Other tool's line"}
 ACTION_TEXT = {"created": "Created", "changed": "Changed", "removed": "Removed"}
 #: Fields that name the row (shown in "What") or are ids a person does not read.
 _NOT_SHOWN = frozenset({"tenant_id", "tenant", "sku_id", "profile_id", "connection_id"})
@@ -26,7 +28,8 @@ _LABELS = {"agreement_id": "agreement", "user_filter": "users", "basis": "count"
            "negative_proration": "credit removed seats", "included_quantity": "included seats",
            "minimum_quantity": "minimum quantity", "description_override": "description",
            "price_kind": "price", "price_fixed": "fixed price", "price_percent": "percentage",
-           "billing_option": "billing option", "allowed_agreement_types": "agreement types", "product_id": "product id"}
+           "billing_option": "billing option", "allowed_agreement_types": "agreement types", "product_id": "product id",
+           "partner": "partner connection"}
 
 
 #: The order fields are listed in (stored JSON keeps its keys sorted; a person reads them in the form's order).
@@ -84,6 +87,8 @@ def _what(change: ConfigChangeRecord, sku_name: Callable[[str], str]) -> str:
         return f"{sku_name(doc.get('sku_id', ''))} in {doc.get('tenant') or 'every tenant'}"
     if change.kind == "setting":
         return setting_label(change.key)
+    if change.kind in ("tenant", "custom_license"):
+        return str(doc.get("name") or change.key)
     return change.key
 
 

@@ -5,7 +5,9 @@ check after each sync records GDAP). "Grant consent" opens Microsoft's
 admin-consent page of seatsync's app for each selected tenant in the
 browser, for the customer's admin; when the person comes back to the window
 the tenants whose link was opened are checked again by themselves ("Check
-again" does it at any time). Below the table: exactly the permissions
+again" does it at any time). With several partner connections, "Move to
+partner connection" reads the selected tenants through another one from
+now on, and checks their access through its app at once. Below the table: exactly the permissions
 seatsync asks of Microsoft, and why (app/services/microsoft/permissions.py).
 Network work runs on a worker (``Tasks.run``).
 """
@@ -17,13 +19,13 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QMenu, QPushButton, QVBoxLayout, QWidget
 
-from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, TenantAccess
+from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, Moved, TenantAccess
 from app.services.container import Services
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, RowTableModel, StatusLine, selected_rows, table_view
-from app.ui.widgets.plain import PlainLabel
+from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, selected_rows, table_view
+from app.ui.widgets.plain import PlainLabel, action_text, confirm
 
 COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO, COL_PARTNER = range(5)
 COLUMNS: tuple[Column[TenantAccess], ...] = (
@@ -71,8 +73,15 @@ class AccessView(QWidget):
                                      "none is selected), and read GDAP")
         self.grant_button.clicked.connect(self.grant_selected)
         self.check_button.clicked.connect(self.check_selected)
+        self.move_button = QPushButton("Move to partner connection")
+        self.move_button.setToolTip("Read the selected tenants through another partner connection from now on "
+                                    "(the partner account that serves them now)")
+        self.move_menu = QMenu(self.move_button)
+        self.move_button.setMenu(self.move_menu)
+        self.move_button.hide()  # shown when there are several partner connections
         buttons.addWidget(self.grant_button)
         buttons.addWidget(self.check_button)
+        buttons.addWidget(self.move_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         asked = QGroupBox("What seatsync asks of Microsoft, and why")
@@ -86,17 +95,25 @@ class AccessView(QWidget):
         layout.addWidget(asked)
         self.refresh()
 
-    def refresh(self) -> None:
-        self.tasks.run(self.service.tenants, self._loaded,
+    def refresh(self, *, count: bool = True) -> None:
+        """Load the table again; ``count``: say how many tenants lack consent (not after a command, whose own
+        words stay)."""
+        self.tasks.run(lambda: (self.service.tenants(), self.service.partners()),
+                       lambda loaded: self._loaded(*loaded, count=count),
                        lambda e: self.message.show_error(e, "Reading the tenants' access"),
                        owner=self, latest="rows", label="load access")
 
-    def _loaded(self, rows: list[TenantAccess]) -> None:
+    def _loaded(self, rows: list[TenantAccess], partners: list[tuple[int, str]], *, count: bool = True) -> None:
         self.model.set_rows(rows)
+        self.move_menu.clear()
+        for partner_id, name in partners:
+            action = self.move_menu.addAction(action_text(name))
+            action.triggered.connect(lambda _=False, p=partner_id, n=name: self.move_selected(p, n))
+        self.move_button.setVisible(len(partners) > 1)
         self.table.setColumnHidden(COL_PARTNER, len({r.partner for r in rows}) < 2)
         self.table.resizeColumnsToContents()
         missing = sum(1 for r in rows if r.needs_consent)
-        if not self.awaiting and missing:
+        if count and not self.awaiting and missing:
             self.message.show_message(f"{missing} tenant(s) without consent (or not checked yet).", "info")
 
     def set_search(self, text: str) -> None:
@@ -144,6 +161,34 @@ class AccessView(QWidget):
         if self.awaiting:
             self.check(sorted(self.awaiting))
 
+    def move_selected(self, partner_id: int, name: str) -> None:
+        """Read the selected tenants through partner connection ``partner_id`` (named ``name``) from now on."""
+        rows = self.selected()
+        if not rows:
+            self.message.show_message("Select the tenants to move to another partner connection first.", "info")
+            return
+        if not confirm(self, "Move to another partner connection",
+                       f"Read {len(rows)} tenant(s) through partner connection '{name}' from now on?\n\n"
+                       "Their consent and GDAP are checked again through its app at once. A tenant its app "
+                       "may not read is not synced until the tenant's admin consents to it."):
+            return
+        tenant_ids, actor = [r.tenant_id for r in rows], current_user()
+        self.move_button.setEnabled(False)
+        self.message.show_message("Moving, then asking Microsoft…", "info")
+
+        def failed(error: BaseException) -> None:
+            self.move_button.setEnabled(True)
+            self.message.show_error(error, "Moving the tenants to another partner connection")
+
+        self.tasks.run(lambda: self.service.move(tenant_ids, partner_id, actor=actor), self._moved, failed,
+                       owner=self, label="move tenants")
+
+    def _moved(self, moved: Moved) -> None:
+        self.move_button.setEnabled(True)
+        lacking = moved.checked is not None and any(r.needs_consent for r in moved.checked.tenants)
+        self.message.show_message(moved.words(), "error" if lacking else "ok")
+        self.refresh(count=False)
+
     def check_selected(self) -> None:
         rows = self.selected()
         self.check([r.tenant_id for r in rows] if rows else None)
@@ -164,4 +209,4 @@ class AccessView(QWidget):
         self.awaiting.difference_update(r.tenant_id for r in checked.tenants if not r.needs_consent)
         self.message.show_message(checked.words(), "error" if any(r.needs_consent for r in checked.tenants)
                                   else "ok")
-        self.refresh()
+        self.refresh(count=False)

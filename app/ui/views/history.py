@@ -1,6 +1,7 @@
 """The History view: every change written to a PSA (the audit log), filtered by company, agreement,
 product and date range, newest first; or every configuration change (mappings, billing profiles,
-exclusions, settings: who, as technician and database user, when, what, before → after), by kind and date."""
+exclusions, settings, tenants moved: who, as technician and database user, when, what, before → after), by
+kind and date."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ COLUMNS: tuple[Column[HistoryRow], ...] = (
 
 #: What History shows: (label, None for PSA writes, else the configuration kind; "*" every kind).
 SHOWN = (("Changes written to the PSA", None), ("Configuration changes", "*"), ("Mappings changed", "mapping"),
-         ("Billing profiles changed", "profile"), ("Exclusions changed", "exclusion"), ("Settings changed", "setting"))
+         ("Billing profiles changed", "profile"), ("Exclusions changed", "exclusion"), ("Settings changed", "setting"),
+         ("Tenants moved", "tenant"))
 CONFIG_COLUMNS: tuple[Column[ConfigRow], ...] = (
     Column("When", lambda r: moment(r.change.at), lambda r: r.change.at.timestamp()),
     Column("Who", lambda r: r.change.actor),

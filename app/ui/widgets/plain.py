@@ -126,6 +126,11 @@ def message_box(parent: QWidget | None, title: str, text: str, *,
     return box
 
 
+def action_text(text: str) -> str:
+    """A menu item's or button's text shown as given: Qt reads a single ``&`` as the mark of a shortcut key."""
+    return text.replace("&", "&&")
+
+
 def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     """Ask a yes/no question in a plain-text box: True when the answer is Yes."""
     box = message_box(parent, title, text, icon=QMessageBox.Icon.Question,
