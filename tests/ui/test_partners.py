@@ -6,9 +6,10 @@ person adds its connection beside the first ("Add…", a name, the account's
 kind, its app); the list shows both. "Add companies…" lists the new
 partner's customer, naming its partner connection; once added, the
 Companies list offers a partner filter, and choosing a partner shows only
-its companies. Its connection can no longer be removed: its tenant is
-billed through it. In the Microsoft access view, a tenant is moved to the
-other partner connection and checked through its app at once.
+its companies; a company's page names its partner connection. Its
+connection can no longer be removed: its tenant is billed through it. In
+the Microsoft access view, a tenant is moved to the other partner
+connection and checked through its app at once.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def test_a_second_partner_connection_is_added_and_the_companies_list_filters_by_
     assert shown == theirs.name and companies.count_label.text() == "1 of 2 companies"
     companies.partner_filter.setCurrentIndex(0)
     assert companies.proxy.rowCount() == 2
+    theirs_id = next(r.id for r in companies.model.rows() if r.name == theirs.name)
+    with qtbot.waitSignal(companies.company.loaded, timeout=10000):
+        companies.open_company(theirs_id)
+    assert f"(partner connection {OTHER})" in companies.company.subtitle.text()  # its page says which partner
 
     window.show_view("settings")  # its tenant is billed through it now: it stays
     window.refresh_action.trigger()

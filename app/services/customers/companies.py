@@ -196,12 +196,14 @@ class CompanyService:
         names: dict[str, str] = {}
         labels: list[str] = []
         prices = _Prices(self.uow, company.connection_id)
-        custom = self.uow.custom_licenses.of_tenants(sorted({link.tenant_id for link in links}))
+        tenant_ids = sorted({link.tenant_id for link in links})
+        records = {tenant_id: self.uow.tenants.get(tenant_id) for tenant_id in tenant_ids}
+        custom = self.uow.custom_licenses.of_tenants(tenant_ids)
         for link in links:
             inventory = self.uow.inventory.latest(link.tenant_id)
             if inventory is not None and inventory.fetched_at is not None:
                 read_at.append(inventory.fetched_at)
-            name = names.setdefault(link.tenant_id, self.uow.tenants.get(link.tenant_id).name)
+            name = names.setdefault(link.tenant_id, records[link.tenant_id].name)
             labels.append(name if link.user_filter is None else f"{name} ({describe(link.user_filter)})")
             rows.extend(license_rows(company, link, name, inventory, self.uow.mappings.for_tenant(link.tenant_id),
                                      self.uow.exclusions.for_tenant(link.tenant_id),
@@ -209,7 +211,6 @@ class CompanyService:
                                      self.uow.custom_licenses.group_names(link.tenant_id)
                                      if link.tenant_id in custom else None))
         overview = Overview()
-        tenant_ids = sorted({link.tenant_id for link in links})
         held = overview.held_per_tenant()
         outcomes = self._outcomes(tenant_ids)
         last = last_sync(company.id, tenant_ids, self.uow.runs.recent(RUNS_LOOKED_AT), outcomes,
@@ -217,11 +218,14 @@ class CompanyService:
         waiting = [h for t in tenant_ids if held[t] for h in self.uow.approvals.held(HeldStatus.HELD, tenant_id=t)]
         rows = with_findings(rows, [f for found in self.uow.findings.latest(tenant_ids).values() for f in found],
                              waiting)
+        connections = self.uow.microsoft_connections.all()
+        partners = (_partner_names({t: r.partner_id for t, r in records.items()}, connections)
+                    if len(connections) > 1 else {})
         return CompanyDetail(company=company, links=links, tenant_names=tuple(sorted(set(labels))),
                              tenants=tuple(sorted(names.items(), key=lambda t: (t[1].casefold(), t[0]))),
                              licenses=tuple(rows), choices=self.choices(company),
                              held=sum(held[t] for t in tenant_ids), last_sync=last,
-                             read_at=min(read_at) if read_at else None)
+                             read_at=min(read_at) if read_at else None, partners=tuple(sorted(set(partners.values()))))
 
     def remember(self, summary: RunSummary, at: datetime) -> None:
         """Keep how each tenant a run reached went (a tenant it did not reach keeps its last)."""

@@ -264,6 +264,8 @@ class CompanyDetail:
     held: int = 0
     last_sync: LastSync = LastSync()
     read_at: datetime | None = None  # the oldest of the tenants' latest reads
+    #: The partner connections its tenants are read through, when seatsync has several.
+    partners: tuple[str, ...] = ()
 
     @property
     def unmapped(self) -> int:

@@ -314,6 +314,8 @@ class CompanyView(QWidget):
         self.title.setText(detail.company.name)
         self.title.setToolTip(tip(detail.company.name))
         tenants = ", ".join(detail.tenant_names) or "no tenant linked"
+        if detail.partners:
+            tenants += f" (partner connection {', '.join(detail.partners)})"
         read = f" · read {moment(detail.read_at)}" if detail.read_at else " · never read"
         billed = total(m for row in detail.licenses for m in row.monthly)
         bills = f" · bills {monthly_text(billed)} a month" if billed else ""
