@@ -19,6 +19,8 @@ import pytest
 from app.billing.custom import CountRule
 from app.billing.operations import OpKind
 from app.billing.types import BillingProfile, Mapping
+from app.models.records import EditConflict
+from app.models.repositories import ConfigChanges
 from app.services.customers.custom import CustomRefused
 from app.services.microsoft.permissions import COUNT_PERMISSIONS
 from tests.e2e.conftest import EXO, MID, NEXT, PERIOD_END, PRODUCT, SPB, START, Tenant
@@ -127,3 +129,40 @@ def test_a_mapped_custom_license_cannot_be_removed_until_its_mapping_is(tenant: 
     tenant.context.uow.mappings.delete(mapping.row)
     assert tenant.context.custom_licenses.remove(added.custom.id, actor="amy") is True
     assert tenant.context.custom_licenses.of_tenant(tenant_id) == []
+
+
+def test_a_mapped_custom_license_is_changed_and_its_line_bills_the_new_count(tenant: Tenant):
+    """Its row and its mapping stay: the line is changed like any change of seats, never cancelled and made
+    again; a change made on a stale copy, or a sum of a row added after it, is refused."""
+    tenant_id, service = tenant.tenant_id, tenant.context.custom_licenses
+    added = service.add(tenant_id, name="Support seats", rule=CountRule.FIXED, param="4")
+    tenant.context.uow.mappings.save(Mapping(tenant_id=tenant_id, sku_id=added.custom.sku_id,
+                                             profile=tenant.profiles["M365-E3"], agreement_id=tenant.agreement))
+    assert not tenant.sync().failed and lines(tenant, "M365-E3") == [("main", 4, START, None)]
+    read = service.editing(added.custom.id).version
+
+    tenant.move_to(MID)
+    changed = service.change(added.custom.id, name="Support desk seats", rule=CountRule.FIXED, param="6",
+                             expected_version=read, actor="amy")
+    assert (changed.custom.sku_id, changed.seats, changed.mapped) == (added.custom.sku_id, 6, True)
+    summary = tenant.sync()
+    assert not summary.failed, [r.error for r in summary.results]
+    assert sorted(op.kind for r in summary.results for op in r.applied) == [OpKind.ADD_PRORATE, OpKind.SET_QUANTITY]
+    assert [(kind, start, end) for kind, _, start, end in lines(tenant, "M365-E3")] == [
+        ("dated", MID, PERIOD_END), ("main", START, None)]
+    assert tenant.sync().writes == 0
+    [company] = tenant.context.companies.company_rows()
+    names = [row.name for row in tenant.context.companies.company(company.id).licenses]
+    assert "Support desk seats" in names and "Support seats" not in names
+
+    with pytest.raises(EditConflict, match="the custom license Support desk seats was changed by amy"):
+        service.change(added.custom.id, name="Support seats", rule=CountRule.FIXED, param="5", expected_version=read)
+    later = service.add(tenant_id, name="Spare seats", rule=CountRule.FIXED, param="1")
+    with pytest.raises(CustomRefused, match="has no license Spare seats to count before this one"):
+        service.change(added.custom.id, name="Support desk seats", rule=CountRule.SUM,
+                       terms=[(1, later.custom.sku_id)])
+    with pytest.raises(CustomRefused, match="already has a custom license named 'Spare seats'"):
+        service.change(added.custom.id, name="spare SEATS", rule=CountRule.FIXED, param="6")
+    changes = ConfigChanges().query(kind="custom_license", key=added.custom.id)
+    assert [(c.action, c.actor, c.after["param"] if c.after else None) for c in changes] == [
+        ("changed", "amy", "6"), ("created", "", "4")]

@@ -3,9 +3,12 @@ rule and count, then mapped and billed by the next sync.
 
 The tenant (Business Premium 10 and Exchange 4, mapped, never synced) has a
 "Sales" group of three users, one through a nested group. The person opens
-the company, clicks "Add custom license…", chooses "Members of a group",
+the company, clicks "Custom license: Add…", chooses "Members of a group",
 picks Sales from the tenant's groups (read from the Microsoft sandbox) and
-adds it; the row shows "Custom · members of group Sales" and 3 seats.
+adds it; the row shows "Custom · members of group Sales" and 3 seats. Then
+"Change…" opens it as it is (its group chosen), and it is
+changed to count the "Sales North" group under another name: the same row
+shows the new name and count, and its mapping stays.
 """
 
 from __future__ import annotations
@@ -65,3 +68,25 @@ def test_a_group_members_row_is_added_from_the_company_page_and_billed_once_mapp
     assert not tenant.sync().failed  # on 16 January: the rest of January prorated, 3 seats from February
     held = [h for h in tenant.world.psa_side.holdings(tenant.agreement) if h.product == "M365-E3"]
     assert sorted(h.kind for h in held) == ["dated", "main"] and [h.quantity for h in held if h.kind == "main"] == [3]
+
+    # Changed: it counts the Sales North group under another name; its row and mapping stay.
+    assert page.edit_custom_button.isEnabled()
+    qtbot.mouseClick(page.edit_custom_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.custom_dialog is not None and page.custom_dialog.isVisible(), timeout=15000)
+    editor = page.custom_dialog
+    assert (editor.windowTitle(), editor.add_button.text(), editor.name.text()) == (
+        "Change custom license", "Save", "Sales seats")
+    qtbot.waitUntil(lambda: editor.group.currentText() == "Sales", timeout=15000)  # as it is: its group chosen
+    assert not editor.tenant.isEnabled()
+    editor.group.setCurrentIndex(editor.group.findText("Sales North"))
+    editor.name.clear()
+    qtbot.keyClicks(editor.name, "North seats")
+    with qtbot.waitSignal(page.loaded, timeout=30000):
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert "North seats changed: 1 seat(s) now. Its mapping bills them from the next sync." in (
+        page.messages.label.text())
+    assert page.select(lambda row: getattr(row, "custom_rule", ""))
+    index = page.selected_index()
+    cells = {column: index.siblingAtColumn(column).data() for column in (LICENSE, PURCHASED, TERM)}
+    assert cells == {LICENSE: "North seats", PURCHASED: "1", TERM: "Custom · members of group Sales North"}
+    assert page.selected_row().license.sku_id == row.license.sku_id and page.selected_row().mapping is not None

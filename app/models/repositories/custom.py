@@ -1,5 +1,6 @@
-"""Custom licenses of tenants. Adding or removing one is audited in ``config_change`` (kind
-``custom_license``) in the same transaction."""
+"""Custom licenses of tenants. Adding, changing or removing one is audited in ``config_change`` (kind
+``custom_license``) in the same transaction; a change is refused when someone saved the row since its editor
+read it (``version``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from app.models.connections import Tenant
 from app.models.custom import CustomLicense as CustomLicenseRow
 from app.models.records import RecordNotFound
 from app.models.repositories._base import Repository
-from app.models.repositories.versions import record_change
+from app.models.repositories.versions import check_version, conflict, record_change, update_versioned
 
 KIND = "custom_license"
 
@@ -58,6 +59,34 @@ class CustomLicenses(Repository):
                                     updated_by=actor)
             record_change(kind=KIND, key=custom.id, action="created", before=None,
                           after=custom_doc(custom, group_name), actor=actor, at=now)
+
+    def version(self, custom_id: str) -> int:
+        """The row's version, which a change names (RecordNotFound when there is none)."""
+        return int(self.current(custom_id, None).version)
+
+    def current(self, custom_id: str, expected_version: int | None) -> CustomLicenseRow:
+        """Its row, still at the version its editor read (``EditConflict`` naming who saved it since)."""
+        row = CustomLicenseRow.get_or_none(CustomLicenseRow.custom_id == custom_id)
+        check_version(row, expected_version, kind=KIND, key=custom_id,
+                      what=lambda: f"the custom license {row.name if row else custom_id}")
+        if row is None:
+            raise RecordNotFound(f"(custom license {custom_id} was removed)")
+        return row
+
+    def change(self, custom: CustomLicense, *, group_name: str = "", expected_version: int | None = None,
+               actor: str = "") -> None:
+        """Store a custom license's new name and rule (its id, so its row and mapping, stay)."""
+        with self.atomic():
+            row = self.current(custom.id, expected_version)
+            before = custom_doc(_core(row, row.tenant.tenant_id), row.group_name)
+            values = {CustomLicenseRow.name: custom.name, CustomLicenseRow.rule: custom.rule.value,
+                      CustomLicenseRow.param: custom.param, CustomLicenseRow.group_name: group_name,
+                      CustomLicenseRow.terms: [list(term) for term in custom.terms]}
+            if not update_versioned(CustomLicenseRow, row, values, actor=actor):
+                raise conflict(KIND, custom.id, f"the custom license {row.name}", CustomLicenseRow.get_or_none(
+                    CustomLicenseRow.custom_id == custom.id))
+            record_change(kind=KIND, key=custom.id, action="changed", before=before,
+                          after=custom_doc(custom, group_name), actor=actor, at=self._now())
 
     def remove(self, custom_id: str, *, actor: str = "") -> bool:
         """Remove it (False: there was none)."""

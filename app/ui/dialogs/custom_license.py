@@ -1,12 +1,15 @@
-"""Add a custom license to a tenant: a name and a count rule (docs/billing.md, "Custom licenses").
+"""Add a custom license to a tenant, or change one: a name and a count rule (docs/billing.md, "Custom licenses").
 
-Opened from the company view ("Add custom license…"). The rule's own fields
+Opened from the company view ("Custom license: Add…", "Change…", which
+opens with the row's name and rule). The rule's own fields
 show for the rule chosen: a UPN domain, a group chosen by name from the
 tenant's groups (read from Microsoft Graph on a worker when the rule is
 chosen), a fixed number, or the rows a sum adds and subtracts. "Add" counts
 the new row in a read of the tenant on a worker (``CustomLicenseService.add``);
 a refusal is shown in the dialog, which keeps what was typed. Once added, the
 row is in the license table with its count, and is mapped like any license.
+"Save" counts a changed one the same way (``CustomLicenseService.change``):
+it keeps its row and mapping, which bills the new count from the next sync.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.custom import CountRule
-from app.services.customers.custom import CustomAdded, CustomLicenseService
+from app.services.customers.custom import CustomAdded, CustomEdit, CustomLicenseService
 from app.ui.errors import explain
 from app.ui.views.tables import current_user
 from app.ui.widgets.message_bar import MessageBar
@@ -62,15 +65,20 @@ class CustomLicenseDialog(QDialog):
     groups_loaded = Signal()
 
     def __init__(self, service: CustomLicenseService, tasks: Any, tenants: Sequence[tuple[str, str]],
-                 licenses: dict[str, list[tuple[str, str]]], parent: QWidget | None = None) -> None:
+                 licenses: dict[str, list[tuple[str, str]]], parent: QWidget | None = None, *,
+                 editing: CustomEdit | None = None) -> None:
         """``tenants``: (id, name) of the company's tenants; ``licenses``: each tenant's rows, (SKU id, name),
-        that a sum may count."""
+        that a sum may count; ``editing``: the custom license to change (None: add one)."""
         super().__init__(parent)
         self.service = service
         self.tasks = tasks
+        self.editing = editing
         self.licenses = licenses
+        if editing is not None:  # a sum never counts itself
+            own = editing.custom.sku_id
+            self.licenses = {t: [row for row in rows if row[0] != own] for t, rows in licenses.items()}
         self._groups_of = ""  # the tenant whose groups the group list holds
-        self.setWindowTitle("Add custom license")
+        self.setWindowTitle("Add custom license" if editing is None else "Change custom license")
         self.setMinimumWidth(560)
         self.messages = MessageBar(self)
         self.tenant = QComboBox(self)
@@ -107,7 +115,7 @@ class CustomLicenseDialog(QDialog):
         self.form.setRowVisible(self.tenant, len(tenants) > 1)
 
         self.buttons = QDialogButtonBox(self)
-        self.add_button = QPushButton("Add", self)
+        self.add_button = QPushButton("Add" if editing is None else "Save", self)
         self.add_button.setDefault(True)
         self.buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -126,6 +134,26 @@ class CustomLicenseDialog(QDialog):
         row.addWidget(self.buttons)
         layout.addLayout(row)
         self._tenant_changed()
+        if editing is not None:
+            self._fill(editing)
+
+    def _fill(self, editing: CustomEdit) -> None:
+        """The form as the custom license is: its tenant (fixed), name, rule and the rule's fields."""
+        custom = editing.custom
+        self.tenant.setCurrentIndex(self.tenant.findData(custom.tenant_id))
+        self.tenant.setEnabled(False)
+        self.name.setText(custom.name)
+        self.name.setModified(True)  # choosing another rule keeps the name
+        self.rule.setCurrentIndex(self.rule.findData(custom.rule.value))
+        if custom.rule is CountRule.UPN_DOMAIN:
+            self.domain.setText(custom.param)
+        elif custom.rule is CountRule.FIXED:
+            self.fixed.setValue(int(custom.param))
+        terms = dict((sku, sign) for sign, sku in custom.terms)
+        for sign, listing in ((1, self.adding), (-1, self.subtracting)):
+            for item in (listing.item(n) for n in range(listing.count())):
+                if terms.get(str(item.data(Qt.ItemDataRole.UserRole))) == sign:
+                    item.setCheckState(Qt.CheckState.Checked)
 
     # -- the form ------------------------------------------------------------------------
 
@@ -183,6 +211,11 @@ class CustomLicenseDialog(QDialog):
             self.group.addItem(name if names.count(name) == 1 else f"{name} ({group_id})", group_id)
         if not groups:
             self.group.addItem("The tenant has no groups", "")
+        if self.editing is not None and self.editing.custom.rule is CountRule.GROUP_MEMBERS:
+            counted, name = self.editing.custom.param, self.editing.group_name
+            if self.group.findData(counted) < 0:  # gone from the tenant: shown, so the person sees it and chooses
+                self.group.addItem(f"{name or counted} (no longer in the tenant)", counted)
+            self.group.setCurrentIndex(self.group.findData(counted))
         self.group.setEnabled(bool(groups))
         self.groups_loaded.emit()
 
@@ -222,13 +255,21 @@ class CustomLicenseDialog(QDialog):
         self.add_button.setEnabled(False)
         self.messages.show_message(f"Counting {clip(self.name.text().strip())}…", kind="info")
 
+        editing = self.editing
+
         def failed(error: BaseException) -> None:
             self.add_button.setEnabled(True)
-            self.messages.show_message(explain(error, doing="Could not add the custom license"))
+            self.messages.show_message(explain(error, doing="Could not add the custom license" if editing is None
+                                               else "Could not change the custom license"))
 
-        self.tasks.run(lambda: self.service.add(tenant, name=name, rule=rule, param=param, terms=terms,
-                                                group_name=group_name, actor=actor), self._added, failed, owner=self,
-                       label="add custom license")
+        def save() -> CustomAdded:
+            if editing is None:
+                return self.service.add(tenant, name=name, rule=rule, param=param, terms=terms,
+                                        group_name=group_name, actor=actor)
+            return self.service.change(editing.custom.id, name=name, rule=rule, param=param, terms=terms,
+                                       group_name=group_name, expected_version=editing.version, actor=actor)
+
+        self.tasks.run(save, self._added, failed, owner=self, label="save custom license")
 
     def _added(self, added: CustomAdded) -> None:
         self.add_button.setEnabled(True)

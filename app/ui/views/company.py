@@ -44,7 +44,7 @@ from app.services.customers.company_rows import (
     SubscriptionRow,
     total,
 )
-from app.services.customers.custom import CustomAdded, CustomLicenseService
+from app.services.customers.custom import CustomAdded, CustomEdit, CustomLicenseService
 from app.services.customers.links import LinkService
 from app.services.team.roles import Ability, Role
 from app.ui.dialogs.contacts import ContactsDialog
@@ -139,6 +139,7 @@ class CompanyView(QWidget):
         self.context = context
         self.company_id: int | None = None
         self.detail: CompanyDetail | None = None
+        self.custom_dialog: CustomLicenseDialog | None = None
         self._build()
 
     # -- layout ------------------------------------------------------------------------
@@ -199,20 +200,24 @@ class CompanyView(QWidget):
         self.exclude_button = self._action("exclude", "Exclude license", "Never bill this license here, and raise "
                                            "no notifications for it", self.toggle_exclusion)
         self.unmap_button = self._action("", "Remove mapping", "Stop billing this row", self.remove_mapping)
-        self.custom_button = self._action("", "Add custom license…", "A row of its own, counted from the tenant's "
-                                          "mailboxes, a group's members, its users, other licenses or a fixed "
-                                          "number", self.add_custom)
-        self.uncustom_button = self._action("", "Remove custom license", "Remove the selected custom license (its "
-                                            "mapping must be removed first)", self.remove_custom)
+        self.custom_button = self._action("", "Add…", "Add a custom license: a row of its own, counted from the "
+                                          "tenant's mailboxes, a group's members, its users, other licenses or a "
+                                          "fixed number", self.add_custom)
+        self.edit_custom_button = self._action("", "Change…", "Change the selected custom license's name or what it "
+                                               "counts (its mapping stays)", self.change_custom)
+        self.uncustom_button = self._action("", "Remove", "Remove the selected custom license (its mapping must be "
+                                            "removed first)", self.remove_custom)
         actions = QHBoxLayout()
         for button in (self.map_button, self.split_button, self.merge_button, self.exclude_button, self.unmap_button):
             actions.addWidget(button)
         self.mapping_buttons = (self.split_button, self.merge_button, self.exclude_button, self.unmap_button,
-                                self.custom_button, self.uncustom_button)
+                                self.custom_button, self.edit_custom_button, self.uncustom_button)
         for button in self.mapping_buttons:  # disabled for a role that may not map: the tooltip says who may
             button.setToolTip(self.role().refusal(Ability.MAP) or button.toolTip())
         actions.addStretch(1)
+        actions.addWidget(PlainLabel("Custom license:", self))
         actions.addWidget(self.custom_button)
+        actions.addWidget(self.edit_custom_button)
         actions.addWidget(self.uncustom_button)
         self.findings = FindingsPanel(self)
         self.findings.action.connect(self.resolve)
@@ -379,8 +384,9 @@ class CompanyView(QWidget):
         self.unmap_button.setEnabled(row is not None and getattr(row, "mapping", None) is not None)
         self.custom_button.setEnabled(self.detail is not None and bool(self.detail.tenants)
                                       and self._custom_service() is not None)
-        self.uncustom_button.setEnabled(isinstance(row, LicenseRow) and bool(row.custom_rule)
-                                        and self._custom_service() is not None)
+        custom = isinstance(row, LicenseRow) and bool(row.custom_rule) and self._custom_service() is not None
+        self.edit_custom_button.setEnabled(custom)
+        self.uncustom_button.setEnabled(custom)
         if not self.role().may_map:
             for button in self.mapping_buttons:
                 button.setEnabled(False)
@@ -520,6 +526,10 @@ class CompanyView(QWidget):
         return self.context.custom_licenses if self.context is not None else None
 
     def add_custom(self) -> CustomLicenseDialog | None:
+        return self.open_custom(None)
+
+    def open_custom(self, editing: CustomEdit | None) -> CustomLicenseDialog | None:
+        """The custom license dialog, adding one or changing ``editing``."""
         service = self._custom_service()
         if service is None or self.detail is None:
             return None
@@ -528,16 +538,27 @@ class CompanyView(QWidget):
         for r in detail.licenses:
             if r.in_tenant:
                 licenses.setdefault(r.target.tenant_id, []).append((r.license.sku_id, r.name))
-        dialog = CustomLicenseDialog(service, self.tasks, detail.tenants, licenses, self)
-        dialog.added.connect(self._custom_added)
-        dialog.show()
-        return dialog
+        self.custom_dialog = CustomLicenseDialog(service, self.tasks, detail.tenants, licenses, self, editing=editing)
+        self.custom_dialog.added.connect(lambda added: self._custom_added(added, changed=editing is not None))
+        self.custom_dialog.show()
+        return self.custom_dialog
 
-    def _custom_added(self, added: CustomAdded) -> None:
-        self.messages.show_message(f"{clip(added.custom.name)} added: {added.seats} seat(s) now. Map it to bill it.",
-                                   kind="ok")
+    def _custom_added(self, added: CustomAdded, *, changed: bool = False) -> None:
+        then = "Its mapping bills them from the next sync." if added.mapped else "Map it to bill it."
+        self.messages.show_message(f"{clip(added.custom.name)} {'changed' if changed else 'added'}: {added.seats} "
+                                   f"seat(s) now. {then}", kind="ok")
         self.changed.emit()
         self.refresh()
+
+    def change_custom(self) -> None:
+        """Open the selected custom license in its dialog, as stored now (read on a worker)."""
+        owner, service = self.selected_license(), self._custom_service()
+        if owner is None or not owner.custom_rule or service is None:
+            return
+        custom_id = owner.license.sku_id.removeprefix(CUSTOM_PREFIX)
+        self.tasks.run(lambda: service.editing(custom_id), self.open_custom,
+                       lambda error: self._failed(error, "Could not open the custom license of"), owner=self,
+                       label="open custom license")
 
     def remove_custom(self) -> None:
         owner, service = self.selected_license(), self._custom_service()
