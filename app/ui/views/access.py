@@ -7,9 +7,10 @@ browser, for the customer's admin; when the person comes back to the window
 the tenants whose link was opened are checked again by themselves ("Check
 again" does it at any time). With several partner connections, "Move to
 partner connection" reads the selected tenants through another one from
-now on, and checks their access through its app at once. Below the table: exactly the permissions
-seatsync asks of Microsoft, and why (app/services/microsoft/permissions.py).
-Network work runs on a worker (``Tasks.run``).
+now on, and checks their access through its app at once. Below the table:
+exactly the permissions seatsync asks of Microsoft, and why
+(app/services/microsoft/permissions.py). Network work runs on a worker
+(``Tasks.run``); the view loads again each time it is shown again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QMenu, QPushButton, QVBoxL
 from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, Moved, TenantAccess
 from app.services.container import Services
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, selected_rows, table_view
+from app.ui.views.tables import (
+    Column,
+    ReloadingView,
+    RowTableModel,
+    StatusLine,
+    current_user,
+    selected_rows,
+    table_view,
+)
 from app.ui.widgets.plain import PlainLabel, action_text, confirm
 
 COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO, COL_PARTNER = range(5)
@@ -43,7 +52,7 @@ def open_in_browser(link: str) -> bool:
     return QDesktopServices.openUrl(QUrl(link))
 
 
-class AccessView(QWidget):
+class AccessView(ReloadingView):
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *, sync: Any = None,
                  opener: Opener = open_in_browser) -> None:
         super().__init__(parent)

@@ -35,7 +35,15 @@ from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
-from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, selected_rows, table_view
+from app.ui.views.tables import (
+    Column,
+    ReloadingView,
+    RowTableModel,
+    StatusLine,
+    current_user,
+    selected_rows,
+    table_view,
+)
 from app.ui.views.team_settings import TeamDatabasePage
 from app.ui.widgets.desktop import open_folder
 from app.ui.widgets.plain import PlainLabel, clip, confirm
@@ -155,7 +163,7 @@ class ConnectionsPage(QWidget):
             button.setVisible(bool(summaries))
 
 
-class SettingsView(QWidget):
+class SettingsView(ReloadingView):
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)

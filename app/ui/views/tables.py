@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtGui import QBrush, QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -181,6 +181,23 @@ class SortProxy(QSortFilterProxyModel):
             return a < b
         except TypeError:
             return str(a) < str(b)
+
+
+class ReloadingView(QWidget):
+    """A view that loads again (``refresh``, from the database on a worker) each time it is shown again: the
+    person comes back to it from another view, or opens the window from the tray. What was changed elsewhere
+    meanwhile shows without Refresh. Its first show is its own first load's."""
+
+    _shown_before = False
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._shown_before and not event.spontaneous():
+            self.refresh()
+        self._shown_before = True
 
 
 def table_view(model: RowTableModel[Any], parent: QWidget | None = None, *,
