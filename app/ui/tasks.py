@@ -51,7 +51,10 @@ class _Job(QRunnable):
             result, error = self.fn(), None
         except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, never lost
             result, error = None, exc
-        self.tasks._finished.emit(self.job_id, result, error)
+        try:
+            self.tasks._finished.emit(self.job_id, result, error)
+        except RuntimeError:  # the Tasks went first (the window closing waits for its pool): no one to tell
+            log.info("background job %s finished after its window was gone", self.job_id, exc_info=error)
 
 
 class Tasks(QObject):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -151,3 +152,16 @@ def test_different_keys_or_owners_do_not_interfere(qtbot, tasks):
         finish(qtbot, tasks, gate)
 
     assert calls.seen == [("ok", gate.value) for gate, _, _ in reversed(jobs)]
+
+
+def test_a_job_still_running_when_its_tasks_is_deleted_ends_quietly(qtbot):
+    """Closing the window deletes its Tasks, whose pool waits for the jobs still running: one that finishes then
+    has no one to tell, and says nothing (not an error in Qt's event loop)."""
+    gone = Tasks()
+    gate, calls = Gate(value=1), Calls()
+    gone.run(gate, calls.ok)
+    qtbot.waitUntil(lambda: gate.thread is not None)
+    threading.Timer(0.2, gate.opened.set).start()
+    shiboken6.delete(gone)  # returns once the job has finished
+    QApplication.processEvents()
+    assert calls.seen == []
