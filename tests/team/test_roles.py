@@ -217,7 +217,7 @@ def test_what_each_role_may_do():
     assert [a for a in Ability if Role.VIEWER.may(a)] == []
     assert [a for a in Ability if Role.TECHNICIAN.may(a)] == [Ability.SYNC]
     assert [a for a in Ability if Role.BILLING.may(a)] == [Ability.SYNC, Ability.MAP, Ability.APPROVE,
-                                                           Ability.EDIT_SETTINGS]
+                                                           Ability.EDIT_SETTINGS, Ability.MANAGE_TENANTS]
     assert all(Role.OWNER.may(a) for a in Ability)
     assert Role.TECHNICIAN.refusal(Ability.APPROVE) == ("Approving or rejecting held changes needs the billing "
                                                          "role (you are a technician).")

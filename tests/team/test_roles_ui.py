@@ -215,3 +215,19 @@ def test_a_technicians_company_page_offers_no_mapping_change(qtbot, open_as, tas
     assert view.quick_map.role is Role.TECHNICIAN
     for button in (view.split_button, view.merge_button, view.exclude_button, view.unmap_button):
         assert not button.isEnabled() and "needs the billing role" in button.toolTip(), button.text()
+
+
+def test_a_technician_may_not_add_tenants_move_them_or_map_in_bulk(qtbot, open_as, tasks):
+    from app.ui.views.access import AccessView
+    from app.ui.views.companies import CompaniesView
+
+    context = open_as(Role.TECHNICIAN)
+    companies, access = CompaniesView(context, tasks), AccessView(context, tasks)
+    for view in (companies, access):
+        qtbot.addWidget(view)
+    tenants = "Adding customer tenants, or moving them to another partner connection needs the billing role (you " \
+              "are a technician)."
+    for button in (companies.add_button, access.move_button):
+        assert not button.isEnabled() and button.toolTip() == tenants, button.text()
+    assert not companies.bulk_button.isEnabled() and "needs the billing role" in companies.bulk_button.toolTip()
+    assert access.check_button.isEnabled()  # a technician checks consent, as each sync records it

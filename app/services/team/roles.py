@@ -109,6 +109,7 @@ class Ability(Enum):
     MAP = ("mapping licenses, billing profiles and exclusions", Role.BILLING)
     APPROVE = ("approving or rejecting held changes", Role.BILLING)
     EDIT_SETTINGS = ("changing the settings (approval rules, caps, schedule, notifications)", Role.BILLING)
+    MANAGE_TENANTS = ("adding customer tenants, or moving them to another partner connection", Role.BILLING)
     MANAGE_CONNECTIONS = ("adding, changing or removing connections", Role.OWNER)
 
     @property

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QMenu, QPushButton, QVBoxL
 
 from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, Moved, TenantAccess
 from app.services.container import Services
+from app.services.team.roles import Ability
 from app.ui.tasks import Tasks
 from app.ui.views.tables import (
     Column,
@@ -88,6 +89,9 @@ class AccessView(ReloadingView):
         self.move_menu = QMenu(self.move_button)
         self.move_button.setMenu(self.move_menu)
         self.move_button.hide()  # shown when there are several partner connections
+        self.may_move = not (refusal := context.role().refusal(Ability.MANAGE_TENANTS))
+        self.move_button.setEnabled(self.may_move)
+        self.move_button.setToolTip(refusal or self.move_button.toolTip())
         buttons.addWidget(self.grant_button)
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.move_button)
@@ -186,14 +190,14 @@ class AccessView(ReloadingView):
         self.message.show_message("Moving, then asking Microsoft…", "info")
 
         def failed(error: BaseException) -> None:
-            self.move_button.setEnabled(True)
+            self.move_button.setEnabled(self.may_move)
             self.message.show_error(error, "Moving the tenants to another partner connection")
 
         self.tasks.run(lambda: self.service.move(tenant_ids, partner_id, actor=actor), self._moved, failed,
                        owner=self, label="move tenants")
 
     def _moved(self, moved: Moved) -> None:
-        self.move_button.setEnabled(True)
+        self.move_button.setEnabled(self.may_move)
         lacking = moved.checked is not None and any(r.needs_consent for r in moved.checked.tenants)
         self.message.show_message(moved.words(), "error" if lacking else "ok")
         self.refresh(count=False)

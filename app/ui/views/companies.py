@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.customers.companies import CompanyRow, CompanyService
+from app.services.team.roles import Ability, Role
 from app.ui.errors import explain
 from app.ui.sync_gateway import SyncGateway, target_of
 from app.ui.views.companies_model import (
@@ -128,6 +129,11 @@ class CompaniesView(QWidget):
         self.bulk_button.setToolTip("Map one license of the selected companies through a billing profile")
         self.bulk_button.clicked.connect(self.bulk_map)
         bar.addWidget(self.bulk_button)
+        # The database refuses these to a role that may not (the owner's, without the window's services).
+        role = self.context.role() if self.context is not None else Role.OWNER
+        for button, ability in ((self.add_button, Ability.MANAGE_TENANTS), (self.bulk_button, Ability.MAP)):
+            button.setEnabled(role.may(ability))
+            button.setToolTip(role.refusal(ability) or button.toolTip())
         self.count_label = PlainLabel(parent=page)
         text_tone(self.count_label)
         bar.addWidget(self.count_label)
