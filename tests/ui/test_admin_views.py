@@ -25,6 +25,7 @@ from app.ui.views.reports import COL_BILLED, COL_LEAKAGE, COL_LICENSE, COL_STATU
 from app.ui.views.tables import ROW_ROLE
 from tests.ui.admin_support import (  # noqa: F401
     CONTOSO_TENANT,
+    EXCHANGE,
     FABRIKAM_TENANT,
     FLOW_FREE,
     SPB,
@@ -105,6 +106,30 @@ def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, t
     qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
     assert context.uow.exclusions.all() == []
+
+
+def test_exclusions_and_history_show_a_change_made_elsewhere_when_shown_again(qtbot, context, tasks,  # noqa: F811
+                                                                              world):
+    """An exclusion made on a company's page shows in Exclusions, and in History's configuration changes, when
+    the person comes back to them; the choices made in their forms stay."""
+    exclusions = show(qtbot, ExclusionsView(context, tasks))
+    qtbot.waitUntil(lambda: exclusions.scope.count() == 3)
+    exclusions.scope.setCurrentIndex(exclusions.scope.findData(CONTOSO_TENANT))
+    qtbot.waitUntil(lambda: 0 < exclusions.sku.count() < 10)
+    choose_sku(exclusions, FLOW_FREE)
+    history = show(qtbot, HistoryView(context, tasks))
+    history.shown.setCurrentIndex(history.shown.findData("exclusion"))
+    qtbot.waitUntil(lambda: history.config_model.rowCount() == 0 and not tasks.running)
+    for view in (exclusions, history):
+        view.hide()
+    context.companies.exclude(CONTOSO_TENANT, EXCHANGE, "sold with the domain", actor="dana")  # elsewhere
+
+    for view in (exclusions, history):
+        view.show()
+    qtbot.waitUntil(lambda: exclusions.model.rowCount() == 1 and history.config_model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: not tasks.running)
+    assert exclusions.scope.currentData() == CONTOSO_TENANT and exclusions.sku.currentData() == FLOW_FREE
+    assert history.shown.currentData() == "exclusion"
 
 
 # -- approvals --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
 from app.ui.views.tables import (
     Column,
+    ReloadingView,
     RowTableModel,
     StatusLine,
     current_user,
@@ -49,7 +50,7 @@ COLUMNS: tuple[Column[ExclusionRow], ...] = (
 )
 
 
-class ExclusionsView(QWidget):
+class ExclusionsView(ReloadingView):
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
@@ -127,10 +128,11 @@ class ExclusionsView(QWidget):
                        owner=self, latest="skus", label="load SKUs")
 
     def _skus_loaded(self, choices: list[SkuChoice]) -> None:
+        chosen = self.sku.currentData() if self.sku.currentIndex() >= 0 else None  # kept when the list loads again
         self.sku.clear()
         for choice in choices:
             self.sku.addItem(choice.label, choice.sku_id)
-        self.sku.setCurrentIndex(-1)
+        self.sku.setCurrentIndex(self.sku.findData(chosen) if chosen is not None else -1)
 
     def set_search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)

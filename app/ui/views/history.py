@@ -17,7 +17,7 @@ from app.services.review.config_history import ConfigRow
 from app.ui.formatting import Refused, moment, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, RowTableModel, StatusLine, searchable, table_view
+from app.ui.views.tables import Column, ReloadingView, RowTableModel, StatusLine, searchable, table_view
 from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel
 
@@ -68,7 +68,7 @@ CONFIG_COLUMNS: tuple[Column[ConfigRow], ...] = (
 )
 
 
-class HistoryView(QWidget):
+class HistoryView(ReloadingView):
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
