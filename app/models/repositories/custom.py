@@ -60,6 +60,12 @@ class CustomLicenses(Repository):
             record_change(kind=KIND, key=custom.id, action="created", before=None,
                           after=custom_doc(custom, group_name), actor=actor, at=now)
 
+    def find(self, custom_id: str) -> CustomLicense | None:
+        """The custom license of this id (None: there is none)."""
+        row = (CustomLicenseRow.select(CustomLicenseRow, Tenant.tenant_id).join(Tenant)
+               .where(CustomLicenseRow.custom_id == custom_id).first())
+        return None if row is None else _core(row, row.tenant.tenant_id)
+
     def version(self, custom_id: str) -> int:
         """The row's version, which a change names (RecordNotFound when there is none)."""
         return int(self.current(custom_id, None).version)

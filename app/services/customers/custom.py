@@ -69,7 +69,7 @@ class CustomLicenseService:
     def editing(self, custom_id: str) -> CustomEdit:
         """A custom license as its editor opens it, with the version ``change`` names."""
         with connected():
-            found = self._find(custom_id)
+            found = self.uow.custom_licenses.find(custom_id)
             if found is None:
                 raise CustomRefused(f"(custom license {custom_id} was removed)")
             return CustomEdit(custom=found, version=self.uow.custom_licenses.version(custom_id),
@@ -82,7 +82,7 @@ class CustomLicenseService:
         row, so its mapping bills the new count from the next sync as any change of seats (no line cancelled or
         made again). ``EditConflict`` when someone changed it since ``expected_version``."""
         with connected():
-            found = self._find(custom_id)
+            found = self.uow.custom_licenses.find(custom_id)
             if found is not None:  # refused before the tenant is read, when someone saved it since
                 self.uow.custom_licenses.current(custom_id, expected_version)
         if found is None:
@@ -94,10 +94,6 @@ class CustomLicenseService:
                                             actor=actor)
             mapped = any(m.sku_id.lower() == custom.sku_id for m in self.uow.mappings.for_tenant(custom.tenant_id))
         return CustomAdded(custom=custom, seats=seats, mapped=mapped)
-
-    def _find(self, custom_id: str) -> CustomLicense | None:
-        return next((c for group in self.uow.custom_licenses.of_tenants().values() for c in group
-                     if c.id == custom_id), None)
 
     def _counted(self, custom: CustomLicense, not_done: str) -> int:
         """Its count now, in a read of its tenant with the tenant's other custom licenses (which keeps the
@@ -133,7 +129,7 @@ class CustomLicenseService:
     def remove(self, custom_id: str, *, actor: str = "") -> bool:
         """Remove it (False: there was none); ``CustomRefused`` while a mapping or a sum names it."""
         with connected():
-            found = self._find(custom_id)
+            found = self.uow.custom_licenses.find(custom_id)
             if found is None:
                 return False
             if any(m.sku_id.lower() == found.sku_id for m in self.uow.mappings.for_tenant(found.tenant_id)):
