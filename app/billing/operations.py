@@ -33,6 +33,7 @@ class Basis:
     assigned: int | None = None
     unassigned: int | None = None
     base: int | None = None
+    ignored: int = 0  # seats ignored accounts hold, left out of the base (app/billing/ignored.py)
     included: int = 0
     minimum: int = 0
     period_start: date | None = None

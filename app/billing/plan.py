@@ -564,8 +564,10 @@ class _RowPlanner:
         if not formula:
             formula = (f"max(max({c.base} − {self.m.included_quantity}, 0), {self.m.minimum_quantity}) "
                        f"= {self.quantity} × {self.unit_price}")
+            if c.ignored:
+                formula = f"{c.ignored} seat(s) held by ignored accounts not billed; {formula}"
         return Basis(purchased=c.purchased, assigned=c.assigned, unassigned=c.unassigned, base=c.base,
-                     included=self.m.included_quantity, minimum=self.m.minimum_quantity,
+                     ignored=c.ignored, included=self.m.included_quantity, minimum=self.m.minimum_quantity,
                      period_start=period.start, period_end=period.end, days_held=days_held,
                      days_in_period=period.days, formula=formula)
 

@@ -21,6 +21,7 @@ class RowCounts(NamedTuple):
     assigned: int
     base: int
     users: tuple[User, ...] | None  # the users counted, when known
+    ignored: int = 0  # the seats of the row ignored accounts hold: not in the base (app/billing/ignored.py)
 
     @property
     def unassigned(self) -> int:
@@ -37,8 +38,8 @@ def billed_quantity(base: int, included: int = 0, minimum: int = 0) -> int:
     return max(max(base - included, 0), minimum)
 
 
-def allocate_assigned(lic: License) -> dict[str, int]:
-    """Share a license's assigned seats among its subscriptions (split rows).
+def allocate_assigned(lic: License, assigned: int | None = None) -> dict[str, int]:
+    """Share a license's assigned seats (or ``assigned`` of them) among its subscriptions (split rows).
 
     Graph assigns seats per SKU, not per subscription, so a split license
     fills its subscriptions in a fixed order: annual commitments first (the
@@ -46,11 +47,8 @@ def allocate_assigned(lic: License) -> dict[str, int]:
     monthly ones, each up to its quantity; seats assigned beyond every
     subscription's quantity go to the last one.
     """
-    subs = sorted(
-        (s for s in lic.subscriptions if s.status == "active"),
-        key=lambda s: (not s.is_annual_commitment, s.commitment_end or date.max, s.id),
-    )
-    left = lic.assigned
+    subs = _fill_order(lic)
+    left = lic.assigned if assigned is None else assigned
     shares: dict[str, int] = {}
     for sub in subs:
         take = min(left, sub.quantity)
@@ -61,16 +59,23 @@ def allocate_assigned(lic: License) -> dict[str, int]:
     return shares
 
 
+def _fill_order(lic: License) -> list[Subscription]:
+    return sorted((s for s in lic.subscriptions if s.status == "active"),
+                  key=lambda s: (not s.is_annual_commitment, s.commitment_end or date.max, s.id))
+
+
 def row_counts(mapping: Mapping, inventory: TenantInventory) -> RowCounts:
-    """Purchased, assigned and base counts for a mapping's row."""
+    """Purchased, assigned and base counts for a mapping's row; the seats ignored accounts hold are
+    counted in purchased and assigned (as Microsoft reports them) and left out of the base."""
     if mapping.basis is QuantityBasis.UPN_DOMAIN:
         domain = mapping.basis_param.strip().lower().lstrip("@")
         users = tuple(u for u in _users(inventory, mapping) if u.sku_ids and u.upn_domain == domain)
-        return RowCounts(purchased=len(users), assigned=len(users), base=len(users), users=users)
+        return _of_users(users)
     if mapping.basis is QuantityBasis.SUM_OF_LICENSES:
         skus = [s.strip().lower() for s in mapping.basis_param.split(",") if s.strip()]
-        total = sum(lic.assigned for lic in inventory.licenses if lic.sku_id.lower() in skus)
-        return RowCounts(purchased=total, assigned=total, base=total, users=None)
+        summed = [lic for lic in inventory.licenses if lic.sku_id.lower() in skus]
+        total, ignored = sum(lic.assigned for lic in summed), sum(lic.ignored for lic in summed)
+        return RowCounts(purchased=total, assigned=total, base=max(total - ignored, 0), users=None, ignored=ignored)
 
     lic = inventory.license(mapping.sku_id)
     if lic is None:
@@ -81,16 +86,39 @@ def row_counts(mapping: Mapping, inventory: TenantInventory) -> RowCounts:
     if mapping.user_filter is not None:
         # A filtered row bills the matching assigned users; unassigned seats
         # cannot be attributed to one filter, so they are never billed here.
-        users = tuple(u for u in _require(sku_users, mapping) if mapping.user_filter.matches(u))
-        return RowCounts(purchased=len(users), assigned=len(users), base=len(users), users=users)
+        return _of_users(tuple(u for u in _require(sku_users, mapping) if mapping.user_filter.matches(u)))
     if mapping.subscription_id:
-        sub = _subscription(lic, mapping.subscription_id)
-        purchased = sub.quantity if sub and sub.status == "active" else 0
-        assigned = allocate_assigned(lic).get(mapping.subscription_id, 0)
-        base = purchased if mapping.bill_unassigned else assigned
-        return RowCounts(purchased=purchased, assigned=assigned, base=base, users=None)
-    purchased, assigned = lic.purchased, lic.assigned
-    return RowCounts(purchased, assigned, purchased if mapping.bill_unassigned else assigned, sku_users)
+        return _of_subscription(lic, mapping)
+    purchased, assigned, ignored = lic.purchased, lic.assigned, lic.ignored
+    base = purchased if mapping.bill_unassigned else assigned
+    if not ignored:
+        return RowCounts(purchased, assigned, base, sku_users)
+    billed_users = None if sku_users is None else tuple(u for u in sku_users if not u.ignored)
+    return RowCounts(purchased, assigned, max(base - ignored, 0), billed_users, ignored)
+
+
+def _of_users(users: tuple[User, ...]) -> RowCounts:
+    """A row that counts users: the ones not ignored."""
+    billed = tuple(u for u in users if not u.ignored)
+    return RowCounts(purchased=len(users), assigned=len(users), base=len(billed), users=billed,
+                     ignored=len(users) - len(billed))
+
+
+def _of_subscription(lic: License, mapping: Mapping) -> RowCounts:
+    """One subscription's row of a split license (its users are not told: a user holds the SKU, not one of its
+    subscriptions). The seats ignored accounts hold come off the subscriptions filled last."""
+    sub = _subscription(lic, mapping.subscription_id)
+    purchased = sub.quantity if sub and sub.status == "active" else 0
+    assigned = allocate_assigned(lic).get(mapping.subscription_id, 0)
+    if not lic.ignored:
+        return RowCounts(purchased=purchased, assigned=assigned, base=purchased if mapping.bill_unassigned
+                         else assigned, users=None)
+    # The seats left once the ignored ones are taken off, filled in the usual order: the quantities
+    # bought ("bill unassigned seats"), or the seats assigned.
+    left = (sum(s.quantity for s in _fill_order(lic)) if mapping.bill_unassigned else lic.assigned) - lic.ignored
+    billed = allocate_assigned(lic, max(left, 0)).get(mapping.subscription_id, 0)
+    held = purchased if mapping.bill_unassigned else assigned
+    return RowCounts(purchased=purchased, assigned=assigned, base=billed, users=None, ignored=held - billed)
 
 
 def needs_users(mappings: list[Mapping] | tuple[Mapping, ...]) -> bool:

@@ -48,6 +48,7 @@ class User:
     enabled: bool = True
     sku_ids: frozenset[str] = frozenset()
     member: bool = True  # Graph's userType "Member"; False for a guest
+    ignored: bool = False  # an ignored account (app/billing/ignored.py): its licenses are not billed
 
     @property
     def upn_domain(self) -> str:
@@ -86,7 +87,8 @@ class License:
 
     purchased = prepaid enabled + warning units (warning units are still
     billed by Microsoft); assigned = consumed units. Suspended and locked-out
-    units are never billed.
+    units are never billed. ``ignored``: the seats of it that ignored accounts
+    hold (app/billing/ignored.py), never billed either.
     """
 
     sku_id: str
@@ -98,6 +100,7 @@ class License:
     locked_out: int = 0
     consumed: int = 0
     subscriptions: tuple[Subscription, ...] = ()
+    ignored: int = 0
 
     @property
     def purchased(self) -> int:
