@@ -41,5 +41,5 @@ def open_context(data_dir: Path | None = None, *, secrets: SecretStore | None = 
     return Services(data_dir=directory, secrets=secrets, settings=settings, uow=uow,
                     psas=PsaProvider(uow.psa_connections, secrets, ca_file=ca_file),
                     microsoft=MicrosoftProvider(uow.microsoft_connections, secrets, settings, uow.inventory,
-                                                tenants=uow.tenants, ca_file=ca_file),
+                                                tenants=uow.tenants, ca_file=ca_file, ignored=uow.ignored_accounts),
                     now=now, location=location)

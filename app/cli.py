@@ -24,8 +24,8 @@ from app.commands.render import plain_help
 from app.errors import SeatsyncError
 
 #: Modules under app/commands, in the order --help lists them.
-COMMANDS = ("plan", "sync", "approvals", "migrate", "rules", "tenants", "connections", "team", "run-scheduler",
-            "demo", "self-check")
+COMMANDS = ("plan", "sync", "approvals", "migrate", "rules", "ignored", "tenants", "connections", "team",
+            "run-scheduler", "demo", "self-check")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATABASE_TOO_NEW = 0, 1, 2, 3
 

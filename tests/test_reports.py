@@ -177,10 +177,10 @@ def test_the_csv_holds_every_row_and_the_total_with_exact_money(ctx, world, tmp_
     text = path.read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",
-                       "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status"]
+                       "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts"]
     assert len(rows) == 1 + len(report.rows) + 1
     bp = next(r for r in rows if r[4] == SPB)
-    assert bp[5:14] == ["12", "9", "7", "6", "1", "22.00", "22.00", "USD", "unbilled seats"]
+    assert bp[5:15] == ["12", "9", "7", "6", "1", "22.00", "22.00", "USD", "unbilled seats", "0"]
     e3 = next(r for r in rows if r[4] == E3)
     assert e3[9:12] == ["28", "33.33", "77.77"]  # 28 x 33.33 / 12 = 77.77, never a float's 77.76999
     assert rows[-1][0] == "All companies" and rows[-1][11] == "122.27"  # 22.00 + 5 x 4.50 + 77.77

@@ -127,6 +127,22 @@ class Exclusion(BaseModel):
         indexes = ((("tenant", "sku_id"), True),)
 
 
+class IgnoredAccount(BaseModel):
+    """A UPN pattern whose accounts' licenses are never billed: in one tenant, or in every tenant (``tenant``
+    NULL); stored trimmed and in lower case (app/billing/ignored.py). Added by 0021."""
+
+    tenant = ForeignKeyField(Tenant, null=True, backref="ignored_accounts", on_delete="CASCADE")
+    pattern = CharField(max_length=256)
+    reason = TextField(default="")
+    created_at = InstantField()
+    version = version_field()
+    updated_by = updated_by_field()
+
+    class Meta:
+        table_name = "ignored_account"
+        indexes = ((("tenant", "pattern"), True),)
+
+
 class ForeignLineDecision(BaseModel):
     """What a person decided about a line seatsync does not own on one of a PSA connection's agreements
     (app/billing/foreign.py): adopt, cancel (from ``last_day`` on, its last billed day) or ignore.

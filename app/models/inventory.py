@@ -7,7 +7,7 @@ per subscription under it (Partner Center's terms). Users are not kept.
 
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
+from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField
 
 from app.models.connections import Tenant
 from app.models.database import BaseModel
@@ -37,6 +37,7 @@ class SnapshotLicense(BaseModel):
     suspended = IntegerField(default=0)
     locked_out = IntegerField(default=0)
     consumed = IntegerField(default=0)
+    ignored = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # seats ignored accounts held (0021)
 
     class Meta:
         table_name = "snapshot_license"

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.services.customers.companies import CompanyService
     from app.services.customers.custom import CustomLicenseService
     from app.services.customers.exclusions import ExclusionService
+    from app.services.customers.ignored import IgnoredAccountService
     from app.services.customers.links import LinkService
     from app.services.customers.profiles import ProfileService
     from app.services.customers.rules import RuleService
@@ -140,6 +141,12 @@ class Services:
         from app.services.customers.exclusions import ExclusionService
 
         return ExclusionService(self.uow, psas=self.psas, catalogue=self.microsoft.catalogue, now=self._now)
+
+    @_OnFirstRead
+    def ignored_accounts(self) -> IgnoredAccountService:
+        from app.services.customers.ignored import IgnoredAccountService
+
+        return IgnoredAccountService(self.uow, self.microsoft, catalogue=self.microsoft.catalogue)
 
     @_OnFirstRead
     def review(self) -> ReviewService:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from app.billing.ignored import IgnoredAccount
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError
 from app.models.database import database_errors
 from app.models.records import MicrosoftConnectionRecord, read_through
-from app.models.repositories import Inventory, MicrosoftConnections, PsaConnections, Tenants
+from app.models.repositories import IgnoredAccounts, Inventory, MicrosoftConnections, PsaConnections, Tenants
 from app.services.http import https_url
 from app.services.microsoft.config import MicrosoftSettings
 from app.services.microsoft.skus import SkuCatalogue
@@ -99,8 +100,10 @@ class MicrosoftProvider:
     tenant is read through (``Tenant.partner``)."""
 
     def __init__(self, connections: MicrosoftConnections, secrets: SecretStore, settings: Settings,
-                 inventory: Inventory, *, tenants: Tenants | None = None, ca_file: str | None = None) -> None:
+                 inventory: Inventory, *, tenants: Tenants | None = None, ca_file: str | None = None,
+                 ignored: IgnoredAccounts | None = None) -> None:
         self.connections = connections
+        self.ignored = ignored
         self.secrets = secrets
         self.settings = settings
         self.inventory = inventory
@@ -153,7 +156,14 @@ class MicrosoftProvider:
     def inventory_service(self, partner_id: int | None = None) -> InventoryService:
         clients = self.clients(partner_id)
         return InventoryService(clients.graph, clients.partner_center, self.catalogue(), SnapshotStore(self.inventory),
-                                custom_reads=self.custom_reads(partner_id))
+                                custom_reads=self.custom_reads(partner_id), ignored=self.ignored_in)
+
+    def ignored_in(self, tenant_id: str) -> list[IgnoredAccount]:
+        """The ignored accounts that apply to the tenant (its own and every tenant's)."""
+        if self.ignored is None:
+            return []
+        with database_errors():
+            return self.ignored.of_tenant(tenant_id)
 
     def custom_reads(self, partner_id: int | None = None) -> GraphCustomReads:
         """What custom licenses read of a tenant: its groups and mailboxes."""

@@ -29,6 +29,7 @@ from app.models.repositories import (
     CustomLicenses,
     Exclusions,
     ForeignDecisions,
+    IgnoredAccounts,
     Inventory,
     Journal,
     Locks,
@@ -75,6 +76,7 @@ class UnitOfWork:
         self.profiles = Profiles()
         self.mappings = Mappings()
         self.exclusions = Exclusions()
+        self.ignored_accounts = IgnoredAccounts()
         self.foreign_decisions = ForeignDecisions()
         self.inventory = Inventory()
         self.journal = Journal()

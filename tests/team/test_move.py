@@ -22,6 +22,7 @@ import pytest
 
 from app.billing.custom import CountRule, CustomLicense
 from app.billing.foreign import ForeignAction, ForeignDecision
+from app.billing.ignored import IgnoredAccount
 from app.billing.operations import Finding, FindingKind
 from app.billing.types import Exclusion
 from app.bootstrap import open_context
@@ -98,6 +99,8 @@ def build_local_database(folder: Path) -> Path:
                     decision=ForeignDecision(line_id="9999", action=ForeignAction.IGNORE, decided_on=MID))])
                 context.uow.custom_licenses.add(CustomLicense(id="c" * 32, tenant_id=tenant.tenant_id,
                                                               name="Support seats", rule=CountRule.FIXED, param="3"))
+                context.uow.ignored_accounts.add(IgnoredAccount(pattern="msp-admin@*", tenant_id=tenant.tenant_id,
+                                                                reason="our admin"))
         finally:
             close_tenant(tenant)
     finally:

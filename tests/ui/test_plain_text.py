@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QLabel, QMessageBox, QSystemTrayIcon, QWidget
 
+from app.billing.ignored import IgnoredAccount
 from app.billing.operations import Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import Exclusion, Mapping, RowKey, User
@@ -162,6 +163,8 @@ def hostile(context, seed):
                          agreement_id=agreement.id, product_id=profile.product.id, action="create_line",
                          after_quantity=8, reason="test", connection_id=seed.connection_id)
     context.uow.exclusions.add(Exclusion(sku_id=EXCHANGE, tenant_id=tenant, reason=f"{MARKUP} exclusion"))
+    context.uow.ignored_accounts.add(IgnoredAccount(pattern="admin@evil.example", tenant_id=tenant,
+                                                    reason=f"{MARKUP} ignored"))
     return type("Hostile", (), {"company": company, "tenant": tenant, "agreement": agreement, "profile": profile,
                                 "mapping": mapping})
 
@@ -265,7 +268,7 @@ def test_profiles_and_the_delete_confirmation(qtbot, context, tasks, hostile, bo
 
 
 @pytest.mark.parametrize(('view', 'ready'), [
-    (ExclusionsView, lambda v: v.model.rowCount() >= 1),
+    (ExclusionsView, lambda v: v.model.rowCount() >= 1 and v.ignored.model.rowCount() >= 1),
     (ApprovalsView, lambda v: v.model.rowCount() == 1),
     (HistoryView, lambda v: v.model.rowCount() == 1),
     (ReportsView, lambda v: v.totals.text() != "Reading…"),

@@ -15,6 +15,7 @@ from app.models.repositories.custom import CustomLicenses
 from app.models.repositories.customers import Companies, Tenants
 from app.models.repositories.findings import TenantFindings
 from app.models.repositories.foreign import ForeignDecisions
+from app.models.repositories.ignored import IgnoredAccounts
 from app.models.repositories.inventory import Inventory
 from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
@@ -34,6 +35,7 @@ __all__ = [
     "CustomLicenses",
     "Exclusions",
     "ForeignDecisions",
+    "IgnoredAccounts",
     "Inventory",
     "Journal",
     "Locks",

@@ -63,6 +63,7 @@ class Inventory(Repository):
                     suspended=lic.suspended,
                     locked_out=lic.locked_out,
                     consumed=lic.consumed,
+                    ignored=lic.ignored,
                 )
                 for sub in lic.subscriptions:
                     SnapshotSubscription.create(
@@ -215,7 +216,7 @@ class Inventory(Repository):
 _SNAPSHOT = (Tenant.tenant_id, InventorySnapshot.name, InventorySnapshot.fetched_at, InventorySnapshot.read_at)
 _LICENSE = (SnapshotLicense.id, SnapshotLicense.sku_id, SnapshotLicense.part_number, SnapshotLicense.name,
             SnapshotLicense.enabled, SnapshotLicense.warning, SnapshotLicense.suspended, SnapshotLicense.locked_out,
-            SnapshotLicense.consumed)
+            SnapshotLicense.consumed, SnapshotLicense.ignored)
 _SUBSCRIPTION = (SnapshotSubscription.id, SnapshotSubscription.subscription_id, SnapshotSubscription.sku_id,
                  SnapshotSubscription.offer_name, SnapshotSubscription.quantity, SnapshotSubscription.term,
                  SnapshotSubscription.billing_cycle, SnapshotSubscription.status, SnapshotSubscription.commitment_end,
@@ -253,14 +254,15 @@ def _read(where) -> core.TenantInventory | None:
         tenant_id=tenant_id, name=name, fetched_at=read_at or fetched_at, users=None,
         licenses=tuple(core.License(sku_id=sku_id, part_number=part_number, name=license_name, enabled=enabled,
                                     warning=warning, suspended=suspended, locked_out=locked_out, consumed=consumed,
-                                    subscriptions=tuple(subscriptions[license_id]))
+                                    ignored=ignored, subscriptions=tuple(subscriptions[license_id]))
                        for license_id, sku_id, part_number, license_name, enabled, warning, suspended, locked_out,
-                       consumed in licenses.values()))
+                       consumed, ignored in licenses.values()))
 
 
 def _counted(inventory: core.TenantInventory) -> tuple:
     """What the Companies list's figures read of a snapshot: each license's SKU, seats and subscriptions."""
-    return tuple((lic.sku_id, lic.purchased, lic.assigned, lic.subscriptions) for lic in inventory.licenses)
+    return tuple((lic.sku_id, lic.purchased, lic.assigned, lic.ignored, lic.subscriptions)
+                 for lic in inventory.licenses)
 
 
 def _last_read(snapshot: InventorySnapshot) -> datetime:

@@ -244,15 +244,15 @@ class _Inputs:
         from app.models.repositories.catalog import agreement_to_core, product_to_core
         from app.models.repositories.mappings import _mappings
 
-        #: Every license of each tenant's latest snapshot: (SKU id, purchased, assigned).
-        self.facts: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        #: Every license of each tenant's latest snapshot: (SKU id, purchased, assigned, ignored).
+        self.facts: dict[str, list[tuple[str, int, int, int]]] = defaultdict(list)
         #: The lower-case SKU of each of those with seats, one per license.
         self.seated: dict[str, list[str]] = defaultdict(list)
         #: The active subscriptions of each (tenant, lower-case SKU).
         self.active: dict[tuple[str, str], set[str]] = defaultdict(set)
         licenses = (SnapshotLicense.select(Tenant.tenant_id, SnapshotLicense.id, SnapshotLicense.sku_id,
                                            SnapshotLicense.enabled + SnapshotLicense.warning, SnapshotLicense.consumed,
-                                           SnapshotSubscription.subscription_id)
+                                           SnapshotLicense.ignored, SnapshotSubscription.subscription_id)
                     .join(InventorySnapshot).join(Tenant)
                     .switch(SnapshotLicense)
                     .join(SnapshotSubscription, JOIN.LEFT_OUTER,
@@ -261,10 +261,10 @@ class _Inputs:
                     .where(SnapshotLicense.snapshot.in_(_latest_snapshot_ids(tenant_rows)))
                     .order_by(SnapshotLicense.id))
         last = None
-        for tenant_id, license_id, sku_id, purchased, assigned, subscription_id in raw_rows(licenses):
+        for tenant_id, license_id, sku_id, purchased, assigned, ignored, subscription_id in raw_rows(licenses):
             if license_id != last:  # a license comes once per active subscription
                 last = license_id
-                self.facts[tenant_id].append((sku_id, purchased, assigned))
+                self.facts[tenant_id].append((sku_id, purchased, assigned, ignored))
                 if purchased or assigned:
                     self.seated[tenant_id].append(sku_id.lower())
             if subscription_id is not None:
@@ -325,8 +325,8 @@ class _Inputs:
                 self._inventories[tenant_id] = Inventory().latest(tenant_id)
             else:
                 self._inventories[tenant_id] = TenantInventory(tenant_id=tenant_id, licenses=tuple(
-                    License(sku_id=sku_id, enabled=purchased, consumed=assigned)
-                    for sku_id, purchased, assigned in self.facts.get(tenant_id, ())))
+                    License(sku_id=sku_id, enabled=purchased, consumed=assigned, ignored=ignored)
+                    for sku_id, purchased, assigned, ignored in self.facts.get(tenant_id, ())))
         return self._inventories[tenant_id]
 
     def written(self, tenant_id: str) -> dict[str, int]:

@@ -381,6 +381,8 @@ def _notices(lic: License, state: LicenseState, unmapped_subs: int, in_tenant: b
         notices.append(f"{unmapped_subs} subscription(s) without a billing profile")
     if lic.unassigned:
         notices.append(f"{lic.unassigned} of {lic.purchased} seats unassigned")
+    if lic.ignored:
+        notices.append(f"{lic.ignored} of {lic.assigned} assigned seats held by ignored accounts: not billed")
     committed = sum(s.quantity for s in lic.subscriptions if s.is_annual_commitment and s.status == "active")
     if committed > lic.assigned:
         notices.append(f"{committed} seats committed annually, {lic.assigned} assigned")

@@ -19,10 +19,10 @@ from app.services.settings import setting_label
 
 KIND_TEXT = {"mapping": "Mapping", "profile": "Billing profile", "exclusion": "Exclusion", "setting": "Setting",
              "tenant": "Tenant", "custom_license": "Custom license", "rule": "Mapping rule",
-             "foreign_line": "Other tool's line"}
+             "foreign_line": "Other tool's line", "ignored_account": "Ignored accounts"}
 ACTION_TEXT = {"created": "Created", "changed": "Changed", "removed": "Removed"}
 #: Fields that name the row (shown in "What") or are ids a person does not read.
-_NOT_SHOWN = frozenset({"tenant_id", "tenant", "sku_id", "profile_id", "connection_id"})
+_NOT_SHOWN = frozenset({"tenant_id", "tenant", "sku_id", "profile_id", "connection_id", "pattern"})
 _LABELS = {"agreement_id": "agreement", "user_filter": "users", "basis": "count", "basis_param": "count of",
            "usernames_in_description": "user names listed", "start_date_override": "start date",
            "negative_proration": "credit removed seats", "included_quantity": "included seats",
@@ -85,6 +85,8 @@ def _what(change: ConfigChangeRecord, sku_name: Callable[[str], str]) -> str:
         return str(doc.get("name") or change.key)
     if change.kind == "exclusion":
         return f"{sku_name(doc.get('sku_id', ''))} in {doc.get('tenant') or 'every tenant'}"
+    if change.kind == "ignored_account":
+        return f"{doc.get('pattern', '')} in {doc.get('tenant') or 'every tenant'}"
     if change.kind == "setting":
         return setting_label(change.key)
     if change.kind in ("tenant", "custom_license"):

@@ -3,10 +3,12 @@
 For every license of every added tenant (latest snapshot; excluded licenses
 and empty ones left out):
 
-- purchased and assigned come from Microsoft (the snapshot);
+- purchased and assigned come from Microsoft (the snapshot), and so do the
+  seats ignored accounts hold (never billed);
 - should bill is what the license's mappings say, by the billing core's own
-  rules (``row_counts`` + ``billed_quantity``: basis, included, minimum); an
-  unmapped license should bill its assigned seats;
+  rules (``row_counts`` + ``billed_quantity``: basis, included, minimum,
+  ignored accounts); an unmapped license should bill its assigned seats less
+  the ignored ones;
 - billed is the quantity of seatsync's main line of each mapped row: what
   the journal says seatsync last wrote, or, when asked, what the PSA holds
   now (``read_psa=True``, on a worker thread);
@@ -73,6 +75,7 @@ class ReconRow:
     currency: str = "USD"
     mapped: bool = True
     free: bool = False  # an unmapped free or trial SKU
+    ignored: int = 0  # seats ignored accounts hold: never billed (docs/billing.md, "Ignored accounts")
 
     @property
     def status(self) -> str:
@@ -173,12 +176,14 @@ class ReportService:
                 rows_of = [m for m in tenant_maps if m.sku_id.lower() == lic.sku_id.lower()]
                 name = self.catalogue().name(lic.sku_id, lic.part_number)
                 common: dict[str, Any] = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id,
-                                              license=name, purchased=lic.purchased, assigned=lic.assigned)
+                                              license=name, purchased=lic.purchased, assigned=lic.assigned,
+                                              ignored=lic.ignored)
                 if not rows_of:
                     # A free or trial SKU nobody mapped bills nothing: it is noise, not leakage (exclude it).
                     free = is_free(lic.part_number, name)
-                    rows.append(ReconRow(company=default_company, should_bill=0 if free else lic.assigned, billed=0,
-                                         unbilled=0 if free else lic.assigned, unit_price=None, leakage=None,
+                    should = 0 if free else max(lic.assigned - lic.ignored, 0)
+                    rows.append(ReconRow(company=default_company, should_bill=should, billed=0,
+                                         unbilled=should, unit_price=None, leakage=None,
                                          mapped=False, free=free, **common))
                     continue
                 rows.append(self._mapped_row(rows_of, inventory, written, connection_of, common))
@@ -275,8 +280,9 @@ def _by_row(written: dict[str, int]) -> dict[str, int]:
     return {row_key(marker): quantity for marker, quantity in written.items()}
 
 
+#: "Ignored accounts" came last, after the others, so a spreadsheet reading the columns by position still reads them.
 CSV_COLUMNS = ("Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",
-               "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status")
+               "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts")
 
 
 #: What makes a spreadsheet read a cell as a formula (OWASP, CSV injection), with the full-width forms
@@ -328,7 +334,7 @@ def _write(report: Reconciliation, path: Path) -> None:
         row(*CSV_COLUMNS)
         for r in report.rows:
             row(r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned, r.should_bill,
-                r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status)
+                r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status, r.ignored)
         total = report.total()
         row(total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed, total.unbilled, "",
-            _money(total.leakage), "", "total")
+            _money(total.leakage), "", "total", "")

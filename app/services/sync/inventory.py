@@ -30,6 +30,7 @@ from app.billing.custom import (
     is_custom,
     with_custom_licenses,
 )
+from app.billing.ignored import IgnoredAccount, apply_ignored
 from app.billing.types import TenantInventory
 from app.errors import SeatsyncError
 from app.services.microsoft.errors import TenantNotFound
@@ -100,8 +101,12 @@ def _group_members(reader: CustomReads, tenant_id: str, group_id: str, names: li
 class InventoryService:
     def __init__(self, graph: GraphClient, partner_center: PartnerCenterClient | None, catalogue: SkuCatalogue,
                  store: InventoryStore, now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 custom_reads: CustomReads | None = None) -> None:
+                 custom_reads: CustomReads | None = None,
+                 ignored: Callable[[str], Sequence[IgnoredAccount]] = lambda tenant_id: ()) -> None:
+        """``ignored``: the ignored accounts that apply to a tenant (app/billing/ignored.py); a tenant with
+        any has its users read, and their seats counted on its licenses, at every read."""
         self.graph = graph
+        self.ignored = ignored
         self.custom_reads = custom_reads
         self.partner_center = partner_center
         self.catalogue = catalogue
@@ -109,12 +114,16 @@ class InventoryService:
         self.now = now
 
     def fetch(self, tenant_id: str, *, name: str = "", with_users: bool = False,
-              custom: Sequence[CustomLicense] = ()) -> TenantInventory:
-        """The tenant's inventory, with its custom licenses counted, or ``InventoryRefused``; saved as its
-        snapshot when good."""
+              custom: Sequence[CustomLicense] = (),
+              ignored: Sequence[IgnoredAccount] | None = None) -> TenantInventory:
+        """The tenant's inventory, with its custom licenses counted and the seats its ignored accounts hold
+        (``ignored``: the run's, read once; None: read now), or ``InventoryRefused``; saved as its snapshot
+        when good."""
         tenant_id = tenant_id.lower()
+        ignored = [a for a in (self.ignored(tenant_id) if ignored is None else ignored) if a.applies_to(tenant_id)]
         try:
-            inventory = self._read(tenant_id, name, with_users or any(c.needs_users for c in custom), custom)
+            needs_users = with_users or bool(ignored) or any(c.needs_users for c in custom)
+            inventory = apply_ignored(self._read(tenant_id, name, needs_users, custom), ignored)
         except CustomCountError as error:
             raise InventoryRefused(f"(tenant {tenant_id}: {error})", tenant_id=tenant_id, cause=error) from error
         except SeatsyncError as error:

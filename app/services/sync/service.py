@@ -213,6 +213,7 @@ class SyncService:
             raise ConfigurationError("no Microsoft partner connection: add it in Settings")
         tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
         custom = self.uow.custom_licenses.of_tenants()
+        ignored = self.uow.ignored_accounts.all()
 
         def fetch(tenant_id: str, with_users: bool) -> TenantInventory:
             """Read the tenant through its own partner connection's clients (a partner that cannot be reached
@@ -220,7 +221,7 @@ class SyncService:
             tenant = tenants.get(tenant_id)
             service = self.microsoft.inventory_service(tenant.partner_id if tenant else None)
             return service.fetch(tenant_id, name=tenant.name if tenant else "", with_users=with_users,
-                                 custom=custom.get(tenant_id, ()))
+                                 custom=custom.get(tenant_id, ()), ignored=ignored)
 
         return fetch
 

@@ -133,6 +133,7 @@ WRITERS: dict[Role, dict[str, str]] = {
         "mapping": "mapping licenses",
         "billing_profile": "changing billing profiles",
         "exclusion": "excluding licenses",
+        "ignored_account": "ignoring accounts",
         "setting": "changing the settings",
         "tenant": "adding or removing tenants",
         "tenant_company": "linking tenants to companies",

@@ -1,4 +1,5 @@
-"""The Exclusions view: licenses never billed, globally by SKU or in one tenant.
+"""The Exclusions view: licenses never billed, globally by SKU or in one tenant; and, on its second tab,
+the accounts whose licenses are never billed (app/ui/views/ignored.py).
 
 Free and trial SKUs are offered first. Adding a global exclusion reads the
 PSA for lines seatsync still bills for that SKU and offers to cancel them
@@ -15,18 +16,19 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.billing.types import Exclusion
-from app.models.records import EditConflict
 from app.services.container import Services
 from app.services.customers.exclusions import ActiveLine, ExclusionRow, SkuChoice
 from app.services.team.roles import Ability
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
+from app.ui.views.ignored import IgnoredAccountsPanel
 from app.ui.views.tables import (
     Column,
     ReloadingView,
@@ -35,10 +37,10 @@ from app.ui.views.tables import (
     current_user,
     searchable,
     selected_rows,
+    set_scopes,
     table_view,
 )
 
-ALL_TENANTS = ""
 COL_SCOPE, COL_LICENSE, COL_PART, COL_SKU, COL_REASON = range(5)
 COLUMNS: tuple[Column[ExclusionRow], ...] = (
     Column("Applies to", lambda r: r.tenant_name or "All tenants",
@@ -60,9 +62,17 @@ class ExclusionsView(ReloadingView):
         self.tasks = tasks
         self.service = context.exclusions
         self.cancel_dialog: CancelLinesDialog | None = None
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
         self.message = StatusLine()
-        layout.addWidget(self.message)
+        outer.addWidget(self.message)
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs, 1)
+        licenses = QWidget()
+        layout = QVBoxLayout(licenses)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.tabs.addTab(licenses, "Licenses")
+        self.ignored = IgnoredAccountsPanel(context, tasks, self.message)
+        self.tabs.addTab(self.ignored, "Accounts")
         self.model: RowTableModel[ExclusionRow] = RowTableModel(
             COLUMNS, key=lambda r: (r.exclusion.tenant_id, r.exclusion.sku_id.lower()))
         self.table, self.proxy = table_view(self.model, self, multi=True)
@@ -75,7 +85,7 @@ class ExclusionsView(ReloadingView):
         add = QGroupBox("Exclude a license")
         box = QHBoxLayout(add)
         self.scope = QComboBox()
-        self.scope.addItem("All tenants", ALL_TENANTS)
+        set_scopes(self.scope, ())
         self.sku = searchable(QComboBox())
         self.sku.setMinimumContentsLength(40)
         if (sku_edit := self.sku.lineEdit()) is not None:  # a searchable combo is editable
@@ -103,6 +113,7 @@ class ExclusionsView(ReloadingView):
         self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
+        self.ignored.refresh()
         self.tasks.run(lambda: (self.service.rows(), self.service.tenants()), self._loaded,
                        lambda e: self.message.show_error(e, "Reading the exclusions"),
                        owner=self, latest="rows", label="load exclusions")
@@ -111,14 +122,7 @@ class ExclusionsView(ReloadingView):
         rows, tenants = result
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
-        current = self.scope.currentData()
-        self.scope.blockSignals(True)
-        self.scope.clear()
-        self.scope.addItem("All tenants", ALL_TENANTS)
-        for tenant_id, name in tenants:
-            self.scope.addItem(name, tenant_id)
-        self.scope.setCurrentIndex(max(self.scope.findData(current), 0))
-        self.scope.blockSignals(False)
+        set_scopes(self.scope, tenants)
         self._load_skus()
 
     def _load_skus(self) -> None:
@@ -136,6 +140,7 @@ class ExclusionsView(ReloadingView):
 
     def set_search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
+        self.ignored.proxy.setFilterFixedString(text)
 
     # -- commands -------------------------------------------------------------------
 
@@ -177,10 +182,7 @@ class ExclusionsView(ReloadingView):
 
     def _failed(self, error: BaseException, doing: str) -> None:
         """Say what went wrong, and read the list again (after a refused edit: with the other person's change)."""
-        if isinstance(error, EditConflict):
-            self.message.show_message(error.shown("The list"), "error")
-        else:
-            self.message.show_error(error, doing)
+        self.message.show_edit_error(error, doing)
         self.refresh()
 
     def offer_cancel(self, name: str, lines: list[ActiveLine]) -> None:

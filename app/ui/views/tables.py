@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import SeatsyncError
+from app.models.records import EditConflict
 from app.ui.widgets.plain import plain, tip
 from app.ui.widgets.tones import COLOUR_ROLES, follow_palette, recolour, tint, tone
 
@@ -255,6 +256,18 @@ def selected_rows(view: QTableView) -> list[Any]:
     return [index.data(ROW_ROLE) for index in sorted(rows, key=lambda i: i.row())]
 
 
+def set_scopes(combo: QComboBox, tenants: Iterable[tuple[str, str]], everywhere: str = "All tenants") -> None:
+    """Fill a scope chooser: every tenant (data ""), then each (tenant id, name); the choice is kept."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem(everywhere, "")
+    for tenant_id, name in tenants:
+        combo.addItem(name, tenant_id)
+    combo.setCurrentIndex(max(combo.findData(current), 0))
+    combo.blockSignals(False)
+
+
 def current_user() -> str:
     """Who approves, rejects or cancels: the signed-in user, as the audit names them."""
     try:
@@ -300,6 +313,13 @@ class StatusLine(QLabel):
     def show_error(self, error: BaseException, doing: str = "") -> None:
         prefix = f"{doing} failed: " if doing else ""
         self.show_message(prefix + error_text(error), "error")
+
+    def show_edit_error(self, error: BaseException, doing: str, what: str = "The list") -> None:
+        """A refused edit of a list: whose change came first (``EditConflict``), or what went wrong."""
+        if isinstance(error, EditConflict):
+            self.show_message(error.shown(what), "error")
+        else:
+            self.show_error(error, doing)
 
     def clear_message(self) -> None:
         self.level = ""
