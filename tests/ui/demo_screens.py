@@ -5,8 +5,8 @@
 starts the demo's sandboxes (``SandboxWorld.start(..., demo=True)``), runs the
 demo's first sync, opens the window at 1366×728 (a 1366×768 laptop less its
 taskbar) offscreen and saves one PNG per view, a company's page, the mapping
-dialog, the set-up guide of an empty install and About; prints what it saved
-as JSON. ``tests/ui/test_demo_screens.py`` runs it in a subprocess.
+dialog, the set-up guide of an empty install, About and the Accounts tab of
+Exclusions; prints what it saved as JSON. ``tests/ui/test_demo_screens.py`` runs it in a subprocess.
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def capture_demo(directory: Path, out: Path, psa: str) -> dict[str, dict]:
                     window.show_view(key)
                     settle(shell)
                     save(shots, out, key, window)
+                accounts(world, context, window, shell)
+                save(shots, out, "ignored-accounts", window)
                 window.show_view("companies")
                 row = max(range(companies.model.rowCount()), key=lambda r: companies.model.row_at(r).licenses)
                 company = companies.model.row_at(row).id
@@ -110,6 +112,31 @@ def capture_demo(directory: Path, out: Path, psa: str) -> dict[str, dict]:
         finally:
             context.close()
     return shots
+
+
+def accounts(world, context, window, shell) -> None:
+    """Exclusions' Accounts tab: a pattern kept for every tenant, and who another one matches in one tenant (whose
+    first user the MSP made its admin account)."""
+    from app.billing.ignored import IgnoredAccount
+
+    context.ignored_accounts.ignore(IgnoredAccount(pattern="*-svc@*", reason="our backup service accounts"),
+                                    actor="demo")
+    tenant_id = context.uow.tenants.all()[0].tenant_id
+    admin = world.scenario.tenant(tenant_id).users[0]
+    with world.scenario.lock:
+        admin.upn = "it.admin@" + admin.upn.rpartition("@")[2]
+    window.show_view("exclusions")
+    view = window.view("exclusions")
+    view.tabs.setCurrentWidget(view.ignored)
+    view.refresh()
+    panel = view.ignored
+    wait_for(lambda: panel.model.rowCount() == 1 and panel.scope.findData(tenant_id) >= 0)
+    panel.scope.setCurrentIndex(panel.scope.findData(tenant_id))
+    panel.pattern.setText("it.admin@*")
+    panel.reason.setText("our admin account")
+    panel.who()
+    wait_for(lambda: panel.who_button.isEnabled())
+    settle(shell)
 
 
 def capture_first_run(directory: Path, out: Path) -> dict[str, dict]:

@@ -30,7 +30,7 @@ def test_every_view_of_the_demo_renders_at_1366_by_768(tmp_path):
                           capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr[-3000:]
     shots = json.loads(done.stdout.strip().splitlines()[-1])
-    pages = [key for key, _, _ in VIEWS] + ["company", "first-run"]
+    pages = [key for key, _, _ in VIEWS] + ["company", "first-run", "ignored-accounts"]
     assert set(pages) | {"mapping-dialog", "about"} == set(shots)
     for key in pages:
         assert shots[key]["pixels"] == [1366, 728], key
