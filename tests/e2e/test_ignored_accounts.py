@@ -122,6 +122,8 @@ def test_the_ignored_command_lists_asks_adds_and_removes(synced: Tenant, capsys)
         assert capsys.readouterr().out == "no account is ignored\n"
         assert main(["ignored", "add", "*@*"]) == 1
         assert "would match every account" in capsys.readouterr().err
+        assert main(["ignored", "who", "msp.admin@*", "--tenant", "0" * 36]) == 1
+        assert "has not been added to seatsync" in capsys.readouterr().err
         assert main(["ignored", "who", "msp.admin@*", "--tenant", tenant.tenant_id.upper()]) == 0
         out = capsys.readouterr().out
         assert admin in out and "Microsoft 365 Business Premium" in out

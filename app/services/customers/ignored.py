@@ -93,6 +93,8 @@ class IgnoredAccountService:
             raise IgnoredRefused(f"({pattern.strip()[:80]!r}: {problem})")
         tenants = {t.tenant_id: t.name for t in self.uow.tenants.all()
                    if tenant_id is None or t.tenant_id == tenant_id}
+        if tenant_id is not None and not tenants:
+            raise IgnoredRefused(f"(tenant {tenant_id} has not been added to seatsync)")
         catalogue = self.catalogue()
         wanted = normal(pattern)
 
