@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions import ExclusionsView
+from app.ui.views.reports import COL_ASSIGNED, COL_IGNORED, COL_SHOULD, ReportsView
 from tests.e2e.conftest import SPB
 
 
@@ -62,6 +63,12 @@ def test_accounts_are_ignored_from_the_accounts_tab_and_their_seats_not_billed(q
 
     summary = tenant.sync()
     assert not summary.failed and tenant.main(SPB).quantity == 9  # 10 assigned, 1 the MSP's own
+    report = ReportsView(tenant.context, view.tasks)
+    qtbot.addWidget(report)
+    qtbot.waitUntil(lambda: report.rows.rowCount() > 0, timeout=10000)
+    position = next(n for n, r in enumerate(report.rows.rows()) if r.sku_id == tenant.scenario.sku_id(SPB))
+    cells = [report.rows.index(position, column).data() for column in (COL_ASSIGNED, COL_IGNORED, COL_SHOULD)]
+    assert cells == ["10", "1", "9"]  # the report explains the seat not billed
 
     panel.table.selectRow(0)
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)

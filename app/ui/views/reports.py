@@ -48,13 +48,15 @@ def _total_count(name: str) -> Column[CompanyTotal]:
                   numeric=True)
 
 
-COL_COMPANY, COL_TENANT, COL_LICENSE, COL_PURCHASED, COL_ASSIGNED, COL_SHOULD, COL_BILLED, COL_UNBILLED, \
-    COL_UNIT_PRICE, COL_LEAKAGE, COL_STATUS = range(11)
+COL_COMPANY, COL_TENANT, COL_LICENSE, COL_PURCHASED, COL_ASSIGNED, COL_IGNORED, COL_SHOULD, COL_BILLED, \
+    COL_UNBILLED, COL_UNIT_PRICE, COL_LEAKAGE, COL_STATUS = range(12)
 ROW_COLUMNS: tuple[Column[ReconRow], ...] = (
     Column("Company", lambda r: r.company),
     Column("Tenant", lambda r: r.tenant),
     Column("License", lambda r: r.license),
     _count("purchased"), _count("assigned"),
+    # The seats ignored accounts hold (docs/billing.md, "Ignored accounts"): blank when none, as most are.
+    Column("Ignored", lambda r: str(r.ignored) if r.ignored else "", lambda r: r.ignored, numeric=True),
     Column("Should bill", lambda r: str(r.should_bill), lambda r: r.should_bill, numeric=True),
     _count("billed"), _count("unbilled"),
     Column("Unit price", lambda r: _row_money(r, r.unit_price), lambda r: r.unit_price, numeric=True),
