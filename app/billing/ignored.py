@@ -57,9 +57,14 @@ def pattern_problem(pattern: str) -> str:
     return ""
 
 
+def normal(pattern: str) -> str:
+    """How a pattern is kept and compared: trimmed, in lower case (UPNs compare without case)."""
+    return pattern.strip().lower()
+
+
 def matches(pattern: str, upn: str) -> bool:
     """Whether ``pattern`` names the account ``upn`` (the whole UPN, without case; ``*``: any characters)."""
-    return _compiled(pattern.strip().lower()).fullmatch(upn.lower()) is not None
+    return _compiled(normal(pattern)).fullmatch(upn.lower()) is not None
 
 
 @lru_cache(maxsize=512)
@@ -70,7 +75,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def apply_ignored(inventory: TenantInventory, accounts: Iterable[IgnoredAccount]) -> TenantInventory:
     """The inventory with the users the tenant's ignored accounts match marked, and the seats they hold
     counted on each license. Needs the tenant's users read (``ValueError`` otherwise)."""
-    patterns = sorted({a.pattern.strip().lower() for a in accounts if a.applies_to(inventory.tenant_id)})
+    patterns = sorted({normal(a.pattern) for a in accounts if a.applies_to(inventory.tenant_id)})
     if not patterns:
         return inventory
     if inventory.users is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from peewee import JOIN
 
-from app.billing.ignored import IgnoredAccount
+from app.billing.ignored import IgnoredAccount, normal
 from app.models.billing import IgnoredAccount as IgnoredRow
 from app.models.connections import Tenant
 from app.models.repositories._base import Repository
@@ -25,11 +25,6 @@ from app.models.repositories.versions import (
 )
 
 KIND = "ignored_account"
-
-
-def normal(pattern: str) -> str:
-    """How a pattern is kept and compared: trimmed, in lower case (UPNs compare without case)."""
-    return pattern.strip().lower()
 
 
 def ignored_key(pattern: str, tenant_id: str | None) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from app.billing.ignored import IgnoredAccount, matches, pattern_problem
 from app.errors import SeatsyncError
-from app.models.repositories.ignored import normal
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.microsoft.wire import user_from_graph
 from app.services.providers import MicrosoftProvider
@@ -67,16 +66,11 @@ class IgnoredAccountService:
         return [IgnoredRow(account=a, tenant_name=names.get(a.tenant_id or "", ""),
                            version=versions.get((a.tenant_id, a.pattern))) for a in accounts]
 
-    def tenants(self) -> list[tuple[str, str]]:
-        """(tenant id, name) of every added tenant."""
-        return [(t.tenant_id, t.name) for t in self.uow.tenants.all()]
-
     def ignore(self, account: IgnoredAccount, *, expected_version: int | None = None,
                actor: str = "") -> IgnoredAccount:
         """Keep the pattern (or change its reason); ``IgnoredRefused`` for a pattern that cannot name accounts,
         ``EditConflict`` when someone saved it since ``expected_version`` (0: none was seen)."""
-        if problem := pattern_problem(account.pattern):
-            raise IgnoredRefused(f"({account.pattern.strip()[:80]!r}: {problem})")
+        _check(account.pattern)
         if account.tenant_id is not None and self.uow.tenants.find(account.tenant_id) is None:
             raise IgnoredRefused(f"(tenant {account.tenant_id} has not been added to seatsync)")
         return self.uow.ignored_accounts.add(account, expected_version=expected_version, actor=actor)
@@ -89,20 +83,18 @@ class IgnoredAccountService:
     def who(self, pattern: str, tenant_id: str | None = None) -> Matches:
         """The accounts ``pattern`` matches in the tenant (None: in every added tenant), read from Microsoft now.
         A tenant that cannot be read is named in ``failed``; the others are still listed."""
-        if problem := pattern_problem(pattern):
-            raise IgnoredRefused(f"({pattern.strip()[:80]!r}: {problem})")
+        _check(pattern)
         tenants = {t.tenant_id: t.name for t in self.uow.tenants.all()
                    if tenant_id is None or t.tenant_id == tenant_id}
         if tenant_id is not None and not tenants:
             raise IgnoredRefused(f"(tenant {tenant_id} has not been added to seatsync)")
         catalogue = self.catalogue()
-        wanted = normal(pattern)
 
         def read(tenant: str) -> list[Match]:
             users = (user_from_graph(u) for u in self.microsoft.clients_of(tenant).graph.users(tenant))
             return [Match(tenant_id=tenant, tenant_name=tenants[tenant], upn=u.upn,
                           licenses=tuple(sorted(catalogue.name(sku) for sku in u.sku_ids)))
-                    for u in users if matches(wanted, u.upn)]
+                    for u in users if matches(pattern, u.upn)]
 
         found: list[Match] = []
         failed: list[tuple[str, str]] = []
@@ -113,3 +105,9 @@ class IgnoredAccountService:
                 found.extend(result)
         found.sort(key=lambda m: (m.tenant_name.lower(), m.upn.lower()))
         return Matches(found=tuple(found), tenants=len(tenants), failed=tuple(failed))
+
+
+def _check(pattern: str) -> None:
+    """``IgnoredRefused`` saying why ``pattern`` cannot name accounts."""
+    if problem := pattern_problem(pattern):
+        raise IgnoredRefused(f"({pattern.strip()[:80]!r}: {problem})")

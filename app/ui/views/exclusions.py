@@ -123,6 +123,7 @@ class ExclusionsView(ReloadingView):
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
         set_scopes(self.scope, tenants)
+        set_scopes(self.ignored.scope, tenants)  # the Accounts tab's, from the same read
         self._load_skus()
 
     def _load_skus(self) -> None:

@@ -104,15 +104,14 @@ class IgnoredAccountsPanel(QWidget):
     # -- loading ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.tasks.run(lambda: (self.service.rows(), self.service.tenants()), self._loaded,
+        """The patterns again (the Exclusions view fills ``scope`` from the tenants it reads)."""
+        self.tasks.run(self.service.rows, self._loaded,
                        lambda e: self.message.show_error(e, "Reading the ignored accounts"),
                        owner=self, latest="rows", label="load ignored accounts")
 
-    def _loaded(self, result: tuple[list[IgnoredRow], list[tuple[str, str]]]) -> None:
-        rows, tenants = result
+    def _loaded(self, rows: list[IgnoredRow]) -> None:
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
-        set_scopes(self.scope, tenants)
 
     # -- commands -------------------------------------------------------------------
 
