@@ -138,6 +138,20 @@ def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, conne
     assert doomed.name not in {p.name for p in context.uow.profiles.all()}
 
 
+def test_shown_again_it_lists_a_profile_made_elsewhere_and_keeps_the_form_being_edited(qtbot, context, tasks,  # noqa: F811
+                                                                                      connection):
+    view = make_view(qtbot, context, tasks)
+    qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(view.editor.name, "Half typed")
+    view.hide()
+    context.profiles.bulk_create(connection.id, ["902"])  # another view, or another desktop
+
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    assert view.model.index(0, COL_NAME).data() == "Exchange Online (Plan 1)"
+    assert view.editor.name.text() == "Half typed" and view.editor.dirty
+
+
 def test_the_effective_price_is_the_cores(qtbot):
     policy = PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("7.5"))
     assert effective_price(policy, Decimal("19.99")) == policy.unit_price(Decimal("19.99")) == Decimal("21.49")

@@ -63,6 +63,21 @@ def test_add_a_rule_preview_and_apply_it_across_fifty_companies(qtbot, context, 
     assert not view.apply_button.isEnabled()  # the preview was applied: a new one is needed
 
 
+def test_shown_again_it_offers_a_profile_made_meanwhile_and_keeps_the_license_chosen(qtbot, context, tasks):
+    world = RulesWorld(context).setup()
+    world.company("Contoso")
+    view = show(qtbot, RulesView(context, tasks))
+    qtbot.waitUntil(lambda: view.sku.count() == 1 and view.profile.count() == 1, timeout=5000)
+    choose(view.sku, E3)
+    view.hide()
+    made = context.profiles.bulk_create(world.connection_id, [world.product.id])  # in Billing profiles
+
+    view.show()
+    qtbot.waitUntil(lambda: view.profile.count() == 2, timeout=5000)
+    assert view.profile.findData(made[0].id) >= 0
+    assert view.sku.currentData() == E3
+
+
 def test_bulk_map_the_selected_companies_from_the_companies_list(qtbot, context, tasks):
     world = RulesWorld(context).setup()
     tenants = {world.company(name): name for name in ("Adatum", "Contoso", "Fabrikam", "Litware", "Tailspin")}

@@ -32,6 +32,7 @@ from app.services.team.roles import Ability
 from app.ui.views.tables import (
     PROBLEM,
     Column,
+    ReloadingView,
     RowTableModel,
     StatusLine,
     current_user,
@@ -79,7 +80,10 @@ def applied_sentence(applied: RuleApplied, by: str = "by rule") -> str:
     return text
 
 
-class RulesView(QWidget):
+class RulesView(ReloadingView):
+    """The mapping rules, a form to add one, and the preview of applying them. Shown again, it loads again:
+    a billing profile made meanwhile is offered, and the license chosen in the form stays."""
+
     def __init__(self, context: Any, tasks: Any, parent: QWidget | None = None, *, sync: Any = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -183,8 +187,9 @@ class RulesView(QWidget):
         rules, self.options = result
         self.model.set_rows(rules)
         self.table.resizeColumnsToContents()
+        chosen = self.sku.currentData() if self.sku.currentIndex() >= 0 else None
         _fill(self.sku, self.options.licenses)
-        self.sku.setCurrentIndex(-1)
+        self.sku.setCurrentIndex(self.sku.findData(chosen) if chosen is not None else -1)
         _fill(self.profile, [(p.id, p.name) for p in self.options.profiles])
         _fill(self.agreement_type, [(ANY, "The one agreement the profile allows"),
                                     *((t, f"Type: {t}") for t in self.options.agreement_types)])
