@@ -49,3 +49,12 @@ def round_money(amount: Decimal, currency: str = "USD") -> Decimal:
 def _smallest_unit(currency: str) -> Decimal:
     """0.01 for most currencies (``minor_unit`` digits after the point), made once per currency."""
     return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def spelled(amount: Decimal, currency: str = "USD") -> str:
+    """``amount`` in words of a message: at least the currency's minor unit (22 → "22.00"), never rounded
+    (22.005 stays "22.005": a PSA may keep more digits than it bills)."""
+    smallest = _smallest_unit(currency)
+    exponent = amount.as_tuple().exponent
+    return str(amount.quantize(smallest) if isinstance(exponent, int) and exponent > smallest.as_tuple().exponent
+               else amount)

@@ -100,6 +100,8 @@ class FindingKind(StrEnum):
     LICENSES_GONE = "licenses_gone"  # Microsoft reports no licenses where there were seats: a person decides
     OTHER_INSTALLATION = "other_installation"  # another seatsync installation bills this agreement
     PARTIAL_READ = "partial_read"  # the PSA's answer lacks what the journal says seatsync wrote
+    PRICE_DRIFT = "price_drift"  # a line bills another unit price than its billing profile gives now
+    BELOW_COST = "below_cost"  # the billing profile bills a seat for less than the product costs
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,6 +44,7 @@ from app.billing.markers import (
     operation_key,
     split_marker,
 )
+from app.billing.money import spelled
 from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKind, Plan
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
@@ -363,6 +364,13 @@ class _RowPlanner:
         self.unit_price = _unit_price(profile.price, profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
         self.description = self._description(self.counts)
+        cost = profile.product.cost
+        if self.billable and self.unit_price < cost and self.quantity:
+            currency = agreement.currency
+            self._finding(FindingKind.BELOW_COST, f"billing profile {profile.name} bills {self.unit_price} a seat;"
+                                                  f" product {profile.product.identifier or profile.product.id} "
+                                                  f"costs {spelled(cost, currency)} in the PSA "
+                                                  f"({spelled(self.unit_price - cost, currency)} a seat)")
 
     def period_of(self, day: date) -> Period:
         return self._periods(self.agreement, day)
@@ -469,6 +477,11 @@ class _RowPlanner:
             ops.append(self._op(OpKind.SET_QUANTITY, period, effective, marker=line.marker, line_id=line.id,
                                 quantity=self.quantity, before=line.quantity,
                                 amount=self._amount(self.quantity)))
+        if self.billable and line.unit_price != self.unit_price:
+            currency = self.agreement.currency
+            self._finding(FindingKind.PRICE_DRIFT, f"line {line.id} bills {spelled(line.unit_price, currency)} a "
+                                                   f"seat; billing profile {self.m.profile.name} gives "
+                                                   f"{self.unit_price}", line.id)
         if self.description != line.description:
             ops.append(self._op(OpKind.UPDATE_DESCRIPTION, period, self.today, marker=line.marker,
                                 line_id=line.id, quantity=self.quantity, before=line.quantity,

@@ -165,6 +165,12 @@ class PsaSide(Protocol):
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         """A person changes a line's seats in the PSA (from ``effective`` where the PSA dates it)."""
 
+    def edit_price(self, line_id: str, price: str) -> None:
+        """A person changes a main line's unit price in the PSA."""
+
+    def set_product_price(self, identifier: str, *, price: str, cost: str) -> None:
+        """A person changes a product's price and cost in the PSA's catalog."""
+
     def holdings(self, agreement_id: str) -> list[Holding]: ...
 
     def hide_line(self, line_id: str) -> Callable[[], None]:

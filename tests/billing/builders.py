@@ -28,8 +28,9 @@ SKU2 = "f245ecc8-75af-4f8e-b61f-27d8114de5f3"  # Microsoft 365 Business Standard
 
 
 def product(price: str = "22.00", *, active: bool = True, description: str = "Microsoft 365 Business Premium",
-            id: str = "P1") -> Product:
-    return Product(id=id, identifier=f"M365-{id}", description=description, price=Decimal(price), active=active)
+            id: str = "P1", cost: str = "0") -> Product:
+    return Product(id=id, identifier=f"M365-{id}", description=description, price=Decimal(price), active=active,
+                   cost=Decimal(cost))
 
 
 def profile(price: str = "22.00", *, policy: PricePolicy | None = None,

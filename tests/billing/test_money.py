@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.billing.money import round_money, to_money
+from app.billing.money import round_money, spelled, to_money
 from app.billing.periods import Period
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.types import Line, PriceKind, PricePolicy, Product
@@ -64,3 +64,23 @@ def test_no_float_accepted_anywhere_money_flows(value):
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**9, max_value=10**9))
 def test_rounding_an_amount_already_in_cents_changes_nothing(amount):
     assert round_money(amount) == amount
+
+
+@pytest.mark.parametrize(("amount", "currency", "expected"), [
+    ("22", "USD", "22.00"),  # a PSA that answers 22 for 22.00
+    ("4.2", "USD", "4.20"),
+    ("-0.2", "USD", "-0.20"),
+    ("22.005", "USD", "22.005"),  # more digits than billed: shown, never rounded away
+    ("1234", "JPY", "1234"),
+    ("1.5", "KWD", "1.500"),
+])
+def test_an_amount_in_a_message_has_the_currencys_digits_and_is_never_rounded(amount, currency, expected):
+    assert spelled(Decimal(amount), currency) == expected
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**9, max_value=10**9),
+       st.sampled_from(["USD", "JPY", "KWD"]))
+def test_a_spelled_amount_reads_back_as_the_same_amount(amount, currency):
+    text = spelled(amount, currency)
+    assert Decimal(text) == amount
+    assert len(text.partition(".")[2]) >= {"USD": 2, "JPY": 0, "KWD": 3}[currency]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from app.billing.markers import main_marker
 from app.billing.operations import FindingKind
 from app.billing.plan import PlanOptions, plan
-from app.billing.types import AgreementStatus, Exclusion, Subscription, Term
+from app.billing.types import (
+    AgreementStatus,
+    BillingOption,
+    Exclusion,
+    PriceKind,
+    PricePolicy,
+    Subscription,
+    Term,
+)
 from tests.billing.builders import SKU, SKU2, TENANT, agreement, inventory, lic, main_line, mapping, product, profile
 
 TODAY = date(2026, 1, 16)
@@ -137,3 +146,59 @@ def test_another_installations_line_holds_the_row_and_this_installations_lines_c
     assert {op.marker.split(":")[1] for op in new} == {f"{m.row.digest}.ab12"}
     # Without an installation (a preview, a report) every installation's line is the row's.
     assert plan(inventory(lic(20, 10)), [m], [], [agreement()], [other], TODAY).operations == ()
+
+
+# -- price and cost: seatsync writes a line's price when it creates it, and reports when they part -------------
+
+
+@pytest.mark.parametrize(("name", "line_price", "policy", "option", "assigned", "expected"), [
+    ("the line bills the profile's price", "22.00", None, BillingOption.BILLABLE, 10, []),
+    ("the line bills less than the PSA's price now", "20.00", None, BillingOption.BILLABLE, 10,
+     ["line L1 bills 20.00 a seat; billing profile M365 BP monthly gives 22.00"]),
+    ("a percentage follows the PSA's price: 22.00 + 10 %", "22.00", PricePolicy(kind=PriceKind.PERCENT,
+                                                                                percent=Decimal("10")),
+     BillingOption.BILLABLE, 10, ["line L1 bills 22.00 a seat; billing profile M365 BP monthly gives 24.20"]),
+    ("a fixed price above the line's", "22.00", PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("22.01")),
+     BillingOption.BILLABLE, 10, ["line L1 bills 22.00 a seat; billing profile M365 BP monthly gives 22.01"]),
+    ("seats change too: the quantity is written, the price reported", "20.00", None, BillingOption.BILLABLE, 12,
+     ["line L1 bills 20.00 a seat; billing profile M365 BP monthly gives 22.00"]),
+    ("a non-billable row bills no price", "20.00", None, BillingOption.NON_BILLABLE, 10, []),
+    ("a no-charge row bills no price", "0.00", None, BillingOption.NO_CHARGE, 10, []),
+])
+def test_a_line_billing_another_price_than_its_profile_is_reported_never_rewritten(name, line_price, policy, option,
+                                                                                  assigned, expected):
+    m = mapping(profile=profile(policy=policy, option=option))
+    line = replace(main_line(10, m), unit_price=Decimal(line_price))
+    result = plan(inventory(lic(assigned, assigned)), [m], [], [agreement()], [line], TODAY)
+    assert [f.message for f in result.findings if f.kind is F.PRICE_DRIFT] == expected
+    assert all(f.line_id == "L1" and f.sku_id == SKU for f in result.findings if f.kind is F.PRICE_DRIFT)
+    written = [(op.kind.value, op.quantity) for op in result.operations if op.line_id == "L1"]
+    assert written == ([("set_quantity", assigned)] if assigned != 10 else [])  # seats only: never the price
+    if assigned != 10 and option is BillingOption.BILLABLE:  # the new seats' prorate line bills the profile's price
+        [prorate] = [op for op in result.operations if op.kind.value == "add_prorate"]
+        assert prorate.unit_price == Decimal("22.00")
+
+
+@pytest.mark.parametrize(("name", "cost", "policy", "option", "assigned", "expected"), [
+    ("a margin", "18.00", None, BillingOption.BILLABLE, 10, []),
+    ("no cost kept in the PSA", "0", None, BillingOption.BILLABLE, 10, []),
+    ("price equal to cost: no margin, no loss", "22.00", None, BillingOption.BILLABLE, 10, []),
+    ("the cost rose above the price", "23.50", None, BillingOption.BILLABLE, 10,
+     ["billing profile M365 BP monthly bills 22.00 a seat; product M365-P1 costs 23.50 in the PSA (-1.50 a seat)"]),
+    ("a fixed price under the cost", "21.00", PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("20.00")),
+     BillingOption.BILLABLE, 10,
+     ["billing profile M365 BP monthly bills 20.00 a seat; product M365-P1 costs 21.00 in the PSA (-1.00 a seat)"]),
+    ("a discount taking the price under the cost", "21.00", PricePolicy(kind=PriceKind.PERCENT,
+                                                                        percent=Decimal("-5")),
+     BillingOption.BILLABLE, 10,
+     ["billing profile M365 BP monthly bills 20.90 a seat; product M365-P1 costs 21.00 in the PSA (-0.10 a seat)"]),
+    ("a row billed at no charge is the MSP's choice", "23.50", None, BillingOption.NO_CHARGE, 10, []),
+    ("a row billing no seats loses nothing", "23.50", None, BillingOption.BILLABLE, 0, []),
+])
+def test_a_profile_billing_a_seat_below_its_cost_is_reported(name, cost, policy, option, assigned, expected):
+    m = mapping(profile=profile(policy=policy, option=option, product_=product(cost=cost)))
+    result = plan(inventory(lic(10, assigned)), [m], [], [agreement()], [], TODAY)
+    assert [f.message for f in result.findings if f.kind is F.BELOW_COST] == expected
+    assert all(f.agreement_id == "A1" and f.sku_id == SKU for f in result.findings if f.kind is F.BELOW_COST)
+    # Reported, and billed as the profile says all the same.
+    assert sum(op.quantity for op in result.operations if op.kind.value == "create_line") == assigned

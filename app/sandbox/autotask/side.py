@@ -71,6 +71,17 @@ class AutotaskSide:
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         self.app.store.set_units(int(line_id), quantity, effective)
 
+    def edit_price(self, line_id: str, price: str) -> None:
+        store = self.app.store
+        with store.lock:
+            store.tables["ContractServices"][int(line_id)]["unitPrice"] = Decimal(price)
+
+    def set_product_price(self, identifier: str, *, price: str, cost: str) -> None:
+        store = self.app.store
+        with store.lock:
+            service = next(s for s in store.tables["Services"].values() if s["name"] == identifier)
+            service.update(unitPrice=Decimal(price), unitCost=Decimal(cost))
+
     def holdings(self, agreement_id: str) -> list[Holding]:
         store = self.app.store
         with store.lock:

@@ -57,6 +57,15 @@ class ConnectWiseSide:
         agreement_id, _ = self.app.find_addition(int(line_id))
         self.app.edit_addition(agreement_id, int(line_id), quantity=Decimal(quantity))
 
+    def edit_price(self, line_id: str, price: str) -> None:
+        agreement_id, _ = self.app.find_addition(int(line_id))
+        self.app.edit_addition(agreement_id, int(line_id), unitPrice=Decimal(price))
+
+    def set_product_price(self, identifier: str, *, price: str, cost: str) -> None:
+        with self.app.lock:
+            product = next(p for p in self.app.catalog.values() if p["identifier"] == identifier)
+            product.update(price=Decimal(price), cost=Decimal(cost))
+
     def holdings(self, agreement_id: str) -> list[Holding]:
         with self.app.lock:
             additions = sorted(self.app.additions_of(int(agreement_id)).values(), key=lambda a: a["id"])

@@ -62,6 +62,15 @@ class HaloSide:
     def edit_quantity(self, line_id: str, quantity: int, effective: date) -> None:
         self.app.edit_line(int(line_id), qty_order=quantity)
 
+    def edit_price(self, line_id: str, price: str) -> None:
+        self.app.edit_line(int(line_id), unit_price=price)
+
+    def set_product_price(self, identifier: str, *, price: str, cost: str) -> None:
+        with self.app.lock:
+            item = next(i for i in self.app.items.values() if i["name"] == identifier)
+            item.update(baseprice=Decimal(price), costprice=Decimal(cost), recurringprice=Decimal(price),
+                        recurringcost=Decimal(cost))
+
     def holdings(self, agreement_id: str) -> list[Holding]:
         items = self.app.items
         out = []

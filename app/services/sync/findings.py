@@ -68,6 +68,13 @@ TEXTS: dict[FindingKind, FindingText] = {
     K.VERIFY_MISMATCH: FindingText(
         "The PSA differs from what was written",
         "Check the agreement in the PSA; the next sync compares again."),
+    K.BELOW_COST: FindingText(
+        "Billed below cost",
+        "Each seat loses money: raise the billing profile's price, or correct the product's cost in the PSA."),
+    K.PRICE_DRIFT: FindingText(
+        "Line price differs from its billing profile",
+        "seatsync sets a line's price only when it creates it: change the price on the line in the PSA (when "
+        "the customer has been told), or the billing profile's price."),
     K.MANUAL_EDIT: FindingText(
         "A seatsync line was edited in the PSA",
         "seatsync sets it back to Microsoft's count; change seats in Microsoft 365, not in the PSA."),
