@@ -87,6 +87,15 @@ def test_history_is_kept_a_month_to_ten_years(settings, value):
     assert settings.history_days == 31
 
 
+@pytest.mark.parametrize("value", [-1, 100, "15", 15.0, True, None])
+def test_the_minimum_margin_is_a_whole_percentage_below_100(settings, value):
+    assert settings.minimum_margin == 0  # only seats billed below cost are reported
+    with pytest.raises(ValueError, match="the minimum margin is a whole percentage from 0 to 99"):
+        settings.set_minimum_margin(value)
+    settings.set_minimum_margin(15)
+    assert settings.minimum_margin == 15
+
+
 def test_other_invalid_values_are_refused(settings):
     with pytest.raises(ValueError, match="apply_all, hold_decreases, hold_all"):
         settings.set_approval_policy("hold_some", company_id="19")

@@ -54,7 +54,6 @@ def _smallest_unit(currency: str) -> Decimal:
 def spelled(amount: Decimal, currency: str = "USD") -> str:
     """``amount`` in words of a message: at least the currency's minor unit (22 → "22.00"), never rounded
     (22.005 stays "22.005": a PSA may keep more digits than it bills)."""
-    smallest = _smallest_unit(currency)
-    exponent = amount.as_tuple().exponent
-    return str(amount.quantize(smallest) if isinstance(exponent, int) and exponent > smallest.as_tuple().exponent
-               else amount)
+    exponent = amount.as_tuple().exponent  # an int for every finite amount
+    short = isinstance(exponent, int) and -exponent < minor_unit(currency)
+    return str(amount.quantize(_smallest_unit(currency)) if short else amount)

@@ -101,7 +101,7 @@ class FindingKind(StrEnum):
     OTHER_INSTALLATION = "other_installation"  # another seatsync installation bills this agreement
     PARTIAL_READ = "partial_read"  # the PSA's answer lacks what the journal says seatsync wrote
     PRICE_DRIFT = "price_drift"  # a line bills another unit price than its billing profile gives now
-    BELOW_COST = "below_cost"  # the billing profile bills a seat for less than the product costs
+    LOW_MARGIN = "low_margin"  # a seat is billed under its cost, or under the minimum margin over it
 
 
 @dataclass(frozen=True, kw_only=True)

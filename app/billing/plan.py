@@ -30,7 +30,7 @@ from collections.abc import Mapping as AnyMapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from app.billing.description import line_description
@@ -68,6 +68,7 @@ from app.billing.types import (
 
 _ONE_DAY = timedelta(days=1)
 _ZERO = Decimal("0.00")
+_TENTH = Decimal("0.1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +81,9 @@ class PlanOptions:
     #: This seatsync installation's name in its markers; "" plans without
     #: telling installations apart (previews and reports).
     installation: str = ""
+    #: A billable row earning less than this % of its unit price over its
+    #: product's cost is reported (0: only a row billed below cost).
+    minimum_margin: Decimal = Decimal(0)
 
 
 def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: Iterable[Exclusion],
@@ -364,13 +368,9 @@ class _RowPlanner:
         self.unit_price = _unit_price(profile.price, profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
         self.description = self._description(self.counts)
-        cost = profile.product.cost
-        if self.billable and self.unit_price < cost and self.quantity:
-            currency = agreement.currency
-            self._finding(FindingKind.BELOW_COST, f"billing profile {profile.name} bills {self.unit_price} a seat;"
-                                                  f" product {profile.product.identifier or profile.product.id} "
-                                                  f"costs {spelled(cost, currency)} in the PSA "
-                                                  f"({spelled(self.unit_price - cost, currency)} a seat)")
+        margin = self.unit_price - profile.product.cost
+        if self.billable and self.quantity and margin * 100 < self.unit_price * options.minimum_margin:
+            self._finding(FindingKind.LOW_MARGIN, self._low_margin(margin))
 
     def period_of(self, day: date) -> Period:
         return self._periods(self.agreement, day)
@@ -396,6 +396,15 @@ class _RowPlanner:
             names = [u.upn for u in counts.users]
         unassigned = counts.unassigned if self.m.bill_unassigned else 0
         return line_description(head, names, unassigned, self.options.max_description_length)
+
+    def _low_margin(self, margin: Decimal) -> str:
+        product, currency, minimum = self.m.profile.product, self.agreement.currency, self.options.minimum_margin
+        said = (f"billing profile {self.m.profile.name} bills {self.unit_price} a seat; product "
+                f"{product.identifier or product.id} costs {spelled(product.cost, currency)} in the PSA: a margin of "
+                f"{spelled(margin, currency)} a seat")
+        if self.unit_price > 0:
+            said += f" ({(margin * 100 / self.unit_price).quantize(_TENTH, ROUND_HALF_UP)} % of the price)"
+        return said + (f", under the minimum of {minimum} %" if minimum else "")
 
     def _finding(self, kind: FindingKind, message: str, line_id: str = "") -> None:
         self.findings.append(Finding(kind=kind, tenant_id=self.m.tenant_id, sku_id=self.m.sku_id,

@@ -115,11 +115,19 @@ def _cap(name: str) -> Callable[[Any], int | None]:
 #: How long run records and inventory snapshots are kept: a year and a month, so a year's chart is whole.
 HISTORY_DAYS = 400
 MIN_HISTORY_DAYS, MAX_HISTORY_DAYS = 31, 3650
+#: The highest minimum margin, in % of the price (a margin cannot reach 100 % while a seat costs anything).
+MAX_MINIMUM_MARGIN = 99
 
 
 def _history_days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_HISTORY_DAYS <= value <= MAX_HISTORY_DAYS:
         raise ValueError(f"history is kept for {MIN_HISTORY_DAYS} to {MAX_HISTORY_DAYS} days, not {value!r}")
+    return value
+
+
+def _minimum_margin(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MINIMUM_MARGIN:
+        raise ValueError(f"the minimum margin is a whole percentage from 0 to {MAX_MINIMUM_MARGIN}, not {value!r}")
     return value
 
 
@@ -151,6 +159,7 @@ _SPECS: dict[str, _Spec] = {
     "caps.max_seats_change_per_line": _Spec(default=50, check=_cap("max seats change per line")),
     "caps.max_operations_per_run": _Spec(default=500, check=_cap("max operations per run")),
     "history.days": _Spec(default=HISTORY_DAYS, check=_history_days),
+    "billing.minimum_margin": _Spec(default=0, check=lambda v: _minimum_margin(v)),
     "notify": _Spec(
         default=NotificationSettings(),
         check=lambda v: _notifications(v),
@@ -171,6 +180,7 @@ LABELS = {
     "caps.max_seats_change_per_line": "The cap on seats changed per line",
     "caps.max_operations_per_run": "The cap on changes per run",
     "history.days": "How long history is kept",
+    "billing.minimum_margin": "The minimum margin",
     "notify": "The notification settings",
     "sku.display_names": "The SKU display names",
 }
@@ -320,6 +330,15 @@ class Settings:
 
     def set_history_days(self, value: int, *, edit: Edit | None = None) -> None:
         self._set("history.days", value, edit)
+
+    @property
+    def minimum_margin(self) -> int:
+        """A billed row earning less than this % of its price over its product's cost is reported (0: only a
+        row billed below cost)."""
+        return self._get("billing.minimum_margin")
+
+    def set_minimum_margin(self, value: int, *, edit: Edit | None = None) -> None:
+        self._set("billing.minimum_margin", value, edit)
 
     # --- notifications --------------------------------------------------------
 

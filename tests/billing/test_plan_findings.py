@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.billing.markers import main_marker
 from app.billing.operations import FindingKind
@@ -179,26 +182,61 @@ def test_a_line_billing_another_price_than_its_profile_is_reported_never_rewritt
         assert prorate.unit_price == Decimal("22.00")
 
 
-@pytest.mark.parametrize(("name", "cost", "policy", "option", "assigned", "expected"), [
-    ("a margin", "18.00", None, BillingOption.BILLABLE, 10, []),
-    ("no cost kept in the PSA", "0", None, BillingOption.BILLABLE, 10, []),
-    ("price equal to cost: no margin, no loss", "22.00", None, BillingOption.BILLABLE, 10, []),
-    ("the cost rose above the price", "23.50", None, BillingOption.BILLABLE, 10,
-     ["billing profile M365 BP monthly bills 22.00 a seat; product M365-P1 costs 23.50 in the PSA (-1.50 a seat)"]),
+@pytest.mark.parametrize(("name", "cost", "policy", "option", "assigned", "minimum", "expected"), [
+    ("a margin", "18.00", None, BillingOption.BILLABLE, 10, 0, []),
+    ("no cost kept in the PSA", "0", None, BillingOption.BILLABLE, 10, 0, []),
+    ("no cost kept, and a minimum: the whole price is margin", "0", None, BillingOption.BILLABLE, 10, 20, []),
+    ("price equal to cost: no margin, no loss", "22.00", None, BillingOption.BILLABLE, 10, 0, []),
+    ("the cost rose above the price", "23.50", None, BillingOption.BILLABLE, 10, 0,
+     ["billing profile M365 BP monthly bills 22.00 a seat; product M365-P1 costs 23.50 in the PSA: a margin of "
+      "-1.50 a seat (-6.8 % of the price)"]),
     ("a fixed price under the cost", "21.00", PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("20.00")),
-     BillingOption.BILLABLE, 10,
-     ["billing profile M365 BP monthly bills 20.00 a seat; product M365-P1 costs 21.00 in the PSA (-1.00 a seat)"]),
+     BillingOption.BILLABLE, 10, 0,
+     ["billing profile M365 BP monthly bills 20.00 a seat; product M365-P1 costs 21.00 in the PSA: a margin of "
+      "-1.00 a seat (-5.0 % of the price)"]),
     ("a discount taking the price under the cost", "21.00", PricePolicy(kind=PriceKind.PERCENT,
                                                                         percent=Decimal("-5")),
-     BillingOption.BILLABLE, 10,
-     ["billing profile M365 BP monthly bills 20.90 a seat; product M365-P1 costs 21.00 in the PSA (-0.10 a seat)"]),
-    ("a row billed at no charge is the MSP's choice", "23.50", None, BillingOption.NO_CHARGE, 10, []),
-    ("a row billing no seats loses nothing", "23.50", None, BillingOption.BILLABLE, 0, []),
+     BillingOption.BILLABLE, 10, 0,
+     ["billing profile M365 BP monthly bills 20.90 a seat; product M365-P1 costs 21.00 in the PSA: a margin of "
+      "-0.10 a seat (-0.5 % of the price)"]),
+    ("a price of nothing for a seat that costs", "4.00", PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("0")),
+     BillingOption.BILLABLE, 10, 0,
+     ["billing profile M365 BP monthly bills 0.00 a seat; product M365-P1 costs 4.00 in the PSA: a margin of "
+      "-4.00 a seat"]),
+    ("15 % under a minimum of 20 %", "18.70", None, BillingOption.BILLABLE, 10, 20,
+     ["billing profile M365 BP monthly bills 22.00 a seat; product M365-P1 costs 18.70 in the PSA: a margin of "
+      "3.30 a seat (15.0 % of the price), under the minimum of 20 %"]),
+    ("exactly the minimum", "17.60", None, BillingOption.BILLABLE, 10, 20, []),  # 4.40 is 20 % of 22.00
+    ("a cent under the minimum", "17.61", None, BillingOption.BILLABLE, 10, 20,
+     ["billing profile M365 BP monthly bills 22.00 a seat; product M365-P1 costs 17.61 in the PSA: a margin of "
+      "4.39 a seat (20.0 % of the price), under the minimum of 20 %"]),
+    ("a row billed at no charge is the MSP's choice", "23.50", None, BillingOption.NO_CHARGE, 10, 0, []),
+    ("a non-billable row too", "23.50", None, BillingOption.NON_BILLABLE, 10, 20, []),
+    ("a row billing no seats loses nothing", "23.50", None, BillingOption.BILLABLE, 0, 0, []),
 ])
-def test_a_profile_billing_a_seat_below_its_cost_is_reported(name, cost, policy, option, assigned, expected):
+def test_a_row_billed_under_its_cost_or_the_minimum_margin_is_reported(name, cost, policy, option, assigned, minimum,
+                                                                       expected):
     m = mapping(profile=profile(policy=policy, option=option, product_=product(cost=cost)))
-    result = plan(inventory(lic(10, assigned)), [m], [], [agreement()], [], TODAY)
-    assert [f.message for f in result.findings if f.kind is F.BELOW_COST] == expected
-    assert all(f.agreement_id == "A1" and f.sku_id == SKU for f in result.findings if f.kind is F.BELOW_COST)
+    options = PlanOptions(minimum_margin=Decimal(minimum))
+    result = plan(inventory(lic(10, assigned)), [m], [], [agreement()], [], TODAY, options)
+    assert [f.message for f in result.findings if f.kind is F.LOW_MARGIN] == expected
+    assert all(f.agreement_id == "A1" and f.sku_id == SKU for f in result.findings if f.kind is F.LOW_MARGIN)
     # Reported, and billed as the profile says all the same.
     assert sum(op.quantity for op in result.operations if op.kind.value == "create_line") == assigned
+
+
+cents = st.integers(min_value=0, max_value=100_000).map(lambda n: Decimal(n).scaleb(-2))
+
+
+@given(price=cents, cost=cents, minimum=st.integers(min_value=0, max_value=99), seats=st.integers(0, 40))
+def test_low_margin_is_reported_exactly_when_the_margin_is_under_the_minimum_and_changes_nothing(price, cost, minimum,
+                                                                                                   seats):
+    m = mapping(profile=profile(product_=product(price=str(price), cost=str(cost))))
+    options = PlanOptions(minimum_margin=Decimal(minimum))
+    result = plan(inventory(lic(40, seats)), [m], [], [agreement()], [], TODAY, options)
+    # The reference: exact fractions, the margin as a share of the price.
+    under = seats > 0 and Fraction(price - cost) < Fraction(price) * Fraction(minimum, 100)
+    assert [f.kind for f in result.findings if f.kind is F.LOW_MARGIN] == ([F.LOW_MARGIN] if under else [])
+    unpriced = plan(inventory(lic(40, seats)), [replace(m, profile=profile(product_=product(price=str(price))))], [],
+                    [agreement()], [], TODAY, options)
+    assert result.operations == unpriced.operations  # a finding, never a change of what is billed

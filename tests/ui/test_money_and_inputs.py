@@ -23,6 +23,7 @@ from app.ui.views.history import HistoryView
 from app.ui.views.license_model import ENDS, LICENSE, MONTHLY, PURCHASED, RENEWS, TERM
 from app.ui.views.profiles import ProfilesView
 from app.ui.views.settings import SettingsView
+from app.ui.views.settings_forms import SyncPage
 from tests.ui.seed import EXCHANGE, SPB, TODAY, lic, sub, users
 from tests.ui.test_company import index_of
 from tests.ui.test_links import answer
@@ -412,13 +413,18 @@ def test_save_pressed_before_the_check_caught_up_keeps_the_dialog_open(qtbot, ma
     assert not save_button(dialog).isEnabled() and "Minimum quantity cannot be below 0" in dialog.problem.text()
 
 
-def test_the_history_kept_is_typed_in_days_and_refused_outside_a_month_to_ten_years(qtbot, context, tasks):
+def sync_settings(qtbot, context, tasks) -> tuple[SettingsView, SyncPage]:
+    """The Settings view, loaded, on its Sync page."""
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     view.show()
-    page = view.sync_page
     qtbot.waitUntil(lambda: view.loaded is not None, timeout=5000)
-    view.tabs.setCurrentWidget(page)
+    view.tabs.setCurrentWidget(view.sync_page)
+    return view, view.sync_page
+
+
+def test_the_history_kept_is_typed_in_days_and_refused_outside_a_month_to_ten_years(qtbot, context, tasks):
+    view, page = sync_settings(qtbot, context, tasks)
     assert page.history_days.text() == "400"
     retype(qtbot, page.history_days, "7")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
@@ -428,3 +434,16 @@ def test_the_history_kept_is_typed_in_days_and_refused_outside_a_month_to_ten_ye
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
     assert context.settings.history_days == 90
+
+
+def test_the_minimum_margin_is_typed_as_a_whole_percentage(qtbot, context, tasks):
+    view, page = sync_settings(qtbot, context, tasks)
+    assert page.minimum_margin.text() == "0"
+    retype(qtbot, page.minimum_margin, "12.5")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    assert view.message.text().endswith("The minimum margin must be a whole number from 0 to 99, not “12.5”.")
+    assert context.settings.minimum_margin == 0
+    retype(qtbot, page.minimum_margin, "15")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    assert context.settings.minimum_margin == 15

@@ -65,7 +65,7 @@ ACTIONS = {
     FindingKind.INACTIVE_AGREEMENT: FindingAction.MAP,
     FindingKind.AGREEMENT_TYPE_NOT_ALLOWED: FindingAction.MAP,
     FindingKind.INACTIVE_PRODUCT: FindingAction.PROFILES,
-    FindingKind.BELOW_COST: FindingAction.PROFILES,
+    FindingKind.LOW_MARGIN: FindingAction.PROFILES,
     FindingKind.PRICE_DRIFT: FindingAction.PROFILES,
     FindingKind.LICENSES_GONE: FindingAction.APPROVALS,
     FindingKind.SUSPICIOUS_DROP: FindingAction.APPROVALS,

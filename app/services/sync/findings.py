@@ -68,9 +68,10 @@ TEXTS: dict[FindingKind, FindingText] = {
     K.VERIFY_MISMATCH: FindingText(
         "The PSA differs from what was written",
         "Check the agreement in the PSA; the next sync compares again."),
-    K.BELOW_COST: FindingText(
-        "Billed below cost",
-        "Each seat loses money: raise the billing profile's price, or correct the product's cost in the PSA."),
+    K.LOW_MARGIN: FindingText(
+        "Margin under the minimum",
+        "Raise the billing profile's price, or correct the product's cost in the PSA (the minimum margin is in "
+        "Settings; 0 %: only seats billed below cost)."),
     K.PRICE_DRIFT: FindingText(
         "Line price differs from its billing profile",
         "seatsync sets a line's price only when it creates it: change the price on the line in the PSA (when "

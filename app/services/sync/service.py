@@ -21,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from app.billing.operations import Finding
+from app.billing.plan import PlanOptions
 from app.billing.types import TenantInventory
 from app.errors import ConfigurationError, SeatsyncError
 from app.models.database import DatabaseFailed, database_errors
@@ -258,9 +260,11 @@ class SyncService:
         fetch = self._inventory_fetcher()
         if read_ahead:
             fetch = _reading_ahead(fetch, read_ahead)
+        options = PlanOptions(max_description_length=psa.capabilities.max_description_length,
+                              minimum_margin=Decimal(self.settings.minimum_margin))
         return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
                           fetch_inventory=fetch, store=store, actor=actor, today=self.today,
-                          now=self.now)
+                          now=self.now, options=options)
 
     def _map_by_rules(self, targets: dict[int, list[str]],
                       actor: str) -> tuple[RuleApplied, dict[str, TenantInventory]]:

@@ -28,6 +28,7 @@ from app.services.notify.notices import KIND_LABELS, NoticeKind
 from app.services.preferences import Preferences, PreferencesChange, PreferencesState
 from app.services.settings import (
     MAX_HISTORY_DAYS,
+    MAX_MINIMUM_MARGIN,
     MIN_HISTORY_DAYS,
     ApprovalPolicy,
     NotificationSettings,
@@ -127,6 +128,14 @@ class SyncPage(QWidget):
                                      "what was written to the PSA is never removed from History")
         history_form.addRow("Keep sync runs and license reads (days)", self.history_days.holder())
         layout.addWidget(history)
+        margins = QGroupBox("Price and cost")
+        margins_form = QFormLayout(margins)
+        self.minimum_margin = WholeField("The minimum margin", maximum=MAX_MINIMUM_MARGIN)
+        self.minimum_margin.setToolTip("A license billed at a margin under this % of its price over the PSA "
+                                       "product's cost is a finding of each sync; 0 reports only seats billed "
+                                       "below cost")
+        margins_form.addRow("Report a margin under (%)", self.minimum_margin.holder())
+        layout.addWidget(margins)
         self.save_button = QPushButton("Save settings")
         layout.addWidget(self.save_button)
         layout.addStretch(1)
@@ -148,6 +157,7 @@ class SyncPage(QWidget):
         self.max_seats.setValue(p.max_seats_change_per_line)
         self.max_operations.setValue(p.max_operations_per_run)
         self.history_days.setValue(p.history_days)
+        self.minimum_margin.setValue(p.minimum_margin)
 
     def add_override(self) -> None:
         company_id = self.override_company.currentData()
@@ -170,7 +180,8 @@ class SyncPage(QWidget):
             approval_policy=ApprovalPolicy(self.policy.currentData()),
             overrides={r.company_id: r.policy for r in self.overrides.rows()},
             max_seats_change_per_line=self.max_seats.value(), max_operations_per_run=self.max_operations.value(),
-            notifications=notifications.settings(), history_days=self.history_days.value())
+            notifications=notifications.settings(), history_days=self.history_days.value(),
+            minimum_margin=self.minimum_margin.value())
         return PreferencesChange(preferences=preferences, smtp_password=notifications.smtp_password(),
                                  webhook_url=notifications.webhook_url())
 
