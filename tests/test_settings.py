@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 
 import pytest
 
@@ -94,6 +95,19 @@ def test_the_minimum_margin_is_a_whole_percentage_below_100(settings, value):
         settings.set_minimum_margin(value)
     settings.set_minimum_margin(15)
     assert settings.minimum_margin == 15
+
+
+@pytest.mark.parametrize("value", [Decimal("-0.01"), 12.5, "100", True, Decimal("Infinity"), Decimal("NaN")])
+def test_the_cap_on_money_is_an_exact_amount_or_none(settings, value):
+    assert settings.max_amount_per_run is None  # no cap unless one is set: an amount has a currency
+    with pytest.raises(ValueError, match="the cap on money changed per run"):
+        settings.set_max_amount_per_run(value)
+    settings.set_max_amount_per_run(Decimal("1500.50"))
+    assert settings.max_amount_per_run == Decimal("1500.50") and str(settings.max_amount_per_run) == "1500.50"
+    settings.set_max_amount_per_run(0)
+    assert settings.max_amount_per_run == 0
+    settings.set_max_amount_per_run(None)
+    assert settings.max_amount_per_run is None
 
 
 def test_other_invalid_values_are_refused(settings):

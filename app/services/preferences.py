@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from decimal import Decimal
 from typing import Any
 
 from app.errors import SeatsyncError
@@ -48,6 +49,7 @@ class Preferences:
     notifications: NotificationSettings
     history_days: int = HISTORY_DAYS
     minimum_margin: int = 0  # % of the price (app/services/settings.py)
+    max_amount_per_run: Decimal | None = None  # no cap
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +89,8 @@ class PreferencesService:
                 sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
                 overrides=s.approval_overrides(), max_seats_change_per_line=s.max_seats_change_per_line,
                 max_operations_per_run=s.max_operations_per_run, notifications=s.notifications,
-                history_days=s.history_days, minimum_margin=s.minimum_margin),
+                history_days=s.history_days, minimum_margin=s.minimum_margin,
+                max_amount_per_run=s.max_amount_per_run),
             companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
             smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL),
             versions=s.versions())
@@ -115,6 +118,7 @@ class PreferencesService:
                     s.set_approval_policy(policy, company_id, edit=edit)
                 s.set_max_seats_change_per_line(p.max_seats_change_per_line, edit=edit)
                 s.set_max_operations_per_run(p.max_operations_per_run, edit=edit)
+                s.set_max_amount_per_run(p.max_amount_per_run, edit=edit)
                 s.set_history_days(p.history_days, edit=edit)
                 s.set_minimum_margin(p.minimum_margin, edit=edit)
                 s.set_notifications(notifications, edit=edit)

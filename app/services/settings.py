@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -125,6 +126,16 @@ def _history_days(value: Any) -> int:
     return value
 
 
+def _amount_cap(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Decimal | int) or not Decimal(value).is_finite():
+        raise ValueError(f"the cap on money changed per run must be an amount or None (no cap), not {value!r}")
+    if value < 0:
+        raise ValueError(f"the cap on money changed per run cannot be negative ({value}); use None for no cap")
+    return Decimal(value)
+
+
 def _minimum_margin(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MINIMUM_MARGIN:
         raise ValueError(f"the minimum margin is a whole percentage from 0 to {MAX_MINIMUM_MARGIN}, not {value!r}")
@@ -158,6 +169,9 @@ _SPECS: dict[str, _Spec] = {
     ),
     "caps.max_seats_change_per_line": _Spec(default=50, check=_cap("max seats change per line")),
     "caps.max_operations_per_run": _Spec(default=500, check=_cap("max operations per run")),
+    "caps.max_amount_per_run": _Spec(default=None, check=lambda v: _amount_cap(v),
+                                     dump=lambda v: None if v is None else str(v),
+                                     load=lambda v: None if v is None else Decimal(str(v))),
     "history.days": _Spec(default=HISTORY_DAYS, check=_history_days),
     "billing.minimum_margin": _Spec(default=0, check=lambda v: _minimum_margin(v)),
     "notify": _Spec(
@@ -179,6 +193,7 @@ LABELS = {
     "approval.policy": "The approval policy",
     "caps.max_seats_change_per_line": "The cap on seats changed per line",
     "caps.max_operations_per_run": "The cap on changes per run",
+    "caps.max_amount_per_run": "The cap on money changed per run",
     "history.days": "How long history is kept",
     "billing.minimum_margin": "The minimum margin",
     "notify": "The notification settings",
@@ -322,6 +337,15 @@ class Settings:
 
     def set_max_operations_per_run(self, value: int | None, *, edit: Edit | None = None) -> None:
         self._set("caps.max_operations_per_run", value, edit)
+
+    @property
+    def max_amount_per_run(self) -> Decimal | None:
+        """Rows whose changes would take what a tenant's lines bill a period further than this amount, in one
+        run, are held for approval (None: no cap)."""
+        return self._get("caps.max_amount_per_run")
+
+    def set_max_amount_per_run(self, value: Decimal | None, *, edit: Edit | None = None) -> None:
+        self._set("caps.max_amount_per_run", value, edit)
 
     @property
     def history_days(self) -> int:

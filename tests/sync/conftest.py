@@ -128,6 +128,7 @@ class DbKit:
             settings.set_approval_policy(policy.mode, company_id=str(link.company_id))
         settings.set_max_seats_change_per_line(policy.max_seats_per_line)
         settings.set_max_operations_per_run(policy.max_operations_per_run)
+        settings.set_max_amount_per_run(policy.max_amount_per_run)
         self.store = DbSyncStore()  # a store serves one run, on the settings it read first: the next reads these
 
     def set_exclusions(self, tenant_id: str, exclusions: Iterable[Exclusion]) -> None:

@@ -29,8 +29,9 @@ NAMES = ["Adatum", "Contoso Dental", "Fabrikam", "Litware", "Northwind", "Tailsp
 #: journal (1), its approved and held changes (2), its latest snapshot read (1) and read again (2).
 PER_TENANT = 8
 #: What a run reads and writes once, whatever its number of tenants: the targets, the run's record, each
-#: tenant's outcome in one statement, history pruning, the settings, and the setups of a chunk of tenants.
-PER_RUN = 45
+#: tenant's outcome in one statement, history pruning, the settings (the approval policy and overrides, three
+#: caps, the minimum margin: one statement each), and the setups of a chunk of tenants.
+PER_RUN = 47
 #: Tables an inventory read writes rows of when it finds a change (none of them when it finds none).
 INVENTORY = tuple(model._meta.table_name for model in (InventorySnapshot, SnapshotLicense, SnapshotSubscription))
 

@@ -135,6 +135,18 @@ def test_caps_hold_large_changes(world):
     assert "exceeds the cap of 5" in result.held[0][1]
 
 
+def test_the_cap_on_money_holds_what_would_change_a_period_by_more(world):
+    world.tenant("t1")
+    world.set_policy("t1", ApprovalRules(max_amount_per_run=Decimal("100.00")))
+    result = world.engine().sync("t1")
+    assert [op.product_id for op in result.applied] == [world.exo_product]  # Exchange: 4 × 4.00
+    ((held, why),) = result.held
+    assert why == "a change of 220.00 a period exceeds the cap of 100.00 per run"  # Business Premium: 10 × 22.00
+    world.approve(held.key, who="ana")
+    after = world.engine().sync("t1")
+    assert [op.key for op in after.applied] == [held.key]  # a person let it go: the cap does not hold it again
+
+
 def test_the_dry_run_is_exactly_what_the_sync_applies(world):
     world.tenant("t1")
     world.engine().sync("t1")

@@ -447,3 +447,20 @@ def test_the_minimum_margin_is_typed_as_a_whole_percentage(qtbot, context, tasks
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
     assert context.settings.minimum_margin == 15
+
+
+def test_the_cap_on_money_is_typed_as_an_amount_and_empty_is_no_cap(qtbot, context, tasks):
+    view, page = sync_settings(qtbot, context, tasks)
+    assert page.max_amount.text() == "" and page.max_amount.placeholderText() == "no cap"
+    retype(qtbot, page.max_amount, "1,500.505")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    assert "The cap on money changed in one run" in view.message.text()
+    assert context.settings.max_amount_per_run is None
+    retype(qtbot, page.max_amount, "1,500.50")
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    assert context.settings.max_amount_per_run == Decimal("1500.50")
+    page.max_amount.selectAll()
+    qtbot.keyClick(page.max_amount, Qt.Key.Key_Delete)  # emptied: no cap
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: context.settings.max_amount_per_run is None, timeout=5000)

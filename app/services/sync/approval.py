@@ -7,6 +7,8 @@ a change. A row waits when
 - a change of seats on a line exceeds the per-line cap,
 - the planner found a suspicious drop on it,
 - the run already let through the per-run cap of operations,
+- the row would take the run's change of what the tenant's main lines bill a
+  period beyond the per-run cap of money (``period_change``),
 (a cancel of another tool's line a person decided on is not weighed: the decision approved it)
 unless a person approved exactly these operations (their keys).
 """
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from app.billing.operations import FindingKind, Operation, OpKind, Plan
-from app.billing.types import RowKey
+from app.billing.types import BillingOption, RowKey
 from app.services import settings
 from app.services.sync.store import ApprovalRules
 
@@ -37,18 +40,37 @@ def decide(plan: Plan, policy: ApprovalRules, approved: Iterable[str] = (), *, h
     dropping = {(f.tenant_id, f.sku_id.lower()) for f in plan.findings if f.kind is FindingKind.SUSPICIOUS_DROP}
     go: list[Operation] = []
     held: list[tuple[Operation, str]] = []
+    changed = Decimal(0)  # what the rows let through change the main lines' bill of a period by
     for row, ops in rows.items():
         reason = hold_all or _reason(row, ops, policy, dropping)
-        if reason and all(op.key in approved for op in ops):
+        change = period_change(ops)
+        if all(op.key in approved for op in ops):  # whatever held it, or would: a person let it go
             reason = ""
         elif not reason and policy.max_operations_per_run is not None and (
                 len(go) + len(ops) > policy.max_operations_per_run):
             reason = f"more than {policy.max_operations_per_run} changes in one run"
+        elif not reason and policy.max_amount_per_run is not None and changed + change > policy.max_amount_per_run:
+            total = changed + change
+            what = f"with the run's other changes, {total}" if changed else f"a change of {total}"
+            reason = f"{what} a period exceeds the cap of {policy.max_amount_per_run} per run"
         if reason:
             held.extend((op, reason) for op in ops)
         else:
             go.extend(ops)
+            changed += change
     return Decision(go=tuple(go), held=tuple(held))
+
+
+def period_change(ops: Iterable[Operation]) -> Decimal:
+    """How much the operations change what their main lines bill a period, up or down: seats added or taken
+    away, times the unit price, on billable rows (prorate and credit lines are one-off; a cancel of another
+    tool's line is a person's decision)."""
+    return sum((abs(op.quantity - op.before) * op.unit_price for op in ops
+                if op.kind in _MAIN_CHANGES and op.billing_option is BillingOption.BILLABLE
+                and not op.on_foreign_line), Decimal(0))
+
+
+_MAIN_CHANGES = frozenset({OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE})
 
 
 def _reason(row: RowKey, ops: list[Operation], policy: ApprovalRules, dropping: set[tuple[str, str]]) -> str:

@@ -22,6 +22,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -111,7 +112,7 @@ class DbSyncStore:
         self.journal = Journal(now=now)
         self.approvals = Approvals(now=now)
         self.locks = Locks(now=now)
-        self._rules: tuple[Mode, dict[str, Mode], int | None, int | None] | None = None
+        self._rules: tuple[dict[str, Mode], ApprovalRules] | None = None
         self._settings_lock = threading.Lock()
 
     # -- what the user configured ----------------------------------------------
@@ -147,10 +148,9 @@ class DbSyncStore:
 
     def _policy(self, companies: list[tuple[int, str]]) -> ApprovalRules:
         """The strictest approval mode of the companies a tenant bills to, with the run's caps."""
-        default, overrides, max_seats, max_operations = self._run_rules()
-        modes = [overrides.get(str(company_id), default) for company_id, _ in companies]
-        return ApprovalRules(mode=strictest(modes) if modes else default, max_seats_per_line=max_seats,
-                             max_operations_per_run=max_operations)
+        overrides, rules = self._run_rules()
+        modes = [overrides.get(str(company_id), rules.mode) for company_id, _ in companies]
+        return replace(rules, mode=strictest(modes)) if modes else rules
 
     def session(self) -> AbstractContextManager[object]:
         """On SQLite, this thread's connection for the length of one tenant's sync, rather than one (opened with
@@ -158,13 +158,16 @@ class DbSyncStore:
         a connection per call at little cost, as it did."""
         return connected() if isinstance(db.obj, SqliteDatabase) else nullcontext()
 
-    def _run_rules(self) -> tuple[Mode, dict[str, Mode], int | None, int | None]:
-        """The approval policy, each company's override and the caps, read by the run's first tenant."""
+    def _run_rules(self) -> tuple[dict[str, Mode], ApprovalRules]:
+        """Each company's approval policy, and the rules of every other company (the policy and the caps),
+        read by the run's first tenant."""
         with self._settings_lock:
             if self._rules is None:
                 settings = self.settings
-                self._rules = (settings.approval_policy(), settings.approval_overrides(),
-                               settings.max_seats_change_per_line, settings.max_operations_per_run)
+                self._rules = (settings.approval_overrides(), ApprovalRules(
+                    mode=settings.approval_policy(), max_seats_per_line=settings.max_seats_change_per_line,
+                    max_operations_per_run=settings.max_operations_per_run,
+                    max_amount_per_run=settings.max_amount_per_run))
             return self._rules
 
     def foreign_decisions(self) -> dict[str, ForeignDecision]:

@@ -34,6 +34,9 @@ class ApprovalRules:
     max_seats_per_line: int | None = None
     #: Hold operations beyond this many in one run of one tenant (None: no cap).
     max_operations_per_run: int | None = None
+    #: Hold rows beyond those that change what the tenant's main lines bill a period by this amount in all,
+    #: in one run (None: no cap).
+    max_amount_per_run: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,7 @@ from app.services.settings import (
 )
 from app.ui.dialogs.connection import SecretField
 from app.ui.views.tables import Column, RowTableModel, searchable, selected_rows, table_view
-from app.ui.widgets.fields import WholeField
+from app.ui.widgets.fields import AmountField, WholeField
 
 if TYPE_CHECKING:
     from app.ui.views.settings import SettingsView
@@ -118,8 +118,13 @@ class SyncPage(QWidget):
         caps_form = QFormLayout(caps)
         self.max_seats = _cap_field("The cap on seats changed on one line")
         self.max_operations = _cap_field("The cap on changes in one run")
+        self.max_amount = AmountField("The cap on money changed in one run", places=2, blank=None)
+        self.max_amount.setPlaceholderText("no cap")
+        self.max_amount.setToolTip("Seats added or taken away in one run, times their price, on a tenant's lines "
+                                   "(what a period bills); leave it empty for no cap")
         caps_form.addRow("Seats changed on one line", self.max_seats.holder())
         caps_form.addRow("Changes in one run", self.max_operations.holder())
+        caps_form.addRow("Money a period changed in one run", self.max_amount.holder())
         layout.addWidget(caps)
         history = QGroupBox("History")
         history_form = QFormLayout(history)
@@ -156,6 +161,7 @@ class SyncPage(QWidget):
             self.override_company.addItem(name, company_id)
         self.max_seats.setValue(p.max_seats_change_per_line)
         self.max_operations.setValue(p.max_operations_per_run)
+        self.max_amount.set_amount(p.max_amount_per_run)
         self.history_days.setValue(p.history_days)
         self.minimum_margin.setValue(p.minimum_margin)
 
@@ -181,7 +187,7 @@ class SyncPage(QWidget):
             overrides={r.company_id: r.policy for r in self.overrides.rows()},
             max_seats_change_per_line=self.max_seats.value(), max_operations_per_run=self.max_operations.value(),
             notifications=notifications.settings(), history_days=self.history_days.value(),
-            minimum_margin=self.minimum_margin.value())
+            minimum_margin=self.minimum_margin.value(), max_amount_per_run=self.max_amount.value())
         return PreferencesChange(preferences=preferences, smtp_password=notifications.smtp_password(),
                                  webhook_url=notifications.webhook_url())
 
