@@ -49,9 +49,11 @@ def world(ctx):
     ctx.uow.catalog.replace_agreements(connection.id, [
         Agreement(id="A1", company_id="C1", name="M365", cycle=Cycle.MONTHLY),
         Agreement(id="A2", company_id="C2", name="M365 annual", cycle=Cycle.ANNUAL, currency="USD")])
-    products = [Product(id="P1", identifier="M365-BP", description="Business Premium", price=Decimal("22.00")),
-                Product(id="P2", identifier="EXO-P1", description="Exchange", price=Decimal("4.00")),
-                Product(id="P3", identifier="M365-E3", description="E3", price=Decimal("36.00"))]
+    products = [Product(id="P1", identifier="M365-BP", description="Business Premium", price=Decimal("22.00"),
+                        cost=Decimal("18.70")),
+                Product(id="P2", identifier="EXO-P1", description="Exchange", price=Decimal("4.00")),  # no cost kept
+                Product(id="P3", identifier="M365-E3", description="E3", price=Decimal("36.00"),
+                        cost=Decimal("30.00"))]
     ctx.uow.catalog.replace_products(connection.id, products)
     company = {c.psa_id: c for c in ctx.uow.companies.all()}
     for tenant_id, name, psa_id in ((T1, "Contoso", "C1"), (T2, "Fabrikam", "C2")):
@@ -120,6 +122,24 @@ def test_billed_comes_from_what_seatsync_last_wrote_and_leakage_is_exact(ctx, wo
     assert report.total().leakage == Decimal("22.00")
 
 
+def test_the_margin_is_what_the_billed_seats_earn_over_their_cost_a_month(ctx, world):
+    _, maps = world
+    written(ctx, maps["bp"], 6)
+    written(ctx, maps["exo"], 5)
+    written(ctx, maps["e3"], 28)
+    report = ctx.reports.reconcile()
+    margins = {r.sku_id: r.margin for r in report.rows if r.mapped}
+    assert margins == {
+        SPB: Decimal("19.80"),  # 6 billed × (22.00 − 18.70)
+        EXO: None,  # no cost kept in the PSA: not a margin of 4.50 a seat
+        E3: Decimal("7.77"),  # 28 × (33.33 − 30.00) = 93.24 a year, a twelfth a month
+    }
+    assert {t.company: t.margin for t in report.by_company()} == {"Contoso Ltd": Decimal("19.80"),
+                                                                  "Fabrikam": Decimal("7.77")}
+    assert report.total().margin == Decimal("27.57")
+    assert all(r.margin is None for r in report.rows if not r.mapped)
+
+
 def test_an_annual_agreement_gives_a_monthly_value_of_one_twelfth_rounded_once(ctx, world):
     _, maps = world
     written(ctx, maps["e3"], 20)  # 28 should be billed: 8 unbilled at 33.33 a year each
@@ -177,13 +197,15 @@ def test_the_csv_holds_every_row_and_the_total_with_exact_money(ctx, world, tmp_
     text = path.read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",
-                       "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts"]
+                       "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts",
+                       "Monthly margin"]
     assert len(rows) == 1 + len(report.rows) + 1
     bp = next(r for r in rows if r[4] == SPB)
-    assert bp[5:15] == ["12", "9", "7", "6", "1", "22.00", "22.00", "USD", "unbilled seats", "0"]
+    assert bp[5:16] == ["12", "9", "7", "6", "1", "22.00", "22.00", "USD", "unbilled seats", "0", "19.80"]
     e3 = next(r for r in rows if r[4] == E3)
     assert e3[9:12] == ["28", "33.33", "77.77"]  # 28 x 33.33 / 12 = 77.77, never a float's 77.76999
     assert rows[-1][0] == "All companies" and rows[-1][11] == "122.27"  # 22.00 + 5 x 4.50 + 77.77
+    assert rows[-1][15] == "19.80"  # Business Premium's margin; Exchange keeps no cost, E3 bills nothing
 
 
 def test_an_unwritable_file_is_a_clear_error(ctx, world, tmp_path):

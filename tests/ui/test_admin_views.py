@@ -21,7 +21,15 @@ from app.ui.views.approvals import COL_CHANGE, ApprovalsView
 from app.ui.views.exclusions import ExclusionsView
 from app.ui.views.exclusions_cancel import CancelLinesDialog
 from app.ui.views.history import COL_ACTION, COL_COMPANY, HistoryView
-from app.ui.views.reports import COL_BILLED, COL_LEAKAGE, COL_LICENSE, COL_STATUS, COL_UNBILLED, ReportsView
+from app.ui.views.reports import (
+    COL_BILLED,
+    COL_LEAKAGE,
+    COL_LICENSE,
+    COL_MARGIN,
+    COL_STATUS,
+    COL_UNBILLED,
+    ReportsView,
+)
 from app.ui.views.tables import ROW_ROLE
 from tests.ui.admin_support import (  # noqa: F401
     CONTOSO_TENANT,
@@ -255,6 +263,9 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     assert view.rows.index(position, COL_UNBILLED).data() == "2"
     assert view.rows.index(position, COL_LEAKAGE).data() == money(Decimal("44.00"), "USD")
     assert view.rows.index(position, COL_STATUS).data() == "unbilled seats"
+    assert view.rows.index(position, COL_MARGIN).data() == money(Decimal("19.80"), "USD")  # 6 × (22.00 − 18.70)
+    margin = Decimal("62.20")  # and Exchange 5 × (4.40 − 3.40), Business Standard 20 × (12.50 − 10.63)
+    assert f"The billed seats earn {money(margin, 'USD')} a month over their cost in the PSA." in view.totals.text()
     assert view.rows.index(position, COL_LICENSE).data(Qt.ItemDataRole.BackgroundRole) is not None
 
     qtbot.mouseClick(view.read_psa_button, Qt.MouseButton.LeftButton)

@@ -17,7 +17,11 @@ and empty ones left out):
   (``PricePolicy.unit_price`` on the PSA's current price). Agreements
   billed yearly give a monthly value of one twelfth, rounded half-up once.
   Unmapped licenses have no price: their seats count, their value is blank;
-  unmapped free or trial SKUs count no unbilled seats (they should be excluded).
+  unmapped free or trial SKUs count no unbilled seats (they should be excluded);
+- the margin a month = billed × (unit price − the product's cost in the
+  PSA), a twelfth of it on yearly agreements; blank where the row is
+  unmapped or a product has no cost kept (0), since its whole price would
+  read as margin.
 
 Reading the PSA also lists the lines nothing maps to: seatsync lines whose
 license is no longer mapped, and lines seatsync does not own that bill a
@@ -76,6 +80,8 @@ class ReconRow:
     mapped: bool = True
     free: bool = False  # an unmapped free or trial SKU
     ignored: int = 0  # seats ignored accounts hold: never billed (docs/billing.md, "Ignored accounts")
+    #: What the billed seats earn a month over their products' cost; None: unmapped, or a cost not kept.
+    margin: Decimal | None = None
 
     @property
     def status(self) -> str:
@@ -94,13 +100,16 @@ class Totals:
     billed: int = 0
     unbilled: int = 0
     leakage: Decimal = Decimal("0.00")
+    #: The margin of the rows whose margin is known (``ReconRow.margin``).
+    margin: Decimal = Decimal("0.00")
 
     def plus(self, row: ReconRow) -> Totals:
         if row.free:  # an unmapped free SKU's 10,000 "seats" say nothing about billing
             return self
         return Totals(company=self.company, purchased=self.purchased + row.purchased,
                       assigned=self.assigned + row.assigned, billed=self.billed + row.billed,
-                      unbilled=self.unbilled + row.unbilled, leakage=self.leakage + (row.leakage or Decimal("0")))
+                      unbilled=self.unbilled + row.unbilled, leakage=self.leakage + (row.leakage or Decimal("0")),
+                      margin=self.margin + (row.margin or Decimal("0")))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,6 +204,7 @@ class ReportService:
                     connection_of: dict[str, int], common: dict) -> ReconRow:
         should = billed = unbilled = 0
         leakage = Decimal("0")
+        margin: Decimal | None = Decimal("0")  # None once a product has no cost kept
         companies: set[str] = set()
         prices: set[Decimal] = set()
         currency = "USD"
@@ -216,14 +226,15 @@ class ReportService:
             except ValueError:  # the row counts users, which snapshots do not keep
                 row_should = row_billed
             row_unbilled = max(row_should - row_billed, 0)
-            value = row_unbilled * unit
-            if agreement is not None and agreement.cycle is Cycle.ANNUAL:
-                value = value / 12
+            months = 12 if agreement is not None and agreement.cycle is Cycle.ANNUAL else 1
             should, billed, unbilled = should + row_should, billed + row_billed, unbilled + row_unbilled
-            leakage += value
+            leakage += row_unbilled * unit / months
+            if margin is not None:
+                margin = margin + row_billed * (unit - product.cost) / months if product.cost else None
         return ReconRow(company=", ".join(sorted(companies)), should_bill=should, billed=billed, unbilled=unbilled,
                         unit_price=prices.pop() if len(prices) == 1 else None,
-                        leakage=round_money(leakage, currency), currency=currency, **common)
+                        leakage=round_money(leakage, currency), currency=currency,
+                        margin=None if margin is None else round_money(margin, currency), **common)
 
     def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int],
                   today: date) -> tuple[dict[str, dict[str, int]], list[OrphanLine], list[str]]:
@@ -280,9 +291,11 @@ def _by_row(written: dict[str, int]) -> dict[str, int]:
     return {row_key(marker): quantity for marker, quantity in written.items()}
 
 
-#: "Ignored accounts" came last, after the others, so a spreadsheet reading the columns by position still reads them.
+#: Columns added later come last ("Ignored accounts", "Monthly margin"), so a spreadsheet reading the columns by
+#: position still reads them.
 CSV_COLUMNS = ("Company", "Tenant", "Tenant ID", "License", "SKU ID", "Purchased", "Assigned", "Should bill",
-               "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts")
+               "Billed", "Unbilled", "Unit price", "Monthly leakage", "Currency", "Status", "Ignored accounts",
+               "Monthly margin")
 
 
 #: What makes a spreadsheet read a cell as a formula (OWASP, CSV injection), with the full-width forms
@@ -334,7 +347,8 @@ def _write(report: Reconciliation, path: Path) -> None:
         row(*CSV_COLUMNS)
         for r in report.rows:
             row(r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned, r.should_bill,
-                r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status, r.ignored)
+                r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status, r.ignored,
+                _money(r.margin))
         total = report.total()
         row(total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed, total.unbilled, "",
-            _money(total.leakage), "", "total", "")
+            _money(total.leakage), "", "total", "", _money(total.margin))

@@ -49,7 +49,7 @@ def _total_count(name: str) -> Column[CompanyTotal]:
 
 
 COL_COMPANY, COL_TENANT, COL_LICENSE, COL_PURCHASED, COL_ASSIGNED, COL_IGNORED, COL_SHOULD, COL_BILLED, \
-    COL_UNBILLED, COL_UNIT_PRICE, COL_LEAKAGE, COL_STATUS = range(12)
+    COL_UNBILLED, COL_UNIT_PRICE, COL_LEAKAGE, COL_MARGIN, COL_STATUS = range(13)
 ROW_COLUMNS: tuple[Column[ReconRow], ...] = (
     Column("Company", lambda r: r.company),
     Column("Tenant", lambda r: r.tenant),
@@ -61,6 +61,8 @@ ROW_COLUMNS: tuple[Column[ReconRow], ...] = (
     _count("billed"), _count("unbilled"),
     Column("Unit price", lambda r: _row_money(r, r.unit_price), lambda r: r.unit_price, numeric=True),
     Column("Unbilled a month", lambda r: _row_money(r, r.leakage), lambda r: r.leakage, numeric=True),
+    # Billed × (unit price − the product's cost in the PSA): "—" where no cost is kept.
+    Column("Margin a month", lambda r: _row_money(r, r.margin), lambda r: r.margin, numeric=True),
     Column("Status", lambda r: r.status),
 )
 TOTAL_COLUMNS: tuple[Column[CompanyTotal], ...] = (
@@ -68,6 +70,7 @@ TOTAL_COLUMNS: tuple[Column[CompanyTotal], ...] = (
     _total_count("purchased"), _total_count("assigned"), _total_count("billed"), _total_count("unbilled"),
     Column("Unbilled a month", lambda t: money(t.totals.leakage, t.currency), lambda t: t.totals.leakage,
            numeric=True),
+    Column("Margin a month", lambda t: money(t.totals.margin, t.currency), lambda t: t.totals.margin, numeric=True),
 )
 ORPHAN_COLUMNS: tuple[Column[OrphanLine], ...] = (
     Column("Company", lambda o: o.company),
@@ -151,9 +154,11 @@ class ReportsView(QWidget):
             table.resizeColumnsToContents()
         total = report.total()
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
+        earned = (f"The billed seats earn {per_month(total.margin, everywhere)} over their cost in the PSA. "
+                  if any(r.margin is not None for r in report.rows) else "")
         self.totals.setText(
             f"All companies: {total.purchased} purchased, {total.assigned} assigned, {total.billed} billed; "
-            f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, everywhere)}. "
+            f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, everywhere)}. {earned}"
             f"Billed seats from {source}.")
         if report.billed_from == "psa":
             self.tabs.setTabText(2, f"PSA lines nothing maps to ({len(report.orphans)})")
