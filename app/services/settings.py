@@ -169,11 +169,11 @@ _SPECS: dict[str, _Spec] = {
     ),
     "caps.max_seats_change_per_line": _Spec(default=50, check=_cap("max seats change per line")),
     "caps.max_operations_per_run": _Spec(default=500, check=_cap("max operations per run")),
-    "caps.max_amount_per_run": _Spec(default=None, check=lambda v: _amount_cap(v),
+    "caps.max_amount_per_run": _Spec(default=None, check=_amount_cap,
                                      dump=lambda v: None if v is None else str(v),
                                      load=lambda v: None if v is None else Decimal(str(v))),
     "history.days": _Spec(default=HISTORY_DAYS, check=_history_days),
-    "billing.minimum_margin": _Spec(default=0, check=lambda v: _minimum_margin(v)),
+    "billing.minimum_margin": _Spec(default=0, check=_minimum_margin),
     "notify": _Spec(
         default=NotificationSettings(),
         check=lambda v: _notifications(v),
