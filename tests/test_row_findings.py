@@ -165,3 +165,15 @@ def test_the_list_and_the_notices_name_the_same_companies(ctx):
     assert {"Fabrikam Legal", "Relecloud"} <= expected
     assert {r.name for r in rows if r.access} == {"Fabrikam Legal"}
     assert {r.name for r in rows if r.findings} == {"Relecloud"}
+
+
+def test_the_migrate_badge_counts_the_other_tools_lines_the_latest_syncs_held_rows_for(ctx):
+    foreign = Finding(kind=FindingKind.FOREIGN_LINE, tenant_id=T1, sku_id=SPB, agreement_id="A1", line_id="L7",
+                      message="line L7 (reference 'Cloudconsole') bills SPB ×5 on this agreement and is not seatsync's")
+    at = datetime(2026, 3, 10, 6, tzinfo=UTC)
+    ctx.uow.findings.replace({T1: [foreign, replace(foreign, sku_id="sku-2"), replace(foreign, line_id="L8"), INACTIVE],
+                              T2: [replace(foreign, tenant_id=T2), replace(foreign, tenant_id=T2, agreement_id="A2")]},
+                             at=at)
+    assert ctx.migration.holding() == 3  # L7 and L8 on A1 (each once, whoever's row it holds), L7 on A2
+    ctx.uow.findings.replace({T1: [], T2: []}, at=at)  # decided: the next syncs found none
+    assert ctx.migration.holding() == 0

@@ -56,6 +56,7 @@ def test_a_cloudconsole_line_adopted_and_a_unite_line_cancelled_leave_each_row_b
     tasks = Tasks()
     view = MigrationView(tenant.context, tasks)
     qtbot.addWidget(view)
+    view.show()  # the PSA is read when the view is first shown
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=15000)
     assert "2 hold their rows until decided" in view.message.text()
     decide(qtbot, view, "cloudconsole", view.adopt_button)
@@ -72,4 +73,26 @@ def test_a_cloudconsole_line_adopted_and_a_unite_line_cancelled_leave_each_row_b
     assert [(start, end) for i, _, start, end in exo if i == unite] == [(START, PERIOD_END)]
     assert [(seats, start, end) for i, seats, start, end in exo if i != unite] == [(4, NEXT, None)]
     assert tenant.sync().writes == 0
+    tasks.wait_idle()
+
+
+def test_hidden_the_view_reads_nothing_from_the_psa_and_its_badge_counts_what_the_syncs_found(qtbot, tenant):
+    side = tenant.world.psa_side
+    side.add_foreign_line(tenant.agreement, PRODUCT[SPB], 5, reference="Cloudconsole", start=START)
+    side.add_foreign_line(tenant.agreement, PRODUCT[EXO], 4, reference="Unite", start=START)
+    tenant.sync()
+    psa = tenant.world.psa_server
+    psa.reset_counts()
+    tasks = Tasks()
+    view = MigrationView(tenant.context, tasks)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.attention_changed, timeout=15000) as badge:
+        pass
+    assert badge.args == [2]
+    view.refresh_when_seen()  # what a sync's end does
+    tasks.wait_idle()
+    assert view.model.rowCount() == 0 and psa.request_count() == 0
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=15000)
+    assert psa.request_count() > 0
     tasks.wait_idle()

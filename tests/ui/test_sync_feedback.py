@@ -278,16 +278,26 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
 
 
-@pytest.mark.parametrize("key", ["history", "reports", "exclusions"])
-def test_every_view_of_synced_data_reads_again_after_a_sync(qtbot, contoso, make_shell, monkeypatch, key):
+@pytest.mark.parametrize("key", ["history", "reports", "exclusions", "rules", "access"])
+def test_a_view_of_synced_data_reads_again_after_a_sync_once_it_is_seen(qtbot, contoso, make_shell, monkeypatch, key):
+    """On screen, a view reads again when a sync ends; hidden, it reads nothing until it is shown, then once."""
     shell = make_shell()
+    shell.window.show()
+    qtbot.waitExposed(shell.window)
     view = shell.window.view(key)
     read = []
     monkeypatch.setattr(view, "refresh", lambda: read.append(key))
     shell.sync._run_sync = lambda target, **kw: RunSummary(results=())
+    for _ in range(2):  # two background syncs while another view is shown
+        with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+            shell.sync.sync_now(ALL)
+    qtbot.wait(50)
+    assert read == []
+    shell.window.show_view(key)
+    assert read == [key]
     with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         shell.sync.sync_now(ALL)
-    qtbot.waitUntil(lambda: read == [key], timeout=5000)
+    qtbot.waitUntil(lambda: read == [key, key], timeout=5000)
 
 
 # -- 5. one attention count ---------------------------------------------------------------------------------------

@@ -118,6 +118,14 @@ class MigrationService:
 
     # -- finding -------------------------------------------------------------------
 
+    def holding(self) -> int:
+        """How many lines seatsync does not own held a row at its tenant's latest sync (the findings it kept):
+        what the view counts without reading the PSA."""
+        with connected():
+            latest = self.uow.findings.latest()
+        return len({(f.agreement_id, f.line_id) for found in latest.values() for f in found
+                    if f.kind is FindingKind.FOREIGN_LINE and f.line_id})
+
     def find(self, wanted: ForeignFilter = ForeignFilter()) -> list[ForeignLine]:
         """The foreign lines ``wanted`` describes, of every PSA connection, by company and agreement.
         Reads each connection's agreements, products and the lines of the agreements in scope (PSA calls)."""

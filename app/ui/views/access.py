@@ -58,7 +58,7 @@ class AccessView(ReloadingView):
                  opener: Opener = open_in_browser) -> None:
         super().__init__(parent)
         if sync is not None:
-            sync.finished.connect(lambda *_: self.refresh())
+            sync.finished.connect(self.refresh_when_seen)
         self.tasks = tasks
         self.service = context.access
         self.opener = opener

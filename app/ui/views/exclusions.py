@@ -57,7 +57,7 @@ class ExclusionsView(ReloadingView):
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         if sync is not None:
-            sync.finished.connect(self.on_sync_finished)
+            sync.finished.connect(self.refresh_when_seen)
         self.context = context
         self.tasks = tasks
         self.service = context.exclusions
@@ -108,9 +108,6 @@ class ExclusionsView(ReloadingView):
         self.refresh()
 
     # -- loading ------------------------------------------------------------------
-
-    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
-        self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
         self.ignored.refresh()

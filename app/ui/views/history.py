@@ -73,7 +73,7 @@ class HistoryView(ReloadingView):
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         if sync is not None:
-            sync.finished.connect(self.on_sync_finished)
+            sync.finished.connect(self.refresh_when_seen)
         self.tasks = tasks
         self.service = context.review
         today = context.now().date()
@@ -130,9 +130,6 @@ class HistoryView(ReloadingView):
         for box in (self.use_since, self.use_until):
             box.toggled.connect(self.show_entries)
         self.refresh()
-
-    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
-        self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
         self.tasks.run(self.service.history_choices, self._choices,

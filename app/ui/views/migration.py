@@ -37,6 +37,7 @@ from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.tables import (
     Column,
+    ReloadingView,
     RowTableModel,
     StatusLine,
     current_user,
@@ -71,9 +72,14 @@ COLUMNS: tuple[Column[ForeignLine], ...] = (
 )
 
 
-class MigrationView(QWidget):
+class MigrationView(ReloadingView):
+    """Finding reads the PSA (the lines of every agreement in scope): on Find, when the view is first shown, and
+    after a sync while it is on screen or when it is next shown. Hidden, it reads nothing from the PSA: its
+    badge counts the lines the latest syncs found holding a row (``MigrationService.holding``)."""
+
     #: Lines whose rows are held until someone decides (the navigation's badge).
     attention_changed = Signal(int)
+    reload_on_show = False
 
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
@@ -156,10 +162,22 @@ class MigrationView(QWidget):
         self.ignore_button.clicked.connect(lambda: self.choose(ForeignAction.IGNORE))
         self.forget_button.clicked.connect(self.forget)
         if sync is not None:
-            sync.finished.connect(lambda *_: self.refresh())
-        self.refresh()
+            sync.finished.connect(self.refresh_when_seen)
+        self._stale = True  # read from the PSA when first shown
+        self.count()
 
     # -- finding -------------------------------------------------------------------
+
+    def refresh_when_seen(self, *_: object) -> None:
+        super().refresh_when_seen()
+        if self._stale:
+            self.count()
+
+    def count(self) -> None:
+        """The badge, from what the latest syncs found (no PSA read); dropped once the view read the PSA."""
+        self.tasks.run(self.service.holding, lambda n: self.attention_changed.emit(n) if self._stale else None,
+                       lambda e: self.message.show_error(e, "Counting other tools' lines"),
+                       owner=self, latest="count", label="count foreign lines")
 
     def wanted(self) -> ForeignFilter:
         text = self.reference.currentText().strip()

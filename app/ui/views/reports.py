@@ -16,7 +16,7 @@ from app.services.review.reports import OrphanLine, Reconciliation, ReconRow, To
 from app.ui.formatting import money, money_or_dash, per_month
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import PROBLEM, WARNING, Column, RowTableModel, StatusLine, table_view
+from app.ui.views.tables import PROBLEM, WARNING, Column, ReloadingView, RowTableModel, StatusLine, table_view
 from app.ui.widgets.plain import PlainLabel
 
 
@@ -88,12 +88,15 @@ def _row_colour(row: ReconRow) -> Any:
     return PROBLEM if row.unbilled else None
 
 
-class ReportsView(QWidget):
+class ReportsView(ReloadingView):
+    #: The report reads every tenant: it loads again after a change (a sync), not on every show.
+    reload_on_show = False
+
     def __init__(self, context: Services, tasks: Tasks, parent: QWidget | None = None, *,
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         if sync is not None:
-            sync.finished.connect(self.on_sync_finished)
+            sync.finished.connect(self.refresh_when_seen)
         self.tasks = tasks
         self.service = context.reports
         self.report: Reconciliation | None = None
@@ -126,9 +129,6 @@ class ReportsView(QWidget):
         self.read_psa_button.clicked.connect(lambda: self.load(read_psa=True))
         self.export_button.clicked.connect(self.export)
         self.refresh()
-
-    def on_sync_finished(self, _target: str, _summary: object, _error: object) -> None:
-        self.refresh()  # what the sync wrote shows without Refresh
 
     def refresh(self) -> None:
         self.load(read_psa=False)

@@ -124,7 +124,7 @@ class RulesView(ReloadingView):
         self.add_button.setEnabled(not self.refusal)
         self.remove_button.setEnabled(not self.refusal)
         if sync is not None:
-            sync.finished.connect(lambda *_: self.refresh())
+            sync.finished.connect(self.refresh_when_seen)
         self.refresh()
 
     def _build_form(self) -> QGroupBox:

@@ -187,16 +187,31 @@ class SortProxy(QSortFilterProxyModel):
 class ReloadingView(QWidget):
     """A view that loads again (``refresh``, from the database on a worker) each time it is shown again: the
     person comes back to it from another view, or opens the window from the tray. What was changed elsewhere
-    meanwhile shows without Refresh. Its first show is its own first load's."""
+    meanwhile shows without Refresh. Its first show is its own first load's.
 
+    After a sync (``refresh_when_seen``) it loads again at once only when it is on screen; hidden, it loads
+    when it is next shown. A sync ends with one load for what the person sees, not one per view: the tray's
+    background syncs read nothing for a window nobody looks at, and a window's views do not all load at once
+    when a sync ends (they would contend for the interpreter with the list the person is using)."""
+
+    #: Load again on every show; False: only when something changed while the view was hidden.
+    reload_on_show = True
     _shown_before = False
+    _stale = False
 
     def refresh(self) -> None:
         raise NotImplementedError
 
+    def refresh_when_seen(self, *_: object) -> None:
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._shown_before and not event.spontaneous():
+        if not event.spontaneous() and (self._stale or (self._shown_before and self.reload_on_show)):
+            self._stale = False
             self.refresh()
         self._shown_before = True
 
