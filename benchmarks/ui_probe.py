@@ -28,6 +28,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -252,6 +253,9 @@ class ProbeRun:
     summary: Any  # RunSummary, or None when the sync raised
     error: BaseException | None
     ended: list[float] = field(default_factory=list)  # when the window heard that the sync finished
+    #: One full repaint of the Companies list once everything settled (median ms): what the repaint after the
+    #: sync's end costs when nothing else runs.
+    paint_ms: float | None = None
 
     @property
     def longest_block_ms(self) -> float:
@@ -273,6 +277,9 @@ class ProbeRun:
                  f"{sum(ms > 20 for ms, _ in gaps)} over 20 ms)",
                  "  worst gaps (ms @ s after the click): " + ", ".join(f"{ms:.0f} @ {at:.2f}" for ms, at in worst)
                  + f"; the sync ended @ {ended}"]
+        if self.paint_ms is not None:
+            lines.append(f"  the Companies list repaints in {self.paint_ms:.0f} ms with nothing else running "
+                         "(median of 20)")
         lines += [f"  UI thread seen {count}× stalled in {where}" for where, count in probe.samples.most_common(3)]
         if self.error is not None:
             lines.append(f"  the sync raised: {type(self.error).__name__}: {self.error}")
@@ -285,6 +292,7 @@ class ProbeRun:
                 "writes": self.summary.writes if self.summary is not None else None,
                 "synced": len(self.summary.results) if self.summary is not None else None,
                 "gaps_over_50_ms": sum(ms > 50 for ms, _ in gaps), "gaps_over_20_ms": sum(ms > 20 for ms, _ in gaps),
+                "paint_ms": None if self.paint_ms is None else round(self.paint_ms, 1),
                 "error": None if self.error is None else str(self.error)}
 
 
@@ -335,13 +343,26 @@ def measure(context: Any, *, window_ini: Path, latency: float = LATENCY, today: 
                 lambda: QTest.mouseClick(button, Qt.MouseButton.LeftButton), SYNC_TIMEOUT)
         finally:
             probe.stop()
+        shell.tasks.wait_idle()  # the views' loads after the sync: the repaint is measured alone
+        paint_ms = repaint_ms(companies.table.viewport())
     finally:
         gc.unfreeze()
         window.quitting = True
         window.close()
         shell.shutdown()
     _, summary, error = finished
-    return ProbeRun(tenants=tenants, latency=latency, probe=probe, summary=summary, error=error, ended=ended)
+    return ProbeRun(tenants=tenants, latency=latency, probe=probe, summary=summary, error=error, ended=ended,
+                    paint_ms=paint_ms)
+
+
+def repaint_ms(widget: Any, times: int = 20) -> float:
+    """The median of ``times`` synchronous repaints of ``widget``, in ms."""
+    took = []
+    for _ in range(times):
+        started = time.perf_counter()
+        widget.repaint()
+        took.append((time.perf_counter() - started) * 1000)
+    return statistics.median(took)
 
 
 # -- command line ----------------------------------------------------------------------
