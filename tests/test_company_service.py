@@ -18,6 +18,7 @@ from app.models.repositories import Approvals
 from app.services.customers.companies import CompanyService, MappingRefused, SplitRefused, TenantOutcome
 from app.services.customers.company_rows import MISSING_PROFILE, LicenseState
 from app.services.customers.mapping_preview import lines_from_written, preview_mapping
+from app.services.psa.fake import FAKE_CAPABILITIES
 from app.services.psa.port import PsaUnavailable
 from tests.ui.seed import E3, EXCHANGE, FLOW_FREE, READ_AT, SPB, TODAY, Seed, lic, sub, users
 
@@ -409,3 +410,45 @@ def test_mapping_inputs_read_the_psa_s_lines_so_another_tool_s_line_and_an_edit_
     service.read_lines = unreadable
     fallback = service.mapping_inputs(spb.target, mapping)
     assert fallback.lines == () and "could not be read" in fallback.lines_note
+
+
+class ShortDescriptions:
+    """A PSA keeping 20 characters of a description, with no line on its agreements."""
+
+    capabilities = replace(FAKE_CAPABILITIES, max_description_length=20)
+
+    def list_lines_of(self, agreement_ids):
+        return {agreement_id: [] for agreement_id in agreement_ids}
+
+
+def test_the_preview_plans_as_the_sync_would_with_the_psa_s_limits_and_the_minimum_margin(world, context,
+                                                                                         monkeypatch):
+    seed, _, contoso, tenant, m365, block, bp, exo = world
+    service = replace(context.companies, today=lambda: TODAY)
+    costly = replace(bp, product=replace(bp.product, cost=Decimal("18.70")))  # 22.00 - 18.70: 15 % of the price
+    spb = row_of(service.company(contoso.id), SPB)
+    mapping = replace(service.quick_map(spb.target, bp.id, m365.id), profile=costly)
+
+    def preview():
+        inputs = service.mapping_inputs(spb.target, mapping)
+        return preview_mapping(mapping, inputs.licenses, agreement=m365, users=None, lines=inputs.lines,
+                               today=TODAY, others=inputs.others, options=inputs.options)
+
+    monkeypatch.setattr(context.psas, "psa", lambda connection: ShortDescriptions())
+    shown = preview()
+    assert len(shown.lines[0].description) <= 20
+    assert not any("margin" in note for note in shown.notes)  # the default minimum: only a price under cost
+    context.settings.set_minimum_margin(20)
+    assert [note for note in preview().notes if "margin" in note] == [
+        "billing profile M365 BP - Monthly bills 22.00 a seat; product M365-BP costs 18.70 in the PSA: a margin of "
+        "3.30 a seat (15.0 % of the price), under the minimum of 20 %"]
+
+    def unopenable(connection):
+        raise PsaUnavailable("no secret for the connection")
+
+    monkeypatch.setattr(context.psas, "psa", unopenable)  # the dialog still opens, on the PSA's default limits
+    shown = preview()
+    assert shown.lines[0].description == "Microsoft 365 Business Premium"
+    assert [note for note in shown.notes if "margin" in note] == [
+        "billing profile M365 BP - Monthly bills 22.00 a seat; product M365-BP costs 18.70 in the PSA: a margin of "
+        "3.30 a seat (15.0 % of the price), under the minimum of 20 %"]

@@ -122,7 +122,8 @@ class Services:
         from app.services.customers.companies import CompanyService, graph_users
 
         return CompanyService(self.uow, read_users=graph_users(self.microsoft),
-                              read_lines=lambda connection, ids: self.psas.psa(connection).list_lines_of(ids))
+                              read_lines=lambda connection, ids: self.psas.psa(connection).list_lines_of(ids),
+                              plan_options=lambda connection: self.sync.plan_options(connection))
 
     @_OnFirstRead
     def custom_licenses(self) -> CustomLicenseService:

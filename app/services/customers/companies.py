@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from app.billing.markers import main_marker, row_key
 from app.billing.operations import Operation
+from app.billing.plan import PlanOptions
 from app.billing.types import Agreement, AgreementStatus, Exclusion, Line, Mapping, RowKey, TenantInventory, User
 from app.errors import SeatsyncError
 from app.models.records import (
@@ -146,6 +147,8 @@ class CompanyService:
     #: The latest sync result of each tenant in this session (tenant id -> outcome), kept by the window; it wins
     #: over the outcome the runs stored when newer.
     outcomes: AnyMapping[str, TenantOutcome] = field(default_factory=dict)
+    #: What the sync tells the planner for a PSA connection (``SyncService.plan_options``); None: the defaults.
+    plan_options: Callable[[int], PlanOptions] | None = None
 
     # -- the list of companies ------------------------------------------------------
 
@@ -274,10 +277,12 @@ class CompanyService:
                        if existing is None or m.row != existing.row)
         choices = self.choices(company)
         lines, lines_note = self._lines(company, choices, existing, written)
+        options = self.plan_options(company.connection_id) if self.plan_options is not None else PlanOptions()
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
                              users_note=note, lines=lines, lines_note=lines_note, choices=choices, existing=existing,
                              today=self.today(), others=others, version=version,
-                             decisions=self.uow.foreign_decisions.of_connection(company.connection_id))
+                             decisions=self.uow.foreign_decisions.of_connection(company.connection_id),
+                             options=options)
 
     def _lines(self, company: CompanyRecord, choices: MappingChoices, existing: Mapping | None,
                written: list[tuple[Operation, str]]) -> tuple[tuple[Line, ...], str]:

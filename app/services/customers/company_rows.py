@@ -18,6 +18,7 @@ from enum import StrEnum
 from app.billing.custom import CustomLicense
 from app.billing.foreign import ForeignDecision
 from app.billing.operations import Finding, FindingKind
+from app.billing.plan import PlanOptions
 from app.billing.quantities import allocate_assigned
 from app.billing.types import (
     Agreement,
@@ -297,6 +298,8 @@ class MappingInputs:
     lines_note: str = ""
     #: What people decided about other tools' lines on the PSA's agreements, by line id.
     decisions: AnyMapping[str, ForeignDecision] = field(default_factory=dict)
+    #: What the sync tells the planner for this company's PSA connection (its limits, the minimum margin).
+    options: PlanOptions = field(default_factory=PlanOptions)
 
     @property
     def license(self) -> License | None:

@@ -260,11 +260,19 @@ class SyncService:
         fetch = self._inventory_fetcher()
         if read_ahead:
             fetch = _reading_ahead(fetch, read_ahead)
-        options = PlanOptions(max_description_length=psa.capabilities.max_description_length,
-                              minimum_margin=Decimal(self.settings.minimum_margin))
         return SyncEngine(psa=breaker.guard(psa) if breaker is not None else psa,
                           fetch_inventory=fetch, store=store, actor=actor, today=self.today,
-                          now=self.now, options=options)
+                          now=self.now, options=self.plan_options(connection_id))
+
+    def plan_options(self, connection_id: int) -> PlanOptions:
+        """What the planner is told for a connection's tenants: its PSA's limits and the settings' thresholds
+        (the sync and the mapping dialog's preview plan alike). A PSA that cannot be opened (no secret yet) is
+        given the default limit: a sync stops before planning, on opening it; a preview still shows."""
+        try:
+            limit = self.psas.psa(connection_id).capabilities.max_description_length
+        except SeatsyncError:
+            limit = PlanOptions.max_description_length
+        return PlanOptions(max_description_length=limit, minimum_margin=Decimal(self.settings.minimum_margin))
 
     def _map_by_rules(self, targets: dict[int, list[str]],
                       actor: str) -> tuple[RuleApplied, dict[str, TenantInventory]]:

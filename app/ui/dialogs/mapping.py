@@ -333,7 +333,8 @@ class MappingDialog(QDialog):
             self.preview = preview_mapping(mapping, self.inputs.licenses,
                                            agreement=self.inputs.choices.agreement(mapping.agreement_id),
                                            users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today,
-                                           others=self.inputs.others, decisions=self.inputs.decisions)
+                                           others=self.inputs.others, decisions=self.inputs.decisions,
+                                           options=self.inputs.options)
         self._show_preview()
         self.preview_updated.emit(self.preview)
 
