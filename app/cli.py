@@ -24,7 +24,7 @@ from app.commands.render import plain_help
 from app.errors import SeatsyncError
 
 #: Modules under app/commands, in the order --help lists them.
-COMMANDS = ("plan", "sync", "approvals", "migrate", "rules", "ignored", "tenants", "connections", "team",
+COMMANDS = ("plan", "sync", "approvals", "migrate", "rules", "ignored", "settings", "tenants", "connections", "team",
             "run-scheduler", "demo", "self-check")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATABASE_TOO_NEW = 0, 1, 2, 3

@@ -13,8 +13,9 @@ setting changed is audited. Settings the form did not change are not written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,9 @@ from app.errors import SeatsyncError
 from app.services.secrets import SecretStore
 from app.services.settings import (
     HISTORY_DAYS,
+    MAX_HISTORY_DAYS,
+    MAX_MINIMUM_MARGIN,
+    MIN_HISTORY_DAYS,
     SMTP_PASSWORD,
     WEBHOOK_URL,
     ApprovalPolicy,
@@ -79,23 +83,31 @@ class PreferencesService:
         self.secrets = secrets
 
     def load(self) -> PreferencesState:
-        s = self.settings
         secrets: SecretStore = self.secrets
         connections = {c.id: c.name for c in self.uow.psa_connections.all()}
         companies = {str(c.id): c.name if len(connections) < 2 else f"{c.name} ({connections.get(c.connection_id)})"
                      for c in self.uow.companies.all()}
+        preferences, versions = self.current()
         return PreferencesState(
-            preferences=Preferences(
-                sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
-                overrides=s.approval_overrides(), max_seats_change_per_line=s.max_seats_change_per_line,
-                max_operations_per_run=s.max_operations_per_run, notifications=s.notifications,
-                history_days=s.history_days, minimum_margin=s.minimum_margin,
-                max_amount_per_run=s.max_amount_per_run),
-            companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
-            smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL),
-            versions=s.versions())
+            preferences=preferences, companies=tuple(sorted(companies.items(), key=lambda item: item[1].lower())),
+            smtp_password_set=secrets.has(SMTP_PASSWORD), webhook_set=secrets.has(WEBHOOK_URL), versions=versions)
+
+    def current(self) -> tuple[Preferences, Mapping[str, int]]:
+        """The settings, and each stored one's version, without asking the keyring about the secrets."""
+        s = self.settings
+        versions = s.versions()
+        return Preferences(
+            sync_time=s.sync_time, sync_enabled=s.sync_enabled, approval_policy=s.approval_policy(),
+            overrides=s.approval_overrides(), max_seats_change_per_line=s.max_seats_change_per_line,
+            max_operations_per_run=s.max_operations_per_run, notifications=s.notifications,
+            history_days=s.history_days, minimum_margin=s.minimum_margin,
+            max_amount_per_run=s.max_amount_per_run), versions
 
     def save(self, change: PreferencesChange) -> PreferencesState:
+        self._save(change)
+        return self.load()
+
+    def _save(self, change: PreferencesChange) -> None:
         p = change.preferences
         s = self.settings
         try:
@@ -128,7 +140,22 @@ class PreferencesService:
                     s.set_webhook_url(change.webhook_url)
         except ValueError as error:
             raise PreferencesInvalid(f"({error})") from None
-        return self.load()
+
+    def set_named(self, name: str, text: str, *, actor: str) -> Preferences:
+        """Change the setting a command names (``NAMED_SETTINGS``) to the value ``text`` says, as the Settings view
+        saves it: checked, audited under ``actor``, refused if someone saved it meanwhile. The keyring is not
+        needed unless the webhook is on."""
+        named = next((n for n in NAMED_SETTINGS if n.name == name), None)
+        if named is None:
+            raise PreferencesInvalid(f"(no setting {name!r}; there are {', '.join(n.name for n in NAMED_SETTINGS)})")
+        try:
+            value = named.parse(text)
+        except ValueError:
+            raise PreferencesInvalid(f"({name} takes {named.accepts}, not {text!r})") from None
+        preferences, versions = self.current()
+        self._save(PreferencesChange(preferences=replace(preferences, **{named.field: value}), versions=versions,
+                                     actor=actor))
+        return self.current()[0]
 
 
 def _values(notifications: NotificationSettings) -> dict[str, Any]:
@@ -138,3 +165,84 @@ def _values(notifications: NotificationSettings) -> dict[str, Any]:
 def _check_webhook(url: str) -> None:
     if not url.startswith("https://") or " " in url:
         raise ValueError("a webhook URL must start with https:// (the URL itself is not shown: it holds a token)")
+
+
+# -- one setting at a time, as text (the ``settings`` command) ------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedSetting:
+    """A setting as a command names it, reads it from text and prints it."""
+
+    name: str  # "minimum-margin"
+    field: str  # the Preferences field it is
+    label: str  # what it is, in words
+    accepts: str  # what a value looks like
+    parse: Callable[[str], Any]  # text -> the value (ValueError: not what ``accepts`` says)
+    show: Callable[[Any], str]
+
+
+def _switch(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("on", "true", "yes"):
+        return True
+    if word in ("off", "false", "no"):
+        return False
+    raise ValueError(text)
+
+
+def _policy_named(text: str) -> ApprovalPolicy:
+    try:
+        return ApprovalPolicy(text.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise ValueError(text) from None
+
+
+def _whole(text: str) -> int:
+    if not re.fullmatch(r"\s*\d{1,9}\s*", text):
+        raise ValueError(text)
+    return int(text)
+
+
+def _whole_or_none(text: str) -> int | None:
+    return None if text.strip().lower() == "none" else _whole(text)
+
+
+def _amount_or_none(text: str) -> Decimal | None:
+    if text.strip().lower() == "none":
+        return None
+    if not re.fullmatch(r"\s*\d{1,12}(\.\d{1,2})?\s*", text):
+        raise ValueError(text)
+    return Decimal(text.strip())
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, ApprovalPolicy):
+        return value.value.replace("_", "-")
+    return str(value)
+
+
+NAMED_SETTINGS: tuple[NamedSetting, ...] = tuple(NamedSetting(name=name, field=field_name, label=label,
+                                                              accepts=accepts, parse=parse, show=_shown)
+                                                 for name, field_name, label, accepts, parse in (
+    ("sync-time", "sync_time", "the daily sync's time", "HH:MM, 24-hour", parse_sync_time),
+    ("daily-sync", "sync_enabled", "whether the daily sync runs", "on or off", _switch),
+    ("approval-policy", "approval_policy", "which changes wait for a person",
+     "apply-all, hold-decreases or hold-all", _policy_named),
+    ("max-seats-per-line", "max_seats_change_per_line", "a change of more seats on one line waits",
+     "a whole number, or none", _whole_or_none),
+    ("max-changes-per-run", "max_operations_per_run", "changes past this many in one run wait",
+     "a whole number, or none", _whole_or_none),
+    ("max-amount-per-run", "max_amount_per_run", "changes past this much money a period in one run wait",
+     "an amount with at most two decimals and no separators (1500.50), or none", _amount_or_none),
+    ("minimum-margin", "minimum_margin", "a billable row earning less, in % of its price, is reported",
+     f"a whole % from 0 to {MAX_MINIMUM_MARGIN}", lambda text: _whole(text.strip().removesuffix("%"))),
+    ("history-days", "history_days", "how long run records and snapshots are kept",
+     f"{MIN_HISTORY_DAYS} to {MAX_HISTORY_DAYS} days", _whole),
+))
