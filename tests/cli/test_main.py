@@ -221,3 +221,12 @@ def test_tenants_on_the_users_data_after_the_demo_setup(tmp_path, capsys):
         finally:
             use_context(None)
             context.close()
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(data_dir):
+    """``plan --example --json | head -1``: the reader goes first; the command stops without a traceback."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "plan", "--example", "--json"], cwd=ROOT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the command prints anything
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and err.decode() == ""
