@@ -48,12 +48,10 @@ def run(args: argparse.Namespace) -> int:
     with app_context() as context:
         service = context.preferences
         if args.action == "set":
-            preferences = service.set_named(args.name, args.value, actor=args.by)
-            named = next(n for n in NAMED_SETTINGS if n.name == args.name)
-            print(f"{named.name} is {named.show(getattr(preferences, named.field))}: from the next run")
+            print(f"{args.name} is {service.set_named(args.name, args.value, actor=args.by)}: from the next run")
             return 0
         preferences, _ = service.current()
-        values = [(n, n.show(getattr(preferences, n.field))) for n in NAMED_SETTINGS]
+        values = [(n, n.shown(preferences)) for n in NAMED_SETTINGS]
         if args.json:
             json.dump([{"name": n.name, "value": value, "means": n.label, "takes": n.accepts} for n, value in values],
                       sys.stdout, indent=2, ensure_ascii=False)

@@ -141,10 +141,10 @@ class PreferencesService:
         except ValueError as error:
             raise PreferencesInvalid(f"({error})") from None
 
-    def set_named(self, name: str, text: str, *, actor: str) -> Preferences:
+    def set_named(self, name: str, text: str, *, actor: str) -> str:
         """Change the setting a command names (``NAMED_SETTINGS``) to the value ``text`` says, as the Settings view
         saves it: checked, audited under ``actor``, refused if someone saved it meanwhile. The keyring is not
-        needed unless the webhook is on."""
+        needed unless the webhook is on. Returns its value as stored, in words."""
         named = next((n for n in NAMED_SETTINGS if n.name == name), None)
         if named is None:
             raise PreferencesInvalid(f"(no setting {name!r}; there are {', '.join(n.name for n in NAMED_SETTINGS)})")
@@ -155,7 +155,7 @@ class PreferencesService:
         preferences, versions = self.current()
         self._save(PreferencesChange(preferences=replace(preferences, **{named.field: value}), versions=versions,
                                      actor=actor))
-        return self.current()[0]
+        return named.shown(self.current()[0])
 
 
 def _values(notifications: NotificationSettings) -> dict[str, Any]:
@@ -179,7 +179,19 @@ class NamedSetting:
     label: str  # what it is, in words
     accepts: str  # what a value looks like
     parse: Callable[[str], Any]  # text -> the value (ValueError: not what ``accepts`` says)
-    show: Callable[[Any], str]
+
+    def shown(self, preferences: Preferences) -> str:
+        """Its value in ``preferences``, as the command prints it and reads it back."""
+        value = getattr(preferences, self.field)
+        if value is None:
+            return "none"
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, time):
+            return value.strftime("%H:%M")
+        if isinstance(value, ApprovalPolicy):
+            return value.value.replace("_", "-")
+        return str(value)
 
 
 def _switch(text: str) -> bool:
@@ -192,10 +204,7 @@ def _switch(text: str) -> bool:
 
 
 def _policy_named(text: str) -> ApprovalPolicy:
-    try:
-        return ApprovalPolicy(text.strip().lower().replace("-", "_"))
-    except ValueError:
-        raise ValueError(text) from None
+    return ApprovalPolicy(text.strip().lower().replace("-", "_"))
 
 
 def _whole(text: str) -> int:
@@ -216,20 +225,8 @@ def _amount_or_none(text: str) -> Decimal | None:
     return Decimal(text.strip())
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, ApprovalPolicy):
-        return value.value.replace("_", "-")
-    return str(value)
-
-
 NAMED_SETTINGS: tuple[NamedSetting, ...] = tuple(NamedSetting(name=name, field=field_name, label=label,
-                                                              accepts=accepts, parse=parse, show=_shown)
+                                                              accepts=accepts, parse=parse)
                                                  for name, field_name, label, accepts, parse in (
     ("sync-time", "sync_time", "the daily sync's time", "HH:MM, 24-hour", parse_sync_time),
     ("daily-sync", "sync_enabled", "whether the daily sync runs", "on or off", _switch),
