@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.billing.types import Mapping
 from app.errors import SeatsyncError
-from app.services.customers.company_rows import CompanyRow, LastSync
+from app.services.customers.company_rows import CompanyRow, LastSync, Monthly
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.service import RunSummary
 from app.ui.views.companies import CompaniesView
-from app.ui.views.companies_model import NAME, PSA, RESULT, UNMAPPED, CompanyFilterProxy, CompanyTableModel, Filter
+from app.ui.views.companies_model import (
+    HEADERS,
+    LAST_SYNC,
+    NAME,
+    PSA,
+    RESULT,
+    ROW_ROLE,
+    SHOWN,
+    UNMAPPED,
+    CompanyTableModel,
+    Filter,
+)
+from app.ui.widgets.badge import BADGE_ROLE
 from tests.ui.seed import EXCHANGE, SPB, lic
 
 
 def rows_shown(view) -> list[str]:
-    return [view.proxy.index(n, NAME).data() for n in range(view.proxy.rowCount())]
+    return [view.model.index(n, NAME).data() for n in range(view.model.rowCount())]
 
 
 def loaded(qtbot, view, count: int) -> None:
@@ -51,10 +67,13 @@ def test_the_models_pass_the_model_tester(qtmodeltester):
     model = CompanyTableModel()
     model.set_rows(company_rows(30))
     qtmodeltester.check(model)
-    proxy = CompanyFilterProxy()
-    proxy.setSourceModel(model)
-    proxy.set_filter(Filter.UNMAPPED)
-    qtmodeltester.check(proxy)
+    model.set_filter(Filter.UNMAPPED)  # the tester checks every change it is told from now on
+    model.set_search("customer 001")
+    model.sort(RESULT, Qt.SortOrder.DescendingOrder)
+    model.set_rows(synced(company_rows(40), datetime(2026, 11, 17, 5, tzinfo=UTC), lambda n: "failed"))
+    model.set_filter(Filter.ALL)
+    model.set_search("")
+    assert model.rowCount() == 40
 
 
 def test_the_list_shows_companies_with_tenants_and_searches_as_you_type(qtbot, seed, contoso, make_shell):
@@ -70,7 +89,7 @@ def test_the_list_shows_companies_with_tenants_and_searches_as_you_type(qtbot, s
     qtbot.waitUntil(lambda: rows_shown(view) == ["Northwind Traders"], timeout=3000)
     assert view.count_label.text() == "1 of 3 companies"
     shell.window.search.clear()
-    qtbot.waitUntil(lambda: view.proxy.rowCount() == 3, timeout=3000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=3000)
 
 
 def test_filters_show_what_needs_attention(qtbot, tasks):
@@ -83,10 +102,10 @@ def test_filters_show_what_needs_attention(qtbot, tasks):
                 Filter.FAILED: sum(1 for r in rows if r.failed)}
     for which, count in expected.items():
         qtbot.mouseClick(view.filter_buttons[which], Qt.MouseButton.LeftButton)
-        assert view.proxy.rowCount() == count, which
+        assert view.model.rowCount() == count, which
         assert view.filter_buttons[which].text().endswith(f"({count})")
     qtbot.mouseClick(view.filter_buttons[Filter.ALL], Qt.MouseButton.LeftButton)
-    assert view.proxy.rowCount() == 40
+    assert view.model.rowCount() == 40
 
 
 def test_sorting_by_a_column_keeps_the_selection(qtbot, tasks):
@@ -95,7 +114,7 @@ def test_sorting_by_a_column_keeps_the_selection(qtbot, tasks):
     loaded(qtbot, view, 50)
     view.select_company(7)
     view.table.sortByColumn(UNMAPPED, Qt.SortOrder.DescendingOrder)
-    assert view.proxy.index(0, UNMAPPED).data() == "1"
+    assert view.model.index(0, UNMAPPED).data() == "1"
     assert view.selected_row().id == 7
 
 
@@ -121,9 +140,135 @@ def test_five_thousand_companies_load_and_filter_quickly(qtbot, tasks):
     sort = time.perf_counter() - started
     print(f"\n5,000 companies: load {load * 1000:.0f} ms, search {search * 1000:.0f} ms, "
           f"filter {narrowed * 1000:.0f} ms, sort {sort * 1000:.0f} ms")
-    assert view.model.rowCount() == 5000
-    assert view.proxy.rowCount() == sum(1 for r in rows if "customer 04" in r.name.casefold() and r.unmapped)
+    assert len(view.model.rows()) == 5000
+    assert view.model.rowCount() == sum(1 for r in rows if "customer 04" in r.name.casefold() and r.unmapped)
     assert load + search + narrowed + sort < 5  # loose: the printed numbers are what matters
+
+
+def synced(rows: list[CompanyRow], at: datetime, status=lambda n: "ok") -> list[CompanyRow]:
+    """``rows`` after a sync at ``at``: each one's last sync changed, nothing else."""
+    return [replace(r, last_sync=LastSync(at=at, status=status(n))) for n, r in enumerate(rows)]
+
+
+class Told:
+    """What a model told its views: every dataChanged (top row, bottom row, first column, last column) and
+    the resets."""
+
+    def __init__(self, model) -> None:
+        self.changed: list[tuple[int, int, int, int]] = []
+        self.resets = 0
+        model.dataChanged.connect(lambda a, b, _roles=(): self.changed.append((a.row(), b.row(), a.column(),
+                                                                              b.column())))
+        model.modelReset.connect(self._reset)
+
+    def _reset(self) -> None:
+        self.resets += 1
+
+
+def test_a_load_that_keeps_every_company_in_place_tells_only_the_columns_that_changed():
+    model = CompanyTableModel()
+    rows = company_rows(30)
+    model.set_rows(rows)
+    told = Told(model)
+    model.set_rows(list(reversed(rows)))  # the same rows, in another order from the service
+    assert told.changed == [] and told.resets == 0
+    model.set_rows(synced(rows, datetime(2026, 11, 17, 5, tzinfo=UTC)))
+    # Every last sync changed; the failed ones are OK now, so their badges and the Result column changed too.
+    assert told.resets == 0
+    assert told.changed == [(0, 29, NAME, NAME), (0, 29, LAST_SYNC, LAST_SYNC), (0, 29, RESULT, RESULT)]
+    assert model.index(13, RESULT).data() == "OK"
+    told.changed.clear()
+    again = model.rows()
+    again[4] = replace(again[4], unmapped=3)
+    model.set_rows(again)
+    assert told.changed == [(4, 4, NAME, NAME), (4, 4, UNMAPPED, UNMAPPED)]
+
+
+def test_a_company_added_or_moved_by_the_sort_lays_the_list_out_again():
+    model = CompanyTableModel()
+    rows = company_rows(10)
+    model.set_rows(rows)
+    told = Told(model)
+    model.set_rows([*rows, *company_rows(11)[10:]])
+    model.set_rows([replace(r, name="Zebra Ltd") if r.id == 0 else r for r in model.rows()])
+    assert [model.index(n, NAME).data() for n in (0, 10)] == ["Customer 0001 Ltd", "Zebra Ltd"]
+    assert told.resets == 2 and told.changed == []
+
+
+def test_a_filtered_list_shows_the_companies_a_load_lets_through():
+    model = CompanyTableModel()
+    rows = company_rows(40)
+    model.set_rows(rows)
+    model.set_filter(Filter.FAILED)
+    assert model.rowCount() == 4  # 0, 13, 26, 39
+    told = Told(model)
+    model.set_rows(synced(rows, datetime(2026, 11, 17, 5, tzinfo=UTC), lambda n: "failed" if n in (0, 13, 26, 39)
+                          else "partial"))
+    assert told.resets == 0 and told.changed == [(0, 3, LAST_SYNC, LAST_SYNC)]  # the same four failed again
+    model.set_rows(synced(rows, datetime(2026, 11, 18, 5, tzinfo=UTC), lambda n: "failed" if n in (1, 39) else "ok"))
+    assert told.resets == 1
+    assert [model.index(n, NAME).data(ROW_ROLE).id for n in range(model.rowCount())] == [1, 39]
+    assert len(model.rows()) == 40
+
+
+ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole,
+         Qt.ItemDataRole.TextAlignmentRole, BADGE_ROLE)
+AT = st.sampled_from([None, datetime(2026, 11, 16, 5, tzinfo=UTC), datetime(2026, 11, 17, 5, tzinfo=UTC)])
+FIELDS = {
+    "name": st.sampled_from(["Contoso", "Fabrikam"]), "active": st.booleans(), "psa": st.sampled_from(["", "CW"]),
+    "tenant_names": st.sampled_from([(), ("Contoso",), ("Contoso", "Contoso EU")]),
+    "licenses": st.integers(0, 2), "unmapped": st.integers(0, 2), "held": st.integers(0, 2),
+    "last_sync": st.builds(LastSync, at=AT, status=st.sampled_from(["never", "ok", "failed", "partial"]),
+                           detail=st.sampled_from(["", "PSA said no"]), writes=st.sampled_from([None, 0, 3])),
+    "monthly": st.sampled_from([(), (Monthly(amount=Decimal("12.50"), currency="USD"),)]),
+    "unpriced": st.integers(0, 1), "access": st.integers(0, 1), "findings": st.integers(0, 1),
+    "identifier": st.sampled_from(["", "C1"]), "partners": st.sampled_from([(), ("A",)]),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({}, optional=FIELDS), st.fixed_dictionaries({}, optional=FIELDS))
+def test_a_column_whose_shown_values_are_equal_shows_the_same_cell(first, second):
+    """SHOWN names everything a column shows: a column it calls unchanged paints the same in every role."""
+    before = CompanyRow(id=1, psa_id="1", connection_id=1, name="Contoso", **{k: v for k, v in first.items()
+                                                                              if k != "name"})
+    after = replace(before, **second)
+    model = CompanyTableModel()
+    for column in range(len(HEADERS)):
+        cells = []
+        for row in (before, after):
+            model.set_rows([])
+            model.set_rows([row])
+            cells.append([model.index(0, column).data(role) for role in ROLES])
+        if SHOWN[column](before) == SHOWN[column](after):
+            assert cells[0] == cells[1], HEADERS[column]
+
+
+def test_after_a_sync_the_list_repaints_only_the_cells_that_changed(qtbot, tasks):
+    rows = company_rows(60)
+    service = StubService(rows)
+    view = CompaniesView(None, tasks, service=service)
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    loaded(qtbot, view, 60)
+    qtbot.waitExposed(view)
+    view.table.selectionModel().select(view.model.index(5, NAME), view.table.selectionModel().SelectionFlag.Select
+                                       | view.table.selectionModel().SelectionFlag.Rows)
+    view.table.verticalScrollBar().setValue(3)
+    QApplication.processEvents()  # painted as it is now
+    asked: set[int] = set()  # the columns of the cells painted (a delegate asks a cell's roles at once)
+    cell = view.model.multiData
+    view.model.multiData = lambda index, span: asked.add(index.column()) or cell(index, span)
+    service.rows = synced(rows, datetime(2026, 11, 17, 5, tzinfo=UTC), lambda n: "failed" if n % 13 == 0 else "ok")
+    view.refresh_list()
+    loaded(qtbot, view, 60)
+    QApplication.processEvents()  # the repaint the load asked for
+    # The same companies failed: only the dates changed. Qt paints the grid line at a column's right edge
+    # with the cell beyond it, so the Result cells are asked too; the other seven columns are not painted.
+    assert asked == {LAST_SYNC, RESULT}
+    assert view.selected_row().last_sync.at == datetime(2026, 11, 17, 5, tzinfo=UTC)
+    assert view.table.verticalScrollBar().value() == 3
 
 
 def test_double_click_opens_the_company_and_back_returns(qtbot, contoso, make_shell):
@@ -131,7 +276,7 @@ def test_double_click_opens_the_company_and_back_returns(qtbot, contoso, make_sh
     shell.window.show()
     view = shell.window.view("companies")
     loaded(qtbot, view, 1)
-    index = view.proxy.index(0, NAME)
+    index = view.model.index(0, NAME)
     rect = view.table.visualRect(index)
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -169,7 +314,7 @@ def test_a_failed_sync_shows_on_the_company(qtbot, contoso, make_shell):
         view.on_sync_finished("*", summary, None)
     row = view.model.row_at(0)
     assert row.failed and row.last_sync.detail == "Microsoft consent expired"
-    assert view.proxy.index(0, RESULT).data() == "Failed"
+    assert view.model.index(0, RESULT).data() == "Failed"
     assert view.table.isColumnHidden(PSA)  # one PSA connection: no PSA column
     assert view.filter_buttons[Filter.FAILED].text() == "Failed (1)"
 

@@ -89,7 +89,7 @@ def companies(qtbot, tasks, billed):
 
 def test_each_license_and_the_company_show_what_they_bill_a_month(qtbot, companies, billed):
     locale = QLocale()
-    list_cell = companies.proxy.index(0, LIST_MONTHLY)
+    list_cell = companies.model.index(0, LIST_MONTHLY)
     # 23 × 22.00 = 506.00, and 4 × 48.00 = 192.00 a year is 16.00 a month.
     assert list_cell.data() == money(Decimal("522.00"), "USD", locale)
     assert companies.model.headerData(LIST_MONTHLY, Qt.Orientation.Horizontal) == "Bills a month"

@@ -201,8 +201,8 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
         (psas.company_of[t], cw_id if t in ON_CONNECTWISE else other_id) for t in tenant)
     # Two PSAs: the list says which each company is in.
     assert not companies.table.isColumnHidden(PSA)
-    shown = {companies.proxy.index(n, NAME).data(): companies.proxy.index(n, PSA).data()
-             for n in range(companies.proxy.rowCount())}
+    shown = {companies.model.index(n, NAME).data(): companies.model.index(n, PSA).data()
+             for n in range(companies.model.rowCount())}
     connections = context.uow.psa_connections
     names = {cw_id: connections.get(cw_id).name, other_id: connections.get(other_id).name}
     assert shown == {psas.company_of[t]: names[cw_id if t in ON_CONNECTWISE else other_id] for t in tenant}

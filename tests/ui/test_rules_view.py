@@ -85,8 +85,8 @@ def test_bulk_map_the_selected_companies_from_the_companies_list(qtbot, context,
     qtbot.waitUntil(lambda: not view.loading and view.model.rowCount() == 5, timeout=5000)
     chosen = {"Contoso", "Fabrikam", "Tailspin"}
     selection = view.table.selectionModel()
-    for row in range(view.proxy.rowCount()):
-        index = view.proxy.index(row, NAME)
+    for row in range(view.model.rowCount()):
+        index = view.model.index(row, NAME)
         if index.data(ROW_ROLE).name in chosen:
             selection.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 

@@ -34,7 +34,6 @@ from app.ui.views.companies_model import (
     NAME,
     PSA,
     ROW_ROLE,
-    CompanyFilterProxy,
     CompanyTableModel,
     Filter,
     why,
@@ -139,11 +138,9 @@ class CompaniesView(QWidget):
         bar.addWidget(self.count_label)
         self.messages = MessageBar(page)
         self.model = CompanyTableModel(self)
-        self.proxy = CompanyFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
         self.table = QTableView(page)
         self.table.setObjectName("companies")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(NAME, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -193,7 +190,7 @@ class CompaniesView(QWidget):
         """The toolbar's search finds companies: typing while a company is open goes back to the list."""
         if text and self.stack.currentWidget() is self.company:
             self.show_list()
-        self.proxy.set_search(text)
+        self.model.set_search(text)
         self._update_count()
 
     def sync_target(self) -> int | None:
@@ -229,7 +226,7 @@ class CompaniesView(QWidget):
         from app.ui.views.bulk_map import BulkMapDialog
 
         selection = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        indexes = selection or [self.proxy.index(r, NAME) for r in range(self.proxy.rowCount())]
+        indexes = selection or [self.model.index(r, NAME) for r in range(self.model.rowCount())]
         dialog = BulkMapDialog(self.context, self.tasks, [i.data(ROW_ROLE).id for i in indexes], self)
         dialog.finished.connect(lambda _: self.refresh_list())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -243,7 +240,7 @@ class CompaniesView(QWidget):
     def _loaded(self, rows: list[CompanyRow]) -> None:
         self.loading = False
         selected = self.selected_row()
-        first = self.model.rowCount() == 0
+        first = not self.model.rows()
         self.model.set_rows(rows)
         self.table.setColumnHidden(PSA, len({r.connection_id for r in rows}) < 2)  # one PSA: the column says nothing
         if first and rows:
@@ -251,8 +248,8 @@ class CompaniesView(QWidget):
             # A list never synced shows "—" there: leave room for the date a sync writes.
             room = self.table.fontMetrics().horizontalAdvance("28 Sep 2026 23:59") + 16
             self.table.setColumnWidth(LAST_SYNC, max(self.table.columnWidth(LAST_SYNC), room))
-        if selected is not None:
-            self.select_company(selected.id)
+        if selected is not None and getattr(self.selected_row(), "id", None) != selected.id:
+            self.select_company(selected.id)  # the list was laid out again: select the company it had
         has_rows = bool(rows)
         self.table.setVisible(has_rows)
         self.empty.setVisible(not has_rows)
@@ -289,7 +286,7 @@ class CompaniesView(QWidget):
         self.empty.setText("The companies could not be listed.")
 
     def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.model.rowCount(), len(self.model.rows())
         noun = "company" if total == 1 else "companies"
         self.count_label.setText(f"{total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}")
 
@@ -309,12 +306,12 @@ class CompaniesView(QWidget):
 
     def set_partner(self, name: str) -> None:
         """Only the companies with a tenant read through the partner connection ``name`` ("": all)."""
-        self.proxy.set_partner(name or "")
+        self.model.set_partner(name or "")
         self._update_count()
 
     def set_filter(self, which: Filter) -> None:
         self.filter_buttons[which].setChecked(True)
-        self.proxy.set_filter(which)
+        self.model.set_filter(which)
         self._update_count()
 
     def show_unmapped(self) -> None:
@@ -331,9 +328,7 @@ class CompaniesView(QWidget):
         position = self.model.position_of(company_id)
         if position is None:
             return False
-        index = self.proxy.mapFromSource(self.model.index(position, NAME))
-        if not index.isValid():
-            return False
+        index = self.model.index(position, NAME)
         self.table.setCurrentIndex(index)
         self.table.scrollTo(index)
         return True

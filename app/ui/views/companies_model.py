@@ -1,19 +1,35 @@
-"""The list of companies as a table model, and the proxy that searches and filters it.
+"""The list of companies as a table model that sorts, searches and filters itself.
 
-Built for thousands of rows: the model holds the service's row values and a
-lower-cased search text per row, computed once per load; sorting is a
-Python sort on native keys inside the model (the proxy hands ``sort`` to
-it), so neither sorting nor filtering calls back into ``data`` per
-comparison.
+Built for thousands of rows and for a view that repaints while syncs run:
+- the model holds the service's row values and a lower-cased search text
+  per company, computed once per load; sorting and filtering are Python
+  over native values inside the model, never a call back into ``data`` per
+  comparison or per row;
+- the view reads the model itself, with no proxy between: a proxy asks
+  each cell's roles one call at a time (and the row and column counts with
+  each), where ``multiData`` answers a cell's roles in one call. A paint is
+  then a few hundred calls into Python, not thousands, each of which waits
+  for the interpreter while a sync's threads hold it;
+- a load that keeps the companies shown in their places (a sync's end,
+  when each row's last sync changes) tells the view which columns changed,
+  one column at a time: the view repaints those columns, not the list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from app.services.customers.company_rows import CompanyRow, Monthly
 from app.services.microsoft.signin_codes import in_words
@@ -55,32 +71,110 @@ def _sort_key(column: int):
     }[column]
 
 
+#: What each column shows of a row in any role (text, tooltip, colour, badge): where these are equal for two
+#: versions of a row, the column's cell is the same.
+SHOWN: tuple[Callable[[CompanyRow], object], ...] = (
+    lambda r: (r.name, r.active, r.tenant_names, r.unmapped, r.held, r.failed, r.access, r.findings),  # NAME
+    lambda r: r.psa,
+    lambda r: r.tenant_names,
+    lambda r: r.licenses,
+    lambda r: (r.monthly, r.unpriced),
+    lambda r: r.unmapped,
+    lambda r: r.held,
+    lambda r: (r.last_sync.at, r.last_sync.detail),
+    lambda r: (r.last_sync.status, r.last_sync.detail),
+)
+
+
 class CompanyTableModel(QAbstractTableModel):
+    """Every company, sorted; its rows are the companies the search and the filters let through."""
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[CompanyRow] = []
-        self._search: list[str] = []
+        self._all: list[CompanyRow] = []  # sorted
+        self._haystacks: dict[int, str] = {}  # by company id: what the search looks in, lower case
+        self._rows: list[CompanyRow] = []  # shown
         self._sort = (NAME, Qt.SortOrder.AscendingOrder)
+        self._text = ""
+        self._filter = Filter.ALL
+        self._partner = ""
         # The Result and muted counts' colours are the palette's: repaint them when it changes.
         follow_palette(self, lambda: recolour(self, [Qt.ItemDataRole.ForegroundRole]), now=False)
 
     def set_rows(self, rows: list[CompanyRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._sort_rows()
-        self.endResetModel()
+        """Show ``rows``. When the companies shown stay the same, in the same places, the views are told only
+        the columns whose cells changed; otherwise the list is laid out again."""
+        old = self._rows
+        self._all = self._sorted(rows)
+        self._haystacks = {r.id: " ".join((r.name, r.identifier, r.psa, *r.tenant_names)).casefold() for r in rows}
+        new = self._shown()
+        if not old or [r.id for r in old] != [r.id for r in new]:
+            self.beginResetModel()
+            self._rows = new
+            self.endResetModel()
+            return
+        self._rows = new
+        changed = [n for n, (before, after) in enumerate(zip(old, new, strict=True)) if before != after]
+        if not changed:
+            return
+        first, last = changed[0], changed[-1]
+        for column, shown in enumerate(SHOWN):
+            if any(shown(old[n]) != shown(new[n]) for n in changed):
+                # One column at a time: a view repaints a column's changed cells, but the whole of itself for a
+                # block of several columns.
+                self.dataChanged.emit(self.index(first, column), self.index(last, column))
 
     def rows(self) -> list[CompanyRow]:
-        return list(self._rows)
+        """Every company, shown or not."""
+        return list(self._all)
 
     def row_at(self, position: int) -> CompanyRow:
         return self._rows[position]
 
-    def haystack(self, position: int) -> str:
-        return self._search[position]
-
     def position_of(self, company_id: int) -> int | None:
+        """Where the company is shown (None: it is not)."""
         return next((n for n, row in enumerate(self._rows) if row.id == company_id), None)
+
+    # -- search and filters ------------------------------------------------------------
+
+    def set_search(self, text: str) -> None:
+        """Only the companies whose name, identifier, PSA or tenant names contain ``text`` (any case)."""
+        text = text.strip().casefold()
+        if text != self._text:
+            self._text = text
+            self._lay_out()
+
+    def set_filter(self, which: Filter | str) -> None:
+        which = Filter(which)
+        if which != self._filter:
+            self._filter = which
+            self._lay_out()
+
+    def set_partner(self, name: str) -> None:
+        """Only the companies with a tenant read through this Microsoft partner connection ("": every one)."""
+        if name != self._partner:
+            self._partner = name
+            self._lay_out()
+
+    def _shown(self) -> list[CompanyRow]:
+        text, partner, which = self._text, self._partner, self._filter
+        return [row for row in self._all
+                if (not text or text in self._haystacks[row.id]) and (not partner or partner in row.partners)
+                and (which is Filter.ALL or (which is Filter.ATTENTION and row.attention > 0)
+                     or (which is Filter.UNMAPPED and row.unmapped > 0) or (which is Filter.FAILED and row.failed))]
+
+    def _lay_out(self) -> None:
+        """Sort and filter again; the views' persistent indexes (selection, current row) follow their
+        companies, and are dropped for the ones no longer shown."""
+        self.layoutAboutToBeChanged.emit()
+        before = [row.id for row in self._rows]
+        self._rows = self._shown()
+        after = {row.id: n for n, row in enumerate(self._rows)}
+        sources = self.persistentIndexList()
+        moved = [after.get(before[i.row()]) for i in sources]
+        self.changePersistentIndexList(sources, [QModelIndex() if n is None else self.index(n, i.column())
+                                                 for i, n in zip(sources, moved, strict=True)])
+        self.layoutChanged.emit()
 
     # -- Qt ------------------------------------------------------------------------
 
@@ -100,49 +194,57 @@ class CompanyTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return _value(self._rows[index.row()], index.column(), role) if index.isValid() else None
+
+    def multiData(self, index: Index, span: QModelRoleDataSpan | QModelRoleData) -> None:
+        """Every role a delegate asks of a cell in one call (a view asks seven a cell each paint)."""
         if not index.isValid():
-            return None
+            return
         row, column = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _text(row, column)
-        if role == SORT_ROLE:
-            return _sort_key(column)(row)
-        if role == ROW_ROLE:
-            return row
-        if role == BADGE_ROLE and column == NAME:
-            return row.attention
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _align(column)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if column == RESULT and row.last_sync.status in RESULT_TONE:
-                return tone(RESULT_TONE[row.last_sync.status])
-            if column in (UNMAPPED, HELD) and not _count(row, column):
-                return muted()
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == NAME:
-                return tip("\n".join([row.name, *row.tenant_names]) + _attention_tip(row))
-            if column in (LAST_SYNC, RESULT):
-                return tip(row.last_sync.detail) or None
-            if column == MONTHLY:
-                return tip(_monthly_tip(row)) or None
-        return None
+        cells: Any = [span] if isinstance(span, QModelRoleData) else span  # the stubs know no len() of a span
+        for n in range(len(cells)):
+            cell = cells[n]
+            value = _value(row, column, cell.role())
+            if value is not None:
+                cell.setData(value)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.layoutAboutToBeChanged.emit()
-        before = [row.id for row in self._rows]
         self._sort = (column, order)
-        self._sort_rows()
-        after = {row.id: n for n, row in enumerate(self._rows)}
-        sources = self.persistentIndexList()
-        self.changePersistentIndexList(sources, [self.index(after[before[i.row()]], i.column()) for i in sources])
-        self.layoutChanged.emit()
+        self._all = self._sorted(self._all)
+        self._lay_out()
 
-    def _sort_rows(self) -> None:
+    def _sorted(self, rows: list[CompanyRow]) -> list[CompanyRow]:
         column, order = self._sort
         key = _sort_key(column)
-        self._rows.sort(key=lambda r: (key(r), r.name.casefold(), r.id),
-                        reverse=order == Qt.SortOrder.DescendingOrder)
-        self._search = [" ".join((r.name, r.identifier, r.psa, *r.tenant_names)).casefold() for r in self._rows]
+        return sorted(rows, key=lambda r: (key(r), r.name.casefold(), r.id),
+                      reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def _value(row: CompanyRow, column: int, role: int) -> Any:
+    """What the cell of ``row`` in ``column`` holds in ``role`` (None: nothing)."""
+    if role == Qt.ItemDataRole.DisplayRole:
+        return _text(row, column)
+    if role == SORT_ROLE:
+        return _sort_key(column)(row)
+    if role == ROW_ROLE:
+        return row
+    if role == BADGE_ROLE and column == NAME:
+        return row.attention
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return _align(column)
+    if role == Qt.ItemDataRole.ForegroundRole:
+        if column == RESULT and row.last_sync.status in RESULT_TONE:
+            return tone(RESULT_TONE[row.last_sync.status])
+        if column in (UNMAPPED, HELD) and not _count(row, column):
+            return muted()
+    if role == Qt.ItemDataRole.ToolTipRole:
+        if column == NAME:
+            return tip("\n".join([row.name, *row.tenant_names]) + _attention_tip(row))
+        if column in (LAST_SYNC, RESULT):
+            return tip(row.last_sync.detail) or None
+        if column == MONTHLY:
+            return tip(_monthly_tip(row)) or None
+    return None
 
 
 def _count(row: CompanyRow, column: int) -> int:
@@ -220,57 +322,3 @@ def _text(row: CompanyRow, column: int) -> str:
         at = row.last_sync.at
         return moment(at) if at else "—"
     return RESULT_TEXT.get(row.last_sync.status, row.last_sync.status)
-
-
-class CompanyFilterProxy(QSortFilterProxyModel):
-    """Search (name, identifier, tenant names), the attention filters and the partner connection; sorting is the
-    model's."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._text = ""
-        self._filter = Filter.ALL
-        self._partner = ""
-
-    def set_search(self, text: str) -> None:
-        text = text.strip().casefold()
-        if text != self._text:
-            self.beginFilterChange()
-            self._text = text
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_filter(self, which: Filter | str) -> None:
-        which = Filter(which)
-        if which != self._filter:
-            self.beginFilterChange()
-            self._filter = which
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_partner(self, name: str) -> None:
-        """Only the companies with a tenant read through this Microsoft partner connection ("": every one)."""
-        if name != self._partner:
-            self.beginFilterChange()
-            self._partner = name
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    @property
-    def current_filter(self) -> Filter:
-        return self._filter
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model: CompanyTableModel = self.sourceModel()  # type: ignore[assignment]
-        if self._text and self._text not in model.haystack(source_row):
-            return False
-        row = model.row_at(source_row)
-        if self._partner and self._partner not in row.partners:
-            return False
-        if self._filter is Filter.ALL:
-            return True
-        if self._filter is Filter.ATTENTION:
-            return row.attention > 0
-        if self._filter is Filter.UNMAPPED:
-            return row.unmapped > 0
-        return row.failed
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.sourceModel().sort(column, order)
