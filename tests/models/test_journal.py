@@ -172,10 +172,12 @@ def test_a_held_operation_waits_apart_from_the_journal_until_approved_and_applie
     assert approvals.hold(_op(quantity=3), reason="again") == held  # held again: the record stays
     assert Journal().get("op-1") is None  # holding is not a write attempted
     assert [h.op_key for h in approvals.held()] == ["op-1"] and approvals.approved_keys(TENANT) == set()
+    assert (approvals.count(), approvals.count(HeldStatus.APPROVED)) == (1, 0)
     clock.advance(minutes=5)
     approved = approvals.approve("op-1", by=" alice ")
     assert (approved.status, approved.decided_by, approved.decided_at) == (HeldStatus.APPROVED, "alice", clock.now)
     assert approvals.held() == [] and [h.status for h in approvals.held(status=None)] == [HeldStatus.APPROVED]
+    assert (approvals.count(), approvals.count(HeldStatus.APPROVED)) == (0, 1)
     assert approvals.approved_keys(TENANT) == {"op-1"} and approvals.approved_keys(OTHER_TENANT) == set()
     approvals.after_run(TENANT, applied=["op-1"], planned=["op-1"])
     assert approvals.get("op-1").status is HeldStatus.APPLIED and approvals.approved_keys(TENANT) == set()

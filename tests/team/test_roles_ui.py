@@ -69,6 +69,7 @@ def test_a_technician_sees_approve_and_reject_disabled_saying_billing_may(qtbot,
 
     view = ApprovalsView(open_as(Role.TECHNICIAN), tasks)
     qtbot.addWidget(view)
+    view.show()
     qtbot.waitUntil(lambda: view.summary.text() != "Reading…")
     for button in (view.approve_button, view.reject_button):
         assert not button.isEnabled()
@@ -80,6 +81,7 @@ def test_billing_may_approve(qtbot, open_as, tasks):
 
     view = ApprovalsView(open_as(Role.BILLING), tasks)
     qtbot.addWidget(view)
+    view.show()
     qtbot.waitUntil(lambda: view.summary.text() != "Reading…")
     assert view.approve_button.isEnabled() and view.reject_button.isEnabled()
     assert view.approve_button.toolTip() == ""

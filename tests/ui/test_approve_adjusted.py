@@ -28,6 +28,7 @@ def test_a_held_decrease_approved_in_part_from_the_dialog_is_what_the_next_sync_
     tasks = Tasks()
     view = ApprovalsView(tenant.context, tasks)
     qtbot.addWidget(view)
+    view.show()
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=10000)
     view.table.selectRow(0)
     qtbot.mouseClick(view.adjust_button, Qt.MouseButton.LeftButton)

@@ -262,7 +262,8 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
                                product_id=contoso.bp.product.id, marker=main_marker(row),
                                effective=date(2026, 12, 1), quantity=17, before=21), reason="decreases wait")
     shell = make_shell()
-    view = shell.window.view("approvals")
+    shell.window.show()
+    view = shell.window.show_view("approvals")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     Approvals().approve("v1-held", by="alice")
 
@@ -276,6 +277,34 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
     with qtbot.waitSignal(shell.sync.finished, timeout=5000):
         shell.sync.sync_now(ALL)
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
+
+
+def test_hidden_approvals_count_what_waits_after_a_sync_and_read_the_list_when_shown(qtbot, contoso, make_shell,
+                                                                                    monkeypatch):
+    shell = make_shell()
+    shell.window.show()
+    view = shell.window.view("approvals")
+    read: list[object] = []
+    held = view.service.held
+    monkeypatch.setattr(view.service, "held", lambda status=HeldStatus.HELD: read.append(status) or held(status))
+    shell.tasks.wait_idle()  # the first count: nothing waits
+    row = RowKey(tenant_id=contoso.tenant, sku_id=SPB)
+
+    def run(target, **kw):  # the sync holds a change
+        Approvals().hold(Operation(key="v1-held", kind=OpKind.SET_QUANTITY, row=row, agreement_id=contoso.m365.id,
+                                   product_id=contoso.bp.product.id, marker=main_marker(row),
+                                   effective=date(2026, 12, 1), quantity=17, before=21), reason="decreases wait")
+        return RunSummary(results=())
+
+    shell.sync._run_sync = run
+    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        shell.sync.sync_now(ALL)
+    qtbot.waitUntil(lambda: shell.window.badge("approvals") == 1, timeout=5000)
+    shell.tasks.wait_idle()
+    assert read == [] and view.model.rowCount() == 0  # counted, not read
+    shell.window.show_view("approvals")
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    assert read == [HeldStatus.HELD]
 
 
 @pytest.mark.parametrize("key", ["history", "reports", "exclusions", "rules", "access"])
@@ -379,8 +408,8 @@ def test_approving_a_large_change_states_what_it_bills_first(qtbot, context, con
                                effective=date(2026, 12, 1), quantity=30, before=10, unit_price=Decimal("22.00"),
                                amount=Decimal("660.00")), reason="more seats than the cap per line")
     shell = make_shell()
-    shell.window.show_view("approvals")
-    view = shell.window.view("approvals")
+    shell.window.show()
+    view = shell.window.show_view("approvals")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     qtbot.mouseClick(view.select_all_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
@@ -408,7 +437,8 @@ def test_a_change_within_the_cap_is_approved_without_asking(qtbot, context, cont
                                product_id=contoso.bp.product.id, marker=main_marker(row),
                                effective=date(2026, 12, 1), quantity=30, before=10), reason="hold all")
     shell = make_shell()
-    view = shell.window.view("approvals")
+    shell.window.show()
+    view = shell.window.show_view("approvals")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
     qtbot.mouseClick(view.select_all_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)

@@ -288,6 +288,10 @@ class Approvals(Repository):
             query = query.where(HeldEntry.tenant_id == tenant_id)
         return [_held(row) for row in query.order_by(HeldEntry.created_at, HeldEntry.id)]
 
+    def count(self, status: HeldStatus = HeldStatus.HELD) -> int:
+        """How many held operations are in ``status``, counted by the database."""
+        return HeldEntry.select().where(HeldEntry.status == HeldStatus(status).value).count()
+
     def approved_keys(self, tenant_id: str) -> set[str]:
         return set(self.approved(tenant_id))
 

@@ -307,6 +307,6 @@ class NotificationService:
             inventories=self.uow.inventory.latest_all(),
             mappings=self.uow.mappings.all(), exclusions=self.uow.exclusions.all(), is_new=is_new,
             last_run=self.uow.runs.last_finished(), outcomes=self.uow.sync_outcomes.latest(),
-            held=len(Approvals(now=self.now).held(HeldStatus.HELD)),
+            held=Approvals(now=self.now).count(HeldStatus.HELD),
             pending_customers=pending_customers, access_failures=access_failures,
             sku_name=lambda sku_id, part: catalogue.name(sku_id, part), findings=self.uow.findings.latest()))

@@ -195,7 +195,7 @@ class ReviewService:
             return replace(self._row(stored, tenants, {}, self.catalogue()), currency=agreement.currency)
 
     def count_waiting(self) -> int:
-        return len(self.approvals.held(HeldStatus.HELD))
+        return self.approvals.count(HeldStatus.HELD)
 
     def approve(self, keys: Iterable[str], *, by: str) -> Decisions:
         return self._decide(keys, by, approve=True)

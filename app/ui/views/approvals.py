@@ -8,8 +8,9 @@ set) first asks, stating what will be billed: company, product, seats and
 amount per billing period; Cancel decides nothing. "Approve adjusted…"
 approves one change with fewer seats than planned or from a later day
 (app/billing/adjust.py): the rest is planned again by the next sync. The
-list is read again after every sync (a change written or superseded leaves
-it).
+list is read again after every sync while it is on screen (a change written
+or superseded leaves it), and on every show; hidden, a sync's end only
+counts the changes waiting, for the navigation's badge.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from app.ui.tasks import Tasks
 from app.ui.views.tables import (
     WARNING,
     Column,
+    ReloadingView,
     RowTableModel,
     StatusLine,
     current_user,
@@ -128,7 +130,9 @@ def billed(context: Any, rows: list[HeldRow]) -> list[Billed]:
         return out
 
 
-class ApprovalsView(QWidget):
+class ApprovalsView(ReloadingView):
+    """Reads the list when shown, and after a sync while shown; hidden, it only counts what waits."""
+
     #: How many changes wait for a person (the navigation's badge).
     attention_changed = Signal(int)
 
@@ -136,7 +140,7 @@ class ApprovalsView(QWidget):
                  sync: SyncGateway | None = None) -> None:
         super().__init__(parent)
         if sync is not None:
-            sync.finished.connect(self.on_sync_finished)
+            sync.finished.connect(self.refresh_when_seen)
         self.context = context
         self.tasks = tasks
         self.service = context.review
@@ -186,7 +190,14 @@ class ApprovalsView(QWidget):
         self.reject_button.clicked.connect(lambda: self.decide(approve=False))
         self.adjust_button.clicked.connect(self.adjust)
         self.adjusting: AdjustDialog | None = None
-        self.refresh()
+        self._stale = True  # read the list when first shown
+        self.count_badge()
+
+    def count_badge(self) -> None:
+        """The badge alone, counted by the database; dropped once the view read its list."""
+        self.tasks.run(self.service.count_waiting, lambda n: self.attention_changed.emit(n) if self._stale else None,
+                       lambda e: self.message.show_error(e, "Counting the changes waiting for approval"),
+                       owner=self, latest="count", label="count approvals")
 
     def refresh(self, *_: Any) -> None:
         status = self.show_filter.currentData()
@@ -196,10 +207,6 @@ class ApprovalsView(QWidget):
                        self._loaded,
                        lambda e: self.message.show_error(e, "Reading the changes waiting for approval"),
                        owner=self, latest="rows", label="load approvals")
-
-    def on_sync_finished(self, target: str, summary: Any, error: Any) -> None:
-        """A sync wrote, held or superseded changes: read the list again."""
-        self.refresh()
 
     def _loaded(self, result: tuple[list[HeldRow], int, int | None]) -> None:
         rows, waiting, cap = result

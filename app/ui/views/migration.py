@@ -164,16 +164,11 @@ class MigrationView(ReloadingView):
         if sync is not None:
             sync.finished.connect(self.refresh_when_seen)
         self._stale = True  # read from the PSA when first shown
-        self.count()
+        self.count_badge()
 
     # -- finding -------------------------------------------------------------------
 
-    def refresh_when_seen(self, *_: object) -> None:
-        super().refresh_when_seen()
-        if self._stale:
-            self.count()
-
-    def count(self) -> None:
+    def count_badge(self) -> None:
         """The badge, from what the latest syncs found (no PSA read); dropped once the view read the PSA."""
         self.tasks.run(self.service.holding, lambda n: self.attention_changed.emit(n) if self._stale else None,
                        lambda e: self.message.show_error(e, "Counting other tools' lines"),

@@ -202,11 +202,16 @@ class ReloadingView(QWidget):
     def refresh(self) -> None:
         raise NotImplementedError
 
+    def count_badge(self) -> None:
+        """Hidden after a sync: what the view's badge counts, where that is cheaper than its load (nothing by
+        default)."""
+
     def refresh_when_seen(self, *_: object) -> None:
         if self.isVisible():
             self.refresh()
         else:
             self._stale = True
+            self.count_badge()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
