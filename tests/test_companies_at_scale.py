@@ -17,6 +17,7 @@ from app.bootstrap import open_context
 from app.models.records import SyncOutcome, SyncOutcomeRecord
 from app.models.repositories.overview import Overview
 from app.models.repositories.summaries import work_out
+from app.services.notify.notices import NoticeKind
 from app.services.secrets import MemoryKeyring, SecretStore
 from app.services.uow import connected
 from benchmarks.companies_bench import LICENSES, MAPPED, MONTHLY, StatementCounter, build, sku, tenant_id
@@ -24,11 +25,12 @@ from benchmarks.companies_bench import LICENSES, MAPPED, MONTHLY, StatementCount
 AT = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
 
 
-def listed(directory, companies: int) -> tuple[list, int, bool]:
+def listed(directory, companies: int) -> tuple[list, int, bool, int, list]:
     """Build a database of ``companies`` companies in ``directory`` (every 100th tenant's last sync failed;
     every 250th has a change held and a write refused, and no outcome: it was last synced before seatsync
     kept each tenant's; every 500th has findings stored); read the list once; return its rows, the statements
-    that read ran, and whether the figures kept equal a fresh computation."""
+    that read ran, whether the figures kept equal a fresh computation, and the statements and notices of the
+    notices a sync's end computes."""
     context = open_context(directory, secrets=SecretStore(MemoryKeyring()))
     try:
         build(context, companies, now=AT)
@@ -56,16 +58,21 @@ def listed(directory, companies: int) -> tuple[list, int, bool]:
             with StatementCounter() as counter:
                 rows = context.companies.company_rows()
             same = {c.id: c.figures for c in Overview().companies()} == work_out()
-        return rows, counter.count, same
+            with StatementCounter() as noticing:  # what every sync's end computes
+                notices = context.notifications.compute(today=date(2026, 3, 17))
+        return rows, counter.count, same, noticing.count, notices
     finally:
         context.close()
 
 
 def test_five_thousand_companies_are_listed_right_in_as_many_queries_as_fifty(tmp_path):
-    few, few_statements, few_same = listed(tmp_path / "fifty", 50)
-    rows, statements, same = listed(tmp_path / "five-thousand", 5000)
+    few, few_statements, few_same, few_noticing, few_notices = listed(tmp_path / "fifty", 50)
+    rows, statements, same, noticing, notices = listed(tmp_path / "five-thousand", 5000)
 
     assert statements == few_statements > 0  # no statement per company
+    assert noticing == few_noticing > 0  # nor per tenant for the notices: every tenant's latest read at once
+    unmapped = [n for n in notices if n.kind is NoticeKind.UNMAPPED_LICENSE]
+    assert len(unmapped) == 5000 * (LICENSES - MAPPED) and len(few_notices) < len(notices)
     assert few_same and same
     assert len(few) == 50 and len(rows) == 5000
     assert [r.name for r in rows] == [f"Company {i:05d}" for i in range(5000)]

@@ -123,8 +123,8 @@ class Inventory(Repository):
                 .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).first())
 
     def latest_all(self) -> dict[str, core.TenantInventory]:
-        """Every tenant's most recent snapshot (the reconciliation report's input)."""
-        return {inv.tenant_id: inv for inv in (self.load(i) for i in self._latest_ids())}
+        """Every tenant's most recent snapshot (the notices', reports' and exclusions' input), in one query."""
+        return {inv.tenant_id: inv for inv in _read_all(InventorySnapshot.id.in_(self._latest_query()))}
 
     def previous_skus(self) -> dict[str, set[str]]:
         """Per tenant whose latest read found a change, the SKUs that had seats in its snapshot before.
@@ -193,14 +193,19 @@ class Inventory(Repository):
                 query = query.where(InventorySnapshot.id.not_in(keep))
             return query.execute()
 
+    @classmethod
+    def _latest_ids(cls) -> list[int]:
+        return [row.id for row in cls._latest_query()]
+
     @staticmethod
-    def _latest_ids() -> list[int]:
+    def _latest_query() -> Any:
+        """The id of each tenant's most recent snapshot, as a query."""
         latest = (
             InventorySnapshot.select(InventorySnapshot.tenant, fn.MAX(InventorySnapshot.fetched_at).alias("at"))
             .group_by(InventorySnapshot.tenant)
             .alias("latest")
         )
-        query = (
+        return (
             InventorySnapshot.select(fn.MAX(InventorySnapshot.id).alias("id"))
             .join(
                 latest,
@@ -208,7 +213,6 @@ class Inventory(Repository):
             )
             .group_by(InventorySnapshot.tenant)
         )
-        return [row.id for row in query]
 
 
 #: A snapshot's columns, then each license's, then each subscription's: one row per subscription (per license
@@ -225,38 +229,44 @@ _SUBSCRIPTION = (SnapshotSubscription.id, SnapshotSubscription.subscription_id, 
 
 
 def _read(where) -> core.TenantInventory | None:
-    """The snapshot ``where`` selects, its licenses and their subscriptions in the order they were read, in one
-    query (None: no such snapshot)."""
-    query = (InventorySnapshot.select(*_SNAPSHOT, *_LICENSE, *_SUBSCRIPTION)
+    """The snapshot ``where`` selects (None: no such snapshot)."""
+    return next(iter(_read_all(where)), None)
+
+
+def _read_all(where) -> list[core.TenantInventory]:
+    """The snapshots ``where`` selects, each with its licenses and their subscriptions in the order they were
+    read, in one query."""
+    query = (InventorySnapshot.select(InventorySnapshot.id, *_SNAPSHOT, *_LICENSE, *_SUBSCRIPTION)
              .join(Tenant).switch(InventorySnapshot)
              .join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
              .join(SnapshotSubscription, JOIN.LEFT_OUTER, on=SnapshotSubscription.license == SnapshotLicense.id)
-             .where(where).order_by(SnapshotLicense.id, SnapshotSubscription.id).tuples())
-    rows = list(cast(Iterable[tuple[Any, ...]], query))
-    if not rows:
-        return None
-    tenant_id, name, fetched_at, read_at = rows[0][:len(_SNAPSHOT)]
-    licenses: dict[int, tuple] = {}
+             .where(where).order_by(InventorySnapshot.id, SnapshotLicense.id, SnapshotSubscription.id).tuples())
+    heads: dict[int, tuple] = {}
+    licenses: dict[int, dict[int, tuple]] = defaultdict(dict)  # by snapshot, then by license
     subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
-    for row in rows:
-        license_row = row[len(_SNAPSHOT):len(_SNAPSHOT) + len(_LICENSE)]
+    first, license_at = 1 + len(_SNAPSHOT), 1 + len(_SNAPSHOT) + len(_LICENSE)
+    for row in cast(Iterable[tuple[Any, ...]], query):
+        snapshot_id = row[0]
+        heads.setdefault(snapshot_id, row[1:first])
+        license_row = row[first:license_at]
         if license_row[0] is None:
             continue
-        licenses.setdefault(license_row[0], license_row)
+        licenses[snapshot_id].setdefault(license_row[0], license_row)
         (sub_id, subscription_id, sku_id, offer_name, quantity, term, cycle, status, commitment_end, cancel_until,
-         auto_renew, is_trial) = row[len(_SNAPSHOT) + len(_LICENSE):]
+         auto_renew, is_trial) = row[license_at:]
         if sub_id is not None:
             subscriptions[license_row[0]].append(core.Subscription(
                 id=subscription_id, sku_id=sku_id, offer_name=offer_name, quantity=quantity, term=core.Term(term),
                 billing_cycle=core.Cycle(cycle), status=status, commitment_end=commitment_end,
                 cancellation_allowed_until=cancel_until, auto_renew=auto_renew, is_trial=is_trial))
-    return core.TenantInventory(
+    return [core.TenantInventory(
         tenant_id=tenant_id, name=name, fetched_at=read_at or fetched_at, users=None,
         licenses=tuple(core.License(sku_id=sku_id, part_number=part_number, name=license_name, enabled=enabled,
                                     warning=warning, suspended=suspended, locked_out=locked_out, consumed=consumed,
                                     ignored=ignored, subscriptions=tuple(subscriptions[license_id]))
                        for license_id, sku_id, part_number, license_name, enabled, warning, suspended, locked_out,
-                       consumed, ignored in licenses.values()))
+                       consumed, ignored in licenses[snapshot_id].values()))
+        for snapshot_id, (tenant_id, name, fetched_at, read_at) in heads.items()]
 
 
 def _counted(inventory: core.TenantInventory) -> tuple:
