@@ -13,13 +13,14 @@ from app.models.repositories.connections import MicrosoftConnections, PsaConnect
 from app.models.repositories.contacts import ContactSync
 from app.models.repositories.custom import CustomLicenses
 from app.models.repositories.customers import Companies, Tenants
+from app.models.repositories.exclusions import Exclusions
 from app.models.repositories.findings import TenantFindings
 from app.models.repositories.foreign import ForeignDecisions
 from app.models.repositories.ignored import IgnoredAccounts
 from app.models.repositories.inventory import Inventory
 from app.models.repositories.journal import Approvals, Journal
 from app.models.repositories.locks import Locks
-from app.models.repositories.mappings import Exclusions, Mappings
+from app.models.repositories.mappings import Mappings
 from app.models.repositories.outcomes import SyncOutcomes
 from app.models.repositories.rules import Rules
 from app.models.repositories.runners import Runners

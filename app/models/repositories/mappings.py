@@ -1,6 +1,6 @@
-"""Mappings (a license row billed through a profile on an agreement) and exclusions.
+"""Mappings: a license row billed through a profile on an agreement.
 
-Converts to and from the billing core's Mapping and Exclusion. One mapping
+Converts to and from the billing core's Mapping. One mapping
 per row: (tenant, SKU, subscription when split, user filter when narrowed).
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import IntegrityError
 
 from app.billing import types as core
-from app.models.billing import BillingProfile, Exclusion, Mapping, PsaProduct
+from app.models.billing import BillingProfile, Mapping, PsaProduct
 from app.models.connections import Tenant
 from app.models.records import EditConflict
 from app.models.repositories import summaries
@@ -28,7 +28,6 @@ from app.models.repositories.versions import (
 )
 
 KIND = "mapping"
-EXCLUSION = "exclusion"
 
 
 def _filter(user_filter: core.UserFilter | None) -> tuple[str, str]:
@@ -203,107 +202,3 @@ class Mappings(Repository):
                           actor=actor, at=self._now())
             summaries.refresh_tenants([key.tenant_id])
         return True
-
-
-def exclusion_to_core(row: Exclusion) -> core.Exclusion:
-    tenant = None if row.tenant_id is None else row.tenant
-    return core.Exclusion(sku_id=row.sku_id, tenant_id=None if tenant is None else tenant.tenant_id, reason=row.reason)
-
-
-def _exclusion_row(sku_id: str, tenant_id: str | None) -> Exclusion | None:
-    query = Exclusion.select().where(fn.LOWER(Exclusion.sku_id) == sku_id.lower())
-    if tenant_id is None:
-        query = query.where(Exclusion.tenant.is_null())
-    else:
-        query = query.join(Tenant).where(Tenant.tenant_id == tenant_id)
-    return query.first()
-
-
-def exclusion_key(sku_id: str, tenant_id: str | None) -> str:
-    """An exclusion's name in the configuration history: its tenant ('*' for every tenant) and SKU."""
-    return f"{tenant_id or '*'}|{sku_id.lower()}"
-
-
-def _exclusion_doc(row: Exclusion) -> dict[str, Any]:
-    tenant = None if row.tenant_id is None else row.tenant
-    return {"tenant_id": tenant.tenant_id if tenant else None, "tenant": tenant.name if tenant else "",
-            "sku_id": row.sku_id, "reason": row.reason}
-
-
-def _exclusion_what(sku_id: str, tenant: Tenant | None) -> str:
-    return f"Exclusion of {sku_id} in {tenant.name if tenant else 'every tenant'}"
-
-
-def _excluded(tenant_id: str | None) -> None:
-    """An exclusion came or went: the Companies list's figures of the tenant's companies, or of every company
-    for an exclusion in every tenant."""
-    if tenant_id is None:
-        summaries.refresh_all()
-    else:
-        summaries.refresh_tenants([tenant_id])
-
-
-class Exclusions(Repository):
-    """Licenses never billed: per tenant, or globally by SKU (SKU ids compared case-insensitively).
-    Each change is checked against the version its editor read and audited (versions.py)."""
-
-    def add(self, exclusion: core.Exclusion, *, expected_version: int | None = None,
-            actor: str = "") -> core.Exclusion:
-        """Exclude the license, or change the reason of its exclusion; ``EditConflict`` when someone saved
-        it since ``expected_version`` (0: the editor saw no such exclusion)."""
-        tenant = None if exclusion.tenant_id is None else tenant_row(exclusion.tenant_id)
-        key = exclusion_key(exclusion.sku_id, exclusion.tenant_id)
-        what = lambda: _exclusion_what(exclusion.sku_id, tenant)  # noqa: E731
-        with self.atomic():
-            row = _exclusion_row(exclusion.sku_id, exclusion.tenant_id)
-            check_version(row, expected_version, kind=EXCLUSION, key=key, what=what)
-            now = self._now()
-            if row is None:
-                row = Exclusion.create(tenant=tenant, sku_id=exclusion.sku_id, reason=exclusion.reason,
-                                       created_at=now, version=1, updated_by=actor)
-                record_change(kind=EXCLUSION, key=key, action="created", before=None, after=_exclusion_doc(row),
-                              actor=actor, at=now)
-                _excluded(exclusion.tenant_id)
-            elif row.reason != exclusion.reason:
-                before = _exclusion_doc(row)
-                if not update_versioned(Exclusion, row, {Exclusion.reason: exclusion.reason}, actor=actor):
-                    raise conflict(EXCLUSION, key, what(),
-                                   _exclusion_row(exclusion.sku_id, exclusion.tenant_id))
-                row.reason = exclusion.reason
-                record_change(kind=EXCLUSION, key=key, action="changed", before=before, after=_exclusion_doc(row),
-                              actor=actor, at=now)
-        return exclusion_to_core(row)
-
-    def remove(self, sku_id: str, tenant_id: str | None = None, *, expected_version: int | None = None,
-               actor: str = "") -> bool:
-        """Remove the exclusion (False: there was none); ``EditConflict`` when someone saved it since
-        ``expected_version``."""
-        key = exclusion_key(sku_id, tenant_id)
-        with self.atomic():
-            row = _exclusion_row(sku_id, tenant_id)
-            tenant = None if tenant_id is None else Tenant.get_or_none(Tenant.tenant_id == tenant_id)
-            what = lambda: _exclusion_what(sku_id, tenant)  # noqa: E731
-            check_version(row, expected_version, kind=EXCLUSION, key=key, what=what)
-            if row is None:
-                return False
-            before = _exclusion_doc(row)
-            if not delete_versioned(Exclusion, row):
-                raise conflict(EXCLUSION, key, what(), _exclusion_row(sku_id, tenant_id))
-            record_change(kind=EXCLUSION, key=key, action="removed", before=before, after=None, actor=actor,
-                          at=self._now())
-            _excluded(tenant_id)
-        return True
-
-    def versions(self) -> dict[tuple[str | None, str], int]:
-        """Each exclusion's version, by (tenant id or None, lower-case SKU id), for an editor of the list."""
-        query = (Exclusion.select(Exclusion.sku_id, Exclusion.version, Tenant.tenant_id)
-                 .join(Tenant, join_type=JOIN.LEFT_OUTER).tuples())
-        return {(tenant_id, sku_id.lower()): version for sku_id, version, tenant_id in query}
-
-    def all(self) -> list[core.Exclusion]:
-        query = Exclusion.select(Exclusion, Tenant).join(Tenant, join_type=JOIN.LEFT_OUTER).order_by(Exclusion.id)
-        return [exclusion_to_core(row) for row in query]
-
-    def for_tenant(self, tenant_id: str) -> list[core.Exclusion]:
-        """The tenant's own exclusions and the global ones."""
-        return [e for e in self.all() if e.tenant_id in (None, tenant_id)]
