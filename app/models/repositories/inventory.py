@@ -123,7 +123,7 @@ class Inventory(Repository):
                 .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).first())
 
     def latest_all(self) -> dict[str, core.TenantInventory]:
-        """Every tenant's most recent snapshot (the notices', reports' and exclusions' input), in one query."""
+        """Every tenant's most recent snapshot (the notices', reports' and exclusions' input), in two queries."""
         return {inv.tenant_id: inv for inv in _read_all(InventorySnapshot.id.in_(self._latest_query()))}
 
     def previous_skus(self) -> dict[str, set[str]]:
@@ -142,12 +142,12 @@ class Inventory(Repository):
         changed = {tenant for _, tenant, fetched_at, read_at, rank in rows
                    if rank == 1 and read_at in (None, fetched_at)}
         previous = {snapshot: tenant for snapshot, tenant, _, _, rank in rows if rank == 2 and tenant in changed}
-        tenants = {row.id: row.tenant_id for row in Tenant.select(Tenant.id, Tenant.tenant_id)}
+        tenants = {row_id: tenant_id for row_id, tenant_id in Tenant.select(Tenant.id, Tenant.tenant_id).tuples()}
         found: dict[str, set[str]] = {tenants[t]: set() for t in previous.values()}
-        for row in SnapshotLicense.select(SnapshotLicense.snapshot, SnapshotLicense.sku_id).where(
+        for snapshot, sku_id in SnapshotLicense.select(SnapshotLicense.snapshot, SnapshotLicense.sku_id).where(
                 SnapshotLicense.snapshot.in_(list(previous))
-                & ((SnapshotLicense.enabled + SnapshotLicense.warning > 0) | (SnapshotLicense.consumed > 0))):
-            found[tenants[previous[row.snapshot_id]]].add(row.sku_id.lower())
+                & ((SnapshotLicense.enabled + SnapshotLicense.warning > 0) | (SnapshotLicense.consumed > 0))).tuples():
+            found[tenants[previous[snapshot]]].add(sku_id.lower())
         return found
 
     def history(
@@ -229,25 +229,33 @@ _SUBSCRIPTION = (SnapshotSubscription.id, SnapshotSubscription.subscription_id, 
 
 
 def _read(where) -> core.TenantInventory | None:
-    """The snapshot ``where`` selects (None: no such snapshot)."""
-    return next(iter(_read_all(where)), None)
+    """The snapshot ``where`` selects (None: no such snapshot), in one query."""
+    return next(iter(_read_all(where, apart=False)), None)
 
 
-def _read_all(where) -> list[core.TenantInventory]:
+def _read_all(where, *, apart: bool = True) -> list[core.TenantInventory]:
     """The snapshots ``where`` selects, each with its licenses and their subscriptions in the order they were
-    read, in one query."""
-    query = (InventorySnapshot.select(InventorySnapshot.id, *_SNAPSHOT, *_LICENSE, *_SUBSCRIPTION)
-             .join(Tenant).switch(InventorySnapshot)
-             .join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
+    read. ``apart``: in two queries, the snapshots' own columns (two of them instants) read and converted once
+    per snapshot rather than beside each of its licenses; else in one (a single snapshot: one statement)."""
+    head = () if apart else _SNAPSHOT
+    query = InventorySnapshot.select(InventorySnapshot.id, *head, *_LICENSE, *_SUBSCRIPTION)
+    if not apart:
+        query = query.join(Tenant).switch(InventorySnapshot)
+    query = (query.join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
              .join(SnapshotSubscription, JOIN.LEFT_OUTER, on=SnapshotSubscription.license == SnapshotLicense.id)
              .where(where).order_by(InventorySnapshot.id, SnapshotLicense.id, SnapshotSubscription.id).tuples())
     heads: dict[int, tuple] = {}
+    if apart:
+        heads = {row[0]: row[1:] for row in cast(Iterable[tuple[Any, ...]], (
+            InventorySnapshot.select(InventorySnapshot.id, *_SNAPSHOT).join(Tenant).where(where)
+            .order_by(InventorySnapshot.id).tuples()))}
     licenses: dict[int, dict[int, tuple]] = defaultdict(dict)  # by snapshot, then by license
     subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
-    first, license_at = 1 + len(_SNAPSHOT), 1 + len(_SNAPSHOT) + len(_LICENSE)
+    first, license_at = 1 + len(head), 1 + len(head) + len(_LICENSE)
     for row in cast(Iterable[tuple[Any, ...]], query):
         snapshot_id = row[0]
-        heads.setdefault(snapshot_id, row[1:first])
+        if not apart:
+            heads.setdefault(snapshot_id, row[1:first])
         license_row = row[first:license_at]
         if license_row[0] is None:
             continue
