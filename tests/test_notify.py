@@ -17,7 +17,6 @@ from app.billing.types import (
     BillingProfile,
     Exclusion,
     License,
-    Mapping,
     Product,
     RowKey,
     Subscription,
@@ -72,8 +71,7 @@ def inputs(**changes) -> NoticeInputs:  # type: ignore[no-untyped-def]
             T3: TenantInventory(tenant_id=T3, licenses=(
                 License(sku_id=SPB, part_number="SPB", enabled=40, consumed=2),)),
         },
-        mappings=(Mapping(tenant_id=T1, sku_id=SPB, profile=profile(), agreement_id="A1"),
-                  Mapping(tenant_id=T2, sku_id=SPB, profile=profile(), agreement_id="A2")),
+        mapped={(T1, SPB.lower()), (T2, SPB.lower())},
         exclusions=(Exclusion(sku_id=FREE), Exclusion(sku_id=SPB, tenant_id=T3, reason="our own tenant")),
         is_new=lambda tenant_id, sku_id: sku_id == EXO,
         last_run=SyncRunRecord(id=7, started_at=datetime(2026, 3, 10, 6, tzinfo=UTC), finished_at=None,

@@ -50,6 +50,14 @@ def test_a_default_mapping_round_trips(bp_profile):
     assert Mappings().save(mapping) == mapping
 
 
+def test_the_mapped_skus_name_each_tenants_licenses_with_a_row_once_in_lower_case(bp_profile):
+    tenant(OTHER_TENANT, name="Fabrikam")
+    for tenant_id, sku_id, subscription in ((TENANT, BP.upper(), "S1"), (TENANT, BP, "S2"), (OTHER_TENANT, E3, "")):
+        Mappings().save(core.Mapping(tenant_id=tenant_id, sku_id=sku_id, profile=bp_profile, agreement_id="A7",
+                                     subscription_id=subscription))
+    assert Mappings().mapped_skus() == {(TENANT, BP.lower()), (OTHER_TENANT, E3.lower())}
+
+
 def test_one_mapping_per_row_saving_again_replaces_it(bp_profile):
     Mappings().save(core.Mapping(tenant_id=TENANT, sku_id=BP, profile=bp_profile, agreement_id="A7"))
     again = core.Mapping(tenant_id=TENANT, sku_id=BP, profile=bp_profile, agreement_id="A9", minimum_quantity=2)

@@ -186,6 +186,12 @@ class Mappings(Repository):
     def all(self) -> list[core.Mapping]:
         return _mappings()
 
+    def mapped_skus(self) -> set[tuple[str, str]]:
+        """(tenant id, lower-case SKU id) of every mapped row: what tells a mapped license from an unmapped one,
+        without reading each mapping whole."""
+        query = Mapping.select(Tenant.tenant_id, Mapping.sku_id).join(Tenant).distinct().tuples()
+        return {(tenant_id, sku_id.lower()) for tenant_id, sku_id in query}
+
     def delete(self, key: core.RowKey, *, expected_version: int | None = None, actor: str = "") -> bool:
         """Remove the row's mapping (False: there was none); ``EditConflict`` when someone saved it since
         ``expected_version``."""

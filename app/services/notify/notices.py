@@ -1,7 +1,7 @@
 """Notifications: what needs a person, computed from stored data (DESIGN §1.9).
 
 ``compute_notices`` is pure: it reads the tenants, their latest snapshots,
-mappings, exclusions, each tenant's latest sync outcome, the latest sync run
+mapped rows, exclusions, each tenant's latest sync outcome, the latest sync run
 and the waiting approvals, and says what needs attention. A tenant whose
 latest sync failed keeps its notice until that tenant syncs again, whatever
 other runs do meanwhile; the latest run's notice says only what no tenant's
@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as AnyMapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from app.billing.operations import Finding, FindingKind
-from app.billing.types import Exclusion, Mapping, TenantInventory
+from app.billing.types import Exclusion, TenantInventory
 from app.errors import SeatsyncError
 from app.models.records import (
     ConsentStatus,
@@ -133,7 +134,8 @@ class NoticeInputs:
     today: date
     tenants: Sequence[TenantRecord] = ()
     inventories: dict[str, TenantInventory] = field(default_factory=dict)
-    mappings: Sequence[Mapping] = ()
+    #: (tenant id, lower-case SKU id) of every mapped row.
+    mapped: AbstractSet[tuple[str, str]] = frozenset()
     exclusions: Sequence[Exclusion] = ()
     #: (tenant id, SKU id) -> whether the tenant's previous snapshot lacked the license.
     is_new: Callable[[str, str], bool] = lambda tenant_id, sku_id: False
@@ -159,7 +161,7 @@ def compute_notices(inputs: NoticeInputs) -> list[Notice]:
                         if o.status is SyncOutcome.FAILED and o.sync_run_id == run_id)
     run_notice = run is not None and run.status in (RunStatus.FAILED, RunStatus.PARTIAL) and not (
         0 < run.tenants_failed <= failed_in_run)
-    mapped = {(m.tenant_id, m.sku_id.lower()) for m in inputs.mappings}
+    mapped = inputs.mapped
     # A partner that reaches no customer through GDAP (consent in each tenant only) hears nothing of "no GDAP".
     uses_gdap = any(t.gdap_state and t.gdap_state != "MISSING" for t in inputs.tenants)
     for tenant in inputs.tenants:
@@ -305,7 +307,7 @@ class NotificationService:
         return compute_notices(NoticeInputs(
             today=today or self.now().date(), tenants=self.uow.tenants.all(),
             inventories=self.uow.inventory.latest_all(),
-            mappings=self.uow.mappings.all(), exclusions=self.uow.exclusions.all(), is_new=is_new,
+            mapped=self.uow.mappings.mapped_skus(), exclusions=self.uow.exclusions.all(), is_new=is_new,
             last_run=self.uow.runs.last_finished(), outcomes=self.uow.sync_outcomes.latest(),
             held=Approvals(now=self.now).count(HeldStatus.HELD),
             pending_customers=pending_customers, access_failures=access_failures,
