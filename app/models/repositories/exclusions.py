@@ -27,7 +27,7 @@ class Exclusions(ScopedEntries):
 
     def for_tenant(self, tenant_id: str) -> list[core.Exclusion]:
         """The tenant's own exclusions and the global ones."""
-        return [e for e in self.all() if e.tenant_id in (None, tenant_id)]
+        return [_core(row) for row in self._applying_to(tenant_id)]
 
     def _changed(self, tenant_id: str | None) -> None:
         """The Companies list's figures of the tenant's companies, or of every company for an exclusion in

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from app.billing.ignored import IgnoredAccount, normal
 from app.models.billing import IgnoredAccount as IgnoredRow
-from app.models.connections import Tenant
 from app.models.repositories.scoped import ScopedEntries, entry_tenant_id
 
 
@@ -41,8 +40,7 @@ class IgnoredAccounts(ScopedEntries):
 
     def of_tenant(self, tenant_id: str) -> list[IgnoredAccount]:
         """The patterns that apply to the tenant: its own and every tenant's."""
-        rows = self._rows().where(IgnoredRow.tenant.is_null() | (Tenant.tenant_id == tenant_id))
-        return [_core(row) for row in rows]
+        return [_core(row) for row in self._applying_to(tenant_id)]
 
 
 def _core(row: IgnoredRow) -> IgnoredAccount:

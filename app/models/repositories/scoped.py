@@ -104,6 +104,10 @@ class ScopedEntries(Repository):
         model = self.MODEL
         return model.select(model, Tenant).join(Tenant, join_type=JOIN.LEFT_OUTER).order_by(model.id)
 
+    def _applying_to(self, tenant_id: str) -> Any:
+        """The tenant's own entries and every tenant's, oldest first."""
+        return self._rows().where(self.MODEL.tenant.is_null() | (Tenant.tenant_id == tenant_id))
+
     def _name(self) -> Field:
         return getattr(self.MODEL, self.NAME)
 
