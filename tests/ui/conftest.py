@@ -3,6 +3,7 @@ stand-in sync; the shell (window, scheduler, tray) built over them and torn down
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,7 +11,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from app.billing.operations import Operation, OpKind
@@ -27,6 +28,16 @@ from app.ui.app import build_shell, service_sync
 from app.ui.tasks import Tasks
 from tests.e2e.conftest import MID, close_tenant, make_tenant
 from tests.ui.seed import EXCHANGE, FLOW_FREE, SPB, TODAY, Seed, lic, sub
+
+
+@pytest.fixture(autouse=True)
+def widgets_freed_between_tests(qapp):
+    """Every widget and task a test left behind is freed when it ends, not by a later collection in the middle
+    of another test's event loop: pytest-qt's event processing never delivers deferred deletes."""
+    yield
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture(scope="session")
