@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelRoleData, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.billing.types import Mapping
@@ -17,6 +17,7 @@ from app.errors import SeatsyncError
 from app.services.customers.company_rows import CompanyRow, LastSync, Monthly
 from app.services.sync.engine import Status, TenantResult
 from app.services.sync.service import RunSummary
+from app.ui.views import companies_model
 from app.ui.views.companies import CompaniesView
 from app.ui.views.companies_model import (
     HEADERS,
@@ -242,6 +243,73 @@ def test_a_column_whose_shown_values_are_equal_shows_the_same_cell(first, second
             cells.append([model.index(0, column).data(role) for role in ROLES])
         if SHOWN[column](before) == SHOWN[column](after):
             assert cells[0] == cells[1], HEADERS[column]
+
+
+def painted(model: CompanyTableModel, row: int, column: int, role) -> object:
+    """What a view painting the cell is handed for ``role`` (through ``multiData``, as a delegate asks)."""
+    cell = QModelRoleData(role)
+    model.multiData(model.index(row, column), cell)
+    return cell.data()
+
+
+CHANGES = st.lists(st.one_of(
+    st.tuples(st.just("load"), st.lists(st.tuples(st.integers(0, 5), st.fixed_dictionaries({}, optional=FIELDS)),
+                                        max_size=4)),
+    st.tuples(st.just("sort"), st.sampled_from(range(len(HEADERS))), st.sampled_from(list(Qt.SortOrder))),
+    st.tuples(st.just("filter"), st.sampled_from(list(Filter))),
+    st.tuples(st.just("palette"))), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CHANGES)
+def test_a_paint_is_handed_each_cells_values_as_they_are_now(changes):
+    """What a paint is handed is kept between paints: after any loads, sorts, filters and palette changes it
+    is what the company's values give now, in every role."""
+    rows = [CompanyRow(id=n, psa_id=str(n), connection_id=1, name=f"Company {n}", unmapped=n % 2) for n in range(6)]
+    model = CompanyTableModel()
+    model.set_rows(rows)
+
+    def check() -> None:
+        for n in range(model.rowCount()):
+            row = model.row_at(n)
+            for column in range(len(HEADERS)):
+                for role in ROLES:
+                    assert painted(model, n, column, role) == companies_model._value(row, column, role), \
+                        (row, HEADERS[column], role)
+
+    check()  # the first paint keeps what it was handed
+    for change in changes:
+        if change[0] == "load":
+            for position, values in change[1]:
+                rows[position] = replace(rows[position], **{k: v for k, v in values.items() if k != "name"})
+            model.set_rows(list(rows))
+        elif change[0] == "sort":
+            model.sort(change[1], change[2])
+        elif change[0] == "filter":
+            model.set_filter(change[1])
+        else:
+            model._recolour()  # what an application palette change runs
+        check()
+
+
+def test_a_repaint_formats_nothing_again(qtbot, tasks, monkeypatch):
+    view = CompaniesView(None, tasks, service=StubService(company_rows(300)))  # columns fit the first 100 rows
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    loaded(qtbot, view, 300)
+    qtbot.waitExposed(view)
+    formatted: list[datetime] = []
+    moment = companies_model.moment
+    monkeypatch.setattr(companies_model, "moment", lambda at: formatted.append(at) or moment(at))
+    view.table.viewport().repaint()
+    assert formatted == []  # the shown rows' moments were formatted at their first paint
+    view.table.verticalScrollBar().setValue(view.table.verticalScrollBar().maximum())
+    view.table.viewport().repaint()
+    seen = len(formatted)
+    assert seen > 0  # rows never painted before are formatted once
+    view.table.viewport().repaint()
+    assert len(formatted) == seen
 
 
 def test_after_a_sync_the_list_repaints_only_the_cells_that_changed(qtbot, tasks):

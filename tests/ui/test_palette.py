@@ -26,6 +26,7 @@ from app.ui.widgets.tones import muted, palette_watch, tint, tone
 from tests.ui.conftest import applied_summary
 from tests.ui.screens import dark_palette
 from tests.ui.seed import SPB
+from tests.ui.test_companies import painted
 
 WINDOW = QPalette.ColorRole.Window
 #: Set to a directory to keep the grabs (light, dark, light again) and look at them.
@@ -137,6 +138,7 @@ def test_the_companies_list_and_a_companys_page_follow_the_palette(qtbot, palett
         # Item models: the colour roles answer from the new palette, and the views were told.
         row = companies.model.index(0, RESULT)
         assert row.data(Qt.ItemDataRole.ForegroundRole) == tone("ok", pal)
+        assert painted(companies.model, 0, RESULT, Qt.ItemDataRole.ForegroundRole) == tone("ok", pal)  # not kept
         assert companies.model.index(0, HELD).data(Qt.ItemDataRole.ForegroundRole) == muted(pal)
         assert missing_profile_index(page).data(Qt.ItemDataRole.ForegroundRole) == tone("error", pal)
         assert any(Qt.ItemDataRole.ForegroundRole in roles for roles in list_changes)

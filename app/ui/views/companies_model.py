@@ -10,6 +10,10 @@ Built for thousands of rows and for a view that repaints while syncs run:
   each), where ``multiData`` answers a cell's roles in one call. A paint is
   then a few hundred calls into Python, not thousands, each of which waits
   for the interpreter while a sync's threads hold it;
+- what a paint asks of a cell (its text, alignment, colour and badge) is
+  worked out once per company and kept until the company's values or the
+  palette change: a repaint (a scroll, a sync's end) formats no money and
+  no moment again, and asks Python only to hand the values over;
 - a load that keeps the companies shown in their places (a sync's end,
   when each row's last sync changes) tells the view which columns changed,
   one column at a time: the view repaints those columns, not the list.
@@ -71,6 +75,13 @@ def _sort_key(column: int):
     }[column]
 
 
+#: The roles a view asks of every cell at each paint, in the order a cell's ``_painted`` values keep them.
+PAINTED_ROLES = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.TextAlignmentRole),
+                 int(Qt.ItemDataRole.ForegroundRole), int(BADGE_ROLE))
+PAINTED = {role: n for n, role in enumerate(PAINTED_ROLES)}
+#: Every role the model answers (for a role not here, a cell holds nothing).
+ANSWERED = frozenset({*PAINTED, int(SORT_ROLE), int(ROW_ROLE), int(Qt.ItemDataRole.ToolTipRole)})
+
 #: What each column shows of a row in any role (text, tooltip, colour, badge): where these are equal for two
 #: versions of a row, the column's cell is the same.
 SHOWN: tuple[Callable[[CompanyRow], object], ...] = (
@@ -98,15 +109,22 @@ class CompanyTableModel(QAbstractTableModel):
         self._text = ""
         self._filter = Filter.ALL
         self._partner = ""
+        #: By ``id`` of a row in ``_all``: what each of its cells shows at a paint (see ``PAINTED``).
+        self._painted: dict[int, tuple[tuple[Any, ...], ...]] = {}
         # The Result and muted counts' colours are the palette's: repaint them when it changes.
-        follow_palette(self, lambda: recolour(self, [Qt.ItemDataRole.ForegroundRole]), now=False)
+        follow_palette(self, self._recolour, now=False)
+
+    def _recolour(self) -> None:
+        self._painted.clear()
+        recolour(self, [Qt.ItemDataRole.ForegroundRole])
 
     def set_rows(self, rows: list[CompanyRow]) -> None:
         """Show ``rows``. When the companies shown stay the same, in the same places, the views are told only
         the columns whose cells changed; otherwise the list is laid out again."""
-        old = self._rows
+        old, painted = self._rows, self._painted
         self._all = self._sorted(rows)
         self._haystacks = {r.id: " ".join((r.name, r.identifier, r.psa, *r.tenant_names)).casefold() for r in rows}
+        self._painted = {}
         new = self._shown()
         if not old or [r.id for r in old] != [r.id for r in new]:
             self.beginResetModel()
@@ -114,7 +132,12 @@ class CompanyTableModel(QAbstractTableModel):
             self.endResetModel()
             return
         self._rows = new
-        changed = [n for n, (before, after) in enumerate(zip(old, new, strict=True)) if before != after]
+        changed = []
+        for n, (before, after) in enumerate(zip(old, new, strict=True)):
+            if before != after:
+                changed.append(n)
+            elif (cells := painted.get(id(before))) is not None:
+                self._painted[id(after)] = cells  # an equal row shows the same cells
         if not changed:
             return
         first, last = changed[0], changed[-1]
@@ -201,10 +224,18 @@ class CompanyTableModel(QAbstractTableModel):
         if not index.isValid():
             return
         row, column = self._rows[index.row()], index.column()
+        painted = self._painted.get(id(row))
+        if painted is None:
+            painted = self._painted[id(row)] = _painted(row)
+        shown = painted[column]
         cells: Any = [span] if isinstance(span, QModelRoleData) else span  # the stubs know no len() of a span
         for n in range(len(cells)):
             cell = cells[n]
-            value = _value(row, column, cell.role())
+            role = cell.role()
+            if role not in ANSWERED:
+                continue
+            at = PAINTED.get(role)
+            value = _value(row, column, role) if at is None else shown[at]
             if value is not None:
                 cell.setData(value)
 
@@ -218,6 +249,11 @@ class CompanyTableModel(QAbstractTableModel):
         key = _sort_key(column)
         return sorted(rows, key=lambda r: (key(r), r.name.casefold(), r.id),
                       reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def _painted(row: CompanyRow) -> tuple[tuple[Any, ...], ...]:
+    """For each column of ``row``, what a paint asks of its cell, in the order of ``PAINTED_ROLES``."""
+    return tuple(tuple(_value(row, column, role) for role in PAINTED_ROLES) for column in range(len(HEADERS)))
 
 
 def _value(row: CompanyRow, column: int, role: int) -> Any:
