@@ -312,9 +312,12 @@ def measure(context: Any, *, window_ini: Path, latency: float = LATENCY, today: 
     if add_widget is not None:
         add_widget(window)
     try:
-        shell.sync.start()
+        notifications = shell.notifications
+        assert notifications is not None  # build_shell always makes them
         window.resize(1280, 800)
         window.show()
+        # As the app opens its window: the scheduler starts and the notices are computed a first time.
+        wait_for_signals([notifications.gathered], shell.start, START_TIMEOUT)
         if not QTest.qWaitForWindowExposed(window, 30000):
             raise TimeoutError("the window was not exposed within 30 s")
         companies: Any = window.view("companies")
@@ -336,8 +339,6 @@ def measure(context: Any, *, window_ini: Path, latency: float = LATENCY, today: 
         try:
             toolbar: Any = window.findChild(QToolBar, "mainToolbar")
             button = toolbar.widgetForAction(window.sync_action)
-            notifications = shell.notifications
-            assert notifications is not None  # build_shell always makes them
             finished, _, _ = wait_for_signals(
                 [shell.sync.finished, notifications.gathered, companies.loaded],
                 lambda: QTest.mouseClick(button, Qt.MouseButton.LeftButton), SYNC_TIMEOUT)

@@ -128,6 +128,14 @@ class Shell:
         for close in closers:
             close()
 
+    def start(self) -> None:
+        """Start what runs while the window is open: the scheduler, the toolbar's word on the next sync, and the
+        first computation of the notices."""
+        self.sync.start()
+        self.show_schedule()
+        if self.notifications is not None:
+            self.notifications.refresh()
+
     def show_schedule(self) -> None:
         """The toolbar's status while no sync runs: when the next one is."""
         if self.sync.busy:
@@ -248,8 +256,8 @@ def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | N
             live.stop()
         window.save_state()
         sync.shutdown(wait=True)
-        tasks.wait_idle()
-        QApplication.processEvents()  # deliver what the tasks finished with
+        tasks.close()
+        QApplication.processEvents()  # deliver what the tasks finished with (starting nothing new)
         if tray_icon is not None:
             tray_icon.dispose()
 
@@ -307,10 +315,7 @@ def run_window(argv: list[str] | None = None, *, context: Services | None = None
         if shell.tray is not None:
             shell.tray.show()
         shell.window.show()
-        shell.sync.start()
-        shell.show_schedule()
-        if shell.notifications is not None:
-            shell.notifications.refresh()
+        shell.start()
         log.info("seatsync window open")
         if quit_after_sync:
             _quit_after_sync(shell, app)

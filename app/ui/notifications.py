@@ -139,10 +139,12 @@ class NotificationCenter(QObject):
         self._asked += 1
         asked = self._asked
         context, gather_fn = self.context, self._gather
-        self.tasks.run(lambda: gather_fn(context, digest=digest, run_id=run_id),
-                       lambda result: self._apply(asked, result),
-                       lambda error: log.error("the notices could not be computed", exc_info=error),
-                       label="compute notices")
+        # Once the window has shown the sync's result: computed beside its loads, the notices would slow the
+        # repaint of the companies' new state.
+        self.tasks.when_quiet(lambda: gather_fn(context, digest=digest, run_id=run_id),
+                              lambda result: self._apply(asked, result),
+                              lambda error: log.error("the notices could not be computed", exc_info=error),
+                              label="compute notices")
 
     def after_sync(self, summary: Any, error: Any) -> None:
         """A sync ended (failed or not): notices again, and the digest if it was the scheduled one."""

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import shiboken6
 from PySide6.QtCore import QObject
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.ui import tasks as app_tasks
 from app.ui.tasks import Tasks
 
 
@@ -165,3 +167,71 @@ def test_a_job_still_running_when_its_tasks_is_deleted_ends_quietly(qtbot):
     shiboken6.delete(gone)  # returns once the job has finished
     QApplication.processEvents()
     assert calls.seen == []
+
+
+class Painted(QWidget):
+    """Counts its paints."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def paintEvent(self, event: Any) -> None:
+        self.paints += 1
+
+
+def test_a_job_waiting_for_quiet_starts_once_the_others_delivered_and_their_repaint_was_done(qtbot, tasks):
+    widget = Painted()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    first, second = Gate("first"), Gate("second")
+    quiet = Gate("quiet")
+    quiet.opened.set()
+    paints_when_quiet_started: list[int] = []
+    calls = Calls()
+
+    def loaded(result: Any) -> None:  # what a view does with its rows: asks for a repaint
+        calls.ok(result)
+        widget.update()
+
+    tasks.run(first, loaded)
+    tasks.when_quiet(lambda: paints_when_quiet_started.append(widget.paints) or quiet(), calls.ok)
+    tasks.run(second, loaded)
+    finish(qtbot, tasks, first)
+    QTest.qWait(50)
+    assert quiet.thread is None  # the second job still runs: the quiet one waits
+    painted = widget.paints
+    second.opened.set()
+    qtbot.waitUntil(lambda: calls.seen[-1:] == [("ok", "quiet")], timeout=3000)
+    assert calls.seen == [("ok", "first"), ("ok", "second"), ("ok", "quiet")]
+    assert paints_when_quiet_started[0] > painted  # the second delivery's repaint came first
+
+
+def test_a_job_waiting_for_quiet_starts_at_once_when_nothing_runs(qtbot, tasks):
+    calls = Calls()
+    tasks.when_quiet(lambda: "notices", calls.ok)
+    qtbot.waitUntil(lambda: calls.seen == [("ok", "notices")], timeout=3000)
+
+
+def test_jobs_that_keep_running_hold_a_job_waiting_for_quiet_back_only_so_long(qtbot, tasks, monkeypatch):
+    monkeypatch.setattr(app_tasks, "QUIET_WAIT_MS", 100)
+    busy, calls = Gate(), Calls()
+    tasks.run(busy)
+    tasks.when_quiet(lambda: "notices", calls.ok)
+    qtbot.waitUntil(lambda: calls.seen == [("ok", "notices")], timeout=3000)
+    assert tasks.running == 1  # the busy job still runs
+    finish(qtbot, tasks, busy)
+
+
+def test_a_closed_tasks_starts_nothing_and_drops_a_job_waiting_for_quiet(qtbot, tasks, monkeypatch):
+    monkeypatch.setattr(app_tasks, "QUIET_WAIT_MS", 50)
+    running, calls = Gate("running"), Calls()
+    tasks.run(running, calls.ok)
+    tasks.when_quiet(lambda: "notices", calls.ok)
+    threading.Timer(0.1, running.opened.set).start()
+    assert tasks.close()  # waits for the running job
+    assert tasks.run(lambda: "late", calls.ok) == 0
+    tasks.when_quiet(lambda: "late", calls.ok)
+    QTest.qWait(200)  # past the quiet job's deadline
+    assert calls.seen == [("ok", "running")] and tasks.running == 0
