@@ -27,7 +27,7 @@ from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.fake import FakePsa
 from app.services.psa.port import NewLine, PsaCompany
-from app.services.review.reports import ExportFailed, write_csv
+from app.services.review.reports import ExportFailed, Reconciliation, ReconRow, write_csv
 
 SPB, EXO, E3, FREE = "sku-spb", "sku-exo", "sku-e3", "f30db892-07e9-47e9-837c-80727f46fd3d"
 T1, T2 = "tenant-1", "tenant-2"
@@ -115,11 +115,11 @@ def test_billed_comes_from_what_seatsync_last_wrote_and_leakage_is_exact(ctx, wo
     assert (free.mapped, free.unbilled, free.status) == (False, 0, "free or trial: exclude it")
     visio = rows[(T1, "sku-unmapped")]
     assert (visio.unbilled, visio.leakage, visio.status, visio.company) == (2, None, "not mapped", "Contoso Ltd")
-    totals = {t.company: t for t in report.by_company()}
+    totals = {t.company: t for t in report.by_company}
     assert totals["Contoso Ltd"].unbilled == 3 and totals["Contoso Ltd"].leakage == Decimal("22.00")
     assert totals["Fabrikam"].billed == 28
     assert totals["Contoso Ltd"].purchased == 12 + 5 + 3  # not the free SKU's 10,000
-    assert report.total().leakage == Decimal("22.00")
+    assert report.total.leakage == Decimal("22.00")
 
 
 def test_the_margin_is_what_the_billed_seats_earn_over_their_cost_a_month(ctx, world):
@@ -134,9 +134,9 @@ def test_the_margin_is_what_the_billed_seats_earn_over_their_cost_a_month(ctx, w
         EXO: None,  # no cost kept in the PSA: not a margin of 4.50 a seat
         E3: Decimal("7.77"),  # 28 × (33.33 − 30.00) = 93.24 a year, a twelfth a month
     }
-    assert {t.company: t.margin for t in report.by_company()} == {"Contoso Ltd": Decimal("19.80"),
+    assert {t.company: t.margin for t in report.by_company} == {"Contoso Ltd": Decimal("19.80"),
                                                                   "Fabrikam": Decimal("7.77")}
-    assert report.total().margin == Decimal("27.57")
+    assert report.total.margin == Decimal("27.57")
     assert all(r.margin is None for r in report.rows if not r.mapped)
 
 
@@ -212,3 +212,31 @@ def test_an_unwritable_file_is_a_clear_error(ctx, world, tmp_path):
     report = ctx.reports.reconcile()
     with pytest.raises(ExportFailed, match="choose another folder"):
         write_csv(report, tmp_path / "missing-folder" / "out.csv")
+
+
+def _row(company: str, sku: str, *, currency: str = "USD", mapped: bool = True, free: bool = False,
+         unbilled: int = 1) -> ReconRow:
+    return ReconRow(company=company, tenant_id=f"t-{company}", tenant=company, sku_id=sku, license=sku, purchased=3,
+                    assigned=2, should_bill=2, billed=2 - unbilled, unbilled=unbilled,
+                    unit_price=Decimal("10.00") if mapped else None,
+                    leakage=Decimal("10.00") * unbilled if mapped else None, currency=currency, mapped=mapped,
+                    free=free, margin=Decimal("1.50") if mapped else None)
+
+
+def test_each_company_totals_its_rows_in_the_one_currency_they_bill_in():
+    report = Reconciliation(rows=(
+        _row("Contoso", "a"), _row("Contoso", "b", currency="EUR", mapped=False),  # unmapped: no currency of its own
+        _row("Contoso", "free", mapped=False, free=True, unbilled=0),  # a free SKU counts in no sum
+        _row("fabrikam", "a", currency="EUR"), _row("Fabrikam", "b", currency="USD"),
+    ))
+
+    by_name = {t.company: t for t in report.by_company}
+    assert [t.company for t in report.by_company] == ["Contoso", "fabrikam", "Fabrikam"]  # case aside, then as found
+    contoso = by_name["Contoso"]
+    assert (contoso.purchased, contoso.assigned, contoso.billed, contoso.unbilled) == (6, 4, 2, 2)
+    assert (contoso.leakage, contoso.margin, contoso.currency) == (Decimal("10.00"), Decimal("1.50"), "USD")
+    assert by_name["fabrikam"].currency == "EUR" and by_name["Fabrikam"].currency == "USD"
+    total = report.total
+    assert (total.company, total.purchased, total.unbilled, total.leakage) == ("All companies", 12, 4,
+                                                                               Decimal("30.00"))
+    assert total.currency is None  # USD and EUR: no one currency

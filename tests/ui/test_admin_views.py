@@ -267,9 +267,16 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     margin = Decimal("62.20")  # and Exchange 5 × (4.40 − 3.40), Business Standard 20 × (12.50 − 10.63)
     assert f"The billed seats earn {money(margin, 'USD')} a month over their cost in the PSA." in view.totals.text()
     assert view.rows.index(position, COL_LICENSE).data(Qt.ItemDataRole.BackgroundRole) is not None
+    companies = view.companies.rows()
+    assert [t.company for t in companies[-1:]] == ["All companies"] and companies[-1] == view.report.total
+    assert {t.currency for t in companies} == {"USD"} and sum(t.unbilled for t in companies[:-1]) == 2
+    assert view.companies.index(len(companies) - 1, 5).data() == money(Decimal("44.00"), "USD")
+    assert view.rows_table.columnWidth(COL_LICENSE) > view.fontMetrics().horizontalAdvance("Microsoft 365")
+    view.rows_table.setColumnWidth(COL_LICENSE, 333)  # a person's width: the next load keeps it
 
     qtbot.mouseClick(view.read_psa_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.report.billed_from == "psa", timeout=10000)
+    assert view.rows_table.columnWidth(COL_LICENSE) == 333
     rows = {(r.tenant_id, r.sku_id): r for r in view.rows.rows()}
     standard = rows[(FABRIKAM_TENANT, STANDARD)]
     assert (standard.billed, standard.unbilled, standard.leakage) == (18, 2, Decimal("25.00"))

@@ -197,16 +197,19 @@ class Journal(Repository):
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each main line of the tenant, by line marker
         (from done create/set-quantity entries; the latest one wins)."""
-        query = (
-            JournalEntry.select(JournalEntry.marker, JournalEntry.quantity)
-            .where(
-                (JournalEntry.tenant_id == tenant_id)
-                & (JournalEntry.state == JournalState.DONE.value)
-                & (JournalEntry.kind.in_(_WRITES_QUANTITY))
-            )
-            .order_by(JournalEntry.updated_at, JournalEntry.id)
-        )
-        return {row.marker: row.quantity for row in query}
+        return self.last_written_by_tenant(tenant_id).get(tenant_id, {})
+
+    def last_written_by_tenant(self, tenant_id: str | None = None) -> dict[str, dict[str, int]]:
+        """``last_written`` of every tenant (or of ``tenant_id``) in one query: tenant -> marker -> quantity."""
+        condition = (JournalEntry.state == JournalState.DONE.value) & JournalEntry.kind.in_(_WRITES_QUANTITY)
+        if tenant_id is not None:
+            condition &= JournalEntry.tenant_id == tenant_id
+        query = (JournalEntry.select(JournalEntry.tenant_id, JournalEntry.marker, JournalEntry.quantity)
+                 .where(condition).order_by(JournalEntry.updated_at, JournalEntry.id).tuples())
+        found: dict[str, dict[str, int]] = {}
+        for tenant, marker, quantity in query:
+            found.setdefault(tenant, {})[marker] = quantity
+        return found
 
     def written_rows(self, tenant_id: str) -> dict[str, RowKey]:
         """The row each main line seatsync created for the tenant was written for, by line marker."""

@@ -31,8 +31,8 @@ product some billing profile uses (duplicates, manual additions).
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -41,8 +41,9 @@ from typing import Any
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.money import round_money
 from app.billing.quantities import billed_quantity, row_counts
-from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
+from app.billing.types import Agreement, Cycle, Exclusion, Line, LineKind, Mapping, Product, TenantInventory
 from app.errors import SeatsyncError
+from app.models.records import CompanyRecord
 from app.paths import private_opener
 from app.services.customers.exclusions import is_free
 from app.services.microsoft.skus import SkuCatalogue
@@ -102,14 +103,20 @@ class Totals:
     leakage: Decimal = Decimal("0.00")
     #: The margin of the rows whose margin is known (``ReconRow.margin``).
     margin: Decimal = Decimal("0.00")
+    #: The one currency the mapped rows bill in; None when they bill in several, or none is mapped.
+    currency: str | None = None
 
-    def plus(self, row: ReconRow) -> Totals:
-        if row.free:  # an unmapped free SKU's 10,000 "seats" say nothing about billing
-            return self
-        return Totals(company=self.company, purchased=self.purchased + row.purchased,
-                      assigned=self.assigned + row.assigned, billed=self.billed + row.billed,
-                      unbilled=self.unbilled + row.unbilled, leakage=self.leakage + (row.leakage or Decimal("0")),
-                      margin=self.margin + (row.margin or Decimal("0")))
+
+def totals(company: str, rows: Iterable[ReconRow]) -> Totals:
+    """The sums of ``rows``, an unmapped free SKU's left out (its 10,000 "seats" say nothing about billing)."""
+    counted = [row for row in rows if not row.free]
+    currencies = {row.currency for row in counted if row.mapped}
+    return Totals(company=company, purchased=sum(r.purchased for r in counted),
+                  assigned=sum(r.assigned for r in counted), billed=sum(r.billed for r in counted),
+                  unbilled=sum(r.unbilled for r in counted),
+                  leakage=sum((r.leakage for r in counted if r.leakage is not None), Decimal("0.00")),
+                  margin=sum((r.margin for r in counted if r.margin is not None), Decimal("0.00")),
+                  currency=currencies.pop() if len(currencies) == 1 else None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,17 +141,17 @@ class Reconciliation:
     #: What could not be read from the PSA (an agreement it no longer has, ...): those rows count as unbilled.
     problems: tuple[str, ...] = ()
 
-    def by_company(self) -> list[Totals]:
-        totals: dict[str, Totals] = {}
-        for row in self.rows:
-            totals[row.company] = totals.get(row.company, Totals(company=row.company)).plus(row)
-        return [totals[name] for name in sorted(totals, key=str.lower)]
+    #: Each company's totals (by name, case aside) and every row's, worked out with the report.
+    by_company: tuple[Totals, ...] = field(init=False)
+    total: Totals = field(init=False)
 
-    def total(self) -> Totals:
-        result = Totals(company="All companies")
+    def __post_init__(self) -> None:
+        rows_of: dict[str, list[ReconRow]] = {}
         for row in self.rows:
-            result = result.plus(row)
-        return result
+            rows_of.setdefault(row.company, []).append(row)
+        object.__setattr__(self, "by_company", tuple(totals(name, rows_of[name])
+                                                     for name in sorted(rows_of, key=str.lower)))
+        object.__setattr__(self, "total", totals("All companies", self.rows))
 
 
 class ReportService:
@@ -156,34 +163,43 @@ class ReportService:
         self.now = now
 
     def reconcile(self, *, read_psa: bool = False, today: date | None = None) -> Reconciliation:
+        """Every tenant's licenses against what is billed, in as many queries for 5,000 tenants as for 5
+        (what seatsync keeps of each PSA connection is read once, the journal once for every tenant)."""
         today = today or self.now().date()
         connections = [c.id for c in self.uow.psa_connections.all()]
         connection_of = {p.id: c for c in connections for p in self.uow.profiles.all(c)}
         mappings = self.uow.mappings.all()
-        exclusions = self.uow.exclusions.all()
+        kept = _Kept(self.uow)
+        excluded = _Excluded(self.uow.exclusions.all())
         inventories = self.uow.inventory.latest_all()
-        billed: dict[str, dict[str, int]] = {}
         orphans: list[OrphanLine] = []
         problems: list[str] = []
         if read_psa:
-            billed, orphans, problems = self._read_psa(mappings, connection_of, today)
+            billed, orphans, problems = self._read_psa(mappings, connection_of, kept, today)
+        else:
+            billed = {tenant: _by_row(written) for tenant, written in self.uow.journal.last_written_by_tenant().items()}
+        mappings_of: dict[str, list[Mapping]] = {}
+        for mapping in mappings:
+            mappings_of.setdefault(mapping.tenant_id, []).append(mapping)
+        companies_of: dict[str, set[str]] = {}
+        for link in self.uow.tenants.all_links():
+            companies_of.setdefault(link.tenant_id, set()).add(link.company_name)
+        catalogue = self.catalogue()
         rows: list[ReconRow] = []
         for tenant in self.uow.tenants.all():
             inventory = inventories.get(tenant.tenant_id)
             if inventory is None:
                 continue
-            written = (billed.get(tenant.tenant_id, {}) if read_psa
-                       else _by_row(self.uow.journal.last_written(tenant.tenant_id)))
-            tenant_maps = [m for m in mappings if m.tenant_id == tenant.tenant_id]
-            links = self.uow.tenants.links_of_tenant(tenant.tenant_id)
-            default_company = ", ".join(sorted({link.company_name for link in links})) or "(no company)"
+            written = billed.get(tenant.tenant_id, {})
+            rows_by_sku: dict[str, list[Mapping]] = {}
+            for mapping in mappings_of.get(tenant.tenant_id, ()):
+                rows_by_sku.setdefault(mapping.sku_id.lower(), []).append(mapping)
+            default_company = ", ".join(sorted(companies_of.get(tenant.tenant_id, ()))) or "(no company)"
             for lic in inventory.licenses:
-                if any(e.covers(tenant.tenant_id, lic.sku_id) for e in exclusions):
+                if excluded(tenant.tenant_id, lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
                     continue
-                if lic.purchased == 0 and lic.assigned == 0:
-                    continue
-                rows_of = [m for m in tenant_maps if m.sku_id.lower() == lic.sku_id.lower()]
-                name = self.catalogue().name(lic.sku_id, lic.part_number)
+                rows_of = rows_by_sku.get(lic.sku_id.lower())
+                name = catalogue.name(lic.sku_id, lic.part_number)
                 common: dict[str, Any] = dict(tenant_id=tenant.tenant_id, tenant=tenant.name, sku_id=lic.sku_id,
                                               license=name, purchased=lic.purchased, assigned=lic.assigned,
                                               ignored=lic.ignored)
@@ -195,48 +211,12 @@ class ReportService:
                                          unbilled=should, unit_price=None, leakage=None,
                                          mapped=False, free=free, **common))
                     continue
-                rows.append(self._mapped_row(rows_of, inventory, written, connection_of, common))
+                rows.append(_mapped_row(rows_of, inventory, written, connection_of, kept, common))
         rows.sort(key=lambda r: (r.company.lower(), r.tenant.lower(), r.license.lower()))
         return Reconciliation(rows=tuple(rows), orphans=tuple(orphans), billed_from="psa" if read_psa else "journal",
                               as_of=self.now(), problems=tuple(problems))
 
-    def _mapped_row(self, rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
-                    connection_of: dict[str, int], common: dict) -> ReconRow:
-        should = billed = unbilled = 0
-        leakage = Decimal("0")
-        margin: Decimal | None = Decimal("0")  # None once a product has no cost kept
-        companies: set[str] = set()
-        prices: set[Decimal] = set()
-        currency = "USD"
-        for mapping in rows_of:
-            connection_id = connection_of.get(mapping.profile.id)
-            agreement = self.uow.catalog.agreement(connection_id, mapping.agreement_id) if connection_id else None
-            currency = agreement.currency if agreement else currency
-            product = (self.uow.catalog.product(connection_id, mapping.profile.product.id) if connection_id else None) \
-                or mapping.profile.product
-            unit = mapping.profile.price.unit_price(product.price, currency)
-            prices.add(unit)
-            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement and connection_id \
-                else None
-            companies.add(company.name if company else f"(agreement {mapping.agreement_id})")
-            row_billed = written.get(main_marker(mapping.row), 0)
-            try:
-                counts = row_counts(mapping, inventory)
-                row_should = billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
-            except ValueError:  # the row counts users, which snapshots do not keep
-                row_should = row_billed
-            row_unbilled = max(row_should - row_billed, 0)
-            months = 12 if agreement is not None and agreement.cycle is Cycle.ANNUAL else 1
-            should, billed, unbilled = should + row_should, billed + row_billed, unbilled + row_unbilled
-            leakage += row_unbilled * unit / months
-            if margin is not None:
-                margin = margin + row_billed * (unit - product.cost) / months if product.cost else None
-        return ReconRow(company=", ".join(sorted(companies)), should_bill=should, billed=billed, unbilled=unbilled,
-                        unit_price=prices.pop() if len(prices) == 1 else None,
-                        leakage=round_money(leakage, currency), currency=currency,
-                        margin=None if margin is None else round_money(margin, currency), **common)
-
-    def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int],
+    def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int], kept: _Kept,
                   today: date) -> tuple[dict[str, dict[str, int]], list[OrphanLine], list[str]]:
         """Quantities of seatsync's open main lines (tenant -> marker -> quantity), orphan lines, problems.
 
@@ -250,8 +230,8 @@ class ReportService:
         orphans: list[OrphanLine] = []
         problems: list[str] = []
         for connection_id, agreement_id in agreements:
-            agreement = self.uow.catalog.agreement(connection_id, agreement_id)
-            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
+            agreement = kept.agreement(connection_id, agreement_id)
+            company = kept.company(connection_id, agreement.company_id) if agreement else None
             try:
                 lines = self.psas.psa(connection_id).list_lines(agreement_id)
             except PsaNotFound as error:
@@ -267,13 +247,86 @@ class ReportService:
                     continue
                 reason = _orphan_reason(line, markers, (connection_id, line.product_id) in profiled)
                 if reason:
-                    product = self.uow.catalog.product(connection_id, line.product_id)
+                    product = kept.product(connection_id, line.product_id)
                     orphans.append(OrphanLine(
                         company=company.name if company else "", agreement_id=agreement_id,
                         agreement=agreement.name if agreement else agreement_id, product_id=line.product_id,
                         product=(product.description or product.identifier) if product else line.product_id,
                         quantity=line.quantity, line_id=line.id, marker=line.marker, reason=reason))
         return billed, orphans, problems
+
+
+class _Kept:
+    """What seatsync keeps of each PSA connection (its agreements, products and companies), each read once."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._agreements: dict[int, dict[str, Agreement]] = {}
+        self._products: dict[int, dict[str, Product]] = {}
+        self._companies: dict[int, dict[str, CompanyRecord]] = {}
+
+    def agreement(self, connection_id: int, psa_id: str) -> Agreement | None:
+        if connection_id not in self._agreements:
+            self._agreements[connection_id] = {a.id: a for a in self.uow.catalog.agreements(connection_id)}
+        return self._agreements[connection_id].get(psa_id)
+
+    def product(self, connection_id: int, psa_id: str) -> Product | None:
+        if connection_id not in self._products:
+            self._products[connection_id] = {p.id: p for p in self.uow.catalog.products(connection_id)}
+        return self._products[connection_id].get(psa_id)
+
+    def company(self, connection_id: int, psa_id: str) -> CompanyRecord | None:
+        if connection_id not in self._companies:
+            self._companies[connection_id] = {c.psa_id: c for c in self.uow.companies.all(connection_id)}
+        return self._companies[connection_id].get(str(psa_id))
+
+
+class _Excluded:
+    """Whether an exclusion covers a tenant's license (``Exclusion.covers``), without going through them all."""
+
+    def __init__(self, exclusions: Iterable[Exclusion]) -> None:
+        self.everywhere = {e.sku_id.lower() for e in exclusions if e.tenant_id is None}
+        self.per_tenant = {(e.tenant_id, e.sku_id.lower()) for e in exclusions if e.tenant_id is not None}
+
+    def __call__(self, tenant_id: str, sku_id: str) -> bool:
+        sku = sku_id.lower()
+        return sku in self.everywhere or (tenant_id, sku) in self.per_tenant
+
+
+def _mapped_row(rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
+                connection_of: dict[str, int], kept: _Kept, common: dict) -> ReconRow:
+    should = billed = unbilled = 0
+    leakage = Decimal("0")
+    margin: Decimal | None = Decimal("0")  # None once a product has no cost kept
+    companies: set[str] = set()
+    prices: set[Decimal] = set()
+    currency = "USD"
+    for mapping in rows_of:
+        connection_id = connection_of.get(mapping.profile.id)
+        agreement = kept.agreement(connection_id, mapping.agreement_id) if connection_id else None
+        currency = agreement.currency if agreement else currency
+        product = (kept.product(connection_id, mapping.profile.product.id) if connection_id else None) \
+            or mapping.profile.product
+        unit = mapping.profile.price.unit_price(product.price, currency)
+        prices.add(unit)
+        company = kept.company(connection_id, agreement.company_id) if agreement and connection_id else None
+        companies.add(company.name if company else f"(agreement {mapping.agreement_id})")
+        row_billed = written.get(main_marker(mapping.row), 0)
+        try:
+            counts = row_counts(mapping, inventory)
+            row_should = billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
+        except ValueError:  # the row counts users, which snapshots do not keep
+            row_should = row_billed
+        row_unbilled = max(row_should - row_billed, 0)
+        months = 12 if agreement is not None and agreement.cycle is Cycle.ANNUAL else 1
+        should, billed, unbilled = should + row_should, billed + row_billed, unbilled + row_unbilled
+        leakage += row_unbilled * unit / months
+        if margin is not None:
+            margin = margin + row_billed * (unit - product.cost) / months if product.cost else None
+    return ReconRow(company=", ".join(sorted(companies)), should_bill=should, billed=billed, unbilled=unbilled,
+                    unit_price=prices.pop() if len(prices) == 1 else None,
+                    leakage=round_money(leakage, currency), currency=currency,
+                    margin=None if margin is None else round_money(margin, currency), **common)
 
 
 def _orphan_reason(line: Line, markers: dict[str, Mapping], profiled_product: bool) -> str:
@@ -349,6 +402,6 @@ def _write(report: Reconciliation, path: Path) -> None:
             row(r.company, r.tenant, r.tenant_id, r.license, r.sku_id, r.purchased, r.assigned, r.should_bill,
                 r.billed, r.unbilled, _money(r.unit_price), _money(r.leakage), r.currency, r.status, r.ignored,
                 _money(r.margin))
-        total = report.total()
+        total = report.total
         row(total.company, "", "", "", "", total.purchased, total.assigned, "", total.billed, total.unbilled, "",
             _money(total.leakage), "", "total", "", _money(total.margin))

@@ -3,13 +3,12 @@ and in total, the lines nothing maps to, and its export as CSV."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from app.services.container import Services
 from app.services.review.reports import OrphanLine, Reconciliation, ReconRow, Totals, write_csv
@@ -19,19 +18,7 @@ from app.ui.tasks import Tasks
 from app.ui.views.tables import PROBLEM, WARNING, Column, ReloadingView, RowTableModel, StatusLine, table_view
 from app.ui.widgets.plain import PlainLabel
 
-
-@dataclass(frozen=True, kw_only=True)
-class CompanyTotal:
-    """A company's totals, with the currency its licenses are billed in (None when several)."""
-
-    totals: Totals
-    currency: str | None
-
-
-def currency_of(rows: Iterable[ReconRow]) -> str | None:
-    """The one currency the mapped rows bill in; None when there are several (or none)."""
-    found = {row.currency for row in rows if row.mapped}
-    return found.pop() if len(found) == 1 else None
+T = TypeVar("T")
 
 
 def _row_money(row: ReconRow, value: Decimal | None) -> str:
@@ -43,9 +30,8 @@ def _count(name: str) -> Column[Any]:
                   numeric=True)
 
 
-def _total_count(name: str) -> Column[CompanyTotal]:
-    return Column(name.capitalize(), lambda t: str(getattr(t.totals, name)), lambda t: getattr(t.totals, name),
-                  numeric=True)
+def _total_count(name: str) -> Column[Totals]:
+    return Column(name.capitalize(), lambda t: str(getattr(t, name)), lambda t: getattr(t, name), numeric=True)
 
 
 COL_COMPANY, COL_TENANT, COL_LICENSE, COL_PURCHASED, COL_ASSIGNED, COL_IGNORED, COL_SHOULD, COL_BILLED, \
@@ -65,12 +51,11 @@ ROW_COLUMNS: tuple[Column[ReconRow], ...] = (
     Column("Margin a month", lambda r: _row_money(r, r.margin), lambda r: r.margin, numeric=True),
     Column("Status", lambda r: r.status),
 )
-TOTAL_COLUMNS: tuple[Column[CompanyTotal], ...] = (
-    Column("Company", lambda t: t.totals.company),
+TOTAL_COLUMNS: tuple[Column[Totals], ...] = (
+    Column("Company", lambda t: t.company),
     _total_count("purchased"), _total_count("assigned"), _total_count("billed"), _total_count("unbilled"),
-    Column("Unbilled a month", lambda t: money(t.totals.leakage, t.currency), lambda t: t.totals.leakage,
-           numeric=True),
-    Column("Margin a month", lambda t: money(t.totals.margin, t.currency), lambda t: t.totals.margin, numeric=True),
+    Column("Unbilled a month", lambda t: money(t.leakage, t.currency), lambda t: t.leakage, numeric=True),
+    Column("Margin a month", lambda t: money(t.margin, t.currency), lambda t: t.margin, numeric=True),
 )
 ORPHAN_COLUMNS: tuple[Column[OrphanLine], ...] = (
     Column("Company", lambda o: o.company),
@@ -80,6 +65,13 @@ ORPHAN_COLUMNS: tuple[Column[OrphanLine], ...] = (
     Column("PSA line", lambda o: o.line_id),
     Column("Why", lambda o: o.reason),
 )
+
+
+def _fill(table: QTableView, model: RowTableModel[T], rows: Sequence[T]) -> None:
+    first = not model.rows()
+    model.set_rows(rows)
+    if first and rows:
+        table.resizeColumnsToContents()  # once: later loads keep the widths a person chose
 
 
 def _row_colour(row: ReconRow) -> Any:
@@ -117,7 +109,7 @@ class ReportsView(ReloadingView):
         self.rows: RowTableModel[ReconRow] = RowTableModel(
             ROW_COLUMNS, key=lambda r: (r.tenant_id, r.sku_id), background=_row_colour)
         self.rows_table, self.rows_proxy = table_view(self.rows, self, multi=True)
-        self.companies: RowTableModel[CompanyTotal] = RowTableModel(TOTAL_COLUMNS, key=lambda t: t.totals.company)
+        self.companies: RowTableModel[Totals] = RowTableModel(TOTAL_COLUMNS, key=lambda t: t.company)
         self.companies_table, _ = table_view(self.companies, self)
         self.orphans: RowTableModel[OrphanLine] = RowTableModel(
             ORPHAN_COLUMNS, key=lambda o: (o.agreement_id, o.line_id))
@@ -144,21 +136,16 @@ class ReportsView(ReloadingView):
         self.report = report
         self.read_psa_button.setEnabled(True)
         self.export_button.setEnabled(True)
-        self.rows.set_rows(report.rows)
-        everywhere = currency_of(report.rows)
-        self.companies.set_rows(
-            [CompanyTotal(totals=t, currency=currency_of(r for r in report.rows if r.company == t.company))
-             for t in report.by_company()] + [CompanyTotal(totals=report.total(), currency=everywhere)])
-        self.orphans.set_rows(report.orphans)
-        for table in (self.rows_table, self.companies_table, self.orphans_table):
-            table.resizeColumnsToContents()
-        total = report.total()
+        _fill(self.rows_table, self.rows, report.rows)
+        _fill(self.companies_table, self.companies, [*report.by_company, report.total])
+        _fill(self.orphans_table, self.orphans, report.orphans)
+        total = report.total
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
-        earned = (f"The billed seats earn {per_month(total.margin, everywhere)} over their cost in the PSA. "
+        earned = (f"The billed seats earn {per_month(total.margin, total.currency)} over their cost in the PSA. "
                   if any(r.margin is not None for r in report.rows) else "")
         self.totals.setText(
             f"All companies: {total.purchased} purchased, {total.assigned} assigned, {total.billed} billed; "
-            f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, everywhere)}. {earned}"
+            f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, total.currency)}. {earned}"
             f"Billed seats from {source}.")
         if report.billed_from == "psa":
             self.tabs.setTabText(2, f"PSA lines nothing maps to ({len(report.orphans)})")

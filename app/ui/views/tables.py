@@ -240,6 +240,8 @@ def table_view(model: RowTableModel[Any], parent: QWidget | None = None, *,
     view.verticalHeader().setDefaultSectionSize(24)
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    # Columns fit the rows shown and the next 20, not all of them: a table may list 50,000 (Reports).
+    view.horizontalHeader().setResizeContentsPrecision(20)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
     return view, proxy
 
