@@ -174,7 +174,9 @@ TABLE_MEASURES = (
     "no change vs naive runbook: seatsync, parallel", ">= 5x faster", "ms/tenant (naive runbook)",
     "database size after 31 days (3 tenants, 5% churn a day)", "rows, inventory_snapshot after 31 days",
     "rows, snapshot_license after 31 days", "growing with change, not time",
-    "companies list, 12 companies (CompanyService.company_rows)", "<= 200 ms", "ran: plan ",
+    "companies list, 12 companies (CompanyService.company_rows)", "<= 200 ms",
+    "reconciliation report, 12 companies (ReportService.reconcile, a worker)", "(120 license rows;",
+    "Reports view showing it: longest UI-thread block", "ran: plan ",
 )
 
 
@@ -221,10 +223,15 @@ def test_the_companies_benchmark_builds_a_real_database_and_reads_every_company(
     from benchmarks.companies_bench import main as companies
 
     assert companies(["--companies", "12", "--repeat", "2", "--keep", str(tmp_path / "db")]) == 0
-    assert companies(["--companies", "12", "--repeat", "1", "--keep", str(tmp_path / "db")]) == 0  # kept, reused
+    figures = tmp_path / "companies.json"
+    assert companies(["--companies", "12", "--repeat", "1", "--keep", str(tmp_path / "db"),  # kept, reused
+                      "--json", str(figures)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert [line.split(" in ")[0] for line in printed] == ["built 12 companies"] + [
-        "companies list: 12 companies read"] * 3
+    report = ["reconciliation report: 120 license rows read", "Reports view: shown"]
+    assert [line.split(" in ")[0] for line in printed] == ["built 12 companies", *[
+        "companies list: 12 companies read"] * 2, *report, "companies list: 12 companies read", *report]
+    shown = json.loads(figures.read_text(encoding="utf-8"))["report"]
+    assert shown["rows"] == 120 and shown["queries"] > 0 and shown["view_ms"] >= shown["view_block_ms"] > 0
 
 
 def test_the_storage_benchmark_prints_the_database_size_and_rows_at_each_checkpoint(capsys):
