@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -18,9 +20,11 @@ from app.billing.markers import main_marker
 from app.billing.operations import Finding, FindingKind, Operation, OpKind
 from app.billing.types import RowKey
 from app.bootstrap import open_context
-from app.models.records import SyncOutcome, SyncOutcomeRecord
+from app.models.records import MappingRuleRecord, SyncOutcome, SyncOutcomeRecord
+from app.models.repositories._base import IN_CHUNK
 from app.models.repositories.overview import Overview
 from app.models.repositories.summaries import work_out
+from app.services.customers.rules import RulePreview, RuleService
 from app.services.notify.notices import NoticeKind
 from app.services.review.reports import Reconciliation
 from app.services.secrets import MemoryKeyring, SecretStore
@@ -49,6 +53,20 @@ class Listed:
     notices: list
     report: Reconciliation
     reporting: int  # the statements the report ran
+    held: list  # the changes waiting for approval, as Approvals lists them
+    holding: int  # the statements that read ran
+    preview: RulePreview  # what a mapping rule of the first unmapped license would map
+    previewing: int
+
+
+class KeptAgreements:
+    """The PSAs of a rule preview: each answers its agreements as seatsync keeps them (the database's)."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+
+    def psa(self, connection_id: int) -> Any:
+        return SimpleNamespace(list_agreements=lambda: self.context.uow.catalog.agreements(connection_id))
 
 
 def listed(directory, companies: int) -> Listed:
@@ -94,8 +112,15 @@ def listed(directory, companies: int) -> Listed:
                 notices = context.notifications.compute(today=date(2026, 3, 17))
             with StatementCounter() as reporting:
                 report = context.reports.reconcile(today=date(2026, 3, 17))
+            with StatementCounter() as holding:
+                held = context.review.held()
+            rule = MappingRuleRecord(sku_id=sku(MAPPED), profile=context.uow.profiles.all()[0],
+                                     agreement_type="Microsoft 365")
+            with StatementCounter() as previewing:
+                preview = RuleService(context.uow, psas=KeptAgreements(context)).preview([rule])
         return Listed(rows=rows, statements=counter.count, same=same, noticing=noticing.count, notices=notices,
-                      report=report, reporting=reporting.count)
+                      report=report, reporting=reporting.count, held=held, holding=holding.count, preview=preview,
+                      previewing=previewing.count)
     finally:
         context.close()
 
@@ -149,3 +174,16 @@ def test_the_reconciliation_report_of_five_thousand_companies_takes_as_many_quer
     assert len(report.by_company) == 5000 and {t.currency for t in report.by_company} == {"USD"}
     assert report.total.billed == len(written) * assigned(0)
     assert report.total.leakage == 5000 * MONTHLY - len(written) * assigned(0) * PRICE
+
+
+def test_approvals_and_a_rule_preview_read_five_thousand_companies_without_a_query_each(fifty_and_five_thousand):
+    few, many = fifty_and_five_thousand
+
+    assert many.holding == few.holding > 0  # tenants and links read for the tenants holding changes only
+    assert [(h.tenant_id, h.company, h.currency) for h in many.held] == [
+        (tenant_id(i), f"Company {i:05d}", "USD") for i in range(3, 5000, 250)]
+    # Tenants, their mappings and latest reads come 500 tenants at a time (a few statements each), never one by one.
+    assert few.previewing < many.previewing <= few.previewing + 6 * (5000 // IN_CHUNK)
+    assert len(many.preview.mapped) == 5000 and len(few.preview.mapped) == 50
+    assert {(r.target.tenant_id, r.target.sku_id) for r in many.preview.mapped} == {
+        (tenant_id(i), sku(MAPPED)) for i in range(5000)}

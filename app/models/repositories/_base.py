@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from peewee import Query
 
 from app.models.database import db
+
+#: Values per IN (...) list: well under every database's limit on a statement's parameters.
+IN_CHUNK = 500
+
+K = TypeVar("K", bound=Hashable)
 
 
 def utc_now() -> datetime:
@@ -31,3 +36,10 @@ def raw_rows(query: Query) -> list[tuple[Any, ...]]:
     """The query's rows as the database's driver gives them, no value converted by peewee (which costs more
     than the query itself over tens of thousands of rows): for columns whose driver values are the values."""
     return db.execute_sql(*query.sql()).fetchall()
+
+
+def in_chunks(keys: Iterable[K]) -> Iterator[list[K]]:
+    """``keys``, each once and sorted, ``IN_CHUNK`` at a time: one IN (...) list each."""
+    ordered: list[Any] = sorted(set(keys))
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start:start + IN_CHUNK]

@@ -17,12 +17,10 @@ from app.models.records import (
     TenantRecord,
 )
 from app.models.repositories import summaries
-from app.models.repositories._base import Repository
+from app.models.repositories._base import Repository, in_chunks
 from app.models.repositories.versions import record_change
 from app.models.sync import TenantFinding, TenantSyncOutcome
 
-#: Tenant ids per IN (...) list: well under every database's limit on parameters.
-_CHUNK = 500
 #: ``config_change.kind`` of a tenant's change (the partner connection it is read through).
 TENANT_KIND = "tenant"
 
@@ -164,9 +162,8 @@ class Tenants(Repository):
 
     def found(self, tenant_ids: Sequence[str]) -> dict[str, TenantRecord]:
         """Those of ``tenant_ids`` that were added, by tenant id (a query per 500)."""
-        ids = list(dict.fromkeys(tenant_ids))
-        return {row.tenant_id: _tenant(row) for start in range(0, len(ids), _CHUNK)
-                for row in Tenant.select().where(Tenant.tenant_id.in_(ids[start:start + _CHUNK]))}
+        return {row.tenant_id: _tenant(row) for chunk in in_chunks(tenant_ids)
+                for row in Tenant.select().where(Tenant.tenant_id.in_(chunk))}
 
     def all(self) -> list[TenantRecord]:
         return [_tenant(row) for row in Tenant.select().order_by(Tenant.name, Tenant.id)]
@@ -215,9 +212,8 @@ class Tenants(Repository):
         for tenant_id, status in statuses.items():
             by_status.setdefault(ConsentStatus(status), []).append(tenant_id)
         for status, tenant_ids in by_status.items():
-            for start in range(0, len(tenant_ids), _CHUNK):
-                Tenant.update(consent_status=status.value).where(
-                    Tenant.tenant_id.in_(tenant_ids[start:start + _CHUNK])).execute()
+            for chunk in in_chunks(tenant_ids):
+                Tenant.update(consent_status=status.value).where(Tenant.tenant_id.in_(chunk)).execute()
 
     def remove(self, tenant_id: str) -> None:
         """Remove the tenant with its links, mappings, exclusions, snapshots, last sync outcome and findings (the
@@ -272,8 +268,8 @@ class Tenants(Repository):
         return self._links(TenantCompany.tenant == tenant_row(tenant_id))
 
     def links_of_tenants(self, tenant_ids: Sequence[str]) -> list[CompanyLink]:
-        """The links of ``tenant_ids`` (at most 500), in one query."""
-        return self._links(Tenant.tenant_id.in_(list(tenant_ids)))
+        """The links of ``tenant_ids``, a query per 500 tenants."""
+        return [link for chunk in in_chunks(tenant_ids) for link in self._links(Tenant.tenant_id.in_(chunk))]
 
     def links_of_company(self, company_id: int) -> list[CompanyLink]:
         return self._links(TenantCompany.company == company_id)

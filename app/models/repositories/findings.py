@@ -15,15 +15,13 @@ from collections.abc import Mapping as AnyMapping
 from datetime import datetime
 
 from app.billing.operations import Finding, FindingKind
-from app.models.repositories._base import Repository
+from app.models.repositories._base import Repository, in_chunks
 from app.models.sync import TenantFinding
 
 log = logging.getLogger(__name__)
 
 #: Rows per INSERT (eight columns each: far below SQLite's limit on bound values).
 _BATCH = 100
-#: Tenants per DELETE ... IN (...).
-_TENANTS = 500
 _COLUMNS = (TenantFinding.tenant_id, TenantFinding.kind, TenantFinding.sku_id, TenantFinding.agreement_id,
             TenantFinding.line_id, TenantFinding.message)
 
@@ -38,8 +36,8 @@ class TenantFindings(Repository):
                  "sku_id": f.sku_id, "agreement_id": f.agreement_id, "line_id": f.line_id, "message": f.message}
                 for tenant_id, found in findings.items() for f in dict.fromkeys(found)]
         with self.atomic():
-            for start in range(0, len(tenants), _TENANTS):
-                TenantFinding.delete().where(TenantFinding.tenant_id.in_(tenants[start:start + _TENANTS])).execute()
+            for chunk in in_chunks(tenants):
+                TenantFinding.delete().where(TenantFinding.tenant_id.in_(chunk)).execute()
             for start in range(0, len(rows), _BATCH):
                 TenantFinding.insert_many(rows[start:start + _BATCH]).execute()
 

@@ -23,7 +23,7 @@ from app.models.connections import Tenant
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
 from app.models.records import RecordNotFound, SeatPoint
 from app.models.repositories import summaries
-from app.models.repositories._base import Repository
+from app.models.repositories._base import Repository, in_chunks
 from app.models.repositories.customers import tenant_row
 
 
@@ -125,6 +125,15 @@ class Inventory(Repository):
     def latest_all(self) -> dict[str, core.TenantInventory]:
         """Every tenant's most recent snapshot (the notices', reports' and exclusions' input), in two queries."""
         return {inv.tenant_id: inv for inv in _read_all(InventorySnapshot.id.in_(self._latest_query()))}
+
+    def latest_of(self, tenant_ids: Iterable[str]) -> dict[str, core.TenantInventory]:
+        """The most recent snapshot of each of ``tenant_ids`` that was read, in two queries per 500 tenants."""
+        found: dict[str, core.TenantInventory] = {}
+        for chunk in in_chunks(tenant_ids):
+            tenants = Tenant.select(Tenant.id).where(Tenant.tenant_id.in_(chunk))
+            latest = self._latest_query().where(InventorySnapshot.tenant.in_(tenants))
+            found.update((inv.tenant_id, inv) for inv in _read_all(InventorySnapshot.id.in_(latest)))
+        return found
 
     def previous_skus(self) -> dict[str, set[str]]:
         """Per tenant whose latest read found a change, the SKUs that had seats in its snapshot before.

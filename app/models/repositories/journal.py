@@ -33,11 +33,10 @@ from app.billing.types import RowKey
 from app.models.codec import operation_from_json, operation_to_json
 from app.models.records import HeldRecord, HeldStatus, JournalConflict, JournalRecord, JournalState, RecordNotFound
 from app.models.repositories import summaries
-from app.models.repositories._base import Repository, raw_rows
+from app.models.repositories._base import Repository, in_chunks, raw_rows
 from app.models.sync import HeldEntry, JournalEntry
 
 _MAX_ERROR = 2000
-_CHUNK = 500  # keys per IN (...) list: well under every database's limit on parameters
 
 #: Which state a journal entry may move to from which (see the module docstring).
 _MOVES = {
@@ -80,12 +79,6 @@ def _held(row: HeldEntry) -> HeldRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
-    keys = sorted(set(keys))
-    for start in range(0, len(keys), _CHUNK):
-        yield keys[start : start + _CHUNK]
 
 
 class Journal(Repository):
@@ -320,11 +313,11 @@ class Approvals(Repository):
             return
         now = self._now()
         with self.atomic():
-            for keys in _chunks(written):
+            for keys in in_chunks(written):
                 HeldEntry.update(status=HeldStatus.APPLIED.value, updated_at=now).where(
                     (HeldEntry.tenant_id == tenant_id) & HeldEntry.op_key.in_(keys)
                 ).execute()
-            for keys in _chunks(gone):  # unless a person decided it since it was read
+            for keys in in_chunks(gone):  # unless a person decided it since it was read
                 HeldEntry.update(status=HeldStatus.SUPERSEDED.value, updated_at=now).where(
                     HeldEntry.op_key.in_(keys) & HeldEntry.status.in_(waiting)
                 ).execute()

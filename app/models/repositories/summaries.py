@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,12 +71,9 @@ from app.models.billing import Mapping as MappingRow
 from app.models.connections import Company, Tenant, TenantCompany
 from app.models.database import db
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
-from app.models.repositories._base import raw_rows
+from app.models.repositories._base import IN_CHUNK, in_chunks, raw_rows
 
 log = logging.getLogger(__name__)
-
-#: Companies (or tenants, or ids) per statement: well under every database's limit on parameters.
-CHUNK = 500
 
 
 # -- what a row bills a month (the billing core's rules, on the cached catalog) --------------------------
@@ -191,7 +188,7 @@ def work_out(company_ids: Iterable[int] | None = None) -> dict[int, Figures]:
     if company_ids is None:
         return _work_out(None)
     found: dict[int, Figures] = {}
-    for chunk in _chunks(company_ids):
+    for chunk in in_chunks(company_ids):
         found.update(_work_out(chunk))
     return found
 
@@ -291,12 +288,12 @@ class _Inputs:
         if self.mappings:  # the agreements and products they name, on the companies' connections
             named = {m.agreement_id for ms in self.mappings.values() for m in ms}
             agreements = PsaAgreement.select().where(PsaAgreement.connection.in_(sorted(connections)))
-            if len(named) <= CHUNK:
+            if len(named) <= IN_CHUNK:
                 agreements = agreements.where(PsaAgreement.psa_id.in_(sorted(named)))
             self.agreements = {(row.connection_id, row.psa_id): agreement_to_core(row) for row in agreements}
             products = {m.profile.product.id for ms in self.mappings.values() for m in ms}
             catalog = PsaProduct.select().where(PsaProduct.connection.in_(sorted(connections)))
-            if len(products) <= CHUNK:
+            if len(products) <= IN_CHUNK:
                 catalog = catalog.where(PsaProduct.psa_id.in_(sorted(products)))
             self.products = {(row.connection_id, row.psa_id): product_to_core(row) for row in catalog}
         self._inventories: dict[str, TenantInventory | None] = {}
@@ -358,7 +355,7 @@ def _latest_snapshot_ids(tenant_rows: list[int] | None):
 
 def refresh(company_ids: Iterable[int]) -> None:
     """Work out again and keep the figures of these companies (a company without a tenant keeps none)."""
-    for chunk in _chunks(company_ids):
+    for chunk in in_chunks(company_ids):
         with db.atomic():
             _lock(chunk)
             _keep(chunk, _work_out(chunk))
@@ -367,7 +364,7 @@ def refresh(company_ids: Iterable[int]) -> None:
 def refresh_tenants(tenant_ids: Iterable[str]) -> None:
     """Work out again the figures of every company these tenants are linked to."""
     companies: set[int] = set()
-    for chunk in _chunks(tenant_ids):
+    for chunk in in_chunks(tenant_ids):
         query = (TenantCompany.select(TenantCompany.company).join(Tenant)
                  .where(Tenant.tenant_id.in_(chunk)).distinct())
         companies.update(company_id for (company_id,) in query.tuples())
@@ -424,7 +421,7 @@ def fill(figures: dict[int, Figures]) -> bool:
     this database user may not (a viewer of a team database: the list shows them all the same)."""
     try:
         with db.atomic():
-            for chunk in _chunks(figures):
+            for chunk in in_chunks(figures):
                 _keep(chunk, figures, only_missing=True)
     except (DatabaseError, psycopg2.Error) as error:
         log.info("the Companies list's figures were not kept: %s", error)
@@ -434,7 +431,7 @@ def fill(figures: dict[int, Figures]) -> bool:
 
 def _refresh_tenants_of(condition: Callable[[list], object], keys: Iterable) -> None:
     tenants: set[str] = set()
-    for chunk in _chunks(keys):
+    for chunk in in_chunks(keys):
         query = MappingRow.select(Tenant.tenant_id).join(Tenant).where(condition(chunk)).distinct()
         tenants.update(tenant_id for (tenant_id,) in query.tuples())
     refresh_tenants(tenants)
@@ -445,7 +442,7 @@ def _lock(company_ids: list[int]) -> None:
     out one of them waits, then reads what this one wrote. SQLite has one writer at a time already."""
     if isinstance(db.obj, SqliteDatabase):
         return
-    for chunk in _chunks(company_ids):
+    for chunk in in_chunks(company_ids):
         list(Company.select(Company.id).where(Company.id.in_(chunk)).order_by(Company.id).for_update().tuples())
 
 
@@ -459,7 +456,7 @@ def _keep(company_ids: list[int], figures: dict[int, Figures], *, only_missing: 
                                                          encode_monthly(found.monthly))
         same[values].append(company_id)
     for (licenses, unmapped, unpriced, monthly), ids in same.items():
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             query = Company.update({Company.list_licenses: licenses, Company.list_unmapped: unmapped,
                                     Company.list_unpriced: unpriced, Company.list_monthly: monthly}
                                    ).where(Company.id.in_(chunk))
@@ -468,7 +465,3 @@ def _keep(company_ids: list[int], figures: dict[int, Figures], *, only_missing: 
             query.execute()
 
 
-def _chunks(keys: Iterable) -> Iterator[list]:
-    ordered = sorted(set(keys))
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start:start + CHUNK]

@@ -214,9 +214,11 @@ class RuleService:
         ``company_ids``), from the tenants' latest snapshots and the PSA's agreements."""
         with connected():
             rules = self.uow.rules.all() if rules is None else list(rules)
+            if not rules:
+                return RulePreview()
             links = [link for link in self.uow.tenants.all_links()
                      if company_ids is None or link.company_id in company_ids]
-            inventories = {t: self.uow.inventory.latest(t) for t in {link.tenant_id for link in links}}
+            inventories = self.uow.inventory.latest_of(link.tenant_id for link in links)
             return self._preview(rules, links, inventories)
 
     def apply(self, preview: RulePreview, *, actor: str = "", mark: bool = True) -> RuleApplied:
@@ -270,7 +272,12 @@ class RuleService:
         if not ordered or not links:
             return RulePreview()
         companies = {c.id: c for c in self.uow.companies.all()}
-        tenants = self.uow.tenants.found(sorted({link.tenant_id for link in links}))
+        linked = sorted({link.tenant_id for link in links})
+        tenants = self.uow.tenants.found(linked)
+        mappings_of: dict[str, list[Mapping]] = defaultdict(list)
+        for mapping in self.uow.mappings.for_tenants(linked):
+            mappings_of[mapping.tenant_id].append(mapping)
+        exclusions = self.uow.exclusions.all()
         profiles_of: dict[int, set[str]] = {}
         agreements_of: dict[tuple[int, str], list[Agreement]] = {}
         rows: list[RuleRow] = []
@@ -284,8 +291,8 @@ class RuleService:
                 self._read_agreements(company.connection_id, agreements_of)
             tenant = tenants.get(link.tenant_id)
             for row in license_rows(company, link, tenant.name if tenant else link.tenant_id, inventory,
-                                    self.uow.mappings.for_tenant(link.tenant_id),
-                                    self.uow.exclusions.for_tenant(link.tenant_id)):
+                                    mappings_of[link.tenant_id],
+                                    [e for e in exclusions if e.tenant_id in (None, link.tenant_id)]):
                 if row.state is not LicenseState.MISSING or not row.in_tenant:
                     continue
                 found = self._decide(ordered, row.license, row.target, company, profiles_of[company.connection_id],

@@ -140,23 +140,31 @@ class ReviewService:
     # -- approvals ------------------------------------------------------------------
 
     def held(self, status: HeldStatus | None = HeldStatus.HELD) -> list[HeldRow]:
-        tenants = {t.tenant_id: t for t in self.uow.tenants.all()}
-        links = {tenant_id: self.uow.tenants.links_of_tenant(tenant_id) for tenant_id in tenants}
+        """The changes in ``status`` (None: all), each with its tenant's name and companies: as many queries
+        whatever the number of tenants."""
+        records = self.approvals.held(status)
+        holding = sorted({record.tenant_id for record in records})
+        tenants = self.uow.tenants.found(holding)
+        links: dict[str, list[CompanyLink]] = {}
+        for link in self.uow.tenants.links_of_tenants(holding):
+            links.setdefault(link.tenant_id, []).append(link)
         companies = {tenant_id: ", ".join(sorted({link.company_name for link in found}))
                      for tenant_id, found in links.items()}
         catalogue = self.catalogue()
         agreement = self._agreements(links)
-        rows = [self._row(record, tenants, companies, catalogue) for record in self.approvals.held(status)]
+        rows = [self._row(record, tenants, companies, catalogue) for record in records]
         return [replace(row, currency=found.currency) if row.operation and (
             found := agreement(row.tenant_id, row.operation.agreement_id)) else row for row in rows]
 
     def _agreements(self, links: dict[str, list[CompanyLink]]) -> Callable[[str, str], Agreement | None]:
         """An agreement by (tenant, agreement id), from the catalog of a PSA the tenant is billed through
         (``links``: each tenant's), each PSA's catalog read once."""
-        connection_of = {c.id: c.connection_id for c in self.uow.companies.all()}
+        connection_of: dict[int, int] = {}  # company id -> its connection, read at the first lookup
         catalogs: dict[int, dict[str, Agreement]] = {}
 
         def agreement(tenant_id: str, agreement_id: str) -> Agreement | None:
+            if not connection_of:
+                connection_of.update((c.id, c.connection_id) for c in self.uow.companies.all())
             for link in links.get(tenant_id, ()):
                 connection = connection_of.get(link.company_id)
                 if connection is None:
