@@ -101,6 +101,7 @@ def test_a_tenant_bills_to_several_companies_and_a_company_has_several_tenants(d
     every = repo.all_links()
     assert sorted(every, key=repr) == sorted(links + repo.links_of_tenant(OTHER_TENANT), key=repr)
     assert sorted(every, key=repr) == sorted(repo.links_of_tenants([OTHER_TENANT, TENANT, TENANT]), key=repr)
+    assert repo.linked_companies() == 2  # Leeds (two tenants, one of them twice) and York
     assert repo.unlink(TENANT, leeds.id, by_office) is True
     assert repo.unlink(TENANT, leeds.id, by_office) is False
 

@@ -80,8 +80,9 @@ def test_a_split_license_keeps_one_mapping_per_subscription_and_filter(bp_profil
     # The row key's filter is case-insensitive, as in the billing core.
     key = core.RowKey(tenant_id=TENANT, sku_id=BP, subscription_id="S2", filter_key="office=leeds")
     assert Mappings().get(key) == rows[2]
+    assert Mappings().count() == 3
     assert Mappings().delete(key) is True and Mappings().delete(key) is False
-    assert len(Mappings().for_tenant(TENANT)) == 2
+    assert len(Mappings().for_tenant(TENANT)) == 2 == Mappings().count()
 
 
 def test_a_mapping_needs_a_known_tenant_and_a_saved_profile(bp_profile):

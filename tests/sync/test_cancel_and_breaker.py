@@ -207,7 +207,13 @@ def test_a_scheduled_sync_has_nothing_to_do_on_an_empty_installation(data_dir):
         assert not context.sync.ready()  # no PSA connection
         shop = open_shop(context, ["Adatum"])
         assert shop.service().ready()
-        context.uow.mappings.delete(RowKey(tenant_id=shop.tenants["Adatum"], sku_id=SPB))
+        tenant = shop.tenants["Adatum"]
+        [link] = context.uow.tenants.links_of_tenant(tenant)
+        context.uow.tenants.unlink(tenant, link.company_id)
+        assert not shop.service().ready()  # mapped, but billed to no company
+        context.uow.tenants.link(tenant, link.company_id)
+        assert shop.service().ready()
+        context.uow.mappings.delete(RowKey(tenant_id=tenant, sku_id=SPB))
         assert not shop.service().ready()  # a company, but nothing mapped to bill
     finally:
         context.close()

@@ -274,6 +274,10 @@ class Tenants(Repository):
     def links_of_company(self, company_id: int) -> list[CompanyLink]:
         return self._links(TenantCompany.company == company_id)
 
+    def linked_companies(self) -> int:
+        """How many PSA companies a tenant is billed to."""
+        return TenantCompany.select(TenantCompany.company).distinct().count()
+
     def all_links(self) -> list[CompanyLink]:
         """Every tenant's links, in one query."""
         return self._links(True)

@@ -14,7 +14,7 @@ from peewee import IntegrityError
 
 from app.billing import types as core
 from app.models.billing import BillingProfile, Mapping, PsaProduct
-from app.models.connections import Tenant
+from app.models.connections import Tenant, TenantCompany
 from app.models.records import EditConflict
 from app.models.repositories import summaries
 from app.models.repositories._base import Repository, in_chunks
@@ -186,6 +186,14 @@ class Mappings(Repository):
 
     def all(self) -> list[core.Mapping]:
         return _mappings()
+
+    def count(self) -> int:
+        """How many rows are mapped."""
+        return Mapping.select().count()
+
+    def any_billed(self) -> bool:
+        """Whether a mapped row's tenant is billed to a PSA company: whether a sync has anything to do."""
+        return Mapping.select().join(TenantCompany, on=TenantCompany.tenant == Mapping.tenant).exists()
 
     def mapped_skus(self) -> set[tuple[str, str]]:
         """(tenant id, lower-case SKU id) of every mapped row: what tells a mapped license from an unmapped one,

@@ -230,10 +230,7 @@ class SyncService:
     def ready(self) -> bool:
         """Whether there is something to sync: a PSA connection, and a company linked to a tenant with a
         mapping."""
-        if not self.uow.psa_connections.all():
-            return False
-        mapped = {m.tenant_id for m in self.uow.mappings.all()}
-        return any(link.tenant_id in mapped for link in self.uow.tenants.all_links())
+        return bool(self.uow.psa_connections.all()) and self.uow.mappings.any_billed()
 
     def psa_name(self, connection_id: int) -> str:
         """The PSA of a connection as a person knows it: "ConnectWise PSA", with the connection's name when
