@@ -200,6 +200,35 @@ def test_a_rejected_operation_stays_rejected_when_planned_again(database):
         approvals.approve("nope", by="ana")
 
 
+def test_many_held_operations_are_decided_at_once_and_each_refusal_is_named(database, clock):
+    approvals = Approvals(now=clock)
+    held = ["waiting", "approved", "applied", "adjusted", *(f"more-{n}" for n in range(1200))]  # three IN lists
+    for key in held:
+        approvals.hold(_op(key), reason="hold all")
+    approvals.approve("approved", by="ana")
+    approvals.approve("adjusted", by="ana", adjusted=_op("adjusted", quantity=3))
+    approvals.approve("applied", by="ana")
+    approvals.after_run(TENANT, applied=["applied"], planned=held)
+    clock.advance(minutes=5)
+    keys = ["waiting", "nope", "approved", "applied", "waiting", "adjusted", *(f"more-{n}" for n in range(1200))]
+
+    refused = approvals.decide_many(keys, approve=False, by=" bob ")
+
+    assert {key: (type(why), str(why)) for key, why in refused.items()} == {
+        "nope": (RecordNotFound, str(RecordNotFound("(held operation nope)"))),
+        "applied": (JournalConflict, str(JournalConflict("(operation applied is applied; it can no longer be "
+                                                         "decided)")))}
+    decided = {h.op_key: h for h in approvals.held(status=HeldStatus.REJECTED)}
+    assert set(decided) == {"waiting", "approved", "adjusted", *(f"more-{n}" for n in range(1200))}
+    assert {(h.decided_by, h.decided_at, h.adjusted()) for h in decided.values()} == {("bob", clock.now, None)}
+    assert approvals.get("applied").status is HeldStatus.APPLIED
+    assert approvals.decide_many(["waiting"], approve=True, by="ana") == {}
+    assert approvals.get("waiting").status is HeldStatus.APPROVED and approvals.get("more-0").status is \
+        HeldStatus.REJECTED
+    with pytest.raises(ValueError, match="who decides"):
+        approvals.decide_many(["waiting"], approve=True, by=" ")
+
+
 def test_operations_no_longer_planned_are_superseded_and_may_be_held_anew(database):
     approvals = Approvals()
     approvals.hold(_op("waiting"), reason="hold all")

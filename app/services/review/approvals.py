@@ -212,16 +212,16 @@ class ReviewService:
         return self._decide(keys, by, approve=False)
 
     def _decide(self, keys: Iterable[str], by: str, *, approve: bool) -> Decisions:
-        decided, failed = [], []
-        for key in keys:
-            try:
-                with self.uow:  # a refusal of the team database's is a RoleRefused, saying which role decides
-                    (self.approvals.approve if approve else self.approvals.reject)(key, by=by)
-            except SeatsyncError as error:
-                failed.append((key, str(error)))
-            else:
-                decided.append(key)
-        return Decisions(decided=tuple(decided), failed=tuple(failed))
+        """Every key decided that can be; each that cannot is named with why (all of them when the team
+        database refuses the person's role: a RoleRefused says which role decides)."""
+        keys = list(dict.fromkeys(keys))
+        try:
+            with self.uow:
+                refused = self.approvals.decide_many(keys, approve=approve, by=by)
+        except SeatsyncError as error:
+            refused = dict.fromkeys(keys, error)
+        return Decisions(decided=tuple(key for key in keys if key not in refused),
+                         failed=tuple((key, str(why)) for key, why in refused.items()))
 
     @staticmethod
     def _row(record: HeldRecord, tenants: dict[str, TenantRecord], companies: dict[str, str],
