@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from app.billing.types import (
 from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.fake import FakePsa
-from app.services.psa.port import NewLine, PsaCompany
+from app.services.psa.port import NewLine, PsaCompany, lines_one_by_one
 from app.services.review.reports import ExportFailed, Reconciliation, ReconRow, write_csv
 
 SPB, EXO, E3, FREE = "sku-spb", "sku-exo", "sku-e3", "f30db892-07e9-47e9-837c-80727f46fd3d"
@@ -187,6 +188,48 @@ def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ct
     assert report.billed_from == "psa"
     assert [p.split(":")[0] for p in report.problems] == ["agreement A1", "agreement A2"]  # gone from the PSA
     assert "PSA has no such record" in report.problems[0]
+
+
+class MeetingPsa(FakePsa):
+    """A PSA whose agreements' reads each wait until ``together`` of them are in flight: read one after another,
+    they never meet and the read fails (threading.BrokenBarrierError)."""
+
+    concurrency = 3
+
+    def __init__(self, together: int) -> None:
+        super().__init__()
+        self.meet = threading.Barrier(together, timeout=10)
+
+    def list_lines(self, agreement_id, product_ids=None):
+        if agreement_id in self._agreements:  # a read the PSA answers; one it refuses answers at once
+            self.meet.wait()
+        return super().list_lines(agreement_id, product_ids)
+
+    def list_lines_of(self, agreement_ids):  # one agreement a request, as ConnectWise reads them
+        return lines_one_by_one(self, agreement_ids)
+
+
+@pytest.mark.parametrize("gone", [False, True])
+def test_reading_the_psa_reads_its_agreements_side_by_side_gone_ones_named(ctx, world, gone):
+    connection, _ = world
+    fake = MeetingPsa(together=3)
+    company = fake.add_company("Contoso Ltd")
+    ids = [fake.add_agreement(company) for _ in range(6)]
+    ctx.uow.catalog.replace_agreements(connection.id, [Agreement(id=i, company_id="C1", name=f"M365 {i}")
+                                                       for i in ids], company_psa_id="C1")
+    bp = ctx.uow.profiles.save(connection.id, BillingProfile(id="", name="BP", product=Product(id="P1")))
+    for n, agreement_id in enumerate(ids):
+        ctx.uow.mappings.save(Mapping(tenant_id=T1, sku_id=f"sku-{n}", profile=bp, agreement_id=agreement_id))
+    if gone:
+        ctx.uow.mappings.save(Mapping(tenant_id=T1, sku_id="sku-gone", profile=bp, agreement_id="999"))
+    ctx.psas.psa = lambda connection_id: fake
+
+    report = ctx.reports.reconcile(read_psa=True, today=date(2026, 3, 10))
+
+    # The world's own agreements are not in this PSA either; every other agreement was read (its lines count).
+    assert [p.split(":")[0] for p in report.problems] == [*(["agreement 999"] if gone else []), "agreement A1",
+                                                         "agreement A2"]
+    assert fake.meet.n_waiting == 0 and not fake.meet.broken
 
 
 def test_the_csv_holds_every_row_and_the_total_with_exact_money(ctx, world, tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -26,7 +25,7 @@ from app.billing.types import Agreement, Line
 from app.errors import SeatsyncError
 from app.models.repositories.foreign import ForeignLineRecord
 from app.services.providers import PsaProvider
-from app.services.psa.port import PsaPort
+from app.services.psa.port import lines_at_once
 from app.services.sync.engine import Status, run_many
 from app.services.sync.service import SyncService
 from app.services.uow import UnitOfWork, connected
@@ -164,7 +163,7 @@ class MigrationService:
             billed_for[(m.agreement_id, m.profile.product.id)].append(m.tenant_id)
             on_agreement[m.agreement_id].append(m.tenant_id)
         found = []
-        for agreement_id, lines in _lines_of(psa, sorted(ids)).items():
+        for agreement_id, lines in lines_at_once(psa, sorted(ids)).items():
             agreement = agreements[agreement_id]
             company = companies.get(agreement.company_id)
             for line in lines:
@@ -283,18 +282,6 @@ class MigrationService:
         tenants = {t for f in lines for t in f.on_agreement_of}
         with connected():
             return sorted({link.company_id for link in self.uow.tenants.links_of_tenants(sorted(tenants))})
-
-
-def _lines_of(psa: PsaPort, agreement_ids: list[str]) -> dict[str, list[Line]]:
-    """``psa.list_lines_of(agreement_ids)``, as many agreements at once as the PSA takes when it reads one
-    agreement a request (a migration reads every mapped agreement: one after another would take minutes)."""
-    width = min(max(psa.concurrency, 1), len(agreement_ids))
-    if psa.capabilities.reads_lines_in_batches or width < 2:
-        return psa.list_lines_of(agreement_ids)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="psa-read") as pool:
-        parts = list(pool.map(psa.list_lines_of, [agreement_ids[i::width] for i in range(width)]))
-    read = {agreement_id: lines for part in parts for agreement_id, lines in part.items()}
-    return {agreement_id: read[agreement_id] for agreement_id in agreement_ids}
 
 
 def _day(value: date) -> str:

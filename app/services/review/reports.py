@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,7 +49,7 @@ from app.paths import private_opener
 from app.services.customers.exclusions import is_free
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.providers import PsaProvider
-from app.services.psa.port import PsaNotFound
+from app.services.psa.port import PsaNotFound, PsaPort, lines_at_once
 from app.services.uow import UnitOfWork
 
 
@@ -229,13 +230,16 @@ class ReportService:
         billed: dict[str, dict[str, int]] = {}
         orphans: list[OrphanLine] = []
         problems: list[str] = []
+        read: dict[tuple[int, str], list[Line]] = {}
+        for connection_id in sorted({c for c, _ in agreements}):
+            found, missing = _lines_read(self.psas.psa(connection_id), [a for c, a in agreements if c == connection_id])
+            read.update(((connection_id, agreement_id), lines) for agreement_id, lines in found.items())
+            problems += missing
         for connection_id, agreement_id in agreements:
             agreement = kept.agreement(connection_id, agreement_id)
             company = kept.company(connection_id, agreement.company_id) if agreement else None
-            try:
-                lines = self.psas.psa(connection_id).list_lines(agreement_id)
-            except PsaNotFound as error:
-                problems.append(f"agreement {agreement_id}: {error}")
+            lines = read.get((connection_id, agreement_id))
+            if lines is None:
                 continue
             for line in lines:
                 if line.ended_before(today):
@@ -327,6 +331,27 @@ def _mapped_row(rows_of: list[Mapping], inventory: TenantInventory, written: dic
                     unit_price=prices.pop() if len(prices) == 1 else None,
                     leakage=round_money(leakage, currency), currency=currency,
                     margin=None if margin is None else round_money(margin, currency), **common)
+
+
+def _lines_read(psa: PsaPort, agreement_ids: list[str]) -> tuple[dict[str, list[Line]], list[str]]:
+    """Each agreement's lines, as many read at once as the PSA takes (``lines_at_once``); an agreement the PSA
+    no longer has is named among the problems and the others are still read."""
+    try:
+        return lines_at_once(psa, agreement_ids), []
+    except PsaNotFound:
+        pass
+
+    def one(agreement_id: str) -> tuple[str, list[Line] | None, str]:
+        try:
+            return agreement_id, psa.list_lines(agreement_id), ""
+        except PsaNotFound as error:
+            return agreement_id, None, f"agreement {agreement_id}: {error}"
+
+    with ThreadPoolExecutor(max_workers=max(1, min(psa.concurrency, len(agreement_ids))),
+                            thread_name_prefix="psa-read") as pool:
+        each = list(pool.map(one, agreement_ids))
+    return ({agreement_id: lines for agreement_id, lines, _ in each if lines is not None},
+            [problem for _, _, problem in each if problem])
 
 
 def _orphan_reason(line: Line, markers: dict[str, Mapping], profiled_product: bool) -> str:
