@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -27,8 +26,9 @@ from app.billing.types import (
 from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.fake import FakePsa
-from app.services.psa.port import NewLine, PsaCompany, lines_one_by_one
+from app.services.psa.port import NewLine, PsaCompany
 from app.services.review.reports import ExportFailed, Reconciliation, ReconRow, write_csv
+from tests.meeting_psa import MeetingPsa
 
 SPB, EXO, E3, FREE = "sku-spb", "sku-exo", "sku-e3", "f30db892-07e9-47e9-837c-80727f46fd3d"
 T1, T2 = "tenant-1", "tenant-2"
@@ -188,25 +188,6 @@ def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ct
     assert report.billed_from == "psa"
     assert [p.split(":")[0] for p in report.problems] == ["agreement A1", "agreement A2"]  # gone from the PSA
     assert "PSA has no such record" in report.problems[0]
-
-
-class MeetingPsa(FakePsa):
-    """A PSA whose agreements' reads each wait until ``together`` of them are in flight: read one after another,
-    they never meet and the read fails (threading.BrokenBarrierError)."""
-
-    concurrency = 3
-
-    def __init__(self, together: int) -> None:
-        super().__init__()
-        self.meet = threading.Barrier(together, timeout=10)
-
-    def list_lines(self, agreement_id, product_ids=None):
-        if agreement_id in self._agreements:  # a read the PSA answers; one it refuses answers at once
-            self.meet.wait()
-        return super().list_lines(agreement_id, product_ids)
-
-    def list_lines_of(self, agreement_ids):  # one agreement a request, as ConnectWise reads them
-        return lines_one_by_one(self, agreement_ids)
 
 
 @pytest.mark.parametrize("gone", [False, True])

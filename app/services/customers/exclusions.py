@@ -17,9 +17,10 @@ from datetime import date, datetime
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.proration import line_amount
 from app.billing.types import Exclusion, Line, LineKind, Mapping
+from app.services.kept import Kept
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.providers import PsaProvider
-from app.services.psa.port import PsaError
+from app.services.psa.port import PsaError, lines_at_once
 from app.services.uow import UnitOfWork
 
 FREE_WORDS = ("free", "trial", "viral")
@@ -147,22 +148,35 @@ class ExclusionService:
         by_agreement: dict[tuple[int, str], list[Mapping]] = {}
         for m in rows:
             by_agreement.setdefault((connection_of[m.profile.id], m.agreement_id), []).append(m)
-        for (connection_id, agreement_id), mappings in sorted(by_agreement.items()):
-            psa = self.psas.psa(connection_id)
-            markers = {main_marker(m.row): m for m in mappings}
-            products = {m.profile.product.id for m in mappings}
-            agreement = self.uow.catalog.agreement(connection_id, agreement_id)
-            company = self.uow.companies.by_psa_id(connection_id, agreement.company_id) if agreement else None
-            for line in psa.list_lines(agreement_id, products):
-                mapping = markers.get(row_key(line.marker)) if is_main_marker(line.marker) else None
-                if mapping is None or line.kind is not LineKind.MAIN or line.ended_before(today):
-                    continue
-                found.append(ActiveLine(
-                    connection_id=connection_id, tenant_id=mapping.tenant_id,
-                    tenant_name=names.get(mapping.tenant_id, mapping.tenant_id), sku_id=mapping.sku_id,
-                    agreement_id=agreement_id, agreement_name=agreement.name if agreement else agreement_id,
-                    company_id=agreement.company_id if agreement else "",
-                    company_name=company.name if company else "", line=line))
+        kept = Kept(self.uow)
+        for connection_id in sorted({connection for connection, _ in by_agreement}):
+            ids = sorted(agreement_id for connection, agreement_id in by_agreement if connection == connection_id)
+            # A license mapped in thousands of tenants: their agreements are read side by side, not one by one.
+            for agreement_id, lines in lines_at_once(self.psas.psa(connection_id), ids).items():
+                found += self._active(lines, by_agreement[connection_id, agreement_id], names, today,
+                                      connection_id, agreement_id, kept)
+        return found
+
+    @staticmethod
+    def _active(lines: list[Line], mappings: list[Mapping], names: dict[str, str], today: date,
+                connection_id: int, agreement_id: str, kept: Kept) -> list[ActiveLine]:
+        """The lines of ``lines`` (one agreement's) that are seatsync's main lines of ``mappings``, still billing."""
+        markers = {main_marker(m.row): m for m in mappings}
+        products = {m.profile.product.id for m in mappings}
+        agreement = kept.agreement(connection_id, agreement_id)
+        company = kept.company(connection_id, agreement.company_id) if agreement else None
+        found: list[ActiveLine] = []
+        for line in lines:
+            mapping = markers.get(row_key(line.marker)) if is_main_marker(line.marker) else None
+            if (mapping is None or line.product_id not in products or line.kind is not LineKind.MAIN
+                    or line.ended_before(today)):
+                continue
+            found.append(ActiveLine(
+                connection_id=connection_id, tenant_id=mapping.tenant_id,
+                tenant_name=names.get(mapping.tenant_id, mapping.tenant_id), sku_id=mapping.sku_id,
+                agreement_id=agreement_id, agreement_name=agreement.name if agreement else agreement_id,
+                company_id=agreement.company_id if agreement else "",
+                company_name=company.name if company else "", line=line))
         return found
 
     def cancel_lines(self, lines: Sequence[ActiveLine], effective: date, *, actor: str, reason: str) -> CancelOutcome:

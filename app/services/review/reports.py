@@ -42,11 +42,11 @@ from typing import Any
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.money import round_money
 from app.billing.quantities import billed_quantity, row_counts
-from app.billing.types import Agreement, Cycle, Exclusion, Line, LineKind, Mapping, Product, TenantInventory
+from app.billing.types import Cycle, Exclusion, Line, LineKind, Mapping, TenantInventory
 from app.errors import SeatsyncError
-from app.models.records import CompanyRecord
 from app.paths import private_opener
 from app.services.customers.exclusions import is_free
+from app.services.kept import Kept
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.providers import PsaProvider
 from app.services.psa.port import PsaNotFound, PsaPort, lines_at_once
@@ -170,7 +170,7 @@ class ReportService:
         connections = [c.id for c in self.uow.psa_connections.all()]
         connection_of = {p.id: c for c in connections for p in self.uow.profiles.all(c)}
         mappings = self.uow.mappings.all()
-        kept = _Kept(self.uow)
+        kept = Kept(self.uow)
         excluded = _Excluded(self.uow.exclusions.all())
         inventories = self.uow.inventory.latest_all()
         orphans: list[OrphanLine] = []
@@ -217,7 +217,7 @@ class ReportService:
         return Reconciliation(rows=tuple(rows), orphans=tuple(orphans), billed_from="psa" if read_psa else "journal",
                               as_of=self.now(), problems=tuple(problems))
 
-    def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int], kept: _Kept,
+    def _read_psa(self, mappings: list[Mapping], connection_of: dict[str, int], kept: Kept,
                   today: date) -> tuple[dict[str, dict[str, int]], list[OrphanLine], list[str]]:
         """Quantities of seatsync's open main lines (tenant -> marker -> quantity), orphan lines, problems.
 
@@ -260,31 +260,6 @@ class ReportService:
         return billed, orphans, problems
 
 
-class _Kept:
-    """What seatsync keeps of each PSA connection (its agreements, products and companies), each read once."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
-        self._agreements: dict[int, dict[str, Agreement]] = {}
-        self._products: dict[int, dict[str, Product]] = {}
-        self._companies: dict[int, dict[str, CompanyRecord]] = {}
-
-    def agreement(self, connection_id: int, psa_id: str) -> Agreement | None:
-        if connection_id not in self._agreements:
-            self._agreements[connection_id] = {a.id: a for a in self.uow.catalog.agreements(connection_id)}
-        return self._agreements[connection_id].get(psa_id)
-
-    def product(self, connection_id: int, psa_id: str) -> Product | None:
-        if connection_id not in self._products:
-            self._products[connection_id] = {p.id: p for p in self.uow.catalog.products(connection_id)}
-        return self._products[connection_id].get(psa_id)
-
-    def company(self, connection_id: int, psa_id: str) -> CompanyRecord | None:
-        if connection_id not in self._companies:
-            self._companies[connection_id] = {c.psa_id: c for c in self.uow.companies.all(connection_id)}
-        return self._companies[connection_id].get(str(psa_id))
-
-
 class _Excluded:
     """Whether an exclusion covers a tenant's license (``Exclusion.covers``), without going through them all."""
 
@@ -298,7 +273,7 @@ class _Excluded:
 
 
 def _mapped_row(rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
-                connection_of: dict[str, int], kept: _Kept, common: dict) -> ReconRow:
+                connection_of: dict[str, int], kept: Kept, common: dict) -> ReconRow:
     should = billed = unbilled = 0
     leakage = Decimal("0")
     margin: Decimal | None = Decimal("0")  # None once a product has no cost kept
