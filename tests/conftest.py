@@ -30,6 +30,16 @@ def data_dir(tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture
+def ctx(data_dir):
+    """seatsync's services over a fresh data directory, closed after the test."""
+    from app.bootstrap import open_context
+
+    context = open_context(data_dir)
+    yield context
+    context.close()
+
+
 # -- the database engines: every test that asks for ``database_target`` runs on SQLite and on PostgreSQL
 
 

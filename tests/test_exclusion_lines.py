@@ -6,23 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from app.billing.markers import main_marker
 from app.billing.types import Agreement, BillingProfile, LineKind, Mapping, Product
-from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.port import NewLine, PsaCompany
 from tests.meeting_psa import MeetingPsa
 
 SPB, EXO = "sku-spb", "sku-exo"
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 def test_every_tenants_line_of_the_license_is_found_reading_its_agreements_side_by_side(ctx):

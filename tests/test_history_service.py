@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from app.billing.types import Agreement, Product
-from app.bootstrap import open_context
 from app.services.psa.port import PsaCompany
 from app.services.review.approvals import HistoryFilter, ref
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 def test_a_filter_names_a_company_of_one_psa_though_the_other_numbers_one_alike(ctx):

@@ -23,7 +23,6 @@ from app.billing.types import (
     TenantInventory,
     Term,
 )
-from app.bootstrap import open_context
 from app.models.records import (
     ConsentStatus,
     RunStatus,
@@ -160,13 +159,6 @@ def test_keys_tell_new_notices_from_ones_already_shown():
 
 
 # -- from the database ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 def test_the_service_reads_snapshots_runs_and_held_operations(ctx):

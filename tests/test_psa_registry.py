@@ -14,11 +14,9 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
-from app.bootstrap import open_context
 from app.errors import ConfigurationError
 from app.models import close_database, open_database
 from app.models.repositories import PsaConnections
@@ -42,13 +40,6 @@ MADE_UP = PsaKind("kaseyabms", "Kaseya BMS", "Kaseya", (
 def made_up(monkeypatch) -> PsaKind:
     monkeypatch.setitem(KINDS, MADE_UP.kind, MADE_UP)
     return MADE_UP
-
-
-@pytest.fixture
-def ctx(data_dir) -> Iterator[Any]:
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from app.billing.types import (
     Product,
     TenantInventory,
 )
-from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.services.psa.fake import FakePsa
 from app.services.psa.port import NewLine, PsaCompany
@@ -32,13 +31,6 @@ from tests.meeting_psa import MeetingPsa
 
 SPB, EXO, E3, FREE = "sku-spb", "sku-exo", "sku-e3", "f30db892-07e9-47e9-837c-80727f46fd3d"
 T1, T2 = "tenant-1", "tenant-2"
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 @pytest.fixture

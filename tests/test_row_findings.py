@@ -8,12 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import pytest
-
 from app.billing.operations import Finding, FindingKind, Operation, OpKind
 from app.billing.plan import main_marker
 from app.billing.types import License, Mapping, RowKey
-from app.bootstrap import open_context
 from app.models.records import ConsentStatus, HeldRecord, HeldStatus
 from app.models.repositories import Approvals
 from app.services.customers.company_rows import (
@@ -80,13 +77,6 @@ def test_information_kinds_are_not_attention():
                    NoticeKind.CANCELLATION_CLOSING, NoticeKind.GDAP}
     assert set(NoticeKind) - informative == ATTENTION
     assert notices_module.KIND_LABELS.keys() == set(NoticeKind)
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 def test_the_notices_are_those_of_the_findings_stored_for_each_tenant(ctx):

@@ -7,19 +7,11 @@ from dataclasses import replace
 import pytest
 
 from app.billing.types import Cycle, Mapping, Subscription, Term
-from app.bootstrap import open_context
 from app.errors import ConfigurationError
 from app.models.repositories import ConfigChanges
 from app.models.repositories.mappings import mapping_key
 from app.services.customers.rules import describe_rule
 from tests.rules_world import E3, EXO, RulesWorld, e3
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -33,13 +33,6 @@ def permissive_umask():
     os.umask(previous)
 
 
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
-
-
 def test_the_data_directory_and_database_are_private(data_dir, ctx):
     from app.models.database import db
 

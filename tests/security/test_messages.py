@@ -13,7 +13,6 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from app.bootstrap import open_context
 from app.models.records import TenantRecord
 from app.sandbox.server import SandboxServer, make_tls
 from app.services.notify.delivery import Notifier, digest_html, digest_text, is_loopback, webhook_payload
@@ -38,13 +37,6 @@ HOSTILE = (CHANNEL, LINK, MARKDOWN, HTML)
 def hostile_notices() -> list[Notice]:
     return [Notice(kind=NoticeKind.TENANT_NOT_ADDED, tenant_id=f"t{i}", title=f"{name} is in Partner Center",
                    message=f"Add {name}.") for i, name in enumerate(HOSTILE)]
-
-
-@pytest.fixture
-def ctx(data_dir):
-    context = open_context(data_dir)
-    yield context
-    context.close()
 
 
 @pytest.fixture(scope="module")
