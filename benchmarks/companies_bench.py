@@ -212,12 +212,11 @@ def report_shown(context: Services) -> dict[str, float]:
     fills and sizes its tables): how long until it shows the report, and the UI thread's longest block
     meanwhile (benchmarks/ui_probe.py's tick)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from app.ui.tasks import Tasks
     from app.ui.views.reports import ReportsView
-    from benchmarks.ui_probe import Probe
+    from benchmarks.ui_probe import Probe, wait_until
 
     app = QApplication.instance() or QApplication([])
     tasks = Tasks()
@@ -227,15 +226,14 @@ def report_shown(context: Services) -> dict[str, float]:
     view = ReportsView(context, tasks)
     view.resize(1366, 700)
     view.show()
-    while view.report is None and time.perf_counter() - started < REPORT_TIMEOUT:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    app.processEvents()  # the paint of what was delivered
-    shown = (time.perf_counter() - started) * 1000
-    probe.stop()
-    view.close()
-    tasks.close()
-    if view.report is None:
-        raise SystemExit(f"the Reports view showed no report within {REPORT_TIMEOUT} s")
+    try:
+        wait_until(lambda: view.report is not None, REPORT_TIMEOUT, "the Reports view showing the report")
+        app.processEvents()  # the paint of what was delivered
+        shown = (time.perf_counter() - started) * 1000
+    finally:
+        probe.stop()
+        view.close()
+        tasks.close()
     return {"view_ms": round(shown, 1), "view_block_ms": round(probe.longest_gap_ms(), 1)}
 
 
