@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass, replace
 
+from app.billing.excluded import Exclusions
 from app.billing.types import (
     Agreement,
     AgreementStatus,
@@ -277,7 +278,7 @@ class RuleService:
         mappings_of: dict[str, list[Mapping]] = defaultdict(list)
         for mapping in self.uow.mappings.for_tenants(linked):
             mappings_of[mapping.tenant_id].append(mapping)
-        exclusions = self.uow.exclusions.all()
+        exclusions = Exclusions(self.uow.exclusions.all())
         profiles_of: dict[int, set[str]] = {}
         agreements_of: dict[tuple[int, str], list[Agreement]] = {}
         rows: list[RuleRow] = []
@@ -292,7 +293,7 @@ class RuleService:
             tenant = tenants.get(link.tenant_id)
             for row in license_rows(company, link, tenant.name if tenant else link.tenant_id, inventory,
                                     mappings_of[link.tenant_id],
-                                    [e for e in exclusions if e.tenant_id in (None, link.tenant_id)]):
+                                    exclusions.applying_to(link.tenant_id)):
                 if row.state is not LicenseState.MISSING or not row.in_tenant:
                     continue
                 found = self._decide(ordered, row.license, row.target, company, profiles_of[company.connection_id],

@@ -39,10 +39,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.billing.excluded import Exclusions
 from app.billing.markers import is_main_marker, main_marker, row_key
 from app.billing.money import round_money
 from app.billing.quantities import billed_quantity, row_counts
-from app.billing.types import Cycle, Exclusion, Line, LineKind, Mapping, TenantInventory
+from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
 from app.errors import SeatsyncError
 from app.paths import private_opener
 from app.services.customers.exclusions import is_free
@@ -171,7 +172,7 @@ class ReportService:
         connection_of = {p.id: c for c in connections for p in self.uow.profiles.all(c)}
         mappings = self.uow.mappings.all()
         kept = Kept(self.uow)
-        excluded = _Excluded(self.uow.exclusions.all())
+        exclusions = Exclusions(self.uow.exclusions.all())
         inventories = self.uow.inventory.latest_all()
         orphans: list[OrphanLine] = []
         problems: list[str] = []
@@ -197,7 +198,7 @@ class ReportService:
                 rows_by_sku.setdefault(mapping.sku_id.lower(), []).append(mapping)
             default_company = ", ".join(sorted(companies_of.get(tenant.tenant_id, ()))) or "(no company)"
             for lic in inventory.licenses:
-                if excluded(tenant.tenant_id, lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
+                if exclusions.covers(tenant.tenant_id, lic.sku_id) or (lic.purchased == 0 and lic.assigned == 0):
                     continue
                 rows_of = rows_by_sku.get(lic.sku_id.lower())
                 name = catalogue.name(lic.sku_id, lic.part_number)
@@ -258,18 +259,6 @@ class ReportService:
                         product=(product.description or product.identifier) if product else line.product_id,
                         quantity=line.quantity, line_id=line.id, marker=line.marker, reason=reason))
         return billed, orphans, problems
-
-
-class _Excluded:
-    """Whether an exclusion covers a tenant's license (``Exclusion.covers``), without going through them all."""
-
-    def __init__(self, exclusions: Iterable[Exclusion]) -> None:
-        self.everywhere = {e.sku_id.lower() for e in exclusions if e.tenant_id is None}
-        self.per_tenant = {(e.tenant_id, e.sku_id.lower()) for e in exclusions if e.tenant_id is not None}
-
-    def __call__(self, tenant_id: str, sku_id: str) -> bool:
-        sku = sku_id.lower()
-        return sku in self.everywhere or (tenant_id, sku) in self.per_tenant
 
 
 def _mapped_row(rows_of: list[Mapping], inventory: TenantInventory, written: dict[str, int],
