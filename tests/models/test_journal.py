@@ -144,6 +144,26 @@ def test_the_quantity_last_written_is_the_latest_done_write_of_each_line(databas
     assert journal.known_agreements("nobody") == set() and journal.last_written("nobody") == {}
 
 
+def test_a_sync_reads_the_done_writes_in_the_order_concluded_and_the_unsettled_oldest_first(database, clock):
+    journal = Journal(now=clock)
+    for key in ("first", "second", "third", "lost", "sending", "refused"):
+        journal.begin(_op(key))
+        clock.advance(seconds=1)
+    journal.begin(_write("elsewhere", OpKind.ADD_PRORATE, 12, tenant=OTHER_TENANT))
+    for key in ("third", "first", "second"):  # done in another order than begun
+        journal.mark_done(key, f"psa-{key}")
+        clock.advance(seconds=1)
+    journal.conclude("lost", JournalState.UNKNOWN, error="connection reset")  # after "sending" was begun
+    journal.mark_failed("refused", "400")
+    journal.mark_done("elsewhere", "psa-elsewhere")
+    done, unsettled = journal.written_and_unsettled(TENANT)
+    assert [(op.key, record) for op, record in done] == [
+        ("third", "psa-third"), ("first", "psa-first"), ("second", "psa-second")]
+    assert done[0][0] == _op("third")  # the operation itself, decoded
+    assert [op.key for op in unsettled] == ["lost", "sending"]  # oldest begun first, whatever changed since
+    assert journal.written_and_unsettled("nobody") == ([], [])
+
+
 def test_marking_an_unknown_key_is_a_typed_error(database):
     with pytest.raises(RecordNotFound, match="journal entry nope"):
         Journal().mark_done("nope", "1")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from peewee import fn
 
@@ -197,15 +198,23 @@ class Journal(Repository):
             (JournalEntry.tenant_id == tenant_id) & (JournalEntry.state == JournalState.DONE.value))
         return [_record(row) for row in query.order_by(JournalEntry.updated_at, JournalEntry.id)]
 
-    def done_and_unsettled(self, tenant_id: str) -> tuple[list[JournalRecord], list[JournalRecord]]:
-        """``done(tenant_id)`` and ``unsettled(tenant_id)``, read in one query."""
+    def written_and_unsettled(self, tenant_id: str) -> tuple[list[tuple[Operation, str]], list[Operation]]:
+        """The tenant's done operations with the PSA record each wrote, in the order they were concluded, and
+        its unsettled ones, oldest first (``done`` and ``unsettled``): what a sync reads of every tenant, in one
+        query whose rows are read as the driver gives them."""
         states = [JournalState.DONE.value, JournalState.PENDING.value, JournalState.UNKNOWN.value]
-        rows = list(JournalEntry.select().where((JournalEntry.tenant_id == tenant_id) & JournalEntry.state.in_(states))
-                    .order_by(JournalEntry.updated_at, JournalEntry.id))
-        unsettled = sorted((row for row in rows if row.state != JournalState.DONE.value),
-                           key=lambda row: (row.created_at, row.id))
-        done = [_record(row) for row in rows if row.state == JournalState.DONE.value]
-        return done, [_record(row) for row in unsettled]
+        query = (JournalEntry.select(JournalEntry.state, JournalEntry.operation, JournalEntry.psa_record_id,
+                                     JournalEntry.created_at, JournalEntry.id)
+                 .where((JournalEntry.tenant_id == tenant_id) & JournalEntry.state.in_(states))
+                 .order_by(JournalEntry.updated_at, JournalEntry.id))
+        done: list[tuple[Operation, str]] = []
+        unsettled: list[tuple[Any, ...]] = []  # (created_at, id, operation)
+        for state, operation, record_id, created_at, row_id in raw_rows(query):
+            if state == JournalState.DONE.value:
+                done.append((operation_from_json(operation), record_id))
+            else:
+                unsettled.append((JournalEntry.created_at.python_value(created_at), row_id, operation))
+        return done, [operation_from_json(operation) for *_, operation in sorted(unsettled)]
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         """The quantity seatsync last wrote to each main line of the tenant, by line marker

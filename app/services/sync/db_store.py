@@ -153,9 +153,9 @@ class DbSyncStore:
         return replace(rules, mode=strictest(modes)) if modes else rules
 
     def session(self) -> AbstractContextManager[object]:
-        """On SQLite, this thread's connection for the length of one tenant's sync, rather than one (opened with
-        its pragmas) per call, closed when the tenant is done (with its page cache). A team database's pool lends
-        a connection per call at little cost, as it did."""
+        """On SQLite, this thread's connection for the length of one tenant's sync, or of a run's thread and
+        all its tenants, rather than one (opened with its pragmas) per call; closed at the end (with its page
+        cache). A team database's pool lends a connection per call at little cost, as it did."""
         return connected() if isinstance(db.obj, SqliteDatabase) else nullcontext()
 
     def _run_rules(self) -> tuple[dict[str, Mode], ApprovalRules]:
@@ -200,8 +200,8 @@ class DbSyncStore:
 
     def journal_of(self, tenant_id: str) -> tuple[list[Written], list[Operation]]:
         with connected():
-            done, unsettled = self.journal.done_and_unsettled(tenant_id)
-        return [Written(op=e.operation(), line_id=e.psa_record_id) for e in done], [e.operation() for e in unsettled]
+            done, unsettled = self.journal.written_and_unsettled(tenant_id)
+        return [Written(op=op, line_id=record_id) for op, record_id in done], unsettled
 
     def last_written(self, tenant_id: str) -> dict[str, int]:
         with connected():
