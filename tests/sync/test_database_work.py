@@ -47,6 +47,8 @@ class Traced:
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
+        #: The name of the thread of each connection opened.
+        self.connections: list[str] = []
         self.on = False
         self._lock = threading.Lock()
 
@@ -70,6 +72,8 @@ def traced(data_dir, monkeypatch) -> Iterator[tuple[object, Traced]]:
     def connect():
         connection = opened()
         connection.set_trace_callback(trace)
+        if trace.on:
+            trace.connections.append(threading.current_thread().name)
         return connection
 
     monkeypatch.setattr(db.obj, "_connect", connect)
@@ -81,7 +85,7 @@ def traced(data_dir, monkeypatch) -> Iterator[tuple[object, Traced]]:
         context.close()
 
 
-def reading_again(shop: Shop, clock) -> SyncService:
+def reading_again(shop: Shop, clock, **options) -> SyncService:
     """The sync service over the shop, its Microsoft reads through the inventory service (which keeps each read
     as a snapshot), answered with the licenses each tenant held when the shop opened."""
     uow = shop.context.uow
@@ -94,11 +98,13 @@ def reading_again(shop: Shop, clock) -> SyncService:
     inventory = AsBefore(graph=None, partner_center=None, catalogue=None, store=SnapshotStore(uow.inventory),
                          now=clock)
     return shop.context.sync_service(
-        today=lambda: TODAY, fetch_inventory=lambda tenant_id, users: inventory.fetch(tenant_id, with_users=users))
+        today=lambda: TODAY, fetch_inventory=lambda tenant_id, users: inventory.fetch(tenant_id, with_users=users),
+        **options)
 
 
 def counted(trace: Traced, sync) -> list[Statement]:
     trace.statements.clear()
+    trace.connections.clear()
     trace.on = True
     try:
         summary = sync()
@@ -143,6 +149,16 @@ def test_a_sync_with_nothing_to_change_does_a_handful_of_statements_per_tenant(t
     assert latest is not None and latest.fetched_at > READ_AT  # read again: its last read moved forward
     # Every tenant's consent is as the first sync stored it: not written again.
     assert not [s for s in every if re.match(r'UPDATE "tenant"', s.sql)]
+
+
+def test_each_thread_of_a_run_opens_one_connection_for_all_its_tenants(traced):
+    context, trace = traced
+    shop = open_shop(context, NAMES)
+    service = reading_again(shop, lambda: READ_AT + timedelta(days=1), workers=2)
+    service.sync(actor="test")
+    counted(trace, lambda: service.sync(actor="test"))
+    on_tenants = [name for name in trace.connections if name.startswith("tenant")]
+    assert len(on_tenants) == 2, f"{len(on_tenants)} connections for {len(NAMES)} tenants on two threads"
 
 
 def test_a_consent_that_changed_is_written_and_only_that_one(traced):

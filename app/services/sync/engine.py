@@ -22,12 +22,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 from app.billing.foreign import ForeignDecision
 from app.billing.operations import Finding, FindingKind, Operation, Plan
@@ -43,7 +43,7 @@ from app.services.psa.port import PsaPort, PsaUnavailable, PsaUnreadableAnswer
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
 from app.services.sync.inventory import LicensesGone
-from app.services.sync.pool import for_each_tenant
+from app.services.sync.pool import for_each_tenant, side_reads
 from app.services.sync.run_reads import LinesPrefetch, PsaCatalog, SetupsAhead
 from app.services.sync.store import SyncStore, TenantSetup, utc_now
 
@@ -201,17 +201,18 @@ class SyncEngine:
         written, unsettled = self.store.journal_of(setup.tenant_id)
         log = write_log(written)
         read_before = self.prefetch.take(setup.tenant_id, written, unsettled) if self.prefetch else None
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="psa-read") as pool:
-            products = pool.submit(contextvars.copy_context().run, self.catalog.products)
-            lines_read = pool.submit(contextvars.copy_context().run, self._read_lines, setup.mappings, log,
-                                     read_before)
-            gone = ""
-            try:
-                inventory = self.fetch_inventory(setup.tenant_id, needs_users(setup.mappings))
-            except LicensesGone as error:  # offboarding: planned as read, every change held for a person
-                inventory, gone = error.inventory, error.reason
-            mappings = with_current_products(setup.mappings, products.result())
-            read, lines = lines_read.result()
+        pool = side_reads()
+        products = pool.submit(contextvars.copy_context().run, self.catalog.products)
+        lines_read = pool.submit(contextvars.copy_context().run, self._read_lines, setup.mappings, log, read_before)
+        gone = ""
+        try:
+            inventory = self.fetch_inventory(setup.tenant_id, needs_users(setup.mappings))
+        except LicensesGone as error:  # offboarding: planned as read, every change held for a person
+            inventory, gone = error.inventory, error.reason
+        finally:
+            wait(cast(list[Future[Any]], [products, lines_read]))  # none left running behind a failure
+        mappings = with_current_products(setup.mappings, products.result())
+        read, lines = lines_read.result()
         self._check_lines(setup, lines, log, read, unsettled)
         return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, unsettled=unsettled, gone=gone)
 
@@ -540,7 +541,7 @@ def run_many(engine: SyncEngine, tenant_ids: Iterable[str], *, workers: int = 8,
             with reporting:
                 progress(result)
 
-    results = for_each_tenant(ids, safely, max_workers=max(1, workers), on_done=done)
+    results = for_each_tenant(ids, safely, max_workers=max(1, workers), on_done=done, held=engine.store.session)
     return [cast(TenantResult, results[t]) for t in ids]
 
 

@@ -15,7 +15,6 @@ The store is a small port (``InventoryStore``) the database implements.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
@@ -38,7 +37,7 @@ from app.services.microsoft.graph import GraphClient
 from app.services.microsoft.partner_center import PartnerCenterClient
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.microsoft.wire import licenses_from_graph, user_from_graph
-from app.services.sync.pool import DEFAULT_WORKERS, for_each_tenant
+from app.services.sync.pool import DEFAULT_WORKERS, all_results, for_each_tenant, side_reads
 
 
 class InventoryStore(Protocol):
@@ -152,9 +151,8 @@ class InventoryService:
         if with_users:
             reads["users"] = lambda: self.graph.users(tenant_id)
         reads.update(self._custom_reads(tenant_id, custom))
-        with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="inventory") as pool:
-            pending = {key: pool.submit(read) for key, read in reads.items()}
-            done = {key: future.result() for key, future in pending.items()}  # the first failure, in this order
+        pool = side_reads()
+        done = all_results({key: pool.submit(read) for key, read in reads.items()})  # the first failure, in order
         licenses = licenses_from_graph(done["skus"], done["directory"], done.get("terms"), self.catalogue)
         users = tuple(user_from_graph(u) for u in done["users"]) if with_users else None
         inventory = TenantInventory(tenant_id=tenant_id, name=name, fetched_at=fetched_at, licenses=licenses,

@@ -94,7 +94,8 @@ class SyncStore(Protocol):
         says why)."""
 
     def session(self) -> AbstractContextManager[object]:
-        """What one tenant's sync holds for its whole length (the database's connection: opened once)."""
+        """What one tenant's sync, or a run's thread for all its tenants, holds for its whole length (the
+        database's connection: opened once)."""
 
     def installation(self) -> str:
         """This installation's name in line markers ("" does not tell installations apart)."""
