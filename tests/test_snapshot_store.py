@@ -16,7 +16,7 @@ class LockedInventory:
     def latest(self, tenant_id):
         raise OperationalError("database is locked")
 
-    def save(self, inventory, previous=None):
+    def keep(self, inventory, previous=None):
         raise OperationalError("database is locked")
 
 

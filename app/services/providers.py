@@ -85,7 +85,7 @@ class SnapshotStore:
 
     def save_snapshot(self, inventory: TenantInventory, previous: TenantInventory | None) -> None:
         with database_errors():
-            self.inventory.save(inventory, previous=previous)
+            self.inventory.keep(inventory, previous=previous)
 
 
 class NoPartner(ConfigurationError):

@@ -122,6 +122,28 @@ def test_a_read_that_finds_nothing_changed_keeps_no_new_snapshot(contoso):
     assert Inventory().prune(before=FETCHED + 3 * day + timedelta(seconds=1)) == 1
 
 
+def test_a_sync_keeps_a_read_as_save_does_without_asking_for_its_id(contoso):
+    day = timedelta(days=1)
+    Inventory().save(_inventory(at=FETCHED))
+    read = Inventory().latest(TENANT)
+    Inventory().keep(_inventory(at=FETCHED + day), previous=read)  # found again: its last read moved
+    assert InventorySnapshot.select().count() == 1 and Inventory().latest(TENANT).fetched_at == FETCHED + day
+    # Read again elsewhere since: what this sync read before is no longer the last read, and the read is kept
+    # as save keeps it (still nothing changed: one snapshot, read last now).
+    Inventory().save(_inventory(at=FETCHED + 2 * day))
+    Inventory().keep(_inventory(at=FETCHED + 3 * day), previous=read)
+    assert InventorySnapshot.select().count() == 1 and Inventory().latest(TENANT).fetched_at == FETCHED + 3 * day
+    # Changed elsewhere since: the read finds what this sync read before, which is no longer the latest snapshot.
+    read = Inventory().latest(TENANT)
+    Inventory().save(_inventory(at=FETCHED + 4 * day, consumed=9))
+    Inventory().keep(_inventory(at=FETCHED + 5 * day), previous=read)
+    assert [(p.fetched_at - FETCHED, p.assigned) for p in Inventory().history(TENANT, BP)] == [
+        (timedelta(0), 8), (3 * day, 8), (4 * day, 9), (5 * day, 8)]
+    tenant(OTHER_TENANT, "Fabrikam")
+    Inventory().keep(_inventory(at=FETCHED + 6 * day, tenant_id=OTHER_TENANT))  # never read: kept as it is
+    assert Inventory().latest(OTHER_TENANT) == _inventory(at=FETCHED + 6 * day, tenant_id=OTHER_TENANT)
+
+
 def test_a_license_is_new_only_until_the_tenant_is_read_again_unchanged(contoso):
     day = timedelta(days=1)
     Inventory().save(_inventory(at=FETCHED, with_e3=False))

@@ -34,8 +34,7 @@ class Inventory(Repository):
         caller read it (``latest``), which spares reading it again."""
         if inventory.fetched_at is None:
             raise ValueError(f"the inventory of tenant {inventory.tenant_id} has no fetched_at; a snapshot needs one")
-        if previous is not None and previous.fetched_at is not None and previous.fetched_at <= inventory.fetched_at \
-                and (previous.name, previous.licenses) == (inventory.name, inventory.licenses):
+        if previous is not None and previous.fetched_at is not None and _found_again(previous, inventory):
             again = self._read_again(inventory.tenant_id, previous.fetched_at, inventory.fetched_at)
             if again is not None:
                 return again
@@ -87,6 +86,22 @@ class Inventory(Repository):
                 summaries.refresh_tenants([inventory.tenant_id])
         return snapshot.id
 
+    def keep(self, inventory: core.TenantInventory, *, previous: core.TenantInventory | None = None) -> None:
+        """``save`` for a caller that needs no id (a sync): a read that finds what ``previous`` holds, while that
+        is still the tenant's latest snapshot as then read, moves its last read in one statement."""
+        if previous is None or previous.fetched_at is None or inventory.fetched_at is None \
+                or not _found_again(previous, inventory) \
+                or not self._moved(inventory.tenant_id, previous.fetched_at, inventory.fetched_at):
+            self.save(inventory, previous=previous)
+
+    @staticmethod
+    def _moved(tenant_id: str, last_read: datetime, at: datetime) -> bool:
+        """The tenant's latest snapshot's last read moved to ``at`` when it was read last at ``last_read``."""
+        newest = (InventorySnapshot.select(InventorySnapshot.id).join(Tenant).where(Tenant.tenant_id == tenant_id)
+                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
+        return bool(InventorySnapshot.update(read_at=at).where(
+            (InventorySnapshot.id == newest) & _last_read_was(last_read)).execute())
+
     def _read_again(self, tenant_id: str, last_read: datetime, at: datetime) -> int | None:
         """Move the tenant's latest snapshot's last read to ``at`` when it is still the one last read at
         ``last_read`` (a sync that found nothing changed): two statements and no transaction, as the update
@@ -99,9 +114,8 @@ class Inventory(Repository):
         newest = (InventorySnapshot.select(InventorySnapshot.id).where(InventorySnapshot.tenant == latest.tenant_id)
                   .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
         moved = InventorySnapshot.update(read_at=at).where(
-            (InventorySnapshot.id == latest.id) & (InventorySnapshot.id == newest)
-            & ((InventorySnapshot.read_at == last_read)
-               | (InventorySnapshot.read_at.is_null() & (InventorySnapshot.fetched_at == last_read)))).execute()
+            (InventorySnapshot.id == latest.id) & (InventorySnapshot.id == newest) & _last_read_was(last_read)
+        ).execute()
         return int(latest.id) if moved else None
 
     def load(self, snapshot_id: int) -> core.TenantInventory:
@@ -299,6 +313,19 @@ def _counted(inventory: core.TenantInventory) -> tuple:
     """What the Companies list's figures read of a snapshot: each license's SKU, seats and subscriptions."""
     return tuple((lic.sku_id, lic.purchased, lic.assigned, lic.ignored, lic.subscriptions)
                  for lic in inventory.licenses)
+
+
+def _found_again(previous: core.TenantInventory, inventory: core.TenantInventory) -> bool:
+    """``inventory`` is a later read of what ``previous`` holds."""
+    assert previous.fetched_at is not None and inventory.fetched_at is not None
+    return previous.fetched_at <= inventory.fetched_at \
+        and (previous.name, previous.licenses) == (inventory.name, inventory.licenses)
+
+
+def _last_read_was(at: datetime) -> Any:
+    """The snapshot was last read at ``at`` (a snapshot never read again has no ``read_at``)."""
+    never_again = InventorySnapshot.read_at.is_null() & (InventorySnapshot.fetched_at == at)
+    return (InventorySnapshot.read_at == at) | never_again
 
 
 def _last_read(snapshot: InventorySnapshot) -> datetime:
