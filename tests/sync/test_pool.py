@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from app.services.sync.pool import all_results, for_each_tenant, side_reads
+from app.services.sync.pool import for_each_tenant, side_by_side, side_reads
 
 
 class Holdings:
@@ -72,20 +72,30 @@ def test_a_progress_report_that_raises_is_raised():
         for_each_tenant(["a", "b", "c"], lambda t: t, max_workers=2, on_done=report)
 
 
-def test_all_results_waits_for_every_read_before_raising_the_first_failure():
+def test_side_by_side_reads_at_once_and_waits_for_every_read_before_raising_the_first_failure():
     finished = threading.Event()
+    both = threading.Barrier(2, timeout=10)  # the first read and another are in flight together
+
+    def here() -> str:
+        both.wait()
+        raise ValueError("skus refused")
 
     def slow() -> str:
+        both.wait()
         time.sleep(0.2)
         finished.set()
         return "lines"
 
-    def failing() -> str:
-        raise ValueError("skus refused")
-
-    pool = side_reads()
     with pytest.raises(ValueError, match="skus refused"):
-        all_results({"skus": pool.submit(failing), "lines": pool.submit(slow)})
+        side_by_side({"skus": here, "lines": slow})
     assert finished.is_set()  # nothing left running behind the failure
-    assert all_results({"a": pool.submit(lambda: 1), "b": pool.submit(lambda: 2)}) == {"a": 1, "b": 2}
-    assert side_reads() is pool  # made once for the process
+
+    def lines_refused() -> str:
+        raise LookupError("agreement gone")
+
+    with pytest.raises(ValueError, match="skus refused"):  # the first failure in the reads' order
+        side_by_side({"skus": lambda: here(), "lines": lines_refused, "other": lambda: both.wait() and ""})
+    caller = threading.current_thread().name
+    threads = side_by_side({"a": lambda: threading.current_thread().name, "b": lambda: threading.current_thread().name})
+    assert threads["a"] == caller and threads["b"].startswith("read")  # the first on this thread
+    assert side_reads() is side_reads()  # made once for the process

@@ -22,11 +22,11 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as AnyMapping
-from concurrent.futures import Future, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, cast
 
 from app.billing.foreign import ForeignDecision
@@ -43,7 +43,7 @@ from app.services.psa.port import PsaPort, PsaUnavailable, PsaUnreadableAnswer
 from app.services.sync.apply import Applier, TenantAborted, is_applied
 from app.services.sync.approval import decide
 from app.services.sync.inventory import LicensesGone
-from app.services.sync.pool import for_each_tenant, side_reads
+from app.services.sync.pool import for_each_tenant, side_by_side
 from app.services.sync.run_reads import LinesPrefetch, PsaCatalog, SetupsAhead
 from app.services.sync.store import SyncStore, TenantSetup, utc_now
 
@@ -201,20 +201,24 @@ class SyncEngine:
         written, unsettled = self.store.journal_of(setup.tenant_id)
         log = write_log(written)
         read_before = self.prefetch.take(setup.tenant_id, written, unsettled) if self.prefetch else None
-        pool = side_reads()
-        products = pool.submit(contextvars.copy_context().run, self.catalog.products)
-        lines_read = pool.submit(contextvars.copy_context().run, self._read_lines, setup.mappings, log, read_before)
-        gone = ""
-        try:
-            inventory = self.fetch_inventory(setup.tenant_id, needs_users(setup.mappings))
-        except LicensesGone as error:  # offboarding: planned as read, every change held for a person
-            inventory, gone = error.inventory, error.reason
-        finally:
-            wait(cast(list[Future[Any]], [products, lines_read]))  # none left running behind a failure
-        mappings = with_current_products(setup.mappings, products.result())
-        read, lines = lines_read.result()
+        reads: dict[str, Callable[[], Any]] = {"inventory": partial(self._inventory, setup)}
+        products = self.catalog.products_read()
+        if products is None:  # the run's first tenants
+            reads["products"] = partial(contextvars.copy_context().run, self.catalog.products)
+        reads["lines"] = partial(contextvars.copy_context().run, self._read_lines, setup.mappings, log, read_before)
+        done = side_by_side(reads)
+        inventory, gone = done["inventory"]
+        mappings = with_current_products(setup.mappings, done["products"] if products is None else products)
+        read, lines = done["lines"]
         self._check_lines(setup, lines, log, read, unsettled)
         return _Read(inventory=inventory, mappings=mappings, lines=lines, log=log, unsettled=unsettled, gone=gone)
+
+    def _inventory(self, setup: TenantSetup) -> tuple[TenantInventory, str]:
+        """The tenant's inventory, and why its licenses are gone ("": they are not)."""
+        try:
+            return self.fetch_inventory(setup.tenant_id, needs_users(setup.mappings)), ""
+        except LicensesGone as error:  # offboarding: planned as read, every change held for a person
+            return error.inventory, error.reason
 
     def _decide(self, setup: TenantSetup, read: _Read, result: TenantResult) -> None:
         assert result.plan is not None

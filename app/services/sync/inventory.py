@@ -37,7 +37,7 @@ from app.services.microsoft.graph import GraphClient
 from app.services.microsoft.partner_center import PartnerCenterClient
 from app.services.microsoft.skus import SkuCatalogue
 from app.services.microsoft.wire import licenses_from_graph, user_from_graph
-from app.services.sync.pool import DEFAULT_WORKERS, all_results, for_each_tenant, side_reads
+from app.services.sync.pool import DEFAULT_WORKERS, for_each_tenant, side_by_side
 
 
 class InventoryStore(Protocol):
@@ -151,8 +151,7 @@ class InventoryService:
         if with_users:
             reads["users"] = lambda: self.graph.users(tenant_id)
         reads.update(self._custom_reads(tenant_id, custom))
-        pool = side_reads()
-        done = all_results({key: pool.submit(read) for key, read in reads.items()})  # the first failure, in order
+        done = side_by_side(reads)  # the first failure, in order
         licenses = licenses_from_graph(done["skus"], done["directory"], done.get("terms"), self.catalogue)
         users = tuple(user_from_graph(u) for u in done["users"]) if with_users else None
         inventory = TenantInventory(tenant_id=tenant_id, name=name, fetched_at=fetched_at, licenses=licenses,

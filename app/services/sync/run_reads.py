@@ -42,6 +42,10 @@ class PsaCatalog:
                 self._agreements = {a.id: a for a in self.psa.list_agreements()}
             return self._agreements
 
+    def products_read(self) -> dict[str, Product] | None:
+        """The products once the run read them (None: not yet)."""
+        return self._products
+
     def products(self) -> dict[str, Product]:
         with self._products_lock:
             if self._products is None:
