@@ -27,8 +27,9 @@ DEFAULT_WORKERS = 8
 MAX_WORKERS = 24
 
 
-#: Threads for the reads one tenant sends side by side: up to six a tenant (its inventory's, its PSA lines
-#: beside them) for every tenant a run keeps in flight would be 144; the APIs' own caps let fewer through.
+#: Threads for the reads tenants send side by side: four or five a tenant (its PSA lines, and its inventory's
+#: reads but the first) for each of the 24 tenants a run keeps in flight at most would be 120; the APIs' own
+#: caps let fewer than 40 through at once, and a read waiting its turn here only waits longer.
 SIDE_THREADS = 64
 
 _side: ThreadPoolExecutor | None = None
@@ -47,9 +48,9 @@ def side_reads() -> ThreadPoolExecutor:
 
 
 def side_by_side(reads: Mapping[K, Callable[[], V]]) -> dict[K, V]:
-    """Each read's result, all read at once: the first on this thread, the others on ``side_reads``. Returns
-    once every read ended, so that none is left running behind a failure; the first that failed, in
-    ``reads``' order, raises."""
+    """Each read's result, all read at once: the first on this thread, the others on ``side_reads`` (so only
+    the first may itself read side by side). Returns once every read ended, so that none is left running
+    behind a failure; the first that failed, in ``reads``' order, raises."""
     (first, read_here), *others = reads.items()
     side = side_reads()
     pending = {key: side.submit(read) for key, read in others}
