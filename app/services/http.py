@@ -162,6 +162,11 @@ def host_of(url: str) -> str:
     return f"{host}:{port}" if port and port != {"https": 443, "http": 80}.get(parts.scheme.lower()) else host
 
 
+def _headers_as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """The session's auth: the request goes with the headers its client gave it."""
+    return request
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 5
@@ -200,6 +205,10 @@ class HttpApi:
         # Otherwise the environment's proxies and CA bundle apply, as MSP
         # networks often need.
         self.session.trust_env = not isinstance(self.verify, str)
+        # Each client sends its own Authorization header. Without an auth of the session's, requests
+        # trusting the environment would look the host up in ~/.netrc and put that file's Basic
+        # credential in its place.
+        self.session.auth = _headers_as_given
         self.session.headers.update(self.default_headers)
 
     def __repr__(self) -> str:
