@@ -25,7 +25,7 @@ class OpKind(StrEnum):
     ADOPT_LINE = "adopt_line"  # seatsync takes over a line another tool wrote: its marker is set
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Basis:
     """Why an operation is what it is: the inputs and the formula."""
 
@@ -43,7 +43,7 @@ class Basis:
     formula: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Operation:
     """One change to a PSA, with a deterministic key and its basis.
 
@@ -104,7 +104,7 @@ class FindingKind(StrEnum):
     LOW_MARGIN = "low_margin"  # a seat is billed under its cost, or under the minimum margin over it
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Finding:
     kind: FindingKind
     tenant_id: str
@@ -114,7 +114,7 @@ class Finding:
     message: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Plan:
     operations: tuple[Operation, ...] = ()
     findings: tuple[Finding, ...] = ()
