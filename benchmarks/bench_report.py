@@ -14,7 +14,7 @@ RSS_GOAL_TENANTS = 5000
 
 
 def rss_scaled_goal(tenants: int, reference_mib: float, reference_tenants: int) -> float:
-    """The memory goal at ``tenants``: what a sync of a tiny world peaks at (``reference_mib`` at
+    """The memory goal at ``tenants``: what a sync of the reference world peaks at (``reference_mib`` at
     ``reference_tenants``: the interpreter, the code, the database, the clients), plus the share of the rest
     of the goal that ``tenants`` take of 5,000."""
     share = (tenants - reference_tenants) / (RSS_GOAL_TENANTS - reference_tenants)
@@ -22,7 +22,7 @@ def rss_scaled_goal(tenants: int, reference_mib: float, reference_tenants: int) 
 
 
 def rss_extrapolated(peak_mib: float, tenants: int, reference_mib: float, reference_tenants: int) -> float | None:
-    """``peak_mib`` at ``tenants`` extrapolated to 5,000 tenants along the line from the tiny world's peak."""
+    """``peak_mib`` at ``tenants`` extrapolated to 5,000 tenants along the line from the reference world's peak."""
     if tenants <= reference_tenants:
         return None
     per_tenant = (peak_mib - reference_mib) / (tenants - reference_tenants)
@@ -135,7 +135,7 @@ def autotask_table(run: Any) -> str:
 
 
 def own_process_table(own: Any) -> str:
-    """Seatsync alone in a child process (``python main.py sync --yes``), and the tiny world's reference."""
+    """Seatsync alone in a child process (``python main.py sync --yes``), and the reference world's."""
     p, ref = own.phases, {x.name: x for x in own.reference}
 
     def per_tenant_kib(x: Any) -> float | None:

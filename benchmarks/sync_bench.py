@@ -77,9 +77,10 @@ PRODUCTS = {
 CHURN_SHARE = 0.05
 PHASES = ("first", "no change", "5 % churn")
 #: The syncs seatsync runs in a process of its own, and the tenants of the small world whose peak memory
-#: stands for what a sync needs whatever its size (the goal's scale: benchmarks/README.md).
+#: stands for what a sync needs whatever its size (the goal's scale: benchmarks/README.md): enough to keep
+#: every worker of a run busy, or half the run's tenants when it is smaller.
 OWN_PHASES = ("first", "no change")
-REFERENCE_TENANTS = 2
+REFERENCE_TENANTS = 100
 #: The headless sync's last line: "N tenant(s): W write(s), H held for approval, F failed".
 SUMMARY = re.compile(r"(\d+) tenant\(s\): (\d+) write\(s\), (\d+) held for approval, (\d+) failed")
 KEYRING_BACKEND = "benchmarks.bench_keyring.PlaintextFileKeyring"
@@ -483,12 +484,12 @@ def child_sync(name: str, env: dict[str, str], output: Path) -> ChildSync:
 
 def own_process(label: str, *, psa: str, tenants: int, latency: float, seed: int, directory: Path,
                 new_database: Callable[[], str | None]) -> OwnRun:
-    """Seatsync alone in its own process: a world of ``tenants``, and one of ``REFERENCE_TENANTS``, each on a
-    database of its own (``new_database``: ``database()``'s)."""
+    """Seatsync alone in its own process: a world of ``tenants``, and the reference world (``REFERENCE_TENANTS``,
+    or half of ``tenants`` when fewer), each on a database of its own (``new_database``: ``database()``'s)."""
     result = OwnRun(label=label, psa=psa, tenants=tenants, latency=latency, today=date.today().isoformat(),
-                    workers=0)
+                    workers=0, reference_tenants=min(REFERENCE_TENANTS, max(1, tenants // 2)))
     with team_database(new_database()):
-        result.reference, _ = child_syncs(directory / "reference", psa=psa, tenants=REFERENCE_TENANTS,
+        result.reference, _ = child_syncs(directory / "reference", psa=psa, tenants=result.reference_tenants,
                                           latency=latency, seed=seed)
     with team_database(new_database()):
         result.phases, result.workers = child_syncs(directory / "world", psa=psa, tenants=tenants,

@@ -58,10 +58,11 @@ def test_benchmark_prints_every_figure_and_writes_json(tmp_path, capsys):
 
 def test_seatsync_alone_in_its_own_process_syncs_as_a_user_would(tmp_path, capsys):
     """`python main.py sync --yes` in a child process: the same tenants synced and written as in-process, and its
-    own peak memory, with the tiny world's beside it; the naive runbook in a world of its own."""
+    own peak memory, with the reference world's (half its tenants) beside it; the naive runbook in a world of
+    its own."""
     out_file = tmp_path / "bench.json"
 
-    assert main(["--tenants", "3", "--latency", "0", "--baseline-tenants", "0", "--naive-tenants", "3",
+    assert main(["--tenants", "4", "--latency", "0", "--baseline-tenants", "0", "--naive-tenants", "3",
                  "--own-process", "only", "--json", str(out_file)]) == 0
 
     printed = capsys.readouterr().out
@@ -70,8 +71,8 @@ def test_seatsync_alone_in_its_own_process_syncs_as_a_user_would(tmp_path, capsy
     figures = json.loads(out_file.read_text(encoding="utf-8"))
     assert figures["parallel"] is None and figures["sequential"] is None
     own = figures["own_process"]
-    assert (own["tenants"], own["reference_tenants"]) == (3, 2) and own["workers"] > 1
-    for syncs, tenants in ((own["phases"], 3), (own["reference"], 2)):
+    assert (own["tenants"], own["reference_tenants"]) == (4, 2) and own["workers"] > 1
+    for syncs, tenants in ((own["phases"], 4), (own["reference"], 2)):
         first, unchanged = syncs
         assert (first["name"], unchanged["name"]) == ("first", "no change")
         assert [(s["error"], s["exit_code"], s["tenants"], s["failed"]) for s in syncs] == [("", 1, tenants, 1)] * 2
@@ -83,7 +84,7 @@ def test_seatsync_alone_in_its_own_process_syncs_as_a_user_would(tmp_path, capsy
     runbook = naive["runbook"]
     assert (runbook["tenants"], runbook["differences"], runbook["writes"], runbook["missing"]) == (3, 0, 0, 0)
     assert runbook["total_requests"] == runbook["server_requests"] > 0 and runbook["psa_write_requests"] == 0
-    assert [s["tenants"] for s in naive["seatsync"]] == [3, 3]  # the same tenants; then the own-process sync's
+    assert [s["tenants"] for s in naive["seatsync"]] == [3, 4]  # the same tenants; then the own-process sync's
     assert "own process, spawn to exit" in naive["seatsync"][1]["label"]
     assert all(s["ratio"] > 0 for s in naive["seatsync"])
 
