@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -147,6 +148,15 @@ def test_a_row_never_written_counts_as_unbilled(ctx, world):
     report = ctx.reports.reconcile()
     bp = next(r for r in report.rows if r.sku_id == SPB)
     assert (bp.billed, bp.unbilled, bp.leakage) == (0, 7, Decimal("154.00"))
+
+
+def test_the_report_is_built_with_the_collector_paused_and_it_runs_again_after(ctx, world, monkeypatch):
+    seen = []
+    read = ctx.uow.mappings.all
+    monkeypatch.setattr(ctx.uow.mappings, "all", lambda: seen.append(gc.isenabled()) or read())
+    gc.enable()
+    assert ctx.reports.reconcile().rows
+    assert seen == [False] and gc.isenabled()
 
 
 def test_reading_the_psa_takes_its_quantities_and_lists_lines_nothing_maps_to(ctx, world):

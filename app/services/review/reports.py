@@ -46,6 +46,7 @@ from app.billing.quantities import billed_quantity, row_counts
 from app.billing.types import Cycle, Line, LineKind, Mapping, TenantInventory
 from app.errors import SeatsyncError
 from app.paths import private_opener
+from app.services.collector import collector_paused
 from app.services.customers.exclusions import is_free
 from app.services.kept import Kept
 from app.services.microsoft.skus import SkuCatalogue
@@ -166,8 +167,12 @@ class ReportService:
 
     def reconcile(self, *, read_psa: bool = False, today: date | None = None) -> Reconciliation:
         """Every tenant's licenses against what is billed, in as many queries for 5,000 tenants as for 5
-        (what seatsync keeps of each PSA connection is read once, the journal once for every tenant)."""
-        today = today or self.now().date()
+        (what seatsync keeps of each PSA connection is read once, the journal once for every tenant).
+        The collector is paused meanwhile: the report's objects hold no cycles (app/services/collector.py)."""
+        with collector_paused():
+            return self._reconcile(read_psa=read_psa, today=today or self.now().date())
+
+    def _reconcile(self, *, read_psa: bool, today: date) -> Reconciliation:
         connections = [c.id for c in self.uow.psa_connections.all()]
         connection_of = {p.id: c for c in connections for p in self.uow.profiles.all(c)}
         mappings = self.uow.mappings.all()

@@ -83,8 +83,9 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
     def set_rows(self, rows: Iterable[T], *, checked: Iterable[Hashable] | None = None) -> None:
         self.beginResetModel()
         self._rows = list(rows)
-        keys = {self.key(r) for r in self._rows}
-        self._checked = (set(checked) if checked is not None else self._checked) & keys
+        wanted = set(checked) if checked is not None else self._checked
+        # Only a checked row's key is looked for: a table of 50,000 rows and no box ticked needs no keys.
+        self._checked = wanted & {self.key(r) for r in self._rows} if wanted else set()
         self.endResetModel()
 
     def rows(self) -> list[T]:
