@@ -107,12 +107,12 @@ def test_a_tenant_exclusion_touches_no_line_and_can_be_removed(qtbot, context, t
     qtbot.waitUntil(lambda: 0 < view.sku.count() < 10)  # only that tenant's licenses
     choose_sku(view, FLOW_FREE)
     qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     assert view.cancel_dialog is None
     assert [(e.sku_id, e.tenant_id) for e in context.uow.exclusions.all()] == [(FLOW_FREE, CONTOSO_TENANT)]
     view.table.selectRow(0)
     qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=15000)
     assert context.uow.exclusions.all() == []
 
 
@@ -134,7 +134,7 @@ def test_exclusions_and_history_show_a_change_made_elsewhere_when_shown_again(qt
 
     for view in (exclusions, history):
         view.show()
-    qtbot.waitUntil(lambda: exclusions.model.rowCount() == 1 and history.config_model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: exclusions.model.rowCount() == 1 and history.config_model.rowCount() == 1, timeout=15000)
     qtbot.waitUntil(lambda: not tasks.running)
     assert exclusions.scope.currentData() == CONTOSO_TENANT and exclusions.sku.currentData() == FLOW_FREE
     assert history.shown.currentData() == "exclusion"
@@ -159,7 +159,7 @@ def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, conte
     held(context, 2, FABRIKAM_TENANT, 20, 90, "a change of 70 seats exceeds the cap of 50 per line")
     held(context, 3, FABRIKAM_TENANT, 20, 19, "the approval policy holds decreases")
     view = show(qtbot, ApprovalsView(context, tasks))
-    with qtbot.waitSignal(view.attention_changed, timeout=5000) as waiting:
+    with qtbot.waitSignal(view.attention_changed, timeout=15000) as waiting:
         view.refresh()
     assert waiting.args == [3]
     assert view.model.rowCount() == 3
@@ -172,7 +172,7 @@ def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, conte
     assert "Period: 2026-03-01 to 2026-03-31" in text and "Formula: quantity = assigned = 5" in text
     view.grab().save("/tmp/approvals.png")
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=15000)
     assert "Approved 1 change(s)" in view.message.text()
     approvals = Approvals()
     assert approvals.get("held-1").status is HeldStatus.APPROVED
@@ -180,11 +180,11 @@ def test_held_changes_show_their_basis_and_are_approved_or_rejected(qtbot, conte
 
     qtbot.mouseClick(view.select_all_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(view.reject_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=15000)
     assert {approvals.get(k).status for k in ("held-2", "held-3")} == {HeldStatus.REJECTED}
     assert view.summary.text() == "Nothing waits for approval."
     view.show_filter.setCurrentIndex(view.show_filter.findText("Every decision"))
-    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=15000)
 
 
 def test_the_approvals_model_passes_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
@@ -252,7 +252,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
                                                                                       world, tmp_path,
                                                                                       monkeypatch):
     view = show(qtbot, ReportsView(context, tasks))
-    qtbot.waitUntil(lambda: view.rows.rowCount() == 4, timeout=5000)
+    qtbot.waitUntil(lambda: view.rows.rowCount() == 4, timeout=15000)
     rows = {(r.tenant_id, r.sku_id): r for r in view.rows.rows()}
     premium = rows[(CONTOSO_TENANT, SPB)]
     assert (premium.purchased, premium.assigned, premium.billed, premium.unbilled) == (10, 8, 6, 2)
@@ -292,7 +292,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     target = tmp_path / "reconciliation.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "CSV files (*.csv)"))
     qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: target.exists() and "Exported" in view.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: target.exists() and "Exported" in view.message.text(), timeout=15000)
     with open(target, newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     by_license = {(r["Tenant"], r["License"]): r for r in table}
@@ -305,7 +305,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
 
 def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811
     view = show(qtbot, ReportsView(context, tasks))
-    qtbot.waitUntil(lambda: view.rows.rowCount() == 4, timeout=5000)
+    qtbot.waitUntil(lambda: view.rows.rowCount() == 4, timeout=15000)
     qtmodeltester.check(view.rows)
     qtmodeltester.check(view.companies)
     view.rows_table.sortByColumn(COL_BILLED, Qt.SortOrder.DescendingOrder)

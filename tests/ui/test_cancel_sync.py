@@ -26,7 +26,7 @@ def test_cancel_is_on_only_while_a_sync_runs_and_asks_once(qtbot, contoso, make_
     assert not window.cancel_button.isEnabled()
     with qtbot.assertNotEmitted(shell.sync.cancelling_changed):
         click(qtbot, window)  # nothing runs: nothing to cancel
-    with qtbot.waitSignal(shell.sync.progressed, timeout=5000):
+    with qtbot.waitSignal(shell.sync.progressed, timeout=15000):
         shell.sync.sync_now("*")
     assert window.cancel_button.isEnabled() and not window.sync_action.isEnabled()
     with qtbot.waitSignal(shell.sync.cancelling_changed, timeout=1000):
@@ -37,7 +37,7 @@ def test_cancel_is_on_only_while_a_sync_runs_and_asks_once(qtbot, contoso, make_
     said = window.status.text()
     window.on_sync_progress("*", "1 tenant done · Contoso Dental")
     assert window.status.text() == said  # progress does not hide that it is stopping
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         fake_sync.gate.set()
     assert not window.cancel_button.isEnabled() and window.sync_action.isEnabled()
     assert window.status.text() == "Sync cancelled. Synced 1 tenant(s): 1 change(s) written"
@@ -47,8 +47,8 @@ def test_a_sync_that_ends_without_cancel_turns_cancel_off(qtbot, contoso, make_s
     fake_sync.summary = applied_summary(contoso.tenant, "Contoso Dental", contoso.m365.id, contoso.bp.product.id)
     shell = make_shell()
     window = shell.window
-    with qtbot.waitSignal(shell.sync.started, timeout=5000) as started, \
-            qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.started, timeout=15000) as started, \
+            qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now("*")
     assert started.args == ["*"]
     assert not window.cancel_action.isEnabled()

@@ -40,7 +40,7 @@ def rows_shown(view) -> list[str]:
 
 
 def loaded(qtbot, view, count: int) -> None:
-    qtbot.waitUntil(lambda: not view.loading and view.model.rowCount() == count, timeout=5000)
+    qtbot.waitUntil(lambda: not view.loading and view.model.rowCount() == count, timeout=15000)
 
 
 def company_rows(count: int) -> list[CompanyRow]:
@@ -348,7 +348,7 @@ def test_double_click_opens_the_company_and_back_returns(qtbot, contoso, make_sh
     rect = view.table.visualRect(index)
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: view.company.title.text() == "Contoso Dental", timeout=5000)
+    qtbot.waitUntil(lambda: view.company.title.text() == "Contoso Dental", timeout=15000)
     assert view.stack.currentWidget() is view.company and view.sync_target() == contoso.company.id
     qtbot.mouseClick(view.company.back, Qt.MouseButton.LeftButton)
     assert view.stack.currentIndex() == 0 and view.selected_row().id == contoso.company.id
@@ -367,7 +367,7 @@ def test_the_companies_entry_has_a_badge_of_what_needs_attention(qtbot, context,
     assert view.filter_buttons[Filter.ATTENTION].text() == "Needs attention (1)"
     context.uow.mappings.save(Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo,
                                   agreement_id=contoso.m365.id))
-    with qtbot.waitSignal(view.attention_changed, timeout=5000) as blocker:
+    with qtbot.waitSignal(view.attention_changed, timeout=15000) as blocker:
         qtbot.keyClick(shell.window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert blocker.args == [1] and shell.window.badge("companies") == 1  # still two licenses unmapped
 
@@ -378,7 +378,7 @@ def test_a_failed_sync_shows_on_the_company(qtbot, contoso, make_shell):
     loaded(qtbot, view, 1)
     summary = RunSummary(results=(TenantResult(tenant_id=contoso.tenant, status=Status.FAILED,
                                                error="Microsoft consent expired"),))
-    with qtbot.waitSignal(view.loaded, timeout=5000):
+    with qtbot.waitSignal(view.loaded, timeout=15000):
         view.on_sync_finished("*", summary, None)
     row = view.model.row_at(0)
     assert row.failed and row.last_sync.detail == "Microsoft consent expired"
@@ -392,7 +392,7 @@ def test_a_listing_failure_says_what_failed_and_offers_retry(qtbot, tasks):
     view = CompaniesView(None, tasks, service=service)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(view.messages.isVisible, timeout=5000)
+    qtbot.waitUntil(view.messages.isVisible, timeout=15000)
     assert view.messages.text().startswith("Could not list the companies: Something went wrong in seatsync")
     service.error = None
     service.rows = company_rows(2)

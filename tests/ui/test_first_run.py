@@ -28,7 +28,7 @@ def shown(qtbot, shell):
 
 def read(qtbot, window) -> None:
     """Wait for the guide's answer to a read of the steps."""
-    qtbot.waitUntil(lambda: window.guide.guide is not None and not window._guide_reading, timeout=5000)
+    qtbot.waitUntil(lambda: window.guide.guide is not None and not window._guide_reading, timeout=15000)
 
 
 def states(window) -> dict[str, str]:
@@ -86,7 +86,7 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     seed = Seed(context)  # a PSA connection, with a name that looks like markup
     context.uow.psa_connections.update(seed.connection_id, name="Main <b>office</b>")
     shell.tasks.run(lambda: None)  # any work settling reads the steps again
-    qtbot.waitUntil(lambda: window.guide.state_of("psa") == "✓ Done", timeout=5000)
+    qtbot.waitUntil(lambda: window.guide.state_of("psa") == "✓ Done", timeout=15000)
     assert states(window)["profiles"] == "Next" and window.guide.progress.text() == "1 of 6 steps done"
     detail = window.guide.rows["psa"].detail
     assert detail.text() == "Connected: ConnectWise PSA 'Main <b>office</b>'"
@@ -102,7 +102,7 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     tenant = seed.tenant(company, "Contoso Dental")
     agreement = seed.agreement(company, "Contoso - Managed 365")
     shell.tasks.run(lambda: None)
-    qtbot.waitUntil(lambda: states(window)["companies"] == "✓ Done", timeout=5000)
+    qtbot.waitUntil(lambda: states(window)["companies"] == "✓ Done", timeout=15000)
     assert states(window) == {"psa": "✓ Done", "profiles": "✓ Done", "microsoft": "✓ Done",
                               "companies": "✓ Done", "mappings": "Next", "preview": "To do"}
     assert window.guide.rows["companies"].detail.text() == "1 company with a tenant"
@@ -113,12 +113,12 @@ def test_each_step_moves_on_when_its_work_is_saved(qtbot, context, make_shell):
     assert companies.filter_buttons[Filter.UNMAPPED].isChecked()
     context.uow.mappings.save(Mapping(tenant_id=tenant, sku_id=SPB, profile=profile, agreement_id=agreement.id))
     shell.tasks.run(lambda: None)
-    qtbot.waitUntil(lambda: states(window)["mappings"] == "✓ Done", timeout=5000)
+    qtbot.waitUntil(lambda: states(window)["mappings"] == "✓ Done", timeout=15000)
     assert states(window)["preview"] == "Next"
 
     click(qtbot, window.guide.rows["preview"].button)
     assert window.current_key() == "reports"
-    qtbot.waitUntil(lambda: window.guide.complete, timeout=5000)
+    qtbot.waitUntil(lambda: window.guide.complete, timeout=15000)
     assert window.guide.heading.text() == "Set-up complete"
     assert not window.guide.steps.isVisible() and window.guide_box.isVisible()
     assert window.guide.sizeHint().height() < 80  # collapsed to one line
@@ -146,7 +146,7 @@ def test_hide_is_remembered_and_help_shows_the_guide_again(qtbot, context, make_
     assert "Set-up guide" in help_titles and "About seatsync" in help_titles
     window.guide_action.trigger()
     assert window.guide_box.isVisible()
-    qtbot.waitUntil(lambda: window.guide.state_of("profiles") == "Next", timeout=5000)
+    qtbot.waitUntil(lambda: window.guide.state_of("profiles") == "Next", timeout=15000)
     window.close()
     again = shown(qtbot, make_shell())  # left open while set-up is unfinished: open again at the next start
     read(qtbot, again)
@@ -175,5 +175,5 @@ def test_a_failed_read_says_so_in_the_guide(qtbot, make_shell, monkeypatch):
     monkeypatch.setattr(setup_guide, "read_guide", broken)
     window = shown(qtbot, make_shell())
     window.show_guide()
-    qtbot.waitUntil(lambda: "Could not read what is set up" in window.guide.progress.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Could not read what is set up" in window.guide.progress.text(), timeout=15000)
     assert "disk I/O error" in window.guide.progress.text()

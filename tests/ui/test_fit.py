@@ -94,7 +94,7 @@ def test_save_settings_is_reachable_on_a_short_window_and_saves(qtbot, seed, mak
     window.show()
     qtbot.waitExposed(window)
     settings = window.navigate("settings")
-    qtbot.waitUntil(lambda: settings.loaded is not None, timeout=5000)
+    qtbot.waitUntil(lambda: settings.loaded is not None, timeout=15000)
     settings.tabs.setCurrentWidget(settings.notifications_page)
     assert settings.tabs.currentWidget() is settings.notifications_page
     scroll = settings.tabs.scroll_of(settings.notifications_page)
@@ -104,7 +104,7 @@ def test_save_settings_is_reachable_on_a_short_window_and_saves(qtbot, seed, mak
     scroll.ensureWidgetVisible(button)
     assert scroll.shows(button)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: settings.message.text() == "Settings saved.", timeout=5000)
+    qtbot.waitUntil(lambda: settings.message.text() == "Settings saved.", timeout=15000)
     assert fits(window.minimumSizeHint(), AT_125)
 
 
@@ -112,7 +112,7 @@ def test_the_guide_fits_too(qtbot, make_shell):
     window = make_shell().window
     window.setGeometry(default_geometry(QRect(0, 0, 1093, 584)))
     window.show()
-    qtbot.waitUntil(lambda: window.guide_box.isVisible() and window.guide.guide is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.guide_box.isVisible() and window.guide.guide is not None, timeout=15000)
     for row in range(window.nav.count()):
         window.navigate(window.nav.item(row).data(KEY_ROLE))
     assert fits(window.minimumSizeHint(), AT_125), window.minimumSizeHint()
@@ -132,11 +132,11 @@ def test_companies_in_the_navigation_shows_the_list_not_the_last_company(qtbot, 
     window.show()
     qtbot.waitExposed(window)
     view = window.view("companies")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1 and not view.loading, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1 and not view.loading, timeout=15000)
 
     def open_company() -> None:
         view.open_company(contoso.company.id)
-        qtbot.waitUntil(lambda: view.company.detail is not None, timeout=5000)
+        qtbot.waitUntil(lambda: view.company.detail is not None, timeout=15000)
         assert view.stack.currentWidget() is view.company
 
     open_company()

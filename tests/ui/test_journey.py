@@ -285,7 +285,7 @@ def test_the_whole_journey_in_the_window(qtbot, context, clock, microsoft, conne
         choose(qtbot, dialog.profile, "M365 BP")
         qtbot.mouseClick(dialog.usernames, Qt.MouseButton.LeftButton)
         type_number(qtbot, dialog.included, 2)
-        with qtbot.waitSignal(dialog.preview_updated, timeout=5000) as updated:
+        with qtbot.waitSignal(dialog.preview_updated, timeout=15000) as updated:
             type_number(qtbot, dialog.minimum, 5)
         main = updated.args[0].lines[0]
         assert (main.kind, main.quantity, main.amount, main.text) == ("main", 10, Decimal("220.00"),

@@ -83,7 +83,7 @@ def companies(qtbot, tasks, billed):
     qtbot.addWidget(view)
     view.resize(1200, 700)
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     return view
 
 
@@ -93,7 +93,7 @@ def test_each_license_and_the_company_show_what_they_bill_a_month(qtbot, compani
     # 23 × 22.00 = 506.00, and 4 × 48.00 = 192.00 a year is 16.00 a month.
     assert list_cell.data() == money(Decimal("522.00"), "USD", locale)
     assert companies.model.headerData(LIST_MONTHLY, Qt.Orientation.Horizontal) == "Bills a month"
-    with qtbot.waitSignal(companies.company.loaded, timeout=5000):
+    with qtbot.waitSignal(companies.company.loaded, timeout=15000):
         companies.open_company(billed.company.id)
     page = companies.company
     assert index_of(page, SPB, MONTHLY).data() == money(Decimal("506.00"), "USD", locale)
@@ -131,8 +131,8 @@ def test_long_names_elide_and_numbers_and_dates_fit_their_header(qtbot, tasks, c
     qtbot.addWidget(view)
     view.resize(1000, 600)
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(view.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(view.company.loaded, timeout=15000):
         view.open_company(billed.company.id)
     page = view.company
     tree, header = page.tree, page.tree.header()
@@ -161,8 +161,8 @@ def test_five_long_tenant_names_keep_the_company_page_narrow(qtbot, tasks, conte
     view = CompaniesView(None, tasks, service=billed.service)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(view.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(view.company.loaded, timeout=15000):
         view.open_company(billed.company.id)
     page = view.company
     assert len(page.detail.tenant_names) == 5
@@ -198,7 +198,7 @@ def test_adding_a_tenant_needs_a_choice_and_a_confirmation_naming_who_bills_it(q
     assert [link.company_name for link in context.uow.tenants.links_of_tenant(adatum)] == ["Adatum Accounting"]
 
     answer(QMessageBox.StandardButton.Yes, asked)
-    with qtbot.waitSignal(dialog.loaded, timeout=5000):
+    with qtbot.waitSignal(dialog.loaded, timeout=15000):
         qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     assert len(asked) == 2
     assert sorted(link.company_name for link in context.uow.tenants.links_of_tenant(adatum)) == \
@@ -213,11 +213,11 @@ def page_links(qtbot, tasks, context, seed, contoso):
     view = CompaniesView(None, tasks, service=contoso.service)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
-    with qtbot.waitSignal(view.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=15000)
+    with qtbot.waitSignal(view.company.loaded, timeout=15000):
         view.open_company(contoso.company.id)
     dialog = view.company.open_links()
-    qtbot.waitUntil(lambda: dialog.tenant.count() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.tenant.count() == 2, timeout=15000)
     yield dialog, adatum, contoso
     dialog.close()
 
@@ -298,7 +298,7 @@ def test_settings_caps_and_port_take_what_was_typed_or_refuse_to_save(qtbot, con
     qtbot.addWidget(view)
     view.show()
     page, notes = view.sync_page, view.notifications_page
-    qtbot.waitUntil(lambda: view.loaded is not None, timeout=5000)
+    qtbot.waitUntil(lambda: view.loaded is not None, timeout=15000)
     view.tabs.setCurrentWidget(page)
     retype(qtbot, page.max_seats, "-5")
     assert page.max_seats.message.isVisible()
@@ -322,7 +322,7 @@ def test_settings_caps_and_port_take_what_was_typed_or_refuse_to_save(qtbot, con
     assert "The SMTP port cannot be above 65,535" in view.message.text()
     retype(qtbot, notes.smtp_port, "2525")
     qtbot.mouseClick(notes.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.message.level == "ok", timeout=5000)
+    qtbot.waitUntil(lambda: view.message.level == "ok", timeout=15000)
     settings = context.settings
     assert (settings.max_seats_change_per_line, settings.max_operations_per_run) == (250, None)
     assert settings.notifications.smtp_port == 2525
@@ -334,7 +334,7 @@ def test_a_fixed_price_with_more_decimals_than_its_currency_is_refused_not_round
     qtbot.addWidget(view)
     view.show()
     editor = view.editor
-    qtbot.waitUntil(lambda: editor.product.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: editor.product.count() == 1, timeout=15000)
     qtbot.mouseClick(view.new_button, Qt.MouseButton.LeftButton)
     qtbot.keyClicks(editor.name, "Exchange fixed")
     editor.product.setCurrentIndex(0)
@@ -349,7 +349,7 @@ def test_a_fixed_price_with_more_decimals_than_its_currency_is_refused_not_round
     retype(qtbot, editor.fixed, "1,234.50")
     assert editor.effective.text().startswith(f"{money(Decimal('1234.50'), 'USD')} per seat")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(context.uow.profiles.all()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(context.uow.profiles.all()) == 2, timeout=15000)
     saved = next(p for p in context.uow.profiles.all() if p.name == "Exchange fixed")
     assert saved.price.fixed == Decimal("1234.50")
 
@@ -398,7 +398,7 @@ def test_the_day_lines_stop_is_the_day_typed(qtbot, tasks):
     assert dialog.message.text().startswith("Nothing cancelled: “15 Nov 202” is not a date")
     assert dialog.effective.message.isVisible() and service.effective == []
     retype(qtbot, dialog.effective, "15 Nov 2026")
-    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+    with qtbot.waitSignal(dialog.accepted, timeout=15000):
         qtbot.mouseClick(dialog.cancel_lines_button, Qt.MouseButton.LeftButton)
     assert service.effective == [date(2026, 11, 15)]
 
@@ -418,7 +418,7 @@ def sync_settings(qtbot, context, tasks) -> tuple[SettingsView, SyncPage]:
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.loaded is not None, timeout=5000)
+    qtbot.waitUntil(lambda: view.loaded is not None, timeout=15000)
     view.tabs.setCurrentWidget(view.sync_page)
     return view, view.sync_page
 
@@ -432,7 +432,7 @@ def test_the_history_kept_is_typed_in_days_and_refused_outside_a_month_to_ten_ye
     assert context.settings.history_days == 400
     retype(qtbot, page.history_days, "90")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=15000)
     assert context.settings.history_days == 90
 
 
@@ -445,7 +445,7 @@ def test_the_minimum_margin_is_typed_as_a_whole_percentage(qtbot, context, tasks
     assert context.settings.minimum_margin == 0
     retype(qtbot, page.minimum_margin, "15")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=15000)
     assert context.settings.minimum_margin == 15
 
 
@@ -458,9 +458,9 @@ def test_the_cap_on_money_is_typed_as_an_amount_and_empty_is_no_cap(qtbot, conte
     assert context.settings.max_amount_per_run is None
     retype(qtbot, page.max_amount, "1,500.50")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=5000)
+    qtbot.waitUntil(lambda: view.message.text() == "Settings saved.", timeout=15000)
     assert context.settings.max_amount_per_run == Decimal("1500.50")
     page.max_amount.selectAll()
     qtbot.keyClick(page.max_amount, Qt.Key.Key_Delete)  # emptied: no cap
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: context.settings.max_amount_per_run is None, timeout=5000)
+    qtbot.waitUntil(lambda: context.settings.max_amount_per_run is None, timeout=15000)

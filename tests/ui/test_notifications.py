@@ -109,7 +109,7 @@ def test_a_sync_that_finds_an_unmapped_license_asks_the_tray_to_say_so_once(qtbo
     result = sync(qtbot, shell)
     assert [n.kind for n in result.notices] == [NoticeKind.UNMAPPED_LICENSE]
     assert shell.messages == [NEW_EXCHANGE]
-    qtbot.waitUntil(lambda: button(shell).text() == "1 needs attention", timeout=5000)  # the companies read again
+    qtbot.waitUntil(lambda: button(shell).text() == "1 needs attention", timeout=15000)  # the companies read again
     assert shell.tray.state is TrayState.ATTENTION
     assert shell.tray.icon.toolTip() == "seatsync: 1 company needs your attention"
 
@@ -148,7 +148,7 @@ def test_a_kind_muted_in_settings_is_not_shown_in_the_tray_but_still_counted(qtb
     result = sync(qtbot, shell)
     assert len(result.notices) == 1 and result.tray == ()
     assert shell.messages == []
-    qtbot.waitUntil(lambda: button(shell).text() == "1 needs attention", timeout=5000)  # still counted
+    qtbot.waitUntil(lambda: button(shell).text() == "1 needs attention", timeout=15000)  # still counted
     assert shell.tray.state is TrayState.ATTENTION
 
 
@@ -213,7 +213,7 @@ def test_only_the_newest_computation_is_applied(qtbot, tasks):
     shown = []
     center.message.connect(lambda title, text: shown.append(title))
     center.refresh(run_id=1)
-    with qtbot.waitSignal(center.gathered, timeout=5000):
+    with qtbot.waitSignal(center.gathered, timeout=15000):
         center.refresh(run_id=2)
     gate.set()
     tasks.wait_idle()

@@ -156,7 +156,7 @@ def test_a_wrong_secret_is_named_then_the_right_one_is_tested_saved_and_never_sh
     assert "Second PSA" in texts
     assert side.settings()[1][secret_name] not in texts and WRONG not in texts
     qtbot.mouseClick(editing.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: closed(editing), timeout=5000)
+    qtbot.waitUntil(lambda: closed(editing), timeout=15000)
     view.grab().save(f"/tmp/settings-{side.kind}.png")
 
 
@@ -181,6 +181,6 @@ def test_an_autotask_connection_on_the_default_zone_lookup_shows_its_api_user_as
     view = SettingsView(context, tasks)
     qtbot.addWidget(view)
     model = view.connections.model
-    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=15000)
     assert [model.index(0, c).data() for c in (COL_KIND, COL_ADDRESS, COL_SECRETS)] == [
         "Datto Autotask PSA", "api@msp.example", "missing: secret"]

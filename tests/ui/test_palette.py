@@ -91,17 +91,17 @@ def company_page(qtbot, contoso, make_shell, fake_sync):
     window.show()
     qtbot.waitExposed(window)
     companies = window.view("companies")
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(companies.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(companies.company.loaded, timeout=15000):
         companies.open_company(contoso.company.id)
     page = companies.company
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.result.isVisibleTo(page), timeout=5000)
-    qtbot.waitUntil(lambda: companies.model.row_at(0).last_sync.status == "ok", timeout=5000)
-    qtbot.waitUntil(lambda: bool(page.sync_status.text()), timeout=5000)  # the page read again after the sync
+    qtbot.waitUntil(lambda: page.result.isVisibleTo(page), timeout=15000)
+    qtbot.waitUntil(lambda: companies.model.row_at(0).last_sync.status == "ok", timeout=15000)
+    qtbot.waitUntil(lambda: bool(page.sync_status.text()), timeout=15000)  # the page read again after the sync
     assert page.select(lambda row: isinstance(row, LicenseRow) and row.license.sku_id == SPB)
-    qtbot.waitUntil(lambda: len(page.chart.points) == 5, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.chart.points) == 5, timeout=15000)
     page.messages.show_message("Could not reach the PSA for Contoso Dental: check the connection in Settings.",
                                kind="warning")
     return window, companies, page
@@ -172,7 +172,7 @@ def test_table_rows_message_lines_and_form_errors_follow_the_palette(qtbot, pale
     qtbot.waitExposed(window)
     window.show_view("reports")
     reports = window.current_view()
-    qtbot.waitUntil(lambda: reports.rows.rowCount() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: reports.rows.rowCount() > 0, timeout=15000)
     unmapped = next(n for n, row in enumerate(reports.rows.rows()) if not row.mapped)
     reports.message.show_message("Exported the reconciliation to contoso.csv", "ok")
     profiles = window.view("profiles")
@@ -198,8 +198,8 @@ def test_the_mapping_dialog_follows_the_palette_while_open(qtbot, palettes, cont
     window = make_shell().window
     window.show()
     companies = window.view("companies")
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(companies.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(companies.company.loaded, timeout=15000):
         companies.open_company(contoso.company.id)
     page = companies.company
     assert page.select(lambda row: isinstance(row, LicenseRow) and row.license.sku_id == SPB)

@@ -209,12 +209,12 @@ def page(qtbot, context, tasks, hostile):
     """The companies list, then the hostile company's page with its license selected."""
     service = CompanyService(context.uow, today=lambda: TODAY)
     companies = show(qtbot, CompaniesView(None, tasks, service=service))
-    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: companies.model.rowCount() == 1, timeout=15000)
     companies.seen = Seen()
-    with qtbot.waitSignal(companies.company.loaded, timeout=5000):
+    with qtbot.waitSignal(companies.company.loaded, timeout=15000):
         companies.open_company(hostile.company.id)
     assert companies.company.select(lambda row: getattr(row, "name", "") == LICENSE)
-    qtbot.waitUntil(lambda: "evil.example" in companies.company.chart.title, timeout=5000)
+    qtbot.waitUntil(lambda: "evil.example" in companies.company.chart.title, timeout=15000)
     companies.service = service
     return companies
 
@@ -235,7 +235,7 @@ def test_the_companies_list_and_the_company_page(qtbot, page):
 def test_the_links_dialog(qtbot, page):
     links = page.company.open_links()
     assert isinstance(links, LinksDialog)
-    qtbot.waitUntil(lambda: links.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: links.model.rowCount() == 1, timeout=15000)
     seen = Seen()
     seen.sweep()
     assert seen.saw(COMPANY) and seen.saw(TENANT)
@@ -255,12 +255,12 @@ def test_the_mapping_dialog(qtbot, page, hostile):
 
 def test_profiles_and_the_delete_confirmation(qtbot, context, tasks, hostile, boxes):
     profiles = show(qtbot, ProfilesView(context, tasks))
-    qtbot.waitUntil(lambda: profiles.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: profiles.model.rowCount() == 1, timeout=15000)
     profiles.table.selectRow(0)
     seen = Seen()
     seen.sweep()
     profiles.delete_selected()
-    qtbot.waitUntil(lambda: len(boxes) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(boxes) == 1, timeout=15000)
     fmt, text = boxes[0]
     assert "<img" in text and fmt == Qt.TextFormat.PlainText, boxes
     assert context.uow.profiles.all(), "the answer was No: nothing deleted"
@@ -295,7 +295,7 @@ def test_notices_and_the_tray(qtbot, context, tasks, hostile, monkeypatch):
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda self, title, text, *a: shown.append((title, text)))
     tray = Tray()
     center.message.connect(tray.show_message)
-    with qtbot.waitSignal(center.gathered, timeout=5000):
+    with qtbot.waitSignal(center.gathered, timeout=15000):
         center.refresh()
     button.rebuild_menu()
     seen = Seen()

@@ -67,7 +67,7 @@ def test_a_percentage_profile_shows_its_effective_price_and_is_saved(qtbot, cont
     editor.types.item(0).setCheckState(Qt.CheckState.Checked)  # "Licensing"
     view.grab().save("/tmp/profiles-edit.png")
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     [saved] = context.uow.profiles.all()
     assert saved.name == "M365 Business Premium - Annual/Monthly 2026"
     assert saved.price == PricePolicy(kind=PriceKind.PERCENT, percent=Decimal("-12.5"))
@@ -104,8 +104,8 @@ def test_bulk_creation_makes_one_profile_per_ticked_product(qtbot, context, task
     dialog.option.setCurrentIndex(dialog.option.findData(BillingOption.NO_CHARGE))
     dialog.grab().save("/tmp/profiles-bulk.png")
     qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=15000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=15000)
     made = {p.name: p for p in context.uow.profiles.all()}
     assert set(made) == {"Existing", "Microsoft 365 Business Premium", "Microsoft 365 Business Standard"}
     assert made["Microsoft 365 Business Premium"].price == PricePolicy(kind=PriceKind.FIXED, fixed=Decimal("20"))
@@ -127,14 +127,14 @@ def test_edit_keeps_unsaved_changes_and_delete_asks(qtbot, context, tasks, conne
     assert "Save or discard" in view.message.text()
     assert [r.profile.name for r in selected_rows(view.table)] == ["Microsoft 365 Business Premium"]
     qtbot.mouseClick(view.editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(p.name.endswith("2026") for p in context.uow.profiles.all()), timeout=5000)
+    qtbot.waitUntil(lambda: any(p.name.endswith("2026") for p in context.uow.profiles.all()), timeout=15000)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2 and not view.editor.dirty)
 
     monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Yes)
     view.table.selectRow(1)
     doomed = view.editor.profile
     qtbot.mouseClick(view.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     assert doomed.name not in {p.name for p in context.uow.profiles.all()}
 
 
@@ -147,7 +147,7 @@ def test_shown_again_it_lists_a_profile_made_elsewhere_and_keeps_the_form_being_
     context.profiles.bulk_create(connection.id, ["902"])  # another view, or another desktop
 
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     assert view.model.index(0, COL_NAME).data() == "Exchange Online (Plan 1)"
     assert view.editor.name.text() == "Half typed" and view.editor.dirty
 

@@ -162,7 +162,7 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
         qtbot.mouseClick(bulk.all_button, Qt.MouseButton.LeftButton)
         qtbot.mouseClick(bulk.create_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda n=expected: profiles.model.rowCount() == n, timeout=10000)
-        qtbot.waitUntil(lambda b=bulk: closed(b), timeout=5000)
+        qtbot.waitUntil(lambda b=bulk: closed(b), timeout=15000)
     by_connection = {name: sorted(profiles.model.index(n, 1).data() for n in range(8)
                                   if profiles.model.index(n, COL_CONNECTION).data() == name)
                      for name in ("Main PSA", other_name)}
@@ -233,7 +233,7 @@ def test_two_psa_connections_side_by_side_in_every_view(qtbot, context, microsof
         agreements = [dialog.agreement.itemData(n) for n in range(dialog.agreement.count())
                       if dialog.agreement.itemData(n)]
         assert agreements == [psas.agreement_of[NORTHWIND]]
-        qtbot.waitUntil(lambda: dialog.preview is not None and bool(dialog.preview.lines), timeout=5000)
+        qtbot.waitUntil(lambda: dialog.preview is not None and bool(dialog.preview.lines), timeout=15000)
         main = dialog.preview.lines[0]
         assert (main.kind, main.quantity, main.amount) == ("main", 8, Decimal("32.00"))
         dialog.grab().save(f"/tmp/side-by-side-{psas.other.kind}-mapping.png")

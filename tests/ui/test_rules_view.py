@@ -36,14 +36,14 @@ def test_add_a_rule_preview_and_apply_it_across_fifty_companies(qtbot, context, 
         world.company(f"Customer {n:02d}")
     world.company("Block time only", agreements=("Block time",))
     view = show(qtbot, RulesView(context, tasks))
-    qtbot.waitUntil(lambda: view.sku.count() == 1 and view.profile.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.sku.count() == 1 and view.profile.count() == 1, timeout=15000)
 
     choose(view.sku, E3)
     choose(view.profile, world.profile.id)
     choose(view.agreement_type, "Microsoft 365")
     view.minimum.setValue(2)
     click(qtbot, view.add_button)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     assert "Office 365 E3 → E3 retail on agreement type 'Microsoft 365'" in view.model.index(0, 1).data()
 
     click(qtbot, view.preview_button)
@@ -67,13 +67,13 @@ def test_shown_again_it_offers_a_profile_made_meanwhile_and_keeps_the_license_ch
     world = RulesWorld(context).setup()
     world.company("Contoso")
     view = show(qtbot, RulesView(context, tasks))
-    qtbot.waitUntil(lambda: view.sku.count() == 1 and view.profile.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.sku.count() == 1 and view.profile.count() == 1, timeout=15000)
     choose(view.sku, E3)
     view.hide()
     made = context.profiles.bulk_create(world.connection_id, [world.product.id])  # in Billing profiles
 
     view.show()
-    qtbot.waitUntil(lambda: view.profile.count() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: view.profile.count() == 2, timeout=15000)
     assert view.profile.findData(made[0].id) >= 0
     assert view.sku.currentData() == E3
 
@@ -82,7 +82,7 @@ def test_bulk_map_the_selected_companies_from_the_companies_list(qtbot, context,
     world = RulesWorld(context).setup()
     tenants = {world.company(name): name for name in ("Adatum", "Contoso", "Fabrikam", "Litware", "Tailspin")}
     view = show(qtbot, CompaniesView(context, tasks))
-    qtbot.waitUntil(lambda: not view.loading and view.model.rowCount() == 5, timeout=5000)
+    qtbot.waitUntil(lambda: not view.loading and view.model.rowCount() == 5, timeout=15000)
     chosen = {"Contoso", "Fabrikam", "Tailspin"}
     selection = view.table.selectionModel()
     for row in range(view.model.rowCount()):
@@ -93,7 +93,7 @@ def test_bulk_map_the_selected_companies_from_the_companies_list(qtbot, context,
     click(qtbot, view.bulk_button)
     dialog = view.findChild(BulkMapDialog)
     assert isinstance(dialog, BulkMapDialog) and dialog.windowTitle() == "Map a license of 3 companies"
-    qtbot.waitUntil(lambda: dialog.sku.count() == 1 and dialog.profile.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.sku.count() == 1 and dialog.profile.count() == 1, timeout=15000)
     choose(dialog.sku, E3)
     choose(dialog.profile, world.profile.id)
     click(qtbot, dialog.preview_button)
@@ -106,7 +106,7 @@ def test_bulk_map_the_selected_companies_from_the_companies_list(qtbot, context,
     assert sorted(tenants[m.tenant_id] for m in context.uow.mappings.all()) == sorted(chosen)
     assert context.rules.mapped_by_rule() == {}  # a person's mapping, not a rule's
     dialog.reject()
-    qtbot.waitUntil(lambda: sum(r.unmapped for r in view.model.rows()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: sum(r.unmapped for r in view.model.rows()) == 2, timeout=15000)
 
 
 def test_the_sync_result_names_the_licenses_mapped_by_rule(context):

@@ -290,5 +290,5 @@ def test_refreshing_keeps_settings_typed_but_not_saved(qtbot, context, tasks):  
     qtbot.wait(20)
     assert view.sync_page.max_seats.value() == 7
     qtbot.mouseClick(view.sync_page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.message.level == "ok", timeout=5000)
+    qtbot.waitUntil(lambda: view.message.level == "ok", timeout=15000)
     assert context.settings.max_seats_change_per_line == 7 and not view.preferences_edited()

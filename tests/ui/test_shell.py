@@ -87,9 +87,9 @@ def test_keyboard_shortcuts(qtbot, make_shell, fake_sync):
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window.search.hasFocus()
     view = window.view("companies")
-    with qtbot.waitSignal(view.loaded, timeout=5000):
+    with qtbot.waitSignal(view.loaded, timeout=15000):
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         qtbot.keyClick(window, Qt.Key.Key_F5)
     assert fake_sync.calls[0][0] == "*" and fake_sync.calls[0][2] == "manual"
 
@@ -112,13 +112,13 @@ def test_the_tray_menus_sync_now_emits_and_the_window_shows_the_result(qtbot, co
     shell.tray.menu.aboutToShow.emit()
     actions = shell.tray.actions()
     assert list(actions) == ["Open seatsync", "Sync now", "Pause sync", "Quit seatsync"]
-    with qtbot.waitSignal(shell.tray.sync_requested), qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.tray.sync_requested), qtbot.waitSignal(shell.sync.finished, timeout=15000):
         actions["Sync now"].trigger()
     assert shell.window.status.text() == "Synced 1 tenant(s): 1 change(s) written"
     assert fake_sync.calls == [("*", f"sync (manual: {shell.sync._user})", "manual")]
     view = shell.window.view("companies")
     qtbot.waitUntil(lambda: view.model.rowCount() == 1 and view.model.row_at(0).last_sync.status == "ok",
-                    timeout=5000)
+                    timeout=15000)
 
 
 def test_the_tray_menu_follows_the_state_and_pauses_the_schedule(qtbot, make_shell, fake_sync):
@@ -128,13 +128,13 @@ def test_the_tray_menu_follows_the_state_and_pauses_the_schedule(qtbot, make_she
     shell = make_shell(tray=True)
     shell.sync.apply(app_module.ScheduleSettings(enabled=True))
     assert shell.sync.next_run() is not None
-    with qtbot.waitSignal(shell.sync.started, timeout=5000):
+    with qtbot.waitSignal(shell.sync.started, timeout=15000):
         shell.sync.sync_now("*")
     assert shell.tray.state.value == "syncing"
     shell.tray.menu.aboutToShow.emit()
     assert not shell.tray.actions()["Syncing…"].isEnabled()
     assert shell.window.busy.isVisibleTo(shell.window) and not shell.window.sync_action.isEnabled()
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         fake_sync.gate.set()
     shell.tray.menu.aboutToShow.emit()
     with qtbot.waitSignal(shell.tray.pause_requested) as paused:
@@ -154,11 +154,11 @@ def test_progress_is_polled_on_the_ui_thread_while_a_sync_runs(qtbot, contoso, m
     fake_sync.summary = applied_summary(contoso.tenant, "Contoso Dental", contoso.m365.id, contoso.bp.product.id)
     fake_sync.gate = threading.Event()
     shell = make_shell()
-    with qtbot.waitSignal(shell.sync.progressed, timeout=5000) as blocker:
+    with qtbot.waitSignal(shell.sync.progressed, timeout=15000) as blocker:
         shell.sync.sync_now(str(contoso.company.id))
     assert blocker.args == [str(contoso.company.id), "1 tenant done · Contoso Dental"]
     assert shell.window.status.text() == "Syncing… 1 tenant done · Contoso Dental"
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         fake_sync.gate.set()
     assert not shell.sync.busy and not shell.window.busy.isVisibleTo(shell.window)
 
@@ -168,7 +168,7 @@ def test_a_sync_that_fails_says_why(qtbot, make_shell, fake_sync):
 
     fake_sync.error = PsaAuthError("(ConnectWise 'Main' answered 401)")
     shell = make_shell()
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now("*")
     assert shell.window.status.text() == ("Sync failed: The PSA did not accept the credentials: (ConnectWise 'Main' "
                                           "answered 401). Check the PSA credentials in Settings.")
@@ -182,7 +182,7 @@ def test_a_sync_now_while_a_team_mate_syncs_says_whose_sync_it_joined_and_is_no_
     shell = make_shell(tray=True)
     messages = []
     shell.tray.show_message = lambda title, text: messages.append(text)
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now("*")
     said = shell.window.status.text()
     assert said.startswith("This sync was not started: another seatsync is syncing the team's database now: "
@@ -222,7 +222,7 @@ def test_a_second_instance_raises_the_first(qtbot, make_shell, tmp_path):
     first.message_received.connect(lambda message: shell.window.bring_to_front())
     try:
         assert not shell.window.isVisible()
-        with qtbot.waitSignal(first.message_received, timeout=5000) as blocker:
+        with qtbot.waitSignal(first.message_received, timeout=15000) as blocker:
             assert hand_over(first.name, ["--from-test"])
         assert blocker.args == [InstanceMessage(action="raise", args=("--from-test",))]
         assert shell.window.isVisible()
@@ -297,7 +297,7 @@ def test_a_name_left_by_a_crashed_instance_is_taken_over(qtbot, tmp_path):
         assert not hand_over(name)
         first = SingleInstance(name)
         assert first.listen()
-        with qtbot.waitSignal(first.message_received, timeout=5000):
+        with qtbot.waitSignal(first.message_received, timeout=15000):
             assert hand_over(name)
         first.close()
     finally:
@@ -438,12 +438,12 @@ def test_a_daily_sync_time_saved_in_settings_schedules_the_next_run_at_once(qtbo
     shell = make_shell()
     assert shell.sync.next_run() is None  # the schedule starts off
     settings = shell.window.navigate("settings")
-    qtbot.waitUntil(lambda: settings.loaded is not None, timeout=5000)
+    qtbot.waitUntil(lambda: settings.loaded is not None, timeout=15000)
     page = settings.sync_page
     settings.tabs.setCurrentWidget(page)
     page.sync_enabled.setChecked(True)
     page.sync_time.setTime(time(4, 30))
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: settings.message.text() == "Settings saved.", timeout=5000)
+    qtbot.waitUntil(lambda: settings.message.text() == "Settings saved.", timeout=15000)
     upcoming = shell.sync.next_run()
     assert upcoming is not None and (upcoming.hour, upcoming.minute) == (4, 30)

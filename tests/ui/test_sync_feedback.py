@@ -89,14 +89,14 @@ def test_a_failed_company_shows_its_error_findings_and_held_changes_one_click_aw
     shell = make_shell()
     shell.window.show()
     view = shell.window.view("companies")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(view.company.loaded, timeout=5000):
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(view.company.loaded, timeout=15000):
         view.open_company(contoso.company.id)
     page = view.company
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     panel = page.result
-    qtbot.waitUntil(lambda: panel.isVisibleTo(page), timeout=5000)
+    qtbot.waitUntil(lambda: panel.isVisibleTo(page), timeout=15000)
     assert panel.headline.text() == "The sync failed for this company."
     assert f"Contoso Dental: {CONSENT_WORDS}" in panel.body.text().splitlines()
     assert panel.details_button.isVisibleTo(page) and not panel.details.isVisibleTo(page)
@@ -264,7 +264,7 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
     shell = make_shell()
     shell.window.show()
     view = shell.window.show_view("approvals")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     Approvals().approve("v1-held", by="alice")
 
     def run(target, **kw):  # the sync writes the approved change
@@ -273,10 +273,10 @@ def test_approvals_drop_a_change_the_sync_wrote_without_refresh(qtbot, contoso, 
 
     shell.sync._run_sync = run
     view.show_filter.setCurrentIndex(1)  # "Approved, not yet written"
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now(ALL)
-    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=15000)
 
 
 def test_hidden_approvals_count_what_waits_after_a_sync_and_read_the_list_when_shown(qtbot, contoso, make_shell,
@@ -297,13 +297,13 @@ def test_hidden_approvals_count_what_waits_after_a_sync_and_read_the_list_when_s
         return RunSummary(results=())
 
     shell.sync._run_sync = run
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now(ALL)
-    qtbot.waitUntil(lambda: shell.window.badge("approvals") == 1, timeout=5000)
+    qtbot.waitUntil(lambda: shell.window.badge("approvals") == 1, timeout=15000)
     shell.tasks.wait_idle()
     assert read == [] and view.model.rowCount() == 0  # counted, not read
     shell.window.show_view("approvals")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     assert read == [HeldStatus.HELD]
 
 
@@ -318,15 +318,15 @@ def test_a_view_of_synced_data_reads_again_after_a_sync_once_it_is_seen(qtbot, c
     monkeypatch.setattr(view, "refresh", lambda: read.append(key))
     shell.sync._run_sync = lambda target, **kw: RunSummary(results=())
     for _ in range(2):  # two background syncs while another view is shown
-        with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+        with qtbot.waitSignal(shell.sync.finished, timeout=15000):
             shell.sync.sync_now(ALL)
     qtbot.wait(50)
     assert read == []
     shell.window.show_view(key)
     assert read == [key]
-    with qtbot.waitSignal(shell.sync.finished, timeout=5000):
+    with qtbot.waitSignal(shell.sync.finished, timeout=15000):
         shell.sync.sync_now(ALL)
-    qtbot.waitUntil(lambda: read == [key, key], timeout=5000)
+    qtbot.waitUntil(lambda: read == [key, key], timeout=15000)
 
 
 # -- 5. one attention count ---------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def test_the_badge_the_notices_and_the_tray_show_one_number(qtbot, seed, make_sh
     rows = companies.model.rows()
     count = sum(1 for r in rows if r.attention)
     assert count != sum(r.attention for r in rows) and count != len(shell.notifications.notices)  # three numbers
-    qtbot.waitUntil(lambda: shell.window.badge("companies") == count, timeout=5000)
+    qtbot.waitUntil(lambda: shell.window.badge("companies") == count, timeout=15000)
     assert companies.filter_buttons[Filter.ATTENTION].text() == f"Needs attention ({count})"
     assert shell.tray.icon.toolTip() == f"seatsync: {count} companies need your attention"
     button = shell.window.findChild(NoticesButton, "notices")
@@ -410,10 +410,10 @@ def test_approving_a_large_change_states_what_it_bills_first(qtbot, context, con
     shell = make_shell()
     shell.window.show()
     view = shell.window.show_view("approvals")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     qtbot.mouseClick(view.select_all_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.confirmation is not None and view.confirmation.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: view.confirmation is not None and view.confirmation.isVisible(), timeout=15000)
     box = view.confirmation
     assert box.textFormat() == Qt.TextFormat.PlainText
     assert ("• Contoso Dental: Microsoft 365 Business Premium, 10 → 30 seats (+20), "
@@ -423,8 +423,8 @@ def test_approving_a_large_change_states_what_it_bills_first(qtbot, context, con
     assert button.text() == answer
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     if answer == "Approve":
-        qtbot.waitUntil(lambda: Approvals().get("v1-big").status is HeldStatus.APPROVED, timeout=5000)
-        qtbot.waitUntil(lambda: view.message.text().startswith("Approved 1 change(s)."), timeout=5000)
+        qtbot.waitUntil(lambda: Approvals().get("v1-big").status is HeldStatus.APPROVED, timeout=15000)
+        qtbot.waitUntil(lambda: view.message.text().startswith("Approved 1 change(s)."), timeout=15000)
     else:
         assert view.message.text() == "Nothing was approved."
         assert Approvals().get("v1-big").status is HeldStatus.HELD
@@ -439,8 +439,8 @@ def test_a_change_within_the_cap_is_approved_without_asking(qtbot, context, cont
     shell = make_shell()
     shell.window.show()
     view = shell.window.show_view("approvals")
-    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=15000)
     qtbot.mouseClick(view.select_all_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(view.approve_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: Approvals().get("v1-mid").status is HeldStatus.APPROVED, timeout=5000)
+    qtbot.waitUntil(lambda: Approvals().get("v1-mid").status is HeldStatus.APPROVED, timeout=15000)
     assert view.confirmation is None
