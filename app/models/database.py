@@ -34,6 +34,7 @@ from peewee import (
 from playhouse.pool import PooledPostgresqlDatabase
 
 from app.errors import SeatsyncError
+from app.models.yielding import YieldingSqliteDatabase
 from app.paths import private_file
 
 db = DatabaseProxy()
@@ -137,8 +138,10 @@ def sqlite_database(path: Path | str) -> SqliteDatabase:
     Transactions begin IMMEDIATE: a transaction that reads and then writes
     would otherwise fail at once with "database is locked" when another
     thread wrote in between, instead of waiting its turn (busy_timeout).
+    Its reads off the main thread let the window in (app/models/yielding.py).
     """
-    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", field_types=SQLITE_TYPES)
+    return YieldingSqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                                  field_types=SQLITE_TYPES)
 
 
 def is_database_url(target: object) -> bool:
