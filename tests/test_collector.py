@@ -57,3 +57,12 @@ def test_a_collector_turned_off_before_stays_off():
     with collector_paused():
         pass
     assert not gc.isenabled()
+
+
+def test_what_a_pause_made_and_kept_joins_the_oldest_generation():
+    gc.collect()  # no collection is due for a while: fewer objects are made below than set one off
+    with collector_paused():
+        kept = [[n] for n in range(300)]  # a report's rows, say
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(row) in oldest for row in kept)
+    assert gc.isenabled()
