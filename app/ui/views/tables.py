@@ -15,6 +15,7 @@ import getpass
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -34,13 +35,18 @@ from PySide6.QtWidgets import (
 from app.errors import SeatsyncError
 from app.models.records import EditConflict
 from app.ui.widgets.plain import plain, tip
-from app.ui.widgets.tones import COLOUR_ROLES, follow_palette, recolour, tint, tone
+from app.ui.widgets.tones import COLOUR_ROLES, follow_palette, palette, recolour, tint, tone
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+#: The roles ``RowTableModel`` answers. A view painting a cell also asks for its font, colours, icon and more,
+#: which Qt answers itself: those calls return at once (a table of 25 rows shown asks about 2,000 a paint).
+_ANSWERED = frozenset(int(role) for role in (
+    Qt.ItemDataRole.DisplayRole, SORT_ROLE, ROW_ROLE, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.CheckStateRole, Qt.ItemDataRole.BackgroundRole))
 Index = QModelIndex | QPersistentModelIndex
 
 #: Row backgrounds, named by tone: ``row_tint`` mixes the tone into the palette in use when a row is painted.
@@ -51,7 +57,19 @@ GOOD = "ok"
 
 def row_tint(name: str) -> QColor:
     """A row's background for tone ``name``: the palette's base with a little of the tone, readable under text."""
-    return tint(name, strength=0.2, role=QPalette.ColorRole.Base)
+    pal = palette()
+    return QColor.fromRgba(_row_tint(name, pal.color(QPalette.ColorRole.Base).rgba(),
+                                     pal.color(QPalette.ColorRole.Window).rgba()))
+
+
+@lru_cache(maxsize=64)
+def _row_tint(name: str, base: int, window: int) -> int:
+    """``row_tint`` in a palette of these base and window colours (all a tint reads), mixed once: each cell
+    painted asks for its row's background."""
+    pal = QPalette()
+    pal.setColor(QPalette.ColorRole.Base, QColor.fromRgba(base))
+    pal.setColor(QPalette.ColorRole.Window, QColor.fromRgba(window))
+    return tint(name, pal, strength=0.2, role=QPalette.ColorRole.Base).rgba()
 
 
 @dataclass(frozen=True)
@@ -130,9 +148,12 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         return flags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if role not in _ANSWERED:
             return None
-        row, column = self._rows[index.row()], self.columns[index.column()]
+        position = index.row()
+        if not index.isValid() or not 0 <= position < len(self._rows):
+            return None
+        row, column = self._rows[position], self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
         if role == SORT_ROLE:
