@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import random
 import re
 import socket
@@ -55,6 +56,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 from urllib3.util.ssl_match_hostname import CertificateError
 
@@ -162,9 +164,8 @@ def host_of(url: str) -> str:
     return f"{host}:{port}" if port and port != {"https": 443, "http": 80}.get(parts.scheme.lower()) else host
 
 
-def _headers_as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """The session's auth: the request goes with the headers its client gave it."""
-    return request
+#: How long the proxies and CA bundle the environment gives for a server are used before it is read again.
+ENVIRONMENT_SECONDS = 60.0
 
 
 @dataclass
@@ -200,15 +201,15 @@ class HttpApi:
         self.counts: Counter[tuple[str, str]] = Counter()
         self._count_lock = threading.Lock()
         self.session.verify = self.verify
-        # With a certificate authority of its own (the sandboxes), the session's
-        # trust must win over REQUESTS_CA_BUNDLE in the environment (APIS.md §F).
-        # Otherwise the environment's proxies and CA bundle apply, as MSP
-        # networks often need.
-        self.session.trust_env = not isinstance(self.verify, str)
-        # Each client sends its own Authorization header. Without an auth of the session's, requests
-        # trusting the environment would look the host up in ~/.netrc and put that file's Basic
-        # credential in its place.
-        self.session.auth = _headers_as_given
+        # With a certificate authority of its own (the sandboxes), the session's trust must win over
+        # REQUESTS_CA_BUNDLE in the environment (APIS.md §F): the environment is not read. Otherwise its
+        # proxies and CA bundle apply, as MSP networks often need, read once a server and minute
+        # (``_environment_for``) rather than by requests at every request (on Windows, from the registry
+        # each time). requests' own reading stays off, and with it ~/.netrc, whose Basic credential would
+        # replace the Authorization header each client sends.
+        self.session.trust_env = False
+        self.trusts_environment = not isinstance(self.verify, str)
+        self._environment: dict[str, tuple[float, dict[str, Any]]] = {}
         self.session.headers.update(self.default_headers)
 
     def __repr__(self) -> str:
@@ -217,6 +218,18 @@ class HttpApi:
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def _environment_for(self, url: str) -> dict[str, Any]:
+        """The proxies and CA bundle the environment gives for ``url``'s server (as requests would read them),
+        read again once ``ENVIRONMENT_SECONDS`` have passed."""
+        server, now = origin(url), self.now()
+        known = self._environment.get(server)
+        if known is None or not 0 <= now - known[0] < ENVIRONMENT_SECONDS:
+            verify = self.verify
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            known = self._environment[server] = (now, {"proxies": get_environ_proxies(url), "verify": verify})
+        return known[1]
 
     def allow(self, url: str) -> None:
         """Let requests go to ``url``'s origin too (e.g. an Autotask zone found by an https lookup)."""
@@ -244,6 +257,8 @@ class HttpApi:
                             f"{host_of(self.base_url)}; nothing was sent there (check the address in Settings, "
                             "or report the answer that pointed there)",
                             reason=f"it pointed to another server ({host_of(url)})")
+        if self.trusts_environment:
+            kwargs.update(self._environment_for(url))
         attempt = 0
         while True:
             attempt += 1

@@ -96,12 +96,10 @@ class Recorder:
         self.thread.join(timeout=5)
 
 
-class HandshakeCounter:
-    """A TLS server whose certificate the client does not trust; counts the connections it gets."""
+class LoopbackListener:
+    """A server on 127.0.0.1 that hands each connection it accepts to ``serve``, on its accepting thread."""
 
-    def __init__(self, tls: TlsFiles) -> None:
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(tls.cert_chain, tls.key)
+    def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.05)
         self.connections = 0
@@ -110,8 +108,8 @@ class HandshakeCounter:
         self.thread.start()
 
     @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+    def address(self) -> str:
+        return f"127.0.0.1:{self.listener.getsockname()[1]}"
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -120,19 +118,38 @@ class HandshakeCounter:
             except (TimeoutError, OSError):
                 continue
             self.connections += 1
-            conn.settimeout(2)
-            try:
-                with self.context.wrap_socket(conn, server_side=True):
-                    pass
-            except (ssl.SSLError, OSError):
-                pass
-            finally:
-                conn.close()
+            self.serve(conn)
+
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self._stop.set()
         self.thread.join(timeout=5)
         self.listener.close()
+
+
+class HandshakeCounter(LoopbackListener):
+    """A TLS server whose certificate the client does not trust; counts the connections it gets."""
+
+    def __init__(self, tls: TlsFiles) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(tls.cert_chain, tls.key)
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.address}"
+
+    def serve(self, conn: socket.socket) -> None:
+        conn.settimeout(2)
+        try:
+            with self.context.wrap_socket(conn, server_side=True):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            conn.close()
 
 
 @pytest.fixture(scope="session")

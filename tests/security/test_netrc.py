@@ -32,7 +32,7 @@ def netrc_everywhere(tmp_path, monkeypatch, tls):
 def test_a_requests_own_authorization_is_sent_as_given(recorders, netrc_everywhere):
     server = recorders()
     api = HttpApi(name="Test", base_url=server.url)  # trusts the environment, as outside the sandboxes
-    assert api.session.trust_env
+    assert api.trusts_environment
     assert api.request("GET", "/me", headers={"Authorization": "Bearer token-1"}).status_code == 200
     assert [seen.headers.get("authorization") for seen in server.seen] == ["Bearer token-1"]
 
