@@ -12,7 +12,9 @@ with the number of SQL statements it ran. The rows are written in bulk
 and kept as the app's writes keep them (``summaries.refresh_all``): 5,000
 companies take seconds. Then it reads the reconciliation report once
 (``ReportService.reconcile``, time and statements) and opens the Reports
-view offscreen until it shows it (time, and the UI thread's longest block).
+view offscreen until it shows it (time, and the UI thread's longest block),
+then sorts and searches its table as a person would (each step's longest
+block of the UI thread, and how long until the table shows its outcome).
 ``--keep DIR`` keeps the database there and reuses it on the next run;
 ``--json FILE`` writes every figure. Asserts nothing.
 """
@@ -235,11 +237,51 @@ def report_shown(context: Services) -> dict[str, float]:
         shown = (time.perf_counter() - started) * 1000
         after = time.monotonic() + AFTER_SHOWN_SECONDS
         wait_until(lambda: time.monotonic() > after, 2 * AFTER_SHOWN_SECONDS, "the probe's time after the report")
+        probe.stop()
+        actions = table_actions(app, view)
     finally:
         probe.stop()
         view.close()
         tasks.close()
-    return {"view_ms": round(shown, 1), "view_block_ms": round(probe.longest_gap_ms(), 1)}
+    return {"view_ms": round(shown, 1), "view_block_ms": round(probe.longest_gap_ms(), 1), "actions_ms": actions}
+
+
+def table_actions(app: Any, view: Any) -> dict[str, dict[str, float]]:
+    """What a person does next with the report's table, each run as a click or a keystroke runs it: sort by a
+    column and by another, search for a company (the first search of a load reads every cell, in slices
+    between the window's events), narrow the search, clear it, and the report loaded again while sorted. For
+    each, the UI thread's longest block and the time until the table showed the outcome (ms)."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.views.reports import COL_COMPANY, COL_LEAKAGE
+    from benchmarks.ui_probe import Probe, wait_until
+
+    table, model = view.rows_table, view.rows
+    company = model.row(model.rowCount() - 1).company
+    steps = {
+        "sort by a column": lambda: table.sortByColumn(COL_LEAKAGE, Qt.SortOrder.DescendingOrder),
+        "sort by another": lambda: table.sortByColumn(COL_COMPANY, Qt.SortOrder.AscendingOrder),
+        "first search": lambda: view.set_search(company[:-1]),
+        "next keystroke": lambda: view.set_search(company),
+        "search cleared": lambda: view.set_search(""),
+        "loaded again, sorted": lambda: model.set_rows(model.rows()),
+    }
+    took = {}
+    for name, step in steps.items():
+        probe = Probe()
+        probe.start()
+        started = time.perf_counter()
+        try:
+            step()
+            wait_until(lambda: not model.searching, REPORT_TIMEOUT, f"the Reports view's table: {name}")
+            app.processEvents()  # the paint
+        finally:
+            probe.stop()
+        took[name] = {"block_ms": round(probe.longest_gap_ms(), 1),
+                      "done_ms": round((time.perf_counter() - started) * 1000, 1)}
+    print("Reports view's table, longest UI block (and until shown): " + ", ".join(
+        f"{name} {ms['block_ms']:,.0f} ms ({ms['done_ms']:,.0f} ms)" for name, ms in took.items()))
+    return took
 
 
 if __name__ == "__main__":

@@ -178,6 +178,7 @@ TABLE_MEASURES = (
     "rows, snapshot_license after 31 days", "growing with change, not time",
     "companies list, 12 companies (CompanyService.company_rows)", "<= 200 ms",
     "reconciliation report, 12 companies (ReportService.reconcile, a worker)", "(120 license rows;",
+    "Reports view, sorting and searching its 120 rows: longest UI-thread block",
     "Reports view showing it: longest UI-thread block", "ran: plan ",
 )
 
@@ -242,11 +243,14 @@ def test_the_companies_benchmark_builds_a_real_database_and_reads_every_company(
     assert companies(["--companies", "12", "--repeat", "1", "--keep", str(tmp_path / "db"),  # kept, reused
                       "--json", str(figures)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    report = ["reconciliation report: 120 license rows read", "Reports view: shown"]
-    assert [line.split(" in ")[0] for line in printed] == ["built 12 companies", *[
+    report = ["reconciliation report: 120 license rows read", "Reports view's table", "Reports view: shown"]
+    assert [line.split(" in ")[0].split(", ")[0] for line in printed] == ["built 12 companies", *[
         "companies list: 12 companies read"] * 2, *report, "companies list: 12 companies read", *report]
     shown = json.loads(figures.read_text(encoding="utf-8"))["report"]
     assert shown["rows"] == 120 and shown["queries"] > 0 and shown["view_ms"] >= shown["view_block_ms"] > 0
+    assert list(shown["actions_ms"]) == ["sort by a column", "sort by another", "first search", "next keystroke",
+                                         "search cleared", "loaded again, sorted"]
+    assert all(step["done_ms"] > 0 and step["block_ms"] >= 0 for step in shown["actions_ms"].values())
 
 
 def test_the_storage_benchmark_prints_the_database_size_and_rows_at_each_checkpoint(capsys):

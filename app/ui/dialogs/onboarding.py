@@ -195,9 +195,9 @@ class AddCompaniesDialog(QDialog):
 
     def choose(self, row: OnboardRow, company: PsaCompany) -> None:
         """Bill ``row``'s tenant to ``company`` and tick it."""
-        position = next(i for i, r in enumerate(self.model.rows()) if r.customer.tenant_id == row.customer.tenant_id)
-        self.model.replace_row(position, replace(row, company=company))
-        self.model.set_checked(self.model.row(position), True)
+        chosen = replace(row, company=company)
+        self.model.replace_row(chosen)
+        self.model.set_checked(chosen, True)
 
     def _update_count(self) -> None:
         ready = self.ready()
