@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QTableView, QWidget
 
 from app.ui.views import tables
 from app.ui.views.tables import Column, RowTableModel, selected_rows, table_view
@@ -173,7 +174,23 @@ def test_a_large_tables_first_search_reads_its_cells_between_the_windows_events(
     m.set_rows([Seat(f"Company {n}", n) for n in range(600)])
     m.set_search("company 4")
     assert m.searching
-    m.set_rows([Seat("Company 4", 4)])  # loaded again meanwhile: searched at once
+    m.set_rows([Seat("Company 4", 4)])  # loaded again meanwhile: small, searched at once
     assert not m.searching and m.rowCount() == 1
     qtbot.wait(20)  # what was left of the earlier reading lays nothing out
     assert [m.row(n).name for n in range(m.rowCount())] == ["Company 4"]
+    m.set_rows([Seat(f"Company {n}", n) for n in range(500)])  # large: shown once its cells are read
+    assert m.searching and m.rowCount() == 0
+    qtbot.waitUntil(lambda: not m.searching)
+    assert m.rowCount() == 111 and m.row(0).name == "Company 499"  # 4, 40-49, 400-499; still sorted
+
+
+def test_a_search_read_in_slices_ends_with_its_table(qtbot, monkeypatch):
+    monkeypatch.setattr(tables, "SLICE_SECONDS", 0.0)
+    window = QWidget()
+    m: RowTableModel[Seat] = RowTableModel((Column("Company", lambda r: r.name),))
+    table_view(m, window)  # the window owns the model
+    m.set_rows([Seat(f"Company {n}", n) for n in range(1000)])
+    m.set_search("company 9")
+    assert m.searching
+    shiboken6.delete(window)  # closed meanwhile: what is left of the reading is never called
+    qtbot.wait(30)

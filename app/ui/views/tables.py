@@ -116,11 +116,15 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
     # -- contents -------------------------------------------------------------
 
     def set_rows(self, rows: Iterable[T], *, checked: Iterable[Hashable] | None = None) -> None:
-        """Show ``rows``, sorted and searched as before."""
+        """Show ``rows``, sorted and searched as before. With a search typed, a load too large to search within
+        one slice shows once its cells are read (``searching``)."""
         self.beginResetModel()
         self._loaded = list(rows)
         self._haystacks, self._reading = [], None
-        self._rows = self._shown()
+        if self._search:
+            self._reading = self._loaded
+            self._read_cells(self._loaded, lay_out=False)
+        self._rows = [] if self._reading is not None else self._shown()
         wanted = set(checked) if checked is not None else self._checked
         # Only a checked row's key is looked for: a table of 50,000 rows and no box ticked needs no keys.
         self._checked = wanted & {self.key(r) for r in self._loaded} if wanted else set()
@@ -190,9 +194,10 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         """Whether a search waits for the cells of the load to be read."""
         return self._reading is not None
 
-    def _read_cells(self, load: list[T], first: bool = True) -> None:
+    def _read_cells(self, load: list[T], first: bool = True, lay_out: bool = True) -> None:
         """Read the search's texts of ``load`` for ``SLICE_SECONDS``, then again after the events waiting. Read
-        within the first slice (a small table), the rows are laid out at once; else in an event of its own."""
+        within the first slice (a small table), the search is done at once (and the rows laid out when
+        ``lay_out``); else the rows are laid out in an event of their own."""
         if self._reading is not load:
             return  # loaded again, or read to the end by a sort meanwhile
         deadline = time.perf_counter() + SLICE_SECONDS
@@ -200,15 +205,17 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         while True:
             made.extend(map(self._haystack, load[len(made):len(made) + _CELLS_BETWEEN_CLOCKS]))
             if len(made) == len(load):
-                if first:
+                if not first:
+                    QTimer.singleShot(1, self, lambda: self._searched(load))
+                elif lay_out:
                     self._searched(load)
                 else:
-                    QTimer.singleShot(1, lambda: self._searched(load))
+                    self._reading = None
                 return
             if time.perf_counter() > deadline:
                 # 1 ms, not 0: a zero timer's call would run again before the window's timers come due, and two
-                # slices would hold it in a row.
-                QTimer.singleShot(1, lambda: self._read_cells(load, first=False))
+                # slices would hold it in a row. A model deleted meanwhile (its view closed) is not called.
+                QTimer.singleShot(1, self, lambda: self._read_cells(load, first=False))
                 return
 
     def _searched(self, load: list[T]) -> None:
@@ -219,7 +226,7 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
     def _shown(self) -> list[T]:
         rows = self._loaded
         if self._search:
-            if len(self._haystacks) < len(rows):  # loaded again, or sorted while read in slices: read the rest now
+            if len(self._haystacks) < len(rows):  # sorted while read in slices: read the rest now
                 self._haystacks.extend(map(self._haystack, rows[len(self._haystacks):]))
                 self._reading = None
             needle = self._search
