@@ -212,7 +212,7 @@ def report_read(context: Services) -> dict[str, Any]:
     return {"rows": len(report.rows), "read_ms": round(took, 1), "queries": counter.count}
 
 
-def report_shown(context: Services) -> dict[str, float]:
+def report_shown(context: Services) -> dict[str, Any]:
     """The Reports view opened offscreen as the window opens it (its worker reads the report; the UI thread
     fills and sizes its tables): how long until it shows the report, and the UI thread's longest block
     meanwhile and for ``AFTER_SHOWN_SECONDS`` after (benchmarks/ui_probe.py's tick)."""
@@ -250,8 +250,8 @@ def table_actions(app: Any, view: Any) -> dict[str, dict[str, float]]:
     """What a person does next with the report's table, each run as a click or a keystroke runs it: sort by a
     column and by another, search for a company (the first search of a load reads every cell, in slices
     between the window's events), narrow the search, the report loaded again (a sync's end) with the search
-    typed, the search cleared, and the report loaded again while sorted. For
-    each, the UI thread's longest block and the time until the table showed the outcome (ms)."""
+    typed, the search cleared, and the report loaded again while sorted. For each, the UI thread's longest
+    block and the time until the table showed the outcome (ms)."""
     from PySide6.QtCore import Qt
 
     from app.ui.views.reports import COL_COMPANY, COL_LEAKAGE
