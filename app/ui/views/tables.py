@@ -332,13 +332,13 @@ class SortProxy(QSortFilterProxyModel):
     sorts and searches itself; the proxy reorders and hides nothing."""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self._rows().sort(column, order)
+        self._model().sort(column, order)
 
     def setFilterFixedString(self, pattern: str) -> None:
         """The search box's text: only rows a cell of which shows it (any case)."""
-        self._rows().set_search(pattern)
+        self._model().set_search(pattern)
 
-    def _rows(self) -> RowTableModel[Any]:
+    def _model(self) -> RowTableModel[Any]:
         source = self.sourceModel()
         assert isinstance(source, RowTableModel)
         return source
