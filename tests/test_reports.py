@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gc
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -132,6 +133,21 @@ def test_the_margin_is_what_the_billed_seats_earn_over_their_cost_a_month(ctx, w
                                                                   "Fabrikam": Decimal("7.77")}
     assert report.total.margin == Decimal("27.57")
     assert all(r.margin is None for r in report.rows if not r.mapped)
+    assert report.total.margin_known and all(t.margin_known for t in report.by_company)
+
+
+def test_a_company_s_margin_is_known_when_one_of_its_rows_has_a_cost_kept():
+    report = Reconciliation(rows=(
+        _row("Contoso", "a"), replace(_row("Contoso", "b"), margin=None),
+        replace(_row("Fabrikam", "a"), margin=None),  # no product of theirs has its cost kept
+        replace(_row("Fabrikam", "free", mapped=False, free=True, unbilled=0), margin=Decimal("9.99")),  # not counted
+    ))
+
+    by_name = {t.company: t for t in report.by_company}
+    assert (by_name["Contoso"].margin, by_name["Contoso"].margin_known) == (Decimal("1.50"), True)
+    assert (by_name["Fabrikam"].margin, by_name["Fabrikam"].margin_known) == (Decimal("0.00"), False)
+    assert report.total.margin_known
+    assert not Reconciliation(rows=report.rows[2:]).total.margin_known
 
 
 def test_an_annual_agreement_gives_a_monthly_value_of_one_twelfth_rounded_once(ctx, world):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -267,6 +268,7 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
     margin = Decimal("62.20")  # and Exchange 5 × (4.40 − 3.40), Business Standard 20 × (12.50 − 10.63)
     assert f"The billed seats earn {money(margin, 'USD')} a month over their cost in the PSA." in view.totals.text()
     assert view.rows.index(position, COL_LICENSE).data(Qt.ItemDataRole.BackgroundRole) is not None
+    qtbot.waitUntil(lambda: view.companies.rowCount() > 0)  # a tab behind the licenses: filled in the next event
     companies = view.companies.rows()
     assert [t.company for t in companies[-1:]] == ["All companies"] and companies[-1] == view.report.total
     assert {t.currency for t in companies} == {"USD"} and sum(t.unbilled for t in companies[:-1]) == 2
@@ -301,6 +303,28 @@ def test_the_reconciliation_report_shows_unbilled_seats_reads_the_psa_and_export
                                                                                              "25.00")
     assert table[-1]["Company"] == "All companies" and table[-1]["Monthly leakage"] == "69.00"
     assert table[-1]["Unbilled"] == "4"
+
+
+def test_the_report_fills_the_tab_in_front_first_and_the_others_in_the_next_event(qtbot, context, tasks,  # noqa: F811
+                                                                                   world):
+    view = show(qtbot, ReportsView(context, tasks))
+    qtbot.waitUntil(lambda: view.companies.rowCount() > 0, timeout=15000)
+    report = view.report
+    assert report is not None
+    for front, model in ((0, view.rows), (1, view.companies)):
+        view.tabs.setCurrentIndex(front)
+        for other in (view.rows, view.companies):
+            other.set_rows([])
+        view._loaded(report)
+        assert [m.rowCount() > 0 for m in (view.rows, view.companies)] == [m is model for m in (view.rows,
+                                                                                              view.companies)]
+        qtbot.waitUntil(lambda: view.rows.rowCount() > 0 and view.companies.rowCount() > 0)
+
+    view.rows.set_rows([])
+    view._loaded(report)  # the tab in front ("By company") at once, the licenses behind it next...
+    view.report = replace(report, rows=report.rows[:1])  # ...unless another report came meanwhile
+    qtbot.wait(50)
+    assert view.rows.rowCount() == 0
 
 
 def test_the_report_models_pass_the_model_tester(qtbot, qtmodeltester, context, tasks, world):  # noqa: F811

@@ -106,6 +106,8 @@ class Totals:
     leakage: Decimal = Decimal("0.00")
     #: The margin of the rows whose margin is known (``ReconRow.margin``).
     margin: Decimal = Decimal("0.00")
+    #: Whether any row's margin is known: a product of theirs has its cost kept in the PSA.
+    margin_known: bool = False
     #: The one currency the mapped rows bill in; None when they bill in several, or none is mapped.
     currency: str | None = None
 
@@ -114,11 +116,12 @@ def totals(company: str, rows: Iterable[ReconRow]) -> Totals:
     """The sums of ``rows``, an unmapped free SKU's left out (its 10,000 "seats" say nothing about billing)."""
     counted = [row for row in rows if not row.free]
     currencies = {row.currency for row in counted if row.mapped}
+    margins = [r.margin for r in counted if r.margin is not None]
     return Totals(company=company, purchased=sum(r.purchased for r in counted),
                   assigned=sum(r.assigned for r in counted), billed=sum(r.billed for r in counted),
                   unbilled=sum(r.unbilled for r in counted),
                   leakage=sum((r.leakage for r in counted if r.leakage is not None), Decimal("0.00")),
-                  margin=sum((r.margin for r in counted if r.margin is not None), Decimal("0.00")),
+                  margin=sum(margins, Decimal("0.00")), margin_known=bool(margins),
                   currency=currencies.pop() if len(currencies) == 1 else None)
 
 

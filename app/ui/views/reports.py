@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from app.services.container import Services
@@ -136,13 +137,19 @@ class ReportsView(ReloadingView):
         self.report = report
         self.read_psa_button.setEnabled(True)
         self.export_button.setEnabled(True)
-        _fill(self.rows_table, self.rows, report.rows)
-        _fill(self.companies_table, self.companies, [*report.by_company, report.total])
-        _fill(self.orphans_table, self.orphans, report.orphans)
+        fills = [lambda: _fill(self.rows_table, self.rows, report.rows),
+                 lambda: _fill(self.companies_table, self.companies, [*report.by_company, report.total]),
+                 lambda: _fill(self.orphans_table, self.orphans, report.orphans)]
+        shown = self.tabs.currentIndex()
+        fills[shown]()
+        # The tabs behind it in an event of their own, so the window shows the one in front first (with 50,000
+        # licenses, "By company" lists 5,000 companies). A 1 ms timer lets the window's paint in before it.
+        QTimer.singleShot(1, self, lambda: self.report is report and [fill() for n, fill in enumerate(fills)
+                                                                       if n != shown])
         total = report.total
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
         earned = (f"The billed seats earn {per_month(total.margin, total.currency)} over their cost in the PSA. "
-                  if any(r.margin is not None for r in report.rows) else "")
+                  if total.margin_known else "")
         self.totals.setText(
             f"All companies: {total.purchased} purchased, {total.assigned} assigned, {total.billed} billed; "
             f"{total.unbilled} seats unbilled, worth {per_month(total.leakage, total.currency)}. {earned}"
