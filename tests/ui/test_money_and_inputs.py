@@ -30,6 +30,8 @@ from tests.ui.test_links import answer
 from tests.ui.test_mapping_dialog import choose
 
 US, GERMANY = QLocale("en_US"), QLocale("de_DE")
+#: Egyptian Arabic's digits, group separator and decimal point.
+ARABIC = str.maketrans("0123456789,.", "".join(chr(0x660 + d) for d in range(10)) + "\u066c\u066b")
 
 
 # -- formatting -------------------------------------------------------------------------------------
@@ -45,9 +47,23 @@ US, GERMANY = QLocale("en_US"), QLocale("de_DE")
     ("12345678901234567.01", "USD", US, "$12,345,678,901,234,567.01"),  # beyond a float's digits
     ("1000", "JPY", US, "JPY\u00a01,000"),  # no minor unit
     ("7.5", None, US, "7.50"),
+    ("1234567.5", "INR", QLocale("en_IN"), "₹12,34,567.50"),  # grouped as the locale groups
+    # The locale's own digits, beyond Qt's integers too.
+    ("-12345678901234567.01", "EUR", QLocale("ar_EG"),
+     "\u061c-\u200f" + "12,345,678,901,234,567.01".translate(ARABIC) + "\u00a0EUR"),
 ])
 def test_money_keeps_every_digit_in_the_users_locale(amount, currency, locale, shown):
     assert money(Decimal(amount), currency, locale) == shown
+
+
+def test_money_follows_the_default_locale_when_it_changes():
+    before = QLocale()
+    try:
+        for locale, shown in ((GERMANY, "1.234,50\u00a0€"), (US, "EUR\u00a01,234.50"), (GERMANY, "1.234,50\u00a0€")):
+            QLocale.setDefault(locale)
+            assert money(Decimal("1234.5"), "EUR") == shown
+    finally:
+        QLocale.setDefault(before)
 
 
 def test_money_refuses_a_float_and_days_have_one_format():
