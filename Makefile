@@ -44,7 +44,7 @@ fuzz: $(STAMP)
 # Every benchmark at one size, in one table (benchmarks/README.md): the planner at 10,000 tenants x 20 licenses,
 # the sync of 250 tenants against ConnectWise's sandbox at 100 ms a request (seatsync alone in its own process
 # too, and a naive runbook beside it), the database after a year, the Companies list of 5,000 companies and
-# Sync now; about ten minutes on two cores. BENCH_ARGS adds options
+# Sync now; about a quarter of an hour on two cores. BENCH_ARGS adds options
 # (make bench BENCH_ARGS="--sync-tenants 1000 --out bench-results"). A benchmark asserts nothing.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_table.py $(BENCH_ARGS)

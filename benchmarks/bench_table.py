@@ -292,7 +292,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--own-process", choices=("after", "only", "off"), default="after",
                         help="the sync benchmark's own-process run: after the in-process runs (default), only it, "
                              "or off")
-    parser.add_argument("--storage-tenants", type=int, default=50, help="tenants of the database benchmark (50)")
+    parser.add_argument("--storage-tenants", type=int, default=1000,
+                        help="tenants of the database benchmark (1000)")
     parser.add_argument("--storage-days", type=int, default=365, help="days of daily syncs it stores (365)")
     parser.add_argument("--companies", type=int, default=5000, help="companies of the Companies list (5000)")
     parser.add_argument("--out", type=Path, help="keep each benchmark's report and figures in this folder")

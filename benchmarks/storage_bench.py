@@ -4,7 +4,9 @@
 
 Simulates ``--days`` daily syncs of ``--tenants`` tenants (ten licenses
 each, three with subscriptions) as the sync stores them: each day every
-tenant's inventory is read and kept (``Inventory.save``), ``--churn`` of
+tenant's inventory is read and kept through the sync's own store
+(``SnapshotStore``: the tenant's latest snapshot read, then the read kept
+beside it), ``--churn`` of
 the tenants having changed seats that day, the run is recorded with each
 tenant's outcome. Prints, at a few points and at the end, the database's
 size on disk and the rows of each table, and the rows storage that grows
@@ -34,6 +36,7 @@ from app.bootstrap import open_context  # noqa: E402
 from app.models.database import db  # noqa: E402
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord, TenantRecord  # noqa: E402
 from app.paths import DATABASE_NAME  # noqa: E402
+from app.services.providers import SnapshotStore  # noqa: E402
 from app.services.secrets import MemoryKeyring, SecretStore  # noqa: E402
 
 LICENSES = 10
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         context = open_context(Path(scratch), secrets=SecretStore(MemoryKeyring()))
         uow, database = context.uow, Path(scratch) / DATABASE_NAME
+        store = SnapshotStore(uow.inventory)
         try:
             tenants = {f"10000000-0000-4000-8000-{i:012d}": [rng.randint(5, 50) for _ in range(LICENSES)]
                        for i in range(args.tenants)}
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                             before = seats[k]
                             seats[k] = max(0, seats[k] + rng.choice((-2, -1, 1, 2, 3)))
                             changes += seats[k] != before
-                        uow.inventory.save(inventory(tenant_id, seats, at))
+                        store.save_snapshot(inventory(tenant_id, seats, at), store.latest(tenant_id))
                     uow.runs.finish(run.id, status=RunStatus.SUCCEEDED, at=at + timedelta(minutes=5))
                     uow.sync_outcomes.record(SyncOutcomeRecord(tenant_id=t, status=SyncOutcome.OK, sync_run_id=run.id,
                                                                finished_at=at + timedelta(minutes=5))

@@ -23,7 +23,7 @@ from app.models.connections import Tenant
 from app.models.inventory import InventorySnapshot, SnapshotLicense, SnapshotSubscription
 from app.models.records import RecordNotFound, SeatPoint
 from app.models.repositories import summaries
-from app.models.repositories._base import Repository, in_chunks, raw_rows
+from app.models.repositories._base import Prepared, Repository, in_chunks, raw_rows
 from app.models.repositories.customers import tenant_row
 
 
@@ -97,10 +97,8 @@ class Inventory(Repository):
     @staticmethod
     def _moved(tenant_id: str, last_read: datetime, at: datetime) -> bool:
         """The tenant's latest snapshot's last read moved to ``at`` when it was read last at ``last_read``."""
-        newest = (InventorySnapshot.select(InventorySnapshot.id).join(Tenant).where(Tenant.tenant_id == tenant_id)
-                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
         return bool(InventorySnapshot.update(read_at=at).where(
-            (InventorySnapshot.id == newest) & _last_read_was(last_read)).execute())
+            (InventorySnapshot.id == _newest(tenant_id)) & _last_read_was(last_read)).execute())
 
     def _read_again(self, tenant_id: str, last_read: datetime, at: datetime) -> int | None:
         """Move the tenant's latest snapshot's last read to ``at`` when it is still the one last read at
@@ -126,9 +124,7 @@ class Inventory(Repository):
 
     def latest(self, tenant_id: str) -> core.TenantInventory | None:
         """The tenant's most recent snapshot, or None when it was never read (one query)."""
-        newest = (InventorySnapshot.select(InventorySnapshot.id).join(Tenant).where(Tenant.tenant_id == tenant_id)
-                  .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
-        return _read(InventorySnapshot.id == newest)
+        return next(iter(_inventories(_LATEST.rows(tenant_id), None)), None)
 
     @staticmethod
     def _latest_row(tenant: Tenant) -> InventorySnapshot | None:
@@ -259,26 +255,49 @@ def _read(where) -> core.TenantInventory | None:
 def _read_all(where, *, apart: bool = True) -> list[core.TenantInventory]:
     """The snapshots ``where`` selects, each with its licenses and their subscriptions in the order they were
     read. ``apart``: in two queries, the snapshots' own columns (two of them instants) read and converted once
-    per snapshot rather than beside each of its licenses; else in one (a single snapshot: one statement). The
-    licenses come as the driver gives them (text and whole numbers: nothing to convert, and peewee's
-    conversion costs more than the query over every tenant's 50,000 licenses); a subscription's columns are
-    converted by their fields."""
-    head = () if apart else _SNAPSHOT
-    query = InventorySnapshot.select(InventorySnapshot.id, *head, *_LICENSE, *_SUBSCRIPTION)
-    if not apart:
-        query = query.join(Tenant).switch(InventorySnapshot)
-    query = (query.join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
-             .join(SnapshotSubscription, JOIN.LEFT_OUTER, on=SnapshotSubscription.license == SnapshotLicense.id)
-             .where(where).order_by(InventorySnapshot.id, SnapshotLicense.id, SnapshotSubscription.id))
+    per snapshot rather than beside each of its licenses; else in one (a single snapshot: one statement)."""
     heads: dict[int, tuple] = {}
     if apart:
         heads = {row[0]: row[1:] for row in cast(Iterable[tuple[Any, ...]], (
             InventorySnapshot.select(InventorySnapshot.id, *_SNAPSHOT).join(Tenant).where(where)
             .order_by(InventorySnapshot.id).tuples()))}
+    return _inventories(raw_rows(_snapshots(where, apart=apart)), heads if apart else None)
+
+
+def _newest(tenant_id: str) -> Any:
+    """The id of the tenant's most recent snapshot, as a query."""
+    return (InventorySnapshot.select(InventorySnapshot.id).join(Tenant).where(Tenant.tenant_id == tenant_id)
+            .order_by(InventorySnapshot.fetched_at.desc(), InventorySnapshot.id.desc()).limit(1))
+
+
+def _snapshots(where, *, apart: bool) -> Any:
+    """The rows of the snapshots ``where`` selects: one per subscription (per license without one), with the
+    snapshot's own columns unless ``apart``."""
+    head = () if apart else _SNAPSHOT
+    query = InventorySnapshot.select(InventorySnapshot.id, *head, *_LICENSE, *_SUBSCRIPTION)
+    if not apart:
+        query = query.join(Tenant).switch(InventorySnapshot)
+    return (query.join(SnapshotLicense, JOIN.LEFT_OUTER, on=SnapshotLicense.snapshot == InventorySnapshot.id)
+            .join(SnapshotSubscription, JOIN.LEFT_OUTER, on=SnapshotSubscription.license == SnapshotLicense.id)
+            .where(where).order_by(InventorySnapshot.id, SnapshotLicense.id, SnapshotSubscription.id))
+
+
+#: A tenant's latest snapshot, its SQL made once (``latest`` runs for every tenant of a sync).
+_LATEST = Prepared(lambda tenant_id: _snapshots(InventorySnapshot.id == _newest(tenant_id), apart=False))
+
+
+def _inventories(rows: Iterable[tuple[Any, ...]], heads: dict[int, tuple] | None) -> list[core.TenantInventory]:
+    """The snapshots of ``rows`` (``_snapshots``'), their own columns in ``heads`` by id (None: in the rows).
+    The licenses come as the driver gives them (text and whole numbers: nothing to convert, and peewee's
+    conversion costs more than the query over every tenant's 50,000 licenses); a subscription's columns are
+    converted by their fields."""
+    apart = heads is not None
+    heads = {} if heads is None else heads
     licenses: dict[int, dict[int, tuple]] = defaultdict(dict)  # by snapshot, then by license
     subscriptions: dict[int, list[core.Subscription]] = defaultdict(list)
-    first, license_at = 1 + len(head), 1 + len(head) + len(_LICENSE)
-    for row in raw_rows(query):
+    first = 1 if apart else 1 + len(_SNAPSHOT)
+    license_at = first + len(_LICENSE)
+    for row in rows:
         snapshot_id = row[0]
         if not apart and snapshot_id not in heads:
             heads[snapshot_id] = _converted(_SNAPSHOT, row[1:first])
