@@ -1,4 +1,5 @@
-"""The import rules of DESIGN §5, checked on the source (a new violation fails here)."""
+"""The import rules of DESIGN §5, and how the window connects signals, checked on the source (a new violation
+fails here)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,41 @@ def test_the_composition_root_rule_catches_an_import(tmp_path):
     (services / "ok.py").write_text("from app.services.uow import UnitOfWork\n")
     (services / "lazy.py").write_text("def f():\n    from app.bootstrap import open_context\n")
     assert bootstrap_violations(services) == ["services/lazy.py:2"]
+
+
+def self_holding_connections(folder: Path) -> list[str]:
+    """``x.signal.connect(f)`` where ``f``, a lambda or a partial, holds ``x`` itself (docs/architecture.md: PySide
+    crashes when the collector frees such a function while ``x`` is being deleted)."""
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
+                    and isinstance(node.func.value, ast.Attribute) and node.args):
+                continue
+            owner, slot = ast.unparse(node.func.value.value), node.args[0]
+            if isinstance(slot, ast.Lambda):
+                held: ast.AST = slot.body
+            elif isinstance(slot, ast.Call) and ast.unparse(slot.func) in ("partial", "functools.partial"):
+                held = slot
+            else:
+                continue
+            if owner in {ast.unparse(n) for n in ast.walk(held) if isinstance(n, (ast.Name, ast.Attribute))}:
+                bad.append(f"{path.name}:{node.lineno} connects {owner} to a function holding it")
+    return bad
+
+
+def test_no_signal_is_connected_to_a_function_holding_its_own_object():
+    assert self_holding_connections(ROOT / "app") == []
+
+
+@pytest.mark.parametrize("line", [
+    "dialog.finished.connect(lambda _: self.done(dialog))",
+    "self.box.accepted.connect(lambda: print(self.box.text()))",
+    "editor.chosen.connect(partial(self.finish, editor))",
+])
+def test_the_connection_rule_catches_a_function_holding_its_object(tmp_path, line):
+    (tmp_path / "view.py").write_text(f"def build(self, dialog, editor):\n    {line}\n", encoding="utf-8")
+    assert len(self_holding_connections(tmp_path)) == 1
+    (tmp_path / "view.py").write_text("def build(self, dialog):\n    dialog.finished.connect(self.done)\n"
+                                      "    dialog.finished.connect(lambda _: self.done())\n", encoding="utf-8")
+    assert self_holding_connections(tmp_path) == []

@@ -153,6 +153,19 @@ class Shell:
             self.notices_button.show_attention(count)
         self._update_tray()
 
+    def companies_attention(self, _count: int) -> None:
+        """The Companies view counted again: the companies needing attention, as the notices count them."""
+        companies: Any = self.window.view("companies")
+        self.set_attention(needing_attention(companies.model.rows()))
+
+    def sync_all(self) -> None:
+        """The tray's Sync now: every tenant, for a user who may sync."""
+        role = self.context.role()
+        if role.may_sync:
+            self.sync.sync_now(ALL)
+        elif self.tray is not None:
+            self.tray.show_message("seatsync", role.refusal(Ability.SYNC))
+
     def _update_tray(self) -> None:
         if self.tray is None:
             return
@@ -225,13 +238,11 @@ def build_shell(context: Services, *, settings: QSettings, run_sync: RunSync | N
     companies: Any = window.view("companies")
     if companies is not None and hasattr(companies, "attention_changed"):
         # After the window's own handler (connected when the view was built): the count of companies.
-        companies.attention_changed.connect(lambda _: shell.set_attention(needing_attention(companies.model.rows())))
+        companies.attention_changed.connect(shell.companies_attention)
     if tray_icon is not None:
         tray_icon.open_requested.connect(window.bring_to_front)
         tray_icon.icon.messageClicked.connect(window.bring_to_front)
-        tray_icon.sync_requested.connect(
-            lambda: sync.sync_now(ALL) if context.role().may_sync else
-            tray_icon.show_message("seatsync", context.role().refusal(Ability.SYNC)))
+        tray_icon.sync_requested.connect(shell.sync_all)
         tray_icon.cancel_requested.connect(window.cancel_sync)  # the window says "Cancelling…", then asks
 
         def pause(paused: bool) -> None:

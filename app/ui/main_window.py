@@ -117,8 +117,7 @@ class MainWindow(QMainWindow):
         if sync is not None:
             sync.started.connect(self.on_sync_started)
             sync.progressed.connect(self.on_sync_progress)
-            sync.finished.connect(lambda target, summary, error: self.on_sync_finished(
-                target, summary, error, still_busy=sync.busy))
+            sync.finished.connect(self._sync_finished)
             sync.refused.connect(lambda _target: self.status.setText("A sync of this is already running"))
         self.refresh_guide()
 
@@ -393,6 +392,10 @@ class MainWindow(QMainWindow):
     def on_sync_progress(self, target: str, text: str) -> None:
         if text and not self.cancelling:
             self.status.setText(f"Syncing… {text}")
+
+    def _sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None) -> None:
+        assert self.sync is not None
+        self.on_sync_finished(target, summary, error, still_busy=self.sync.busy)
 
     def on_sync_finished(self, target: str, summary: RunSummary | None, error: BaseException | None, *,
                          still_busy: bool = False) -> None:

@@ -147,6 +147,7 @@ class ApprovalsView(ReloadingView):
         #: Approving a change adding more seats than this to a line asks first (the policy's cap per line).
         self.large_change = LARGE_CHANGE_SEATS
         self.confirmation: QMessageBox | None = None
+        self._confirming: list[HeldRow] = []  # the changes the confirmation asks about
         layout = QVBoxLayout(self)
         self.message = StatusLine()
         layout.addWidget(self.message)
@@ -256,11 +257,14 @@ class ApprovalsView(ReloadingView):
             self.message.show_message("Select one change to approve adjusted.")
             return
         dialog = AdjustDialog(rows[0], self)
-        dialog.accepted.connect(lambda: self._adjust(rows[0], dialog.quantity(), dialog.effective()))
+        dialog.accepted.connect(self._adjust)
         self.adjusting = dialog
         dialog.open()
 
-    def _adjust(self, row: HeldRow, quantity: int | None, effective: date | None) -> None:
+    def _adjust(self) -> None:
+        dialog = self.adjusting
+        assert dialog is not None
+        row, quantity, effective = dialog.row, dialog.quantity(), dialog.effective()
         service, who = self.service, current_user()
         self.tasks.run(lambda: service.approve_adjusted(row.op_key, quantity=quantity, effective=effective, by=who),
                        lambda done: self._decided_adjusted(done),
@@ -283,12 +287,14 @@ class ApprovalsView(ReloadingView):
                           default=QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Yes).setText("Approve")
         box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.finished.connect(lambda _answer: self._answered(box, rows))
-        self.confirmation = box
+        box.finished.connect(self._answered)
+        self.confirmation, self._confirming = box, rows
         box.open()
 
-    def _answered(self, box: QMessageBox, rows: list[HeldRow]) -> None:
-        self.confirmation = None
+    def _answered(self, _answer: int) -> None:
+        box, rows = self.confirmation, self._confirming
+        self.confirmation, self._confirming = None, []
+        assert box is not None
         box.deleteLater()
         if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
             self._write(rows, approve=True)
@@ -322,6 +328,7 @@ class AdjustDialog(QDialog):
         op = row.operation
         assert op is not None
         self.setWindowTitle("Approve adjusted")
+        self.row = row
         self.planned = op
         self.seats = QSpinBox()
         dated = op.kind in (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT)

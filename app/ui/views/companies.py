@@ -105,7 +105,7 @@ class CompaniesView(QWidget):
         self.partner_filter.setToolTip("Only the companies whose tenants are read through this Microsoft partner "
                                        "connection")
         self.partner_filter.addItem("All partner connections", "")
-        self.partner_filter.currentIndexChanged.connect(lambda _: self.set_partner(self.partner_filter.currentData()))
+        self.partner_filter.currentIndexChanged.connect(self._partner_chosen)
         self.partner_filter.hide()  # one partner connection: nothing to choose
         bar.addWidget(self.partner_filter)
         self.why_button = QToolButton(page)
@@ -303,6 +303,9 @@ class CompaniesView(QWidget):
                 self.partner_filter.setCurrentIndex(max(0, self.partner_filter.findData(chosen)))
         self.partner_filter.setVisible(len(names) > 1)
         self.set_partner(self.partner_filter.currentData() if len(names) > 1 else "")
+
+    def _partner_chosen(self, _index: int) -> None:
+        self.set_partner(self.partner_filter.currentData())
 
     def set_partner(self, name: str) -> None:
         """Only the companies with a tenant read through the partner connection ``name`` ("": all)."""

@@ -185,13 +185,13 @@ class ExclusionsView(ReloadingView):
 
     def offer_cancel(self, name: str, lines: list[ActiveLine]) -> None:
         dialog = CancelLinesDialog(self.service, self.tasks, name, lines, self.context.now().date(), self)
-        dialog.finished.connect(lambda _: self._cancel_done(dialog))
-        dialog.finished.connect(dialog.deleteLater)
         self.cancel_dialog = dialog
+        dialog.finished.connect(self._cancel_done)
+        dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
-    def _cancel_done(self, dialog: CancelLinesDialog) -> None:
-        outcome = dialog.outcome
+    def _cancel_done(self, _result: int) -> None:
+        outcome = self.cancel_dialog.outcome if self.cancel_dialog is not None else None
         if outcome is None:
             return
         text = f"Cancelled {len(outcome.cancelled)} line(s) in the PSA."

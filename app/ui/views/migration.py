@@ -88,6 +88,8 @@ class MigrationView(ReloadingView):
         self.tasks = tasks
         self.service = context.migration
         self.confirmation: QMessageBox | None = None
+        #: What the confirmation asks about: the lines, what to do with them and their last day billed.
+        self._deciding: tuple[list[ForeignLine], ForeignAction, date | None] = ([], ForeignAction.ADOPT, None)
         #: What was just decided, said with the list read after it.
         self.note = ""
         layout = QVBoxLayout(self)
@@ -242,13 +244,14 @@ class MigrationView(ReloadingView):
                           default=QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Yes).setText(verb.capitalize())
         box.setWindowModality(Qt.WindowModality.WindowModal)
-        box.finished.connect(lambda _answer: self._answered(box, lines, action, last_day))
-        self.confirmation = box
+        box.finished.connect(self._answered)
+        self.confirmation, self._deciding = box, (lines, action, last_day)
         box.open()
 
-    def _answered(self, box: QMessageBox, lines: list[ForeignLine], action: ForeignAction,
-                  last_day: date | None) -> None:
+    def _answered(self, _answer: int) -> None:
+        box, (lines, action, last_day) = self.confirmation, self._deciding
         self.confirmation = None
+        assert box is not None
         box.deleteLater()
         if box.clickedButton() is not box.button(QMessageBox.StandardButton.Yes):
             self.message.show_message("Nothing was decided.")

@@ -220,11 +220,13 @@ class ProfilesView(ReloadingView):
             self.message.show_message("Connect a PSA in Settings first: its products are read from there.")
             return
         dialog = BulkProfilesDialog(self.service, self.tasks, self.catalogs, self)
-        dialog.accepted.connect(lambda: self._bulk_done(dialog))
+        dialog.accepted.connect(self._bulk_done)
         dialog.finished.connect(dialog.deleteLater)
         self.bulk_dialog = dialog
         dialog.open()
 
-    def _bulk_done(self, dialog: BulkProfilesDialog) -> None:
+    def _bulk_done(self) -> None:
+        dialog = self.bulk_dialog
+        assert dialog is not None
         self.message.show_message(f"Created {len(dialog.created)} billing profile(s).", "ok")
         self.refresh()

@@ -107,7 +107,7 @@ class QuickMapDelegate(QStyledItemDelegate):
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
         row = index.data(ROW_ROLE)
         editor = QuickMapEditor(parent, index.data(CHOICES_ROLE), getattr(row, "mapping", None))
-        editor.chosen.connect(lambda: self._finish(editor))
+        editor.chosen.connect(self._finish)
         if not self.role.may_map:
             editor.setEnabled(False)
             editor.setToolTip(self.role.refusal(Ability.MAP))
@@ -145,6 +145,9 @@ class QuickMapDelegate(QStyledItemDelegate):
             if style is not None:
                 style.drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorArrowDown, arrow, painter, option.widget)
 
-    def _finish(self, editor: QuickMapEditor) -> None:
+    def _finish(self) -> None:
+        """An editor's choice made: into the model, and the editor closed."""
+        editor = self.sender()
+        assert isinstance(editor, QuickMapEditor)
         self.commitData.emit(editor)
         self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)

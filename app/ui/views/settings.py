@@ -255,7 +255,7 @@ class SettingsView(ReloadingView):
             self.message.show_message(self.context.role().refusal(Ability.MANAGE_CONNECTIONS))
             return
         dialog = PsaConnectionDialog(self.context, self.tasks, summary, self)
-        dialog.accepted.connect(lambda: self._psa_saved(dialog))
+        dialog.accepted.connect(self._psa_saved)
         self._open(dialog)
 
     def _open(self, dialog: PsaConnectionDialog | MicrosoftDialog) -> None:
@@ -264,7 +264,9 @@ class SettingsView(ReloadingView):
         dialog.finished.connect(dialog.deleteLater)  # nothing typed (a secret) outlives the dialog
         dialog.open()
 
-    def _psa_saved(self, dialog: PsaConnectionDialog) -> None:
+    def _psa_saved(self) -> None:
+        dialog = self.sender()
+        assert isinstance(dialog, PsaConnectionDialog)
         if dialog.saved is None:
             return
         self.message.show_message(f"Saved '{dialog.saved.name}'. Reading its companies, agreements and "
@@ -328,10 +330,12 @@ class SettingsView(ReloadingView):
             self.message.show_message(self.context.role().refusal(Ability.MANAGE_CONNECTIONS))
             return
         dialog = MicrosoftDialog(self.context, self.tasks, summary, self)
-        dialog.accepted.connect(lambda: self._microsoft_saved(dialog))
+        dialog.accepted.connect(self._microsoft_saved)
         self._open(dialog)
 
-    def _microsoft_saved(self, dialog: MicrosoftDialog) -> None:
+    def _microsoft_saved(self) -> None:
+        dialog = self.sender()
+        assert isinstance(dialog, MicrosoftDialog)
         name = dialog.saved.name if dialog.saved is not None else "the Microsoft partner connection"
         self.message.show_message(f"Saved '{name}'. {dialog.result_text}", "ok")
         self.refresh()
