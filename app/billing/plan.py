@@ -450,8 +450,12 @@ class _RowPlanner:
         if line is not None:
             return self._change(line, period)
         closing = [ln.end for ln in current if ln.end is not None]
-        if closing:  # a cancelled line still bills: the new one starts the day after it stops
-            return self._create(period, max(closing) + _ONE_DAY)
+        if closing:  # a cancelled line still bills: the new one starts the day after it stops...
+            after = max(closing) + _ONE_DAY
+            if self.successor_start is None or after >= self.successor_start:
+                return self._create(period, after)
+            # ...and never before a line it succeeds stops (its own line cancelled before it started ends earlier)
+            begin = max(begin, self.successor_start)
         first = self.period_of(begin)
         start = begin if begin == first.start else first.next_start
         return self._create(period, max(start, period.start))

@@ -96,3 +96,19 @@ class SwitchingMachine(RuleBasedStateMachine):
 
 TestSwitching = SwitchingMachine.TestCase
 TestSwitching.settings = settings(max_examples=300, stateful_step_count=25, deadline=None)
+
+
+def test_a_row_cancelled_before_it_started_starts_again_after_the_cancelled_line_stops():
+    """Found by the machine: the other tool's line cancelled to stop on 1 Feb, seatsync's row planned from 2 Feb
+    (main line from 1 Mar); the seats fall to 0 (the main line, not started, is cancelled from 1 Feb) and come
+    back the next sync. The new main line started the day after the cancelled one's end, 1 Feb: a day the other
+    tool's line still bills."""
+    machine = SwitchingMachine()
+    machine.a_person_decides(adopt=False, pick=31)  # last day billed by the other tool: 1 Feb
+    machine.sync()
+    machine.days_pass(days=1)
+    for seats in (0, 1):
+        machine.seats_change(seats=seats)
+        machine.sync()
+        machine.no_day_billed_by_both()
+    assert [ln.start for ln in machine.lines if ln.owned and ln.end is None] == [date(2026, 3, 1)]
