@@ -137,15 +137,11 @@ class ReportsView(ReloadingView):
         self.report = report
         self.read_psa_button.setEnabled(True)
         self.export_button.setEnabled(True)
-        fills = [lambda: _fill(self.rows_table, self.rows, report.rows),
-                 lambda: _fill(self.companies_table, self.companies, [*report.by_company, report.total]),
-                 lambda: _fill(self.orphans_table, self.orphans, report.orphans)]
-        shown = self.tabs.currentIndex()
-        fills[shown]()
+        front = self.tabs.currentIndex()
+        self._fill_tabs(report, only=front)
         # The tabs behind it in an event of their own, so the window shows the one in front first (with 50,000
         # licenses, "By company" lists 5,000 companies). A 1 ms timer lets the window's paint in before it.
-        QTimer.singleShot(1, self, lambda: self.report is report and [fill() for n, fill in enumerate(fills)
-                                                                       if n != shown])
+        QTimer.singleShot(1, self, lambda: self._fill_tabs(report, but=front))
         total = report.total
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
         earned = (f"The billed seats earn {per_month(total.margin, total.currency)} over their cost in the PSA. "
@@ -162,6 +158,18 @@ class ReportsView(ReloadingView):
                 self.message.show_message(f"Read the PSA: {len(report.orphans)} line(s) nothing maps to.", "ok")
         else:
             self.tabs.setTabText(2, "PSA lines nothing maps to (read the PSA)")
+
+    def _fill_tabs(self, report: Reconciliation, *, only: int | None = None, but: int | None = None) -> None:
+        """Fill the tab ``only``, or every tab ``but`` one, from ``report`` while it is the report shown."""
+        if self.report is not report:
+            return  # another report came meanwhile
+        fills: tuple[tuple[QTableView, RowTableModel[Any], Sequence[Any]], ...] = (
+            (self.rows_table, self.rows, report.rows),
+            (self.companies_table, self.companies, [*report.by_company, report.total]),
+            (self.orphans_table, self.orphans, report.orphans))
+        for tab, (table, model, rows) in enumerate(fills):
+            if tab == only or (only is None and tab != but):
+                _fill(table, model, rows)
 
     def _failed(self, error: BaseException) -> None:
         self.read_psa_button.setEnabled(True)
