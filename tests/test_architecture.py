@@ -85,23 +85,30 @@ def test_the_composition_root_rule_catches_an_import(tmp_path):
 
 
 def self_holding_connections(folder: Path) -> list[str]:
-    """``x.signal.connect(f)`` where ``f``, a lambda or a partial, holds ``x`` itself (docs/architecture.md: PySide
-    crashes when the collector frees such a function while ``x`` is being deleted)."""
+    """``x.signal.connect(f)`` or ``QTimer.singleShot(ms, x, f)`` where ``f``, a lambda (its defaults too) or a
+    partial, holds ``x`` itself (docs/architecture.md: PySide crashes when the collector frees such a function
+    while ``x`` is being deleted)."""
     bad = []
     for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
-                    and isinstance(node.func.value, ast.Attribute) and node.args):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
-            owner, slot = ast.unparse(node.func.value.value), node.args[0]
-            if isinstance(slot, ast.Lambda):
-                held: ast.AST = slot.body
-            elif isinstance(slot, ast.Call) and ast.unparse(slot.func) in ("partial", "functools.partial"):
-                held = slot
+            if node.func.attr == "connect" and isinstance(node.func.value, ast.Attribute) and node.args:
+                owner, slot = ast.unparse(node.func.value.value), node.args[0]
+            elif node.func.attr == "singleShot" and len(node.args) == 3:
+                owner, slot = ast.unparse(node.args[1]), node.args[2]
             else:
                 continue
-            if owner in {ast.unparse(n) for n in ast.walk(held) if isinstance(n, (ast.Name, ast.Attribute))}:
-                bad.append(f"{path.name}:{node.lineno} connects {owner} to a function holding it")
+            if isinstance(slot, ast.Lambda):
+                held: list[ast.AST] = [slot.body, *slot.args.defaults, *filter(None, slot.args.kw_defaults)]
+            elif isinstance(slot, ast.Call) and ast.unparse(slot.func) in ("partial", "functools.partial"):
+                held = [slot]
+            else:
+                continue
+            names = {ast.unparse(n) for part in held for n in ast.walk(part)
+                     if isinstance(n, (ast.Name, ast.Attribute))}
+            if owner in names:
+                bad.append(f"{path.name}:{node.lineno} gives {owner} a function holding it")
     return bad
 
 
@@ -113,6 +120,8 @@ def test_no_signal_is_connected_to_a_function_holding_its_own_object():
     "dialog.finished.connect(lambda _: self.done(dialog))",
     "self.box.accepted.connect(lambda: print(self.box.text()))",
     "editor.chosen.connect(partial(self.finish, editor))",
+    "socket.readyRead.connect(lambda s=socket: self.read(s))",
+    "QTimer.singleShot(1, self, lambda: self.fill(dialog))",
 ])
 def test_the_connection_rule_catches_a_function_holding_its_object(tmp_path, line):
     (tmp_path / "view.py").write_text(f"def build(self, dialog, editor):\n    {line}\n", encoding="utf-8")

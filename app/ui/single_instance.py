@@ -31,6 +31,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
@@ -202,9 +203,20 @@ class SingleInstance(QObject):
         while self.server is not None and self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
             self._buffers[socket] = bytearray()
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(lambda s=socket: self._read(s, final=True))
-            QTimer.singleShot(self.timeout_ms, socket, lambda s=socket: self._expire(s))
+            # Slots that find the socket as the sender (or the timer's parent) rather than functions holding it:
+            # PySide crashes when the collector frees such a function while its socket is being deleted.
+            socket.readyRead.connect(self._ready)
+            socket.disconnected.connect(self._gone)
+            timer = QTimer(socket)
+            timer.setSingleShot(True)
+            timer.timeout.connect(self._expire)
+            timer.start(self.timeout_ms)
+
+    def _ready(self) -> None:
+        self._read(cast(QLocalSocket, self.sender()))
+
+    def _gone(self) -> None:
+        self._read(cast(QLocalSocket, self.sender()), final=True)
 
     def _read(self, socket: QLocalSocket, final: bool = False) -> None:
         buffer = self._buffers.get(socket)
@@ -229,7 +241,8 @@ class SingleInstance(QObject):
         log.info("another seatsync start asked: %s", message.action)
         self.message_received.emit(message)
 
-    def _expire(self, socket: QLocalSocket) -> None:
+    def _expire(self) -> None:
+        socket = cast(QLocalSocket, self.sender().parent())
         if socket in self._buffers:
             log.warning("ignored another seatsync start: it did not finish its message in %d ms", self.timeout_ms)
             self._drop(socket)

@@ -48,4 +48,4 @@ def exit_loop(code: int) -> None:
     """End the event loop with ``code`` as soon as it runs (safe to call from a signal handler)."""
     app = QCoreApplication.instance()
     if app is not None:
-        QTimer.singleShot(0, app, lambda: app.exit(code))
+        QTimer.singleShot(0, app, lambda: QCoreApplication.exit(code))

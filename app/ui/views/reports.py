@@ -93,6 +93,11 @@ class ReportsView(ReloadingView):
         self.tasks = tasks
         self.service = context.reports
         self.report: Reconciliation | None = None
+        self._behind: tuple[Reconciliation, int] | None = None  # a report, and its tab filled first (``_loaded``)
+        self._behind_timer = QTimer(self)
+        self._behind_timer.setSingleShot(True)
+        self._behind_timer.setInterval(1)
+        self._behind_timer.timeout.connect(self._fill_behind)
         layout = QVBoxLayout(self)
         self.message = StatusLine()
         layout.addWidget(self.message)
@@ -141,7 +146,8 @@ class ReportsView(ReloadingView):
         self._fill_tabs(report, only=front)
         # The tabs behind it in an event of their own, so the window shows the one in front first (with 50,000
         # licenses, "By company" lists 5,000 companies). A 1 ms timer lets the window's paint in before it.
-        QTimer.singleShot(1, self, lambda: self._fill_tabs(report, but=front))
+        self._behind = (report, front)
+        self._behind_timer.start()
         total = report.total
         source = "the PSA, read just now" if report.billed_from == "psa" else "what seatsync last wrote"
         earned = (f"The billed seats earn {per_month(total.margin, total.currency)} over their cost in the PSA. "
@@ -158,6 +164,11 @@ class ReportsView(ReloadingView):
                 self.message.show_message(f"Read the PSA: {len(report.orphans)} line(s) nothing maps to.", "ok")
         else:
             self.tabs.setTabText(2, "PSA lines nothing maps to (read the PSA)")
+
+    def _fill_behind(self) -> None:
+        if self._behind is not None:
+            (report, front), self._behind = self._behind, None
+            self._fill_tabs(report, but=front)
 
     def _fill_tabs(self, report: Reconciliation, *, only: int | None = None, but: int | None = None) -> None:
         """Fill the tab ``only``, or every tab ``but`` one, from ``report`` while it is the report shown."""

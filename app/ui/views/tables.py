@@ -110,6 +110,12 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         #: texts, case-folded. A large table reads them in slices between events (``_read_cells``).
         self._haystacks: list[str] = []
         self._reading: list[T] | None = None  # the load whose cells are being read in slices
+        # 1 ms, not 0: a zero timer's call would run again before the window's timers come due, and two slices
+        # would hold it in a row. One timer: started again, it calls once, for the load being read then.
+        self._next_slice = QTimer(self)
+        self._next_slice.setSingleShot(True)
+        self._next_slice.setInterval(1)
+        self._next_slice.timeout.connect(self._read_on)
         if background is not None:
             follow_palette(self, lambda: recolour(self, COLOUR_ROLES), now=False)
 
@@ -198,30 +204,34 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         """Read the search's texts of ``load`` for ``SLICE_SECONDS``, then again after the events waiting. Read
         within the first slice (a small table), the search is done at once (and the rows laid out when
         ``lay_out``); else the rows are laid out in an event of their own."""
-        if self._reading is not load:
-            return  # loaded again, or read to the end by a sort meanwhile
         deadline = time.perf_counter() + SLICE_SECONDS
         made = self._haystacks
-        while True:
+        while len(made) < len(load):
             made.extend(map(self._haystack, load[len(made):len(made) + _CELLS_BETWEEN_CLOCKS]))
-            if len(made) == len(load):
-                if not first:
-                    QTimer.singleShot(1, self, lambda: self._searched(load))
-                elif lay_out:
-                    self._searched(load)
-                else:
-                    self._reading = None
+            if len(made) < len(load) and time.perf_counter() > deadline:
+                self._next_slice.start()
                 return
-            if time.perf_counter() > deadline:
-                # 1 ms, not 0: a zero timer's call would run again before the window's timers come due, and two
-                # slices would hold it in a row. A model deleted meanwhile (its view closed) is not called.
-                QTimer.singleShot(1, self, lambda: self._read_cells(load, first=False))
-                return
-
-    def _searched(self, load: list[T]) -> None:
-        if self._reading is load:
+        if not first:
+            self._next_slice.start()
+        elif lay_out:
+            self._searched()
+        else:
             self._reading = None
-            self._lay_out()
+
+    def _read_on(self) -> None:
+        """The next slice of the load being read, or its rows laid out once read (nothing when loaded again
+        without a search, or read to the end by a sort, meanwhile)."""
+        load = self._reading
+        if load is None:
+            return
+        if len(self._haystacks) < len(load):
+            self._read_cells(load, first=False)
+        else:
+            self._searched()
+
+    def _searched(self) -> None:
+        self._reading = None
+        self._lay_out()
 
     def _shown(self) -> list[T]:
         rows = self._loaded
