@@ -10,8 +10,9 @@ the main line it belongs to: if the main line's change is lost (a crash, a
 lost response), the next plan still sees the old quantity and plans it
 again, while the dated line already written is recognised and not repeated.
 
-Dates. D is the day of the change (today, or a row's override start date on
-its first sync); [S, E] is the agreement's billing period containing D.
+Dates. D is the day of the change (today; on a row's first sync, its
+override start date or the day a line it succeeds stops billing, past or to
+come); [S, E] is the agreement's billing period containing D.
 - The main line carries the new quantity from the next period (E + 1);
   a change on the first day of a period (D = S) takes effect for the whole
   period on the main line itself, with no prorate or credit line.
@@ -429,15 +430,16 @@ class _RowPlanner:
         return self._ledger(period, begin, main) + main
 
     def _begin(self) -> date:
-        """The first day the row bills from this sync on: today; for a row not yet written,
-        its override start date, and never before a retired line it succeeds stops billing."""
+        """The first day the row bills from this sync on: today; for a row not yet written, its override
+        start date, or the day a line it succeeds stops billing (past or to come: no day missed), whichever
+        is later."""
         if self.mains:
             starts = [ln.start for lines in (self.mains, self.dated) for ln in lines if ln.start is not None]
             return max(self.today, min(starts)) if starts else self.today
-        begin = self.m.start_date_override or self.today
-        if self.successor_start is not None:
-            begin = max(begin, self.successor_start)  # the retired line bills until then
-        return begin
+        begin, after = self.m.start_date_override, self.successor_start
+        if begin is None or after is None:
+            return begin or after or self.today
+        return max(begin, after)
 
     # -- the main line --------------------------------------------------------
 
@@ -530,11 +532,12 @@ class _RowPlanner:
     def _ledger(self, period: Period, begin: date, main: list[Operation]) -> list[Operation]:
         """The dated lines that make each period from ``begin`` bill what the ledger says.
 
-        Past periods are reached only by a row's first sync with an override
-        start date before the current period: each is billed from the
-        override (whole periods on any agreement, a part only where the
-        agreement prorates). From the current period on, the ledger is
-        settled on the day the row bills from (today, or a later override).
+        Past periods are reached only by a row's first sync that bills from
+        before the current period (an override start date, or the day a line
+        it succeeds stopped): each is billed from that day (whole periods on
+        any agreement, a part only where the agreement prorates). From the
+        current period on, the ledger is settled on the day the row bills
+        from (today, or a day to come: ``_settle``).
         """
         if not self.billable or self.adopting:
             return []
@@ -560,7 +563,9 @@ class _RowPlanner:
         if main:
             q0 += sum(op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
         billed = q0 + covered(self.dated, day) if self.dated else q0
-        wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration)
+        # A day still to come (a row that starts then) is not billed yet: from it, the period bills today's
+        # seats, fewer or more.
+        wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration or day > self.today)
         if wanted == billed:
             return []
         kind = LineKind.PRORATE if wanted > billed else LineKind.CREDIT

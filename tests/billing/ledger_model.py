@@ -11,6 +11,14 @@ observed (a quantity seen on a day) and the rule. For a period [S, E]:
 - the period costs q0 × price + Σ (billed(d) − q0) × price / days(S..E),
   exactly, as a fraction.
 
+A row that ``begins`` billing on a day B (it succeeds another tool's line
+that bills until the day before) bills nothing before B. A period holding B
+after its first day bills nothing at S (so nothing at all on an agreement
+that does not prorate) and, from B, what a row started then bills: the
+seats last observed before B (or else the first ones observed: a first sync
+on or after B bills back to it what it sees), and from there the usual
+rule over the observations from B on.
+
 ``psa_money`` is the other side: what the lines of a PSA charge for the
 period (the main lines' quantity in force on S, plus every dated line
 dated in the period), for the tests to compare.
@@ -34,6 +42,7 @@ class LedgerModel:
     negative_proration: bool
     price: Decimal
     observations: list[tuple[date, int]] = field(default_factory=list)
+    begins: date | None = None
 
     def observe(self, day: date, quantity: int) -> None:
         assert not self.observations or day >= self.observations[-1][0], "observations come in order"
@@ -41,25 +50,37 @@ class LedgerModel:
 
     def quantity(self, day: date) -> int:
         seen = [q for d, q in self.observations if d <= day]
-        return seen[-1] if seen else 0
+        if seen:
+            return seen[-1]
+        return self.observations[0][1] if self.begins is not None and self.observations else 0
+
+    def first_day(self, period: Period) -> date:
+        """The period's first day billed (after ``period.end`` when it bills none)."""
+        return period.start if self.begins is None else max(period.start, self.begins)
 
     def billed(self, period: Period, day: date) -> int:
-        q0 = self.quantity(period.start)
-        if day == period.start or not self.prorates:
-            return q0
+        first = self.first_day(period)
+        if first == period.start:
+            q0, seen = self.quantity(first), [q for d, q in self.observations if first < d <= day]
+            if day == first or not self.prorates:
+                return q0
+        else:
+            before = [q for d, q in self.observations if d < first]
+            q0, seen = before[-1] if before else self.observations[0][1], [
+                q for d, q in self.observations if first <= d <= day]
         if self.negative_proration:
             return self.quantity(day)
-        return max([q0, *(q for d, q in self.observations if period.start < d <= day)])
+        return max([q0, *seen])
 
     def money(self, period: Period) -> Fraction:
-        q0 = self.quantity(period.start)
-        price = Fraction(self.price)
-        total = q0 * price
+        first = self.first_day(period)
+        if first > period.end or (first > period.start and not self.prorates):
+            return Fraction(0)
         # billed(d) changes only on days something was observed: sum it by runs of days.
-        changes = [period.start, *sorted({d for d, _ in self.observations if period.start < d <= period.end})]
-        for day, until in zip(changes, [*changes[1:], period.next_start], strict=True):
-            total += (self.billed(period, day) - q0) * price * (until - day).days / period.days
-        return total
+        changes = [first, *sorted({d for d, _ in self.observations if first < d <= period.end})]
+        days = sum((until - day).days * self.billed(period, day)
+                   for day, until in zip(changes, [*changes[1:], period.next_start], strict=True))
+        return Fraction(self.price) * days / period.days
 
 
 def psa_money(lines: Iterable[Line], period: Period,

@@ -10,12 +10,15 @@ moment; each sync plans and applies (``simulate.apply_plan``). Promised:
   (cancelled: every line of seatsync's starts after the line's last day;
   adopted: nothing but the line bills the period it was adopted in), and the
   row never has two open main lines;
-- what a sync planned, once applied, needs nothing more (a second sync writes nothing).
+- what a sync planned, once applied, needs nothing more (a second sync writes nothing);
+- cancelled: from the day after its last day, every period costs what the reference model of the rule says
+  (tests/billing/ledger_model.py), from the seats each sync since the decision saw.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -27,6 +30,7 @@ from app.billing.plan import plan
 from app.billing.simulate import apply_plan
 from app.billing.types import Line, LineKind
 from tests.billing.builders import agreement, inventory, lic, mapping
+from tests.billing.ledger_model import LedgerModel, psa_money, within
 
 FOREIGN = "X7"
 
@@ -41,6 +45,7 @@ class SwitchingMachine(RuleBasedStateMachine):
         self.lines: tuple[Line, ...] = (Line(id=FOREIGN, agreement_id="A1", product_id="P1", quantity=5,
                                              start=date(2025, 6, 1), marker="Cloudconsole"),)
         self.decision: ForeignDecision | None = None
+        self.model: LedgerModel | None = None  # once the line is cancelled: what seatsync's lines must bill
 
     def _plan(self):
         return plan(inventory(lic(self.seats, self.seats)), [self.mapping], [], [self.agreement], self.lines,
@@ -61,6 +66,9 @@ class SwitchingMachine(RuleBasedStateMachine):
         last = default_last_day(self.agreement, own, self.today) if pick is None else self.today + timedelta(pick)
         self.decision = ForeignDecision(line_id=FOREIGN, action=ForeignAction.ADOPT if adopt else ForeignAction.CANCEL,
                                         decided_on=self.today, last_day=None if adopt else last)
+        if not adopt:
+            self.model = LedgerModel(prorates=True, negative_proration=False, price=Decimal("22.00"),
+                                     begins=last + timedelta(days=1))
 
     @rule()
     def sync(self):
@@ -75,6 +83,8 @@ class SwitchingMachine(RuleBasedStateMachine):
             assert self.decision is not None and self.decision.action is ForeignAction.ADOPT, again.operations
             self.lines = apply_plan(self.lines, again)
         assert self._plan().operations == (), "a second sync writes nothing"
+        if self.model is not None:
+            self.model.observe(self.today, self.seats)
 
     @invariant()
     def no_day_billed_by_both(self):
@@ -92,6 +102,21 @@ class SwitchingMachine(RuleBasedStateMachine):
         open_mains = [ln for ln in self.lines if ln.kind is LineKind.MAIN and ln.end is None and ln.quantity
                       and (ln.owned or self.decision is None or self.decision.action is not ForeignAction.CANCEL)]
         assert len(open_mains) <= 1, open_mains
+
+    @invariant()
+    def cancelled_seatsync_bills_what_the_ledger_says(self):
+        if self.model is None or not self.model.observations:
+            return
+        assert self.model.begins is not None
+        ours = [ln for ln in self.lines if ln.id != FOREIGN]
+        period = agreement_period(self.agreement, self.model.begins)
+        while period.start <= max(self.today, self.model.begins):
+            charged, dated = psa_money(ours, period)
+            exact = self.model.money(period)
+            assert within(charged, exact, dated), (
+                f"{period.start}..{period.end}: seatsync's lines charge {charged}, the ledger {float(exact):.4f} "
+                f"({dated} dated lines); observed {self.model.observations} from {self.model.begins}")
+            period = agreement_period(self.agreement, period.next_start)
 
 
 TestSwitching = SwitchingMachine.TestCase

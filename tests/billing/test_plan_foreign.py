@@ -93,6 +93,45 @@ def test_an_adopted_line_is_then_planned_as_the_rows_own():
     assert plan(inventory(lic(7, 7)), [M], [], [agreement()], done, TODAY, decisions=decided(A.ADOPT)).empty
 
 
+def test_a_last_day_passed_before_the_first_sync_is_billed_from_the_day_after_it():
+    """Cancelled to bill until 10 January, first synced on the 16th: seatsync bills 11-31 January, not 16-31."""
+    result = plan(inventory(lic(7, 7)), [M], [], [agreement()], [cloudconsole()], TODAY,
+                  decisions=decided(A.CANCEL, date(2026, 1, 10)))
+    assert ops(result) == [("cancel_line", "X7", False, 5, 0, "2026-01-11", "0.00"),
+                           ("add_prorate", "", False, 0, 7, "2026-01-11", "104.32"),
+                           ("create_line", "", True, 0, 7, "2026-02-01", "154.00")]
+
+
+@pytest.mark.parametrize(("name", "mapping_", "decisions", "synced", "expected"), [
+    ("the other tool bills until the 20th; 3 seats gone on the 18th: credited from the 21st",
+     M, decided(A.CANCEL, date(2026, 1, 20)), date(2026, 1, 18),
+     [("add_credit", "", False, 7, -3, "2026-01-21", "-23.42"),
+      ("set_quantity", "new-3", True, 7, 4, "2026-02-01", "88.00")]),
+    ("the same, until 15 February: credited from 16 February",
+     M, decided(A.CANCEL, date(2026, 2, 15)), date(2026, 1, 18),
+     [("add_credit", "", False, 7, -3, "2026-02-16", "-30.64"),
+      ("set_quantity", "new-3", True, 7, 4, "2026-02-01", "88.00")]),
+    ("a start date of 21 January; 3 seats gone on the 18th: credited from the 21st",
+     replace(M, start_date_override=date(2026, 1, 21)), {}, date(2026, 1, 18),
+     [("add_credit", "", False, 7, -3, "2026-01-21", "-23.42"),
+      ("set_quantity", "new-2", True, 7, 4, "2026-02-01", "88.00")]),
+    ("gone on the 21st itself, a day seatsync bills: billed to the period's end, as any decrease",
+     M, decided(A.CANCEL, date(2026, 1, 20)), date(2026, 1, 21),
+     [("set_quantity", "new-3", True, 7, 4, "2026-02-01", "88.00")]),
+])
+def test_seats_gone_before_the_row_starts_billing_are_not_billed(name, mapping_, decisions, synced, expected):
+    """A row planned ahead of the day it starts billing (after another tool's line, or from its start date)
+    has a prorate line for days to come; seats gone before that day are credited, even without negative
+    proration: none of those days was billed."""
+    start = [cloudconsole()] if decisions else []
+    lines = apply_plan(start, plan(inventory(lic(7, 7)), [mapping_], [], [agreement()], start, TODAY,
+                                   decisions=decisions))
+    fewer = plan(inventory(lic(4, 4)), [mapping_], [], [agreement()], lines, synced, decisions=decisions)
+    assert ops(fewer) == expected
+    assert plan(inventory(lic(4, 4)), [mapping_], [], [agreement()], apply_plan(lines, fewer), synced,
+                decisions=decisions).empty
+
+
 @pytest.mark.parametrize(("name", "lines", "decisions", "why"), [
     ("two lines to adopt for one row", [cloudconsole(), cloudconsole(id="X8")],
      {**decided(A.ADOPT), **decided(A.ADOPT, line_id="X8")}, "a row takes over one"),
