@@ -504,6 +504,8 @@ class _RowPlanner:
         return ops
 
     def _cancel(self, line: Line, period: Period, effective: date) -> Operation:
+        if line.start is not None and line.start > effective:
+            effective = line.start  # not started yet: it stops before its first day, so it never bills
         return self._op(OpKind.CANCEL_LINE, period, effective, marker=line.marker, line_id=line.id,
                         quantity=0, before=line.quantity, agreement_id=line.agreement_id,
                         product_id=line.product_id)

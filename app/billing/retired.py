@@ -4,7 +4,8 @@ Removing a mapping, splitting a license into its subscriptions, merging it
 back, or narrowing it to a user filter changes a tenant's rows; the row
 digest in a line's marker changes with them. The line written for the old
 row is retired: it stops at the end of its period (on the first day of a
-period, from that day), like a quantity falling to zero. A new row of the
+period, from that day; a line not started yet, from its first day), like a
+quantity falling to zero. A new row of the
 same license is its successor and starts the day after the retired line
 stops, without a prorate line for days the retired line already bills.
 
@@ -39,11 +40,12 @@ def unmapped_lines(tenant_id: str, mapped: AbstractSet[str], lines: Iterable[Lin
 
 
 def stop_day(line: Line, agreement: Agreement, today: date) -> date:
-    """The first day a retired line no longer bills."""
+    """The first day a retired line no longer bills (a line not started yet: its first day, so it never bills)."""
     if line.end is not None:
         return line.end + _ONE_DAY
     period = agreement_period(agreement, today)
-    return today if today == period.start else period.next_start
+    stop = today if today == period.start else period.next_start
+    return stop if line.start is None else max(stop, line.start)
 
 
 def retire(line: Line, agreement: Agreement, today: date) -> Operation:

@@ -25,7 +25,7 @@ from app.billing.types import Exclusion, FilterField, License, Subscription, Ter
 from tests.billing.builders import SKU, SKU2, agreement, inventory, lic, main_line, mapping, users
 
 CREATE, PRORATE, CANCEL = OpKind.CREATE_LINE, OpKind.ADD_PRORATE, OpKind.CANCEL_LINE
-JAN_16, FEB_1 = date(2026, 1, 16), date(2026, 2, 1)
+JAN_16, FEB_1, MAR_1 = date(2026, 1, 16), date(2026, 2, 1), date(2026, 3, 1)
 
 WHOLE = mapping()
 MONTHLY, ANNUAL = mapping(subscription_id="m"), mapping(subscription_id="y")
@@ -76,6 +76,9 @@ CASES = [
     Case("a successor whose predecessor already stops starts the day after it", [MONTHLY, ANNUAL],
          [written(10, WHOLE, end=date(2026, 1, 31))],
          [(CREATE, MONTHLY, 5, FEB_1), (CREATE, ANNUAL, 5, FEB_1)]),
+    Case("split before the license's line started (1 March): it never bills, the subscriptions start 1 March",
+         [MONTHLY, ANNUAL], [replace(written(10, WHOLE), start=MAR_1)],
+         [(CANCEL, WHOLE, 0, MAR_1), (CREATE, MONTHLY, 5, MAR_1), (CREATE, ANNUAL, 5, MAR_1)]),
     Case("a new license is no successor: prorated as usual", [OTHER_SKU], [written(10, WHOLE)],
          [(CANCEL, WHOLE, 0, FEB_1), (PRORATE, OTHER_SKU, 10, JAN_16), (CREATE, OTHER_SKU, 10, FEB_1)],
          licenses=(lic(12, 10), lic(10, 10, sku=SKU2))),

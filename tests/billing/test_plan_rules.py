@@ -14,6 +14,7 @@ import pytest
 
 from app.billing.operations import OpKind
 from app.billing.plan import plan
+from app.billing.simulate import apply_plan
 from app.billing.types import Anchor, BillingOption, Cycle
 from tests.billing.builders import agreement, inventory, lic, main_line, mapping, profile
 
@@ -104,6 +105,20 @@ def test_plan_rule(case: Case):
     result = plan(inventory(*licenses), [m], [], [agreement(**case.agreement)], lines, case.today)
     got = [(op.kind, op.quantity, op.effective, op.end, op.amount) for op in result.operations]
     assert got == [(k, q, eff, end, Decimal(a)) for k, q, eff, end, a in case.expected]
+
+
+def test_a_line_not_started_yet_stops_before_its_first_day_and_comes_back_on_it():
+    """Found by the ledger property: a start date of 2 February on an agreement that does not prorate starts
+    the line on 1 March. The license gone on 2 January cancelled it from 1 February, so when the license came
+    back the same day, a new line started 1 February and billed a month before the start date."""
+    m, agr = mapping(start_date_override=d(2026, 2, 2)), agreement(prorates=False)
+    lines = apply_plan((), plan(inventory(lic(1, 1)), [m], [], [agr], (), d(2026, 1, 1)))
+    assert [(ln.start, ln.quantity) for ln in lines] == [(d(2026, 3, 1), 1)]
+    gone = plan(inventory(), [m], [], [agr], lines, d(2026, 1, 2))
+    assert [(op.kind, op.effective) for op in gone.operations] == [(CANCEL, d(2026, 3, 1))]  # it never bills
+    lines = apply_plan(lines, gone)
+    back = plan(inventory(lic(1, 1)), [m], [], [agr], lines, d(2026, 1, 2))
+    assert [(op.kind, op.effective) for op in back.operations] == [(CREATE, d(2026, 3, 1))]
 
 
 def test_operations_carry_their_basis_and_a_stable_key():
