@@ -430,16 +430,18 @@ class _RowPlanner:
         return self._ledger(period, begin, main) + main
 
     def _begin(self) -> date:
-        """The first day the row bills from this sync on: today; for a row not yet written, its override
-        start date, or the day a line it succeeds stops billing (past or to come: no day missed), whichever
-        is later."""
-        if self.mains:
+        """The first day the row bills from this sync on: today, or the day its lines start when later.
+        A row not yet written starts on its override start date, or the day a line it succeeds stops
+        billing (past or to come: no day missed), whichever is later; else today. A row the journal wrote
+        for whose lines are gone (a PSA deletes a line cancelled before it billed) starts today, or on that
+        day when still to come: a start date is never billed twice, nor a day before it."""
+        if self.mains or self.dated:
             starts = [ln.start for lines in (self.mains, self.dated) for ln in lines if ln.start is not None]
             return max(self.today, min(starts)) if starts else self.today
-        begin, after = self.m.start_date_override, self.successor_start
-        if begin is None or after is None:
-            return begin or after or self.today
-        return max(begin, after)
+        bound = max(filter(None, (self.m.start_date_override, self.successor_start)), default=None)
+        if bound is None:
+            return self.today
+        return max(self.today, bound) if self.generation else bound
 
     # -- the main line --------------------------------------------------------
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.markers import main_marker
 from app.billing.operations import OpKind
 from app.billing.plan import plan
 from app.billing.simulate import apply_plan
@@ -119,6 +120,21 @@ def test_a_line_not_started_yet_stops_before_its_first_day_and_comes_back_on_it(
     lines = apply_plan(lines, gone)
     back = plan(inventory(lic(1, 1)), [m], [], [agr], lines, d(2026, 1, 2))
     assert [(op.kind, op.effective) for op in back.operations] == [(CREATE, d(2026, 3, 1))]
+
+
+@pytest.mark.parametrize(("start_date", "today", "written", "starts"), [
+    (d(2026, 1, 1), d(2026, 1, 2), False, d(2026, 1, 1)),  # never written: from the start date
+    (d(2026, 1, 1), d(2026, 1, 2), True, d(2026, 2, 1)),  # written: not again (from today, next period here)
+    (d(2026, 1, 2), d(2026, 1, 1), True, d(2026, 2, 1)),  # written, the start date to come: not before it
+])
+def test_a_row_whose_lines_are_gone_does_not_bill_its_start_date_again(start_date, today, written, starts):
+    """Found by the ledger machine: start date 1 January, synced that day with 1 seat (the line starts
+    1 January); the license gone the same day cancels the line on its first day, and the PSA deletes a line
+    that never billed. Back on the 2nd, the row looked never written and its start date billed January."""
+    m, agr = mapping(start_date_override=start_date), agreement(prorates=False)
+    generations = {main_marker(m.row): 2} if written else {}
+    result = plan(inventory(lic(1, 1)), [m], [], [agr], [], today, generations=generations)
+    assert [(op.kind, op.effective) for op in result.operations] == [(CREATE, starts)]
 
 
 def test_operations_carry_their_basis_and_a_stable_key():

@@ -36,6 +36,7 @@ WRITE = "POST|PATCH|PUT|DELETE"
 
 class SandboxHarness:
     faults = FAULTS
+    start = None  # the mapping has no start date
 
     def __init__(self, data, psa: str, tls: TlsFiles) -> None:
         draw = data.draw

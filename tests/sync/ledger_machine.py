@@ -1,6 +1,7 @@
 """A stateful test of the billing promises: random changes, syncs, faults and approvals across periods.
 
-``LedgerMachine`` drives one mapped row through the real sync engine: its
+``LedgerMachine`` drives one mapped row through the real sync engine (with a
+start date, past or to come, when the harness gives one): its
 seats change on random days, the license vanishes and comes back, days and
 periods pass, a person edits the line in the PSA, a write fails in one of
 the ways a PSA fails, a read comes back short, decreases are held and
@@ -38,6 +39,7 @@ FAULTS = ("lost_answer", "timeout_before", "refused", "short_read")
 
 class Harness(Protocol):
     today: date  # the first day
+    start: date | None  # the mapping's start date (override), past or to come
     agreement: Agreement
     price: Decimal
     billable: bool
@@ -69,10 +71,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.h = self.make_harness(data)
         # A no-charge or non-billable row costs nothing, whatever happens to it.
         self.model = LedgerModel(prorates=self.h.agreement.prorates, negative_proration=self.h.negative_proration,
-                                 price=self.h.price if self.h.billable else Decimal("0"))
+                                 price=self.h.price if self.h.billable else Decimal("0"), begins=self.h.start)
         self.seats: int | None = seats
         self.first = self.today = self.h.today
-        self.snapshots: dict[date, dict[str, int]] = {}
+        self.snapshots: list[tuple[date, dict[str, int]]] = []  # the main lines' quantities after each sync
         self.syncs = 0
         self.h.set_seats(seats)
         self._sync_clean()
@@ -121,8 +123,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if not hasattr(self, "h"):
             return
         lines = self.h.lines()
-        period = agreement_period(self.h.agreement, self.first)
-        while period.start <= self.today:
+        start = self.h.start or self.first
+        period = agreement_period(self.h.agreement, min(start, self.first))
+        while period.start <= max(start, self.today):
             charged, dated = psa_money(lines, period, self._in_force)
             exact = self.model.money(period)
             assert within(charged, exact, dated), (
@@ -167,9 +170,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (again.status, again.applied, again.held) == (Status.OK, [], []), "a second sync writes nothing"
         self.syncs += 1
         self.model.observe(self.today, self.seats or 0)
-        self.snapshots[self.today] = {ln.id: ln.quantity for ln in self.h.lines() if ln.kind is LineKind.MAIN}
+        self.snapshots.append((self.today, {ln.id: ln.quantity for ln in self.h.lines() if ln.kind is LineKind.MAIN}))
 
     def _in_force(self, line: Line, day: date) -> int:
-        """A main line's quantity on ``day``: as it was after the last sync on or before that day."""
-        seen = [snap[line.id] for d, snap in sorted(self.snapshots.items()) if d <= day and line.id in snap]
-        return seen[-1] if seen else 0
+        """A main line's quantity on ``day``: as it was after the last sync on or before that day (a line
+        written to start before the sync that wrote it: as that sync wrote it)."""
+        seen = [(d, snap[line.id]) for d, snap in self.snapshots if line.id in snap]
+        by_then = [quantity for d, quantity in seen if d <= day]
+        return by_then[-1] if by_then else seen[0][1] if seen else 0

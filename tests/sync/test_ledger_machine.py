@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, settings
@@ -51,13 +51,15 @@ class FakeHarness:
         self.billable = billing is BillingOption.BILLABLE
         mode = app_settings.ApprovalPolicy.HOLD_DECREASES if self.hold_decreases else \
             app_settings.ApprovalPolicy.APPLY_ALL
+        self.today = draw(st.dates(date(2026, 1, 1), date(2026, 12, 31)), label="first day")
+        ahead = draw(st.none() | st.integers(-90, 60), label="start date, days from the first day")
+        self.start = None if ahead is None else self.today + timedelta(days=ahead)
         self.store = MemorySyncStore()
         self.store.setups[TENANT] = TenantSetup(
             tenant_id=TENANT, name="Contoso", exclusions=(), policy=ApprovalRules(mode=mode),
             mappings=(Mapping(tenant_id=TENANT, sku_id=SKU, profile=profile, agreement_id=agreement_id,
-                              negative_proration=self.negative_proration),))
+                              negative_proration=self.negative_proration, start_date_override=self.start),))
         self.inventory = TenantInventory(tenant_id=TENANT, name="Contoso")
-        self.today = draw(st.dates(date(2026, 1, 1), date(2026, 12, 31)), label="first day")
         self.engine = SyncEngine(psa=self.psa, fetch_inventory=lambda tenant, users: self.inventory,
                                  store=self.store, today=lambda: self.today)
 
