@@ -477,6 +477,8 @@ class _RowPlanner:
                           f"{line.last_written_quantity}", line.id)
         first_day = self.today == period.start and not self.adopting
         effective = period.start if first_day else period.next_start
+        if line.start is not None and line.start > effective:
+            effective = line.start  # not started yet: changed from its first day (Autotask bills from a change)
         delta = self.quantity - line.quantity
         if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
             self._finding(FindingKind.SUSPICIOUS_DROP,

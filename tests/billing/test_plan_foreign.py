@@ -110,7 +110,7 @@ def test_a_last_day_passed_before_the_first_sync_is_billed_from_the_day_after_it
     ("the same, until 15 February: credited from 16 February",
      M, decided(A.CANCEL, date(2026, 2, 15)), date(2026, 1, 18),
      [("add_credit", "", False, 7, -3, "2026-02-16", "-30.64"),
-      ("set_quantity", "new-3", True, 7, 4, "2026-02-01", "88.00")]),
+      ("set_quantity", "new-3", True, 7, 4, "2026-03-01", "88.00")]),  # the main line starts 1 March
     ("a start date of 21 January; 3 seats gone on the 18th: credited from the 21st",
      replace(M, start_date_override=date(2026, 1, 21)), {}, date(2026, 1, 18),
      [("add_credit", "", False, 7, -3, "2026-01-21", "-23.42"),

@@ -8,6 +8,7 @@ Business Premium costs 22.00 a seat and month.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -124,3 +125,20 @@ def test_the_first_sync_mid_month_creates_the_line_from_next_month_and_prorates_
     finally:
         tenant.context.close()
         tenant.world.stop()
+
+
+def test_a_line_that_starts_later_changed_before_it_starts_bills_nothing_before_it(tenant: Tenant):
+    """A start date of 5 January on an agreement that does not prorate starts Business Premium's line on
+    1 February. Seats that change on 1 January, after the first sync, change the line from 1 February: changed
+    from the first day of January, as a line billing January would be, it made Autotask bill January."""
+    tenant.world.set_prorates(tenant.agreement, False)
+    tenant.map(SPB, start_date_override=date(2026, 1, 5))
+    for seats in (10, 12):
+        tenant.seats(SPB, seats)
+        summary = tenant.sync()
+        assert not summary.failed, [r.error for r in summary.results]
+    main = tenant.main(SPB)
+    assert (main.start, main.quantity, tenant.dated(SPB)) == (NEXT, 12, [])
+    if tenant.kind == "autotask":
+        assert autotask_bills(tenant, START) == Decimal("16.00")  # Exchange alone
+        assert autotask_bills(tenant, NEXT) == Decimal("264.00") + Decimal("16.00")
