@@ -5,9 +5,9 @@ back, or narrowing it to a user filter changes a tenant's rows; the row
 digest in a line's marker changes with them. The line written for the old
 row is retired: it stops at the end of its period (on the first day of a
 period, from that day; a line not started yet, from its first day), like a
-quantity falling to zero. A new row of the
-same license is its successor and starts the day after the retired line
-stops, without a prorate line for days the retired line already bills.
+quantity falling to zero. A new row of the same license is its successor
+and starts the day after the retired line stops, without a prorate line for
+days the retired line already bills.
 
 Only lines the journal says seatsync created for this tenant are retired
 (``Line.written_row``); a line of another tenant on the same agreement, or
