@@ -476,9 +476,8 @@ class _RowPlanner:
                           f"line {line.id} holds {line.quantity} seats; seatsync last wrote "
                           f"{line.last_written_quantity}", line.id)
         first_day = self.today == period.start and not self.adopting
-        effective = period.start if first_day else period.next_start
-        if line.start is not None and line.start > effective:
-            effective = line.start  # not started yet: changed from its first day (Autotask bills from a change)
+        # A line not started yet is changed from its first day (Autotask bills from a change's day).
+        effective = line.not_before_start(period.start if first_day else period.next_start)
         delta = self.quantity - line.quantity
         if delta < 0 and -delta >= self.options.suspicious_drop_seats and -delta * 2 > line.quantity:
             self._finding(FindingKind.SUSPICIOUS_DROP,
@@ -508,10 +507,8 @@ class _RowPlanner:
         return ops
 
     def _cancel(self, line: Line, period: Period, effective: date) -> Operation:
-        if line.start is not None and line.start > effective:
-            effective = line.start  # not started yet: it stops before its first day, so it never bills
-        return self._op(OpKind.CANCEL_LINE, period, effective, marker=line.marker, line_id=line.id,
-                        quantity=0, before=line.quantity, agreement_id=line.agreement_id,
+        return self._op(OpKind.CANCEL_LINE, period, line.not_before_start(effective), marker=line.marker,
+                        line_id=line.id, quantity=0, before=line.quantity, agreement_id=line.agreement_id,
                         product_id=line.product_id)
 
     # -- foreign lines: what a person decided ---------------------------------

@@ -44,8 +44,7 @@ def stop_day(line: Line, agreement: Agreement, today: date) -> date:
     if line.end is not None:
         return line.end + _ONE_DAY
     period = agreement_period(agreement, today)
-    stop = today if today == period.start else period.next_start
-    return stop if line.start is None else max(stop, line.start)
+    return line.not_before_start(today if today == period.start else period.next_start)
 
 
 def retire(line: Line, agreement: Agreement, today: date) -> Operation:

@@ -397,6 +397,11 @@ class Line:
     def ended_before(self, day: date) -> bool:
         return self.end is not None and self.end < day
 
+    def not_before_start(self, day: date) -> date:
+        """``day``, or the line's first day when it starts later: a change to a line not started yet (a quantity,
+        a cancel, a retirement) takes effect then, so a cancelled one never bills."""
+        return self.start if self.start is not None and self.start > day else day
+
     def bills(self, day: date) -> bool:
         """Whether this line bills ``day`` (started on or before it and not ended before it)."""
         return (self.start is None or self.start <= day) and not self.ended_before(day)
