@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from app.billing.foreign import ForeignAction, ForeignDecision
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import main_marker
-from app.billing.types import FilterField, Line, Mapping, RowKey, UserFilter
+from app.billing.plan import PlanOptions, main_marker
+from app.billing.types import AgreementStatus, Anchor, FilterField, Line, Mapping, RowKey, TenantInventory, UserFilter
 from app.bootstrap import open_context
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord
 from app.models.repositories import Approvals
@@ -20,6 +20,7 @@ from app.services.customers.company_rows import MISSING_PROFILE, LicenseState
 from app.services.customers.mapping_preview import lines_from_written, preview_mapping
 from app.services.psa.fake import FAKE_CAPABILITIES
 from app.services.psa.port import PsaUnavailable
+from app.services.sync.engine import plan_tenant
 from tests.ui.seed import E3, EXCHANGE, FLOW_FREE, READ_AT, SPB, TODAY, Seed, lic, sub, users
 
 
@@ -313,6 +314,35 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
                              today=TODAY, others=(mapping,))
     assert [ln.kind for ln in beside.lines] == ["main", "prorate"]
     assert not any("stops" in note for note in beside.notes)
+
+
+def test_the_preview_of_a_row_moved_to_another_calendar_stops_the_old_line_on_its_own(world, context):
+    _, service, contoso, tenant, m365, block, bp, exo = world
+    mapping = Mapping(tenant_id=tenant, sku_id=SPB, profile=bp, agreement_id=block.id)
+    old = Line(id="9001", agreement_id=block.id, product_id=bp.product.id, quantity=23, unit_price=Decimal("22.00"),
+               start=date(2026, 1, 1), marker=main_marker(mapping.row), last_written_quantity=23)
+    # The new agreement bills from the 10th of each month; the old one on the calendar month.
+    tenth = replace(m365, anchor=Anchor.ANNIVERSARY, start=date(2025, 3, 10))
+    moved = replace(mapping, agreement_id=tenth.id)
+    preview = preview_mapping(moved, [lic(SPB, "BP", 23, 23)], agreement=tenth, users=None, lines=[old],
+                              today=TODAY, others=(), agreements=[block, tenth])
+    assert [(line.kind, line.dates) for line in preview.lines] == [
+        ("main", "from 10 Dec 2026"), ("cancel", "from 1 Dec 2026"), ("prorate", "1 Dec 2026 – 9 Dec 2026")]
+    # What the sync writes, given every agreement: the same days.
+    synced = plan_tenant(TenantInventory(tenant_id=tenant, licenses=(lic(SPB, "BP", 23, 23),)), [moved], (), [old],
+                         {a.id: a for a in (block, tenth)}, TODAY, PlanOptions())
+    assert sorted((op.kind.value, op.effective, op.end) for op in synced.operations) == [
+        ("add_prorate", date(2026, 12, 1), date(2026, 12, 9)), ("cancel_line", date(2026, 12, 1), None),
+        ("create_line", date(2026, 12, 10), None)]
+
+
+def test_mapping_inputs_offer_active_agreements_and_know_every_one_a_line_may_be_on(world, context):
+    seed, service, contoso, tenant, m365, block, bp, exo = world
+    ended = replace(block, status=AgreementStatus.INACTIVE)
+    context.uow.catalog.replace_agreements(seed.connection_id, [m365, ended], company_psa_id=contoso.psa_id)
+    inputs = service.mapping_inputs(row_of(service.company(contoso.id), SPB).target)
+    assert [a.id for a in inputs.choices.agreements] == [m365.id]
+    assert sorted(a.id for a in inputs.agreements) == sorted([m365.id, block.id])
 
 
 def test_the_preview_applies_usernames_included_and_minimum_quantities(world):

@@ -50,7 +50,7 @@ from app.billing.operations import Basis, Finding, FindingKind, Operation, OpKin
 from app.billing.periods import Period, agreement_period, days_between
 from app.billing.proration import line_amount, prorated_amount
 from app.billing.quantities import RowCounts, billed_quantity, row_counts
-from app.billing.retired import retire, successor_start, unmapped_lines
+from app.billing.retired import retire, stop_day, successor_start, unmapped_lines
 from app.billing.types import (
     MARKER_PREFIX,
     Agreement,
@@ -162,7 +162,7 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
                           and d.action is ForeignAction.ADOPT), default=None) if decisions else None
         row = _RowPlanner(mapping, agreement, inventory, own, today, options,
                           successor_start=start, generation=generations.get(key, 0), key=key, periods=periods,
-                          adopted_on=adopted_on)
+                          adopted_on=adopted_on, agreements=by_id)
         row_on.setdefault(agreement.id, row)
         for line, last in cancels:
             if line.id not in foreign_seen and (line.end is None or line.end > last):
@@ -332,10 +332,11 @@ class _RowPlanner:
                  own: Sequence[Line], today: date, options: PlanOptions,
                  successor_start: date | None = None, generation: int = 0, key: str = "",
                  periods: Callable[[Agreement, date], Period] = agreement_period,
-                 adopted_on: date | None = None) -> None:
+                 adopted_on: date | None = None, agreements: AnyMapping[str, Agreement] | None = None) -> None:
         """``own``: this installation's lines carrying the row's marker; ``key``: the row's ``main_marker``
         when already known; ``periods``: ``agreement_period`` or a memo of it; ``adopted_on``: the day a
-        person decided seatsync adopts the row's main line (another tool's before)."""
+        person decided seatsync adopts the row's main line (another tool's before); ``agreements``: by id,
+        those the row's lines name (a line on another agreement bills on that one's calendar)."""
         self.m = mapping
         self.successor_start = successor_start
         self.generation = generation
@@ -354,11 +355,28 @@ class _RowPlanner:
         self.own = own
         self.mains: list[Line] = []
         self.dated: list[Line] = []
+        self._agreements = agreements or {}
+        self.here: list[Line] = []  # the main lines on the row's agreement and product
+        #: The row's main lines on another agreement or product (it moved), each with its agreement and the
+        #: first day it no longer bills.
+        self.elsewhere: list[tuple[Line, Agreement, date]] = []
+        #: When a line elsewhere bills today or later: the first day the row bills where it is now (the
+        #: latest such line stops then), and that line's agreement.
+        self.handover: tuple[date, Agreement] | None = None
+        agreement_id, product_id = agreement.id, mapping.profile.product.id
         for ln in own:
             if ln.kind is not LineKind.MAIN:
                 self.dated.append(ln)
             elif is_main_marker(ln.marker):
                 self.mains.append(ln)
+                if ln.agreement_id == agreement_id and ln.product_id == product_id:
+                    self.here.append(ln)
+                    continue
+                billed_on = self._billed_on(ln)
+                stop = stop_day(ln, billed_on, today)
+                self.elsewhere.append((ln, billed_on, stop))
+                if not ln.ended_before(today) and (self.handover is None or stop > self.handover[0]):
+                    self.handover = (stop, billed_on)
         self._taken: set[str] | None = None
         self.counts = row_counts(mapping, inventory)
         custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
@@ -375,6 +393,10 @@ class _RowPlanner:
 
     def period_of(self, day: date) -> Period:
         return self._periods(self.agreement, day)
+
+    def _billed_on(self, line: Line) -> Agreement:
+        """The agreement ``line`` bills on (the row's own when the PSA did not give it)."""
+        return self._agreements.get(line.agreement_id, self.agreement)
 
     @property
     def taken(self) -> set[str]:
@@ -412,9 +434,7 @@ class _RowPlanner:
                                      agreement_id=self.agreement.id, line_id=line_id, message=message))
 
     def operations(self) -> list[Operation]:
-        today = self.today
-        current = [ln for ln in self.mains if ln.end is None or ln.end >= today]  # not ended before today
-        open_lines = [ln for ln in current if ln.end is None]
+        open_lines = [ln for ln in self.mains if ln.end is None]
         if len(open_lines) > 1:
             self._finding(FindingKind.DUPLICATE_OWNED_LINE,
                           f"{len(open_lines)} open lines carry this row's marker: "
@@ -423,7 +443,7 @@ class _RowPlanner:
         line = open_lines[0] if open_lines else None
         period = self.period
         begin = self._begin()
-        main = self._main(line, current, period, begin)
+        main = self._main(line, period, begin)
         # Dated lines first: if the main line's change is lost, the next
         # plan sees the old quantity again, while the dated line it already
         # wrote counts in the ledger and is not written twice.
@@ -435,6 +455,8 @@ class _RowPlanner:
         billing (past or to come: no day missed), whichever is later; else today. A row the journal wrote
         for whose lines are gone (a PSA deletes a line cancelled before it billed) starts today, or on that
         day when still to come: a start date is never billed twice, nor a day before it."""
+        if self.handover is not None:  # moved: from the day the line elsewhere stops billing
+            return self.handover[0]
         if self.mains or self.dated:
             starts = [ln.start for lines in (self.mains, self.dated) for ln in lines if ln.start is not None]
             return max(self.today, min(starts)) if starts else self.today
@@ -445,24 +467,22 @@ class _RowPlanner:
 
     # -- the main line --------------------------------------------------------
 
-    def _main(self, line: Line | None, current: list[Line], period: Period, begin: date) -> list[Operation]:
-        if line is not None and (line.agreement_id != self.agreement.id
-                                 or line.product_id != self.m.profile.product.id):
-            # The mapping moved to another agreement or product: the old line
-            # stops at the end of its period and the new one starts after it.
-            return [self._cancel(line, period, period.next_start), *self._create(period, period.next_start)]
-        if line is not None:
+    def _main(self, line: Line | None, period: Period, begin: date) -> list[Operation]:
+        # The mapping moved to another agreement or product: the old line bills to the end of its own period,
+        # and the row begins where it is now on that day, like a row that succeeds it.
+        moved = [self._cancel(ln, period, stop) for ln, _, stop in self.elsewhere if ln is line]
+        if line is not None and not moved:
             return self._change(line, period)
-        closing = [ln.end for ln in current if ln.end is not None]
+        closing = [ln.end for ln in self.here if ln.end is not None and ln.end >= self.today]
         if closing:  # a cancelled line still bills: the new one starts the day after it stops...
             after = max(closing) + _ONE_DAY
             if self.successor_start is None or after >= self.successor_start:
-                return self._create(period, after)
+                return moved + self._create(period, after)
             # ...and never before a line it succeeds stops (its own line cancelled before it started ends earlier)
             begin = max(begin, self.successor_start)
         first = self.period_of(begin)
         start = begin if begin == first.start else first.next_start
-        return self._create(period, max(start, period.start))
+        return moved + self._create(period, max(start, period.start))
 
     def _create(self, period: Period, start: date) -> list[Operation]:
         if self.quantity == 0:
@@ -544,6 +564,7 @@ class _RowPlanner:
         """
         if not self.billable or self.adopting:
             return []
+        ops = self._before_handover() if self.handover is not None else []
         day = begin if begin > self.today else max(begin, period.start)
         periods = []
         if begin < period.start:
@@ -552,7 +573,6 @@ class _RowPlanner:
                 periods.append((past, max(begin, past.start)))
                 past = self.period_of(past.next_start)
         periods.append((period if day in period else self.period_of(day), day))
-        ops: list[Operation] = []
         for p, first in periods:
             if first == p.start and p.end >= self.today:
                 continue  # the main line bills a period from its first day (it is changed from S)
@@ -561,8 +581,28 @@ class _RowPlanner:
             ops.extend(self._settle(p, first, main))
         return ops
 
-    def _settle(self, period: Period, day: date, main: list[Operation]) -> list[Operation]:
-        q0 = opening_quantity(self.mains, period, day)
+    def _before_handover(self) -> list[Operation]:
+        """Until a moved row's line elsewhere stops, its period is settled on that line's calendar (the dated
+        lines go on the row's agreement)."""
+        stop, billed_on = self.handover or (self.today, self.agreement)
+        if stop <= self.today:
+            return []
+        period = self._periods(billed_on, self.today)
+        if self.today == period.start or not billed_on.prorates:
+            return []
+        return self._settle(period, self.today, [], mains=[ln for ln, on, _ in self.elsewhere if on is billed_on])
+
+    def _settle(self, period: Period, day: date, main: list[Operation],
+                mains: Sequence[Line] | None = None) -> list[Operation]:
+        """``mains``: the main lines that bill ``period`` (by default the row's where it is now, and what its
+        lines elsewhere bill on ``day``, each on its own agreement's calendar)."""
+        if mains is not None:
+            q0 = opening_quantity(mains, period, day)
+        else:
+            q0 = opening_quantity(self.here, period, day)
+            for ln, billed_on, stop in self.elsewhere:  # a moved row's lines, each on its own calendar
+                first = self._periods(billed_on, day).start
+                q0 += ln.quantity_on(first) if first < stop and ln.bills(first) else 0
         if main:
             q0 += sum(op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
         billed = q0 + covered(self.dated, day) if self.dated else q0

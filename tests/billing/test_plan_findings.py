@@ -16,6 +16,7 @@ from app.billing.operations import FindingKind
 from app.billing.plan import PlanOptions, plan
 from app.billing.types import (
     AgreementStatus,
+    Anchor,
     BillingOption,
     Exclusion,
     PriceKind,
@@ -124,6 +125,33 @@ def test_a_mapping_moved_to_another_agreement_cancels_the_old_line_and_starts_th
     result = plan(inventory(lic(10, 10)), [moved], [], [agreement(), a2], [old], TODAY)
     assert [(op.kind.value, op.agreement_id, op.effective) for op in result.operations] == [
         ("cancel_line", "A1", date(2026, 2, 1)), ("create_line", "A2", date(2026, 2, 1))]
+
+
+MOVED_TO_THE_15TH = replace(agreement(anchor=Anchor.ANNIVERSARY, start=date(2024, 1, 15)), id="A2")
+
+
+@pytest.mark.parametrize(("today", "seats", "expected"), [
+    # The old line bills February; the new agreement bills from 1 March: 14 of its 28 days, then whole periods.
+    (date(2026, 2, 10), 10, [("add_prorate", "2026-03-01", "2026-03-14", 10, "110.00"),
+                             ("cancel_line", "2026-03-01", None, 0, "0.00"),
+                             ("create_line", "2026-03-15", None, 10, "220.00")]),
+    # On the first day of the old line's period, it stops that day: 14 of the 31 days of 15 Jan..14 Feb.
+    (date(2026, 2, 1), 10, [("add_prorate", "2026-02-01", "2026-02-14", 10, "99.35"),
+                            ("cancel_line", "2026-02-01", None, 0, "0.00"),
+                            ("create_line", "2026-02-15", None, 10, "220.00")]),
+    # Seats added before the old line stops are prorated on its calendar: 2 × 22.00 × 19/28 (10..28 Feb).
+    (date(2026, 2, 10), 12, [("add_prorate", "2026-02-10", "2026-02-28", 2, "29.86"),
+                             ("add_prorate", "2026-03-01", "2026-03-14", 12, "132.00"),
+                             ("cancel_line", "2026-03-01", None, 0, "0.00"),
+                             ("create_line", "2026-03-15", None, 12, "264.00")]),
+])
+def test_a_row_moved_to_an_agreement_on_another_calendar_bills_each_day_once(today, seats, expected):
+    m = mapping()
+    result = plan(inventory(lic(seats, seats)), [replace(m, agreement_id="A2")], [], [agreement(), MOVED_TO_THE_15TH],
+                  [main_line(10, m)], today)
+    assert [(op.kind.value, op.effective.isoformat(), op.end and op.end.isoformat(), op.quantity, str(op.amount))
+            for op in result.operations] == expected
+    assert {op.agreement_id for op in result.operations if op.kind.value != "cancel_line"} == {"A2"}
 
 
 def test_the_second_tenant_license_row_is_planned_independently():

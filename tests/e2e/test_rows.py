@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
+from app.billing.periods import agreement_period
 from app.billing.types import FilterField, RowKey, UserFilter
 from tests.e2e.conftest import EXO, NEXT, PERIOD_END, SPB, START, Tenant
+
+CENT = Decimal("0.01")
 
 
 def office(value: str) -> UserFilter:
@@ -53,6 +57,30 @@ def test_a_row_narrowed_to_a_user_filter_replaces_the_line_from_the_next_period(
     assert synced.dated(SPB) == []  # January is billed once, by the old line
     assert spb_holdings(synced) == [("main", 10, NEXT, None)]
     assert sorted((h.start, h.end) for h in synced.holdings(SPB)) == [(START, PERIOD_END), (NEXT, None)]
+    assert synced.sync().writes == 0
+
+
+def test_a_row_moved_to_an_agreement_on_another_calendar_bills_each_day_once(synced: Tenant):
+    """On 16 January Business Premium moves to a second agreement of the company, started on 10 March 2025
+    (Autotask bills it from the 10th of each month; ConnectWise and HaloPSA by the calendar month). The old
+    line bills to the end of its own period, January; the new agreement bills from 1 February: a prorate to
+    the end of its period when that started before 1 February, then its main line."""
+    company = synced.world.intended[synced.tenant_id.lower()]
+    second = synced.world.psa_side.add_agreement(company, start=date(2025, 3, 10))
+    synced.context.admin.refresh_catalog(synced.connection)
+    synced.map(SPB, agreement_id=second)
+    summary = synced.sync()
+    assert not summary.failed, [r.error for r in summary.results]
+    assert [(h.kind, h.start, h.end) for h in synced.holdings(SPB)] == [("main", START, PERIOD_END)]
+    period = agreement_period(synced.context.uow.catalog.agreement(synced.connection, second), NEXT)
+    moved = sorted((h.kind, h.start, h.end, h.amount) for h in synced.world.psa_side.holdings(second)
+                   if h.product == "M365-BP")
+    if period.start == NEXT:
+        assert moved == [("main", NEXT, None, Decimal("220.00"))]
+    else:  # 10 seats × 22.00 for the days of the period from 1 February
+        days = (period.end - NEXT).days + 1
+        assert moved == [("dated", NEXT, period.end, (Decimal(220 * days) / period.days).quantize(CENT)),
+                         ("main", period.next_start, None, Decimal("220.00"))]
     assert synced.sync().writes == 0
 
 

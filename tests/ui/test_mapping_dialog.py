@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from app.billing.types import FilterField, Mapping, QuantityBasis, UserFilter
+from app.billing.markers import main_marker
+from app.billing.types import Anchor, FilterField, Line, Mapping, QuantityBasis, UserFilter
 from app.services.customers.company_rows import MappingChoices, MappingInputs, Target
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.formatting import money
@@ -175,3 +177,26 @@ def test_without_users_the_preview_says_so(qtbot, inputs):
     assert dialog.preview.lines[0].quantity == 14
     assert "Usernames are added at each sync" in dialog.preview_label.text()
     assert "no consent" in dialog.preview_label.text()
+
+
+def test_moving_a_row_to_an_agreement_on_another_calendar_previews_the_days_the_sync_bills(qtbot, inputs, contoso):
+    """Exchange, billed on the calendar month on Block hours, is moved to Managed 365, which bills from the 10th
+    of each month: the old line bills to the end of November, and the new agreement from 1 December."""
+    existing = Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo,
+                       agreement_id=contoso.block.id)
+    line = Line(id="9001", agreement_id=contoso.block.id, product_id=contoso.exo.product.id, quantity=4,
+                unit_price=Decimal("4.00"), start=date(2026, 1, 1), marker=main_marker(existing.row),
+                last_written_quantity=4)
+    tenth = replace(contoso.m365, anchor=Anchor.ANNIVERSARY, start=date(2025, 3, 10))
+    dialog = MappingDialog(None, replace(
+        inputs, target=replace(inputs.target, sku_id=EXCHANGE), existing=existing, lines=(line,),
+        choices=MappingChoices(profiles=(contoso.bp, contoso.exo), agreements=(contoso.block, tenth)),
+        agreements=(contoso.block, tenth)))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.preview.lines[0].dates == "unchanged"
+    with qtbot.waitSignal(dialog.preview_updated, timeout=3000) as blocker:
+        choose(qtbot, dialog.agreement, "Contoso - Managed 365")
+    assert [(line.kind, line.dates) for line in blocker.args[0].lines] == [
+        ("main", "from 10 Dec 2026"), ("cancel", "from 1 Dec 2026"), ("prorate", "1 Dec 2026 – 9 Dec 2026")]
+    assert "1 Dec 2026 – 9 Dec 2026" in dialog.preview_label.text()

@@ -244,12 +244,13 @@ class CompanyService:
                 found[tenant_id] = outcome
         return found
 
-    def choices(self, company: CompanyRecord) -> MappingChoices:
-        """The billing profiles of the company's PSA, and its active agreements (the cached catalog)."""
-        agreements = [a for a in self.uow.catalog.agreements(company.connection_id, company.psa_id)
-                      if a.status is AgreementStatus.ACTIVE]
+    def choices(self, company: CompanyRecord, agreements: Sequence[Agreement] | None = None) -> MappingChoices:
+        """The billing profiles of the company's PSA, and its active agreements (the cached catalog, or
+        ``agreements``: all of the company's, read already)."""
+        if agreements is None:
+            agreements = self.uow.catalog.agreements(company.connection_id, company.psa_id)
         return MappingChoices(profiles=tuple(self.uow.profiles.all(company.connection_id)),
-                              agreements=tuple(agreements))
+                              agreements=tuple(a for a in agreements if a.status is AgreementStatus.ACTIVE))
 
     @_connected
     def history(self, tenant_id: str, sku_id: str, *, since: datetime | None = None) -> list[SeatPoint]:
@@ -275,14 +276,15 @@ class CompanyService:
         existing = stored or existing
         others = tuple(m for m in self.uow.mappings.for_tenant(target.tenant_id)
                        if existing is None or m.row != existing.row)
-        choices = self.choices(company)
+        agreements = tuple(self.uow.catalog.agreements(company.connection_id, company.psa_id))
+        choices = self.choices(company, agreements)
         lines, lines_note = self._lines(company, choices, existing, written)
         options = self.plan_options(company.connection_id) if self.plan_options is not None else PlanOptions()
         return MappingInputs(target=target, licenses=inventory.licenses if inventory else (), users=users,
                              users_note=note, lines=lines, lines_note=lines_note, choices=choices, existing=existing,
                              today=self.today(), others=others, version=version,
                              decisions=self.uow.foreign_decisions.of_connection(company.connection_id),
-                             options=options)
+                             options=options, agreements=agreements)
 
     def _lines(self, company: CompanyRecord, choices: MappingChoices, existing: Mapping | None,
                written: list[tuple[Operation, str]]) -> tuple[tuple[Line, ...], str]:

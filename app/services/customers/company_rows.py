@@ -300,6 +300,8 @@ class MappingInputs:
     decisions: AnyMapping[str, ForeignDecision] = field(default_factory=dict)
     #: What the sync tells the planner for this company's PSA connection (its limits, the minimum margin).
     options: PlanOptions = field(default_factory=PlanOptions)
+    #: Every agreement of the company, inactive ones too: a line moved from one bills on its calendar.
+    agreements: tuple[Agreement, ...] = ()
 
     @property
     def license(self) -> License | None:

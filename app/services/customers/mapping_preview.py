@@ -70,14 +70,15 @@ def _day(value: date | None) -> str:
 def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement: Agreement | None,
                     users: tuple[User, ...] | None, lines: Iterable[Line], today: date,
                     others: Iterable[Mapping], decisions: AnyMapping[str, ForeignDecision] | None = None,
-                    options: PlanOptions | None = None) -> Preview:
+                    options: PlanOptions | None = None, agreements: Iterable[Agreement] = ()) -> Preview:
     """What a sync today would write for ``mapping``, given the lines on the agreement (``lines``: as the PSA
     holds them, each of seatsync's with what its journal knows; or, when the PSA could not be read, what
     seatsync last wrote), the tenant's other mappings (``others``: a written line no mapping names any more
     stops, and a new row of its license starts after it, unprorated) and what people decided about other
     tools' lines (``decisions``: an undecided one holds the row, and the preview says so); ``options``: what
     the sync tells the planner for the connection (``SyncService.plan_options``), so the preview reports what
-    the sync would (a margin under the minimum, a description cut to the PSA's limit)."""
+    the sync would (a margin under the minimum, a description cut to the PSA's limit); ``agreements``: the
+    others the lines may be on (a row moved from one bills there to the end of that one's period)."""
     if agreement is None:
         return Preview(error="Choose an agreement to see the line it would bill.")
     licenses = tuple(licenses)
@@ -88,7 +89,8 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         # Lines the other mappings bill stay: only those no mapping names are retired in this preview.
         kept = {main_marker(m.row) for m in others if m.row != mapping.row}
         lines = tuple(replace(ln, written_row=None) if row_key(ln.marker) in kept else ln for ln in lines)
-        result = plan(inventory, [mapping], [], [agreement], lines, today, options or PlanOptions(),
+        known = [agreement, *(a for a in agreements if a.id != agreement.id)]
+        result = plan(inventory, [mapping], [], known, lines, today, options or PlanOptions(),
                       decisions=decisions)
     except ValueError as error:
         if "needs the tenant's users" in str(error):

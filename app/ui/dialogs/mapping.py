@@ -334,7 +334,7 @@ class MappingDialog(QDialog):
                                            agreement=self.inputs.choices.agreement(mapping.agreement_id),
                                            users=self.inputs.users, lines=self.inputs.lines, today=self.inputs.today,
                                            others=self.inputs.others, decisions=self.inputs.decisions,
-                                           options=self.inputs.options)
+                                           options=self.inputs.options, agreements=self.inputs.agreements)
         self._show_preview()
         self.preview_updated.emit(self.preview)
 
