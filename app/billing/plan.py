@@ -361,22 +361,25 @@ class _RowPlanner:
         #: first day it no longer bills.
         self.elsewhere: list[tuple[Line, Agreement, date]] = []
         #: When a line elsewhere bills today or later: the first day the row bills where it is now (the
-        #: latest such line stops then), and that line's agreement.
+        #: last of them stops the day before), and the agreement that line bills on.
         self.handover: tuple[date, Agreement] | None = None
         agreement_id, product_id = agreement.id, mapping.profile.product.id
         for ln in own:
+            here = ln.agreement_id == agreement_id and ln.product_id == product_id
             if ln.kind is not LineKind.MAIN:
                 self.dated.append(ln)
+                if not here and ln.end is not None and ln.end >= today:
+                    self._hand_over(ln.end + _ONE_DAY, self._billed_on(ln))
             elif is_main_marker(ln.marker):
                 self.mains.append(ln)
-                if ln.agreement_id == agreement_id and ln.product_id == product_id:
+                if here:
                     self.here.append(ln)
                     continue
                 billed_on = self._billed_on(ln)
                 stop = stop_day(ln, billed_on, today)
                 self.elsewhere.append((ln, billed_on, stop))
-                if not ln.ended_before(today) and (self.handover is None or stop > self.handover[0]):
-                    self.handover = (stop, billed_on)
+                if not ln.ended_before(today):
+                    self._hand_over(stop, billed_on)
         self._taken: set[str] | None = None
         self.counts = row_counts(mapping, inventory)
         custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
@@ -397,6 +400,11 @@ class _RowPlanner:
     def _billed_on(self, line: Line) -> Agreement:
         """The agreement ``line`` bills on (the row's own when the PSA did not give it)."""
         return self._agreements.get(line.agreement_id, self.agreement)
+
+    def _hand_over(self, day: date, agreement: Agreement) -> None:
+        """A line of the row elsewhere bills until the day before ``day``, on ``agreement``."""
+        if self.handover is None or day > self.handover[0]:
+            self.handover = (day, agreement)
 
     @property
     def taken(self) -> set[str]:
@@ -476,10 +484,12 @@ class _RowPlanner:
         closing = [ln.end for ln in self.here if ln.end is not None and ln.end >= self.today]
         if closing:  # a cancelled line still bills: the new one starts the day after it stops...
             after = max(closing) + _ONE_DAY
-            if self.successor_start is None or after >= self.successor_start:
-                return moved + self._create(period, after)
-            # ...and never before a line it succeeds stops (its own line cancelled before it started ends earlier)
-            begin = max(begin, self.successor_start)
+            if self.handover is not None:  # ...or once what bills elsewhere stops, when later
+                begin = max(begin, after)
+            elif self.successor_start is None or after >= self.successor_start:
+                return self._create(period, after)
+            else:  # ...and never before a line it succeeds stops (its own cancelled before it started ends earlier)
+                begin = max(begin, self.successor_start)
         first = self.period_of(begin)
         start = begin if begin == first.start else first.next_start
         return moved + self._create(period, max(start, period.start))
@@ -590,19 +600,14 @@ class _RowPlanner:
         period = self._periods(billed_on, self.today)
         if self.today == period.start or not billed_on.prorates:
             return []
-        return self._settle(period, self.today, [], mains=[ln for ln, on, _ in self.elsewhere if on is billed_on])
+        return self._settle(period, self.today, [], own=self.period)
 
-    def _settle(self, period: Period, day: date, main: list[Operation],
-                mains: Sequence[Line] | None = None) -> list[Operation]:
-        """``mains``: the main lines that bill ``period`` (by default the row's where it is now, and what its
-        lines elsewhere bill on ``day``, each on its own agreement's calendar)."""
-        if mains is not None:
-            q0 = opening_quantity(mains, period, day)
-        else:
-            q0 = opening_quantity(self.here, period, day)
-            for ln, billed_on, stop in self.elsewhere:  # a moved row's lines, each on its own calendar
-                first = self._periods(billed_on, day).start
-                q0 += ln.quantity_on(first) if first < stop and ln.bills(first) else 0
+    def _settle(self, period: Period, day: date, main: list[Operation], own: Period | None = None) -> list[Operation]:
+        """``own``: the row's period holding ``day`` when ``period`` is another agreement's."""
+        q0 = opening_quantity(self.here, own or period, day)
+        for ln, billed_on, stop in self.elsewhere:  # a moved row's main lines bill on their own calendars
+            first = self._periods(billed_on, day).start
+            q0 += ln.quantity_on(first) if first < stop and ln.bills(first) else 0
         if main:
             q0 += sum(op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
         billed = q0 + covered(self.dated, day) if self.dated else q0

@@ -40,8 +40,9 @@ SCALE = float(os.environ.get("SEATSYNC_LEDGER_SCALE", "1"))
 
 
 @st.composite
-def agreements(draw, id: str) -> Agreement:
-    return replace(agreement(prorates=draw(st.booleans()), cycle=draw(st.sampled_from(list(Cycle))),
+def agreements(draw, id: str, *, prorates: bool | None = None) -> Agreement:
+    prorates = draw(st.booleans()) if prorates is None else prorates
+    return replace(agreement(prorates=prorates, cycle=draw(st.sampled_from(list(Cycle))),
                              anchor=draw(st.sampled_from(list(Anchor))),
                              start=draw(st.dates(date(2020, 1, 1), date(2025, 12, 31)))), id=id)
 
@@ -71,11 +72,11 @@ def billed_on(lines: list[Line], agreements: dict[str, Agreement], day: date) ->
 
 def handover(old: Agreement, lines: tuple[Line, ...], seen: date) -> date:
     """The first day the row bills where it is now, the move seen on ``seen``: the day the old line stops (at
-    the end of its period, never before it starts), or ``seen`` when no line there bills any more."""
-    mains = [ln for ln in lines if ln.kind is LineKind.MAIN and ln.agreement_id == old.id and ln.product_id == "P1"]
+    the end of its period, never before it starts) and its dated lines end, or ``seen`` when none bills any
+    more."""
     period = agreement_period(old, seen)
     stops = [max(seen if seen == period.start else period.next_start, ln.start or seen) if ln.end is None
-             else ln.end + timedelta(days=1) for ln in mains if not ln.ended_before(seen)]
+             else ln.end + timedelta(days=1) for ln in lines if not ln.ended_before(seen)]
     return max(stops, default=seen)
 
 
@@ -118,3 +119,32 @@ def test_a_moved_row_bills_every_day_once_on_either_calendar(scenario):
                 f"new agreement from {stop}; observed {before.observations}")
             day += timedelta(days=1)
 
+
+@settings(max_examples=int(500 * SCALE), deadline=None)
+@given(st.data())
+def test_a_row_moved_back_and_forth_bills_every_day_once(data):
+    """Constant seats, moved at random syncs among three agreements that prorate, on random calendars, and two
+    products, sometimes back before the last move took effect: every day from the first sync on bills exactly
+    the seats, once, whatever the agreement and product that bill it."""
+    places = [data.draw(agreements(f"A{n}", prorates=True), label=f"A{n}") for n in (1, 2, 3)]
+    seats, negative = data.draw(st.integers(1, 15), label="seats"), data.draw(st.booleans(), label="negative")
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 2), st.booleans()), min_size=2,
+                               max_size=10), label="(days, agreement, other product) of each sync")
+    by_id = {a.id: a for a in places}
+    m = mapping(profile=profile("22.00"), negative_proration=negative)
+    other = profile("22.00", product_=product("22.00", id="P2"))
+    inv = inventory(lic(seats, seats))
+    lines: tuple[Line, ...] = ()
+    today = FIRST
+    for n, (gap, where, other_product) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        row = replace(m, agreement_id=places[where].id, profile=other if other_product else m.profile)
+        result = plan(inv, [row], [], places, lines, today)
+        assert not result.findings, result.findings
+        lines = apply_plan(lines, result)
+        assert plan(inv, [row], [], places, lines, today).operations == (), "a second plan writes nothing"
+        assert sum(1 for ln in lines if ln.kind is LineKind.MAIN and ln.end is None) <= 1
+        day = FIRST
+        while day <= today + timedelta(days=400):
+            assert billed_on(list(lines), by_id, day) == seats, f"{day} bills {billed_on(list(lines), by_id, day)}"
+            day += timedelta(days=1)

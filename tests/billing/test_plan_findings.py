@@ -19,6 +19,8 @@ from app.billing.types import (
     Anchor,
     BillingOption,
     Exclusion,
+    Line,
+    LineKind,
     PriceKind,
     PricePolicy,
     Subscription,
@@ -152,6 +154,20 @@ def test_a_row_moved_to_an_agreement_on_another_calendar_bills_each_day_once(tod
     assert [(op.kind.value, op.effective.isoformat(), op.end and op.end.isoformat(), op.quantity, str(op.amount))
             for op in result.operations] == expected
     assert {op.agreement_id for op in result.operations if op.kind.value != "cancel_line"} == {"A2"}
+
+
+def test_a_row_moved_back_begins_after_what_still_bills_elsewhere_even_when_its_line_there_is_gone():
+    """Moved to the 15th-of-the-month agreement on 10 Jan and back on 5 Feb: the PSA deleted the line there
+    (cancelled before it billed), but its prorate bills 1-14 Feb. The row begins again on 15 Feb."""
+    m = mapping()
+    old = replace(main_line(10, m), end=date(2026, 1, 31))
+    there = Line(id="L9", agreement_id="A2", product_id="P1", kind=LineKind.PRORATE, quantity=10,
+                 unit_price=Decimal("22.00"), start=date(2026, 2, 1), end=date(2026, 2, 14),
+                 marker=f"{main_marker(m.row)}:p20260201:0>10", amount=Decimal("99.35"))
+    result = plan(inventory(lic(10, 10)), [m], [], [agreement(), MOVED_TO_THE_15TH], [old, there], date(2026, 2, 5))
+    assert [(op.kind.value, op.effective, op.end, str(op.amount)) for op in result.operations] == [
+        ("add_prorate", date(2026, 2, 15), date(2026, 2, 28), "110.00"),  # 10 × 22.00 × 14/28
+        ("create_line", date(2026, 3, 1), None, "220.00")]
 
 
 def test_the_second_tenant_license_row_is_planned_independently():
