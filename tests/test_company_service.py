@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from app.billing.foreign import ForeignAction, ForeignDecision
+from app.billing.markers import main_marker
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import PlanOptions, main_marker
+from app.billing.plan import PlanOptions
 from app.billing.types import AgreementStatus, Anchor, FilterField, Line, Mapping, RowKey, TenantInventory, UserFilter
 from app.bootstrap import open_context
 from app.models.records import RunStatus, SyncOutcome, SyncOutcomeRecord

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from app.billing.markers import main_marker
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import FilterField, Mapping, UserFilter
 from app.bootstrap import open_context
 from app.services.customers.links import LinkRefused, check_links

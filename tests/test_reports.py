@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.billing.markers import main_marker
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import (
     Agreement,
     BillingProfile,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from app.billing.markers import main_marker
 from app.billing.operations import Finding, FindingKind, Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import License, Mapping, RowKey
 from app.models.records import ConsentStatus, HeldRecord, HeldStatus
 from app.models.repositories import Approvals

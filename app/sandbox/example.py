@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from app.billing.plan import main_marker
+from app.billing.markers import main_marker
 from app.billing.types import (
     Agreement,
     BillingProfile,

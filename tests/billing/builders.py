@@ -70,7 +70,7 @@ def mapping(**kw) -> Mapping:
 
 def main_line(quantity: int, m: Mapping, *, description: str | None = None, id: str = "L1",
               **kw) -> Line:
-    from app.billing.plan import main_marker
+    from app.billing.markers import main_marker
 
     return Line(id=id, agreement_id=m.agreement_id, product_id=m.profile.product.id, quantity=quantity,
                 unit_price=m.profile.product.price, start=date(2026, 1, 1),

@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
+from app.billing.markers import main_marker
 from app.billing.operations import Finding, FindingKind, Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.commands.common import summary_table
 from app.services.customers.company_rows import MappingChoices

@@ -107,8 +107,8 @@ def seed_world(context: Services, sandbox: ConnectWiseSandbox, server: SandboxSe
     from datetime import UTC, datetime
     from decimal import Decimal
 
+    from app.billing.markers import main_marker
     from app.billing.operations import Operation, OpKind
-    from app.billing.plan import main_marker
     from app.billing.types import BillingProfile, License, Mapping, PriceKind, PricePolicy, RowKey, TenantInventory
     from app.models.records import ConsentStatus, TenantRecord
     from app.services.connections.admin import PsaDraft

@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.billing.markers import main_marker
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.bootstrap import open_context
 from app.sandbox.server import make_tls

@@ -134,8 +134,8 @@ CUSTOMERS = (
 
 def realistic_world(seed: Seed) -> dict:
     """Two dozen customers in every state a billing admin meets: mapped, unmapped, excluded, failed, held."""
+    from app.billing.markers import main_marker
     from app.billing.operations import Operation, OpKind
-    from app.billing.plan import main_marker
     from app.billing.types import Mapping, RowKey
     from app.models.repositories import Approvals
 

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from app.billing.markers import main_marker
 from app.billing.operations import Basis, Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import RowKey
 from app.models.records import HeldStatus
 from app.models.repositories import Approvals

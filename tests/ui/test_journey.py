@@ -21,7 +21,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QToolBar
 
-from app.billing.plan import main_marker
+from app.billing.markers import main_marker
 from app.billing.types import RowKey
 from app.sandbox.connectwise import ConnectWiseSandbox
 from app.sandbox.microsoft import MicrosoftSandbox, generate

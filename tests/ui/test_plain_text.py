@@ -19,8 +19,8 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QLabel, QMessageBox, QSystemTrayIcon, QWidget
 
 from app.billing.ignored import IgnoredAccount
+from app.billing.markers import main_marker
 from app.billing.operations import Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import Exclusion, Mapping, RowKey, User
 from app.models.repositories import Approvals
 from app.services.customers.companies import CompanyService

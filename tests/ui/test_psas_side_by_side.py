@@ -24,7 +24,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.billing.plan import main_marker
+from app.billing.markers import main_marker
 from app.billing.types import RowKey
 from app.sandbox.microsoft import MicrosoftSandbox, generate
 from app.sandbox.server import SandboxServer

@@ -13,8 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.billing.markers import main_marker
 from app.billing.operations import Finding, FindingKind, Operation, OpKind
-from app.billing.plan import main_marker
 from app.billing.types import Mapping, RowKey
 from app.models.records import HeldStatus, RunStatus
 from app.models.repositories import Approvals
