@@ -1,16 +1,21 @@
 """Approval: which planned operations go now and which wait for a person.
 
-Operations are decided row by row: a prorate or credit line and the change
-of its main line go together or wait together, so the PSA never holds half
-a change. A row waits when
-- the policy holds it (hold all; or hold decreases and the row decreases),
+Operations are decided license by license: a prorate or credit line and the
+change of its main line, and the rows of one license (a retired line's
+cancel and the rows that succeed it when a license is split, merged back or
+narrowed to a user filter; seats moving between its subscriptions), go
+together or wait together, so the PSA never holds half a change (new lines
+billing beside an old one whose cancel waits). A license's operations wait
+when
+- the policy holds them (hold all; or hold decreases and one decreases),
 - a change of seats on a line exceeds the per-line cap,
-- the planner found a suspicious drop on it,
+- the planner found a suspicious drop on the license and one decreases,
 - the run already let through the per-run cap of operations,
-- the row would take the run's change of what the tenant's main lines bill a
+- they would take the run's change of what the tenant's main lines bill a
   period beyond the per-run cap of money (``period_change``),
 (a cancel of another tool's line a person decided on is not weighed: the decision approved it)
-unless a person approved exactly these operations (their keys).
+unless a person approved what held them, by key: the decreases when a
+decrease held them, else every one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.billing.operations import FindingKind, Operation, OpKind, Plan
-from app.billing.types import BillingOption, RowKey
+from app.billing.types import BillingOption
 from app.services import settings
 from app.services.sync.store import ApprovalRules
 
@@ -34,17 +39,17 @@ class Decision:
 def decide(plan: Plan, policy: ApprovalRules, approved: Iterable[str] = (), *, hold_all: str = "") -> Decision:
     """``hold_all``: a reason every change of this run waits for (a read only a person may trust)."""
     approved = set(approved)
-    rows: dict[RowKey, list[Operation]] = {}
+    licenses: dict[tuple[str, str], list[Operation]] = {}
     for op in plan.operations:
-        rows.setdefault(op.row, []).append(op)
+        licenses.setdefault((op.row.tenant_id, op.row.sku_id.lower()), []).append(op)
     dropping = {(f.tenant_id, f.sku_id.lower()) for f in plan.findings if f.kind is FindingKind.SUSPICIOUS_DROP}
     go: list[Operation] = []
     held: list[tuple[Operation, str]] = []
-    changed = Decimal(0)  # what the rows let through change the main lines' bill of a period by
-    for row, ops in rows.items():
-        reason = hold_all or _reason(row, ops, policy, dropping)
+    changed = Decimal(0)  # what the licenses let through change the main lines' bill of a period by
+    for license_, ops in licenses.items():
+        reason, holding = (hold_all, ops) if hold_all else _reason(license_, ops, policy, dropping)
         change = period_change(ops)
-        if all(op.key in approved for op in ops):  # whatever held it, or would: a person let it go
+        if all(op.key in approved for op in holding):  # whatever held them, or would: a person let them go
             reason = ""
         elif not reason and policy.max_operations_per_run is not None and (
                 len(go) + len(ops) > policy.max_operations_per_run):
@@ -73,19 +78,23 @@ def period_change(ops: Iterable[Operation]) -> Decimal:
 _MAIN_CHANGES = frozenset({OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE})
 
 
-def _reason(row: RowKey, ops: list[Operation], policy: ApprovalRules, dropping: set[tuple[str, str]]) -> str:
+def _reason(license_: tuple[str, str], ops: list[Operation], policy: ApprovalRules,
+            dropping: set[tuple[str, str]]) -> tuple[str, list[Operation]]:
+    """Why a license's operations wait ("" when nothing holds them), and the ones a person must approve."""
+    weighed = ops
     # The cancel of another tool's line is what a person decided (app/billing/foreign.py): never held again.
     ops = [op for op in ops if not op.on_foreign_line]
+    decreases = [op for op in ops if op.is_decrease]
     if policy.mode is settings.ApprovalPolicy.HOLD_ALL:
-        return "the approval policy holds every change"
-    if policy.mode is settings.ApprovalPolicy.HOLD_DECREASES and any(op.is_decrease for op in ops):
-        return "the approval policy holds decreases"
-    if (row.tenant_id, row.sku_id.lower()) in dropping and any(op.is_decrease for op in ops):
-        return "seats drop suspiciously"
+        return "the approval policy holds every change", weighed
+    if policy.mode is settings.ApprovalPolicy.HOLD_DECREASES and decreases:
+        return "the approval policy holds decreases", decreases
+    if license_ in dropping and decreases:
+        return "seats drop suspiciously", decreases
     cap = policy.max_seats_per_line
     if cap is not None:
         for op in ops:
             if op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) and abs(
                     op.quantity - op.before) > cap:
-                return f"a change of {abs(op.quantity - op.before)} seats exceeds the cap of {cap} per line"
-    return ""
+                return f"a change of {abs(op.quantity - op.before)} seats exceeds the cap of {cap} per line", weighed
+    return "", weighed
