@@ -304,11 +304,13 @@ def test_mapping_inputs_read_users_and_what_seatsync_last_wrote(world, context):
     assert preview.summary == "23 × 22.00 = 506.00 / month (was 21); prorate +2 (16 Nov 2026 – 30 Nov 2026): " \
                               "2 × 22.00 × 15/30 days = 22.00 (the period bills 21, the ledger 23)"
 
-    # Narrowed to an office, the row is new: the line billed now stops, the new one starts after it, unprorated.
+    # Narrowed to an office, the row is new: the line billed now stops, the new one starts after it, and only
+    # the seats the old line does not bill (23, against 21) are prorated until then.
     leeds = replace(mapping, user_filter=UserFilter(field=FilterField.OFFICE, value="Leeds"))
     narrowed = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,
                                today=TODAY, others=inputs.others)
-    assert [(ln.kind, ln.quantity, ln.dates) for ln in narrowed.lines] == [("main", 23, "from 1 Dec 2026")]
+    assert [(ln.kind, ln.quantity, ln.dates) for ln in narrowed.lines] == [
+        ("main", 23, "from 1 Dec 2026"), ("prorate", 2, "16 Nov 2026 – 30 Nov 2026")]
     assert any("stops at the end of its period" in note for note in narrowed.notes)
     # Beside the row still mapped (another company's part of the tenant), a new filtered row prorates as usual.
     beside = preview_mapping(leeds, inputs.licenses, agreement=m365, users=inputs.users, lines=inputs.lines,

@@ -35,17 +35,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from app.billing.foreign import ForeignAction, ForeignDecision, adoptable
-from app.billing.markers import installation_of, split_marker
+from app.billing.markers import installation_of, row_key, split_marker
 from app.billing.operations import Finding, FindingKind, Plan
 from app.billing.periods import Period, agreement_period
-from app.billing.retired import retire, successor_start, unmapped_lines
-from app.billing.row import RowPlanner
+from app.billing.quantities import row_counts
+from app.billing.retired import retire, stop_day, successor_start, unmapped_lines
+from app.billing.row import RowPlanner, row_quantity
 from app.billing.types import (
     MARKER_PREFIX,
     Agreement,
     AgreementStatus,
     Exclusion,
     Line,
+    LineKind,
     Mapping,
     TenantInventory,
     row_digest,
@@ -103,6 +105,8 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     retired = unmapped_lines(tenant, mapped, lines, today)
     operations = [retire(line, by_id[line.agreement_id], today) for line in retired
                   if line.end is None and line.agreement_id in by_id]
+    # The first row succeeding a license's retired lines settles the seats added until they stop.
+    windows, settling = _successions(inventory, keyed, retired, index, by_id, today) if retired else ({}, set())
     findings = _license_findings(inventory, [m for _, m in keyed], excluded)
     foreign_seen: set[str] = set()  # foreign lines two rows of one product share are reported and cancelled once
     row_on: dict[str, RowPlanner] = {}  # a row planned on each agreement: it carries the cancels of other products
@@ -145,7 +149,8 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
                           and d.action is ForeignAction.ADOPT), default=None) if decisions else None
         row = RowPlanner(mapping, agreement, inventory, own, today, options,
                          successor_start=start, generation=generations.get(key, 0), key=key, periods=periods,
-                         adopted_on=adopted_on, agreements=by_id)
+                         adopted_on=adopted_on, agreements=by_id,
+                         succeeding=windows.get(mapping.sku_id.lower()) if key in settling else None)
         row_on.setdefault(agreement.id, row)
         for line, last in cancels:
             if line.id not in foreign_seen and (line.end is None or line.end > last):
@@ -171,6 +176,31 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
                     and (line.end is None or line.end > decision.last_day)):
                 operations.append(row_there.cancel_foreign(line, decision.last_day))
     return Plan(operations=tuple(operations), findings=tuple(findings))
+
+
+def _successions(inventory: TenantInventory, keyed: Sequence[tuple[str, Mapping]], retired: Sequence[Line],
+                 index: _LineIndex, agreements: AnyMapping[str, Agreement],
+                 today: date) -> tuple[dict[str, tuple[list[Line], int]], set[str]]:
+    """By license (SKU, lower case), its retired lines with their rows' dated lines, and what the rows
+    succeeding them bill in all; and the rows (main markers) that settle the license's seats until those lines
+    stop, one a license. A row succeeds them when none of its main lines starts before the last of them stops."""
+    by_sku: dict[str, list[Line]] = {}
+    for line in retired:
+        if line.written_row is not None and line.agreement_id in agreements:
+            by_sku.setdefault(line.written_row.sku_id.lower(), []).append(line)
+    windows: dict[str, tuple[list[Line], int]] = {}
+    settling: set[str] = set()
+    for sku, lines in by_sku.items():
+        stop = max(stop_day(ln, agreements[ln.agreement_id], today) for ln in lines)
+        rows = [(key, m) for key, m in keyed if m.sku_id.lower() == sku and all(
+            ln.start is not None and ln.start >= stop for ln in index.own.get(key, ()) if ln.kind is LineKind.MAIN)]
+        if rows:
+            dated = [ln for key in {row_key(line.marker) for line in lines} for ln in index.own.get(key, ())
+                     if ln.kind is not LineKind.MAIN]
+            windows[sku] = ([*lines, *dated], sum(row_quantity(m, inventory, row_counts(m, inventory))
+                                                  for _, m in rows))
+            settling.add(rows[0][0])
+    return windows, settling
 
 
 def _foreign_finding(mapping: Mapping, line: Line, what_now: str) -> Finding:

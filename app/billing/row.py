@@ -45,6 +45,15 @@ _ZERO = Decimal("0.00")
 _TENTH = Decimal("0.1")
 
 
+def row_quantity(mapping: Mapping, inventory: TenantInventory, counts: RowCounts) -> int:
+    """The seats a row bills: ``counts.base`` less its included seats, at least its minimum (0 when its license
+    is gone from the tenant)."""
+    custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
+    if not custom and inventory.license(mapping.sku_id) is None:
+        return 0
+    return billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity)
+
+
 @lru_cache(maxsize=1024)  # a few price policies and catalog prices serve every tenant
 def _unit_price(policy: PricePolicy, psa_price: Decimal, currency: str) -> Decimal:
     return policy.unit_price(psa_price, currency)
@@ -57,11 +66,14 @@ class RowPlanner:
                  own: Sequence[Line], today: date, options: PlanOptions,
                  successor_start: date | None = None, generation: int = 0, key: str = "",
                  periods: Callable[[Agreement, date], Period] = agreement_period,
-                 adopted_on: date | None = None, agreements: AnyMapping[str, Agreement] | None = None) -> None:
+                 adopted_on: date | None = None, agreements: AnyMapping[str, Agreement] | None = None,
+                 succeeding: tuple[Sequence[Line], int] | None = None) -> None:
         """``own``: this installation's lines carrying the row's marker; ``key``: the row's ``main_marker``
         when already known; ``periods``: ``agreement_period`` or a memo of it; ``adopted_on``: the day a
         person decided seatsync adopts the row's main line (another tool's before); ``agreements``: by id,
-        those the row's lines name (a line on another agreement bills on that one's calendar)."""
+        those the row's lines name (a line on another agreement bills on that one's calendar); ``succeeding``:
+        retired lines of the row's license that still bill and what the rows succeeding them bill in all, when
+        this row settles the license's seats added until they stop (retired.py)."""
         self.m = mapping
         self.successor_start = successor_start
         self.generation = generation
@@ -88,13 +100,14 @@ class RowPlanner:
         #: When a line elsewhere bills today or later: the first day the row bills where it is now (the
         #: last of them stops the day before), and the agreement that line bills on.
         self.handover: tuple[date, Agreement] | None = None
+        self._billing_since = date.max  # the first day those lines bill (the row settles none before it)
         agreement_id, product_id = agreement.id, mapping.profile.product.id
         for ln in own:
             here = ln.agreement_id == agreement_id and ln.product_id == product_id
             if ln.kind is not LineKind.MAIN:
                 self.dated.append(ln)
                 if not here and ln.end is not None and ln.end >= today:
-                    self._hand_over(ln.end + _ONE_DAY, self._billed_on(ln))
+                    self._hand_over(ln, ln.end + _ONE_DAY, self._billed_on(ln))
             elif is_main_marker(ln.marker):
                 self.mains.append(ln)
                 if here:
@@ -104,13 +117,25 @@ class RowPlanner:
                 stop = stop_day(ln, billed_on, today)
                 self.elsewhere.append((ln, billed_on, stop))
                 if not ln.ended_before(today):
-                    self._hand_over(stop, billed_on)
+                    self._hand_over(ln, stop, billed_on)
         self._taken: set[str] | None = None
         self.counts = row_counts(mapping, inventory)
-        custom = mapping.basis in (QuantityBasis.UPN_DOMAIN, QuantityBasis.SUM_OF_LICENSES)
-        present = custom or inventory.license(mapping.sku_id) is not None
-        self.quantity = (billed_quantity(self.counts.base, mapping.included_quantity, mapping.minimum_quantity)
-                         if present else 0)
+        self.quantity = row_quantity(mapping, inventory, self.counts)
+        #: What the rows succeeding a retired line of the license bill in all, when this row settles the days
+        #: until that line stops (``succeeding``).
+        self.license_quantity: int | None = None
+        if succeeding is not None:
+            retired, self.license_quantity = succeeding
+            for ln in retired:
+                billed_on = self._billed_on(ln)
+                if ln.kind is not LineKind.MAIN:  # a retired row's prorate or credit: what the days bill
+                    self.dated.append(ln)
+                    if ln.end is not None and ln.end >= today:
+                        self._hand_over(ln, ln.end + _ONE_DAY, billed_on)
+                    continue
+                stop = stop_day(ln, billed_on, today)
+                self.elsewhere.append((ln, billed_on, stop))
+                self._hand_over(ln, stop, billed_on)
         profile = mapping.profile
         self.unit_price = _unit_price(profile.price, profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
@@ -126,10 +151,11 @@ class RowPlanner:
         """The agreement ``line`` bills on (the row's own when the PSA did not give it)."""
         return self._agreements.get(line.agreement_id, self.agreement)
 
-    def _hand_over(self, day: date, agreement: Agreement) -> None:
-        """A line of the row elsewhere bills until the day before ``day``, on ``agreement``."""
+    def _hand_over(self, line: Line, day: date, agreement: Agreement) -> None:
+        """``line``, of the row elsewhere, bills until the day before ``day``, on ``agreement``."""
         if self.handover is None or day > self.handover[0]:
             self.handover = (day, agreement)
+        self._billing_since = min(self._billing_since, line.start or date.min)
 
     @property
     def taken(self) -> set[str]:
@@ -318,27 +344,33 @@ class RowPlanner:
 
     def _before_handover(self) -> list[Operation]:
         """Until a moved row's line elsewhere stops, its period is settled on that line's calendar (the dated
-        lines go on the row's agreement)."""
+        lines go on the row's agreement); until a retired line stops, the license's seats added are."""
         stop, billed_on = self.handover or (self.today, self.agreement)
-        if stop <= self.today:
+        if stop <= self.today or self._billing_since > self.today:  # nothing bills yet (a start date to come)
             return []
         period = self._periods(billed_on, self.today)
         if self.today == period.start or not billed_on.prorates:
             return []
-        return self._settle(period, self.today, [], own=self.period)
+        return self._settle(period, self.today, [], own=self.period, license_quantity=self.license_quantity)
 
-    def _settle(self, period: Period, day: date, main: list[Operation], own: Period | None = None) -> list[Operation]:
-        """``own``: the row's period holding ``day`` when ``period`` is another agreement's."""
+    def _settle(self, period: Period, day: date, main: list[Operation], own: Period | None = None,
+                license_quantity: int | None = None) -> list[Operation]:
+        """``own``: the row's period holding ``day`` when ``period`` is another agreement's; ``license_quantity``:
+        what the period bills at least from ``day`` (a retired line's successors, in all)."""
         q0 = opening_quantity(self.here, own or period, day)
-        for ln, billed_on, stop in self.elsewhere:  # a moved row's main lines bill on their own calendars
-            first = self._periods(billed_on, day).start
-            q0 += ln.quantity_on(first) if first < stop and ln.bills(first) else 0
+        for ln, billed_on, stop in self.elsewhere:  # lines of a moved or retired row bill on their own calendars
+            theirs = self._periods(billed_on, day)
+            if theirs.start < stop:
+                q0 += opening_quantity((ln,), theirs, day)
         if main:
             q0 += sum(op.quantity for op in main if op.kind is OpKind.CREATE_LINE and op.effective <= period.start)
         billed = q0 + covered(self.dated, day) if self.dated else q0
         # A day still to come (a row that starts then) is not billed yet: from it, the period bills today's
         # seats, fewer or more.
-        wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration or day > self.today)
+        if license_quantity is not None:
+            wanted = max(billed, license_quantity)
+        else:
+            wanted = target(billed, self.quantity, negative_proration=self.m.negative_proration or day > self.today)
         if wanted == billed:
             return []
         kind = LineKind.PRORATE if wanted > billed else LineKind.CREDIT

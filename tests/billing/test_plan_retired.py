@@ -4,7 +4,8 @@ Removing a mapping, splitting a license into its subscriptions, merging it
 back, or narrowing a row to a user filter changes which rows exist. The
 line seatsync wrote for a row that no longer exists stops at the end of its
 period; a row that takes its place starts the day after, so no seat is
-billed twice and none is missed. Only lines seatsync wrote for this tenant
+billed twice and none is missed (seats added before then are prorated until
+then). Only lines seatsync wrote for this tenant
 (its journal says which row each was written for) are ever retired.
 
 Price 22.00 a seat a month; today is 16 January 2026 unless a row says otherwise.
@@ -79,6 +80,14 @@ CASES = [
     Case("split before the license's line started (1 March): it never bills, the subscriptions start 1 March",
          [MONTHLY, ANNUAL], [replace(written(10, WHOLE), start=MAR_1)],
          [(CANCEL, WHOLE, 0, MAR_1), (CREATE, MONTHLY, 5, MAR_1), (CREATE, ANNUAL, 5, MAR_1)]),
+    Case("split, then 2 seats added before the license's line stops: prorated until it does, 2 × 22 × 12/31 "
+         "(by the first new row, in the order of their markers)", [MONTHLY, ANNUAL],
+         [written(10, WHOLE, end=date(2026, 1, 31)), replace(written(5, MONTHLY, id="L2"), start=FEB_1),
+          replace(written(5, ANNUAL, id="L3"), start=FEB_1)],
+         [(PRORATE, MONTHLY, 2, date(2026, 1, 20)), (OpKind.SET_QUANTITY, MONTHLY, 7, FEB_1)],
+         licenses=(lic(12, 12, subscriptions=(Subscription(id="m", sku_id=SKU, quantity=7),
+                                              Subscription(id="y", sku_id=SKU, quantity=5, term=Term.YEAR))),),
+         today=date(2026, 1, 20)),
     Case("a new license is no successor: prorated as usual", [OTHER_SKU], [written(10, WHOLE)],
          [(CANCEL, WHOLE, 0, FEB_1), (PRORATE, OTHER_SKU, 10, JAN_16), (CREATE, OTHER_SKU, 10, FEB_1)],
          licenses=(lic(12, 10), lic(10, 10, sku=SKU2))),

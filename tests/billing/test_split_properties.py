@@ -1,0 +1,94 @@
+"""A license split into its subscriptions while its seats change: every day billed what the ledger says.
+
+Each example (hypothesis) syncs the license's row on random days, splits it
+at one sync into its two subscriptions' rows, and goes on syncing while each
+subscription's seats change. The rule (docs/billing.md, "Retired rows"): the
+license's line is retired and bills to the end of its period; the new rows
+begin the day it stops; until then, seats the license gains are prorated
+from the day they are seen (on the retired line's calendar), by the first
+new row.
+
+The check is per day, in seats, as in tests/billing/test_move_properties.py:
+before the retired line stops, the license's ledger of its total seats;
+from then on, each subscription's ledger, begun that day.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.billing.operations import FindingKind
+from app.billing.periods import agreement_period
+from app.billing.plan import plan
+from app.billing.simulate import apply_plan
+from app.billing.types import Line, LineKind, Subscription, Term
+from tests.billing.builders import SKU, inventory, lic, mapping, profile
+from tests.billing.ledger_model import LedgerModel
+from tests.billing.test_move_properties import agreements, billed_on
+
+FIRST = date(2026, 1, 1)
+SCALE = float(os.environ.get("SEATSYNC_LEDGER_SCALE", "1"))
+PRICE = Decimal("22.00")
+
+
+def retired_stop(lines: tuple[Line, ...], agreement, seen: date) -> date:
+    """The day the license's line stops billing, retired on ``seen`` (``seen`` when none bills any more)."""
+    period = agreement_period(agreement, seen)
+    stops = [max(seen if seen == period.start else period.next_start, ln.start or seen) if ln.end is None
+             else ln.end + timedelta(days=1) for ln in lines if ln.kind is LineKind.MAIN and not ln.ended_before(seen)]
+    return max(stops, default=seen)
+
+
+@settings(max_examples=int(1000 * SCALE), deadline=None)
+@given(st.data())
+def test_a_split_license_bills_every_day_what_the_ledger_says(data):
+    agr = data.draw(agreements("A1"), label="agreement")
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
+                               max_size=10), label="(days, monthly seats, annual seats) of each sync")
+    split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
+    whole = mapping(profile=profile(str(PRICE)))
+    rows = [replace(whole, subscription_id="m"), replace(whole, subscription_id="y")]
+    total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
+    subs = {"m": [], "y": []}
+    lines: tuple[Line, ...] = ()
+    today, stop = FIRST, None
+    for n, (gap, monthly, annual) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
+                Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
+        inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
+        if n == split_at:
+            stop = retired_stop(lines, agr, today)
+        mapped = [whole] if n < split_at else rows
+        result = plan(inv, mapped, [], [agr], lines, today)
+        assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
+        lines = apply_plan(lines, result)
+        # The journal tells the planner which row each line was written for.
+        lines = tuple(replace(ln, written_row=whole.row) if ln.kind is LineKind.MAIN and ln.written_row is None
+                      else ln for ln in lines)
+        assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
+        total.observe(today, monthly + annual)
+        if n >= split_at:
+            subs["m"].append((today, monthly))
+            subs["y"].append((today, annual))
+        after = [LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE, begins=stop,
+                             observations=list(seen)) for seen in subs.values()]
+        day = FIRST
+        while day <= max(today, stop or today) + timedelta(days=40):
+            period = agreement_period(agr, day)
+            if stop is None or day < stop:
+                expected = total.billed(period, day)
+            elif day > period.start and stop > period.start and not agr.prorates:
+                expected = 0  # rows begun within a period of an agreement that does not prorate bill from the next
+            else:
+                expected = sum(model.billed(period, day) for model in after)
+            assert billed_on(list(lines), {agr.id: agr}, day) == expected, (
+                f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
+                f"the new rows from {stop}; totals {total.observations}; subscriptions {subs}")
+            day += timedelta(days=1)
