@@ -94,8 +94,8 @@ class RowPlanner:
         self.dated: list[Line] = []
         self._agreements = agreements or {}
         self.here: list[Line] = []  # the main lines on the row's agreement and product
-        #: The row's main lines on another agreement or product (it moved), each with its agreement and the
-        #: first day it no longer bills.
+        #: The row's main lines on another agreement or product (it moved), and the retired lines it succeeds
+        #: (``succeeding``), each with its agreement and the first day it no longer bills.
         self.elsewhere: list[tuple[Line, Agreement, date]] = []
         #: When a line elsewhere bills today or later: the first day the row bills where it is now (the
         #: last of them stops the day before), and the agreement that line bills on.
@@ -214,7 +214,7 @@ class RowPlanner:
         billing (past or to come: no day missed), whichever is later; else today. A row the journal wrote
         for whose lines are gone (a PSA deletes a line cancelled before it billed) starts today, or on that
         day when still to come: a start date is never billed twice, nor a day before it."""
-        if self.handover is not None:  # moved: from the day the line elsewhere stops billing
+        if self.handover is not None:  # moved, or succeeding: from the day the lines elsewhere stop billing
             return self.handover[0]
         if self.mains or self.dated:
             starts = [ln.start for lines in (self.mains, self.dated) for ln in lines if ln.start is not None]
