@@ -45,7 +45,8 @@ def test_seats_moving_between_a_licenses_subscriptions_wait_together_and_other_l
     decision = decide(Plan(operations=(*moving, other), findings=()), HOLD_DECREASES)
     assert decision.go == (other,)
     assert [(held.key, why) for held, why in decision.held] == [
-        (moving[0].key, "the approval policy holds decreases"), (moving[1].key, "the approval policy holds decreases")]
+        (moving[0].key, "the approval policy holds decreases"),
+        (moving[1].key, "the approval policy holds decreases: it goes with this license's decrease")]
     # The decrease held them: approved, the license goes whole.
     approved = decide(Plan(operations=(*moving, other), findings=()), HOLD_DECREASES, approved=[moving[0].key])
     assert approved.go == (*moving, other)

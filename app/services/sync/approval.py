@@ -59,7 +59,10 @@ def decide(plan: Plan, policy: ApprovalRules, approved: Iterable[str] = (), *, h
             what = f"with the run's other changes, {total}" if changed else f"a change of {total}"
             reason = f"{what} a period exceeds the cap of {policy.max_amount_per_run} per run"
         if reason:
-            held.extend((op, reason) for op in ops)
+            # A change held only with the rest of its license says so: approving the decrease lets it go.
+            holds = {op.key for op in holding}
+            held.extend((op, reason if op.key in holds else f"{reason}: it goes with this license's decrease")
+                        for op in ops)
         else:
             go.extend(ops)
             changed += change
