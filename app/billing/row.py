@@ -106,18 +106,14 @@ class RowPlanner:
             here = ln.agreement_id == agreement_id and ln.product_id == product_id
             if ln.kind is not LineKind.MAIN:
                 self.dated.append(ln)
-                if not here and ln.end is not None and ln.end >= today:
-                    self._hand_over(ln, ln.end + _ONE_DAY, self._billed_on(ln))
+                if not here:
+                    self._billing_elsewhere(ln)
             elif is_main_marker(ln.marker):
                 self.mains.append(ln)
                 if here:
                     self.here.append(ln)
-                    continue
-                billed_on = self._billed_on(ln)
-                stop = stop_day(ln, billed_on, today)
-                self.elsewhere.append((ln, billed_on, stop))
-                if not ln.ended_before(today):
-                    self._hand_over(ln, stop, billed_on)
+                else:
+                    self._billing_elsewhere(ln)
         self._taken: set[str] | None = None
         self.counts = row_counts(mapping, inventory)
         self.quantity = row_quantity(mapping, inventory, self.counts)
@@ -127,15 +123,9 @@ class RowPlanner:
         if succeeding is not None:
             retired, self.license_quantity = succeeding
             for ln in retired:
-                billed_on = self._billed_on(ln)
                 if ln.kind is not LineKind.MAIN:  # a retired row's prorate or credit: what the days bill
                     self.dated.append(ln)
-                    if ln.end is not None and ln.end >= today:
-                        self._hand_over(ln, ln.end + _ONE_DAY, billed_on)
-                    continue
-                stop = stop_day(ln, billed_on, today)
-                self.elsewhere.append((ln, billed_on, stop))
-                self._hand_over(ln, stop, billed_on)
+                self._billing_elsewhere(ln)
         profile = mapping.profile
         self.unit_price = _unit_price(profile.price, profile.product.price, agreement.currency)
         self.billable = profile.billing_option is BillingOption.BILLABLE
@@ -151,10 +141,21 @@ class RowPlanner:
         """The agreement ``line`` bills on (the row's own when the PSA did not give it)."""
         return self._agreements.get(line.agreement_id, self.agreement)
 
-    def _hand_over(self, line: Line, day: date, agreement: Agreement) -> None:
-        """``line``, of the row elsewhere, bills until the day before ``day``, on ``agreement``."""
-        if self.handover is None or day > self.handover[0]:
-            self.handover = (day, agreement)
+    def _billing_elsewhere(self, line: Line) -> None:
+        """``line`` bills for the row elsewhere (the row moved, or succeeds a retired line): a main line counts
+        on its own calendar until it stops, and the row begins where it is now once every such line stops."""
+        billed_on = self._billed_on(line)
+        if line.kind is LineKind.MAIN:
+            stop = stop_day(line, billed_on, self.today)
+            self.elsewhere.append((line, billed_on, stop))
+            if line.ended_before(self.today):
+                return
+        elif line.end is None or line.end < self.today:
+            return
+        else:
+            stop = line.end + _ONE_DAY
+        if self.handover is None or stop > self.handover[0]:
+            self.handover = (stop, billed_on)
         self._billing_since = min(self._billing_since, line.start or date.min)
 
     @property
