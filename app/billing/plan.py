@@ -183,7 +183,8 @@ def _successions(inventory: TenantInventory, keyed: Sequence[tuple[str, Mapping]
                  today: date) -> tuple[dict[str, tuple[list[Line], int]], set[str]]:
     """By license (SKU, lower case), its retired lines with their rows' dated lines, and what the rows
     succeeding them bill in all; and the rows (main markers) that settle the license's seats until those lines
-    stop, one a license. A row succeeds them when none of its main lines starts before the last of them stops."""
+    stop, one a license: the first that has a dated line before then, else the first. A row succeeds them when
+    none of its main lines starts before the last of them stops."""
     by_sku: dict[str, list[Line]] = {}
     for line in retired:
         if line.written_row is not None and line.agreement_id in agreements:
@@ -199,7 +200,10 @@ def _successions(inventory: TenantInventory, keyed: Sequence[tuple[str, Mapping]
                      if ln.kind is not LineKind.MAIN]
             windows[sku] = ([*lines, *dated], sum(row_quantity(m, inventory, row_counts(m, inventory))
                                                   for _, m in rows))
-            settling.add(rows[0][0])
+            # The row that settled the license before keeps it (a subscription mapped since may sort first).
+            settling.add(next((key for key, _ in rows if any(ln.kind is not LineKind.MAIN and ln.start is not None
+                                                             and ln.start < stop for ln in index.own.get(key, ()))),
+                              rows[0][0]))
     return windows, settling
 
 

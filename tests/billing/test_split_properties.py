@@ -5,8 +5,8 @@ at one sync into its two subscriptions' rows, and goes on syncing while each
 subscription's seats change. The rule (docs/billing.md, "Retired rows"): the
 license's line is retired and bills to the end of its period; the new rows
 begin the day it stops; until then, seats the license gains are prorated
-from the day they are seen (on the retired line's calendar), by the first
-new row.
+from the day they are seen (on the retired line's calendar), by one
+new row (the first, or the one that settled before).
 
 The check is per day, in seats, as in tests/billing/test_move_properties.py:
 before the retired line stops, the license's ledger of its total seats;
@@ -23,6 +23,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.billing.markers import main_marker
 from app.billing.operations import FindingKind
 from app.billing.periods import agreement_period
 from app.billing.plan import plan
@@ -92,3 +93,47 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
                 f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
                 f"the new rows from {stop}; totals {total.observations}; subscriptions {subs}")
             day += timedelta(days=1)
+
+
+@settings(max_examples=int(500 * SCALE), deadline=None)
+@given(st.data())
+def test_a_subscription_mapped_before_the_old_line_stops_counts_what_was_settled(data):
+    """A third subscription's row, mapped while the license's old line still bills, sorts first: it settles the
+    license from then on, and counts the prorates the row that settled before it wrote."""
+    agr = data.draw(agreements("A1"), label="agreement")
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 8), st.integers(0, 8)), min_size=3,
+                               max_size=8), label="(days, seats of the first two, seats of the third) of each sync")
+    split_at = data.draw(st.integers(1, len(steps) - 2), label="the sync that first sees the split")
+    added_at = data.draw(st.integers(split_at + 1, len(steps) - 1), label="the sync that maps the third")
+    whole = mapping(profile=profile(str(PRICE)))
+    first, second, third = (replace(whole, subscription_id=s) for s in ("m", "y", "c3"))
+    assert main_marker(third.row) < min(main_marker(first.row), main_marker(second.row)), "the third sorts first"
+    total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
+    lines: tuple[Line, ...] = ()
+    today, stop, mapped = FIRST, None, [whole]
+    for n, (gap, seats, added) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        if n == split_at:
+            stop = retired_stop(lines, agr, today)
+            mapped = [first, second]
+        if n >= added_at and third not in mapped:
+            if today >= stop:
+                break  # mapped once the old line stopped, it is a row of its own: not what this test is about
+            mapped = [first, second, third]
+        added = added if third in mapped else 0
+        held = (Subscription(id="m", sku_id=SKU, quantity=seats), Subscription(id="y", sku_id=SKU, quantity=1),
+                Subscription(id="c3", sku_id=SKU, quantity=added))
+        inv = inventory(lic(seats + 1 + added, seats + 1 + added, subscriptions=held))
+        result = plan(inv, mapped, [], [agr], lines, today)
+        lines = apply_plan(lines, result)
+        lines = tuple(replace(ln, written_row=whole.row) if ln.kind is LineKind.MAIN and ln.written_row is None
+                      else ln for ln in lines)
+        total.observe(today, seats + 1 + added)
+    assert stop is not None
+    day = FIRST
+    while day < min(stop, today + timedelta(days=1)):
+        expected = total.billed(agreement_period(agr, day), day)
+        assert billed_on(list(lines), {agr.id: agr}, day) == expected, (
+            f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
+            f"the new rows from {stop}; totals {total.observations}")
+        day += timedelta(days=1)
