@@ -71,14 +71,14 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
                     users: tuple[User, ...] | None, lines: Iterable[Line], today: date,
                     others: Iterable[Mapping], decisions: AnyMapping[str, ForeignDecision] | None = None,
                     options: PlanOptions | None = None, agreements: Iterable[Agreement] = ()) -> Preview:
-    """What a sync today would write for ``mapping``, given the lines on the agreement (``lines``: as the PSA
-    holds them, each of seatsync's with what its journal knows; or, when the PSA could not be read, what
-    seatsync last wrote), the tenant's other mappings (``others``: a written line no mapping names any more
-    stops, and a new row of its license starts after it, unprorated) and what people decided about other
-    tools' lines (``decisions``: an undecided one holds the row, and the preview says so); ``options``: what
-    the sync tells the planner for the connection (``SyncService.plan_options``), so the preview reports what
-    the sync would (a margin under the minimum, a description cut to the PSA's limit); ``agreements``: the
-    others the lines may be on (a row moved from one bills there to the end of that one's period)."""
+    """What a sync today would write for ``mapping``, given the lines on the agreement (``lines``: as the PSA holds
+    them, each of seatsync's with what its journal knows; or, when the PSA could not be read, what seatsync last
+    wrote), the tenant's other mappings (``others``: a written line no mapping names any more stops, and a new row
+    of its license starts after it; a split license's rows are planned together) and what people decided about other
+    tools' lines (``decisions``: an undecided one holds the row, and the preview says so); ``options``: what the
+    sync tells the planner for the connection (``SyncService.plan_options``), so the preview reports what the sync
+    would (a margin under the minimum, a description cut to the PSA's limit); ``agreements``: the others the lines
+    may be on (a row moved from one bills there to the end of that one's period)."""
     if agreement is None:
         return Preview(error="Choose an agreement to see the line it would bill.")
     licenses = tuple(licenses)
@@ -92,6 +92,12 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         known = [agreement, *(a for a in agreements if a.id != agreement.id)]
         result = plan(inventory, [mapping], [], known, lines, today, options or PlanOptions(),
                       decisions=decisions)
+        # A split license's rows share what its retired line bills until it stops, and one of them prorates the
+        # seats the license gains meanwhile: this row's operations are planned beside the others (its findings
+        # alone, above: theirs are not this row's).
+        siblings = [m for m in others if m.row != mapping.row and m.sku_id.lower() == mapping.sku_id.lower()]
+        operations = plan(inventory, [mapping, *siblings], [], known, lines, today, options or PlanOptions(),
+                          decisions=decisions).operations if siblings else result.operations
     except ValueError as error:
         if "needs the tenant's users" in str(error):
             return Preview(error="This mapping counts users (user filter or UPN domain), and the tenant's "
@@ -104,7 +110,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
            and op.row.sku_id.lower() == mapping.sku_id.lower() for op in result.operations):
         notes.append("The line billed now for this license stops at the end of its period; "
                      "this row's line starts the day after.")
-    past = [op for op in result.operations if op.row == mapping.row and op.end is not None
+    past = [op for op in operations if op.row == mapping.row and op.end is not None
             and op.kind is OpKind.ADD_PRORATE and op.end < agreement_period(agreement, today).start]
     if past:
         notes.append(f"The start date bills {len(past)} past period{'s' if len(past) > 1 else ''} "
@@ -120,7 +126,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
     if not billable:
         notes.append(f"The profile bills {profile.billing_option.value.replace('_', '-')}: amounts are 0.00.")
     basis = _basis_text(mapping, counts.purchased, counts.assigned, counts.base, quantity)
-    ops = [op for op in result.operations if op.row == mapping.row]
+    ops = [op for op in operations if op.row == mapping.row]
     # The main line first (what the invoice shows every period), then its dated lines.
     shown = sorted((_line(op, agreement) for op in ops), key=lambda line: _ORDER.index(line.kind))
     if not held and not any(op.kind in (OpKind.CREATE_LINE, OpKind.SET_QUANTITY, OpKind.CANCEL_LINE) for op in ops):
