@@ -23,7 +23,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.billing.markers import main_marker
+from app.billing.markers import main_marker, row_key
 from app.billing.operations import FindingKind
 from app.billing.periods import agreement_period
 from app.billing.plan import plan
@@ -55,6 +55,7 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
     split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
     whole = mapping(profile=profile(str(PRICE)))
     rows = [replace(whole, subscription_id="m"), replace(whole, subscription_id="y")]
+    written = {main_marker(m.row): m.row for m in (whole, *rows)}
     total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
     subs = {"m": [], "y": []}
     lines: tuple[Line, ...] = ()
@@ -70,9 +71,9 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
         result = plan(inv, mapped, [], [agr], lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
         lines = apply_plan(lines, result)
-        # The journal tells the planner which row each line was written for.
-        lines = tuple(replace(ln, written_row=whole.row) if ln.kind is LineKind.MAIN and ln.written_row is None
-                      else ln for ln in lines)
+        # The journal tells the planner which row each main line was written for.
+        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                      for ln in lines)
         assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
         total.observe(today, monthly + annual)
         if n >= split_at:
@@ -97,17 +98,19 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
 
 @settings(max_examples=int(500 * SCALE), deadline=None)
 @given(st.data())
-def test_a_subscription_mapped_before_the_old_line_stops_counts_what_was_settled(data):
-    """A third subscription's row, mapped while the license's old line still bills, sorts first: it settles the
-    license from then on, and counts the prorates the row that settled before it wrote."""
+def test_rows_mapped_or_removed_before_the_old_line_stops_settle_each_day_once(data):
+    """While the license's old line still bills, a third subscription is mapped (its row sorts first) and the
+    row that settled the license may be removed: the seats the rows mapped bill in all are prorated once."""
     agr = data.draw(agreements("A1"), label="agreement")
     steps = data.draw(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 8), st.integers(0, 8)), min_size=3,
                                max_size=8), label="(days, seats of the first two, seats of the third) of each sync")
     split_at = data.draw(st.integers(1, len(steps) - 2), label="the sync that first sees the split")
     added_at = data.draw(st.integers(split_at + 1, len(steps) - 1), label="the sync that maps the third")
+    removed_at = data.draw(st.integers(split_at + 1, len(steps)), label="the sync that removes the first's row")
     whole = mapping(profile=profile(str(PRICE)))
     first, second, third = (replace(whole, subscription_id=s) for s in ("m", "y", "c3"))
-    assert main_marker(third.row) < min(main_marker(first.row), main_marker(second.row)), "the third sorts first"
+    assert main_marker(third.row) < main_marker(first.row) < main_marker(second.row), "c3, then m, then y"
+    rows = {main_marker(m.row): m.row for m in (whole, first, second, third)}
     total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
     lines: tuple[Line, ...] = ()
     today, stop, mapped = FIRST, None, [whole]
@@ -116,19 +119,24 @@ def test_a_subscription_mapped_before_the_old_line_stops_counts_what_was_settled
         if n == split_at:
             stop = retired_stop(lines, agr, today)
             mapped = [first, second]
-        if n >= added_at and third not in mapped:
-            if today >= stop:
-                break  # mapped once the old line stopped, it is a row of its own: not what this test is about
-            mapped = [first, second, third]
-        added = added if third in mapped else 0
-        held = (Subscription(id="m", sku_id=SKU, quantity=seats), Subscription(id="y", sku_id=SKU, quantity=1),
-                Subscription(id="c3", sku_id=SKU, quantity=added))
-        inv = inventory(lic(seats + 1 + added, seats + 1 + added, subscriptions=held))
+        if stop is not None and n >= min(added_at, removed_at) and today >= stop:
+            break  # mapped or removed once the old line stopped, a row is on its own: not what this test is about
+        if n == added_at:
+            mapped = [*mapped, third]
+        if n == removed_at:
+            mapped = [m for m in mapped if m != first]
+        held = {"m": seats, "y": 1, "c3": added if third in mapped else 0}
+        inv = inventory(lic(sum(held.values()), sum(held.values()), subscriptions=tuple(
+            Subscription(id=sub, sku_id=SKU, quantity=quantity) for sub, quantity in held.items())))
         result = plan(inv, mapped, [], [agr], lines, today)
+        assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP, FindingKind.UNMAPPED_LICENSE}
         lines = apply_plan(lines, result)
-        lines = tuple(replace(ln, written_row=whole.row) if ln.kind is LineKind.MAIN and ln.written_row is None
-                      else ln for ln in lines)
-        total.observe(today, seats + 1 + added)
+        # The journal tells the planner which row each main line was written for.
+        lines = tuple(replace(ln, written_row=rows[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                      for ln in lines)
+        assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
+        total.observe(today, sum(held.values()) if mapped == [whole] else sum(
+            held[m.subscription_id] for m in mapped))
     assert stop is not None
     day = FIRST
     while day < min(stop, today + timedelta(days=1)):
