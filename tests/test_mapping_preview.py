@@ -10,7 +10,7 @@ from app.billing.plan import plan
 from app.billing.simulate import apply_plan
 from app.billing.types import Subscription, Term
 from app.services.customers.mapping_preview import preview_mapping
-from tests.billing.builders import SKU, agreement, inventory, lic, mapping
+from tests.billing.builders import SKU, agreement, inventory, lic, main_line, mapping
 
 SPLIT_ON = date(2026, 1, 16)
 
@@ -42,3 +42,23 @@ def test_the_preview_of_a_split_row_shows_the_prorate_the_sync_writes_until_the_
         assert shown == [(q, f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}") for q, start, end in written]
     assert [(op.row.subscription_id, op.quantity) for op in synced.operations
             if op.kind.value == "add_prorate"] == [("m", 2)]
+
+
+def test_a_start_date_typed_for_a_row_already_billed_is_said_to_change_nothing():
+    """A start date is a row's first sync's: typed once the row's line exists, the preview says it changes
+    nothing (the sync ignores it), rather than showing the line as if it were honoured."""
+    agr = agreement()
+    billed = mapping(start_date_override=date(2026, 1, 1))
+    line = main_line(10, billed, written_row=billed.row, last_written_quantity=10)
+    licenses = (lic(10, 10),)
+    kept = preview_mapping(billed, licenses, agreement=agr, users=None, lines=[line], today=date(2026, 3, 16),
+                           others=())
+    assert not kept.changes and not any("start date" in note for note in kept.notes)
+    moved = replace(billed, start_date_override=date(2025, 11, 10))
+    preview = preview_mapping(moved, licenses, agreement=agr, users=None, lines=[line], today=date(2026, 3, 16),
+                              others=())
+    assert not preview.changes
+    assert "This row is billed since 1 Jan 2026: a start date applies to a row's first sync only, so " \
+           "10 Nov 2025 changes nothing." in preview.notes
+    new = preview_mapping(moved, licenses, agreement=agr, users=None, lines=(), today=date(2026, 3, 16), others=())
+    assert new.changes and not any("changes nothing" in note for note in new.notes)

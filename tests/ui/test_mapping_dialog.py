@@ -200,3 +200,22 @@ def test_moving_a_row_to_an_agreement_on_another_calendar_previews_the_days_the_
     assert [(line.kind, line.dates) for line in blocker.args[0].lines] == [
         ("main", "from 10 Dec 2026"), ("cancel", "from 1 Dec 2026"), ("prorate", "1 Dec 2026 – 9 Dec 2026")]
     assert "1 Dec 2026 – 9 Dec 2026" in dialog.preview_label.text()
+
+
+def test_a_start_date_typed_for_a_row_already_billed_says_it_changes_nothing(qtbot, inputs, contoso):
+    existing = Mapping(tenant_id=contoso.tenant, sku_id=EXCHANGE, profile=contoso.exo, agreement_id=contoso.block.id)
+    line = Line(id="9001", agreement_id=contoso.block.id, product_id=contoso.exo.product.id, quantity=4,
+                unit_price=Decimal("4.00"), start=date(2026, 1, 1), marker=main_marker(existing.row),
+                last_written_quantity=4, description=contoso.exo.product.description)
+    dialog = MappingDialog(None, replace(inputs, target=replace(inputs.target, sku_id=EXCHANGE), existing=existing,
+                                         lines=(line,)))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.preview_updated, timeout=3000):
+        dialog.start_date.selectAll()
+        qtbot.keyClicks(dialog.start_date, "10 Nov 2025")
+    assert dialog.mapping().start_date_override == date(2025, 11, 10)
+    assert not dialog.preview.changes
+    assert ("This row is billed since 1 Jan 2026: a start date applies to a row&#x27;s first sync only, so "
+            "10 Nov 2025 changes nothing.") in dialog.preview_label.text()

@@ -116,6 +116,13 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
         notes.append(f"The start date bills {len(past)} past period{'s' if len(past) > 1 else ''} "
                      f"({_day(past[0].effective)} – {_day(past[-1].end)}): an invoice for "
                      f"{'them' if len(past) > 1 else 'it'} may already have gone to the customer.")
+    start = mapping.start_date_override
+    if start is not None:  # the planner honours it on a row's first sync only (docs/billing.md)
+        marker = main_marker(mapping.row)
+        since = min((ln.start for ln in lines if ln.start is not None and row_key(ln.marker) == marker), default=None)
+        if since is not None and since != start:
+            notes.append(f"This row is billed since {_day(since)}: a start date applies to a row's first sync only, "
+                         f"so {_day(start)} changes nothing.")
     if mapping.usernames_in_description and users is None:
         notes.append("Usernames are added at each sync (the tenant's users could not be read for this preview).")
     present = inventory.license(mapping.sku_id) is not None or mapping.basis.value in ("upn_domain", "sum_of_licenses")
