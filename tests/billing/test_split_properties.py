@@ -145,3 +145,60 @@ def test_rows_mapped_or_removed_before_the_old_line_stops_settle_each_day_once(d
             f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
             f"the new rows from {stop}; totals {total.observations}")
         day += timedelta(days=1)
+
+
+@settings(max_examples=int(500 * SCALE), deadline=None)
+@given(st.data())
+def test_a_license_split_onto_other_agreements_bills_every_day_once(data):
+    """Split with each subscription's row on an agreement of its own (the annual one on a yearly agreement, say):
+    until the old line stops, the license's ledger on its calendar; then each subscription's, begun that day, on
+    its agreement's calendar."""
+    old = data.draw(agreements("A1"), label="the license's agreement")
+    others = {"m": data.draw(st.sampled_from([old, data.draw(agreements("A2"), label="another")]), label="m's"),
+              "y": data.draw(st.sampled_from([old, data.draw(agreements("A3"), label="a third")]), label="y's")}
+    by_id = {a.id: a for a in (old, *others.values())}
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
+                               max_size=8), label="(days, monthly seats, annual seats) of each sync")
+    split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
+    whole = mapping(profile=profile(str(PRICE)))
+    rows = [replace(whole, subscription_id=sub, agreement_id=on.id) for sub, on in others.items()]
+    written = {main_marker(m.row): m.row for m in (whole, *rows)}
+    total = LedgerModel(prorates=old.prorates, negative_proration=False, price=PRICE)
+    subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
+    lines: tuple[Line, ...] = ()
+    today, stop = FIRST, None
+    for n, (gap, monthly, annual) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
+                Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
+        inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
+        if n == split_at:
+            stop = retired_stop(lines, old, today)
+        mapped = [whole] if n < split_at else rows
+        result = plan(inv, mapped, [], by_id.values(), lines, today)
+        assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
+        lines = apply_plan(lines, result)
+        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                      for ln in lines)
+        assert plan(inv, mapped, [], by_id.values(), lines, today).operations == (), "a second plan writes nothing"
+        total.observe(today, monthly + annual)
+        if n >= split_at:
+            subs["m"].append((today, monthly))
+            subs["y"].append((today, annual))
+    day = FIRST
+    while day <= max(today, stop or today) + timedelta(days=40):
+        if stop is None or day < stop:
+            expected = total.billed(agreement_period(old, day), day)
+        else:
+            expected = 0
+            for sub, seen in subs.items():
+                on = others[sub]
+                period = agreement_period(on, day)
+                if day > period.start and stop > period.start and not on.prorates:
+                    continue  # a row begun within a period of an agreement that does not prorate bills from the next
+                expected += LedgerModel(prorates=on.prorates, negative_proration=False, price=PRICE, begins=stop,
+                                        observations=list(seen)).billed(period, day)
+        assert billed_on(list(lines), by_id, day) == expected, (
+            f"{day}: the PSA bills {billed_on(list(lines), by_id, day)} seats, the ledger {expected}; the new rows "
+            f"from {stop}; totals {total.observations}; subscriptions {subs}")
+        day += timedelta(days=1)
