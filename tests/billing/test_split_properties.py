@@ -1,4 +1,4 @@
-"""A license split into its subscriptions while its seats change: every day billed what the ledger says.
+"""A license split into its subscriptions, or merged back, while seats change: every day billed what the ledger says.
 
 Each example (hypothesis) syncs the license's row on random days, splits it
 at one sync into its two subscriptions' rows, and goes on syncing while each
@@ -201,4 +201,60 @@ def test_a_license_split_onto_other_agreements_bills_every_day_once(data):
         assert billed_on(list(lines), by_id, day) == expected, (
             f"{day}: the PSA bills {billed_on(list(lines), by_id, day)} seats, the ledger {expected}; the new rows "
             f"from {stop}; totals {total.observations}; subscriptions {subs}")
+        day += timedelta(days=1)
+
+
+@settings(max_examples=int(500 * SCALE), deadline=None)
+@given(st.data())
+def test_subscriptions_merged_back_bill_every_day_once(data):
+    """The reverse of a split: the subscriptions' rows bill on their own, then the license is merged back into
+    one row. Until their lines stop, each day bills what the subscriptions' rows billed before the merge, or (where
+    the agreement prorates) the license's seats seen since when more; then the license's ledger, begun that day."""
+    agr = data.draw(agreements("A1"), label="agreement")
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
+                               max_size=10), label="(days, monthly seats, annual seats) of each sync")
+    merge_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the merge")
+    whole = mapping(profile=profile(str(PRICE)))
+    rows = [replace(whole, subscription_id="m"), replace(whole, subscription_id="y")]
+    written = {main_marker(m.row): m.row for m in (whole, *rows)}
+    subs = {"m": LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE),
+            "y": LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)}
+    merged: list[tuple[date, int]] = []  # the license's seats seen from the merge on
+    lines: tuple[Line, ...] = ()
+    today, merged_on, stop = FIRST, FIRST, None
+    for n, (gap, monthly, annual) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
+                Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
+        inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
+        if n == merge_at:
+            merged_on, stop = today, retired_stop(lines, agr, today)
+        mapped = rows if n < merge_at else [whole]
+        result = plan(inv, mapped, [], [agr], lines, today)
+        assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
+        lines = apply_plan(lines, result)
+        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                      for ln in lines)
+        assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
+        if n < merge_at:
+            subs["m"].observe(today, monthly)
+            subs["y"].observe(today, annual)
+        else:
+            merged.append((today, monthly + annual))
+    after = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE, begins=stop,
+                        observations=merged)
+    day = FIRST
+    while day <= max(today, stop or today) + timedelta(days=40):
+        period = agreement_period(agr, day)
+        if stop is None or day < stop:
+            expected = sum(model.billed(period, day) for model in subs.values())
+            if day >= merged_on and stop is not None and agr.prorates:  # never less; the license's seats when more
+                expected = max([expected, *(q for seen, q in merged if seen <= day)])
+        elif day > period.start and stop > period.start and not agr.prorates:
+            expected = 0  # a row begun within a period of an agreement that does not prorate bills from the next
+        else:
+            expected = after.billed(period, day)
+        assert billed_on(list(lines), {agr.id: agr}, day) == expected, (
+            f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
+            f"merged on {merged_on}, the license's row from {stop}; seen since {merged}")
         day += timedelta(days=1)
