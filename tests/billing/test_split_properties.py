@@ -53,11 +53,12 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
     steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
                                max_size=10), label="(days, monthly seats, annual seats) of each sync")
     split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
+    negative = data.draw(st.booleans(), label="the new rows credit decreases (negative proration)")
     whole = mapping(profile=profile(str(PRICE)))
-    rows = [replace(whole, subscription_id="m"), replace(whole, subscription_id="y")]
+    rows = [replace(whole, subscription_id=sub, negative_proration=negative) for sub in ("m", "y")]
     written = {main_marker(m.row): m.row for m in (whole, *rows)}
     total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
-    subs = {"m": [], "y": []}
+    subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
     lines: tuple[Line, ...] = ()
     today, stop = FIRST, None
     for n, (gap, monthly, annual) in enumerate(steps):
@@ -79,7 +80,7 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
         if n >= split_at:
             subs["m"].append((today, monthly))
             subs["y"].append((today, annual))
-        after = [LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE, begins=stop,
+        after = [LedgerModel(prorates=agr.prorates, negative_proration=negative, price=PRICE, begins=stop,
                              observations=list(seen)) for seen in subs.values()]
         day = FIRST
         while day <= max(today, stop or today) + timedelta(days=40):
