@@ -259,3 +259,39 @@ def test_subscriptions_merged_back_bill_every_day_once(data):
             f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
             f"merged on {merged_on}, the license's row from {stop}; seen since {merged}")
         day += timedelta(days=1)
+
+
+@settings(max_examples=int(500 * SCALE), deadline=None)
+@given(st.data())
+def test_split_rows_moved_among_agreements_bill_every_day_once(data):
+    """Constant seats; the license is split at one sync, and from then on each subscription's row is moved at
+    random syncs among three agreements that prorate, on random calendars, sometimes before the license's old line
+    (or its own last line) stops: every day from the first sync on bills the license's seats exactly once."""
+    places = [data.draw(agreements(f"A{n}", prorates=True), label=f"A{n}") for n in (1, 2, 3)]
+    monthly, annual = data.draw(st.integers(0, 8), label="monthly seats"), data.draw(st.integers(1, 8), label="annual")
+    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 2), st.integers(0, 2)), min_size=2,
+                               max_size=10), label="(days, m's agreement, y's agreement) of each sync")
+    split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
+    by_id = {a.id: a for a in places}
+    whole = mapping(profile=profile(str(PRICE)))
+    written = {main_marker(m.row): m.row for m in (whole, *(replace(whole, subscription_id=s) for s in "my"))}
+    held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
+            Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
+    inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
+    lines: tuple[Line, ...] = ()
+    today = FIRST
+    for n, (gap, m_on, y_on) in enumerate(steps):
+        today += timedelta(days=gap if n else 0)
+        mapped = [whole] if n < split_at else [replace(whole, subscription_id="m", agreement_id=places[m_on].id),
+                                               replace(whole, subscription_id="y", agreement_id=places[y_on].id)]
+        result = plan(inv, mapped, [], places, lines, today)
+        assert not result.findings, result.findings
+        lines = apply_plan(lines, result)
+        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                      for ln in lines)
+        assert plan(inv, mapped, [], places, lines, today).operations == (), "a second plan writes nothing"
+        day = FIRST
+        while day <= today + timedelta(days=400):
+            assert billed_on(list(lines), by_id, day) == monthly + annual, (
+                f"{day} bills {billed_on(list(lines), by_id, day)} seats, not {monthly + annual}")
+            day += timedelta(days=1)
