@@ -125,6 +125,7 @@ def test_the_search_reads_each_cell_once_a_load_and_finds_text_within_one_cell(q
     proxy.setFilterFixedString("wood")
     m.set_rows([*SEATS, Seat("Woodgrove", 12)])
     assert shown(view) == ["Woodgrove"] and names.calls == 2 * len(SEATS) + 1
+    assert m.loaded == len(SEATS) + 1 == len(m.rows())  # every row loaded, shown or not
 
 
 def test_the_selection_follows_its_row_through_a_sort_and_a_search(qtbot):

@@ -240,7 +240,7 @@ class CompaniesView(QWidget):
     def _loaded(self, rows: list[CompanyRow]) -> None:
         self.loading = False
         selected = self.selected_row()
-        first = not self.model.rows()
+        first = not self.model.loaded
         self.model.set_rows(rows)
         self.table.setColumnHidden(PSA, len({r.connection_id for r in rows}) < 2)  # one PSA: the column says nothing
         if first and rows:
@@ -286,7 +286,7 @@ class CompaniesView(QWidget):
         self.empty.setText("The companies could not be listed.")
 
     def _update_count(self) -> None:
-        shown, total = self.model.rowCount(), len(self.model.rows())
+        shown, total = self.model.rowCount(), self.model.loaded
         noun = "company" if total == 1 else "companies"
         self.count_label.setText(f"{total:,} {noun}" if shown == total else f"{shown:,} of {total:,} {noun}")
 

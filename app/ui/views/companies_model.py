@@ -151,6 +151,11 @@ class CompanyTableModel(QAbstractTableModel):
         """Every company, shown or not."""
         return list(self._all)
 
+    @property
+    def loaded(self) -> int:
+        """How many companies are loaded, shown or not (``rows()`` without the copy)."""
+        return len(self._all)
+
     def row_at(self, position: int) -> CompanyRow:
         return self._rows[position]
 

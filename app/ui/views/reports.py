@@ -69,7 +69,7 @@ ORPHAN_COLUMNS: tuple[Column[OrphanLine], ...] = (
 
 
 def _fill(table: QTableView, model: RowTableModel[T], rows: Sequence[T]) -> None:
-    first = not model.rows()
+    first = not model.loaded
     model.set_rows(rows)
     if first and rows:
         table.resizeColumnsToContents()  # once: later loads keep the widths a person chose

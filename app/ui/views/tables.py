@@ -140,6 +140,11 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
         """Every row loaded, shown or not, in the order loaded."""
         return list(self._loaded)
 
+    @property
+    def loaded(self) -> int:
+        """How many rows are loaded, shown or not (``rows()`` without the copy)."""
+        return len(self._loaded)
+
     def row(self, position: int) -> T:
         return self._rows[position]
 
