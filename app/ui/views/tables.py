@@ -123,14 +123,16 @@ class RowTableModel(QAbstractTableModel, Generic[T]):
 
     def set_rows(self, rows: Iterable[T], *, checked: Iterable[Hashable] | None = None) -> None:
         """Show ``rows``, sorted and searched as before. With a search typed, a load too large to search within
-        one slice shows once its cells are read (``searching``)."""
+        one slice shows once its cells are read (``searching``); the rows shown before stay meanwhile, rather than
+        an empty table."""
         self.beginResetModel()
         self._loaded = list(rows)
         self._haystacks, self._reading = [], None
         if self._search:
             self._reading = self._loaded
             self._read_cells(self._loaded, lay_out=False)
-        self._rows = [] if self._reading is not None else self._shown()
+        if self._reading is None:
+            self._rows = self._shown()
         wanted = set(checked) if checked is not None else self._checked
         # Only a checked row's key is looked for: a table of 50,000 rows and no box ticked needs no keys.
         self._checked = wanted & {self.key(r) for r in self._loaded} if wanted else set()
