@@ -31,7 +31,7 @@ from app.ui.views.reports import (
     COL_UNBILLED,
     ReportsView,
 )
-from app.ui.views.tables import ROW_ROLE
+from app.ui.views.row_model import ROW_ROLE
 from tests.ui.admin_support import (  # noqa: F401
     CONTOSO_TENANT,
     EXCHANGE,

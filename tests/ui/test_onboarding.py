@@ -8,7 +8,7 @@ from app.sandbox.microsoft.companies import Case, companies_for
 from app.services.microsoft.wire import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.dialogs.onboarding import COL_MATCH, LINKED, PROPOSAL, UNMATCHED, AddCompaniesDialog
-from app.ui.views.tables import GOOD, PROBLEM, WARNING, row_tint
+from app.ui.views.row_model import GOOD, PROBLEM, WARNING, row_tint
 from tests.ui.admin_support import (  # noqa: F401
     closed,
     connect_microsoft,

@@ -20,7 +20,7 @@ from app.services.customers.company_rows import MISSING_PROFILE, LicenseRow
 from app.ui.dialogs.mapping import MappingDialog
 from app.ui.views.companies_model import HELD, RESULT
 from app.ui.views.license_model import MAPPING
-from app.ui.views.tables import WARNING, row_tint
+from app.ui.views.row_model import WARNING, row_tint
 from app.ui.widgets.icons import glyph_color
 from app.ui.widgets.tones import muted, palette_watch, tint, tone
 from tests.ui.conftest import applied_summary

@@ -11,8 +11,9 @@ import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QTableView, QWidget
 
-from app.ui.views import tables
-from app.ui.views.tables import Column, RowTableModel, selected_rows, table_view
+from app.ui.views import row_model
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import selected_rows, table_view
 
 
 def model() -> RowTableModel[str]:
@@ -156,7 +157,7 @@ def test_rows_hidden_by_the_search_are_kept_ticked_and_replaced(qtbot):
 
 
 def test_a_large_tables_first_search_reads_its_cells_between_the_windows_events(qtbot, monkeypatch):
-    monkeypatch.setattr(tables, "SLICE_SECONDS", 0.0)  # each slice as short as can be: 256 rows
+    monkeypatch.setattr(row_model, "SLICE_SECONDS", 0.0)  # each slice as short as can be: 256 rows
     m = RowTableModel((Column("Company", lambda r: r.name),))
     m.set_rows([Seat(f"Company {n}", n) for n in range(1000)])
     m.set_search("company 99")
@@ -186,7 +187,7 @@ def test_a_large_tables_first_search_reads_its_cells_between_the_windows_events(
 
 
 def test_a_search_read_in_slices_ends_with_its_table(qtbot, monkeypatch):
-    monkeypatch.setattr(tables, "SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(row_model, "SLICE_SECONDS", 0.0)
     window = QWidget()
     m: RowTableModel[Seat] = RowTableModel((Column("Company", lambda r: r.name),))
     table_view(m, window)  # the window owns the model

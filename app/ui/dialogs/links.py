@@ -42,14 +42,8 @@ from app.services.customers.links import (
     describe,
 )
 from app.ui.errors import explain
-from app.ui.views.tables import (
-    Column,
-    RowTableModel,
-    current_user,
-    searchable,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import current_user, searchable, selected_rows, table_view
 from app.ui.widgets.message_bar import MessageBar
 from app.ui.widgets.plain import PlainLabel, clip, confirm
 

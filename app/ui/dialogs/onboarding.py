@@ -28,17 +28,8 @@ from app.services.customers.bulk_add import BulkProposal, Choice, CustomerSource
 from app.services.microsoft.wire import Customer
 from app.services.psa.port import PsaCompany
 from app.ui.tasks import Tasks
-from app.ui.views.tables import (
-    GOOD,
-    PROBLEM,
-    WARNING,
-    Column,
-    RowTableModel,
-    StatusLine,
-    searchable,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.row_model import GOOD, PROBLEM, WARNING, Column, RowTableModel
+from app.ui.views.tables import StatusLine, searchable, selected_rows, table_view
 from app.ui.widgets.plain import ElidedLabel, PlainLabel, clip
 
 LINKED, PROPOSAL, UNMATCHED = "linked", "proposal", "unmatched"

@@ -27,7 +27,8 @@ from app.services.sync.service import RunSummary
 from app.ui.formatting import day, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, RowTableModel, StatusLine, table_view, with_details
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import StatusLine, table_view, with_details
 from app.ui.widgets.plain import PlainLabel
 
 _DATED = (OpKind.ADD_PRORATE, OpKind.ADD_CREDIT)

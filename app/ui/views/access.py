@@ -26,15 +26,8 @@ from app.services.connections.access import CONSENT_REDIRECT, AccessChecked, Mov
 from app.services.container import Services
 from app.services.team.roles import Ability
 from app.ui.tasks import Tasks
-from app.ui.views.tables import (
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, selected_rows, table_view
 from app.ui.widgets.plain import PlainLabel, action_text, confirm
 
 COL_TENANT, COL_CONSENT, COL_GDAP, COL_TODO, COL_PARTNER = range(5)

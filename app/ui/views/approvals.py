@@ -44,17 +44,8 @@ from app.services.team.roles import Ability
 from app.ui.formatting import day, moment, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import (
-    WARNING,
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    table_view,
-    with_details,
-)
+from app.ui.views.row_model import WARNING, Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, selected_rows, table_view, with_details
 from app.ui.widgets.plain import PlainLabel, clip, message_box
 
 COL_COMPANY, COL_TENANT, COL_LICENSE, COL_ACTION, COL_CHANGE, COL_AMOUNT, COL_EFFECTIVE, COL_REASON, COL_HELD, \

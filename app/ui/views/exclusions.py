@@ -29,10 +29,9 @@ from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.exclusions_cancel import CancelLinesDialog
 from app.ui.views.ignored import IgnoredAccountsPanel
+from app.ui.views.row_model import Column, RowTableModel
 from app.ui.views.tables import (
-    Column,
     ReloadingView,
-    RowTableModel,
     StatusLine,
     current_user,
     searchable,

@@ -10,7 +10,8 @@ from app.billing.proration import line_amount
 from app.services.customers.exclusions import ActiveLine, CancelOutcome, ExclusionService
 from app.ui.formatting import Refused, day, money
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, table_view
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import StatusLine, current_user, table_view
 from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel, clip
 

@@ -17,7 +17,8 @@ from app.services.review.config_history import ConfigRow
 from app.ui.formatting import Refused, moment, money
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import Column, ReloadingView, RowTableModel, StatusLine, searchable, table_view
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, searchable, table_view
 from app.ui.widgets.fields import DateField
 from app.ui.widgets.plain import PlainLabel
 

@@ -27,15 +27,8 @@ from app.services.container import Services
 from app.services.customers.ignored import IgnoredRow, Matches
 from app.services.team.roles import Ability
 from app.ui.tasks import Tasks
-from app.ui.views.tables import (
-    Column,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    set_scopes,
-    table_view,
-)
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import StatusLine, current_user, selected_rows, set_scopes, table_view
 
 COLUMNS: tuple[Column[IgnoredRow], ...] = (
     Column("Applies to", lambda r: r.tenant_name or "All tenants",

@@ -35,16 +35,8 @@ from app.services.team.roles import Ability
 from app.ui.formatting import day
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import (
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    table_view,
-    with_details,
-)
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, selected_rows, table_view, with_details
 from app.ui.widgets.plain import PlainLabel, clip, message_box
 
 ANY, BLANK = "Any", "Blank"

@@ -22,16 +22,8 @@ from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import ProfileEditor, policy_label
 from app.ui.views.profiles_bulk import BulkProfilesDialog
-from app.ui.views.tables import (
-    ROW_ROLE,
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.row_model import ROW_ROLE, Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, selected_rows, table_view
 from app.ui.widgets.plain import clip, confirm
 
 COL_NAME, COL_PRODUCT, COL_PSA_PRICE, COL_POLICY, COL_UNIT_PRICE, COL_OPTION, COL_TYPES, COL_CONNECTION = range(8)

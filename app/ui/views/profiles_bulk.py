@@ -25,7 +25,8 @@ from app.services.customers.profiles import (
 from app.ui.formatting import money
 from app.ui.tasks import Tasks
 from app.ui.views.profile_editor import KIND_LABELS, fixed_price, fixed_price_field, percent_field
-from app.ui.views.tables import Column, RowTableModel, StatusLine, current_user, table_view
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import StatusLine, current_user, table_view
 from app.ui.widgets.plain import PlainLabel
 
 

@@ -16,7 +16,8 @@ from app.services.review.reports import OrphanLine, Reconciliation, ReconRow, To
 from app.ui.formatting import money, money_or_dash, per_month
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
-from app.ui.views.tables import PROBLEM, WARNING, Column, ReloadingView, RowTableModel, StatusLine, table_view
+from app.ui.views.row_model import PROBLEM, WARNING, Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, table_view
 from app.ui.widgets.plain import PlainLabel
 
 T = TypeVar("T")

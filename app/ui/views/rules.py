@@ -29,17 +29,8 @@ from app.billing.types import Cycle, QuantityBasis, Term
 from app.models.records import MappingRuleRecord
 from app.services.customers.rules import RuleApplied, RuleOptions, RulePreview, RuleRow, describe_rule
 from app.services.team.roles import Ability
-from app.ui.views.tables import (
-    PROBLEM,
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    searchable,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.row_model import PROBLEM, Column, RowTableModel
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, searchable, selected_rows, table_view
 from app.ui.widgets.plain import PlainLabel
 
 ANY = ""

@@ -34,16 +34,9 @@ from app.services.team.roles import Ability
 from app.ui.dialogs.connection import MicrosoftDialog, PsaConnectionDialog
 from app.ui.sync_gateway import SyncGateway
 from app.ui.tasks import Tasks
+from app.ui.views.row_model import Column, RowTableModel
 from app.ui.views.settings_forms import NotificationsPage, SyncPage
-from app.ui.views.tables import (
-    Column,
-    ReloadingView,
-    RowTableModel,
-    StatusLine,
-    current_user,
-    selected_rows,
-    table_view,
-)
+from app.ui.views.tables import ReloadingView, StatusLine, current_user, selected_rows, table_view
 from app.ui.views.team_settings import TeamDatabasePage
 from app.ui.widgets.desktop import open_folder
 from app.ui.widgets.plain import PlainLabel, clip, confirm

@@ -36,7 +36,8 @@ from app.services.settings import (
     WebhookKind,
 )
 from app.ui.dialogs.connection import SecretField
-from app.ui.views.tables import Column, RowTableModel, searchable, selected_rows, table_view
+from app.ui.views.row_model import Column, RowTableModel
+from app.ui.views.tables import searchable, selected_rows, table_view
 from app.ui.widgets.fields import AmountField, WholeField
 
 if TYPE_CHECKING:
