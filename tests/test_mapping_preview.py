@@ -1,4 +1,5 @@
-"""The mapping dialog's preview of a row of a split license shows what the sync writes for that row."""
+"""The mapping dialog's preview shows what the sync writes for a row: a split license's row planned beside the
+others, and a start date the sync no longer honours said to change nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 from app.billing.markers import main_marker
+from app.billing.operations import OpKind
 from app.billing.plan import plan
 from app.billing.simulate import apply_plan
 from app.billing.types import Subscription, Term
@@ -37,11 +39,11 @@ def test_the_preview_of_a_split_row_shows_the_prorate_the_sync_writes_until_the_
         preview = preview_mapping(row, licenses, agreement=agr, users=None, lines=lines, today=today,
                                   others=rows)
         written = [(op.quantity, op.effective, op.end) for op in synced.operations
-                   if op.row == row.row and op.kind.value == "add_prorate"]
+                   if op.row == row.row and op.kind is OpKind.ADD_PRORATE]
         shown = [(ln.quantity, ln.dates) for ln in preview.lines if ln.kind == "prorate"]
         assert shown == [(q, f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}") for q, start, end in written]
     assert [(op.row.subscription_id, op.quantity) for op in synced.operations
-            if op.kind.value == "add_prorate"] == [("m", 2)]
+            if op.kind is OpKind.ADD_PRORATE] == [("m", 2)]
 
 
 def test_a_start_date_typed_for_a_row_already_billed_is_said_to_change_nothing():

@@ -10,7 +10,10 @@ new row (the first, or the one that settled before).
 
 The check is per day, in seats, as in tests/billing/test_move_properties.py:
 before the retired line stops, the license's ledger of its total seats;
-from then on, each subscription's ledger, begun that day.
+from then on, each subscription's ledger, begun that day. The other tests
+vary the split: a third subscription mapped (or the settling row removed)
+before the old line stops; the subscriptions' rows on agreements of their
+own, or moved among agreements; the subscriptions merged back into one row.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.billing.markers import main_marker, row_key
-from app.billing.operations import FindingKind
+from app.billing.operations import FindingKind, Plan
 from app.billing.periods import agreement_period
 from app.billing.plan import plan
 from app.billing.simulate import apply_plan
-from app.billing.types import Line, LineKind, Subscription, Term
+from app.billing.types import Line, LineKind, Mapping, RowKey, Subscription, Term
 from tests.billing.builders import SKU, inventory, lic, mapping, profile
 from tests.billing.ledger_model import LedgerModel
 from tests.billing.test_move_properties import agreements, billed_on
@@ -46,6 +49,17 @@ def retired_stop(lines: tuple[Line, ...], agreement, seen: date) -> date:
     return max(stops, default=seen)
 
 
+def rows_by_marker(*mappings: Mapping) -> dict[str, RowKey]:
+    return {main_marker(m.row): m.row for m in mappings}
+
+
+def journalled(lines: tuple[Line, ...], result: Plan, written: dict[str, RowKey]) -> tuple[Line, ...]:
+    """The lines once ``result`` is written, each main line with the row it was written for (``written``: by main
+    marker), as the journal tells the planner."""
+    return tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
+                 for ln in apply_plan(lines, result))
+
+
 @settings(max_examples=int(1000 * SCALE), deadline=None)
 @given(st.data())
 def test_a_split_license_bills_every_day_what_the_ledger_says(data):
@@ -56,7 +70,7 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
     negative = data.draw(st.booleans(), label="the new rows credit decreases (negative proration)")
     whole = mapping(profile=profile(str(PRICE)))
     rows = [replace(whole, subscription_id=sub, negative_proration=negative) for sub in ("m", "y")]
-    written = {main_marker(m.row): m.row for m in (whole, *rows)}
+    written = rows_by_marker(whole, *rows)
     total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
     subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
     lines: tuple[Line, ...] = ()
@@ -71,10 +85,7 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
         mapped = [whole] if n < split_at else rows
         result = plan(inv, mapped, [], [agr], lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
-        lines = apply_plan(lines, result)
-        # The journal tells the planner which row each main line was written for.
-        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
-                      for ln in lines)
+        lines = journalled(lines, result, written)
         assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
         total.observe(today, monthly + annual)
         if n >= split_at:
@@ -111,7 +122,7 @@ def test_rows_mapped_or_removed_before_the_old_line_stops_settle_each_day_once(d
     whole = mapping(profile=profile(str(PRICE)))
     first, second, third = (replace(whole, subscription_id=s) for s in ("m", "y", "c3"))
     assert main_marker(third.row) < main_marker(first.row) < main_marker(second.row), "c3, then m, then y"
-    rows = {main_marker(m.row): m.row for m in (whole, first, second, third)}
+    written = rows_by_marker(whole, first, second, third)
     total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
     lines: tuple[Line, ...] = ()
     today, stop, mapped = FIRST, None, [whole]
@@ -131,10 +142,7 @@ def test_rows_mapped_or_removed_before_the_old_line_stops_settle_each_day_once(d
             Subscription(id=sub, sku_id=SKU, quantity=quantity) for sub, quantity in held.items())))
         result = plan(inv, mapped, [], [agr], lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP, FindingKind.UNMAPPED_LICENSE}
-        lines = apply_plan(lines, result)
-        # The journal tells the planner which row each main line was written for.
-        lines = tuple(replace(ln, written_row=rows[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
-                      for ln in lines)
+        lines = journalled(lines, result, written)
         assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
         total.observe(today, sum(held.values()) if mapped == [whole] else sum(
             held[m.subscription_id] for m in mapped))
@@ -163,7 +171,7 @@ def test_a_license_split_onto_other_agreements_bills_every_day_once(data):
     split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
     whole = mapping(profile=profile(str(PRICE)))
     rows = [replace(whole, subscription_id=sub, agreement_id=on.id) for sub, on in others.items()]
-    written = {main_marker(m.row): m.row for m in (whole, *rows)}
+    written = rows_by_marker(whole, *rows)
     total = LedgerModel(prorates=old.prorates, negative_proration=False, price=PRICE)
     subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
     lines: tuple[Line, ...] = ()
@@ -178,9 +186,7 @@ def test_a_license_split_onto_other_agreements_bills_every_day_once(data):
         mapped = [whole] if n < split_at else rows
         result = plan(inv, mapped, [], by_id.values(), lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
-        lines = apply_plan(lines, result)
-        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
-                      for ln in lines)
+        lines = journalled(lines, result, written)
         assert plan(inv, mapped, [], by_id.values(), lines, today).operations == (), "a second plan writes nothing"
         total.observe(today, monthly + annual)
         if n >= split_at:
@@ -217,7 +223,7 @@ def test_subscriptions_merged_back_bill_every_day_once(data):
     merge_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the merge")
     whole = mapping(profile=profile(str(PRICE)))
     rows = [replace(whole, subscription_id="m"), replace(whole, subscription_id="y")]
-    written = {main_marker(m.row): m.row for m in (whole, *rows)}
+    written = rows_by_marker(whole, *rows)
     subs = {"m": LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE),
             "y": LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)}
     merged: list[tuple[date, int]] = []  # the license's seats seen from the merge on
@@ -233,9 +239,7 @@ def test_subscriptions_merged_back_bill_every_day_once(data):
         mapped = rows if n < merge_at else [whole]
         result = plan(inv, mapped, [], [agr], lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
-        lines = apply_plan(lines, result)
-        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
-                      for ln in lines)
+        lines = journalled(lines, result, written)
         assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
         if n < merge_at:
             subs["m"].observe(today, monthly)
@@ -274,7 +278,7 @@ def test_split_rows_moved_among_agreements_bill_every_day_once(data):
     split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
     by_id = {a.id: a for a in places}
     whole = mapping(profile=profile(str(PRICE)))
-    written = {main_marker(m.row): m.row for m in (whole, *(replace(whole, subscription_id=s) for s in "my"))}
+    written = rows_by_marker(whole, *(replace(whole, subscription_id=s) for s in "my"))
     held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
             Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
     inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
@@ -286,9 +290,7 @@ def test_split_rows_moved_among_agreements_bill_every_day_once(data):
                                                replace(whole, subscription_id="y", agreement_id=places[y_on].id)]
         result = plan(inv, mapped, [], places, lines, today)
         assert not result.findings, result.findings
-        lines = apply_plan(lines, result)
-        lines = tuple(replace(ln, written_row=written[row_key(ln.marker)]) if ln.kind is LineKind.MAIN else ln
-                      for ln in lines)
+        lines = journalled(lines, result, written)
         assert plan(inv, mapped, [], places, lines, today).operations == (), "a second plan writes nothing"
         day = FIRST
         while day <= today + timedelta(days=400):
