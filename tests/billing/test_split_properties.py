@@ -1,7 +1,8 @@
 """A license split into its subscriptions, or merged back, while seats change: every day billed what the ledger says.
 
 Each example (hypothesis) syncs the license's row on random days, splits it
-at one sync into its two subscriptions' rows, and goes on syncing while each
+at one sync into its two subscriptions' rows (each on the license's
+agreement or one of its own), and goes on syncing while each
 subscription's seats change. The rule (docs/billing.md, "Retired rows"): the
 license's line is retired and bills to the end of its period; the new rows
 begin the day it stops; until then, seats the license gains are prorated
@@ -12,8 +13,8 @@ The check is per day, in seats, as in tests/billing/test_move_properties.py:
 before the retired line stops, the license's ledger of its total seats;
 from then on, each subscription's ledger, begun that day. The other tests
 vary the split: a third subscription mapped (or the settling row removed)
-before the old line stops; the subscriptions' rows on agreements of their
-own, or moved among agreements; the subscriptions merged back into one row.
+before the old line stops; the subscriptions' rows moved among agreements;
+the subscriptions merged back into one row.
 """
 
 from __future__ import annotations
@@ -63,15 +64,22 @@ def journalled(lines: tuple[Line, ...], result: Plan, written: dict[str, RowKey]
 @settings(max_examples=int(1000 * SCALE), deadline=None)
 @given(st.data())
 def test_a_split_license_bills_every_day_what_the_ledger_says(data):
-    agr = data.draw(agreements("A1"), label="agreement")
+    """Each subscription's row on the license's agreement or one of its own (the annual one on a yearly agreement,
+    say), crediting decreases or not: until the old line stops, the license's ledger on its calendar; then each
+    subscription's, begun that day, on its agreement's calendar."""
+    old = data.draw(agreements("A1"), label="the license's agreement")
+    others = {"m": data.draw(st.sampled_from([old, data.draw(agreements("A2"), label="another")]), label="m's"),
+              "y": data.draw(st.sampled_from([old, data.draw(agreements("A3"), label="a third")]), label="y's")}
+    by_id = {a.id: a for a in (old, *others.values())}
     steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
                                max_size=10), label="(days, monthly seats, annual seats) of each sync")
     split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
     negative = data.draw(st.booleans(), label="the new rows credit decreases (negative proration)")
     whole = mapping(profile=profile(str(PRICE)))
-    rows = [replace(whole, subscription_id=sub, negative_proration=negative) for sub in ("m", "y")]
+    rows = [replace(whole, subscription_id=sub, agreement_id=on.id, negative_proration=negative)
+            for sub, on in others.items()]
     written = rows_by_marker(whole, *rows)
-    total = LedgerModel(prorates=agr.prorates, negative_proration=False, price=PRICE)
+    total = LedgerModel(prorates=old.prorates, negative_proration=False, price=PRICE)
     subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
     lines: tuple[Line, ...] = ()
     today, stop = FIRST, None
@@ -81,30 +89,32 @@ def test_a_split_license_bills_every_day_what_the_ledger_says(data):
                 Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
         inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
         if n == split_at:
-            stop = retired_stop(lines, agr, today)
+            stop = retired_stop(lines, old, today)
         mapped = [whole] if n < split_at else rows
-        result = plan(inv, mapped, [], [agr], lines, today)
+        result = plan(inv, mapped, [], by_id.values(), lines, today)
         assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
         lines = journalled(lines, result, written)
-        assert plan(inv, mapped, [], [agr], lines, today).operations == (), "a second plan writes nothing"
+        assert plan(inv, mapped, [], by_id.values(), lines, today).operations == (), "a second plan writes nothing"
         total.observe(today, monthly + annual)
         if n >= split_at:
             subs["m"].append((today, monthly))
             subs["y"].append((today, annual))
-        after = [LedgerModel(prorates=agr.prorates, negative_proration=negative, price=PRICE, begins=stop,
-                             observations=list(seen)) for seen in subs.values()]
         day = FIRST
         while day <= max(today, stop or today) + timedelta(days=40):
-            period = agreement_period(agr, day)
             if stop is None or day < stop:
-                expected = total.billed(period, day)
-            elif day > period.start and stop > period.start and not agr.prorates:
-                expected = 0  # rows begun within a period of an agreement that does not prorate bill from the next
+                expected = total.billed(agreement_period(old, day), day)
             else:
-                expected = sum(model.billed(period, day) for model in after)
-            assert billed_on(list(lines), {agr.id: agr}, day) == expected, (
-                f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
-                f"the new rows from {stop}; totals {total.observations}; subscriptions {subs}")
+                expected = 0
+                for sub, seen in subs.items():
+                    on = others[sub]
+                    period = agreement_period(on, day)
+                    if day > period.start and stop > period.start and not on.prorates:
+                        continue  # begun within a period of an agreement that does not prorate: billed from the next
+                    expected += LedgerModel(prorates=on.prorates, negative_proration=negative, price=PRICE,
+                                            begins=stop, observations=list(seen)).billed(period, day)
+            assert billed_on(list(lines), by_id, day) == expected, (
+                f"{day}: the PSA bills {billed_on(list(lines), by_id, day)} seats, the ledger {expected}; the new "
+                f"rows from {stop}; totals {total.observations}; subscriptions {subs}")
             day += timedelta(days=1)
 
 
@@ -153,61 +163,6 @@ def test_rows_mapped_or_removed_before_the_old_line_stops_settle_each_day_once(d
         assert billed_on(list(lines), {agr.id: agr}, day) == expected, (
             f"{day}: the PSA bills {billed_on(list(lines), {agr.id: agr}, day)} seats, the ledger {expected}; "
             f"the new rows from {stop}; totals {total.observations}")
-        day += timedelta(days=1)
-
-
-@settings(max_examples=int(500 * SCALE), deadline=None)
-@given(st.data())
-def test_a_license_split_onto_other_agreements_bills_every_day_once(data):
-    """Split with each subscription's row on an agreement of its own (the annual one on a yearly agreement, say):
-    until the old line stops, the license's ledger on its calendar; then each subscription's, begun that day, on
-    its agreement's calendar."""
-    old = data.draw(agreements("A1"), label="the license's agreement")
-    others = {"m": data.draw(st.sampled_from([old, data.draw(agreements("A2"), label="another")]), label="m's"),
-              "y": data.draw(st.sampled_from([old, data.draw(agreements("A3"), label="a third")]), label="y's")}
-    by_id = {a.id: a for a in (old, *others.values())}
-    steps = data.draw(st.lists(st.tuples(st.integers(0, 45), st.integers(0, 8), st.integers(0, 8)), min_size=2,
-                               max_size=8), label="(days, monthly seats, annual seats) of each sync")
-    split_at = data.draw(st.integers(1, len(steps) - 1), label="the sync that first sees the split")
-    whole = mapping(profile=profile(str(PRICE)))
-    rows = [replace(whole, subscription_id=sub, agreement_id=on.id) for sub, on in others.items()]
-    written = rows_by_marker(whole, *rows)
-    total = LedgerModel(prorates=old.prorates, negative_proration=False, price=PRICE)
-    subs: dict[str, list[tuple[date, int]]] = {"m": [], "y": []}
-    lines: tuple[Line, ...] = ()
-    today, stop = FIRST, None
-    for n, (gap, monthly, annual) in enumerate(steps):
-        today += timedelta(days=gap if n else 0)
-        held = (Subscription(id="m", sku_id=SKU, quantity=monthly),
-                Subscription(id="y", sku_id=SKU, quantity=annual, term=Term.YEAR))
-        inv = inventory(lic(monthly + annual, monthly + annual, subscriptions=held))
-        if n == split_at:
-            stop = retired_stop(lines, old, today)
-        mapped = [whole] if n < split_at else rows
-        result = plan(inv, mapped, [], by_id.values(), lines, today)
-        assert not {f.kind for f in result.findings} - {FindingKind.SUSPICIOUS_DROP}, result.findings
-        lines = journalled(lines, result, written)
-        assert plan(inv, mapped, [], by_id.values(), lines, today).operations == (), "a second plan writes nothing"
-        total.observe(today, monthly + annual)
-        if n >= split_at:
-            subs["m"].append((today, monthly))
-            subs["y"].append((today, annual))
-    day = FIRST
-    while day <= max(today, stop or today) + timedelta(days=40):
-        if stop is None or day < stop:
-            expected = total.billed(agreement_period(old, day), day)
-        else:
-            expected = 0
-            for sub, seen in subs.items():
-                on = others[sub]
-                period = agreement_period(on, day)
-                if day > period.start and stop > period.start and not on.prorates:
-                    continue  # a row begun within a period of an agreement that does not prorate bills from the next
-                expected += LedgerModel(prorates=on.prorates, negative_proration=False, price=PRICE, begins=stop,
-                                        observations=list(seen)).billed(period, day)
-        assert billed_on(list(lines), by_id, day) == expected, (
-            f"{day}: the PSA bills {billed_on(list(lines), by_id, day)} seats, the ledger {expected}; the new rows "
-            f"from {stop}; totals {total.observations}; subscriptions {subs}")
         day += timedelta(days=1)
 
 
