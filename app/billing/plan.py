@@ -105,7 +105,7 @@ def plan(inventory: TenantInventory, mappings: Iterable[Mapping], exclusions: It
     retired = unmapped_lines(tenant, mapped, lines, today)
     operations = [retire(line, by_id[line.agreement_id], today) for line in retired
                   if line.end is None and line.agreement_id in by_id]
-    # The first row succeeding a license's retired lines settles the seats added until they stop.
+    # One row succeeding a license's retired lines settles the seats added until they stop.
     windows, settling = _successions(inventory, keyed, retired, index, by_id, today) if retired else ({}, set())
     findings = _license_findings(inventory, [m for _, m in keyed], excluded)
     foreign_seen: set[str] = set()  # foreign lines two rows of one product share are reported and cancelled once

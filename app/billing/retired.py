@@ -8,7 +8,7 @@ period, from that day; a line not started yet, from its first day), like a
 quantity falling to zero. A new row of the same license is its successor
 and starts the day after the retired line stops, without a prorate line for
 days the retired line already bills; seats the license gains before then
-are prorated until then, by the first of its successors (``plan``).
+are prorated until then, by one of its successors (``plan._successions``).
 
 Only lines the journal says seatsync created for this tenant are retired
 (``Line.written_row``); a line of another tenant on the same agreement, or

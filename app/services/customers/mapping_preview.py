@@ -21,7 +21,8 @@ from app.billing.operations import FindingKind, Operation, OpKind
 from app.billing.periods import agreement_period
 from app.billing.plan import PlanOptions, plan
 from app.billing.proration import line_amount
-from app.billing.quantities import billed_quantity, row_counts
+from app.billing.quantities import row_counts
+from app.billing.row import row_quantity
 from app.billing.types import Agreement, BillingOption, Cycle, License, Line, LineKind, Mapping, TenantInventory, User
 from app.billing.written import Written, write_log
 
@@ -125,8 +126,7 @@ def preview_mapping(mapping: Mapping, licenses: Iterable[License], *, agreement:
                          f"so {_day(start)} changes nothing.")
     if mapping.usernames_in_description and users is None:
         notes.append("Usernames are added at each sync (the tenant's users could not be read for this preview).")
-    present = inventory.license(mapping.sku_id) is not None or mapping.basis.value in ("upn_domain", "sum_of_licenses")
-    quantity = billed_quantity(counts.base, mapping.included_quantity, mapping.minimum_quantity) if present else 0
+    quantity = row_quantity(mapping, inventory, counts)
     profile = mapping.profile
     unit_price = profile.price.unit_price(profile.product.price, agreement.currency)
     billable = profile.billing_option is BillingOption.BILLABLE
